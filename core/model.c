@@ -1,0 +1,104 @@
+/*
+ * model.c — a model: its normalized spec, the flat parameter buffer and the
+ * feature standardization statistics.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+#define INIT_STREAM 0x6e6e696eull /* generator stream for weight initialisation */
+
+int nn__model_alloc(const nn_spec *spec, nn_model **out) {
+  nn_model *m = calloc(1, sizeof *m);
+  if (m == NULL) return NN_ENOMEM;
+  m->spec = *spec;
+  nn__arch_init(spec, &m->arch);
+  /* (P,) params, then (inputs,) mean and (inputs,) std in the same block */
+  size_t floats = m->arch.n_params + 2 * (size_t)spec->inputs;
+  m->params = calloc(floats, sizeof(float));
+  if (m->params == NULL) {
+    free(m);
+    return NN_ENOMEM;
+  }
+  m->mean = m->params + m->arch.n_params;
+  m->std = m->mean + spec->inputs;
+  *out = m;
+  return NN_OK;
+}
+
+/* Xavier: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); He: W ~ N(0, 2 / fan_in). */
+static void init_dense(float *w, int in, int out, nn_init init, nn__rng *r) {
+  size_t n = (size_t)in * (size_t)out;
+  if (init == NN_INIT_HE) {
+    float sd = sqrtf(2.0f / (float)in);
+    for (size_t i = 0; i < n; i++) w[i] = sd * nn__rng_normal(r);
+  } else {
+    float a = sqrtf(6.0f / (float)(in + out));
+    for (size_t i = 0; i < n; i++) w[i] = a * (2.0f * nn__rng_uniform(r) - 1.0f);
+  }
+}
+
+int nn_model_new(const nn_spec *spec, nn_model **out, nn_error *err) {
+  nn_spec s = *spec;
+  int rc = nn_spec_validate(&s, err);
+  if (rc != NN_OK) return rc;
+  nn_model *m;
+  rc = nn__model_alloc(&s, &m);
+  if (rc != NN_OK) return nn__fail(err, rc, "", "cannot allocate the model's parameters");
+  nn__rng r;
+  nn__rng_seed(&r, s.seed, INIT_STREAM);
+  for (int i = 0; i < s.n_layers; i++) {
+    if (s.layers[i].type != NN_LAYER_DENSE) continue;
+    init_dense(m->params + m->arch.w_off[i], m->arch.in[i], m->arch.out[i], s.layers[i].init, &r);
+  }
+  *out = m;
+  return NN_OK;
+}
+
+int nn_model_clone(const nn_model *m, nn_model **out) {
+  nn_model *c;
+  int rc = nn__model_alloc(&m->spec, &c);
+  if (rc != NN_OK) return rc;
+  memcpy(c->params, m->params,
+         (m->arch.n_params + 2 * (size_t)m->spec.inputs) * sizeof(float));
+  c->has_norm = m->has_norm;
+  *out = c;
+  return NN_OK;
+}
+
+void nn_model_free(nn_model *m) {
+  if (m == NULL) return;
+  free(m->params);
+  free(m);
+}
+
+const nn_spec *nn_model_spec(const nn_model *m) { return &m->spec; }
+size_t nn_model_param_count(const nn_model *m) { return m->arch.n_params; }
+float *nn_model_params(nn_model *m) { return m->params; }
+const float *nn_model_params_const(const nn_model *m) { return m->params; }
+
+int nn_model_layer_offsets(const nn_model *m, int layer, size_t *w_off, size_t *b_off) {
+  if (layer < 0 || layer >= m->spec.n_layers || m->spec.layers[layer].type != NN_LAYER_DENSE)
+    return NN_EINVAL;
+  *w_off = m->arch.w_off[layer];
+  *b_off = m->arch.b_off[layer];
+  return NN_OK;
+}
+
+int nn_model_norm(const nn_model *m, const float **mean, const float **std) {
+  if (!m->has_norm) return NN_EINVAL;
+  *mean = m->mean;
+  *std = m->std;
+  return NN_OK;
+}
+
+int nn_model_set_norm(nn_model *m, const float *mean, const float *std) {
+  for (int i = 0; i < m->spec.inputs; i++)
+    if (!isfinite(mean[i]) || !(std[i] > 0.0f) || !isfinite(std[i])) return NN_EINVAL;
+  memcpy(m->mean, mean, (size_t)m->spec.inputs * sizeof(float));
+  memcpy(m->std, std, (size_t)m->spec.inputs * sizeof(float));
+  m->has_norm = 1;
+  return NN_OK;
+}

@@ -1,0 +1,129 @@
+/*
+ * net.c — forward and backward passes over the layer graph: the chain rule
+ * applied layer by layer, from the loss back to the inputs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
+  memset(ws, 0, sizeof *ws);
+  if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
+  /* widths are at most 2^20 and rows at most 2^20: no product below overflows */
+  size_t floats = max_rows * (size_t)spec->inputs;
+  for (int l = 0; l < a->n_layers; l++) {
+    floats += max_rows * (size_t)a->out[l];
+    if (train && spec->layers[l].type == NN_LAYER_DROPOUT) floats += max_rows * (size_t)a->out[l];
+  }
+  size_t outputs = (size_t)a->out[a->n_layers - 1];
+  if (a->fused) floats += max_rows * outputs;
+  if (train) floats += 2 * max_rows * (size_t)a->max_width;
+  float *p = malloc(floats * sizeof(float));
+  if (p == NULL) return NN_ENOMEM;
+  ws->mem = p;
+  ws->max_rows = max_rows;
+  ws->x = p;
+  p += max_rows * (size_t)spec->inputs;
+  for (int l = 0; l < a->n_layers; l++) {
+    ws->acts[l] = p;
+    p += max_rows * (size_t)a->out[l];
+    if (train && spec->layers[l].type == NN_LAYER_DROPOUT) {
+      ws->masks[l] = p;
+      p += max_rows * (size_t)a->out[l];
+    }
+  }
+  if (a->fused) {
+    ws->logits = p;
+    p += max_rows * outputs;
+  }
+  if (train) {
+    ws->g0 = p;
+    ws->g1 = p + max_rows * (size_t)a->max_width;
+  }
+  return NN_OK;
+}
+
+void nn__ws_free(nn__ws *ws) {
+  free(ws->mem);
+  memset(ws, 0, sizeof *ws);
+}
+
+void nn__standardize(const float *src, size_t n, int inputs, const float *mean,
+                     const float *std, float *dst) {
+  if (mean == NULL) {
+    memcpy(dst, src, n * (size_t)inputs * sizeof(float));
+    return;
+  }
+  /* x' = (x - mean) / std */
+  for (size_t r = 0; r < n; r++)
+    for (int j = 0; j < inputs; j++)
+      dst[r * inputs + j] = (src[r * inputs + j] - mean[j]) / std[j];
+}
+
+void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
+                     size_t n, nn__rng *rng) {
+  const float *in = ws->x; /* (n, a->in[l]) */
+  int last = a->n_layers - 1;
+  ws->dropout_on = rng != NULL;
+  for (int l = 0; l < a->n_layers; l++) {
+    const nn_layer_spec *ls = &spec->layers[l];
+    float *out = ws->acts[l]; /* (n, a->out[l]) */
+    if (ls->type == NN_LAYER_DENSE) {
+      float *logits = (a->fused && l == last) ? ws->logits : NULL;
+      nn__dense_forward(ls, params + a->w_off[l], params + a->b_off[l], in, out, logits, n,
+                        a->in[l], a->out[l]);
+    } else {
+      nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l],
+                          ls->rate > 0.0f ? rng : NULL);
+    }
+    in = out;
+  }
+}
+
+void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
+                      size_t n, float *grad, float *dx) {
+  float *g = ws->g0;     /* (n, a->out[l]): dLoss/dOutput of layer l */
+  float *other = ws->g1; /* (n, a->in[l]): dLoss/dInput of layer l */
+  for (int l = a->n_layers - 1; l >= 0; l--) {
+    /* layers at or below the first dense one pass no gradient further down
+     * unless the caller wants dLoss/dx */
+    int need_dx = l > a->first_dense || dx != NULL;
+    const nn_layer_spec *ls = &spec->layers[l];
+    if (ls->type == NN_LAYER_DENSE) {
+      const float *X = l == 0 ? ws->x : ws->acts[l - 1];
+      float *dX = !need_dx ? NULL : l == 0 ? dx : other;
+      nn__dense_backward(ls, params + a->w_off[l], X, ws->acts[l], g, grad + a->w_off[l],
+                         grad + a->b_off[l], dX, n, a->in[l], a->out[l],
+                         a->fused && l == a->n_layers - 1);
+      float *t = g;
+      g = other;
+      other = t;
+    } else {
+      if (ws->dropout_on && ls->rate > 0.0f) nn__dropout_backward(g, ws->masks[l], n, a->out[l]);
+      if (l == 0 && dx != NULL) memcpy(dx, g, n * (size_t)a->out[l] * sizeof(float));
+    }
+    if (!need_dx) break;
+  }
+}
+
+void nn__net_infer(const nn_spec *spec, const nn__arch *a, const float *params,
+                   const float *mean, const float *std, const float *x, size_t n, float *y,
+                   float *buf0, float *buf1, size_t chunk) {
+  int last = a->n_layers - 1;
+  int outputs = a->out[last];
+  for (size_t r0 = 0; r0 < n; r0 += chunk) {
+    size_t rows = n - r0 < chunk ? n - r0 : chunk;
+    float *cur = buf0, *nxt = buf1; /* (rows, max_width) each */
+    nn__standardize(x + r0 * (size_t)spec->inputs, rows, spec->inputs, mean, std, cur);
+    for (int l = 0; l <= last; l++) {
+      const nn_layer_spec *ls = &spec->layers[l];
+      if (ls->type != NN_LAYER_DENSE) continue; /* dropout is the identity here */
+      float *dst = l == last ? y + r0 * (size_t)outputs : nxt;
+      nn__dense_forward(ls, params + a->w_off[l], params + a->b_off[l], cur, dst, NULL, rows,
+                        a->in[l], a->out[l]);
+      nxt = cur;
+      cur = dst;
+    }
+  }
+}

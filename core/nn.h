@@ -1,0 +1,421 @@
+/*
+ * nn.h — traind's learning library: feed-forward networks trained by
+ * backpropagation and gradient descent.
+ *
+ * Re-entrant: no globals, no exit(); every fallible function returns NN_OK (0)
+ * or a negative nn_status, and all randomness comes from generators owned by
+ * a model (initialisation) or a trainer (shuffling, dropout).
+ *
+ * Buffers are float32, row-major. Shapes are noted as (rows, cols).
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_FORMAT_VERSION 1
+#define NN_MAX_LAYERS 64            /* layers in one model */
+#define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
+#define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
+#define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
+
+/* ---- status codes and names --------------------------------------------- */
+
+typedef enum {
+  NN_OK = 0,
+  NN_EINVAL = -1,   /* an argument or spec field is invalid */
+  NN_ENOMEM = -2,   /* allocation failed */
+  NN_ERANGE = -3,   /* a size overflows or exceeds a limit */
+  NN_EFORMAT = -4,  /* serialized data is truncated or corrupt */
+  NN_EVERSION = -5, /* serialized data has an unsupported format version */
+  NN_ESHAPE = -6,   /* data does not fit the model */
+  NN_ENUMERIC = -7, /* training diverged: a loss or weight became NaN/Inf */
+  NN_ESTOPPED = -8  /* a callback asked the training loop to stop */
+} nn_status;
+
+/* Every enum that appears in JSON or logs has one name table (core/names.c). */
+typedef enum {
+  NN_NAMES_STATUS, /* nn_status, indexed by -status: "ok", "invalid_argument"... */
+  NN_NAMES_LAYER,
+  NN_NAMES_ACT,
+  NN_NAMES_INIT,
+  NN_NAMES_LOSS,
+  NN_NAMES_OPT,
+  NN_NAMES_SCHED
+} nn_names_kind;
+
+/**
+ * Name of an enum value.
+ * @param kind  which table
+ * @param value the enum value (for NN_NAMES_STATUS, the status itself)
+ * @return a static string, or NULL when value is out of range
+ */
+const char *nn_name(nn_names_kind kind, int value);
+
+/**
+ * Parse a name into its enum value.
+ * @return NN_OK and *value set, or NN_EINVAL when s names nothing in the table
+ */
+int nn_parse_name(nn_names_kind kind, const char *s, int *value);
+
+/** @return a static human-readable sentence for a status code. */
+const char *nn_strerror(int status);
+
+/* Detail of a failure: which input field, and why, in words a user can act on. */
+typedef struct {
+  char field[64];    /* e.g. "layers[1].units"; "" when not about one field */
+  char message[192]; /* e.g. "layers[1].units must be a positive integer" */
+} nn_error;
+
+/* ---- model specification ------------------------------------------------ */
+
+typedef enum { NN_LAYER_DENSE, NN_LAYER_DROPOUT } nn_layer_type;
+
+typedef enum {
+  NN_ACT_LINEAR,
+  NN_ACT_RELU,
+  NN_ACT_LEAKY_RELU,
+  NN_ACT_SIGMOID,
+  NN_ACT_TANH,
+  NN_ACT_SOFTMAX
+} nn_act;
+
+/* NN_INIT_AUTO resolves to he for relu/leaky_relu and xavier otherwise. */
+typedef enum { NN_INIT_AUTO, NN_INIT_XAVIER, NN_INIT_HE } nn_init;
+
+typedef enum {
+  NN_LOSS_MSE,           /* mean over all elements of (y - t)^2 */
+  NN_LOSS_CROSS_ENTROPY, /* fused with a softmax output layer */
+  NN_LOSS_BCE            /* binary_cross_entropy, fused with a sigmoid output layer */
+} nn_loss;
+
+typedef struct {
+  nn_layer_type type;
+  int units;    /* dense: output width, 1..NN_MAX_UNITS */
+  nn_act act;   /* dense: activation */
+  float slope;  /* dense leaky_relu: negative slope, in [0, 1) */
+  nn_init init; /* dense: weight initialisation */
+  float rate;   /* dropout: probability of dropping a unit, in [0, 1) */
+} nn_layer_spec;
+
+typedef struct {
+  int inputs;   /* input width, 1..NN_MAX_UNITS */
+  int n_layers; /* 1..NN_MAX_LAYERS; the last layer must be dense */
+  nn_layer_spec layers[NN_MAX_LAYERS];
+  nn_loss loss;
+  uint64_t seed;  /* weight initialisation */
+  int normalize;  /* standardize features with train-set mean/std */
+} nn_spec;
+
+/**
+ * Fill a layer spec with defaults: dense, linear, slope 0.01, init auto, rate 0.
+ */
+void nn_layer_spec_defaults(nn_layer_spec *l);
+
+/**
+ * Validate a spec and fill the defaults it leaves open (NN_INIT_AUTO is
+ * resolved). Rejects zero/negative/oversized widths, parameter counts that
+ * overflow, rates outside [0,1), a non-dense last layer, and losses that do
+ * not match the output activation (cross_entropy needs softmax, binary
+ * cross-entropy needs sigmoid).
+ * @param spec the spec, normalized in place on success
+ * @param err  optional: which field and why, on failure
+ * @return NN_OK, NN_EINVAL or NN_ERANGE
+ */
+int nn_spec_validate(nn_spec *spec, nn_error *err);
+
+/** @return the output width of a valid spec (units of its last layer). */
+int nn_spec_outputs(const nn_spec *spec);
+
+/** @return the number of float parameters of a valid spec. */
+size_t nn_spec_param_count(const nn_spec *spec);
+
+/* ---- model ---------------------------------------------------------------- */
+
+typedef struct nn_model nn_model;
+
+/**
+ * Create a model with freshly initialised weights (from spec->seed; biases 0).
+ * @param spec validated here; the model keeps a normalized copy
+ * @param out  the new model
+ * @param err  optional failure detail
+ * @return NN_OK, NN_EINVAL, NN_ERANGE or NN_ENOMEM
+ */
+int nn_model_new(const nn_spec *spec, nn_model **out, nn_error *err);
+
+/** @return a deep copy of m in *out, or NN_ENOMEM. */
+int nn_model_clone(const nn_model *m, nn_model **out);
+
+void nn_model_free(nn_model *m);
+
+const nn_spec *nn_model_spec(const nn_model *m);
+
+/** @return the number of parameters (floats in nn_model_params). */
+size_t nn_model_param_count(const nn_model *m);
+
+/**
+ * The flat parameter buffer (P,). For each dense layer in order: W (out, in)
+ * then b (out,), the same layout as PyTorch's nn.Linear.
+ */
+float *nn_model_params(nn_model *m);
+const float *nn_model_params_const(const nn_model *m);
+
+/**
+ * Offsets of a dense layer's W and b inside the parameter buffer.
+ * @return NN_OK, or NN_EINVAL when layer is not a dense layer index
+ */
+int nn_model_layer_offsets(const nn_model *m, int layer, size_t *w_off, size_t *b_off);
+
+/**
+ * Feature standardization: per-feature mean and std (each (inputs,)).
+ * @return NN_OK with pointers set, or NN_EINVAL when the model has none yet
+ */
+int nn_model_norm(const nn_model *m, const float **mean, const float **std);
+
+/** Set the standardization statistics (copied). std values must be > 0. */
+int nn_model_set_norm(nn_model *m, const float *mean, const float *std);
+
+/* ---- data ----------------------------------------------------------------- */
+
+/* A data set, borrowed (never copied) by the trainer. Exactly one of y and
+ * labels is set. */
+typedef struct {
+  size_t rows;
+  int features;
+  const float *x;         /* (rows, features) */
+  int outputs;            /* width of y */
+  const float *y;         /* (rows, outputs): regression, one-hot or 0/1 targets */
+  const int32_t *labels;  /* (rows,): class indices in [0, classes) */
+  int classes;
+} nn_data;
+
+/**
+ * Check that a data set can train a model with this spec: widths match,
+ * targets are finite, labels in range, the loss can use these targets.
+ * @return NN_OK, NN_EINVAL (malformed data) or NN_ESHAPE (does not fit)
+ */
+int nn_data_check(const nn_data *d, const nn_spec *spec, nn_error *err);
+
+/* ---- training configuration ------------------------------------------------ */
+
+typedef enum { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_ADAMW, NN_OPT_RMSPROP } nn_opt;
+
+typedef enum {
+  NN_SCHED_CONSTANT,    /* lr */
+  NN_SCHED_STEP,        /* lr * gamma^floor(e / step_size) */
+  NN_SCHED_EXPONENTIAL, /* lr * gamma^e */
+  NN_SCHED_COSINE       /* min_lr + (lr - min_lr) * (1 + cos(pi e / epochs)) / 2 */
+} nn_sched;
+
+typedef struct {
+  nn_opt type;
+  float lr;
+  float momentum;     /* sgd: 0 = none; rmsprop: heavy-ball momentum */
+  int nesterov;       /* sgd with momentum */
+  float beta1, beta2; /* adam, adamw */
+  float eps;          /* adam, adamw, rmsprop */
+  float alpha;        /* rmsprop smoothing */
+  float weight_decay; /* L2 (added to the gradient), decoupled for adamw */
+} nn_optim_spec;
+
+typedef struct {
+  nn_sched type;
+  int step_size; /* step: epochs between decays */
+  float gamma;   /* step, exponential: decay factor */
+  float min_lr;  /* cosine: floor */
+} nn_sched_spec;
+
+typedef struct {
+  int epochs;             /* >= 1 */
+  int batch_size;         /* 1..NN_MAX_BATCH; the last batch may be smaller */
+  int shuffle;            /* reshuffle the training rows every epoch */
+  float validation_split; /* fraction of rows held out, in [0, 1) */
+  uint64_t seed;          /* shuffling, validation split, dropout */
+  nn_optim_spec optim;
+  nn_sched_spec sched;
+  float clip_norm;        /* clip gradients to this global L2 norm; 0 = off */
+  int patience;           /* early stopping: epochs without improvement; 0 = off */
+  float min_delta;        /* early stopping: improvement that counts */
+} nn_train_config;
+
+/** PyTorch's defaults for an optimizer: lr, betas, eps, alpha; no decay. */
+void nn_optim_defaults(nn_opt type, nn_optim_spec *o);
+
+/** epochs 10, batch 32, shuffle on, no split, adam defaults, constant lr. */
+void nn_train_config_defaults(nn_train_config *c);
+
+/** @return NN_OK, or NN_EINVAL naming the field that is out of range. */
+int nn_train_config_validate(const nn_train_config *c, nn_error *err);
+
+/**
+ * Learning rate of an epoch under a schedule.
+ * @param epoch 0-based epoch index
+ * @param epochs total epochs of the run (the cosine period)
+ */
+float nn_sched_lr(const nn_sched_spec *s, float lr, int epoch, int epochs);
+
+/* ---- training --------------------------------------------------------------- */
+
+typedef struct {
+  int epoch;           /* 1-based, counting from the start of the run */
+  double loss;         /* mean training loss over the epoch's batches */
+  double val_loss;     /* NAN without a validation split */
+  double accuracy;     /* NAN for regression */
+  double val_accuracy; /* NAN for regression or without a validation split */
+  float lr;            /* learning rate used in this epoch */
+  double seconds;      /* wall time of the epoch */
+  size_t samples;      /* training rows seen in the epoch */
+} nn_epoch_metrics;
+
+/* Called after each batch; a nonzero return stops training (cancellation). */
+typedef int (*nn_batch_fn)(void *ud, int epoch, size_t batch, size_t n_batches);
+
+/* Everything besides the model that a resumed run needs; filled by
+ * nn_checkpoint_load, consumed by nn_trainer_new. */
+typedef struct {
+  int epoch;         /* epochs completed */
+  uint64_t step;     /* optimizer steps taken */
+  nn_opt opt;        /* optimizer the state belongs to */
+  size_t n_state;    /* floats in state */
+  float *state;      /* optimizer moments, (k * P,) */
+  uint64_t rng[2];   /* trainer generator */
+  double best;       /* early stopping: best monitored loss so far */
+  int bad_epochs;    /* early stopping: epochs since the best */
+  int stopped;       /* early stopping triggered */
+} nn_train_state;
+
+void nn_train_state_free(nn_train_state *s);
+
+typedef struct nn_trainer nn_trainer;
+
+/**
+ * Prepare to train m on d: allocates gradients, optimizer state and the
+ * activations for the largest batch, so nn_trainer_epoch allocates nothing.
+ * When m->normalize is set and m has no statistics yet, they are computed
+ * here from the training rows.
+ * @param m      trained in place; must outlive the trainer
+ * @param d      borrowed; must outlive the trainer
+ * @param c      copied
+ * @param resume optional state from a checkpoint (same config) to continue from
+ * @return NN_OK, NN_EINVAL, NN_ESHAPE, NN_ERANGE or NN_ENOMEM
+ */
+int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
+                   const nn_train_state *resume, nn_trainer **out, nn_error *err);
+
+/**
+ * Train one epoch.
+ * @param fn  optional per-batch callback; a nonzero return stops mid-epoch
+ * @param out the epoch's metrics
+ * @return NN_OK, NN_ESTOPPED (the epoch did not complete) or NN_ENUMERIC
+ */
+int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *out);
+
+/** @return nonzero once all epochs ran or early stopping triggered. */
+int nn_trainer_done(const nn_trainer *t);
+
+/** @return the number of completed epochs. */
+int nn_trainer_epochs_done(const nn_trainer *t);
+
+/** @return nonzero when early stopping ended the run. */
+int nn_trainer_stopped_early(const nn_trainer *t);
+
+/** Copy the trainer's resumable state (allocates s->state). */
+int nn_trainer_state(const nn_trainer *t, nn_train_state *s);
+
+void nn_trainer_free(nn_trainer *t);
+
+/* Called after each epoch; a nonzero return stops training. */
+typedef int (*nn_epoch_fn)(void *ud, const nn_epoch_metrics *m);
+
+/**
+ * Train until done: nn_trainer_new + nn_trainer_epoch until nn_trainer_done.
+ * @return NN_OK, NN_ESTOPPED, or any error of the functions above
+ */
+int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c,
+             nn_batch_fn bfn, nn_epoch_fn efn, void *ud, nn_error *err);
+
+/* ---- gradients (used by tests and gradient checks) ------------------------- */
+
+/**
+ * Loss and parameter gradient of m on n rows, in evaluation mode (dropout
+ * off, standardization applied). Exactly one of y, labels is set.
+ * @param x      (n, inputs)
+ * @param y      (n, outputs) or NULL
+ * @param labels (n,) or NULL
+ * @param grad   (P,) receives dLoss/dParams; may be NULL
+ * @param dx     (n, inputs) receives dLoss/dx (standardized input); may be NULL
+ * @param loss   receives the mean loss
+ */
+int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
+                       const int32_t *labels, size_t n, float *grad, float *dx,
+                       double *loss);
+
+/* ---- inference ----------------------------------------------------------------- */
+
+/**
+ * Predict n rows with a model (not thread-safe against training of m;
+ * use nn_weights for that).
+ * @param x (n, inputs) raw features; standardization is applied here
+ * @param y (n, outputs)
+ */
+int nn_model_predict(const nn_model *m, const float *x, size_t n, float *y);
+
+/* An immutable, reference-counted snapshot of a model's weights. Any number
+ * of threads may predict with one concurrently. */
+typedef struct nn_weights nn_weights;
+
+/** Snapshot m's spec, parameters and statistics (refcount 1). */
+int nn_weights_new(const nn_model *m, nn_weights **out);
+nn_weights *nn_weights_ref(nn_weights *w);
+void nn_weights_unref(nn_weights *w);
+const nn_spec *nn_weights_spec(const nn_weights *w);
+
+/** @return bytes of scratch nn_weights_predict needs for n rows (0 on overflow). */
+size_t nn_weights_scratch_bytes(const nn_weights *w, size_t n);
+
+/**
+ * Predict n rows. Thread-safe.
+ * @param scratch nn_weights_scratch_bytes(w, n) bytes, or NULL to allocate
+ */
+int nn_weights_predict(const nn_weights *w, const float *x, size_t n, float *y,
+                       void *scratch);
+
+/* A slot that always holds a complete snapshot: a training thread publishes
+ * new weights while predicting threads acquire the current ones. */
+typedef struct nn_slot nn_slot;
+
+int nn_slot_new(nn_slot **out);
+void nn_slot_free(nn_slot *s);
+
+/** Publish w (the slot takes the caller's reference); the old one is released. */
+void nn_slot_publish(nn_slot *s, nn_weights *w);
+
+/** @return a new reference to the current snapshot, or NULL if none; unref it. */
+nn_weights *nn_slot_acquire(nn_slot *s);
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+/**
+ * Serialize a model and, optionally, a trainer's resumable state into the
+ * versioned little-endian checkpoint format (docs/checkpoint-format.md).
+ * @param t   optional: NULL saves weights only
+ * @param buf receives a malloc'd buffer (free it)
+ */
+int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, size_t *len);
+
+/**
+ * Parse a checkpoint. Truncated, corrupted (CRC mismatch) or wrong-version
+ * data is rejected with an error, never a crash.
+ * @param m  receives the model
+ * @param st optional: receives the trainer state (st->state NULL when the
+ *           checkpoint has none); free with nn_train_state_free
+ * @return NN_OK, NN_EFORMAT, NN_EVERSION, NN_EINVAL or NN_ENOMEM
+ */
+int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **m, nn_train_state *st,
+                       nn_error *err);
+
+/** CRC-32 (IEEE 802.3, as zlib) of len bytes, continuing from crc (start at 0). */
+uint32_t nn_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif /* NN_H */

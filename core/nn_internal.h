@@ -1,0 +1,177 @@
+/*
+ * nn_internal.h — what core's files share with each other; not public API.
+ * Internal names carry the nn__ prefix.
+ */
+#ifndef NN_INTERNAL_H
+#define NN_INTERNAL_H
+
+#include "nn.h"
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* Fill err (if any) with a field and a printf-style message; return status. */
+int nn__fail(nn_error *err, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
+
+typedef struct {
+  uint64_t state;
+  uint64_t inc; /* odd: selects the stream */
+} nn__rng;
+
+void nn__rng_seed(nn__rng *r, uint64_t seed, uint64_t stream);
+uint32_t nn__rng_u32(nn__rng *r);
+/* uniform in [0, 1), 24 random bits */
+float nn__rng_uniform(nn__rng *r);
+/* standard normal (Box-Muller; draws two uniforms per call) */
+float nn__rng_normal(nn__rng *r);
+/* uniform integer in [0, n), unbiased; n >= 1 */
+uint64_t nn__rng_below(nn__rng *r, uint64_t n);
+
+/* ---- architecture: widths and parameter offsets derived from a spec --------- */
+
+typedef struct {
+  int n_layers;
+  int in[NN_MAX_LAYERS];       /* input width of each layer */
+  int out[NN_MAX_LAYERS];      /* output width of each layer */
+  size_t w_off[NN_MAX_LAYERS]; /* dense: offset of W (out, in) in params */
+  size_t b_off[NN_MAX_LAYERS]; /* dense: offset of b (out,) in params */
+  size_t n_params;
+  int max_width;   /* widest of the input and every layer output */
+  int first_dense; /* layers below it need no input gradient */
+  int fused;       /* loss is fused with the output activation (softmax/sigmoid) */
+} nn__arch;
+
+/* Derive the architecture of a validated spec. */
+void nn__arch_init(const nn_spec *spec, nn__arch *a);
+
+struct nn_model {
+  nn_spec spec;
+  nn__arch arch;
+  float *params; /* (P,) */
+  float *mean;   /* (inputs,), valid when has_norm */
+  float *std;    /* (inputs,), valid when has_norm */
+  int has_norm;
+};
+
+/* Allocate a model for a validated spec; parameters zeroed, no init. */
+int nn__model_alloc(const nn_spec *spec, nn_model **out);
+
+/* ---- GEMM: cblas_sgemm for large products, plain loops for tiny ones ------- */
+
+/* C (M, N) = A (M, K) * B^T, with B (N, K)                                  */
+void nn__gemm_nt(int M, int N, int K, const float *A, const float *B, float *C);
+/* C (M, N) = A^T * B, with A (K, M), B (K, N)                               */
+void nn__gemm_tn(int M, int N, int K, const float *A, const float *B, float *C);
+/* C (M, N) = A (M, K) * B (K, N)                                            */
+void nn__gemm_nn(int M, int N, int K, const float *A, const float *B, float *C);
+
+/* ---- activations ------------------------------------------------------------ */
+
+/* Y = act(Z + b) row by row, in place on y (rows, cols); z may equal y. */
+void nn__act_forward(nn_act act, float slope, const float *z, const float *b, float *y,
+                     size_t rows, int cols);
+
+/* dZ = dY * act'(Z), from the outputs Y, in place on dy (rows, cols);
+ * db (cols,) = column sums of dZ. */
+void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float *db,
+                      size_t rows, int cols);
+
+/* ---- layers: each forward next to its backward (dense.c, dropout.c) ------- */
+
+/* Y (n, out) = act(X (n, in) W^T + b). When logits != NULL (an output layer
+ * fused with its loss) the pre-activation Z + b is kept there, (n, out). */
+void nn__dense_forward(const nn_layer_spec *l, const float *W, const float *b, const float *X,
+                       float *Y, float *logits, size_t n, int in, int out);
+
+/* From dY (n, out), in place turned into dZ: dW (out, in), db (out,), and,
+ * when dX != NULL, dX (n, in). fused: dY already is dLoss/dZ. */
+void nn__dense_backward(const nn_layer_spec *l, const float *W, const float *X, const float *Y,
+                        float *dY, float *dW, float *db, float *dX, size_t n, int in, int out,
+                        int fused);
+
+/* Training: Y = X * mask, mask drawn from rng (0 or 1/(1-rate)); rng == NULL
+ * copies X. */
+void nn__dropout_forward(float rate, const float *X, float *Y, float *mask, size_t n, int width,
+                         nn__rng *rng);
+
+/* dX = dY * mask, in place. */
+void nn__dropout_backward(float *dY, const float *mask, size_t n, int width);
+
+/* ---- network pass over the layer graph -------------------------------------- */
+
+/* Buffers for a forward/backward pass over at most max_rows rows. */
+typedef struct {
+  size_t max_rows;
+  float *x;                     /* (max_rows, inputs) standardized input */
+  float *acts[NN_MAX_LAYERS];   /* (max_rows, out[l]) layer outputs */
+  float *masks[NN_MAX_LAYERS];  /* dropout: (max_rows, out[l]) of 0 or 1/(1-rate) */
+  float *logits;                /* (max_rows, outputs): pre-activation when fused */
+  float *g0, *g1;               /* (max_rows, max_width) gradient ping-pong */
+  float *mem;                   /* the one allocation behind all of the above */
+  int dropout_on;               /* the last forward pass drew dropout masks */
+} nn__ws;
+
+/* Allocate a workspace; train adds dropout masks and gradient buffers. */
+int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
+void nn__ws_free(nn__ws *ws);
+
+/* Standardize n rows of raw features into dst (n, inputs); plain copy without
+ * statistics (mean == NULL). */
+void nn__standardize(const float *src, size_t n, int inputs, const float *mean,
+                     const float *std, float *dst);
+
+/* Forward pass of n rows from ws->x; output in ws->acts[n_layers - 1], logits
+ * of a fused output layer in ws->logits. rng == NULL is evaluation mode
+ * (dropout off); otherwise dropout masks are drawn from rng. */
+void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params,
+                     nn__ws *ws, size_t n, nn__rng *rng);
+
+/* Backward pass. On entry ws->g0 (n, outputs) holds dLoss/dOutput, or
+ * dLoss/dLogits when a->fused. Writes grad (P,) and, if dx != NULL,
+ * dLoss/dx (n, inputs). */
+void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params,
+                      nn__ws *ws, size_t n, float *grad, float *dx);
+
+/* Inference over n rows with two ping-pong buffers of (rows, max_width)
+ * each, processing at most chunk rows at a time. */
+void nn__net_infer(const nn_spec *spec, const nn__arch *a, const float *params,
+                   const float *mean, const float *std, const float *x, size_t n,
+                   float *y, float *buf0, float *buf1, size_t chunk);
+
+/* ---- losses ----------------------------------------------------------------- */
+
+typedef struct {
+  double loss;    /* summed over rows (divide by rows for the mean) */
+  double correct; /* rows classified correctly (or matching elements / outputs) */
+} nn__loss_sum;
+
+/* Loss of n rows and, if dout != NULL, dLoss/dOutput (or dLoss/dLogits when
+ * fused) of the batch mean, (n, outputs). t (n, outputs) or labels (n,). */
+void nn__loss(nn_loss loss, const float *out, const float *logits, const float *t,
+              const int32_t *labels, size_t n, int outputs, float *dout, nn__loss_sum *s);
+
+/* ---- data ------------------------------------------------------------------- */
+
+/* Per-feature mean and std (each (features,)) over the rows idx (n,);
+ * acc is (2, features) scratch. */
+void nn__data_norm(const nn_data *d, const uint32_t *idx, size_t n, float *mean, float *std,
+                   double *acc);
+
+/* ---- optimizers ---------------------------------------------------------------- */
+
+/* Floats of optimizer state for P parameters. */
+size_t nn__optim_state_floats(nn_opt type, size_t n_params);
+
+/* One update of params (P,) from grad (P,). step is 1-based (Adam's bias
+ * correction); state (nn__optim_state_floats,) starts zeroed. grad may be
+ * modified (weight decay is added to it). */
+void nn__optim_step(const nn_optim_spec *o, float lr, uint64_t step, float *params,
+                    float *grad, float *state, size_t n_params);
+
+/* Scale grad so its global L2 norm is at most max_norm (as PyTorch's
+ * clip_grad_norm_). @return the norm before clipping. */
+double nn__clip_grad(float *grad, size_t n_params, float max_norm);
+
+#endif /* NN_INTERNAL_H */

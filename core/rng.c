@@ -1,0 +1,44 @@
+/*
+ * rng.c — PCG32 (M. O'Neill, pcg-random.org): small state that serializes as
+ * two words, so a checkpoint can carry a run's generator and resume exactly.
+ */
+#include <math.h>
+
+#include "nn_internal.h"
+
+void nn__rng_seed(nn__rng *r, uint64_t seed, uint64_t stream) {
+  r->state = 0;
+  r->inc = (stream << 1) | 1u;
+  nn__rng_u32(r);
+  r->state += seed;
+  nn__rng_u32(r);
+}
+
+uint32_t nn__rng_u32(nn__rng *r) {
+  uint64_t old = r->state;
+  r->state = old * 6364136223846793005ull + r->inc;
+  uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+  uint32_t rot = (uint32_t)(old >> 59u);
+  return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+float nn__rng_uniform(nn__rng *r) {
+  return (float)(nn__rng_u32(r) >> 8) * 0x1.0p-24f; /* u in [0, 1) */
+}
+
+float nn__rng_normal(nn__rng *r) {
+  /* Box-Muller in double: u1 in (0, 1] keeps log() finite */
+  double u1 = ((double)nn__rng_u32(r) + 1.0) * 0x1.0p-32;
+  double u2 = (double)nn__rng_u32(r) * 0x1.0p-32;
+  return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+uint64_t nn__rng_below(nn__rng *r, uint64_t n) {
+  /* rejection sampling: draw from the largest multiple of n below 2^64 */
+  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  uint64_t v;
+  do {
+    v = ((uint64_t)nn__rng_u32(r) << 32) | nn__rng_u32(r);
+  } while (v >= limit);
+  return v % n;
+}

@@ -1,0 +1,285 @@
+/*
+ * train.c — the training loop: mini-batches over a seeded permutation, one
+ * forward/backward pass and one optimizer step per batch, validation and
+ * early stopping per epoch. Everything a step needs is allocated by
+ * nn_trainer_new, so the loop itself allocates nothing.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn_internal.h"
+
+#define SPLIT_STREAM 0x73706c6974ull /* generator stream for the validation split */
+#define TRAIN_STREAM 0x747261696eull /* generator stream for shuffling and dropout */
+
+struct nn_trainer {
+  nn_model *m;
+  const nn_data *d;
+  nn_train_config c;
+  nn__ws ws;         /* activations for the largest batch */
+  float *grad;       /* (P,) */
+  float *state;      /* (n_state,) optimizer moments */
+  size_t n_state;
+  uint32_t *split;   /* (rows,) training rows first, then validation rows */
+  uint32_t *order;   /* (n_train,) this epoch's order of the training rows */
+  float *t;          /* (batch, outputs) targets of a batch, when d->y */
+  int32_t *labels;   /* (batch,) labels of a batch, when d->labels */
+  size_t n_train, n_val;
+  int has_accuracy;
+  nn__rng rng;       /* shuffling and dropout */
+  int epoch;         /* epochs completed */
+  uint64_t step;     /* optimizer steps taken */
+  double best;       /* early stopping: best monitored loss */
+  int bad_epochs;
+  int stopped;
+};
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Fisher-Yates shuffle of idx (n,) */
+static void shuffle(uint32_t *idx, size_t n, nn__rng *r) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)nn__rng_below(r, i);
+    uint32_t tmp = idx[i - 1];
+    idx[i - 1] = idx[j];
+    idx[j] = tmp;
+  }
+}
+
+/* Split the rows: a seeded permutation, the last fraction held out. */
+static void make_split(nn_trainer *t) {
+  size_t rows = t->d->rows;
+  for (size_t i = 0; i < rows; i++) t->split[i] = (uint32_t)i;
+  t->n_val = (size_t)((double)rows * t->c.validation_split);
+  if (t->n_val >= rows) t->n_val = rows - 1;
+  t->n_train = rows - t->n_val;
+  if (t->n_val > 0) {
+    nn__rng r;
+    nn__rng_seed(&r, t->c.seed, SPLIT_STREAM);
+    shuffle(t->split, rows, &r);
+  }
+}
+
+static int fit_norm(nn_trainer *t) {
+  nn_model *m = t->m;
+  double *acc = malloc(2 * (size_t)m->spec.inputs * sizeof(double));
+  if (acc == NULL) return NN_ENOMEM;
+  nn__data_norm(t->d, t->split, t->n_train, m->mean, m->std, acc);
+  m->has_norm = 1;
+  free(acc);
+  return NN_OK;
+}
+
+static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
+  if (s->opt != t->c.optim.type || s->n_state != t->n_state)
+    return nn__fail(err, NN_EINVAL, "optimizer.type",
+                    "the checkpoint's optimizer state does not match optimizer %s",
+                    nn_name(NN_NAMES_OPT, t->c.optim.type));
+  if (s->epoch < 0)
+    return nn__fail(err, NN_EINVAL, "epoch", "the checkpoint's epoch is negative");
+  memcpy(t->state, s->state, t->n_state * sizeof(float));
+  t->rng.state = s->rng[0];
+  t->rng.inc = s->rng[1] | 1u;
+  t->epoch = s->epoch;
+  t->step = s->step;
+  t->best = s->best;
+  t->bad_epochs = s->bad_epochs;
+  t->stopped = s->stopped;
+  return NN_OK;
+}
+
+int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
+                   const nn_train_state *resume, nn_trainer **out, nn_error *err) {
+  int rc = nn_train_config_validate(c, err);
+  if (rc != NN_OK) return rc;
+  rc = nn_data_check(d, &m->spec, err);
+  if (rc != NN_OK) return rc;
+  if (d->rows > UINT32_MAX)
+    return nn__fail(err, NN_ERANGE, "rows", "a data set may hold at most %u rows", UINT32_MAX);
+  nn_trainer *t = calloc(1, sizeof *t);
+  if (t == NULL) return nn__fail(err, NN_ENOMEM, "", "out of memory");
+  t->m = m;
+  t->d = d;
+  t->c = *c;
+  t->best = INFINITY;
+  t->has_accuracy = d->labels != NULL || m->spec.loss != NN_LOSS_MSE;
+  nn__rng_seed(&t->rng, c->seed, TRAIN_STREAM);
+  size_t P = m->arch.n_params;
+  int outputs = nn_spec_outputs(&m->spec);
+  t->n_state = nn__optim_state_floats(c->optim.type, P);
+  t->grad = malloc(P * sizeof(float));
+  t->state = calloc(t->n_state, sizeof(float));
+  t->split = malloc(d->rows * sizeof(uint32_t));
+  t->order = malloc(d->rows * sizeof(uint32_t));
+  rc = NN_ENOMEM;
+  if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL) goto fail;
+  make_split(t);
+  size_t batch = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
+  if (d->y != NULL)
+    t->t = malloc(batch * (size_t)outputs * sizeof(float));
+  else
+    t->labels = malloc(batch * sizeof(int32_t));
+  if (t->t == NULL && t->labels == NULL) goto fail;
+  rc = nn__ws_init(&t->ws, &m->spec, &m->arch, batch, 1);
+  if (rc != NN_OK) goto fail;
+  if (resume != NULL && resume->state != NULL) {
+    rc = resume_from(t, resume, err);
+    if (rc != NN_OK) goto out;
+  }
+  if (m->spec.normalize && !m->has_norm && (rc = fit_norm(t)) != NN_OK) goto fail;
+  *out = t;
+  return NN_OK;
+fail:
+  nn__fail(err, rc, "", "cannot allocate the training buffers: %s", nn_strerror(rc));
+out:
+  nn_trainer_free(t);
+  return rc;
+}
+
+void nn_trainer_free(nn_trainer *t) {
+  if (t == NULL) return;
+  nn__ws_free(&t->ws);
+  free(t->grad);
+  free(t->state);
+  free(t->split);
+  free(t->order);
+  free(t->t);
+  free(t->labels);
+  free(t);
+}
+
+/* Copy rows idx (n,) into the workspace: standardized features, targets. */
+static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
+  const nn_data *d = t->d;
+  const nn_model *m = t->m;
+  int f = d->features, k = d->outputs;
+  for (size_t i = 0; i < n; i++) {
+    const float *src = d->x + (size_t)idx[i] * f;
+    nn__standardize(src, 1, f, m->has_norm ? m->mean : NULL, m->std, t->ws.x + i * f);
+    if (d->y != NULL)
+      memcpy(t->t + i * k, d->y + (size_t)idx[i] * k, (size_t)k * sizeof(float));
+    else
+      t->labels[i] = d->labels[idx[i]];
+  }
+}
+
+/* Loss of a batch already in the workspace; the gradient too when train. */
+static void batch_loss(nn_trainer *t, size_t n, int train, nn__loss_sum *s) {
+  const nn__arch *a = &t->m->arch;
+  nn__loss(t->m->spec.loss, t->ws.acts[a->n_layers - 1], t->ws.logits,
+           t->d->y != NULL ? t->t : NULL, t->d->y != NULL ? NULL : t->labels, n,
+           a->out[a->n_layers - 1], train ? t->ws.g0 : NULL, s);
+}
+
+/* One optimizer step on the rows idx (n,). */
+static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, nn__loss_sum *s) {
+  nn_model *m = t->m;
+  double before = s->loss;
+  gather(t, idx, n);
+  nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, &t->rng);
+  batch_loss(t, n, 1, s);
+  if (!isfinite(s->loss - before)) return NN_ENUMERIC;
+  nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL);
+  if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
+  t->step++;
+  nn__optim_step(&t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
+  return NN_OK;
+}
+
+/* Loss and correct count over the validation rows, in evaluation mode. */
+static void validate(nn_trainer *t, nn__loss_sum *s) {
+  nn_model *m = t->m;
+  const uint32_t *val = t->split + t->n_train;
+  for (size_t i = 0; i < t->n_val; i += t->ws.max_rows) {
+    size_t n = t->n_val - i < t->ws.max_rows ? t->n_val - i : t->ws.max_rows;
+    gather(t, val + i, n);
+    nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, NULL);
+    batch_loss(t, n, 0, s);
+  }
+}
+
+static void early_stopping(nn_trainer *t, double monitored) {
+  if (monitored < t->best - t->c.min_delta) {
+    t->best = monitored;
+    t->bad_epochs = 0;
+  } else {
+    t->bad_epochs++;
+  }
+  if (t->c.patience > 0 && t->bad_epochs >= t->c.patience) t->stopped = 1;
+}
+
+int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *out) {
+  double t0 = now_seconds();
+  float lr = nn_sched_lr(&t->c.sched, t->c.optim.lr, t->epoch, t->c.epochs);
+  /* every epoch starts from the split's order, so the generator state alone
+   * determines it: a resumed run shuffles exactly as an uninterrupted one */
+  memcpy(t->order, t->split, t->n_train * sizeof(uint32_t));
+  if (t->c.shuffle) shuffle(t->order, t->n_train, &t->rng);
+  size_t bs = t->ws.max_rows;
+  size_t n_batches = (t->n_train + bs - 1) / bs;
+  nn__loss_sum train = {0, 0};
+  for (size_t b = 0; b < n_batches; b++) {
+    size_t start = b * bs;
+    size_t n = t->n_train - start < bs ? t->n_train - start : bs;
+    int rc = train_batch(t, t->order + start, n, lr, &train);
+    if (rc != NN_OK) return rc;
+    if (fn != NULL && fn(ud, t->epoch + 1, b, n_batches) != 0) return NN_ESTOPPED;
+  }
+  nn__loss_sum val = {0, 0};
+  validate(t, &val);
+  t->epoch++;
+  out->epoch = t->epoch;
+  out->loss = train.loss / (double)t->n_train;
+  out->accuracy = t->has_accuracy ? train.correct / (double)t->n_train : NAN;
+  out->val_loss = t->n_val > 0 ? val.loss / (double)t->n_val : NAN;
+  out->val_accuracy = t->n_val > 0 && t->has_accuracy ? val.correct / (double)t->n_val : NAN;
+  out->lr = lr;
+  out->samples = t->n_train;
+  if (t->n_val > 0 && !isfinite(out->val_loss)) return NN_ENUMERIC;
+  early_stopping(t, t->n_val > 0 ? out->val_loss : out->loss);
+  out->seconds = now_seconds() - t0;
+  return NN_OK;
+}
+
+int nn_trainer_done(const nn_trainer *t) { return t->stopped || t->epoch >= t->c.epochs; }
+int nn_trainer_epochs_done(const nn_trainer *t) { return t->epoch; }
+int nn_trainer_stopped_early(const nn_trainer *t) { return t->stopped; }
+
+int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
+  memset(s, 0, sizeof *s);
+  s->state = malloc((t->n_state ? t->n_state : 1) * sizeof(float));
+  if (s->state == NULL) return NN_ENOMEM;
+  memcpy(s->state, t->state, t->n_state * sizeof(float));
+  s->n_state = t->n_state;
+  s->opt = t->c.optim.type;
+  s->epoch = t->epoch;
+  s->step = t->step;
+  s->rng[0] = t->rng.state;
+  s->rng[1] = t->rng.inc;
+  s->best = t->best;
+  s->bad_epochs = t->bad_epochs;
+  s->stopped = t->stopped;
+  return NN_OK;
+}
+
+int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c, nn_batch_fn bfn,
+             nn_epoch_fn efn, void *ud, nn_error *err) {
+  nn_trainer *t;
+  int rc = nn_trainer_new(m, d, c, NULL, &t, err);
+  if (rc != NN_OK) return rc;
+  while (!nn_trainer_done(t)) {
+    nn_epoch_metrics em;
+    rc = nn_trainer_epoch(t, bfn, ud, &em);
+    if (rc == NN_OK && efn != NULL && efn(ud, &em) != 0) rc = NN_ESTOPPED;
+    if (rc != NN_OK) break;
+  }
+  if (rc == NN_ENUMERIC) nn__fail(err, rc, "", "training diverged: the loss is not finite");
+  nn_trainer_free(t);
+  return rc;
+}

@@ -1,0 +1,49 @@
+/* errors.c — the one table of API error codes. */
+#include "errors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  int status;
+} codes[API_CODE_COUNT] = {
+    [API_OK] = {"ok", 200},
+    [API_INVALID_ARGUMENT] = {"invalid_argument", 400},
+    [API_UNAUTHORIZED] = {"unauthorized", 401},
+    [API_NOT_FOUND] = {"not_found", 404},
+    [API_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
+    [API_CONFLICT] = {"conflict", 409},
+    [API_PAYLOAD_TOO_LARGE] = {"payload_too_large", 413},
+    [API_UNSUPPORTED_MEDIA] = {"unsupported_media_type", 415},
+    [API_UNPROCESSABLE] = {"unprocessable", 422},
+    [API_INTERNAL] = {"internal", 500},
+    [API_UNAVAILABLE] = {"unavailable", 503},
+};
+
+const char *api_code_name(api_code code) {
+  if ((unsigned)code >= API_CODE_COUNT) code = API_INTERNAL;
+  return codes[code].name;
+}
+
+int api_code_status(api_code code) {
+  if ((unsigned)code >= API_CODE_COUNT) code = API_INTERNAL;
+  return codes[code].status;
+}
+
+int api_vfail(api_error *err, api_code code, const char *field, const char *fmt, va_list ap) {
+  if (err != NULL) {
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+  }
+  return -(int)code;
+}
+
+int api_fail(api_error *err, api_code code, const char *field, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = api_vfail(err, code, field, fmt, ap);
+  va_end(ap);
+  return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * errors.h — the API's error codes: one table maps each code to its JSON name
+ * and HTTP status, used by every handler and parser of the daemon.
+ */
+#ifndef TRAIND_ERRORS_H
+#define TRAIND_ERRORS_H
+
+#include <stdarg.h>
+
+typedef enum {
+  API_OK = 0,
+  API_INVALID_ARGUMENT,     /* 400 */
+  API_UNAUTHORIZED,         /* 401 */
+  API_NOT_FOUND,            /* 404 */
+  API_METHOD_NOT_ALLOWED,   /* 405 */
+  API_CONFLICT,             /* 409 */
+  API_PAYLOAD_TOO_LARGE,    /* 413 */
+  API_UNSUPPORTED_MEDIA,    /* 415 */
+  API_UNPROCESSABLE,        /* 422 */
+  API_INTERNAL,             /* 500 */
+  API_UNAVAILABLE,          /* 503 */
+  API_CODE_COUNT
+} api_code;
+
+/* A failure to report to a client: code, the input field at fault ("" when
+ * none, e.g. "layers[1].units"), and a message a user can act on. */
+typedef struct {
+  api_code code;
+  char field[128];
+  char message[256];
+} api_error;
+
+/** @return the JSON name of a code ("invalid_argument"...). */
+const char *api_code_name(api_code code);
+
+/** @return the HTTP status of a code (400...). */
+int api_code_status(api_code code);
+
+/**
+ * Fill err (when not NULL) and return -code, so callers can write
+ * `return api_fail(err, API_INVALID_ARGUMENT, "epochs", "must be >= 1");`.
+ * @param field the offending field, or NULL
+ */
+int api_fail(api_error *err, api_code code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** The same with a va_list. */
+int api_vfail(api_error *err, api_code code, const char *field, const char *fmt, va_list ap);
+
+#endif
