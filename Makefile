@@ -5,7 +5,7 @@ SAN ?= 0
 CC ?= cc
 BUILD := build
 
-CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g \
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O3 -g \
           -Wall -Wextra -Wshadow -Wstrict-prototypes -MMD -MP
 LDFLAGS :=
 ifeq ($(SAN),1)
@@ -34,8 +34,8 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit valgrind bench clean
-all: $(LIBNN)
+.PHONY: all deps test unit server-unit run valgrind bench clean
+all: $(LIBNN) $(TRAIND)
 
 deps:
 	@scripts/deps.sh
@@ -48,6 +48,14 @@ $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
+$(TRAIND): $(SERVER_OBJ) $(LIBNN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(LIBNN) $(SERVER_LIBS) $(CORE_LIBS)
+
+# Serves on 127.0.0.1:8080 with the database in the working directory.
+run: deps $(TRAIND)
+	exec $(TRAIND) --db ./traind.db
+
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBNN) -lcriterion $(CORE_LIBS)
@@ -55,6 +63,14 @@ $(UNIT_BIN): $(UNIT_OBJ) $(LIBNN)
 # Unit tests run from the repository root (fixtures are found by relative path).
 unit: $(UNIT_BIN)
 	OPENBLAS_NUM_THREADS=1 $(UNIT_BIN)
+
+$(SERVER_TEST_BIN): $(SERVER_TEST_OBJ) $(SERVER_LIB_OBJ) $(LIBNN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_TEST_OBJ) $(SERVER_LIB_OBJ) $(LIBNN) -lcriterion \
+	  $(SERVER_LIBS) $(CORE_LIBS)
+
+server-unit: $(SERVER_TEST_BIN)
+	OPENBLAS_NUM_THREADS=1 $(SERVER_TEST_BIN)
 
 test: deps
 	$(MAKE) unit
@@ -65,10 +81,26 @@ valgrind: deps $(UNIT_BIN)
 	OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --leak-check=full \
 	  --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $(UNIT_BIN) -j1
 
+# Benchmarks (bench/README.md): our core, FANN and the data PyTorch reads.
+BENCH_WORKLOAD := $(BUILD)/bench/workload.o
+BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
+BENCH_BIN := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_fann $(BUILD)/bench/bench_data
+
+$(BUILD)/bench/bench_core: $(BUILD)/bench/bench_core.o $(BENCH_WORKLOAD) $(LIBNN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(BUILD)/bench/bench_fann: $(BUILD)/bench/bench_fann.o $(BENCH_WORKLOAD)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfloatfann -lm
+
+$(BUILD)/bench/bench_data: $(BUILD)/bench/bench_data.o $(BENCH_WORKLOAD)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
 bench:
 	@scripts/deps.sh bench
-	$(MAKE) -C . $(BUILD)/bench/bench_core
+	$(MAKE) -C . $(BENCH_BIN)
 	bench/run.sh $(BUILD)
+
+-include $(BENCH_OBJ:.o=.d)
 
 clean:
 	rm -rf build build-san

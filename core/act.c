@@ -7,14 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "nn_internal.h"
-
-static float sigmoidf(float z) {
-  /* split by sign so exp never overflows */
-  if (z >= 0.0f) return 1.0f / (1.0f + expf(-z));
-  float e = expf(z);
-  return e / (1.0f + e);
-}
 
 /* y = softmax(z + b) for one row, stable: exp(v - max v) / sum */
 static void softmax_row(const float *z, const float *b, float *y, int n) {
@@ -25,13 +19,14 @@ static void softmax_row(const float *z, const float *b, float *y, int n) {
   }
   float sum = 0.0f;
   for (int j = 0; j < n; j++) {
-    y[j] = expf(y[j] - mx);
+    y[j] = nn__expf(y[j] - mx);
     sum += y[j];
   }
   float inv = 1.0f / sum;
   for (int j = 0; j < n; j++) y[j] *= inv;
 }
 
+NN__VECTORIZE
 void nn__act_forward(nn_act act, float slope, const float *z, const float *b, float *y,
                      size_t rows, int cols) {
   for (size_t r = 0; r < rows; r++) {
@@ -54,10 +49,10 @@ void nn__act_forward(nn_act act, float slope, const float *z, const float *b, fl
       }
       break;
     case NN_ACT_SIGMOID: /* y = 1 / (1 + e^-v) */
-      for (int j = 0; j < cols; j++) yr[j] = sigmoidf(zr[j] + b[j]);
+      for (int j = 0; j < cols; j++) yr[j] = nn__sigmoidf(zr[j] + b[j]);
       break;
     case NN_ACT_TANH: /* y = tanh(v) */
-      for (int j = 0; j < cols; j++) yr[j] = tanhf(zr[j] + b[j]);
+      for (int j = 0; j < cols; j++) yr[j] = nn__tanhf(zr[j] + b[j]);
       break;
     case NN_ACT_SOFTMAX:
       softmax_row(zr, b, yr, cols);
@@ -66,6 +61,7 @@ void nn__act_forward(nn_act act, float slope, const float *z, const float *b, fl
   }
 }
 
+NN__VECTORIZE
 void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float *db,
                       size_t rows, int cols) {
   memset(db, 0, (size_t)cols * sizeof(float));

@@ -21,6 +21,7 @@ void nn__dropout_forward(float rate, const float *X, float *Y, float *mask, size
   }
 }
 
+NN__VECTORIZE
 void nn__dropout_backward(float *dY, const float *mask, size_t n, int width) {
   size_t count = n * (size_t)width;
   /* dX = dY * mask */

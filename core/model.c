@@ -24,6 +24,7 @@ int nn__model_alloc(const nn_spec *spec, nn_model **out) {
   }
   m->mean = m->params + m->arch.n_params;
   m->std = m->mean + spec->inputs;
+  for (int i = 0; i < spec->inputs; i++) m->std[i] = 1.0f; /* identity until fitted */
   *out = m;
   return NN_OK;
 }

@@ -7,6 +7,16 @@
 
 #include "nn.h"
 
+/* Hot elementwise loops are compiled for AVX-512, AVX2 and the baseline
+ * and the loader picks the best for the CPU. Without FMA contraction
+ * (ISO C mode) and without reassociation, every version computes the same
+ * bits, so results do not depend on which one runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define NN__VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN__VECTORIZE
+#endif
+
 /* ---- errors ---------------------------------------------------------------- */
 
 /* Fill err (if any) with a field and a printf-style message; return status. */
@@ -50,9 +60,9 @@ struct nn_model {
   nn_spec spec;
   nn__arch arch;
   float *params; /* (P,) */
-  float *mean;   /* (inputs,), valid when has_norm */
-  float *std;    /* (inputs,), valid when has_norm */
-  int has_norm;
+  float *mean;   /* (inputs,), 0 until statistics are fitted */
+  float *std;    /* (inputs,), 1 until statistics are fitted */
+  int has_norm;  /* mean and std hold fitted statistics */
 };
 
 /* Allocate a model for a validated spec; parameters zeroed, no init. */
@@ -117,8 +127,7 @@ typedef struct {
 int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 void nn__ws_free(nn__ws *ws);
 
-/* Standardize n rows of raw features into dst (n, inputs); plain copy without
- * statistics (mean == NULL). */
+/* Standardize n rows of raw features into dst (n, inputs). */
 void nn__standardize(const float *src, size_t n, int inputs, const float *mean,
                      const float *std, float *dst);
 

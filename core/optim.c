@@ -82,6 +82,7 @@ static void rmsprop(const nn_optim_spec *o, float lr, float *p, const float *g, 
   }
 }
 
+NN__VECTORIZE
 void nn__optim_step(const nn_optim_spec *o, float lr, uint64_t step, float *params,
                     float *grad, float *state, size_t n_params) {
   float wd = o->weight_decay;

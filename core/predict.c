@@ -31,7 +31,7 @@ static int predict(const nn_model *m, const float *x, size_t n, float *y, float 
   float *buf = scratch;
   size_t floats = scratch_floats(m, n);
   if (buf == NULL && (buf = malloc(floats * sizeof(float))) == NULL) return NN_ENOMEM;
-  nn__net_infer(&m->spec, &m->arch, m->params, m->has_norm ? m->mean : NULL, m->std, x, n, y,
+  nn__net_infer(&m->spec, &m->arch, m->params, m->mean, m->std, x, n, y,
                 buf, buf + floats / 2, PREDICT_CHUNK);
   if (buf != scratch) free(buf);
   return NN_OK;

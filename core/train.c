@@ -159,13 +159,15 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
   const nn_data *d = t->d;
   const nn_model *m = t->m;
   int f = d->features, k = d->outputs;
+  for (size_t i = 0; i < n; i++)
+    nn__standardize(d->x + (size_t)idx[i] * f, 1, f, m->mean, m->std, t->ws.x + i * f);
+  if (d->labels != NULL) {
+    for (size_t i = 0; i < n; i++) t->labels[i] = d->labels[idx[i]];
+    return;
+  }
   for (size_t i = 0; i < n; i++) {
-    const float *src = d->x + (size_t)idx[i] * f;
-    nn__standardize(src, 1, f, m->has_norm ? m->mean : NULL, m->std, t->ws.x + i * f);
-    if (d->y != NULL)
-      memcpy(t->t + i * k, d->y + (size_t)idx[i] * k, (size_t)k * sizeof(float));
-    else
-      t->labels[i] = d->labels[idx[i]];
+    const float *y = d->y + (size_t)idx[i] * k; /* (k,) */
+    for (int j = 0; j < k; j++) t->t[i * k + j] = y[j];
   }
 }
 
