@@ -79,6 +79,7 @@ test: deps
 # in children, so children are traced).
 valgrind: deps $(UNIT_BIN)
 	OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --leak-check=full \
+	  --suppressions=tests/valgrind.supp \
 	  --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $(UNIT_BIN) -j1
 
 # Benchmarks (bench/README.md): our core, FANN and the data PyTorch reads.
