@@ -10,25 +10,37 @@
 #include "fastmath.h"
 #include "nn_internal.h"
 
-/* y = softmax(z + b) for one row, stable: exp(v - max v) / sum */
-static void softmax_row(const float *z, const float *b, float *y, int n) {
-  float mx = -INFINITY;
-  for (int j = 0; j < n; j++) {
-    y[j] = z[j] + b[j];
-    if (y[j] > mx) mx = y[j];
+/* y = softmax(z + b) row by row, stable: exp(v - max v) / sum. The exps run
+ * as one pass over the whole (rows, cols) block, which vectorizes fully even
+ * when a row is shorter than a vector register. */
+static inline __attribute__((always_inline)) void softmax(const float *z, const float *b,
+                                                          float *y, size_t rows, int cols) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *zr = z + r * (size_t)cols;
+    float *yr = y + r * (size_t)cols;
+    for (int j = 0; j < cols; j++) yr[j] = zr[j] + b[j];
+    float mx = yr[0];
+    for (int j = 1; j < cols; j++) mx = yr[j] > mx ? yr[j] : mx;
+    for (int j = 0; j < cols; j++) yr[j] -= mx;
   }
-  float sum = 0.0f;
-  for (int j = 0; j < n; j++) {
-    y[j] = nn__expf(y[j] - mx);
-    sum += y[j];
+  size_t count = rows * (size_t)cols;
+  for (size_t i = 0; i < count; i++) y[i] = nn__expf(y[i]);
+  for (size_t r = 0; r < rows; r++) {
+    float *yr = y + r * (size_t)cols;
+    float sum = 0.0f;
+    for (int j = 0; j < cols; j++) sum += yr[j];
+    float inv = 1.0f / sum;
+    for (int j = 0; j < cols; j++) yr[j] *= inv;
   }
-  float inv = 1.0f / sum;
-  for (int j = 0; j < n; j++) y[j] *= inv;
 }
 
 NN__VECTORIZE
 void nn__act_forward(nn_act act, float slope, const float *z, const float *b, float *y,
                      size_t rows, int cols) {
+  if (act == NN_ACT_SOFTMAX) {
+    softmax(z, b, y, rows, cols);
+    return;
+  }
   for (size_t r = 0; r < rows; r++) {
     const float *zr = z + r * (size_t)cols;
     float *yr = y + r * (size_t)cols;
@@ -54,8 +66,7 @@ void nn__act_forward(nn_act act, float slope, const float *z, const float *b, fl
     case NN_ACT_TANH: /* y = tanh(v) */
       for (int j = 0; j < cols; j++) yr[j] = nn__tanhf(zr[j] + b[j]);
       break;
-    case NN_ACT_SOFTMAX:
-      softmax_row(zr, b, yr, cols);
+    case NN_ACT_SOFTMAX: /* handled above */
       break;
     }
   }

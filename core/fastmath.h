@@ -17,8 +17,11 @@
 static inline float nn__expf(float x) {
   x = x < 88.37f ? x : 88.37f; /* e^x < FLT_MAX: 2^n stays finite */
   x = x > -87.3f ? x : -87.3f;
-  float t = x * 1.44269504088896341f;
-  float n = (float)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f)); /* round(x / ln2) */
+  /* n = round(x / ln2): adding 1.5 * 2^23 leaves n in the low mantissa bits,
+   * with no float-to-int conversion (which keeps the loop vectorizable) */
+  const float shift = 12582912.0f; /* bits 0x4b400000 */
+  float kf = x * 1.44269504088896341f + shift;
+  float n = kf - shift;
   /* r = x - n ln2, with ln2 split in two for exactness */
   float r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -29,7 +32,9 @@ static inline float nn__expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23; /* 2^n */
+  int32_t kbits;
+  memcpy(&kbits, &kf, sizeof kbits);
+  int32_t bits = (kbits - 0x4b400000 + 127) << 23; /* 2^n; n >= -126 keeps it positive */
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;

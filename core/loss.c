@@ -42,24 +42,32 @@ static void mse(const float *y, const float *t, const int32_t *labels, size_t n,
   }
 }
 
-/* L = mean over rows of lse(z) - sum_j t_j z_j;  dZ = (softmax(z) - t) / n */
+/* L = mean over rows of lse(z) - sum_j t_j z_j;  dZ = (softmax(z) - t) / n.
+ * lse(z) = z_m - log p_m for any m; at the argmax p_m >= 1/k, so the log is
+ * finite and one log per row replaces k exps. */
 static void cross_entropy(const float *p, const float *z, const float *t, const int32_t *labels,
                           size_t n, int k, float *dout, nn__loss_sum *s) {
   float inv_n = 1.0f / (float)n;
   for (size_t r = 0; r < n; r++) {
     const float *zr = z + r * (size_t)k, *pr = p + r * (size_t)k;
-    float mx = zr[argmax(zr, k)];
-    double sum = 0.0, tz = 0.0, tsum = 0.0;
-    for (int j = 0; j < k; j++) {
-      float tj = target(t, labels, r, k, j);
-      sum += exp((double)zr[j] - mx);
-      tz += (double)tj * zr[j];
-      tsum += tj;
-      if (dout != NULL) dout[r * (size_t)k + j] = (pr[j] - tj) * inv_n;
+    int m = argmax(pr, k);
+    double lse = (double)zr[m] - log((double)pr[m]);
+    if (labels != NULL) {
+      s->loss += lse - zr[labels[r]];
+    } else {
+      /* -sum_j t_j log p_j = (sum_j t_j) lse(z) - sum_j t_j z_j */
+      const float *tr = t + r * (size_t)k;
+      double tz = 0.0, tsum = 0.0;
+      for (int j = 0; j < k; j++) {
+        tz += (double)tr[j] * zr[j];
+        tsum += tr[j];
+      }
+      s->loss += tsum * lse - tz;
     }
-    /* -sum_j t_j log p_j = (sum_j t_j) lse(z) - sum_j t_j z_j */
-    s->loss += tsum * (mx + log(sum)) - tz;
-    s->correct += argmax(pr, k) == true_class(t, labels, r, k);
+    s->correct += m == true_class(t, labels, r, k);
+    if (dout == NULL) continue;
+    float *dr = dout + r * (size_t)k;
+    for (int j = 0; j < k; j++) dr[j] = (pr[j] - target(t, labels, r, k, j)) * inv_n;
   }
 }
 
