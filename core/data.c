@@ -2,6 +2,7 @@
  * data.c — checking that a data set fits a model, and the per-feature
  * statistics for standardization.
  */
+#include <float.h>
 #include <math.h>
 
 #include "nn_internal.h"
@@ -80,6 +81,6 @@ void nn__data_norm(const nn_data *d, const uint32_t *idx, size_t n, float *mean,
   for (int j = 0; j < f; j++) {
     double sd = sqrt(ss[j] / (double)n);
     mean[j] = (float)sum[j];
-    std[j] = sd > 1e-12 ? (float)sd : 1.0f;
+    std[j] = sd > 1e-12 ? (float)fmin(sd, FLT_MAX) : 1.0f;
   }
 }

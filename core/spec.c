@@ -25,6 +25,9 @@ static int validate_layer(nn_layer_spec *l, int i, int in, size_t *params, nn_er
     if (!(l->rate >= 0.0f && l->rate < 1.0f))
       return nn__fail(err, NN_EINVAL, field, "%s must be in [0, 1)", field);
     l->units = in; /* dropout keeps the width */
+    l->act = NN_ACT_LINEAR; /* fields of dense layers mean nothing here */
+    l->init = NN_INIT_AUTO;
+    l->slope = 0.01f;
     return NN_OK;
   }
   if (l->type != NN_LAYER_DENSE) {

@@ -1,0 +1,413 @@
+/*
+ * checkpoint.c — the versioned checkpoint format (docs/checkpoint-format.md):
+ * a model's spec, weights and standardization statistics, optionally with a
+ * trainer's resumable state, sealed by a CRC-32.
+ *
+ * Every field is written byte by byte in little-endian order, never as a
+ * memcpy'd struct, so a checkpoint means the same on every host. Floats travel
+ * as their IEEE-754 bit patterns and are only ever copied through pointers:
+ * returning a float by value can quiet a signaling NaN (x87), and the round
+ * trip must be bit-exact.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_internal.h"
+
+static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
+
+#define HEADER_BYTES 12 /* magic, u32 version */
+#define CRC_BYTES 4
+#define SPEC_BYTES 24  /* inputs, n_layers, loss, u64 seed, normalize */
+#define LAYER_BYTES 24 /* type, units, act, slope, init, rate */
+#define TRAIN_BYTES 56 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
+                          bad_epochs, stopped; the n_state floats come extra */
+
+/* ---- writing: the buffer is sized up front, so no put needs a check ------ */
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+  return p + 4;
+}
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+  return p + 8;
+}
+
+/* ints and enums as u32; a negative int becomes its two's complement */
+static uint8_t *put_int(uint8_t *p, int v) { return put_u32(p, (uint32_t)v); }
+
+static uint8_t *put_f32s(uint8_t *p, const float *f, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &f[i], sizeof bits);
+    p = put_u32(p, bits);
+  }
+  return p;
+}
+
+static uint8_t *put_f64(uint8_t *p, const double *d) {
+  uint64_t bits;
+  memcpy(&bits, d, sizeof bits);
+  return put_u64(p, bits);
+}
+
+static uint8_t *put_spec(uint8_t *p, const nn_spec *s) {
+  p = put_int(p, s->inputs);
+  p = put_int(p, s->n_layers);
+  for (int i = 0; i < s->n_layers; i++) {
+    const nn_layer_spec *l = &s->layers[i];
+    p = put_int(p, (int)l->type);
+    p = put_int(p, l->units);
+    p = put_int(p, (int)l->act);
+    p = put_f32s(p, &l->slope, 1);
+    p = put_int(p, (int)l->init);
+    p = put_f32s(p, &l->rate, 1);
+  }
+  p = put_int(p, (int)s->loss);
+  p = put_u64(p, s->seed);
+  return put_int(p, s->normalize);
+}
+
+static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
+  p = put_int(p, s->epoch);
+  p = put_u64(p, s->step);
+  p = put_int(p, (int)s->opt);
+  p = put_u64(p, s->n_state);
+  p = put_f32s(p, s->state, s->n_state);
+  p = put_u64(p, s->rng[0]);
+  p = put_u64(p, s->rng[1]);
+  p = put_f64(p, &s->best);
+  p = put_int(p, s->bad_epochs);
+  return put_int(p, s->stopped != 0);
+}
+
+int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, size_t *len) {
+  nn_train_state s = {0};
+  uint8_t *out = NULL, *p;
+  size_t n_params = m->arch.n_params, inputs = (size_t)m->spec.inputs;
+  uint64_t total;
+  int rc = NN_OK;
+  *buf = NULL;
+  *len = 0;
+  if (t != NULL) {
+    rc = nn_trainer_state(t, &s);
+    if (rc != NN_OK) goto exit;
+    /* a trainer of another model would write a checkpoint that cannot load */
+    if (s.n_state != nn__optim_state_floats(s.opt, n_params)) {
+      rc = NN_EINVAL;
+      goto exit;
+    }
+  }
+  /* in 64 bits: at most NN_MAX_PARAMS floats, a few times over, cannot overflow */
+  total = HEADER_BYTES + SPEC_BYTES + (uint64_t)m->spec.n_layers * LAYER_BYTES +
+          8 + 4 * (uint64_t)n_params + 4 + (m->has_norm ? 8 * (uint64_t)inputs : 0) + 4 +
+          (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) + CRC_BYTES;
+  if (total > SIZE_MAX) {
+    rc = NN_ERANGE;
+    goto exit;
+  }
+  out = malloc((size_t)total);
+  if (out == NULL) {
+    rc = NN_ENOMEM;
+    goto exit;
+  }
+  memcpy(out, MAGIC, sizeof MAGIC);
+  p = put_u32(out + sizeof MAGIC, NN_FORMAT_VERSION);
+  p = put_spec(p, &m->spec);
+  p = put_u64(p, n_params);
+  p = put_f32s(p, m->params, n_params);
+  p = put_int(p, m->has_norm != 0);
+  if (m->has_norm) {
+    p = put_f32s(p, m->mean, inputs);
+    p = put_f32s(p, m->std, inputs);
+  }
+  p = put_int(p, t != NULL);
+  if (t != NULL) p = put_train_state(p, &s);
+  put_u32(p, nn_crc32(0, out, (size_t)(p - out)));
+  *buf = out;
+  *len = (size_t)total;
+  out = NULL;
+exit:
+  free(out);
+  nn_train_state_free(&s);
+  return rc;
+}
+
+/* ---- reading: every byte is taken through take(), which checks the length */
+
+typedef struct {
+  const uint8_t *p; /* next unread byte */
+  size_t left;      /* unread bytes before the CRC */
+  nn_error *err;
+} reader;
+
+static uint32_t le32(const uint8_t *b) {
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
+
+/* Take n items of size bytes, or NULL once they run past the end (the error
+ * is then filled and the status is NN_EFORMAT). Counts read from the
+ * checkpoint are bounded here by the bytes that really follow, before
+ * anything is allocated for them. */
+static const uint8_t *take(reader *r, uint64_t n, size_t size, const char *what) {
+  const uint8_t *b = r->p;
+  if (n > r->left / size) {
+    nn__fail(r->err, NN_EFORMAT, what,
+             "checkpoint is truncated: %s does not fit in the %zu bytes that remain", what,
+             r->left);
+    return NULL;
+  }
+  r->p += n * size;
+  r->left -= n * size;
+  return b;
+}
+
+static void copy_f32s(float *dst, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits = le32(b + 4 * i);
+    memcpy(&dst[i], &bits, sizeof bits);
+  }
+}
+
+static int get_u32(reader *r, const char *what, uint32_t *v) {
+  const uint8_t *b = take(r, 1, 4, what);
+  if (b == NULL) return NN_EFORMAT;
+  *v = le32(b);
+  return NN_OK;
+}
+
+static int get_u64(reader *r, const char *what, uint64_t *v) {
+  const uint8_t *b = take(r, 1, 8, what);
+  if (b == NULL) return NN_EFORMAT;
+  *v = le64(b);
+  return NN_OK;
+}
+
+/* Two's complement decoded without implementation-defined conversions. */
+static int get_int(reader *r, const char *what, int *v) {
+  uint32_t u;
+  int rc = get_u32(r, what, &u);
+  if (rc == NN_OK) *v = u <= INT32_MAX ? (int)u : -(int)~u - 1;
+  return rc;
+}
+
+/* A flag is exactly 0 or 1, so a flipped flag cannot pass as "set". */
+static int get_flag(reader *r, const char *what, int *v) {
+  uint32_t u;
+  int rc = get_u32(r, what, &u);
+  if (rc != NN_OK) return rc;
+  if (u > 1) return nn__fail(r->err, NN_EFORMAT, what, "%s must be 0 or 1, not %lu", what,
+                             (unsigned long)u);
+  *v = (int)u;
+  return NN_OK;
+}
+
+/* Enums are range-checked by their name table before an enum variable holds them. */
+static int get_enum(reader *r, nn_names_kind kind, const char *what, int *v) {
+  uint32_t u;
+  int rc = get_u32(r, what, &u);
+  if (rc != NN_OK) return rc;
+  if (u > INT32_MAX || nn_name(kind, (int)u) == NULL)
+    return nn__fail(r->err, NN_EINVAL, what, "%s holds %lu, which names nothing", what,
+                    (unsigned long)u);
+  *v = (int)u;
+  return NN_OK;
+}
+
+static int get_f32(reader *r, const char *what, float *v) {
+  const uint8_t *b = take(r, 1, 4, what);
+  if (b == NULL) return NN_EFORMAT;
+  copy_f32s(v, b, 1);
+  return NN_OK;
+}
+
+static int get_f64(reader *r, const char *what, double *v) {
+  const uint8_t *b = take(r, 1, 8, what);
+  if (b == NULL) return NN_EFORMAT;
+  uint64_t bits = le64(b);
+  memcpy(v, &bits, sizeof bits);
+  return NN_OK;
+}
+
+static int get_layer(reader *r, int i, nn_layer_spec *l) {
+  char f[6][64];
+  static const char *const names[6] = {"type", "units", "activation", "slope", "init", "rate"};
+  int type, act, init, rc;
+  for (int k = 0; k < 6; k++) snprintf(f[k], sizeof f[k], "layers[%d].%s", i, names[k]);
+  if ((rc = get_enum(r, NN_NAMES_LAYER, f[0], &type)) != NN_OK ||
+      (rc = get_int(r, f[1], &l->units)) != NN_OK ||
+      (rc = get_enum(r, NN_NAMES_ACT, f[2], &act)) != NN_OK ||
+      (rc = get_f32(r, f[3], &l->slope)) != NN_OK ||
+      (rc = get_enum(r, NN_NAMES_INIT, f[4], &init)) != NN_OK ||
+      (rc = get_f32(r, f[5], &l->rate)) != NN_OK)
+    return rc;
+  l->type = (nn_layer_type)type;
+  l->act = (nn_act)act;
+  l->init = (nn_init)init;
+  return NN_OK;
+}
+
+static int get_spec(reader *r, nn_spec *s) {
+  uint32_t n_layers;
+  int loss, rc;
+  memset(s, 0, sizeof *s);
+  if ((rc = get_int(r, "inputs", &s->inputs)) != NN_OK ||
+      (rc = get_u32(r, "layers", &n_layers)) != NN_OK)
+    return rc;
+  /* bounded before the loop: layers[] has NN_MAX_LAYERS slots */
+  if (n_layers < 1 || n_layers > NN_MAX_LAYERS)
+    return nn__fail(r->err, NN_EINVAL, "layers", "layers holds %lu layers, not 1 to %d",
+                    (unsigned long)n_layers, NN_MAX_LAYERS);
+  s->n_layers = (int)n_layers;
+  for (int i = 0; i < s->n_layers; i++)
+    if ((rc = get_layer(r, i, &s->layers[i])) != NN_OK) return rc;
+  if ((rc = get_enum(r, NN_NAMES_LOSS, "loss", &loss)) != NN_OK ||
+      (rc = get_u64(r, "seed", &s->seed)) != NN_OK ||
+      (rc = get_int(r, "normalize", &s->normalize)) != NN_OK)
+    return rc;
+  s->loss = (nn_loss)loss;
+  /* NN_ERANGE from validation is reported as EINVAL: the spec itself is bad */
+  return nn_spec_validate(s, r->err) == NN_OK ? NN_OK : NN_EINVAL;
+}
+
+/* Standardization statistics as nn_model_set_norm accepts them. */
+static int get_norm(reader *r, nn_model *m) {
+  size_t inputs = (size_t)m->spec.inputs;
+  const uint8_t *b;
+  if ((b = take(r, inputs, 4, "mean")) == NULL) return NN_EFORMAT;
+  copy_f32s(m->mean, b, inputs);
+  if ((b = take(r, inputs, 4, "std")) == NULL) return NN_EFORMAT;
+  copy_f32s(m->std, b, inputs);
+  for (size_t i = 0; i < inputs; i++)
+    if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] > 0.0f))
+      return nn__fail(r->err, NN_EFORMAT, "std",
+                      "feature %zu has mean %g and std %g; std must be positive and finite", i,
+                      (double)m->mean[i], (double)m->std[i]);
+  m->has_norm = 1;
+  return NN_OK;
+}
+
+static int get_train_state(reader *r, size_t n_params, nn_train_state *s) {
+  const uint8_t *b;
+  uint64_t n_state;
+  size_t need;
+  int opt, rc;
+  if ((rc = get_int(r, "epoch", &s->epoch)) != NN_OK ||
+      (rc = get_u64(r, "step", &s->step)) != NN_OK ||
+      (rc = get_enum(r, NN_NAMES_OPT, "optimizer", &opt)) != NN_OK ||
+      (rc = get_u64(r, "n_state", &n_state)) != NN_OK)
+    return rc;
+  if (s->epoch < 0)
+    return nn__fail(r->err, NN_EFORMAT, "epoch", "epoch must not be negative");
+  s->opt = (nn_opt)opt;
+  need = nn__optim_state_floats(s->opt, n_params);
+  if (n_state != need)
+    return nn__fail(r->err, NN_EFORMAT, "n_state",
+                    "optimizer %s of %zu parameters needs %zu floats of state, not %llu",
+                    nn_name(NN_NAMES_OPT, opt), n_params, need, (unsigned long long)n_state);
+  if ((b = take(r, n_state, 4, "optimizer state")) == NULL) return NN_EFORMAT;
+  s->state = malloc(need * sizeof(float)); /* (k * P,) */
+  if (s->state == NULL)
+    return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu floats of optimizer state", need);
+  s->n_state = need;
+  copy_f32s(s->state, b, need);
+  if ((rc = get_u64(r, "rng", &s->rng[0])) != NN_OK ||
+      (rc = get_u64(r, "rng", &s->rng[1])) != NN_OK ||
+      (rc = get_f64(r, "best", &s->best)) != NN_OK ||
+      (rc = get_int(r, "bad_epochs", &s->bad_epochs)) != NN_OK ||
+      (rc = get_flag(r, "stopped", &s->stopped)) != NN_OK)
+    return rc;
+  if (s->bad_epochs < 0)
+    return nn__fail(r->err, NN_EFORMAT, "bad_epochs", "bad_epochs must not be negative");
+  return NN_OK;
+}
+
+int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_state *st,
+                       nn_error *err) {
+  nn_model *m = NULL;
+  nn_train_state s = {0};
+  nn_spec spec;
+  reader r = {NULL, 0, err};
+  const uint8_t *weights;
+  uint64_t n_params;
+  uint32_t version;
+  size_t body;
+  int has_norm, has_train, rc;
+  *out = NULL;
+  if (st != NULL) memset(st, 0, sizeof *st);
+  if (len < HEADER_BYTES + CRC_BYTES) {
+    rc = nn__fail(err, NN_EFORMAT, "", "checkpoint is truncated: %zu bytes is shorter than "
+                  "any checkpoint", len);
+    goto exit;
+  }
+  if (memcmp(buf, MAGIC, sizeof MAGIC) != 0) {
+    rc = nn__fail(err, NN_EFORMAT, "", "not a traind checkpoint (bad magic)");
+    goto exit;
+  }
+  /* the version comes before the CRC: another version may seal differently */
+  version = le32(buf + sizeof MAGIC);
+  if (version != NN_FORMAT_VERSION) {
+    rc = nn__fail(err, NN_EVERSION, "", "checkpoint format version %lu is not supported "
+                  "(this build reads version %d)", (unsigned long)version, NN_FORMAT_VERSION);
+    goto exit;
+  }
+  body = len - CRC_BYTES;
+  if (nn_crc32(0, buf, body) != le32(buf + body)) {
+    rc = nn__fail(err, NN_EFORMAT, "", "checksum mismatch: the checkpoint is corrupt");
+    goto exit;
+  }
+  r.p = buf + HEADER_BYTES;
+  r.left = body - HEADER_BYTES;
+  if ((rc = get_spec(&r, &spec)) != NN_OK ||
+      (rc = get_u64(&r, "parameter count", &n_params)) != NN_OK)
+    goto exit;
+  if (n_params != nn_spec_param_count(&spec)) {
+    rc = nn__fail(err, NN_EFORMAT, "parameter count",
+                  "checkpoint holds %llu parameters but its spec has %zu",
+                  (unsigned long long)n_params, nn_spec_param_count(&spec));
+    goto exit;
+  }
+  /* the weights must be there before the model is allocated for them */
+  if ((weights = take(&r, n_params, 4, "parameters")) == NULL) {
+    rc = NN_EFORMAT;
+    goto exit;
+  }
+  if ((rc = nn__model_alloc(&spec, &m)) != NN_OK) {
+    rc = nn__fail(err, rc, "", "cannot allocate a model of %zu parameters", (size_t)n_params);
+    goto exit;
+  }
+  copy_f32s(m->params, weights, (size_t)n_params);
+  if ((rc = get_flag(&r, "normalization flag", &has_norm)) != NN_OK) goto exit;
+  if (has_norm && (rc = get_norm(&r, m)) != NN_OK) goto exit;
+  if ((rc = get_flag(&r, "trainer flag", &has_train)) != NN_OK) goto exit;
+  if (has_train && (rc = get_train_state(&r, (size_t)n_params, &s)) != NN_OK) goto exit;
+  if (r.left != 0) {
+    rc = nn__fail(err, NN_EFORMAT, "", "checkpoint has %zu unexpected bytes after its "
+                  "last section", r.left);
+    goto exit;
+  }
+  *out = m;
+  m = NULL;
+  if (st != NULL) {
+    *st = s;
+    s.state = NULL;
+  }
+exit:
+  nn_model_free(m);
+  nn_train_state_free(&s);
+  return rc;
+}
+
+void nn_train_state_free(nn_train_state *s) {
+  if (s == NULL) return;
+  free(s->state);
+  s->state = NULL;
+  s->n_state = 0;
+}
