@@ -1,0 +1,93 @@
+/*
+ * parse_dataset.h — data set bodies (POST /v1/datasets) to float arrays.
+ *
+ * JSON: {"name":"xor","inputs":[[0,0],[0,1]],"targets":[[0],[1]]} (regression,
+ * any target width) or {"name":"iris","inputs":[...],"labels":["setosa",...]}
+ * (classification: labels all strings, classes = the sorted distinct
+ * strings; or all integers >= 0, classes "0".."max").
+ *
+ * CSV, fed in chunks as the body streams in: a header row, then data rows;
+ * RFC 4180 quoting ("" inside quotes), LF or CRLF, blank lines ignored.
+ * target names one or more comma-separated columns. A single target column
+ * holding any non-numeric cell makes a classification set (classes sorted);
+ * otherwise targets are numeric regression outputs. Every other column is a
+ * numeric feature; a bad cell is reported as field "row 7, column sepal_width"
+ * (data rows count from 1).
+ */
+#ifndef TRAIND_PARSE_DATASET_H
+#define TRAIND_PARSE_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse_json.h"
+
+#define PARSE_DATASET_MAX_VALUES ((size_t)1 << 30) /* floats in x, and in y */
+#define PARSE_CLASS_NAME_MAX 256                  /* bytes of one class name */
+#define PARSE_CSV_MAX_COLUMNS (1 << 16)
+#define PARSE_CSV_MAX_CELL 1024 /* bytes of one cell, after unquoting */
+
+typedef enum { PARSE_TASK_REGRESSION, PARSE_TASK_CLASSIFICATION } parse_task;
+
+/* A parsed data set; owns every array. Exactly one of y and labels is set. */
+typedef struct {
+  size_t rows;
+  int features;
+  int outputs;       /* target width, or the class count */
+  parse_task task;
+  int n_classes;     /* classification only */
+  char **classes;    /* (n_classes,) class names, sorted; label i names classes[i] */
+  float *x;          /* (rows, features) */
+  float *y;          /* (rows, outputs): regression */
+  int32_t *labels;   /* (rows,): classification, in [0, n_classes) */
+} parse_dataset_out;
+
+/** @return "regression" or "classification" (NULL when out of range). */
+const char *parse_task_name(parse_task task);
+
+/** Free everything d owns and zero it; d may be zeroed already. */
+void parse_dataset_out_free(parse_dataset_out *d);
+
+/**
+ * Bytes of a (rows, cols) float matrix.
+ * @return 0 when rows * cols overflows or exceeds PARSE_DATASET_MAX_VALUES
+ */
+size_t parse_matrix_bytes(size_t rows, size_t cols);
+
+/**
+ * Parse a JSON data set body.
+ * @param root the parsed body
+ * @param name receives the data set's name
+ * @param out  receives the data (free with parse_dataset_out_free)
+ * @return 0, -API_INVALID_ARGUMENT naming the element ("inputs[3][1]"), or
+ *         -API_INTERNAL when out of memory
+ */
+int parse_dataset_json(const cJSON *root, char name[PARSE_NAME_MAX + 1], parse_dataset_out *out,
+                       api_error *err);
+
+typedef struct parse_csv parse_csv;
+
+/**
+ * Start parsing a CSV body.
+ * @param target comma-separated target column names (the ?target= parameter)
+ * @return 0, -API_INVALID_ARGUMENT (field "target") or -API_INTERNAL
+ */
+int parse_csv_new(const char *target, parse_csv **out, api_error *err);
+
+/**
+ * Parse the next len bytes; a record or a cell may span chunks. After a
+ * failure every later call fails with the same error.
+ * @return 0, -API_INVALID_ARGUMENT naming row and column, or -API_INTERNAL
+ */
+int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err);
+
+/**
+ * End of the body: complete the last record (its newline is optional) and
+ * hand the data over. Later calls to feed or finish fail (API_INTERNAL).
+ * @param out receives the data (free with parse_dataset_out_free)
+ */
+int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err);
+
+void parse_csv_free(parse_csv *p);
+
+#endif

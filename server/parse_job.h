@@ -1,0 +1,48 @@
+/*
+ * parse_job.h — a training job's JSON config (the body of POST /v1/jobs) to
+ * and from core's nn_train_config.
+ *
+ * {"model":1,"dataset":1,"epochs":500,"batch_size":4,
+ *  "optimizer":{"type":"adam","lr":0.01},"validation_split":0.0,
+ *  "shuffle":true,"seed":7,"checkpoint_every":1,"clip_norm":0,
+ *  "lr_schedule":{"type":"step","step_size":10,"gamma":0.5},
+ *  "early_stopping":{"patience":20,"min_delta":0.0},"reset":false}
+ *
+ * model and dataset are required; everything else defaults to
+ * nn_train_config_defaults, nn_optim_defaults(optimizer.type) and
+ * checkpoint_every 1, reset false. Optimizer members by type: sgd lr,
+ * momentum, nesterov, weight_decay; adam/adamw lr, beta1, beta2, eps,
+ * weight_decay; rmsprop lr, alpha, eps, momentum, weight_decay. Schedule
+ * members (type required) by type: constant none; step step_size, gamma;
+ * exponential gamma; cosine min_lr. Members that are unknown or do not
+ * apply to the chosen type are rejected, naming them.
+ */
+#ifndef TRAIND_PARSE_JOB_H
+#define TRAIND_PARSE_JOB_H
+
+#include "parse_json.h"
+
+typedef struct {
+  int64_t model;        /* model id, 1..2^53 */
+  int64_t dataset;      /* dataset id, 1..2^53 */
+  nn_train_config config;
+  int reset;            /* start from fresh weights instead of the model's current ones */
+  int checkpoint_every; /* epochs between checkpoints, >= 1 */
+} parse_job;
+
+/**
+ * Parse and validate (nn_train_config_validate) a job config.
+ * @param root the parsed body
+ * @param job  receives the config with every default filled
+ * @return 0, -API_INVALID_ARGUMENT naming the field, or -API_INTERNAL
+ */
+int parse_job_config(const cJSON *root, parse_job *job, api_error *err);
+
+/**
+ * The normalized JSON of a job config, every default written out; it parses
+ * back (parse_job_config) into the same config.
+ * @return a new object (cJSON_Delete it), or NULL when out of memory
+ */
+cJSON *parse_job_to_json(const parse_job *job);
+
+#endif
