@@ -1,0 +1,361 @@
+/*
+ * jobs.c — the training queue: worker threads that claim queued jobs from
+ * the store and train them with core/, one epoch at a time.
+ *
+ * Wake-ups: jobs_notify counts a pending notification and signals one
+ * sleeping worker, which then tries to claim a job; a worker that finishes a
+ * job tries to claim the next before it sleeps, so no queued job waits while
+ * a worker is free. Cancellation and shutdown reach a running job through
+ * flags its per-batch callback reads, so it stops within one batch.
+ */
+#include "jobs.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "log.h"
+#include "parse_job.h"
+#include "parse_json.h"
+#include "parse_spec.h"
+
+typedef struct worker {
+  jobs *owner;
+  uv_thread_t thread;
+  int64_t job_id;    /* the job being trained, 0 when idle; guarded by owner->lock */
+  atomic_int cancel; /* that job was cancelled */
+} worker;
+
+struct jobs {
+  char db_path[1024];
+  models *cache;
+  uv_mutex_t lock;
+  uv_cond_t wake;
+  int pending; /* notifications no worker has taken yet; guarded by lock */
+  atomic_int stopping;
+  int n_workers;
+  worker *workers; /* (n_workers,) */
+};
+
+/* Everything one job run holds; released by run_clear. */
+typedef struct {
+  parse_job cfg;
+  nn_spec spec;
+  store_dataset meta;
+  store_dataset_data data;
+  nn_data d;
+  nn_model *m;
+  nn_train_state resume;
+  nn_trainer *t;
+  char error[256]; /* why the job failed */
+} run;
+
+static void run_clear(run *r) {
+  nn_trainer_free(r->t);
+  nn_train_state_free(&r->resume);
+  nn_model_free(r->m);
+  store_dataset_data_clear(&r->data);
+  store_dataset_clear(&r->meta);
+}
+
+static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(run *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->error, sizeof r->error, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* Parse the stored job config and model spec (both were validated when
+ * stored; a failure here means the database was edited or corrupted). */
+static int load_specs(store *st, const store_job *job, run *r) {
+  cJSON *root = NULL;
+  store_model model = {0};
+  api_error err;
+  char name[PARSE_NAME_MAX + 1];
+  int rc = -1;
+  if (parse_json_body(job->config, strlen(job->config), &root, &err) != 0 ||
+      parse_job_config(root, &r->cfg, &err) != 0) {
+    fail(r, "stored job config is invalid: %s", err.message);
+    goto out;
+  }
+  cJSON_Delete(root);
+  root = NULL;
+  if (store_model_get(st, job->model_id, &model) != STORE_OK) {
+    fail(r, "model %lld cannot be read", (long long)job->model_id);
+    goto out;
+  }
+  if (parse_json_body(model.spec, strlen(model.spec), &root, &err) != 0 ||
+      parse_spec(root, &r->spec, name, &err) != 0) {
+    fail(r, "stored model spec is invalid: %s", err.message);
+    goto out;
+  }
+  rc = 0;
+out:
+  cJSON_Delete(root);
+  store_model_clear(&model);
+  return rc;
+}
+
+static int load_data(store *st, const store_job *job, run *r) {
+  if (store_dataset_get_data(st, job->dataset_id, &r->meta, &r->data) != STORE_OK)
+    return fail(r, "dataset %lld cannot be read", (long long)job->dataset_id);
+  nn_data *d = &r->d;
+  d->rows = (size_t)r->meta.rows;
+  d->features = (int)r->meta.features;
+  d->x = r->data.x;
+  if (r->meta.task == STORE_TASK_CLASSIFICATION) {
+    d->labels = r->data.labels;
+    d->classes = (int)r->meta.outputs;
+  } else {
+    d->y = r->data.y;
+    d->outputs = (int)r->meta.outputs;
+  }
+  return 0;
+}
+
+/* The starting point: the job's newest checkpoint (resume), else the model's
+ * published weights (fine-tuning), else a fresh initialisation. */
+static int load_model(store *st, const store_job *job, run *r) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int64_t epoch, version;
+  nn_error ne;
+  int rc = store_checkpoint_latest(st, job->id, &epoch, &buf, &len);
+  if (rc == STORE_OK) {
+    rc = nn_checkpoint_load(buf, len, &r->m, &r->resume, &ne);
+    free(buf);
+    return rc == NN_OK ? 0 : fail(r, "checkpoint of epoch %lld is unreadable: %s",
+                                  (long long)epoch, ne.message);
+  }
+  if (rc != STORE_ENOTFOUND) return fail(r, "cannot read checkpoints: %s", store_strerror(rc));
+  if (!r->cfg.reset) {
+    if (store_model_weights(st, job->model_id, &buf, &len, &version) != STORE_OK)
+      return fail(r, "model %lld cannot be read", (long long)job->model_id);
+    if (buf != NULL) {
+      rc = nn_checkpoint_load(buf, len, &r->m, NULL, &ne);
+      free(buf);
+      return rc == NN_OK ? 0 : fail(r, "weights version %lld are unreadable: %s",
+                                    (long long)version, ne.message);
+    }
+  }
+  if (nn_model_new(&r->spec, &r->m, &ne) != NN_OK)
+    return fail(r, "cannot create the model: %s", ne.message);
+  return 0;
+}
+
+static int prepare(store *st, const store_job *job, run *r) {
+  if (load_specs(st, job, r) != 0 || load_data(st, job, r) != 0 || load_model(st, job, r) != 0)
+    return -1;
+  nn_error ne;
+  const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
+  if (nn_trainer_new(r->m, &r->d, &r->cfg.config, resume, &r->t, &ne) != NN_OK)
+    return fail(r, "%s%s%s", ne.field, ne.field[0] ? ": " : "", ne.message);
+  return 0;
+}
+
+static int should_stop(void *ud, int epoch, size_t batch, size_t n_batches) {
+  worker *w = ud;
+  (void)epoch, (void)batch, (void)n_batches;
+  return atomic_load_explicit(&w->cancel, memory_order_relaxed) ||
+         atomic_load_explicit(&w->owner->stopping, memory_order_relaxed);
+}
+
+/* Commit one epoch; with a checkpoint, publish the new weights too. */
+static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
+                        const nn_epoch_metrics *em) {
+  int every = r->cfg.checkpoint_every;
+  int checkpoint = em->epoch % every == 0 || nn_trainer_done(r->t);
+  uint8_t *ckpt = NULL, *weights = NULL;
+  size_t ckpt_len = 0, weights_len = 0;
+  int64_t version = 0;
+  int rc = -1;
+  if (checkpoint && (nn_checkpoint_save(r->m, r->t, &ckpt, &ckpt_len) != NN_OK ||
+                     nn_checkpoint_save(r->m, NULL, &weights, &weights_len) != NN_OK)) {
+    fail(r, "out of memory writing the checkpoint of epoch %d", em->epoch);
+    goto out;
+  }
+  store_epoch e = {
+      .job_id = job->id,
+      .metric = {em->epoch, em->loss, em->val_loss, em->accuracy, em->val_accuracy, em->lr,
+                 em->seconds},
+      .samples_per_second = em->seconds > 0 ? (double)em->samples / em->seconds : NAN,
+      .checkpoint = ckpt,
+      .checkpoint_len = ckpt_len,
+      .weights = weights,
+      .weights_len = weights_len,
+      .classes = r->meta.classes,
+  };
+  int src = store_job_epoch_commit(st, &e, &version);
+  if (src != STORE_OK) {
+    fail(r, "cannot record epoch %d: %s", em->epoch, store_strerror(src));
+    goto out;
+  }
+  nn_weights *snap;
+  if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
+    models_publish(w->owner->cache, job->model_id, version, snap);
+  rc = 0;
+out:
+  free(ckpt);
+  free(weights);
+  return rc;
+}
+
+/* Train a claimed job to its end, or until cancelled or stopped. */
+static void run_job(worker *w, store *st, const store_job *job) {
+  run r;
+  memset(&r, 0, sizeof r);
+  store_job_state end = STORE_JOB_FAILED;
+  int rc = prepare(st, job, &r);
+  log_write(LOG_INFO, "job %lld running (model %lld, dataset %lld, from epoch %d)",
+            (long long)job->id, (long long)job->model_id, (long long)job->dataset_id,
+            r.t != NULL ? nn_trainer_epochs_done(r.t) : 0);
+  while (rc == 0 && !nn_trainer_done(r.t)) {
+    nn_epoch_metrics em;
+    int nrc = nn_trainer_epoch(r.t, should_stop, w, &em);
+    if (nrc == NN_ESTOPPED) {
+      end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
+      break;
+    }
+    if (nrc != NN_OK) {
+      rc = fail(&r, "training diverged at epoch %d: the loss is not finite",
+                nn_trainer_epochs_done(r.t) + 1);
+      break;
+    }
+    rc = commit_epoch(w, st, job, &r, &em);
+  }
+  if (rc == 0 && end == STORE_JOB_FAILED) end = STORE_JOB_SUCCEEDED;
+  int src = end == STORE_JOB_QUEUED ? store_job_requeue(st, job->id)
+                                    : store_job_finish(st, job->id, end,
+                                                       end == STORE_JOB_FAILED ? r.error : NULL);
+  if (src != STORE_OK)
+    log_write(LOG_ERROR, "job %lld: cannot record its end: %s", (long long)job->id,
+              store_strerror(src));
+  if (end == STORE_JOB_FAILED)
+    log_write(LOG_WARN, "job %lld failed: %s", (long long)job->id, r.error);
+  else
+    log_write(LOG_INFO, "job %lld %s", (long long)job->id, store_job_state_name(end));
+  run_clear(&r);
+}
+
+/* Register the job as this worker's, then honour a cancel that arrived
+ * between the claim and the registration (jobs_cancel found no worker). */
+static void start_job(worker *w, store *st, const store_job *job) {
+  jobs *j = w->owner;
+  uv_mutex_lock(&j->lock);
+  w->job_id = job->id;
+  atomic_store(&w->cancel, 0);
+  uv_mutex_unlock(&j->lock);
+  store_job now = {0};
+  if (store_job_get(st, job->id, &now) == STORE_OK && now.cancel_requested)
+    atomic_store(&w->cancel, 1);
+  store_job_clear(&now);
+  run_job(w, st, job);
+  uv_mutex_lock(&j->lock);
+  w->job_id = 0;
+  uv_mutex_unlock(&j->lock);
+}
+
+static void worker_main(void *arg) {
+  worker *w = arg;
+  jobs *j = w->owner;
+  store *st = NULL;
+  if (store_open(j->db_path, &st) != STORE_OK) {
+    log_write(LOG_ERROR, "worker cannot open the database %s", j->db_path);
+    return;
+  }
+  while (!atomic_load(&j->stopping)) {
+    store_job job = {0};
+    int rc = store_job_claim(st, &job);
+    if (rc == STORE_OK) {
+      start_job(w, st, &job);
+      store_job_clear(&job);
+      continue; /* the queue may hold more: claim again before sleeping */
+    }
+    if (rc != STORE_ENOTFOUND)
+      log_write(LOG_ERROR, "cannot claim a job: %s", store_strerror(rc));
+    uv_mutex_lock(&j->lock);
+    while (j->pending == 0 && !atomic_load(&j->stopping)) uv_cond_wait(&j->wake, &j->lock);
+    if (j->pending > 0) j->pending--;
+    uv_mutex_unlock(&j->lock);
+  }
+  store_close(st);
+}
+
+int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
+  store *st = NULL;
+  int requeued = 0, failed = 0, cancelled = 0;
+  if (store_open(db_path, &st) != STORE_OK ||
+      store_jobs_recover(st, &requeued, &failed, &cancelled) != STORE_OK) {
+    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s", db_path);
+    store_close(st);
+    return -1;
+  }
+  store_close(st);
+  if (requeued + failed + cancelled > 0)
+    log_write(LOG_INFO, "recovered interrupted jobs: %d requeued, %d failed, %d cancelled",
+              requeued, failed, cancelled);
+  jobs *j = calloc(1, sizeof *j);
+  if (j == NULL) return -1;
+  snprintf(j->db_path, sizeof j->db_path, "%s", db_path);
+  j->cache = cache;
+  j->workers = calloc((size_t)workers, sizeof *j->workers);
+  if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {
+    free(j->workers);
+    free(j);
+    return -1;
+  }
+  if (uv_cond_init(&j->wake) != 0) {
+    uv_mutex_destroy(&j->lock);
+    free(j->workers);
+    free(j);
+    return -1;
+  }
+  for (int i = 0; i < workers; i++) {
+    j->workers[i].owner = j;
+    if (uv_thread_create(&j->workers[i].thread, worker_main, &j->workers[i]) != 0) {
+      log_write(LOG_ERROR, "cannot start worker thread %d", i);
+      break;
+    }
+    j->n_workers++;
+  }
+  if (j->n_workers == 0) {
+    jobs_stop(j);
+    return -1;
+  }
+  *out = j;
+  return 0;
+}
+
+void jobs_notify(jobs *j) {
+  uv_mutex_lock(&j->lock);
+  j->pending++;
+  uv_cond_signal(&j->wake);
+  uv_mutex_unlock(&j->lock);
+}
+
+void jobs_cancel(jobs *j, int64_t job_id) {
+  uv_mutex_lock(&j->lock);
+  for (int i = 0; i < j->n_workers; i++)
+    if (j->workers[i].job_id == job_id) atomic_store(&j->workers[i].cancel, 1);
+  uv_mutex_unlock(&j->lock);
+}
+
+void jobs_stop(jobs *j) {
+  if (j == NULL) return;
+  uv_mutex_lock(&j->lock);
+  atomic_store(&j->stopping, 1);
+  uv_cond_broadcast(&j->wake);
+  uv_mutex_unlock(&j->lock);
+  for (int i = 0; i < j->n_workers; i++) uv_thread_join(&j->workers[i].thread);
+  uv_cond_destroy(&j->wake);
+  uv_mutex_destroy(&j->lock);
+  free(j->workers);
+  free(j);
+}

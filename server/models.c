@@ -1,0 +1,150 @@
+/*
+ * models.c — the predict cache: a sorted array of (model id, version,
+ * snapshot) under one mutex. The mutex is held only to find an entry and take
+ * a reference, never while predicting or reading the store, so predictions
+ * run in parallel and a publishing worker waits for nobody.
+ */
+#include "models.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  int64_t id;
+  int64_t version;
+  nn_weights *w;
+} entry;
+
+struct models {
+  pthread_mutex_t lock;
+  entry *entries; /* (n,) sorted by id */
+  size_t n, cap;
+};
+
+int models_new(models **out) {
+  models *c = calloc(1, sizeof *c);
+  if (c == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
+    free(c);
+    return -API_INTERNAL;
+  }
+  *out = c;
+  return 0;
+}
+
+void models_free(models *c) {
+  if (c == NULL) return;
+  for (size_t i = 0; i < c->n; i++) nn_weights_unref(c->entries[i].w);
+  free(c->entries);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+}
+
+/* index of id, or of where it would go; caller holds the lock */
+static size_t position(const models *c, int64_t id) {
+  size_t lo = 0, hi = c->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->entries[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* room for one more entry; caller holds the lock. @return 0 or -1 */
+static int reserve(models *c) {
+  if (c->n < c->cap) return 0;
+  size_t cap = c->cap * 2 + 8;
+  entry *e = realloc(c->entries, cap * sizeof *e);
+  if (e == NULL) return -1;
+  c->entries = e;
+  c->cap = cap;
+  return 0;
+}
+
+void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w) {
+  nn_weights *drop = w; /* whichever snapshot loses, released after the unlock */
+  pthread_mutex_lock(&c->lock);
+  size_t i = position(c, model_id);
+  if (i < c->n && c->entries[i].id == model_id) {
+    if (version > c->entries[i].version) {
+      drop = c->entries[i].w;
+      c->entries[i].w = w;
+      c->entries[i].version = version;
+    }
+  } else if (reserve(c) == 0) { /* out of memory: stay uncached, reload later */
+    memmove(&c->entries[i + 1], &c->entries[i], (c->n - i) * sizeof *c->entries);
+    c->entries[i] = (entry){model_id, version, w};
+    c->n++;
+    drop = NULL;
+  }
+  pthread_mutex_unlock(&c->lock);
+  nn_weights_unref(drop);
+}
+
+void models_forget(models *c, int64_t model_id) {
+  nn_weights *drop = NULL;
+  pthread_mutex_lock(&c->lock);
+  size_t i = position(c, model_id);
+  if (i < c->n && c->entries[i].id == model_id) {
+    drop = c->entries[i].w;
+    memmove(&c->entries[i], &c->entries[i + 1], (c->n - i - 1) * sizeof *c->entries);
+    c->n--;
+  }
+  pthread_mutex_unlock(&c->lock);
+  nn_weights_unref(drop);
+}
+
+/* the cached snapshot, referenced; NULL on a miss */
+static nn_weights *lookup(models *c, int64_t model_id, int64_t *version) {
+  nn_weights *w = NULL;
+  pthread_mutex_lock(&c->lock);
+  size_t i = position(c, model_id);
+  if (i < c->n && c->entries[i].id == model_id) {
+    w = nn_weights_ref(c->entries[i].w);
+    *version = c->entries[i].version;
+  }
+  pthread_mutex_unlock(&c->lock);
+  return w;
+}
+
+/* Read the published weights from the store into a new snapshot. */
+static int load(store *st, int64_t model_id, nn_weights **w, int64_t *version, api_error *err) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  nn_model *m = NULL;
+  int rc = store_model_weights(st, model_id, &buf, &len, version);
+  if (rc != STORE_OK) {
+    rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,
+                  rc == STORE_ENOTFOUND ? "no model with id %lld" : "cannot read model %lld",
+                  (long long)model_id);
+    goto out;
+  }
+  if (buf == NULL) {
+    rc = api_fail(err, API_CONFLICT, NULL, "model %lld has not been trained yet",
+                  (long long)model_id);
+    goto out;
+  }
+  nn_error ne;
+  if (nn_checkpoint_load(buf, len, &m, NULL, &ne) != NN_OK || nn_weights_new(m, w) != NN_OK) {
+    rc = api_fail(err, API_INTERNAL, NULL, "the stored weights of model %lld are unreadable",
+                  (long long)model_id);
+    goto out;
+  }
+  rc = 0;
+out:
+  nn_model_free(m);
+  free(buf);
+  return rc;
+}
+
+int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
+                   api_error *err) {
+  if ((*w = lookup(c, model_id, version)) != NULL) return 0;
+  int rc = load(st, model_id, w, version, err);
+  if (rc != 0) return rc;
+  models_publish(c, model_id, *version, nn_weights_ref(*w));
+  return 0;
+}

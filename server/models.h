@@ -1,0 +1,46 @@
+/*
+ * models.h — the predict cache: each model's newest published weights as an
+ * immutable, reference-counted core snapshot (nn_weights). Predicting threads
+ * take a reference and never block on a training thread, which publishes a
+ * new snapshot after each checkpoint; nobody ever sees a half-written model.
+ */
+#ifndef TRAIND_MODELS_H
+#define TRAIND_MODELS_H
+
+#include <stdint.h>
+
+#include "../core/nn.h"
+#include "errors.h"
+#include "store.h"
+
+typedef struct models models;
+
+/** @return 0, or -API_INTERNAL when out of memory. */
+int models_new(models **out);
+
+/** Release every cached snapshot (predictions still holding one keep it). */
+void models_free(models *c);
+
+/**
+ * The newest weights of a model: from the cache, or on a miss loaded from the
+ * store (st: the calling thread's handle) and cached.
+ * @param w       receives a reference; release it with nn_weights_unref
+ * @param version receives the weights version
+ * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
+ *         model), -API_CONFLICT (never trained), -API_INTERNAL
+ */
+int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
+                   api_error *err);
+
+/**
+ * Publish new weights (a worker, right after the store committed them). An
+ * older version than the cached one is ignored, so a slow store read on a
+ * miss never replaces newer weights.
+ * @param w the cache takes this reference
+ */
+void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w);
+
+/** Drop a model's weights (it was deleted). */
+void models_forget(models *c, int64_t model_id);
+
+#endif

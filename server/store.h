@@ -1,0 +1,343 @@
+/*
+ * store.h — the daemon's SQLite store: datasets, models, jobs, per-epoch
+ * metrics and training checkpoints. store.c is the only file that speaks SQL.
+ *
+ * One `store` handle per thread: each wraps its own SQLite connection and
+ * prepared statements, so handles are never shared. Every function returns
+ * STORE_OK (0) or a negative store_status; rows come back as plain structs
+ * whose strings are owned (release them with the matching _clear/_free);
+ * after a failure an out-struct is left empty, so clearing it is always safe.
+ *
+ * Metrics that are unknown or absent (val_loss without a validation split,
+ * accuracy for regression) are NAN in C and NULL in SQL, both ways.
+ * Timestamps are RFC 3339 UTC with seconds ("2026-11-27T05:00:00Z"); a
+ * timestamp that is not set yet is "".
+ */
+#ifndef TRAIND_STORE_H
+#define TRAIND_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "errors.h"
+
+#define STORE_TIME_LEN 32         /* room for any RFC 3339 timestamp we write */
+#define STORE_CHECKPOINTS_KEPT 3  /* newest checkpoints kept per job */
+#define STORE_MAX_RESTARTS 3      /* crash restarts before a job is failed */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+typedef enum {
+  STORE_OK = 0,
+  STORE_ENOTFOUND = -1, /* no such row (or a referenced row is missing) */
+  STORE_ECONFLICT = -2, /* the row is in a state that forbids the change */
+  STORE_EBUSY = -3,     /* the database stayed locked past the busy timeout */
+  STORE_EIO = -4,       /* disk full, I/O error or a corrupt database */
+  STORE_ENOMEM = -5,
+  STORE_EINVAL = -6,    /* an argument is inconsistent (shape vs. blob sizes...) */
+  STORE_ETOOBIG = -7,   /* a blob or string exceeds SQLite's size limit */
+  STORE_ESCHEMA = -8    /* the database was written by a newer schema */
+} store_status;
+
+typedef struct store store;
+
+/* ---- handle ---------------------------------------------------------------- */
+
+/**
+ * Open (creating if needed) the database file at path and bring its schema up
+ * to date. Settings: WAL journal, synchronous=FULL, foreign keys on, busy
+ * timeout STORE_BUSY_TIMEOUT_MS.
+ * @param out receives the handle, or NULL on failure
+ * @return STORE_OK, STORE_EIO (cannot open, or not a WAL-capable file),
+ *         STORE_EBUSY, STORE_ESCHEMA or STORE_ENOMEM
+ */
+int store_open(const char *path, store **out);
+
+/** Finalize statements and close the connection. NULL is a no-op. */
+void store_close(store *st);
+
+/** @return the schema version of the open database (PRAGMA user_version). */
+int store_schema_version(const store *st);
+
+/** @return SQLite's message for the handle's last failure, for logs. */
+const char *store_errmsg(const store *st);
+
+/** @return a static sentence for a store_status. */
+const char *store_strerror(int status);
+
+/** @return the API code a store_status answers with (not found → 404...). */
+api_code store_api_code(int status);
+
+/** The database answers a trivial query. @return STORE_OK or an error */
+int store_healthz(store *st);
+
+/**
+ * Format t as RFC 3339 UTC with seconds — the one timestamp format of the store.
+ * @param out receives e.g. "2026-11-27T05:00:00Z"
+ */
+void store_timestamp(time_t t, char out[STORE_TIME_LEN]);
+
+/* ---- datasets --------------------------------------------------------------- */
+
+typedef enum { STORE_TASK_REGRESSION, STORE_TASK_CLASSIFICATION } store_task;
+
+/** @return "regression" or "classification" (NULL when out of range). */
+const char *store_task_name(store_task task);
+
+typedef struct {
+  int64_t id;
+  char *name;
+  int64_t rows;
+  int64_t features;
+  int64_t outputs; /* target width (regression) or class count (classification) */
+  store_task task;
+  char *classes;   /* JSON array of class names, or NULL */
+  char created_at[STORE_TIME_LEN];
+} store_dataset;
+
+/* A dataset's numbers; exactly one of y, labels is set, as its task says. */
+typedef struct {
+  float *x;        /* (rows, features) */
+  float *y;        /* (rows, outputs), regression */
+  int32_t *labels; /* (rows,), classification: indices in [0, outputs) */
+} store_dataset_data;
+
+/**
+ * Insert a dataset with all its numbers in one statement. The blobs are
+ * written straight from the caller's buffers (no copy is made).
+ * @param meta name, rows, features, outputs, task, classes (id, created_at ignored)
+ * @param data borrowed; sizes follow meta's shape
+ * @param out  receives the stored row (id, created_at set); may be NULL
+ * @return STORE_OK, STORE_EINVAL (shape/task/data mismatch), STORE_ETOOBIG, ...
+ */
+int store_dataset_insert(store *st, const store_dataset *meta,
+                         const store_dataset_data *data, store_dataset *out);
+
+/** Read a dataset's metadata. @return STORE_OK or STORE_ENOTFOUND */
+int store_dataset_get(store *st, int64_t id, store_dataset *out);
+
+/**
+ * Read a dataset's metadata and numbers in one consistent read.
+ * @param meta receives the metadata
+ * @param data receives malloc'd arrays; release with store_dataset_data_clear
+ */
+int store_dataset_get_data(store *st, int64_t id, store_dataset *meta,
+                           store_dataset_data *data);
+
+/** All datasets, oldest first; release with store_dataset_list_free. */
+int store_dataset_list(store *st, store_dataset **out, size_t *n);
+
+/**
+ * Delete a dataset. Finished jobs that used it keep their history with no
+ * dataset (dataset_id 0).
+ * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT while a queued or
+ *         running job uses it
+ */
+int store_dataset_delete(store *st, int64_t id);
+
+void store_dataset_clear(store_dataset *d);
+void store_dataset_data_clear(store_dataset_data *d);
+void store_dataset_list_free(store_dataset *list, size_t n);
+
+/* ---- models ------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t id;
+  char *name;
+  char *spec;         /* normalized JSON */
+  int64_t parameters;
+  int64_t version;    /* weights version: 0 until the first checkpoint */
+  int trained;        /* weights have been published */
+  int64_t last_job;   /* job that published the weights, 0 when none */
+  char created_at[STORE_TIME_LEN];
+  char *classes;      /* JSON array of the class names it predicts, or NULL */
+} store_model;
+
+/**
+ * Insert a model (version 0, untrained).
+ * @param out receives the stored row; may be NULL
+ */
+int store_model_insert(store *st, const char *name, const char *spec, int64_t parameters,
+                       store_model *out);
+
+int store_model_get(store *st, int64_t id, store_model *out);
+
+/** All models, oldest first; release with store_model_list_free. */
+int store_model_list(store *st, store_model **out, size_t *n);
+
+/**
+ * Delete a model with its jobs, metrics and checkpoints.
+ * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT while one of its jobs
+ *         is queued or running
+ */
+int store_model_delete(store *st, int64_t id);
+
+/**
+ * The model's published weights (a core checkpoint) and their version, read
+ * together so they always match.
+ * @param buf receives a malloc'd copy, or NULL (len 0) when never trained
+ * @return STORE_OK or STORE_ENOTFOUND
+ */
+int store_model_weights(store *st, int64_t id, uint8_t **buf, size_t *len, int64_t *version);
+
+void store_model_clear(store_model *m);
+void store_model_list_free(store_model *list, size_t n);
+
+/* ---- jobs ---------------------------------------------------------------------- */
+
+typedef enum {
+  STORE_JOB_QUEUED,
+  STORE_JOB_RUNNING,
+  STORE_JOB_SUCCEEDED,
+  STORE_JOB_FAILED,
+  STORE_JOB_CANCELLED,
+  STORE_JOB_STATE_COUNT
+} store_job_state;
+
+/** @return "queued", "running"... (NULL when out of range). */
+const char *store_job_state_name(store_job_state state);
+
+/** Parse a state name. @return STORE_OK or STORE_EINVAL */
+int store_job_state_parse(const char *s, store_job_state *out);
+
+typedef struct {
+  int64_t id;
+  int64_t model_id;
+  int64_t dataset_id;   /* 0 once the dataset was deleted (finished jobs only) */
+  store_job_state state;
+  char *config;         /* the job's training configuration, JSON */
+  int64_t epoch;        /* epochs completed */
+  int64_t epochs;
+  double loss;          /* latest epoch's metrics; NAN when unknown */
+  double val_loss;
+  double accuracy;
+  double val_accuracy;
+  double samples_per_second;
+  int64_t restarts;     /* times a daemon crash interrupted it */
+  int cancel_requested;
+  char *error;          /* why it failed, or NULL */
+  char created_at[STORE_TIME_LEN];
+  char started_at[STORE_TIME_LEN];  /* first claim; "" while never run */
+  char finished_at[STORE_TIME_LEN]; /* "" until it ends */
+} store_job;
+
+/**
+ * Queue a job.
+ * @param out receives the stored row; may be NULL
+ * @return STORE_OK, or STORE_ENOTFOUND when the model or dataset is missing
+ */
+int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
+                     int64_t epochs, store_job *out);
+
+int store_job_get(store *st, int64_t id, store_job *out);
+
+/**
+ * Jobs, oldest first, optionally filtered.
+ * @param state    only jobs in this state, or -1 for any
+ * @param model_id only jobs of this model, or 0 for any
+ */
+int store_job_list(store *st, int state, int64_t model_id, store_job **out, size_t *n);
+
+/**
+ * Atomically take the oldest queued job: it becomes running (started_at set
+ * on its first run). Safe against other handles claiming at the same time.
+ * @return STORE_OK, or STORE_ENOTFOUND when the queue is empty
+ */
+int store_job_claim(store *st, store_job *out);
+
+/**
+ * Ask a job to stop: a queued job is cancelled at once; a running job gets
+ * cancel_requested (its worker ends it); a finished job is left unchanged.
+ * @param out receives the job after the change; may be NULL
+ */
+int store_job_request_cancel(store *st, int64_t id, store_job *out);
+
+/**
+ * End a running job.
+ * @param state STORE_JOB_SUCCEEDED, _FAILED or _CANCELLED
+ * @param error message for a failure, or NULL
+ * @return STORE_OK, STORE_EINVAL (state not final), STORE_ENOTFOUND, or
+ *         STORE_ECONFLICT when the job is not running
+ */
+int store_job_finish(store *st, int64_t id, store_job_state state, const char *error);
+
+/**
+ * Put a running job back in the queue without counting a restart: the daemon
+ * is stopping gracefully and the job resumes from its last checkpoint.
+ * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT when not running
+ */
+int store_job_requeue(store *st, int64_t id);
+
+/* One epoch's metrics row; NAN fields are stored as NULL. */
+typedef struct {
+  int64_t epoch; /* 1-based */
+  double loss;
+  double val_loss;
+  double accuracy;
+  double val_accuracy;
+  double lr;
+  double seconds;
+} store_metric;
+
+/* What a worker records after an epoch. */
+typedef struct {
+  int64_t job_id;
+  store_metric metric;
+  double samples_per_second;   /* NAN when unknown */
+  const uint8_t *checkpoint;   /* core checkpoint with trainer state, or NULL */
+  size_t checkpoint_len;
+  const uint8_t *weights;      /* weights-only checkpoint to publish; NULL: */
+  size_t weights_len;          /* publish the checkpoint itself */
+  const char *classes;         /* class names (JSON array) recorded with the */
+} store_epoch;                 /* published weights, or NULL for regression */
+
+/**
+ * Record an epoch in ONE transaction: upsert the metrics row (a resumed job
+ * re-runs epochs past its last checkpoint), update the job's progress and,
+ * when a checkpoint is given, store it, keep the newest
+ * STORE_CHECKPOINTS_KEPT, and publish the model's weights (version + 1,
+ * trained, last_job). Either all of it is on disk or none.
+ * @param version receives the model's weights version after the commit; may be NULL
+ * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT when
+ *         the job is not running
+ */
+int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
+
+/**
+ * At daemon start, settle jobs a crash left running: those with a cancel
+ * request become cancelled, those interrupted more than STORE_MAX_RESTARTS
+ * times become failed (with an error saying so), the rest are queued again
+ * with restarts + 1. Counts may be NULL.
+ */
+int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled);
+
+void store_job_clear(store_job *j);
+void store_job_list_free(store_job *list, size_t n);
+
+/* ---- metrics and checkpoints ----------------------------------------------------- */
+
+/**
+ * A job's metrics for epochs > after, in epoch order; free(*out).
+ * @return STORE_OK or STORE_ENOTFOUND when the job does not exist
+ */
+int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric **out,
+                        size_t *n);
+
+typedef struct {
+  int64_t epoch;
+  int64_t bytes;
+  char created_at[STORE_TIME_LEN];
+} store_checkpoint;
+
+/** A job's stored checkpoints, oldest first; free(*out). STORE_ENOTFOUND: no job. */
+int store_checkpoint_list(store *st, int64_t job_id, store_checkpoint **out, size_t *n);
+
+/**
+ * The newest checkpoint of a job, to resume from.
+ * @param buf receives a malloc'd copy
+ * @return STORE_OK, or STORE_ENOTFOUND when the job has none
+ */
+int store_checkpoint_latest(store *st, int64_t job_id, int64_t *epoch, uint8_t **buf,
+                            size_t *len);
+
+#endif
