@@ -6,7 +6,7 @@ CC ?= cc
 BUILD := build
 
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O3 -g \
-          -Wall -Wextra -Wshadow -Wstrict-prototypes -MMD -MP
+          -fno-math-errno -Wall -Wextra -Wshadow -Wstrict-prototypes -MMD -MP
 LDFLAGS :=
 ifeq ($(SAN),1)
   BUILD := build-san
