@@ -50,12 +50,14 @@ void nn__ws_free(nn__ws *ws) {
 }
 
 NN__VECTORIZE
-void nn__standardize(const float *src, size_t n, int inputs, const float *mean,
-                     const float *std, float *dst) {
+void nn__standardize(const float *src, const uint32_t *idx, size_t n, int inputs,
+                     const float *mean, const float *std, float *dst) {
   /* x' = (x - mean) / std; exact for the identity statistics (0, 1) */
-  for (size_t r = 0; r < n; r++)
-    for (int j = 0; j < inputs; j++)
-      dst[r * inputs + j] = (src[r * inputs + j] - mean[j]) / std[j];
+  for (size_t r = 0; r < n; r++) {
+    const float *x = src + (idx != NULL ? (size_t)idx[r] : r) * (size_t)inputs;
+    float *d = dst + r * (size_t)inputs;
+    for (int j = 0; j < inputs; j++) d[j] = (x[j] - mean[j]) / std[j];
+  }
 }
 
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
@@ -112,7 +114,7 @@ void nn__net_infer(const nn_spec *spec, const nn__arch *a, const float *params,
   for (size_t r0 = 0; r0 < n; r0 += chunk) {
     size_t rows = n - r0 < chunk ? n - r0 : chunk;
     float *cur = buf0, *nxt = buf1; /* (rows, max_width) each */
-    nn__standardize(x + r0 * (size_t)spec->inputs, rows, spec->inputs, mean, std, cur);
+    nn__standardize(x + r0 * (size_t)spec->inputs, NULL, rows, spec->inputs, mean, std, cur);
     for (int l = 0; l <= last; l++) {
       const nn_layer_spec *ls = &spec->layers[l];
       if (ls->type != NN_LAYER_DENSE) continue; /* dropout is the identity here */

@@ -127,9 +127,10 @@ typedef struct {
 int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 void nn__ws_free(nn__ws *ws);
 
-/* Standardize n rows of raw features into dst (n, inputs). */
-void nn__standardize(const float *src, size_t n, int inputs, const float *mean,
-                     const float *std, float *dst);
+/* Standardize n rows of raw features src (rows idx[r], or r when idx is
+ * NULL) into dst (n, inputs). */
+void nn__standardize(const float *src, const uint32_t *idx, size_t n, int inputs,
+                     const float *mean, const float *std, float *dst);
 
 /* Forward pass of n rows from ws->x; output in ws->acts[n_layers - 1], logits
  * of a fused output layer in ws->logits. rng == NULL is evaluation mode

@@ -34,11 +34,18 @@ float nn__rng_normal(nn__rng *r) {
 }
 
 uint64_t nn__rng_below(nn__rng *r, uint64_t n) {
-  /* rejection sampling: draw from the largest multiple of n below 2^64 */
-  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t v;
-  do {
-    v = ((uint64_t)nn__rng_u32(r) << 32) | nn__rng_u32(r);
-  } while (v >= limit);
-  return v % n;
+  /* Lemire's multiply-shift: the high word of x * n is uniform in [0, n)
+   * once the few x whose low word falls below 2^64 mod n are rejected */
+  uint64_t x = ((uint64_t)nn__rng_u32(r) << 32) | nn__rng_u32(r);
+  __uint128_t m = (__uint128_t)x * n;
+  uint64_t low = (uint64_t)m;
+  if (low < n) {
+    uint64_t threshold = -n % n; /* 2^64 mod n */
+    while (low < threshold) {
+      x = ((uint64_t)nn__rng_u32(r) << 32) | nn__rng_u32(r);
+      m = (__uint128_t)x * n;
+      low = (uint64_t)m;
+    }
+  }
+  return (uint64_t)(m >> 64);
 }

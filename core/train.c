@@ -159,8 +159,7 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
   const nn_data *d = t->d;
   const nn_model *m = t->m;
   int f = d->features, k = d->outputs;
-  for (size_t i = 0; i < n; i++)
-    nn__standardize(d->x + (size_t)idx[i] * f, 1, f, m->mean, m->std, t->ws.x + i * f);
+  nn__standardize(d->x, idx, n, f, m->mean, m->std, t->ws.x);
   if (d->labels != NULL) {
     for (size_t i = 0; i < n; i++) t->labels[i] = d->labels[idx[i]];
     return;
