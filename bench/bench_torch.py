@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Training throughput of PyTorch (CPU, one thread) on the benchmark workloads.
+
+Reads the workload table and data sets that bench_data wrote (so the rows are
+the ones the C peers train on) and prints, per config and optimizer:
+    torch <config> <optim> <samples/s> <rows timed>
+Same protocol as the C peers (bench/workload.h): a probe epoch on the first
+<probe_rows> rows sizes the timed prefix, then one warm-up epoch and the best
+of <reps> repetitions of enough epochs to last about <rep_seconds>.
+
+usage: bench_torch.py DATA_DIR [CONFIG...]    (all configs when none is named)
+"""
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def read_manifest(data_dir):
+    protocol, optims, configs = None, [], []
+    with open(os.path.join(data_dir, "manifest.txt")) as f:
+        for line in f:
+            kind, *fields = line.split()
+            if kind == "protocol":
+                protocol = (int(fields[0]), int(fields[1]), float(fields[2]), int(fields[3]))
+            elif kind == "optim":
+                optims.append((fields[0], float(fields[1])))
+            elif kind == "config":
+                name, task, batch, rows = fields[0], fields[1], int(fields[2]), int(fields[3])
+                configs.append((name, task, batch, rows, [int(w) for w in fields[4:]]))
+    return protocol, optims, configs
+
+
+def load_data(data_dir, name, task, rows, widths):
+    base = os.path.join(data_dir, name)
+    x = np.fromfile(base + ".x", dtype=np.float32).reshape(rows, widths[0])
+    if task == "regression":
+        t = np.fromfile(base + ".y", dtype=np.float32).reshape(rows, widths[-1])
+        return torch.from_numpy(x), torch.from_numpy(t)
+    labels = np.fromfile(base + ".labels", dtype=np.int32).astype(np.int64)
+    return torch.from_numpy(x), torch.from_numpy(labels)
+
+
+def make_model(task, widths):
+    hidden = torch.nn.Tanh if task == "regression" else torch.nn.ReLU
+    layers = []
+    for i in range(1, len(widths)):
+        layers.append(torch.nn.Linear(widths[i - 1], widths[i]))
+        if i < len(widths) - 1:
+            layers.append(hidden())
+    # The output stays linear: CrossEntropyLoss applies the softmax itself,
+    # fused as in our core.
+    loss = torch.nn.MSELoss() if task == "regression" else torch.nn.CrossEntropyLoss()
+    return torch.nn.Sequential(*layers), loss
+
+
+def make_optimizer(name, lr, params):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ValueError("unknown optimizer " + name)
+
+
+def run_epochs(model, loss_fn, opt, x, t, batch, epochs):
+    rows = x.shape[0]
+    start = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(rows)
+        xs, ts = x[perm], t[perm]
+        for i in range(0, rows, batch):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xs[i:i + batch]), ts[i:i + batch])
+            loss.backward()
+            opt.step()
+    return time.perf_counter() - start
+
+
+def rows_to_time(rows, probe_rows, probe_seconds, rep_seconds):
+    """wl_rows_to_time of workload.c."""
+    full = probe_seconds * rows / probe_rows
+    if full <= rep_seconds:
+        return rows
+    return max(probe_rows, int(rows * (rep_seconds / full)))
+
+
+def bench(protocol, config, optim, x, t):
+    probe_rows, reps, rep_seconds, max_epochs = protocol
+    _, task, batch, rows, widths = config
+    torch.manual_seed(1)
+    model, loss_fn = make_model(task, widths)
+    opt = make_optimizer(optim[0], optim[1], model.parameters())
+    probe_rows = min(rows, probe_rows)
+    probe = run_epochs(model, loss_fn, opt, x[:probe_rows], t[:probe_rows], batch, 1)
+    n = rows_to_time(rows, probe_rows, probe, rep_seconds)
+    x, t = x[:n], t[:n]
+    warm = run_epochs(model, loss_fn, opt, x, t, batch, 1)
+    epochs = min(max_epochs, max(1, math.ceil(rep_seconds / max(warm, 1e-9))))
+    best = min(run_epochs(model, loss_fn, opt, x, t, batch, epochs) for _ in range(reps))
+    return n * epochs / best, n
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    torch.set_num_threads(1)
+    protocol, optims, configs = read_manifest(sys.argv[1])
+    for config in configs:
+        name, task, _, rows, widths = config
+        if len(sys.argv) > 2 and name not in sys.argv[2:]:
+            continue
+        x, t = load_data(sys.argv[1], name, task, rows, widths)
+        for optim in optims:
+            sps, timed = bench(protocol, config, optim, x, t)
+            print(f"torch {name} {optim[0]} {sps:.1f} {timed}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
