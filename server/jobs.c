@@ -10,6 +10,7 @@
  */
 #include "jobs.h"
 
+#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -298,6 +299,9 @@ int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
     return -1;
   }
   store_close(st);
+  /* One BLAS thread per worker: the workers already fill the cores, and a
+   * fixed thread count keeps a job's weights bit-identical across runs. */
+  openblas_set_num_threads(1);
   if (requeued + failed + cancelled > 0)
     log_write(LOG_INFO, "recovered interrupted jobs: %d requeued, %d failed, %d cancelled",
               requeued, failed, cancelled);
