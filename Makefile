@@ -34,7 +34,7 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit run valgrind bench clean
+.PHONY: all deps test unit server-unit e2e run valgrind bench clean
 all: $(LIBNN) $(TRAIND)
 
 deps:
@@ -73,7 +73,13 @@ server-unit: $(SERVER_TEST_BIN)
 	OPENBLAS_NUM_THREADS=1 $(SERVER_TEST_BIN)
 
 test: deps
-	$(MAKE) unit
+	$(MAKE) unit server-unit e2e
+
+# End-to-end: the real daemon on free ports with temporary databases, driven
+# through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
+e2e: $(TRAIND)
+	TRAIND_BIN=$(abspath $(TRAIND)) PYTHONDONTWRITEBYTECODE=1 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # Leak check: every test in one process (-j1, no fork per test would hide leaks
 # in children, so children are traced).
@@ -85,7 +91,6 @@ valgrind: deps $(UNIT_BIN)
 # Benchmarks (bench/README.md): our core, FANN and the data PyTorch reads.
 BENCH_WORKLOAD := $(BUILD)/bench/workload.o
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
-BENCH_BIN := $(BUILD)/bench/bench_core $(BUILD)/bench/bench_fann $(BUILD)/bench/bench_data
 
 $(BUILD)/bench/bench_core: $(BUILD)/bench/bench_core.o $(BENCH_WORKLOAD) $(LIBNN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
@@ -96,9 +101,9 @@ $(BUILD)/bench/bench_fann: $(BUILD)/bench/bench_fann.o $(BENCH_WORKLOAD)
 $(BUILD)/bench/bench_data: $(BUILD)/bench/bench_data.o $(BENCH_WORKLOAD)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
+# run.sh builds the three programs above itself, so it also works on its own.
 bench:
 	@scripts/deps.sh bench
-	$(MAKE) -C . $(BENCH_BIN)
 	bench/run.sh $(BUILD)
 
 -include $(BENCH_OBJ:.o=.d)

@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,7 @@ static const char *const queries[Q_COUNT] = {
 
 struct store {
   sqlite3 *db;
+  int writing; /* holds a turn of the writers' queue */
   int schema_version;
   sqlite3_stmt *stmt[Q_COUNT];
 };
@@ -474,13 +476,50 @@ static int read_int64(sqlite3_stmt *s, void *row) {
 
 /* ---- transactions ---------------------------------------------------------------- */
 
-static int begin(store *st, enum query q) { return run(st->stmt[q]); }
+/*
+ * SQLite admits one writer at a time and makes the others sleep and retry
+ * (busy_timeout). A worker committing tiny epochs back to back holds the lock
+ * nearly all the time, so a request's write could sleep through its whole
+ * timeout. The writers of this process therefore take turns here first, in
+ * arrival order (a ticket lock), and meet SQLite's lock only when theirs is
+ * the turn; busy_timeout still covers other processes.
+ */
+static struct {
+  pthread_mutex_t mutex;
+  pthread_cond_t turn;
+  uint64_t next, serving;
+} writers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void write_lock(store *st) {
+  pthread_mutex_lock(&writers.mutex);
+  uint64_t ticket = writers.next++;
+  while (ticket != writers.serving) pthread_cond_wait(&writers.turn, &writers.mutex);
+  pthread_mutex_unlock(&writers.mutex);
+  st->writing = 1;
+}
+
+static void write_unlock(store *st) {
+  if (!st->writing) return;
+  st->writing = 0;
+  pthread_mutex_lock(&writers.mutex);
+  writers.serving++;
+  pthread_cond_broadcast(&writers.turn);
+  pthread_mutex_unlock(&writers.mutex);
+}
+
+static int begin(store *st, enum query q) {
+  if (q == Q_BEGIN_WRITE) write_lock(st);
+  int status = run(st->stmt[q]);
+  if (status != STORE_OK) write_unlock(st);
+  return status;
+}
 
 /* Commit when status is STORE_OK, otherwise roll back; @return the outcome. */
 static int end(store *st, int status) {
   if (status == STORE_OK) status = run(st->stmt[Q_COMMIT]);
   /* SQLite may already have rolled back by itself (disk full, I/O error). */
   if (status != STORE_OK && !sqlite3_get_autocommit(st->db)) run(st->stmt[Q_ROLLBACK]);
+  write_unlock(st);
   return status;
 }
 
@@ -509,7 +548,7 @@ static int query_text(sqlite3 *db, const char *sql, char *buf, size_t n) {
 /* Apply the missing migrations, each with its version bump in one
  * transaction. The version is re-read under the write lock, so two daemons
  * starting at once cannot both apply a script. */
-static int migrate(store *st) {
+static int migrate_locked(store *st) {
   for (;;) {
     char text[32];
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -535,6 +574,22 @@ static int migrate(store *st) {
       return status_of(rc);
     }
   }
+}
+
+static int migrate(store *st) {
+  /* The common case, an up-to-date schema, needs no write lock: every
+   * request thread opens a handle, and none should queue behind writers. */
+  char current[32];
+  int status = query_text(st->db, "PRAGMA user_version", current, sizeof current);
+  if (status != STORE_OK) return status;
+  if (atoi(current) == N_MIGRATIONS) {
+    st->schema_version = N_MIGRATIONS;
+    return STORE_OK;
+  }
+  write_lock(st);
+  status = migrate_locked(st);
+  write_unlock(st);
+  return status;
 }
 
 static int configure(sqlite3 *db) {
@@ -690,7 +745,9 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
     done(s);
     return status_of(rc);
   }
+  write_lock(st);
   status = run_one(s, read_dataset, clear_dataset, row);
+  write_unlock(st);
   if (out == NULL && status == STORE_OK) store_dataset_clear(&tmp);
   return status;
 }
@@ -823,7 +880,9 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
     done(s);
     return status_of(rc);
   }
+  write_lock(st);
   int status = run_one(s, read_model, clear_model, row);
+  write_unlock(st);
   if (out == NULL && status == STORE_OK) store_model_clear(&tmp);
   return status;
 }
@@ -928,6 +987,24 @@ static int run_job(sqlite3_stmt *s, store_job *out) {
   return status;
 }
 
+/* A single-statement write returning the job, in this process's turn. */
+static int write_job(store *st, sqlite3_stmt *s, store_job *out) {
+  write_lock(st);
+  int status = run_job(s, out);
+  write_unlock(st);
+  return status;
+}
+
+/* A state change guarded by the job's state, in this process's turn; no row
+ * changed means the job is missing or in another state. */
+static int write_job_state(store *st, sqlite3_stmt *s, int64_t id) {
+  write_lock(st);
+  int status = run(s);
+  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = job_missing_or_conflict(st, id);
+  write_unlock(st);
+  return status;
+}
+
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
                      int64_t epochs, store_job *out) {
   if (out) memset(out, 0, sizeof *out);
@@ -944,7 +1021,7 @@ int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char
     done(s);
     return status_of(rc);
   }
-  return run_job(s, out);
+  return write_job(st, s, out);
 }
 
 int store_job_get(store *st, int64_t id, store_job *out) {
@@ -970,7 +1047,7 @@ int store_job_claim(store *st, store_job *out) {
   char started[STORE_TIME_LEN];
   now(started);
   sqlite3_bind_text(st->stmt[Q_JOB_CLAIM], 1, started, -1, SQLITE_STATIC);
-  return run_job(st->stmt[Q_JOB_CLAIM], out);
+  return write_job(st, st->stmt[Q_JOB_CLAIM], out);
 }
 
 int store_job_request_cancel(store *st, int64_t id, store_job *out) {
@@ -979,7 +1056,7 @@ int store_job_request_cancel(store *st, int64_t id, store_job *out) {
   sqlite3_stmt *s = st->stmt[Q_JOB_CANCEL];
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, finished, -1, SQLITE_STATIC);
-  return run_job(s, out);
+  return write_job(st, s, out);
 }
 
 int store_job_finish(store *st, int64_t id, store_job_state state, const char *error) {
@@ -996,17 +1073,13 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
     done(s);
     return status_of(rc);
   }
-  int status = run(s);
-  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = job_missing_or_conflict(st, id);
-  return status;
+  return write_job_state(st, s, id);
 }
 
 int store_job_requeue(store *st, int64_t id) {
   sqlite3_stmt *s = st->stmt[Q_JOB_REQUEUE];
   sqlite3_bind_int64(s, 1, id);
-  int status = run(s);
-  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = job_missing_or_conflict(st, id);
-  return status;
+  return write_job_state(st, s, id);
 }
 
 static int check_epoch(const store_epoch *e) {

@@ -1,0 +1,166 @@
+"""The client: one method per endpoint; every API error raises TraindError."""
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class TraindError(Exception):
+    """An error answer: {"error":{"code","message","field"}} and its HTTP status."""
+
+    def __init__(self, status, code, message, field=""):
+        super().__init__(f"{status} {code}: {message}" + (f" (field {field})" if field else ""))
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class Client:
+    """A traind server at url ("http://127.0.0.1:8080"); token, when given, is
+    sent as "Authorization: Bearer <token>"."""
+
+    def __init__(self, url, token=None, timeout=30.0):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    # ---- transport -------------------------------------------------------------
+
+    def request(self, method, path, body=None, content_type=None, query=None, headers=None):
+        """Send one request and return (status, headers, parsed JSON or None).
+
+        body: bytes sent as is, or any other value sent as JSON. Never raises
+        for an HTTP status: callers decide (see call())."""
+        if query:
+            path += "?" + urllib.parse.urlencode(
+                {k: v for k, v in query.items() if v is not None})
+        data = None
+        if body is not None:
+            if isinstance(body, (bytes, bytearray)):
+                data = bytes(body)
+            else:
+                data = json.dumps(body, allow_nan=False).encode()
+                content_type = content_type or "application/json"
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if content_type is not None:
+            req.add_header("Content-Type", content_type)
+        if self.token is not None:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                status, hdrs, raw = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as e:
+            status, hdrs, raw = e.code, e.headers, e.read()
+        try:
+            doc = json.loads(raw) if raw else None
+        except ValueError:  # not JSON: call() reports the bare status
+            doc = None
+        return status, hdrs, doc
+
+    def call(self, method, path, body=None, content_type=None, query=None):
+        """request(), returning the JSON of a 2xx answer and raising TraindError otherwise."""
+        status, _, doc = self.request(method, path, body, content_type, query)
+        if 200 <= status < 300:
+            return doc
+        err = (doc or {}).get("error") if isinstance(doc, dict) else None
+        if not isinstance(err, dict):
+            raise TraindError(status, "http_error", f"HTTP {status} without an error body")
+        raise TraindError(status, err.get("code", ""), err.get("message", ""),
+                          err.get("field", ""))
+
+    # ---- ops ---------------------------------------------------------------------
+
+    def health(self):
+        """GET /healthz → {"status":"ok"}."""
+        return self.call("GET", "/healthz")
+
+    def info(self):
+        """GET /v1 → {"name","version","api"}."""
+        return self.call("GET", "/v1")
+
+    # ---- datasets ------------------------------------------------------------------
+
+    def create_dataset(self, name, inputs, targets=None, labels=None):
+        """POST /v1/datasets (JSON): targets (regression) or labels (classification)."""
+        body = {"name": name, "inputs": inputs}
+        if targets is not None:
+            body["targets"] = targets
+        if labels is not None:
+            body["labels"] = labels
+        return self.call("POST", "/v1/datasets", body)
+
+    def upload_csv(self, name, target, csv):
+        """POST /v1/datasets?name=&target= (text/csv); target: a column name or a list."""
+        if not isinstance(target, str):
+            target = ",".join(target)
+        data = csv.encode() if isinstance(csv, str) else csv
+        return self.call("POST", "/v1/datasets", data, "text/csv",
+                         {"name": name, "target": target})
+
+    def list_datasets(self):
+        return self.call("GET", "/v1/datasets")["datasets"]
+
+    def get_dataset(self, dataset_id):
+        return self.call("GET", f"/v1/datasets/{dataset_id}")
+
+    def delete_dataset(self, dataset_id):
+        self.call("DELETE", f"/v1/datasets/{dataset_id}")
+
+    # ---- models --------------------------------------------------------------------
+
+    def create_model(self, spec):
+        """POST /v1/models with a spec dict (name, inputs, layers, loss, seed, normalize)."""
+        return self.call("POST", "/v1/models", spec)
+
+    def list_models(self):
+        return self.call("GET", "/v1/models")["models"]
+
+    def get_model(self, model_id):
+        return self.call("GET", f"/v1/models/{model_id}")
+
+    def delete_model(self, model_id):
+        self.call("DELETE", f"/v1/models/{model_id}")
+
+    def predict(self, model_id, inputs):
+        """POST /v1/models/{id}/predict → {"model","version","outputs"[,"labels"]}."""
+        return self.call("POST", f"/v1/models/{model_id}/predict", {"inputs": inputs})
+
+    # ---- jobs ----------------------------------------------------------------------
+
+    def create_job(self, model, dataset, **config):
+        """POST /v1/jobs: config holds epochs, batch_size, optimizer, seed..."""
+        return self.call("POST", "/v1/jobs", {"model": model, "dataset": dataset, **config})
+
+    def list_jobs(self, state=None, model=None):
+        return self.call("GET", "/v1/jobs", query={"state": state, "model": model})["jobs"]
+
+    def get_job(self, job_id):
+        return self.call("GET", f"/v1/jobs/{job_id}")
+
+    def metrics(self, job_id, after=None):
+        return self.call("GET", f"/v1/jobs/{job_id}/metrics", query={"after": after})["metrics"]
+
+    def cancel_job(self, job_id):
+        return self.call("POST", f"/v1/jobs/{job_id}/cancel")
+
+    def checkpoints(self, job_id):
+        return self.call("GET", f"/v1/jobs/{job_id}/checkpoints")["checkpoints"]
+
+    def wait(self, job_id, timeout=60.0, interval=0.05):
+        """Poll a job until it is succeeded, failed or cancelled; return it.
+        Raises TimeoutError when it is still going after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_job(job_id)
+            if job["state"] in FINAL_STATES:
+                return job
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout}s "
+                                   f"(epoch {job['epoch']}/{job['epochs']})")
+            time.sleep(interval)

@@ -1,0 +1,183 @@
+/* api_datasets.c — data set endpoints: parse, store, answer. */
+#include "api_datasets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "json_out.h"
+#include "parse_dataset.h"
+#include "store.h"
+
+/* The class names as the JSON array text the store keeps, or NULL when out of memory. */
+static char *classes_text(const parse_dataset_out *d) {
+  cJSON *arr = cJSON_CreateStringArray((const char *const *)d->classes, d->n_classes);
+  char *text = arr != NULL ? cJSON_PrintUnformatted(arr) : NULL;
+  cJSON_Delete(arr);
+  return text;
+}
+
+/* Store a parsed data set and answer 201 with it. */
+static void insert(app *a, const char *name, const parse_dataset_out *d, http_response *res) {
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  int classification = d->task == PARSE_TASK_CLASSIFICATION;
+  store_dataset meta = {
+      .name = (char *)name,
+      .rows = (int64_t)d->rows,
+      .features = d->features,
+      .outputs = d->outputs,
+      .task = classification ? STORE_TASK_CLASSIFICATION : STORE_TASK_REGRESSION,
+      .classes = classification ? classes_text(d) : NULL,
+  };
+  store_dataset_data data = {.x = d->x, .y = d->y, .labels = d->labels};
+  store_dataset row;
+  if (classification && meta.classes == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
+  }
+  int rc = store_dataset_insert(st, &meta, &data, &row);
+  free(meta.classes);
+  if (rc == STORE_ETOOBIG) {
+    http_fail(res, API_PAYLOAD_TOO_LARGE, NULL, "the dataset is larger than the store accepts");
+    return;
+  }
+  if (rc != STORE_OK) {
+    app_answer_store_error(res, rc);
+    return;
+  }
+  http_json(res, 201, json_out_dataset(&row));
+  store_dataset_clear(&row);
+}
+
+void api_datasets_create_json(app *a, const http_request *req, http_response *res) {
+  cJSON *root = NULL;
+  parse_dataset_out d = {0};
+  char name[PARSE_NAME_MAX + 1];
+  api_error err;
+  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
+      parse_dataset_json(root, name, &d, &err) != 0) {
+    http_error(res, &err);
+  } else {
+    cJSON_Delete(root); /* the numbers are in d now: do not hold two copies while storing */
+    root = NULL;
+    insert(a, name, &d, res);
+  }
+  cJSON_Delete(root);
+  parse_dataset_out_free(&d);
+}
+
+/* ---- CSV, streamed --------------------------------------------------------- */
+
+typedef struct {
+  parse_csv *parser;
+  char name[PARSE_NAME_MAX + 1];
+} csv_upload;
+
+static int csv_begin(app *a, const http_request *req, void **ctx, api_error *err) {
+  (void)a;
+  const char *name = route_query_get(&req->query, "name");
+  const char *target = route_query_get(&req->query, "target");
+  if (name == NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "name", "the ?name= parameter is required");
+  int rc = parse_check_name(name, "name", err);
+  if (rc != 0) return rc;
+  if (target == NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "target",
+                    "the ?target= parameter is required: the target column name(s)");
+  csv_upload *u = calloc(1, sizeof *u);
+  if (u == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
+  snprintf(u->name, sizeof u->name, "%s", name);
+  rc = parse_csv_new(target, &u->parser, err);
+  if (rc != 0) {
+    free(u);
+    return rc;
+  }
+  *ctx = u;
+  return 0;
+}
+
+static int csv_chunk(void *ctx, const char *data, size_t len, api_error *err) {
+  csv_upload *u = ctx;
+  return parse_csv_feed(u->parser, data, len, err);
+}
+
+static void csv_end(app *a, const http_request *req, void *ctx, http_response *res) {
+  (void)req;
+  csv_upload *u = ctx;
+  parse_dataset_out d;
+  api_error err;
+  if (parse_csv_finish(u->parser, &d, &err) != 0) {
+    http_error(res, &err);
+    return;
+  }
+  insert(a, u->name, &d, res);
+  parse_dataset_out_free(&d);
+}
+
+static void csv_done(void *ctx) {
+  csv_upload *u = ctx;
+  parse_csv_free(u->parser);
+  free(u);
+}
+
+const http_stream_ops api_datasets_csv = {
+    .begin = csv_begin, .chunk = csv_chunk, .end = csv_end, .done = csv_done};
+
+/* ---- list, read, delete ----------------------------------------------------- */
+
+void api_datasets_list(app *a, const http_request *req, http_response *res) {
+  (void)req;
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  store_dataset *list;
+  size_t n;
+  int rc = store_dataset_list(st, &list, &n);
+  if (rc != STORE_OK) {
+    app_answer_store_error(res, rc);
+    return;
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(root, "datasets");
+  int ok = arr != NULL;
+  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_dataset(&list[i]));
+  store_dataset_list_free(list, n);
+  if (!ok) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  http_json(res, 200, root);
+}
+
+void api_datasets_get(app *a, const http_request *req, http_response *res) {
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  int64_t id = (int64_t)req->ids[0];
+  store_dataset d;
+  int rc = store_dataset_get(st, id, &d);
+  if (rc == STORE_ENOTFOUND) {
+    http_fail(res, API_NOT_FOUND, "id", "no dataset with id %lld", (long long)id);
+  } else if (rc != STORE_OK) {
+    app_answer_store_error(res, rc);
+  } else {
+    http_json(res, 200, json_out_dataset(&d));
+  }
+  store_dataset_clear(&d);
+}
+
+void api_datasets_delete(app *a, const http_request *req, http_response *res) {
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  int64_t id = (int64_t)req->ids[0];
+  int rc = store_dataset_delete(st, id);
+  if (rc == STORE_ENOTFOUND) {
+    http_fail(res, API_NOT_FOUND, "id", "no dataset with id %lld", (long long)id);
+  } else if (rc == STORE_ECONFLICT) {
+    http_fail(res, API_CONFLICT, "id",
+              "dataset %lld is used by a queued or running job; cancel the job first",
+              (long long)id);
+  } else if (rc != STORE_OK) {
+    app_answer_store_error(res, rc);
+  } else {
+    res->status = 204;
+  }
+}

@@ -1,0 +1,32 @@
+/* api_jobs.h — /v1/jobs: queue training, follow it, cancel it. */
+#ifndef TRAIND_API_JOBS_H
+#define TRAIND_API_JOBS_H
+
+#include "http.h"
+
+/**
+ * POST /v1/jobs (a job config, parse_job.h) → 202 the queued job. 404 naming
+ * "model" or "dataset" when one does not exist; 422 when the dataset cannot
+ * train the model (widths, task or class count do not match its loss).
+ */
+void api_jobs_create(app *a, const http_request *req, http_response *res);
+
+/** GET /v1/jobs[?state=running][&model=ID] → 200 {"jobs":[...]}, oldest first. */
+void api_jobs_list(app *a, const http_request *req, http_response *res);
+
+/** GET /v1/jobs/{id} → 200 the job. */
+void api_jobs_get(app *a, const http_request *req, http_response *res);
+
+/** GET /v1/jobs/{id}/metrics[?after=EPOCH] → 200 {"metrics":[...]} for epochs > after. */
+void api_jobs_metrics(app *a, const http_request *req, http_response *res);
+
+/**
+ * POST /v1/jobs/{id}/cancel → 200 the job: a queued job is cancelled at once,
+ * a running one stops within one batch; a finished job is left as it is.
+ */
+void api_jobs_cancel(app *a, const http_request *req, http_response *res);
+
+/** GET /v1/jobs/{id}/checkpoints → 200 {"checkpoints":[...]}, oldest first. */
+void api_jobs_checkpoints(app *a, const http_request *req, http_response *res);
+
+#endif

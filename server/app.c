@@ -1,0 +1,66 @@
+/* app.c — the shared state's per-thread store handles and the health check. */
+#include "app.h"
+
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+static void close_store(void *st) { store_close(st); }
+
+store *app_store(app *a) {
+  if (!a->store_key_ready) {
+    log_write(LOG_ERROR, "app_store called before app_init");
+    return NULL;
+  }
+  store *st = pthread_getspecific(a->store_key);
+  if (st != NULL) return st;
+  int rc = store_open(a->cfg.db_path, &st);
+  if (rc != STORE_OK) {
+    log_write(LOG_ERROR, "cannot open the database %s: %s", a->cfg.db_path, store_strerror(rc));
+    return NULL;
+  }
+  if (pthread_setspecific(a->store_key, st) != 0) {
+    log_write(LOG_ERROR, "cannot keep a database handle for this thread");
+    store_close(st);
+    return NULL;
+  }
+  return st;
+}
+
+store *app_store_or_answer(app *a, http_response *res) {
+  store *st = app_store(a);
+  if (st == NULL) http_fail(res, API_UNAVAILABLE, NULL, "the database cannot be opened");
+  return st;
+}
+
+void app_answer_store_error(http_response *res, int status) {
+  http_fail(res, store_api_code(status), NULL, "database error: %s", store_strerror(status));
+}
+
+static int check_database(app *a, api_error *err) {
+  store *st = app_store(a);
+  if (st == NULL) return api_fail(err, API_UNAVAILABLE, NULL, "the database cannot be opened");
+  int rc = store_healthz(st);
+  if (rc != STORE_OK)
+    return api_fail(err, API_UNAVAILABLE, NULL, "the database does not answer: %s",
+                    store_strerror(rc));
+  return 0;
+}
+
+int app_init(app *a) {
+  if (pthread_key_create(&a->store_key, close_store) != 0) {
+    log_write(LOG_ERROR, "cannot create the per-thread database key");
+    return -1;
+  }
+  a->store_key_ready = true;
+  a->health_check = check_database;
+  return 0;
+}
+
+void app_destroy(app *a) {
+  if (!a->store_key_ready) return;
+  store_close(pthread_getspecific(a->store_key));
+  pthread_setspecific(a->store_key, NULL);
+  pthread_key_delete(a->store_key);
+  a->store_key_ready = false;
+}

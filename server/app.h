@@ -1,0 +1,67 @@
+/*
+ * app.h — the daemon's shared state, handed to every handler.
+ *
+ * Handlers run on many HTTP threads at once, so whatever they reach through
+ * app must be safe to use concurrently. Each module adds its handle here
+ * when it arrives (job queue, predict cache...); keep the struct to handles
+ * and settings, with the logic in the modules.
+ */
+#ifndef TRAIND_APP_H
+#define TRAIND_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "errors.h"
+
+typedef struct app app;
+typedef struct store store;
+typedef struct jobs jobs;
+typedef struct models models;
+typedef struct http_response http_response;
+
+struct app {
+  config cfg; /* the effective settings, read-only once the daemon runs */
+
+  /* What GET /healthz checks beyond "the process answers" (the database).
+   * NULL: nothing more to check. Runs on HTTP threads.
+   * @return 0, or a negative api code (API_UNAVAILABLE) with err filled */
+  int (*health_check)(app *a, api_error *err);
+
+  /* Set by main before serving; handlers use them without checks. */
+  jobs *jobs;     /* the training queue, woken and cancelled by the job handlers */
+  models *models; /* the predict cache */
+
+  /* Each thread's own store handle (SQLite connections are not shared),
+   * opened by app_store on first use and closed when the thread exits. */
+  pthread_key_t store_key;
+  bool store_key_ready;
+};
+
+/**
+ * Prepare a whose cfg is filled: the per-thread store key, and health_check
+ * set to a database check.
+ * @return 0, or -1 (logged) when the key cannot be created
+ */
+int app_init(app *a);
+
+/** Close the calling thread's store and delete the key (other threads have exited). */
+void app_destroy(app *a);
+
+/**
+ * The calling thread's store handle, opened from a->cfg.db_path on first use.
+ * @return the handle, or NULL (logged) when the database cannot be opened
+ */
+store *app_store(app *a);
+
+/** app_store for handlers: on failure answers 503 and returns NULL. */
+store *app_store_or_answer(app *a, http_response *res);
+
+/**
+ * Answer a store failure that is not about one resource (busy, I/O,
+ * memory...) with its API code and the store's sentence.
+ */
+void app_answer_store_error(http_response *res, int status);
+
+#endif

@@ -1,0 +1,248 @@
+/* config.c — flags and environment variables into a config, strictly. */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ERR_MAX 256
+
+typedef int (*option_setter)(config *cfg, const char *value, char *err, size_t err_size);
+
+static int set_listen(config *cfg, const char *value, char *err, size_t err_size);
+static int set_db(config *cfg, const char *value, char *err, size_t err_size);
+static int set_workers(config *cfg, const char *value, char *err, size_t err_size);
+static int set_max_body(config *cfg, const char *value, char *err, size_t err_size);
+static int set_max_dataset_body(config *cfg, const char *value, char *err, size_t err_size);
+
+/* Every setting, once: its flag, its variable, and how to parse it. */
+static const struct {
+  const char *flag;
+  const char *env;
+  option_setter set;
+} options[] = {
+    {"--listen", "TRAIND_LISTEN", set_listen},
+    {"--db", "TRAIND_DB", set_db},
+    {"--workers", "TRAIND_WORKERS", set_workers},
+    {"--max-body", "TRAIND_MAX_BODY", set_max_body},
+    {"--max-dataset-body", "TRAIND_MAX_DATASET_BODY", set_max_dataset_body},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+const char *config_usage(void) {
+  return "usage: traind [options]\n"
+         "\n"
+         "  --listen ADDR:PORT        address to serve on (TRAIND_LISTEN; default "
+         CONFIG_DEFAULT_LISTEN ")\n"
+         "                            numeric only: 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080;\n"
+         "                            port 0 picks a free port and prints it\n"
+         "  --db PATH                 SQLite database file (TRAIND_DB; default " CONFIG_DEFAULT_DB
+         ")\n"
+         "  --workers N               training threads (TRAIND_WORKERS; default: online cores)\n"
+         "  --max-body BYTES          request body limit (TRAIND_MAX_BODY; default 1M)\n"
+         "  --max-dataset-body BYTES  dataset upload limit (TRAIND_MAX_DATASET_BODY;\n"
+         "                            default 256M)\n"
+         "  --help                    print this help and exit\n"
+         "  --version                 print the version and exit\n"
+         "\n"
+         "BYTES is a decimal count, optionally with a K, M or G suffix (powers of 1024).\n"
+         "Flags override environment variables; an empty variable counts as unset.\n";
+}
+
+/* Decimal digits only (no sign, no spaces), value <= max. */
+static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out) {
+  if (len == 0) return -1;
+  uint64_t v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (max - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_bytes(const char *s, size_t *out, char *err, size_t err_size) {
+  size_t len = strlen(s);
+  uint64_t unit = 1;
+  if (len > 0) {
+    switch (s[len - 1]) {
+      case 'k': case 'K': unit = 1ull << 10; break;
+      case 'm': case 'M': unit = 1ull << 20; break;
+      case 'g': case 'G': unit = 1ull << 30; break;
+      default: break;
+    }
+  }
+  if (unit != 1) len--;
+  uint64_t v;
+  if (parse_decimal(s, len, CONFIG_MAX_BYTES / unit, &v) < 0 || v == 0) {
+    snprintf(err, err_size, "'%s' is not a byte count between 1 and 1T (e.g. 1048576 or 1M)", s);
+    return -1;
+  }
+  *out = (size_t)(v * unit);
+  return 0;
+}
+
+static int set_listen(config *cfg, const char *s, char *err, size_t err_size) {
+  char host[INET6_ADDRSTRLEN];
+  const char *host_start = s, *port;
+  size_t host_len;
+  int bracketed = s[0] == '[';
+  if (bracketed) {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':') goto bad;
+    host_start = s + 1;
+    host_len = (size_t)(close - host_start);
+    port = close + 2;
+  } else {
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL) goto bad;
+    host_len = (size_t)(colon - s);
+    port = colon + 1;
+  }
+  if (host_len == 0 || host_len >= sizeof host) goto bad;
+  memcpy(host, host_start, host_len);
+  host[host_len] = '\0';
+
+  uint64_t port_value;
+  if (parse_decimal(port, strlen(port), 65535, &port_value) < 0) goto bad;
+
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  memset(&addr, 0, sizeof addr);
+  if (bracketed) {
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) goto bad;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port_value);
+    addr_len = sizeof *a6;
+    inet_ntop(AF_INET6, &a6->sin6_addr, cfg->listen_host, sizeof cfg->listen_host);
+  } else {
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) goto bad;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port_value);
+    addr_len = sizeof *a4;
+    inet_ntop(AF_INET, &a4->sin_addr, cfg->listen_host, sizeof cfg->listen_host);
+  }
+  cfg->listen_addr = addr;
+  cfg->listen_addr_len = addr_len;
+  cfg->listen_port = (uint16_t)port_value;
+  return 0;
+
+bad:
+  snprintf(err, err_size,
+           "'%s' is not a numeric HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080; port 0-65535)",
+           s);
+  return -1;
+}
+
+static int set_db(config *cfg, const char *s, char *err, size_t err_size) {
+  size_t len = strlen(s);
+  if (len == 0 || len >= sizeof cfg->db_path) {
+    snprintf(err, err_size, "the path must have 1 to %d bytes", CONFIG_PATH_MAX - 1);
+    return -1;
+  }
+  memcpy(cfg->db_path, s, len + 1);
+  return 0;
+}
+
+static int set_workers(config *cfg, const char *s, char *err, size_t err_size) {
+  uint64_t v;
+  if (parse_decimal(s, strlen(s), CONFIG_MAX_WORKERS, &v) < 0 || v == 0) {
+    snprintf(err, err_size, "'%s' is not an integer between 1 and %d", s, CONFIG_MAX_WORKERS);
+    return -1;
+  }
+  cfg->workers = (unsigned)v;
+  return 0;
+}
+
+static int set_max_body(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_bytes(s, &cfg->max_body, err, err_size);
+}
+
+static int set_max_dataset_body(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_bytes(s, &cfg->max_dataset_body, err, err_size);
+}
+
+static void set_defaults(config *cfg) {
+  char ignored[ERR_MAX];
+  memset(cfg, 0, sizeof *cfg);
+  set_listen(cfg, CONFIG_DEFAULT_LISTEN, ignored, sizeof ignored);
+  set_db(cfg, CONFIG_DEFAULT_DB, ignored, sizeof ignored);
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  cfg->workers = cores < 1 ? 1u : cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
+  cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
+  cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
+}
+
+/* The value of NAME in env, or NULL when unset or empty. */
+static const char *env_lookup(char *const env[], const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+    if (strncmp(env[i], name, len) == 0 && env[i][len] == '=') {
+      return env[i][len + 1] != '\0' ? env[i] + len + 1 : NULL;
+    }
+  }
+  return NULL;
+}
+
+static int apply(config *cfg, size_t opt, const char *source, const char *value, char *err,
+                 size_t err_size) {
+  char why[ERR_MAX];
+  if (options[opt].set(cfg, value, why, sizeof why) == 0) return 0;
+  snprintf(err, err_size, "%s: %s", source, why);
+  return -1;
+}
+
+int config_parse(config *cfg, int argc, char *const argv[], char *const env[], char *err,
+                 size_t err_size) {
+  /* First pass: collect flag values (the last one wins) and spot --help and
+   * --version, so they work even when a variable holds a bad value. */
+  const char *flag_value[N_OPTIONS] = {0};
+  int action = CONFIG_RUN;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      action = CONFIG_HELP;
+      break;
+    }
+    if (strcmp(arg, "--version") == 0) {
+      action = CONFIG_VERSION;
+      break;
+    }
+    size_t opt = 0;
+    size_t name_len = strcspn(arg, "=");
+    while (opt < N_OPTIONS && (strlen(options[opt].flag) != name_len ||
+                               strncmp(arg, options[opt].flag, name_len) != 0)) {
+      opt++;
+    }
+    if (opt == N_OPTIONS) {
+      snprintf(err, err_size, "%s '%s' (see --help)",
+               arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
+      return -1;
+    }
+    if (arg[name_len] == '=') {
+      flag_value[opt] = arg + name_len + 1;
+    } else if (i + 1 < argc) {
+      flag_value[opt] = argv[++i];
+    } else {
+      snprintf(err, err_size, "%s needs a value (see --help)", options[opt].flag);
+      return -1;
+    }
+  }
+
+  set_defaults(cfg);
+  if (action != CONFIG_RUN) return action;
+  for (size_t opt = 0; opt < N_OPTIONS; opt++) {
+    const char *value = env_lookup(env, options[opt].env);
+    if (value != NULL && apply(cfg, opt, options[opt].env, value, err, err_size) < 0) return -1;
+  }
+  for (size_t opt = 0; opt < N_OPTIONS; opt++) {
+    const char *value = flag_value[opt];
+    if (value != NULL && apply(cfg, opt, options[opt].flag, value, err, err_size) < 0) return -1;
+  }
+  return CONFIG_RUN;
+}

@@ -1,0 +1,59 @@
+/*
+ * config.h — the daemon's settings, from flags and environment variables.
+ *
+ *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--max-body BYTES]
+ *          [--max-dataset-body BYTES] [--help] [--version]
+ *
+ * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
+ * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY); a flag beats its
+ * variable, a variable beats the default, and an empty variable counts as
+ * unset. Values are parsed strictly: a bad one is an error, never a fallback.
+ */
+#ifndef TRAIND_CONFIG_H
+#define TRAIND_CONFIG_H
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define TRAIND_NAME "traind"
+#define TRAIND_VERSION "0.1.0"
+
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
+#define CONFIG_DEFAULT_DB "./traind.db"
+#define CONFIG_DEFAULT_MAX_BODY (1u << 20)            /* 1 MiB */
+#define CONFIG_DEFAULT_MAX_DATASET_BODY (256u << 20)  /* 256 MiB */
+#define CONFIG_MAX_BYTES (1ull << 40)  /* largest accepted body limit: 1 TiB */
+#define CONFIG_MAX_WORKERS 1024
+#define CONFIG_PATH_MAX 4096
+
+typedef struct {
+  /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
+  struct sockaddr_storage listen_addr; /* sockaddr_in or sockaddr_in6 */
+  socklen_t listen_addr_len;
+  char listen_host[INET6_ADDRSTRLEN]; /* "127.0.0.1" or "::1", without brackets */
+  uint16_t listen_port;               /* 0: the kernel picks a free port */
+  char db_path[CONFIG_PATH_MAX];
+  unsigned workers;        /* training threads, 1..CONFIG_MAX_WORKERS */
+  size_t max_body;         /* request bodies, except datasets */
+  size_t max_dataset_body; /* dataset uploads (JSON or CSV) */
+} config;
+
+typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;
+
+/**
+ * Fill cfg from the defaults, then env, then argv.
+ * @param argv argv[0] is the program name; NULL-terminated like main's
+ * @param env  "NAME=value" strings, NULL-terminated (main passes environ)
+ * @param err  receives a one-line message naming the flag or variable at fault
+ * @return CONFIG_RUN, CONFIG_HELP or CONFIG_VERSION (cfg is complete in all
+ *         three), or -1 with err set
+ */
+int config_parse(config *cfg, int argc, char *const argv[], char *const env[], char *err,
+                 size_t err_size);
+
+/** @return the --help text, ending with a newline. */
+const char *config_usage(void);
+
+#endif

@@ -1,0 +1,476 @@
+/* http.c — libmicrohttpd glue: limits, bodies, routing, JSON answers, logs. */
+#include "http.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* The answer when even building an error fails (out of memory). */
+static const char internal_error_body[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\",\"field\":\"\"}}";
+
+struct http_server {
+  struct MHD_Daemon *daemon;
+  app *app;
+  const route *routes;
+  size_t n_routes;
+  uint64_t id_seed;          /* differs per process start: ids do not repeat across restarts */
+  atomic_uint_fast64_t id_next;
+  MHD_socket quiesced_fd;    /* the listening socket after http_quiesce, closed at stop */
+  uint16_t port;
+};
+
+/* One request's state, from its first line to its completion. */
+typedef struct {
+  http_server *srv;
+  struct timespec start; /* CLOCK_MONOTONIC */
+  char *uri;             /* the request target as sent; req.path and the query live here */
+  char method[16];       /* for the log line */
+  bool started;          /* the headers have been handled */
+  bool answered;         /* a response is queued */
+  bool hang_up;          /* the client kept sending past HTTP_DRAIN_MAX: close */
+  http_request req;
+  http_response res;
+  route_match match;
+  char request_id[HTTP_REQUEST_ID_MAX + 1];
+  size_t limit;          /* body bytes the route accepts */
+  size_t received;       /* body bytes seen so far */
+  char *body;            /* ROUTE_BODY_JSON: (body_cap,) the body so far */
+  size_t body_cap;
+  void *stream_ctx;      /* ROUTE_BODY_STREAM, once begin succeeded */
+  bool stream_open;
+  bool refused;          /* the body was refused part-way: answer `refusal` at its end */
+  api_error refusal;
+  size_t refused_at;     /* `received` when it was refused */
+  int status;            /* what was answered, for the log */
+  size_t bytes;
+} request_ctx;
+
+/* ---- responses ------------------------------------------------------------ */
+
+static void response_reset(http_response *res) {
+  free(res->body);
+  res->body = NULL;
+  res->body_len = 0;
+}
+
+void http_json(http_response *res, int status, cJSON *json) {
+  response_reset(res);
+  char *text = json != NULL ? cJSON_PrintUnformatted(json) : NULL;
+  cJSON_Delete(json);
+  if (text == NULL) {
+    res->status = 500; /* the fallback body is added when the answer is sent */
+    return;
+  }
+  res->status = status;
+  res->body = text;
+  res->body_len = strlen(text);
+}
+
+void http_error(http_response *res, const api_error *err) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON *error = cJSON_AddObjectToObject(root, "error");
+  if (error == NULL || cJSON_AddStringToObject(error, "code", api_code_name(err->code)) == NULL ||
+      cJSON_AddStringToObject(error, "message", err->message) == NULL ||
+      cJSON_AddStringToObject(error, "field", err->field) == NULL) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  http_json(res, api_code_status(err->code), root);
+}
+
+void http_fail(http_response *res, api_code code, const char *field, const char *fmt, ...) {
+  api_error err;
+  va_list ap;
+  va_start(ap, fmt);
+  api_vfail(&err, code, field, fmt, ap);
+  va_end(ap);
+  http_error(res, &err);
+}
+
+/* Queue ctx->res (or the fallback when the handler left it unusable). */
+static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
+  http_response *res = &ctx->res;
+  if (res->status < 200 || res->status > 599 || (res->body == NULL && res->status != 204)) {
+    if (res->status != 500) {
+      log_write(LOG_ERROR, "http: %s %s: the handler answered status %d with%s a body, sending 500",
+                ctx->method, ctx->req.path, res->status, res->body != NULL ? "" : "out");
+    }
+    response_reset(res);
+    res->status = 500;
+  }
+
+  struct MHD_Response *r;
+  size_t len = res->body_len;
+  if (res->body != NULL) {
+    r = MHD_create_response_from_buffer_with_free_callback(len, res->body, free);
+    if (r != NULL) res->body = NULL; /* MHD frees it with the response */
+  } else if (res->status == 500) {
+    len = sizeof internal_error_body - 1;
+    r = MHD_create_response_from_buffer(len, (void *)internal_error_body, MHD_RESPMEM_PERSISTENT);
+  } else {
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+  }
+  if (r == NULL) return MHD_NO;
+
+  bool ok = MHD_add_response_header(r, "X-Request-Id", ctx->request_id) == MHD_YES;
+  if (len > 0) ok = ok && MHD_add_response_header(r, "Content-Type", "application/json") == MHD_YES;
+  if (res->status == 405) {
+    ok = ok && MHD_add_response_header(r, "Allow", ctx->match.allow) == MHD_YES;
+  }
+  enum MHD_Result queued = ok ? MHD_queue_response(c, (unsigned)res->status, r) : MHD_NO;
+  MHD_destroy_response(r);
+  if (queued == MHD_YES) {
+    ctx->answered = true;
+    ctx->status = res->status;
+    ctx->bytes = len;
+  }
+  return queued;
+}
+
+static enum MHD_Result send_error(request_ctx *ctx, struct MHD_Connection *c,
+                                  const api_error *err) {
+  http_error(&ctx->res, err);
+  return send_response(ctx, c);
+}
+
+/* ---- request ids ---------------------------------------------------------- */
+
+/* SplitMix64 (Steele et al.): distinct inputs give distinct, well-mixed outputs. */
+static uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static bool request_id_sane(const char *id) {
+  size_t len = strlen(id);
+  if (len == 0 || len > HTTP_REQUEST_ID_MAX) return false;
+  for (size_t i = 0; i < len; i++) {
+    char ch = id[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+static void set_request_id(request_ctx *ctx, struct MHD_Connection *c) {
+  const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+  if (given != NULL && request_id_sane(given)) {
+    snprintf(ctx->request_id, sizeof ctx->request_id, "%s", given);
+  } else {
+    uint64_t n = atomic_fetch_add(&ctx->srv->id_next, 1);
+    snprintf(ctx->request_id, sizeof ctx->request_id, "%016llx",
+             (unsigned long long)mix64(ctx->srv->id_seed ^ n));
+  }
+  ctx->req.request_id = ctx->request_id;
+}
+
+/* ---- the request's life ---------------------------------------------------- */
+
+static size_t route_limit_bytes(const http_server *srv, const route *r) {
+  return r->limit == ROUTE_LIMIT_DATASET ? srv->app->cfg.max_dataset_body : srv->app->cfg.max_body;
+}
+
+/* The declared body size, or -1 when there is none (chunked) or it is not a number. */
+static long long declared_length(struct MHD_Connection *c) {
+  const char *s = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+  if (s == NULL || *s == '\0' || strlen(s) > 18) return -1;
+  long long v = 0;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    v = v * 10 + (*s - '0');
+  }
+  return v;
+}
+
+static void refuse(request_ctx *ctx, const api_error *err) {
+  ctx->refused = true;
+  ctx->refusal = *err;
+  ctx->refused_at = ctx->received;
+}
+
+/* The headers are in: route, check limits and media type, open a stream. */
+static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
+                                     const char *method) {
+  http_server *srv = ctx->srv;
+  api_error err;
+  ctx->started = true;
+  snprintf(ctx->method, sizeof ctx->method, "%s", method);
+  set_request_id(ctx, c);
+
+  char *query = strchr(ctx->uri, '?');
+  if (query != NULL) *query++ = '\0';
+  ctx->req.method = method;
+  ctx->req.path = ctx->uri;
+  ctx->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+  long long declared = declared_length(c);
+
+  if (router_match(srv->routes, srv->n_routes, method, ctx->uri, ctx->req.content_type,
+                   &ctx->match, &err) < 0) {
+    goto fail;
+  }
+  const route *r = ctx->match.route;
+  ctx->req.route = r;
+  memcpy(ctx->req.ids, ctx->match.ids, sizeof ctx->req.ids);
+  ctx->req.n_ids = ctx->match.n_ids;
+  if (route_query_parse(&ctx->req.query, query != NULL ? query : "", &err) < 0) goto fail;
+
+  ctx->limit = route_limit_bytes(srv, r);
+  if (declared >= 0 && (unsigned long long)declared > ctx->limit) {
+    api_fail(&err, API_PAYLOAD_TOO_LARGE, NULL,
+             "the request body has %lld bytes; this endpoint accepts at most %zu", declared,
+             ctx->limit);
+    goto fail;
+  }
+  if (r->body == ROUTE_BODY_STREAM) {
+    if (r->stream->begin(srv->app, &ctx->req, &ctx->stream_ctx, &err) < 0) goto fail;
+    ctx->stream_open = true;
+  }
+  return MHD_YES;
+
+fail:
+  /* Answering now skips the body and closes the connection; a request
+   * without a body is answered at its end instead, keeping it alive. */
+  if (declared == 0 || (declared < 0 && MHD_lookup_connection_value(
+                                            c, MHD_HEADER_KIND, "Transfer-Encoding") == NULL)) {
+    refuse(ctx, &err);
+    return MHD_YES;
+  }
+  return send_error(ctx, c, &err);
+}
+
+/* The path is client text: keep it printable and short in the log. */
+static void loggable_path(const request_ctx *ctx, char *out, size_t size) {
+  const char *p = ctx->req.path != NULL ? ctx->req.path : ctx->uri;
+  size_t n = 0;
+  for (; p[n] != '\0' && n + 1 < size; n++) out[n] = (p[n] > ' ' && p[n] < 0x7f) ? p[n] : '?';
+  out[n] = '\0';
+}
+
+/* Append to the buffered JSON body, growing geometrically up to limit + NUL. */
+static int buffer_append(request_ctx *ctx, const char *data, size_t len) {
+  size_t need = ctx->received + 1; /* `received` already counts data */
+  if (need > ctx->body_cap) {
+    size_t cap = ctx->body_cap > 0 ? ctx->body_cap : 4096;
+    while (cap < need) cap *= 2;
+    if (cap > ctx->limit + 1) cap = ctx->limit + 1;
+    char *grown = realloc(ctx->body, cap);
+    if (grown == NULL) return -1;
+    ctx->body = grown;
+    ctx->body_cap = cap;
+  }
+  memcpy(ctx->body + ctx->received - len, data, len);
+  ctx->body[ctx->received] = '\0';
+  return 0;
+}
+
+/* A piece of the body arrived. */
+static void take_body(request_ctx *ctx, const char *data, size_t len) {
+  api_error err;
+  ctx->received += len;
+  if (ctx->refused) {
+    if (ctx->received - ctx->refused_at > HTTP_DRAIN_MAX && !ctx->hang_up) {
+      char path[128];
+      loggable_path(ctx, path, sizeof path);
+      log_write(LOG_WARN, "http: %s %s id=%s: still sending %u bytes after its refusal, hanging up",
+                ctx->method, path, ctx->request_id, HTTP_DRAIN_MAX);
+      ctx->hang_up = true;
+    }
+    return;
+  }
+  if (ctx->received > ctx->limit) {
+    api_fail(&err, API_PAYLOAD_TOO_LARGE, NULL,
+             "the request body exceeds %zu bytes, the most this endpoint accepts", ctx->limit);
+    refuse(ctx, &err);
+    return;
+  }
+  const route *r = ctx->match.route;
+  if (r->body == ROUTE_BODY_JSON && buffer_append(ctx, data, len) < 0) {
+    api_fail(&err, API_INTERNAL, NULL, "out of memory reading the request body");
+    refuse(ctx, &err);
+  } else if (r->body == ROUTE_BODY_STREAM &&
+             r->stream->chunk(ctx->stream_ctx, data, len, &err) < 0) {
+    refuse(ctx, &err);
+  }
+}
+
+/* The whole body is in: run the handler and answer. */
+static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c) {
+  if (ctx->refused) return send_error(ctx, c, &ctx->refusal);
+  const route *r = ctx->match.route;
+  app *a = ctx->srv->app;
+  switch (r->body) {
+    case ROUTE_BODY_STREAM:
+      r->stream->end(a, &ctx->req, ctx->stream_ctx, &ctx->res);
+      break;
+    case ROUTE_BODY_JSON:
+      ctx->req.body = ctx->body != NULL ? ctx->body : "";
+      ctx->req.body_len = ctx->received;
+      r->handler(a, &ctx->req, &ctx->res);
+      break;
+    case ROUTE_BODY_NONE:
+      r->handler(a, &ctx->req, &ctx->res);
+      break;
+  }
+  return send_response(ctx, c);
+}
+
+/* ---- libmicrohttpd callbacks ----------------------------------------------- */
+
+/* First sight of a request, with its raw target: allocate its state. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  (void)c;
+  request_ctx *ctx = calloc(1, sizeof *ctx);
+  if (ctx == NULL) return NULL;
+  ctx->srv = cls;
+  clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+  ctx->uri = strdup(uri);
+  if (ctx->uri == NULL) {
+    free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **req_cls) {
+  (void)cls;
+  (void)url; /* decoded by libmicrohttpd; the router decodes ctx->uri per segment itself */
+  (void)version;
+  request_ctx *ctx = *req_cls;
+  if (ctx == NULL) return MHD_NO; /* on_uri ran out of memory */
+  if (!ctx->started) return begin_request(ctx, c, method);
+  if (*upload_size > 0) {
+    take_body(ctx, upload_data, *upload_size);
+    *upload_size = 0;
+    return ctx->hang_up ? MHD_NO : MHD_YES;
+  }
+  return finish_request(ctx, c);
+}
+
+static const char *termination_name(enum MHD_RequestTerminationCode toe) {
+  switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return "ok";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR: return "read error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client abort";
+  }
+  return "unknown";
+}
+
+/* The request is over (answered, or the connection died): log it, free it. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  request_ctx *ctx = *req_cls;
+  if (ctx == NULL) return;
+  *req_cls = NULL;
+
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  long long us = (long long)(end.tv_sec - ctx->start.tv_sec) * 1000000LL +
+                 (end.tv_nsec - ctx->start.tv_nsec) / 1000;
+  char path[128];
+  loggable_path(ctx, path, sizeof path);
+  char status[8] = "-";
+  if (ctx->answered) snprintf(status, sizeof status, "%d", ctx->status);
+  log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
+            "%s %s %s %zuB %lldus id=%s%s%s", ctx->started ? ctx->method : "-", path, status,
+            ctx->bytes, us, ctx->request_id[0] != '\0' ? ctx->request_id : "-",
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " ended=",
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : termination_name(toe));
+
+  if (ctx->stream_open) ctx->match.route->stream->done(ctx->stream_ctx);
+  response_reset(&ctx->res);
+  free(ctx->body);
+  free(ctx->uri);
+  free(ctx);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char line[LOG_LINE_MAX / 2];
+  vsnprintf(line, sizeof line, fmt, ap);
+  log_write(LOG_WARN, "http: %s", line);
+}
+
+/* ---- the server ------------------------------------------------------------ */
+
+int http_start(app *a, const route *routes, size_t n_routes, http_server **out) {
+  *out = NULL;
+  http_server *srv = calloc(1, sizeof *srv);
+  if (srv == NULL) {
+    log_write(LOG_ERROR, "http: out of memory");
+    return -1;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  srv->app = a;
+  srv->routes = routes;
+  srv->n_routes = n_routes;
+  srv->id_seed = mix64((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec) ^
+                 ((uint64_t)getpid() << 32);
+  atomic_init(&srv->id_next, 0);
+  srv->quiesced_fd = MHD_INVALID_SOCKET;
+
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                   MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (a->cfg.listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  srv->daemon = MHD_start_daemon(
+      flags, a->cfg.listen_port, NULL, NULL, on_request, srv,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, to catch every message */
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->cfg.listen_addr,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+      MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
+      MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+      MHD_OPTION_END);
+  if (srv->daemon == NULL) {
+    log_write(LOG_ERROR, "http: cannot listen on %s port %u (address in use or not local?)",
+              a->cfg.listen_host, (unsigned)a->cfg.listen_port);
+    free(srv);
+    return -1;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  srv->port = info != NULL && info->port != 0 ? info->port : a->cfg.listen_port;
+  *out = srv;
+  return 0;
+}
+
+uint16_t http_port(const http_server *srv) { return srv->port; }
+
+void http_url(const http_server *srv, char *buf, size_t size) {
+  const config *cfg = &srv->app->cfg;
+  bool v6 = cfg->listen_addr.ss_family == AF_INET6;
+  snprintf(buf, size, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+           (unsigned)srv->port);
+}
+
+void http_quiesce(http_server *srv) {
+  if (srv->quiesced_fd == MHD_INVALID_SOCKET) srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+}
+
+void http_stop(http_server *srv) {
+  if (srv == NULL) return;
+  MHD_stop_daemon(srv->daemon);
+  /* libmicrohttpd hands the quiesced socket to us, to close only after stop. */
+  if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
+  free(srv);
+}

@@ -1,0 +1,111 @@
+/* json_out.c — resources to JSON. */
+#include "json_out.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static bool add_int(cJSON *o, const char *key, int64_t v) {
+  return cJSON_AddNumberToObject(o, key, (double)v) != NULL;
+}
+
+/* An id that may be unset (0): null then. */
+static bool add_id(cJSON *o, const char *key, int64_t v) {
+  return v > 0 ? add_int(o, key, v) : cJSON_AddNullToObject(o, key) != NULL;
+}
+
+static bool add_number(cJSON *o, const char *key, double v) {
+  return isfinite(v) ? cJSON_AddNumberToObject(o, key, v) != NULL
+                     : cJSON_AddNullToObject(o, key) != NULL;
+}
+
+/* A string that may be unset (NULL or ""): null then. */
+static bool add_text(cJSON *o, const char *key, const char *s) {
+  return s != NULL && s[0] != '\0' ? cJSON_AddStringToObject(o, key, s) != NULL
+                                   : cJSON_AddNullToObject(o, key) != NULL;
+}
+
+/* JSON text the store holds (a spec, a job config, class names), embedded. */
+static bool add_stored_json(cJSON *o, const char *key, const char *text) {
+  cJSON *v = text != NULL ? cJSON_Parse(text) : cJSON_CreateNull();
+  if (v == NULL) return false;
+  if (cJSON_AddItemToObject(o, key, v)) return true;
+  cJSON_Delete(v);
+  return false;
+}
+
+static cJSON *finish(cJSON *o, bool ok) {
+  if (ok) return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+cJSON *json_out_dataset(const store_dataset *d) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "id", d->id) && add_text(o, "name", d->name) &&
+            add_int(o, "rows", d->rows) && add_int(o, "features", d->features) &&
+            add_int(o, "outputs", d->outputs) &&
+            add_text(o, "task", store_task_name(d->task));
+  if (ok && d->task == STORE_TASK_CLASSIFICATION) ok = add_stored_json(o, "classes", d->classes);
+  ok = ok && add_text(o, "created_at", d->created_at);
+  return finish(o, ok);
+}
+
+cJSON *json_out_model(const store_model *m) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "id", m->id) && add_text(o, "name", m->name) &&
+            add_stored_json(o, "spec", m->spec) && add_int(o, "parameters", m->parameters) &&
+            add_int(o, "version", m->version) &&
+            cJSON_AddBoolToObject(o, "trained", m->trained) != NULL &&
+            add_id(o, "last_job", m->last_job) && add_stored_json(o, "classes", m->classes) &&
+            add_text(o, "created_at", m->created_at);
+  return finish(o, ok);
+}
+
+cJSON *json_out_job(const store_job *j) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "id", j->id) && add_id(o, "model", j->model_id) &&
+            add_id(o, "dataset", j->dataset_id) &&
+            add_text(o, "state", store_job_state_name(j->state)) &&
+            add_int(o, "epoch", j->epoch) && add_int(o, "epochs", j->epochs) &&
+            add_number(o, "loss", j->loss) && add_number(o, "val_loss", j->val_loss) &&
+            add_number(o, "accuracy", j->accuracy) &&
+            add_number(o, "val_accuracy", j->val_accuracy) &&
+            add_number(o, "samples_per_second", j->samples_per_second) &&
+            add_text(o, "created_at", j->created_at) &&
+            add_text(o, "started_at", j->started_at) &&
+            add_text(o, "finished_at", j->finished_at) && add_text(o, "error", j->error) &&
+            add_stored_json(o, "config", j->config) && add_int(o, "restarts", j->restarts) &&
+            cJSON_AddBoolToObject(o, "cancel_requested", j->cancel_requested) != NULL;
+  return finish(o, ok);
+}
+
+cJSON *json_out_metric(const store_metric *m) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "epoch", m->epoch) && add_number(o, "loss", m->loss) &&
+            add_number(o, "val_loss", m->val_loss) && add_number(o, "accuracy", m->accuracy) &&
+            add_number(o, "val_accuracy", m->val_accuracy) &&
+            cJSON_AddItemToObject(o, "lr", json_out_float((float)m->lr)) &&
+            add_number(o, "seconds", m->seconds);
+  return finish(o, ok);
+}
+
+cJSON *json_out_checkpoint(const store_checkpoint *c) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "epoch", c->epoch) && add_int(o, "bytes", c->bytes) &&
+            add_text(o, "created_at", c->created_at);
+  return finish(o, ok);
+}
+
+cJSON *json_out_float(float v) {
+  if (!isfinite(v)) return cJSON_CreateNull();
+  char buf[32];
+  /* The shortest of %.1g .. %.9g that reads back exactly (9 digits always
+   * do); cJSON then prints the double parsed from it with those digits. */
+  for (int digits = 1; digits <= 9; digits++) {
+    snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
+    if (strtof(buf, NULL) == v) break;
+  }
+  return cJSON_CreateNumber(strtod(buf, NULL));
+}

@@ -1,0 +1,40 @@
+/*
+ * json_out.h — the API's resources as JSON: one writer per resource, used by
+ * every handler that answers with it, so a resource looks the same wherever
+ * it appears. Unknown numbers (NAN metrics) and unset timestamps or ids are
+ * written as null. Every writer returns a new object to cJSON_Delete, or
+ * NULL when out of memory (or when stored JSON text no longer parses).
+ */
+#ifndef TRAIND_JSON_OUT_H
+#define TRAIND_JSON_OUT_H
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+/** {"id","name","rows","features","outputs","task","classes" (classification only),"created_at"} */
+cJSON *json_out_dataset(const store_dataset *d);
+
+/**
+ * {"id","name","spec","parameters","version","trained","last_job","classes","created_at"}
+ * — classes: the names its weights predict (null until trained on labels)
+ */
+cJSON *json_out_model(const store_model *m);
+
+/**
+ * {"id","model","dataset","state","epoch","epochs","loss","val_loss","accuracy",
+ *  "val_accuracy","samples_per_second","created_at","started_at","finished_at",
+ *  "error","config","restarts","cancel_requested"}
+ */
+cJSON *json_out_job(const store_job *j);
+
+/** {"epoch","loss","val_loss","accuracy","val_accuracy","lr","seconds"}, lr as the float it is */
+cJSON *json_out_metric(const store_metric *m);
+
+/** {"epoch","bytes","created_at"} */
+cJSON *json_out_checkpoint(const store_checkpoint *c);
+
+/** A float as the shortest decimal that reads back as the same float. */
+cJSON *json_out_float(float v);
+
+#endif

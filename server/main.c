@@ -1,0 +1,132 @@
+/* main.c — traind: parse settings, serve HTTP, stop cleanly on SIGINT/SIGTERM. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "models.h"
+#include "router.h"
+
+extern char **environ;
+
+typedef struct {
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  http_server *http;
+} daemon_state;
+
+/* Stop taking requests at the first signal; serve() then winds down the rest. */
+static void on_signal(uv_signal_t *handle, int signum) {
+  daemon_state *d = handle->data;
+  if (d->http == NULL) return; /* both signals came in one loop turn */
+  log_write(LOG_INFO, "received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  http_quiesce(d->http);
+  http_stop(d->http);
+  d->http = NULL;
+  uv_close((uv_handle_t *)&d->sigint, NULL);
+  uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static void close_handle(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+}
+
+static void log_settings(const config *cfg) {
+  log_write(LOG_INFO, "%s %s: listen=%s%s%s:%u db=%s workers=%u max_body=%zu max_dataset_body=%zu",
+            TRAIND_NAME, TRAIND_VERSION, cfg->listen_addr.ss_family == AF_INET6 ? "[" : "",
+            cfg->listen_host, cfg->listen_addr.ss_family == AF_INET6 ? "]" : "",
+            (unsigned)cfg->listen_port, cfg->db_path, cfg->workers, cfg->max_body,
+            cfg->max_dataset_body);
+}
+
+/*
+ * Bring the daemon up, serve until a signal, and take it down in reverse:
+ * HTTP first (no handler can reach the jobs any more), then the jobs (running
+ * ones stop within a batch and resume from their last checkpoint at the next
+ * start), then the predict cache, and the store last.
+ * @return the exit status: 0 after a clean stop, 1 when startup failed
+ */
+static int serve(app *a) {
+  int status = 1;
+  uv_loop_t loop;
+  bool loop_ready = false;
+  daemon_state d = {0};
+  char url[96];
+  int rc;
+
+  if (app_init(a) < 0) goto out;
+  if (models_new(&a->models) < 0) {
+    log_write(LOG_ERROR, "out of memory creating the predict cache");
+    goto out;
+  }
+  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, a->models, &a->jobs) < 0) goto out;
+  if ((rc = uv_loop_init(&loop)) < 0) {
+    log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
+    goto out;
+  }
+  loop_ready = true;
+
+  size_t n_routes;
+  const route *routes = router_table(&n_routes);
+  if (http_start(a, routes, n_routes, &d.http) < 0) goto out;
+  d.sigint.data = d.sigterm.data = &d;
+  if ((rc = uv_signal_init(&loop, &d.sigint)) < 0 || (rc = uv_signal_init(&loop, &d.sigterm)) < 0 ||
+      (rc = uv_signal_start(&d.sigint, on_signal, SIGINT)) < 0 ||
+      (rc = uv_signal_start(&d.sigterm, on_signal, SIGTERM)) < 0) {
+    log_write(LOG_ERROR, "signals: %s", uv_strerror(rc));
+    goto out;
+  }
+
+  http_url(d.http, url, sizeof url);
+  /* stdout gets the address alone, for scripts and tests that start us on port 0. */
+  printf("listening on %s\n", url);
+  fflush(stdout);
+  log_write(LOG_INFO, "listening on %s", url);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  status = 0;
+
+out:
+  http_stop(d.http);
+  jobs_stop(a->jobs);
+  a->jobs = NULL;
+  models_free(a->models);
+  a->models = NULL;
+  app_destroy(a);
+  if (loop_ready) {
+    uv_walk(&loop, close_handle, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if ((rc = uv_loop_close(&loop)) < 0) log_write(LOG_WARN, "event loop: %s", uv_strerror(rc));
+  }
+  log_write(status == 0 ? LOG_INFO : LOG_ERROR, "%s", status == 0 ? "stopped" : "could not start");
+  return status;
+}
+
+int main(int argc, char **argv) {
+  static app a; /* large (paths), and shared with every thread for the process's life */
+  char err[512];
+  int action = config_parse(&a.cfg, argc, argv, environ, err, sizeof err);
+  if (action < 0) {
+    fprintf(stderr, "%s: %s\n", TRAIND_NAME, err);
+    return 2;
+  }
+  if (action == CONFIG_HELP) {
+    fputs(config_usage(), stdout);
+    return 0;
+  }
+  if (action == CONFIG_VERSION) {
+    printf("%s %s\n", TRAIND_NAME, TRAIND_VERSION);
+    return 0;
+  }
+
+  /* A client that hangs up mid-answer must not kill the daemon. */
+  signal(SIGPIPE, SIG_IGN);
+  log_settings(&a.cfg);
+  return serve(&a);
+}

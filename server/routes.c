@@ -1,0 +1,42 @@
+/* routes.c — the daemon's route table: every endpoint of the v1 API. */
+#include "api_datasets.h"
+#include "api_jobs.h"
+#include "api_models.h"
+#include "api_ops.h"
+#include "api_predict.h"
+#include "router.h"
+
+/* Adding an endpoint is adding a row. Rows sharing a method and pattern must
+ * differ by media type (see router.h). */
+static const route routes[] = {
+    {.method = "GET", .pattern = "/healthz", .handler = api_ops_healthz},
+    {.method = "GET", .pattern = "/v1", .handler = api_ops_info},
+
+    {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_JSON,
+     .limit = ROUTE_LIMIT_DATASET, .handler = api_datasets_create_json},
+    {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_STREAM,
+     .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &api_datasets_csv},
+    {.method = "GET", .pattern = "/v1/datasets", .handler = api_datasets_list},
+    {.method = "GET", .pattern = "/v1/datasets/{id}", .handler = api_datasets_get},
+    {.method = "DELETE", .pattern = "/v1/datasets/{id}", .handler = api_datasets_delete},
+
+    {.method = "POST", .pattern = "/v1/models", .body = ROUTE_BODY_JSON,
+     .handler = api_models_create},
+    {.method = "GET", .pattern = "/v1/models", .handler = api_models_list},
+    {.method = "GET", .pattern = "/v1/models/{id}", .handler = api_models_get},
+    {.method = "DELETE", .pattern = "/v1/models/{id}", .handler = api_models_delete},
+    {.method = "POST", .pattern = "/v1/models/{id}/predict", .body = ROUTE_BODY_JSON,
+     .handler = api_predict},
+
+    {.method = "POST", .pattern = "/v1/jobs", .body = ROUTE_BODY_JSON, .handler = api_jobs_create},
+    {.method = "GET", .pattern = "/v1/jobs", .handler = api_jobs_list},
+    {.method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/metrics", .handler = api_jobs_metrics},
+    {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints},
+};
+
+const route *router_table(size_t *n) {
+  *n = sizeof routes / sizeof routes[0];
+  return routes;
+}

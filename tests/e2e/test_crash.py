@@ -1,0 +1,62 @@
+"""Durability: what a 2xx acknowledged survives kill -9, and a job killed
+mid-training resumes from its checkpoint to the very weights of an
+uninterrupted run."""
+import time
+
+from datasets import SLOW_SPEC, iris_spec, slow_data
+
+# Epochs of a few milliseconds: long enough to kill the job mid-way, and
+# spent computing rather than committing, so polling it is not slowed down.
+JOB = {"epochs": 120, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.002},
+       "validation_split": 0.1, "shuffle": True, "seed": 11, "checkpoint_every": 4}
+KILL_AFTER = 10  # epochs done before the kill; not a multiple of checkpoint_every
+
+
+def start_job(client, data):
+    ds = client.create_dataset("slow", data[0], targets=data[1])
+    model = client.create_model(SLOW_SPEC)
+    job = client.create_job(model["id"], ds["id"], **JOB)
+    return model["id"], job["id"]
+
+
+def test_acknowledged_writes_survive_kill9(spawn, tmp_path):
+    db = tmp_path / "acked.sqlite"
+    d = spawn(db=db)
+    ds = d.client.create_dataset("xor", [[0, 0], [1, 1]], targets=[[0], [1]])
+    model = d.client.create_model(iris_spec())
+    d.kill9()
+    client = spawn(db=db).client
+    assert client.get_dataset(ds["id"]) == ds
+    assert client.get_model(model["id"]) == model
+
+
+def test_kill9_mid_training_resumes_to_identical_weights(spawn, tmp_path):
+    data = slow_data()
+    probe = data[0][:32]
+
+    # The reference: the same job, uninterrupted, on a fresh database.
+    ref = spawn(db=tmp_path / "ref.sqlite").client
+    ref_model, ref_job = start_job(ref, data)
+    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
+    expected = ref.predict(ref_model, probe)["outputs"]
+
+    db = tmp_path / "crash.sqlite"
+    d = spawn(db=db)
+    model_id, job_id = start_job(d.client, data)
+    deadline = time.monotonic() + 60
+    while True:
+        job = d.client.get_job(job_id)
+        if job["epoch"] >= KILL_AFTER:
+            break
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.002)
+    d.kill9()
+    assert job["state"] == "running" and job["epoch"] < JOB["epochs"], \
+        "the job ended before the kill: make it longer"
+
+    client = spawn(db=db).client
+    done = client.wait(job_id, timeout=120)
+    assert done["state"] == "succeeded" and done["restarts"] == 1, done
+    assert done["epoch"] == JOB["epochs"]
+    assert [m["epoch"] for m in client.metrics(job_id)] == list(range(1, JOB["epochs"] + 1))
+    assert client.predict(model_id, probe)["outputs"] == expected
