@@ -81,12 +81,14 @@ e2e: $(TRAIND)
 	TRAIND_BIN=$(abspath $(TRAIND)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
-# Leak check: every test in one process (-j1, no fork per test would hide leaks
-# in children, so children are traced).
-valgrind: deps $(UNIT_BIN)
-	OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --leak-check=full \
-	  --suppressions=tests/valgrind.supp \
-	  --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $(UNIT_BIN) -j1
+# Leak check of the core and server unit tests. Criterion runs each test in a
+# child process, so children are traced; a leak or memory error there makes
+# the child exit 99, which Criterion reports as a crash.
+VALGRIND := OPENBLAS_NUM_THREADS=1 valgrind --quiet --trace-children=yes --leak-check=full \
+  --suppressions=tests/valgrind.supp --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+valgrind: deps $(UNIT_BIN) $(SERVER_TEST_BIN)
+	$(VALGRIND) $(UNIT_BIN) -j1
+	$(VALGRIND) $(SERVER_TEST_BIN) -j1
 
 # Benchmarks (bench/README.md): our core, FANN and the data PyTorch reads.
 BENCH_WORKLOAD := $(BUILD)/bench/workload.o
