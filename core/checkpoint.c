@@ -23,8 +23,9 @@ static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
 #define CRC_BYTES 4
 #define SPEC_BYTES 24  /* inputs, n_layers, loss, u64 seed, normalize */
 #define LAYER_BYTES 24 /* type, units, act, slope, init, rate */
-#define TRAIN_BYTES 56 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
-                          bad_epochs, stopped; the n_state floats come extra */
+#define TRAIN_BYTES 92 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
+                          bad_epochs, stopped, batch, 2 x u64 epoch_rng, 2 x f64
+                          partial sums; the n_state floats come extra */
 
 /* ---- writing: the buffer is sized up front, so no put needs a check ------ */
 
@@ -83,7 +84,12 @@ static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
   p = put_u64(p, s->rng[1]);
   p = put_f64(p, &s->best);
   p = put_int(p, s->bad_epochs);
-  return put_int(p, s->stopped != 0);
+  p = put_int(p, s->stopped != 0);
+  p = put_int(p, s->batch);
+  p = put_u64(p, s->epoch_rng[0]);
+  p = put_u64(p, s->epoch_rng[1]);
+  p = put_f64(p, &s->partial_loss);
+  return put_f64(p, &s->partial_correct);
 }
 
 int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, size_t *len) {
@@ -322,10 +328,17 @@ static int get_train_state(reader *r, size_t n_params, nn_train_state *s) {
       (rc = get_u64(r, "rng", &s->rng[1])) != NN_OK ||
       (rc = get_f64(r, "best", &s->best)) != NN_OK ||
       (rc = get_int(r, "bad_epochs", &s->bad_epochs)) != NN_OK ||
-      (rc = get_flag(r, "stopped", &s->stopped)) != NN_OK)
+      (rc = get_flag(r, "stopped", &s->stopped)) != NN_OK ||
+      (rc = get_int(r, "batch", &s->batch)) != NN_OK ||
+      (rc = get_u64(r, "epoch_rng", &s->epoch_rng[0])) != NN_OK ||
+      (rc = get_u64(r, "epoch_rng", &s->epoch_rng[1])) != NN_OK ||
+      (rc = get_f64(r, "partial_loss", &s->partial_loss)) != NN_OK ||
+      (rc = get_f64(r, "partial_correct", &s->partial_correct)) != NN_OK)
     return rc;
   if (s->bad_epochs < 0)
     return nn__fail(r->err, NN_EFORMAT, "bad_epochs", "bad_epochs must not be negative");
+  if (s->batch < 0)
+    return nn__fail(r->err, NN_EFORMAT, "batch", "batch must not be negative");
   return NN_OK;
 }
 

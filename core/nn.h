@@ -275,6 +275,10 @@ typedef int (*nn_batch_fn)(void *ud, int epoch, size_t batch, size_t n_batches);
  * nn_checkpoint_load, consumed by nn_trainer_new. */
 typedef struct {
   int epoch;         /* epochs completed */
+  int batch;         /* batches completed of the next epoch (stopped mid-epoch) */
+  uint64_t epoch_rng[2]; /* generator at that epoch's start: regenerates its order */
+  double partial_loss;   /* that epoch's loss and correct sums so far */
+  double partial_correct;
   uint64_t step;     /* optimizer steps taken */
   nn_opt opt;        /* optimizer the state belongs to */
   size_t n_state;    /* floats in state */
@@ -304,10 +308,12 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
                    const nn_train_state *resume, nn_trainer **out, nn_error *err);
 
 /**
- * Train one epoch.
- * @param fn  optional per-batch callback; a nonzero return stops mid-epoch
+ * Train one epoch, or the rest of one that a callback stopped.
+ * @param fn  optional per-batch callback; a nonzero return stops mid-epoch,
+ *            after that batch: the trainer pauses there, and its state (and so a
+ *            checkpoint) resumes exactly where it stopped
  * @param out the epoch's metrics
- * @return NN_OK, NN_ESTOPPED (the epoch did not complete) or NN_ENUMERIC
+ * @return NN_OK, NN_ESTOPPED (paused mid-epoch) or NN_ENUMERIC
  */
 int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *out);
 

@@ -29,7 +29,10 @@ struct nn_trainer {
   size_t n_train, n_val;
   int has_accuracy;
   nn__rng rng;       /* shuffling and dropout */
+  nn__rng rng_epoch; /* rng at the start of the current epoch, before its shuffle */
   int epoch;         /* epochs completed */
+  size_t batch;      /* batches completed of the current epoch */
+  nn__loss_sum part; /* the current epoch's training sums so far */
   uint64_t step;     /* optimizer steps taken */
   double best;       /* early stopping: best monitored loss */
   int bad_epochs;
@@ -81,12 +84,17 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
     return nn__fail(err, NN_EINVAL, "optimizer.type",
                     "the checkpoint's optimizer state does not match optimizer %s",
                     nn_name(NN_NAMES_OPT, t->c.optim.type));
-  if (s->epoch < 0)
+  if (s->epoch < 0 || s->batch < 0)
     return nn__fail(err, NN_EINVAL, "epoch", "the checkpoint's epoch is negative");
   memcpy(t->state, s->state, t->n_state * sizeof(float));
   t->rng.state = s->rng[0];
   t->rng.inc = s->rng[1] | 1u;
+  t->rng_epoch.state = s->epoch_rng[0];
+  t->rng_epoch.inc = s->epoch_rng[1] | 1u;
   t->epoch = s->epoch;
+  t->batch = (size_t)s->batch;
+  t->part.loss = s->partial_loss;
+  t->part.correct = s->partial_correct;
   t->step = s->step;
   t->best = s->best;
   t->bad_epochs = s->bad_epochs;
@@ -131,6 +139,11 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   if (resume != NULL && resume->state != NULL) {
     rc = resume_from(t, resume, err);
     if (rc != NN_OK) goto out;
+    if (t->batch > (t->n_train + batch - 1) / batch) {
+      rc = nn__fail(err, NN_EINVAL, "batch_size",
+                    "the checkpoint stopped at batch %zu, past the end of an epoch", t->batch);
+      goto out;
+    }
   }
   if (m->spec.normalize && !m->has_norm && (rc = fit_norm(t)) != NN_OK) goto fail;
   *out = t;
@@ -219,19 +232,29 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   double t0 = now_seconds();
   float lr = nn_sched_lr(&t->c.sched, t->c.optim.lr, t->epoch, t->c.epochs);
   /* every epoch starts from the split's order, so the generator state alone
-   * determines it: a resumed run shuffles exactly as an uninterrupted one */
+   * determines it: a resumed run shuffles exactly as an uninterrupted one. A
+   * paused epoch regenerates its order from the generator of its start. */
   memcpy(t->order, t->split, t->n_train * sizeof(uint32_t));
-  if (t->c.shuffle) shuffle(t->order, t->n_train, &t->rng);
+  if (t->batch == 0) {
+    t->rng_epoch = t->rng;
+    t->part = (nn__loss_sum){0, 0};
+    if (t->c.shuffle) shuffle(t->order, t->n_train, &t->rng);
+  } else if (t->c.shuffle) {
+    nn__rng r = t->rng_epoch;
+    shuffle(t->order, t->n_train, &r);
+  }
   size_t bs = t->ws.max_rows;
   size_t n_batches = (t->n_train + bs - 1) / bs;
-  nn__loss_sum train = {0, 0};
-  for (size_t b = 0; b < n_batches; b++) {
-    size_t start = b * bs;
+  while (t->batch < n_batches) {
+    size_t b = t->batch, start = b * bs;
     size_t n = t->n_train - start < bs ? t->n_train - start : bs;
-    int rc = train_batch(t, t->order + start, n, lr, &train);
+    int rc = train_batch(t, t->order + start, n, lr, &t->part);
     if (rc != NN_OK) return rc;
+    t->batch++;
     if (fn != NULL && fn(ud, t->epoch + 1, b, n_batches) != 0) return NN_ESTOPPED;
   }
+  nn__loss_sum train = t->part;
+  t->batch = 0;
   nn__loss_sum val = {0, 0};
   validate(t, &val);
   t->epoch++;
@@ -260,6 +283,11 @@ int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
   s->n_state = t->n_state;
   s->opt = t->c.optim.type;
   s->epoch = t->epoch;
+  s->batch = (int)t->batch;
+  s->epoch_rng[0] = t->rng_epoch.state;
+  s->epoch_rng[1] = t->rng_epoch.inc;
+  s->partial_loss = t->part.loss;
+  s->partial_correct = t->part.correct;
   s->step = t->step;
   s->rng[0] = t->rng.state;
   s->rng[1] = t->rng.inc;

@@ -208,6 +208,19 @@ out:
   return rc;
 }
 
+/* The daemon is stopping: checkpoint the job where it paused (mid-epoch)
+ * and queue it again, to resume there at the next start. */
+static int pause_job(store *st, const store_job *job, run *r) {
+  uint8_t *ckpt = NULL;
+  size_t len = 0;
+  if (nn_checkpoint_save(r->m, r->t, &ckpt, &len) != NN_OK)
+    log_write(LOG_WARN, "job %lld: out of memory for its pause checkpoint; it resumes from "
+              "its last one", (long long)job->id);
+  int rc = store_job_pause(st, job->id, nn_trainer_epochs_done(r->t), ckpt, len);
+  free(ckpt);
+  return rc;
+}
+
 /* Train a claimed job to its end, or until cancelled or stopped. */
 static void run_job(worker *w, store *st, const store_job *job) {
   run r;
@@ -232,7 +245,7 @@ static void run_job(worker *w, store *st, const store_job *job) {
     rc = commit_epoch(w, st, job, &r, &em);
   }
   if (rc == 0 && end == STORE_JOB_FAILED) end = STORE_JOB_SUCCEEDED;
-  int src = end == STORE_JOB_QUEUED ? store_job_requeue(st, job->id)
+  int src = end == STORE_JOB_QUEUED ? pause_job(st, job, &r)
                                     : store_job_finish(st, job->id, end,
                                                        end == STORE_JOB_FAILED ? r.error : NULL);
   if (src != STORE_OK)
@@ -241,7 +254,9 @@ static void run_job(worker *w, store *st, const store_job *job) {
   if (end == STORE_JOB_FAILED)
     log_write(LOG_WARN, "job %lld failed: %s", (long long)job->id, r.error);
   else
-    log_write(LOG_INFO, "job %lld %s", (long long)job->id, store_job_state_name(end));
+    log_write(LOG_INFO, "job %lld %s", (long long)job->id,
+              end == STORE_JOB_QUEUED ? "paused (queued to resume at the next start)"
+                                      : store_job_state_name(end));
   run_clear(&r);
 }
 

@@ -15,7 +15,8 @@ static int cmp_names(const void *a, const void *b) {
 
 /* Path of the i-th element of an array at prefix: "inputs[3]". */
 static void index_path(char *buf, size_t cap, const char *prefix, size_t i) {
-  snprintf(buf, cap, "%s[%zu]", prefix, i);
+  /* a path too long for buf is cut: it only names the field in a message */
+  if (snprintf(buf, cap, "%s[%zu]", prefix, i) >= (int)cap) buf[cap - 1] = '\0';
 }
 
 /* Depth-first over the tree: fails on the first object holding a name twice
@@ -92,8 +93,8 @@ int parse_json_body(const char *body, size_t len, cJSON **out, api_error *err) {
 void parse_json_path(char *buf, size_t cap, const char *prefix, const char *key) {
   if (prefix == NULL || prefix[0] == '\0')
     snprintf(buf, cap, "%s", key);
-  else
-    snprintf(buf, cap, "%s.%s", prefix, key);
+  else if (snprintf(buf, cap, "%s.%s", prefix, key) >= (int)cap)
+    buf[cap - 1] = '\0'; /* cut, as index_path */
 }
 
 int parse_json_object(const cJSON *v, const char *field, api_error *err) {

@@ -1076,11 +1076,6 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
   return write_job_state(st, s, id);
 }
 
-int store_job_requeue(store *st, int64_t id) {
-  sqlite3_stmt *s = st->stmt[Q_JOB_REQUEUE];
-  sqlite3_bind_int64(s, 1, id);
-  return write_job_state(st, s, id);
-}
 
 static int check_epoch(const store_epoch *e) {
   if (e->metric.epoch < 1) return STORE_EINVAL;
@@ -1090,33 +1085,38 @@ static int check_epoch(const store_epoch *e) {
   return STORE_OK;
 }
 
-/* Store a checkpoint, prune the old ones and publish the weights. */
-static int publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
+/* Store a job's checkpoint at epoch and keep the newest few. */
+static int save_checkpoint(store *st, int64_t job_id, int64_t epoch, const uint8_t *data,
+                           size_t len) {
   char created[STORE_TIME_LEN];
   now(created);
   sqlite3_stmt *s = st->stmt[Q_CHECKPOINT_UPSERT];
-  sqlite3_bind_int64(s, 1, e->job_id);
-  sqlite3_bind_int64(s, 2, e->metric.epoch);
-  sqlite3_bind_int64(s, 3, (int64_t)e->checkpoint_len);
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, epoch);
+  sqlite3_bind_int64(s, 3, (int64_t)len);
   sqlite3_bind_text(s, 5, created, -1, SQLITE_STATIC);
-  int rc = sqlite3_bind_blob64(s, 4, e->checkpoint, e->checkpoint_len, SQLITE_STATIC);
+  int rc = sqlite3_bind_blob64(s, 4, data, len, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     done(s);
     return status_of(rc);
   }
   int status = run(s);
   if (status != STORE_OK) return status;
-
   s = st->stmt[Q_CHECKPOINT_PRUNE];
-  sqlite3_bind_int64(s, 1, e->job_id);
+  sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int(s, 2, STORE_CHECKPOINTS_KEPT);
-  if ((status = run(s)) != STORE_OK) return status;
+  return run(s);
+}
 
-  s = st->stmt[Q_MODEL_PUBLISH];
+/* Store a checkpoint, prune the old ones and publish the weights. */
+static int publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
+  int status = save_checkpoint(st, e->job_id, e->metric.epoch, e->checkpoint, e->checkpoint_len);
+  if (status != STORE_OK) return status;
+  sqlite3_stmt *s = st->stmt[Q_MODEL_PUBLISH];
   sqlite3_bind_int64(s, 1, model_id);
   sqlite3_bind_int64(s, 3, e->job_id);
   sqlite3_bind_text(s, 4, e->classes, -1, SQLITE_STATIC);
-  rc = e->weights ? sqlite3_bind_blob64(s, 2, e->weights, e->weights_len, SQLITE_STATIC)
+  int rc = e->weights ? sqlite3_bind_blob64(s, 2, e->weights, e->weights_len, SQLITE_STATIC)
                   : sqlite3_bind_blob64(s, 2, e->checkpoint, e->checkpoint_len, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     done(s);
@@ -1165,6 +1165,20 @@ exit:
   status = end(st, status);
   if (status == STORE_OK && version != NULL) *version = v;
   return status;
+}
+
+int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpoint,
+                    size_t len) {
+  if ((checkpoint == NULL) != (len == 0) || epoch < 0) return STORE_EINVAL;
+  int status = begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  sqlite3_stmt *s = st->stmt[Q_JOB_REQUEUE];
+  sqlite3_bind_int64(s, 1, id);
+  status = run(s);
+  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = job_missing_or_conflict(st, id);
+  if (status == STORE_OK && checkpoint != NULL)
+    status = save_checkpoint(st, id, epoch, checkpoint, len);
+  return end(st, status);
 }
 
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {

@@ -262,11 +262,17 @@ int store_job_request_cancel(store *st, int64_t id, store_job *out);
 int store_job_finish(store *st, int64_t id, store_job_state state, const char *error);
 
 /**
- * Put a running job back in the queue without counting a restart: the daemon
- * is stopping gracefully and the job resumes from its last checkpoint.
- * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT when not running
+ * Put a running job back in the queue without counting a restart (the daemon
+ * is stopping gracefully), with the checkpoint of where it paused, in one
+ * transaction; the job resumes from that checkpoint.
+ * @param epoch      epochs it completed (the checkpoint may hold part of the next)
+ * @param checkpoint core checkpoint with trainer state, or NULL to resume from
+ *                   the newest one already stored
+ * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT when the
+ *         job is not running
  */
-int store_job_requeue(store *st, int64_t id);
+int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpoint,
+                    size_t len);
 
 /* One epoch's metrics row; NAN fields are stored as NULL. */
 typedef struct {

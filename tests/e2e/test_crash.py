@@ -60,3 +60,32 @@ def test_kill9_mid_training_resumes_to_identical_weights(spawn, tmp_path):
     assert done["epoch"] == JOB["epochs"]
     assert [m["epoch"] for m in client.metrics(job_id)] == list(range(1, JOB["epochs"] + 1))
     assert client.predict(model_id, probe)["outputs"] == expected
+
+
+def test_sigterm_mid_training_pauses_and_resumes_to_identical_weights(spawn, tmp_path):
+    data = slow_data()
+    probe = data[0][:32]
+    ref = spawn(db=tmp_path / "ref.sqlite").client
+    ref_model, ref_job = start_job(ref, data)
+    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
+    expected = ref.predict(ref_model, probe)["outputs"]
+
+    db = tmp_path / "stop.sqlite"
+    d = spawn(db=db)
+    model_id, job_id = start_job(d.client, data)
+    deadline = time.monotonic() + 60
+    while d.client.get_job(job_id)["epoch"] < KILL_AFTER:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    started = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - started < 5.0, "a graceful stop must not wait for the job"
+
+    client = spawn(db=db).client
+    paused = client.get_job(job_id)
+    assert paused["restarts"] == 0, "a graceful stop is not a crash"
+    # The pause wrote a checkpoint past the last periodic one (every 4 epochs).
+    assert max(c["epoch"] for c in client.checkpoints(job_id)) >= KILL_AFTER
+    done = client.wait(job_id, timeout=120)
+    assert done["state"] == "succeeded" and done["epoch"] == JOB["epochs"], done
+    assert client.predict(model_id, probe)["outputs"] == expected

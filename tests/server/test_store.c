@@ -702,18 +702,30 @@ Test(store, published_weights_carry_the_class_names) {
   store_model_clear(&m);
 }
 
-Test(store, requeue_puts_a_running_job_back_without_a_restart) {
+Test(store, pause_requeues_a_running_job_with_its_checkpoint) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t job = add_job(model, ds);
-  cr_assert_eq(store_job_requeue(st, job), STORE_ECONFLICT); /* still queued */
+  uint8_t ckpt[6] = {1, 2, 3, 4, 5, 6};
+  cr_assert_eq(store_job_pause(st, job, 0, ckpt, sizeof ckpt), STORE_ECONFLICT); /* queued */
   claim(st, job);
-  cr_assert_eq(store_job_requeue(st, job), STORE_OK);
+  cr_assert_eq(store_job_pause(st, job, 0, ckpt, 0), STORE_EINVAL);
+  cr_assert_eq(store_job_pause(st, job, 2, ckpt, sizeof ckpt), STORE_OK);
   store_job j = get_job(job);
   cr_assert_eq(j.state, STORE_JOB_QUEUED);
   cr_assert_eq(j.restarts, 0);
   store_job_clear(&j);
+  uint8_t *buf;
+  size_t len;
+  int64_t epoch;
+  cr_assert_eq(store_checkpoint_latest(st, job, &epoch, &buf, &len), STORE_OK);
+  cr_assert_eq(epoch, 2);
+  cr_assert_eq(len, sizeof ckpt);
+  cr_assert_eq(memcmp(buf, ckpt, len), 0);
+  free(buf);
+  cr_assert_eq(model_version(model), 0); /* a pause publishes nothing */
   claim(st, job); /* claimable again */
-  cr_assert_eq(store_job_requeue(st, 999), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_pause(st, job, 2, NULL, 0), STORE_OK);
+  cr_assert_eq(store_job_pause(st, 999, 0, NULL, 0), STORE_ENOTFOUND);
 }
 
 Test(store, epoch_commit_rejects_jobs_that_are_not_running) {

@@ -531,7 +531,9 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   size_t off_train_flag = off_std + 2 * 4;
   size_t off_epoch = off_train_flag + 4;
   size_t off_bad_epochs = off_epoch + 4 + 8 + 4 + 8 + 66 * 4 + 16 + 8;
-  cr_assert_eq(off_bad_epochs + 8 + 4, len, "layout of the trainer section");
+  size_t off_batch = off_bad_epochs + 8; /* after bad_epochs and stopped */
+  /* batch, 2 x u64 epoch_rng, 2 x f64 partial sums, then the CRC */
+  cr_assert_eq(off_batch + 4 + 16 + 16 + 4, len, "layout of the trainer section");
   /* zero, -0, -1, inf, NaN */
   static const uint32_t bad_std[] = {0x00000000u, 0x80000000u, 0xbf800000u, 0x7f800000u,
                                      0x7fc00000u};
@@ -542,6 +544,7 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   expect_bad_u32(orig, len, off_epoch, 0xffffffffu, "epoch");
   expect_bad_u32(orig, len, off_bad_epochs, 0x80000000u, "bad_epochs");
   expect_bad_u32(orig, len, off_bad_epochs + 4, 2, "stopped");
+  expect_bad_u32(orig, len, off_batch, 0xffffffffu, "batch");
 
   uint8_t *buf = malloc(len);
   memcpy(buf, orig, len);

@@ -307,3 +307,70 @@ Test(train, trainer_rejects_data_that_does_not_fit) {
   cr_assert_str_eq(err.field, "batch_size");
   nn_model_free(m);
 }
+
+static int stop_at_batch(void *ud, int epoch, size_t batch, size_t n_batches) {
+  (void)n_batches;
+  const int *at = ud; /* {epoch, batch} */
+  return epoch == at[0] && (int)batch == at[1];
+}
+
+/* Train to the end, pausing once at pause (epoch, batch) when given: the
+ * paused trainer is checkpointed and training goes on from the checkpoint in
+ * a fresh model and trainer, as after a graceful daemon stop. */
+static nn_model *train_paused(const nn_data *d, const nn_train_config *c, const int *pause) {
+  nn_spec s = nets_xor_spec(4);
+  s.layers[2] = s.layers[1];
+  s.layers[1].type = NN_LAYER_DROPOUT;
+  s.layers[1].rate = 0.2f;
+  s.n_layers = 3;
+  nn_model *m;
+  cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
+  nn_trainer *t;
+  cr_assert_eq(nn_trainer_new(m, d, c, NULL, &t, NULL), NN_OK);
+  nn_epoch_metrics em;
+  while (!nn_trainer_done(t)) {
+    int rc = nn_trainer_epoch(t, pause ? stop_at_batch : NULL, (void *)pause, &em);
+    if (rc == NN_OK) continue;
+    cr_assert_eq(rc, NN_ESTOPPED);
+    cr_assert_eq(nn_trainer_epochs_done(t), pause[0] - 1);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(nn_checkpoint_save(m, t, &buf, &len), NN_OK);
+    nn_trainer_free(t);
+    nn_model_free(m);
+    nn_train_state st;
+    cr_assert_eq(nn_checkpoint_load(buf, len, &m, &st, NULL), NN_OK);
+    free(buf);
+    cr_assert_eq(st.batch, pause[1] + 1);
+    cr_assert_eq(nn_trainer_new(m, d, c, &st, &t, NULL), NN_OK);
+    nn_train_state_free(&st);
+    pause = NULL;
+  }
+  cr_assert_eq(em.epoch, c->epochs);
+  nn_trainer_free(t);
+  return m;
+}
+
+Test(train, pausing_mid_epoch_and_resuming_from_a_checkpoint_is_bit_exact) {
+  enum { ROWS = 50 };
+  float x[ROWS * 2], y[ROWS];
+  for (int i = 0; i < ROWS; i++) {
+    x[2 * i] = (float)(i % 7) / 7.0f;
+    x[2 * i + 1] = (float)(i % 5) / 5.0f;
+    y[i] = (float)((i % 7 + i % 5) % 2);
+  }
+  nn_data d = {.rows = ROWS, .features = 2, .x = x, .outputs = 1, .y = y};
+  nn_train_config c = xor_config(NN_OPT_ADAM, 0.01f, 6);
+  c.batch_size = 8;
+  c.validation_split = 0.2f;
+  nn_model *whole = train_paused(&d, &c, NULL);
+  int pauses[][2] = {{3, 2}, {1, 0}, {6, 4}}; /* mid, first batch, last batch */
+  for (size_t i = 0; i < sizeof pauses / sizeof pauses[0]; i++) {
+    nn_model *resumed = train_paused(&d, &c, pauses[i]);
+    cr_assert_eq(memcmp(nn_model_params(whole), nn_model_params(resumed),
+                        nn_model_param_count(whole) * sizeof(float)),
+                 0, "pause at epoch %d batch %d", pauses[i][0], pauses[i][1]);
+    nn_model_free(resumed);
+  }
+  nn_model_free(whole);
+}
