@@ -312,3 +312,24 @@ def test_zz_daemon_still_healthy(client, xor):
     out = client.predict(xor[0], XOR_INPUTS)
     assert len(out["outputs"]) == 4
     assert client.list_jobs(state="running") == []
+
+
+def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path):
+    """500 internal, on purpose: weights damaged behind the daemon's back are
+    reported as such, not served and not crashed on."""
+    import sqlite3
+
+    db = tmp_path / "corrupt.sqlite"
+    d = spawn(db=db)
+    ds = d.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)
+    model = d.client.create_model(XOR_SPEC)
+    job = d.client.create_job(model["id"], ds["id"], epochs=3)
+    assert d.client.wait(job["id"])["state"] == "succeeded"
+    assert d.stop() == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE models SET weights = x'00010203' WHERE id = ?", (model["id"],))
+    client = spawn(db=db).client  # a fresh predict cache reads the store
+    err = check_error(post(client, f"/v1/models/{model['id']}/predict",
+                           json.dumps({"inputs": [[0, 1]]})), 500, "internal")
+    assert "weights" in err["message"]
+    assert client.health() == {"status": "ok"}
