@@ -19,6 +19,25 @@ def start_job(client, data):
     return model["id"], job["id"]
 
 
+def reference_outputs(spawn, tmp_path, data, probe):
+    """Predictions on probe after the job ran uninterrupted on a fresh database."""
+    ref = spawn(db=tmp_path / "ref.sqlite").client
+    ref_model, ref_job = start_job(ref, data)
+    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
+    return ref.predict(ref_model, probe)["outputs"]
+
+
+def wait_for_epoch(client, job_id, epoch):
+    """Poll until the job has completed epoch; @return the job then."""
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get_job(job_id)
+        if job["epoch"] >= epoch:
+            return job
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.002)
+
+
 def test_acknowledged_writes_survive_kill9(spawn, tmp_path):
     db = tmp_path / "acked.sqlite"
     d = spawn(db=db)
@@ -33,23 +52,12 @@ def test_acknowledged_writes_survive_kill9(spawn, tmp_path):
 def test_kill9_mid_training_resumes_to_identical_weights(spawn, tmp_path):
     data = slow_data()
     probe = data[0][:32]
-
-    # The reference: the same job, uninterrupted, on a fresh database.
-    ref = spawn(db=tmp_path / "ref.sqlite").client
-    ref_model, ref_job = start_job(ref, data)
-    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
-    expected = ref.predict(ref_model, probe)["outputs"]
+    expected = reference_outputs(spawn, tmp_path, data, probe)
 
     db = tmp_path / "crash.sqlite"
     d = spawn(db=db)
     model_id, job_id = start_job(d.client, data)
-    deadline = time.monotonic() + 60
-    while True:
-        job = d.client.get_job(job_id)
-        if job["epoch"] >= KILL_AFTER:
-            break
-        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
-        time.sleep(0.002)
+    job = wait_for_epoch(d.client, job_id, KILL_AFTER)
     d.kill9()
     assert job["state"] == "running" and job["epoch"] < JOB["epochs"], \
         "the job ended before the kill: make it longer"
@@ -65,18 +73,12 @@ def test_kill9_mid_training_resumes_to_identical_weights(spawn, tmp_path):
 def test_sigterm_mid_training_pauses_and_resumes_to_identical_weights(spawn, tmp_path):
     data = slow_data()
     probe = data[0][:32]
-    ref = spawn(db=tmp_path / "ref.sqlite").client
-    ref_model, ref_job = start_job(ref, data)
-    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
-    expected = ref.predict(ref_model, probe)["outputs"]
+    expected = reference_outputs(spawn, tmp_path, data, probe)
 
     db = tmp_path / "stop.sqlite"
     d = spawn(db=db)
     model_id, job_id = start_job(d.client, data)
-    deadline = time.monotonic() + 60
-    while d.client.get_job(job_id)["epoch"] < KILL_AFTER:
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
+    wait_for_epoch(d.client, job_id, KILL_AFTER)
     started = time.monotonic()
     assert d.stop() == 0
     assert time.monotonic() - started < 5.0, "a graceful stop must not wait for the job"
