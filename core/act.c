@@ -13,8 +13,7 @@
 /* y = softmax(z + b) row by row, stable: exp(v - max v) / sum. The exps run
  * as one pass over the whole (rows, cols) block, which vectorizes fully even
  * when a row is shorter than a vector register. */
-static inline __attribute__((always_inline)) void softmax(const float *z, const float *b,
-                                                          float *y, size_t rows, int cols) {
+NN__INLINE void softmax(const float *z, const float *b, float *y, size_t rows, int cols) {
   for (size_t r = 0; r < rows; r++) {
     const float *zr = z + r * (size_t)cols;
     float *yr = y + r * (size_t)cols;

@@ -16,6 +16,9 @@
 #else
 #define NN__VECTORIZE
 #endif
+/* A helper of an NN__VECTORIZE function: inlined, so it is compiled for each
+ * of its caller's targets instead of the baseline alone. */
+#define NN__INLINE static inline __attribute__((always_inline))
 
 /* ---- errors ---------------------------------------------------------------- */
 

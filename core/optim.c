@@ -37,7 +37,7 @@ size_t nn__optim_state_floats(nn_opt type, size_t n_params) {
 }
 
 /* buf = mu buf + g;  g = nesterov ? g + mu buf : buf;  p -= lr g */
-static void sgd(const nn_optim_spec *o, float lr, float *p, const float *g, float *buf,
+NN__INLINE void sgd(const nn_optim_spec *o, float lr, float *p, const float *g, float *buf,
                 size_t n) {
   float mu = o->momentum;
   if (mu == 0.0f) {
@@ -53,7 +53,7 @@ static void sgd(const nn_optim_spec *o, float lr, float *p, const float *g, floa
 
 /* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
-static void adam(const nn_optim_spec *o, float lr, uint64_t step, float *p, const float *g,
+NN__INLINE void adam(const nn_optim_spec *o, float lr, uint64_t step, float *p, const float *g,
                  float *m, float *v, size_t n) {
   float b1 = o->beta1, b2 = o->beta2;
   float step_size = (float)(lr / (1.0 - pow(b1, (double)step)));
@@ -67,7 +67,7 @@ static void adam(const nn_optim_spec *o, float lr, uint64_t step, float *p, cons
 }
 
 /* s = a s + (1-a) g^2;  buf = mu buf + g / (sqrt(s) + eps);  p -= lr buf */
-static void rmsprop(const nn_optim_spec *o, float lr, float *p, const float *g, float *sq,
+NN__INLINE void rmsprop(const nn_optim_spec *o, float lr, float *p, const float *g, float *sq,
                     float *buf, size_t n) {
   float a = o->alpha, mu = o->momentum;
   for (size_t i = 0; i < n; i++) {
