@@ -1,6 +1,13 @@
 /* api_ops.c — operational endpoints. */
 #include "api_ops.h"
 
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
 void api_ops_healthz(app *a, const http_request *req, http_response *res) {
   (void)req;
   api_error err;
@@ -27,4 +34,47 @@ void api_ops_info(app *a, const http_request *req, http_response *res) {
     body = NULL;
   }
   http_json(res, 200, body);
+}
+
+/* Jobs by state, counted from the store now. @return 0, or -1 (logged) */
+static int count_jobs(app *a, uint64_t by_state[STORE_JOB_STATE_COUNT]) {
+  store *st = app_store(a);
+  store_job *list = NULL;
+  size_t n = 0;
+  int rc = st != NULL ? store_job_list(st, -1, 0, &list, &n) : STORE_EIO;
+  if (rc != STORE_OK) {
+    log_write(LOG_WARN, "metrics: cannot count the jobs: %s", store_strerror(rc));
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) by_state[list[i].state]++;
+  store_job_list_free(list, n);
+  return 0;
+}
+
+/* The database file plus its write-ahead log (absent between checkpoints).
+ * @return 0, or -1 when the database file cannot be stat'ed */
+static int database_bytes(const char *db_path, uint64_t *bytes) {
+  char wal[CONFIG_PATH_MAX + 8];
+  struct stat st;
+  if (stat(db_path, &st) != 0) return -1;
+  *bytes = (uint64_t)st.st_size;
+  snprintf(wal, sizeof wal, "%s-wal", db_path);
+  if (stat(wal, &st) == 0) *bytes += (uint64_t)st.st_size;
+  return 0;
+}
+
+void api_ops_metrics(app *a, const http_request *req, http_response *res) {
+  (void)req;
+  metrics_gauges g = {0};
+  g.jobs_known = count_jobs(a, g.jobs) == 0;
+  g.database_known = database_bytes(a->cfg.db_path, &g.database_bytes) == 0;
+  size_t n_routes;
+  const route *routes = router_table(&n_routes);
+  char *text = NULL;
+  size_t len = 0;
+  if (metrics_format(routes, n_routes, &g, &text, &len) < 0) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory formatting the metrics");
+    return;
+  }
+  http_text(res, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
 }

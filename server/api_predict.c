@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "json_out.h"
+#include "metrics.h"
 #include "models.h"
 #include "parse_json.h"
 #include "store.h"
@@ -109,6 +110,7 @@ static cJSON *answer(int64_t model_id, int64_t version, const float *y, size_t r
 }
 
 void api_predict(app *a, const http_request *req, http_response *res) {
+  uint64_t start_us = metrics_clock_us();
   int64_t id = (int64_t)req->ids[0];
   cJSON *root = NULL, *classes = NULL;
   nn_weights *w = NULL;
@@ -148,6 +150,7 @@ void api_predict(app *a, const http_request *req, http_response *res) {
   }
   classes = trained_classes(st, id);
   http_json(res, 200, answer(id, version, y, rows, outputs, classes));
+  if (res->status == 200) metrics_prediction(rows, metrics_clock_us() - start_us);
 out:
   cJSON_Delete(classes);
   free(y);

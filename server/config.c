@@ -1,10 +1,14 @@
 /* config.c — flags and environment variables into a config, strictly. */
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define ERR_MAX 256
 
@@ -15,18 +19,30 @@ static int set_db(config *cfg, const char *value, char *err, size_t err_size);
 static int set_workers(config *cfg, const char *value, char *err, size_t err_size);
 static int set_max_body(config *cfg, const char *value, char *err, size_t err_size);
 static int set_max_dataset_body(config *cfg, const char *value, char *err, size_t err_size);
+static int set_token(config *cfg, const char *value, char *err, size_t err_size);
+static int set_token_file(config *cfg, const char *value, char *err, size_t err_size);
+static int set_read_token(config *cfg, const char *value, char *err, size_t err_size);
+static int set_read_token_file(config *cfg, const char *value, char *err, size_t err_size);
+static int set_insecure(config *cfg, const char *value, char *err, size_t err_size);
 
-/* Every setting, once: its flag, its variable, and how to parse it. */
+/* Every setting, once: its flag, its variable, and how to parse it. A switch
+ * takes no value on the command line (its variable holds 0 or 1). */
 static const struct {
   const char *flag;
   const char *env;
   option_setter set;
+  int is_switch;
 } options[] = {
-    {"--listen", "TRAIND_LISTEN", set_listen},
-    {"--db", "TRAIND_DB", set_db},
-    {"--workers", "TRAIND_WORKERS", set_workers},
-    {"--max-body", "TRAIND_MAX_BODY", set_max_body},
-    {"--max-dataset-body", "TRAIND_MAX_DATASET_BODY", set_max_dataset_body},
+    {"--listen", "TRAIND_LISTEN", set_listen, 0},
+    {"--db", "TRAIND_DB", set_db, 0},
+    {"--workers", "TRAIND_WORKERS", set_workers, 0},
+    {"--max-body", "TRAIND_MAX_BODY", set_max_body, 0},
+    {"--max-dataset-body", "TRAIND_MAX_DATASET_BODY", set_max_dataset_body, 0},
+    {"--token", "TRAIND_TOKEN", set_token, 0},
+    {"--token-file", "TRAIND_TOKEN_FILE", set_token_file, 0},
+    {"--read-token", "TRAIND_READ_TOKEN", set_read_token, 0},
+    {"--read-token-file", "TRAIND_READ_TOKEN_FILE", set_read_token_file, 0},
+    {"--insecure", "TRAIND_INSECURE", set_insecure, 1},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -43,6 +59,14 @@ const char *config_usage(void) {
          "  --max-body BYTES          request body limit (TRAIND_MAX_BODY; default 1M)\n"
          "  --max-dataset-body BYTES  dataset upload limit (TRAIND_MAX_DATASET_BODY;\n"
          "                            default 256M)\n"
+         "  --token TOKEN             require \"Authorization: Bearer TOKEN\" on /v1 and\n"
+         "                            /metrics (TRAIND_TOKEN); /healthz stays open\n"
+         "  --token-file FILE         read the token from FILE (TRAIND_TOKEN_FILE)\n"
+         "  --read-token TOKEN        a second token for GET and predict only; other\n"
+         "                            writes answer 403 (TRAIND_READ_TOKEN)\n"
+         "  --read-token-file FILE    read it from FILE (TRAIND_READ_TOKEN_FILE)\n"
+         "  --insecure                serve a non-loopback address without a token\n"
+         "                            (TRAIND_INSECURE=1); refused otherwise\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -167,6 +191,76 @@ static int set_max_dataset_body(config *cfg, const char *s, char *err, size_t er
   return parse_bytes(s, &cfg->max_dataset_body, err, err_size);
 }
 
+/* 1..CONFIG_TOKEN_MAX-1 visible ASCII characters: what a header carries intact.
+ * Messages never repeat the value, a secret. */
+static int set_token_to(char *out, const char *s, char *err, size_t err_size) {
+  size_t len = strlen(s);
+  int ok = len > 0 && len < CONFIG_TOKEN_MAX;
+  for (size_t i = 0; ok && i < len; i++) ok = s[i] > ' ' && s[i] < 0x7f;
+  if (!ok) {
+    snprintf(err, err_size, "a token must be 1 to %d visible ASCII characters (no spaces)",
+             CONFIG_TOKEN_MAX - 1);
+    return -1;
+  }
+  memcpy(out, s, len + 1);
+  return 0;
+}
+
+/* The whole file is the token, but for one trailing newline. A file others
+ * can read is accepted (secrets mounted 0444 are common) with a warning. */
+static int read_token_file(char *out, const char *path, char *err, size_t err_size) {
+  char buf[CONFIG_TOKEN_MAX + 2];
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
+    log_write(LOG_WARN, "token file '%s' is readable by every user; chmod 600 it", path);
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  int failed = ferror(f);
+  fclose(f);
+  if (failed) {
+    snprintf(err, err_size, "cannot read '%s'", path);
+    return -1;
+  }
+  if (n > 0 && buf[n - 1] == '\n') n--;
+  if (n > 0 && buf[n - 1] == '\r') n--;
+  buf[n] = '\0';
+  if (strlen(buf) != n || set_token_to(out, buf, err, err_size) < 0) {
+    snprintf(err, err_size, "'%s' must hold one token: 1 to %d visible ASCII characters", path,
+             CONFIG_TOKEN_MAX - 1);
+    return -1;
+  }
+  return 0;
+}
+
+static int set_token(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_token_to(cfg->token, s, err, err_size);
+}
+
+static int set_token_file(config *cfg, const char *s, char *err, size_t err_size) {
+  return read_token_file(cfg->token, s, err, err_size);
+}
+
+static int set_read_token(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_token_to(cfg->read_token, s, err, err_size);
+}
+
+static int set_read_token_file(config *cfg, const char *s, char *err, size_t err_size) {
+  return read_token_file(cfg->read_token, s, err, err_size);
+}
+
+static int set_insecure(config *cfg, const char *s, char *err, size_t err_size) {
+  if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+    snprintf(err, err_size, "'%s' is not 0 or 1", s);
+    return -1;
+  }
+  cfg->insecure = s[0] == '1';
+  return 0;
+}
+
 static void set_defaults(config *cfg) {
   char ignored[ERR_MAX];
   memset(cfg, 0, sizeof *cfg);
@@ -187,6 +281,29 @@ static const char *env_lookup(char *const env[], const char *name) {
     }
   }
   return NULL;
+}
+
+static size_t option_index(const char *flag) {
+  size_t opt = 0;
+  while (opt < N_OPTIONS && strcmp(options[opt].flag, flag) != 0) opt++;
+  return opt;
+}
+
+/* A token and its file set the same thing: one source may not give both. */
+static int check_exclusive(const char *const value[N_OPTIONS], int from_env, char *err,
+                           size_t err_size) {
+  static const char *const pairs[][2] = {{"--token", "--token-file"},
+                                         {"--read-token", "--read-token-file"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    size_t a = option_index(pairs[i][0]), b = option_index(pairs[i][1]);
+    if (value[a] != NULL && value[b] != NULL) {
+      snprintf(err, err_size, "%s and %s both set; give one",
+               from_env ? options[a].env : options[a].flag,
+               from_env ? options[b].env : options[b].flag);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static int apply(config *cfg, size_t opt, const char *source, const char *value, char *err,
@@ -224,7 +341,13 @@ int config_parse(config *cfg, int argc, char *const argv[], char *const env[], c
                arg[0] == '-' ? "unknown option" : "unexpected argument", arg);
       return -1;
     }
-    if (arg[name_len] == '=') {
+    if (options[opt].is_switch) {
+      if (arg[name_len] == '=') {
+        snprintf(err, err_size, "%s takes no value (see --help)", options[opt].flag);
+        return -1;
+      }
+      flag_value[opt] = "1";
+    } else if (arg[name_len] == '=') {
       flag_value[opt] = arg + name_len + 1;
     } else if (i + 1 < argc) {
       flag_value[opt] = argv[++i];
@@ -236,13 +359,27 @@ int config_parse(config *cfg, int argc, char *const argv[], char *const env[], c
 
   set_defaults(cfg);
   if (action != CONFIG_RUN) return action;
+  const char *env_value[N_OPTIONS];
+  for (size_t opt = 0; opt < N_OPTIONS; opt++) env_value[opt] = env_lookup(env, options[opt].env);
+  if (check_exclusive(flag_value, 0, err, err_size) < 0 ||
+      check_exclusive(env_value, 1, err, err_size) < 0) {
+    return -1;
+  }
   for (size_t opt = 0; opt < N_OPTIONS; opt++) {
-    const char *value = env_lookup(env, options[opt].env);
+    const char *value = env_value[opt];
     if (value != NULL && apply(cfg, opt, options[opt].env, value, err, err_size) < 0) return -1;
   }
   for (size_t opt = 0; opt < N_OPTIONS; opt++) {
     const char *value = flag_value[opt];
     if (value != NULL && apply(cfg, opt, options[opt].flag, value, err, err_size) < 0) return -1;
+  }
+  if (cfg->read_token[0] != '\0' && cfg->token[0] == '\0') {
+    snprintf(err, err_size, "a read-only token needs a full token too (--token or --token-file)");
+    return -1;
+  }
+  if (cfg->read_token[0] != '\0' && strcmp(cfg->read_token, cfg->token) == 0) {
+    snprintf(err, err_size, "the read-only token must differ from the full token");
+    return -1;
   }
   return CONFIG_RUN;
 }

@@ -2,12 +2,19 @@
  * config.h — the daemon's settings, from flags and environment variables.
  *
  *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--max-body BYTES]
- *          [--max-dataset-body BYTES] [--help] [--version]
+ *          [--max-dataset-body BYTES] [--token T | --token-file F]
+ *          [--read-token T | --read-token-file F] [--insecure] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
- * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY); a flag beats its
- * variable, a variable beats the default, and an empty variable counts as
- * unset. Values are parsed strictly: a bad one is an error, never a fallback.
+ * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
+ * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
+ * TRAIND_INSECURE); a flag beats its variable, a variable beats the default,
+ * and an empty variable counts as unset. Values are parsed strictly: a bad
+ * one is an error, never a fallback.
+ *
+ * A token file is read once, here; one trailing newline is dropped. A token
+ * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs
+ * a full token beside it, and must differ from it.
  */
 #ifndef TRAIND_CONFIG_H
 #define TRAIND_CONFIG_H
@@ -27,6 +34,7 @@
 #define CONFIG_MAX_BYTES (1ull << 40)  /* largest accepted body limit: 1 TiB */
 #define CONFIG_MAX_WORKERS 1024
 #define CONFIG_PATH_MAX 4096
+#define CONFIG_TOKEN_MAX 256
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -38,6 +46,9 @@ typedef struct {
   unsigned workers;        /* training threads, 1..CONFIG_MAX_WORKERS */
   size_t max_body;         /* request bodies, except datasets */
   size_t max_dataset_body; /* dataset uploads (JSON or CSV) */
+  char token[CONFIG_TOKEN_MAX];      /* "" : no access control at all */
+  char read_token[CONFIG_TOKEN_MAX]; /* "" : none; else GET and predict only */
+  int insecure;            /* serve a non-loopback address without a token */
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

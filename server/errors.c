@@ -11,6 +11,7 @@ static const struct {
     [API_OK] = {"ok", 200},
     [API_INVALID_ARGUMENT] = {"invalid_argument", 400},
     [API_UNAUTHORIZED] = {"unauthorized", 401},
+    [API_FORBIDDEN] = {"forbidden", 403},
     [API_NOT_FOUND] = {"not_found", 404},
     [API_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
     [API_CONFLICT] = {"conflict", 409},

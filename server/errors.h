@@ -11,6 +11,7 @@ typedef enum {
   API_OK = 0,
   API_INVALID_ARGUMENT,     /* 400 */
   API_UNAUTHORIZED,         /* 401 */
+  API_FORBIDDEN,            /* 403 */
   API_NOT_FOUND,            /* 404 */
   API_METHOD_NOT_ALLOWED,   /* 405 */
   API_CONFLICT,             /* 409 */

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
+#include "metrics.h"
 
 /* The answer when even building an error fails (out of memory). */
 static const char internal_error_body[] =
@@ -60,6 +62,7 @@ static void response_reset(http_response *res) {
   free(res->body);
   res->body = NULL;
   res->body_len = 0;
+  res->content_type = NULL;
 }
 
 void http_json(http_response *res, int status, cJSON *json) {
@@ -73,6 +76,15 @@ void http_json(http_response *res, int status, cJSON *json) {
   res->status = status;
   res->body = text;
   res->body_len = strlen(text);
+}
+
+void http_text(http_response *res, int status, char *text, size_t len,
+               const char *content_type) {
+  response_reset(res);
+  res->status = text != NULL ? status : 500;
+  res->body = text;
+  res->body_len = text != NULL ? len : 0;
+  res->content_type = text != NULL ? content_type : NULL;
 }
 
 void http_error(http_response *res, const api_error *err) {
@@ -122,9 +134,16 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (r == NULL) return MHD_NO;
 
   bool ok = MHD_add_response_header(r, "X-Request-Id", ctx->request_id) == MHD_YES;
-  if (len > 0) ok = ok && MHD_add_response_header(r, "Content-Type", "application/json") == MHD_YES;
+  if (len > 0) {
+    const char *type = res->content_type != NULL ? res->content_type : "application/json";
+    ok = ok && MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
+  }
   if (res->status == 405) {
     ok = ok && MHD_add_response_header(r, "Allow", ctx->match.allow) == MHD_YES;
+  }
+  if (res->status == 401) {
+    const char *challenge = "Bearer realm=\"traind\"";
+    ok = ok && MHD_add_response_header(r, "WWW-Authenticate", challenge) == MHD_YES;
   }
   enum MHD_Result queued = ok ? MHD_queue_response(c, (unsigned)res->status, r) : MHD_NO;
   MHD_destroy_response(r);
@@ -224,6 +243,8 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   ctx->req.route = r;
   memcpy(ctx->req.ids, ctx->match.ids, sizeof ctx->req.ids);
   ctx->req.n_ids = ctx->match.n_ids;
+  const char *authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (auth_check(&srv->app->cfg, r->access, authorization, &err) < 0) goto fail;
   if (route_query_parse(&ctx->req.query, query != NULL ? query : "", &err) < 0) goto fail;
 
   ctx->limit = route_limit_bytes(srv, r);
@@ -388,7 +409,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   char path[128];
   loggable_path(ctx, path, sizeof path);
   char status[8] = "-";
-  if (ctx->answered) snprintf(status, sizeof status, "%d", ctx->status);
+  if (ctx->answered) {
+    snprintf(status, sizeof status, "%d", ctx->status);
+    const route *r = ctx->match.route;
+    metrics_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
+                         (uint64_t)us);
+  }
   log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
             "%s %s %s %zuB %lldus id=%s%s%s", ctx->started ? ctx->method : "-", path, status,
             ctx->bytes, us, ctx->request_id[0] != '\0' ? ctx->request_id : "-",

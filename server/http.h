@@ -57,6 +57,7 @@ struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */
   char *body;     /* malloc'd JSON text; NULL only for 204 No Content */
   size_t body_len;
+  const char *content_type; /* NULL: application/json; else a static string */
 };
 
 /**
@@ -65,6 +66,14 @@ struct http_response {
  *             building it — answers 500 internal instead
  */
 void http_json(http_response *res, int status, cJSON *json);
+
+/**
+ * Answer with text that is not JSON (the Prometheus exposition).
+ * @param text         malloc'd, consumed here; NULL answers 500 internal
+ * @param content_type a static string, e.g. "text/plain; version=0.0.4"
+ */
+void http_text(http_response *res, int status, char *text, size_t len,
+               const char *content_type);
 
 /**
  * Answer with an error, with the status of its code:

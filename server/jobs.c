@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "parse_job.h"
 #include "parse_json.h"
 #include "parse_spec.h"
@@ -198,6 +199,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
     fail(r, "cannot record epoch %d: %s", em->epoch, store_strerror(src));
     goto out;
   }
+  metrics_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
     models_publish(w->owner->cache, job->model_id, version, snap);

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "app.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "jobs.h"
@@ -123,6 +124,21 @@ int main(int argc, char **argv) {
   if (action == CONFIG_VERSION) {
     printf("%s %s\n", TRAIND_NAME, TRAIND_VERSION);
     return 0;
+  }
+
+  /* Without a token anyone who reaches the port may read and change every
+   * dataset and model: only this host may, unless the operator insists. */
+  if (a.cfg.token[0] == '\0' && !auth_loopback(&a.cfg.listen_addr)) {
+    if (!a.cfg.insecure) {
+      fprintf(stderr,
+              "%s: refusing to listen on %s without a token: anyone who can reach it could read "
+              "and change every dataset and model. Give --token or --token-file, listen on "
+              "127.0.0.1, or pass --insecure to serve it open anyway.\n",
+              TRAIND_NAME, a.cfg.listen_host);
+      return 2;
+    }
+    log_write(LOG_WARN, "INSECURE: serving %s with no token (--insecure): anyone who can reach "
+              "it can read and change every dataset and model", a.cfg.listen_host);
   }
 
   /* A client that hangs up mid-answer must not kill the daemon. */

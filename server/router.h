@@ -1,7 +1,7 @@
 /*
  * router.h — the API's route table and how a request finds its route.
  *
- * A route is {method, pattern, body kind, body limit, handler}. Patterns are
+ * A route is {method, pattern, body kind, body limit, handler, access}. Patterns are
  * literal segments and "{name}" parameters: "/v1/models/{id}/predict". Every
  * parameter is a resource id, matched only by a canonical positive integer
  * <= 2^53 ("1", "42"; not "0", "007", "+1", "1e3" or "9007199254740993").
@@ -80,6 +80,14 @@ typedef enum {
   ROUTE_LIMIT_DATASET  /* config max_dataset_body (256 MiB) */
 } route_limit;
 
+/* Which token a route needs when the daemon has tokens (auth.h). The zero
+ * value is the strictest, so a row that forgets to say is not left open. */
+typedef enum {
+  ROUTE_WRITE, /* the full token */
+  ROUTE_READ,  /* the read-only token or the full one */
+  ROUTE_OPEN   /* no token (/healthz) */
+} route_access;
+
 typedef struct {
   const char *method;     /* "GET", "POST", "DELETE"... */
   const char *pattern;    /* "/v1/models/{id}" */
@@ -88,6 +96,7 @@ typedef struct {
   const char *media_type; /* ROUTE_BODY_STREAM only: the accepted type, "text/csv" */
   http_handler handler;   /* ROUTE_BODY_NONE and ROUTE_BODY_JSON */
   const http_stream_ops *stream; /* ROUTE_BODY_STREAM */
+  route_access access;
 } route;
 
 /* A decoded query string. Holds pointers into itself: do not copy it. */

@@ -7,33 +7,41 @@
 #include "router.h"
 
 /* Adding an endpoint is adding a row. Rows sharing a method and pattern must
- * differ by media type (see router.h). */
+ * differ by media type (see router.h). Reads are ROUTE_READ, and so is
+ * predict, a POST that changes nothing; rows without .access need the full
+ * token. */
 static const route routes[] = {
-    {.method = "GET", .pattern = "/healthz", .handler = api_ops_healthz},
-    {.method = "GET", .pattern = "/v1", .handler = api_ops_info},
+    {.method = "GET", .pattern = "/healthz", .handler = api_ops_healthz, .access = ROUTE_OPEN},
+    {.method = "GET", .pattern = "/metrics", .handler = api_ops_metrics, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1", .handler = api_ops_info, .access = ROUTE_READ},
 
     {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_JSON,
      .limit = ROUTE_LIMIT_DATASET, .handler = api_datasets_create_json},
     {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &api_datasets_csv},
-    {.method = "GET", .pattern = "/v1/datasets", .handler = api_datasets_list},
-    {.method = "GET", .pattern = "/v1/datasets/{id}", .handler = api_datasets_get},
+    {.method = "GET", .pattern = "/v1/datasets", .handler = api_datasets_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/datasets/{id}", .handler = api_datasets_get,
+     .access = ROUTE_READ},
     {.method = "DELETE", .pattern = "/v1/datasets/{id}", .handler = api_datasets_delete},
 
     {.method = "POST", .pattern = "/v1/models", .body = ROUTE_BODY_JSON,
      .handler = api_models_create},
-    {.method = "GET", .pattern = "/v1/models", .handler = api_models_list},
-    {.method = "GET", .pattern = "/v1/models/{id}", .handler = api_models_get},
+    {.method = "GET", .pattern = "/v1/models", .handler = api_models_list, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}", .handler = api_models_get,
+     .access = ROUTE_READ},
     {.method = "DELETE", .pattern = "/v1/models/{id}", .handler = api_models_delete},
     {.method = "POST", .pattern = "/v1/models/{id}/predict", .body = ROUTE_BODY_JSON,
-     .handler = api_predict},
+     .handler = api_predict, .access = ROUTE_READ},
 
     {.method = "POST", .pattern = "/v1/jobs", .body = ROUTE_BODY_JSON, .handler = api_jobs_create},
-    {.method = "GET", .pattern = "/v1/jobs", .handler = api_jobs_list},
-    {.method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get},
-    {.method = "GET", .pattern = "/v1/jobs/{id}/metrics", .handler = api_jobs_metrics},
+    {.method = "GET", .pattern = "/v1/jobs", .handler = api_jobs_list, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/metrics", .handler = api_jobs_metrics,
+     .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
-    {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
+     .access = ROUTE_READ},
 };
 
 const route *router_table(size_t *n) {
