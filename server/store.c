@@ -163,6 +163,7 @@ enum query {
   Q_JOB_GET,
   Q_JOB_EXISTS,
   Q_JOB_LIST,
+  Q_JOB_COUNT,
   Q_JOB_CLAIM,
   Q_JOB_CANCEL,
   Q_JOB_FINISH,
@@ -213,6 +214,7 @@ static const char *const queries[Q_COUNT] = {
     [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
                    " AND (?2 IS NULL OR model_id = ?2) ORDER BY id",
     /* One statement, so the pick and the update are atomic. */
+    [Q_JOB_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
     [Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?1)"
                     " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)"
                     " RETURNING " JOB_COLS,
@@ -1041,6 +1043,20 @@ int store_job_list(store *st, int state, int64_t model_id, store_job **out, size
   int status = run_list(s, sizeof **out, read_job, clear_job, &rows, n);
   *out = rows;
   return status;
+}
+
+int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
+  for (int i = 0; i < STORE_JOB_STATE_COUNT; i++) counts[i] = 0;
+  sqlite3_stmt *s = st->stmt[Q_JOB_COUNT];
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    store_job_state state;
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    if (name != NULL && store_job_state_parse(name, &state) == STORE_OK)
+      counts[state] = sqlite3_column_int64(s, 1);
+  }
+  done(s);
+  return rc == SQLITE_DONE ? STORE_OK : status_of(rc);
 }
 
 int store_job_claim(store *st, store_job *out) {

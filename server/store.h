@@ -238,6 +238,9 @@ int store_job_get(store *st, int64_t id, store_job *out);
  */
 int store_job_list(store *st, int state, int64_t model_id, store_job **out, size_t *n);
 
+/** Jobs in each state, indexed by store_job_state. */
+int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]);
+
 /**
  * Atomically take the oldest queued job: it becomes running (started_at set
  * on its first run). Safe against other handles claiming at the same time.

@@ -477,6 +477,24 @@ Test(store, job_list_filters_by_state_and_model) {
   cr_assert_eq(store_job_list(st, STORE_JOB_STATE_COUNT, 0, &list, &n), STORE_EINVAL);
 }
 
+Test(store, jobs_are_counted_by_state) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t counts[STORE_JOB_STATE_COUNT];
+  cr_assert_eq(store_job_count(st, counts), STORE_OK);
+  for (int i = 0; i < STORE_JOB_STATE_COUNT; i++) cr_assert_eq(counts[i], 0);
+  int64_t a = add_job(model, ds);
+  add_job(model, ds);
+  add_job(model, ds);
+  claim(st, a);
+  cr_assert_eq(store_job_finish(st, a, STORE_JOB_FAILED, "x"), STORE_OK);
+  claim(st, a + 1);
+  cr_assert_eq(store_job_count(st, counts), STORE_OK);
+  cr_assert_eq(counts[STORE_JOB_QUEUED], 1);
+  cr_assert_eq(counts[STORE_JOB_RUNNING], 1);
+  cr_assert_eq(counts[STORE_JOB_FAILED], 1);
+  cr_assert_eq(counts[STORE_JOB_SUCCEEDED], 0);
+}
+
 Test(store, claim_takes_the_oldest_queued_job_once) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(model, ds);
