@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "json_out.h"
-#include "parse_dataset.h"
+#include "parse_csv.h"
 #include "store.h"
 
 /* The class names as the JSON array text the store keeps, or NULL when out of memory. */

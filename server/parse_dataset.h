@@ -6,13 +6,7 @@
  * (classification: labels all strings, classes = the sorted distinct
  * strings; or all integers >= 0, classes "0".."max").
  *
- * CSV, fed in chunks as the body streams in: a header row, then data rows;
- * RFC 4180 quoting ("" inside quotes), LF or CRLF, blank lines ignored.
- * target names one or more comma-separated columns. A single target column
- * holding any non-numeric cell makes a classification set (classes sorted);
- * otherwise targets are numeric regression outputs. Every other column is a
- * numeric feature; a bad cell is reported as field "row 7, column sepal_width"
- * (data rows count from 1).
+ * CSV bodies (parse_csv.h) give the same parse_dataset_out.
  */
 #ifndef TRAIND_PARSE_DATASET_H
 #define TRAIND_PARSE_DATASET_H
@@ -24,8 +18,6 @@
 
 #define PARSE_DATASET_MAX_VALUES ((size_t)1 << 30) /* floats in x, and in y */
 #define PARSE_CLASS_NAME_MAX 256                  /* bytes of one class name */
-#define PARSE_CSV_MAX_COLUMNS (1 << 16)
-#define PARSE_CSV_MAX_CELL 1024 /* bytes of one cell, after unquoting */
 
 typedef enum { PARSE_TASK_REGRESSION, PARSE_TASK_CLASSIFICATION } parse_task;
 
@@ -65,29 +57,15 @@ size_t parse_matrix_bytes(size_t rows, size_t cols);
 int parse_dataset_json(const cJSON *root, char name[PARSE_NAME_MAX + 1], parse_dataset_out *out,
                        api_error *err);
 
-typedef struct parse_csv parse_csv;
+/* Shared with parse_csv.c. */
+
+/** @return -API_INTERNAL with err saying "out of memory". */
+int parse_out_of_memory(api_error *err);
 
 /**
- * Start parsing a CSV body.
- * @param target comma-separated target column names (the ?target= parameter)
- * @return 0, -API_INVALID_ARGUMENT (field "target") or -API_INTERNAL
+ * A float from text: optional blanks around it, finite, within float range.
+ * @return 0, or -1 when s is anything else
  */
-int parse_csv_new(const char *target, parse_csv **out, api_error *err);
-
-/**
- * Parse the next len bytes; a record or a cell may span chunks. After a
- * failure every later call fails with the same error.
- * @return 0, -API_INVALID_ARGUMENT naming row and column, or -API_INTERNAL
- */
-int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err);
-
-/**
- * End of the body: complete the last record (its newline is optional) and
- * hand the data over. Later calls to feed or finish fail (API_INTERNAL).
- * @param out receives the data (free with parse_dataset_out_free)
- */
-int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err);
-
-void parse_csv_free(parse_csv *p);
+int parse_text_to_float(const char *s, float *out);
 
 #endif

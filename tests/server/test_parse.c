@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/parse_dataset.h"
+#include "../../server/parse_csv.h"
 #include "../../server/parse_job.h"
 #include "../../server/parse_json.h"
 #include "../../server/parse_spec.h"

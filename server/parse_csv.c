@@ -1,0 +1,376 @@
+/* parse_csv.c — a CSV data set parsed as it streams in, chunk by chunk. */
+#include "parse_csv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intern.h"
+
+typedef enum { CELL_START, CELL_PLAIN, CELL_QUOTED, CELL_QUOTE_SEEN } cell_state;
+
+struct parse_csv {
+  interner targets;   /* target column names, in the order given */
+  interner columns;   /* header names, in column order (ids are column indices) */
+  int *slot;          /* (columns,) feature index >= 0, or -1 - target index */
+  int header_done;
+  int features;
+  int bom_matched;    /* leading bytes that matched a UTF-8 byte order mark */
+  int bom_done;       /* the stream is past where a byte order mark may be */
+  cell_state state;
+  int after_cr;       /* the last record ended with CR: an LF next belongs to it */
+  int quoted;         /* the current cell opened with a quote */
+  int col;            /* column of the current cell */
+  size_t cell_len;
+  char cell[PARSE_CSV_MAX_CELL + 1];
+  size_t rows;        /* complete data rows */
+  size_t cap;         /* rows the arrays below can hold */
+  float *x;           /* (cap, features) */
+  float *y;           /* (cap, targets): several target columns */
+  int32_t *ids;       /* (cap,): one target column, its cells interned in text */
+  interner text;
+  int target_numeric; /* every cell of the one target column so far is a number */
+  int failed;         /* status of the first error (or of a finished parse),
+                         repeated by later calls */
+  api_error error;
+};
+
+/* Where the parser is, for errors: "header", "row 7" or "row 7, column x". */
+static void where(const parse_csv *p, int with_column, char *buf, size_t cap) {
+  if (!p->header_done)
+    snprintf(buf, cap, "header");
+  else if (with_column && p->col < p->columns.n)
+    snprintf(buf, cap, "row %zu, column %s", p->rows + 1, p->columns.names[p->col]);
+  else
+    snprintf(buf, cap, "row %zu", p->rows + 1);
+}
+
+static int fail_at(const parse_csv *p, int with_column, api_error *err, const char *what) {
+  char field[PARSE_PATH_MAX];
+  where(p, with_column, field, sizeof field);
+  return api_fail(err, API_INVALID_ARGUMENT, field, "%s %s", field, what);
+}
+
+int parse_csv_new(const char *target, parse_csv **out, api_error *err) {
+  *out = NULL;
+  parse_csv *p = calloc(1, sizeof *p);
+  if (p == NULL) return parse_out_of_memory(err);
+  p->target_numeric = 1;
+  int rc = 0;
+  if (target == NULL || target[0] == '\0')
+    rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target is required");
+  for (const char *s = target; rc == 0;) {
+    size_t len = strcspn(s, ",");
+    int32_t id;
+    if (len == 0 || len > PARSE_CSV_MAX_CELL || p->targets.n == PARSE_CSV_MAX_COLUMNS)
+      rc = api_fail(err, API_INVALID_ARGUMENT, "target",
+                    "target must be a comma-separated list of column names");
+    else if (intern_add(&p->targets, s, len, &id) != 0)
+      rc = parse_out_of_memory(err);
+    else if (id != p->targets.n - 1)
+      rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target names column %s twice",
+                    p->targets.names[id]);
+    if (s[len] == '\0') break;
+    s += len + 1;
+  }
+  if (rc != 0) {
+    parse_csv_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+static int finish_header(parse_csv *p, api_error *err) {
+  int n = p->columns.n;
+  p->slot = malloc((size_t)n * sizeof *p->slot);
+  if (p->slot == NULL) return parse_out_of_memory(err);
+  for (int c = 0; c < n; c++) p->slot[c] = 0;
+  for (int32_t t = 0; t < p->targets.n; t++) {
+    const char *name = p->targets.names[t];
+    int32_t c = intern_find(&p->columns, name, strlen(name));
+    if (c < 0)
+      return api_fail(err, API_INVALID_ARGUMENT, "target", "target column %s is not in the header",
+                      name);
+    p->slot[c] = -1 - t;
+  }
+  for (int c = 0; c < n; c++)
+    if (p->slot[c] >= 0) p->slot[c] = p->features++;
+  if (p->features == 0)
+    return api_fail(err, API_INVALID_ARGUMENT, "target", "every column is a target: no features");
+  p->header_done = 1;
+  return 0;
+}
+
+/* Room for one more data row. */
+static int reserve_row(parse_csv *p, api_error *err) {
+  if (p->rows < p->cap) return 0;
+  size_t width = (size_t)(p->features > p->targets.n ? p->features : p->targets.n);
+  size_t limit = PARSE_DATASET_MAX_VALUES / width;
+  size_t cap = p->cap ? 2 * p->cap : 64;
+  if (cap > limit) cap = limit;
+  if (cap <= p->rows) {
+    char what[64];
+    snprintf(what, sizeof what, "exceeds the limit of %zu values", PARSE_DATASET_MAX_VALUES);
+    return fail_at(p, 0, err, what);
+  }
+  float *x = realloc(p->x, parse_matrix_bytes(cap, (size_t)p->features));
+  if (x == NULL) return parse_out_of_memory(err);
+  p->x = x;
+  if (p->targets.n > 1) {
+    float *y = realloc(p->y, parse_matrix_bytes(cap, (size_t)p->targets.n));
+    if (y == NULL) return parse_out_of_memory(err);
+    p->y = y;
+  } else {
+    int32_t *ids = realloc(p->ids, cap * sizeof *ids);
+    if (ids == NULL) return parse_out_of_memory(err);
+    p->ids = ids;
+  }
+  p->cap = cap;
+  return 0;
+}
+
+static int header_cell(parse_csv *p, api_error *err) {
+  const char *name = p->cell;
+  size_t len = p->cell_len;
+  int32_t id;
+  if (p->col >= PARSE_CSV_MAX_COLUMNS) {
+    char what[64];
+    snprintf(what, sizeof what, "has more than %d columns", PARSE_CSV_MAX_COLUMNS);
+    return fail_at(p, 0, err, what);
+  }
+  if (len == 0) return fail_at(p, 0, err, "has a column without a name");
+  if (intern_add(&p->columns, name, len, &id) != 0) return parse_out_of_memory(err);
+  if (id != p->col) {
+    char what[PARSE_PATH_MAX];
+    snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
+    return fail_at(p, 0, err, what);
+  }
+  return 0;
+}
+
+/* The cell of the one target column: interned until the end decides between
+ * regression and classification. */
+static int target_cell(parse_csv *p, api_error *err) {
+  float v;
+  if (p->cell_len == 0) return fail_at(p, 1, err, "is empty");
+  if (p->cell_len > PARSE_CLASS_NAME_MAX) {
+    char what[64];
+    snprintf(what, sizeof what, "is longer than %d bytes", PARSE_CLASS_NAME_MAX);
+    return fail_at(p, 1, err, what);
+  }
+  if (p->target_numeric && parse_text_to_float(p->cell, &v) != 0) p->target_numeric = 0;
+  return intern_add(&p->text, p->cell, p->cell_len, &p->ids[p->rows]) == 0 ? 0 : parse_out_of_memory(err);
+}
+
+/* A cell of a data row: a feature or target number, or the one target's text. */
+static int data_cell(parse_csv *p, api_error *err) {
+  int s = p->slot[p->col];
+  if (s >= 0) {
+    if (parse_text_to_float(p->cell, &p->x[p->rows * (size_t)p->features + (size_t)s]) == 0) return 0;
+    return fail_at(p, 1, err, "must be a number");
+  }
+  if (p->targets.n == 1) return target_cell(p, err);
+  if (parse_text_to_float(p->cell, &p->y[p->rows * (size_t)p->targets.n + (size_t)(-1 - s)]) == 0)
+    return 0;
+  return fail_at(p, 1, err, "must be a number (with several target columns all are numeric)");
+}
+
+static int end_cell(parse_csv *p, api_error *err) {
+  p->cell[p->cell_len] = '\0';
+  int rc;
+  if (!p->header_done) {
+    rc = header_cell(p, err);
+  } else if (p->col >= p->columns.n) {
+    char what[64];
+    snprintf(what, sizeof what, "has more than the header's %d columns", p->columns.n);
+    rc = fail_at(p, 0, err, what);
+  } else {
+    rc = p->col == 0 ? reserve_row(p, err) : 0;
+    if (rc == 0) rc = data_cell(p, err);
+  }
+  p->cell_len = 0;
+  p->quoted = 0;
+  return rc;
+}
+
+static int end_record(parse_csv *p, api_error *err) {
+  if (p->col == 0 && p->cell_len == 0 && !p->quoted) return 0; /* a blank line */
+  int rc = end_cell(p, err);
+  if (rc == 0 && !p->header_done) {
+    rc = finish_header(p, err);
+  } else if (rc == 0) {
+    if (p->col + 1 != p->columns.n) {
+      char what[64];
+      snprintf(what, sizeof what, "has %d columns where the header has %d", p->col + 1,
+               p->columns.n);
+      return fail_at(p, 0, err, what);
+    }
+    p->rows++;
+  }
+  p->col = 0;
+  return rc;
+}
+
+static int append(parse_csv *p, char c, api_error *err) {
+  if (c == '\0') return fail_at(p, 1, err, "holds a NUL byte");
+  if (p->cell_len == PARSE_CSV_MAX_CELL) {
+    char what[64];
+    snprintf(what, sizeof what, "is longer than %d bytes", PARSE_CSV_MAX_CELL);
+    return fail_at(p, 1, err, what);
+  }
+  p->cell[p->cell_len++] = c;
+  return 0;
+}
+
+/* One byte of the CSV grammar. */
+static int lex(parse_csv *p, char c, api_error *err) {
+  if (p->after_cr) {
+    p->after_cr = 0;
+    if (c == '\n') return 0;
+  }
+  switch (p->state) {
+  case CELL_QUOTED:
+    if (c != '"') return append(p, c, err);
+    p->state = CELL_QUOTE_SEEN;
+    return 0;
+  case CELL_QUOTE_SEEN:
+    if (c == '"') { /* "" inside quotes is one quote */
+      p->state = CELL_QUOTED;
+      return append(p, c, err);
+    }
+    /* Only a separator may follow the closing quote; it ends the cell. */
+    if (c != ',' && c != '\n' && c != '\r')
+      return fail_at(p, 1, err, "has text after its closing quote");
+    /* fall through */
+  case CELL_START:
+  case CELL_PLAIN:
+    break;
+  }
+  int rc = 0;
+  if (c == ',') {
+    rc = end_cell(p, err);
+    p->col++;
+    p->state = CELL_START;
+  } else if (c == '\n' || c == '\r') {
+    rc = end_record(p, err);
+    p->after_cr = c == '\r';
+    p->state = CELL_START;
+  } else if (c == '"' && p->state == CELL_START) {
+    p->quoted = 1;
+    p->state = CELL_QUOTED;
+  } else if (c == '"') {
+    rc = fail_at(p, 1, err, "has a quote inside an unquoted cell");
+  } else {
+    rc = append(p, c, err);
+    p->state = CELL_PLAIN;
+  }
+  return rc;
+}
+
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+
+/* The stream is past a byte order mark, or holds none: the bytes that
+ * matched part of one were data after all. */
+static int end_bom(parse_csv *p, api_error *err) {
+  int rc = 0;
+  p->bom_done = 1;
+  for (int k = 0; k < p->bom_matched && rc == 0; k++) rc = lex(p, utf8_bom[k], err);
+  return rc;
+}
+
+static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
+  int rc = 0;
+  for (size_t i = 0; i < len && rc == 0; i++) {
+    if (!p->bom_done) { /* spreadsheets start their CSV with one */
+      if (data[i] == utf8_bom[p->bom_matched]) {
+        if (++p->bom_matched == 3) p->bom_done = 1;
+        continue;
+      }
+      rc = end_bom(p, err);
+    }
+    if (rc == 0) rc = lex(p, data[i], err);
+  }
+  return rc;
+}
+
+/* Move the arrays into out, deciding the task of a single target column. */
+static int hand_over(parse_csv *p, parse_dataset_out *out, api_error *err) {
+  out->rows = p->rows;
+  out->features = p->features;
+  if (p->targets.n > 1 || p->target_numeric) {
+    out->task = PARSE_TASK_REGRESSION;
+    out->outputs = p->targets.n;
+    if (p->targets.n > 1) {
+      out->y = p->y;
+      p->y = NULL;
+    } else {
+      float *value = malloc((size_t)p->text.n * sizeof *value); /* (distinct,) */
+      out->y = malloc(p->rows * sizeof *out->y);                /* (rows, 1) */
+      if (value == NULL || out->y == NULL) {
+        free(value);
+        return parse_out_of_memory(err);
+      }
+      for (int32_t k = 0; k < p->text.n; k++) parse_text_to_float(p->text.names[k], &value[k]);
+      for (size_t i = 0; i < p->rows; i++) out->y[i] = value[p->ids[i]];
+      free(value);
+    }
+  } else {
+    out->task = PARSE_TASK_CLASSIFICATION;
+    if (p->text.n > NN_MAX_UNITS)
+      return api_fail(err, API_INVALID_ARGUMENT, "target", "the target has more than %d classes",
+                      NN_MAX_UNITS);
+    if (intern_take_sorted(&p->text, p->ids, p->rows, &out->classes, &out->n_classes) != 0) return parse_out_of_memory(err);
+    out->labels = p->ids;
+    p->ids = NULL;
+    out->outputs = out->n_classes;
+  }
+  out->x = p->x;
+  p->x = NULL;
+  return 0;
+}
+
+static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
+  int rc = p->bom_done ? 0 : end_bom(p, err);
+  if (rc == 0 && p->state == CELL_QUOTED)
+    rc = fail_at(p, 1, err, "has a quote that is never closed");
+  else if (rc == 0)
+    rc = end_record(p, err); /* the last line may lack its line end */
+  if (rc == 0 && !p->header_done)
+    rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV body is empty");
+  if (rc == 0 && p->rows == 0)
+    rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV has a header but no data rows");
+  return rc == 0 ? hand_over(p, out, err) : rc;
+}
+
+int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err) {
+  if (p->failed == 0) p->failed = feed(p, data, len, &p->error);
+  if (p->failed != 0 && err != NULL) *err = p->error;
+  return p->failed;
+}
+
+int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
+  memset(out, 0, sizeof *out);
+  if (p->failed == 0) {
+    p->failed = finish(p, out, &p->error);
+    if (p->failed == 0) { /* the data now belongs to out: no second hand-over */
+      p->failed = api_fail(&p->error, API_INTERNAL, NULL, "the CSV parse has finished");
+      return 0;
+    }
+  }
+  parse_dataset_out_free(out);
+  if (err != NULL) *err = p->error;
+  return p->failed;
+}
+
+void parse_csv_free(parse_csv *p) {
+  if (p == NULL) return;
+  intern_free(&p->targets);
+  intern_free(&p->columns);
+  intern_free(&p->text);
+  free(p->slot);
+  free(p->x);
+  free(p->y);
+  free(p->ids);
+  free(p);
+}

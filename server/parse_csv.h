@@ -1,0 +1,45 @@
+/*
+ * parse_csv.h — a CSV data set (POST /v1/datasets?name=&target= with
+ * text/csv), fed in chunks as the body streams in, never held whole.
+ *
+ * A header row, then data rows; RFC 4180 quoting ("" inside quotes), LF or
+ * CRLF, blank lines ignored. target names one or more comma-separated
+ * columns. A single target column holding any non-numeric cell makes a
+ * classification set (classes sorted); otherwise targets are numeric
+ * regression outputs. Every other column is a numeric feature; a bad cell is
+ * reported as field "row 7, column sepal_width" (data rows count from 1).
+ */
+#ifndef TRAIND_PARSE_CSV_H
+#define TRAIND_PARSE_CSV_H
+
+#include "parse_dataset.h"
+
+#define PARSE_CSV_MAX_COLUMNS (1 << 16)
+#define PARSE_CSV_MAX_CELL 1024 /* bytes of one cell, after unquoting */
+
+typedef struct parse_csv parse_csv;
+
+/**
+ * Start parsing a CSV body.
+ * @param target comma-separated target column names (the ?target= parameter)
+ * @return 0, -API_INVALID_ARGUMENT (field "target") or -API_INTERNAL
+ */
+int parse_csv_new(const char *target, parse_csv **out, api_error *err);
+
+/**
+ * Parse the next len bytes; a record or a cell may span chunks. After a
+ * failure every later call fails with the same error.
+ * @return 0, -API_INVALID_ARGUMENT naming row and column, or -API_INTERNAL
+ */
+int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err);
+
+/**
+ * End of the body: complete the last record (its newline is optional) and
+ * hand the data over. Later calls to feed or finish fail (API_INTERNAL).
+ * @param out receives the data (free with parse_dataset_out_free)
+ */
+int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err);
+
+void parse_csv_free(parse_csv *p);
+
+#endif
