@@ -27,6 +27,10 @@ SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
 SERVER_LIBS := -lmicrohttpd -lcjson -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
 
+TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
+TRAINCTL_OBJ := $(TRAINCTL_SRC:%.c=$(BUILD)/%.o)
+TRAINCTL := $(BUILD)/trainctl
+
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/tests/unit_tests
@@ -35,7 +39,7 @@ SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
 .PHONY: all deps test unit server-unit e2e run valgrind bench clean
-all: $(LIBNN) $(TRAIND)
+all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
 	@scripts/deps.sh
@@ -51,6 +55,10 @@ $(LIBNN): $(CORE_OBJ)
 $(TRAIND): $(SERVER_OBJ) $(LIBNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(LIBNN) $(SERVER_LIBS) $(CORE_LIBS)
+
+$(TRAINCTL): $(TRAINCTL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TRAINCTL_OBJ) -lcurl -lcjson
 
 # Serves on 127.0.0.1:8080 with the database in the working directory.
 run: deps $(TRAIND)
@@ -77,8 +85,8 @@ test: deps
 
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
-e2e: $(TRAIND)
-	TRAIND_BIN=$(abspath $(TRAIND)) PYTHONDONTWRITEBYTECODE=1 \
+e2e: $(TRAIND) $(TRAINCTL)
+	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
@@ -110,7 +118,28 @@ bench:
 
 -include $(BENCH_OBJ:.o=.d)
 
+# Installs what `make` built and never builds itself (so `sudo make install`
+# leaves no root-owned objects behind): run `make` first. trainctl and its man
+# page are installed when $(TRAINCTL) was built. DESTDIR stages a package.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+.PHONY: install uninstall
+install:
+	@test -x $(TRAIND) || { echo "install: $(TRAIND) is not built: run make$(if $(filter 1,$(SAN)), SAN=1) first" >&2; exit 1; }
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(TRAIND) $(DESTDIR)$(BINDIR)/traind
+	install -m 644 docs/man/traind.8 $(DESTDIR)$(MANDIR)/man8/traind.8
+	if [ -x $(TRAINCTL) ]; then \
+	  install -d $(DESTDIR)$(MANDIR)/man1 && \
+	  install -m 755 $(TRAINCTL) $(DESTDIR)$(BINDIR)/trainctl && \
+	  install -m 644 docs/man/trainctl.1 $(DESTDIR)$(MANDIR)/man1/trainctl.1; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
+
 clean:
 	rm -rf build build-san
 
--include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d)

@@ -1,0 +1,139 @@
+/* http.c — the libcurl wrapper: one request, its status and its body parsed,
+ * with the server's error JSON turned into one readable line. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tc.h"
+
+static size_t collect(char *data, size_t size, size_t n, void *userdata) {
+  tc_reply *reply = userdata;
+  size_t add = size * n;
+  char *grown = realloc(reply->body, reply->len + add + 1);
+  if (grown == NULL) return 0; /* libcurl then fails the transfer */
+  memcpy(grown + reply->len, data, add);
+  reply->len += add;
+  grown[reply->len] = '\0';
+  reply->body = grown;
+  return add;
+}
+
+static size_t read_file(char *buf, size_t size, size_t n, void *userdata) {
+  size_t got = fread(buf, size, n, (FILE *)userdata);
+  if (got == 0 && ferror((FILE *)userdata)) return CURL_READFUNC_ABORT;
+  return got;
+}
+
+/* Prints "trainctl: <message> (field <field>)" from an error answer. */
+static void print_server_error(const tc_reply *reply) {
+  const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply->json, "error");
+  const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+  const cJSON *field = cJSON_GetObjectItemCaseSensitive(err, "field");
+  if (!cJSON_IsString(msg)) {
+    fprintf(stderr, "trainctl: the server answered HTTP %ld\n", reply->status);
+    return;
+  }
+  if (cJSON_IsString(field) && field->valuestring[0] != '\0')
+    fprintf(stderr, "trainctl: %s (field %s)\n", msg->valuestring, field->valuestring);
+  else
+    fprintf(stderr, "trainctl: %s\n", msg->valuestring);
+}
+
+/* Runs the request prepared on ctx->curl (method, body) against path. */
+static int perform(tc_ctx *ctx, const char *path, const char *content_type, tc_reply *reply) {
+  char url[4096], auth[1024];
+  struct curl_slist *headers = NULL;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  int rc = TC_FAIL;
+  memset(reply, 0, sizeof *reply);
+
+  if ((size_t)snprintf(url, sizeof url, "%s%s", ctx->server, path) >= sizeof url) {
+    fprintf(stderr, "trainctl: the request URL is too long\n");
+    return TC_FAIL;
+  }
+  if (content_type != NULL) {
+    char line[256];
+    snprintf(line, sizeof line, "Content-Type: %s", content_type);
+    headers = curl_slist_append(headers, line);
+  }
+  if (ctx->token != NULL) {
+    if ((size_t)snprintf(auth, sizeof auth, "Authorization: Bearer %s", ctx->token) >=
+        sizeof auth) {
+      fprintf(stderr, "trainctl: the token is too long\n");
+      goto exit;
+    }
+    headers = curl_slist_append(headers, auth);
+  }
+  curl_easy_setopt(ctx->curl, CURLOPT_URL, url);
+  curl_easy_setopt(ctx->curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(ctx->curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(ctx->curl, CURLOPT_WRITEDATA, reply);
+  curl_easy_setopt(ctx->curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(ctx->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(ctx->curl, CURLOPT_NOSIGNAL, 1L);
+
+  CURLcode cc = curl_easy_perform(ctx->curl);
+  if (cc != CURLE_OK) {
+    fprintf(stderr, "trainctl: cannot reach the server at %s: %s\n", ctx->server,
+            errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+    goto exit;
+  }
+  curl_easy_getinfo(ctx->curl, CURLINFO_RESPONSE_CODE, &reply->status);
+  if (reply->len > 0) reply->json = cJSON_ParseWithLength(reply->body, reply->len);
+  if (reply->status < 200 || reply->status >= 300) {
+    print_server_error(reply);
+    goto exit;
+  }
+  if (reply->len > 0 && reply->json == NULL) {
+    fprintf(stderr, "trainctl: the server's answer is not JSON (HTTP %ld)\n", reply->status);
+    goto exit;
+  }
+  rc = TC_OK;
+
+exit:
+  curl_slist_free_all(headers);
+  curl_easy_reset(ctx->curl);
+  if (rc != TC_OK) tc_reply_free(reply);
+  return rc;
+}
+
+int tc_request(tc_ctx *ctx, const char *method, const char *path, const char *json_body,
+               tc_reply *reply) {
+  if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+    curl_easy_setopt(ctx->curl, CURLOPT_CUSTOMREQUEST, method);
+  if (strcmp(method, "POST") == 0 || json_body != NULL) {
+    const char *body = json_body != NULL ? json_body : "";
+    curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+  }
+  return perform(ctx, path, json_body != NULL ? "application/json" : NULL, reply);
+}
+
+int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
+              tc_reply *reply) {
+  struct stat st;
+  curl_easy_setopt(ctx->curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(ctx->curl, CURLOPT_READFUNCTION, read_file);
+  curl_easy_setopt(ctx->curl, CURLOPT_READDATA, f);
+  /* A regular file announces its length; a pipe goes chunked (-1). */
+  curl_off_t size = -1;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) size = (curl_off_t)st.st_size;
+  curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDSIZE_LARGE, size);
+  return perform(ctx, path, content_type, reply);
+}
+
+void tc_reply_free(tc_reply *reply) {
+  cJSON_Delete(reply->json);
+  free(reply->body);
+  memset(reply, 0, sizeof *reply);
+}
+
+int tc_query_add(tc_ctx *ctx, char *path, size_t path_size, const char *key, const char *value) {
+  char *escaped = curl_easy_escape(ctx->curl, value, 0);
+  if (escaped == NULL) return -1;
+  size_t used = strlen(path);
+  int n = snprintf(path + used, path_size - used, "%c%s=%s", strchr(path, '?') ? '&' : '?',
+                   key, escaped);
+  curl_free(escaped);
+  return n < 0 || (size_t)n >= path_size - used ? -1 : 0;
+}

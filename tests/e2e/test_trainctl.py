@@ -1,0 +1,294 @@
+"""trainctl, the command line client, driven against a real daemon: the
+binary is $TRAINCTL_BIN (the Makefile passes its build's), else build/trainctl."""
+import json
+import os
+import pty
+import re
+import select
+import socket
+import subprocess
+import time
+
+from conftest import ROOT
+from datasets import IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, \
+    iris_rows, iris_spec, slow_data
+
+TRAINCTL = os.environ.get("TRAINCTL_BIN", os.path.join(ROOT, "build", "trainctl"))
+TIMEOUT = 60
+
+
+def trainctl(url, *args, env=None):
+    """Runs trainctl --server url args...; returns the CompletedProcess (text)."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.pop("TRAIND_URL", None)
+    full_env.pop("TRAIND_TOKEN", None)
+    full_env.update(env or {})
+    cmd = [TRAINCTL] + (["--server", url] if url else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=full_env)
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def upload_iris(url, tmp_path):
+    csv = write(tmp_path, "iris.csv", iris_csv(iris_rows()))
+    r = trainctl(url, "--json", "datasets", "upload", csv, "--target", "species")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def create_model(url, tmp_path, spec):
+    r = trainctl(url, "--json", "models", "create", write(tmp_path, "spec.json", json.dumps(spec)))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["id"]
+
+
+def test_upload_train_follow_predict(daemon, tmp_path):
+    url = daemon.url
+    ds = upload_iris(url, tmp_path)
+    assert (ds["name"], ds["rows"], ds["classes"]) == ("iris", 150, IRIS_CLASSES)
+    model = create_model(url, tmp_path, iris_spec())
+
+    r = trainctl(url, "train", "--model", str(model), "--dataset", str(ds["id"]), "--epochs", "5",
+                 "--batch-size", "16", "--optimizer", "adam", "--lr", "0.05", "--follow")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "\r" not in r.stdout  # not a terminal: plain lines
+    assert lines[0].startswith("job ") and lines[0].endswith(" queued")
+    job = int(lines[0].split()[1])
+    assert [ln.split()[1] for ln in lines[1:6]] == [f"{e}/5" for e in range(1, 6)]
+    assert all(ln.startswith("epoch ") and " loss " in ln for ln in lines[1:6])
+    assert lines[6].startswith(f"job {job} succeeded at epoch 5/5") and len(lines) == 7
+
+    got = daemon.client.get_job(job)
+    assert got["config"]["batch_size"] == 16 and got["config"]["optimizer"]["lr"] == 0.05
+
+    rows = iris_rows()
+    r = trainctl(url, "predict", str(model), "--input", json.dumps([rows[0][0], rows[2][0]]))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert out[0].split() == ["ROW", "OUTPUTS", "LABEL"] and len(out) == 3
+    assert all(ln.split()[-1] in IRIS_CLASSES and len(ln.split()) == 5 for ln in out[1:])
+
+    csv = write(tmp_path, "probe.csv",
+                "a,b,c,d\n" + "".join(",".join(map(str, x)) + "\n" for x, _ in rows[:6]))
+    r = trainctl(url, "predict", str(model), "--csv", csv)
+    assert r.returncode == 0, r.stderr
+    expected = daemon.client.predict(model, [x for x, _ in rows[:6]])["labels"]
+    assert [ln.split()[-1] for ln in r.stdout.splitlines()[1:]] == expected
+
+    r = trainctl(url, "--json", "predict", str(model), "--csv", csv)
+    assert r.returncode == 0 and json.loads(r.stdout)["labels"] == expected
+
+
+def test_list_show_remove(daemon, tmp_path):
+    url = daemon.url
+    ds = upload_iris(url, tmp_path)
+    model = create_model(url, tmp_path, iris_spec())
+    job = daemon.client.create_job(model, ds["id"], epochs=3)
+    assert daemon.client.wait(job["id"])["state"] == "succeeded"
+
+    r = trainctl(url, "datasets", "ls")
+    assert r.returncode == 0, r.stderr
+    header, row = r.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "ROWS", "FEATURES", "OUTPUTS", "TASK", "CREATED"]
+    assert row.split()[:6] == [str(ds["id"]), "iris", "150", "4", "3", "classification"]
+    # Columns line up: every cell starts where its header does.
+    assert row.index("iris") == header.index("NAME")
+
+    r = trainctl(url, "models", "show", str(model))
+    assert r.returncode == 0
+    fields = dict(ln.split(":", 1) for ln in r.stdout.splitlines())
+    assert fields["name"].strip() == "iris-net" and fields["trained"].strip() == "true"
+
+    r = trainctl(url, "jobs", "ls", "--state", "succeeded", "--model", str(model))
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 2
+    assert r.stdout.splitlines()[1].split()[:4] == [str(job["id"]), str(model), str(ds["id"]),
+                                                    "succeeded"]
+    assert trainctl(url, "jobs", "ls", "--state", "running").stdout.splitlines()[1:] == []
+    r = trainctl(url, "jobs", "metrics", str(job["id"]))
+    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["EPOCH", "1", "2", "3"]
+    r = trainctl(url, "jobs", "show", str(job["id"]))
+    assert "state:" in r.stdout and "succeeded" in r.stdout
+
+    for args, key in [(("datasets", "ls"), "datasets"), (("models", "ls"), "models"),
+                      (("jobs", "ls"), "jobs"), (("jobs", "metrics", str(job["id"])), "metrics")]:
+        r = trainctl(url, "--json", *args)
+        assert r.returncode == 0 and isinstance(json.loads(r.stdout)[key], list)
+    r = trainctl(url, "--json", "jobs", "show", str(job["id"]))
+    assert json.loads(r.stdout)["id"] == job["id"]
+
+    r = trainctl(url, "models", "rm", str(model))
+    assert r.returncode == 0 and r.stdout.strip() == f"deleted model {model}"
+    r = trainctl(url, "datasets", "rm", str(ds["id"]))
+    assert r.returncode == 0
+    r = trainctl(url, "datasets", "show", str(ds["id"]))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == f"trainctl: no dataset with id {ds['id']} (field id)"
+
+
+def test_cancel_under_follow_exits_1(spawn, tmp_path):
+    d = spawn(workers=1)
+    x, y = slow_data()
+    ds = d.client.create_dataset("slow", x, targets=y)["id"]
+    model = create_model(d.url, tmp_path, SLOW_SPEC)
+    proc = subprocess.Popen([TRAINCTL, "--server", d.url, "train", "--model", str(model),
+                             "--dataset", str(ds), "--epochs", "10000000", "--batch-size", "1",
+                             "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("job ") and first.endswith(" queued\n"), first
+        job = int(first.split()[1])
+        deadline = time.monotonic() + TIMEOUT
+        while d.client.get_job(job)["state"] == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        r = trainctl(d.url, "jobs", "cancel", str(job))
+        assert r.returncode == 0 and re.search(r"^cancel_requested: +true$", r.stdout, re.M)
+        rest, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    assert rest.splitlines()[-1].startswith(f"job {job} cancelled at epoch")
+    # Watching a job that already ended prints its end and the same verdict.
+    r = trainctl(d.url, "watch", str(job))
+    assert r.returncode == 1 and f"job {job} cancelled" in r.stdout
+
+
+def test_usage_errors_exit_2(daemon):
+    url = daemon.url
+    cases = [
+        (),                                            # no command
+        ("frobnicate",),                               # unknown command
+        ("models",),                                   # no subcommand
+        ("models", "frobnicate"),                      # unknown subcommand
+        ("models", "show"),                            # missing ID
+        ("models", "show", "abc"),                     # not an ID
+        ("datasets", "upload", "x.csv"),               # missing --target
+        ("train", "--model", "1"),                     # missing --dataset
+        ("train", "--model", "1", "--dataset", "1", "--epochs", "-3"),
+        ("train", "--model", "1", "--dataset", "1", "--lr", "fast"),
+        ("train", "--model"),                          # option without its value
+        ("jobs", "ls", "--bogus"),
+        ("predict", "1"),                              # neither --input nor --csv
+        ("predict", "1", "--input", "[[1,2]"),         # not JSON
+        ("--frobnicate", "jobs", "ls"),
+    ]
+    for args in cases:
+        r = trainctl(url, *args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.startswith("trainctl: ") and "--help" in r.stderr, (args, r.stderr)
+
+
+def test_help_for_every_command(daemon):
+    for args in [("--help",), ("datasets", "--help"), ("models", "--help"), ("jobs", "--help"),
+                 ("train", "--help"), ("watch", "--help"), ("predict", "--help"),
+                 ("datasets", "upload", "--help"), ("jobs", "ls", "--help")]:
+        r = trainctl(None, *args)
+        assert r.returncode == 0 and r.stdout.startswith("usage: trainctl"), args
+    assert "--follow" in trainctl(None, "train", "--help").stdout
+
+
+def test_server_errors_exit_1(daemon, tmp_path):
+    url = daemon.url
+    r = trainctl(url, "models", "show", "99")
+    assert r.returncode == 1 and r.stderr == "trainctl: no model with id 99 (field id)\n"
+    bad = dict(XOR_SPEC, layers=[{"type": "dense", "units": 0}])
+    r = trainctl(url, "models", "create", write(tmp_path, "bad.json", json.dumps(bad)))
+    assert r.returncode == 1 and "(field layers[0].units)" in r.stderr
+    assert "{" not in r.stderr  # the message, not the raw JSON
+    r = trainctl(url, "datasets", "upload", write(tmp_path, "bad.csv", "a,y\n1,2\nx,3\n"),
+                 "--target", "y")
+    assert r.returncode == 1 and r.stderr.startswith("trainctl: ")
+    r = trainctl(url, "datasets", "upload", str(tmp_path / "missing.csv"), "--target", "y")
+    assert r.returncode == 1 and "missing.csv" in r.stderr
+
+    # A dataset that does not fit the model: 422 from POST /v1/jobs.
+    ds = daemon.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)["id"]
+    model = daemon.client.create_model(dict(XOR_SPEC, inputs=3))["id"]
+    r = trainctl(url, "train", "--model", str(model), "--dataset", str(ds), "--follow")
+    assert r.returncode == 1 and r.stdout == "" and r.stderr.startswith("trainctl: ")
+
+
+def test_config_file_and_flags(daemon, tmp_path):
+    url = daemon.url
+    ds = daemon.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)["id"]
+    model = daemon.client.create_model(XOR_SPEC)["id"]
+    config = {"dataset": ds, "epochs": 7, "batch_size": 2, "seed": 3,
+              "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5}}
+    path = write(tmp_path, "job.json", json.dumps(config))
+    r = trainctl(url, "--json", "train", "--config", path, "--model", str(model), "--epochs", "4",
+                 "--lr", "0.2")
+    assert r.returncode == 0, r.stderr
+    job = json.loads(r.stdout)
+    assert job["epochs"] == 4 and job["config"]["batch_size"] == 2 and job["config"]["seed"] == 3
+    assert job["config"]["optimizer"]["type"] == "sgd"
+    assert job["config"]["optimizer"]["lr"] == 0.2 and job["config"]["optimizer"]["momentum"] == 0.5
+    r = trainctl(url, "--json", "watch", str(job["id"]))
+    assert r.returncode == 0 and json.loads(r.stdout)["state"] == "succeeded"
+
+
+def test_connection_failure_and_environment(spawn):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = trainctl(f"http://127.0.0.1:{port}", "models", "ls")
+    assert r.returncode == 1 and r.stderr.startswith(f"trainctl: cannot reach the server at "
+                                                     f"http://127.0.0.1:{port}")
+
+    d = spawn(extra=("--token", "s3cret"))
+    r = trainctl(None, "models", "ls", env={"TRAIND_URL": d.url})
+    assert r.returncode == 1 and "Bearer" in r.stderr
+    r = trainctl(None, "models", "ls", env={"TRAIND_URL": d.url + "/", "TRAIND_TOKEN": "s3cret"})
+    assert r.returncode == 0 and r.stdout.split()[0] == "ID"
+    r = trainctl(d.url, "--token", "wrong", "models", "ls")
+    assert r.returncode == 1 and r.stderr.startswith("trainctl: ")
+
+
+def run_in_pty(args, timeout=TIMEOUT):
+    """Runs args with stdout on a pseudo-terminal; returns (exit code, bytes written)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None:
+                break
+        rc = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+        os.close(master)
+    return rc, out
+
+
+def test_progress_line_on_a_terminal(daemon):
+    ds = daemon.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)["id"]
+    model = daemon.client.create_model(XOR_SPEC)["id"]
+    rc, out = run_in_pty([TRAINCTL, "--server", daemon.url, "train", "--model", str(model),
+                          "--dataset", str(ds), "--epochs", "300", "--follow"])
+    assert rc == 0, out
+    text = out.decode()
+    assert "\r" in text.replace("\r\n", "")  # a line redrawn in place
+    assert "epoch 300/300" in text and " samples/s" in text
+    assert "\nepoch 1/300" not in text  # no per-epoch lines on a terminal
+    assert text.rstrip().splitlines()[-1].startswith("job ")
+    assert " succeeded at epoch 300/300" in text
