@@ -1,6 +1,7 @@
 /*
  * store.h — the daemon's SQLite store: datasets, models, jobs, per-epoch
- * metrics and training checkpoints. store.c is the only file that speaks SQL.
+ * metrics and training checkpoints. The store_*.c files are the only ones
+ * that speak SQL.
  *
  * One `store` handle per thread: each wraps its own SQLite connection and
  * prepared statements, so handles are never shared. Every function returns

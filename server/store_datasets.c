@@ -1,0 +1,290 @@
+/* store_datasets.c — datasets and models in the store. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- datasets -------------------------------------------------------------------- */
+
+void store_dataset_clear(store_dataset *d) {
+  free(d->name);
+  free(d->classes);
+  memset(d, 0, sizeof *d);
+}
+
+void store_dataset_data_clear(store_dataset_data *d) {
+  free(d->x);
+  free(d->y);
+  free(d->labels);
+  memset(d, 0, sizeof *d);
+}
+
+void store_dataset_list_free(store_dataset *list, size_t n) {
+  for (size_t i = 0; list != NULL && i < n; i++) store_dataset_clear(&list[i]);
+  free(list);
+}
+
+static void clear_dataset(void *row) { store_dataset_clear(row); }
+
+static int read_dataset(sqlite3_stmt *s, void *row) {
+  store_dataset *d = row;
+  memset(d, 0, sizeof *d);
+  d->id = sqlite3_column_int64(s, 0);
+  d->rows = sqlite3_column_int64(s, 2);
+  d->features = sqlite3_column_int64(s, 3);
+  d->outputs = sqlite3_column_int64(s, 4);
+  const char *task = (const char *)sqlite3_column_text(s, 5);
+  if (task != NULL && strcmp(task, store__task_names[STORE_TASK_CLASSIFICATION]) == 0)
+    d->task = STORE_TASK_CLASSIFICATION;
+  else if (task != NULL && strcmp(task, store__task_names[STORE_TASK_REGRESSION]) == 0)
+    d->task = STORE_TASK_REGRESSION;
+  else
+    return STORE_EIO; /* the schema's CHECK allows no other */
+  store__column_time(s, 7, d->created_at);
+  int status = store__column_text(s, 1, &d->name);
+  if (status == STORE_OK) status = store__column_text(s, 6, &d->classes);
+  if (status != STORE_OK) store_dataset_clear(d);
+  return status;
+}
+
+/* Bytes of a (rows, cols) array of 4-byte numbers, or 0 when out of range. */
+static size_t array_bytes(int64_t rows, int64_t cols) {
+  if (rows <= 0 || cols <= 0 || (uint64_t)rows > SIZE_MAX / 4 / (uint64_t)cols) return 0;
+  return (size_t)rows * (size_t)cols * 4;
+}
+
+static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
+  int regression = m->task == STORE_TASK_REGRESSION;
+  if (m->name == NULL || store_task_name(m->task) == NULL || d->x == NULL) return STORE_EINVAL;
+  if (array_bytes(m->rows, m->features) == 0 || array_bytes(m->rows, m->outputs) == 0)
+    return STORE_EINVAL;
+  if (regression ? d->y == NULL || d->labels != NULL || m->classes != NULL
+                 : d->labels == NULL || d->y != NULL)
+    return STORE_EINVAL;
+  /* Guard the trainer: a label indexes the output row. */
+  for (int64_t i = 0; !regression && i < m->rows; i++)
+    if (d->labels[i] < 0 || d->labels[i] >= m->outputs) return STORE_EINVAL;
+  return STORE_OK;
+}
+
+int store_dataset_insert(store *st, const store_dataset *meta, const store_dataset_data *data,
+                         store_dataset *out) {
+  store_dataset tmp;
+  store_dataset *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
+  int status = check_dataset(meta, data);
+  if (status != STORE_OK) return status;
+  char created[STORE_TIME_LEN];
+  store__now(created);
+  sqlite3_stmt *s = st->stmt[Q_DATASET_INSERT];
+  sqlite3_bind_text(s, 1, meta->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, meta->rows);
+  sqlite3_bind_int64(s, 3, meta->features);
+  sqlite3_bind_int64(s, 4, meta->outputs);
+  sqlite3_bind_text(s, 5, store__task_names[meta->task], -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 6, meta->classes, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 10, created, -1, SQLITE_STATIC);
+  /* Blobs are bound in place: a 256 MiB dataset is not copied again. */
+  int rc = sqlite3_bind_blob64(s, 7, data->x, array_bytes(meta->rows, meta->features),
+                               SQLITE_STATIC);
+  if (rc == SQLITE_OK && data->y != NULL)
+    rc = sqlite3_bind_blob64(s, 8, data->y, array_bytes(meta->rows, meta->outputs),
+                             SQLITE_STATIC);
+  if (rc == SQLITE_OK && data->labels != NULL)
+    rc = sqlite3_bind_blob64(s, 9, data->labels, array_bytes(meta->rows, 1), SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    store__done(s);
+    return store__status_of(rc);
+  }
+  store__write_lock(st);
+  status = store__run_one(s, read_dataset, clear_dataset, row);
+  store__write_unlock(st);
+  if (out == NULL && status == STORE_OK) store_dataset_clear(&tmp);
+  return status;
+}
+
+int store_dataset_get(store *st, int64_t id, store_dataset *out) {
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_int64(st->stmt[Q_DATASET_GET], 1, id);
+  return store__run_one(st->stmt[Q_DATASET_GET], read_dataset, clear_dataset, out);
+}
+
+struct dataset_with_data {
+  store_dataset *meta;
+  store_dataset_data *data;
+};
+
+static void clear_dataset_with_data(void *row) {
+  struct dataset_with_data *r = row;
+  store_dataset_clear(r->meta);
+  store_dataset_data_clear(r->data);
+}
+
+static int read_dataset_with_data(sqlite3_stmt *s, void *row) {
+  struct dataset_with_data *r = row;
+  int status = read_dataset(s, r->meta);
+  if (status != STORE_OK) return status;
+  const store_dataset *m = r->meta;
+  store_dataset_data *d = r->data;
+  int regression = m->task == STORE_TASK_REGRESSION;
+  void *x = NULL, *target = NULL;
+  status = store__column_blob(s, 8, array_bytes(m->rows, m->features), &x, NULL);
+  d->x = x;
+  if (status == STORE_OK && regression) {
+    status = store__column_blob(s, 9, array_bytes(m->rows, m->outputs), &target, NULL);
+    d->y = target;
+  } else if (status == STORE_OK) {
+    status = store__column_blob(s, 10, array_bytes(m->rows, 1), &target, NULL);
+    d->labels = target;
+  }
+  /* The schema's CHECKs promise both; a missing array means corruption. */
+  if (status == STORE_OK && (x == NULL || target == NULL)) status = STORE_EIO;
+  if (status != STORE_OK) clear_dataset_with_data(r);
+  return status;
+}
+
+int store_dataset_get_data(store *st, int64_t id, store_dataset *meta, store_dataset_data *data) {
+  struct dataset_with_data row = {meta, data};
+  memset(meta, 0, sizeof *meta);
+  memset(data, 0, sizeof *data);
+  sqlite3_bind_int64(st->stmt[Q_DATASET_GET_DATA], 1, id);
+  return store__run_one(st->stmt[Q_DATASET_GET_DATA], read_dataset_with_data,
+                        clear_dataset_with_data, &row);
+}
+
+int store_dataset_list(store *st, store_dataset **out, size_t *n) {
+  void *rows;
+  int status = store__run_list(st->stmt[Q_DATASET_LIST], sizeof **out, read_dataset, clear_dataset,
+                        &rows, n);
+  *out = rows;
+  return status;
+}
+
+/* Delete a row unless an active job uses it; the check and the delete share
+ * one write transaction, so no job can be queued in between. */
+static int delete_unused(store *st, enum query in_use, enum query del, int64_t id) {
+  int64_t used = 0;
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  sqlite3_bind_int64(st->stmt[in_use], 1, id);
+  status = store__run_one(st->stmt[in_use], store__read_int64, NULL, &used);
+  if (status == STORE_OK && used) status = STORE_ECONFLICT;
+  if (status == STORE_OK) {
+    sqlite3_bind_int64(st->stmt[del], 1, id);
+    status = store__run(st->stmt[del]);
+  }
+  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = STORE_ENOTFOUND;
+  return store__end(st, status);
+}
+
+int store_dataset_delete(store *st, int64_t id) {
+  return delete_unused(st, Q_DATASET_IN_USE, Q_DATASET_DELETE, id);
+}
+
+/* ---- models ------------------------------------------------------------------------ */
+
+void store_model_clear(store_model *m) {
+  free(m->name);
+  free(m->spec);
+  free(m->classes);
+  memset(m, 0, sizeof *m);
+}
+
+void store_model_list_free(store_model *list, size_t n) {
+  for (size_t i = 0; list != NULL && i < n; i++) store_model_clear(&list[i]);
+  free(list);
+}
+
+static void clear_model(void *row) { store_model_clear(row); }
+
+static int read_model(sqlite3_stmt *s, void *row) {
+  store_model *m = row;
+  memset(m, 0, sizeof *m);
+  m->id = sqlite3_column_int64(s, 0);
+  m->parameters = sqlite3_column_int64(s, 3);
+  m->version = sqlite3_column_int64(s, 4);
+  m->trained = sqlite3_column_int(s, 5) != 0;
+  m->last_job = sqlite3_column_int64(s, 6); /* NULL reads as 0 */
+  store__column_time(s, 7, m->created_at);
+  int status = store__column_text(s, 1, &m->name);
+  if (status == STORE_OK) status = store__column_text(s, 2, &m->spec);
+  if (status == STORE_OK && sqlite3_column_type(s, 8) != SQLITE_NULL)
+    status = store__column_text(s, 8, &m->classes);
+  if (status != STORE_OK) store_model_clear(m);
+  return status;
+}
+
+int store_model_insert(store *st, const char *name, const char *spec, int64_t parameters,
+                       store_model *out) {
+  store_model tmp;
+  store_model *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
+  if (name == NULL || spec == NULL || parameters <= 0) return STORE_EINVAL;
+  char created[STORE_TIME_LEN];
+  store__now(created);
+  sqlite3_stmt *s = st->stmt[Q_MODEL_INSERT];
+  int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(s, 2, spec, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, parameters);
+  sqlite3_bind_text(s, 4, created, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    store__done(s);
+    return store__status_of(rc);
+  }
+  store__write_lock(st);
+  int status = store__run_one(s, read_model, clear_model, row);
+  store__write_unlock(st);
+  if (out == NULL && status == STORE_OK) store_model_clear(&tmp);
+  return status;
+}
+
+int store_model_get(store *st, int64_t id, store_model *out) {
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_int64(st->stmt[Q_MODEL_GET], 1, id);
+  return store__run_one(st->stmt[Q_MODEL_GET], read_model, clear_model, out);
+}
+
+int store_model_list(store *st, store_model **out, size_t *n) {
+  void *rows;
+  int status =
+      store__run_list(st->stmt[Q_MODEL_LIST], sizeof **out, read_model, clear_model, &rows, n);
+  *out = rows;
+  return status;
+}
+
+int store_model_delete(store *st, int64_t id) {
+  return delete_unused(st, Q_MODEL_IN_USE, Q_MODEL_DELETE, id);
+}
+
+struct weights_row {
+  uint8_t *buf;
+  size_t len;
+  int64_t version;
+};
+
+static int read_weights(sqlite3_stmt *s, void *row) {
+  struct weights_row *w = row;
+  void *buf;
+  w->version = sqlite3_column_int64(s, 1);
+  int status = store__column_blob(s, 0, 0, &buf, &w->len);
+  w->buf = buf;
+  return status;
+}
+
+static void clear_weights(void *row) {
+  struct weights_row *w = row;
+  free(w->buf);
+  w->buf = NULL;
+}
+
+int store_model_weights(store *st, int64_t id, uint8_t **buf, size_t *len, int64_t *version) {
+  struct weights_row w = {NULL, 0, 0};
+  sqlite3_bind_int64(st->stmt[Q_MODEL_WEIGHTS], 1, id);
+  int status = store__run_one(st->stmt[Q_MODEL_WEIGHTS], read_weights, clear_weights, &w);
+  *buf = w.buf;
+  *len = w.len;
+  *version = w.version;
+  return status;
+}
+
