@@ -1,5 +1,6 @@
 # traind — `make` builds, `make test` tests, `make run` starts the daemon,
-# `make bench` measures. SAN=1 builds and tests with ASan + UBSan.
+# `make bench` measures. SAN=1 builds and tests with ASan + UBSan, SAN=thread
+# with ThreadSanitizer (`make race` runs the concurrent tests under it).
 
 SAN ?= 0
 CC ?= cc
@@ -12,6 +13,11 @@ ifeq ($(SAN),1)
   BUILD := build-san
   CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),thread)
+  BUILD := build-tsan
+  CFLAGS += -O1 -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
 endif
 
 BLAS_LIBS := -lopenblas
@@ -38,7 +44,7 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e run valgrind bench clean
+.PHONY: all deps test unit server-unit e2e race run valgrind bench clean
 all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
@@ -88,6 +94,16 @@ test: deps
 e2e: $(TRAIND) $(TRAINCTL)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# Data races: the daemon under ThreadSanitizer through the end-to-end tests
+# that run workers, predictions, cancels and stops concurrently. A report
+# makes the daemon exit non-zero at its stop, which fails the test. (The
+# Criterion runner itself does not run under ThreadSanitizer.)
+race: deps
+	$(MAKE) SAN=thread build-tsan/traind
+	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
+	  tests/e2e/test_crash.py tests/e2e/test_metrics.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes
@@ -140,6 +156,6 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d)

@@ -11,7 +11,8 @@
  * and the loader picks the best for the CPU. Without FMA contraction
  * (ISO C mode) and without reassociation, every version computes the same
  * bits, so results do not depend on which one runs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define NN__VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN__VECTORIZE
