@@ -154,3 +154,16 @@ def test_predict_while_training(spawn):
     assert client.get_job(long["id"])["state"] == "running"
     client.cancel_job(long["id"])
     assert client.wait(long["id"])["state"] == "cancelled"
+
+
+def test_follow_yields_every_epoch_once_in_order(client):
+    data = slow_data(rows=512)
+    ds = client.create_dataset("follow", data[0], targets=data[1])
+    model = client.create_model(SLOW_SPEC)
+    job = client.create_job(model["id"], ds["id"], epochs=12, batch_size=16, seed=3)
+    rows = list(client.follow(job["id"], timeout=120, interval=0.01))
+    assert [r["epoch"] for r in rows] == list(range(1, 13))
+    assert all(r["loss"] is not None and r["lr"] > 0 for r in rows)
+    assert client.get_job(job["id"])["state"] == "succeeded"
+    # a finished job still yields its whole history, then ends
+    assert [r["epoch"] for r in client.follow(job["id"], timeout=5)] == list(range(1, 13))
