@@ -91,3 +91,23 @@ def test_sigterm_mid_training_pauses_and_resumes_to_identical_weights(spawn, tmp
     done = client.wait(job_id, timeout=120)
     assert done["state"] == "succeeded" and done["epoch"] == JOB["epochs"], done
     assert client.predict(model_id, probe)["outputs"] == expected
+
+
+def test_unreadable_checkpoint_fails_the_job_clearly(spawn, tmp_path):
+    """A checkpoint damaged behind the daemon's back: the resumed job ends
+    failed, saying why, and the daemon stays up."""
+    import sqlite3
+
+    db = tmp_path / "damaged.sqlite"
+    d = spawn(db=db)
+    _, job_id = start_job(d.client, slow_data())
+    wait_for_epoch(d.client, job_id, KILL_AFTER)
+    d.kill9()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE checkpoints SET data = zeroblob(bytes) WHERE job_id = ?",
+                            (job_id,)).rowcount > 0
+    client = spawn(db=db).client
+    done = client.wait(job_id, timeout=60)
+    assert done["state"] == "failed", done
+    assert "checkpoint" in done["error"] and "unreadable" in done["error"], done
+    assert client.health() == {"status": "ok"}
