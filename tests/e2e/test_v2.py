@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 
 from datasets import IRIS_CLASSES, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, iris_rows, iris_spec
-from traind_client import Client
+from traind_client import Client, TraindError
 
 TOKEN = "v2-full-token"
 READ_TOKEN = "v2-read-token"
@@ -204,6 +204,11 @@ def test_a_name_shared_by_models_means_the_newest(client):
 
 def test_unknown_models_are_404(client):
     v2_error(get(client, "/v2/models/no-such-model"), 404, "unknown model 'no-such-model'")
+    # The Python client reads the protocol's errors too.
+    with pytest.raises(TraindError) as e:
+        client.call("GET", "/v2/models/no-such-model")
+    assert (e.value.status, e.value.code, e.value.message) == (
+        404, "", "unknown model 'no-such-model'")
     v2_error(get(client, "/v2/models/no-such-model/ready"), 404, "unknown model")
     v2_error(infer(client, "no-such-model", {"inputs": [tensor(XOR_INPUTS)]}), 404,
              "unknown model")
