@@ -172,7 +172,8 @@ int models_acquire_version(models *c, store *st, int64_t model_id, int64_t versi
     *w = NULL;
   }
   /* The cache can trail the store for a moment after a worker commits, so a
-   * newer version is looked for there; the store never holds an older one. */
+   * version newer than the cached one is looked for in the store, which never
+   * holds an older one. */
   if (cached > version) {
     return api_fail(err, API_NOT_FOUND, "version",
                     "version %lld of model %lld is not available (only the newest weights are "
