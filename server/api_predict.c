@@ -4,15 +4,14 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "json_out.h"
 #include "metrics.h"
-#include "models.h"
 #include "parse_json.h"
+#include "predict.h"
 #include "store.h"
 
-/* The "inputs" member: a non-empty array of at most API_PREDICT_MAX_ROWS rows. */
+/* The "inputs" member: a non-empty array of at most PREDICT_MAX_ROWS rows. */
 static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, api_error *err) {
   static const char *const keys[] = {"inputs", NULL};
   int rc = parse_json_object(root, NULL, err);
@@ -22,16 +21,18 @@ static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, a
   if (v == NULL) return api_fail(err, API_INVALID_ARGUMENT, "inputs", "inputs is required");
   size_t n = 0;
   for (const cJSON *r = cJSON_IsArray(v) ? v->child : NULL; r != NULL; r = r->next) n++;
-  if (n == 0 || n > API_PREDICT_MAX_ROWS)
+  if (n == 0 || n > PREDICT_MAX_ROWS)
     return api_fail(err, API_INVALID_ARGUMENT, "inputs",
-                    "inputs must be an array of 1 to %d rows", API_PREDICT_MAX_ROWS);
+                    "inputs must be an array of 1 to %d rows", PREDICT_MAX_ROWS);
   *inputs = v;
   *rows = n;
   return 0;
 }
 
-/* Copy the rows into x (rows, width), naming the first row that does not fit. */
-static int read_rows(const cJSON *inputs, int width, float *x, api_error *err) {
+/* Copy the rows into x (rows, width), naming the first row that does not fit
+ * (a predict_fill; ctx is the "inputs" array). */
+static int read_rows(void *ctx, int width, float *x, api_error *err) {
+  const cJSON *inputs = ctx;
   char field[PARSE_PATH_MAX];
   size_t i = 0;
   for (const cJSON *r = inputs->child; r != NULL; r = r->next, i++) {
@@ -113,48 +114,28 @@ void api_predict(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = metrics_clock_us();
   int64_t id = (int64_t)req->ids[0];
   cJSON *root = NULL, *classes = NULL;
-  nn_weights *w = NULL;
-  float *x = NULL, *y = NULL;
   const cJSON *inputs = NULL;
+  predict_result out = {0};
   size_t rows = 0;
-  int64_t version;
   api_error err;
   if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
       check_inputs(root, &inputs, &rows, &err) != 0) {
     http_error(res, &err);
-    goto out;
+    goto exit;
   }
   store *st = app_store_or_answer(a, res);
-  if (st == NULL) goto out;
-  if (models_acquire(a->models, st, id, &w, &version, &err) != 0) {
+  if (st == NULL) goto exit;
+  if (predict_run(a, st, id, 0, rows, read_rows, (void *)inputs, &out, &err) != 0) {
     http_error(res, &err);
-    goto out;
+    goto exit;
   }
-  const nn_spec *spec = nn_weights_spec(w);
-  int width = spec->inputs, outputs = nn_spec_outputs(spec);
-  x = malloc(rows * (size_t)width * sizeof *x);   /* (rows, inputs) */
-  y = malloc(rows * (size_t)outputs * sizeof *y); /* (rows, outputs) */
-  if (x == NULL || y == NULL) {
-    http_fail(res, API_INTERNAL, NULL, "out of memory");
-    goto out;
-  }
-  if (read_rows(inputs, width, x, &err) != 0) {
-    http_error(res, &err);
-    goto out;
-  }
-  cJSON_Delete(root); /* the numbers are in x now */
+  cJSON_Delete(root); /* the numbers are in out now */
   root = NULL;
-  if (nn_weights_predict(w, x, rows, y, NULL) != NN_OK) {
-    http_fail(res, API_INTERNAL, NULL, "prediction failed (out of memory)");
-    goto out;
-  }
   classes = trained_classes(st, id);
-  http_json(res, 200, answer(id, version, y, rows, outputs, classes));
+  http_json(res, 200, answer(id, out.version, out.y, rows, out.outputs, classes));
   if (res->status == 200) metrics_prediction(rows, metrics_clock_us() - start_us);
-out:
+exit:
   cJSON_Delete(classes);
-  free(y);
-  free(x);
-  nn_weights_unref(w);
+  predict_result_clear(&out);
   cJSON_Delete(root);
 }

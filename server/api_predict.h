@@ -4,13 +4,11 @@
 
 #include "http.h"
 
-#define API_PREDICT_MAX_ROWS 65536 /* rows in one predict request */
-
 /**
  * {"inputs":[[0,1],[1,1]]} → 200 {"model":1,"version":12,"outputs":[[0.97],[0.04]]},
  * plus "labels" (argmax class names) when the weights were trained on a
  * classification dataset. Runs on the newest published
- * weights (the predict cache), concurrently with training. 404 for an unknown
+ * weights (predict.h), concurrently with training. 404 for an unknown
  * model, 409 when it was never trained, 400 naming the row ("inputs[3]") for
  * a row of the wrong width or with a non-finite number.
  */

@@ -89,10 +89,17 @@ void http_text(http_response *res, int status, char *text, size_t len,
 
 void http_error(http_response *res, const api_error *err) {
   cJSON *root = cJSON_CreateObject();
-  cJSON *error = cJSON_AddObjectToObject(root, "error");
-  if (error == NULL || cJSON_AddStringToObject(error, "code", api_code_name(err->code)) == NULL ||
-      cJSON_AddStringToObject(error, "message", err->message) == NULL ||
-      cJSON_AddStringToObject(error, "field", err->field) == NULL) {
+  bool ok;
+  if (res->error_shape == HTTP_ERRORS_V2) {
+    ok = cJSON_AddStringToObject(root, "error", err->message) != NULL;
+  } else {
+    cJSON *error = cJSON_AddObjectToObject(root, "error");
+    ok = error != NULL &&
+         cJSON_AddStringToObject(error, "code", api_code_name(err->code)) != NULL &&
+         cJSON_AddStringToObject(error, "message", err->message) != NULL &&
+         cJSON_AddStringToObject(error, "field", err->field) != NULL;
+  }
+  if (!ok) {
     cJSON_Delete(root);
     root = NULL;
   }
@@ -219,6 +226,14 @@ static void refuse(request_ctx *ctx, const api_error *err) {
   ctx->refused_at = ctx->received;
 }
 
+/* The protocol a path speaks decides its errors' shape: the matched route's
+ * pattern, or the raw path when no route matched. */
+static http_error_shape error_shape_of(const route *r, const char *path) {
+  const char *p = r != NULL ? r->pattern : path;
+  return strncmp(p, "/v2", 3) == 0 && (p[3] == '\0' || p[3] == '/') ? HTTP_ERRORS_V2
+                                                                      : HTTP_ERRORS_TRAIND;
+}
+
 /* The headers are in: route, check limits and media type, open a stream. */
 static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
                                      const char *method) {
@@ -235,14 +250,15 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   ctx->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   long long declared = declared_length(c);
 
-  if (router_match(srv->routes, srv->n_routes, method, ctx->uri, ctx->req.content_type,
-                   &ctx->match, &err) < 0) {
-    goto fail;
-  }
+  int matched = router_match(srv->routes, srv->n_routes, method, ctx->uri,
+                             ctx->req.content_type, &ctx->match, &err);
+  ctx->res.error_shape = error_shape_of(ctx->match.route, ctx->uri);
+  if (matched < 0) goto fail;
   const route *r = ctx->match.route;
   ctx->req.route = r;
   memcpy(ctx->req.ids, ctx->match.ids, sizeof ctx->req.ids);
   ctx->req.n_ids = ctx->match.n_ids;
+  ctx->req.name = ctx->match.name[0] != '\0' ? ctx->match.name : NULL;
   const char *authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
   if (auth_check(&srv->app->cfg, r->access, authorization, &err) < 0) goto fail;
   if (route_query_parse(&ctx->req.query, query != NULL ? query : "", &err) < 0) goto fail;

@@ -45,6 +45,7 @@ struct http_request {
   const route *route;          /* the matched route */
   uint64_t ids[ROUTE_MAX_IDS]; /* the pattern's {id} values, left to right: 1..2^53 */
   size_t n_ids;
+  const char *name;            /* the pattern's {name} value, decoded; NULL when it has none */
   route_query query;           /* read with route_query_get(&req->query, "name") */
   const char *content_type;    /* the header as sent, or NULL when absent */
   const char *body;            /* ROUTE_BODY_JSON: the whole body ("" when empty), with */
@@ -52,12 +53,20 @@ struct http_request {
   const char *request_id;      /* also sent back as X-Request-Id */
 };
 
+/* How errors are written. Every path under /v2 speaks the Open Inference
+ * Protocol, whose clients read {"error":"<message>"} and nothing else. */
+typedef enum {
+  HTTP_ERRORS_TRAIND, /* {"error":{"code":..,"message":..,"field":..}} */
+  HTTP_ERRORS_V2      /* {"error":"<message>"} */
+} http_error_shape;
+
 /* What a handler sets, through the helpers below. */
 struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */
   char *body;     /* malloc'd JSON text; NULL only for 204 No Content */
   size_t body_len;
   const char *content_type; /* NULL: application/json; else a static string */
+  http_error_shape error_shape; /* set by the layer from the path, before any answer */
 };
 
 /**
@@ -79,6 +88,7 @@ void http_text(http_response *res, int status, char *text, size_t len,
  * Answer with an error, with the status of its code:
  * {"error":{"code":"invalid_argument","message":"...","field":"layers[1].units"}}
  * "field" is always present: "" when the error is not about one input field.
+ * Under /v2 (res->error_shape): {"error":"..."}, the message alone.
  */
 void http_error(http_response *res, const api_error *err);
 

@@ -110,8 +110,10 @@ static nn_weights *lookup(models *c, int64_t model_id, int64_t *version) {
   return w;
 }
 
-/* Read the published weights from the store into a new snapshot. */
-static int load(store *st, int64_t model_id, nn_weights **w, int64_t *version, api_error *err) {
+/* Read the published weights from the store into a new snapshot; want, when
+ * not 0, is the only version accepted (checked before decoding). */
+static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *version,
+                api_error *err) {
   uint8_t *buf = NULL;
   size_t len = 0;
   nn_model *m = NULL;
@@ -120,6 +122,12 @@ static int load(store *st, int64_t model_id, nn_weights **w, int64_t *version, a
     rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,
                   rc == STORE_ENOTFOUND ? "no model with id %lld" : "cannot read model %lld",
                   (long long)model_id);
+    goto out;
+  }
+  if (want != 0 && (buf == NULL || *version != want)) {
+    rc = api_fail(err, API_NOT_FOUND, "version",
+                  "version %lld of model %lld is not available (only the newest weights are "
+                  "kept)", (long long)want, (long long)model_id);
     goto out;
   }
   if (buf == NULL) {
@@ -140,11 +148,36 @@ out:
   return rc;
 }
 
-int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
-                   api_error *err) {
-  if ((*w = lookup(c, model_id, version)) != NULL) return 0;
-  int rc = load(st, model_id, w, version, err);
+/* The store's weights of want (0: any version), cached on the way. */
+static int load_and_publish(models *c, store *st, int64_t model_id, int64_t want,
+                            nn_weights **w, int64_t *version, api_error *err) {
+  int rc = load(st, model_id, want, w, version, err);
   if (rc != 0) return rc;
   models_publish(c, model_id, *version, nn_weights_ref(*w));
   return 0;
+}
+
+int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
+                   api_error *err) {
+  if ((*w = lookup(c, model_id, version)) != NULL) return 0;
+  return load_and_publish(c, st, model_id, 0, w, version, err);
+}
+
+int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
+                           nn_weights **w, api_error *err) {
+  int64_t cached = 0, loaded = 0;
+  if ((*w = lookup(c, model_id, &cached)) != NULL) {
+    if (cached == version) return 0;
+    nn_weights_unref(*w);
+    *w = NULL;
+  }
+  /* The cache can trail the store for a moment after a worker commits, so a
+   * version newer than the cached one is looked for in the store, which never
+   * holds an older one. */
+  if (cached > version) {
+    return api_fail(err, API_NOT_FOUND, "version",
+                    "version %lld of model %lld is not available (only the newest weights are "
+                    "kept)", (long long)version, (long long)model_id);
+  }
+  return load_and_publish(c, st, model_id, version, w, &loaded, err);
 }

@@ -33,6 +33,18 @@ int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64
                    api_error *err);
 
 /**
+ * One version of a model's weights. Only the newest published weights are
+ * stored, so that is the one version ever available; the cache can trail the
+ * store for a moment after a worker commits, and is bypassed then.
+ * @param version a version >= 1
+ * @param w       receives a reference; release it with nn_weights_unref
+ * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
+ *         model, or not that version: field "version"), -API_INTERNAL
+ */
+int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
+                           nn_weights **w, api_error *err);
+
+/**
  * Publish new weights (a worker, right after the store committed them). An
  * older version than the cached one is ignored, so a slow store read on a
  * miss never replaces newer weights.

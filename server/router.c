@@ -37,7 +37,7 @@ static int decode(const char *s, size_t len, bool plus_is_space, char *out, size
 }
 
 /* A canonical id: digits, no leading zero, 1..ROUTE_MAX_ID. */
-static bool parse_id(const char *s, uint64_t *out) {
+bool route_parse_id(const char *s, uint64_t *out) {
   size_t len = strlen(s);
   if (len == 0 || len > 16 || s[0] == '0') return false;
   uint64_t v = 0;
@@ -74,20 +74,24 @@ static int split(const char *path, split_path *out) {
 
 typedef enum { MATCH_NONE, MATCH_BAD_ID, MATCH_OK } match_kind;
 
-/* Compare a pattern with a split path; ids receive the parameter values. */
+/* Compare a pattern with a split path; ids receive the id parameters' values
+ * and *name the {name} segment's (left NULL when the pattern has none). */
 static match_kind match_pattern(const char *pattern, const split_path *path, uint64_t *ids,
-                                size_t *n_ids, const char **bad_id) {
+                                size_t *n_ids, const char **name, const char **bad_id) {
   match_kind result = MATCH_OK;
   const char *bad = NULL;
   const char *p = pattern + 1;
   size_t i = 0;
   *n_ids = 0;
+  *name = NULL;
   for (;; i++) {
     size_t len = strcspn(p, "/");
     if (i == path->n) return MATCH_NONE;
     const char *seg = path->seg[i];
-    if (p[0] == '{') {
-      if (*n_ids == ROUTE_MAX_IDS || !parse_id(seg, &ids[*n_ids])) {
+    if (len == strlen(ROUTE_NAME_PARAM) && memcmp(p, ROUTE_NAME_PARAM, len) == 0) {
+      *name = seg;
+    } else if (p[0] == '{') {
+      if (*n_ids == ROUTE_MAX_IDS || !route_parse_id(seg, &ids[*n_ids])) {
         result = MATCH_BAD_ID;
         bad = seg;
       }
@@ -169,20 +173,23 @@ int router_match(const route *table, size_t n, const char *method, const char *p
   for (size_t r = 0; r < n; r++) {
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
-    match_kind kind = match_pattern(table[r].pattern, &parts, ids, &n_ids, &bad_id);
+    const char *name;
+    match_kind kind = match_pattern(table[r].pattern, &parts, ids, &n_ids, &name, &bad_id);
     if (kind != MATCH_OK) continue;
     path_known = true;
     list_add(out->allow, sizeof out->allow, table[r].method);
     if (strcmp(table[r].method, method) != 0) continue;
     method_known = true;
     const char *want = route_media_type(&table[r]);
-    if (want != NULL && !media_matches(content_type, want)) {
+    bool untyped_ok = content_type == NULL && table[r].untyped_json;
+    if (want != NULL && !untyped_ok && !media_matches(content_type, want)) {
       list_add(media, sizeof media, want);
       continue;
     }
     out->route = &table[r];
     memcpy(out->ids, ids, sizeof ids);
     out->n_ids = n_ids;
+    if (name != NULL) memcpy(out->name, name, strlen(name) + 1); /* both ROUTE_MAX_SEGMENT */
     return 0;
   }
 

@@ -2,9 +2,12 @@
  * router.h — the API's route table and how a request finds its route.
  *
  * A route is {method, pattern, body kind, body limit, handler, access}. Patterns are
- * literal segments and "{name}" parameters: "/v1/models/{id}/predict". Every
+ * literal segments and parameters in braces: "/v1/models/{id}/predict". A
  * parameter is a resource id, matched only by a canonical positive integer
- * <= 2^53 ("1", "42"; not "0", "007", "+1", "1e3" or "9007199254740993").
+ * <= 2^53 ("1", "42"; not "0", "007", "+1", "1e3" or "9007199254740993"),
+ * except "{name}", which matches any segment and is handed over as text (the
+ * Open Inference Protocol names models: "/v2/models/{name}/infer"). A pattern
+ * has at most one "{name}".
  *
  * Matching policy (router_match):
  *   - The path is split on "/" and each segment percent-decoded on its own, so
@@ -23,6 +26,7 @@
 #ifndef TRAIND_ROUTER_H
 #define TRAIND_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +39,7 @@
 #define ROUTE_ALLOW_MAX 64        /* room for an Allow header value */
 #define ROUTE_QUERY_MAX 16        /* parameters in one query string */
 #define ROUTE_QUERY_BYTES 2048    /* bytes of one decoded query string */
+#define ROUTE_NAME_PARAM "{name}" /* the one parameter that is text, not an id */
 
 typedef struct app app;
 typedef struct http_request http_request;
@@ -97,6 +102,8 @@ typedef struct {
   http_handler handler;   /* ROUTE_BODY_NONE and ROUTE_BODY_JSON */
   const http_stream_ops *stream; /* ROUTE_BODY_STREAM */
   route_access access;
+  bool untyped_json;      /* ROUTE_BODY_JSON: a body without Content-Type is JSON too (the
+                           * Open Inference Protocol's clients send none) */
 } route;
 
 /* A decoded query string. Holds pointers into itself: do not copy it. */
@@ -111,7 +118,8 @@ typedef struct {
   const route *route;
   uint64_t ids[ROUTE_MAX_IDS]; /* the pattern's {id} values, left to right */
   size_t n_ids;
-  char allow[ROUTE_ALLOW_MAX]; /* on 405: "GET, DELETE" */
+  char name[ROUTE_MAX_SEGMENT]; /* the pattern's {name} value, decoded; "" when it has none */
+  char allow[ROUTE_ALLOW_MAX];  /* on 405: "GET, DELETE" */
 } route_match;
 
 /** @return the daemon's route table, defined in routes.c (n receives its length). */
@@ -139,6 +147,12 @@ int router_match(const route *table, size_t n, const char *method, const char *p
  *         ROUTE_QUERY_MAX pairs or more than ROUTE_QUERY_BYTES decoded bytes
  */
 int route_query_parse(route_query *q, const char *raw, api_error *err);
+
+/**
+ * Read a resource id as the router does: a canonical positive integer <= 2^53.
+ * @return true, with *out set, when s is one
+ */
+bool route_parse_id(const char *s, uint64_t *out);
 
 /** @return the value of the first pair named key, or NULL when absent. */
 const char *route_query_get(const route_query *q, const char *key);

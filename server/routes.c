@@ -1,9 +1,11 @@
-/* routes.c — the daemon's route table: every endpoint of the v1 API. */
+/* routes.c — the daemon's route table: every endpoint of the v1 API and of the
+ * Open Inference Protocol under /v2. */
 #include "api_datasets.h"
 #include "api_jobs.h"
 #include "api_models.h"
 #include "api_ops.h"
 #include "api_predict.h"
+#include "api_v2.h"
 #include "router.h"
 
 /* Adding an endpoint is adding a row. Rows sharing a method and pattern must
@@ -41,6 +43,26 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
+     .access = ROUTE_READ},
+
+    /* The Open Inference Protocol (api_v2.h). Its health probes are open, as
+     * /healthz is; infer is a read, as predict is. */
+    {.method = "GET", .pattern = "/v2/health/live", .handler = api_v2_live, .access = ROUTE_OPEN},
+    {.method = "GET", .pattern = "/v2/health/ready", .handler = api_v2_ready,
+     .access = ROUTE_OPEN},
+    {.method = "GET", .pattern = "/v2", .handler = api_v2_server, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v2/models/{name}", .handler = api_v2_model,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v2/models/{name}/ready", .handler = api_v2_model_ready,
+     .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v2/models/{name}/infer", .body = ROUTE_BODY_JSON,
+     .untyped_json = true, .handler = api_v2_infer, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v2/models/{name}/versions/{version}", .handler = api_v2_model,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v2/models/{name}/versions/{version}/ready",
+     .handler = api_v2_model_ready, .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v2/models/{name}/versions/{version}/infer",
+     .body = ROUTE_BODY_JSON, .untyped_json = true, .handler = api_v2_infer,
      .access = ROUTE_READ},
 };
 

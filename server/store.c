@@ -160,6 +160,8 @@ static const char *const queries[Q_COUNT] = {
     [Q_MODEL_INSERT] = "INSERT INTO models (name, spec, parameters, created_at)"
                        " VALUES (?1, ?2, ?3, ?4) RETURNING " MODEL_COLS,
     [Q_MODEL_GET] = "SELECT " MODEL_COLS " FROM models WHERE id = ?1",
+    [Q_MODEL_BY_NAME] =
+        "SELECT " MODEL_COLS " FROM models WHERE name = ?1 ORDER BY id DESC LIMIT 1",
     [Q_MODEL_LIST] = "SELECT " MODEL_COLS " FROM models ORDER BY id",
     [Q_MODEL_IN_USE] =
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE model_id = ?1 AND state IN " ACTIVE ")",

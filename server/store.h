@@ -163,6 +163,13 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
 
 int store_model_get(store *st, int64_t id, store_model *out);
 
+/**
+ * The model named name; names need not be unique, and the newest model (the
+ * highest id) of that name wins.
+ * @return STORE_OK or STORE_ENOTFOUND
+ */
+int store_model_find(store *st, const char *name, store_model *out);
+
 /** All models, oldest first; release with store_model_list_free. */
 int store_model_list(store *st, store_model **out, size_t *n);
 

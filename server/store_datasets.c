@@ -245,6 +245,12 @@ int store_model_get(store *st, int64_t id, store_model *out) {
   return store__run_one(st->stmt[Q_MODEL_GET], read_model, clear_model, out);
 }
 
+int store_model_find(store *st, const char *name, store_model *out) {
+  memset(out, 0, sizeof *out);
+  sqlite3_bind_text(st->stmt[Q_MODEL_BY_NAME], 1, name, -1, SQLITE_STATIC);
+  return store__run_one(st->stmt[Q_MODEL_BY_NAME], read_model, clear_model, out);
+}
+
 int store_model_list(store *st, store_model **out, size_t *n) {
   void *rows;
   int status =

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../server/api_ops.h"
+#include "../../server/api_v2.h"
 #include "../../server/http.h"
 
 #define MAX_BODY 64          /* the JSON routes' limit in these tests */
@@ -36,6 +37,18 @@ static void item(app *a, const http_request *req, http_response *res) {
   cJSON *out = cJSON_CreateObject();
   cJSON_AddNumberToObject(out, "id", (double)req->ids[0]);
   cJSON_AddStringToObject(out, "q", q != NULL ? q : "");
+  http_json(res, 200, out);
+}
+
+/* GET /v2/things/{name}: {"name":"..."}, or 404 for the name "missing". */
+static void thing(app *a, const http_request *req, http_response *res) {
+  (void)a;
+  if (strcmp(req->name, "missing") == 0) {
+    http_fail(res, API_NOT_FOUND, "name", "unknown thing '%s'", req->name);
+    return;
+  }
+  cJSON *out = cJSON_CreateObject();
+  cJSON_AddStringToObject(out, "name", req->name);
   http_json(res, 200, out);
 }
 
@@ -90,6 +103,8 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/echo", .body = ROUTE_BODY_JSON, .handler = echo},
     {.method = "GET", .pattern = "/items/{id}", .handler = item},
     {.method = "GET", .pattern = "/silent", .handler = silent},
+    {.method = "GET", .pattern = "/v2/things/{name}", .handler = thing},
+    {.method = "GET", .pattern = "/v2/health/ready", .handler = api_v2_ready},
     {.method = "POST", .pattern = "/upload", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &upload_ops},
 };
@@ -286,6 +301,51 @@ Test(http, ids_and_query) {
   cr_expect_str_eq(r.body, "{\"id\":42,\"q\":\"a b!\"}");
   exchange("GET /items/1?q=%zz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 400, "invalid_argument", "q");
+}
+
+/* An error in the Open Inference Protocol's shape: {"error":"..."} and no more. */
+static void expect_v2_error(const reply *r, int status, const char *says) {
+  cr_assert_eq(r->status, status, "got %d:\n%s", r->status, r->raw);
+  cJSON *doc = cJSON_Parse(r->body);
+  cr_assert_not_null(doc, "not JSON: %s", r->body);
+  const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "error"));
+  cr_expect(error != NULL && strstr(error, says) != NULL, "%s", r->body);
+  cr_expect_eq(cJSON_GetArraySize(doc), 1, "error and nothing else: %s", r->body);
+  cJSON_Delete(doc);
+}
+
+Test(http, name_parameters_reach_the_handler_decoded) {
+  reply r;
+  exchange("GET /v2/things/a%2Fb HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_assert_eq(r.status, 200, "%s", r.raw);
+  cr_expect_str_eq(r.body, "{\"name\":\"a/b\"}");
+}
+
+Test(http, errors_under_v2_take_the_protocols_shape) {
+  reply r;
+  char allow[64];
+  exchange("GET /v2/things/missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_v2_error(&r, 404, "unknown thing 'missing'");
+  exchange("GET /v2/nothing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_v2_error(&r, 404, "no route for /v2/nothing");
+  exchange("DELETE /v2/things/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_v2_error(&r, 405, "not allowed");
+  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET");
+  /* Only /v2 itself and paths below it: /v2x is not the protocol's. */
+  exchange("GET /v2x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_json_error(&r, 404, "not_found", "");
+}
+
+Test(http, v2_ready_follows_the_health_check) {
+  reply r;
+  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_assert_eq(r.status, 200, "%s", r.raw);
+  cr_expect_str_eq(r.body, "{\"ready\":true}");
+  the_app.health_check = failing_check;
+  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  the_app.health_check = NULL;
+  cr_assert_eq(r.status, 400, "the protocol's \"not ready\" is a 4xx: %s", r.raw);
+  cr_expect_str_eq(r.body, "{\"ready\":false,\"error\":\"database is locked\"}");
 }
 
 Test(http, json_body_is_buffered_whole) {

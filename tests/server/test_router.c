@@ -19,6 +19,9 @@ enum {
   R_DATASETS_JSON,
   R_DATASETS_CSV,
   R_TWO_IDS,
+  R_NAMED,
+  R_NAMED_INFER,
+  R_NAMED_VERSION,
 };
 
 static const route table[] = {
@@ -35,6 +38,11 @@ static const route table[] = {
                         .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv"},
     [R_TWO_IDS] = {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints/{epoch}",
                    .handler = handler},
+    [R_NAMED] = {.method = "GET", .pattern = "/v2/models/{name}", .handler = handler},
+    [R_NAMED_INFER] = {.method = "POST", .pattern = "/v2/models/{name}/infer",
+                       .body = ROUTE_BODY_JSON, .untyped_json = true, .handler = handler},
+    [R_NAMED_VERSION] = {.method = "GET", .pattern = "/v2/models/{name}/versions/{version}",
+                         .handler = handler},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -195,11 +203,59 @@ Test(router, daemon_table_has_ops_routes) {
   cr_assert_eq(router_match(t, n, "GET", "/v1", NULL, &m, &err), 0);
   cr_expect_str_eq(m.route->pattern, "/v1");
   cr_expect_eq(router_match(t, n, "GET", "/nothing", NULL, &m, &err), -API_NOT_FOUND);
+  cr_assert_eq(router_match(t, n, "POST", "/v2/models/m/versions/2/infer", NULL, &m, &err), 0);
+  cr_expect_str_eq(m.route->pattern, "/v2/models/{name}/versions/{version}/infer");
   for (size_t i = 0; i < n; i++) {
     cr_expect(t[i].body == ROUTE_BODY_STREAM ? t[i].stream != NULL && t[i].media_type != NULL
                                              : t[i].handler != NULL,
               "route %s %s lacks its handler", t[i].method, t[i].pattern);
   }
+}
+
+Test(router, name_parameters_are_text) {
+  route_match m;
+  cr_expect_eq(route_of("GET", "/v2/models/xor-net", NULL, &m), R_NAMED);
+  cr_expect_str_eq(m.name, "xor-net");
+  cr_expect_eq(m.n_ids, 0);
+  /* Any segment is a name, digits and leading zeros included, decoded. */
+  cr_expect_eq(route_of("GET", "/v2/models/007", NULL, &m), R_NAMED);
+  cr_expect_str_eq(m.name, "007");
+  cr_expect_eq(route_of("GET", "/v2/models/a%20b%2Fc", NULL, &m), R_NAMED);
+  cr_expect_str_eq(m.name, "a b/c");
+  cr_expect_eq(route_of("GET", "/v2/models/m/versions/3", NULL, &m), R_NAMED_VERSION);
+  cr_expect_str_eq(m.name, "m");
+  cr_expect_eq(m.n_ids, 1);
+  cr_expect_eq(m.ids[0], 3);
+  /* Other parameters stay ids. */
+  expect_fail("GET", "/v2/models/m/versions/v3", NULL, API_NOT_FOUND);
+  expect_fail("GET", "/v2/models/m/versions/0", NULL, API_NOT_FOUND);
+  /* Patterns without {name} leave it empty. */
+  cr_expect_eq(route_of("GET", "/v1/models/4", NULL, &m), R_MODEL_GET);
+  cr_expect_str_eq(m.name, "");
+  expect_fail("GET", "/v2/models/", NULL, API_NOT_FOUND);
+  expect_fail("GET", "/v2/models//x", NULL, API_NOT_FOUND);
+}
+
+Test(router, untyped_json_routes_take_a_body_without_content_type) {
+  route_match m;
+  cr_expect_eq(route_of("POST", "/v2/models/m/infer", NULL, &m), R_NAMED_INFER);
+  cr_expect_eq(route_of("POST", "/v2/models/m/infer", "application/json", &m), R_NAMED_INFER);
+  /* A type that is given must still be JSON. */
+  expect_fail("POST", "/v2/models/m/infer", "text/plain", API_UNSUPPORTED_MEDIA);
+  expect_fail("POST", "/v2/models/m/infer", "application/x-www-form-urlencoded",
+              API_UNSUPPORTED_MEDIA);
+  /* Other JSON routes keep requiring the header. */
+  expect_fail("POST", "/v1/models", NULL, API_UNSUPPORTED_MEDIA);
+}
+
+Test(router, parse_id_is_the_routers) {
+  uint64_t v = 0;
+  cr_expect(route_parse_id("42", &v));
+  cr_expect_eq(v, 42);
+  cr_expect(route_parse_id("9007199254740992", &v));
+  const char *bad[] = {"", "0", "007", "+1", "1e3", "-1", "9007199254740993", "x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    cr_expect(!route_parse_id(bad[i], &v), "'%s'", bad[i]);
 }
 
 /* ---- query strings ----------------------------------------------------------- */

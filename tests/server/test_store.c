@@ -370,6 +370,27 @@ Test(store, models_insert_get_list_delete) {
   store_model_clear(&m);
 }
 
+Test(store, models_are_found_by_name_the_newest_first) {
+  int64_t first = add_model("net"), other = add_model("other"), second = add_model("net");
+  store_model m;
+  cr_assert_eq(store_model_find(st, "net", &m), STORE_OK);
+  cr_expect_eq(m.id, second, "the newest of the name");
+  cr_expect_str_eq(m.name, "net");
+  store_model_clear(&m);
+  cr_assert_eq(store_model_find(st, "other", &m), STORE_OK);
+  cr_expect_eq(m.id, other);
+  store_model_clear(&m);
+  cr_assert_eq(store_model_delete(st, second), STORE_OK);
+  cr_assert_eq(store_model_find(st, "net", &m), STORE_OK);
+  cr_expect_eq(m.id, first);
+  store_model_clear(&m);
+  /* Names compare exactly. */
+  cr_expect_eq(store_model_find(st, "NET", &m), STORE_ENOTFOUND);
+  cr_expect_null(m.name, "a failed find leaves the row empty");
+  cr_expect_eq(store_model_find(st, "ne", &m), STORE_ENOTFOUND);
+  cr_expect_eq(store_model_find(st, "net'; --", &m), STORE_ENOTFOUND);
+}
+
 Test(store, model_in_training_cannot_be_deleted_then_takes_its_jobs_along) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t job = add_job(model, ds);

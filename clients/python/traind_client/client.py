@@ -14,7 +14,8 @@ FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 class TraindError(Exception):
-    """An error answer: {"error":{"code","message","field"}} and its HTTP status."""
+    """An error answer: {"error":{"code","message","field"}} (under /v2 the
+    message alone, and code ""), and its HTTP status."""
 
     def __init__(self, status: int, code: str, message: str, field: str = "") -> None:
         super().__init__(f"{status} {code}: {message}" + (f" (field {field})" if field else ""))
@@ -77,6 +78,8 @@ class Client:
         if 200 <= status < 300:
             return doc
         err = (doc or {}).get("error") if isinstance(doc, dict) else None
+        if isinstance(err, str):  # /v2: the Open Inference Protocol's {"error": "..."}
+            raise TraindError(status, "", err)
         if not isinstance(err, dict):
             raise TraindError(status, "http_error", f"HTTP {status} without an error body")
         raise TraindError(status, err.get("code", ""), err.get("message", ""),

@@ -1,0 +1,280 @@
+/* api_v2.c — Open Inference Protocol handlers: health, metadata, inference. */
+#include "api_v2.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "json_out.h"
+#include "metrics.h"
+#include "models.h"
+#include "parse_infer.h"
+#include "parse_spec.h"
+#include "predict.h"
+#include "store.h"
+
+/* ---- the model a path names ----------------------------------------------- */
+
+/* By name (the newest of that name), else by id when the segment is one. */
+static int find_model(store *st, const char *name, store_model *m, api_error *err) {
+  uint64_t id;
+  int rc = store_model_find(st, name, m);
+  if (rc == STORE_ENOTFOUND && route_parse_id(name, &id)) {
+    store_model_clear(m);
+    rc = store_model_get(st, (int64_t)id, m);
+  }
+  if (rc == STORE_OK) return 0;
+  if (rc == STORE_ENOTFOUND)
+    return api_fail(err, API_NOT_FOUND, "name", "unknown model '%.64s'", name);
+  return api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
+}
+
+/* A version the path pins (0: none) must be the model's one version. */
+static int check_version(const store_model *m, int64_t version, api_error *err) {
+  if (version == 0 || (m->trained && m->version == version)) return 0;
+  if (!m->trained)
+    return api_fail(err, API_NOT_FOUND, "version",
+                    "model '%s' has no version %" PRId64 ": it has not been trained yet",
+                    m->name, version);
+  return api_fail(err, API_NOT_FOUND, "version",
+                  "model '%s' has no version %" PRId64 "; only its newest weights, version %" PRId64
+                  ", are kept",
+                  m->name, version, m->version);
+}
+
+/* The model and pinned version of a request, with the thread's store. */
+static int resolve(app *a, const http_request *req, store **st, store_model *m,
+                   int64_t *version, api_error *err) {
+  *version = req->n_ids > 0 ? (int64_t)req->ids[0] : 0;
+  *st = app_store(a);
+  if (*st == NULL) return api_fail(err, API_UNAVAILABLE, NULL, "the database cannot be opened");
+  int rc = find_model(*st, req->name, m, err);
+  if (rc == 0) rc = check_version(m, *version, err);
+  return rc;
+}
+
+/* The model's input and output widths, from its stored spec. */
+static int widths(const store_model *m, int *inputs, int *outputs, api_error *err) {
+  nn_spec spec;
+  char name[PARSE_NAME_MAX + 1];
+  cJSON *root = cJSON_Parse(m->spec);
+  int rc = root != NULL ? parse_spec(root, &spec, name, err) : -1;
+  cJSON_Delete(root);
+  if (rc != 0)
+    return api_fail(err, API_INTERNAL, NULL, "the stored spec of model %" PRId64 " is unreadable",
+                    m->id);
+  *inputs = spec.inputs;
+  *outputs = nn_spec_outputs(&spec);
+  return 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static cJSON *object_with_bool(const char *key, bool value) {
+  cJSON *o = cJSON_CreateObject();
+  if (o != NULL && cJSON_AddBoolToObject(o, key, value) == NULL) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+static cJSON *version_string(int64_t version) {
+  char text[24];
+  snprintf(text, sizeof text, "%" PRId64, version);
+  return cJSON_CreateString(text);
+}
+
+/* [rows, width]; rows -1 for "any". */
+static cJSON *shape(int64_t rows, int64_t width) {
+  const double dims[2] = {(double)rows, (double)width};
+  return cJSON_CreateDoubleArray(dims, 2);
+}
+
+/* {"name","datatype":"FP32","shape":[-1,width]} */
+static cJSON *tensor_metadata(const char *name, int width) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && cJSON_AddStringToObject(o, "name", name) != NULL &&
+            cJSON_AddStringToObject(o, "datatype", PARSE_INFER_DATATYPE) != NULL &&
+            cJSON_AddItemToObject(o, "shape", shape(-1, width));
+  if (ok) return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static bool add_one(cJSON *o, const char *key, cJSON *item) {
+  cJSON *arr = cJSON_AddArrayToObject(o, key);
+  if (arr != NULL && cJSON_AddItemToArray(arr, item)) return true;
+  cJSON_Delete(item);
+  return false;
+}
+
+static cJSON *model_metadata(const store_model *m, int64_t version, int inputs, int outputs) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && cJSON_AddStringToObject(o, "name", m->name) != NULL;
+  if (ok && m->trained)
+    ok = add_one(o, "versions", version_string(version != 0 ? version : m->version));
+  else if (ok)
+    ok = cJSON_AddArrayToObject(o, "versions") != NULL;
+  ok = ok && cJSON_AddStringToObject(o, "platform", API_V2_PLATFORM) != NULL &&
+       add_one(o, "inputs", tensor_metadata(PARSE_INFER_INPUT, inputs)) &&
+       add_one(o, "outputs", tensor_metadata(PARSE_INFER_OUTPUT, outputs));
+  if (ok) return o;
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static cJSON *infer_response(const char *model_name, const char *id, const predict_result *r) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *out = cJSON_CreateObject(), *data = NULL;
+  bool ok = o != NULL && out != NULL &&
+            cJSON_AddStringToObject(o, "model_name", model_name) != NULL &&
+            cJSON_AddItemToObject(o, "model_version", version_string(r->version)) &&
+            (id == NULL || cJSON_AddStringToObject(o, "id", id) != NULL) &&
+            cJSON_AddStringToObject(out, "name", PARSE_INFER_OUTPUT) != NULL &&
+            cJSON_AddItemToObject(out, "shape", shape((int64_t)r->rows, r->outputs)) &&
+            cJSON_AddStringToObject(out, "datatype", PARSE_INFER_DATATYPE) != NULL &&
+            (data = cJSON_AddArrayToObject(out, "data")) != NULL;
+  size_t n = r->rows * (size_t)r->outputs;
+  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(data, json_out_float(r->y[i]));
+  if (ok && add_one(o, "outputs", out)) return o;
+  if (!ok) cJSON_Delete(out);
+  cJSON_Delete(o);
+  return NULL;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+void api_v2_live(app *a, const http_request *req, http_response *res) {
+  (void)a;
+  (void)req;
+  http_json(res, 200, object_with_bool("live", true));
+}
+
+void api_v2_ready(app *a, const http_request *req, http_response *res) {
+  (void)req;
+  api_error err;
+  if (a->health_check == NULL || a->health_check(a, &err) == 0) {
+    http_json(res, 200, object_with_bool("ready", true));
+    return;
+  }
+  cJSON *o = object_with_bool("ready", false);
+  if (o != NULL && cJSON_AddStringToObject(o, "error", err.message) == NULL) {
+    cJSON_Delete(o);
+    o = NULL;
+  }
+  http_json(res, 400, o);
+}
+
+void api_v2_server(app *a, const http_request *req, http_response *res) {
+  (void)a;
+  (void)req;
+  cJSON *o = cJSON_CreateObject();
+  if (o != NULL && (cJSON_AddStringToObject(o, "name", TRAIND_NAME) == NULL ||
+                    cJSON_AddStringToObject(o, "version", TRAIND_VERSION) == NULL ||
+                    cJSON_AddArrayToObject(o, "extensions") == NULL)) {
+    cJSON_Delete(o);
+    o = NULL;
+  }
+  http_json(res, 200, o);
+}
+
+void api_v2_model(app *a, const http_request *req, http_response *res) {
+  store *st;
+  store_model m = {0};
+  int64_t version;
+  int inputs = 0, outputs = 0;
+  api_error err;
+  if (resolve(a, req, &st, &m, &version, &err) != 0 || widths(&m, &inputs, &outputs, &err) != 0)
+    http_error(res, &err);
+  else
+    http_json(res, 200, model_metadata(&m, version, inputs, outputs));
+  store_model_clear(&m);
+}
+
+/* Load the weights the request names into the predict cache: what readiness
+ * means, so a model whose stored weights cannot be read is an error, not ready. */
+static int load_weights(app *a, store *st, const store_model *m, int64_t version,
+                        api_error *err) {
+  nn_weights *w = NULL;
+  int64_t loaded;
+  int rc = version != 0 ? models_acquire_version(a->models, st, m->id, version, &w, err)
+                        : models_acquire(a->models, st, m->id, &w, &loaded, err);
+  nn_weights_unref(w);
+  return rc;
+}
+
+void api_v2_model_ready(app *a, const http_request *req, http_response *res) {
+  store *st;
+  store_model m = {0};
+  int64_t version;
+  api_error err;
+  if (resolve(a, req, &st, &m, &version, &err) != 0 ||
+      (m.trained && load_weights(a, st, &m, version, &err) != 0)) {
+    http_error(res, &err);
+    goto exit;
+  }
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && cJSON_AddStringToObject(o, "name", m.name) != NULL &&
+            cJSON_AddBoolToObject(o, "ready", m.trained) != NULL;
+  if (ok && !m.trained) {
+    char why[PARSE_NAME_MAX + 64];
+    snprintf(why, sizeof why, "model '%s' is not ready: it has not been trained yet", m.name);
+    ok = cJSON_AddStringToObject(o, "error", why) != NULL;
+  }
+  if (!ok) {
+    cJSON_Delete(o);
+    o = NULL;
+  }
+  http_json(res, m.trained ? 200 : 400, o);
+exit:
+  store_model_clear(&m);
+}
+
+/* A predict_fill: the request's tensor, once its width is the model's. */
+typedef struct {
+  const parse_infer *req;
+  const char *model_name;
+} infer_fill_ctx;
+
+static int infer_fill(void *ctx, int width, float *x, api_error *err) {
+  const infer_fill_ctx *c = ctx;
+  if (c->req->features != (size_t)width)
+    return api_fail(err, API_INVALID_ARGUMENT, "inputs[0].shape[1]",
+                    "inputs[0].shape[1] is %zu; model '%s' takes %d features", c->req->features,
+                    c->model_name, width);
+  parse_infer_copy(c->req, x);
+  return 0;
+}
+
+void api_v2_infer(app *a, const http_request *req, http_response *res) {
+  uint64_t start_us = metrics_clock_us();
+  cJSON *root = NULL;
+  store *st;
+  store_model m = {0};
+  int64_t version;
+  parse_infer in;
+  predict_result out = {0};
+  api_error err;
+  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
+      parse_infer_request(root, PREDICT_MAX_ROWS, &in, &err) != 0 ||
+      resolve(a, req, &st, &m, &version, &err) != 0) {
+    http_error(res, &err);
+    goto exit;
+  }
+  if (!m.trained) {
+    http_fail(res, API_CONFLICT, NULL, "model '%s' is not ready: it has not been trained yet",
+              m.name);
+    goto exit;
+  }
+  infer_fill_ctx ctx = {&in, m.name};
+  if (predict_run(a, st, m.id, version, in.rows, infer_fill, &ctx, &out, &err) != 0) {
+    http_error(res, &err);
+    goto exit;
+  }
+  http_json(res, 200, infer_response(m.name, in.id, &out));
+  if (res->status == 200) metrics_prediction(in.rows, metrics_clock_us() - start_us);
+exit:
+  predict_result_clear(&out);
+  store_model_clear(&m);
+  cJSON_Delete(root);
+}
