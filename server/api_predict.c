@@ -1,16 +1,103 @@
-/* api_predict.c — predictions from the published weights. */
+/*
+ * api_predict.c — predictions from the published weights.
+ *
+ * The hot path allocates nothing in steady state: the body is read straight
+ * into floats (predict_body.c), inputs, outputs and the network's scratch
+ * live in buffers each HTTP thread keeps between requests, and the answer is
+ * written as text (json_buf.c) rather than built as a cJSON tree. Only an
+ * unusual or invalid body takes the generic parser, which names the field.
+ */
 #include "api_predict.h"
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "json_out.h"
+#include "json_buf.h"
 #include "metrics.h"
 #include "models.h"
 #include "parse_json.h"
+#include "predict_body.h"
 #include "store.h"
+
+/* A thread keeps buffers up to this size for its next request; larger ones
+ * (a rare huge batch) go back to the allocator after the answer. */
+#define KEEP_BYTES (1u << 20)
+
+/* One HTTP thread's buffers, kept between requests (thread-per-connection:
+ * a keep-alive client's requests all land on the same thread). */
+typedef struct {
+  float *x; /* (rows, inputs) */
+  size_t x_cap;
+  float *y; /* (rows, outputs) */
+  size_t y_cap;
+  void *work; /* the network's scratch */
+  size_t work_cap;
+} buffers;
+
+static pthread_key_t buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
+static int buffers_key_ok;
+
+static void buffers_free(void *p) {
+  buffers *b = p;
+  if (b == NULL) return;
+  free(b->x);
+  free(b->y);
+  free(b->work);
+  free(b);
+}
+
+static void buffers_key_create(void) {
+  buffers_key_ok = pthread_key_create(&buffers_key, buffers_free) == 0;
+}
+
+/* The calling thread's buffers, or NULL when out of memory. */
+static buffers *thread_buffers(void) {
+  pthread_once(&buffers_once, buffers_key_create);
+  if (!buffers_key_ok) return NULL;
+  buffers *b = pthread_getspecific(buffers_key);
+  if (b != NULL) return b;
+  if ((b = calloc(1, sizeof *b)) == NULL) return NULL;
+  if (pthread_setspecific(buffers_key, b) != 0) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+/* Free what is too large to keep. */
+static void trim(buffers *b) {
+  if (b->x_cap * sizeof(float) > KEEP_BYTES) {
+    free(b->x);
+    b->x = NULL;
+    b->x_cap = 0;
+  }
+  if (b->y_cap * sizeof(float) > KEEP_BYTES) {
+    free(b->y);
+    b->y = NULL;
+    b->y_cap = 0;
+  }
+  if (b->work_cap > KEEP_BYTES) {
+    free(b->work);
+    b->work = NULL;
+    b->work_cap = 0;
+  }
+}
+
+/* Room for n bytes in *p of *cap units of unit bytes. @return 0 or -1 */
+static int ensure(void **p, size_t *cap, size_t n, size_t unit) {
+  if (n <= *cap) return 0;
+  void *grown = realloc(*p, n * unit);
+  if (grown == NULL) return -1;
+  *p = grown;
+  *cap = n;
+  return 0;
+}
+
+/* ---- the generic path: any body, errors named ------------------------------ */
 
 /* The "inputs" member: a non-empty array of at most API_PREDICT_MAX_ROWS rows. */
 static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, api_error *err) {
@@ -55,25 +142,37 @@ static int read_rows(const cJSON *inputs, int width, float *x, api_error *err) {
   return 0;
 }
 
-/* The class names the model's published weights predict (recorded with
- * them from their dataset), or NULL for regression. */
-static cJSON *trained_classes(store *st, int64_t model_id) {
-  store_model m;
-  cJSON *classes = NULL;
-  if (store_model_get(st, model_id, &m) == STORE_OK && m.classes != NULL)
-    classes = cJSON_Parse(m.classes);
-  store_model_clear(&m);
-  return classes;
+/* Parse and check a body the fast reader declined. width < 0: the model is
+ * unknown, check the body alone. @return 0 with b->x filled, or an api code */
+static int read_generic(const http_request *req, int width, buffers *b, size_t *rows,
+                        api_error *err) {
+  cJSON *root = NULL;
+  const cJSON *inputs = NULL;
+  int rc = parse_json_body(req->body, req->body_len, &root, err);
+  if (rc == 0) rc = check_inputs(root, &inputs, rows, err);
+  if (rc == 0 && width > 0) {
+    if (ensure((void **)&b->x, &b->x_cap, *rows * (size_t)width, sizeof(float)) != 0)
+      rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
+    else
+      rc = read_rows(inputs, width, b->x, err);
+  }
+  cJSON_Delete(root);
+  return rc;
 }
 
+/* ---- the answer ----------------------------------------------------------------- */
+
 /* Each row's class name: argmax over one unit per class, or a single
- * sigmoid unit for two classes. @return 0, or -1 when out of memory */
-static int add_labels(cJSON *root, const cJSON *classes, const float *y, size_t rows,
-                      int outputs) {
+ * sigmoid unit for two classes. Skipped when the names do not fit. */
+static void write_labels(json_buf *out, const char *classes_text, const float *y, size_t rows,
+                         int outputs) {
+  cJSON *classes = classes_text != NULL ? cJSON_Parse(classes_text) : NULL;
   int n_classes = cJSON_GetArraySize(classes);
-  if (!(n_classes == outputs || (outputs == 1 && n_classes == 2))) return 0;
-  cJSON *labels = cJSON_AddArrayToObject(root, "labels");
-  if (labels == NULL) return -1;
+  if (classes == NULL || !(n_classes == outputs || (outputs == 1 && n_classes == 2))) {
+    cJSON_Delete(classes);
+    return;
+  }
+  json_buf_lit(out, ",\"labels\":[");
   for (size_t i = 0; i < rows; i++) {
     const float *row = y + i * (size_t)outputs; /* (outputs,) */
     int best = 0;
@@ -83,78 +182,97 @@ static int add_labels(cJSON *root, const cJSON *classes, const float *y, size_t 
       for (int k = 1; k < outputs; k++)
         if (row[k] > row[best]) best = k;
     }
-    const cJSON *name = cJSON_GetArrayItem(classes, best);
-    if (!cJSON_AddItemToArray(labels, cJSON_CreateString(cJSON_GetStringValue(name))))
-      return -1;
+    const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(classes, best));
+    if (i > 0) json_buf_raw(out, ",", 1);
+    json_buf_string(out, name != NULL ? name : "");
   }
-  return 0;
+  json_buf_raw(out, "]", 1);
+  cJSON_Delete(classes);
 }
 
-static cJSON *answer(int64_t model_id, int64_t version, const float *y, size_t rows,
-                     int outputs, const cJSON *classes) {
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = NULL;
-  int ok = root != NULL && cJSON_AddNumberToObject(root, "model", (double)model_id) != NULL &&
-           cJSON_AddNumberToObject(root, "version", (double)version) != NULL &&
-           (arr = cJSON_AddArrayToObject(root, "outputs")) != NULL;
-  for (size_t i = 0; ok && i < rows; i++) {
-    cJSON *row = cJSON_CreateArray();
-    ok = cJSON_AddItemToArray(arr, row);
-    for (int k = 0; ok && k < outputs; k++)
-      ok = cJSON_AddItemToArray(row, json_out_float(y[i * (size_t)outputs + (size_t)k]));
+/* {"model":1,"version":12,"outputs":[[...],...],"labels":[...]} */
+static void answer(http_response *res, int64_t model_id, int64_t version, const float *y,
+                   size_t rows, int outputs, const char *classes) {
+  json_buf out;
+  json_buf_init(&out, 64 + rows * (size_t)outputs * 16);
+  json_buf_lit(&out, "{\"model\":");
+  json_buf_int(&out, model_id);
+  json_buf_lit(&out, ",\"version\":");
+  json_buf_int(&out, version);
+  json_buf_lit(&out, ",\"outputs\":[");
+  for (size_t i = 0; i < rows; i++) {
+    json_buf_raw(&out, i > 0 ? ",[" : "[", i > 0 ? 2 : 1);
+    for (int k = 0; k < outputs; k++) {
+      if (k > 0) json_buf_raw(&out, ",", 1);
+      json_buf_float(&out, y[i * (size_t)outputs + (size_t)k]);
+    }
+    json_buf_raw(&out, "]", 1);
   }
-  if (ok && classes != NULL) ok = add_labels(root, classes, y, rows, outputs) == 0;
-  if (ok) return root;
-  cJSON_Delete(root);
-  return NULL;
+  json_buf_raw(&out, "]", 1);
+  write_labels(&out, classes, y, rows, outputs);
+  json_buf_raw(&out, "}", 1);
+  size_t len = 0;
+  char *text = json_buf_take(&out, &len);
+  if (text == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
+  }
+  http_text(res, 200, text, len, NULL);
 }
 
 void api_predict(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = metrics_clock_us();
   int64_t id = (int64_t)req->ids[0];
-  cJSON *root = NULL, *classes = NULL;
   nn_weights *w = NULL;
-  float *x = NULL, *y = NULL;
-  const cJSON *inputs = NULL;
+  char *classes = NULL;
   size_t rows = 0;
   int64_t version;
   api_error err;
-  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      check_inputs(root, &inputs, &rows, &err) != 0) {
-    http_error(res, &err);
-    goto out;
+  buffers *b = thread_buffers();
+  if (b == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) goto out;
-  if (models_acquire(a->models, st, id, &w, &version, &err) != 0) {
-    http_error(res, &err);
+  if (models_acquire(a->models, st, id, &w, &version, &classes, &err) != 0) {
+    /* a bad body is reported before an unknown or untrained model */
+    api_error body_err;
+    http_error(res, read_generic(req, -1, b, &rows, &body_err) != 0 ? &body_err : &err);
     goto out;
   }
   const nn_spec *spec = nn_weights_spec(w);
   int width = spec->inputs, outputs = nn_spec_outputs(spec);
-  x = malloc(rows * (size_t)width * sizeof *x);   /* (rows, inputs) */
-  y = malloc(rows * (size_t)outputs * sizeof *y); /* (rows, outputs) */
-  if (x == NULL || y == NULL) {
+  predict_body_status fast = predict_body_read(req->body, req->body_len, width,
+                                               API_PREDICT_MAX_ROWS, &b->x, &b->x_cap, &rows);
+  if (fast == PREDICT_BODY_NOMEM) {
     http_fail(res, API_INTERNAL, NULL, "out of memory");
     goto out;
   }
-  if (read_rows(inputs, width, x, &err) != 0) {
+  if (fast == PREDICT_BODY_OTHER && read_generic(req, width, b, &rows, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
-  cJSON_Delete(root); /* the numbers are in x now */
-  root = NULL;
-  if (nn_weights_predict(w, x, rows, y, NULL) != NN_OK) {
-    http_fail(res, API_INTERNAL, NULL, "prediction failed (out of memory)");
+  if (rows * (size_t)outputs > API_PREDICT_MAX_VALUES) {
+    http_fail(res, API_INVALID_ARGUMENT, "inputs",
+              "%zu rows of %d outputs each exceed the %d values one answer may hold; "
+              "send fewer rows", rows, outputs, API_PREDICT_MAX_VALUES);
     goto out;
   }
-  classes = trained_classes(st, id);
-  http_json(res, 200, answer(id, version, y, rows, outputs, classes));
+  size_t work = nn_weights_scratch_bytes(w, rows);
+  if (ensure((void **)&b->y, &b->y_cap, rows * (size_t)outputs, sizeof(float)) != 0 ||
+      ensure(&b->work, &b->work_cap, work, 1) != 0) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    goto out;
+  }
+  if (nn_weights_predict(w, b->x, rows, b->y, b->work) != NN_OK) {
+    http_fail(res, API_INTERNAL, NULL, "prediction failed");
+    goto out;
+  }
+  answer(res, id, version, b->y, rows, outputs, classes);
   if (res->status == 200) metrics_prediction(rows, metrics_clock_us() - start_us);
 out:
-  cJSON_Delete(classes);
-  free(y);
-  free(x);
+  trim(b);
+  free(classes);
   nn_weights_unref(w);
-  cJSON_Delete(root);
 }

@@ -4,7 +4,8 @@
 
 #include "http.h"
 
-#define API_PREDICT_MAX_ROWS 65536 /* rows in one predict request */
+#define API_PREDICT_MAX_ROWS 65536        /* rows in one predict request */
+#define API_PREDICT_MAX_VALUES (1 << 24)  /* rows x outputs in one answer */
 
 /**
  * {"inputs":[[0,1],[1,1]]} → 200 {"model":1,"version":12,"outputs":[[0.97],[0.04]]},

@@ -227,7 +227,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   metrics_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
-    models_publish(w->owner->cache, job->model_id, version, snap);
+    models_publish(w->owner->cache, job->model_id, version, snap, r->meta.classes);
   rc = 0;
 out:
   free(ckpt);
