@@ -2,17 +2,20 @@
  * bench_core.c — training throughput of our core (public API of core/nn.h
  * only) on every workload, and the cblas_sgemm ceiling for config (d).
  *
- *   bench_core [CONFIG...]    all configs when none is named, e.g. bench_core d
+ *   bench_core [-t THREADS] [CONFIG...]   all configs when none is named,
+ *                                         e.g. bench_core -t 2 d
  *
  * Output, one fact per line (parsed by run.sh):
  *   blas corename <name>              OpenBLAS kernel that ran
  *   blas config <text>                openblas_get_config()
- *   core <config> <optim> <samples/s> <rows timed>
- *   sgemm <config> <GFLOP/s>          the config's training products alone
+ *   core <config> <optim> <samples/s> <rows timed> <threads>
+ *   sgemm <config> <GFLOP/s>          the config's training products alone,
+ *                                     bare cblas_sgemm on one thread
  *   gflops <config> <optim> <GFLOP/s> <fraction of sgemm>
  *
- * Run with OPENBLAS_NUM_THREADS=1 (the program also asks OpenBLAS for one
- * thread).
+ * THREADS (default 1) is the trainer's thread count (nn_trainer_set_threads);
+ * OpenBLAS itself always runs on one thread. Run with OPENBLAS_NUM_THREADS=1
+ * (the program also asks OpenBLAS for one thread).
  */
 #include <cblas.h>
 #include <math.h>
@@ -25,6 +28,9 @@
 
 /* The config whose matrix products are compared with bare cblas_sgemm. */
 #define SGEMM_CONFIG "d"
+
+/* The trainer's compute threads (-t). */
+static int bench_threads = 1;
 
 static void spec_for(const wl_config *c, nn_spec *spec) {
   memset(spec, 0, sizeof *spec);
@@ -94,9 +100,11 @@ static int bench_train(const wl_config *c, const wl_data *d, const wl_optim *o, 
   if ((rc = train_config_for(c, o, &tc))) goto exit;
   if ((rc = nn_model_new(&spec, &m, &err))) goto exit;
   if ((rc = nn_trainer_new(m, &probe_data, &tc, NULL, &probe, &err))) goto exit;
+  if ((rc = nn_trainer_set_threads(probe, bench_threads))) goto exit;
   if ((rc = run_epochs(probe, 1, &seconds))) goto exit;
   timed = prefix(d, wl_rows_to_time(d->rows, probe_data.rows, seconds));
   if ((rc = nn_trainer_new(m, &timed, &tc, NULL, &t, &err))) goto exit;
+  if ((rc = nn_trainer_set_threads(t, bench_threads))) goto exit;
   if ((rc = run_epochs(t, 1, &seconds))) goto exit;
   epochs = wl_epochs_per_rep(seconds);
   for (int r = 0; r < WL_REPS; r++) {
@@ -220,11 +228,12 @@ static int bench_config(const wl_config *c) {
   for (int o = 0; o < WL_N_OPTIMS && rc == NN_OK; o++) {
     size_t rows = 0;
     rc = bench_train(c, &d, &wl_optims[o], &sps[o], &rows);
-    if (rc == NN_OK) printf("core %s %s %.1f %zu\n", c->name, wl_optims[o].name, sps[o], rows);
+    if (rc == NN_OK)
+      printf("core %s %s %.1f %zu %d\n", c->name, wl_optims[o].name, sps[o], rows, bench_threads);
     fflush(stdout);
   }
   wl_data_free(&d);
-  if (rc != NN_OK || strcmp(c->name, SGEMM_CONFIG) != 0) return rc;
+  if (rc != NN_OK || strcmp(c->name, SGEMM_CONFIG) != 0 || bench_threads != 1) return rc;
   if ((rc = bench_sgemm(c, &peak))) return rc;
   printf("sgemm %s %.2f\n", c->name, peak);
   for (int o = 0; o < WL_N_OPTIMS; o++) {
@@ -236,6 +245,15 @@ static int bench_config(const wl_config *c) {
 
 int main(int argc, char **argv) {
   int failed = 0;
+  if (argc > 2 && strcmp(argv[1], "-t") == 0) {
+    bench_threads = atoi(argv[2]);
+    if (bench_threads < 1 || bench_threads > NN_MAX_THREADS) {
+      fprintf(stderr, "bench_core: -t takes 1..%d threads\n", NN_MAX_THREADS);
+      return 2;
+    }
+    argc -= 2;
+    argv += 2;
+  }
   openblas_set_num_threads(1);
   printf("blas corename %s\n", openblas_get_corename());
   printf("blas config %s\n", openblas_get_config());

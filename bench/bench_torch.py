@@ -8,7 +8,9 @@ Same protocol as the C peers (bench/workload.h): a probe epoch on the first
 <probe_rows> rows sizes the timed prefix, then one warm-up epoch and the best
 of <reps> repetitions of enough epochs to last about <rep_seconds>.
 
-usage: bench_torch.py DATA_DIR [CONFIG...]    (all configs when none is named)
+usage: bench_torch.py [-t THREADS] DATA_DIR [CONFIG...]
+    all configs when none is named; THREADS (default 1) is torch.set_num_threads,
+    the intra-op pool (OpenBLAS or MKL under it follows OMP/OPENBLAS_NUM_THREADS)
 """
 import math
 import os
@@ -18,30 +20,7 @@ import time
 import numpy as np
 import torch
 
-
-def read_manifest(data_dir):
-    protocol, optims, configs = None, [], []
-    with open(os.path.join(data_dir, "manifest.txt")) as f:
-        for line in f:
-            kind, *fields = line.split()
-            if kind == "protocol":
-                protocol = (int(fields[0]), int(fields[1]), float(fields[2]), int(fields[3]))
-            elif kind == "optim":
-                optims.append((fields[0], float(fields[1])))
-            elif kind == "config":
-                name, task, batch, rows = fields[0], fields[1], int(fields[2]), int(fields[3])
-                configs.append((name, task, batch, rows, [int(w) for w in fields[4:]]))
-    return protocol, optims, configs
-
-
-def load_data(data_dir, name, task, rows, widths):
-    base = os.path.join(data_dir, name)
-    x = np.fromfile(base + ".x", dtype=np.float32).reshape(rows, widths[0])
-    if task == "regression":
-        t = np.fromfile(base + ".y", dtype=np.float32).reshape(rows, widths[-1])
-        return torch.from_numpy(x), torch.from_numpy(t)
-    labels = np.fromfile(base + ".labels", dtype=np.int32).astype(np.int64)
-    return torch.from_numpy(x), torch.from_numpy(labels)
+from protocol import read_manifest, rows_to_time, selected
 
 
 def make_model(task, widths):
@@ -79,14 +58,6 @@ def run_epochs(model, loss_fn, opt, x, t, batch, epochs):
     return time.perf_counter() - start
 
 
-def rows_to_time(rows, probe_rows, probe_seconds, rep_seconds):
-    """wl_rows_to_time of workload.c."""
-    full = probe_seconds * rows / probe_rows
-    if full <= rep_seconds:
-        return rows
-    return max(probe_rows, int(rows * (rep_seconds / full)))
-
-
 def bench(protocol, config, optim, x, t):
     probe_rows, reps, rep_seconds, max_epochs = protocol
     _, task, batch, rows, widths = config
@@ -104,18 +75,22 @@ def bench(protocol, config, optim, x, t):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    threads = 1
+    if len(args) > 1 and args[0] == "-t":
+        threads, args = int(args[1]), args[2:]
+    if not args:
         sys.exit(__doc__)
-    torch.set_num_threads(1)
-    protocol, optims, configs = read_manifest(sys.argv[1])
+    torch.set_num_threads(threads)
+    protocol, optims, configs = read_manifest(args[0])
     for config in configs:
         name, task, _, rows, widths = config
-        if len(sys.argv) > 2 and name not in sys.argv[2:]:
+        if not selected(name, args[1:]):
             continue
-        x, t = load_data(sys.argv[1], name, task, rows, widths)
+        x, t = load_data(args[0], name, task, rows, widths)
         for optim in optims:
             sps, timed = bench(protocol, config, optim, x, t)
-            print(f"torch {name} {optim[0]} {sps:.1f} {timed}", flush=True)
+            print(f"torch {name} {optim[0]} {sps:.1f} {timed} {threads}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@
 
 #include "nn_internal.h"
 
-void nn__dense_forward(const nn_layer_spec *l, const float *W, const float *b, const float *X,
-                       float *Y, float *logits, size_t n, int in, int out) {
+void nn__dense_forward(nn__pool *pool, const nn_layer_spec *l, const float *W, const float *b,
+                       const float *X, float *Y, float *logits, size_t n, int in, int out) {
   float *Z = logits != NULL ? logits : Y; /* (n, out) */
   /* Z = X W^T */
-  nn__gemm_nt((int)n, out, in, X, W, Z);
+  nn__gemm_nt(pool, (int)n, out, in, X, W, Z);
   /* Y = act(Z + b) */
   nn__act_forward(l->act, l->slope, Z, b, Y, n, out);
   if (logits == NULL) return;
@@ -22,13 +22,13 @@ void nn__dense_forward(const nn_layer_spec *l, const float *W, const float *b, c
   }
 }
 
-void nn__dense_backward(const nn_layer_spec *l, const float *W, const float *X, const float *Y,
-                        float *dY, float *dW, float *db, float *dX, size_t n, int in, int out,
-                        int fused) {
+void nn__dense_backward(nn__pool *pool, const nn_layer_spec *l, const float *W, const float *X,
+                        const float *Y, float *dY, float *dW, float *db, float *dX, size_t n,
+                        int in, int out, int fused) {
   /* dZ = dY act'(Y), db = sum_rows dZ; a fused loss already gave dZ */
   nn__act_backward(fused ? NN_ACT_LINEAR : l->act, l->slope, Y, dY, db, n, out);
   /* dW = dZ^T X */
-  nn__gemm_tn(out, in, (int)n, dY, X, dW);
+  nn__gemm_tn(pool, out, in, (int)n, dY, X, dW);
   /* dX = dZ W */
-  if (dX != NULL) nn__gemm_nn((int)n, in, out, dY, W, dX);
+  if (dX != NULL) nn__gemm_nn(pool, (int)n, in, out, dY, W, dX);
 }

@@ -5,6 +5,11 @@
  * compiler vectorizes the longest contiguous dimension. Every loop sums over
  * k in ascending order, and the choice depends only on the shape, so results
  * are deterministic for a given shape.
+ *
+ * A large product is cut into tiles of C's columns, one cblas_sgemm call
+ * each (single-threaded BLAS), which the trainer's pool spreads over its
+ * threads. The cut depends on the shape alone, so the bits do not depend on
+ * how many threads there are, and no thread waits for BLAS's own.
  */
 #include <cblas.h>
 
@@ -14,15 +19,69 @@
 #define SMALL_GEMM_MACS 8192
 /* Rows at least this long are worth a vectorized pass each. */
 #define SMALL_GEMM_VECTOR 4
+/* Products from this many multiply-adds are cut into tiles: a tile then
+ * still keeps a core busy for ~100 us, far above the pool's hand-off. */
+#define TILE_MIN_MACS (1ll << 22)
+/* Columns per tile, about; tiles are whole multiples of TILE_ALIGN columns,
+ * the widest sgemm kernel's, and at most MAX_TILES of them. */
+#define TILE_COLS 256
+#define TILE_ALIGN 16
+#define MAX_TILES 64
 
 static int is_small(int M, int N, int K) {
   return (long long)M * N * K <= SMALL_GEMM_MACS;
 }
 
+typedef enum { NT, TN, NN } op;
+
+typedef struct {
+  op o;
+  int M, N, K, width; /* C (M, N) in tiles of width columns */
+  const float *A, *B;
+  float *C;
+} product;
+
+/* Columns j0 .. j0 + n of C: slices of B and C with their full strides. */
+static void tile(void *ctx, int i) {
+  const product *p = ctx;
+  int j0 = i * p->width;
+  int n = p->N - j0 < p->width ? p->N - j0 : p->width;
+  float *C = p->C + j0;
+  switch (p->o) {
+  case NT: /* C[:, j] = A B[j, :]^T; B (N, K) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->M, n, p->K, 1.0f, p->A, p->K,
+                p->B + (size_t)j0 * p->K, p->K, 0.0f, C, p->N);
+    break;
+  case TN: /* C[:, j] = A^T B[:, j]; A (K, M), B (K, N) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p->M, n, p->K, 1.0f, p->A, p->M,
+                p->B + j0, p->N, 0.0f, C, p->N);
+    break;
+  case NN: /* C[:, j] = A B[:, j]; B (K, N) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->M, n, p->K, 1.0f, p->A, p->K,
+                p->B + j0, p->N, 0.0f, C, p->N);
+    break;
+  }
+}
+
+/* A product too large for the loops: tiles by shape, on the pool. */
+static void large(nn__pool *pool, op o, int M, int N, int K, const float *A, const float *B,
+                  float *C) {
+  int tiles = 1;
+  if ((long long)M * N * K >= TILE_MIN_MACS) {
+    tiles = (N + TILE_COLS - 1) / TILE_COLS;
+    if (tiles > MAX_TILES) tiles = MAX_TILES;
+  }
+  int width = (N + tiles - 1) / tiles;
+  width = (width + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
+  tiles = (N + width - 1) / width;
+  product p = {o, M, N, K, width, A, B, C};
+  nn__pool_run(pool, tiles, tile, &p);
+}
+
 NN__VECTORIZE
-void nn__gemm_nt(int M, int N, int K, const float *A, const float *B, float *C) {
+void nn__gemm_nt(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
   if (!is_small(M, N, K)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+    large(pool, NT, M, N, K, A, B, C);
     return;
   }
   for (int i = 0; i < M; i++) {
@@ -46,9 +105,9 @@ void nn__gemm_nt(int M, int N, int K, const float *A, const float *B, float *C) 
 }
 
 NN__VECTORIZE
-void nn__gemm_tn(int M, int N, int K, const float *A, const float *B, float *C) {
+void nn__gemm_tn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
   if (!is_small(M, N, K)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, M, B, N, 0.0f, C, N);
+    large(pool, TN, M, N, K, A, B, C);
     return;
   }
   if (N >= SMALL_GEMM_VECTOR) {
@@ -77,9 +136,9 @@ void nn__gemm_tn(int M, int N, int K, const float *A, const float *B, float *C) 
 }
 
 NN__VECTORIZE
-void nn__gemm_nn(int M, int N, int K, const float *A, const float *B, float *C) {
+void nn__gemm_nn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
   if (!is_small(M, N, K)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+    large(pool, NN, M, N, K, A, B, C);
     return;
   }
   for (int i = 0; i < M; i++) {

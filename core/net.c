@@ -70,7 +70,7 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
     float *out = ws->acts[l]; /* (n, a->out[l]) */
     if (ls->type == NN_LAYER_DENSE) {
       float *logits = (a->fused && l == last) ? ws->logits : NULL;
-      nn__dense_forward(ls, params + a->w_off[l], params + a->b_off[l], in, out, logits, n,
+      nn__dense_forward(ws->pool, ls, params + a->w_off[l], params + a->b_off[l], in, out, logits, n,
                         a->in[l], a->out[l]);
     } else {
       nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l],
@@ -92,7 +92,7 @@ void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *param
     if (ls->type == NN_LAYER_DENSE) {
       const float *X = l == 0 ? ws->x : ws->acts[l - 1];
       float *dX = !need_dx ? NULL : l == 0 ? dx : other;
-      nn__dense_backward(ls, params + a->w_off[l], X, ws->acts[l], g, grad + a->w_off[l],
+      nn__dense_backward(ws->pool, ls, params + a->w_off[l], X, ws->acts[l], g, grad + a->w_off[l],
                          grad + a->b_off[l], dX, n, a->in[l], a->out[l],
                          a->fused && l == a->n_layers - 1);
       float *t = g;
@@ -119,7 +119,7 @@ void nn__net_infer(const nn_spec *spec, const nn__arch *a, const float *params,
       const nn_layer_spec *ls = &spec->layers[l];
       if (ls->type != NN_LAYER_DENSE) continue; /* dropout is the identity here */
       float *dst = l == last ? y + r0 * (size_t)outputs : nxt;
-      nn__dense_forward(ls, params + a->w_off[l], params + a->b_off[l], cur, dst, NULL, rows,
+      nn__dense_forward(NULL, ls, params + a->w_off[l], params + a->b_off[l], cur, dst, NULL, rows,
                         a->in[l], a->out[l]);
       nxt = cur;
       cur = dst;

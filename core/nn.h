@@ -19,6 +19,7 @@
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
 #define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
+#define NN_MAX_THREADS 256          /* compute threads of one trainer */
 
 /* ---- status codes and names --------------------------------------------- */
 
@@ -316,6 +317,15 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
  * @return NN_OK, NN_ESTOPPED (paused mid-epoch) or NN_ENUMERIC
  */
 int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *out);
+
+/**
+ * Spread the large matrix products of later batches over threads threads,
+ * the caller included (1 by default). The weights do not depend on it, so it
+ * may change between any two batches, e.g. from an nn_batch_fn.
+ * @param threads 1..NN_MAX_THREADS
+ * @return NN_OK, NN_ERANGE or NN_ENOMEM (the trainer then keeps its threads)
+ */
+int nn_trainer_set_threads(nn_trainer *t, int threads);
 
 /** @return nonzero once all epochs ran or early stopping triggered. */
 int nn_trainer_done(const nn_trainer *t);

@@ -72,14 +72,34 @@ struct nn_model {
 /* Allocate a model for a validated spec; parameters zeroed, no init. */
 int nn__model_alloc(const nn_spec *spec, nn_model **out);
 
+/* ---- compute threads (pool.c) ------------------------------------------------ */
+
+typedef struct nn__pool nn__pool;
+typedef void (*nn__task_fn)(void *ctx, int task);
+
+/* A pool of threads threads (1..NN_MAX_THREADS), the caller of a run being
+ * one of them; its budget starts at threads. */
+int nn__pool_new(int threads, nn__pool **out);
+void nn__pool_free(nn__pool *p);
+/* Threads the pool has, the caller included; 1 for NULL. */
+int nn__pool_capacity(const nn__pool *p);
+/* Use at most threads (clamped to 1..capacity) in later runs. */
+void nn__pool_set_budget(nn__pool *p, int threads);
+/* fn(ctx, i) for every i < tasks, spread over the budget's threads; returns
+ * when all are done. p == NULL runs them in order on the caller. */
+void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx);
+
 /* ---- GEMM: cblas_sgemm for large products, plain loops for tiny ones ------- */
 
+/* A large product is cut into column tiles of C by its shape alone, and the
+ * tiles run on pool (NULL: the caller): the bits never depend on the pool. */
+
 /* C (M, N) = A (M, K) * B^T, with B (N, K)                                  */
-void nn__gemm_nt(int M, int N, int K, const float *A, const float *B, float *C);
+void nn__gemm_nt(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C);
 /* C (M, N) = A^T * B, with A (K, M), B (K, N)                               */
-void nn__gemm_tn(int M, int N, int K, const float *A, const float *B, float *C);
+void nn__gemm_tn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C);
 /* C (M, N) = A (M, K) * B (K, N)                                            */
-void nn__gemm_nn(int M, int N, int K, const float *A, const float *B, float *C);
+void nn__gemm_nn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C);
 
 /* ---- activations ------------------------------------------------------------ */
 
@@ -96,14 +116,14 @@ void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float 
 
 /* Y (n, out) = act(X (n, in) W^T + b). When logits != NULL (an output layer
  * fused with its loss) the pre-activation Z + b is kept there, (n, out). */
-void nn__dense_forward(const nn_layer_spec *l, const float *W, const float *b, const float *X,
-                       float *Y, float *logits, size_t n, int in, int out);
+void nn__dense_forward(nn__pool *pool, const nn_layer_spec *l, const float *W, const float *b,
+                       const float *X, float *Y, float *logits, size_t n, int in, int out);
 
 /* From dY (n, out), in place turned into dZ: dW (out, in), db (out,), and,
  * when dX != NULL, dX (n, in). fused: dY already is dLoss/dZ. */
-void nn__dense_backward(const nn_layer_spec *l, const float *W, const float *X, const float *Y,
-                        float *dY, float *dW, float *db, float *dX, size_t n, int in, int out,
-                        int fused);
+void nn__dense_backward(nn__pool *pool, const nn_layer_spec *l, const float *W, const float *X,
+                        const float *Y, float *dY, float *dW, float *db, float *dX, size_t n,
+                        int in, int out, int fused);
 
 /* Training: Y = X * mask, mask drawn from rng (0 or 1/(1-rate)); rng == NULL
  * copies X. */
@@ -125,6 +145,7 @@ typedef struct {
   float *g0, *g1;               /* (max_rows, max_width) gradient ping-pong */
   float *mem;                   /* the one allocation behind all of the above */
   int dropout_on;               /* the last forward pass drew dropout masks */
+  nn__pool *pool;               /* threads for the large products; NULL: none */
 } nn__ws;
 
 /* Allocate a workspace; train adds dropout masks and gradient buffers. */

@@ -155,8 +155,23 @@ out:
   return rc;
 }
 
+int nn_trainer_set_threads(nn_trainer *t, int threads) {
+  if (threads < 1 || threads > NN_MAX_THREADS) return NN_ERANGE;
+  if (threads <= nn__pool_capacity(t->ws.pool)) {
+    if (t->ws.pool != NULL) nn__pool_set_budget(t->ws.pool, threads);
+    return NN_OK;
+  }
+  nn__pool *p;
+  int rc = nn__pool_new(threads, &p);
+  if (rc != NN_OK) return rc;
+  nn__pool_free(t->ws.pool);
+  t->ws.pool = p;
+  return NN_OK;
+}
+
 void nn_trainer_free(nn_trainer *t) {
   if (t == NULL) return;
+  nn__pool_free(t->ws.pool);
   nn__ws_free(&t->ws);
   free(t->grad);
   free(t->state);

@@ -1,15 +1,26 @@
-/* api_predict.c — predictions from the published weights. */
+/*
+ * api_predict.c — predictions from the published weights.
+ *
+ * The hot path: the body is read straight into floats (predict_body.c) and
+ * the answer written as text (json_buf.c), instead of a cJSON tree with a
+ * node and an allocation per number and a print-and-reparse per float. Only
+ * an unusual or invalid body takes the generic parser, which names the
+ * offending field.
+ */
 #include "api_predict.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "json_out.h"
+#include "json_buf.h"
 #include "metrics.h"
 #include "parse_json.h"
 #include "predict.h"
-#include "store.h"
+#include "predict_body.h"
+
+/* ---- the generic path: any body, errors named ------------------------------ */
 
 /* The "inputs" member: a non-empty array of at most PREDICT_MAX_ROWS rows. */
 static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, api_error *err) {
@@ -29,10 +40,8 @@ static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, a
   return 0;
 }
 
-/* Copy the rows into x (rows, width), naming the first row that does not fit
- * (a predict_fill; ctx is the "inputs" array). */
-static int read_rows(void *ctx, int width, float *x, api_error *err) {
-  const cJSON *inputs = ctx;
+/* Copy the rows into x (rows, width), naming the first row that does not fit. */
+static int read_rows(const cJSON *inputs, int width, float *x, api_error *err) {
   char field[PARSE_PATH_MAX];
   size_t i = 0;
   for (const cJSON *r = inputs->child; r != NULL; r = r->next, i++) {
@@ -56,25 +65,59 @@ static int read_rows(void *ctx, int width, float *x, api_error *err) {
   return 0;
 }
 
-/* The class names the model's published weights predict (recorded with
- * them from their dataset), or NULL for regression. */
-static cJSON *trained_classes(store *st, int64_t model_id) {
-  store_model m;
-  cJSON *classes = NULL;
-  if (store_model_get(st, model_id, &m) == STORE_OK && m.classes != NULL)
-    classes = cJSON_Parse(m.classes);
-  store_model_clear(&m);
-  return classes;
+/* Parse and check a body the fast reader declined; in == NULL checks the
+ * body alone (the model is unknown). @return 0, or an api code */
+static int read_generic(const http_request *req, int width, predict_input *in, api_error *err) {
+  cJSON *root = NULL;
+  const cJSON *inputs = NULL;
+  size_t rows = 0;
+  int rc = parse_json_body(req->body, req->body_len, &root, err);
+  if (rc == 0) rc = check_inputs(root, &inputs, &rows, err);
+  if (rc == 0 && in != NULL) {
+    if (predict_input_reserve(in, rows * (size_t)width) != 0) {
+      rc = api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", rows);
+    } else if ((rc = read_rows(inputs, width, in->x, err)) == 0) {
+      in->rows = rows;
+    }
+  }
+  cJSON_Delete(root);
+  return rc;
 }
 
+typedef struct {
+  const http_request *req;
+  int filled; /* the model was found: the fill ran */
+} fill_ctx;
+
+/* A predict_fill: the fast reader, else the generic path. */
+static int fill(void *ctx, int width, predict_input *in, api_error *err) {
+  fill_ctx *c = ctx;
+  c->filled = 1;
+  switch (predict_body_read(c->req->body, c->req->body_len, width, PREDICT_MAX_ROWS, &in->x,
+                            &in->cap, &in->rows)) {
+  case PREDICT_BODY_OK:
+    return 0;
+  case PREDICT_BODY_NOMEM:
+    return api_fail(err, API_INTERNAL, NULL, "out of memory");
+  case PREDICT_BODY_OTHER:
+    break;
+  }
+  return read_generic(c->req, width, in, err);
+}
+
+/* ---- the answer ----------------------------------------------------------------- */
+
 /* Each row's class name: argmax over one unit per class, or a single
- * sigmoid unit for two classes. @return 0, or -1 when out of memory */
-static int add_labels(cJSON *root, const cJSON *classes, const float *y, size_t rows,
-                      int outputs) {
+ * sigmoid unit for two classes. Skipped when the names do not fit. */
+static void write_labels(json_buf *out, const char *classes_text, const float *y, size_t rows,
+                         int outputs) {
+  cJSON *classes = classes_text != NULL ? cJSON_Parse(classes_text) : NULL;
   int n_classes = cJSON_GetArraySize(classes);
-  if (!(n_classes == outputs || (outputs == 1 && n_classes == 2))) return 0;
-  cJSON *labels = cJSON_AddArrayToObject(root, "labels");
-  if (labels == NULL) return -1;
+  if (classes == NULL || !(n_classes == outputs || (outputs == 1 && n_classes == 2))) {
+    cJSON_Delete(classes);
+    return;
+  }
+  json_buf_lit(out, ",\"labels\":[");
   for (size_t i = 0; i < rows; i++) {
     const float *row = y + i * (size_t)outputs; /* (outputs,) */
     int best = 0;
@@ -84,58 +127,59 @@ static int add_labels(cJSON *root, const cJSON *classes, const float *y, size_t 
       for (int k = 1; k < outputs; k++)
         if (row[k] > row[best]) best = k;
     }
-    const cJSON *name = cJSON_GetArrayItem(classes, best);
-    if (!cJSON_AddItemToArray(labels, cJSON_CreateString(cJSON_GetStringValue(name))))
-      return -1;
+    const char *name = cJSON_GetStringValue(cJSON_GetArrayItem(classes, best));
+    if (i > 0) json_buf_raw(out, ",", 1);
+    json_buf_string(out, name != NULL ? name : "");
   }
-  return 0;
+  json_buf_raw(out, "]", 1);
+  cJSON_Delete(classes);
 }
 
-static cJSON *answer(int64_t model_id, int64_t version, const float *y, size_t rows,
-                     int outputs, const cJSON *classes) {
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = NULL;
-  int ok = root != NULL && cJSON_AddNumberToObject(root, "model", (double)model_id) != NULL &&
-           cJSON_AddNumberToObject(root, "version", (double)version) != NULL &&
-           (arr = cJSON_AddArrayToObject(root, "outputs")) != NULL;
-  for (size_t i = 0; ok && i < rows; i++) {
-    cJSON *row = cJSON_CreateArray();
-    ok = cJSON_AddItemToArray(arr, row);
-    for (int k = 0; ok && k < outputs; k++)
-      ok = cJSON_AddItemToArray(row, json_out_float(y[i * (size_t)outputs + (size_t)k]));
+/* {"model":1,"version":12,"outputs":[[...],...],"labels":[...]} */
+static void answer(http_response *res, int64_t model_id, const predict_result *r) {
+  json_buf out;
+  json_buf_init(&out, 64 + r->rows * (size_t)r->outputs * 16);
+  json_buf_lit(&out, "{\"model\":");
+  json_buf_int(&out, model_id);
+  json_buf_lit(&out, ",\"version\":");
+  json_buf_int(&out, r->version);
+  json_buf_lit(&out, ",\"outputs\":[");
+  for (size_t i = 0; i < r->rows; i++) {
+    json_buf_raw(&out, i > 0 ? ",[" : "[", i > 0 ? 2 : 1);
+    for (int k = 0; k < r->outputs; k++) {
+      if (k > 0) json_buf_raw(&out, ",", 1);
+      json_buf_float(&out, r->y[i * (size_t)r->outputs + (size_t)k]);
+    }
+    json_buf_raw(&out, "]", 1);
   }
-  if (ok && classes != NULL) ok = add_labels(root, classes, y, rows, outputs) == 0;
-  if (ok) return root;
-  cJSON_Delete(root);
-  return NULL;
+  json_buf_raw(&out, "]", 1);
+  write_labels(&out, r->classes, r->y, r->rows, r->outputs);
+  json_buf_raw(&out, "}", 1);
+  size_t len = 0;
+  char *text = json_buf_take(&out, &len);
+  if (text == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
+  }
+  http_text(res, 200, text, len, NULL);
 }
 
 void api_predict(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = metrics_clock_us();
   int64_t id = (int64_t)req->ids[0];
-  cJSON *root = NULL, *classes = NULL;
-  const cJSON *inputs = NULL;
   predict_result out = {0};
-  size_t rows = 0;
-  api_error err;
-  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      check_inputs(root, &inputs, &rows, &err) != 0) {
-    http_error(res, &err);
-    goto exit;
-  }
+  fill_ctx ctx = {req, 0};
+  api_error err, body_err;
   store *st = app_store_or_answer(a, res);
-  if (st == NULL) goto exit;
-  if (predict_run(a, st, id, 0, rows, read_rows, (void *)inputs, &out, &err) != 0) {
-    http_error(res, &err);
+  if (st == NULL) return;
+  if (predict_run(a, st, id, 0, fill, &ctx, &out, &err) != 0) {
+    /* a bad body is reported before an unknown or untrained model */
+    int bad_body = !ctx.filled && read_generic(req, 0, NULL, &body_err) != 0;
+    http_error(res, bad_body ? &body_err : &err);
     goto exit;
   }
-  cJSON_Delete(root); /* the numbers are in out now */
-  root = NULL;
-  classes = trained_classes(st, id);
-  http_json(res, 200, answer(id, out.version, out.y, rows, out.outputs, classes));
-  if (res->status == 200) metrics_prediction(rows, metrics_clock_us() - start_us);
+  answer(res, id, &out);
+  if (res->status == 200) metrics_prediction(out.rows, metrics_clock_us() - start_us);
 exit:
-  cJSON_Delete(classes);
   predict_result_clear(&out);
-  cJSON_Delete(root);
 }

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "json_out.h"
+#include "json_buf.h"
 #include "metrics.h"
 #include "models.h"
 #include "parse_infer.h"
@@ -123,23 +123,39 @@ static cJSON *model_metadata(const store_model *m, int64_t version, int inputs, 
   return NULL;
 }
 
-static cJSON *infer_response(const char *model_name, const char *id, const predict_result *r) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON *out = cJSON_CreateObject(), *data = NULL;
-  bool ok = o != NULL && out != NULL &&
-            cJSON_AddStringToObject(o, "model_name", model_name) != NULL &&
-            cJSON_AddItemToObject(o, "model_version", version_string(r->version)) &&
-            (id == NULL || cJSON_AddStringToObject(o, "id", id) != NULL) &&
-            cJSON_AddStringToObject(out, "name", PARSE_INFER_OUTPUT) != NULL &&
-            cJSON_AddItemToObject(out, "shape", shape((int64_t)r->rows, r->outputs)) &&
-            cJSON_AddStringToObject(out, "datatype", PARSE_INFER_DATATYPE) != NULL &&
-            (data = cJSON_AddArrayToObject(out, "data")) != NULL;
+/* The answer, written as text like v1's predict (api_predict.c): floats as
+ * %.9g, so both protocols print the same numbers for the same weights. */
+static void infer_answer(http_response *res, const char *model_name, const char *id,
+                         const predict_result *r) {
+  json_buf out;
+  json_buf_init(&out, 160 + r->rows * (size_t)r->outputs * 16);
+  json_buf_lit(&out, "{\"model_name\":");
+  json_buf_string(&out, model_name);
+  json_buf_lit(&out, ",\"model_version\":\"");
+  json_buf_int(&out, r->version);
+  json_buf_raw(&out, "\"", 1);
+  if (id != NULL) {
+    json_buf_lit(&out, ",\"id\":");
+    json_buf_string(&out, id);
+  }
+  json_buf_lit(&out, ",\"outputs\":[{\"name\":\"" PARSE_INFER_OUTPUT "\",\"shape\":[");
+  json_buf_int(&out, (int64_t)r->rows);
+  json_buf_raw(&out, ",", 1);
+  json_buf_int(&out, r->outputs);
+  json_buf_lit(&out, "],\"datatype\":\"" PARSE_INFER_DATATYPE "\",\"data\":[");
   size_t n = r->rows * (size_t)r->outputs;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(data, json_out_float(r->y[i]));
-  if (ok && add_one(o, "outputs", out)) return o;
-  if (!ok) cJSON_Delete(out);
-  cJSON_Delete(o);
-  return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) json_buf_raw(&out, ",", 1);
+    json_buf_float(&out, r->y[i]);
+  }
+  json_buf_lit(&out, "]}]}");
+  size_t len = 0;
+  char *text = json_buf_take(&out, &len);
+  if (text == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
+  }
+  http_text(res, 200, text, len, NULL);
 }
 
 /* ---- handlers ------------------------------------------------------------------ */
@@ -198,7 +214,7 @@ static int load_weights(app *a, store *st, const store_model *m, int64_t version
   nn_weights *w = NULL;
   int64_t loaded;
   int rc = version != 0 ? models_acquire_version(a->models, st, m->id, version, &w, err)
-                        : models_acquire(a->models, st, m->id, &w, &loaded, err);
+                        : models_acquire(a->models, st, m->id, &w, &loaded, NULL, err);
   nn_weights_unref(w);
   return rc;
 }
@@ -236,13 +252,16 @@ typedef struct {
   const char *model_name;
 } infer_fill_ctx;
 
-static int infer_fill(void *ctx, int width, float *x, api_error *err) {
+static int infer_fill(void *ctx, int width, predict_input *in, api_error *err) {
   const infer_fill_ctx *c = ctx;
   if (c->req->features != (size_t)width)
     return api_fail(err, API_INVALID_ARGUMENT, "inputs[0].shape[1]",
                     "inputs[0].shape[1] is %zu; model '%s' takes %d features", c->req->features,
                     c->model_name, width);
-  parse_infer_copy(c->req, x);
+  if (predict_input_reserve(in, c->req->rows * (size_t)width) != 0)
+    return api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", c->req->rows);
+  parse_infer_copy(c->req, in->x);
+  in->rows = c->req->rows;
   return 0;
 }
 
@@ -267,11 +286,11 @@ void api_v2_infer(app *a, const http_request *req, http_response *res) {
     goto exit;
   }
   infer_fill_ctx ctx = {&in, m.name};
-  if (predict_run(a, st, m.id, version, in.rows, infer_fill, &ctx, &out, &err) != 0) {
+  if (predict_run(a, st, m.id, version, infer_fill, &ctx, &out, &err) != 0) {
     http_error(res, &err);
     goto exit;
   }
-  http_json(res, 200, infer_response(m.name, in.id, &out));
+  infer_answer(res, m.name, in.id, &out);
   if (res->status == 200) metrics_prediction(in.rows, metrics_clock_us() - start_us);
 exit:
   predict_result_clear(&out);

@@ -17,6 +17,7 @@ typedef int (*option_setter)(config *cfg, const char *value, char *err, size_t e
 static int set_listen(config *cfg, const char *value, char *err, size_t err_size);
 static int set_db(config *cfg, const char *value, char *err, size_t err_size);
 static int set_workers(config *cfg, const char *value, char *err, size_t err_size);
+static int set_threads(config *cfg, const char *value, char *err, size_t err_size);
 static int set_max_body(config *cfg, const char *value, char *err, size_t err_size);
 static int set_max_dataset_body(config *cfg, const char *value, char *err, size_t err_size);
 static int set_token(config *cfg, const char *value, char *err, size_t err_size);
@@ -36,6 +37,7 @@ static const struct {
     {"--listen", "TRAIND_LISTEN", set_listen, 0},
     {"--db", "TRAIND_DB", set_db, 0},
     {"--workers", "TRAIND_WORKERS", set_workers, 0},
+    {"--threads", "TRAIND_THREADS", set_threads, 0},
     {"--max-body", "TRAIND_MAX_BODY", set_max_body, 0},
     {"--max-dataset-body", "TRAIND_MAX_DATASET_BODY", set_max_dataset_body, 0},
     {"--token", "TRAIND_TOKEN", set_token, 0},
@@ -55,7 +57,10 @@ const char *config_usage(void) {
          "                            port 0 picks a free port and prints it\n"
          "  --db PATH                 SQLite database file (TRAIND_DB; default " CONFIG_DEFAULT_DB
          ")\n"
-         "  --workers N               training threads (TRAIND_WORKERS; default: online cores)\n"
+         "  --workers N               jobs trained at once (TRAIND_WORKERS; default: online\n"
+         "                            cores)\n"
+         "  --threads N               compute threads the running jobs share, split evenly\n"
+         "                            (TRAIND_THREADS; default: online cores)\n"
          "  --max-body BYTES          request body limit (TRAIND_MAX_BODY; default 1M)\n"
          "  --max-dataset-body BYTES  dataset upload limit (TRAIND_MAX_DATASET_BODY;\n"
          "                            default 256M)\n"
@@ -183,6 +188,16 @@ static int set_workers(config *cfg, const char *s, char *err, size_t err_size) {
   return 0;
 }
 
+static int set_threads(config *cfg, const char *s, char *err, size_t err_size) {
+  uint64_t v;
+  if (parse_decimal(s, strlen(s), CONFIG_MAX_THREADS, &v) < 0 || v == 0) {
+    snprintf(err, err_size, "'%s' is not an integer between 1 and %d", s, CONFIG_MAX_THREADS);
+    return -1;
+  }
+  cfg->threads = (unsigned)v;
+  return 0;
+}
+
 static int set_max_body(config *cfg, const char *s, char *err, size_t err_size) {
   return parse_bytes(s, &cfg->max_body, err, err_size);
 }
@@ -268,6 +283,7 @@ static void set_defaults(config *cfg) {
   set_db(cfg, CONFIG_DEFAULT_DB, ignored, sizeof ignored);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   cfg->workers = cores < 1 ? 1u : cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
+  cfg->threads = cores < 1 ? 1u : cores > CONFIG_MAX_THREADS ? CONFIG_MAX_THREADS : (unsigned)cores;
   cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
   cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
 }

@@ -1,12 +1,12 @@
 /*
  * config.h — the daemon's settings, from flags and environment variables.
  *
- *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--max-body BYTES]
+ *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--threads N] [--max-body BYTES]
  *          [--max-dataset-body BYTES] [--token T | --token-file F]
  *          [--read-token T | --read-token-file F] [--insecure] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
- * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
+ * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE); a flag beats its variable, a variable beats the default,
  * and an empty variable counts as unset. Values are parsed strictly: a bad
@@ -33,6 +33,7 @@
 #define CONFIG_DEFAULT_MAX_DATASET_BODY (256u << 20)  /* 256 MiB */
 #define CONFIG_MAX_BYTES (1ull << 40)  /* largest accepted body limit: 1 TiB */
 #define CONFIG_MAX_WORKERS 1024
+#define CONFIG_MAX_THREADS 256 /* NN_MAX_THREADS */
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_TOKEN_MAX 256
 
@@ -43,7 +44,8 @@ typedef struct {
   char listen_host[INET6_ADDRSTRLEN]; /* "127.0.0.1" or "::1", without brackets */
   uint16_t listen_port;               /* 0: the kernel picks a free port */
   char db_path[CONFIG_PATH_MAX];
-  unsigned workers;        /* training threads, 1..CONFIG_MAX_WORKERS */
+  unsigned workers;        /* jobs trained at once, 1..CONFIG_MAX_WORKERS */
+  unsigned threads;        /* compute threads the running jobs share, 1..CONFIG_MAX_THREADS */
   size_t max_body;         /* request bodies, except datasets */
   size_t max_dataset_body; /* dataset uploads (JSON or CSV) */
   char token[CONFIG_TOKEN_MAX];      /* "" : no access control at all */

@@ -7,6 +7,11 @@
  * job tries to claim the next before it sleeps, so no queued job waits while
  * a worker is free. Cancellation and shutdown reach a running job through
  * flags its per-batch callback reads, so it stops within one batch.
+ *
+ * Threads: the running jobs share --threads compute threads evenly. A job
+ * reads its share at every batch and hands it to its trainer, whose results
+ * do not depend on it: a job alone uses every core, and when a second starts
+ * both shrink to half at their next batch instead of oversubscribing.
  */
 #include "jobs.h"
 
@@ -31,6 +36,8 @@ typedef struct worker {
   uv_thread_t thread;
   int64_t job_id;    /* the job being trained, 0 when idle; guarded by owner->lock */
   atomic_int cancel; /* that job was cancelled */
+  nn_trainer *t;     /* that job's trainer, touched by this thread only */
+  int share;         /* the compute threads t was last given */
 } worker;
 
 struct jobs {
@@ -40,6 +47,8 @@ struct jobs {
   uv_cond_t wake;
   int pending; /* notifications no worker has taken yet; guarded by lock */
   atomic_int stopping;
+  int threads;         /* compute threads shared by the running jobs */
+  atomic_int training; /* jobs with a trainer now */
   int n_workers;
   worker *workers; /* (n_workers,) */
 };
@@ -162,9 +171,25 @@ static int prepare(store *st, const store_job *job, run *r) {
   return 0;
 }
 
-static int should_stop(void *ud, int epoch, size_t batch, size_t n_batches) {
+/* This job's even share of the compute threads now. */
+static int fair_share(const jobs *j) {
+  int running = atomic_load_explicit(&j->training, memory_order_relaxed);
+  int share = running > 1 ? j->threads / running : j->threads;
+  return share < 1 ? 1 : share;
+}
+
+/* Follow the share as jobs start and end; a failure to add threads keeps the
+ * old ones (nn_trainer_set_threads), which only costs speed. */
+static void follow_share(worker *w) {
+  int share = fair_share(w->owner);
+  if (share != w->share && nn_trainer_set_threads(w->t, share) == NN_OK) w->share = share;
+}
+
+/* Per batch: adjust the threads, then stop if cancelled or stopping. */
+static int between_batches(void *ud, int epoch, size_t batch, size_t n_batches) {
   worker *w = ud;
   (void)epoch, (void)batch, (void)n_batches;
+  follow_share(w);
   return atomic_load_explicit(&w->cancel, memory_order_relaxed) ||
          atomic_load_explicit(&w->owner->stopping, memory_order_relaxed);
 }
@@ -202,7 +227,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   metrics_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
-    models_publish(w->owner->cache, job->model_id, version, snap);
+    models_publish(w->owner->cache, job->model_id, version, snap, r->meta.classes);
   rc = 0;
 out:
   free(ckpt);
@@ -232,9 +257,15 @@ static void run_job(worker *w, store *st, const store_job *job) {
   log_write(LOG_INFO, "job %lld running (model %lld, dataset %lld, from epoch %d)",
             (long long)job->id, (long long)job->model_id, (long long)job->dataset_id,
             r.t != NULL ? nn_trainer_epochs_done(r.t) : 0);
+  if (rc == 0) {
+    atomic_fetch_add(&w->owner->training, 1);
+    w->t = r.t;
+    w->share = 1;
+    follow_share(w);
+  }
   while (rc == 0 && !nn_trainer_done(r.t)) {
     nn_epoch_metrics em;
-    int nrc = nn_trainer_epoch(r.t, should_stop, w, &em);
+    int nrc = nn_trainer_epoch(r.t, between_batches, w, &em);
     if (nrc == NN_ESTOPPED) {
       end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
       break;
@@ -245,6 +276,10 @@ static void run_job(worker *w, store *st, const store_job *job) {
       break;
     }
     rc = commit_epoch(w, st, job, &r, &em);
+  }
+  if (w->t != NULL) {
+    atomic_fetch_sub(&w->owner->training, 1);
+    w->t = NULL;
   }
   if (rc == 0 && end == STORE_JOB_FAILED) end = STORE_JOB_SUCCEEDED;
   int src = end == STORE_JOB_QUEUED ? pause_job(st, job, &r)
@@ -306,7 +341,7 @@ static void worker_main(void *arg) {
   store_close(st);
 }
 
-int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
+int jobs_start(const char *db_path, int workers, int threads, models *cache, jobs **out) {
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
   if (store_open(db_path, &st) != STORE_OK ||
@@ -316,8 +351,9 @@ int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
     return -1;
   }
   store_close(st);
-  /* One BLAS thread per worker: the workers already fill the cores, and a
-   * fixed thread count keeps a job's weights bit-identical across runs. */
+  /* BLAS runs single-threaded inside our own tiles (core/gemm.c): one pool
+   * per job, sized by its share, instead of OpenBLAS's threads competing
+   * with the workers' for the same cores. */
   openblas_set_num_threads(1);
   if (requeued + failed + cancelled > 0)
     log_write(LOG_INFO, "recovered interrupted jobs: %d requeued, %d failed, %d cancelled",
@@ -326,6 +362,7 @@ int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
   if (j == NULL) return -1;
   snprintf(j->db_path, sizeof j->db_path, "%s", db_path);
   j->cache = cache;
+  j->threads = threads;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {
     free(j->workers);

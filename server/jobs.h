@@ -23,11 +23,13 @@ typedef struct jobs jobs;
  * Settle the jobs a crash left running (store_jobs_recover), then start the
  * workers; each opens its own store handle.
  * @param db_path the database file
- * @param workers worker threads, >= 1
+ * @param workers worker threads, >= 1: jobs trained at once
+ * @param threads compute threads the running jobs share, 1..NN_MAX_THREADS:
+ *                each of R running jobs uses threads / R (at least 1)
  * @param cache   receives the weights each checkpoint publishes
  * @return 0, or -1 (logged) when the store cannot be opened or threads fail
  */
-int jobs_start(const char *db_path, int workers, models *cache, jobs **out);
+int jobs_start(const char *db_path, int workers, int threads, models *cache, jobs **out);
 
 /** A job was queued: wake an idle worker. Thread-safe. */
 void jobs_notify(jobs *j);

@@ -40,10 +40,11 @@ static void close_handle(uv_handle_t *handle, void *arg) {
 }
 
 static void log_settings(const config *cfg) {
-  log_write(LOG_INFO, "%s %s: listen=%s%s%s:%u db=%s workers=%u max_body=%zu max_dataset_body=%zu",
+  log_write(LOG_INFO, "%s %s: listen=%s%s%s:%u db=%s workers=%u threads=%u "
+            "max_body=%zu max_dataset_body=%zu",
             TRAIND_NAME, TRAIND_VERSION, cfg->listen_addr.ss_family == AF_INET6 ? "[" : "",
             cfg->listen_host, cfg->listen_addr.ss_family == AF_INET6 ? "]" : "",
-            (unsigned)cfg->listen_port, cfg->db_path, cfg->workers, cfg->max_body,
+            (unsigned)cfg->listen_port, cfg->db_path, cfg->workers, cfg->threads, cfg->max_body,
             cfg->max_dataset_body);
 }
 
@@ -67,7 +68,8 @@ static int serve(app *a) {
     log_write(LOG_ERROR, "out of memory creating the predict cache");
     goto out;
   }
-  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, a->models, &a->jobs) < 0) goto out;
+  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads, a->models,
+                 &a->jobs) < 0) goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
     goto out;

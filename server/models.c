@@ -1,6 +1,6 @@
 /*
  * models.c — the predict cache: a sorted array of (model id, version,
- * snapshot) under one mutex. The mutex is held only to find an entry and take
+ * snapshot, class names) under one mutex. The mutex is held only to find an entry and take
  * a reference, never while predicting or reading the store, so predictions
  * run in parallel and a publishing worker waits for nobody.
  */
@@ -14,6 +14,7 @@ typedef struct {
   int64_t id;
   int64_t version;
   nn_weights *w;
+  char *classes; /* the class names the weights predict (JSON array text), or NULL */
 } entry;
 
 struct models {
@@ -34,7 +35,10 @@ int models_new(models **out) {
 
 void models_free(models *c) {
   if (c == NULL) return;
-  for (size_t i = 0; i < c->n; i++) nn_weights_unref(c->entries[i].w);
+  for (size_t i = 0; i < c->n; i++) {
+    nn_weights_unref(c->entries[i].w);
+    free(c->entries[i].classes);
+  }
   free(c->entries);
   pthread_mutex_destroy(&c->lock);
   free(c);
@@ -64,60 +68,76 @@ static int reserve(models *c) {
   return 0;
 }
 
-void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w) {
-  nn_weights *drop = w; /* whichever snapshot loses, released after the unlock */
+void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
+                    const char *classes) {
+  char *text = classes != NULL ? strdup(classes) : NULL;
+  if (classes != NULL && text == NULL) { /* out of memory: stay uncached, reload later */
+    models_forget(c, model_id);
+    nn_weights_unref(w);
+    return;
+  }
+  /* whichever snapshot loses, released after the unlock */
+  entry drop = {.w = w, .classes = text};
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
   if (i < c->n && c->entries[i].id == model_id) {
     if (version > c->entries[i].version) {
-      drop = c->entries[i].w;
-      c->entries[i].w = w;
-      c->entries[i].version = version;
+      drop = c->entries[i];
+      c->entries[i] = (entry){model_id, version, w, text};
     }
   } else if (reserve(c) == 0) { /* out of memory: stay uncached, reload later */
     memmove(&c->entries[i + 1], &c->entries[i], (c->n - i) * sizeof *c->entries);
-    c->entries[i] = (entry){model_id, version, w};
+    c->entries[i] = (entry){model_id, version, w, text};
     c->n++;
-    drop = NULL;
+    drop = (entry){0};
   }
   pthread_mutex_unlock(&c->lock);
-  nn_weights_unref(drop);
+  nn_weights_unref(drop.w);
+  free(drop.classes);
 }
 
 void models_forget(models *c, int64_t model_id) {
-  nn_weights *drop = NULL;
+  entry drop = {0};
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
   if (i < c->n && c->entries[i].id == model_id) {
-    drop = c->entries[i].w;
+    drop = c->entries[i];
     memmove(&c->entries[i], &c->entries[i + 1], (c->n - i - 1) * sizeof *c->entries);
     c->n--;
   }
   pthread_mutex_unlock(&c->lock);
-  nn_weights_unref(drop);
+  nn_weights_unref(drop.w);
+  free(drop.classes);
 }
 
-/* the cached snapshot, referenced; NULL on a miss */
-static nn_weights *lookup(models *c, int64_t model_id, int64_t *version) {
+/* The cached snapshot, referenced, and a copy of its class names (when
+ * classes != NULL); NULL on a miss. *classes stays NULL when out of memory:
+ * the answer then lacks labels rather than failing. */
+static nn_weights *lookup(models *c, int64_t model_id, int64_t *version, char **classes) {
   nn_weights *w = NULL;
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
   if (i < c->n && c->entries[i].id == model_id) {
     w = nn_weights_ref(c->entries[i].w);
     *version = c->entries[i].version;
+    if (classes != NULL && c->entries[i].classes != NULL)
+      *classes = strdup(c->entries[i].classes);
   }
   pthread_mutex_unlock(&c->lock);
   return w;
 }
 
-/* Read the published weights from the store into a new snapshot; want, when
- * not 0, is the only version accepted (checked before decoding). */
+/* Read the published weights and their class names from the store into a
+ * new snapshot; want, when not 0, is the only version accepted (checked
+ * before decoding). */
 static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *version,
-                api_error *err) {
+                char **classes, api_error *err) {
   uint8_t *buf = NULL;
   size_t len = 0;
   nn_model *m = NULL;
+  store_model meta = {0};
   int rc = store_model_weights(st, model_id, &buf, &len, version);
+  if (rc == STORE_OK && buf != NULL) rc = store_model_get(st, model_id, &meta);
   if (rc != STORE_OK) {
     rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,
                   rc == STORE_ENOTFOUND ? "no model with id %lld" : "cannot read model %lld",
@@ -141,32 +161,42 @@ static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64
                   (long long)model_id);
     goto out;
   }
+  *classes = meta.classes;
+  meta.classes = NULL;
   rc = 0;
 out:
+  store_model_clear(&meta);
   nn_model_free(m);
   free(buf);
   return rc;
 }
 
-/* The store's weights of want (0: any version), cached on the way. */
+/* The store's weights of want (0: any version), cached on the way; their
+ * class names go to classes (when not NULL). */
 static int load_and_publish(models *c, store *st, int64_t model_id, int64_t want,
-                            nn_weights **w, int64_t *version, api_error *err) {
-  int rc = load(st, model_id, want, w, version, err);
+                            nn_weights **w, int64_t *version, char **classes, api_error *err) {
+  char *loaded = NULL;
+  int rc = load(st, model_id, want, w, version, &loaded, err);
   if (rc != 0) return rc;
-  models_publish(c, model_id, *version, nn_weights_ref(*w));
+  models_publish(c, model_id, *version, nn_weights_ref(*w), loaded);
+  if (classes != NULL)
+    *classes = loaded;
+  else
+    free(loaded);
   return 0;
 }
 
 int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
-                   api_error *err) {
-  if ((*w = lookup(c, model_id, version)) != NULL) return 0;
-  return load_and_publish(c, st, model_id, 0, w, version, err);
+                   char **classes, api_error *err) {
+  if (classes != NULL) *classes = NULL;
+  if ((*w = lookup(c, model_id, version, classes)) != NULL) return 0;
+  return load_and_publish(c, st, model_id, 0, w, version, classes, err);
 }
 
 int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
                            nn_weights **w, api_error *err) {
   int64_t cached = 0, loaded = 0;
-  if ((*w = lookup(c, model_id, &cached)) != NULL) {
+  if ((*w = lookup(c, model_id, &cached, NULL)) != NULL) {
     if (cached == version) return 0;
     nn_weights_unref(*w);
     *w = NULL;
@@ -179,5 +209,5 @@ int models_acquire_version(models *c, store *st, int64_t model_id, int64_t versi
                     "version %lld of model %lld is not available (only the newest weights are "
                     "kept)", (long long)version, (long long)model_id);
   }
-  return load_and_publish(c, st, model_id, version, w, &loaded, err);
+  return load_and_publish(c, st, model_id, version, w, &loaded, NULL, err);
 }

@@ -26,11 +26,13 @@ void models_free(models *c);
  * store (st: the calling thread's handle) and cached.
  * @param w       receives a reference; release it with nn_weights_unref
  * @param version receives the weights version
+ * @param classes optional: receives a copy (free it) of the class names the
+ *                weights predict, as JSON array text, or NULL (regression)
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model), -API_CONFLICT (never trained), -API_INTERNAL
  */
 int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
-                   api_error *err);
+                   char **classes, api_error *err);
 
 /**
  * One version of a model's weights. Only the newest published weights are
@@ -48,9 +50,12 @@ int models_acquire_version(models *c, store *st, int64_t model_id, int64_t versi
  * Publish new weights (a worker, right after the store committed them). An
  * older version than the cached one is ignored, so a slow store read on a
  * miss never replaces newer weights.
- * @param w the cache takes this reference
+ * @param w       the cache takes this reference
+ * @param classes the class names recorded with the weights (JSON array
+ *                text, copied), or NULL
  */
-void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w);
+void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
+                    const char *classes);
 
 /** Drop a model's weights (it was deleted). */
 void models_forget(models *c, int64_t model_id);

@@ -50,6 +50,9 @@ static int check_tree(const cJSON *v, const char *path, int depth, api_error *er
   }
   size_t i = 0;
   for (const cJSON *c = v->child; c != NULL; c = c->next, i++) {
+    /* leaves pass: naming each of a large array's numbers would cost more
+     * than parsing them */
+    if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) continue;
     char child[PARSE_PATH_MAX];
     if (cJSON_IsObject(v))
       parse_json_path(child, sizeof child, path, c->string);

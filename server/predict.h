@@ -3,6 +3,11 @@
  * one predict path behind POST /v1/models/{id}/predict and the Open
  * Inference Protocol's /v2 infer. The weights come from the predict cache
  * (models.h), so predictions never wait for training.
+ *
+ * Inputs, outputs and the network's scratch live in buffers each HTTP
+ * thread keeps between requests (thread-per-connection: a keep-alive
+ * client's requests all land on one thread), so a steady stream of
+ * predictions allocates nothing in proportion to the model.
  */
 #ifndef TRAIND_PREDICT_H
 #define TRAIND_PREDICT_H
@@ -14,36 +19,50 @@
 #include "errors.h"
 #include "store.h"
 
-#define PREDICT_MAX_ROWS 65536 /* rows in one request */
+#define PREDICT_MAX_ROWS 65536         /* rows in one request */
+#define PREDICT_MAX_VALUES (1 << 24)   /* rows x outputs in one answer */
+
+/* The rows a fill writes: x (rows, width), with room for cap floats. */
+typedef struct {
+  float *x;
+  size_t cap;
+  size_t rows;
+} predict_input;
+
+/** Room for floats floats in in->x. @return 0, or -1 when out of memory */
+int predict_input_reserve(predict_input *in, size_t floats);
 
 /**
- * Copies a request's rows into x once the model's input width is known.
- * @param x (rows, width), to fill
+ * Writes a request's rows into in once the model's input width is known
+ * (growing in->x with predict_input_reserve, setting in->rows).
  * @return 0, or a negative api code with err filled (a row of the wrong width...)
  */
-typedef int (*predict_fill)(void *ctx, int width, float *x, api_error *err);
+typedef int (*predict_fill)(void *ctx, int width, predict_input *in, api_error *err);
 
 typedef struct {
-  int64_t version; /* the weights version that answered */
+  int64_t version;  /* the weights version that answered */
   size_t rows;
-  int outputs;     /* the model's output width */
-  float *y;        /* (rows, outputs), malloc'd */
+  int outputs;      /* the model's output width */
+  const float *y;   /* (rows, outputs): the thread's buffer, valid until predict_result_clear */
+  char *classes;    /* the class names the weights predict (JSON array text), or NULL */
 } predict_result;
 
 /**
  * Predict rows through a model's weights.
  * @param st      the calling thread's store handle (for a cache miss)
- * @param version the weights version to use, or 0 for the newest
- * @param rows    1..PREDICT_MAX_ROWS, as the caller read them from the request
+ * @param version the weights version to use, or 0 for the newest (only
+ *                then are the class names looked up)
  * @param out     filled on success; release with predict_result_clear
  * @return 0, or a negative api code with err filled: the fill's, or
  *         models_acquire's (-API_NOT_FOUND, -API_CONFLICT never trained...),
+ *         -API_INVALID_ARGUMENT when the answer would exceed PREDICT_MAX_VALUES,
  *         or -API_INTERNAL when out of memory
  */
-int predict_run(app *a, store *st, int64_t model_id, int64_t version, size_t rows,
-                predict_fill fill, void *ctx, predict_result *out, api_error *err);
+int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fill fill,
+                void *ctx, predict_result *out, api_error *err);
 
-/** Free a result's outputs; a zeroed or cleared result is a no-op. */
+/** Release a result (and give back oversized thread buffers); a zeroed
+ * result is a no-op. Call it on failure too. */
 void predict_result_clear(predict_result *r);
 
 #endif

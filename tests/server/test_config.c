@@ -131,6 +131,21 @@ Test(config, bad_workers) {
   expect_bad(ENV("TRAIND_WORKERS=many"), NO_ARGS, "TRAIND_WORKERS");
 }
 
+Test(config, threads) {
+  config cfg;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  cr_assert_eq(parse_env(&cfg, NO_ENV, NO_ARGS), CONFIG_RUN);
+  cr_expect_eq(cfg.threads, (unsigned)(cores < 1 ? 1 : cores));
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_THREADS=3"), ARGS("--threads", "7")), CONFIG_RUN);
+  cr_expect_eq(cfg.threads, 7);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_THREADS=3"), NO_ARGS), CONFIG_RUN);
+  cr_expect_eq(cfg.threads, 3);
+  const char *bad[] = {"0", "-1", "257", "two", "", "1.5"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad(NO_ENV, ARGS("--threads", (char *)bad[i]), "--threads");
+  expect_bad(ENV("TRAIND_THREADS=all"), NO_ARGS, "TRAIND_THREADS");
+}
+
 Test(config, bad_byte_counts) {
   const char *bad[] = {"0", "0K", "-5", "K", "1X", "1KB", "1.5M", " 1", "1 ", "2048G",
                        "1099511627777", "18446744073709551617"};

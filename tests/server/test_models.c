@@ -92,7 +92,7 @@ Test(models, untrained_models_have_no_version) {
   nn_weights *w = NULL;
   int64_t version;
   api_error err = {0};
-  cr_expect_eq(models_acquire(cache, st, model_id, &w, &version, &err), -API_CONFLICT);
+  cr_expect_eq(models_acquire(cache, st, model_id, &w, &version, NULL, &err), -API_CONFLICT);
   expect_version_missing(1);
 }
 
@@ -123,7 +123,7 @@ Test(models, a_pinned_version_is_the_newest_only) {
   cr_assert_eq(models_acquire_version(cache, st, model_id, v2, &w2, &err), 0, "%s", err.message);
   cr_expect_neq(w2, w);
   int64_t newest = 0;
-  cr_assert_eq(models_acquire(cache, st, model_id, &again, &newest, &err), 0);
+  cr_assert_eq(models_acquire(cache, st, model_id, &again, &newest, NULL, &err), 0);
   cr_expect_eq(newest, v2);
   cr_expect_eq(again, w2, "the store's v2 was cached");
   nn_weights_unref(again);
