@@ -87,7 +87,8 @@ static match_kind match_pattern(const char *pattern, const split_path *path, uin
     if (i == path->n) return MATCH_NONE;
     const char *seg = path->seg[i];
     if (p[0] == '{') {
-      if (*n_ids == ROUTE_MAX_IDS || !parse_id(seg, &ids[*n_ids])) {
+      /* n_ids keeps counting past ROUTE_MAX_IDS, so compare with >= */
+      if (*n_ids >= ROUTE_MAX_IDS || !parse_id(seg, &ids[*n_ids])) {
         result = MATCH_BAD_ID;
         bad = seg;
       }
