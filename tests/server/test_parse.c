@@ -1036,6 +1036,9 @@ Test(parse_csv, nul_bytes_are_rejected) {
 Test(parse_csv, targets_must_exist_once) {
   csv_fails("species", "a,b\n1,2\n", "target", "target column species is not in the header");
   csv_fails("a,b,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
+  /* found by fuzz_csv: a name repeated right after itself was taken once */
+  csv_fails("a,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
+  csv_fails("c,b,b", "a,b,c\n1,2,3\n", "target", "names column b twice");
   csv_fails("a,,b", "a,b,c\n1,2,3\n", "target", "comma-separated");
   csv_fails("a,", "a,b,c\n1,2,3\n", "target", "comma-separated");
   csv_fails("", "a,b,c\n1,2,3\n", "target", "required");
