@@ -155,7 +155,72 @@ install:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
 
+# Fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers, the
+# checkpoint loader and the router, built with clang into build-fuzz/ (the
+# library too, with coverage and ASan + UBSan). `make fuzz` runs each for
+# FUZZ_TIME seconds from its committed seeds (tests/fuzz/corpus/<target>); a
+# crash, a leak or a broken invariant fails it. `make fuzz-run-csv` runs one.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-omit-frame-pointer \
+  -Wall -Wextra -Wshadow -Wstrict-prototypes -MMD -MP \
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC)))
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# Longest input per target: room for realistic bodies and checkpoints, small
+# enough that a run explores structure rather than bulk.
+FUZZ_MAX_LEN_spec := 4096
+FUZZ_MAX_LEN_job := 2048
+FUZZ_MAX_LEN_dataset_json := 8192
+FUZZ_MAX_LEN_csv := 4096
+FUZZ_MAX_LEN_checkpoint := 8192
+FUZZ_MAX_LEN_router := 1024
+FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
+  UBSAN_OPTIONS=print_stacktrace=1
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(SERVER_LIBS) $(CORE_LIBS)
+
+fuzz-build:
+	@scripts/deps.sh fuzz
+	$(MAKE) $(FUZZ_BINS)
+
+# New inputs go to build-fuzz/corpus/<target>, crashes to build-fuzz/crashes/;
+# the committed seeds are only read.
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes
+	@echo "== fuzz_$* for $(FUZZ_TIME) s (log: $(FUZZ_BUILD)/fuzz_$*.log)"
+	@$(FUZZ_ENV) $< -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAX_LEN_$*) -timeout=30 \
+	  -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$*- \
+	  $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+	  $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$* >$(FUZZ_BUILD)/fuzz_$*.log 2>&1 || \
+	  { tail -n 80 $(FUZZ_BUILD)/fuzz_$*.log; echo "fuzz_$*: FAILED (input in $(FUZZ_BUILD)/crashes/)"; exit 1; }
+	@sed -n 's/^stat::number_of_executed_units: */fuzz_$*: passed, inputs run: /p' $(FUZZ_BUILD)/fuzz_$*.log
+
+fuzz: fuzz-build
+	$(MAKE) $(FUZZ_TARGETS:%=fuzz-run-%)
+
+# Regenerates the checkpoint seeds from core (tests/fuzz/gen_checkpoints.c).
+fuzz-seeds: $(BUILD)/tests/gen_checkpoints
+	OPENBLAS_NUM_THREADS=1 $< tests/fuzz/corpus/checkpoint
+
+$(BUILD)/tests/gen_checkpoints: $(BUILD)/tests/fuzz/gen_checkpoints.o $(LIBNN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/tests/fuzz/fuzz_%.d)
+
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d)

@@ -10,9 +10,11 @@
 /* Hot elementwise loops are compiled for AVX-512, AVX2 and the baseline
  * and the loader picks the best for the CPU. Without FMA contraction
  * (ISO C mode) and without reassociation, every version computes the same
- * bits, so results do not depend on which one runs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
+ * bits, so results do not depend on which one runs. GCC only: clang 14
+ * names the dispatcher of a clone so that other files cannot link to it
+ * (the fuzzing build uses clang). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define NN__VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN__VECTORIZE

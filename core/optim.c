@@ -128,8 +128,10 @@ float nn_sched_lr(const nn_sched_spec *s, float lr, int epoch, int epochs) {
   case NN_SCHED_EXPONENTIAL:
     return (float)(lr * pow(s->gamma, (double)epoch));
   case NN_SCHED_COSINE:
-    return (float)(s->min_lr +
-                   (lr - s->min_lr) * (1.0 + cos(3.141592653589793 * epoch / epochs)) / 2.0);
+    /* lr - min_lr in double is exact, so epoch 0 gives lr itself, never a
+     * float above it */
+    return (float)(s->min_lr + ((double)lr - s->min_lr) *
+                                   (1.0 + cos(3.141592653589793 * epoch / epochs)) / 2.0);
   case NN_SCHED_CONSTANT:
   default:
     return lr;

@@ -3,6 +3,7 @@
 # apt-get runs only when a package is missing. Uses sudo when not root.
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh bench    also the benchmark peers (PyTorch, FANN)
+#   scripts/deps.sh fuzz     also clang with libFuzzer and the sanitizer runtimes
 set -eu
 
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
@@ -11,6 +12,9 @@ python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-
 python3-sklearn"
 if [ "${1:-}" = bench ]; then
   pkgs="$pkgs python3-torch python3-numpy libfann-dev"
+fi
+if [ "${1:-}" = fuzz ]; then
+  pkgs="$pkgs clang-14 libclang-rt-14-dev llvm-14"
 fi
 
 missing=""

@@ -26,13 +26,15 @@ static bool add_text(cJSON *o, const char *key, const char *s) {
                                    : cJSON_AddNullToObject(o, key) != NULL;
 }
 
-/* JSON text the store holds (a spec, a job config, class names), embedded. */
+/* JSON text the store holds (a spec, a job config, class names), embedded
+ * as it is: parsed only to check it, since printing the parsed tree again
+ * would round integers of 16 digits and more (see parse_json_add_int). */
 static bool add_stored_json(cJSON *o, const char *key, const char *text) {
-  cJSON *v = text != NULL ? cJSON_Parse(text) : cJSON_CreateNull();
+  if (text == NULL) return cJSON_AddNullToObject(o, key) != NULL;
+  cJSON *v = cJSON_ParseWithOpts(text, NULL, 1); /* nothing may follow the value */
   if (v == NULL) return false;
-  if (cJSON_AddItemToObject(o, key, v)) return true;
   cJSON_Delete(v);
-  return false;
+  return cJSON_AddRawToObject(o, key, text) != NULL;
 }
 
 static cJSON *finish(cJSON *o, bool ok) {

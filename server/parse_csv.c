@@ -61,13 +61,13 @@ int parse_csv_new(const char *target, parse_csv **out, api_error *err) {
     rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target is required");
   for (const char *s = target; rc == 0;) {
     size_t len = strcspn(s, ",");
-    int32_t id;
+    int32_t id, known = p->targets.n;
     if (len == 0 || len > PARSE_CSV_MAX_CELL || p->targets.n == PARSE_CSV_MAX_COLUMNS)
       rc = api_fail(err, API_INVALID_ARGUMENT, "target",
                     "target must be a comma-separated list of column names");
     else if (intern_add(&p->targets, s, len, &id) != 0)
       rc = parse_out_of_memory(err);
-    else if (id != p->targets.n - 1)
+    else if (p->targets.n == known) /* not added: named before */
       rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target names column %s twice",
                     p->targets.names[id]);
     if (s[len] == '\0') break;

@@ -225,15 +225,15 @@ cJSON *parse_job_to_json(const parse_job *job) {
   const nn_train_config *c = &job->config;
   cJSON *o = cJSON_CreateObject();
   cJSON *stopping = NULL;
-  int ok = o != NULL && cJSON_AddNumberToObject(o, "model", (double)job->model) != NULL &&
-           cJSON_AddNumberToObject(o, "dataset", (double)job->dataset) != NULL &&
+  int ok = o != NULL && parse_json_add_int(o, "model", job->model) == 0 &&
+           parse_json_add_int(o, "dataset", job->dataset) == 0 &&
            cJSON_AddNumberToObject(o, "epochs", c->epochs) != NULL &&
            cJSON_AddNumberToObject(o, "batch_size", c->batch_size) != NULL &&
            add_child(o, "optimizer", optimizer_to_json(&c->optim)) &&
            add_child(o, "lr_schedule", schedule_to_json(&c->sched)) &&
            parse_json_add_float(o, "validation_split", c->validation_split) == 0 &&
            cJSON_AddBoolToObject(o, "shuffle", c->shuffle) != NULL &&
-           cJSON_AddNumberToObject(o, "seed", (double)c->seed) != NULL &&
+           parse_json_add_int(o, "seed", (int64_t)c->seed) == 0 &&
            cJSON_AddNumberToObject(o, "checkpoint_every", job->checkpoint_every) != NULL &&
            parse_json_add_float(o, "clip_norm", c->clip_norm) == 0 &&
            (stopping = cJSON_AddObjectToObject(o, "early_stopping")) != NULL &&

@@ -283,3 +283,11 @@ int parse_json_add_float(cJSON *obj, const char *key, float v) {
   }
   return cJSON_AddNumberToObject(obj, key, strtod(buf, NULL)) != NULL ? 0 : -1;
 }
+
+int parse_json_add_int(cJSON *obj, const char *key, int64_t v) {
+  if (v > -1000000000000000 && v < 1000000000000000) /* 15 digits print exactly */
+    return cJSON_AddNumberToObject(obj, key, (double)v) != NULL ? 0 : -1;
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", (long long)v);
+  return cJSON_AddRawToObject(obj, key, buf) != NULL ? 0 : -1;
+}

@@ -123,4 +123,14 @@ int parse_from_nn_error(int status, const nn_error *e, api_error *err);
  */
 int parse_json_add_float(cJSON *obj, const char *key, float v);
 
+/**
+ * Add an integer member that prints as exactly that integer. cJSON prints a
+ * number with 15 significant digits whenever they come within a relative
+ * DBL_EPSILON of it, so 9007199254740991 would print as 9.00719925474099e+15:
+ * integers of 16 digits and more are added as their decimal text (a raw
+ * item) instead of as a number.
+ * @return 0, or -1 when out of memory
+ */
+int parse_json_add_int(cJSON *obj, const char *key, int64_t v);
+
 #endif

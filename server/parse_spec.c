@@ -131,7 +131,7 @@ cJSON *parse_spec_to_json(const nn_spec *spec, const char *name) {
   ok = layers != NULL && cJSON_AddItemToObject(o, "layers", layers);
   if (!ok) cJSON_Delete(layers);
   ok = ok && cJSON_AddStringToObject(o, "loss", nn_name(NN_NAMES_LOSS, spec->loss)) != NULL &&
-       cJSON_AddNumberToObject(o, "seed", (double)spec->seed) != NULL &&
+       parse_json_add_int(o, "seed", (int64_t)spec->seed) == 0 &&
        cJSON_AddBoolToObject(o, "normalize", spec->normalize) != NULL;
   if (ok) return o;
   cJSON_Delete(o);

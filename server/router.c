@@ -91,7 +91,8 @@ static match_kind match_pattern(const char *pattern, const split_path *path, uin
     if (len == strlen(ROUTE_NAME_PARAM) && memcmp(p, ROUTE_NAME_PARAM, len) == 0) {
       *name = seg;
     } else if (p[0] == '{') {
-      if (*n_ids == ROUTE_MAX_IDS || !route_parse_id(seg, &ids[*n_ids])) {
+      /* n_ids keeps counting past ROUTE_MAX_IDS, so compare with >= */
+      if (*n_ids >= ROUTE_MAX_IDS || !route_parse_id(seg, &ids[*n_ids])) {
         result = MATCH_BAD_ID;
         bad = seg;
       }

@@ -331,6 +331,33 @@ Test(parse_spec, defaults_are_filled_and_printed) {
   cJSON_Delete(anonymous);
 }
 
+/* Found by fuzz_spec: cJSON printed seed 2^53 as 9.00719925474099e+15, which
+ * reads back as another seed, so the stored spec trained other weights. */
+Test(parse_spec, seeds_of_sixteen_digits_print_exactly) {
+  static const char *const seeds[] = {"9007199254740992", "9007199254740991",
+                                      "4503599627370497", "1000000000000000", "999999999999999"};
+  for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+    char s[256], want[64];
+    snprintf(s, sizeof s,
+             "{\"name\":\"m\",\"inputs\":1,\"layers\":[{\"type\":\"dense\",\"units\":1}],"
+             "\"loss\":\"mse\",\"seed\":%s}",
+             seeds[i]);
+    nn_spec spec, again;
+    char name[PARSE_NAME_MAX + 1];
+    api_error err = {0};
+    cr_assert_eq(spec_from(s, &spec, name, &err), 0, "%s", err.message);
+    cr_assert_eq(spec.seed, strtoull(seeds[i], NULL, 10));
+    cJSON *j = parse_spec_to_json(&spec, name);
+    char *text = cJSON_PrintUnformatted(j);
+    snprintf(want, sizeof want, "\"seed\":%s,", seeds[i]);
+    cr_assert(strstr(text, want) != NULL, "%s printed as %s", seeds[i], text);
+    cr_assert_eq(spec_from(text, &again, name, &err), 0, "%s", err.message);
+    cr_assert_eq(again.seed, spec.seed);
+    free(text);
+    cJSON_Delete(j);
+  }
+}
+
 Test(parse_spec, options) {
   const char *s = "{\"name\":\"c\",\"inputs\":4,\"layers\":[{\"type\":\"dense\",\"units\":3,"
                   "\"activation\":\"leaky_relu\",\"slope\":0.2,\"init\":\"xavier\"},"
@@ -509,6 +536,27 @@ Test(parse_job, defaults_are_filled_and_printed) {
                          "\"lr_schedule\":{\"type\":\"constant\"},\"validation_split\":0,"
                          "\"shuffle\":true,\"seed\":0,\"checkpoint_every\":1,\"clip_norm\":0,"
                          "\"early_stopping\":{\"patience\":0,\"min_delta\":0},\"reset\":false}");
+  free(text);
+  cJSON_Delete(j);
+  assert_round_trip(&job);
+}
+
+/* Found by fuzz_job: ids and seeds near 2^53 printed rounded (as in
+ * parse_spec.seeds_of_sixteen_digits_print_exactly). */
+Test(parse_job, ids_and_seeds_of_sixteen_digits_print_exactly) {
+  parse_job job;
+  api_error err = {0};
+  const char *s = "{\"model\":9007199254740992,\"dataset\":9007199254740991,"
+                  "\"seed\":4503599627370497}";
+  cr_assert_eq(job_from(s, &job, &err), 0, "%s", err.message);
+  cr_assert_eq(job.model, 9007199254740992LL);
+  cr_assert_eq(job.dataset, 9007199254740991LL);
+  cr_assert_eq(job.config.seed, 4503599627370497ULL);
+  cJSON *j = parse_job_to_json(&job);
+  char *text = cJSON_PrintUnformatted(j);
+  cr_assert(strstr(text, "{\"model\":9007199254740992,\"dataset\":9007199254740991,") == text,
+            "%s", text);
+  cr_assert(strstr(text, "\"seed\":4503599627370497,") != NULL, "%s", text);
   free(text);
   cJSON_Delete(j);
   assert_round_trip(&job);
@@ -988,6 +1036,9 @@ Test(parse_csv, nul_bytes_are_rejected) {
 Test(parse_csv, targets_must_exist_once) {
   csv_fails("species", "a,b\n1,2\n", "target", "target column species is not in the header");
   csv_fails("a,b,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
+  /* found by fuzz_csv: a name repeated right after itself was taken once */
+  csv_fails("a,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
+  csv_fails("c,b,b", "a,b,c\n1,2,3\n", "target", "names column b twice");
   csv_fails("a,,b", "a,b,c\n1,2,3\n", "target", "comma-separated");
   csv_fails("a,", "a,b,c\n1,2,3\n", "target", "comma-separated");
   csv_fails("", "a,b,c\n1,2,3\n", "target", "required");

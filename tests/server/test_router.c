@@ -135,6 +135,22 @@ Test(router, too_long_paths_are_not_found) {
   expect_fail("GET", deep, NULL, API_NOT_FOUND);
 }
 
+/* Found by fuzz_router: past ROUTE_MAX_IDS parameters the id count ran past
+ * the array, and the next id was written out of bounds. */
+Test(router, patterns_with_more_ids_than_a_match_holds_match_nothing) {
+  static const route many[] = {
+      {.method = "GET", .pattern = "/a/{id}/{id}/{id}/{id}", .handler = handler},
+      {.method = "GET", .pattern = "/b/{id}/{id}/{id}/{id}/{id}/{id}", .handler = handler},
+  };
+  route_match m;
+  api_error err = {0};
+  cr_assert_eq(router_match(many, 2, "GET", "/a/1/2/3/4", NULL, &m, &err), 0, "%s", err.message);
+  cr_expect_eq(m.n_ids, 4);
+  cr_expect_eq(m.ids[3], 4);
+  cr_expect_eq(router_match(many, 2, "GET", "/b/1/2/3/4/5/6", NULL, &m, &err), -API_NOT_FOUND);
+  cr_expect_null(m.route);
+}
+
 Test(router, segments_are_percent_decoded_one_by_one) {
   route_match m;
   cr_expect_eq(route_of("GET", "/v1/models/%34%32", NULL, &m), R_MODEL_GET);

@@ -165,6 +165,24 @@ Test(config, schedules_follow_their_formulas) {
   cr_assert_float_eq(nn_sched_lr(&s, 0.1f, 10, 10), 0.01f, 1e-7);
 }
 
+/* Found by fuzz_job: with lr 0.1 and min_lr 0.0011, lr - min_lr rounded in
+ * float made epoch 0 run at the float above lr. */
+Test(config, cosine_starts_at_lr_and_stays_within_its_range) {
+  static const float lrs[] = {0.1f, 0.01f, 3e-4f, 1.0f, 0.7f};
+  static const float mins[] = {0.0011f, 1e-6f, 0.0f, 3e-5f, 0.69f};
+  nn_sched_spec s = {NN_SCHED_COSINE, 1, 0.1f, 0.0f};
+  for (size_t i = 0; i < sizeof lrs / sizeof lrs[0]; i++) {
+    s.min_lr = mins[i];
+    cr_assert_eq(nn_sched_lr(&s, lrs[i], 0, 50), lrs[i], "lr %g, min_lr %g", (double)lrs[i],
+                 (double)mins[i]);
+    cr_assert_eq(nn_sched_lr(&s, lrs[i], 50, 50), mins[i]);
+    for (int e = 1; e < 50; e++) {
+      float lr = nn_sched_lr(&s, lrs[i], e, 50);
+      cr_assert(lr >= mins[i] && lr <= lrs[i], "epoch %d: %g", e, (double)lr);
+    }
+  }
+}
+
 Test(data, mismatches_are_named) {
   nn_spec s = nets_xor_spec(1);
   cr_assert_eq(nn_spec_validate(&s, NULL), NN_OK);
