@@ -24,15 +24,23 @@ typedef struct {
   notifier *events;
 } daemon_state;
 
+#define DRAIN_MS 2000 /* how long woken event streams get to send their end */
+
 /* Stop taking requests at the first signal; serve() then winds down the rest.
  * Event streams and long polls sleep in handlers until an event comes: they
- * are woken to end before the HTTP layer waits for its connections. */
+ * are woken to end before the HTTP layer closes its connections, and the
+ * streams given a moment to end cleanly (a client that stopped reading
+ * cannot hold the stop up longer). */
 static void on_signal(uv_signal_t *handle, int signum) {
   daemon_state *d = handle->data;
   if (d->http == NULL) return; /* both signals came in one loop turn */
   log_write(LOG_INFO, "received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
   http_quiesce(d->http);
   notify_close(d->events);
+  struct timespec deadline;
+  notify_deadline(&deadline, DRAIN_MS);
+  unsigned left = notify_drain(d->events, &deadline);
+  if (left > 0) log_write(LOG_WARN, "closing %u event streams that did not end in time", left);
   http_stop(d->http);
   d->http = NULL;
   uv_close((uv_handle_t *)&d->sigint, NULL);

@@ -7,7 +7,7 @@
 
 struct notifier {
   pthread_mutex_t mutex;
-  pthread_cond_t changed; /* latest grew, or closed was set */
+  pthread_cond_t changed; /* latest grew, closed was set, or a stream closed after */
   int64_t latest;
   bool closed;
   unsigned streams;
@@ -110,11 +110,22 @@ int notify_stream_open(notifier *n, unsigned max) {
 void notify_stream_close(notifier *n) {
   pthread_mutex_lock(&n->mutex);
   n->streams--;
+  bool drained = n->closed && n->streams == 0;
   pthread_mutex_unlock(&n->mutex);
+  if (drained) pthread_cond_broadcast(&n->changed);
 }
 
 unsigned notify_streams(notifier *n) {
   pthread_mutex_lock(&n->mutex);
+  unsigned streams = n->streams;
+  pthread_mutex_unlock(&n->mutex);
+  return streams;
+}
+
+unsigned notify_drain(notifier *n, const struct timespec *deadline) {
+  int rc = 0;
+  pthread_mutex_lock(&n->mutex);
+  while (n->streams > 0 && rc == 0) rc = pthread_cond_timedwait(&n->changed, &n->mutex, deadline);
   unsigned streams = n->streams;
   pthread_mutex_unlock(&n->mutex);
   return streams;

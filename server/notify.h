@@ -70,4 +70,10 @@ void notify_stream_close(notifier *n);
 /** @return the streams open now. */
 unsigned notify_streams(notifier *n);
 
+/**
+ * After notify_close: wait until every stream has closed, or the deadline.
+ * @return the streams still open
+ */
+unsigned notify_drain(notifier *n, const struct timespec *deadline);
+
 #endif

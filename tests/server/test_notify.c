@@ -147,3 +147,25 @@ Test(notify, streams_are_counted_up_to_the_limit) {
   notify_stream_close(n);
   cr_expect_eq(notify_streams(n), 0);
 }
+
+static void *close_stream_later(void *arg) {
+  (void)arg;
+  usleep(100000);
+  notify_stream_close(n);
+  return NULL;
+}
+
+Test(notify, draining_waits_for_the_last_stream_or_the_deadline) {
+  struct timespec deadline;
+  cr_assert_eq(notify_stream_open(n, 4), 0);
+  cr_assert_eq(notify_stream_open(n, 4), 0);
+  notify_close(n);
+  notify_deadline(&deadline, 100);
+  cr_expect_eq(notify_drain(n, &deadline), 2, "nothing closed: the deadline ends it");
+  notify_stream_close(n);
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, close_stream_later, NULL), 0);
+  notify_deadline(&deadline, 20000);
+  cr_expect_eq(notify_drain(n, &deadline), 0, "woken by the last close");
+  pthread_join(t, NULL);
+}
