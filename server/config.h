@@ -9,9 +9,10 @@
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
- * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE); a flag beats its variable, a variable beats the default,
- * and an empty variable counts as unset. Values are parsed strictly: a bad
- * one is an error, never a fallback.
+ * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE); a flag
+ * beats its variable, a variable beats the default, and an empty variable
+ * counts as unset. Values are parsed strictly: a bad one is an error,
+ * never a fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs

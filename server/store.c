@@ -243,7 +243,8 @@ static const char *const queries[Q_COUNT] = {
         "UPDATE jobs SET state = 'cancelled', finished_at = ?1" RECOVER_CANCELLED,
     [Q_RECOVER_FAILED] = "UPDATE jobs SET state = 'failed', restarts = restarts + 1, error = ?2,"
                          " finished_at = ?1" RECOVER_FAILED,
-    [Q_RECOVER_REQUEUE] = "UPDATE jobs SET state = 'queued', restarts = restarts + 1" RECOVER_REQUEUE,
+    [Q_RECOVER_REQUEUE] =
+        "UPDATE jobs SET state = 'queued', restarts = restarts + 1" RECOVER_REQUEUE,
     /* Each recovery step's state events, inserted just before its update. */
     [Q_RECOVER_CANCELLED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
                                    " SELECT id, 'state', 'cancelled', epoch FROM jobs"

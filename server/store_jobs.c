@@ -57,7 +57,7 @@ static int run_job(sqlite3_stmt *s, store_job *out) {
   return status;
 }
 
-/* Log that job j (its id and epoch) entered state. */
+/* Log that a job entered state, with the epochs it had completed then. */
 static int state_event(store *st, int64_t job_id, store_job_state state, int64_t epoch) {
   store_event e = {.job_id = job_id, .kind = STORE_EVENT_STATE, .state = state, .epoch = epoch};
   return store__event(st, &e);

@@ -126,7 +126,8 @@ Test(notify, concurrent_posts_and_followers) {
   pthread_t writers[4], followers[2];
   int64_t bases[4] = {0, 10000, 20000, 30000};
   for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&followers[i], NULL, follow, NULL), 0);
-  for (int i = 0; i < 4; i++) cr_assert_eq(pthread_create(&writers[i], NULL, post_many, &bases[i]), 0);
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(pthread_create(&writers[i], NULL, post_many, &bases[i]), 0);
   for (int i = 0; i < 4; i++) pthread_join(writers[i], NULL);
   cr_expect_eq(notify_latest(n), 40000);
   for (int i = 0; i < 2; i++) pthread_join(followers[i], NULL);

@@ -978,7 +978,7 @@ Test(store, reopening_preserves_everything) {
   free(buf);
 }
 
-/* ---- the event log ---------------------------------------------------------------------------- */
+/* ---- the event log ------------------------------------------------------------------------- */
 
 /* Every event of job (0: of all jobs) after `after`; free with store_event_list_free. */
 static store_event *events_of(int64_t job, int64_t after, size_t *n) {
