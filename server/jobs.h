@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "models.h"
+#include "notify.h"
 
 typedef struct jobs jobs;
 
@@ -27,9 +28,11 @@ typedef struct jobs jobs;
  * @param threads compute threads the running jobs share, 1..NN_MAX_THREADS:
  *                each of R running jobs uses threads / R (at least 1)
  * @param cache   receives the weights each checkpoint publishes
+ * @param events  told of the events the workers commit; outlives the jobs
  * @return 0, or -1 (logged) when the store cannot be opened or threads fail
  */
-int jobs_start(const char *db_path, int workers, int threads, models *cache, jobs **out);
+int jobs_start(const char *db_path, int workers, int threads, models *cache, notifier *events,
+               jobs **out);
 
 /** A job was queued: wake an idle worker. Thread-safe. */
 void jobs_notify(jobs *j);

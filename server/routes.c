@@ -1,6 +1,7 @@
 /* routes.c — the daemon's route table: every endpoint of the v1 API and of the
  * Open Inference Protocol under /v2. */
 #include "api_datasets.h"
+#include "api_events.h"
 #include "api_jobs.h"
 #include "api_models.h"
 #include "api_ops.h"
@@ -44,6 +45,9 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/events", .handler = api_events_all, .access = ROUTE_READ},
 
     /* The Open Inference Protocol (api_v2.h). Its health probes are open, as
      * /healthz is; infer is a read, as predict is. */

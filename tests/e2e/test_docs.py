@@ -9,7 +9,9 @@ line, the body). JSON bodies match loosely where the daemon cannot be
 exact: a timestamp stands for any timestamp and a number written with a
 fraction or an exponent for any number; everything else (keys, array
 lengths, integers, strings, null) must be equal. Text bodies (/metrics)
-are excerpts: each line must appear, sample values aside. A line
+are excerpts: each line must appear, sample values aside. An event stream
+(text/event-stream) is read until it has sent as many events as documented;
+each event's id and name must be equal and its data match as JSON does. A line
 <!-- test: wait for job N --> waits for that job to finish before the next
 example. Requests without an Authorization header are sent with the full
 token.
@@ -120,9 +122,11 @@ def examples(text):
     return [step for _, step in sorted(steps, key=lambda s: s[0])]
 
 
-def send(url, request):
+def send(url, request, events=None):
     """Send a request block as written (plus the full token and Content-Length
-    unless it has its own); return (status, headers, body bytes)."""
+    unless it has its own); return (status, headers, body bytes). With
+    events, a 200 body is read only until that many events have come (an
+    event stream may stay open)."""
     method, target, _ = request.start.split(" ")
     headers = list(request.headers)
     if request.header("Authorization") is None:
@@ -137,7 +141,17 @@ def send(url, request):
         s.sendall(head.encode() + body)
         resp = http.client.HTTPResponse(s)
         resp.begin()
-        return resp.status, resp.headers, resp.read()
+        if events is None or resp.status != 200:
+            return resp.status, resp.headers, resp.read()
+        body, end, fields = b"", b"\n\n", 0
+        while body.count(end) < events:
+            line = resp.readline()
+            assert line, f"the stream ended after {body.count(end)} of {events} events"
+            if line.startswith(b":") or (line == b"\n" and fields == 0):
+                continue  # a keepalive comment and the blank line ending it
+            fields = 0 if line == b"\n" else fields + 1
+            body += line
+        return resp.status, resp.headers, body
 
 
 def match_json(want, got, path="$"):
@@ -168,6 +182,23 @@ def match_text(want, got):
         else:
             series = line.rsplit(" ", 1)[0] + " "
             assert any(g.startswith(series) for g in lines), f"missing {line!r}"
+
+
+def parse_events(text):
+    """[(id, name, data)] of an event stream's text."""
+    out = []
+    for block in text.strip("\n").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        out.append((fields["id"], fields["event"], json.loads(fields["data"])))
+    return out
+
+
+def match_events(want, got):
+    want, got = parse_events(want), parse_events(got)
+    assert len(got) == len(want), f"{len(got)} events, not {len(want)}"
+    for (wid, wname, wdata), (gid, gname, gdata) in zip(want, got):
+        assert (gid, gname) == (wid, wname), f"event {gid} {gname}, not {wid} {wname}"
+        match_json(wdata, gdata, f"event {wid}")
 
 
 def route_of(method, path, table):
@@ -245,7 +276,9 @@ def test_every_example_runs_as_documented(spawn, openapi):
         _, request, response, line = step
         method, target, _ = request.start.split(" ")
         where = f"docs/api.md line {line}: {method} {target}"
-        status, headers, body = send(d.url, request)
+        stream = (response.header("Content-Type") or "").startswith("text/event-stream")
+        events = len(parse_events(response.body)) if stream else None
+        status, headers, body = send(d.url, request, events)
         want_status = int(response.start.split(" ")[1])
         assert status == want_status, f"{where}: {status} {body!r}"
         for name, value in response.headers:
@@ -259,6 +292,11 @@ def test_every_example_runs_as_documented(spawn, openapi):
                 match_json(json.loads(response.body), got)
             except AssertionError as e:
                 raise AssertionError(f"{where}: {e}\n{json.dumps(got, indent=2)}") from None
+        elif stream:
+            try:
+                match_events(response.body, body.decode())
+            except AssertionError as e:
+                raise AssertionError(f"{where}: {e}\n{body.decode()}") from None
         else:
             match_text(response.body, body.decode())
 
