@@ -2,14 +2,15 @@
 # Install the Debian packages traind needs to build and test. Idempotent:
 # apt-get runs only when a package is missing. Uses sudo when not root.
 #   scripts/deps.sh          build + test dependencies
-#   scripts/deps.sh bench    also the benchmark peers (PyTorch, FANN)
+#   scripts/deps.sh bench    also the benchmark peers (PyTorch, scikit-learn,
+#                            FANN) and wrk
 set -eu
 
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-setuptools groff-base valgrind"
 if [ "${1:-}" = bench ]; then
-  pkgs="$pkgs python3-torch python3-numpy libfann-dev"
+  pkgs="$pkgs python3-torch python3-numpy python3-sklearn libfann-dev wrk"
 fi
 
 missing=""
