@@ -7,7 +7,8 @@
 #
 # Writes BUILD_DIR/bench/profile/{train,predict}.out (open them with
 # callgrind_annotate or kcachegrind) and prints, for each, the instructions
-# per step or request and the functions that execute the most of them.
+# per step or request and the functions that execute the most of them, by
+# their own instructions and with their callees' (also in *.md there).
 #
 # - train: bench_core -s on config (c) with SGD at 1 thread, counted inside
 #   nn_trainer_epoch only (not the data generation around it).
@@ -31,15 +32,21 @@ make --no-print-directory -s "$build/bench/bench_core" "$build/traind" >&2
 rm -rf "$out"
 mkdir -p "$out"
 
-# summary FILE UNITS WHAT: the collected total over UNITS, and the top
-# functions by their own (exclusive) instructions, per unit.
-summary() {
-  echo "## $3: $(callgrind_annotate --auto=no "$1" | awk -v n="$2" '
-    /PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.0f instructions each\n", $1 / n }')"
-  echo
+# table FILE UNITS yes|no: the top functions by instructions per unit,
+# inclusive of their callees or not. Inclusive lists skip what encloses the
+# whole collection (main, nn_trainer_epoch, the HTTP library's stripped
+# thread functions) and each function's second line (callgrind names some
+# by two file paths).
+table() {
   echo "| instructions each | share | function |"
   echo "|---:|---:|---|"
-  callgrind_annotate --auto=no --threshold=100 --inclusive=no "$1" | awk -v n="$2" -v top="$top" '
+  callgrind_annotate --auto=no --threshold=100 --inclusive="$3" "$1" |
+    awk -v n="$2" -v top="$top" -v inclusive="$3" '
+    function commas(x,   s) {
+      s = sprintf("%.0f", x)
+      while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
+      return s
+    }
     /^ *[0-9,]+ \([ 0-9.]+%\)  / && !/PROGRAM TOTALS/ && shown < top {
       ir = $1
       gsub(",", "", ir)
@@ -49,10 +56,27 @@ summary() {
       fn = substr($0, RSTART + RLENGTH + 2)
       sub(/ \[.*\]$/, "", fn)   # the object file
       sub(/^[^:]*:/, "", fn)      # the source file
-      printf "| %.0f | %s | `%s` |\n", ir / n, pct, fn
+      if (inclusive == "yes" && (fn ~ /^0x/ || pct == "100.0%" || fn in seen)) next
+      seen[fn] = 1
+      printf "| %s | %s | `%s` |\n", commas(ir / n), pct, fn
       shown++
     }'
   echo
+}
+
+# summary FILE UNITS WHAT: the collected total over UNITS, and the top
+# functions by their own instructions, then with their callees.
+summary() {
+  echo "## $3: $(callgrind_annotate --auto=no "$1" | awk -v n="$2" '
+    /PROGRAM TOTALS/ { gsub(",", "", $1); printf "%.0f instructions each\n", $1 / n }' |
+    sed -e :a -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|[^0-9]\)/\1,\2\3/;ta')"
+  echo
+  echo "Self:"
+  echo
+  table "$1" "$2" no
+  echo "Inclusive:"
+  echo
+  table "$1" "$2" yes
 }
 
 echo "bench: profiling a training step" >&2
@@ -123,5 +147,7 @@ kill -TERM "$daemon"
 wait "$daemon"
 daemon=""
 
-summary "$out/train.out" "$steps" "Training step, (c) 784-256-128-10 relu, batch 128, SGD, 1 thread"
-summary "$out/predict.out" "$requests" "Predict request, xor 2-16-1, 1 row, keep-alive"
+summary "$out/train.out" "$steps" "Training step, (c) 784-256-128-10 relu, batch 128, SGD, 1 thread" |
+  tee "$out/train.md"
+summary "$out/predict.out" "$requests" "Predict request, xor 2-16-1, 1 row, keep-alive" |
+  tee "$out/predict.md"
