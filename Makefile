@@ -44,7 +44,7 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e race run valgrind bench clean
+.PHONY: all deps test unit server-unit e2e race run valgrind bench bench-http bench-peers clean
 all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
@@ -115,7 +115,7 @@ valgrind: deps $(UNIT_BIN) $(SERVER_TEST_BIN)
 	$(VALGRIND) $(UNIT_BIN) -j1
 	$(VALGRIND) $(SERVER_TEST_BIN) -j1
 
-# Benchmarks (bench/README.md): our core, FANN and the data PyTorch reads.
+# Benchmarks (bench/README.md): our core, FANN and the data the Python peers read.
 BENCH_WORKLOAD := $(BUILD)/bench/workload.o
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard bench/*.c))
 
@@ -128,10 +128,19 @@ $(BUILD)/bench/bench_fann: $(BUILD)/bench/bench_fann.o $(BENCH_WORKLOAD)
 $(BUILD)/bench/bench_data: $(BUILD)/bench/bench_data.o $(BENCH_WORKLOAD)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
-# run.sh builds the three programs above itself, so it also works on its own.
-bench:
+# run.sh builds what it runs itself, so it also works on its own. `bench`
+# trains our core and the peers that are installed, `bench-http` measures
+# the daemon (needs wrk), `bench-peers` installs every peer and runs both.
+# Each writes bench/RESULTS.md.
+bench: deps
+	bench/run.sh -b $(BUILD) train
+
+bench-http: deps
+	bench/run.sh -b $(BUILD) http
+
+bench-peers:
 	@scripts/deps.sh bench
-	bench/run.sh $(BUILD)
+	bench/run.sh -b $(BUILD) train http
 
 -include $(BENCH_OBJ:.o=.d)
 

@@ -2,26 +2,32 @@
  * bench_core.c — training throughput of our core (public API of core/nn.h
  * only) on every workload, and the cblas_sgemm ceiling for config (d).
  *
- *   bench_core [-t THREADS] [CONFIG...]   all configs when none is named,
- *                                         e.g. bench_core -t 2 d
+ *   bench_core [-t THREADS] [-o OPTIM] [-s STEPS] [NAME...]
  *
- * Output, one fact per line (parsed by run.sh):
+ * A NAME is a config (a..d) or `sgemm`, the ceiling; none selects every
+ * config and the ceiling. -o trains that optimizer only (sgd, adam).
+ * -s runs exactly STEPS training steps (one epoch of STEPS batches) per
+ * config and optimizer, untimed, for a profiler (bench/profile.sh), and
+ * prints `steps <config> <optim> <STEPS>` instead of a figure.
+ * THREADS (default 1) is the trainer's thread count (nn_trainer_set_threads);
+ * OpenBLAS itself always runs on one thread, so run with
+ * OPENBLAS_NUM_THREADS=1 (the program also asks OpenBLAS for one thread).
+ *
+ * Output, one fact per line (parsed by bench/report.py):
  *   blas corename <name>              OpenBLAS kernel that ran
  *   blas config <text>                openblas_get_config()
  *   core <config> <optim> <samples/s> <rows timed> <threads>
  *   sgemm <config> <GFLOP/s>          the config's training products alone,
  *                                     bare cblas_sgemm on one thread
  *   gflops <config> <optim> <GFLOP/s> <fraction of sgemm>
- *
- * THREADS (default 1) is the trainer's thread count (nn_trainer_set_threads);
- * OpenBLAS itself always runs on one thread. Run with OPENBLAS_NUM_THREADS=1
- * (the program also asks OpenBLAS for one thread).
+ *                                     when both ran, at 1 thread
  */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/nn.h"
 #include "workload.h"
@@ -31,6 +37,10 @@
 
 /* The trainer's compute threads (-t). */
 static int bench_threads = 1;
+/* The one optimizer to train (-o), or NULL for all. */
+static const char *bench_optim;
+/* Untimed steps for a profiler (-s), or 0 for the timed protocol. */
+static int profile_steps;
 
 static void spec_for(const wl_config *c, nn_spec *spec) {
   memset(spec, 0, sizeof *spec);
@@ -119,6 +129,33 @@ exit:
             err.message[0] ? ": " : "", err.message);
   nn_trainer_free(t);
   nn_trainer_free(probe);
+  nn_model_free(m);
+  return rc;
+}
+
+/* One epoch of profile_steps batches, untimed: what a profiler looks at
+ * (bench/profile.sh collects inside nn_trainer_epoch only). */
+static int profile_train(const wl_config *c, const wl_data *d, const wl_optim *o) {
+  nn_spec spec;
+  nn_train_config tc;
+  nn_error err = {{0}, {0}};
+  nn_model *m = NULL;
+  nn_trainer *t = NULL;
+  nn_data data = prefix(d, d->rows);
+  double seconds;
+  int rc;
+
+  spec_for(c, &spec);
+  if ((rc = train_config_for(c, o, &tc))) goto exit;
+  if ((rc = nn_model_new(&spec, &m, &err))) goto exit;
+  if ((rc = nn_trainer_new(m, &data, &tc, NULL, &t, &err))) goto exit;
+  if ((rc = nn_trainer_set_threads(t, bench_threads))) goto exit;
+  rc = run_epochs(t, 1, &seconds);
+exit:
+  if (rc)
+    fprintf(stderr, "bench_core: %s %s: %s%s%s\n", c->name, o->name, nn_strerror(rc),
+            err.message[0] ? ": " : "", err.message);
+  nn_trainer_free(t);
   nn_model_free(m);
   return rc;
 }
@@ -218,47 +255,102 @@ static int bench_sgemm(const wl_config *c, double *gflops) {
 
 /* ---- main --------------------------------------------------------------------- */
 
-/* Train every optimizer on one config; for SGEMM_CONFIG also compare the
- * throughput in GFLOP/s with bare sgemm. */
-static int bench_config(const wl_config *c) {
+static int optim_selected(const wl_optim *o) {
+  return bench_optim == NULL || strcmp(bench_optim, o->name) == 0;
+}
+
+/* Train the selected optimizers on one config; for SGEMM_CONFIG, when the
+ * ceiling is measured too (peak > 0) at one thread, also print the
+ * throughput in GFLOP/s next to it. */
+static int bench_config(const wl_config *c, double peak) {
+  wl_config sized = *c;
   wl_data d;
-  double sps[WL_N_OPTIMS], peak = 0.0;
   int rc = NN_OK;
-  if (wl_data_make(c, &d)) return NN_ENOMEM;
+  /* a profile needs only its steps' rows */
+  if (profile_steps > 0) sized.rows = (size_t)profile_steps * c->batch;
+  if (wl_data_make(&sized, &d)) return NN_ENOMEM;
   for (int o = 0; o < WL_N_OPTIMS && rc == NN_OK; o++) {
+    double sps = 0.0;
     size_t rows = 0;
-    rc = bench_train(c, &d, &wl_optims[o], &sps[o], &rows);
-    if (rc == NN_OK)
-      printf("core %s %s %.1f %zu %d\n", c->name, wl_optims[o].name, sps[o], rows, bench_threads);
+    if (!optim_selected(&wl_optims[o])) continue;
+    if (profile_steps > 0) {
+      if ((rc = profile_train(c, &d, &wl_optims[o])) == NN_OK)
+        printf("steps %s %s %d\n", c->name, wl_optims[o].name, profile_steps);
+      continue;
+    }
+    rc = bench_train(c, &d, &wl_optims[o], &sps, &rows);
+    if (rc != NN_OK) break;
+    printf("core %s %s %.1f %zu %d\n", c->name, wl_optims[o].name, sps, rows, bench_threads);
+    if (peak > 0.0 && bench_threads == 1 && strcmp(c->name, SGEMM_CONFIG) == 0) {
+      double g = sps * wl_train_flops(c) / 1e9;
+      printf("gflops %s %s %.2f %.3f\n", c->name, wl_optims[o].name, g, g / peak);
+    }
     fflush(stdout);
   }
   wl_data_free(&d);
-  if (rc != NN_OK || strcmp(c->name, SGEMM_CONFIG) != 0 || bench_threads != 1) return rc;
-  if ((rc = bench_sgemm(c, &peak))) return rc;
-  printf("sgemm %s %.2f\n", c->name, peak);
-  for (int o = 0; o < WL_N_OPTIMS; o++) {
-    double g = sps[o] * wl_train_flops(c) / 1e9;
-    printf("gflops %s %s %.2f %.3f\n", c->name, wl_optims[o].name, g, g / peak);
-  }
-  return NN_OK;
+  return rc;
+}
+
+static const wl_config *find_config(const char *name) {
+  for (int i = 0; i < wl_n_configs; i++)
+    if (strcmp(wl_configs[i].name, name) == 0) return &wl_configs[i];
+  return NULL;
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: bench_core [-t THREADS] [-o sgd|adam] [-s STEPS] [a|b|c|d|sgemm]...\n");
+  return 2;
 }
 
 int main(int argc, char **argv) {
-  int failed = 0;
-  if (argc > 2 && strcmp(argv[1], "-t") == 0) {
-    bench_threads = atoi(argv[2]);
-    if (bench_threads < 1 || bench_threads > NN_MAX_THREADS) {
-      fprintf(stderr, "bench_core: -t takes 1..%d threads\n", NN_MAX_THREADS);
-      return 2;
+  int failed = 0, opt, want_sgemm;
+  double peak = 0.0;
+  while ((opt = getopt(argc, argv, "t:o:s:")) != -1) {
+    switch (opt) {
+    case 't':
+      bench_threads = atoi(optarg);
+      if (bench_threads < 1 || bench_threads > NN_MAX_THREADS) {
+        fprintf(stderr, "bench_core: -t takes 1..%d threads\n", NN_MAX_THREADS);
+        return 2;
+      }
+      break;
+    case 'o':
+      bench_optim = optarg;
+      break;
+    case 's':
+      profile_steps = atoi(optarg);
+      if (profile_steps < 1) return usage();
+      break;
+    default:
+      return usage();
     }
-    argc -= 2;
-    argv += 2;
   }
+  int known = bench_optim == NULL;
+  for (int o = 0; o < WL_N_OPTIMS; o++) known |= optim_selected(&wl_optims[o]);
+  if (!known) return usage();
+  /* names after the options, in wl_selected's argv form */
+  argc -= optind - 1;
+  argv += optind - 1;
+  want_sgemm = argc < 2 && profile_steps == 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "sgemm") == 0)
+      want_sgemm = 1;
+    else if (find_config(argv[i]) == NULL)
+      return usage();
+  }
+
   openblas_set_num_threads(1);
   printf("blas corename %s\n", openblas_get_corename());
   printf("blas config %s\n", openblas_get_config());
   fflush(stdout);
+  /* the ceiling first, so the GFLOP/s line can follow the training line */
+  if (want_sgemm) {
+    if (bench_sgemm(find_config(SGEMM_CONFIG), &peak) != NN_OK) return 1;
+    printf("sgemm %s %.2f\n", SGEMM_CONFIG, peak);
+    fflush(stdout);
+  }
   for (int i = 0; i < wl_n_configs; i++)
-    if (wl_selected(&wl_configs[i], argc, argv)) failed |= bench_config(&wl_configs[i]) != NN_OK;
+    if (wl_selected(&wl_configs[i], argc, argv))
+      failed |= bench_config(&wl_configs[i], peak) != NN_OK;
   return failed;
 }

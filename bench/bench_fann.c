@@ -4,7 +4,7 @@
  *
  *   bench_fann [CONFIG...]    all configs when none is named
  *
- * Output (parsed by run.sh):
+ * Output (parsed by report.py):
  *   fann_algo <config> <algorithm> <samples/s> <rows timed>
  *   fann <config> <fastest algorithm> <samples/s> <rows timed>
  *

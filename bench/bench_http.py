@@ -3,27 +3,34 @@
 training through traind rather than in the core alone.
 
 Starts build/traind (or $TRAIND_BIN) on a free loopback port with a temporary
-database and prints one fact per line (bench/run.sh reads them):
+database and prints one fact per line (bench/report.py reads them):
 
     http <name> <requests/s> <p50 ms> <p99 ms> <rows/request>
         wrk on loopback, one wrk thread, CONNECTIONS connections, SECONDS s:
         ping = GET /v1 (a static answer, no database), xor = predict one row
         on a 2-16-1 net, c64 = predict 64 rows on the 784-256-128-10 net
     memory idle_rss_kib <n>          the daemon before any data
-    memory training_rss_kib <n>      its peak while training (c) on ROWS rows
-    memory dataset_bytes_per_row <n> database growth per stored (c) row
-    memory dataset_rss_kib <n>       peak minus the RSS just before the job
-    overhead c <wall samples/s> <in-trainer samples/s> <epochs>
-        the (c) job's rows x epochs over its wall time from claim to finish
-        (commits and checkpoints included), and the trainer's own figure
+    memory dataset_bytes_per_row <n> <float32 bytes>
+        database growth per stored (c) row, and the row's numbers as float32
+    memory training_rss_kib <peak> <median> <before> <dataset>
+        RSS while training (c) on ROWS rows: its peak and median (sampled
+        every 50 ms), the RSS just before the job, and the rows as float32
+    overhead c <wall samples/s> <in-trainer samples/s> <epochs> <rows>
+        the (c) job's rows x epochs over its wall time from "running" (its
+        rows and weights loaded) to "succeeded" in the log (each epoch's
+        metrics commit and checkpoint included), and the trainer's own
+        figure (the sum of its epochs' seconds)
 
 usage: bench_http.py [--rows N] [--seconds S] [--connections C]
 """
 import argparse
+import calendar
+import json
 import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +44,10 @@ sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from traind_client import Client  # noqa: E402
 
 TRAIND = os.environ.get("TRAIND_BIN", os.path.join(ROOT, "build", "traind"))
+# Config (c): 784 features (a label column besides), 256-128-10
+FEATURES = 784
+# A stored row: its features and its label, 4 bytes each
+ROW_FLOAT_BYTES = (FEATURES + 1) * 4
 
 
 def rss_kib(pid):
@@ -67,18 +78,20 @@ def start_daemon(db, log):
 
 
 def mnist_like_csv(rows, seed):
-    """(rows, 784) digits 0..9 and a label from a fixed random linear map, as
-    CSV bytes built with numpy (a Python loop would take minutes)."""
+    """(rows, FEATURES) digits 0..9 and a label from a fixed random linear map,
+    as CSV bytes built with numpy (a Python loop would take minutes)."""
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, 10, size=(rows, 784), dtype=np.uint8)
-    w = rng.standard_normal((784, 10)).astype(np.float32)
+    x = rng.integers(0, 10, size=(rows, FEATURES), dtype=np.uint8)
+    w = rng.standard_normal((FEATURES, 10)).astype(np.float32)
     labels = np.argmax((x.astype(np.float32) - 4.5) @ w, axis=1).astype(np.uint8)
-    cells = np.empty((rows, 2 * 785), dtype=np.uint8)
-    cells[:, 0:1568:2] = x + ord("0")
-    cells[:, 1568] = labels + ord("a")  # names, so the column is a class label
-    cells[:, 1:1569:2] = ord(",")
-    cells[:, 1569] = ord("\n")
-    header = ",".join([f"f{i}" for i in range(784)] + ["label"]) + "\n"
+    # every cell one character and a separator: "d,d,...,d,L\n"
+    last = 2 * FEATURES
+    cells = np.empty((rows, last + 2), dtype=np.uint8)
+    cells[:, 0:last:2] = x + ord("0")
+    cells[:, last] = labels + ord("a")  # names, so the column is a class label
+    cells[:, 1:last + 1:2] = ord(",")
+    cells[:, last + 1] = ord("\n")
+    header = ",".join([f"f{i}" for i in range(FEATURES)] + ["label"]) + "\n"
     return header.encode() + cells.tobytes(), x[:64]
 
 
@@ -144,18 +157,18 @@ def main():
         csv, sample = mnist_like_csv(args.rows, 1)
         cd = c.upload_csv("c", "label", csv)
         del csv
-        print(f"memory dataset_bytes_per_row {(db_bytes(db) - before) / args.rows:.0f}",
-              flush=True)
-        cm = c.create_model({"name": "c", "inputs": 784, "loss": "cross_entropy",
+        grown = (db_bytes(db) - before) / args.rows
+        print(f"memory dataset_bytes_per_row {grown:.0f} {ROW_FLOAT_BYTES}", flush=True)
+        cm = c.create_model({"name": "c", "inputs": FEATURES, "loss": "cross_entropy",
                              "layers": [dense(256, "relu"), dense(128, "relu"),
                                         dense(10, "softmax")]})
         base = rss_kib(proc.pid)
-        peak = [base]
+        samples = [base]
         done = threading.Event()
 
         def sample_rss():
             while not done.wait(0.05) and proc.poll() is None:
-                peak[0] = max(peak[0], rss_kib(proc.pid))
+                samples.append(rss_kib(proc.pid))
         sampler = threading.Thread(target=sample_rss)
         sampler.start()
         try:
@@ -167,15 +180,15 @@ def main():
             sampler.join()
         if job["state"] != "succeeded":
             raise RuntimeError(f"the (c) job ended {job['state']}: {job.get('error')}")
-        print(f"memory training_rss_kib {peak[0]}", flush=True)
-        print(f"memory dataset_rss_kib {peak[0] - base}", flush=True)
+        floats_kib = args.rows * ROW_FLOAT_BYTES // 1024
+        print(f"memory training_rss_kib {max(samples)} {statistics.median(samples):.0f} {base} "
+              f"{floats_kib}", flush=True)
         rows = c.metrics(job["id"])
         trainer = sum(r["seconds"] for r in rows)
         wall = wall_seconds(os.path.join(tmp, "traind.log"), job["id"])
         n = args.rows * args.epochs
-        print(f"overhead c {n / wall:.1f} {n / trainer:.1f} {args.epochs}", flush=True)
+        print(f"overhead c {n / wall:.1f} {n / trainer:.1f} {args.epochs} {args.rows}", flush=True)
 
-        import json
         ping = wrk(url, "/v1", None, args.seconds, args.connections, tmp)
         print(f"http ping {ping[0]:.1f} {ping[1]:.3f} {ping[2]:.3f} 0", flush=True)
         body = json.dumps({"inputs": [[0.0, 1.0]]})
@@ -192,8 +205,9 @@ def main():
 
 
 def wall_seconds(log_path, job_id):
-    """From the log line of the job's claim to the one of its end: the
-    daemon's own clock, commits and checkpoints included."""
+    """From the job's "running" log line (written once its rows and weights
+    are loaded) to its "succeeded" line: the daemon's own clock, commits and
+    checkpoints included."""
     start = end = None
     with open(log_path) as f:
         for line in f:
@@ -207,12 +221,12 @@ def wall_seconds(log_path, job_id):
 
 
 def log_time(line):
-    """Seconds since the epoch from the log line's ISO-8601 timestamp."""
+    """Seconds since the epoch from the log line's RFC 3339 UTC timestamp."""
     m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?", line)
     if m is None:
         raise RuntimeError(f"no timestamp in log line {line!r}")
     t = time.strptime("".join(m.groups()[:6]), "%Y%m%d%H%M%S")
-    return time.mktime(t) + float(m.group(7) or 0)
+    return calendar.timegm(t) + float(m.group(7) or 0)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from protocol import read_manifest, rows_to_time, selected
-
-
-def load_data(data_dir, name, task, rows, widths):
-    base = os.path.join(data_dir, name)
-    x = np.fromfile(base + ".x", dtype=np.float32).reshape(rows, widths[0])
-    if task == "regression":
-        return x, np.fromfile(base + ".y", dtype=np.float32).reshape(rows, widths[-1])
-    return x, np.fromfile(base + ".labels", dtype=np.int32)
+from protocol import load_data, read_manifest, rows_to_time, selected
 
 
 def make_model(task, widths, batch, optim):

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Training throughput of PyTorch (CPU, one thread) on the benchmark workloads.
+"""Training throughput of PyTorch (CPU) on the benchmark workloads.
 
 Reads the workload table and data sets that bench_data wrote (so the rows are
 the ones the C peers train on) and prints, per config and optimizer:
-    torch <config> <optim> <samples/s> <rows timed>
+    torch <config> <optim> <samples/s> <rows timed> <threads>
 Same protocol as the C peers (bench/workload.h): a probe epoch on the first
 <probe_rows> rows sizes the timed prefix, then one warm-up epoch and the best
 of <reps> repetitions of enough epochs to last about <rep_seconds>.
@@ -13,14 +13,12 @@ usage: bench_torch.py [-t THREADS] DATA_DIR [CONFIG...]
     the intra-op pool (OpenBLAS or MKL under it follows OMP/OPENBLAS_NUM_THREADS)
 """
 import math
-import os
 import sys
 import time
 
-import numpy as np
 import torch
 
-from protocol import read_manifest, rows_to_time, selected
+from protocol import load_data, read_manifest, rows_to_time, selected
 
 
 def make_model(task, widths):
@@ -88,6 +86,9 @@ def main():
         if not selected(name, args[1:]):
             continue
         x, t = load_data(args[0], name, task, rows, widths)
+        if task != "regression":
+            t = t.astype("int64")  # CrossEntropyLoss takes int64 class indices
+        x, t = torch.from_numpy(x), torch.from_numpy(t)
         for optim in optims:
             sps, timed = bench(protocol, config, optim, x, t)
             print(f"torch {name} {optim[0]} {sps:.1f} {timed} {threads}", flush=True)

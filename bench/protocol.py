@@ -1,6 +1,9 @@
-"""The benchmark protocol for the Python peers: the workload table that
-bench_data wrote (manifest.txt) and workload.c's rule for the timed rows."""
+"""The benchmark protocol for the Python peers: the workload table and data
+sets that bench_data wrote (manifest.txt, <config>.x/.y/.labels) and
+workload.c's rule for the timed rows."""
 import os
+
+import numpy as np
 
 
 def read_manifest(data_dir):
@@ -18,6 +21,16 @@ def read_manifest(data_dir):
                 name, task, batch, rows = fields[0], fields[1], int(fields[2]), int(fields[3])
                 configs.append((name, task, batch, rows, [int(w) for w in fields[4:]]))
     return protocol, optims, configs
+
+
+def load_data(data_dir, name, task, rows, widths):
+    """(x, targets) as numpy arrays: x (rows, inputs) float32; targets
+    (rows, outputs) float32 for regression, else (rows,) int32 labels."""
+    base = os.path.join(data_dir, name)
+    x = np.fromfile(base + ".x", dtype=np.float32).reshape(rows, widths[0])
+    if task == "regression":
+        return x, np.fromfile(base + ".y", dtype=np.float32).reshape(rows, widths[-1])
+    return x, np.fromfile(base + ".labels", dtype=np.int32)
 
 
 def rows_to_time(rows, probe_rows, probe_seconds, rep_seconds):

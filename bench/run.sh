@@ -1,86 +1,166 @@
 #!/bin/sh
-# Build and run the training-throughput benchmarks (bench/README.md) and
-# print one table, also written to bench/RESULTS.md. `make bench` runs it
-# after installing the peers (scripts/deps.sh bench).
-#   bench/run.sh [BUILD_DIR]    BUILD_DIR defaults to build
+# Run the benchmarks (bench/README.md) and write bench/RESULTS.md.
+#
+#   bench/run.sh [-b BUILD_DIR] PART...
+#
+# PART is `train` (our core and every training peer that is installed, at 1
+# and 2 threads) or `http` (the daemon: predict, memory, overhead; needs wrk).
+# Each run of a program writes its raw lines to BUILD_DIR/bench/results/
+# NAME.txt; the directory is emptied first, so the report holds one run's
+# figures only. bench/report.py then makes RESULTS.md from whichever files
+# exist. BUILD_DIR defaults to build.
 set -eu
 cd "$(dirname "$0")/.."
 
-build=${1:-build}
+usage() {
+  echo "usage: bench/run.sh [-b BUILD_DIR] train|http..." >&2
+  exit 2
+}
+
+build=build
+while getopts b: opt; do
+  case $opt in
+    b) build=$OPTARG ;;
+    *) usage ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || usage
+for part in "$@"; do
+  case $part in
+    train | http) ;;
+    *) usage ;;
+  esac
+done
+
 san=0
 [ "$build" = build-san ] && san=1
 out=$build/bench
-make --no-print-directory -s SAN=$san "$out/bench_core" "$out/bench_fann" "$out/bench_data" >&2
+res=$out/results
+py=/usr/bin/python3
+rm -rf "$res"
+mkdir -p "$res" "$out/data"
 
-cpus=$(getconf _NPROCESSORS_ONLN) # before OMP_NUM_THREADS, which nproc obeys
-# One thread everywhere: OpenBLAS (core), OpenMP/MKL (PyTorch).
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# note KEY VALUE...: a fact about the run for the report's header.
+note() {
+  echo "$*" >>"$res/machine.txt"
+}
 
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-mkdir -p "$out/data"
-"$out/bench_data" "$out/data"
-failed=""
-echo "bench: core (our library)..." >&2
-"$out/bench_core" >"$out/core.txt" || failed="$failed core"
-echo "bench: PyTorch..." >&2
-/usr/bin/python3 bench/bench_torch.py "$out/data" >"$out/torch.txt" || failed="$failed torch"
-echo "bench: FANN..." >&2
-"$out/bench_fann" >"$out/fann.txt" || failed="$failed fann"
+# piece NAME COMMAND...: COMMAND's output into $res/NAME.txt. A failure is
+# recorded for the report and does not stop the other pieces.
+piece() {
+  name=$1
+  shift
+  echo "bench: $name" >&2
+  "$@" >"$res/$name.txt" || echo "$name" >>"$res/failed.txt"
+}
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-torch_version=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
-fann_version=$(dpkg-query -W -f='${Version}' libfann-dev 2>/dev/null || echo unknown)
+# skip NAME REASON...: a peer that cannot run here, named in the report.
+skip() {
+  echo "bench: skipping $*" >&2
+  echo "$*" >>"$res/skipped.txt"
+}
 
-{
-  echo "# Training throughput: core vs PyTorch vs FANN"
-  echo
-  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- Machine: $cpu, $cpus logical CPUs; every peer runs on 1 thread;" \
-       "load average at start: $load"
-  echo "- Peers: PyTorch $torch_version (CPU); FANN $fann_version (float)"
-  awk -v manifest="$out/data/manifest.txt" '
-    FILENAME == manifest && $1 == "protocol" { printf "- Protocol: probe %s rows, best of %s repetitions of about %s s\n", $2, $3, $4 }
-    FILENAME == manifest && $1 == "config" {
-      n++; cfg[n] = $2; batch[$2] = $4
-      w = $6; for (i = 7; i <= NF; i++) w = w "-" $i
-      net[$2] = w " " ($3 == "regression" ? "tanh, MSE" : "relu, softmax CE")
-    }
-    FILENAME == manifest && $1 == "optim" { m++; opt[m] = $2; lr[$2] = $3 }
-    $1 == "blas" && $2 == "corename" { corename = $3 }
-    $1 == "blas" && $2 == "config" { $1 = $2 = ""; blasconfig = substr($0, 3) }
-    $1 == "core" || $1 == "torch" { sps[$1, $2, $3] = $4 }
-    $1 == "fann" { fann[$2] = $4; algo[$2] = $3 }
-    $1 == "sgemm" { sgemm[$2] = $3 }
-    $1 == "gflops" { gflops[$2, $3] = $4; frac[$2, $3] = $5 }
-    function num(x) { return x == "" ? "n/a" : sprintf("%.0f", x) }
-    function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "n/a" : sprintf("%.2f", a / b) }
-    END {
-      printf "- OpenBLAS kernel: %s (%s)\n\n", corename == "" ? "n/a" : corename, blasconfig
-      print "| config | network | batch | optimizer | core samples/s | PyTorch samples/s | core/PyTorch | FANN samples/s (algorithm) | core/FANN |"
-      print "|---|---|---:|---|---:|---:|---:|---:|---:|"
-      for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
-        c = cfg[i]; o = opt[j]
-        f = fann[c] == "" ? "n/a" : sprintf("%s (%s)%s", num(fann[c]), algo[c], c == "a" ? "" : " *")
-        printf "| %s | %s | %s | %s lr %s | %s | %s | %s | %s | %s |\n", c, net[c], batch[c], o, lr[o],
-               num(sps["core", c, o]), num(sps["torch", c, o]), ratio(sps["core", c, o], sps["torch", c, o]),
-               f, ratio(sps["core", c, o], fann[c])
-      }
-      print ""
-      print "\\* FANN has no ReLU, softmax or mini-batches: bounded-linear hidden units, sigmoid outputs,"
-      print "squared error, per-row or whole-epoch updates (same shapes and multiply-adds). FANN has no"
-      print "Adam either; its figure is its fastest algorithm, shown against both of our optimizers."
-      for (c in sgemm) {
-        printf "\ncblas_sgemm on (%s)'"'"'s training products (forward, dW, dX; batch %s, 1 thread): %.1f GFLOP/s\n",
-               c, batch[c], sgemm[c]
-        for (j = 1; j <= m; j++) if ((c, opt[j]) in gflops)
-          printf "- core (%s) %s: %.1f GFLOP/s = %.1f %% of sgemm\n", c, opt[j], gflops[c, opt[j]], 100 * frac[c, opt[j]]
-      }
-    }
-  ' "$out/data/manifest.txt" "$out/core.txt" "$out/torch.txt" "$out/fann.txt"
-  if [ -n "$failed" ]; then
-    echo
-    echo "Failed:$failed (see stderr; their columns read n/a)"
+# has_python MODULE: whether /usr/bin/python3 imports it.
+has_python() {
+  "$py" -c "import $1" 2>/dev/null
+}
+
+# one|two COMMAND...: COMMAND with that many threads in every library under
+# it: OpenBLAS (ours and the peers'), OpenMP and MKL (PyTorch).
+one() {
+  env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"
+}
+two() {
+  env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 "$@"
+}
+
+# Our core at 1 thread (every config and the sgemm ceiling), with the
+# environment's OPENBLAS_CORETYPE and, when that pins a kernel, without it;
+# at 2 threads on the large configs; and two 1-thread (d) runs at once.
+train_core() {
+  piece core-1 one "$out/bench_core"
+  if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    piece core-1-detected one env -u OPENBLAS_CORETYPE "$out/bench_core"
   fi
-} | tee bench/RESULTS.md
+  piece core-2 one "$out/bench_core" -t 2 c d
+  echo "bench: core-pair" >&2
+  one "$out/bench_core" -o sgd d >"$res/core-pair-1.txt" &
+  first=$!
+  one "$out/bench_core" -o sgd d >"$res/core-pair-2.txt" &
+  second=$!
+  wait "$first" || echo core-pair-1 >>"$res/failed.txt"
+  wait "$second" || echo core-pair-2 >>"$res/failed.txt"
+}
 
-[ -z "$failed" ]
+# PyTorch at 1 thread; at 2 cores as one torch thread over two OpenBLAS
+# threads, and as two of each.
+train_torch() {
+  if ! has_python torch; then
+    skip PyTorch "(python3-torch is not installed: make bench-peers)"
+    return 0
+  fi
+  note torch "$("$py" -c 'import torch; print(torch.__version__)')"
+  piece torch-1 one "$py" bench/bench_torch.py -t 1 "$out/data"
+  piece torch-1x2 two "$py" bench/bench_torch.py -t 1 "$out/data" c d
+  piece torch-2 two "$py" bench/bench_torch.py -t 2 "$out/data" c d
+}
+
+# scikit-learn with numpy's OpenBLAS on 1 and 2 threads.
+train_sklearn() {
+  if ! has_python sklearn; then
+    skip scikit-learn "(python3-sklearn is not installed: make bench-peers)"
+    return 0
+  fi
+  note sklearn "$("$py" -c 'import sklearn; print(sklearn.__version__)')"
+  piece sklearn-1 one "$py" bench/bench_sklearn.py "$out/data"
+  piece sklearn-2 two "$py" bench/bench_sklearn.py "$out/data" c d
+}
+
+train_fann() {
+  if ! pkg-config --exists fann; then
+    skip FANN "(libfann-dev is not installed: make bench-peers)"
+    return 0
+  fi
+  make --no-print-directory -s SAN=$san "$out/bench_fann" >&2
+  note fann "$(pkg-config --modversion fann)"
+  piece fann "$out/bench_fann"
+}
+
+train() {
+  make --no-print-directory -s SAN=$san "$out/bench_core" "$out/bench_data" >&2
+  "$out/bench_data" "$out/data"
+  cp "$out/data/manifest.txt" "$res/manifest.txt"
+  train_core
+  train_torch
+  train_sklearn
+  train_fann
+}
+
+http() {
+  if ! command -v wrk >/dev/null; then
+    skip "the daemon" "(wrk is not installed: make bench-peers)"
+    return 0
+  fi
+  make --no-print-directory -s SAN=$san "$build/traind" >&2
+  piece http env TRAIND_BIN="$build/traind" "$py" bench/bench_http.py
+}
+
+note date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+note cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+# before OMP_NUM_THREADS could apply, which nproc obeys
+note cpus "$(getconf _NPROCESSORS_ONLN)"
+note cores "$(lscpu -p=core,socket | grep -v '^#' | sort -u | wc -l)"
+# what libblas.so.3 (numpy's, PyTorch's) resolves to
+note blas_library "$(readlink -f "/usr/lib/$(gcc -print-multiarch)/libblas.so.3")"
+note coretype "${OPENBLAS_CORETYPE:-}"
+note load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+for part in "$@"; do
+  "$part"
+done
+note load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$py" bench/report.py "$res" >bench/RESULTS.md.tmp
+mv bench/RESULTS.md.tmp bench/RESULTS.md
+cat bench/RESULTS.md
+[ ! -e "$res/failed.txt" ]

@@ -2,7 +2,8 @@
 # Install the Debian packages traind needs to build and test. Idempotent:
 # apt-get runs only when a package is missing. Uses sudo when not root.
 #   scripts/deps.sh          build + test dependencies
-#   scripts/deps.sh bench    also the benchmark peers (PyTorch, FANN)
+#   scripts/deps.sh bench    also the benchmark peers (PyTorch, scikit-learn,
+#                            FANN) and wrk
 #   scripts/deps.sh fuzz     also clang with libFuzzer and the sanitizer runtimes
 set -eu
 
@@ -11,7 +12,7 @@ libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
 python3-sklearn"
 if [ "${1:-}" = bench ]; then
-  pkgs="$pkgs python3-torch python3-numpy libfann-dev"
+  pkgs="$pkgs python3-torch python3-numpy python3-sklearn libfann-dev wrk"
 fi
 if [ "${1:-}" = fuzz ]; then
   pkgs="$pkgs clang-14 libclang-rt-14-dev llvm-14"
