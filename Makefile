@@ -28,7 +28,9 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LIBNN := $(BUILD)/libnn.a
 
 SERVER_SRC := $(wildcard server/*.c)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+# The dashboard (clients/web) is compiled in as one generated source.
+WEB_ASSETS := $(BUILD)/web_assets
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
 SERVER_LIBS := -lmicrohttpd -lcjson -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
@@ -53,6 +55,14 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Directories are prerequisites too, so adding or removing a file regenerates.
+$(WEB_ASSETS).c: scripts/web_assets.py $(shell find clients/web ! -name '.*')
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 scripts/web_assets.py clients/web $@
+
+$(WEB_ASSETS).o: $(WEB_ASSETS).c
+	$(CC) $(CFLAGS) -Iserver -c $< -o $@
 
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)

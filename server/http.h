@@ -38,6 +38,8 @@
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per-connection header and read buffer */
 #define HTTP_DRAIN_MAX (8u << 20)      /* bytes read past a refusal before hanging up */
 
+struct MHD_Connection; /* libmicrohttpd's */
+
 /* What a handler gets. Everything is valid until the handler returns. */
 struct http_request {
   const char *method;          /* "GET", "POST"... */
@@ -49,16 +51,32 @@ struct http_request {
   const char *content_type;    /* the header as sent, or NULL when absent */
   const char *body;            /* ROUTE_BODY_JSON: the whole body ("" when empty), with */
   size_t body_len;             /*   a NUL after body_len bytes; otherwise NULL and 0 */
+  const char *tail;            /* what the pattern's "{...}" matched, else "" */
   const char *request_id;      /* also sent back as X-Request-Id */
+  struct MHD_Connection *connection; /* for http_request_header */
 };
+
+#define HTTP_HEADERS_MAX 8 /* headers a handler may add to its answer */
 
 /* What a handler sets, through the helpers below. */
 struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */
-  char *body;     /* malloc'd JSON text; NULL only for 204 No Content */
+  char *body;     /* malloc'd JSON text; NULL for 204 and 304, and with static_body */
   size_t body_len;
   const char *content_type; /* NULL: application/json; else a static string */
+  const void *static_body;  /* http_static: body_len bytes that outlive the server */
+  size_t n_headers;
+  struct {
+    const char *name, *value; /* static strings */
+  } headers[HTTP_HEADERS_MAX];
 };
+
+/**
+ * A request header's value.
+ * @param name compared case-insensitively, e.g. "If-None-Match"
+ * @return the value as sent, valid until the handler returns, or NULL when absent
+ */
+const char *http_request_header(const http_request *req, const char *name);
 
 /**
  * Answer with a JSON document (Content-Type: application/json).
@@ -74,6 +92,24 @@ void http_json(http_response *res, int status, cJSON *json);
  */
 void http_text(http_response *res, int status, char *text, size_t len,
                const char *content_type);
+
+/**
+ * Answer with bytes that are never freed (files compiled into the daemon).
+ * @param data         lives as long as the process
+ * @param content_type a static string, e.g. "text/css; charset=utf-8"
+ */
+void http_static(http_response *res, int status, const void *data, size_t len,
+                 const char *content_type);
+
+/**
+ * Add a header to the answer, whatever its body turns out to be (an error
+ * answered after this call carries it too). A 304 Not Modified is answered
+ * by setting res->status alone, with its headers added here.
+ * @param name, value static strings
+ * @return 0, or -1 (logged) when HTTP_HEADERS_MAX are there already: the
+ *         header is not sent
+ */
+int http_header(http_response *res, const char *name, const char *value);
 
 /**
  * Answer with an error, with the status of its code:

@@ -5,6 +5,10 @@
  * literal segments and "{name}" parameters: "/v1/models/{id}/predict". Every
  * parameter is a resource id, matched only by a canonical positive integer
  * <= 2^53 ("1", "42"; not "0", "007", "+1", "1e3" or "9007199254740993").
+ * A last segment "{...}" matches one or more segments, whose decoded text
+ * joined by "/" is the match's tail ("/ui/{...}" takes "/ui/js/app.js" with
+ * tail "js/app.js"; a "%2F" there matches nothing, so every "/" of a tail
+ * separates segments); the pattern "/" matches the path "/" alone.
  *
  * Matching policy (router_match):
  *   - The path is split on "/" and each segment percent-decoded on its own, so
@@ -35,6 +39,7 @@
 #define ROUTE_ALLOW_MAX 64        /* room for an Allow header value */
 #define ROUTE_QUERY_MAX 16        /* parameters in one query string */
 #define ROUTE_QUERY_BYTES 2048    /* bytes of one decoded query string */
+#define ROUTE_TAIL_MAX 512        /* bytes of a "{...}" tail; longer ones match nothing */
 
 typedef struct app app;
 typedef struct http_request http_request;
@@ -111,6 +116,7 @@ typedef struct {
   const route *route;
   uint64_t ids[ROUTE_MAX_IDS]; /* the pattern's {id} values, left to right */
   size_t n_ids;
+  char tail[ROUTE_TAIL_MAX];   /* what a "{...}" segment matched, else "" */
   char allow[ROUTE_ALLOW_MAX]; /* on 405: "GET, DELETE" */
 } route_match;
 

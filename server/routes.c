@@ -4,6 +4,7 @@
 #include "api_models.h"
 #include "api_ops.h"
 #include "api_predict.h"
+#include "api_web.h"
 #include "router.h"
 
 /* Adding an endpoint is adding a row. Rows sharing a method and pattern must
@@ -42,6 +43,10 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
+
+    /* The dashboard's files hold no data: its requests to /v1 carry the token. */
+    {.method = "GET", .pattern = "/", .handler = api_web_index, .access = ROUTE_OPEN},
+    {.method = "GET", .pattern = "/ui/{...}", .handler = api_web_asset, .access = ROUTE_OPEN},
 };
 
 const route *router_table(size_t *n) {

@@ -1,0 +1,86 @@
+// charts.js — line charts over epochs, drawn by uPlot (vendor/uplot, the
+// global `uPlot` loaded before the modules).
+
+import {num} from './format.js';
+
+export const COLORS = ['#4f46e5', '#f59e0b', '#10b981', '#ef4444', '#0ea5e9', '#a855f7',
+  '#64748b', '#ec4899', '#14b8a6', '#84cc16'];
+
+const HEIGHT = 220;
+const AXIS = {
+  stroke: '#64748b',
+  font: '11px system-ui, sans-serif',
+  grid: {stroke: '#eef1f6', width: 1},
+  ticks: {stroke: '#e2e8f0', width: 1, size: 4},
+};
+
+export class Chart {
+  /**
+   * @param el     the element to draw in (its width is followed)
+   * @param log    a log-scale y axis (values <= 0 are left out)
+   * @param format how y values read on the axis and in the legend
+   */
+  constructor(el, {log = false, format = num} = {}) {
+    this.el = el;
+    this.log = log;
+    this.format = format;
+    this.plot = null;
+    this.key = '';
+    this.resize = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize({width: this.width(), height: HEIGHT});
+    });
+    this.resize.observe(el);
+  }
+
+  width() {
+    return Math.max(200, this.el.clientWidth);
+  }
+
+  /**
+   * Draw series over x; a different set of labels builds the chart anew.
+   * @param x      epochs, ascending
+   * @param series [{label, values (one per x, null for none), color?, dash?}]
+   */
+  set(x, series) {
+    const key = series.map((s) => s.label).join('\n');
+    if (!this.plot || key !== this.key) this.build(series, key);
+    const clean = (v) => (v === null || v === undefined || (this.log && v <= 0) ? null : v);
+    this.plot.setData([x, ...series.map((s) => s.values.map(clean))]);
+  }
+
+  build(series, key) {
+    if (this.plot) this.plot.destroy();
+    this.key = key;
+    const format = this.format;
+    const opts = {
+      width: this.width(),
+      height: HEIGHT,
+      scales: {x: {time: false}, y: this.log ? {distr: 3, log: 10} : {}},
+      axes: [
+        {...AXIS, values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : ''))},
+        {...AXIS, size: 56, values: (u, ticks) => ticks.map((t) => format(t))},
+      ],
+      series: [
+        {label: 'epoch'},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: s.color || COLORS[i % COLORS.length],
+          width: 2,
+          dash: s.dash,
+          points: {show: false},
+          spanGaps: true,
+          value: (u, v) => format(v),
+        })),
+      ],
+      cursor: {drag: {x: true, y: false}, points: {size: 6}},
+      legend: {live: true},
+    };
+    this.plot = new uPlot(opts, [[], ...series.map(() => [])], this.el);
+  }
+
+  destroy() {
+    this.resize.disconnect();
+    if (this.plot) this.plot.destroy();
+    this.plot = null;
+  }
+}
