@@ -46,7 +46,7 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e race run valgrind bench clean
+.PHONY: all deps test unit server-unit e2e test-browser race run valgrind bench clean
 all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
@@ -97,13 +97,25 @@ server-unit: $(SERVER_TEST_BIN)
 	OPENBLAS_NUM_THREADS=1 $(SERVER_TEST_BIN)
 
 test: deps
-	$(MAKE) unit server-unit e2e
+	$(MAKE) unit server-unit e2e test-browser
 
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
 e2e: $(TRAIND) $(TRAINCTL)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# The dashboard in Debian's headless Chromium, driven by playwright-core
+# (tests/browser, node's test runner) against the real daemon; a screenshot
+# of each page lands in $(BUILD)/browser-shots. npm ci installs the locked
+# packages only: no browser is downloaded.
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+
+test-browser: $(TRAIND) $(BROWSER_DEPS)
+	cd tests/browser && TRAIND_BIN=$(abspath $(TRAIND)) SHOTS_DIR=$(abspath $(BUILD))/browser-shots \
+	  node --test --test-concurrency=1
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
 # that run workers, predictions, cancels and stops concurrently. A report

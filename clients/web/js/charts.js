@@ -46,6 +46,7 @@ export class Chart {
     if (!this.plot || key !== this.key) this.build(series, key);
     const clean = (v) => (v === null || v === undefined || (this.log && v <= 0) ? null : v);
     this.plot.setData([x, ...series.map((s) => s.values.map(clean))]);
+    this.el.dataset.points = String(x.length); // how many epochs are drawn, for tests too
   }
 
   build(series, key) {
