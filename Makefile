@@ -125,7 +125,7 @@ race: deps
 	$(MAKE) SAN=thread build-tsan/traind
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
-	  tests/e2e/test_crash.py tests/e2e/test_metrics.py
+	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_events.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes

@@ -1,31 +1,16 @@
 /* api_jobs.c — job endpoints: validate against the model and dataset, queue, report. */
 #include "api_jobs.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jobs.h"
 #include "json_out.h"
+#include "notify.h"
 #include "parse_job.h"
 #include "parse_spec.h"
 #include "store.h"
-
-/* A query parameter holding an integer in [lo, PARSE_MAX_SAFE_INT]: plain
- * decimal digits, nothing else. @return 0 (absent leaves *out) or -API_INVALID_ARGUMENT */
-static int query_int(const http_request *req, const char *key, int64_t lo, int64_t *out,
-                     api_error *err) {
-  const char *s = route_query_get(&req->query, key);
-  if (s == NULL) return 0;
-  size_t len = strlen(s);
-  int64_t v = 0;
-  int ok = len > 0 && len <= 16 && strspn(s, "0123456789") == len;
-  for (size_t i = 0; ok && i < len; i++) v = v * 10 + (s[i] - '0');
-  if (!ok || v < lo || v > PARSE_MAX_SAFE_INT)
-    return api_fail(err, API_INVALID_ARGUMENT, key, "%s must be an integer from %lld to %lld",
-                    key, (long long)lo, (long long)PARSE_MAX_SAFE_INT);
-  *out = v;
-  return 0;
-}
 
 /* Can dataset d train a model with this spec? The rules of nn_data_check
  * that the metadata decides, stricter on the task: classification needs a
@@ -163,7 +148,7 @@ void api_jobs_list(app *a, const http_request *req, http_response *res) {
     return;
   }
   if (s != NULL) state = (int)parsed;
-  if (query_int(req, "model", 1, &model, &err) != 0) {
+  if (route_query_int(&req->query, "model", 1, PARSE_MAX_SAFE_INT, &model, &err) != 0) {
     http_error(res, &err);
     return;
   }
@@ -196,12 +181,47 @@ static void job_store_error(http_response *res, int rc, int64_t id) {
     app_answer_store_error(res, rc);
 }
 
+static bool finished(store_job_state state) {
+  return state == STORE_JOB_SUCCEEDED || state == STORE_JOB_FAILED ||
+         state == STORE_JOB_CANCELLED;
+}
+
+/* Long poll: re-read job j until its epoch passes after_epoch, its state
+ * changes, or wait_s seconds pass, waking only when an event is committed
+ * (seen: the newest event posted before j was read). A finished job cannot
+ * change: it is answered at once. */
+static int wait_for_change(app *a, store *st, int64_t wait_s, int64_t after_epoch, int64_t seen,
+                           store_job *j) {
+  int64_t id = j->id;
+  store_job_state from = j->state;
+  struct timespec deadline;
+  notify_deadline(&deadline, (uint64_t)wait_s * 1000u);
+  while (!finished(j->state) && j->state == from && j->epoch <= after_epoch) {
+    if (notify_wait(a->events, seen, &deadline) != NOTIFY_NEW) return STORE_OK;
+    seen = notify_latest(a->events);
+    store_job_clear(j);
+    int rc = store_job_get(st, id, j);
+    if (rc != STORE_OK) return rc;
+  }
+  return STORE_OK;
+}
+
 void api_jobs_get(app *a, const http_request *req, http_response *res) {
+  api_error err;
+  int64_t id = (int64_t)req->ids[0], wait_s = 0, after_epoch = -1;
+  if (route_query_int(&req->query, "wait", 0, API_JOBS_WAIT_MAX, &wait_s, &err) != 0 ||
+      route_query_int(&req->query, "after_epoch", 0, PARSE_MAX_SAFE_INT, &after_epoch, &err) !=
+          0) {
+    http_error(res, &err);
+    return;
+  }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
-  int64_t id = (int64_t)req->ids[0];
+  int64_t seen = notify_latest(a->events); /* before the read: later changes wake the wait */
   store_job j;
   int rc = store_job_get(st, id, &j);
+  if (rc == STORE_OK && wait_s > 0)
+    rc = wait_for_change(a, st, wait_s, after_epoch >= 0 ? after_epoch : j.epoch, seen, &j);
   if (rc != STORE_OK)
     job_store_error(res, rc, id);
   else
@@ -212,7 +232,7 @@ void api_jobs_get(app *a, const http_request *req, http_response *res) {
 void api_jobs_metrics(app *a, const http_request *req, http_response *res) {
   api_error err;
   int64_t after = 0, id = (int64_t)req->ids[0];
-  if (query_int(req, "after", 0, &after, &err) != 0) {
+  if (route_query_int(&req->query, "after", 0, PARSE_MAX_SAFE_INT, &after, &err) != 0) {
     http_error(res, &err);
     return;
   }

@@ -14,7 +14,15 @@ void api_jobs_create(app *a, const http_request *req, http_response *res);
 /** GET /v1/jobs[?state=running][&model=ID] → 200 {"jobs":[...]}, oldest first. */
 void api_jobs_list(app *a, const http_request *req, http_response *res);
 
-/** GET /v1/jobs/{id} → 200 the job. */
+#define API_JOBS_WAIT_MAX 60 /* seconds a long poll may be held */
+
+/**
+ * GET /v1/jobs/{id}[?wait=S[&after_epoch=N]] → 200 the job. With wait (0 to
+ * API_JOBS_WAIT_MAX seconds) the answer is held until the job's epoch
+ * exceeds N (default: its epoch when the request came), its state changes,
+ * or S seconds pass, whichever comes first; a finished job is answered at
+ * once. 400 naming "wait" or "after_epoch" when one is not such an integer.
+ */
 void api_jobs_get(app *a, const http_request *req, http_response *res);
 
 /** GET /v1/jobs/{id}/metrics[?after=EPOCH] → 200 {"metrics":[...]} for epochs > after. */

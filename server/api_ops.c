@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "store.h"
 
 void api_ops_healthz(app *a, const http_request *req, http_response *res) {
@@ -66,6 +67,7 @@ void api_ops_metrics(app *a, const http_request *req, http_response *res) {
   metrics_gauges g = {0};
   g.jobs_known = count_jobs(a, g.jobs) == 0;
   g.database_known = database_bytes(a->cfg.db_path, &g.database_bytes) == 0;
+  g.event_streams = notify_streams(a->events);
   size_t n_routes;
   const route *routes = router_table(&n_routes);
   char *text = NULL;

@@ -11,8 +11,8 @@ void api_ops_healthz(app *a, const http_request *req, http_response *res);
 void api_ops_info(app *a, const http_request *req, http_response *res);
 
 /**
- * GET /metrics → 200, every counter of metrics.h plus jobs by state and the
- * database size, in Prometheus text format 0.0.4. A store that cannot be
+ * GET /metrics → 200, every counter of metrics.h plus jobs by state, the
+ * open event streams and the database size, in Prometheus text format 0.0.4. A store that cannot be
  * read only leaves the jobs gauges out.
  */
 void api_ops_metrics(app *a, const http_request *req, http_response *res);

@@ -4,12 +4,12 @@
 #include "web.h"
 
 static void answer(const http_request *req, http_response *res, const web_asset *file) {
-  http_header(res, "ETag", file->etag);
-  http_header(res, "Cache-Control", "no-cache");
-  http_header(res, "Content-Security-Policy", API_WEB_CSP);
-  http_header(res, "X-Content-Type-Options", "nosniff");
-  http_header(res, "Referrer-Policy", "no-referrer");
-  if (web_etag_match(http_request_header(req, "If-None-Match"), file->etag)) {
+  http_add_header(res, "ETag", file->etag);
+  http_add_header(res, "Cache-Control", "no-cache");
+  http_add_header(res, "Content-Security-Policy", API_WEB_CSP);
+  http_add_header(res, "X-Content-Type-Options", "nosniff");
+  http_add_header(res, "Referrer-Policy", "no-referrer");
+  if (web_etag_match(http_header(req, "If-None-Match"), file->etag)) {
     res->status = 304;
     return;
   }

@@ -3,6 +3,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 
 static void close_store(void *st) { store_close(st); }
@@ -19,6 +20,7 @@ store *app_store(app *a) {
     log_write(LOG_ERROR, "cannot open the database %s: %s", a->cfg.db_path, store_strerror(rc));
     return NULL;
   }
+  if (a->events != NULL) store_on_event(st, notify_store_hook, a->events);
   if (pthread_setspecific(a->store_key, st) != 0) {
     log_write(LOG_ERROR, "cannot keep a database handle for this thread");
     store_close(st);

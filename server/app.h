@@ -19,6 +19,7 @@ typedef struct app app;
 typedef struct store store;
 typedef struct jobs jobs;
 typedef struct models models;
+typedef struct notifier notifier;
 typedef struct http_response http_response;
 
 struct app {
@@ -32,6 +33,8 @@ struct app {
   /* Set by main before serving; handlers use them without checks. */
   jobs *jobs;     /* the training queue, woken and cancelled by the job handlers */
   models *models; /* the predict cache */
+  notifier *events; /* told of each committed job event; event streams and
+                     * long polls wait on it (notify.h) */
 
   /* Each thread's own store handle (SQLite connections are not shared),
    * opened by app_store on first use and closed when the thread exits. */
@@ -50,7 +53,8 @@ int app_init(app *a);
 void app_destroy(app *a);
 
 /**
- * The calling thread's store handle, opened from a->cfg.db_path on first use.
+ * The calling thread's store handle, opened from a->cfg.db_path on first use;
+ * the events its writes commit are posted to a->events when that is set.
  * @return the handle, or NULL (logged) when the database cannot be opened
  */
 store *app_store(app *a);

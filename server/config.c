@@ -24,6 +24,8 @@ static int set_token_file(config *cfg, const char *value, char *err, size_t err_
 static int set_read_token(config *cfg, const char *value, char *err, size_t err_size);
 static int set_read_token_file(config *cfg, const char *value, char *err, size_t err_size);
 static int set_insecure(config *cfg, const char *value, char *err, size_t err_size);
+static int set_max_streams(config *cfg, const char *value, char *err, size_t err_size);
+static int set_keepalive(config *cfg, const char *value, char *err, size_t err_size);
 
 /* Every setting, once: its flag, its variable, and how to parse it. A switch
  * takes no value on the command line (its variable holds 0 or 1). */
@@ -43,6 +45,8 @@ static const struct {
     {"--read-token", "TRAIND_READ_TOKEN", set_read_token, 0},
     {"--read-token-file", "TRAIND_READ_TOKEN_FILE", set_read_token_file, 0},
     {"--insecure", "TRAIND_INSECURE", set_insecure, 1},
+    {"--max-streams", "TRAIND_MAX_STREAMS", set_max_streams, 0},
+    {"--stream-keepalive", "TRAIND_STREAM_KEEPALIVE", set_keepalive, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -67,6 +71,11 @@ const char *config_usage(void) {
          "  --read-token-file FILE    read it from FILE (TRAIND_READ_TOKEN_FILE)\n"
          "  --insecure                serve a non-loopback address without a token\n"
          "                            (TRAIND_INSECURE=1); refused otherwise\n"
+         "  --max-streams N           event streams open at once; more answer 503\n"
+         "                            (TRAIND_MAX_STREAMS; default 256, at most 4096)\n"
+         "  --stream-keepalive SECONDS  idle seconds before an event stream gets a\n"
+         "                            keepalive comment (TRAIND_STREAM_KEEPALIVE;\n"
+         "                            default 15, 1 to 25)\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -261,6 +270,26 @@ static int set_insecure(config *cfg, const char *s, char *err, size_t err_size) 
   return 0;
 }
 
+/* An integer in [lo, hi], named in the message by what it counts. */
+static int set_range(unsigned *out, const char *s, unsigned lo, unsigned hi, char *err,
+                     size_t err_size) {
+  uint64_t v;
+  if (parse_decimal(s, strlen(s), hi, &v) < 0 || v < lo) {
+    snprintf(err, err_size, "'%s' is not an integer between %u and %u", s, lo, hi);
+    return -1;
+  }
+  *out = (unsigned)v;
+  return 0;
+}
+
+static int set_max_streams(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_range(&cfg->max_streams, s, 1, CONFIG_MAX_STREAMS, err, err_size);
+}
+
+static int set_keepalive(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_range(&cfg->keepalive, s, 1, CONFIG_MAX_KEEPALIVE, err, err_size);
+}
+
 static void set_defaults(config *cfg) {
   char ignored[ERR_MAX];
   memset(cfg, 0, sizeof *cfg);
@@ -270,6 +299,8 @@ static void set_defaults(config *cfg) {
   cfg->workers = cores < 1 ? 1u : cores > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cores;
   cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
   cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
+  cfg->max_streams = CONFIG_DEFAULT_MAX_STREAMS;
+  cfg->keepalive = CONFIG_DEFAULT_KEEPALIVE;
 }
 
 /* The value of NAME in env, or NULL when unset or empty. */

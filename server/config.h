@@ -3,14 +3,16 @@
  *
  *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--max-body BYTES]
  *          [--max-dataset-body BYTES] [--token T | --token-file F]
- *          [--read-token T | --read-token-file F] [--insecure] [--help] [--version]
+ *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
+ *          [--stream-keepalive SECONDS] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
- * TRAIND_INSECURE); a flag beats its variable, a variable beats the default,
- * and an empty variable counts as unset. Values are parsed strictly: a bad
- * one is an error, never a fallback.
+ * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE); a flag
+ * beats its variable, a variable beats the default, and an empty variable
+ * counts as unset. Values are parsed strictly: a bad one is an error,
+ * never a fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs
@@ -35,6 +37,10 @@
 #define CONFIG_MAX_WORKERS 1024
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_TOKEN_MAX 256
+#define CONFIG_DEFAULT_MAX_STREAMS 256
+#define CONFIG_MAX_STREAMS 4096
+#define CONFIG_DEFAULT_KEEPALIVE 15 /* seconds */
+#define CONFIG_MAX_KEEPALIVE 25     /* below the HTTP layer's 30 s idle timeout */
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -49,6 +55,8 @@ typedef struct {
   char token[CONFIG_TOKEN_MAX];      /* "" : no access control at all */
   char read_token[CONFIG_TOKEN_MAX]; /* "" : none; else GET and predict only */
   int insecure;            /* serve a non-loopback address without a token */
+  unsigned max_streams;    /* open event streams, 1..CONFIG_MAX_STREAMS */
+  unsigned keepalive;      /* seconds between keepalives of an idle event stream */
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

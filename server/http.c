@@ -54,7 +54,20 @@ typedef struct {
   size_t refused_at;     /* `received` when it was refused */
   int status;            /* what was answered, for the log */
   size_t bytes;
+  bool streamed;         /* the answer is a streamed body */
+  uint64_t answer_us;    /* from the start until the answer was queued */
 } request_ctx;
+
+/* The answer's callbacks are libmicrohttpd's own, passed through. */
+_Static_assert(HTTP_BODY_END == MHD_CONTENT_READER_END_OF_STREAM, "end of a streamed body");
+_Static_assert(HTTP_BODY_ERROR == MHD_CONTENT_READER_END_WITH_ERROR, "failed streamed body");
+
+static uint64_t micros_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)((long long)(now.tv_sec - start->tv_sec) * 1000000LL +
+                    (now.tv_nsec - start->tv_nsec) / 1000);
+}
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -65,6 +78,10 @@ static void response_reset(http_response *res) {
   res->body_len = 0;
   res->content_type = NULL;
   res->static_body = NULL;
+  if (res->stream_free != NULL) res->stream_free(res->stream_ctx);
+  res->stream_read = NULL;
+  res->stream_free = NULL;
+  res->stream_ctx = NULL;
 }
 
 void http_json(http_response *res, int status, cJSON *json) {
@@ -98,7 +115,7 @@ void http_static(http_response *res, int status, const void *data, size_t len,
   res->content_type = content_type;
 }
 
-int http_header(http_response *res, const char *name, const char *value) {
+int http_add_header(http_response *res, const char *name, const char *value) {
   if (res->n_headers == HTTP_HEADERS_MAX) {
     log_write(LOG_ERROR, "http: more than %d headers added, '%s' dropped", HTTP_HEADERS_MAX,
               name);
@@ -110,8 +127,14 @@ int http_header(http_response *res, const char *name, const char *value) {
   return 0;
 }
 
-const char *http_request_header(const http_request *req, const char *name) {
-  return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
+void http_stream(http_response *res, int status, const char *content_type,
+                 http_body_reader read, http_body_free done, void *ctx) {
+  response_reset(res);
+  res->status = status;
+  res->content_type = content_type;
+  res->stream_read = read;
+  res->stream_free = done;
+  res->stream_ctx = ctx;
 }
 
 void http_error(http_response *res, const api_error *err) {
@@ -138,9 +161,10 @@ void http_fail(http_response *res, api_code code, const char *field, const char 
 /* Queue ctx->res (or the fallback when the handler left it unusable). */
 static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
   http_response *res = &ctx->res;
+  bool streamed = res->stream_read != NULL;
   bool bodiless = res->status == 204 || res->status == 304;
   if (res->status < 200 || res->status > 599 ||
-      (res->body == NULL && res->static_body == NULL && !bodiless)) {
+      (res->body == NULL && res->static_body == NULL && !streamed && !bodiless)) {
     if (res->status != 500) {
       log_write(LOG_ERROR, "http: %s %s: the handler answered status %d with%s a body, sending 500",
                 ctx->method, ctx->req.path, res->status, res->body != NULL ? "" : "out");
@@ -151,7 +175,15 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
 
   struct MHD_Response *r;
   size_t len = res->body_len;
-  if (res->body != NULL) {
+  if (streamed) {
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, res->stream_read,
+                                          res->stream_ctx, res->stream_free);
+    if (r != NULL) { /* MHD frees the ctx with the response */
+      res->stream_read = NULL;
+      res->stream_free = NULL;
+      res->stream_ctx = NULL;
+    }
+  } else if (res->body != NULL) {
     r = MHD_create_response_from_buffer_with_free_callback(len, res->body, free);
     if (r != NULL) res->body = NULL; /* MHD frees it with the response */
   } else if (res->static_body != NULL) {
@@ -165,7 +197,10 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (r == NULL) return MHD_NO;
 
   bool ok = MHD_add_response_header(r, "X-Request-Id", ctx->request_id) == MHD_YES;
-  if (len > 0) {
+  if (streamed) {
+    ok = ok && MHD_add_response_header(r, "Content-Type", res->content_type) == MHD_YES &&
+         MHD_add_response_header(r, "Cache-Control", "no-store") == MHD_YES;
+  } else if (len > 0) {
     const char *type = res->content_type != NULL ? res->content_type : "application/json";
     ok = ok && MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
   }
@@ -185,6 +220,8 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
     ctx->answered = true;
     ctx->status = res->status;
     ctx->bytes = len;
+    ctx->streamed = streamed;
+    ctx->answer_us = micros_since(&ctx->start);
   }
   return queued;
 }
@@ -193,6 +230,10 @@ static enum MHD_Result send_error(request_ctx *ctx, struct MHD_Connection *c,
                                   const api_error *err) {
   http_error(&ctx->res, err);
   return send_response(ctx, c);
+}
+
+const char *http_header(const http_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
 /* ---- request ids ---------------------------------------------------------- */
@@ -438,18 +479,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   if (ctx == NULL) return;
   *req_cls = NULL;
 
-  struct timespec end;
-  clock_gettime(CLOCK_MONOTONIC, &end);
-  long long us = (long long)(end.tv_sec - ctx->start.tv_sec) * 1000000LL +
-                 (end.tv_nsec - ctx->start.tv_nsec) / 1000;
+  long long us = (long long)micros_since(&ctx->start);
   char path[128];
   loggable_path(ctx, path, sizeof path);
   char status[8] = "-";
   if (ctx->answered) {
     snprintf(status, sizeof status, "%d", ctx->status);
     const route *r = ctx->match.route;
+    /* A stream's latency is until it began: its length is the client's. */
     metrics_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
-                         (uint64_t)us);
+                         ctx->streamed ? ctx->answer_us : (uint64_t)us);
   }
   log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
             "%s %s %s %zuB %lldus id=%s%s%s", ctx->started ? ctx->method : "-", path, status,
@@ -500,7 +539,7 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
       MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
+      MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT + a->cfg.max_streams,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
       MHD_OPTION_END);

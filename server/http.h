@@ -19,6 +19,10 @@
  * disconnected without an answer. Requests libmicrohttpd rejects itself
  * (malformed request line, headers over HTTP_CONNECTION_MEMORY) get its own
  * non-JSON answers.
+ *
+ * A handler may also answer with a body made while it is sent
+ * (http_stream: event streams), which ends when its reader says so, the
+ * client goes away or the server stops.
  */
 #ifndef TRAIND_HTTP_H
 #define TRAIND_HTTP_H
@@ -26,19 +30,37 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "app.h"
 #include "errors.h"
 #include "router.h"
 
+struct MHD_Connection;
+
 #define HTTP_REQUEST_ID_MAX 64
 #define HTTP_CONNECTION_TIMEOUT_S 30u  /* idle seconds before a connection is closed */
-#define HTTP_CONNECTION_LIMIT 256u     /* concurrent connections (one thread each) */
+#define HTTP_CONNECTION_LIMIT 256u     /* concurrent connections (one thread each), */
+                                       /* plus config max_streams for event streams */
 #define HTTP_PER_IP_LIMIT 64u          /* concurrent connections from one address */
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per-connection header and read buffer */
 #define HTTP_DRAIN_MAX (8u << 20)      /* bytes read past a refusal before hanging up */
+#define HTTP_STREAM_BLOCK (16u * 1024u) /* bytes a streamed body is asked for at most */
 
-struct MHD_Connection; /* libmicrohttpd's */
+#define HTTP_BODY_END ((ssize_t)-1)   /* a streamed body is complete */
+#define HTTP_BODY_ERROR ((ssize_t)-2) /* give up: the client sees the body cut short */
+
+/**
+ * Writes the next bytes of a streamed body. Runs on the connection's own
+ * thread each time the client can take more, and may block there until it
+ * has some; it must not return 0 (libmicrohttpd would call it again at once).
+ * @param pos bytes of the body sent before this call
+ * @return bytes written to buf (1..max), HTTP_BODY_END or HTTP_BODY_ERROR
+ */
+typedef ssize_t (*http_body_reader)(void *ctx, uint64_t pos, char *buf, size_t max);
+
+/** Frees a streamed body's ctx, once nothing will read it any more. */
+typedef void (*http_body_free)(void *ctx);
 
 /* What a handler gets. Everything is valid until the handler returns. */
 struct http_request {
@@ -53,10 +75,13 @@ struct http_request {
   size_t body_len;             /*   a NUL after body_len bytes; otherwise NULL and 0 */
   const char *tail;            /* what the pattern's "{...}" matched, else "" */
   const char *request_id;      /* also sent back as X-Request-Id */
-  struct MHD_Connection *connection; /* for http_request_header */
+  struct MHD_Connection *connection; /* for http_header */
 };
 
 #define HTTP_HEADERS_MAX 8 /* headers a handler may add to its answer */
+
+/** @return the value of the request header name (any case), or NULL when absent. */
+const char *http_header(const http_request *req, const char *name);
 
 /* What a handler sets, through the helpers below. */
 struct http_response {
@@ -69,14 +94,10 @@ struct http_response {
   struct {
     const char *name, *value; /* static strings */
   } headers[HTTP_HEADERS_MAX];
+  http_body_reader stream_read; /* set by http_stream: body is NULL then */
+  http_body_free stream_free;
+  void *stream_ctx;
 };
-
-/**
- * A request header's value.
- * @param name compared case-insensitively, e.g. "If-None-Match"
- * @return the value as sent, valid until the handler returns, or NULL when absent
- */
-const char *http_request_header(const http_request *req, const char *name);
 
 /**
  * Answer with a JSON document (Content-Type: application/json).
@@ -109,7 +130,17 @@ void http_static(http_response *res, int status, const void *data, size_t len,
  * @return 0, or -1 (logged) when HTTP_HEADERS_MAX are there already: the
  *         header is not sent
  */
-int http_header(http_response *res, const char *name, const char *value);
+int http_add_header(http_response *res, const char *name, const char *value);
+
+/**
+ * Answer with a body made while it is sent, with Cache-Control: no-store
+ * (what it says is live). From here on ctx belongs to the response: done
+ * frees it in every case, even when the answer cannot be sent at all, or when
+ * the handler answers something else after all.
+ * @param content_type a static string, e.g. "text/event-stream"
+ */
+void http_stream(http_response *res, int status, const char *content_type,
+                 http_body_reader read, http_body_free done, void *ctx);
 
 /**
  * Answer with an error, with the status of its code:
@@ -143,7 +174,8 @@ uint16_t http_port(const http_server *srv);
 /** Write the base URL, e.g. "http://127.0.0.1:8080" or "http://[::1]:8080". */
 void http_url(const http_server *srv, char *buf, size_t size);
 
-/** Stop accepting connections; requests in progress continue. */
+/** Stop accepting connections; requests in progress continue (streams
+ * included: end them first, or http_stop waits for them). */
 void http_quiesce(http_server *srv);
 
 /** Close every connection and free the server. NULL is a no-op. */

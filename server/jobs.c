@@ -36,6 +36,7 @@ typedef struct worker {
 struct jobs {
   char db_path[1024];
   models *cache;
+  notifier *events;
   uv_mutex_t lock;
   uv_cond_t wake;
   int pending; /* notifications no worker has taken yet; guarded by lock */
@@ -288,6 +289,7 @@ static void worker_main(void *arg) {
     log_write(LOG_ERROR, "worker cannot open the database %s", j->db_path);
     return;
   }
+  store_on_event(st, notify_store_hook, j->events);
   while (!atomic_load(&j->stopping)) {
     store_job job = {0};
     int rc = store_job_claim(st, &job);
@@ -306,7 +308,7 @@ static void worker_main(void *arg) {
   store_close(st);
 }
 
-int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
+int jobs_start(const char *db_path, int workers, models *cache, notifier *events, jobs **out) {
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
   if (store_open(db_path, &st) != STORE_OK ||
@@ -326,6 +328,7 @@ int jobs_start(const char *db_path, int workers, models *cache, jobs **out) {
   if (j == NULL) return -1;
   snprintf(j->db_path, sizeof j->db_path, "%s", db_path);
   j->cache = cache;
+  j->events = events;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {
     free(j->workers);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "models.h"
+#include "notify.h"
 
 typedef struct jobs jobs;
 
@@ -25,9 +26,10 @@ typedef struct jobs jobs;
  * @param db_path the database file
  * @param workers worker threads, >= 1
  * @param cache   receives the weights each checkpoint publishes
+ * @param events  told of the events the workers commit; outlives the jobs
  * @return 0, or -1 (logged) when the store cannot be opened or threads fail
  */
-int jobs_start(const char *db_path, int workers, models *cache, jobs **out);
+int jobs_start(const char *db_path, int workers, models *cache, notifier *events, jobs **out);
 
 /** A job was queued: wake an idle worker. Thread-safe. */
 void jobs_notify(jobs *j);

@@ -98,6 +98,44 @@ cJSON *json_out_checkpoint(const store_checkpoint *c) {
   return finish(o, ok);
 }
 
+/* {"job": id, ...the fields of row}; row is consumed. */
+static cJSON *of_job(int64_t job_id, cJSON *row) {
+  cJSON *o = row != NULL ? cJSON_CreateObject() : NULL;
+  bool ok = o != NULL && add_int(o, "job", job_id);
+  while (ok && row->child != NULL) {
+    cJSON *item = cJSON_DetachItemViaPointer(row, row->child);
+    ok = cJSON_AddItemToObject(o, item->string, item);
+    if (!ok) cJSON_Delete(item);
+  }
+  cJSON_Delete(row);
+  return finish(o, ok);
+}
+
+cJSON *json_out_event(const store_event *e) {
+  switch (e->kind) {
+    case STORE_EVENT_STATE: {
+      store_job j = e->job; /* a shallow copy, only read */
+      j.state = e->state;
+      j.epoch = e->epoch;
+      if (j.state == STORE_JOB_QUEUED || j.state == STORE_JOB_RUNNING) {
+        j.finished_at[0] = '\0';
+        j.error = NULL;
+      }
+      return json_out_job(&j);
+    }
+    case STORE_EVENT_EPOCH:
+      return of_job(e->job_id, json_out_metric(&e->metric));
+    case STORE_EVENT_CHECKPOINT: {
+      cJSON *o = cJSON_CreateObject();
+      bool ok = o != NULL && add_int(o, "job", e->job_id) && add_int(o, "epoch", e->epoch) &&
+                add_int(o, "version", e->version) && add_int(o, "bytes", e->bytes);
+      return finish(o, ok);
+    }
+    default:
+      return NULL;
+  }
+}
+
 cJSON *json_out_float(float v) {
   if (!isfinite(v)) return cJSON_CreateNull();
   char buf[32];

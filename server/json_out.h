@@ -34,6 +34,16 @@ cJSON *json_out_metric(const store_metric *m);
 /** {"epoch","bytes","created_at"} */
 cJSON *json_out_checkpoint(const store_checkpoint *c);
 
+/**
+ * The data of an event in a job's event stream, by its kind:
+ *   state:      the job as json_out_job writes it, with the event's state and
+ *               epoch; finished_at and error, set only when a job ends, are
+ *               null for a state it left (its other fields are as read now)
+ *   epoch:      {"job", then the metrics row as json_out_metric writes it}
+ *   checkpoint: {"job","epoch","version","bytes"}
+ */
+cJSON *json_out_event(const store_event *e);
+
 /** A float as the shortest decimal that reads back as the same float. */
 cJSON *json_out_float(float v);
 

@@ -12,6 +12,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
+#include "notify.h"
 #include "router.h"
 
 extern char **environ;
@@ -20,14 +21,26 @@ typedef struct {
   uv_signal_t sigint;
   uv_signal_t sigterm;
   http_server *http;
+  notifier *events;
 } daemon_state;
 
-/* Stop taking requests at the first signal; serve() then winds down the rest. */
+#define DRAIN_MS 2000 /* how long woken event streams get to send their end */
+
+/* Stop taking requests at the first signal; serve() then winds down the rest.
+ * Event streams and long polls sleep in handlers until an event comes: they
+ * are woken to end before the HTTP layer closes its connections, and the
+ * streams given a moment to end cleanly (a client that stopped reading
+ * cannot hold the stop up longer). */
 static void on_signal(uv_signal_t *handle, int signum) {
   daemon_state *d = handle->data;
   if (d->http == NULL) return; /* both signals came in one loop turn */
   log_write(LOG_INFO, "received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
   http_quiesce(d->http);
+  notify_close(d->events);
+  struct timespec deadline;
+  notify_deadline(&deadline, DRAIN_MS);
+  unsigned left = notify_drain(d->events, &deadline);
+  if (left > 0) log_write(LOG_WARN, "closing %u event streams that did not end in time", left);
   http_stop(d->http);
   d->http = NULL;
   uv_close((uv_handle_t *)&d->sigint, NULL);
@@ -40,18 +53,21 @@ static void close_handle(uv_handle_t *handle, void *arg) {
 }
 
 static void log_settings(const config *cfg) {
-  log_write(LOG_INFO, "%s %s: listen=%s%s%s:%u db=%s workers=%u max_body=%zu max_dataset_body=%zu",
+  log_write(LOG_INFO,
+            "%s %s: listen=%s%s%s:%u db=%s workers=%u max_body=%zu max_dataset_body=%zu "
+            "max_streams=%u stream_keepalive=%us",
             TRAIND_NAME, TRAIND_VERSION, cfg->listen_addr.ss_family == AF_INET6 ? "[" : "",
             cfg->listen_host, cfg->listen_addr.ss_family == AF_INET6 ? "]" : "",
             (unsigned)cfg->listen_port, cfg->db_path, cfg->workers, cfg->max_body,
-            cfg->max_dataset_body);
+            cfg->max_dataset_body, cfg->max_streams, cfg->keepalive);
 }
 
 /*
  * Bring the daemon up, serve until a signal, and take it down in reverse:
- * HTTP first (no handler can reach the jobs any more), then the jobs (running
- * ones stop within a batch and resume from their last checkpoint at the next
- * start), then the predict cache, and the store last.
+ * HTTP first (streams woken to end; no handler can reach the jobs any more),
+ * then the jobs (running ones stop within a batch and resume from their last
+ * checkpoint at the next start), then the predict cache and the notifier the
+ * jobs posted to, and the store last.
  * @return the exit status: 0 after a clean stop, 1 when startup failed
  */
 static int serve(app *a) {
@@ -62,12 +78,18 @@ static int serve(app *a) {
   char url[96];
   int rc;
 
+  if (notify_new(&a->events) < 0) {
+    log_write(LOG_ERROR, "out of memory creating the event notifier");
+    goto out;
+  }
+  d.events = a->events;
   if (app_init(a) < 0) goto out;
   if (models_new(&a->models) < 0) {
     log_write(LOG_ERROR, "out of memory creating the predict cache");
     goto out;
   }
-  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, a->models, &a->jobs) < 0) goto out;
+  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, a->models, a->events, &a->jobs) < 0)
+    goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
     goto out;
@@ -94,12 +116,15 @@ static int serve(app *a) {
   status = 0;
 
 out:
+  if (d.http != NULL) notify_close(a->events);
   http_stop(d.http);
   jobs_stop(a->jobs);
   a->jobs = NULL;
   models_free(a->models);
   a->models = NULL;
   app_destroy(a);
+  notify_free(a->events);
+  a->events = NULL;
   if (loop_ready) {
     uv_walk(&loop, close_handle, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -200,6 +200,8 @@ int metrics_format(const route *routes, size_t n_routes, const metrics_gauges *g
               (unsigned long long)g->jobs[s]);
     }
   }
+  header(f, "traind_event_streams", "gauge", "Event streams open now.");
+  fprintf(f, "traind_event_streams %llu\n", (unsigned long long)g->event_streams);
   if (g->database_known) {
     header(f, "traind_database_bytes", "gauge", "Size of the database file and its WAL.");
     fprintf(f, "traind_database_bytes %llu\n", (unsigned long long)g->database_bytes);

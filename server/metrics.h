@@ -51,6 +51,7 @@ typedef struct {
   uint64_t jobs[STORE_JOB_STATE_COUNT];   /* jobs in each state */
   bool database_known;                    /* false: the file could not be stat'ed */
   uint64_t database_bytes;                /* the database file plus its WAL */
+  uint64_t event_streams;                 /* event streams open now */
 } metrics_gauges;
 
 /**

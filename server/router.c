@@ -276,3 +276,21 @@ const char *route_query_get(const route_query *q, const char *key) {
   }
   return NULL;
 }
+
+int route_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  size_t len = strlen(s);
+  if (len == 0 || len > 16 || strspn(s, "0123456789") != len) return -1;
+  int64_t v = 0;
+  for (size_t i = 0; i < len; i++) v = v * 10 + (s[i] - '0'); /* 16 digits cannot overflow */
+  if (v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+int route_query_int(const route_query *q, const char *key, int64_t lo, int64_t hi,
+                    int64_t *out, api_error *err) {
+  const char *s = route_query_get(q, key);
+  if (s == NULL || route_parse_int(s, lo, hi, out) == 0) return 0;
+  return api_fail(err, API_INVALID_ARGUMENT, key, "%s must be an integer from %lld to %lld", key,
+                  (long long)lo, (long long)hi);
+}

@@ -149,4 +149,19 @@ int route_query_parse(route_query *q, const char *raw, api_error *err);
 /** @return the value of the first pair named key, or NULL when absent. */
 const char *route_query_get(const route_query *q, const char *key);
 
+/**
+ * Parse an integer in [lo, hi] written as plain decimal digits (no sign,
+ * spaces or exponent; at most 16 digits); lo >= 0, hi <= ROUTE_MAX_ID.
+ * @return 0, or -1 when s is not such a number
+ */
+int route_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+/**
+ * The query parameter key as route_parse_int reads it.
+ * @return 0 (when absent, *out is left as it is), or -API_INVALID_ARGUMENT
+ *         with err naming key
+ */
+int route_query_int(const route_query *q, const char *key, int64_t lo, int64_t hi,
+                    int64_t *out, api_error *err);
+
 #endif

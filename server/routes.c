@@ -1,5 +1,6 @@
 /* routes.c — the daemon's route table: every endpoint of the v1 API. */
 #include "api_datasets.h"
+#include "api_events.h"
 #include "api_jobs.h"
 #include "api_models.h"
 #include "api_ops.h"
@@ -43,6 +44,9 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/events", .handler = api_events_all, .access = ROUTE_READ},
 
     /* The dashboard's files hold no data: its requests to /v1 carry the token. */
     {.method = "GET", .pattern = "/", .handler = api_web_index, .access = ROUTE_OPEN},

@@ -127,6 +127,46 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL,"
     "  UNIQUE (job_id, epoch)"
     ");",
+
+    /* 2: the event log that GET /v1/events and /v1/jobs/{id}/events stream. */
+    /* One small row per change a client follows, written in the transaction
+     * of the change so the log and the tables never disagree. What a client
+     * is sent (the job, the metrics row) is read from the other tables when
+     * the event goes out, so the rows stay small.
+     *   id       AUTOINCREMENT: ids only grow and are never reused, even after
+     *            the newest events left with a deleted model, so a client
+     *            resuming after its Last-Event-ID never skips a new event.
+     *   job_id   whose change; deleting the job (with its model) deletes them.
+     *   kind     'state' (the job entered a state), 'epoch' (an epoch's
+     *            metrics were committed), 'checkpoint' (a checkpoint written).
+     *   state    the state entered ('state' only): the job row keeps only
+     *            the latest, and a replay must show each one.
+     *   epoch    epochs completed at a state change; the epoch of an 'epoch'
+     *            event (its metrics row is read by (job_id, epoch)) or of a
+     *            checkpoint.
+     *   version  the model's weights version ('checkpoint' only).
+     *   bytes    the checkpoint's size ('checkpoint' only): old checkpoints
+     *            are pruned, so it cannot be read back later.
+     * The index serves one job's stream and the cascade from jobs.
+     * Jobs that predate the log get their epochs and their current state as
+     * events, so their streams replay like those of newer jobs. */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint')),"
+    "  state TEXT CHECK (state IN"
+    "    ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    "  epoch INTEGER NOT NULL,"
+    "  version INTEGER,"
+    "  bytes INTEGER,"
+    "  CHECK ((kind = 'state') = (state IS NOT NULL)),"
+    "  CHECK ((kind = 'checkpoint') = (version IS NOT NULL AND bytes IS NOT NULL))"
+    ");"
+    "CREATE INDEX events_by_job ON events (job_id, id);"
+    "INSERT INTO events (job_id, kind, epoch)"
+    "  SELECT job_id, 'epoch', epoch FROM metrics ORDER BY job_id, epoch;"
+    "INSERT INTO events (job_id, kind, state, epoch)"
+    "  SELECT id, 'state', state, epoch FROM jobs ORDER BY id;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -139,8 +179,14 @@ static const char *const migrations[] = {
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
   "started_at, finished_at"
 #define ACTIVE "('queued', 'running')"
+#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds"
+#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
 
-
+/* Which running jobs each recovery step takes: the event insert and the
+ * update of a step must select the same rows. */
+#define RECOVER_CANCELLED " WHERE state = 'running' AND cancel_requested"
+#define RECOVER_FAILED " WHERE state = 'running' AND restarts >= ?3"
+#define RECOVER_REQUEUE " WHERE state = 'running'"
 
 static const char *const queries[Q_COUNT] = {
     [Q_BEGIN_READ] = "BEGIN",
@@ -187,25 +233,37 @@ static const char *const queries[Q_COUNT] = {
         " finished_at = CASE state WHEN 'queued' THEN ?2 ELSE finished_at END"
         " WHERE id = ?1 RETURNING " JOB_COLS,
     [Q_JOB_FINISH] = "UPDATE jobs SET state = ?2, error = ?3, finished_at = ?4"
-                     " WHERE id = ?1 AND state = 'running'",
-    [Q_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued' WHERE id = ?1 AND state = 'running'",
+                     " WHERE id = ?1 AND state = 'running' RETURNING epoch",
+    [Q_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued' WHERE id = ?1 AND state = 'running'"
+                      " RETURNING model_id",
     [Q_JOB_PROGRESS] = "UPDATE jobs SET epoch = ?2, loss = ?3, val_loss = ?4, accuracy = ?5,"
                        " val_accuracy = ?6, samples_per_second = ?7"
                        " WHERE id = ?1 AND state = 'running' RETURNING model_id",
-    [Q_RECOVER_CANCELLED] = "UPDATE jobs SET state = 'cancelled', finished_at = ?1"
-                            " WHERE state = 'running' AND cancel_requested",
+    [Q_RECOVER_CANCELLED] =
+        "UPDATE jobs SET state = 'cancelled', finished_at = ?1" RECOVER_CANCELLED,
     [Q_RECOVER_FAILED] = "UPDATE jobs SET state = 'failed', restarts = restarts + 1, error = ?2,"
-                         " finished_at = ?1 WHERE state = 'running' AND restarts >= ?3",
+                         " finished_at = ?1" RECOVER_FAILED,
     [Q_RECOVER_REQUEUE] =
-        "UPDATE jobs SET state = 'queued', restarts = restarts + 1 WHERE state = 'running'",
+        "UPDATE jobs SET state = 'queued', restarts = restarts + 1" RECOVER_REQUEUE,
+    /* Each recovery step's state events, inserted just before its update. */
+    [Q_RECOVER_CANCELLED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
+                                   " SELECT id, 'state', 'cancelled', epoch FROM jobs"
+                                   RECOVER_CANCELLED " ORDER BY id",
+    [Q_RECOVER_FAILED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
+                                " SELECT id, 'state', 'failed', epoch FROM jobs"
+                                RECOVER_FAILED " ORDER BY id",
+    [Q_RECOVER_REQUEUE_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
+                                 " SELECT id, 'state', 'queued', epoch FROM jobs"
+                                 RECOVER_REQUEUE " ORDER BY id",
     /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
     [Q_METRIC_UPSERT] =
         "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (job_id, epoch) DO UPDATE SET"
         " loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
         " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds",
-    [Q_METRICS_AFTER] = "SELECT epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds"
-                        " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
+    [Q_METRICS_AFTER] =
+        "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
+    [Q_METRIC_GET] = "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch = ?2",
     [Q_CHECKPOINT_UPSERT] =
         "INSERT INTO checkpoints (job_id, epoch, bytes, data, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, epoch) DO UPDATE SET"
@@ -217,6 +275,17 @@ static const char *const queries[Q_COUNT] = {
         "SELECT epoch, bytes, created_at FROM checkpoints WHERE job_id = ?1 ORDER BY epoch",
     [Q_CHECKPOINT_LATEST] =
         "SELECT epoch, data FROM checkpoints WHERE job_id = ?1 ORDER BY epoch DESC LIMIT 1",
+    [Q_EVENT_INSERT] = "INSERT INTO events (job_id, kind, state, epoch, version, bytes)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    /* Apart from the one above, so that this one can use events_by_job. */
+    [Q_JOB_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE job_id = ?3 AND id > ?1"
+                           " ORDER BY id LIMIT ?2",
+    [Q_EVENTS_LATEST] = "SELECT coalesce(max(id), 0) FROM events",
+    /* The unfinished jobs, each with its newest event's id, in that order. */
+    [Q_EVENTS_ACTIVE] = "SELECT " JOB_COLS ", (SELECT max(events.id) FROM events"
+                        " WHERE events.job_id = jobs.id) AS last FROM jobs"
+                        " WHERE state IN " ACTIVE " ORDER BY last, id",
 };
 
 
@@ -233,6 +302,17 @@ const char *const store__state_names[STORE_JOB_STATE_COUNT] = {
     [STORE_JOB_SUCCEEDED] = "succeeded", [STORE_JOB_FAILED] = "failed",
     [STORE_JOB_CANCELLED] = "cancelled",
 };
+
+const char *const store__event_kind_names[STORE_EVENT_KIND_COUNT] = {
+    [STORE_EVENT_STATE] = "state",
+    [STORE_EVENT_EPOCH] = "epoch",
+    [STORE_EVENT_CHECKPOINT] = "checkpoint",
+};
+
+const char *store_event_kind_name(store_event_kind kind) {
+  if ((unsigned)kind >= STORE_EVENT_KIND_COUNT) return NULL;
+  return store__event_kind_names[kind];
+}
 
 const char *store_task_name(store_task task) {
   if ((unsigned)task >= sizeof store__task_names / sizeof store__task_names[0]) return NULL;
@@ -470,12 +550,16 @@ int store__begin(store *st, enum query q) {
   return status;
 }
 
-/* Commit when status is STORE_OK, otherwise roll back; @return the outcome. */
+/* Commit when status is STORE_OK, otherwise roll back; @return the outcome.
+ * Events the transaction logged are announced once they are on disk. */
 int store__end(store *st, int status) {
+  int64_t event = st->event_pending;
+  st->event_pending = 0;
   if (status == STORE_OK) status = store__run(st->stmt[Q_COMMIT]);
   /* SQLite may already have rolled back by itself (disk full, I/O error). */
   if (status != STORE_OK && !sqlite3_get_autocommit(st->db)) store__run(st->stmt[Q_ROLLBACK]);
   store__write_unlock(st);
+  if (status == STORE_OK && event > 0 && st->on_event != NULL) st->on_event(st->on_event_ud, event);
   return status;
 }
 
@@ -601,6 +685,11 @@ void store_close(store *st) {
 }
 
 int store_schema_version(const store *st) { return st->schema_version; }
+
+void store_on_event(store *st, store_event_hook hook, void *ud) {
+  st->on_event = hook;
+  st->on_event_ud = ud;
+}
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }
 

@@ -1,7 +1,7 @@
 /*
  * store.h — the daemon's SQLite store: datasets, models, jobs, per-epoch
- * metrics and training checkpoints. The store_*.c files are the only ones
- * that speak SQL.
+ * metrics, training checkpoints and the event log of jobs. The store_*.c
+ * files are the only ones that speak SQL.
  *
  * One `store` handle per thread: each wraps its own SQLite connection and
  * prepared statements, so handles are never shared. Every function returns
@@ -222,6 +222,13 @@ typedef struct {
   char finished_at[STORE_TIME_LEN]; /* "" until it ends */
 } store_job;
 
+/*
+ * Every change a job's followers see is logged as an event in the
+ * transaction that makes it (see "events" below): the functions that change
+ * a job's state record a state event, an epoch commit an epoch event and,
+ * with a checkpoint, a checkpoint event.
+ */
+
 /**
  * Queue a job.
  * @param out receives the stored row; may be NULL
@@ -251,7 +258,8 @@ int store_job_claim(store *st, store_job *out);
 
 /**
  * Ask a job to stop: a queued job is cancelled at once; a running job gets
- * cancel_requested (its worker ends it); a finished job is left unchanged.
+ * cancel_requested (its worker ends it, no event until then); a finished job
+ * is left unchanged.
  * @param out receives the job after the change; may be NULL
  */
 int store_job_request_cancel(store *st, int64_t id, store_job *out);
@@ -268,7 +276,9 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
 /**
  * Put a running job back in the queue without counting a restart (the daemon
  * is stopping gracefully), with the checkpoint of where it paused, in one
- * transaction; the job resumes from that checkpoint.
+ * transaction; the job resumes from that checkpoint. Events: the checkpoint
+ * (with the model's current weights version, as it publishes nothing), then
+ * the state.
  * @param epoch      epochs it completed (the checkpoint may hold part of the next)
  * @param checkpoint core checkpoint with trainer state, or NULL to resume from
  *                   the newest one already stored
@@ -317,7 +327,7 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
  * At daemon start, settle jobs a crash left running: those with a cancel
  * request become cancelled, those interrupted more than STORE_MAX_RESTARTS
  * times become failed (with an error saying so), the rest are queued again
- * with restarts + 1. Counts may be NULL.
+ * with restarts + 1, each with its state event. Counts may be NULL.
  */
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled);
 
@@ -349,5 +359,65 @@ int store_checkpoint_list(store *st, int64_t job_id, store_checkpoint **out, siz
  */
 int store_checkpoint_latest(store *st, int64_t job_id, int64_t *epoch, uint8_t **buf,
                             size_t *len);
+
+/* ---- events ---------------------------------------------------------------------- */
+
+/*
+ * The event log: ids are positive, increase in commit order and are never
+ * reused, across restarts too. A job's events go when the job does.
+ */
+
+typedef enum {
+  STORE_EVENT_STATE,      /* the job entered a state */
+  STORE_EVENT_EPOCH,      /* an epoch's metrics were committed */
+  STORE_EVENT_CHECKPOINT, /* a checkpoint was written */
+  STORE_EVENT_KIND_COUNT
+} store_event_kind;
+
+/** @return "state", "epoch" or "checkpoint" (NULL when out of range). */
+const char *store_event_kind_name(store_event_kind kind);
+
+/**
+ * Told, on the committing thread right after a commit that logged events,
+ * the newest one's id. Must not block: writers wait for it.
+ */
+typedef void (*store_event_hook)(void *ud, int64_t event_id);
+
+/** Call hook(ud, id) after each of this handle's commits that logged events. */
+void store_on_event(store *st, store_event_hook hook, void *ud);
+
+typedef struct {
+  int64_t id;
+  int64_t job_id;
+  store_event_kind kind;
+  store_job_state state; /* STATE: the state it entered */
+  int64_t epoch;         /* STATE: epochs completed then; EPOCH, CHECKPOINT: its epoch */
+  int64_t version;       /* CHECKPOINT: the model's weights version */
+  int64_t bytes;         /* CHECKPOINT: its size */
+  store_job job;         /* STATE: the job as it is when read (zeroed otherwise) */
+  store_metric metric;   /* EPOCH: the epoch's metrics row as it is when read */
+} store_event;
+
+/**
+ * Events with ids > after, oldest first, with what they describe, all read
+ * in one snapshot; release with store_event_list_free.
+ * @param job_id only this job's events, or 0 for every job's
+ * @param limit  at most this many, 1..INT_MAX
+ * @return STORE_OK (none is not an error) or an error
+ */
+int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
+                       store_event **out, size_t *n);
+
+/**
+ * Where a stream of every job starts without a Last-Event-ID: each queued or
+ * running job as a state event of its current state carrying the id of its
+ * newest event, ordered by that id; and the newest event id of all, in the
+ * same snapshot. Release with store_event_list_free.
+ * @param latest receives the newest event id, 0 when the log is empty
+ */
+int store_events_active(store *st, store_event **out, size_t *n, int64_t *latest);
+
+void store_event_clear(store_event *e);
+void store_event_list_free(store_event *list, size_t n);
 
 #endif

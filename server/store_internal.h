@@ -44,12 +44,21 @@ enum query {
   Q_RECOVER_CANCELLED,
   Q_RECOVER_FAILED,
   Q_RECOVER_REQUEUE,
+  Q_RECOVER_CANCELLED_EVENTS,
+  Q_RECOVER_FAILED_EVENTS,
+  Q_RECOVER_REQUEUE_EVENTS,
   Q_METRIC_UPSERT,
   Q_METRICS_AFTER,
+  Q_METRIC_GET,
   Q_CHECKPOINT_UPSERT,
   Q_CHECKPOINT_PRUNE,
   Q_CHECKPOINT_LIST,
   Q_CHECKPOINT_LATEST,
+  Q_EVENT_INSERT,
+  Q_EVENTS_AFTER,
+  Q_JOB_EVENTS_AFTER,
+  Q_EVENTS_LATEST,
+  Q_EVENTS_ACTIVE,
   Q_COUNT
 };
 
@@ -57,11 +66,15 @@ struct store {
   sqlite3 *db;
   int writing; /* holds a turn of the writers' queue */
   int schema_version;
+  int64_t event_pending;  /* the newest event of the open transaction, 0 when none */
+  store_event_hook on_event; /* told event_pending once it is committed */
+  void *on_event_ud;
   sqlite3_stmt *stmt[Q_COUNT];
 };
 
 extern const char *const store__task_names[];
 extern const char *const store__state_names[STORE_JOB_STATE_COUNT];
+extern const char *const store__event_kind_names[STORE_EVENT_KIND_COUNT];
 
 /* Reads the current row of s into row; @return a store_status. */
 typedef int (*store__row_reader)(sqlite3_stmt *s, void *row);
@@ -104,5 +117,16 @@ int store__begin(store *st, enum query q);
 int store__end(store *st, int status);
 /* Why an update guarded by the job's state matched nothing. */
 int store__job_missing_or_conflict(store *st, int64_t id);
+
+/* Row readers of store_jobs.c, shared with store_events.c. */
+int store__read_job(sqlite3_stmt *s, void *row);
+void store__clear_job(void *row);
+int store__read_metric(sqlite3_stmt *s, void *row);
+
+/* Record an event (job_id, kind, state, epoch, version, bytes of e) in the
+ * open write transaction; store__end reports it to the hook once committed. */
+int store__event(store *st, const store_event *e);
+/* After a statement that inserted events: remember the newest, if any. */
+void store__events_inserted(store *st);
 
 #endif

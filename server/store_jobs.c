@@ -19,9 +19,9 @@ void store_job_list_free(store_job *list, size_t n) {
   free(list);
 }
 
-static void clear_job(void *row) { store_job_clear(row); }
+void store__clear_job(void *row) { store_job_clear(row); }
 
-static int read_job(sqlite3_stmt *s, void *row) {
+int store__read_job(sqlite3_stmt *s, void *row) {
   store_job *j = row;
   memset(j, 0, sizeof *j);
   j->id = sqlite3_column_int64(s, 0);
@@ -52,27 +52,33 @@ static int run_job(sqlite3_stmt *s, store_job *out) {
   store_job tmp;
   store_job *row = out ? out : &tmp;
   memset(row, 0, sizeof *row);
-  int status = store__run_one(s, read_job, clear_job, row);
+  int status = store__run_one(s, store__read_job, store__clear_job, row);
   if (out == NULL && status == STORE_OK) store_job_clear(&tmp);
   return status;
 }
 
-/* A single-statement write returning the job, in this process's turn. */
-static int write_job(store *st, sqlite3_stmt *s, store_job *out) {
-  store__write_lock(st);
-  int status = run_job(s, out);
-  store__write_unlock(st);
-  return status;
+/* Log that a job entered state, with the epochs it had completed then. */
+static int state_event(store *st, int64_t job_id, store_job_state state, int64_t epoch) {
+  store_event e = {.job_id = job_id, .kind = STORE_EVENT_STATE, .state = state, .epoch = epoch};
+  return store__event(st, &e);
 }
 
-/* A state change guarded by the job's state, in this process's turn; no row
- * changed means the job is missing or in another state. */
-static int write_job_state(store *st, sqlite3_stmt *s, int64_t id) {
-  store__write_lock(st);
-  int status = store__run(s);
-  if (status == STORE_OK && sqlite3_changes(st->db) == 0)
-    status = store__job_missing_or_conflict(st, id);
-  store__write_unlock(st);
+/* Run s, a bound statement returning the job it moved to a new state, and
+ * log that state, in one transaction.
+ * @param out receives the job; may be NULL */
+static int write_job(store *st, sqlite3_stmt *s, store_job *out) {
+  store_job tmp;
+  store_job *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) {
+    store__done(s);
+    return status;
+  }
+  status = run_job(s, row);
+  if (status == STORE_OK) status = state_event(st, row->id, row->state, row->epoch);
+  status = store__end(st, status);
+  if (status != STORE_OK || out == NULL) store_job_clear(row);
   return status;
 }
 
@@ -109,7 +115,7 @@ int store_job_list(store *st, int state, int64_t model_id, store_job **out, size
   if (state != -1) sqlite3_bind_text(s, 1, store__state_names[state], -1, SQLITE_STATIC);
   if (model_id != 0) sqlite3_bind_int64(s, 2, model_id);
   void *rows;
-  int status = store__run_list(s, sizeof **out, read_job, clear_job, &rows, n);
+  int status = store__run_list(s, sizeof **out, store__read_job, store__clear_job, &rows, n);
   *out = rows;
   return status;
 }
@@ -137,18 +143,37 @@ int store_job_claim(store *st, store_job *out) {
 
 int store_job_request_cancel(store *st, int64_t id, store_job *out) {
   char finished[STORE_TIME_LEN];
+  store_job before = {0}, tmp;
+  store_job *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
   store__now(finished);
-  sqlite3_stmt *s = st->stmt[Q_JOB_CANCEL];
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, finished, -1, SQLITE_STATIC);
-  return write_job(st, s, out);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  /* The state before, to log a change (only a queued job's). */
+  sqlite3_bind_int64(st->stmt[Q_JOB_GET], 1, id);
+  status = run_job(st->stmt[Q_JOB_GET], &before);
+  if (status == STORE_OK) {
+    sqlite3_stmt *s = st->stmt[Q_JOB_CANCEL];
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, finished, -1, SQLITE_STATIC);
+    status = run_job(s, row);
+  }
+  if (status == STORE_OK && row->state != before.state)
+    status = state_event(st, id, row->state, row->epoch);
+  status = store__end(st, status);
+  store_job_clear(&before);
+  if (status != STORE_OK || out == NULL) store_job_clear(row);
+  return status;
 }
 
 int store_job_finish(store *st, int64_t id, store_job_state state, const char *error) {
   if (state != STORE_JOB_SUCCEEDED && state != STORE_JOB_FAILED && state != STORE_JOB_CANCELLED)
     return STORE_EINVAL;
   char finished[STORE_TIME_LEN];
+  int64_t epoch = 0;
   store__now(finished);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
   sqlite3_stmt *s = st->stmt[Q_JOB_FINISH];
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, store__state_names[state], -1, SQLITE_STATIC);
@@ -156,9 +181,14 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
   sqlite3_bind_text(s, 4, finished, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     store__done(s);
-    return store__status_of(rc);
+    status = store__status_of(rc);
+    goto exit;
   }
-  return write_job_state(st, s, id);
+  status = store__run_one(s, store__read_int64, NULL, &epoch);
+  if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
+  if (status == STORE_OK) status = state_event(st, id, state, epoch);
+exit:
+  return store__end(st, status);
 }
 
 
@@ -191,6 +221,14 @@ static int save_checkpoint(store *st, int64_t job_id, int64_t epoch, const uint8
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int(s, 2, STORE_CHECKPOINTS_KEPT);
   return store__run(s);
+}
+
+/* Log a checkpoint of job at epoch, with the model's weights version then. */
+static int checkpoint_event(store *st, int64_t job_id, int64_t epoch, int64_t version,
+                            size_t bytes) {
+  store_event e = {.job_id = job_id, .kind = STORE_EVENT_CHECKPOINT, .epoch = epoch,
+                   .version = version, .bytes = (int64_t)bytes};
+  return store__event(st, &e);
 }
 
 /* Store a checkpoint, prune the old ones and publish the weights. */
@@ -238,9 +276,13 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   store__bind_double(s, 7, e->metric.lr);
   store__bind_double(s, 8, e->metric.seconds);
   if ((status = store__run(s)) != STORE_OK) goto exit;
+  store_event epoch = {.job_id = e->job_id, .kind = STORE_EVENT_EPOCH, .epoch = e->metric.epoch};
+  if ((status = store__event(st, &epoch)) != STORE_OK) goto exit;
 
   if (e->checkpoint != NULL) {
     status = publish(st, e, model_id, &v);
+    if (status == STORE_OK)
+      status = checkpoint_event(st, e->job_id, e->metric.epoch, v, e->checkpoint_len);
   } else {
     sqlite3_bind_int64(st->stmt[Q_MODEL_VERSION], 1, model_id);
     status = store__run_one(st->stmt[Q_MODEL_VERSION], store__read_int64, NULL, &v);
@@ -255,15 +297,22 @@ exit:
 int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpoint,
                     size_t len) {
   if ((checkpoint == NULL) != (len == 0) || epoch < 0) return STORE_EINVAL;
+  int64_t model_id = 0, version = 0;
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
   sqlite3_stmt *s = st->stmt[Q_JOB_REQUEUE];
   sqlite3_bind_int64(s, 1, id);
-  status = store__run(s);
-  if (status == STORE_OK && sqlite3_changes(st->db) == 0)
-    status = store__job_missing_or_conflict(st, id);
+  status = store__run_one(s, store__read_int64, NULL, &model_id);
+  if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
   if (status == STORE_OK && checkpoint != NULL)
     status = save_checkpoint(st, id, epoch, checkpoint, len);
+  if (status == STORE_OK && checkpoint != NULL) {
+    sqlite3_bind_int64(st->stmt[Q_MODEL_VERSION], 1, model_id);
+    status = store__run_one(st->stmt[Q_MODEL_VERSION], store__read_int64, NULL, &version);
+  }
+  if (status == STORE_OK && checkpoint != NULL)
+    status = checkpoint_event(st, id, epoch, version, len);
+  if (status == STORE_OK) status = state_event(st, id, STORE_JOB_QUEUED, epoch);
   return store__end(st, status);
 }
 
@@ -277,11 +326,17 @@ int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
 
+  /* Each step logs the state events of the jobs it is about to change. */
   /* A cancel request outlives the crash: the job is not resumed. */
+  if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED_EVENTS])) != STORE_OK) goto exit;
+  store__events_inserted(st);
   sqlite3_bind_text(st->stmt[Q_RECOVER_CANCELLED], 1, at, -1, SQLITE_STATIC);
   if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED])) != STORE_OK) goto exit;
   n_cancelled = sqlite3_changes(st->db);
 
+  sqlite3_bind_int(st->stmt[Q_RECOVER_FAILED_EVENTS], 3, STORE_MAX_RESTARTS);
+  if ((status = store__run(st->stmt[Q_RECOVER_FAILED_EVENTS])) != STORE_OK) goto exit;
+  store__events_inserted(st);
   sqlite3_stmt *s = st->stmt[Q_RECOVER_FAILED];
   sqlite3_bind_text(s, 1, at, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
@@ -289,6 +344,8 @@ int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
   if ((status = store__run(s)) != STORE_OK) goto exit;
   n_failed = sqlite3_changes(st->db);
 
+  if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE_EVENTS])) != STORE_OK) goto exit;
+  store__events_inserted(st);
   if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE])) != STORE_OK) goto exit;
   n_requeued = sqlite3_changes(st->db);
 
@@ -304,7 +361,7 @@ exit:
 
 /* ---- metrics and checkpoints ---------------------------------------------------------- */
 
-static int read_metric(sqlite3_stmt *s, void *row) {
+int store__read_metric(sqlite3_stmt *s, void *row) {
   store_metric *m = row;
   m->epoch = sqlite3_column_int64(s, 0);
   m->loss = store__column_double(s, 1);
@@ -353,7 +410,7 @@ int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric *
                         size_t *n) {
   void *rows;
   int status =
-      list_of_job(st, Q_METRICS_AFTER, job_id, after, sizeof **out, read_metric, &rows, n);
+      list_of_job(st, Q_METRICS_AFTER, job_id, after, sizeof **out, store__read_metric, &rows, n);
   *out = rows;
   return status;
 }

@@ -43,6 +43,31 @@ Test(config, defaults) {
   cr_expect_eq(cfg.workers, (unsigned)(cores < 1 ? 1 : cores));
   cr_expect_eq(cfg.max_body, 1u << 20);
   cr_expect_eq(cfg.max_dataset_body, 256u << 20);
+  cr_expect_eq(cfg.max_streams, 256);
+  cr_expect_eq(cfg.keepalive, 15);
+}
+
+Test(config, event_stream_settings) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--max-streams", "2", "--stream-keepalive=1")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.max_streams, 2);
+  cr_expect_eq(cfg.keepalive, 1);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MAX_STREAMS=4096", "TRAIND_STREAM_KEEPALIVE=25"),
+                         NO_ARGS),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.max_streams, 4096);
+  cr_expect_eq(cfg.keepalive, 25);
+  const char *bad[] = {"0", "-1", "x", "", " 3", "2.5", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    expect_bad(NO_ENV, ARGS("--max-streams", (char *)bad[i]), "--max-streams");
+    expect_bad(NO_ENV, ARGS("--stream-keepalive", (char *)bad[i]), "--stream-keepalive");
+  }
+  expect_bad(NO_ENV, ARGS("--max-streams", "4097"), "--max-streams");
+  /* the HTTP layer drops connections idle for 30 s: keepalives come sooner */
+  expect_bad(NO_ENV, ARGS("--stream-keepalive", "26"), "--stream-keepalive");
+  expect_bad(ENV("TRAIND_MAX_STREAMS=lots"), NO_ARGS, "TRAIND_MAX_STREAMS");
+  expect_bad(ENV("TRAIND_STREAM_KEEPALIVE=0"), NO_ARGS, "TRAIND_STREAM_KEEPALIVE");
 }
 
 Test(config, flags) {
@@ -182,7 +207,9 @@ Test(config, help_and_version) {
   cr_expect_eq(parse_env(&cfg, NO_ENV, ARGS("--workers", "2", "--version")), CONFIG_VERSION);
   const char *usage = config_usage();
   const char *names[] = {"--listen", "--db", "--workers", "--max-body", "--max-dataset-body",
-                         "--help", "--version", "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY"};
+                         "--max-streams", "--stream-keepalive", "--help", "--version",
+                         "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY", "TRAIND_MAX_STREAMS",
+                         "TRAIND_STREAM_KEEPALIVE"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     cr_expect(strstr(usage, names[i]) != NULL, "usage lacks %s", names[i]);
   }

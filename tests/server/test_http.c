@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,16 @@ static void file(app *a, const http_request *req, http_response *res) {
   (void)a;
   const char *extra = route_query_get(&req->query, "headers");
   int over = extra != NULL ? atoi(extra) : 0;
-  http_header(res, "ETag", "\"v1\"");
-  http_header(res, "Cache-Control", "no-cache");
+  http_add_header(res, "ETag", "\"v1\"");
+  http_add_header(res, "Cache-Control", "no-cache");
   for (int i = 0; i < over + HTTP_HEADERS_MAX - 2; i++) {
-    int rc = http_header(res, "X-Extra", "1");
+    int rc = http_add_header(res, "X-Extra", "1");
     if (i >= HTTP_HEADERS_MAX - 2 && rc != -1) {
       http_fail(res, API_INTERNAL, NULL, "header %d past the limit was taken", i);
       return;
     }
   }
-  const char *tag = http_request_header(req, "if-none-match"); /* any case */
+  const char *tag = http_header(req, "if-none-match"); /* any case */
   if (tag != NULL && strcmp(tag, "\"v1\"") == 0) {
     res->status = 304;
     return;
@@ -109,6 +110,45 @@ static void upload_done(void *ctx) { free(ctx); }
 
 static const http_stream_ops upload_ops = {upload_begin, upload_chunk, upload_end, upload_done};
 
+/* GET /count?to=N: a streamed body, one line per reader call: the
+ * X-Greeting header when sent, then 1..N. Without ?to= the handler changes
+ * its mind and answers 400 after starting the stream. */
+typedef struct {
+  int next, to;
+  char greeting[32];
+} counter;
+
+static atomic_int counters_freed;
+
+static ssize_t count_read(void *ctx, uint64_t pos, char *buf, size_t max) {
+  counter *c = ctx;
+  (void)pos;
+  if (c->greeting[0] != '\0') {
+    int n = snprintf(buf, max, "%s\n", c->greeting);
+    c->greeting[0] = '\0';
+    return n;
+  }
+  if (c->next > c->to) return HTTP_BODY_END;
+  return snprintf(buf, max, "%d\n", c->next++);
+}
+
+static void count_free(void *ctx) {
+  free(ctx);
+  atomic_fetch_add(&counters_freed, 1);
+}
+
+static void count(app *a, const http_request *req, http_response *res) {
+  (void)a;
+  const char *to = route_query_get(&req->query, "to");
+  const char *greeting = http_header(req, "x-greeting");
+  counter *c = calloc(1, sizeof *c);
+  c->next = 1;
+  c->to = to != NULL ? atoi(to) : 0;
+  snprintf(c->greeting, sizeof c->greeting, "%s", greeting != NULL ? greeting : "");
+  http_stream(res, 200, "text/plain", count_read, count_free, c);
+  if (to == NULL) http_fail(res, API_INVALID_ARGUMENT, "to", "?to= is required");
+}
+
 static const route routes[] = {
     {.method = "GET", .pattern = "/healthz", .handler = api_ops_healthz},
     {.method = "GET", .pattern = "/v1", .handler = api_ops_info},
@@ -116,6 +156,7 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/items/{id}", .handler = item},
     {.method = "GET", .pattern = "/silent", .handler = silent},
     {.method = "GET", .pattern = "/file", .handler = file},
+    {.method = "GET", .pattern = "/count", .handler = count},
     {.method = "POST", .pattern = "/upload", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &upload_ops},
 };
@@ -498,6 +539,63 @@ Test(http, headers_past_the_limit_are_refused) {
   exchange("GET /file?headers=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "each extra header was refused: %s", r.raw);
   cr_expect_eq(count_headers(&r, "X-Extra"), HTTP_HEADERS_MAX - 2, "and not sent");
+}
+
+/* Decode a chunked body in place; @return 0, or -1 when malformed or unterminated. */
+static int dechunk(const char *in, char *out, size_t size) {
+  size_t used = 0;
+  for (;;) {
+    char *end;
+    unsigned long len = strtoul(in, &end, 16);
+    if (end == in || strncmp(end, "\r\n", 2) != 0) return -1;
+    in = end + 2;
+    if (len == 0) return strncmp(in, "\r\n", 2) == 0 ? 0 : -1;
+    if (used + len >= size || strlen(in) < len + 2 || strncmp(in + len, "\r\n", 2) != 0)
+      return -1;
+    memcpy(out + used, in, len);
+    used += len;
+    out[used] = '\0';
+    in += len + 2;
+  }
+}
+
+static void wait_freed(int want) {
+  for (int i = 0; i < 500 && atomic_load(&counters_freed) < want; i++) usleep(10000);
+  cr_expect_eq(atomic_load(&counters_freed), want, "the body's context is freed once");
+}
+
+Test(http, streamed_body_is_chunked_until_its_end) {
+  reply r;
+  char value[64], body[256];
+  int freed = atomic_load(&counters_freed);
+  exchange("GET /count?to=3 HTTP/1.1\r\nHost: t\r\nX-Greeting: hi\r\nConnection: close\r\n\r\n",
+           &r);
+  cr_assert_eq(r.status, 200, "%s", r.raw);
+  cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "text/plain");
+  cr_expect_str_eq(header(&r, "Cache-Control", value, sizeof value), "no-store");
+  cr_expect_str_eq(header(&r, "Transfer-Encoding", value, sizeof value), "chunked");
+  cr_assert_eq(dechunk(r.body, body, sizeof body), 0, "%s", r.body);
+  cr_expect_str_eq(body, "hi\n1\n2\n3\n");
+  wait_freed(freed + 1);
+}
+
+Test(http, a_stream_dropped_by_its_handler_is_freed) {
+  reply r;
+  int freed = atomic_load(&counters_freed);
+  exchange("GET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_json_error(&r, 400, "invalid_argument", "to");
+  wait_freed(freed + 1);
+}
+
+Test(http, a_client_leaving_mid_stream_frees_it) {
+  int freed = atomic_load(&counters_freed);
+  int fd = connect_server();
+  const char *req = "GET /count?to=100000000 HTTP/1.1\r\nHost: t\r\n\r\n";
+  cr_assert_eq(send_all(fd, req, strlen(req)), 0);
+  char buf[4096];
+  cr_assert_gt(recv(fd, buf, sizeof buf, 0), 0);
+  close(fd);
+  wait_freed(freed + 1);
 }
 
 Test(http, handler_answering_nothing_is_500) {

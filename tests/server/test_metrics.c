@@ -116,6 +116,16 @@ Test(metrics, empty_exposition_is_well_formed) {
   expect_line(text, "traind_jobs{state=\"running\"} 2");
   expect_line(text, "traind_jobs{state=\"cancelled\"} 5");
   expect_line(text, "traind_database_bytes 40960");
+  expect_line(text, "# TYPE traind_event_streams gauge");
+  expect_line(text, "traind_event_streams 0");
+  free(text);
+}
+
+Test(metrics, open_event_streams) {
+  metrics_gauges g = {.event_streams = 3};
+  char *text = format(&g);
+  expect_well_formed(text);
+  expect_line(text, "traind_event_streams 3");
   free(text);
 }
 

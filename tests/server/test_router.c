@@ -302,6 +302,38 @@ Test(query, malformed_is_invalid_argument) {
   cr_expect_eq(route_query_parse(&q, "name=abc%", &err), -API_INVALID_ARGUMENT);
 }
 
+Test(query, integers_in_a_range) {
+  int64_t v = -7;
+  cr_expect_eq(route_parse_int("0", 0, 60, &v), 0);
+  cr_expect_eq(v, 0);
+  cr_expect_eq(route_parse_int("0060", 0, 60, &v), 0, "leading zeros are digits too");
+  cr_expect_eq(v, 60);
+  cr_expect_eq(route_parse_int("9007199254740992", 0, ROUTE_MAX_ID, &v), 0);
+  cr_expect_eq(v, (int64_t)ROUTE_MAX_ID);
+  const char *bad[] = {"", "61", "-1", "+1", "1.0", "1e2", " 1", "1 ", "0x1", "abc",
+                       "12345678901234567"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    v = -7;
+    cr_expect_eq(route_parse_int(bad[i], 0, 60, &v), -1, "'%s'", bad[i]);
+    cr_expect_eq(v, -7, "left as it was");
+  }
+  cr_expect_eq(route_parse_int("4", 5, 60, &v), -1, "below lo");
+
+  route_query q;
+  api_error err;
+  cr_assert_eq(route_query_parse(&q, "wait=30&after_epoch=x", &err), 0);
+  v = -1;
+  cr_expect_eq(route_query_int(&q, "absent", 0, 60, &v, &err), 0);
+  cr_expect_eq(v, -1, "absent: unchanged");
+  cr_expect_eq(route_query_int(&q, "wait", 0, 60, &v, &err), 0);
+  cr_expect_eq(v, 30);
+  cr_expect_eq(route_query_int(&q, "wait", 0, 10, &v, &err), -API_INVALID_ARGUMENT);
+  cr_expect_str_eq(err.field, "wait");
+  cr_expect_str_eq(err.message, "wait must be an integer from 0 to 10");
+  cr_expect_eq(route_query_int(&q, "after_epoch", 0, 60, &v, &err), -API_INVALID_ARGUMENT);
+  cr_expect_str_eq(err.field, "after_epoch");
+}
+
 Test(query, bounded) {
   route_query q;
   api_error err;

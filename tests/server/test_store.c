@@ -121,12 +121,12 @@ static int64_t model_version(int64_t id) {
 /* ---- handle, names, time -------------------------------------------------------- */
 
 Test(store, open_creates_schema_and_reopening_is_idempotent) {
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(store_healthz(st), STORE_OK);
   int64_t model = add_model("m");
   reopen();
   reopen();
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(model_version(model), 0);
   store_model *list;
   size_t n;
@@ -976,4 +976,281 @@ Test(store, reopening_preserves_everything) {
   cr_assert_eq(len, sizeof ckpt);
   cr_assert_eq(memcmp(buf, ckpt, len), 0);
   free(buf);
+}
+
+/* ---- the event log ------------------------------------------------------------------------- */
+
+/* Every event of job (0: of all jobs) after `after`; free with store_event_list_free. */
+static store_event *events_of(int64_t job, int64_t after, size_t *n) {
+  store_event *list;
+  cr_assert_eq(store_events_after(st, job, after, 1000, &list, n), STORE_OK);
+  return list;
+}
+
+static void expect_state(const store_event *e, int64_t job, store_job_state state, int64_t epoch) {
+  cr_expect_eq(e->kind, STORE_EVENT_STATE, "event %lld", (long long)e->id);
+  cr_expect_eq(e->job_id, job);
+  cr_expect_eq(e->state, state, "event %lld: %s", (long long)e->id,
+               store_job_state_name(e->state));
+  cr_expect_eq(e->epoch, epoch);
+  cr_expect_eq(e->job.id, job, "a state event carries its job");
+}
+
+Test(store, every_change_of_a_job_is_logged_in_order) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  commit_epoch(job, 1, NULL, 0, NULL);
+  uint8_t ckpt[5] = {1, 2, 3, 4, 5};
+  commit_epoch(job, 2, ckpt, sizeof ckpt, NULL);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+
+  size_t n;
+  store_event *ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 6);
+  for (size_t i = 1; i < n; i++) cr_expect_gt(ev[i].id, ev[i - 1].id);
+  cr_expect_gt(ev[0].id, 0);
+  expect_state(&ev[0], job, STORE_JOB_QUEUED, 0);
+  expect_state(&ev[1], job, STORE_JOB_RUNNING, 0);
+  cr_expect_eq(ev[2].kind, STORE_EVENT_EPOCH);
+  cr_expect_eq(ev[2].epoch, 1);
+  cr_expect_eq(ev[2].metric.epoch, 1, "an epoch event carries its metrics row");
+  cr_expect_float_eq(ev[2].metric.loss, 1.0, 1e-12);
+  cr_expect(isnan(ev[2].metric.val_loss));
+  cr_expect_eq(ev[3].kind, STORE_EVENT_EPOCH);
+  cr_expect_float_eq(ev[3].metric.loss, 0.5, 1e-12);
+  cr_expect_eq(ev[4].kind, STORE_EVENT_CHECKPOINT);
+  cr_expect_eq(ev[4].epoch, 2);
+  cr_expect_eq(ev[4].version, 1);
+  cr_expect_eq(ev[4].bytes, (int64_t)sizeof ckpt);
+  expect_state(&ev[5], job, STORE_JOB_SUCCEEDED, 2);
+  /* a state event's job is read as it is now */
+  cr_expect_eq(ev[0].job.state, STORE_JOB_SUCCEEDED);
+  cr_expect_str_eq(store_event_kind_name(ev[4].kind), "checkpoint");
+  cr_expect_null(store_event_kind_name(STORE_EVENT_KIND_COUNT));
+  store_event_list_free(ev, n);
+}
+
+Test(store, only_changes_that_happen_are_logged) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t queued = add_job(model, ds), running = add_job(model, ds);
+  size_t n;
+  store_event *ev;
+  /* refused changes leave no event */
+  cr_assert_eq(store_job_finish(st, queued, STORE_JOB_FAILED, "x"), STORE_ECONFLICT);
+  cr_assert_eq(store_job_pause(st, queued, 0, NULL, 0), STORE_ECONFLICT);
+  store_epoch e = {.job_id = queued, .metric = {1, 1, NAN, NAN, NAN, 0.1, 0.1}};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_ECONFLICT);
+  ev = events_of(queued, 0, &n);
+  cr_expect_eq(n, 1);
+  store_event_list_free(ev, n);
+
+  /* cancelling a queued job ends it; a running one only when its worker stops */
+  cr_assert_eq(store_job_request_cancel(st, queued, NULL), STORE_OK);
+  cr_assert_eq(store_job_request_cancel(st, queued, NULL), STORE_OK); /* already ended */
+  ev = events_of(queued, 0, &n);
+  cr_assert_eq(n, 2);
+  expect_state(&ev[1], queued, STORE_JOB_CANCELLED, 0);
+  store_event_list_free(ev, n);
+  claim(st, running);
+  cr_assert_eq(store_job_request_cancel(st, running, NULL), STORE_OK);
+  ev = events_of(running, 0, &n);
+  cr_expect_eq(n, 2, "queued, running: a cancel request is not a state");
+  store_event_list_free(ev, n);
+  cr_assert_eq(store_job_finish(st, running, STORE_JOB_CANCELLED, NULL), STORE_OK);
+  ev = events_of(running, 0, &n);
+  cr_assert_eq(n, 3);
+  expect_state(&ev[2], running, STORE_JOB_CANCELLED, 0);
+  store_event_list_free(ev, n);
+}
+
+Test(store, a_pause_logs_its_checkpoint_then_the_queue) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  uint8_t ckpt[4] = {9, 9, 9, 9};
+  commit_epoch(job, 1, ckpt, sizeof ckpt, NULL);
+  cr_assert_eq(store_job_pause(st, job, 1, ckpt, 3), STORE_OK);
+  claim(st, job);
+  cr_assert_eq(store_job_pause(st, job, 1, NULL, 0), STORE_OK); /* nothing new to keep */
+  size_t n;
+  store_event *ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 8);
+  cr_expect_eq(ev[4].kind, STORE_EVENT_CHECKPOINT);
+  cr_expect_eq(ev[4].epoch, 1);
+  cr_expect_eq(ev[4].version, 1, "a pause publishes nothing: the version stays");
+  cr_expect_eq(ev[4].bytes, 3);
+  expect_state(&ev[5], job, STORE_JOB_QUEUED, 1);
+  expect_state(&ev[6], job, STORE_JOB_RUNNING, 1);
+  expect_state(&ev[7], job, STORE_JOB_QUEUED, 1);
+  store_event_list_free(ev, n);
+}
+
+Test(store, recovery_logs_each_job_it_settles) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t cancelled = add_job(model, ds), failed = add_job(model, ds),
+          requeued = add_job(model, ds), untouched = add_job(model, ds);
+  claim(st, cancelled);
+  claim(st, failed);
+  claim(st, requeued);
+  cr_assert_eq(store_job_request_cancel(st, cancelled, NULL), STORE_OK);
+  char sql[96];
+  snprintf(sql, sizeof sql, "UPDATE jobs SET restarts = %d WHERE id = %lld", STORE_MAX_RESTARTS,
+           (long long)failed);
+  raw_sql(sql);
+  size_t before;
+  store_event *old = events_of(0, 0, &before);
+  store_event_list_free(old, before);
+  cr_assert_eq(store_jobs_recover(st, NULL, NULL, NULL), STORE_OK);
+  size_t n;
+  store_event *ev = events_of(0, 0, &n);
+  cr_assert_eq(n, before + 3);
+  expect_state(&ev[before], cancelled, STORE_JOB_CANCELLED, 0);
+  expect_state(&ev[before + 1], failed, STORE_JOB_FAILED, 0);
+  expect_state(&ev[before + 2], requeued, STORE_JOB_QUEUED, 0);
+  store_event_list_free(ev, n);
+  ev = events_of(untouched, 0, &n);
+  cr_expect_eq(n, 1, "a job that was not running keeps its one event");
+  store_event_list_free(ev, n);
+}
+
+Test(store, events_read_after_an_id_for_one_job_or_all) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t a = add_job(model, ds), b = add_job(model, ds);
+  claim(st, a);
+  commit_epoch(a, 1, NULL, 0, NULL);
+  claim(st, b);
+  size_t n, k;
+  store_event *all = events_of(0, 0, &n);
+  cr_assert_eq(n, 5); /* a queued, b queued, a running, a epoch 1, b running */
+  cr_expect_eq(all[1].job_id, b);
+  store_event *of_a = events_of(a, 0, &k);
+  cr_assert_eq(k, 3);
+  cr_expect_eq(of_a[2].id, all[3].id);
+  store_event_list_free(of_a, k);
+  store_event *tail = events_of(0, all[2].id, &k);
+  cr_assert_eq(k, 2);
+  cr_expect_eq(tail[0].id, all[3].id);
+  store_event_list_free(tail, k);
+  store_event *some;
+  cr_assert_eq(store_events_after(st, 0, 0, 2, &some, &k), STORE_OK);
+  cr_expect_eq(k, 2, "at most limit");
+  cr_expect_eq(some[1].id, all[1].id);
+  store_event_list_free(some, k);
+  cr_expect_eq(store_events_after(st, 0, 0, 0, &some, &k), STORE_EINVAL);
+  cr_expect_null(some);
+  store_event *none = events_of(999, 0, &k);
+  cr_expect_eq(k, 0, "no job, no events");
+  store_event_list_free(none, k);
+  store_event_list_free(all, n);
+}
+
+Test(store, the_snapshot_holds_unfinished_jobs_with_their_newest_event) {
+  int64_t latest;
+  size_t n;
+  store_event *snap;
+  cr_assert_eq(store_events_active(st, &snap, &n, &latest), STORE_OK);
+  cr_expect_eq(n, 0);
+  cr_expect_eq(latest, 0, "an empty log");
+  store_event_list_free(snap, n);
+
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t done = add_job(model, ds), running = add_job(model, ds), queued = add_job(model, ds);
+  claim(st, done);
+  cr_assert_eq(store_job_finish(st, done, STORE_JOB_FAILED, "boom"), STORE_OK);
+  claim(st, running);
+  commit_epoch(running, 1, NULL, 0, NULL);
+  cr_assert_eq(store_events_active(st, &snap, &n, &latest), STORE_OK);
+  cr_assert_eq(n, 2);
+  /* queued's newest event (its creation) is older than running's epoch */
+  expect_state(&snap[0], queued, STORE_JOB_QUEUED, 0);
+  expect_state(&snap[1], running, STORE_JOB_RUNNING, 1);
+  size_t k;
+  store_event *all = events_of(0, 0, &k);
+  cr_expect_eq(latest, all[k - 1].id);
+  cr_expect_eq(snap[1].id, latest, "running committed the newest event");
+  cr_expect_eq(snap[0].id, all[2].id, "queued's creation");
+  store_event_list_free(all, k);
+  store_event_list_free(snap, n);
+}
+
+Test(store, events_go_with_their_job_and_ids_are_never_reused) {
+  int64_t ds = add_regression(4, 2, 1), kept = add_model("kept"), gone = add_model("gone");
+  int64_t job = add_job(kept, ds);
+  int64_t doomed = add_job(gone, ds);
+  cr_assert_eq(store_job_request_cancel(st, doomed, NULL), STORE_OK);
+  size_t n;
+  store_event *ev = events_of(0, 0, &n);
+  int64_t newest = ev[n - 1].id;
+  store_event_list_free(ev, n);
+  cr_assert_eq(store_model_delete(st, gone), STORE_OK);
+  ev = events_of(0, 0, &n);
+  cr_expect_eq(n, 1, "only the kept job's creation is left");
+  cr_expect_eq(ev[0].job_id, job);
+  store_event_list_free(ev, n);
+  reopen();
+  claim(st, job);
+  ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 2);
+  cr_expect_gt(ev[1].id, newest, "the deleted job's ids are not given out again");
+  store_event_list_free(ev, n);
+}
+
+static int64_t heard[8];
+static size_t n_heard;
+static void hear(void *ud, int64_t id) {
+  cr_assert_eq(ud, &n_heard);
+  if (n_heard < 8) heard[n_heard] = id;
+  n_heard++;
+}
+
+Test(store, the_hook_hears_each_committed_write_once_with_its_newest_event) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  store_on_event(st, hear, &n_heard);
+  int64_t job = add_job(model, ds);
+  cr_assert_eq(n_heard, 1);
+  claim(st, job);
+  uint8_t ckpt[2] = {1, 2};
+  commit_epoch(job, 1, ckpt, sizeof ckpt, NULL); /* epoch and checkpoint: one commit */
+  cr_assert_eq(n_heard, 3);
+  size_t n;
+  store_event *ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 4);
+  cr_expect_eq(heard[0], ev[0].id);
+  cr_expect_eq(heard[1], ev[1].id);
+  cr_expect_eq(heard[2], ev[3].id);
+  store_event_list_free(ev, n);
+  /* reads and refused writes announce nothing */
+  store_job j = get_job(job);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_pause(st, 999, 0, NULL, 0), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_QUEUED, NULL), STORE_EINVAL);
+  store_job claimed;
+  cr_assert_eq(store_job_claim(st, &claimed), STORE_ENOTFOUND); /* the queue is empty */
+  cr_expect_eq(n_heard, 3);
+}
+
+Test(store, upgrading_logs_the_history_of_existing_jobs) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t done = add_job(model, ds), waiting = add_job(model, ds);
+  claim(st, done);
+  commit_epoch(done, 1, NULL, 0, NULL);
+  commit_epoch(done, 2, NULL, 0, NULL);
+  cr_assert_eq(store_job_finish(st, done, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  /* back to the schema before the log, as an older daemon left it */
+  store_close(st);
+  st = NULL;
+  raw_sql("DROP TABLE events; PRAGMA user_version = 1");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), 2);
+  size_t n;
+  store_event *ev = events_of(0, 0, &n);
+  cr_assert_eq(n, 4); /* done's two epochs, then each job's state */
+  cr_expect_eq(ev[0].kind, STORE_EVENT_EPOCH);
+  cr_expect_eq(ev[0].epoch, 1);
+  cr_expect_eq(ev[1].epoch, 2);
+  cr_expect_float_eq(ev[1].metric.loss, 0.5, 1e-12);
+  expect_state(&ev[2], done, STORE_JOB_SUCCEEDED, 2);
+  expect_state(&ev[3], waiting, STORE_JOB_QUEUED, 0);
+  store_event_list_free(ev, n);
 }

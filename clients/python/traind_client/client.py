@@ -35,13 +35,9 @@ class Client:
 
     # ---- transport -------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Any = None, content_type: Optional[str] = None,
-                query: Optional[dict] = None,
-                headers: Optional[dict] = None) -> tuple[int, dict, JSON]:
-        """Send one request and return (status, headers, parsed JSON or None).
-
-        body: bytes sent as is, or any other value sent as JSON. Never raises
-        for an HTTP status: callers decide (see call())."""
+    def _prepare(self, method: str, path: str, body: Any = None,
+                 content_type: Optional[str] = None, query: Optional[dict] = None,
+                 headers: Optional[dict] = None) -> urllib.request.Request:
         if query:
             path += "?" + urllib.parse.urlencode(
                 {k: v for k, v in query.items() if v is not None})
@@ -59,28 +55,31 @@ class Client:
             req.add_header("Authorization", f"Bearer {self.token}")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
+        return req
+
+    def request(self, method: str, path: str, body: Any = None, content_type: Optional[str] = None,
+                query: Optional[dict] = None, headers: Optional[dict] = None,
+                timeout: Optional[float] = None) -> tuple[int, dict, JSON]:
+        """Send one request and return (status, headers, parsed JSON or None).
+
+        body: bytes sent as is, or any other value sent as JSON. Never raises
+        for an HTTP status: callers decide (see call()). timeout: seconds to
+        wait for the answer, self.timeout by default."""
+        req = self._prepare(method, path, body, content_type, query, headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
                 status, hdrs, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as e:
             status, hdrs, raw = e.code, e.headers, e.read()
-        try:
-            doc = json.loads(raw) if raw else None
-        except ValueError:  # not JSON: call() reports the bare status
-            doc = None
-        return status, hdrs, doc
+        return status, hdrs, _json_or_none(raw)
 
     def call(self, method: str, path: str, body: Any = None, content_type: Optional[str] = None,
-             query: Optional[dict] = None) -> JSON:
+             query: Optional[dict] = None, timeout: Optional[float] = None) -> JSON:
         """request(), returning the JSON of a 2xx answer and raising TraindError otherwise."""
-        status, _, doc = self.request(method, path, body, content_type, query)
+        status, _, doc = self.request(method, path, body, content_type, query, timeout=timeout)
         if 200 <= status < 300:
             return doc
-        err = (doc or {}).get("error") if isinstance(doc, dict) else None
-        if not isinstance(err, dict):
-            raise TraindError(status, "http_error", f"HTTP {status} without an error body")
-        raise TraindError(status, err.get("code", ""), err.get("message", ""),
-                          err.get("field", ""))
+        raise _error(status, doc)
 
     # ---- ops ---------------------------------------------------------------------
 
@@ -158,9 +157,14 @@ class Client:
         """GET /v1/jobs, optionally filtered by state and model."""
         return self.call("GET", "/v1/jobs", query={"state": state, "model": model})["jobs"]
 
-    def get_job(self, job_id: int) -> dict:
-        """GET /v1/jobs/{id}."""
-        return self.call("GET", f"/v1/jobs/{job_id}")
+    def get_job(self, job_id: int, wait: Optional[int] = None,
+                after_epoch: Optional[int] = None) -> dict:
+        """GET /v1/jobs/{id}. With wait (seconds, 0 to 60) the server holds
+        the answer until the job's epoch exceeds after_epoch (default: its
+        epoch now), its state changes, or wait seconds pass."""
+        timeout = None if wait is None else max(self.timeout, wait + 10.0)
+        return self.call("GET", f"/v1/jobs/{job_id}",
+                         query={"wait": wait, "after_epoch": after_epoch}, timeout=timeout)
 
     def metrics(self, job_id: int, after: Optional[int] = None) -> list[dict]:
         """GET /v1/jobs/{id}/metrics: one row per epoch, those after epoch `after`."""
@@ -173,6 +177,29 @@ class Client:
     def checkpoints(self, job_id: int) -> list[dict]:
         """GET /v1/jobs/{id}/checkpoints: epoch, bytes, created_at of each kept one."""
         return self.call("GET", f"/v1/jobs/{job_id}/checkpoints")["checkpoints"]
+
+    def events(self, job: Optional[int] = None,
+               last_event_id: Optional[int] = None) -> Iterator[tuple[int, str, JSON]]:
+        """Open GET /v1/jobs/{job}/events (or GET /v1/events for every job)
+        and return an iterator of (id, event, data) with data decoded: event
+        is "state" (data: the job), "epoch" (its metrics row, with "job") or
+        "checkpoint". Events after last_event_id come first (without it, a
+        job's stream starts at the job's creation and the stream of every
+        job with the unfinished jobs' states). A job's stream ends after its
+        final state; the other one when the server stops. Closing the
+        iterator hangs up. Raises TraindError for an error answer (503 when
+        the server has as many streams open as it allows)."""
+        path = "/v1/events" if job is None else f"/v1/jobs/{job}/events"
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        req = self._prepare("GET", path, headers=headers)
+        try:
+            # The server sends a keepalive at least every 25 s.
+            resp = urllib.request.urlopen(req, timeout=max(self.timeout, 30.0))
+        except urllib.error.HTTPError as e:
+            raise _error(e.code, _json_or_none(e.read())) from None
+        return _follow(resp)
 
     def wait(self, job_id: int, timeout: float = 60.0, interval: float = 0.05) -> dict:
         """Poll a job until it is succeeded, failed or cancelled; return it.
@@ -205,3 +232,46 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout}s")
             time.sleep(interval)
+
+
+def _json_or_none(raw: bytes) -> JSON:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:  # not JSON: _error() reports the bare status
+        return None
+
+
+def _error(status: int, doc: JSON) -> TraindError:
+    """The TraindError of an error answer (its JSON decoded, or None)."""
+    err = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(err, dict):
+        return TraindError(status, "http_error", f"HTTP {status} without an error body")
+    return TraindError(status, err.get("code", ""), err.get("message", ""), err.get("field", ""))
+
+
+def _follow(resp: Any) -> Iterator[tuple[int, str, JSON]]:
+    with resp:
+        yield from _parse_sse(resp)
+
+
+def _parse_sse(lines: Iterator[bytes]) -> Iterator[tuple[int, str, JSON]]:
+    """(id, event, data) of each event in a text/event-stream, its data
+    decoded as JSON; comments (keepalives) are skipped."""
+    event_id, event, data = None, "message", []
+    for raw in lines:
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if not line:
+            if data:
+                yield int(event_id), event, json.loads("\n".join(data))
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "id":
+            event_id = value
+        elif field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
