@@ -36,7 +36,7 @@ export async function launch() {
  * Record what goes wrong in a page. Requests the page aborts itself when it
  * leaves a view (its event streams) are not failures; expected error answers
  * (a 401 before the token is entered) are allowed by the test that causes them.
- * @return {problems(allowed) → [messages]}
+ * @return {problems(allowed, since) → [messages], count()}
  */
 export function watch(page) {
   const seen = [];
@@ -55,14 +55,22 @@ export function watch(page) {
     }
   });
   return {
-    /** @param allowed (problem) → true for the ones the test expects */
-    problems(allowed = () => false) {
-      return seen.filter((p) => !allowed(p)).map((p) => `${p.kind}: ${p.text}`);
+    /**
+     * @param allowed (problem) → true for the ones the test expects
+     * @param since   count() when the part of the test that matters began
+     */
+    problems(allowed = () => false, since = 0) {
+      return seen.slice(since).filter((p) => !allowed(p)).map((p) => `${p.kind}: ${p.text}`);
+    },
+    count() {
+      return seen.length;
     },
   };
 }
 
+/** A full-page screenshot, once the transient notices have faded. */
 export async function screenshot(page, name) {
+  await page.waitForFunction(() => !document.querySelector('.toast'), null, {timeout: 10000});
   fs.mkdirSync(SHOTS, {recursive: true});
   await page.screenshot({path: path.join(SHOTS, `${name}.png`), fullPage: true});
 }

@@ -7,6 +7,14 @@ export const COLORS = ['#4f46e5', '#f59e0b', '#10b981', '#ef4444', '#0ea5e9', '#
   '#64748b', '#ec4899', '#14b8a6', '#84cc16'];
 
 const HEIGHT = 220;
+
+// A log axis marks and labels the powers of ten only: 1e-8, 0.001, 1, 100.
+const decade = (t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9;
+const decadeLabel = (t) => {
+  const e = Math.round(Math.log10(t));
+  return e >= -3 && e <= 3 ? String(10 ** e >= 1 ? 10 ** e : Number((10 ** e).toFixed(-e)))
+    : `1e${e}`;
+};
 const AXIS = {
   stroke: '#64748b',
   font: '11px system-ui, sans-serif',
@@ -53,16 +61,26 @@ export class Chart {
     if (this.plot) this.plot.destroy();
     this.key = key;
     const format = this.format;
+    // The legend reads the point under the cursor, else the newest one.
+    const latest = (u, v, si, idx) => {
+      if (idx !== null && idx !== undefined) return v;
+      const values = u.data[si];
+      for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i];
+      return null;
+    };
     const opts = {
       width: this.width(),
       height: HEIGHT,
       scales: {x: {time: false}, y: this.log ? {distr: 3, log: 10} : {}},
       axes: [
         {...AXIS, values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : ''))},
-        {...AXIS, size: 56, values: (u, ticks) => ticks.map((t) => format(t))},
+        this.log
+          ? {...AXIS, size: 56, filter: (u, ticks) => ticks.map((t) => (decade(t) ? t : null)),
+            values: (u, ticks) => ticks.map((t) => (t === null ? '' : decadeLabel(t)))}
+          : {...AXIS, size: 56, values: (u, ticks) => ticks.map((t) => format(t))},
       ],
       series: [
-        {label: 'epoch'},
+        {label: 'epoch', value: (u, v, si, idx) => latest(u, v, si, idx) ?? '—'},
         ...series.map((s, i) => ({
           label: s.label,
           stroke: s.color || COLORS[i % COLORS.length],
@@ -70,7 +88,7 @@ export class Chart {
           dash: s.dash,
           points: {show: false},
           spanGaps: true,
-          value: (u, v) => format(v),
+          value: (u, v, si, idx) => format(latest(u, v, si, idx)),
         })),
       ],
       cursor: {drag: {x: true, y: false}, points: {size: 6}},

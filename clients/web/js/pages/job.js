@@ -39,12 +39,12 @@ export function mount(main, [idText]) {
     const box = card(heading, placeholder, area);
     return {box, area, placeholder};
   };
-  const lossCard = chartCard('Loss', 'The curve appears with the first epoch.');
+  const lossCard = chartCard('Loss (log scale)', 'The curve appears with the first epoch.');
   const accCard = chartCard('Accuracy', 'Classification jobs report accuracy each epoch.');
   const lrCard = chartCard('Learning rate', 'The learning rate of each epoch.');
-  const gradCard = chartCard('Gradient norm by layer',
+  const gradCard = chartCard('Gradient norm by layer (log scale)',
     'Per-layer gradient norms appear when the daemon reports them.');
-  const lossChart = new Chart(lossCard.area);
+  const lossChart = new Chart(lossCard.area, {log: true});
   const accChart = new Chart(accCard.area, {format: pct});
   const lrChart = new Chart(lrCard.area);
   const gradChart = new Chart(gradCard.area, {log: true});
@@ -105,7 +105,8 @@ export function mount(main, [idText]) {
 
   function renderStats() {
     replace(stats,
-      stat('Epoch', `${job.epoch} / ${job.epochs}`, progress(job.epoch, job.epochs, job.state)),
+      stat('Epoch', [String(job.epoch), h('span', {class: 'stat-of'}, ` / ${job.epochs}`)],
+        progress(job.epoch, job.epochs, job.state)),
       stat('Loss', num(job.loss)),
       stat('Val loss', num(job.val_loss)),
       stat('Accuracy', pct(job.accuracy)),

@@ -56,8 +56,7 @@ export function mount(main) {
     tbody);
 
   replace(main,
-    pageHeader('Jobs', 'Training runs, updated live as they progress.',
-      h('a', {class: 'button primary', href: '#/jobs/new'}, 'New job')),
+    pageHeader('Jobs', 'Training runs, updated live as they progress.'),
     counts,
     card(null, h('div', {class: 'card-toolbar'}, tabs), h('div', {class: 'table-wrap'}, table)));
 

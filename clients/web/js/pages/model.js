@@ -98,16 +98,22 @@ export function mount(main, [idText]) {
     function showResult(rows, out) {
       const classes = m.classes || [];
       const columns = out.outputs[0].length;
+      const probabilities = classes.length === columns; // one unit per class: softmax
       const head = Array.from({length: columns}, (_, k) =>
-        h('th', {class: 'num'}, classes.length === columns ? classes[k] : `y${k}`));
-      replace(result, h('p', {class: 'muted small'}, `Weights version ${out.version}`),
-        h('div', {class: 'table-wrap'}, h('table', {class: 'table compact', id: 'predict-table'},
+        h('th', {class: 'num'}, probabilities ? classes[k] : `output ${k}`));
+      const cells = (y) => {
+        const best = y.indexOf(Math.max(...y));
+        return y.map((v, k) => h('td', {class: probabilities && k === best ? 'num mono strong' : 'num mono'},
+          probabilities ? v.toFixed(3) : num(v)));
+      };
+      replace(result, h('div', {class: 'table-wrap'},
+        h('table', {class: 'table compact', id: 'predict-table'},
           h('thead', {}, h('tr', {}, h('th', {}, 'Input'), head,
             out.labels ? h('th', {}, 'Label') : null)),
           h('tbody', {}, out.outputs.map((y, i) => h('tr', {},
-            h('td', {class: 'mono small'}, rows[i].join(', ')),
-            y.map((v) => h('td', {class: 'num mono'}, num(v))),
-            out.labels ? h('td', {}, badge(out.labels[i], 'label')) : null))))));
+            h('td', {class: 'mono small nowrap'}, rows[i].join(', ')), cells(y),
+            out.labels ? h('td', {}, badge(out.labels[i], 'label')) : null))))),
+      h('p', {class: 'muted small'}, `From weights version ${out.version}.`));
     }
 
     const history = jobs.length === 0
@@ -147,13 +153,12 @@ export function mount(main, [idText]) {
               h('th', {class: 'num'}, 'Units'), h('th', {}, 'Activation'), h('th', {}, 'Init'),
               h('th', {class: 'num'}, 'Parameters'))),
             h('tbody', {}, layers)))),
+          card('Predict', form),
           card('Versions', h('p', {class: 'muted small'}, m.trained
             ? `The weights are at version ${m.version}, published by job #${m.last_job}. ` +
               'Each checkpoint a job writes publishes a new version.'
             : 'No weights yet.'), history)),
-        h('div', {class: 'stack'},
-          card('Summary', h('dl', {class: 'props'},
-            facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]))),
-          card('Predict', form))));
+        card('Summary', h('dl', {class: 'props'},
+          facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])))));
   }
 }

@@ -6,23 +6,24 @@ import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../d
 import {ago, int, when} from '../format.js';
 import {architecture} from '../resources.js';
 
-const EXAMPLE = {
-  name: 'iris-net',
-  inputs: 4,
-  layers: [
-    {type: 'dense', units: 16, activation: 'relu'},
-    {type: 'dense', units: 3, activation: 'softmax'},
+// A starting point, laid out one layer a line.
+const EXAMPLE = `{
+  "name": "iris-net",
+  "inputs": 4,
+  "layers": [
+    {"type": "dense", "units": 16, "activation": "relu"},
+    {"type": "dense", "units": 3, "activation": "softmax"}
   ],
-  loss: 'cross_entropy',
-  seed: 1,
-  normalize: true,
-};
+  "loss": "cross_entropy",
+  "seed": 1,
+  "normalize": true
+}`;
 
 export function mount(main) {
   const tbody = h('tbody');
-  const spec = h('textarea', {name: 'spec', id: 'model-spec', rows: 14, spellcheck: 'false',
+  const spec = h('textarea', {name: 'spec', id: 'model-spec', rows: 12, spellcheck: 'false',
     class: 'mono'});
-  spec.value = JSON.stringify(EXAMPLE, null, 2);
+  spec.value = EXAMPLE;
   const error = h('div', {class: 'alert', hidden: true, id: 'model-error'});
   const submit = h('button', {type: 'submit', class: 'button primary', id: 'model-submit'},
     'Create model');
