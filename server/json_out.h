@@ -37,8 +37,9 @@ cJSON *json_out_checkpoint(const store_checkpoint *c);
 /**
  * The data of an event in a job's event stream, by its kind:
  *   state:      the job as json_out_job writes it, with the event's state and
- *               epoch; finished_at and error, set only when a job ends, are
- *               null for a state it left (its other fields are as read now)
+ *               epoch, and with finished_at and error (set only when a job
+ *               ends) null for queued and running; its other fields are as
+ *               they are when the event is read
  *   epoch:      {"job", then the metrics row as json_out_metric writes it}
  *   checkpoint: {"job","epoch","version","bytes"}
  */
