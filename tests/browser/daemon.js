@@ -22,6 +22,15 @@ export class Daemon {
     this.url = null;
   }
 
+  /**
+   * Start again after stop(), on the same address and database: a daemon restart.
+   */
+  async restart() {
+    const port = new URL(this.url).port;
+    this.args[this.args.indexOf('--listen') + 1] = `127.0.0.1:${port}`;
+    return this.start();
+  }
+
   /** Start, and resolve once it prints "listening on URL". */
   async start() {
     const log = fs.openSync(this.logPath, 'a');

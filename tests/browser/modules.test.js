@@ -82,7 +82,7 @@ test('formats', () => {
   assert.equal(num(0), '0');
   assert.equal(pct(0.9731), '97.3%');
   assert.equal(pct(null), '—');
-  assert.equal(duration(0.25), '250 ms');
+  assert.equal(duration(0), '< 1 s');
   assert.equal(duration(42), '42 s');
   assert.equal(duration(185), '3 m 05 s');
   assert.equal(duration(7800), '2 h 10 m');

@@ -22,15 +22,31 @@ const AXIS = {
   ticks: {stroke: '#e2e8f0', width: 1, size: 4},
 };
 
+function spansDecades(series) {
+  let lo = Infinity;
+  let hi = 0;
+  for (const s of series) {
+    for (const v of s.values) {
+      if (v > 0) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  return hi / lo >= 100;
+}
+
 export class Chart {
   /**
    * @param el     the element to draw in (its width is followed)
-   * @param log    a log-scale y axis (values <= 0 are left out)
+   * @param log    'auto': a log-scale y axis once the values span two decades
+   *               (a loss falling from 1 to 1e-6), else linear
    * @param format how y values read on the axis and in the legend
    */
   constructor(el, {log = false, format = num} = {}) {
     this.el = el;
-    this.log = log;
+    this.autoLog = log === 'auto';
+    this.log = false;
     this.format = format;
     this.plot = null;
     this.key = '';
@@ -50,7 +66,8 @@ export class Chart {
    * @param series [{label, values (one per x, null for none), color?, dash?}]
    */
   set(x, series) {
-    const key = series.map((s) => s.label).join('\n');
+    if (this.autoLog) this.log = spansDecades(series);
+    const key = `${this.log}\n${series.map((s) => s.label).join('\n')}`;
     if (!this.plot || key !== this.key) this.build(series, key);
     const clean = (v) => (v === null || v === undefined || (this.log && v <= 0) ? null : v);
     this.plot.setData([x, ...series.map((s) => s.values.map(clean))]);

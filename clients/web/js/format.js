@@ -32,10 +32,10 @@ export function bytes(n) {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
-/** A duration in seconds: "850 ms", "42 s", "3 m 05 s", "2 h 10 m". */
+/** A duration in whole seconds, as the daemon's times give: "< 1 s", "42 s", "3 m 05 s". */
 export function duration(s) {
   if (s === null || s === undefined || s < 0) return '—';
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 1) return '< 1 s';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} m ${String(Math.floor(s % 60)).padStart(2, '0')} s`;

@@ -39,15 +39,15 @@ export function mount(main, [idText]) {
     const box = card(heading, placeholder, area);
     return {box, area, placeholder};
   };
-  const lossCard = chartCard('Loss (log scale)', 'The curve appears with the first epoch.');
+  const lossCard = chartCard('Loss', 'The curve appears with the first epoch.');
   const accCard = chartCard('Accuracy', 'Classification jobs report accuracy each epoch.');
   const lrCard = chartCard('Learning rate', 'The learning rate of each epoch.');
-  const gradCard = chartCard('Gradient norm by layer (log scale)',
+  const gradCard = chartCard('Gradient norm by layer',
     'Per-layer gradient norms appear when the daemon reports them.');
-  const lossChart = new Chart(lossCard.area, {log: true});
+  const lossChart = new Chart(lossCard.area, {log: 'auto'});
   const accChart = new Chart(accCard.area, {format: pct});
   const lrChart = new Chart(lrCard.area);
-  const gradChart = new Chart(gradCard.area, {log: true});
+  const gradChart = new Chart(gradCard.area, {log: 'auto'});
   charts.push(lossChart, accChart, lrChart, gradChart);
   const config = h('dl', {class: 'props'});
   const checkpoints = h('tbody');
@@ -137,11 +137,14 @@ export function mount(main, [idText]) {
         ...(has('val_accuracy')
           ? [{label: 'val accuracy', values: col('val_accuracy'), dash: [6, 4]}] : [])]);
     }
-    // Layers as the newest row lists them; one series per layer with a gradient norm.
+    // Layers as the newest row lists them; one series per layer with a gradient
+    // norm (dense layers: dropout has none). Epochs recorded before the daemon
+    // gathered diagnostics have layers null.
     const layered = rows.filter((r) => Array.isArray(r.layers));
     shown(gradCard, layered.length > 0);
     if (layered.length > 0) {
-      const last = layered[layered.length - 1].layers.filter((l) => l.grad_norm !== undefined);
+      const last = layered[layered.length - 1].layers
+        .filter((l) => typeof l.grad_norm === 'number');
       gradChart.set(layered.map((r) => r.epoch), last.map((l) => ({
         label: layerLabel(l),
         values: layered.map((r) => {
