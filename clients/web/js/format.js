@@ -36,7 +36,7 @@ export function bytes(n) {
 export function duration(s) {
   if (s === null || s === undefined || s < 0) return '—';
   if (s < 1) return '< 1 s';
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 60) return `${Math.round(s)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} m ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} m`;

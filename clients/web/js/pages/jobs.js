@@ -83,30 +83,40 @@ export function mount(main) {
       h('td', {}, h('a', {class: 'mono strong', href: `#/jobs/${job.id}`}, `#${job.id}`)),
       cells.model, cells.dataset, cells.state, cells.progress, cells.loss, cells.val, cells.acc,
       cells.started, cells.actions);
-    return {tr, cells};
+    return {tr, cells, shown: {}};
   }
 
-  function fill(job, {tr, cells}) {
+  // Update a row's cells; a cell is rebuilt only when what it shows changed,
+  // so badges keep their animation and buttons stay under the pointer.
+  function fill(job, r) {
+    const {tr, cells} = r;
+    const set = (key, value, build) => {
+      if (r.shown[key] === value) return;
+      r.shown[key] = value;
+      build();
+    };
     tr.dataset.state = job.state;
-    replace(cells.model, job.model
-      ? h('a', {href: `#/models/${job.model}`}, nameOf(names.models, job.model)) : '—');
-    replace(cells.dataset, nameOf(names.datasets, job.dataset));
-    replace(cells.state, badge(job.state), job.cancel_requested && isActive(job)
-      ? h('span', {class: 'muted small'}, ' cancelling…') : null);
-    replace(cells.progress, h('div', {class: 'progress-cell'},
-      progress(job.epoch, job.epochs, job.state),
-      h('span', {class: 'muted small mono'}, `${job.epoch} / ${job.epochs}`)));
+    const model = nameOf(names.models, job.model);
+    set('model', model, () => replace(cells.model, job.model
+      ? h('a', {href: `#/models/${job.model}`}, model) : '—'));
+    const dataset = nameOf(names.datasets, job.dataset);
+    set('dataset', dataset, () => replace(cells.dataset, dataset));
+    const cancelling = job.cancel_requested && isActive(job);
+    set('state', `${job.state} ${cancelling}`, () => replace(cells.state, badge(job.state),
+      cancelling ? h('span', {class: 'muted small'}, ' cancelling…') : null));
+    set('progress', `${job.epoch} ${job.epochs} ${job.state}`, () => replace(cells.progress,
+      h('div', {class: 'progress-cell'}, progress(job.epoch, job.epochs, job.state),
+        h('span', {class: 'muted small mono'}, `${job.epoch} / ${job.epochs}`))));
     cells.loss.textContent = num(job.loss);
     cells.val.textContent = num(job.val_loss);
     cells.acc.textContent = pct(job.accuracy);
-    replace(cells.started, job.started_at
+    const took = duration(elapsed(job.started_at, job.finished_at));
+    set('started', `${job.started_at} ${took}`, () => replace(cells.started, job.started_at
       ? h('span', {title: when(job.started_at)}, ago(job.started_at),
-        h('span', {class: 'small'}, ` · ${duration(elapsed(job.started_at, job.finished_at))}`))
-      : 'not yet');
+        h('span', {class: 'small'}, ` · ${took}`))
+      : 'not yet'));
     const cancellable = isActive(job) && !job.cancel_requested;
-    if (cancellable !== cells.actions.contains(cells.cancel)) {
-      replace(cells.actions, cancellable ? cells.cancel : null);
-    }
+    set('cancel', cancellable, () => replace(cells.actions, cancellable ? cells.cancel : null));
     tr.hidden = !FILTERS.find((f) => f.id === filter).keep(job);
   }
 

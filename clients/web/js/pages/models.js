@@ -22,7 +22,7 @@ const EXAMPLE = `{
 export function mount(main) {
   const tbody = h('tbody');
   const spec = h('textarea', {name: 'spec', id: 'model-spec', rows: 12, spellcheck: 'false',
-    class: 'mono'});
+    wrap: 'off', class: 'mono'});
   spec.value = EXAMPLE;
   const error = h('div', {class: 'alert', hidden: true, id: 'model-error'});
   const submit = h('button', {type: 'submit', class: 'button primary', id: 'model-submit'},
