@@ -7,6 +7,7 @@ import {test} from 'node:test';
 import {num, pct, duration} from '../../clients/web/js/format.js';
 import {csvHeader, nameFromFile} from '../../clients/web/js/pages/datasets.js';
 import {parseRows} from '../../clients/web/js/pages/model.js';
+import {behind} from '../../clients/web/js/resources.js';
 import {SseParser} from '../../clients/web/js/sse.js';
 
 function parse(...pieces) {
@@ -86,4 +87,18 @@ test('formats', () => {
   assert.equal(duration(42), '42 s');
   assert.equal(duration(185), '3 m 05 s');
   assert.equal(duration(7800), '2 h 10 m');
+});
+
+test('a job snapshot behind what the stream said is recognised', () => {
+  const job = (state, epoch, more = {}) => ({state, epoch, restarts: 0, cancel_requested: false,
+    ...more});
+  const cancelling = job('running', 7, {cancel_requested: true});
+  assert.ok(behind(cancelling, job('cancelled', 7, {cancel_requested: true})),
+    'a cancel\'s answer after the cancelled event');
+  assert.ok(behind(job('running', 5), job('running', 6)));
+  assert.ok(behind(job('queued', 0), job('running', 0)));
+  assert.ok(behind(job('running', 9), job('running', 3, {restarts: 1})), 'resumed from a checkpoint');
+  assert.ok(!behind(job('running', 6), job('running', 6)), 'the same state is not behind');
+  assert.ok(!behind(job('succeeded', 10), job('running', 9)));
+  assert.ok(!behind(cancelling, job('running', 7)));
 });

@@ -32,3 +32,21 @@ export const FINAL_STATES = new Set(['succeeded', 'failed', 'cancelled']);
 export function isActive(job) {
   return !FINAL_STATES.has(job.state);
 }
+
+/* How far a job has come: a later tuple is a later state of the same job. */
+function progressKey(j) {
+  const rank = {queued: 0, running: 1}[j.state] ?? 2;
+  return [rank === 2 ? 1 : 0, j.restarts, j.epoch, rank, j.cancel_requested ? 1 : 0];
+}
+
+/**
+ * Is snapshot a an older state of job b? A job read by a request can arrive
+ * after its stream told of a later state (a cancel's answer after the
+ * "cancelled" event), and must not undo it.
+ */
+export function behind(a, b) {
+  const ka = progressKey(a);
+  const kb = progressKey(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i];
+  return false;
+}

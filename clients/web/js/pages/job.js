@@ -10,7 +10,7 @@ import {Chart} from '../charts.js';
 import {badge, card, empty, h, live, pageHeader, progress, replace, toast} from '../dom.js';
 import {follow} from '../events.js';
 import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
-import {FINAL_STATES, isActive, loadNames, nameOf} from '../resources.js';
+import {FINAL_STATES, behind, isActive, loadNames, nameOf} from '../resources.js';
 
 const CHECKPOINT_REFRESH_MS = 1000;
 
@@ -199,7 +199,8 @@ export function mount(main, [idText]) {
   async function cancelJob(event) {
     event.target.disabled = true;
     try {
-      job = await post(`/v1/jobs/${id}/cancel`);
+      const answer = await post(`/v1/jobs/${id}/cancel`);
+      if (!behind(answer, job)) job = answer;
       toast(`Job #${id}: cancel requested`);
       schedule();
     } catch (err) {
@@ -236,7 +237,7 @@ export function mount(main, [idText]) {
     try {
       const [n, j] = await Promise.all([loadNames(), get(`/v1/jobs/${id}`)]);
       names = n;
-      job = job || j;
+      if (!job || !behind(j, job)) job = j;
       renderConfig();
       schedule();
     } catch (err) {

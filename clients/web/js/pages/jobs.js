@@ -9,26 +9,13 @@ import {ApiError, get, post} from '../api.js';
 import {badge, card, empty, h, live, pageHeader, progress, replace, toast} from '../dom.js';
 import {follow} from '../events.js';
 import {ago, duration, elapsed, num, pct, when} from '../format.js';
-import {isActive, loadNames, nameOf} from '../resources.js';
+import {behind, isActive, loadNames, nameOf} from '../resources.js';
 
 const FILTERS = [
   {id: 'all', label: 'All', keep: () => true},
   {id: 'active', label: 'Active', keep: isActive},
   {id: 'finished', label: 'Finished', keep: (j) => !isActive(j)},
 ];
-
-/* How far a job has come: a later tuple is a later state of the same job. */
-function progressKey(j) {
-  const rank = {queued: 0, running: 1}[j.state] ?? 2;
-  return [rank === 2 ? 1 : 0, j.restarts, j.epoch, rank, j.cancel_requested ? 1 : 0];
-}
-
-function behind(a, b) {
-  const ka = progressKey(a);
-  const kb = progressKey(b);
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i];
-  return false;
-}
 
 export function mount(main) {
   const jobs = new Map(); // id → job
@@ -160,10 +147,11 @@ export function mount(main) {
       h('span', {class: 'stat-value'}, value));
   }
 
-  // A job as the stream or the list tells it; from the list only when newer.
-  function put(job, fromList) {
+  // A job as the stream tells it, or as a snapshot (the list, an answer)
+  // does: those are applied only when not behind what the stream said.
+  function put(job, snapshot) {
     const known = jobs.get(job.id);
-    if (fromList && known && behind(job, known)) return;
+    if (snapshot && known && behind(job, known)) return;
     if (loaded && ((job.model && !names.models.has(job.model)) ||
         (job.dataset && !names.datasets.has(job.dataset)))) refreshNames();
     jobs.set(job.id, job);
@@ -199,7 +187,7 @@ export function mount(main) {
   async function cancelJob(id, button) {
     button.disabled = true;
     try {
-      put(await post(`/v1/jobs/${id}/cancel`), false);
+      put(await post(`/v1/jobs/${id}/cancel`), true);
       toast(`Job #${id}: cancel requested`);
     } catch (err) {
       button.disabled = false;
