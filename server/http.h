@@ -20,7 +20,9 @@
  * (malformed request line, headers over HTTP_CONNECTION_MEMORY) get its own
  * non-JSON answers.
  *
- * A handler may also answer with a body made while it is sent
+ * A handler may add headers to its answer (http_add_header), answer with
+ * bytes that outlive it (http_static: the dashboard's files) or with a 304
+ * and no body. A handler may also answer with a body made while it is sent
  * (http_stream: event streams), which ends when its reader says so, the
  * client goes away or the server stops.
  */
