@@ -46,9 +46,13 @@ def wait_until(what, check, timeout=30.0):
 
 
 def wait_running(client, job_id, epoch=1):
-    return wait_until(f"job {job_id} at epoch {epoch}",
-                      lambda: (lambda j: j if j["epoch"] >= epoch else None)(
-                          client.get_job(job_id)))
+    """The job once it has completed `epoch` epochs, followed by long polls."""
+    deadline = time.monotonic() + 60
+    job = client.get_job(job_id)
+    while job["epoch"] < epoch:
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        job = client.get_job(job_id, wait=10, after_epoch=job["epoch"])
+    return job
 
 
 def stream_gauge(url):

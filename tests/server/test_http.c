@@ -560,7 +560,7 @@ static int dechunk(const char *in, char *out, size_t size) {
 }
 
 static void wait_freed(int want) {
-  for (int i = 0; i < 500 && atomic_load(&counters_freed) < want; i++) usleep(10000);
+  for (int i = 0; i < 1500 && atomic_load(&counters_freed) < want; i++) usleep(10000);
   cr_expect_eq(atomic_load(&counters_freed), want, "the body's context is freed once");
 }
 
