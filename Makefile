@@ -28,7 +28,9 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LIBNN := $(BUILD)/libnn.a
 
 SERVER_SRC := $(wildcard server/*.c)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+# The dashboard (clients/web) is compiled in as one generated source.
+WEB_ASSETS := $(BUILD)/web_assets
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
 SERVER_LIBS := -lmicrohttpd -lcjson -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
@@ -44,7 +46,8 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e race run valgrind bench bench-http bench-peers clean
+.PHONY: all deps test unit server-unit e2e test-browser race run valgrind bench bench-http \
+        bench-peers clean
 all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
@@ -53,6 +56,14 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Directories are prerequisites too, so adding or removing a file regenerates.
+$(WEB_ASSETS).c: scripts/web_assets.py $(shell find clients/web ! -name '.*')
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 scripts/web_assets.py clients/web $@
+
+$(WEB_ASSETS).o: $(WEB_ASSETS).c
+	$(CC) $(CFLAGS) -Iserver -c $< -o $@
 
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -87,13 +98,25 @@ server-unit: $(SERVER_TEST_BIN)
 	OPENBLAS_NUM_THREADS=1 $(SERVER_TEST_BIN)
 
 test: deps
-	$(MAKE) unit server-unit e2e
+	$(MAKE) unit server-unit e2e test-browser
 
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
 e2e: $(TRAIND) $(TRAINCTL)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# The dashboard in Debian's headless Chromium, driven by playwright-core
+# (tests/browser, node's test runner) against the real daemon; a screenshot
+# of each page lands in $(BUILD)/browser-shots. npm ci installs the locked
+# packages only: no browser is downloaded.
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+$(BROWSER_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+
+test-browser: $(TRAIND) $(BROWSER_DEPS)
+	cd tests/browser && TRAIND_BIN=$(abspath $(TRAIND)) SHOTS_DIR=$(abspath $(BUILD))/browser-shots \
+	  node --test --test-concurrency=1
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
 # that run workers, predictions, cancels and stops concurrently. A report
@@ -177,7 +200,8 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
   -Wall -Wextra -Wshadow -Wstrict-prototypes -MMD -MP \
   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
-FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC)))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
+  $(FUZZ_BUILD)/web_assets.o
 FUZZ_TARGETS := spec job dataset_json csv checkpoint router
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
@@ -195,6 +219,10 @@ FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llv
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/web_assets.o: $(WEB_ASSETS).c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iserver -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^

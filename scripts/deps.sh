@@ -10,7 +10,7 @@ set -eu
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
-python3-sklearn"
+python3-sklearn chromium"
 if [ "${1:-}" = bench ]; then
   pkgs="$pkgs python3-torch python3-numpy python3-sklearn libfann-dev wrk"
 fi
@@ -22,6 +22,10 @@ missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+# The browser tests run on Node.js (20 or later) with npm: the machine's own
+# when it has one, else Debian's.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 
 sudo=""

@@ -71,11 +71,13 @@ static uint64_t micros_since(const struct timespec *start) {
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* Drop the body; added headers stay. */
 static void response_reset(http_response *res) {
   free(res->body);
   res->body = NULL;
   res->body_len = 0;
   res->content_type = NULL;
+  res->static_body = NULL;
   if (res->stream_free != NULL) res->stream_free(res->stream_ctx);
   res->stream_read = NULL;
   res->stream_free = NULL;
@@ -102,6 +104,27 @@ void http_text(http_response *res, int status, char *text, size_t len,
   res->body = text;
   res->body_len = text != NULL ? len : 0;
   res->content_type = text != NULL ? content_type : NULL;
+}
+
+void http_static(http_response *res, int status, const void *data, size_t len,
+                 const char *content_type) {
+  response_reset(res);
+  res->status = status;
+  res->static_body = data;
+  res->body_len = len;
+  res->content_type = content_type;
+}
+
+int http_add_header(http_response *res, const char *name, const char *value) {
+  if (res->n_headers == HTTP_HEADERS_MAX) {
+    log_write(LOG_ERROR, "http: more than %d headers added, '%s' dropped", HTTP_HEADERS_MAX,
+              name);
+    return -1;
+  }
+  res->headers[res->n_headers].name = name;
+  res->headers[res->n_headers].value = value;
+  res->n_headers++;
+  return 0;
 }
 
 void http_stream(http_response *res, int status, const char *content_type,
@@ -146,8 +169,9 @@ void http_fail(http_response *res, api_code code, const char *field, const char 
 static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
   http_response *res = &ctx->res;
   bool streamed = res->stream_read != NULL;
+  bool bodiless = res->status == 204 || res->status == 304;
   if (res->status < 200 || res->status > 599 ||
-      (res->body == NULL && !streamed && res->status != 204)) {
+      (res->body == NULL && res->static_body == NULL && !streamed && !bodiless)) {
     if (res->status != 500) {
       log_write(LOG_ERROR, "http: %s %s: the handler answered status %d with%s a body, sending 500",
                 ctx->method, ctx->req.path, res->status, res->body != NULL ? "" : "out");
@@ -169,6 +193,8 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   } else if (res->body != NULL) {
     r = MHD_create_response_from_buffer_with_free_callback(len, res->body, free);
     if (r != NULL) res->body = NULL; /* MHD frees it with the response */
+  } else if (res->static_body != NULL) {
+    r = MHD_create_response_from_buffer(len, (void *)res->static_body, MHD_RESPMEM_PERSISTENT);
   } else if (res->status == 500) {
     len = sizeof internal_error_body - 1;
     r = MHD_create_response_from_buffer(len, (void *)internal_error_body, MHD_RESPMEM_PERSISTENT);
@@ -184,6 +210,9 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   } else if (len > 0) {
     const char *type = res->content_type != NULL ? res->content_type : "application/json";
     ok = ok && MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
+  }
+  for (size_t i = 0; i < res->n_headers; i++) {
+    ok = ok && MHD_add_response_header(r, res->headers[i].name, res->headers[i].value) == MHD_YES;
   }
   if (res->status == 405) {
     ok = ok && MHD_add_response_header(r, "Allow", ctx->match.allow) == MHD_YES;
@@ -293,6 +322,7 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   if (query != NULL) *query++ = '\0';
   ctx->req.method = method;
   ctx->req.path = ctx->uri;
+  ctx->req.tail = ctx->match.tail;
   ctx->req.connection = c;
   ctx->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   long long declared = declared_length(c);

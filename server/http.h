@@ -20,7 +20,9 @@
  * (malformed request line, headers over HTTP_CONNECTION_MEMORY) get its own
  * non-JSON answers.
  *
- * A handler may also answer with a body made while it is sent
+ * A handler may add headers to its answer (http_add_header), answer with
+ * bytes that outlive it (http_static: the dashboard's files) or with a 304
+ * and no body. A handler may also answer with a body made while it is sent
  * (http_stream: event streams), which ends when its reader says so, the
  * client goes away or the server stops.
  */
@@ -74,9 +76,12 @@ struct http_request {
   const char *content_type;    /* the header as sent, or NULL when absent */
   const char *body;            /* ROUTE_BODY_JSON: the whole body ("" when empty), with */
   size_t body_len;             /*   a NUL after body_len bytes; otherwise NULL and 0 */
+  const char *tail;            /* what the pattern's "{...}" matched, else "" */
   const char *request_id;      /* also sent back as X-Request-Id */
   struct MHD_Connection *connection; /* for http_header */
 };
+
+#define HTTP_HEADERS_MAX 8 /* headers a handler may add to its answer */
 
 /* How errors are written. Every path under /v2 speaks the Open Inference
  * Protocol, whose clients read {"error":"<message>"} and nothing else. */
@@ -90,10 +95,15 @@ const char *http_header(const http_request *req, const char *name);
 /* What a handler sets, through the helpers below. */
 struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */
-  char *body;     /* malloc'd JSON text; NULL only for 204 No Content */
+  char *body;     /* malloc'd JSON text; NULL for 204 and 304, and with static_body */
   size_t body_len;
   const char *content_type; /* NULL: application/json; else a static string */
   http_error_shape error_shape; /* set by the layer from the path, before any answer */
+  const void *static_body;  /* http_static: body_len bytes that outlive the server */
+  size_t n_headers;
+  struct {
+    const char *name, *value; /* static strings */
+  } headers[HTTP_HEADERS_MAX];
   http_body_reader stream_read; /* set by http_stream: body is NULL then */
   http_body_free stream_free;
   void *stream_ctx;
@@ -113,6 +123,24 @@ void http_json(http_response *res, int status, cJSON *json);
  */
 void http_text(http_response *res, int status, char *text, size_t len,
                const char *content_type);
+
+/**
+ * Answer with bytes that are never freed (files compiled into the daemon).
+ * @param data         lives as long as the process
+ * @param content_type a static string, e.g. "text/css; charset=utf-8"
+ */
+void http_static(http_response *res, int status, const void *data, size_t len,
+                 const char *content_type);
+
+/**
+ * Add a header to the answer, whatever its body turns out to be (an error
+ * answered after this call carries it too). A 304 Not Modified is answered
+ * by setting res->status alone, with its headers added here.
+ * @param name, value static strings
+ * @return 0, or -1 (logged) when HTTP_HEADERS_MAX are there already: the
+ *         header is not sent
+ */
+int http_add_header(http_response *res, const char *name, const char *value);
 
 /**
  * Answer with a body made while it is sent, with Cache-Control: no-store

@@ -55,12 +55,13 @@ typedef struct {
   char seg[ROUTE_MAX_SEGMENTS][ROUTE_MAX_SEGMENT];
 } split_path;
 
-/* Split "/a/b%31" into decoded segments {"a", "b1"}.
+/* Split "/a/b%31" into decoded segments {"a", "b1"}; "/" has none.
  * @return 0, or -1 for a path no route can match (no leading "/", an empty
  *         segment, a bad escape, too many or too long segments) */
 static int split(const char *path, split_path *out) {
   if (path[0] != '/') return -1;
   out->n = 0;
+  if (path[1] == '\0') return 0;
   const char *p = path + 1;
   for (;;) {
     size_t len = strcspn(p, "/");
@@ -72,22 +73,46 @@ static int split(const char *path, split_path *out) {
   }
 }
 
+/* Join path segments from `from` on with "/" into tail.
+ * @return true, or false when a segment holds a "/" or the tail is too long */
+static bool join_tail(const split_path *path, size_t from, char tail[ROUTE_TAIL_MAX]) {
+  size_t used = 0;
+  for (size_t i = from; i < path->n; i++) {
+    const char *seg = path->seg[i];
+    size_t len = strlen(seg);
+    if (strchr(seg, '/') != NULL || used + len + 1 > ROUTE_TAIL_MAX) return false;
+    if (i > from) tail[used - 1] = '/';
+    memcpy(tail + used, seg, len + 1);
+    used += len + 1;
+  }
+  return true;
+}
+
 typedef enum { MATCH_NONE, MATCH_BAD_ID, MATCH_OK } match_kind;
 
-/* Compare a pattern with a split path; ids receive the id parameters' values
- * and *name the {name} segment's (left NULL when the pattern has none). */
+/* Compare a pattern with a split path; ids receive the id parameters' values,
+ * *name the {name} segment's (left NULL when the pattern has none) and tail
+ * what a last "{...}" segment matched. */
 static match_kind match_pattern(const char *pattern, const split_path *path, uint64_t *ids,
-                                size_t *n_ids, const char **name, const char **bad_id) {
+                                size_t *n_ids, const char **name, char tail[ROUTE_TAIL_MAX],
+                                const char **bad_id) {
   match_kind result = MATCH_OK;
   const char *bad = NULL;
   const char *p = pattern + 1;
   size_t i = 0;
   *n_ids = 0;
   *name = NULL;
+  tail[0] = '\0';
+  if (*p == '\0') return path->n == 0 ? MATCH_OK : MATCH_NONE;
   for (;; i++) {
     size_t len = strcspn(p, "/");
     if (i == path->n) return MATCH_NONE;
     const char *seg = path->seg[i];
+    if (len == 5 && memcmp(p, "{...}", 5) == 0 && p[5] == '\0') {
+      if (!join_tail(path, i, tail)) return MATCH_NONE;
+      i = path->n - 1;
+      break;
+    }
     if (len == strlen(ROUTE_NAME_PARAM) && memcmp(p, ROUTE_NAME_PARAM, len) == 0) {
       *name = seg;
     } else if (p[0] == '{') {
@@ -175,7 +200,9 @@ int router_match(const route *table, size_t n, const char *method, const char *p
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
     const char *name;
-    match_kind kind = match_pattern(table[r].pattern, &parts, ids, &n_ids, &name, &bad_id);
+    char tail[ROUTE_TAIL_MAX];
+    match_kind kind =
+        match_pattern(table[r].pattern, &parts, ids, &n_ids, &name, tail, &bad_id);
     if (kind != MATCH_OK) continue;
     path_known = true;
     list_add(out->allow, sizeof out->allow, table[r].method);
@@ -191,6 +218,7 @@ int router_match(const route *table, size_t n, const char *method, const char *p
     memcpy(out->ids, ids, sizeof ids);
     out->n_ids = n_ids;
     if (name != NULL) memcpy(out->name, name, strlen(name) + 1); /* both ROUTE_MAX_SEGMENT */
+    memcpy(out->tail, tail, strlen(tail) + 1);
     return 0;
   }
 

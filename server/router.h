@@ -8,6 +8,10 @@
  * except "{name}", which matches any segment and is handed over as text (the
  * Open Inference Protocol names models: "/v2/models/{name}/infer"). A pattern
  * has at most one "{name}".
+ * A last segment "{...}" matches one or more segments, whose decoded text
+ * joined by "/" is the match's tail ("/ui/{...}" takes "/ui/js/app.js" with
+ * tail "js/app.js"; a "%2F" there matches nothing, so every "/" of a tail
+ * separates segments); the pattern "/" matches the path "/" alone.
  *
  * Matching policy (router_match):
  *   - The path is split on "/" and each segment percent-decoded on its own, so
@@ -40,6 +44,7 @@
 #define ROUTE_QUERY_MAX 16        /* parameters in one query string */
 #define ROUTE_QUERY_BYTES 2048    /* bytes of one decoded query string */
 #define ROUTE_NAME_PARAM "{name}" /* the one parameter that is text, not an id */
+#define ROUTE_TAIL_MAX 512        /* bytes of a "{...}" tail; longer ones match nothing */
 
 typedef struct app app;
 typedef struct http_request http_request;
@@ -119,6 +124,7 @@ typedef struct {
   uint64_t ids[ROUTE_MAX_IDS]; /* the pattern's {id} values, left to right */
   size_t n_ids;
   char name[ROUTE_MAX_SEGMENT]; /* the pattern's {name} value, decoded; "" when it has none */
+  char tail[ROUTE_TAIL_MAX];    /* what a "{...}" segment matched, else "" */
   char allow[ROUTE_ALLOW_MAX];  /* on 405: "GET, DELETE" */
 } route_match;
 

@@ -7,6 +7,7 @@
 #include "api_ops.h"
 #include "api_predict.h"
 #include "api_v2.h"
+#include "api_web.h"
 #include "router.h"
 
 /* Adding an endpoint is adding a row. Rows sharing a method and pattern must
@@ -68,6 +69,10 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v2/models/{name}/versions/{version}/infer",
      .body = ROUTE_BODY_JSON, .untyped_json = true, .handler = api_v2_infer,
      .access = ROUTE_READ},
+
+    /* The dashboard's files hold no data: its requests to /v1 carry the token. */
+    {.method = "GET", .pattern = "/", .handler = api_web_index, .access = ROUTE_OPEN},
+    {.method = "GET", .pattern = "/ui/{...}", .handler = api_web_asset, .access = ROUTE_OPEN},
 };
 
 const route *router_table(size_t *n) {

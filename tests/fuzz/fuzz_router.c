@@ -38,6 +38,9 @@ static const route edge_table[] = {
     {.method = "GET", .pattern = "/n/{name}/{id}", .handler = handler},
     {.method = "POST", .pattern = "/n/{name}/x", .body = ROUTE_BODY_JSON, .handler = handler},
     {.method = "GET", .pattern = "/n/{id}/x", .handler = handler},
+    {.method = "GET", .pattern = "/t/{...}", .handler = handler},
+    {.method = "DELETE", .pattern = "/t/x/{...}", .handler = handler},
+    {.method = "GET", .pattern = "/", .handler = handler},
 };
 
 /* ---- the reference reading of router.h ------------------------------------ */
@@ -76,6 +79,7 @@ typedef struct {
 static int ref_split(const char *path, ref_path *out) {
   if (path[0] != '/') return -1;
   out->n = 0;
+  if (path[1] == '\0') return 0; /* "/": no segments */
   for (const char *s = path + 1;; s++) {
     const char *end = strchr(s, '/');
     size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
@@ -93,18 +97,37 @@ static int ref_id(const char *s, uint64_t *v) {
   return *v <= ROUTE_MAX_ID;
 }
 
-/* Does pattern match the path, and with which ids and {name}? */
+/* The segments from `from` on, joined by "/", as a "{...}" tail; 0 when
+ * one holds a "/" (a decoded %2F) or the tail would not fit. */
+static int ref_tail(const ref_path *path, size_t from, char *tail) {
+  size_t used = 0;
+  tail[0] = '\0';
+  for (size_t i = from; i < path->n; i++) {
+    size_t len = strlen(path->seg[i]);
+    if (strchr(path->seg[i], '/') != NULL || used + (i > from) + len >= ROUTE_TAIL_MAX) return 0;
+    used += (size_t)sprintf(tail + used, "%s%s", i > from ? "/" : "", path->seg[i]);
+  }
+  return 1;
+}
+
+/* Does pattern match the path, and with which ids, {name} and tail? */
 static int ref_match(const char *pattern, const ref_path *path, uint64_t *ids, size_t *n_ids,
-                     const char **name) {
+                     const char **name, char *tail) {
   char copy[256];
   size_t i = 0;
   int ok = 1;
   *n_ids = 0;
   *name = "";
+  tail[0] = '\0';
+  if (strcmp(pattern, "/") == 0) return path->n == 0;
   snprintf(copy, sizeof copy, "%s", pattern + 1);
   for (char *save, *tok = strtok_r(copy, "/", &save); tok != NULL;
        tok = strtok_r(NULL, "/", &save), i++) {
     if (i == path->n) return 0;
+    if (strcmp(tok, "{...}") == 0) { /* the last segment: one or more of the path's */
+      if (!ref_tail(path, i, tail)) return 0;
+      return ok;
+    }
     if (strcmp(tok, ROUTE_NAME_PARAM) == 0) {
       *name = path->seg[i];
     } else if (tok[0] != '{') {
@@ -148,7 +171,8 @@ static void check_match(const route *t, size_t n, const char *method, const char
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
     const char *name;
-    if (!ref_match(t[r].pattern, &rp, ids, &n_ids, &name)) continue;
+    char tail[ROUTE_TAIL_MAX];
+    if (!ref_match(t[r].pattern, &rp, ids, &n_ids, &name, tail)) continue;
     path_known = 1;
     char item[32];
     snprintf(item, sizeof item, ", %s,", t[r].method);
@@ -168,8 +192,10 @@ static void check_match(const route *t, size_t n, const char *method, const char
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
     const char *name;
-    FUZZ_CHECK(split && ref_match(r->pattern, &rp, ids, &n_ids, &name), "%s does not match %s",
-               r->pattern, path);
+    char tail[ROUTE_TAIL_MAX];
+    FUZZ_CHECK(split && ref_match(r->pattern, &rp, ids, &n_ids, &name, tail),
+               "%s does not match %s", r->pattern, path);
+    FUZZ_CHECK(strcmp(tail, m.tail) == 0, "tail of %s is '%s', not '%s'", path, m.tail, tail);
     FUZZ_CHECK(n_ids == m.n_ids && memcmp(ids, m.ids, n_ids * sizeof ids[0]) == 0,
                "ids of %s differ", path);
     FUZZ_CHECK(strcmp(name, m.name) == 0, "{name} of %s is '%s', not '%s'", path, m.name, name);

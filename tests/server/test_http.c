@@ -60,6 +60,31 @@ static void silent(app *a, const http_request *req, http_response *res) {
   (void)res;
 }
 
+/* GET /file: bytes that outlive the server, with headers, and 304 when
+ * If-None-Match is "v1"; ?headers=N first adds N more headers than fit. */
+static const char file_bytes[] = "body { color: red; }";
+
+static void file(app *a, const http_request *req, http_response *res) {
+  (void)a;
+  const char *extra = route_query_get(&req->query, "headers");
+  int over = extra != NULL ? atoi(extra) : 0;
+  http_add_header(res, "ETag", "\"v1\"");
+  http_add_header(res, "Cache-Control", "no-cache");
+  for (int i = 0; i < over + HTTP_HEADERS_MAX - 2; i++) {
+    int rc = http_add_header(res, "X-Extra", "1");
+    if (i >= HTTP_HEADERS_MAX - 2 && rc != -1) {
+      http_fail(res, API_INTERNAL, NULL, "header %d past the limit was taken", i);
+      return;
+    }
+  }
+  const char *tag = http_header(req, "if-none-match"); /* any case */
+  if (tag != NULL && strcmp(tag, "\"v1\"") == 0) {
+    res->status = 304;
+    return;
+  }
+  http_static(res, 200, file_bytes, sizeof file_bytes - 1, "text/css; charset=utf-8");
+}
+
 /* POST /upload?name=...: counts streamed bytes; a body containing 'X' is refused. */
 typedef struct {
   size_t bytes;
@@ -145,6 +170,7 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/silent", .handler = silent},
     {.method = "GET", .pattern = "/v2/things/{name}", .handler = thing},
     {.method = "GET", .pattern = "/v2/health/ready", .handler = api_v2_ready},
+    {.method = "GET", .pattern = "/file", .handler = file},
     {.method = "GET", .pattern = "/count", .handler = count},
     {.method = "POST", .pattern = "/upload", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &upload_ops},
@@ -529,6 +555,50 @@ Test(http, stream_refused_mid_body_answers_at_the_end) {
   exchange(req, &r);
   free(req);
   expect_json_error(&r, 400, "invalid_argument", "row 1, column a");
+}
+
+static int count_headers(const reply *r, const char *name) {
+  int n = 0;
+  char line[64];
+  snprintf(line, sizeof line, "\r\n%s: ", name);
+  for (const char *p = strstr(r->raw, line); p != NULL; p = strstr(p + 1, line)) n++;
+  return n;
+}
+
+Test(http, static_bodies_with_added_headers) {
+  reply r;
+  char value[64];
+  exchange("GET /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_assert_eq(r.status, 200, "%s", r.raw);
+  cr_expect_str_eq(r.body, file_bytes);
+  cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "text/css; charset=utf-8");
+  cr_expect_str_eq(header(&r, "ETag", value, sizeof value), "\"v1\"");
+  cr_expect_str_eq(header(&r, "Cache-Control", value, sizeof value), "no-cache");
+  cr_expect_eq(count_headers(&r, "X-Extra"), HTTP_HEADERS_MAX - 2);
+  /* The same bytes again: nothing freed them. */
+  exchange("GET /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_expect_str_eq(r.body, file_bytes);
+}
+
+Test(http, not_modified_has_headers_and_no_body) {
+  reply r;
+  char value[64];
+  exchange("GET /file HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"v1\"\r\n"
+           "Connection: close\r\n\r\n", &r);
+  cr_assert_eq(r.status, 304, "%s", r.raw);
+  cr_expect_str_eq(r.body, "");
+  cr_expect_str_eq(header(&r, "ETag", value, sizeof value), "\"v1\"");
+  cr_expect_null(header(&r, "Content-Type", value, sizeof value));
+  exchange("GET /file HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"v0\"\r\n"
+           "Connection: close\r\n\r\n", &r);
+  cr_expect_eq(r.status, 200, "another tag gets the body");
+}
+
+Test(http, headers_past_the_limit_are_refused) {
+  reply r;
+  exchange("GET /file?headers=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_assert_eq(r.status, 200, "each extra header was refused: %s", r.raw);
+  cr_expect_eq(count_headers(&r, "X-Extra"), HTTP_HEADERS_MAX - 2, "and not sent");
 }
 
 /* Decode a chunked body in place; @return 0, or -1 when malformed or unterminated. */

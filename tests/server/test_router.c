@@ -22,6 +22,8 @@ enum {
   R_NAMED,
   R_NAMED_INFER,
   R_NAMED_VERSION,
+  R_ROOT,
+  R_FILES,
 };
 
 static const route table[] = {
@@ -43,6 +45,8 @@ static const route table[] = {
                        .body = ROUTE_BODY_JSON, .untyped_json = true, .handler = handler},
     [R_NAMED_VERSION] = {.method = "GET", .pattern = "/v2/models/{name}/versions/{version}",
                          .handler = handler},
+    [R_ROOT] = {.method = "GET", .pattern = "/", .handler = handler},
+    [R_FILES] = {.method = "GET", .pattern = "/ui/{...}", .handler = handler},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -114,9 +118,58 @@ Test(router, bad_ids_are_not_found) {
   cr_expect(strstr(err.message, "no route for") != NULL, "%s", err.message);
 }
 
+Test(router, root_and_tail_routes) {
+  route_match m;
+  cr_expect_eq(route_of("GET", "/", NULL, &m), R_ROOT);
+  cr_expect_str_eq(m.tail, "");
+  cr_expect_eq(route_of("GET", "/ui/app.css", NULL, &m), R_FILES);
+  cr_expect_str_eq(m.tail, "app.css");
+  cr_expect_eq(route_of("GET", "/ui/js/pages/job.js", NULL, &m), R_FILES);
+  cr_expect_str_eq(m.tail, "js/pages/job.js");
+  cr_expect_eq(m.n_ids, 0);
+  cr_expect_eq(route_of("GET", "/ui/%6As/a%20b.js", NULL, &m), R_FILES);
+  cr_expect_str_eq(m.tail, "js/a b.js", "each segment decoded");
+  cr_expect_eq(route_of("GET", "/ui/../index.html", NULL, &m), R_FILES);
+  cr_expect_str_eq(m.tail, "../index.html", "dots are names, never resolved");
+  cr_expect_eq(route_of("GET", "/v1/models", NULL, &m), R_MODELS_LIST);
+  cr_expect_str_eq(m.tail, "", "a route without a tail leaves it empty");
+
+  route_match refused;
+  api_error err;
+  cr_expect_eq(match("POST", "/", "application/json", &refused, &err), -API_METHOD_NOT_ALLOWED);
+  cr_expect_str_eq(refused.allow, "GET");
+  cr_expect_eq(match("DELETE", "/ui/app.css", NULL, &refused, &err), -API_METHOD_NOT_ALLOWED);
+  /* Without those rows, "/" and "/ui/..." are unknown paths. */
+  cr_expect_eq(router_match(table, R_ROOT, "GET", "/", NULL, &refused, &err), -API_NOT_FOUND);
+  cr_expect_eq(router_match(table, R_ROOT, "GET", "/ui/app.css", NULL, &refused, &err),
+               -API_NOT_FOUND);
+}
+
+Test(router, tails_need_a_segment_and_keep_slashes_as_separators) {
+  const char *bad[] = {"/ui", "/ui/", "/ui//app.css", "/ui/js/", "/ui/js%2Fapp.js", "//"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    expect_fail("GET", bad[i], NULL, API_NOT_FOUND);
+  }
+  /* A tail longer than ROUTE_TAIL_MAX matches nothing (segments of 200 bytes, 15 of them). */
+  char path[4096] = "/ui";
+  for (int i = 0; i < 15; i++) {
+    strcat(path, "/");
+    memset(path + strlen(path), 'a', 200);
+  }
+  expect_fail("GET", path, NULL, API_NOT_FOUND);
+  char fits[1024] = "/ui";
+  for (int i = 0; i < 2; i++) {
+    strcat(fits, "/");
+    memset(fits + strlen(fits), 'b', 200);
+  }
+  route_match m;
+  cr_expect_eq(route_of("GET", fits, NULL, &m), R_FILES);
+  cr_expect_eq(strlen(m.tail), 401);
+}
+
 Test(router, unknown_and_malformed_paths) {
   const char *bad[] = {
-      "/",          "",           "v1/models",      "/v1/models/",  "//v1/models",
+      "",           "v1/models",      "/v1/models/",  "//v1/models",
       "/v1//models", "/v1/models/1/", "/v1/model",  "/v1/models/1/predict/x",
       "/v1/MODELS", "/v1/./models", "/v1/models/%zz", "/v1/models/%4", "/v1/mod%00els",
       "/v1/models%2F1",
@@ -218,6 +271,11 @@ Test(router, daemon_table_has_ops_routes) {
   cr_expect_str_eq(m.route->pattern, "/healthz");
   cr_assert_eq(router_match(t, n, "GET", "/v1", NULL, &m, &err), 0);
   cr_expect_str_eq(m.route->pattern, "/v1");
+  cr_assert_eq(router_match(t, n, "GET", "/", NULL, &m, &err), 0);
+  cr_expect_eq(m.route->access, ROUTE_OPEN, "the dashboard page holds no data");
+  cr_assert_eq(router_match(t, n, "GET", "/ui/js/app.js", NULL, &m, &err), 0);
+  cr_expect_eq(m.route->access, ROUTE_OPEN);
+  cr_expect_str_eq(m.tail, "js/app.js");
   cr_expect_eq(router_match(t, n, "GET", "/nothing", NULL, &m, &err), -API_NOT_FOUND);
   cr_assert_eq(router_match(t, n, "POST", "/v2/models/m/versions/2/infer", NULL, &m, &err), 0);
   cr_expect_str_eq(m.route->pattern, "/v2/models/{name}/versions/{version}/infer");

@@ -1,0 +1,164 @@
+// pages/model.js — one model: its layers, its weights' version and the jobs
+// that trained it, and a form to predict with it (POST /v1/models/{id}/predict).
+
+import {ApiError, get, post} from '../api.js';
+import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
+import {ago, duration, elapsed, int, num, pct, when} from '../format.js';
+import {loadNames, nameOf} from '../resources.js';
+
+/** Rows of numbers from text: one row a line, values split by commas or blanks. */
+export function parseRows(text) {
+  const rows = [];
+  for (const line of text.split('\n')) {
+    const cells = line.split(/[\s,;]+/).filter((c) => c !== '');
+    if (cells.length === 0) continue;
+    rows.push(cells.map((c) => {
+      const v = Number(c);
+      if (!Number.isFinite(v)) throw new Error(`"${c}" on line ${rows.length + 1} is not a number`);
+      return v;
+    }));
+  }
+  return rows;
+}
+
+function layerParams(inputs, l) {
+  return l.type === 'dense' ? inputs * l.units + l.units : 0;
+}
+
+export function mount(main, [idText]) {
+  const id = Number(idText);
+
+  (async () => {
+    let m;
+    let history;
+    let names;
+    try {
+      [m, history, names] = await Promise.all([get(`/v1/models/${id}`),
+        get(`/v1/jobs?model=${id}`), loadNames()]);
+    } catch (err) {
+      replace(main, h('nav', {class: 'crumbs'}, h('a', {href: '#/models'}, 'Models'),
+        h('span', {}, `#${id}`)),
+      empty(err.message, h('a', {class: 'button', href: '#/models'}, 'All models')));
+      return;
+    }
+    render(m, history.jobs, names);
+  })();
+
+  function render(m, jobs, names) {
+    let width = m.spec.inputs;
+    const layers = m.spec.layers.map((l, i) => {
+      const row = h('tr', {},
+        h('td', {class: 'mono'}, i), h('td', {}, l.type),
+        h('td', {class: 'num'}, l.type === 'dense' ? l.units : '—'),
+        h('td', {}, l.type === 'dense' ? l.activation : `rate ${l.rate}`),
+        h('td', {class: 'muted'}, l.init || '—'),
+        h('td', {class: 'num'}, int(layerParams(width, l))));
+      if (l.type === 'dense') width = l.units;
+      return row;
+    });
+
+    const inputs = h('textarea', {id: 'predict-inputs', rows: 5, class: 'mono', spellcheck: 'false',
+      placeholder: Array.from({length: m.spec.inputs}, (_, i) => (i + 1) / 10).join(', ')});
+    const error = h('div', {class: 'alert', hidden: true, id: 'predict-error'});
+    const result = h('div', {id: 'predict-result'});
+    const submit = h('button', {type: 'submit', class: 'button primary', id: 'predict-submit',
+      disabled: !m.trained}, 'Predict');
+    const form = h('form', {class: 'form', id: 'predict-form'},
+      h('label', {class: 'field'},
+        h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
+      m.trained ? null : h('p', {class: 'hint warn'},
+        'This model has no trained weights yet: train it first.'),
+      error, h('div', {class: 'actions'}, submit), result);
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      formError(error, null);
+      let rows;
+      try {
+        rows = parseRows(inputs.value);
+      } catch (err) {
+        formError(error, {field: 'inputs', message: err.message});
+        return;
+      }
+      if (rows.length === 0) {
+        formError(error, {field: 'inputs', message: 'enter at least one row'});
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const out = await post(`/v1/models/${id}/predict`, {inputs: rows});
+        showResult(rows, out);
+      } catch (err) {
+        formError(error, err instanceof ApiError ? err : {message: String(err)});
+      } finally {
+        submit.disabled = false;
+      }
+    });
+
+    function showResult(rows, out) {
+      const classes = m.classes || [];
+      const columns = out.outputs[0].length;
+      const probabilities = classes.length === columns; // one unit per class: softmax
+      const head = Array.from({length: columns}, (_, k) =>
+        h('th', {class: 'num'}, probabilities ? classes[k] : `output ${k}`));
+      const cells = (y) => {
+        const best = y.indexOf(Math.max(...y));
+        return y.map((v, k) => h('td', {class: probabilities && k === best ? 'num mono strong' : 'num mono'},
+          probabilities ? v.toFixed(3) : num(v)));
+      };
+      replace(result, h('div', {class: 'table-wrap'},
+        h('table', {class: 'table compact', id: 'predict-table'},
+          h('thead', {}, h('tr', {}, h('th', {}, 'Input'), head,
+            out.labels ? h('th', {}, 'Label') : null)),
+          h('tbody', {}, out.outputs.map((y, i) => h('tr', {},
+            h('td', {class: 'mono small nowrap'}, rows[i].join(', ')), cells(y),
+            out.labels ? h('td', {}, badge(out.labels[i], 'label')) : null))))),
+      h('p', {class: 'muted small'}, `From weights version ${out.version}.`));
+    }
+
+    const history = jobs.length === 0
+      ? h('p', {class: 'muted'}, 'No job has trained this model yet.')
+      : h('div', {class: 'table-wrap'}, h('table', {class: 'table compact'},
+        h('thead', {}, h('tr', {}, h('th', {}, 'Job'), h('th', {}, 'Dataset'), h('th', {}, 'State'),
+          h('th', {class: 'num'}, 'Epochs'), h('th', {class: 'num'}, 'Loss'),
+          h('th', {class: 'num'}, 'Accuracy'), h('th', {}, 'Took'), h('th', {}, 'Finished'))),
+        h('tbody', {}, jobs.map((j) => h('tr', {},
+          h('td', {}, h('a', {class: 'mono', href: `#/jobs/${j.id}`}, `#${j.id}`),
+            j.id === m.last_job ? h('span', {class: 'muted small'}, ' current') : null),
+          h('td', {}, nameOf(names.datasets, j.dataset)),
+          h('td', {}, badge(j.state)),
+          h('td', {class: 'num'}, `${j.epoch} / ${j.epochs}`),
+          h('td', {class: 'num'}, num(j.loss)), h('td', {class: 'num'}, pct(j.accuracy)),
+          h('td', {}, duration(elapsed(j.started_at, j.finished_at))),
+          h('td', {class: 'muted', title: when(j.finished_at)},
+            j.finished_at ? ago(j.finished_at) : '—'))))));
+
+    const facts = [
+      ['Inputs', m.spec.inputs], ['Outputs', width], ['Loss', m.spec.loss],
+      ['Parameters', int(m.parameters)], ['Normalize inputs', m.spec.normalize ? 'yes' : 'no'],
+      ['Seed', m.spec.seed], ['Weights version', m.trained ? m.version : 'untrained'],
+      ['Classes', m.classes ? m.classes.join(', ') : '—'], ['Created', when(m.created_at)],
+    ];
+
+    replace(main,
+      h('nav', {class: 'crumbs'}, h('a', {href: '#/models'}, 'Models'), h('span', {}, m.name)),
+      pageHeader(h('span', {}, `${m.name} `,
+        m.trained ? badge(`v${m.version}`, 'succeeded') : badge('untrained', 'queued')),
+      `Model #${m.id}`,
+      h('a', {class: 'button primary', href: `#/jobs/new?model=${m.id}`}, 'Train')),
+      h('div', {class: 'grid-main-side'},
+        h('div', {class: 'stack'},
+          card('Layers', h('div', {class: 'table-wrap'}, h('table', {class: 'table compact'},
+            h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'Type'),
+              h('th', {class: 'num'}, 'Units'), h('th', {}, 'Activation'), h('th', {}, 'Init'),
+              h('th', {class: 'num'}, 'Parameters'))),
+            h('tbody', {}, layers)))),
+          card('Predict', form),
+          card('Versions', h('p', {class: 'muted small'}, m.trained
+            ? `The weights are at version ${m.version}, published by job #${m.last_job}. ` +
+              'Each checkpoint a job writes publishes a new version.'
+            : 'No weights yet.'), history)),
+        card('Summary', h('dl', {class: 'props'},
+          facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])))));
+  }
+}

@@ -1,0 +1,76 @@
+// browser.js — Debian's headless Chromium driven by playwright-core, with a
+// watch on everything that goes wrong in the page: console errors, uncaught
+// exceptions, failed requests and error answers. Screenshots go to
+// $SHOTS_DIR (the Makefile's build/browser-shots).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {chromium} from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const SHOTS = process.env.SHOTS_DIR || path.join(ROOT, 'build', 'browser-shots');
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A fresh browser profile; close() removes it. */
+export async function launch() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'traind-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: {width: 1360, height: 900},
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(profile, {recursive: true, force: true});
+    },
+  };
+}
+
+/**
+ * Record what goes wrong in a page. Requests the page aborts itself when it
+ * leaves a view (its event streams) are not failures; expected error answers
+ * (a 401 before the token is entered) are allowed by the test that causes them.
+ * @return {problems(allowed, since) → [messages], count()}
+ */
+export function watch(page) {
+  const seen = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') seen.push({kind: 'console', text: m.text()});
+  });
+  page.on('pageerror', (e) => seen.push({kind: 'exception', text: e.message}));
+  page.on('requestfailed', (r) => {
+    const reason = r.failure() ? r.failure().errorText : '';
+    if (reason === 'net::ERR_ABORTED' && /\/events$/.test(new URL(r.url()).pathname)) return;
+    seen.push({kind: 'request', text: `${r.method()} ${r.url()}: ${reason}`});
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) {
+      seen.push({kind: 'response', status: r.status(), text: `${r.request().method()} ${r.url()}: ${r.status()}`});
+    }
+  });
+  return {
+    /**
+     * @param allowed (problem) → true for the ones the test expects
+     * @param since   count() when the part of the test that matters began
+     */
+    problems(allowed = () => false, since = 0) {
+      return seen.slice(since).filter((p) => !allowed(p)).map((p) => `${p.kind}: ${p.text}`);
+    },
+    count() {
+      return seen.length;
+    },
+  };
+}
+
+/** A full-page screenshot, once the transient notices have faded. */
+export async function screenshot(page, name) {
+  await page.waitForFunction(() => !document.querySelector('.toast'), null, {timeout: 10000});
+  fs.mkdirSync(SHOTS, {recursive: true});
+  await page.screenshot({path: path.join(SHOTS, `${name}.png`), fullPage: true});
+}

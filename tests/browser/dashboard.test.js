@@ -1,0 +1,188 @@
+// dashboard.test.js — the dashboard in Chromium against a real traind, as a
+// person would use it: upload a dataset, create a model, start a job from
+// the form and watch its curves grow, cancel a second job, predict.
+// Every step fails on a console error, an uncaught exception, a failed
+// request or an error answer the step does not expect.
+
+import assert from 'node:assert/strict';
+import {after, before, describe, test} from 'node:test';
+
+import {launch, screenshot, watch} from './browser.js';
+import {Daemon} from './daemon.js';
+import {irisCsv} from './data.js';
+
+const WAIT_MS = 180000; // training under the sanitizers on a loaded machine is slow
+const EPOCHS = 1500;
+
+describe('dashboard', () => {
+  let daemon;
+  let browser;
+  let page;
+  let watcher;
+
+  before(async () => {
+    daemon = await new Daemon().start();
+    browser = await launch();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    watcher = watch(page);
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (daemon) assert.equal(await daemon.stop(), 0, `traind exit\n${daemon.logTail()}`);
+  });
+
+  // A step of the walk through: its failure shows the daemon's log, and the
+  // page must have had no problem but those `allowed` expects.
+  const step = (name, fn, allowed) => test(name, async () => {
+    const since = watcher.count();
+    try {
+      await fn();
+      assert.deepEqual(watcher.problems(allowed, since), [], 'the page had problems');
+    } catch (err) {
+      err.message += `\n---- traind log\n${daemon.logTail()}`;
+      throw err;
+    }
+  });
+  const badRequest = (p) => p.status === 400 ||
+    (p.kind === 'console' && p.text.includes('status of 400'));
+
+  const text = (selector) => page.locator(selector).innerText();
+  const points = (n) => page.locator('#charts .chart').nth(n).getAttribute('data-points')
+    .then((v) => Number(v || 0));
+  const nav = (section) => page.locator(`.nav a[data-section="${section}"]`).click();
+  const jobState = () => page.locator('.page-header h1 .badge').innerText();
+
+  step('the jobs page opens, empty, with a live stream', async () => {
+    await page.goto(`${daemon.url}/`);
+    await page.locator('#jobs-table .empty').waitFor();
+    assert.match(await text('#jobs-table'), /No jobs yet/);
+    await page.locator('#live[data-state="live"]').waitFor();
+    assert.equal(await page.title(), 'traind · jobs');
+    await screenshot(page, 'jobs-empty');
+  });
+
+  step('a CSV upload shows the dataset\'s shape and classes; a bad one its error', async () => {
+    await nav('datasets');
+    await page.setInputFiles('#dataset-file', {name: 'bad.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('a,b,label\n1,2,x\n3,oops,y\n')});
+    assert.equal(await page.inputValue('#dataset-name'), 'bad');
+    await page.click('#dataset-submit');
+    await page.locator('#dataset-error:not([hidden])').waitFor();
+    assert.match(await text('#dataset-error'), /row 2, column b/);
+
+    await page.setInputFiles('#dataset-file', {name: 'iris.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(irisCsv())});
+    await page.fill('#dataset-name', 'iris');
+    assert.equal(await page.inputValue('#dataset-target'), 'species', 'the last column');
+    await page.click('#dataset-submit');
+    await page.locator('#dataset-shape').waitFor();
+    assert.equal(await text('#dataset-shape'),
+      'iris — 150 rows × 4 features, 3 classes: setosa, versicolor, virginica');
+    assert.equal(await page.locator('#dataset-error').isHidden(), true);
+    const row = page.locator('#datasets-table tbody tr').first();
+    assert.match(await row.innerText(), /iris[\s\S]*classification[\s\S]*150[\s\S]*setosa/);
+    await screenshot(page, 'datasets');
+  }, badRequest);
+
+  step('a model is created from its JSON spec, with its errors named', async () => {
+    await nav('models');
+    const spec = await page.inputValue('#model-spec');
+    await page.fill('#model-spec', spec.replace('"units": 16', '"units": 0'));
+    await page.click('#model-submit');
+    await page.locator('#model-error:not([hidden])').waitFor();
+    assert.match(await text('#model-error'), /^layers\[0\]\.units:/);
+    await page.fill('#model-spec', spec);
+    await page.click('#model-submit');
+    await page.waitForURL(/#\/models\/1$/);
+    await page.locator('.page-header h1', {hasText: 'iris-net'}).waitFor();
+    assert.match(await text('main'), /untrained/);
+    assert.match(await text('main'), /16[\s\S]*relu[\s\S]*3[\s\S]*softmax/);
+  }, badRequest);
+
+  step('a job started from the form draws its curves while it trains', async () => {
+    await page.goto(`${daemon.url}/#/jobs/new`);
+    await page.locator('#job-form').waitFor();
+    await page.selectOption('#job-model', '1'); // iris-net
+    await page.selectOption('#job-dataset', '1'); // iris (the bad upload stored nothing)
+    assert.match(await text('#job-form .hint'), /takes 4 inputs/);
+    await page.fill('#job-epochs', String(EPOCHS));
+    await page.fill('#job-batch_size', '8');
+    await page.selectOption('#job-optimizer', 'adam');
+    await page.fill('#job-lr', '0.01');
+    await screenshot(page, 'new-job');
+    await page.click('#job-submit');
+    await page.waitForURL(/#\/jobs\/1$/);
+
+    // Sample the loss chart: it must gain points while the job still runs.
+    const running = [];
+    const deadline = Date.now() + WAIT_MS;
+    while (Date.now() < deadline) {
+      const [state, n] = [await jobState(), await points(0)];
+      if (state === 'running' && n > 0) running.push(n);
+      if (running.length >= 2 && running[running.length - 1] > running[0]) break;
+      assert.notEqual(state, 'succeeded', `finished before two samples: ${running}`);
+      await page.waitForTimeout(50);
+    }
+    assert.ok(running.length >= 2 && running[running.length - 1] > running[0], `${running}`);
+    assert.equal(await page.locator('#live').getAttribute('data-state'), 'live');
+
+    await page.locator('.page-header h1 .badge', {hasText: 'succeeded'}).waitFor();
+    await page.locator(`#charts .chart[data-points="${EPOCHS}"]`).first().waitFor();
+    assert.equal(await points(0), EPOCHS, 'loss');
+    assert.equal(await points(1), EPOCHS, 'accuracy');
+    assert.equal(await points(2), EPOCHS, 'learning rate');
+    const {metrics} = await daemon.api('GET', '/v1/jobs/1/metrics?after=' + (EPOCHS - 1));
+    if (Array.isArray(metrics[0].layers)) {
+      assert.equal(await points(3), EPOCHS, 'gradient norms, which the daemon reports');
+    }
+    await page.locator('#live[data-state="ended"]').waitFor();
+    assert.match(await text('.stats'), new RegExp(`${EPOCHS} / ${EPOCHS}`));
+    await page.locator('main table.compact tbody tr td.mono', {hasText: String(EPOCHS)})
+      .first().waitFor();
+    await screenshot(page, 'job');
+  });
+
+  step('a second job is cancelled from the jobs page', async () => {
+    await daemon.api('POST', '/v1/models', {name: 'wide-net', inputs: 4, loss: 'cross_entropy',
+      layers: [{type: 'dense', units: 64, activation: 'tanh'},
+        {type: 'dense', units: 3, activation: 'softmax'}]});
+    await page.goto(`${daemon.url}/#/jobs/new`);
+    await page.selectOption('#job-model', '2'); // wide-net
+    await page.fill('#job-epochs', '1000000');
+    await page.click('#job-submit');
+    await page.waitForURL(/#\/jobs\/2$/);
+    await page.locator('.page-header h1 .badge', {hasText: 'running'}).waitFor();
+
+    await nav('jobs');
+    const row = page.locator('#jobs-table tr[data-job="2"]');
+    await row.locator('.badge', {hasText: 'running'}).waitFor();
+    await row.locator('button[data-action="cancel"]').click();
+    await row.locator('.badge', {hasText: 'cancelled'}).waitFor();
+    assert.equal(await row.locator('button[data-action="cancel"]').count(), 0);
+    const first = page.locator('#jobs-table tr[data-job="1"]');
+    assert.match(await first.innerText(), new RegExp(`succeeded[\\s\\S]*${EPOCHS} / ${EPOCHS}`));
+    assert.match(await text('.stats'), /Cancelled\s*1/i);
+    await screenshot(page, 'jobs');
+  });
+
+  step('a prediction shows outputs and class labels', async () => {
+    await page.goto(`${daemon.url}/#/models/1`);
+    await page.locator('#predict-form').waitFor();
+    await page.fill('#predict-inputs', '5.0, 3.4, 1.5, 0.2\n6.6 3.0 5.6 2.0\n');
+    await page.click('#predict-submit');
+    const rows = page.locator('#predict-table tbody tr');
+    await rows.nth(1).waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.match(await rows.nth(0).innerText(), /setosa$/);
+    assert.match(await rows.nth(1).innerText(), /virginica$/);
+    assert.match(await text('#predict-table thead'), /setosa\s+versicolor\s+virginica/i);
+    await screenshot(page, 'model');
+
+    await page.fill('#predict-inputs', '1, 2, 3');
+    await page.click('#predict-submit');
+    await page.locator('#predict-error:not([hidden])').waitFor();
+    assert.match(await text('#predict-error'), /inputs\[0\]/);
+  }, badRequest);
+});
