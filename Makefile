@@ -89,10 +89,18 @@ server-unit: $(SERVER_TEST_BIN)
 test: deps
 	$(MAKE) unit server-unit e2e
 
+# The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
+# a test daemon, never linked, so it is built without sanitizers.
+ENOSPC_LIB := $(BUILD)/tests/fault/libenospc.so
+$(ENOSPC_LIB): tests/fault/enospc.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -fPIC -shared -o $@ $< -ldl
+
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
-e2e: $(TRAIND) $(TRAINCTL)
-	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
+	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
+	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests

@@ -22,6 +22,7 @@ static const struct {
     [API_UNPROCESSABLE] = {"unprocessable", 422},
     [API_INTERNAL] = {"internal", 500},
     [API_UNAVAILABLE] = {"unavailable", 503},
+    [API_STORAGE_FULL] = {"storage_full", 507},
 };
 
 const char *api_code_name(api_code code) {

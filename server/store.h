@@ -33,11 +33,13 @@ typedef enum {
   STORE_ENOTFOUND = -1, /* no such row (or a referenced row is missing) */
   STORE_ECONFLICT = -2, /* the row is in a state that forbids the change */
   STORE_EBUSY = -3,     /* the database stayed locked past the busy timeout */
-  STORE_EIO = -4,       /* disk full, I/O error or a corrupt database */
+  STORE_EIO = -4,       /* I/O error or a corrupt database */
   STORE_ENOMEM = -5,
   STORE_EINVAL = -6,    /* an argument is inconsistent (shape vs. blob sizes...) */
   STORE_ETOOBIG = -7,   /* a blob or string exceeds SQLite's size limit */
-  STORE_ESCHEMA = -8    /* the database was written by a newer schema */
+  STORE_ESCHEMA = -8,   /* the database was written by a newer schema */
+  STORE_EFULL = -9      /* the disk (or quota) holding the database is full;
+                           nothing of the failed write was kept */
 } store_status;
 
 typedef struct store store;

@@ -124,8 +124,9 @@ int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
     if (name != NULL && store_job_state_parse(name, &state) == STORE_OK)
       counts[state] = sqlite3_column_int64(s, 1);
   }
+  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(st->db, rc);
   store__done(s);
-  return rc == SQLITE_DONE ? STORE_OK : store__status_of(rc);
+  return status;
 }
 
 int store_job_claim(store *st, store_job *out) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../server/store.h"
+#include "../../server/store_internal.h" /* the handle's connection, to cap its file */
 
 static char dir[64];
 static char path[128];
@@ -874,6 +875,68 @@ Test(store, lists_of_a_missing_job_are_not_found) {
   uint8_t *buf;
   size_t len;
   cr_assert_eq(store_checkpoint_latest(st, job, &epoch, &buf, &len), STORE_ENOTFOUND);
+}
+
+/* Cap the handle's database file at max_pages pages (0: at its size now):
+ * growing it past them fails with SQLITE_FULL, as a full disk does. */
+static void cap_pages(int64_t max_pages) {
+  char sql[64];
+  if (max_pages == 0) {
+    sqlite3_stmt *s;
+    cr_assert_eq(sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &s, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    max_pages = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)max_pages);
+  cr_assert_eq(sqlite3_exec(st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+Test(store, a_full_disk_refuses_writes_whole_and_the_handle_recovers) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  static uint8_t big[64 * 1024]; /* needs pages the file cannot grow */
+  cap_pages(0);
+
+  store_epoch e = {.job_id = job, .metric = {1, 0.5, NAN, NAN, NAN, 0.01, 0.1},
+                   .samples_per_second = NAN, .checkpoint = big, .checkpoint_len = sizeof big};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_EFULL);
+  store_model m;
+  cr_assert_eq(store_model_insert(st, "m2", (const char *)memset(big, 'x', sizeof big - 1), 1, &m),
+               STORE_EFULL);
+  memset(big, 0, sizeof big);
+  cr_assert(sqlite3_get_autocommit(st->db), "a transaction was left open");
+
+  /* Nothing of the refused epoch was kept, and reads go on. */
+  store_job j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_RUNNING);
+  cr_assert_eq(j.epoch, 0);
+  store_job_clear(&j);
+  store_metric *metrics;
+  store_checkpoint *ckpts;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, 0);
+  free(metrics);
+  cr_assert_eq(store_checkpoint_list(st, job, &ckpts, &n), STORE_OK);
+  cr_assert_eq(n, 0);
+  free(ckpts);
+  cr_assert_eq(model_version(model), 0);
+
+  cr_assert_eq(store_api_code(STORE_EFULL), API_STORAGE_FULL);
+  cr_assert_eq(api_code_status(API_STORAGE_FULL), 507);
+  cr_assert_str_eq(api_code_name(API_STORAGE_FULL), "storage_full");
+  cr_assert_not_null(strstr(store_strerror(STORE_EFULL), "full"));
+
+  /* Room again: the same handle writes, the same epoch included. */
+  cap_pages(1 << 20);
+  int64_t version = 0;
+  cr_assert_eq(store_job_epoch_commit(st, &e, &version), STORE_OK);
+  cr_assert_eq(version, 1);
+  j = get_job(job);
+  cr_assert_eq(j.epoch, 1);
+  store_job_clear(&j);
 }
 
 /* ---- recovery and persistence --------------------------------------------------------------- */
