@@ -128,6 +128,13 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL,"
     "  UNIQUE (job_id, epoch)"
     ");",
+    /* 2: a job is given up on after crashes that leave it where it was, not
+     * after crashes as such: restarts keeps counting every crash (the API
+     * shows it), stalled_restarts only those since its last checkpoint. A
+     * daemon killed over and over thus never fails a job that moves on
+     * between the kills, and a job that brings the daemon down before its
+     * next checkpoint still stops being retried. */
+    "ALTER TABLE jobs ADD COLUMN stalled_restarts INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -196,9 +203,9 @@ static const char *const queries[Q_COUNT] = {
     [Q_RECOVER_CANCELLED] = "UPDATE jobs SET state = 'cancelled', finished_at = ?1"
                             " WHERE state = 'running' AND cancel_requested",
     [Q_RECOVER_FAILED] = "UPDATE jobs SET state = 'failed', restarts = restarts + 1, error = ?2,"
-                         " finished_at = ?1 WHERE state = 'running' AND restarts >= ?3",
-    [Q_RECOVER_REQUEUE] =
-        "UPDATE jobs SET state = 'queued', restarts = restarts + 1 WHERE state = 'running'",
+                         " finished_at = ?1 WHERE state = 'running' AND stalled_restarts >= ?3",
+    [Q_RECOVER_REQUEUE] = "UPDATE jobs SET state = 'queued', restarts = restarts + 1,"
+                          " stalled_restarts = stalled_restarts + 1 WHERE state = 'running'",
     /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
     [Q_METRIC_UPSERT] =
         "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds)"
@@ -211,6 +218,7 @@ static const char *const queries[Q_COUNT] = {
         "INSERT INTO checkpoints (job_id, epoch, bytes, data, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, epoch) DO UPDATE SET"
         " bytes = excluded.bytes, data = excluded.data, created_at = excluded.created_at",
+    [Q_JOB_CHECKPOINTED] = "UPDATE jobs SET stalled_restarts = 0 WHERE id = ?1",
     [Q_CHECKPOINT_PRUNE] = "DELETE FROM checkpoints WHERE job_id = ?1 AND epoch NOT IN"
                            " (SELECT epoch FROM checkpoints WHERE job_id = ?1"
                            " ORDER BY epoch DESC LIMIT ?2)",

@@ -25,7 +25,8 @@
 
 #define STORE_TIME_LEN 32         /* room for any RFC 3339 timestamp we write */
 #define STORE_CHECKPOINTS_KEPT 3  /* newest checkpoints kept per job */
-#define STORE_MAX_RESTARTS 3      /* crash restarts before a job is failed */
+#define STORE_MAX_RESTARTS 3      /* crash restarts in a row without a new checkpoint
+                                     before a job is failed */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef enum {
@@ -318,8 +319,9 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
 /**
  * At daemon start, settle jobs a crash left running: those with a cancel
  * request become cancelled, those interrupted more than STORE_MAX_RESTARTS
- * times become failed (with an error saying so), the rest are queued again
- * with restarts + 1. Counts may be NULL.
+ * times in a row without storing a checkpoint in between become failed (with
+ * an error saying so), the rest are queued again with restarts + 1. Counts
+ * may be NULL.
  */
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled);
 

@@ -122,12 +122,12 @@ static int64_t model_version(int64_t id) {
 /* ---- handle, names, time -------------------------------------------------------- */
 
 Test(store, open_creates_schema_and_reopening_is_idempotent) {
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(store_healthz(st), STORE_OK);
   int64_t model = add_model("m");
   reopen();
   reopen();
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(model_version(model), 0);
   store_model *list;
   size_t n;
@@ -967,7 +967,7 @@ Test(store, recovery_requeues_then_fails_after_max_restarts) {
   store_job j = get_job(job);
   cr_assert_eq(j.state, STORE_JOB_FAILED);
   cr_assert_not_null(j.error);
-  cr_assert_not_null(strstr(j.error, "more than 3 times"), "%s", j.error);
+  cr_assert_not_null(strstr(j.error, "more than 3 times in a row"), "%s", j.error);
   cr_assert_eq(strlen(j.finished_at), 20);
   store_job_clear(&j);
 
@@ -975,6 +975,45 @@ Test(store, recovery_requeues_then_fails_after_max_restarts) {
   j = get_job(waiting);
   cr_assert_eq(j.state, STORE_JOB_QUEUED);
   cr_assert_eq(j.restarts, 0);
+  store_job_clear(&j);
+}
+
+/* A crash loop fails no job that stores a checkpoint between the crashes;
+ * crashes that leave it where it was still count up to the limit. */
+Test(store, recovery_forgives_crashes_past_a_new_checkpoint) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  int requeued, failed;
+  uint8_t ckpt[4] = {1, 2, 3, 4};
+  enum { CRASHES = 3 * STORE_MAX_RESTARTS };
+  for (int crash = 1; crash <= CRASHES; crash++) {
+    claim(st, job);
+    commit_epoch(job, crash, ckpt, sizeof ckpt, NULL);
+    reopen();
+    cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+    cr_assert_eq(requeued, 1, "crash %d", crash);
+    cr_assert_eq(failed, 0, "crash %d", crash);
+  }
+  store_job j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_QUEUED);
+  cr_assert_eq(j.restarts, CRASHES);
+  store_job_clear(&j);
+
+  /* The last crash was the first since the last checkpoint. An epoch
+   * without a checkpoint is no progress a crash keeps: the fourth crash in a
+   * row fails the job. */
+  for (int crash = 2; crash <= STORE_MAX_RESTARTS; crash++) {
+    claim(st, job);
+    commit_epoch(job, CRASHES + crash, NULL, 0, NULL);
+    cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+    cr_assert_eq(requeued, 1);
+  }
+  claim(st, job);
+  cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+  cr_assert_eq(failed, 1);
+  j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_FAILED);
+  cr_assert_eq(j.restarts, CRASHES + STORE_MAX_RESTARTS);
   store_job_clear(&j);
 }
 
