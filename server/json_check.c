@@ -166,8 +166,8 @@ static int too_deep(const lexer *L) {
     if (w < 0) break;
     used += (size_t)w < sizeof path - used ? (size_t)w : sizeof path - used - 1;
   }
-  return api_fail(L->err, API_INVALID_ARGUMENT, path, "JSON nests deeper than %d levels (at byte %zu)",
-                  JSON_CHECK_MAX_DEPTH, L->pos);
+  return api_fail(L->err, API_INVALID_ARGUMENT, path,
+                  "JSON nests deeper than %d levels (at byte %zu)", JSON_CHECK_MAX_DEPTH, L->pos);
 }
 
 /* A value at L->pos: a scalar is read whole; a container is opened (and

@@ -166,7 +166,8 @@ Test(parse_json, strings_are_utf8_without_nul_or_raw_controls) {
   STRICT_FAILS("[\"abc\\", "not closed", 5);
   /* Outside strings, bytes above 0x7f are no token at all. */
   STRICT_FAILS("[1,\xc3\xa9]", "expected a value", 3);
-  cJSON *ok = json_ok("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"\\ud83d\\ude00\\u00e9\\/\\t\"]");
+  cJSON *ok =
+      json_ok("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"\\ud83d\\ude00\\u00e9\\/\\t\"]");
   cr_assert_str_eq(cJSON_GetArrayItem(ok, 0)->valuestring, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   cr_assert_str_eq(cJSON_GetArrayItem(ok, 1)->valuestring, "\xf0\x9f\x98\x80\xc3\xa9/\t");
   cJSON_Delete(ok);
