@@ -104,14 +104,16 @@ e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
-# that run workers, predictions, cancels and stops concurrently. A report
-# makes the daemon exit non-zero at its stop, which fails the test. (The
-# Criterion runner itself does not run under ThreadSanitizer.)
+# that run workers, predictions, cancels, stops and waits for disk space
+# concurrently. A report makes the daemon exit non-zero at its stop, which
+# fails the test. (The Criterion runner itself does not run under
+# ThreadSanitizer.)
 race: deps
-	$(MAKE) SAN=thread build-tsan/traind
+	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
+	  ENOSPC_LIB=$(abspath build-tsan/tests/fault/libenospc.so) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
-	  tests/e2e/test_crash.py tests/e2e/test_metrics.py
+	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_disk_full.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes

@@ -326,9 +326,8 @@ static void run_job(worker *w, store *st, const store_job *job) {
   if (end == STORE_JOB_FAILED)
     log_write(LOG_WARN, "job %lld failed: %s", (long long)job->id, r.error);
   if (src != STORE_OK)
-    log_write(LOG_ERROR, "job %lld: cannot record its end: %s; it stays running in the "
-              "database, and the next start recovers it as after a crash",
-              (long long)job->id, store_strerror(src));
+    log_write(LOG_ERROR, "job %lld: cannot record its end: %s (a job left running is "
+              "recovered at the next start)", (long long)job->id, store_strerror(src));
   else if (end != STORE_JOB_FAILED)
     log_write(LOG_INFO, "job %lld %s", (long long)job->id,
               end == STORE_JOB_QUEUED ? "paused (queued to resume at the next start)"
