@@ -100,10 +100,18 @@ server-unit: $(SERVER_TEST_BIN)
 test: deps
 	$(MAKE) unit server-unit e2e test-browser
 
+# The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
+# a test daemon, never linked, so it is built without sanitizers.
+ENOSPC_LIB := $(BUILD)/tests/fault/libenospc.so
+$(ENOSPC_LIB): tests/fault/enospc.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -fPIC -shared -o $@ $< -ldl
+
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
-e2e: $(TRAIND) $(TRAINCTL)
-	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
+	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
+	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 # The dashboard in Debian's headless Chromium, driven by playwright-core
@@ -119,15 +127,17 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 	  node --test --test-concurrency=1
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
-# that run workers, predictions, cancels and stops concurrently. A report
-# makes the daemon exit non-zero at its stop, which fails the test. (The
-# Criterion runner itself does not run under ThreadSanitizer.)
+# that run workers, predictions, cancels, stops and waits for disk space
+# concurrently. A report makes the daemon exit non-zero at its stop, which
+# fails the test. (The Criterion runner itself does not run under
+# ThreadSanitizer.)
 race: deps
-	$(MAKE) SAN=thread build-tsan/traind
+	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
+	  ENOSPC_LIB=$(abspath build-tsan/tests/fault/libenospc.so) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
 	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_threads.py \
-	  tests/e2e/test_events.py
+	  tests/e2e/test_events.py tests/e2e/test_disk_full.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes

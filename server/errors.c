@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static const struct {
   const char *name;
   int status;
@@ -20,6 +22,7 @@ static const struct {
     [API_UNPROCESSABLE] = {"unprocessable", 422},
     [API_INTERNAL] = {"internal", 500},
     [API_UNAVAILABLE] = {"unavailable", 503},
+    [API_STORAGE_FULL] = {"storage_full", 507},
 };
 
 const char *api_code_name(api_code code) {
@@ -37,6 +40,10 @@ int api_vfail(api_error *err, api_code code, const char *field, const char *fmt,
     err->code = code;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     vsnprintf(err->message, sizeof err->message, fmt, ap);
+    /* Both may quote client bytes, or be cut inside a character: they go
+     * into a JSON answer, which must be UTF-8. */
+    utf8_scrub(err->field);
+    utf8_scrub(err->message);
   }
   return -(int)code;
 }

@@ -20,11 +20,13 @@ typedef enum {
   API_UNPROCESSABLE,        /* 422 */
   API_INTERNAL,             /* 500 */
   API_UNAVAILABLE,          /* 503 */
+  API_STORAGE_FULL,         /* 507: the database's disk is full */
   API_CODE_COUNT
 } api_code;
 
 /* A failure to report to a client: code, the input field at fault ("" when
- * none, e.g. "layers[1].units"), and a message a user can act on. */
+ * none, e.g. "layers[1].units"), and a message a user can act on. Both are
+ * valid UTF-8 (api_fail replaces bytes that are not with '?'). */
 typedef struct {
   api_code code;
   char field[128];

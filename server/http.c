@@ -315,7 +315,11 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   http_server *srv = ctx->srv;
   api_error err;
   ctx->started = true;
+  /* For the log line and the metrics' labels: client bytes, kept printable
+   * as the path is (the route is matched with the method as sent). */
   snprintf(ctx->method, sizeof ctx->method, "%s", method);
+  for (char *m = ctx->method; *m != '\0'; m++)
+    if ((unsigned char)*m <= ' ' || (unsigned char)*m >= 0x7f) *m = '?';
   set_request_id(ctx, c);
 
   char *query = strchr(ctx->uri, '?');

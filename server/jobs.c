@@ -12,6 +12,13 @@
  * reads its share at every batch and hands it to its trainer, whose results
  * do not depend on it: a job alone uses every core, and when a second starts
  * both shrink to half at their next batch instead of oversubscribing.
+ *
+ * A full disk pauses a job rather than failing it: nothing can be written
+ * then, not even "failed", so the worker keeps the epoch it could not record
+ * and tries the same write again after 100 ms, 200 ms... up to 5 s apart,
+ * until the disk has room (the job then goes on as if nothing happened, to
+ * the same weights), the job is cancelled or the daemon stops. Claiming a job
+ * and recording a job's end are retried the same way.
  */
 #include "jobs.h"
 
@@ -19,6 +26,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +48,16 @@ typedef struct worker {
   int share;         /* the compute threads t was last given */
 } worker;
 
+#define RETRY_MIN_MS 100u  /* first wait before writing again to a full disk */
+#define RETRY_MAX_MS 5000u /* the longest, reached by doubling */
+
 struct jobs {
   char db_path[1024];
   models *cache;
   notifier *events;
   uv_mutex_t lock;
   uv_cond_t wake;
+  uv_cond_t retry; /* wakes workers waiting for disk space: a stop or a cancel */
   int pending; /* notifications no worker has taken yet; guarded by lock */
   atomic_int stopping;
   int threads;         /* compute threads shared by the running jobs */
@@ -64,7 +76,9 @@ typedef struct {
   nn_model *m;
   nn_train_state resume;
   nn_trainer *t;
-  char error[256]; /* why the job failed */
+  bool stopped;     /* cancelled or stopping, mid-epoch or waiting for disk space */
+  bool uncommitted; /* the trainer is past the last epoch recorded (the disk was full) */
+  char error[256];  /* why the job failed */
 } run;
 
 static void run_clear(run *r) {
@@ -172,6 +186,31 @@ static int prepare(store *st, const store_job *job, run *r) {
   return 0;
 }
 
+/* Whether a worker waiting for disk space should give up (under owner->lock). */
+static bool giving_up(worker *w, bool cancellable) {
+  return atomic_load(&w->owner->stopping) || (cancellable && atomic_load(&w->cancel));
+}
+
+/*
+ * The disk holding the database is full: sleep before the write is tried
+ * again, *delay_ms (0 at first) growing from RETRY_MIN_MS to RETRY_MAX_MS.
+ * A stop, or a cancel when cancellable, ends the wait early.
+ * @return 0 to try again, or -1 to give up
+ */
+static int wait_for_space(worker *w, unsigned *delay_ms, bool cancellable) {
+  jobs *j = w->owner;
+  unsigned next = *delay_ms == 0 ? RETRY_MIN_MS : 2 * *delay_ms;
+  *delay_ms = next < RETRY_MAX_MS ? next : RETRY_MAX_MS;
+  uv_mutex_lock(&j->lock);
+  /* Checked under the lock that jobs_stop and jobs_cancel signal under. */
+  if (!giving_up(w, cancellable))
+    uv_cond_timedwait(&j->retry, &j->lock, (uint64_t)*delay_ms * 1000000u);
+  int rc = giving_up(w, cancellable) ? -1 : 0;
+  uv_mutex_unlock(&j->lock);
+  return rc;
+}
+
+
 /* This job's even share of the compute threads now. */
 static int fair_share(const jobs *j) {
   int running = atomic_load_explicit(&j->training, memory_order_relaxed);
@@ -220,11 +259,24 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
       .weights_len = weights_len,
       .classes = r->meta.classes,
   };
-  int src = store_job_epoch_commit(st, &e, &version);
+  int src;
+  unsigned delay = 0;
+  while ((src = store_job_epoch_commit(st, &e, &version)) == STORE_EFULL) {
+    if (delay == 0)
+      log_write(LOG_WARN, "job %lld: %s; epoch %d waits to be recorded, retrying",
+                (long long)job->id, store_strerror(src), em->epoch);
+    if (wait_for_space(w, &delay, true) != 0) {
+      r->stopped = r->uncommitted = true;
+      goto out;
+    }
+  }
   if (src != STORE_OK) {
     fail(r, "cannot record epoch %d: %s", em->epoch, store_strerror(src));
     goto out;
   }
+  if (delay != 0)
+    log_write(LOG_INFO, "job %lld: epoch %d recorded, the disk has room again", (long long)job->id,
+              em->epoch);
   metrics_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
@@ -237,15 +289,34 @@ out:
 }
 
 /* The daemon is stopping: checkpoint the job where it paused (mid-epoch)
- * and queue it again, to resume there at the next start. */
+ * and queue it again, to resume there at the next start. A trainer past an
+ * epoch the full disk kept from being recorded resumes from the last stored
+ * checkpoint instead, so no epoch's metrics go missing. One try: a disk
+ * still full leaves the job running in the store, and the next start
+ * recovers it as after a crash. */
 static int pause_job(store *st, const store_job *job, run *r) {
   uint8_t *ckpt = NULL;
   size_t len = 0;
-  if (nn_checkpoint_save(r->m, r->t, &ckpt, &len) != NN_OK)
+  if (!r->uncommitted && nn_checkpoint_save(r->m, r->t, &ckpt, &len) != NN_OK)
     log_write(LOG_WARN, "job %lld: out of memory for its pause checkpoint; it resumes from "
               "its last one", (long long)job->id);
   int rc = store_job_pause(st, job->id, nn_trainer_epochs_done(r->t), ckpt, len);
   free(ckpt);
+  return rc;
+}
+
+/* Record a job's end, waiting for disk space when the disk is full (the
+ * end is owed even to a cancelled job) unless the daemon stops meanwhile. */
+static int finish_job(worker *w, store *st, const store_job *job, store_job_state end,
+                      const char *error) {
+  unsigned delay = 0;
+  int rc;
+  while ((rc = store_job_finish(st, job->id, end, error)) == STORE_EFULL) {
+    if (delay == 0)
+      log_write(LOG_WARN, "job %lld: %s; its end waits to be recorded, retrying",
+                (long long)job->id, store_strerror(rc));
+    if (wait_for_space(w, &delay, false) != 0) break;
+  }
   return rc;
 }
 
@@ -268,7 +339,7 @@ static void run_job(worker *w, store *st, const store_job *job) {
     nn_epoch_metrics em;
     int nrc = nn_trainer_epoch(r.t, between_batches, w, &em);
     if (nrc == NN_ESTOPPED) {
-      end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
+      r.stopped = true;
       break;
     }
     if (nrc != NN_OK) {
@@ -282,16 +353,19 @@ static void run_job(worker *w, store *st, const store_job *job) {
     atomic_fetch_sub(&w->owner->training, 1);
     w->t = NULL;
   }
-  if (rc == 0 && end == STORE_JOB_FAILED) end = STORE_JOB_SUCCEEDED;
-  int src = end == STORE_JOB_QUEUED ? pause_job(st, job, &r)
-                                    : store_job_finish(st, job->id, end,
-                                                       end == STORE_JOB_FAILED ? r.error : NULL);
-  if (src != STORE_OK)
-    log_write(LOG_ERROR, "job %lld: cannot record its end: %s", (long long)job->id,
-              store_strerror(src));
+  if (r.stopped)
+    end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
+  else if (rc == 0)
+    end = STORE_JOB_SUCCEEDED;
+  int src = end == STORE_JOB_QUEUED
+                ? pause_job(st, job, &r)
+                : finish_job(w, st, job, end, end == STORE_JOB_FAILED ? r.error : NULL);
   if (end == STORE_JOB_FAILED)
     log_write(LOG_WARN, "job %lld failed: %s", (long long)job->id, r.error);
-  else
+  if (src != STORE_OK)
+    log_write(LOG_ERROR, "job %lld: cannot record its end: %s (a job left running is "
+              "recovered at the next start)", (long long)job->id, store_strerror(src));
+  else if (end != STORE_JOB_FAILED)
     log_write(LOG_INFO, "job %lld %s", (long long)job->id,
               end == STORE_JOB_QUEUED ? "paused (queued to resume at the next start)"
                                       : store_job_state_name(end));
@@ -325,9 +399,16 @@ static void worker_main(void *arg) {
     return;
   }
   store_on_event(st, notify_store_hook, j->events);
+  unsigned delay = 0; /* waiting for disk space to claim a job */
   while (!atomic_load(&j->stopping)) {
     store_job job = {0};
     int rc = store_job_claim(st, &job);
+    if (rc == STORE_EFULL) {
+      if (delay == 0) log_write(LOG_WARN, "cannot claim a job: %s; retrying", store_strerror(rc));
+      wait_for_space(w, &delay, false);
+      continue;
+    }
+    delay = 0;
     if (rc == STORE_OK) {
       start_job(w, st, &job);
       store_job_clear(&job);
@@ -379,6 +460,13 @@ int jobs_start(const char *db_path, int workers, int threads, models *cache, not
     free(j);
     return -1;
   }
+  if (uv_cond_init(&j->retry) != 0) {
+    uv_cond_destroy(&j->wake);
+    uv_mutex_destroy(&j->lock);
+    free(j->workers);
+    free(j);
+    return -1;
+  }
   for (int i = 0; i < workers; i++) {
     j->workers[i].owner = j;
     if (uv_thread_create(&j->workers[i].thread, worker_main, &j->workers[i]) != 0) {
@@ -406,6 +494,7 @@ void jobs_cancel(jobs *j, int64_t job_id) {
   uv_mutex_lock(&j->lock);
   for (int i = 0; i < j->n_workers; i++)
     if (j->workers[i].job_id == job_id) atomic_store(&j->workers[i].cancel, 1);
+  uv_cond_broadcast(&j->retry);
   uv_mutex_unlock(&j->lock);
 }
 
@@ -414,8 +503,10 @@ void jobs_stop(jobs *j) {
   uv_mutex_lock(&j->lock);
   atomic_store(&j->stopping, 1);
   uv_cond_broadcast(&j->wake);
+  uv_cond_broadcast(&j->retry);
   uv_mutex_unlock(&j->lock);
   for (int i = 0; i < j->n_workers; i++) uv_thread_join(&j->workers[i].thread);
+  uv_cond_destroy(&j->retry);
   uv_cond_destroy(&j->wake);
   uv_mutex_destroy(&j->lock);
   free(j->workers);

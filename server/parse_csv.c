@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "intern.h"
+#include "utf8.h"
 
 typedef enum { CELL_START, CELL_PLAIN, CELL_QUOTED, CELL_QUOTE_SEEN } cell_state;
 
@@ -140,6 +141,8 @@ static int header_cell(parse_csv *p, api_error *err) {
     return fail_at(p, 0, err, what);
   }
   if (len == 0) return fail_at(p, 0, err, "has a column without a name");
+  if (utf8_check(name, len, NULL) != 0)
+    return fail_at(p, 0, err, "has a column name that is not UTF-8");
   if (intern_add(&p->columns, name, len, &id) != 0) return parse_out_of_memory(err);
   if (id != p->col) {
     char what[PARSE_PATH_MAX];
@@ -159,6 +162,8 @@ static int target_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "is longer than %d bytes", PARSE_CLASS_NAME_MAX);
     return fail_at(p, 1, err, what);
   }
+  /* Class names are stored and answered in JSON, which is UTF-8. */
+  if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
   if (p->target_numeric && parse_text_to_float(p->cell, &v) != 0) p->target_numeric = 0;
   return intern_add(&p->text, p->cell, p->cell_len, &p->ids[p->rows]) == 0 ? 0 : parse_out_of_memory(err);
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
+
 static int is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 static int cmp_names(const void *a, const void *b) {
@@ -19,14 +21,10 @@ static void index_path(char *buf, size_t cap, const char *prefix, size_t i) {
   if (snprintf(buf, cap, "%s[%zu]", prefix, i) >= (int)cap) buf[cap - 1] = '\0';
 }
 
-/* Depth-first over the tree: fails on the first object holding a name twice
- * or on nesting deeper than PARSE_JSON_MAX_DEPTH. Recursion is bounded by
- * that depth, since the check comes before descending. */
-static int check_tree(const cJSON *v, const char *path, int depth, api_error *err) {
+/* Depth-first over the tree: fails on the first object holding a name twice.
+ * Recursion is bounded: json_check admitted at most JSON_CHECK_MAX_DEPTH levels. */
+static int check_tree(const cJSON *v, const char *path, api_error *err) {
   if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return 0;
-  if (depth > PARSE_JSON_MAX_DEPTH)
-    return api_fail(err, API_INVALID_ARGUMENT, path, "JSON nests deeper than %d levels",
-                    PARSE_JSON_MAX_DEPTH);
   size_t n = 0;
   for (const cJSON *c = v->child; c != NULL; c = c->next) n++;
   if (cJSON_IsObject(v) && n > 1) {
@@ -58,7 +56,7 @@ static int check_tree(const cJSON *v, const char *path, int depth, api_error *er
       parse_json_path(child, sizeof child, path, c->string);
     else
       index_path(child, sizeof child, path, i);
-    int rc = check_tree(c, child, depth + 1, err);
+    int rc = check_tree(c, child, err);
     if (rc != 0) return rc;
   }
   return 0;
@@ -69,22 +67,12 @@ int parse_json_body(const char *body, size_t len, cJSON **out, api_error *err) {
   size_t start = 0;
   while (start < len && is_json_space(body[start])) start++;
   if (start == len) return api_fail(err, API_INVALID_ARGUMENT, NULL, "the body is empty");
-  const char *end = NULL;
-  /* require_null_terminated would demand a NUL inside len; the tail is
-   * checked by hand instead, and cJSON never reads past len. */
-  cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-  if (root == NULL) {
-    size_t at = end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : 0;
-    return api_fail(err, API_INVALID_ARGUMENT, NULL, "malformed JSON near byte %zu", at);
-  }
-  size_t pos = (size_t)(end - body);
-  while (pos < len && is_json_space(body[pos])) pos++;
-  if (pos != len) {
-    cJSON_Delete(root);
-    return api_fail(err, API_INVALID_ARGUMENT, NULL,
-                    "unexpected data after the JSON value at byte %zu", pos);
-  }
-  int rc = check_tree(root, "", 1, err);
+  int rc = json_check(body, len, err);
+  if (rc != 0) return rc;
+  /* After json_check, cJSON fails only when it runs out of memory. */
+  cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+  if (root == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory parsing the body");
+  rc = check_tree(root, "", err);
   if (rc != 0) {
     cJSON_Delete(root);
     return rc;
@@ -123,6 +111,8 @@ int parse_json_known_keys(const cJSON *obj, const char *prefix, const char *cons
   if (c == NULL) return 0;
   char field[PARSE_PATH_MAX];
   parse_json_path(field, sizeof field, prefix, c->string);
+  if (c->string[0] == '\0')
+    return api_fail(err, API_INVALID_ARGUMENT, field, "unknown field: a member with an empty name");
   return api_fail(err, API_INVALID_ARGUMENT, field, "unknown field %s", field);
 }
 

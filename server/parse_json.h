@@ -1,11 +1,12 @@
 /*
  * parse_json.h — strict JSON input for the API, on top of cJSON.
  *
- * A body is accepted only as one JSON document with nothing after it, no
- * duplicate keys at any level and at most PARSE_JSON_MAX_DEPTH levels of
- * nesting. The typed getters read one member of an object and, on failure,
- * fill an api_error (API_INVALID_ARGUMENT) whose field is the member's full
- * path, e.g. "layers[1].units". Optional members that are absent leave *out
+ * A body is accepted only as one strict RFC 8259 JSON document with nothing
+ * after it (json_check.h: UTF-8, no "\u0000", at most PARSE_JSON_MAX_DEPTH
+ * levels of nesting) and no duplicate keys at any level. The typed getters
+ * read one member of an object and, on failure, fill an api_error
+ * (API_INVALID_ARGUMENT) whose field is the member's full path, e.g.
+ * "layers[1].units". Optional members that are absent leave *out
  * untouched, so callers fill defaults first and let the getters override.
  */
 #ifndef TRAIND_PARSE_JSON_H
@@ -17,8 +18,9 @@
 
 #include "../core/nn.h"
 #include "errors.h"
+#include "json_check.h"
 
-#define PARSE_JSON_MAX_DEPTH 64
+#define PARSE_JSON_MAX_DEPTH JSON_CHECK_MAX_DEPTH
 #define PARSE_PATH_MAX 128 /* the size of api_error.field */
 #define PARSE_NAME_MAX 64  /* resource names: 1..64 of [A-Za-z0-9._-] */
 #define PARSE_MAX_SAFE_INT 9007199254740992LL /* 2^53: the largest exact JSON integer */
@@ -29,8 +31,9 @@ typedef enum { PARSE_OPTIONAL, PARSE_REQUIRED } parse_presence;
  * Parse a body (not NUL-terminated) into a cJSON tree.
  * @param body the bytes; len may be 0 (rejected as empty)
  * @param out  receives the tree on success; free it with cJSON_Delete
- * @return 0, or -API_INVALID_ARGUMENT for malformed JSON, trailing bytes,
- *         duplicate keys or too deep nesting; -API_INTERNAL when out of memory
+ * @return 0, or -API_INVALID_ARGUMENT for malformed JSON (json_check),
+ *         trailing bytes, duplicate keys or too deep nesting; -API_INTERNAL
+ *         when out of memory
  */
 int parse_json_body(const char *body, size_t len, cJSON **out, api_error *err);
 

@@ -11,6 +11,7 @@
  */
 #include "store_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -167,6 +168,14 @@ static const char *const migrations[] = {
     "  SELECT job_id, 'epoch', epoch FROM metrics ORDER BY job_id, epoch;"
     "INSERT INTO events (job_id, kind, state, epoch)"
     "  SELECT id, 'state', state, epoch FROM jobs ORDER BY id;",
+
+    /* 3: a job is given up on after crashes that leave it where it was, not
+     * after crashes as such: restarts keeps counting every crash (the API
+     * shows it), stalled_restarts only those since its last checkpoint. A
+     * daemon killed over and over thus never fails a job that moves on
+     * between the kills, and a job that brings the daemon down before its
+     * next checkpoint still stops being retried. */
+    "ALTER TABLE jobs ADD COLUMN stalled_restarts INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -185,7 +194,7 @@ static const char *const migrations[] = {
 /* Which running jobs each recovery step takes: the event insert and the
  * update of a step must select the same rows. */
 #define RECOVER_CANCELLED " WHERE state = 'running' AND cancel_requested"
-#define RECOVER_FAILED " WHERE state = 'running' AND restarts >= ?3"
+#define RECOVER_FAILED " WHERE state = 'running' AND stalled_restarts >= ?3"
 #define RECOVER_REQUEUE " WHERE state = 'running'"
 
 static const char *const queries[Q_COUNT] = {
@@ -245,8 +254,8 @@ static const char *const queries[Q_COUNT] = {
         "UPDATE jobs SET state = 'cancelled', finished_at = ?1" RECOVER_CANCELLED,
     [Q_RECOVER_FAILED] = "UPDATE jobs SET state = 'failed', restarts = restarts + 1, error = ?2,"
                          " finished_at = ?1" RECOVER_FAILED,
-    [Q_RECOVER_REQUEUE] =
-        "UPDATE jobs SET state = 'queued', restarts = restarts + 1" RECOVER_REQUEUE,
+    [Q_RECOVER_REQUEUE] = "UPDATE jobs SET state = 'queued', restarts = restarts + 1,"
+                          " stalled_restarts = stalled_restarts + 1" RECOVER_REQUEUE,
     /* Each recovery step's state events, inserted just before its update. */
     [Q_RECOVER_CANCELLED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
                                    " SELECT id, 'state', 'cancelled', epoch FROM jobs"
@@ -270,6 +279,7 @@ static const char *const queries[Q_COUNT] = {
         "INSERT INTO checkpoints (job_id, epoch, bytes, data, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, epoch) DO UPDATE SET"
         " bytes = excluded.bytes, data = excluded.data, created_at = excluded.created_at",
+    [Q_JOB_CHECKPOINTED] = "UPDATE jobs SET stalled_restarts = 0 WHERE id = ?1",
     [Q_CHECKPOINT_PRUNE] = "DELETE FROM checkpoints WHERE job_id = ?1 AND epoch NOT IN"
                            " (SELECT epoch FROM checkpoints WHERE job_id = ?1"
                            " ORDER BY epoch DESC LIMIT ?2)",
@@ -344,6 +354,8 @@ int store__status_of(int rc) {
   case SQLITE_OK:
   case SQLITE_DONE:
     return STORE_OK;
+  case SQLITE_FULL:
+    return STORE_EFULL;
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
     return STORE_EBUSY;
@@ -363,6 +375,18 @@ int store__status_of(int rc) {
   }
 }
 
+/* The same for a failure of db's I/O: SQLite reports a write that found the
+ * disk full as SQLITE_FULL, but a full disk met while syncing, truncating or
+ * growing the shared-memory file comes back as an SQLITE_IOERR_* code, with
+ * the system's errno kept aside. Call it before resetting the statement. */
+int store__status_of_db(sqlite3 *db, int rc) {
+  if ((rc & 0xff) == SQLITE_IOERR) {
+    int e = sqlite3_system_errno(db);
+    if (e == ENOSPC || e == EDQUOT) return STORE_EFULL;
+  }
+  return store__status_of(rc);
+}
+
 const char *store_strerror(int status) {
   switch (status) {
   case STORE_OK: return "ok";
@@ -374,6 +398,7 @@ const char *store_strerror(int status) {
   case STORE_EINVAL: return "invalid argument";
   case STORE_ETOOBIG: return "value too large for the database";
   case STORE_ESCHEMA: return "database schema is newer than this program";
+  case STORE_EFULL: return "the disk holding the database is full";
   default: return "unknown store error";
   }
 }
@@ -386,6 +411,7 @@ api_code store_api_code(int status) {
   case STORE_EBUSY: return API_UNAVAILABLE;
   case STORE_ETOOBIG: return API_PAYLOAD_TOO_LARGE;
   case STORE_EINVAL: return API_INVALID_ARGUMENT;
+  case STORE_EFULL: return API_STORAGE_FULL;
   default: return API_INTERNAL;
   }
 }
@@ -452,8 +478,9 @@ void store__done(sqlite3_stmt *s) {
 /* Run a statement that returns no rows. */
 int store__run(sqlite3_stmt *s) {
   int rc = sqlite3_step(s);
+  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(sqlite3_db_handle(s), rc);
   store__done(s);
-  return rc == SQLITE_DONE ? STORE_OK : store__status_of(rc);
+  return status;
 }
 
 /* Run a statement that yields at most one row, read into row. The statement
@@ -468,7 +495,8 @@ int store__run_one(sqlite3_stmt *s, store__row_reader read, store__row_clear cle
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && status == STORE_OK && clear != NULL) clear(row);
   }
-  if (rc != SQLITE_DONE) status = rc == SQLITE_ROW ? STORE_EIO : store__status_of(rc);
+  if (rc != SQLITE_DONE)
+    status = rc == SQLITE_ROW ? STORE_EIO : store__status_of_db(sqlite3_db_handle(s), rc);
   store__done(s);
   return status;
 }
@@ -494,7 +522,8 @@ int store__run_list(sqlite3_stmt *s, size_t size, store__row_reader read, store_
     if ((status = read(s, rows + count * size)) != STORE_OK) break;
     count++;
   }
-  if (status == STORE_OK && rc != SQLITE_DONE) status = store__status_of(rc);
+  if (status == STORE_OK && rc != SQLITE_DONE)
+    status = store__status_of_db(sqlite3_db_handle(s), rc);
   store__done(s);
   if (status != STORE_OK) {
     for (size_t i = 0; clear != NULL && i < count; i++) clear(rows + i * size);
@@ -583,8 +612,9 @@ static int query_text(sqlite3 *db, const char *sql, char *buf, size_t n) {
   rc = sqlite3_step(s);
   const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
   snprintf(buf, n, "%s", t ? (const char *)t : "");
+  int status = rc == SQLITE_ROW ? STORE_OK : store__status_of_db(db, rc);
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW ? STORE_OK : store__status_of(rc);
+  return status;
 }
 
 /* Apply the missing migrations, each with its version bump in one
@@ -594,14 +624,14 @@ static int migrate_locked(store *st) {
   for (;;) {
     char text[32];
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return store__status_of(rc);
+    if (rc != SQLITE_OK) return store__status_of_db(st->db, rc);
     int status = query_text(st->db, "PRAGMA user_version", text, sizeof text);
     int version = atoi(text);
     if (status == STORE_OK && version > N_MIGRATIONS) status = STORE_ESCHEMA;
     if (status != STORE_OK || version == N_MIGRATIONS) {
       st->schema_version = version;
       if (status == STORE_OK)
-        status = store__status_of(sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
+        status = store__status_of_db(st->db, sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL));
       if (status != STORE_OK && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
       return status;
@@ -613,8 +643,9 @@ static int migrate_locked(store *st) {
     if (rc == SQLITE_OK) rc = sqlite3_exec(st->db, bump, NULL, NULL, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
+      status = store__status_of_db(st->db, rc);
       if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-      return store__status_of(rc);
+      return status;
     }
   }
 }
@@ -653,7 +684,7 @@ static int configure(sqlite3 *db) {
       /* Trim the WAL back after a checkpoint: one large dataset insert
        * would otherwise leave a WAL file of its size behind forever. */
       "PRAGMA journal_size_limit = 67108864;";
-  return store__status_of(sqlite3_exec(db, pragmas, NULL, NULL, NULL));
+  return store__status_of_db(db, sqlite3_exec(db, pragmas, NULL, NULL, NULL));
 }
 
 int store_open(const char *path, store **out) {

@@ -25,7 +25,8 @@
 
 #define STORE_TIME_LEN 32         /* room for any RFC 3339 timestamp we write */
 #define STORE_CHECKPOINTS_KEPT 3  /* newest checkpoints kept per job */
-#define STORE_MAX_RESTARTS 3      /* crash restarts before a job is failed */
+#define STORE_MAX_RESTARTS 3      /* crash restarts in a row without a new checkpoint
+                                     before a job is failed */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 typedef enum {
@@ -33,11 +34,13 @@ typedef enum {
   STORE_ENOTFOUND = -1, /* no such row (or a referenced row is missing) */
   STORE_ECONFLICT = -2, /* the row is in a state that forbids the change */
   STORE_EBUSY = -3,     /* the database stayed locked past the busy timeout */
-  STORE_EIO = -4,       /* disk full, I/O error or a corrupt database */
+  STORE_EIO = -4,       /* I/O error or a corrupt database */
   STORE_ENOMEM = -5,
   STORE_EINVAL = -6,    /* an argument is inconsistent (shape vs. blob sizes...) */
   STORE_ETOOBIG = -7,   /* a blob or string exceeds SQLite's size limit */
-  STORE_ESCHEMA = -8    /* the database was written by a newer schema */
+  STORE_ESCHEMA = -8,   /* the database was written by a newer schema */
+  STORE_EFULL = -9      /* the disk (or quota) holding the database is full;
+                           nothing of the failed write was kept */
 } store_status;
 
 typedef struct store store;
@@ -333,8 +336,9 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
 /**
  * At daemon start, settle jobs a crash left running: those with a cancel
  * request become cancelled, those interrupted more than STORE_MAX_RESTARTS
- * times become failed (with an error saying so), the rest are queued again
- * with restarts + 1, each with its state event. Counts may be NULL.
+ * times in a row without storing a checkpoint in between become failed (with
+ * an error saying so), the rest are queued again with restarts + 1, each with
+ * its state event. Counts may be NULL.
  */
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled);
 

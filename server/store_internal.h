@@ -52,6 +52,7 @@ enum query {
   Q_METRICS_AFTER,
   Q_METRIC_GET,
   Q_CHECKPOINT_UPSERT,
+  Q_JOB_CHECKPOINTED,
   Q_CHECKPOINT_PRUNE,
   Q_CHECKPOINT_LIST,
   Q_CHECKPOINT_LATEST,
@@ -84,6 +85,9 @@ typedef void (*store__row_clear)(void *row);
 
 /* The store_status of an SQLite result code. */
 int store__status_of(int rc);
+/* The same for a failed step or exec on db, telling a full disk behind an
+ * I/O error (read before the statement is reset). */
+int store__status_of_db(sqlite3 *db, int rc);
 /* The current time as a store timestamp. */
 void store__now(char out[STORE_TIME_LEN]);
 

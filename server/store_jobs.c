@@ -130,8 +130,9 @@ int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
     if (name != NULL && store_job_state_parse(name, &state) == STORE_OK)
       counts[state] = sqlite3_column_int64(s, 1);
   }
+  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(st->db, rc);
   store__done(s);
-  return rc == SQLITE_DONE ? STORE_OK : store__status_of(rc);
+  return status;
 }
 
 int store_job_claim(store *st, store_job *out) {
@@ -200,7 +201,8 @@ static int check_epoch(const store_epoch *e) {
   return STORE_OK;
 }
 
-/* Store a job's checkpoint at epoch and keep the newest few. */
+/* Store a job's checkpoint at epoch and keep the newest few. It is progress
+ * a crash cannot take back, so the job's stalled restarts start over. */
 static int save_checkpoint(store *st, int64_t job_id, int64_t epoch, const uint8_t *data,
                            size_t len) {
   char created[STORE_TIME_LEN];
@@ -217,6 +219,8 @@ static int save_checkpoint(store *st, int64_t job_id, int64_t epoch, const uint8
   }
   int status = store__run(s);
   if (status != STORE_OK) return status;
+  sqlite3_bind_int64(st->stmt[Q_JOB_CHECKPOINTED], 1, job_id);
+  if ((status = store__run(st->stmt[Q_JOB_CHECKPOINTED])) != STORE_OK) return status;
   s = st->stmt[Q_CHECKPOINT_PRUNE];
   sqlite3_bind_int64(s, 1, job_id);
   sqlite3_bind_int(s, 2, STORE_CHECKPOINTS_KEPT);
@@ -317,11 +321,12 @@ int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpo
 }
 
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
-  char at[STORE_TIME_LEN], why[160];
+  char at[STORE_TIME_LEN], why[192];
   int n_cancelled = 0, n_failed = 0, n_requeued = 0;
   store__now(at);
   snprintf(why, sizeof why,
-           "the daemon stopped while running this job more than %d times; not restarted again",
+           "the daemon stopped while running this job more than %d times in a row without "
+           "a new checkpoint in between; not restarted again",
            STORE_MAX_RESTARTS);
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;

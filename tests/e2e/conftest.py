@@ -24,8 +24,9 @@ class Daemon:
 
     count = 0
 
-    def __init__(self, db, log_dir, workers=2, extra=()):
+    def __init__(self, db, log_dir, workers=2, extra=(), env=None):
         Daemon.count += 1
+        self.env = env or {}  # variables added to the daemon's environment
         self.db = str(db)
         self.log_path = os.path.join(str(log_dir), f"traind-{Daemon.count}.log")
         self.args = [TRAIND, "--listen", "127.0.0.1:0", "--db", self.db,
@@ -35,7 +36,7 @@ class Daemon:
         self.client = None
 
     def start(self):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **self.env)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.log, env=env)
         # main.c prints "listening on http://HOST:PORT" on stdout once it serves.

@@ -110,6 +110,99 @@ Test(parse_json, limits_nesting_depth) {
   free(very);
 }
 
+/* The body fails json_check; the message names the problem and the byte. */
+static void strict_fails(const char *s, size_t len, const char *problem, size_t at) {
+  cJSON *root = NULL;
+  api_error err = {0};
+  cr_assert_eq(body(s, len, &root, &err), -API_INVALID_ARGUMENT, "%s parsed", s);
+  cr_assert_null(root);
+  cr_assert_str_eq(err.field, "", "%s: field %s", s, err.field);
+  char where[32];
+  snprintf(where, sizeof where, "at byte %zu:", at);
+  cr_assert(strstr(err.message, problem) != NULL && strstr(err.message, where) != NULL,
+            "%s: '%s' should name '%s' %s", s, err.message, problem, where);
+}
+#define STRICT_FAILS(lit, problem, at) strict_fails(lit, sizeof lit - 1, problem, at)
+
+Test(parse_json, numbers_follow_rfc8259) {
+  STRICT_FAILS("[02]", "leading zeros", 2);
+  STRICT_FAILS("[-00]", "leading zeros", 3);
+  STRICT_FAILS("[1.]", "decimal point", 3);
+  STRICT_FAILS("[.5]", "expected a value", 1);
+  STRICT_FAILS("[+1]", "expected a value", 1);
+  STRICT_FAILS("[1e]", "exponent", 3);
+  STRICT_FAILS("[1e+]", "exponent", 4);
+  STRICT_FAILS("[-]", "needs digits", 2);
+  STRICT_FAILS("[0x10]", "expected ',' or ']'", 2);
+  STRICT_FAILS("[NaN]", "NaN and Infinity are not JSON", 1);
+  STRICT_FAILS("[Infinity]", "NaN and Infinity are not JSON", 1);
+  STRICT_FAILS("[-Infinity]", "-Infinity is not JSON", 2);
+  STRICT_FAILS("[nan]", "true, false and null", 1);
+  STRICT_FAILS("[tru]", "true, false and null", 1);
+  cJSON *ok = json_ok("[0, -0, 1E+5, 0.5e-3, -12.25E2, 1e999, true, false, null]");
+  cr_assert_eq(cJSON_GetArraySize(ok), 9);
+  cr_assert_eq(cJSON_GetArrayItem(ok, 3)->valuedouble, 0.5e-3);
+  cJSON_Delete(ok);
+}
+
+Test(parse_json, strings_are_utf8_without_nul_or_raw_controls) {
+  STRICT_FAILS("[\"a\tb\"]", "control character", 3);
+  STRICT_FAILS("[\"a\nb\"]", "control character", 3);
+  STRICT_FAILS("[\"\\x\"]", "unknown escape", 2);
+  STRICT_FAILS("[\"\\u12\"]", "four hex digits", 2);
+  STRICT_FAILS("[\"a\\u0000b\"]", "\\u0000", 3);
+  STRICT_FAILS("{\"a\\u0000\":1}", "\\u0000", 3);
+  STRICT_FAILS("[\"\\udc00\"]", "surrogate", 2);
+  STRICT_FAILS("[\"\\ud800\"]", "surrogate", 2);
+  STRICT_FAILS("[\"\\ud800\\u0041\"]", "surrogate", 2);
+  STRICT_FAILS("[\"\xff\"]", "not UTF-8", 2);
+  STRICT_FAILS("[\"ab\x80\"]", "not UTF-8", 4);
+  STRICT_FAILS("[\"\xc0\xaf\"]", "not UTF-8", 2);         /* overlong '/' */
+  STRICT_FAILS("[\"\xe0\x80\xaf\"]", "not UTF-8", 2);     /* overlong, 3 bytes */
+  STRICT_FAILS("[\"\xed\xa0\x80\"]", "not UTF-8", 2);     /* an encoded surrogate */
+  STRICT_FAILS("[\"\xf4\x90\x80\x80\"]", "not UTF-8", 2); /* above U+10FFFF */
+  STRICT_FAILS("[\"\xe2\x82\"]", "not UTF-8", 2);         /* cut short */
+  STRICT_FAILS("[\"abc", "not closed", 5);
+  STRICT_FAILS("[\"abc\\", "not closed", 5);
+  /* Outside strings, bytes above 0x7f are no token at all. */
+  STRICT_FAILS("[1,\xc3\xa9]", "expected a value", 3);
+  cJSON *ok =
+      json_ok("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"\\ud83d\\ude00\\u00e9\\/\\t\"]");
+  cr_assert_str_eq(cJSON_GetArrayItem(ok, 0)->valuestring, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  cr_assert_str_eq(cJSON_GetArrayItem(ok, 1)->valuestring, "\xf0\x9f\x98\x80\xc3\xa9/\t");
+  cJSON_Delete(ok);
+}
+
+Test(parse_json, structure_errors_name_the_byte) {
+  STRICT_FAILS("{'a':1}", "member name in double quotes", 1);
+  STRICT_FAILS("{\"a\" 1}", "':'", 5);
+  STRICT_FAILS("{\"a\":1,}", "member name", 7);
+  STRICT_FAILS("{\"a\":1 \"b\":2}", "expected ',' or '}'", 7);
+  STRICT_FAILS("[1 2]", "expected ',' or ']'", 3);
+  STRICT_FAILS("[1,]", "expected a value", 3);
+  STRICT_FAILS("[1,2", "expected ',' or ']'", 4);
+  STRICT_FAILS("{\"a\":", "end of the body", 5);
+  STRICT_FAILS("{\"a\":1} x", "after the JSON value", 8);
+  STRICT_FAILS("{\"a\":1 /* c */}", "expected ',' or '}'", 7);
+  /* One byte order mark is skipped, as RFC 8259 allows; a second is not JSON. */
+  cJSON *ok = json_ok("\xef\xbb\xbf {\"a\":[]}");
+  cr_assert(cJSON_IsArray(cJSON_GetObjectItem(ok, "a")));
+  cJSON_Delete(ok);
+  STRICT_FAILS("\xef\xbb\xbf\xef\xbb\xbf{}", "expected a value", 3);
+}
+
+Test(parse_json, too_deep_names_the_path_through_objects) {
+  char s[512];
+  size_t n = (size_t)snprintf(s, sizeof s, "{\"a\":{\"b\":[1,");
+  for (int i = 0; i < PARSE_JSON_MAX_DEPTH - 2; i++) s[n++] = '[';
+  s[n] = '\0';
+  cJSON *root = NULL;
+  api_error err = {0};
+  cr_assert_eq(body(s, n, &root, &err), -API_INVALID_ARGUMENT);
+  cr_assert(strncmp(err.field, "a.b[1][0][0]", 12) == 0, "%s", err.field);
+  cr_assert(strstr(err.message, "deeper than 64 levels") != NULL, "%s", err.message);
+}
+
 Test(parse_json, object_and_known_keys) {
   cJSON *root = json_ok("{\"a\":1,\"bee\":2}");
   api_error err = {0};
@@ -1031,6 +1124,17 @@ Test(parse_csv, nul_bytes_are_rejected) {
                -API_INVALID_ARGUMENT);
   cr_assert_str_eq(err.field, "row 1, column t");
   cr_assert(strstr(err.message, "NUL") != NULL, "%s", err.message);
+}
+
+Test(parse_csv, class_and_column_names_must_be_utf8) {
+  csv_fails("t", "x,t\n1,caf\xc3\xa9\n2,caf\xe9\n", "row 2, column t", "not UTF-8");
+  csv_fails("t", "x\xff,t\n1,a\n", "header", "not UTF-8");
+  parse_dataset_out d;
+  api_error err = {0};
+  cr_assert_eq(csv_parse("t", "x,t\n1,caf\xc3\xa9\n2,\xe2\x82\xac\n", &d, &err), 0, "%s",
+               err.message);
+  cr_assert_str_eq(d.classes[0], "caf\xc3\xa9");
+  parse_dataset_out_free(&d);
 }
 
 Test(parse_csv, targets_must_exist_once) {

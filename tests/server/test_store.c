@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../server/store.h"
+#include "../../server/store_internal.h" /* the handle's connection, to cap its file */
 
 static char dir[64];
 static char path[128];
@@ -118,15 +119,18 @@ static int64_t model_version(int64_t id) {
   return v;
 }
 
+/* The migrations in server/store.c: events (2), stalled restarts (3). */
+#define STORE_SCHEMA_VERSION 3
+
 /* ---- handle, names, time -------------------------------------------------------- */
 
 Test(store, open_creates_schema_and_reopening_is_idempotent) {
-  cr_assert_eq(store_schema_version(st), 2);
+  cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   cr_assert_eq(store_healthz(st), STORE_OK);
   int64_t model = add_model("m");
   reopen();
   reopen();
-  cr_assert_eq(store_schema_version(st), 2);
+  cr_assert_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   cr_assert_eq(model_version(model), 0);
   store_model *list;
   size_t n;
@@ -897,6 +901,68 @@ Test(store, lists_of_a_missing_job_are_not_found) {
   cr_assert_eq(store_checkpoint_latest(st, job, &epoch, &buf, &len), STORE_ENOTFOUND);
 }
 
+/* Cap the handle's database file at max_pages pages (0: at its size now):
+ * growing it past them fails with SQLITE_FULL, as a full disk does. */
+static void cap_pages(int64_t max_pages) {
+  char sql[64];
+  if (max_pages == 0) {
+    sqlite3_stmt *s;
+    cr_assert_eq(sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &s, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    max_pages = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+  }
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)max_pages);
+  cr_assert_eq(sqlite3_exec(st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+Test(store, a_full_disk_refuses_writes_whole_and_the_handle_recovers) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  static uint8_t big[64 * 1024]; /* needs pages the file cannot grow */
+  cap_pages(0);
+
+  store_epoch e = {.job_id = job, .metric = {1, 0.5, NAN, NAN, NAN, 0.01, 0.1},
+                   .samples_per_second = NAN, .checkpoint = big, .checkpoint_len = sizeof big};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_EFULL);
+  store_model m;
+  cr_assert_eq(store_model_insert(st, "m2", (const char *)memset(big, 'x', sizeof big - 1), 1, &m),
+               STORE_EFULL);
+  memset(big, 0, sizeof big);
+  cr_assert(sqlite3_get_autocommit(st->db), "a transaction was left open");
+
+  /* Nothing of the refused epoch was kept, and reads go on. */
+  store_job j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_RUNNING);
+  cr_assert_eq(j.epoch, 0);
+  store_job_clear(&j);
+  store_metric *metrics;
+  store_checkpoint *ckpts;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, 0);
+  free(metrics);
+  cr_assert_eq(store_checkpoint_list(st, job, &ckpts, &n), STORE_OK);
+  cr_assert_eq(n, 0);
+  free(ckpts);
+  cr_assert_eq(model_version(model), 0);
+
+  cr_assert_eq(store_api_code(STORE_EFULL), API_STORAGE_FULL);
+  cr_assert_eq(api_code_status(API_STORAGE_FULL), 507);
+  cr_assert_str_eq(api_code_name(API_STORAGE_FULL), "storage_full");
+  cr_assert_not_null(strstr(store_strerror(STORE_EFULL), "full"));
+
+  /* Room again: the same handle writes, the same epoch included. */
+  cap_pages(1 << 20);
+  int64_t version = 0;
+  cr_assert_eq(store_job_epoch_commit(st, &e, &version), STORE_OK);
+  cr_assert_eq(version, 1);
+  j = get_job(job);
+  cr_assert_eq(j.epoch, 1);
+  store_job_clear(&j);
+}
+
 /* ---- recovery and persistence --------------------------------------------------------------- */
 
 Test(store, recovery_requeues_then_fails_after_max_restarts) {
@@ -925,7 +991,7 @@ Test(store, recovery_requeues_then_fails_after_max_restarts) {
   store_job j = get_job(job);
   cr_assert_eq(j.state, STORE_JOB_FAILED);
   cr_assert_not_null(j.error);
-  cr_assert_not_null(strstr(j.error, "more than 3 times"), "%s", j.error);
+  cr_assert_not_null(strstr(j.error, "more than 3 times in a row"), "%s", j.error);
   cr_assert_eq(strlen(j.finished_at), 20);
   store_job_clear(&j);
 
@@ -933,6 +999,45 @@ Test(store, recovery_requeues_then_fails_after_max_restarts) {
   j = get_job(waiting);
   cr_assert_eq(j.state, STORE_JOB_QUEUED);
   cr_assert_eq(j.restarts, 0);
+  store_job_clear(&j);
+}
+
+/* A crash loop fails no job that stores a checkpoint between the crashes;
+ * crashes that leave it where it was still count up to the limit. */
+Test(store, recovery_forgives_crashes_past_a_new_checkpoint) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  int requeued, failed;
+  uint8_t ckpt[4] = {1, 2, 3, 4};
+  enum { CRASHES = 3 * STORE_MAX_RESTARTS };
+  for (int crash = 1; crash <= CRASHES; crash++) {
+    claim(st, job);
+    commit_epoch(job, crash, ckpt, sizeof ckpt, NULL);
+    reopen();
+    cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+    cr_assert_eq(requeued, 1, "crash %d", crash);
+    cr_assert_eq(failed, 0, "crash %d", crash);
+  }
+  store_job j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_QUEUED);
+  cr_assert_eq(j.restarts, CRASHES);
+  store_job_clear(&j);
+
+  /* The last crash was the first since the last checkpoint. An epoch
+   * without a checkpoint is no progress a crash keeps: the fourth crash in a
+   * row fails the job. */
+  for (int crash = 2; crash <= STORE_MAX_RESTARTS; crash++) {
+    claim(st, job);
+    commit_epoch(job, CRASHES + crash, NULL, 0, NULL);
+    cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+    cr_assert_eq(requeued, 1);
+  }
+  claim(st, job);
+  cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK);
+  cr_assert_eq(failed, 1);
+  j = get_job(job);
+  cr_assert_eq(j.state, STORE_JOB_FAILED);
+  cr_assert_eq(j.restarts, CRASHES + STORE_MAX_RESTARTS);
   store_job_clear(&j);
 }
 
@@ -1116,8 +1221,8 @@ Test(store, recovery_logs_each_job_it_settles) {
   claim(st, requeued);
   cr_assert_eq(store_job_request_cancel(st, cancelled, NULL), STORE_OK);
   char sql[96];
-  snprintf(sql, sizeof sql, "UPDATE jobs SET restarts = %d WHERE id = %lld", STORE_MAX_RESTARTS,
-           (long long)failed);
+  snprintf(sql, sizeof sql, "UPDATE jobs SET stalled_restarts = %d WHERE id = %lld",
+           STORE_MAX_RESTARTS, (long long)failed);
   raw_sql(sql);
   size_t before;
   store_event *old = events_of(0, 0, &before);
@@ -1261,9 +1366,10 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   /* back to the schema before the log, as an older daemon left it */
   store_close(st);
   st = NULL;
-  raw_sql("DROP TABLE events; PRAGMA user_version = 1");
+  raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+          " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
-  cr_expect_eq(store_schema_version(st), 2);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   size_t n;
   store_event *ev = events_of(0, 0, &n);
   cr_assert_eq(n, 4); /* done's two epochs, then each job's state */
