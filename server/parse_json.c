@@ -69,6 +69,10 @@ int parse_json_body(const char *body, size_t len, cJSON **out, api_error *err) {
   if (start == len) return api_fail(err, API_INVALID_ARGUMENT, NULL, "the body is empty");
   int rc = json_check(body, len, err);
   if (rc != 0) return rc;
+  if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) { /* json_check allows a BOM; cJSON not */
+    body += 3;
+    len -= 3;
+  }
   /* After json_check, cJSON fails only when it runs out of memory. */
   cJSON *root = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
   if (root == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory parsing the body");

@@ -51,6 +51,17 @@ Test(parse_json, accepts_one_document_with_blanks_around) {
   cJSON_Delete(root);
 }
 
+/* A UTF-8 byte order mark is allowed (RFC 8259 lets parsers ignore it);
+ * cJSON does not skip it, so it must be skipped before. */
+Test(parse_json, accepts_a_byte_order_mark) {
+  cJSON *root = json_ok("\xEF\xBB\xBF{\"a\":1}");
+  cr_assert(cJSON_IsObject(root));
+  cJSON_Delete(root);
+  root = json_ok("\xEF\xBB\xBF" "7");
+  cr_assert(cJSON_IsNumber(root));
+  cJSON_Delete(root);
+}
+
 Test(parse_json, rejects_trailing_garbage_empty_and_malformed) {
   json_fails("{\"a\":1} x", 9, "");
   json_fails("{\"a\":1}{}", 9, "");
