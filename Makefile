@@ -30,7 +30,7 @@ LIBNN := $(BUILD)/libnn.a
 SERVER_SRC := $(wildcard server/*.c)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lcjson -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)

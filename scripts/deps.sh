@@ -7,7 +7,8 @@ set -eu
 
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
-python3 python3-pytest python3-yaml python3-setuptools groff-base valgrind"
+python3 python3-pytest python3-yaml python3-setuptools groff-base valgrind
+libgnutls28-dev openssl"
 if [ "${1:-}" = bench ]; then
   pkgs="$pkgs python3-torch python3-numpy libfann-dev"
 fi

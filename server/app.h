@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "tls.h"
 
 typedef struct app app;
 typedef struct store store;
@@ -23,6 +24,7 @@ typedef struct http_response http_response;
 
 struct app {
   config cfg; /* the effective settings, read-only once the daemon runs */
+  tls_pem tls; /* read by main from cfg.tls_cert and cfg.tls_key; empty: plain HTTP */
 
   /* What GET /healthz checks beyond "the process answers" (the database).
    * NULL: nothing more to check. Runs on HTTP threads.

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "http_deadline.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -21,6 +22,7 @@ static const char internal_error_body[] =
 
 struct http_server {
   struct MHD_Daemon *daemon;
+  http_deadlines *deadlines; /* for request heads; one per connection */
   app *app;
   const route *routes;
   size_t n_routes;
@@ -219,11 +221,19 @@ static void refuse(request_ctx *ctx, const api_error *err) {
   ctx->refused_at = ctx->received;
 }
 
+/* The connection's request-head deadline (on_connection), or NULL. */
+static http_deadline *connection_deadline(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info != NULL ? info->socket_context : NULL;
+}
+
 /* The headers are in: route, check limits and media type, open a stream. */
 static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
                                      const char *method) {
   http_server *srv = ctx->srv;
   api_error err;
+  http_deadline_disarm(srv->deadlines, connection_deadline(c));
   ctx->started = true;
   snprintf(ctx->method, sizeof ctx->method, "%s", method);
   set_request_id(ctx, c);
@@ -396,8 +406,9 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe) {
 /* The request is over (answered, or the connection died): log it, free it. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
-  (void)c;
+  http_server *srv = cls;
+  /* A kept-alive connection now waits for its next request's head. */
+  http_deadline_arm(srv->deadlines, connection_deadline(c));
   request_ctx *ctx = *req_cls;
   if (ctx == NULL) return;
   *req_cls = NULL;
@@ -428,6 +439,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   free(ctx);
 }
 
+/* A connection opened or closed: watch its request-head deadline meanwhile.
+ * Both run on libmicrohttpd's listening thread, the close before the socket
+ * is closed. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code) {
+  http_server *srv = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *peer =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    *socket_ctx = fd == NULL ? NULL
+                             : http_deadline_add(srv->deadlines, fd->connect_fd,
+                                                 peer != NULL ? peer->client_addr : NULL);
+  } else {
+    http_deadline_remove(srv->deadlines, *socket_ctx);
+    *socket_ctx = NULL;
+  }
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char line[LOG_LINE_MAX / 2];
@@ -454,23 +485,40 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
   atomic_init(&srv->id_next, 0);
   srv->quiesced_fd = MHD_INVALID_SOCKET;
 
+  const config *cfg = &a->cfg;
+  if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) {
+    free(srv);
+    return -1;
+  }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  if (a->cfg.listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (cfg->listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  /* libmicrohttpd reads the PEM text at start; a->tls keeps it meanwhile. */
+  struct MHD_OptionItem tls[] = {{MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL}};
+  if (a->tls.cert != NULL) {
+    flags |= MHD_USE_TLS;
+    tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls.cert};
+    tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls.key};
+  }
   srv->daemon = MHD_start_daemon(
-      flags, a->cfg.listen_port, NULL, NULL, on_request, srv,
+      flags, cfg->listen_port, NULL, NULL, on_request, srv,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, to catch every message */
-      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->cfg.listen_addr,
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-      MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+      MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout,
+      MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+      MHD_OPTION_ARRAY, tls,
       MHD_OPTION_END);
   if (srv->daemon == NULL) {
     log_write(LOG_ERROR, "http: cannot listen on %s port %u (address in use or not local?)",
-              a->cfg.listen_host, (unsigned)a->cfg.listen_port);
+              cfg->listen_host, (unsigned)cfg->listen_port);
+    http_deadlines_stop(srv->deadlines);
     free(srv);
     return -1;
   }
@@ -485,8 +533,8 @@ uint16_t http_port(const http_server *srv) { return srv->port; }
 void http_url(const http_server *srv, char *buf, size_t size) {
   const config *cfg = &srv->app->cfg;
   bool v6 = cfg->listen_addr.ss_family == AF_INET6;
-  snprintf(buf, size, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-           (unsigned)srv->port);
+  snprintf(buf, size, "%s://%s%s%s:%u", srv->app->tls.cert != NULL ? "https" : "http",
+           v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", (unsigned)srv->port);
 }
 
 void http_quiesce(http_server *srv) {
@@ -495,7 +543,8 @@ void http_quiesce(http_server *srv) {
 
 void http_stop(http_server *srv) {
   if (srv == NULL) return;
-  MHD_stop_daemon(srv->daemon);
+  MHD_stop_daemon(srv->daemon); /* closes every connection: none is watched after */
+  http_deadlines_stop(srv->deadlines);
   /* libmicrohttpd hands the quiesced socket to us, to close only after stop. */
   if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
   free(srv);

@@ -43,6 +43,11 @@ Test(config, defaults) {
   cr_expect_eq(cfg.workers, (unsigned)(cores < 1 ? 1 : cores));
   cr_expect_eq(cfg.max_body, 1u << 20);
   cr_expect_eq(cfg.max_dataset_body, 256u << 20);
+  cr_expect_eq(cfg.max_connections, 1024);
+  cr_expect_eq(cfg.max_connections_per_ip, 256);
+  cr_expect_eq(cfg.client_timeout, 30);
+  cr_expect_str_eq(cfg.tls_cert, "", "plain HTTP by default");
+  cr_expect_str_eq(cfg.tls_key, "");
 }
 
 Test(config, flags) {
@@ -57,6 +62,40 @@ Test(config, flags) {
   cr_expect_eq(cfg.workers, 3);
   cr_expect_eq(cfg.max_body, 2048);
   cr_expect_eq(cfg.max_dataset_body, 1ull << 30);
+}
+
+Test(config, connection_limits_and_timeout) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MAX_CONNECTIONS=50", "TRAIND_CLIENT_TIMEOUT=7"),
+                         ARGS("--max-connections-per-ip", "5", "--max-connections=16384")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.max_connections, 16384, "a flag beats its variable");
+  cr_expect_eq(cfg.max_connections_per_ip, 5);
+  cr_expect_eq(cfg.client_timeout, 7);
+  const char *bad[] = {"0", "-1", "x", "1.5", " 3", "16385", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    expect_bad(NO_ENV, ARGS("--max-connections", (char *)bad[i]), "--max-connections");
+    expect_bad(NO_ENV, ARGS("--max-connections-per-ip", (char *)bad[i]),
+               "--max-connections-per-ip");
+    expect_bad(NO_ENV, ARGS("--client-timeout", (char *)bad[i]), "--client-timeout");
+  }
+  expect_bad(NO_ENV, ARGS("--client-timeout", "3601"), "between 1 and 3600");
+  expect_bad(ENV("TRAIND_MAX_CONNECTIONS_PER_IP=0"), NO_ARGS, "TRAIND_MAX_CONNECTIONS_PER_IP");
+}
+
+Test(config, tls_files_come_in_pairs) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_TLS_CERT=/env/cert.pem"),
+                         ARGS("--tls-key", "/etc/key.pem")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_str_eq(cfg.tls_cert, "/env/cert.pem");
+  cr_expect_str_eq(cfg.tls_key, "/etc/key.pem");
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--tls-cert=c.pem", "--tls-key=k.pem")), CONFIG_RUN,
+               "%s", err);
+  cr_expect_str_eq(cfg.tls_cert, "c.pem", "only the paths: the files are read by main");
+  expect_bad(NO_ENV, ARGS("--tls-cert", "c.pem"), "--tls-key");
+  expect_bad(ENV("TRAIND_TLS_KEY=k.pem"), NO_ARGS, "--tls-cert");
+  expect_bad(NO_ENV, ARGS("--tls-cert=", "--tls-key", "k.pem"), "--tls-cert");
 }
 
 Test(config, byte_suffixes_and_plain_counts) {
@@ -182,7 +221,10 @@ Test(config, help_and_version) {
   cr_expect_eq(parse_env(&cfg, NO_ENV, ARGS("--workers", "2", "--version")), CONFIG_VERSION);
   const char *usage = config_usage();
   const char *names[] = {"--listen", "--db", "--workers", "--max-body", "--max-dataset-body",
-                         "--help", "--version", "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY"};
+                         "--tls-cert", "--tls-key", "--max-connections",
+                         "--max-connections-per-ip", "--client-timeout", "--help", "--version",
+                         "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY", "TRAIND_TLS_CERT",
+                         "TRAIND_CLIENT_TIMEOUT"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     cr_expect(strstr(usage, names[i]) != NULL, "usage lacks %s", names[i]);
   }
