@@ -91,6 +91,9 @@ test: deps
 
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
+# The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
+LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
+e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
 e2e: $(TRAIND) $(TRAINCTL)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
@@ -99,11 +102,13 @@ e2e: $(TRAIND) $(TRAINCTL)
 # that run workers, predictions, cancels and stops concurrently. A report
 # makes the daemon exit non-zero at its stop, which fails the test. (The
 # Criterion runner itself does not run under ThreadSanitizer.)
+race: export TRAIND_LOAD_SECONDS = 30
 race: deps
 	$(MAKE) SAN=thread build-tsan/traind
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
-	  tests/e2e/test_crash.py tests/e2e/test_metrics.py
+	  tests/e2e/test_crash.py tests/e2e/test_metrics.py \
+	  tests/e2e/test_load.py tests/e2e/test_slow_clients.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes

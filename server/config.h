@@ -11,9 +11,9 @@
  * TRAIND_WORKERS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE, TRAIND_TLS_CERT, TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS,
- * TRAIND_MAX_CONNECTIONS_PER_IP, TRAIND_CLIENT_TIMEOUT); a flag beats its variable, a variable beats the default,
- * and an empty variable counts as unset. Values are parsed strictly: a bad
- * one is an error, never a fallback.
+ * TRAIND_MAX_CONNECTIONS_PER_IP, TRAIND_CLIENT_TIMEOUT); a flag beats its
+ * variable, a variable beats the default, and an empty variable counts as
+ * unset. Values are parsed strictly: a bad one is an error, never a fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs

@@ -493,7 +493,8 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (cfg->listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  /* libmicrohttpd reads the PEM text at start; a->tls keeps it meanwhile. */
+  /* libmicrohttpd keeps pointers to the PEM text; main frees a->tls after
+   * http_stop. */
   struct MHD_OptionItem tls[] = {{MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL}};
