@@ -354,6 +354,9 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
       r->handler(a, &ctx->req, &ctx->res);
       break;
   }
+  /* The answer is built: while it is sent, however slowly, another request
+   * may use the store handle. */
+  app_store_release(a);
   return send_response(ctx, c);
 }
 
@@ -433,6 +436,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : termination_name(toe));
 
   if (ctx->stream_open) ctx->match.route->stream->done(ctx->stream_ctx);
+  app_store_release(ctx->srv->app); /* taken outside a handler, e.g. by a stream's callbacks */
   response_reset(&ctx->res);
   free(ctx->body);
   free(ctx->uri);

@@ -574,8 +574,8 @@ int store_open(const char *path, store **out) {
   *out = NULL;
   store *st = calloc(1, sizeof *st);
   if (st == NULL) return STORE_ENOMEM;
-  /* NOMUTEX: a handle belongs to one thread, so SQLite's per-connection
-   * mutex would only cost time. */
+  /* NOMUTEX: a handle is used by one thread at a time, so SQLite's
+   * per-connection mutex would only cost time. */
   int rc = sqlite3_open_v2(path, &st->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   int status = rc == SQLITE_OK ? STORE_OK : rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO;
@@ -598,6 +598,15 @@ void store_close(store *st) {
   for (int q = 0; q < Q_COUNT; q++) sqlite3_finalize(st->stmt[q]);
   sqlite3_close(st->db);
   free(st);
+}
+
+bool store_idle(store *st) {
+  if (!sqlite3_get_autocommit(st->db)) return false;
+  for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s != NULL;
+       s = sqlite3_next_stmt(st->db, s)) {
+    if (sqlite3_stmt_busy(s)) return false;
+  }
+  return true;
 }
 
 int store_schema_version(const store *st) { return st->schema_version; }

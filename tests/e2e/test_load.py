@@ -124,6 +124,7 @@ def test_mixed_load_from_64_clients(spawn):
     samples = []  # (seconds since start, RSS bytes)
     clients = [threading.Thread(target=load.run_client, args=(i,), daemon=True)
                for i in range(CLIENTS)]
+    fds_before = len(os.listdir(f"/proc/{d.proc.pid}/fd"))
     started = time.monotonic()
     for t in clients:
         t.start()
@@ -162,4 +163,5 @@ def test_mixed_load_from_64_clients(spawn):
         f"{summary}"
     assert d.client.health() == {"status": "ok"}
     print(f"{summary}\nRSS peak: {first >> 20} MiB in the first third, "
-          f"{last >> 20} MiB in the last")
+          f"{last >> 20} MiB in the last; descriptors {fds_before} before, "
+          f"{len(os.listdir(f'/proc/{d.proc.pid}/fd'))} after")

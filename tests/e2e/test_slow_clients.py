@@ -18,6 +18,9 @@ from traind_client import Client
 
 HELD = 1000  # connections held open at once
 WAIT = 30.0  # seconds to wait for the daemon to take up or drop connections
+# Descriptors the daemon may keep after concurrent requests: up to 16 idle
+# database handles (APP_STORE_IDLE_MAX) of two each, the database and its WAL.
+POOL_FDS = 16 * 2
 
 
 def address(d):
@@ -50,8 +53,8 @@ def baseline(d):
 
 def settle(d, base):
     """Wait for threads and descriptors to return to base (+2: a connection
-    still being reaped)."""
-    wait_until(lambda: threads(d) <= base[0] + 2 and descriptors(d) <= base[1] + 2,
+    still being reaped; + POOL_FDS)."""
+    wait_until(lambda: threads(d) <= base[0] + 2 and descriptors(d) <= base[1] + 2 + POOL_FDS,
                f"threads {threads(d)}, descriptors {descriptors(d)}; baseline {base}")
 
 
@@ -141,25 +144,59 @@ def test_healthz_answers_under_a_thousand_idle_and_trickling_connections(spawn, 
     settle(d, base)
 
 
+def kept_alive_health(s):
+    """GET /healthz on the open socket s, which stays open: the answer's head."""
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    answer = b""
+    while b'{"status":"ok"}' not in answer:
+        chunk = s.recv(4096)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    return answer.split(b"\r\n")[0]
+
+
 def test_connection_limits_refuse_the_surplus_but_serve_other_clients(spawn):
     d = spawn(extra=("--max-connections", "40", "--max-connections-per-ip", "30"))
     base = baseline(d)
     held = open_idle(d, 30)
-    wait_until(lambda: threads(d) >= base[0] + 30, "30 connections taken up")
     try:
+        wait_until(lambda: threads(d) >= base[0] + 30, "30 connections taken up")
         assert raw_health(d) == b"", "a 31st connection from one address was served"
-        # Another address (all of 127/8 is this host) is still served...
-        assert raw_health(d, "127.0.0.2").startswith(b"HTTP/1.1 200 ")
-        held += open_idle(d, 10, "127.0.0.2")
-        wait_until(lambda: threads(d) >= base[0] + 40, "40 connections taken up")
-        # ...until the total is reached: one thread per connection, no more.
+        # Other addresses (all of 127/8 is this host) are still served...
+        others = open_idle(d, 10, "127.0.0.2")
+        held += others
+        for s in others:
+            assert kept_alive_health(s) == b"HTTP/1.1 200 OK"
+        # ...up to the total: one thread per connection, no more.
         assert raw_health(d, "127.0.0.3") == b"", "a 41st connection was served"
         assert threads(d) <= base[0] + 41
+        # A slot that frees serves the next client.
+        held.pop(0).close()
+        wait_until(lambda: raw_health(d, "127.0.0.3").startswith(b"HTTP/1.1 200 "),
+                   "a client served once a connection ended")
     finally:
         for s in held:
             s.close()
     settle(d, base)
     assert raw_health(d).startswith(b"HTTP/1.1 200 ")
+
+
+def test_kept_alive_connections_hold_no_database_handle(spawn):
+    """Each of 200 connections makes a request that reads the database, then
+    idles, kept alive: they share the pooled handles rather than keep one
+    (two descriptors) each, during and after."""
+    d = spawn()
+    base = baseline(d)
+    held = open_idle(d, 200)
+    try:
+        for s in held:
+            assert kept_alive_health(s) == b"HTTP/1.1 200 OK"
+        in_use = descriptors(d) - base[1]
+        assert in_use <= 200 + 2 + POOL_FDS, f"{in_use} descriptors for 200 sockets"
+    finally:
+        for s in held:
+            s.close()
+    settle(d, base)
 
 
 def seconds_until_closed(s, limit):
