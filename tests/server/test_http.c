@@ -568,7 +568,7 @@ static void start_timeout_2s(void) {
   start_argv(argv);
 }
 
-TestSuite(http_timeout, .init = start_timeout_2s, .fini = stop, .timeout = 60);
+TestSuite(http_timeout, .init = start_timeout_2s, .fini = stop, .timeout = 30);
 
 Test(http_timeout, a_trickled_request_head_is_cut_off) {
   /* A byte every 100 ms is never 2 s of silence: only the head deadline ends it. */
