@@ -52,10 +52,11 @@ static void log_settings(const config *cfg) {
             cfg->max_connections_per_ip, cfg->client_timeout);
 }
 
-/* Each connection holds a socket, and its thread a database handle: three
- * descriptors (the database, its WAL and shared-memory files). Lift the soft
- * limit, which systemd and most shells leave at 1024, to the hard one, and
- * warn when even that is short of what the connection limit may take. */
+/* Each connection holds a socket, and a request in progress a database
+ * handle (the database file and its WAL; SQLite may keep the first after
+ * the handle closes). Lift the soft limit, which systemd and most shells
+ * leave at 1024, to the hard one, and warn when even that is short of what
+ * the connection limit may take at worst. */
 static void raise_open_files(const config *cfg) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
@@ -64,7 +65,7 @@ static void raise_open_files(const config *cfg) {
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = soft;
   }
-  rlim_t need = (rlim_t)cfg->max_connections * 4u + (rlim_t)cfg->workers * 4u + 64u;
+  rlim_t need = ((rlim_t)cfg->max_connections + cfg->workers) * 3u + 64u;
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
     log_write(LOG_WARN,
               "open files are limited to %llu; %u connections may need %llu: raise the limit "

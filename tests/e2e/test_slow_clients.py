@@ -2,7 +2,8 @@
 trickle headers do not stop /healthz answering, the connection limits refuse
 the surplus without starving other clients, the client timeout ends idle and
 trickling connections, and a client that stops reading a long answer holds up
-nothing but itself. Threads and descriptors return to their baseline."""
+nothing but itself. Threads and descriptors return to their baseline, and the
+daemon lifts its open-files limit to the hard one."""
 import http.client
 import json
 import os
@@ -303,6 +304,35 @@ def test_a_client_not_reading_a_long_answer_holds_up_nothing_else(spawn):
     assert len(answer) < length, "the stalled answer was sent in full"
     assert "ended=timeout" in d.log_tail(100)
     settle(d, base)
+
+
+def open_files_limit(pid):
+    """The (soft, hard) limit on open files of process pid."""
+    with open(f"/proc/{pid}/limits") as f:
+        line = next(line for line in f if line.startswith("Max open files"))
+    return tuple(int(v) for v in line.split()[3:5])
+
+
+def test_the_open_files_limit_is_raised_to_the_hard_one(spawn):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # inherited by the daemon
+    try:
+        d = spawn(extra=("--max-connections", "64"))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert open_files_limit(d.proc.pid) == (hard, hard)
+    assert "open files are limited" not in d.log_tail()
+
+
+def test_a_hard_limit_below_what_the_connections_need_is_warned_about(spawn):
+    d = spawn()
+    assert d.stop() == 0
+    # The default 1024 connections may need some 3000 descriptors.
+    d.args = ["/bin/sh", "-c", 'ulimit -n 512 && exec "$@"', "sh", *d.args]
+    d.start()
+    assert open_files_limit(d.proc.pid) == (512, 512)
+    assert "open files are limited to 512; 1024 connections may need" in d.log_tail()
+    assert d.client.health() == {"status": "ok"}
 
 
 def test_sigterm_with_connections_held_exits_promptly(spawn):
