@@ -172,8 +172,14 @@ static const char *const queries[Q_COUNT] = {
                      " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING " JOB_COLS,
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     [Q_JOB_EXISTS] = "SELECT id FROM jobs WHERE id = ?1",
-    [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
-                   " AND (?2 IS NULL OR model_id = ?2) ORDER BY id",
+    /* One list per filter (?1 the state, ?2 the model): a single statement
+     * with "?1 IS NULL OR state = ?1" hides the indexes from the planner,
+     * and every filtered list would scan every job ever queued. */
+    [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY id",
+    [Q_JOB_LIST_STATE] = "SELECT " JOB_COLS " FROM jobs WHERE state = ?1 ORDER BY id",
+    [Q_JOB_LIST_MODEL] = "SELECT " JOB_COLS " FROM jobs WHERE model_id = ?2 ORDER BY id",
+    [Q_JOB_LIST_MODEL_STATE] = "SELECT " JOB_COLS " FROM jobs"
+                               " WHERE model_id = ?2 AND state = ?1 ORDER BY id",
     /* One statement, so the pick and the update are atomic. */
     [Q_JOB_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
     [Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?1)"
