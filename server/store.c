@@ -615,6 +615,8 @@ bool store_idle(store *st) {
   return true;
 }
 
+void store_shrink(store *st) { sqlite3_db_release_memory(st->db); }
+
 int store_schema_version(const store *st) { return st->schema_version; }
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }

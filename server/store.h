@@ -65,6 +65,9 @@ void store_close(store *st);
  */
 bool store_idle(store *st);
 
+/** Free what st's page cache holds; its statements stay prepared. */
+void store_shrink(store *st);
+
 /** @return the schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const store *st);
 

@@ -55,6 +55,9 @@ void store_pool_give(store_pool *p, store *st) {
     store_close(st);
     return;
   }
+  /* Each handle caches up to 2 MiB of pages, mostly stale by its next use
+   * (every commit of a worker invalidates them): an idle one keeps none. */
+  store_shrink(st);
   pthread_mutex_lock(&p->lock);
   bool kept = p->n_idle < p->max_idle;
   if (kept) p->idle[p->n_idle++] = st;

@@ -1,5 +1,5 @@
 /* test_store_pool.c — store handles reused between requests, at most
- * max_idle kept, and never one left mid-transaction. */
+ * max_idle kept, never one left mid-transaction, none holding its cache. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,4 +75,26 @@ Test(store_pool, a_handle_mid_transaction_is_closed_not_kept) {
   cr_expect(store_idle(st));
   store_pool_give(pool, st);
   cr_expect_eq(store_pool_idle(pool), 1);
+}
+
+static int cache_used(store *st) {
+  int used = 0, high = 0;
+  sqlite3_db_status(st->db, SQLITE_DBSTATUS_CACHE_USED, &used, &high, 0);
+  return used;
+}
+
+Test(store_pool, an_idle_handle_keeps_no_page_cache) {
+  store *st;
+  cr_assert_eq(store_pool_take(pool, &st), STORE_OK);
+  const char *fill = "CREATE TABLE big (b BLOB); INSERT INTO big VALUES (zeroblob(1000000));"
+                     "SELECT length(b) FROM big;";
+  cr_assert_eq(sqlite3_exec(st->db, fill, NULL, NULL, NULL), SQLITE_OK);
+  int before = cache_used(st);
+  cr_assert_gt(before, 500000, "the pages were not cached: %d bytes", before);
+  store_pool_give(pool, st);
+  store *again;
+  cr_assert_eq(store_pool_take(pool, &again), STORE_OK);
+  cr_assert_eq(again, st);
+  cr_expect_lt(cache_used(again), before / 10, "%d bytes still cached", cache_used(again));
+  store_pool_give(pool, again);
 }
