@@ -32,7 +32,7 @@ SERVER_SRC := $(wildcard server/*.c)
 WEB_ASSETS := $(BUILD)/web_assets
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lcjson -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
@@ -109,6 +109,9 @@ $(ENOSPC_LIB): tests/fault/enospc.c
 
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
+# The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
+LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
+e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
 e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
 	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
@@ -131,13 +134,15 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 # concurrently. A report makes the daemon exit non-zero at its stop, which
 # fails the test. (The Criterion runner itself does not run under
 # ThreadSanitizer.)
+race: export TRAIND_LOAD_SECONDS = 30
 race: deps
 	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
 	  ENOSPC_LIB=$(abspath build-tsan/tests/fault/libenospc.so) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
 	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_threads.py \
-	  tests/e2e/test_events.py tests/e2e/test_disk_full.py
+	  tests/e2e/test_events.py tests/e2e/test_disk_full.py tests/e2e/test_load.py \
+	  tests/e2e/test_slow_clients.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes

@@ -14,9 +14,11 @@
 
 #include "config.h"
 #include "errors.h"
+#include "tls.h"
 
 typedef struct app app;
 typedef struct store store;
+typedef struct store_pool store_pool;
 typedef struct jobs jobs;
 typedef struct models models;
 typedef struct notifier notifier;
@@ -24,6 +26,7 @@ typedef struct http_response http_response;
 
 struct app {
   config cfg; /* the effective settings, read-only once the daemon runs */
+  tls_pem tls; /* read by main from cfg.tls_cert and cfg.tls_key; empty: plain HTTP */
 
   /* What GET /healthz checks beyond "the process answers" (the database).
    * NULL: nothing more to check. Runs on HTTP threads.
@@ -36,28 +39,41 @@ struct app {
   notifier *events; /* told of each committed job event; event streams and
                      * long polls wait on it (notify.h) */
 
-  /* Each thread's own store handle (SQLite connections are not shared),
-   * opened by app_store on first use and closed when the thread exits. */
+  /* Store handles (SQLite connections are not shared): a request takes one
+   * from the pool on its first app_store, keeps it under store_key, and the
+   * HTTP layer gives it back when the request ends (app_store_release). */
+  store_pool *stores;
   pthread_key_t store_key;
   bool store_key_ready;
 };
 
+/* Idle store handles kept for the next requests (store_pool.h): about the
+ * requests that run at once on a busy daemon. */
+#define APP_STORE_IDLE_MAX 16
+
 /**
- * Prepare a whose cfg is filled: the per-thread store key, and health_check
+ * Prepare a whose cfg is filled: the store pool and key, and health_check
  * set to a database check.
- * @return 0, or -1 (logged) when the key cannot be created
+ * @return 0, or -1 (logged) when out of memory
  */
 int app_init(app *a);
 
-/** Close the calling thread's store and delete the key (other threads have exited). */
+/** Close every store handle and delete the key (other threads have exited). */
 void app_destroy(app *a);
 
 /**
- * The calling thread's store handle, opened from a->cfg.db_path on first use;
- * the events its writes commit are posted to a->events when that is set.
+ * The store handle of the calling thread's request, taken from the pool (or
+ * opened from a->cfg.db_path) on first use; the events its writes commit are
+ * posted to a->events when that is set.
  * @return the handle, or NULL (logged) when the database cannot be opened
  */
 store *app_store(app *a);
+
+/**
+ * The calling thread's request is over: give its store handle, if it took
+ * one, back to the pool. A no-op before app_init.
+ */
+void app_store_release(app *a);
 
 /** app_store for handlers: on failure answers 503 and returns NULL. */
 store *app_store_or_answer(app *a, http_response *res);

@@ -27,6 +27,12 @@ static int set_read_token_file(config *cfg, const char *value, char *err, size_t
 static int set_insecure(config *cfg, const char *value, char *err, size_t err_size);
 static int set_max_streams(config *cfg, const char *value, char *err, size_t err_size);
 static int set_keepalive(config *cfg, const char *value, char *err, size_t err_size);
+static int set_tls_cert(config *cfg, const char *value, char *err, size_t err_size);
+static int set_tls_key(config *cfg, const char *value, char *err, size_t err_size);
+static int set_max_connections(config *cfg, const char *value, char *err, size_t err_size);
+static int set_max_connections_per_ip(config *cfg, const char *value, char *err,
+                                      size_t err_size);
+static int set_client_timeout(config *cfg, const char *value, char *err, size_t err_size);
 
 /* Every setting, once: its flag, its variable, and how to parse it. A switch
  * takes no value on the command line (its variable holds 0 or 1). */
@@ -49,6 +55,11 @@ static const struct {
     {"--insecure", "TRAIND_INSECURE", set_insecure, 1},
     {"--max-streams", "TRAIND_MAX_STREAMS", set_max_streams, 0},
     {"--stream-keepalive", "TRAIND_STREAM_KEEPALIVE", set_keepalive, 0},
+    {"--tls-cert", "TRAIND_TLS_CERT", set_tls_cert, 0},
+    {"--tls-key", "TRAIND_TLS_KEY", set_tls_key, 0},
+    {"--max-connections", "TRAIND_MAX_CONNECTIONS", set_max_connections, 0},
+    {"--max-connections-per-ip", "TRAIND_MAX_CONNECTIONS_PER_IP", set_max_connections_per_ip, 0},
+    {"--client-timeout", "TRAIND_CLIENT_TIMEOUT", set_client_timeout, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -81,6 +92,17 @@ const char *config_usage(void) {
          "  --stream-keepalive SECONDS  idle seconds before an event stream gets a\n"
          "                            keepalive comment (TRAIND_STREAM_KEEPALIVE;\n"
          "                            default 15, 1 to 25)\n"
+         "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain)\n"
+         "                            (TRAIND_TLS_CERT); needs --tls-key\n"
+         "  --tls-key FILE            its PEM private key, unencrypted (TRAIND_TLS_KEY)\n"
+         "  --max-connections N       connections open at once, one thread each\n"
+         "                            (TRAIND_MAX_CONNECTIONS; default 1024)\n"
+         "  --max-connections-per-ip N\n"
+         "                            of which one client address may hold\n"
+         "                            (TRAIND_MAX_CONNECTIONS_PER_IP; default 256)\n"
+         "  --client-timeout SECONDS  close a connection that takes longer to send a\n"
+         "                            request's headers, or is silent that long\n"
+         "                            (TRAIND_CLIENT_TIMEOUT; default 30)\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -177,24 +199,54 @@ bad:
   return -1;
 }
 
-static int set_db(config *cfg, const char *s, char *err, size_t err_size) {
+/* out has CONFIG_PATH_MAX bytes. */
+static int set_path(char *out, const char *s, char *err, size_t err_size) {
   size_t len = strlen(s);
-  if (len == 0 || len >= sizeof cfg->db_path) {
+  if (len == 0 || len >= CONFIG_PATH_MAX) {
     snprintf(err, err_size, "the path must have 1 to %d bytes", CONFIG_PATH_MAX - 1);
     return -1;
   }
-  memcpy(cfg->db_path, s, len + 1);
+  memcpy(out, s, len + 1);
+  return 0;
+}
+
+static int set_db(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_path(cfg->db_path, s, err, err_size);
+}
+
+static int set_tls_cert(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_path(cfg->tls_cert, s, err, err_size);
+}
+
+static int set_tls_key(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_path(cfg->tls_key, s, err, err_size);
+}
+
+/* An integer in 1..max. */
+static int parse_count(const char *s, unsigned max, unsigned *out, char *err, size_t err_size) {
+  uint64_t v;
+  if (parse_decimal(s, strlen(s), max, &v) < 0 || v == 0) {
+    snprintf(err, err_size, "'%s' is not an integer between 1 and %u", s, max);
+    return -1;
+  }
+  *out = (unsigned)v;
   return 0;
 }
 
 static int set_workers(config *cfg, const char *s, char *err, size_t err_size) {
-  uint64_t v;
-  if (parse_decimal(s, strlen(s), CONFIG_MAX_WORKERS, &v) < 0 || v == 0) {
-    snprintf(err, err_size, "'%s' is not an integer between 1 and %d", s, CONFIG_MAX_WORKERS);
-    return -1;
-  }
-  cfg->workers = (unsigned)v;
-  return 0;
+  return parse_count(s, CONFIG_MAX_WORKERS, &cfg->workers, err, err_size);
+}
+
+static int set_max_connections(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_count(s, CONFIG_MAX_CONNECTIONS, &cfg->max_connections, err, err_size);
+}
+
+static int set_max_connections_per_ip(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_count(s, CONFIG_MAX_CONNECTIONS, &cfg->max_connections_per_ip, err, err_size);
+}
+
+static int set_client_timeout(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_count(s, CONFIG_MAX_CLIENT_TIMEOUT, &cfg->client_timeout, err, err_size);
 }
 
 static int set_threads(config *cfg, const char *s, char *err, size_t err_size) {
@@ -317,6 +369,9 @@ static void set_defaults(config *cfg) {
   cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
   cfg->max_streams = CONFIG_DEFAULT_MAX_STREAMS;
   cfg->keepalive = CONFIG_DEFAULT_KEEPALIVE;
+  cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+  cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;
+  cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
 }
 
 /* The value of NAME in env, or NULL when unset or empty. */
@@ -428,5 +483,17 @@ int config_parse(config *cfg, int argc, char *const argv[], char *const env[], c
     snprintf(err, err_size, "the read-only token must differ from the full token");
     return -1;
   }
+  if ((cfg->tls_cert[0] != '\0') != (cfg->tls_key[0] != '\0')) {
+    snprintf(err, err_size, "%s",
+             cfg->tls_cert[0] != '\0'
+                 ? "a TLS certificate needs its private key: give --tls-key (TRAIND_TLS_KEY) too"
+                 : "a TLS private key needs its certificate: give --tls-cert (TRAIND_TLS_CERT) "
+                   "too");
+    return -1;
+  }
+  /* A stream silent for --client-timeout would be closed by the HTTP layer:
+   * its keepalives come sooner, at half that at the latest. */
+  if (cfg->keepalive >= cfg->client_timeout)
+    cfg->keepalive = cfg->client_timeout > 1 ? cfg->client_timeout / 2 : 1;
   return CONFIG_RUN;
 }

@@ -4,19 +4,24 @@
  *   traind [--listen ADDR:PORT] [--db PATH] [--workers N] [--threads N] [--max-body BYTES]
  *          [--max-dataset-body BYTES] [--token T | --token-file F]
  *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
- *          [--stream-keepalive SECONDS] [--help] [--version]
+ *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
+ *          [--max-connections N] [--max-connections-per-ip N]
+ *          [--client-timeout SECONDS] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
- * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE); a flag
- * beats its variable, a variable beats the default, and an empty variable
- * counts as unset. Values are parsed strictly: a bad one is an error,
- * never a fallback.
+ * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
+ * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
+ * TRAIND_CLIENT_TIMEOUT); a flag beats its variable, a variable beats the
+ * default, and an empty variable counts as unset. Values are parsed strictly:
+ * a bad one is an error, never a fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs
- * a full token beside it, and must differ from it.
+ * a full token beside it, and must differ from it. The TLS certificate and
+ * key come together or not at all; only their paths are kept here (main
+ * reads the files, tls.h).
  */
 #ifndef TRAIND_CONFIG_H
 #define TRAIND_CONFIG_H
@@ -42,6 +47,14 @@
 #define CONFIG_MAX_STREAMS 4096
 #define CONFIG_DEFAULT_KEEPALIVE 15 /* seconds */
 #define CONFIG_MAX_KEEPALIVE 25     /* below the HTTP layer's 30 s idle timeout */
+/* One thread serves each connection: the default bounds them at 1024, of
+ * which one address may hold a quarter, so a single client (or a
+ * slow-header attack from one host) cannot take every slot. */
+#define CONFIG_DEFAULT_MAX_CONNECTIONS 1024u
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP 256u
+#define CONFIG_MAX_CONNECTIONS 16384u
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT 30u /* seconds */
+#define CONFIG_MAX_CLIENT_TIMEOUT 3600u
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -59,6 +72,11 @@ typedef struct {
   int insecure;            /* serve a non-loopback address without a token */
   unsigned max_streams;    /* open event streams, 1..CONFIG_MAX_STREAMS */
   unsigned keepalive;      /* seconds between keepalives of an idle event stream */
+  unsigned max_connections;        /* open at once, 1..CONFIG_MAX_CONNECTIONS */
+  unsigned max_connections_per_ip; /* open at once from one address, likewise */
+  unsigned client_timeout; /* seconds for a request's head, or of silence (http.h) */
+  char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
+  char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

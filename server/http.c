@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "http_deadline.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -21,6 +22,7 @@ static const char internal_error_body[] =
 
 struct http_server {
   struct MHD_Daemon *daemon;
+  http_deadlines *deadlines; /* for request heads; one per connection */
   app *app;
   const route *routes;
   size_t n_routes;
@@ -309,11 +311,19 @@ static http_error_shape error_shape_of(const route *r, const char *path) {
                                                                       : HTTP_ERRORS_TRAIND;
 }
 
+/* The connection's request-head deadline (on_connection), or NULL. */
+static http_deadline *connection_deadline(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info != NULL ? info->socket_context : NULL;
+}
+
 /* The headers are in: route, check limits and media type, open a stream. */
 static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
                                      const char *method) {
   http_server *srv = ctx->srv;
   api_error err;
+  http_deadline_disarm(srv->deadlines, connection_deadline(c));
   ctx->started = true;
   /* For the log line and the metrics' labels: client bytes, kept printable
    * as the path is (the route is matched with the method as sent). */
@@ -441,6 +451,9 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
       r->handler(a, &ctx->req, &ctx->res);
       break;
   }
+  /* The answer is built: while it is sent, however slowly, another request
+   * may use the store handle. */
+  app_store_release(a);
   return send_response(ctx, c);
 }
 
@@ -493,8 +506,9 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe) {
 /* The request is over (answered, or the connection died): log it, free it. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
-  (void)c;
+  http_server *srv = cls;
+  /* A kept-alive connection now waits for its next request's head. */
+  http_deadline_arm(srv->deadlines, connection_deadline(c));
   request_ctx *ctx = *req_cls;
   if (ctx == NULL) return;
   *req_cls = NULL;
@@ -517,10 +531,31 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : termination_name(toe));
 
   if (ctx->stream_open) ctx->match.route->stream->done(ctx->stream_ctx);
+  app_store_release(ctx->srv->app); /* taken outside a handler, e.g. by a stream's callbacks */
   response_reset(&ctx->res);
   free(ctx->body);
   free(ctx->uri);
   free(ctx);
+}
+
+/* A connection opened or closed: watch its request-head deadline meanwhile.
+ * Both run on libmicrohttpd's listening thread, the close before the socket
+ * is closed. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code) {
+  http_server *srv = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *peer =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    *socket_ctx = fd == NULL ? NULL
+                             : http_deadline_add(srv->deadlines, fd->connect_fd,
+                                                 peer != NULL ? peer->client_addr : NULL);
+  } else {
+    http_deadline_remove(srv->deadlines, *socket_ctx);
+    *socket_ctx = NULL;
+  }
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -549,23 +584,43 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
   atomic_init(&srv->id_next, 0);
   srv->quiesced_fd = MHD_INVALID_SOCKET;
 
+  const config *cfg = &a->cfg;
+  if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) {
+    free(srv);
+    return -1;
+  }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  if (a->cfg.listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  if (cfg->listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  /* libmicrohttpd keeps pointers to the PEM text; main frees a->tls after
+   * http_stop. */
+  struct MHD_OptionItem tls[] = {{MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL}};
+  if (a->tls.cert != NULL) {
+    flags |= MHD_USE_TLS;
+    tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls.cert};
+    tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls.key};
+  }
   srv->daemon = MHD_start_daemon(
-      flags, a->cfg.listen_port, NULL, NULL, on_request, srv,
+      flags, cfg->listen_port, NULL, NULL, on_request, srv,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, /* first, to catch every message */
-      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->cfg.listen_addr,
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->listen_addr,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-      MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
-      MHD_OPTION_CONNECTION_LIMIT, HTTP_CONNECTION_LIMIT + a->cfg.max_streams,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+      MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout,
+      /* event streams have their own budget: they never take the slots of
+       * other requests */
+      MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + cfg->max_streams,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+      MHD_OPTION_ARRAY, tls,
       MHD_OPTION_END);
   if (srv->daemon == NULL) {
     log_write(LOG_ERROR, "http: cannot listen on %s port %u (address in use or not local?)",
-              a->cfg.listen_host, (unsigned)a->cfg.listen_port);
+              cfg->listen_host, (unsigned)cfg->listen_port);
+    http_deadlines_stop(srv->deadlines);
     free(srv);
     return -1;
   }
@@ -580,8 +635,8 @@ uint16_t http_port(const http_server *srv) { return srv->port; }
 void http_url(const http_server *srv, char *buf, size_t size) {
   const config *cfg = &srv->app->cfg;
   bool v6 = cfg->listen_addr.ss_family == AF_INET6;
-  snprintf(buf, size, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-           (unsigned)srv->port);
+  snprintf(buf, size, "%s://%s%s%s:%u", srv->app->tls.cert != NULL ? "https" : "http",
+           v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "", (unsigned)srv->port);
 }
 
 void http_quiesce(http_server *srv) {
@@ -590,7 +645,8 @@ void http_quiesce(http_server *srv) {
 
 void http_stop(http_server *srv) {
   if (srv == NULL) return;
-  MHD_stop_daemon(srv->daemon);
+  MHD_stop_daemon(srv->daemon); /* closes every connection: none is watched after */
+  http_deadlines_stop(srv->deadlines);
   /* libmicrohttpd hands the quiesced socket to us, to close only after stop. */
   if (srv->quiesced_fd != MHD_INVALID_SOCKET) close(srv->quiesced_fd);
   free(srv);

@@ -1,7 +1,16 @@
 /*
  * http.h — the daemon's HTTP layer (libmicrohttpd) and the handler API.
  *
- * One thread per connection. For each request the layer matches a route
+ * One thread per connection, at most cfg.max_connections of them
+ * (cfg.max_connections_per_ip from one client address); libmicrohttpd closes
+ * a connection over either limit at once. A connection is closed when it is
+ * silent for cfg.client_timeout seconds (mid-request, or not reading its
+ * answer), and when a request's head — request line and headers — has not
+ * fully arrived that long after the connection opened or its previous
+ * request ended (http_deadline.h): a client trickling headers cannot hold a
+ * thread. With a certificate in app.tls it serves HTTPS only.
+ *
+ * For each request the layer matches a route
  * (router.h), checks the body against the route's size limit (413 from
  * Content-Length before reading; counted as it streams otherwise) and media
  * type (415), collects or streams the body, runs the handler, and answers
@@ -41,10 +50,6 @@
 struct MHD_Connection;
 
 #define HTTP_REQUEST_ID_MAX 64
-#define HTTP_CONNECTION_TIMEOUT_S 30u  /* idle seconds before a connection is closed */
-#define HTTP_CONNECTION_LIMIT 256u     /* concurrent connections (one thread each), */
-                                       /* plus config max_streams for event streams */
-#define HTTP_PER_IP_LIMIT 64u          /* concurrent connections from one address */
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per-connection header and read buffer */
 #define HTTP_DRAIN_MAX (8u << 20)      /* bytes read past a refusal before hanging up */
 #define HTTP_STREAM_BLOCK (16u * 1024u) /* bytes a streamed body is asked for at most */
@@ -182,7 +187,8 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out);
 /** @return the bound port: the configured one, or the kernel's pick for port 0. */
 uint16_t http_port(const http_server *srv);
 
-/** Write the base URL, e.g. "http://127.0.0.1:8080" or "http://[::1]:8080". */
+/** Write the base URL, e.g. "http://127.0.0.1:8080", "http://[::1]:8080" or,
+ *  serving TLS, "https://127.0.0.1:8443". */
 void http_url(const http_server *srv, char *buf, size_t size);
 
 /** Stop accepting connections; requests in progress continue (streams

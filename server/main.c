@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "app.h"
@@ -14,6 +15,7 @@
 #include "models.h"
 #include "notify.h"
 #include "router.h"
+#include "tls.h"
 
 extern char **environ;
 
@@ -54,12 +56,36 @@ static void close_handle(uv_handle_t *handle, void *arg) {
 
 static void log_settings(const config *cfg) {
   log_write(LOG_INFO,
-            "%s %s: listen=%s%s%s:%u db=%s workers=%u threads=%u max_body=%zu "
-            "max_dataset_body=%zu max_streams=%u stream_keepalive=%us",
+            "%s %s: listen=%s%s%s:%u tls=%s db=%s workers=%u threads=%u max_body=%zu "
+            "max_dataset_body=%zu max_streams=%u stream_keepalive=%us max_connections=%u "
+            "max_connections_per_ip=%u client_timeout=%us",
             TRAIND_NAME, TRAIND_VERSION, cfg->listen_addr.ss_family == AF_INET6 ? "[" : "",
             cfg->listen_host, cfg->listen_addr.ss_family == AF_INET6 ? "]" : "",
-            (unsigned)cfg->listen_port, cfg->db_path, cfg->workers, cfg->threads, cfg->max_body,
-            cfg->max_dataset_body, cfg->max_streams, cfg->keepalive);
+            (unsigned)cfg->listen_port, cfg->tls_cert[0] != '\0' ? "on" : "off", cfg->db_path,
+            cfg->workers, cfg->threads, cfg->max_body, cfg->max_dataset_body, cfg->max_streams,
+            cfg->keepalive, cfg->max_connections, cfg->max_connections_per_ip, cfg->client_timeout);
+}
+
+/* Each connection holds a socket, and a request in progress a database
+ * handle (the database file and its WAL; SQLite may keep the first after
+ * the handle closes). Lift the soft limit, which systemd and most shells
+ * leave at 1024, to the hard one, and warn when even that is short of what
+ * the connection limit may take at worst. */
+static void raise_open_files(const config *cfg) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t soft = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = soft;
+  }
+  rlim_t need = ((rlim_t)cfg->max_connections + cfg->max_streams + cfg->workers) * 3u + 64u;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    log_write(LOG_WARN,
+              "open files are limited to %llu; %u connections may need %llu: raise the limit "
+              "(LimitNOFILE= in the unit, ulimit -n) or lower --max-connections",
+              (unsigned long long)rl.rlim_cur, cfg->max_connections, (unsigned long long)need);
+  }
 }
 
 /*
@@ -167,8 +193,17 @@ int main(int argc, char **argv) {
               "it can read and change every dataset and model", a.cfg.listen_host);
   }
 
+  if (a.cfg.tls_cert[0] != '\0' &&
+      tls_pem_load(a.cfg.tls_cert, a.cfg.tls_key, &a.tls, err, sizeof err) < 0) {
+    fprintf(stderr, "%s: %s\n", TRAIND_NAME, err);
+    return 2;
+  }
+
   /* A client that hangs up mid-answer must not kill the daemon. */
   signal(SIGPIPE, SIG_IGN);
+  raise_open_files(&a.cfg);
   log_settings(&a.cfg);
-  return serve(&a);
+  int status = serve(&a);
+  tls_pem_free(&a.tls);
+  return status;
 }

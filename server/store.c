@@ -229,8 +229,14 @@ static const char *const queries[Q_COUNT] = {
                      " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING " JOB_COLS,
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     [Q_JOB_EXISTS] = "SELECT id FROM jobs WHERE id = ?1",
-    [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR state = ?1)"
-                   " AND (?2 IS NULL OR model_id = ?2) ORDER BY id",
+    /* One list per filter (?1 the state, ?2 the model): a single statement
+     * with "?1 IS NULL OR state = ?1" hides the indexes from the planner,
+     * and every filtered list would scan every job ever queued. */
+    [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY id",
+    [Q_JOB_LIST_STATE] = "SELECT " JOB_COLS " FROM jobs WHERE state = ?1 ORDER BY id",
+    [Q_JOB_LIST_MODEL] = "SELECT " JOB_COLS " FROM jobs WHERE model_id = ?2 ORDER BY id",
+    [Q_JOB_LIST_MODEL_STATE] = "SELECT " JOB_COLS " FROM jobs"
+                               " WHERE model_id = ?2 AND state = ?1 ORDER BY id",
     /* One statement, so the pick and the update are atomic. */
     [Q_JOB_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
     [Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?1)"
@@ -691,8 +697,8 @@ int store_open(const char *path, store **out) {
   *out = NULL;
   store *st = calloc(1, sizeof *st);
   if (st == NULL) return STORE_ENOMEM;
-  /* NOMUTEX: a handle belongs to one thread, so SQLite's per-connection
-   * mutex would only cost time. */
+  /* NOMUTEX: a handle is used by one thread at a time, so SQLite's
+   * per-connection mutex would only cost time. */
   int rc = sqlite3_open_v2(path, &st->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   int status = rc == SQLITE_OK ? STORE_OK : rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO;
@@ -716,6 +722,17 @@ void store_close(store *st) {
   sqlite3_close(st->db);
   free(st);
 }
+
+bool store_idle(store *st) {
+  if (!sqlite3_get_autocommit(st->db)) return false;
+  for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s != NULL;
+       s = sqlite3_next_stmt(st->db, s)) {
+    if (sqlite3_stmt_busy(s)) return false;
+  }
+  return true;
+}
+
+void store_shrink(store *st) { sqlite3_db_release_memory(st->db); }
 
 int store_schema_version(const store *st) { return st->schema_version; }
 

@@ -3,8 +3,9 @@
  * metrics, training checkpoints and the event log of jobs. The store_*.c
  * files are the only ones that speak SQL.
  *
- * One `store` handle per thread: each wraps its own SQLite connection and
- * prepared statements, so handles are never shared. Every function returns
+ * A `store` handle wraps its own SQLite connection and prepared statements,
+ * and is used by one thread at a time (store_pool.h hands them between
+ * threads). Every function returns
  * STORE_OK (0) or a negative store_status; rows come back as plain structs
  * whose strings are owned (release them with the matching _clear/_free);
  * after a failure an out-struct is left empty, so clearing it is always safe.
@@ -17,6 +18,7 @@
 #ifndef TRAIND_STORE_H
 #define TRAIND_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -59,6 +61,15 @@ int store_open(const char *path, store **out);
 
 /** Finalize statements and close the connection. NULL is a no-op. */
 void store_close(store *st);
+
+/**
+ * @return true when no transaction is open and no statement is mid-way on
+ *         st: nothing of one use can leak into the next
+ */
+bool store_idle(store *st);
+
+/** Free what st's page cache holds; its statements stay prepared. */
+void store_shrink(store *st);
 
 /** @return the schema version of the open database (PRAGMA user_version). */
 int store_schema_version(const store *st);

@@ -107,11 +107,12 @@ int store_job_get(store *st, int64_t id, store_job *out) {
 }
 
 int store_job_list(store *st, int state, int64_t model_id, store_job **out, size_t *n) {
-  sqlite3_stmt *s = st->stmt[Q_JOB_LIST];
+  static const enum query by_filter[2][2] = {{Q_JOB_LIST, Q_JOB_LIST_STATE},
+                                             {Q_JOB_LIST_MODEL, Q_JOB_LIST_MODEL_STATE}};
+  sqlite3_stmt *s = st->stmt[by_filter[model_id != 0][state != -1]];
   *out = NULL;
   *n = 0;
   if (state != -1 && store_job_state_name((store_job_state)state) == NULL) return STORE_EINVAL;
-  /* Unbound parameters are NULL: "any". */
   if (state != -1) sqlite3_bind_text(s, 1, store__state_names[state], -1, SQLITE_STATIC);
   if (model_id != 0) sqlite3_bind_int64(s, 2, model_id);
   void *rows;

@@ -71,6 +71,7 @@ static int perform(tc_ctx *ctx, const char *path, const char *content_type, tc_r
   curl_easy_setopt(ctx->curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(ctx->curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(ctx->curl, CURLOPT_NOSIGNAL, 1L);
+  if (ctx->cacert != NULL) curl_easy_setopt(ctx->curl, CURLOPT_CAINFO, ctx->cacert);
 
   CURLcode cc = curl_easy_perform(ctx->curl);
   if (cc != CURLE_OK) {

@@ -7,7 +7,7 @@
 #define DEFAULT_SERVER "http://127.0.0.1:8080"
 
 static const char usage[] =
-    "usage: trainctl [--server URL] [--token T] [--json] COMMAND ...\n"
+    "usage: trainctl [--server URL] [--token T] [--cacert FILE] [--json] COMMAND ...\n"
     "\n"
     "A command line client for the traind training server.\n"
     "\n"
@@ -22,6 +22,8 @@ static const char usage[] =
     "options:\n"
     "  --server URL   the server (TRAIND_URL; default " DEFAULT_SERVER ")\n"
     "  --token T      sent as \"Authorization: Bearer T\" (TRAIND_TOKEN)\n"
+    "  --cacert FILE  trust the CA certificates in FILE (PEM) for an https\n"
+    "                 server, instead of the system's (TRAIND_CACERT)\n"
     "  --json         print the server's JSON answers as they are\n"
     "  --help         this help; 'trainctl COMMAND --help' for a command's\n"
     "\n"
@@ -41,9 +43,29 @@ static const char *env(const char *name) {
   return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* Where the global option arg ("--name" or "--name=value") that takes a
+ * value goes, or NULL when arg is not one; *inline_value gets the text after
+ * '=', or NULL. */
+static const char **option_value(tc_ctx *ctx, const char *arg, const char **inline_value) {
+  const struct {
+    const char *name;
+    const char **value;
+  } options[] = {{"--server", &ctx->server}, {"--token", &ctx->token}, {"--cacert", &ctx->cacert}};
+  for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
+    size_t len = strlen(options[o].name);
+    if (strncmp(arg, options[o].name, len) == 0 && (arg[len] == '\0' || arg[len] == '=')) {
+      *inline_value = arg[len] == '=' ? arg + len + 1 : NULL;
+      return options[o].value;
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
-  tc_ctx ctx = {.server = env("TRAIND_URL"), .token = env("TRAIND_TOKEN")};
+  tc_ctx ctx = {.server = env("TRAIND_URL"), .token = env("TRAIND_TOKEN"),
+                .cacert = env("TRAIND_CACERT")};
   char *server = NULL;
+  const char **value, *inline_value;
   int i = 1, rc;
 
   for (; i < argc && argv[i][0] == '-'; i++) {
@@ -53,13 +75,10 @@ int main(int argc, char **argv) {
       return TC_OK;
     } else if (strcmp(arg, "--json") == 0) {
       ctx.json = true;
-    } else if (strcmp(arg, "--server") == 0 || strcmp(arg, "--token") == 0) {
-      if (i + 1 == argc) return tc_usage_error("", "%s needs a value", arg);
-      *(arg[2] == 's' ? &ctx.server : &ctx.token) = argv[++i];
-    } else if (strncmp(arg, "--server=", 9) == 0) {
-      ctx.server = arg + 9;
-    } else if (strncmp(arg, "--token=", 8) == 0) {
-      ctx.token = arg + 8;
+    } else if ((value = option_value(&ctx, arg, &inline_value)) != NULL) {
+      if (inline_value == NULL && i + 1 == argc)
+        return tc_usage_error("", "%s needs a value", arg);
+      *value = inline_value != NULL ? inline_value : argv[++i];
     } else {
       return tc_usage_error("", "unknown option '%s'", arg);
     }

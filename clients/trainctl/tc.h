@@ -19,6 +19,7 @@ enum { TC_OK = 0, TC_FAIL = 1, TC_USAGE = 2 };
 typedef struct tc_ctx {
   const char *server; /* base URL, e.g. "http://127.0.0.1:8080" (no trailing slash) */
   const char *token;  /* bearer token or NULL */
+  const char *cacert; /* PEM file of CAs to trust for https, or NULL: the system's */
   bool json;          /* print the server's raw JSON instead of human output */
   CURL *curl;         /* one handle for every request, so polling reuses the connection */
 } tc_ctx;

@@ -45,6 +45,11 @@ Test(config, defaults) {
   cr_expect_eq(cfg.max_dataset_body, 256u << 20);
   cr_expect_eq(cfg.max_streams, 256);
   cr_expect_eq(cfg.keepalive, 15);
+  cr_expect_eq(cfg.max_connections, 1024);
+  cr_expect_eq(cfg.max_connections_per_ip, 256);
+  cr_expect_eq(cfg.client_timeout, 30);
+  cr_expect_str_eq(cfg.tls_cert, "", "plain HTTP by default");
+  cr_expect_str_eq(cfg.tls_key, "");
 }
 
 Test(config, event_stream_settings) {
@@ -66,6 +71,12 @@ Test(config, event_stream_settings) {
   expect_bad(NO_ENV, ARGS("--max-streams", "4097"), "--max-streams");
   /* the HTTP layer drops connections idle for 30 s: keepalives come sooner */
   expect_bad(NO_ENV, ARGS("--stream-keepalive", "26"), "--stream-keepalive");
+  /* keepalives come before the HTTP layer drops a silent connection */
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--client-timeout", "10")), CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.keepalive, 5);
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--client-timeout", "10", "--stream-keepalive", "9")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.keepalive, 9);
   expect_bad(ENV("TRAIND_MAX_STREAMS=lots"), NO_ARGS, "TRAIND_MAX_STREAMS");
   expect_bad(ENV("TRAIND_STREAM_KEEPALIVE=0"), NO_ARGS, "TRAIND_STREAM_KEEPALIVE");
 }
@@ -82,6 +93,40 @@ Test(config, flags) {
   cr_expect_eq(cfg.workers, 3);
   cr_expect_eq(cfg.max_body, 2048);
   cr_expect_eq(cfg.max_dataset_body, 1ull << 30);
+}
+
+Test(config, connection_limits_and_timeout) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MAX_CONNECTIONS=50", "TRAIND_CLIENT_TIMEOUT=7"),
+                         ARGS("--max-connections-per-ip", "5", "--max-connections=16384")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.max_connections, 16384, "a flag beats its variable");
+  cr_expect_eq(cfg.max_connections_per_ip, 5);
+  cr_expect_eq(cfg.client_timeout, 7);
+  const char *bad[] = {"0", "-1", "x", "1.5", " 3", "16385", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    expect_bad(NO_ENV, ARGS("--max-connections", (char *)bad[i]), "--max-connections");
+    expect_bad(NO_ENV, ARGS("--max-connections-per-ip", (char *)bad[i]),
+               "--max-connections-per-ip");
+    expect_bad(NO_ENV, ARGS("--client-timeout", (char *)bad[i]), "--client-timeout");
+  }
+  expect_bad(NO_ENV, ARGS("--client-timeout", "3601"), "between 1 and 3600");
+  expect_bad(ENV("TRAIND_MAX_CONNECTIONS_PER_IP=0"), NO_ARGS, "TRAIND_MAX_CONNECTIONS_PER_IP");
+}
+
+Test(config, tls_files_come_in_pairs) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_TLS_CERT=/env/cert.pem"),
+                         ARGS("--tls-key", "/etc/key.pem")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_str_eq(cfg.tls_cert, "/env/cert.pem");
+  cr_expect_str_eq(cfg.tls_key, "/etc/key.pem");
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--tls-cert=c.pem", "--tls-key=k.pem")), CONFIG_RUN,
+               "%s", err);
+  cr_expect_str_eq(cfg.tls_cert, "c.pem", "only the paths: the files are read by main");
+  expect_bad(NO_ENV, ARGS("--tls-cert", "c.pem"), "--tls-key");
+  expect_bad(ENV("TRAIND_TLS_KEY=k.pem"), NO_ARGS, "--tls-cert");
+  expect_bad(NO_ENV, ARGS("--tls-cert=", "--tls-key", "k.pem"), "--tls-cert");
 }
 
 Test(config, byte_suffixes_and_plain_counts) {
@@ -222,9 +267,11 @@ Test(config, help_and_version) {
   cr_expect_eq(parse_env(&cfg, NO_ENV, ARGS("--workers", "2", "--version")), CONFIG_VERSION);
   const char *usage = config_usage();
   const char *names[] = {"--listen", "--db", "--workers", "--max-body", "--max-dataset-body",
-                         "--max-streams", "--stream-keepalive", "--help", "--version",
-                         "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY", "TRAIND_MAX_STREAMS",
-                         "TRAIND_STREAM_KEEPALIVE"};
+                         "--max-streams", "--stream-keepalive", "--tls-cert", "--tls-key",
+                         "--max-connections", "--max-connections-per-ip", "--client-timeout",
+                         "--help", "--version", "TRAIND_LISTEN", "TRAIND_MAX_DATASET_BODY",
+                         "TRAIND_MAX_STREAMS", "TRAIND_STREAM_KEEPALIVE", "TRAIND_TLS_CERT",
+                         "TRAIND_CLIENT_TIMEOUT"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     cr_expect(strstr(usage, names[i]) != NULL, "usage lacks %s", names[i]);
   }

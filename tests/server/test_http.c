@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../server/api_ops.h"
@@ -179,15 +180,23 @@ static const route routes[] = {
 static app the_app;
 static http_server *server;
 
-static void start(const char *listen) {
+/* Start with these flags (argv[0] included, NULL-terminated). */
+static void start_argv(char *argv[]) {
   char err[256];
-  char *argv[] = {"traind", "--listen", (char *)listen, NULL};
   char *env[] = {NULL};
-  cr_assert_eq(config_parse(&the_app.cfg, 3, argv, env, err, sizeof err), CONFIG_RUN, "%s", err);
+  int argc = 0;
+  while (argv[argc] != NULL) argc++;
+  cr_assert_eq(config_parse(&the_app.cfg, argc, argv, env, err, sizeof err), CONFIG_RUN, "%s",
+               err);
   the_app.cfg.max_body = MAX_BODY;
   the_app.cfg.max_dataset_body = MAX_DATASET_BODY;
   cr_assert_eq(http_start(&the_app, routes, sizeof routes / sizeof routes[0], &server), 0);
   cr_assert_neq(http_port(server), 0, "port 0 resolves to the kernel's pick");
+}
+
+static void start(const char *listen) {
+  char *argv[] = {"traind", "--listen", (char *)listen, NULL};
+  start_argv(argv);
 }
 
 static void start_v4(void) { start("127.0.0.1:0"); }
@@ -738,4 +747,117 @@ Test(http_v6, serves_on_ipv6_loopback, .init = start_v6, .fini = stop, .timeout 
   http_url(server, url, sizeof url);
   snprintf(want, sizeof want, "http://[::1]:%u", (unsigned)http_port(server));
   cr_expect_str_eq(url, want);
+}
+
+/* ---- connection limits and timeouts --------------------------------------------- */
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Watch fd until the server closes it, sending it one byte of trickle (NULL:
+ * nothing) every 100 ms meanwhile.
+ * @return the seconds it took, or -1 when it stayed open limit_s seconds */
+static double seconds_until_closed(int fd, const char *trickle, double limit_s) {
+  struct timeval tv = {.tv_usec = 100000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  double start = now_s();
+  size_t sent = 0;
+  while (now_s() - start < limit_s) {
+    if (trickle != NULL && trickle[sent] != '\0' && send_all(fd, trickle + sent++, 1) < 0)
+      return now_s() - start;
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    cr_assert_leq(n, 0, "the server answered an unfinished request: %.*s", (int)n, buf);
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+      return now_s() - start;
+  }
+  return -1;
+}
+
+/* Read one answer to GET /healthz on a kept-alive connection. */
+static int read_health(int fd) {
+  char buf[1024];
+  size_t len = 0;
+  while (len < sizeof buf - 1) {
+    ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+    if (n <= 0) return -1;
+    len += (size_t)n;
+    buf[len] = '\0';
+    if (strstr(buf, "{\"status\":\"ok\"}") != NULL) return strncmp(buf, "HTTP/1.1 200", 12);
+  }
+  return -1;
+}
+
+static void start_timeout_2s(void) {
+  char *argv[] = {"traind", "--listen", "127.0.0.1:0", "--client-timeout", "2", NULL};
+  start_argv(argv);
+}
+
+TestSuite(http_timeout, .init = start_timeout_2s, .fini = stop, .timeout = 30);
+
+Test(http_timeout, a_trickled_request_head_is_cut_off) {
+  /* A byte every 100 ms is never 2 s of silence: only the head deadline ends it. */
+  static char trickle[256];
+  memset(trickle, 'a', sizeof trickle - 1);
+  memcpy(trickle, "X-Slow: ", 8);
+  int fd = connect_server();
+  const char *start = "GET /healthz HTTP/1.1\r\nHost: t\r\n";
+  cr_assert_eq(send_all(fd, start, strlen(start)), 0);
+  double took = seconds_until_closed(fd, trickle, 20.0);
+  close(fd);
+  cr_expect_neq(took, -1.0, "still open after 20 s of trickled headers");
+  cr_expect_geq(took, 1.5, "closed after %.2f s, before the 2 s timeout", took);
+  reply r;
+  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_expect_eq(r.status, 200, "a fresh client is served");
+}
+
+Test(http_timeout, a_silent_connection_is_closed) {
+  int fd = connect_server();
+  double took = seconds_until_closed(fd, NULL, 20.0);
+  close(fd);
+  cr_expect_neq(took, -1.0, "a silent connection still open after 20 s");
+  cr_expect_geq(took, 1.5, "closed after %.2f s, before the 2 s timeout", took);
+}
+
+Test(http_timeout, each_request_on_a_kept_alive_connection_gets_its_own_deadline) {
+  const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+  int fd = connect_server();
+  for (int i = 0; i < 3; i++) { /* 3.6 s in all: longer than one deadline */
+    if (i > 0) usleep(1200 * 1000);
+    cr_assert_eq(send_all(fd, get, strlen(get)), 0, "request %d: the connection was closed", i);
+    cr_assert_eq(read_health(fd), 0, "request %d was not answered", i);
+  }
+  close(fd);
+}
+
+static void start_two_per_ip(void) {
+  char *argv[] = {"traind", "--listen", "127.0.0.1:0", "--max-connections-per-ip", "2", NULL};
+  start_argv(argv);
+}
+
+Test(http_limits, a_connection_over_the_per_address_limit_is_refused_until_one_ends,
+     .init = start_two_per_ip, .fini = stop, .timeout = 30) {
+  const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+  int held[2];
+  for (int i = 0; i < 2; i++) { /* answered: both are surely counted */
+    held[i] = connect_server();
+    cr_assert_eq(send_all(held[i], get, strlen(get)), 0);
+    cr_assert_eq(read_health(held[i]), 0);
+  }
+  reply r;
+  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  cr_expect_eq(r.status, 0, "a third connection from one address was served:\n%s", r.raw);
+
+  close(held[0]);
+  /* The slot frees once libmicrohttpd has reaped the connection's thread. */
+  for (double start = now_s(); now_s() - start < 10.0; usleep(50 * 1000)) {
+    exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+    if (r.status != 0) break;
+  }
+  cr_expect_eq(r.status, 200, "no connection served after one of the two ended");
+  close(held[1]);
 }

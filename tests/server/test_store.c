@@ -502,6 +502,32 @@ Test(store, job_list_filters_by_state_and_model) {
   cr_assert_eq(store_job_list(st, STORE_JOB_STATE_COUNT, 0, &list, &n), STORE_EINVAL);
 }
 
+/* How SQLite runs one of the store's statements: the plan's rows, "; "-joined. */
+static void query_plan(enum query q, char *out, size_t size) {
+  char sql[1024];
+  snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st->stmt[q]));
+  sqlite3_stmt *s;
+  cr_assert_eq(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK, "%s",
+               sqlite3_errmsg(st->db));
+  out[0] = '\0';
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, "%s; ", (const char *)sqlite3_column_text(s, 3));
+  }
+  sqlite3_finalize(s);
+}
+
+Test(store, filtered_job_lists_search_an_index) {
+  /* A filtered list reads the jobs it lists, not every job ever queued. */
+  const enum query filtered[] = {Q_JOB_LIST_STATE, Q_JOB_LIST_MODEL, Q_JOB_LIST_MODEL_STATE};
+  char plan[512];
+  for (size_t i = 0; i < sizeof filtered / sizeof filtered[0]; i++) {
+    query_plan(filtered[i], plan, sizeof plan);
+    cr_expect(strstr(plan, "USING INDEX") != NULL && strstr(plan, "SCAN jobs") == NULL,
+              "query %d: %s", (int)filtered[i], plan);
+  }
+}
+
 Test(store, jobs_are_counted_by_state) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t counts[STORE_JOB_STATE_COUNT];

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -27,12 +28,16 @@ class TraindError(Exception):
 
 class Client:
     """A traind server at url ("http://127.0.0.1:8080"); token, when given, is
-    sent as "Authorization: Bearer <token>"."""
+    sent as "Authorization: Bearer <token>". For an https url, cafile names a
+    PEM file of the CA certificates to trust instead of the system's (the
+    server's own certificate, when it is self-signed)."""
 
-    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0,
+                 cafile: Optional[str] = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.ssl_context = ssl.create_default_context(cafile=cafile) if cafile else None
 
     # ---- transport -------------------------------------------------------------
 
@@ -68,7 +73,8 @@ class Client:
         wait for the answer, self.timeout by default."""
         req = self._prepare(method, path, body, content_type, query, headers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout,
+                                        context=self.ssl_context) as resp:
                 status, hdrs, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as e:
             status, hdrs, raw = e.code, e.headers, e.read()
