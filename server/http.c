@@ -610,9 +610,8 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
       MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout,
-      /* event streams have their own budget: they never take the slots of
-       * other requests */
-      MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + cfg->max_streams,
+      /* event streams count too; --max-streams keeps them to a share */
+      MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
       MHD_OPTION_ARRAY, tls,

@@ -79,7 +79,7 @@ static void raise_open_files(const config *cfg) {
     rl.rlim_cur = rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = soft;
   }
-  rlim_t need = ((rlim_t)cfg->max_connections + cfg->max_streams + cfg->workers) * 3u + 64u;
+  rlim_t need = ((rlim_t)cfg->max_connections + cfg->workers) * 3u + 64u;
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
     log_write(LOG_WARN,
               "open files are limited to %llu; %u connections may need %llu: raise the limit "
