@@ -4,6 +4,10 @@
  *
  *   bench_core [CONFIG...]    all configs when none is named, e.g. bench_core d
  *
+ * BENCH_DIAGNOSTICS=1 in the environment trains with the per-layer
+ * diagnostics on (nn_train_config.diagnostics, as the daemon does), to
+ * measure what they cost.
+ *
  * Output, one fact per line (parsed by run.sh):
  *   blas corename <name>              OpenBLAS kernel that ran
  *   blas config <text>                openblas_get_config()
@@ -57,6 +61,8 @@ static int train_config_for(const wl_config *c, const wl_optim *o, nn_train_conf
   tc->seed = 1;
   nn_optim_defaults((nn_opt)type, &tc->optim);
   tc->optim.lr = o->lr;
+  const char *diag = getenv("BENCH_DIAGNOSTICS");
+  tc->diagnostics = diag != NULL && strcmp(diag, "1") == 0;
   return NN_OK;
 }
 
