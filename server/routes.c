@@ -1,5 +1,6 @@
 /* routes.c — the daemon's route table: every endpoint of the v1 API. */
 #include "api_datasets.h"
+#include "api_gradcheck.h"
 #include "api_jobs.h"
 #include "api_models.h"
 #include "api_ops.h"
@@ -42,6 +43,9 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
+    /* changes nothing, but spends CPU on the caller's behalf: the full token */
+    {.method = "POST", .pattern = "/v1/models/{id}/gradcheck", .body = ROUTE_BODY_JSON,
+     .handler = api_gradcheck},
 };
 
 const route *router_table(size_t *n) {

@@ -127,6 +127,9 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL,"
     "  UNIQUE (job_id, epoch)"
     ");",
+    /* 2: each epoch's per-layer training diagnostics, a JSON array (see
+     * json_out_layers); NULL for epochs recorded before. */
+    "ALTER TABLE metrics ADD COLUMN layers TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -200,11 +203,12 @@ static const char *const queries[Q_COUNT] = {
         "UPDATE jobs SET state = 'queued', restarts = restarts + 1 WHERE state = 'running'",
     /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
     [Q_METRIC_UPSERT] =
-        "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (job_id, epoch) DO UPDATE SET"
-        " loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
-        " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds",
-    [Q_METRICS_AFTER] = "SELECT epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds"
+        "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds,"
+        " layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (job_id, epoch) DO UPDATE"
+        " SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
+        " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds,"
+        " layers = excluded.layers",
+    [Q_METRICS_AFTER] = "SELECT epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers"
                         " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
     [Q_CHECKPOINT_UPSERT] =
         "INSERT INTO checkpoints (job_id, epoch, bytes, data, created_at)"

@@ -121,12 +121,12 @@ static int64_t model_version(int64_t id) {
 /* ---- handle, names, time -------------------------------------------------------- */
 
 Test(store, open_creates_schema_and_reopening_is_idempotent) {
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(store_healthz(st), STORE_OK);
   int64_t model = add_model("m");
   reopen();
   reopen();
-  cr_assert_eq(store_schema_version(st), 1);
+  cr_assert_eq(store_schema_version(st), 2);
   cr_assert_eq(model_version(model), 0);
   store_model *list;
   size_t n;
@@ -976,4 +976,109 @@ Test(store, reopening_preserves_everything) {
   cr_assert_eq(len, sizeof ckpt);
   cr_assert_eq(memcmp(buf, ckpt, len), 0);
   free(buf);
+}
+
+/* ---- per-layer diagnostics and sampled rows ------------------------------------------- */
+
+Test(store, metrics_carry_their_layers_text) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  static const char layers[] = "[{\"layer\":0,\"grad_norm\":0.5}]";
+  char *text = strdup(layers);
+  store_epoch e = {.job_id = job, .metric = {1, 0.5, NAN, NAN, NAN, 0.1, 1.0, text},
+                   .samples_per_second = NAN};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_OK);
+  commit_epoch(job, 2, NULL, 0, NULL); /* without diagnostics */
+  free(text);
+  store_metric *m;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &m, &n), STORE_OK);
+  cr_assert_eq(n, 2);
+  cr_assert_str_eq(m[0].layers, layers);
+  cr_assert_null(m[1].layers);
+  store_metric_list_free(m, n);
+  /* a rerun epoch replaces them too */
+  e.metric.layers = NULL;
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_OK);
+  cr_assert_eq(store_metrics_after(st, job, 0, &m, &n), STORE_OK);
+  cr_assert_null(m[0].layers);
+  store_metric_list_free(m, n);
+  store_metric_list_free(NULL, 0);
+}
+
+Test(store, a_version_1_database_gains_an_empty_layers_column) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  store_close(st);
+  st = NULL;
+  /* the schema as version 1 left it, with an epoch recorded */
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "ALTER TABLE metrics DROP COLUMN layers; PRAGMA user_version = 1;"
+           "INSERT INTO metrics (job_id, epoch, loss) VALUES (%lld, 1, 0.25);",
+           (long long)job);
+  raw_sql(sql);
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_assert_eq(store_schema_version(st), 2);
+  store_metric *m;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &m, &n), STORE_OK);
+  cr_assert_eq(n, 1);
+  cr_assert_float_eq(m[0].loss, 0.25, 0.0);
+  cr_assert_null(m[0].layers);
+  store_metric_list_free(m, n);
+}
+
+Test(store, a_sample_reads_rows_spread_over_the_dataset) {
+  int64_t ds = add_regression(10, 3, 2); /* x[i] = i / 2 - 3, y[i] = i / 7 */
+  store_dataset meta;
+  store_dataset_data data;
+  size_t k;
+  cr_assert_eq(store_dataset_sample(st, ds, 4, &meta, &data, &k), STORE_OK);
+  cr_assert_eq(k, 4);
+  cr_assert_eq(meta.rows, 10);
+  cr_assert_null(data.labels);
+  static const int rows[4] = {0, 2, 5, 7}; /* floor(i * 10 / 4) */
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 3; j++)
+      cr_assert_float_eq(data.x[i * 3 + j], (float)(rows[i] * 3 + j) * 0.5f - 3.0f, 0.0f);
+    for (int j = 0; j < 2; j++)
+      cr_assert_float_eq(data.y[i * 2 + j], (float)(rows[i] * 2 + j) / 7.0f, 0.0f);
+  }
+  store_dataset_clear(&meta);
+  store_dataset_data_clear(&data);
+
+  cr_assert_eq(store_dataset_sample(st, ds, 64, &meta, &data, &k), STORE_OK);
+  cr_assert_eq(k, 10, "a small dataset gives all its rows");
+  cr_assert_float_eq(data.x[29], 29 * 0.5f - 3.0f, 0.0f);
+  store_dataset_clear(&meta);
+  store_dataset_data_clear(&data);
+
+  cr_assert_eq(store_dataset_sample(st, ds, 0, &meta, &data, &k), STORE_EINVAL);
+  cr_assert_eq(store_dataset_sample(st, 999, 4, &meta, &data, &k), STORE_ENOTFOUND);
+  cr_assert_null(data.x);
+  cr_assert_eq(k, 0);
+}
+
+Test(store, a_sample_of_a_classification_dataset_reads_its_labels) {
+  float x[6] = {0, 1, 2, 3, 4, 5};
+  int32_t labels[6] = {2, 1, 0, 2, 1, 0};
+  store_dataset meta = {.name = "cls", .rows = 6, .features = 1, .outputs = 3,
+                        .task = STORE_TASK_CLASSIFICATION};
+  store_dataset_data in = {.x = x, .labels = labels}, data;
+  store_dataset row;
+  cr_assert_eq(store_dataset_insert(st, &meta, &in, &row), STORE_OK);
+  size_t k;
+  cr_assert_eq(store_dataset_sample(st, row.id, 3, &meta, &data, &k), STORE_OK);
+  cr_assert_eq(k, 3);
+  cr_assert_eq(meta.task, STORE_TASK_CLASSIFICATION);
+  cr_assert_null(data.y);
+  for (int i = 0; i < 3; i++) {
+    cr_assert_float_eq(data.x[i], (float)(2 * i), 0.0f);
+    cr_assert_eq(data.labels[i], labels[2 * i]);
+  }
+  store_dataset_clear(&row);
+  store_dataset_clear(&meta);
+  store_dataset_data_clear(&data);
 }
