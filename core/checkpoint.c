@@ -43,9 +43,10 @@ static size_t alive_words(const nn_spec *s) {
   return w;
 }
 
-/* Bytes of the diagnostics after their flag: batches, L sums, alive bits. */
+/* Bytes of the diagnostics after their flag: batches, L x NN_DIAG_LANES sums,
+ * alive bits. */
 static uint64_t diag_bytes(const nn_spec *s) {
-  return 4 + 8 * (uint64_t)s->n_layers + 4 * (uint64_t)alive_words(s);
+  return 4 + 8 * NN_DIAG_LANES * (uint64_t)s->n_layers + 4 * (uint64_t)alive_words(s);
 }
 
 /* ---- writing: the buffer is sized up front, so no put needs a check ------ */
@@ -119,7 +120,8 @@ static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
 static uint8_t *put_diag(uint8_t *p, const nn_spec *spec, const nn_train_state *s) {
   size_t unit = 0;
   p = put_int(p, s->diag_batches);
-  for (int l = 0; l < spec->n_layers; l++) p = put_f64(p, &s->grad_sq[l]);
+  for (int l = 0; l < spec->n_layers; l++)
+    for (int k = 0; k < NN_DIAG_LANES; k++) p = put_f64(p, &s->grad_sq[l][k]);
   for (int l = 0; l < spec->n_layers; l++) {
     const nn_layer_spec *ls = &spec->layers[l];
     if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
@@ -354,12 +356,14 @@ static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
   if (rc != NN_OK) return rc;
   if (s->diag_batches < 0)
     return nn__fail(r->err, NN_EFORMAT, "diag_batches", "diag_batches must not be negative");
-  for (int l = 0; l < spec->n_layers; l++) {
-    if ((rc = get_f64(r, "grad_sq", &s->grad_sq[l])) != NN_OK) return rc;
-    if (!(isfinite(s->grad_sq[l]) && s->grad_sq[l] >= 0.0))
-      return nn__fail(r->err, NN_EFORMAT, "grad_sq",
-                      "grad_sq of layer %d must be finite and >= 0", l);
-  }
+  for (int l = 0; l < spec->n_layers; l++)
+    for (int k = 0; k < NN_DIAG_LANES; k++) {
+      double *v = &s->grad_sq[l][k];
+      if ((rc = get_f64(r, "grad_sq", v)) != NN_OK) return rc;
+      if (!(isfinite(*v) && *v >= 0.0))
+        return nn__fail(r->err, NN_EFORMAT, "grad_sq",
+                        "grad_sq of layer %d must be finite and >= 0", l);
+    }
   /* the words are there before their units are allocated */
   if ((b = take(r, alive_words(spec), 4, "alive")) == NULL) return NN_EFORMAT;
   if ((s->alive = malloc(n_units ? n_units : 1)) == NULL)

@@ -6,10 +6,13 @@
  *   the Frobenius norm of a dense layer's weight gradient as backprop
  *   computed it (before clipping and weight decay, so a gradient that
  *   explodes shows even when clipping hides it from the optimizer). Each
- *   batch adds ||dW||^2 to one double per layer, read from the gradient
- *   buffer right after the backward pass wrote it, while it is in cache. The
- *   root mean square rather than the mean of the norms: no square root per
- *   batch, and the one sum resumes exactly from a checkpoint.
+ *   batch adds the squares of dW into eight partial sums per layer: a large
+ *   layer's right after the backward pass computed it, while it is still in
+ *   cache (NN__HOT_SQUARES), the small ones together at the end of the
+ *   batch. The root mean square rather than the mean of the norms: no
+ *   square root, indeed no reduction, per batch (a small net's batch takes
+ *   a microsecond, and such chains of dependent additions would show), and
+ *   the partial sums resume exactly from a checkpoint.
  * - weight_norm: ||W||_2 once, at the end of the epoch: one pass over the
  *   weights per epoch against one per batch for the optimizer.
  * - dead_fraction: the share of a relu layer's units whose output was 0 for
@@ -27,16 +30,56 @@
 
 #include "nn_internal.h"
 
-/* Eight partial sums in a fixed order: they vectorize (one lane each)
- * without reassociation, so every target_clones version gives the same bits. */
+#define LANES NN_DIAG_LANES
+#define WIDE 32        /* float lanes of the block path */
+#define BLOCK 64       /* rows of WIDE a float lane sums before it goes to double */
+#define WIDE_FROM 1024 /* tensors this large take the block path */
+
+/* Add the squares of v (n,) to lanes (LANES,). Each lane is its own chain
+ * of additions in a fixed order, so the loops vectorize without
+ * reassociation and every target_clones version gives the same bits.
+ * Large tensors square and add in float, 32 lanes of at most 64 terms each
+ * (relative error below 4e-6; every term is positive, so nothing cancels),
+ * and only each block's lanes are added in double: converting every element
+ * would take three times as long, and a large layer's gradient is read at
+ * every batch. */
+NN__INLINE void add_squares(const float *v, size_t n, double *lanes) {
+  size_t i = 0;
+  if (n >= WIDE_FROM)
+    while (n - i >= WIDE) {
+      float wide[WIDE] = {0};
+      size_t rows = (n - i) / WIDE < BLOCK ? (n - i) / WIDE : BLOCK;
+      for (size_t end = i + rows * WIDE; i < end; i += WIDE)
+        for (int k = 0; k < WIDE; k++) wide[k] += v[i + k] * v[i + k];
+      for (int k = 0; k < WIDE; k++) lanes[k % LANES] += wide[k];
+    }
+  /* two rows of lanes a step: half the loop overhead on a small net */
+  for (; n - i >= 2 * LANES; i += 2 * LANES) {
+    for (int k = 0; k < LANES; k++) lanes[k] += (double)v[i + k] * (double)v[i + k];
+    for (int k = 0; k < LANES; k++)
+      lanes[k] += (double)v[i + LANES + k] * (double)v[i + LANES + k];
+  }
+  if (n - i >= LANES) {
+    for (int k = 0; k < LANES; k++) lanes[k] += (double)v[i + k] * (double)v[i + k];
+    i += LANES;
+  }
+  for (int k = 0; i < n; i++, k++) lanes[k] += (double)v[i] * (double)v[i];
+}
+
+_Static_assert(LANES == 8, "lanes_sum adds eight lanes");
+static double lanes_sum(const double *lanes) {
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
+         ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
+NN__VECTORIZE
+void nn__add_squares(const float *v, size_t n, double *lanes) { add_squares(v, n, lanes); }
+
 NN__VECTORIZE
 double nn__sumsq(const float *v, size_t n) {
-  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) lane[k] += (double)v[i + k] * (double)v[i + k];
-  for (int k = 0; i < n; i++, k++) lane[k] += (double)v[i] * (double)v[i];
-  return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+  double lanes[LANES] = {0, 0, 0, 0, 0, 0, 0, 0};
+  add_squares(v, n, lanes);
+  return lanes_sum(lanes);
 }
 
 static int is_relu(const nn_layer_spec *l) {
@@ -50,20 +93,34 @@ size_t nn__relu_units(const nn_spec *spec) {
   return n;
 }
 
-int nn__diag_init(nn__diag *g, const nn_spec *spec) {
-  memset(g, 0, sizeof *g);
+int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out) {
+  nn__diag *g = calloc(1, sizeof *g);
+  if (g == NULL) return NN_ENOMEM;
   for (int l = 0; l < spec->n_layers; l++) {
-    if (!is_relu(&spec->layers[l])) continue;
+    const nn_layer_spec *ls = &spec->layers[l];
+    g->units[l] = a->out[l];
+    if (ls->type != NN_LAYER_DENSE) continue;
+    g->w_off[g->n_dense] = a->w_off[l];
+    g->w_size[g->n_dense] = (size_t)a->in[l] * (size_t)a->out[l];
+    g->dense[g->n_dense++] = l;
+    if (!is_relu(ls)) continue;
+    g->relu[g->n_relu++] = l;
     g->unit_off[l] = g->n_units;
-    g->n_units += (size_t)spec->layers[l].units;
+    g->n_units += (size_t)ls->units;
   }
-  g->alive = calloc(g->n_units ? g->n_units : 1, 1);
-  return g->alive != NULL ? NN_OK : NN_ENOMEM;
+  if ((g->alive = calloc(g->n_units ? g->n_units : 1, 1)) == NULL) {
+    free(g);
+    return NN_ENOMEM;
+  }
+  g->pending = g->n_relu;
+  *out = g;
+  return NN_OK;
 }
 
 void nn__diag_free(nn__diag *g) {
+  if (g == NULL) return;
   free(g->alive);
-  g->alive = NULL;
+  free(g);
 }
 
 void nn__diag_start(nn__diag *g) {
@@ -71,27 +128,29 @@ void nn__diag_start(nn__diag *g) {
   g->batches = 0;
   memset(g->alive, 0, g->n_units);
   memset(g->n_alive, 0, sizeof g->n_alive);
+  g->pending = g->n_relu;
 }
 
-/* Units of each relu layer marked alive in g->alive. */
-static void count_alive(nn__diag *g, const nn_spec *spec) {
-  for (int l = 0; l < spec->n_layers; l++) {
-    if (!is_relu(&spec->layers[l])) continue;
+/* Count the units of each relu layer marked alive in g->alive. */
+static void count_alive(nn__diag *g) {
+  g->pending = 0;
+  for (int k = 0; k < g->n_relu; k++) {
+    int l = g->relu[k], n = 0;
     const uint8_t *a = g->alive + g->unit_off[l];
-    int n = 0;
-    for (int j = 0; j < spec->layers[l].units; j++) n += a[j];
+    for (int j = 0; j < g->units[l]; j++) n += a[j];
     g->n_alive[l] = n;
+    g->pending += n < g->units[l];
   }
 }
 
-int nn__diag_resume(nn__diag *g, const nn_train_state *s, const nn_spec *spec) {
+int nn__diag_resume(nn__diag *g, const nn_train_state *s) {
   nn__diag_start(g);
   if (!s->has_diag) return NN_OK;
   if (s->n_units != g->n_units || s->diag_batches < 0) return NN_EINVAL;
   memcpy(g->grad_sq, s->grad_sq, sizeof g->grad_sq);
   g->batches = s->diag_batches;
   for (size_t i = 0; i < g->n_units; i++) g->alive[i] = s->alive[i] != 0;
-  count_alive(g, spec);
+  count_alive(g);
   return NN_OK;
 }
 
@@ -108,7 +167,7 @@ int nn__diag_save(const nn__diag *g, nn_train_state *s) {
 
 /* Mark the units of y (n, cols) that output > 0 in alive (cols,).
  * @return the units alive afterwards */
-static int mark_alive(uint8_t *alive, const float *y, size_t n, int cols) {
+NN__INLINE int mark_alive(uint8_t *alive, const float *y, size_t n, int cols) {
   for (size_t r = 0; r < n; r++) {
     const float *yr = y + r * (size_t)cols;
     for (int j = 0; j < cols; j++) alive[j] |= yr[j] > 0.0f;
@@ -118,30 +177,33 @@ static int mark_alive(uint8_t *alive, const float *y, size_t n, int cols) {
   return count;
 }
 
-void nn__diag_batch(nn__diag *g, const nn_spec *spec, const nn__arch *a, const float *grad,
-                    const nn__ws *ws, size_t n) {
-  for (int l = 0; l < a->n_layers; l++) {
-    const nn_layer_spec *ls = &spec->layers[l];
-    if (ls->type != NN_LAYER_DENSE) continue;
-    g->grad_sq[l] += nn__sumsq(grad + a->w_off[l], (size_t)a->in[l] * (size_t)a->out[l]);
-    if (is_relu(ls) && g->n_alive[l] < ls->units)
-      g->n_alive[l] = mark_alive(g->alive + g->unit_off[l], ws->acts[l], n, ls->units);
+NN__VECTORIZE
+void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n) {
+  for (int k = 0; k < g->n_dense; k++)
+    if (g->w_size[k] < NN__HOT_SQUARES)
+      add_squares(grad + g->w_off[k], g->w_size[k], g->grad_sq[g->dense[k]]);
+  for (int k = 0; g->pending > 0 && k < g->n_relu; k++) {
+    int l = g->relu[k];
+    if (g->n_alive[l] == g->units[l]) continue;
+    g->n_alive[l] = mark_alive(g->alive + g->unit_off[l], ws->acts[l], n, g->units[l]);
+    g->pending -= g->n_alive[l] == g->units[l];
   }
   g->batches++;
 }
 
-void nn__diag_finish(nn__diag *g, const nn_spec *spec, const nn__arch *a, const float *params) {
-  for (int l = 0; l < a->n_layers; l++) {
-    const nn_layer_spec *ls = &spec->layers[l];
-    nn_layer_diag *d = &g->last[l];
-    d->grad_norm = d->weight_norm = d->dead_fraction = NAN;
-    if (ls->type != NN_LAYER_DENSE) continue;
-    d->weight_norm = sqrt(nn__sumsq(params + a->w_off[l], (size_t)a->in[l] * (size_t)a->out[l]));
+void nn__diag_finish(nn__diag *g, int n_layers, const float *params) {
+  for (int l = 0; l < n_layers; l++) g->last[l].grad_norm = g->last[l].weight_norm =
+                                          g->last[l].dead_fraction = NAN;
+  for (int k = 0; k < g->n_dense; k++) {
+    nn_layer_diag *d = &g->last[g->dense[k]];
+    d->weight_norm = sqrt(nn__sumsq(params + g->w_off[k], g->w_size[k]));
     /* an epoch resumed after its last batch without the checkpoint's sums
      * saw no batch here: nothing to report rather than "all dead" */
-    if (g->batches == 0) continue;
-    d->grad_norm = sqrt(g->grad_sq[l] / g->batches);
-    if (is_relu(ls)) d->dead_fraction = (double)(ls->units - g->n_alive[l]) / ls->units;
+    if (g->batches > 0) d->grad_norm = sqrt(lanes_sum(g->grad_sq[g->dense[k]]) / g->batches);
+  }
+  for (int k = 0; k < g->n_relu && g->batches > 0; k++) {
+    int l = g->relu[k];
+    g->last[l].dead_fraction = (double)(g->units[l] - g->n_alive[l]) / g->units[l];
   }
   g->has_last = 1;
 }

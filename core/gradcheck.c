@@ -112,7 +112,7 @@ static int rounding_gradient(const nn_model *m, const nn_data *d, float *g) {
   nn__rng_seed(&r, 0, PICK_STREAM);
   for (size_t i = 0; i < count; i++)
     ws.g0[i] = (nn__rng_u32(&r) & 1 ? FLT_EPSILON : -FLT_EPSILON) * fabsf(y[i]) / (float)n;
-  nn__net_backward(&m->spec, a, m->params, &ws, n, g, NULL);
+  nn__net_backward(&m->spec, a, m->params, &ws, n, g, NULL, NULL);
   nn__ws_free(&ws);
   return NN_OK;
 }

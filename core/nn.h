@@ -19,6 +19,7 @@
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
 #define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
+#define NN_DIAG_LANES 8             /* partial sums of a layer's squared gradient norms */
 
 /* ---- status codes and names --------------------------------------------- */
 
@@ -293,7 +294,9 @@ typedef struct {
    * resumed epoch reports what an uninterrupted one would */
   int has_diag;      /* the three fields below are set */
   int diag_batches;  /* batches the sums cover */
-  double grad_sq[NN_MAX_LAYERS]; /* per layer: sum over them of ||dW||^2 */
+  /* per layer: the sum over them of ||dW||^2, as the trainer's partial
+   * sums, so a resumed epoch goes on adding in the same order */
+  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
   size_t n_units;    /* relu units of the model, over all its relu layers */
   uint8_t *alive;    /* (n_units,) 1 when the unit output > 0 for one of their rows */
 } nn_train_state;

@@ -144,9 +144,13 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 
 /* Backward pass. On entry ws->g0 (n, outputs) holds dLoss/dOutput, or
  * dLoss/dLogits when a->fused. Writes grad (P,) and, if dx != NULL,
- * dLoss/dx (n, inputs). */
+ * dLoss/dx (n, inputs). When sq != NULL, the squares of the weight gradient
+ * of each dense layer l with at least NN__HOT_SQUARES weights are added to
+ * sq[l] (nn__add_squares) as soon as it is computed, while it is still in
+ * cache; smaller layers are left to nn__diag_batch. */
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params,
-                      nn__ws *ws, size_t n, float *grad, float *dx);
+                      nn__ws *ws, size_t n, float *grad, float *dx,
+                      double (*sq)[NN_DIAG_LANES]);
 
 /* Inference over n rows with two ping-pong buffers of (rows, max_width)
  * each, processing at most chunk rows at a time. */
@@ -230,14 +234,35 @@ int nn__gradcheck_with(const nn_model *m, const nn_data *d, const float *grad,
 /* Sum of squares of v (n,), in double, in a fixed order whatever the CPU. */
 double nn__sumsq(const float *v, size_t n);
 
+/* Add the squares of v (n,) to the partial sums lanes (NN_DIAG_LANES,), in
+ * a fixed order whatever the CPU. */
+void nn__add_squares(const float *v, size_t n, double *lanes);
+
+/* Weight gradients this large are squared by the backward pass, right after
+ * it computes them (they may not stay in cache until the batch ends);
+ * smaller ones at the end of the batch, all in one call (a small net's batch
+ * takes a microsecond, and a call per layer would show). */
+#define NN__HOT_SQUARES 4096
+
 /* What the trainer gathers for nn_trainer_diagnostics. */
 typedef struct {
-  double grad_sq[NN_MAX_LAYERS];  /* this epoch's sum over batches of ||dW||^2 */
+  /* this epoch's sum over batches of ||dW||^2, in NN_DIAG_LANES partial
+   * sums: a batch adds into them without reducing them to one (a chain of
+   * dependent additions that costs a small net more than the squares) */
+  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
   int batches;                    /* batches in those sums */
   uint8_t *alive;                 /* (n_units,) relu units: output > 0 for a row this epoch */
   size_t n_units;                 /* relu units of the model */
   size_t unit_off[NN_MAX_LAYERS]; /* relu layer l's units: alive + unit_off[l] */
   int n_alive[NN_MAX_LAYERS];     /* units of relu layer l marked alive */
+  int pending;                    /* relu layers with units not marked alive yet */
+  /* the layers, looked up once rather than at every batch */
+  int n_dense, n_relu;
+  int dense[NN_MAX_LAYERS];       /* the dense layers' indices */
+  int relu[NN_MAX_LAYERS];        /* the relu layers' indices */
+  size_t w_off[NN_MAX_LAYERS];    /* dense[k]'s W in the parameters, */
+  size_t w_size[NN_MAX_LAYERS];   /* and its size */
+  int units[NN_MAX_LAYERS];       /* outputs of layer l */
   nn_layer_diag last[NN_MAX_LAYERS]; /* the last completed epoch */
   int has_last;
 } nn__diag;
@@ -246,7 +271,8 @@ typedef struct {
 size_t nn__relu_units(const nn_spec *spec);
 
 /* Allocate for a model; the sums start at zero. @return NN_OK or NN_ENOMEM */
-int nn__diag_init(nn__diag *g, const nn_spec *spec);
+int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out);
+/* NULL is a no-op. */
 void nn__diag_free(nn__diag *g);
 
 /* Zero the sums: a new epoch begins. */
@@ -254,17 +280,18 @@ void nn__diag_start(nn__diag *g);
 
 /* Continue from a checkpoint's sums (s->has_diag), or from zero without them.
  * @return NN_OK, or NN_EINVAL when they belong to another model */
-int nn__diag_resume(nn__diag *g, const nn_train_state *s, const nn_spec *spec);
+int nn__diag_resume(nn__diag *g, const nn_train_state *s);
 
 /* Copy the sums into s (allocates s->alive). @return NN_OK or NN_ENOMEM */
 int nn__diag_save(const nn__diag *g, nn_train_state *s);
 
-/* Add a trained batch of n rows: grad (P,) as the backward pass left it,
- * the layer outputs as the forward pass left them in ws. */
-void nn__diag_batch(nn__diag *g, const nn_spec *spec, const nn__arch *a, const float *grad,
-                    const nn__ws *ws, size_t n);
+/* Add a trained batch of n rows: the weight gradients in grad (P,) of fewer
+ * than NN__HOT_SQUARES weights (the backward pass added the others), and
+ * the relu outputs the forward pass left in ws. */
+void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n);
 
-/* The epoch is over: fill g->last from the sums and the weights params (P,). */
-void nn__diag_finish(nn__diag *g, const nn_spec *spec, const nn__arch *a, const float *params);
+/* The epoch is over: fill g->last from the sums and the weights params (P,)
+ * of a model with n_layers layers. */
+void nn__diag_finish(nn__diag *g, int n_layers, const float *params);
 
 #endif /* NN_INTERNAL_H */

@@ -102,7 +102,7 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
   t->stopped = s->stopped;
   /* without the checkpoint's sums (version 1, or saved without diagnostics)
    * a resumed epoch's diagnostics cover the batches after the resume */
-  if (t->diag != NULL && nn__diag_resume(t->diag, s, &t->m->spec) != NN_OK)
+  if (t->diag != NULL && nn__diag_resume(t->diag, s) != NN_OK)
     return nn__fail(err, NN_EINVAL, "diagnostics",
                     "the checkpoint's diagnostics do not match the model");
   return NN_OK;
@@ -133,14 +133,7 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   t->order = malloc(d->rows * sizeof(uint32_t));
   rc = NN_ENOMEM;
   if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL) goto fail;
-  if (c->diagnostics) {
-    if ((t->diag = malloc(sizeof *t->diag)) == NULL) goto fail;
-    if (nn__diag_init(t->diag, &m->spec) != NN_OK) {
-      free(t->diag);
-      t->diag = NULL;
-      goto fail;
-    }
-  }
+  if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
   make_split(t);
   size_t batch = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
   if (d->y != NULL)
@@ -172,8 +165,7 @@ out:
 void nn_trainer_free(nn_trainer *t) {
   if (t == NULL) return;
   nn__ws_free(&t->ws);
-  if (t->diag != NULL) nn__diag_free(t->diag);
-  free(t->diag);
+  nn__diag_free(t->diag);
   free(t->grad);
   free(t->state);
   free(t->split);
@@ -215,8 +207,9 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, &t->rng);
   batch_loss(t, n, 1, s);
   if (!isfinite(s->loss - before)) return NN_ENUMERIC;
-  nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL);
-  if (t->diag != NULL) nn__diag_batch(t->diag, &m->spec, &m->arch, t->grad, &t->ws, n);
+  nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL,
+                   t->diag != NULL ? t->diag->grad_sq : NULL);
+  if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, &t->ws, n);
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
   nn__optim_step(&t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
@@ -274,7 +267,7 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   nn__loss_sum train = t->part;
   t->batch = 0;
   if (t->diag != NULL) {
-    nn__diag_finish(t->diag, &t->m->spec, &t->m->arch, t->m->params);
+    nn__diag_finish(t->diag, t->m->spec.n_layers, t->m->params);
     nn__diag_start(t->diag); /* a checkpoint between epochs holds no sums */
   }
   nn__loss_sum val = {0, 0};

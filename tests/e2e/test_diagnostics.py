@@ -3,10 +3,12 @@ metrics carry per-layer norms and dead-unit fractions, and POST
 /v1/models/{id}/gradcheck checks backprop on the published weights."""
 import json
 import math
+import time
 
 import pytest
 
-from datasets import IRIS_CLASSES, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, iris_rows
+from datasets import (IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv,
+                      iris_rows, slow_data)
 from test_trainctl import trainctl
 from traind_client import Client
 
@@ -234,3 +236,49 @@ def test_trainctl_gradcheck_errors(shared, iris):
     r = trainctl(shared.url, "models", "gradcheck", str(model["id"]), "--dataset", str(ds["id"]),
                  "--samples", "65")
     assert r.returncode == 1 and "samples" in r.stderr
+
+
+# ---- a paused epoch ------------------------------------------------------------------------
+
+RELU_SPEC = dict(SLOW_SPEC, name="slow-relu",
+                 layers=[{"type": "dense", "units": 32, "activation": "relu"},
+                         {"type": "dense", "units": 1}])
+PAUSE_JOB = {"epochs": 24, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.002},
+             "seed": 5, "checkpoint_every": 4}
+
+
+def run_diagnostics(client, job_id):
+    """Each epoch's layers; every value is deterministic for a seed."""
+    return [r["layers"] for r in client.metrics(job_id)]
+
+
+def test_a_job_stopped_mid_epoch_resumes_with_the_same_diagnostics(spawn, tmp_path):
+    """SIGTERM pauses a job inside an epoch (hundreds of batches each): the
+    checkpoint carries that epoch's partial sums, so the resumed job reports
+    what an uninterrupted one does, bit for bit."""
+    x, y = slow_data()
+
+    def start(client):
+        ds = client.create_dataset("slow", x, targets=y)
+        model = client.create_model(RELU_SPEC)
+        return client.create_job(model["id"], ds["id"], **PAUSE_JOB)["id"]
+
+    ref = spawn(db=tmp_path / "ref.sqlite").client
+    ref_job = start(ref)
+    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
+    expected = run_diagnostics(ref, ref_job)
+
+    db = tmp_path / "paused.sqlite"
+    d = spawn(db=db)
+    job_id = start(d.client)
+    deadline = time.monotonic() + 60
+    while d.client.get_job(job_id)["epoch"] < 6:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    assert d.stop() == 0
+    client = spawn(db=db).client
+    assert client.get_job(job_id)["epoch"] < PAUSE_JOB["epochs"], "stopped too late"
+    assert client.wait(job_id, timeout=120)["state"] == "succeeded"
+    got = run_diagnostics(client, job_id)
+    assert len(got) == PAUSE_JOB["epochs"]
+    assert got == expected

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/nn_internal.h"
 #include "nets.h"
 
 enum { ROWS = 12, BATCH = 6 };
@@ -169,6 +170,25 @@ Test(diag, off_by_default_and_refused_when_off) {
   nn_model_free(m);
 }
 
+Test(diag, sums_of_squares_are_accurate_at_every_size) {
+  /* sizes around the 8-lane loop, its tail and the float block path */
+  static const size_t sizes[] = {0, 1, 7, 8, 9, 31, 1023, 1024, 1025, 2047, 2048, 2049, 100003};
+  float *v = malloc(100003 * sizeof(float));
+  uint64_t st = 99;
+  for (size_t i = 0; i < 100003; i++) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    v[i] = ((float)(st >> 40) / 8388608.0f - 1.0f) * (i % 3 == 0 ? 1e3f : 1e-2f);
+  }
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    long double want = 0.0L;
+    for (size_t i = 0; i < sizes[s]; i++) want += (long double)v[i] * v[i];
+    double got = nn__sumsq(v, sizes[s]);
+    cr_expect(fabsl(got - want) <= 4e-6L * want, "n %zu: %.17g, expected %.17Lg", sizes[s], got,
+              want);
+  }
+  free(v);
+}
+
 /* ---- a net with dropout, trained with and without pauses -------------------- */
 
 enum { LONG_ROWS = 50, EPOCHS = 5 };
@@ -320,7 +340,7 @@ static void reseal(uint8_t *buf, size_t len) { put_le32(buf + len - 4, nn_crc32(
 
 /* A checkpoint of the dropout net paused at epoch 2, batch 1. The relu
  * layer has 6 units: one alive word, the last section before the CRC, after
- * the diagnostics flag, diag_batches and 4 f64 sums. */
+ * the diagnostics flag, diag_batches and 4 x NN_DIAG_LANES f64 sums. */
 static void paused_checkpoint(int diagnostics, uint8_t **buf, size_t *len) {
   problem p;
   problem_init(&p, diagnostics);
@@ -336,7 +356,8 @@ static void paused_checkpoint(int diagnostics, uint8_t **buf, size_t *len) {
   nn_model_free(m);
 }
 
-#define DIAG_BYTES (4 + 4 + 4 * 8 + 4) /* flag, batches, 4 sums, 1 alive word */
+#define SUMS_BYTES (4 * NN_DIAG_LANES * 8)     /* 4 layers' partial sums */
+#define DIAG_BYTES (4 + 4 + SUMS_BYTES + 4) /* flag, batches, sums, 1 alive word */
 
 Test(diag, sums_round_trip_and_resave_identically) {
   uint8_t *buf, *buf2, *plain;
@@ -352,8 +373,11 @@ Test(diag, sums_round_trip_and_resave_identically) {
   cr_assert_eq(st.diag_batches, 2);
   cr_assert_eq(st.n_units, 6);
   for (size_t i = 0; i < st.n_units; i++) cr_assert(st.alive[i] == 0 || st.alive[i] == 1);
-  cr_assert_gt(st.grad_sq[0], 0.0);
-  cr_assert_eq(st.grad_sq[1], 0.0, "dropout");
+  for (int k = 0; k < NN_DIAG_LANES; k++) {
+    cr_assert_geq(st.grad_sq[0][k], 0.0);
+    cr_assert_eq(st.grad_sq[1][k], 0.0, "dropout");
+  }
+  cr_assert_gt(st.grad_sq[0][0], 0.0);
   problem p;
   problem_init(&p, 1);
   nn_trainer *t;
@@ -438,9 +462,9 @@ Test(diag, corrupt_sums_are_rejected) {
   } bad[] = {
       {0, 0xffffffffu, "diag_batches"},            /* negative */
       {4 + 4, 0xbff00000u, "grad_sq"},             /* high word of -1.0 */
-      {4 + 4, 0x7ff80000u, "grad_sq"},             /* NaN */
-      {4 + 4 * 8, 0x40u, "alive"},                 /* bit of a 7th unit */
-      {4 + 4 * 8, 0x80000000u, "alive"},           /* bit 31 */
+      {4 + SUMS_BYTES - 4, 0x7ff80000u, "grad_sq"}, /* NaN, the last sum */
+      {4 + SUMS_BYTES, 0x40u, "alive"},            /* bit of a 7th unit */
+      {4 + SUMS_BYTES, 0x80000000u, "alive"},      /* bit 31 */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     memcpy(buf, orig, len);
