@@ -12,6 +12,9 @@
  * THREADS (default 1) is the trainer's thread count (nn_trainer_set_threads);
  * OpenBLAS itself always runs on one thread, so run with
  * OPENBLAS_NUM_THREADS=1 (the program also asks OpenBLAS for one thread).
+ * BENCH_DIAGNOSTICS=1 in the environment trains with the per-layer
+ * diagnostics on (nn_train_config.diagnostics, as the daemon does), to
+ * measure what they cost.
  *
  * Output, one fact per line (parsed by bench/report.py):
  *   blas corename <name>              OpenBLAS kernel that ran
@@ -73,6 +76,8 @@ static int train_config_for(const wl_config *c, const wl_optim *o, nn_train_conf
   tc->seed = 1;
   nn_optim_defaults((nn_opt)type, &tc->optim);
   tc->optim.lr = o->lr;
+  const char *diag = getenv("BENCH_DIAGNOSTICS");
+  tc->diagnostics = diag != NULL && strcmp(diag, "1") == 0;
   return NN_OK;
 }
 

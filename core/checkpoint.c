@@ -8,6 +8,11 @@
  * as their IEEE-754 bit patterns and are only ever copied through pointers:
  * returning a float by value can quiet a signaling NaN (x87), and the round
  * trip must be bit-exact.
+ *
+ * Checkpoints are written in NN_FORMAT_VERSION (2). Version 2 appended the
+ * trainer's diagnostics sums to the trainer state; version 1 checkpoints,
+ * which end before them, still load (a paused epoch resumed from one
+ * reports diagnostics for the batches after the resume).
  */
 #include <limits.h>
 #include <math.h>
@@ -23,9 +28,26 @@ static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
 #define CRC_BYTES 4
 #define SPEC_BYTES 24  /* inputs, n_layers, loss, u64 seed, normalize */
 #define LAYER_BYTES 24 /* type, units, act, slope, init, rate */
-#define TRAIN_BYTES 92 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
+#define TRAIN_BYTES 96 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
                           bad_epochs, stopped, batch, 2 x u64 epoch_rng, 2 x f64
-                          partial sums; the n_state floats come extra */
+                          partial sums, diagnostics flag; the n_state floats and
+                          the diagnostics come extra */
+
+/* Words of the diagnostics' alive bits: one u32 per started 32 units of
+ * each relu layer, so every layer starts on a word of its own. */
+static size_t alive_words(const nn_spec *s) {
+  size_t w = 0;
+  for (int l = 0; l < s->n_layers; l++)
+    if (s->layers[l].type == NN_LAYER_DENSE && s->layers[l].act == NN_ACT_RELU)
+      w += ((size_t)s->layers[l].units + 31) / 32;
+  return w;
+}
+
+/* Bytes of the diagnostics after their flag: batches, L x NN_DIAG_LANES sums,
+ * alive bits. */
+static uint64_t diag_bytes(const nn_spec *s) {
+  return 4 + 8 * NN_DIAG_LANES * (uint64_t)s->n_layers + 4 * (uint64_t)alive_words(s);
+}
 
 /* ---- writing: the buffer is sized up front, so no put needs a check ------ */
 
@@ -89,7 +111,29 @@ static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
   p = put_u64(p, s->epoch_rng[0]);
   p = put_u64(p, s->epoch_rng[1]);
   p = put_f64(p, &s->partial_loss);
-  return put_f64(p, &s->partial_correct);
+  p = put_f64(p, &s->partial_correct);
+  return put_int(p, s->has_diag != 0);
+}
+
+/* The alive flags of each relu layer as bits, bit j % 32 of word j / 32 for
+ * unit j; the unused high bits of a layer's last word are 0. */
+static uint8_t *put_diag(uint8_t *p, const nn_spec *spec, const nn_train_state *s) {
+  size_t unit = 0;
+  p = put_int(p, s->diag_batches);
+  for (int l = 0; l < spec->n_layers; l++)
+    for (int k = 0; k < NN_DIAG_LANES; k++) p = put_f64(p, &s->grad_sq[l][k]);
+  for (int l = 0; l < spec->n_layers; l++) {
+    const nn_layer_spec *ls = &spec->layers[l];
+    if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
+    for (int j0 = 0; j0 < ls->units; j0 += 32) {
+      uint32_t word = 0;
+      for (int j = j0; j < ls->units && j < j0 + 32; j++)
+        word |= (uint32_t)(s->alive[unit + (size_t)j] != 0) << (j - j0);
+      p = put_u32(p, word);
+    }
+    unit += (size_t)ls->units;
+  }
+  return p;
 }
 
 int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, size_t *len) {
@@ -104,7 +148,8 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
     rc = nn_trainer_state(t, &s);
     if (rc != NN_OK) goto exit;
     /* a trainer of another model would write a checkpoint that cannot load */
-    if (s.n_state != nn__optim_state_floats(s.opt, n_params)) {
+    if (s.n_state != nn__optim_state_floats(s.opt, n_params) ||
+        (s.has_diag && s.n_units != nn__relu_units(&m->spec))) {
       rc = NN_EINVAL;
       goto exit;
     }
@@ -112,7 +157,8 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   /* in 64 bits: at most NN_MAX_PARAMS floats, a few times over, cannot overflow */
   total = HEADER_BYTES + SPEC_BYTES + (uint64_t)m->spec.n_layers * LAYER_BYTES +
           8 + 4 * (uint64_t)n_params + 4 + (m->has_norm ? 8 * (uint64_t)inputs : 0) + 4 +
-          (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) + CRC_BYTES;
+          (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) +
+          (s.has_diag ? diag_bytes(&m->spec) : 0) + CRC_BYTES;
   if (total > SIZE_MAX) {
     rc = NN_ERANGE;
     goto exit;
@@ -134,6 +180,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   }
   p = put_int(p, t != NULL);
   if (t != NULL) p = put_train_state(p, &s);
+  if (s.has_diag) p = put_diag(p, &m->spec, &s);
   put_u32(p, nn_crc32(0, out, (size_t)(p - out)));
   *buf = out;
   *len = (size_t)total;
@@ -300,7 +347,47 @@ static int get_norm(reader *r, nn_model *m) {
   return NN_OK;
 }
 
-static int get_train_state(reader *r, size_t n_params, nn_train_state *s) {
+/* The diagnostics after their flag, as put_diag wrote them. Unused alive
+ * bits must be 0, so a loaded checkpoint saves back to the same bytes. */
+static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
+  const uint8_t *b;
+  size_t unit = 0, n_units = nn__relu_units(spec);
+  int rc = get_int(r, "diag_batches", &s->diag_batches);
+  if (rc != NN_OK) return rc;
+  if (s->diag_batches < 0)
+    return nn__fail(r->err, NN_EFORMAT, "diag_batches", "diag_batches must not be negative");
+  for (int l = 0; l < spec->n_layers; l++)
+    for (int k = 0; k < NN_DIAG_LANES; k++) {
+      double *v = &s->grad_sq[l][k];
+      if ((rc = get_f64(r, "grad_sq", v)) != NN_OK) return rc;
+      if (!(isfinite(*v) && *v >= 0.0))
+        return nn__fail(r->err, NN_EFORMAT, "grad_sq",
+                        "grad_sq of layer %d must be finite and >= 0", l);
+    }
+  /* the words are there before their units are allocated */
+  if ((b = take(r, alive_words(spec), 4, "alive")) == NULL) return NN_EFORMAT;
+  if ((s->alive = malloc(n_units ? n_units : 1)) == NULL)
+    return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu diagnostics flags", n_units);
+  s->n_units = n_units;
+  for (int l = 0; l < spec->n_layers; l++) {
+    const nn_layer_spec *ls = &spec->layers[l];
+    if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
+    for (int j0 = 0; j0 < ls->units; j0 += 32, b += 4) {
+      uint32_t word = le32(b);
+      int bits = ls->units - j0 < 32 ? ls->units - j0 : 32;
+      if (bits < 32 && (word >> bits) != 0)
+        return nn__fail(r->err, NN_EFORMAT, "alive",
+                        "alive has bits set past the %d units of layer %d", ls->units, l);
+      for (int k = 0; k < bits; k++) s->alive[unit + (size_t)(j0 + k)] = (word >> k) & 1u;
+    }
+    unit += (size_t)ls->units;
+  }
+  s->has_diag = 1;
+  return NN_OK;
+}
+
+static int get_train_state(reader *r, const nn_spec *spec, size_t n_params, uint32_t version,
+                           nn_train_state *s) {
   const uint8_t *b;
   uint64_t n_state;
   size_t need;
@@ -339,7 +426,10 @@ static int get_train_state(reader *r, size_t n_params, nn_train_state *s) {
     return nn__fail(r->err, NN_EFORMAT, "bad_epochs", "bad_epochs must not be negative");
   if (s->batch < 0)
     return nn__fail(r->err, NN_EFORMAT, "batch", "batch must not be negative");
-  return NN_OK;
+  if (version < 2) return NN_OK; /* version 1 ends here, without diagnostics */
+  int has_diag;
+  if ((rc = get_flag(r, "diagnostics flag", &has_diag)) != NN_OK) return rc;
+  return has_diag ? get_diag(r, spec, s) : NN_OK;
 }
 
 int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_state *st,
@@ -366,9 +456,10 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
   }
   /* the version comes before the CRC: another version may seal differently */
   version = le32(buf + sizeof MAGIC);
-  if (version != NN_FORMAT_VERSION) {
+  if (version < 1 || version > NN_FORMAT_VERSION) {
     rc = nn__fail(err, NN_EVERSION, "", "checkpoint format version %lu is not supported "
-                  "(this build reads version %d)", (unsigned long)version, NN_FORMAT_VERSION);
+                  "(this build reads versions 1 to %d)", (unsigned long)version,
+                  NN_FORMAT_VERSION);
     goto exit;
   }
   body = len - CRC_BYTES;
@@ -400,7 +491,9 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
   if ((rc = get_flag(&r, "normalization flag", &has_norm)) != NN_OK) goto exit;
   if (has_norm && (rc = get_norm(&r, m)) != NN_OK) goto exit;
   if ((rc = get_flag(&r, "trainer flag", &has_train)) != NN_OK) goto exit;
-  if (has_train && (rc = get_train_state(&r, (size_t)n_params, &s)) != NN_OK) goto exit;
+  if (has_train &&
+      (rc = get_train_state(&r, &m->spec, (size_t)n_params, version, &s)) != NN_OK)
+    goto exit;
   if (r.left != 0) {
     rc = nn__fail(err, NN_EFORMAT, "", "checkpoint has %zu unexpected bytes after its "
                   "last section", r.left);
@@ -411,6 +504,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
   if (st != NULL) {
     *st = s;
     s.state = NULL;
+    s.alive = NULL;
   }
 exit:
   nn_model_free(m);
@@ -423,4 +517,8 @@ void nn_train_state_free(nn_train_state *s) {
   free(s->state);
   s->state = NULL;
   s->n_state = 0;
+  free(s->alive);
+  s->alive = NULL;
+  s->n_units = 0;
+  s->has_diag = 0;
 }

@@ -31,7 +31,7 @@ int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
       }
       g = tmp;
     }
-    nn__net_backward(&m->spec, a, m->params, &ws, n, g, dx);
+    nn__net_backward(&m->spec, a, m->params, &ws, n, g, dx, NULL);
     free(tmp);
   }
 out:

@@ -81,7 +81,7 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 }
 
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
-                      size_t n, float *grad, float *dx) {
+                      size_t n, float *grad, float *dx, double (*sq)[NN_DIAG_LANES]) {
   float *g = ws->g0;     /* (n, a->out[l]): dLoss/dOutput of layer l */
   float *other = ws->g1; /* (n, a->in[l]): dLoss/dInput of layer l */
   for (int l = a->n_layers - 1; l >= 0; l--) {
@@ -95,6 +95,8 @@ void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *param
       nn__dense_backward(ws->pool, ls, params + a->w_off[l], X, ws->acts[l], g, grad + a->w_off[l],
                          grad + a->b_off[l], dX, n, a->in[l], a->out[l],
                          a->fused && l == a->n_layers - 1);
+      if (sq != NULL && (size_t)a->in[l] * (size_t)a->out[l] >= NN__HOT_SQUARES)
+        nn__add_squares(grad + a->w_off[l], (size_t)a->in[l] * (size_t)a->out[l], sq[l]);
       float *t = g;
       g = other;
       other = t;

@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_FORMAT_VERSION 1
+#define NN_FORMAT_VERSION 2      /* checkpoints written; version 1 is still read */
 #define NN_MAX_LAYERS 64            /* layers in one model */
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
 #define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
 #define NN_MAX_THREADS 256          /* compute threads of one trainer */
+#define NN_DIAG_LANES 8             /* partial sums of a layer's squared gradient norms */
 
 /* ---- status codes and names --------------------------------------------- */
 
@@ -238,12 +239,14 @@ typedef struct {
   float clip_norm;        /* clip gradients to this global L2 norm; 0 = off */
   int patience;           /* early stopping: epochs without improvement; 0 = off */
   float min_delta;        /* early stopping: improvement that counts */
+  int diagnostics;        /* gather per-layer diagnostics (nn_trainer_diagnostics) */
 } nn_train_config;
 
 /** PyTorch's defaults for an optimizer: lr, betas, eps, alpha; no decay. */
 void nn_optim_defaults(nn_opt type, nn_optim_spec *o);
 
-/** epochs 10, batch 32, shuffle on, no split, adam defaults, constant lr. */
+/** epochs 10, batch 32, shuffle on, no split, adam defaults, constant lr,
+ * no diagnostics. */
 void nn_train_config_defaults(nn_train_config *c);
 
 /** @return NN_OK, or NN_EINVAL naming the field that is out of range. */
@@ -288,6 +291,15 @@ typedef struct {
   double best;       /* early stopping: best monitored loss so far */
   int bad_epochs;    /* early stopping: epochs since the best */
   int stopped;       /* early stopping triggered */
+  /* that epoch's diagnostics so far (nn_train_config.diagnostics), so a
+   * resumed epoch reports what an uninterrupted one would */
+  int has_diag;      /* the three fields below are set */
+  int diag_batches;  /* batches the sums cover */
+  /* per layer: the sum over them of ||dW||^2, as the trainer's partial
+   * sums, so a resumed epoch goes on adding in the same order */
+  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
+  size_t n_units;    /* relu units of the model, over all its relu layers */
+  uint8_t *alive;    /* (n_units,) 1 when the unit output > 0 for one of their rows */
 } nn_train_state;
 
 void nn_train_state_free(nn_train_state *s);
@@ -336,7 +348,28 @@ int nn_trainer_epochs_done(const nn_trainer *t);
 /** @return nonzero when early stopping ended the run. */
 int nn_trainer_stopped_early(const nn_trainer *t);
 
-/** Copy the trainer's resumable state (allocates s->state). */
+/* One layer's training diagnostics for an epoch (see core/diag.c for how
+ * they are gathered). A number that does not apply is NAN. */
+typedef struct {
+  double grad_norm;     /* dense: root mean square over the epoch's batches of
+                         * ||dW||_2, the weight gradient as backprop computed it
+                         * (before clipping and weight decay) */
+  double weight_norm;   /* dense: ||W||_2 (Frobenius) at the end of the epoch */
+  double dead_fraction; /* relu: share of units whose output was 0 for every
+                         * training row of the epoch */
+} nn_layer_diag;
+
+/**
+ * Diagnostics of the last completed epoch, one per layer of the spec.
+ * Needs nn_train_config.diagnostics; the cost is one pass over each batch's
+ * weight gradient (already in cache) and a scan of relu outputs until every
+ * unit has fired once in the epoch.
+ * @param out (n_layers,)
+ * @return NN_OK, or NN_EINVAL when diagnostics are off or no epoch completed yet
+ */
+int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out);
+
+/** Copy the trainer's resumable state (allocates s->state and s->alive). */
 int nn_trainer_state(const nn_trainer *t, nn_train_state *s);
 
 void nn_trainer_free(nn_trainer *t);
@@ -366,6 +399,56 @@ int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c,
 int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
                        const int32_t *labels, size_t n, float *grad, float *dx,
                        double *loss);
+
+/* ---- gradient check ------------------------------------------------------------ */
+
+#define NN_GRADCHECK_EPSILON 1e-6      /* default relative step */
+#define NN_GRADCHECK_PER_TENSOR 64     /* K: parameters checked per W and per b */
+#define NN_GRADCHECK_BUDGET (1u << 28) /* multiply-adds the differences may spend */
+#define NN_GRADCHECK_THRESHOLD 1e-2    /* largest relative error that passes */
+
+typedef struct {
+  double epsilon; /* each parameter p moves by +-epsilon * max(1, |p|); in (0, 0.1] */
+  uint64_t seed;  /* picks the parameters checked in tensors of more than K */
+} nn_gradcheck_config;
+
+/* What was found in one layer; NAN errors where nothing was checked. */
+typedef struct {
+  double weight_error;    /* largest relative error over the checked weights */
+  double bias_error;      /* ... and biases */
+  size_t weights_checked; /* at most NN_GRADCHECK_PER_TENSOR each, fewer */
+  size_t biases_checked;  /* when the budget runs short */
+  size_t skipped;         /* picked but not checked: the step crossed a relu kink */
+} nn_gradcheck_layer;
+
+typedef struct {
+  nn_gradcheck_layer layers[NN_MAX_LAYERS]; /* one per layer of the spec */
+  double loss;      /* mean loss of the rows, in double precision */
+  double max_error; /* over every checked parameter */
+  double threshold; /* NN_GRADCHECK_THRESHOLD */
+  size_t checked;   /* parameters checked in all */
+  int pass;         /* something was checked and max_error < threshold */
+} nn_gradcheck_result;
+
+/** epsilon NN_GRADCHECK_EPSILON, seed 0. */
+void nn_gradcheck_defaults(nn_gradcheck_config *c);
+
+/**
+ * Check backprop (nn_model_loss_grad, float32) against central finite
+ * differences of the loss (in double precision) on every row of d, in
+ * evaluation mode, parameter by parameter: all of a layer's W or b when it
+ * has at most NN_GRADCHECK_PER_TENSOR entries, else that many picked at
+ * random from c->seed. The differences spend at most about
+ * NN_GRADCHECK_BUDGET multiply-adds, shared among the tensors; a tensor
+ * whose single check would cost more than its share is checked less, or not
+ * at all (see core/gradcheck.c for the error measure and the costs). Besides
+ * that, one backprop and one forward pass over d's rows.
+ * @param d   the rows (checked with nn_data_check)
+ * @param out filled on NN_OK
+ * @return NN_OK, NN_EINVAL, NN_ESHAPE, NN_ERANGE or NN_ENOMEM
+ */
+int nn_gradcheck(const nn_model *m, const nn_data *d, const nn_gradcheck_config *c,
+                 nn_gradcheck_result *out, nn_error *err);
 
 /* ---- inference ----------------------------------------------------------------- */
 

@@ -167,9 +167,13 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 
 /* Backward pass. On entry ws->g0 (n, outputs) holds dLoss/dOutput, or
  * dLoss/dLogits when a->fused. Writes grad (P,) and, if dx != NULL,
- * dLoss/dx (n, inputs). */
+ * dLoss/dx (n, inputs). When sq != NULL, the squares of the weight gradient
+ * of each dense layer l with at least NN__HOT_SQUARES weights are added to
+ * sq[l] (nn__add_squares) as soon as it is computed, while it is still in
+ * cache; smaller layers are left to nn__diag_batch. */
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params,
-                      nn__ws *ws, size_t n, float *grad, float *dx);
+                      nn__ws *ws, size_t n, float *grad, float *dx,
+                      double (*sq)[NN_DIAG_LANES]);
 
 /* Inference over n rows with two ping-pong buffers of (rows, max_width)
  * each, processing at most chunk rows at a time. */
@@ -210,5 +214,107 @@ void nn__optim_step(const nn_optim_spec *o, float lr, uint64_t step, float *para
 /* Scale grad so its global L2 norm is at most max_norm (as PyTorch's
  * clip_grad_norm_). @return the norm before clipping. */
 double nn__clip_grad(float *grad, size_t n_params, float max_norm);
+
+/* ---- the loss in double precision (exact.c) ---------------------------------- */
+
+typedef struct {
+  const nn_model *m;
+  size_t n;                         /* rows */
+  const float *y;                   /* (n, outputs) targets, or NULL */
+  const int32_t *labels;            /* (n,) labels, or NULL */
+  double *x;                        /* (n, inputs) standardized features */
+  double *z[NN_MAX_LAYERS];         /* dense: (n, out[l]) pre-activations at the weights */
+  const double *a[NN_MAX_LAYERS];   /* (n, out[l]) outputs; dropout: its input's */
+  double *buf[4];                   /* (n, max_width) each: a moved pass's layers */
+  double *col;                      /* (n,) the moved column */
+  double *mem;                      /* the one allocation behind the above */
+  int last;                         /* the output layer */
+  double loss;                      /* mean loss of the rows at the model's weights */
+} nn__exact;
+
+/* Evaluate m on the rows of d (checked by the caller) in double precision.
+ * @return NN_OK or NN_ENOMEM */
+int nn__exact_init(nn__exact *e, const nn_model *m, const nn_data *d);
+void nn__exact_free(nn__exact *e);
+
+/* Mean loss with one parameter of dense layer l moved by h: W[j][i], or b[j]
+ * when i < 0. *kink is set when a relu or leaky_relu pre-activation changed
+ * side of 0, where the loss has no derivative. */
+double nn__exact_moved(nn__exact *e, int l, int j, int i, double h, int *kink);
+
+/* @return the multiply-adds of one nn__exact_moved in layer l (about) */
+double nn__exact_cost(const nn__exact *e, int l);
+
+/* ---- gradient check (gradcheck.c) -------------------------------------------- */
+
+/* nn_gradcheck against the analytic gradient grad (P,) instead of backprop's
+ * (so tests can show a wrong gradient is caught). */
+int nn__gradcheck_with(const nn_model *m, const nn_data *d, const float *grad,
+                       const nn_gradcheck_config *c, nn_gradcheck_result *out, nn_error *err);
+
+/* ---- training diagnostics (diag.c) ------------------------------------------- */
+
+/* Sum of squares of v (n,), in double, in a fixed order whatever the CPU. */
+double nn__sumsq(const float *v, size_t n);
+
+/* Add the squares of v (n,) to the partial sums lanes (NN_DIAG_LANES,), in
+ * a fixed order whatever the CPU. */
+void nn__add_squares(const float *v, size_t n, double *lanes);
+
+/* Weight gradients this large are squared by the backward pass, right after
+ * it computes them (they may not stay in cache until the batch ends);
+ * smaller ones at the end of the batch, all in one call (a small net's batch
+ * takes a microsecond, and a call per layer would show). */
+#define NN__HOT_SQUARES 4096
+
+/* What the trainer gathers for nn_trainer_diagnostics. */
+typedef struct {
+  /* this epoch's sum over batches of ||dW||^2, in NN_DIAG_LANES partial
+   * sums: a batch adds into them without reducing them to one (a chain of
+   * dependent additions that costs a small net more than the squares) */
+  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
+  int batches;                    /* batches in those sums */
+  uint8_t *alive;                 /* (n_units,) relu units: output > 0 for a row this epoch */
+  size_t n_units;                 /* relu units of the model */
+  size_t unit_off[NN_MAX_LAYERS]; /* relu layer l's units: alive + unit_off[l] */
+  int n_alive[NN_MAX_LAYERS];     /* units of relu layer l marked alive */
+  int pending;                    /* relu layers with units not marked alive yet */
+  /* the layers, looked up once rather than at every batch */
+  int n_dense, n_relu;
+  int dense[NN_MAX_LAYERS];       /* the dense layers' indices */
+  int relu[NN_MAX_LAYERS];        /* the relu layers' indices */
+  size_t w_off[NN_MAX_LAYERS];    /* dense[k]'s W in the parameters, */
+  size_t w_size[NN_MAX_LAYERS];   /* and its size */
+  int units[NN_MAX_LAYERS];       /* outputs of layer l */
+  nn_layer_diag last[NN_MAX_LAYERS]; /* the last completed epoch */
+  int has_last;
+} nn__diag;
+
+/* @return the number of units in the relu layers of a validated spec. */
+size_t nn__relu_units(const nn_spec *spec);
+
+/* Allocate for a model; the sums start at zero. @return NN_OK or NN_ENOMEM */
+int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out);
+/* NULL is a no-op. */
+void nn__diag_free(nn__diag *g);
+
+/* Zero the sums: a new epoch begins. */
+void nn__diag_start(nn__diag *g);
+
+/* Continue from a checkpoint's sums (s->has_diag), or from zero without them.
+ * @return NN_OK, or NN_EINVAL when they belong to another model */
+int nn__diag_resume(nn__diag *g, const nn_train_state *s);
+
+/* Copy the sums into s (allocates s->alive). @return NN_OK or NN_ENOMEM */
+int nn__diag_save(const nn__diag *g, nn_train_state *s);
+
+/* Add a trained batch of n rows: the weight gradients in grad (P,) of fewer
+ * than NN__HOT_SQUARES weights (the backward pass added the others), and
+ * the relu outputs the forward pass left in ws. */
+void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n);
+
+/* The epoch is over: fill g->last from the sums and the weights params (P,)
+ * of a model with n_layers layers. */
+void nn__diag_finish(nn__diag *g, int n_layers, const float *params);
 
 #endif /* NN_INTERNAL_H */

@@ -37,6 +37,7 @@ struct nn_trainer {
   double best;       /* early stopping: best monitored loss */
   int bad_epochs;
   int stopped;
+  nn__diag *diag;    /* per-layer diagnostics, NULL when off */
 };
 
 static double now_seconds(void) {
@@ -99,6 +100,11 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
   t->best = s->best;
   t->bad_epochs = s->bad_epochs;
   t->stopped = s->stopped;
+  /* without the checkpoint's sums (version 1, or saved without diagnostics)
+   * a resumed epoch's diagnostics cover the batches after the resume */
+  if (t->diag != NULL && nn__diag_resume(t->diag, s) != NN_OK)
+    return nn__fail(err, NN_EINVAL, "diagnostics",
+                    "the checkpoint's diagnostics do not match the model");
   return NN_OK;
 }
 
@@ -127,6 +133,7 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   t->order = malloc(d->rows * sizeof(uint32_t));
   rc = NN_ENOMEM;
   if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL) goto fail;
+  if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
   make_split(t);
   size_t batch = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
   if (d->y != NULL)
@@ -173,6 +180,7 @@ void nn_trainer_free(nn_trainer *t) {
   if (t == NULL) return;
   nn__pool_free(t->ws.pool);
   nn__ws_free(&t->ws);
+  nn__diag_free(t->diag);
   free(t->grad);
   free(t->state);
   free(t->split);
@@ -214,7 +222,9 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, &t->rng);
   batch_loss(t, n, 1, s);
   if (!isfinite(s->loss - before)) return NN_ENUMERIC;
-  nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL);
+  nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL,
+                   t->diag != NULL ? t->diag->grad_sq : NULL);
+  if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, &t->ws, n);
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
   nn__optim_step(&t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
@@ -253,6 +263,7 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   if (t->batch == 0) {
     t->rng_epoch = t->rng;
     t->part = (nn__loss_sum){0, 0};
+    if (t->diag != NULL) nn__diag_start(t->diag);
     if (t->c.shuffle) shuffle(t->order, t->n_train, &t->rng);
   } else if (t->c.shuffle) {
     nn__rng r = t->rng_epoch;
@@ -270,6 +281,10 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   }
   nn__loss_sum train = t->part;
   t->batch = 0;
+  if (t->diag != NULL) {
+    nn__diag_finish(t->diag, t->m->spec.n_layers, t->m->params);
+    nn__diag_start(t->diag); /* a checkpoint between epochs holds no sums */
+  }
   nn__loss_sum val = {0, 0};
   validate(t, &val);
   t->epoch++;
@@ -309,6 +324,16 @@ int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
   s->best = t->best;
   s->bad_epochs = t->bad_epochs;
   s->stopped = t->stopped;
+  if (t->diag != NULL && nn__diag_save(t->diag, s) != NN_OK) {
+    nn_train_state_free(s);
+    return NN_ENOMEM;
+  }
+  return NN_OK;
+}
+
+int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out) {
+  if (t->diag == NULL || !t->diag->has_last) return NN_EINVAL;
+  memcpy(out, t->diag->last, (size_t)t->m->spec.n_layers * sizeof *out);
   return NN_OK;
 }
 

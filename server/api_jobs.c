@@ -16,8 +16,8 @@
  * that the metadata decides, stricter on the task: classification needs a
  * cross-entropy loss, mse needs a regression dataset.
  * @return 0 or -API_UNPROCESSABLE naming why */
-static int check_fit(const store_dataset *d, const nn_spec *spec, int64_t model_id,
-                     api_error *err) {
+int api_jobs_check_fit(const store_dataset *d, const nn_spec *spec, int64_t model_id,
+                       api_error *err) {
   long long did = (long long)d->id, mid = (long long)model_id;
   int units = nn_spec_outputs(spec);
   long long n = (long long)d->outputs;
@@ -87,7 +87,7 @@ static int check_job(store *st, const parse_job *job, api_error *err) {
   else if (rc != STORE_OK)
     rc = api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
   else if ((rc = model_spec(&m, &spec, err)) == 0)
-    rc = check_fit(&d, &spec, m.id, err);
+    rc = api_jobs_check_fit(&d, &spec, m.id, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
   return rc;
@@ -249,7 +249,7 @@ void api_jobs_metrics(app *a, const http_request *req, http_response *res) {
   cJSON *arr = cJSON_AddArrayToObject(root, "metrics");
   int ok = arr != NULL;
   for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_metric(&list[i]));
-  free(list);
+  store_metric_list_free(list, n);
   if (!ok) {
     cJSON_Delete(root);
     root = NULL;

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "json_out.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse_job.h"
@@ -181,6 +182,8 @@ static int prepare(store *st, const store_job *job, run *r) {
     return -1;
   nn_error ne;
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
+  /* every epoch's metrics row carries its per-layer diagnostics */
+  r->cfg.config.diagnostics = 1;
   if (nn_trainer_new(r->m, &r->d, &r->cfg.config, resume, &r->t, &ne) != NN_OK)
     return fail(r, "%s%s%s", ne.field, ne.field[0] ? ": " : "", ne.message);
   return 0;
@@ -234,6 +237,22 @@ static int between_batches(void *ud, int epoch, size_t batch, size_t n_batches) 
          atomic_load_explicit(&w->owner->stopping, memory_order_relaxed);
 }
 
+/* The epoch's diagnostics as JSON text for its metrics row, or NULL when
+ * out of memory: they are worth a warning, not the job. */
+static char *layers_text(const store_job *job, const run *r) {
+  nn_layer_diag diag[NN_MAX_LAYERS];
+  char *text = NULL;
+  if (nn_trainer_diagnostics(r->t, diag) == NN_OK) {
+    cJSON *layers = json_out_layers(nn_model_spec(r->m), diag);
+    text = layers != NULL ? cJSON_PrintUnformatted(layers) : NULL;
+    cJSON_Delete(layers);
+  }
+  if (text == NULL)
+    log_write(LOG_WARN, "job %lld: out of memory for the diagnostics of epoch %d",
+              (long long)job->id, nn_trainer_epochs_done(r->t));
+  return text;
+}
+
 /* Commit one epoch; with a checkpoint, publish the new weights too. */
 static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
                         const nn_epoch_metrics *em) {
@@ -243,6 +262,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   size_t ckpt_len = 0, weights_len = 0;
   int64_t version = 0;
   int rc = -1;
+  char *layers = layers_text(job, r);
   if (checkpoint && (nn_checkpoint_save(r->m, r->t, &ckpt, &ckpt_len) != NN_OK ||
                      nn_checkpoint_save(r->m, NULL, &weights, &weights_len) != NN_OK)) {
     fail(r, "out of memory writing the checkpoint of epoch %d", em->epoch);
@@ -251,7 +271,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   store_epoch e = {
       .job_id = job->id,
       .metric = {em->epoch, em->loss, em->val_loss, em->accuracy, em->val_accuracy, em->lr,
-                 em->seconds},
+                 em->seconds, layers},
       .samples_per_second = em->seconds > 0 ? (double)em->samples / em->seconds : NAN,
       .checkpoint = ckpt,
       .checkpoint_len = ckpt_len,
@@ -285,6 +305,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
 out:
   free(ckpt);
   free(weights);
+  free(layers);
   return rc;
 }
 

@@ -89,8 +89,31 @@ cJSON *json_out_metric(const store_metric *m) {
             add_number(o, "val_loss", m->val_loss) && add_number(o, "accuracy", m->accuracy) &&
             add_number(o, "val_accuracy", m->val_accuracy) &&
             cJSON_AddItemToObject(o, "lr", json_out_float((float)m->lr)) &&
-            add_number(o, "seconds", m->seconds);
+            add_number(o, "seconds", m->seconds) && add_stored_json(o, "layers", m->layers);
   return finish(o, ok);
+}
+
+/* {"layer","type","activation"} of layer l: what every per-layer report starts with. */
+cJSON *json_out_layer_head(const nn_spec *spec, int l) {
+  const nn_layer_spec *ls = &spec->layers[l];
+  int dense = ls->type == NN_LAYER_DENSE;
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "layer", l) &&
+            add_text(o, "type", nn_name(NN_NAMES_LAYER, (int)ls->type)) &&
+            add_text(o, "activation", dense ? nn_name(NN_NAMES_ACT, (int)ls->act) : NULL);
+  return finish(o, ok);
+}
+
+cJSON *json_out_layers(const nn_spec *spec, const nn_layer_diag *diag) {
+  cJSON *arr = cJSON_CreateArray();
+  bool ok = arr != NULL;
+  for (int l = 0; ok && l < spec->n_layers; l++) {
+    cJSON *o = json_out_layer_head(spec, l);
+    ok = cJSON_AddItemToArray(arr, o) && add_number(o, "grad_norm", diag[l].grad_norm) &&
+         add_number(o, "weight_norm", diag[l].weight_norm) &&
+         add_number(o, "dead_fraction", diag[l].dead_fraction);
+  }
+  return finish(arr, ok);
 }
 
 cJSON *json_out_checkpoint(const store_checkpoint *c) {

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/nn.h"
 #include "store.h"
 
 /** {"id","name","rows","features","outputs","task","classes" (classification only),"created_at"} */
@@ -28,8 +29,26 @@ cJSON *json_out_model(const store_model *m);
  */
 cJSON *json_out_job(const store_job *j);
 
-/** {"epoch","loss","val_loss","accuracy","val_accuracy","lr","seconds"}, lr as the float it is */
+/**
+ * {"epoch","loss","val_loss","accuracy","val_accuracy","lr","seconds","layers"}, lr as
+ * the float it is; layers: the epoch's diagnostics (json_out_layers) as stored,
+ * null for epochs recorded before the daemon gathered them
+ */
 cJSON *json_out_metric(const store_metric *m);
+
+/** {"layer","type","activation"} of spec's layer l; activation null but for dense layers. */
+cJSON *json_out_layer_head(const nn_spec *spec, int l);
+
+/**
+ * An epoch's diagnostics (nn_trainer_diagnostics), one object per layer:
+ * json_out_layer_head plus "grad_norm" (root mean square over the epoch's
+ * batches of the L2 norm of the weight gradient), "weight_norm" (L2 norm of
+ * the weights at the epoch's end) and "dead_fraction" (relu layers: share of
+ * units that output 0 for every training row of the epoch); null where they
+ * do not apply (dropout layers; dead_fraction but for relu).
+ * @param diag (spec->n_layers,)
+ */
+cJSON *json_out_layers(const nn_spec *spec, const nn_layer_diag *diag);
 
 /** {"epoch","bytes","created_at"} */
 cJSON *json_out_checkpoint(const store_checkpoint *c);

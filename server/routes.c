@@ -2,6 +2,7 @@
  * Open Inference Protocol under /v2. */
 #include "api_datasets.h"
 #include "api_events.h"
+#include "api_gradcheck.h"
 #include "api_jobs.h"
 #include "api_models.h"
 #include "api_ops.h"
@@ -46,6 +47,10 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
+    /* changes nothing, but spends CPU on the caller's behalf: the full token */
+    {.method = "POST", .pattern = "/v1/models/{id}/gradcheck", .body = ROUTE_BODY_JSON,
+     .handler = api_gradcheck},
+
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/events", .handler = api_events_all, .access = ROUTE_READ},

@@ -176,6 +176,10 @@ static const char *const migrations[] = {
      * between the kills, and a job that brings the daemon down before its
      * next checkpoint still stops being retried. */
     "ALTER TABLE jobs ADD COLUMN stalled_restarts INTEGER NOT NULL DEFAULT 0;",
+
+    /* 4: each epoch's per-layer training diagnostics, a JSON array (see
+     * json_out_layers); NULL for epochs recorded before. */
+    "ALTER TABLE metrics ADD COLUMN layers TEXT;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -188,7 +192,7 @@ static const char *const migrations[] = {
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
   "started_at, finished_at"
 #define ACTIVE "('queued', 'running')"
-#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds"
+#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers"
 #define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
 
 /* Which running jobs each recovery step takes: the event insert and the
@@ -274,10 +278,11 @@ static const char *const queries[Q_COUNT] = {
                                  RECOVER_REQUEUE " ORDER BY id",
     /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
     [Q_METRIC_UPSERT] =
-        "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (job_id, epoch) DO UPDATE SET"
-        " loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
-        " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds",
+        "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds,"
+        " layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (job_id, epoch) DO UPDATE"
+        " SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
+        " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds,"
+        " layers = excluded.layers",
     [Q_METRICS_AFTER] =
         "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
     [Q_METRIC_GET] = "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch = ?2",

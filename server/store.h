@@ -150,6 +150,20 @@ int store_dataset_list(store *st, store_dataset **out, size_t *n);
  */
 int store_dataset_delete(store *st, int64_t id);
 
+/**
+ * Read a dataset's metadata and k = min(n, rows) of its rows, spread evenly
+ * over it (rows floor(i * rows / k), i = 0..k-1), in one consistent read
+ * that touches those rows' bytes only (a gradient check needs a few rows of
+ * a dataset that may be large).
+ * @param n    rows wanted, >= 1
+ * @param meta receives the metadata (meta->rows: the whole dataset's)
+ * @param data receives (k, ...) arrays; release with store_dataset_data_clear
+ * @param k    receives the rows read
+ * @return STORE_OK, STORE_ENOTFOUND, STORE_EINVAL (n < 1), STORE_ENOMEM...
+ */
+int store_dataset_sample(store *st, int64_t id, size_t n, store_dataset *meta,
+                         store_dataset_data *data, size_t *k);
+
 void store_dataset_clear(store_dataset *d);
 void store_dataset_data_clear(store_dataset_data *d);
 void store_dataset_list_free(store_dataset *list, size_t n);
@@ -318,6 +332,8 @@ typedef struct {
   double val_accuracy;
   double lr;
   double seconds;
+  char *layers;  /* per-layer diagnostics, JSON array text (json_out_layers), or NULL
+                  * when none were recorded; owned by rows read from the store */
 } store_metric;
 
 /* What a worker records after an epoch. */
@@ -359,11 +375,15 @@ void store_job_list_free(store_job *list, size_t n);
 /* ---- metrics and checkpoints ----------------------------------------------------- */
 
 /**
- * A job's metrics for epochs > after, in epoch order; free(*out).
+ * A job's metrics for epochs > after, in epoch order; release with
+ * store_metric_list_free.
  * @return STORE_OK or STORE_ENOTFOUND when the job does not exist
  */
 int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric **out,
                         size_t *n);
+
+/** Free a list from store_metrics_after and the layers text of its rows. NULL is a no-op. */
+void store_metric_list_free(store_metric *list, size_t n);
 
 typedef struct {
   int64_t epoch;

@@ -153,6 +153,66 @@ int store_dataset_get_data(store *st, int64_t id, store_dataset *meta, store_dat
                         clear_dataset_with_data, &row);
 }
 
+/* Copy the rows idx (k,) of the (rows, cols) 4-byte array in column `column`
+ * of dataset id into dst (k, cols), with incremental blob reads: only those
+ * rows' bytes are read. */
+static int read_rows(store *st, const char *column, int64_t id, const int64_t *idx, size_t k,
+                     int64_t cols, void *dst) {
+  sqlite3_blob *b;
+  int rc = sqlite3_blob_open(st->db, "main", "datasets", column, id, 0, &b);
+  if (rc != SQLITE_OK) return store__status_of(rc);
+  /* a row of at most SQLite's blob limit (< 2^31 bytes) fits an int, and so
+   * does its offset inside the blob */
+  int bytes = (int)(cols * 4);
+  for (size_t i = 0; rc == SQLITE_OK && i < k; i++)
+    rc = sqlite3_blob_read(b, (char *)dst + i * (size_t)bytes, bytes, (int)(idx[i] * bytes));
+  sqlite3_blob_close(b);
+  return store__status_of(rc);
+}
+
+int store_dataset_sample(store *st, int64_t id, size_t n, store_dataset *meta,
+                         store_dataset_data *data, size_t *k) {
+  int64_t *idx = NULL;
+  size_t count = 0;
+  memset(meta, 0, sizeof *meta);
+  memset(data, 0, sizeof *data);
+  *k = 0;
+  if (n < 1) return STORE_EINVAL;
+  int status = store__begin(st, Q_BEGIN_READ);
+  if (status != STORE_OK) return status;
+  if ((status = store_dataset_get(st, id, meta)) != STORE_OK) goto exit;
+  count = (uint64_t)meta->rows < n ? (size_t)meta->rows : n;
+  int regression = meta->task == STORE_TASK_REGRESSION;
+  size_t x_bytes = array_bytes((int64_t)count, meta->features);
+  size_t t_bytes = array_bytes((int64_t)count, regression ? meta->outputs : 1);
+  idx = malloc(count * sizeof *idx);
+  data->x = x_bytes ? malloc(x_bytes) : NULL;
+  if (regression)
+    data->y = t_bytes ? malloc(t_bytes) : NULL;
+  else
+    data->labels = t_bytes ? malloc(t_bytes) : NULL;
+  if (idx == NULL || data->x == NULL || (data->y == NULL && data->labels == NULL)) {
+    status = STORE_ENOMEM;
+    goto exit;
+  }
+  for (size_t i = 0; i < count; i++) idx[i] = (int64_t)i * meta->rows / (int64_t)count;
+  status = read_rows(st, "x", id, idx, count, meta->features, data->x);
+  if (status == STORE_OK && regression)
+    status = read_rows(st, "y", id, idx, count, meta->outputs, data->y);
+  else if (status == STORE_OK)
+    status = read_rows(st, "labels", id, idx, count, 1, data->labels);
+exit:
+  status = store__end(st, status);
+  free(idx);
+  if (status != STORE_OK) {
+    store_dataset_clear(meta);
+    store_dataset_data_clear(data);
+    return status;
+  }
+  *k = count;
+  return STORE_OK;
+}
+
 int store_dataset_list(store *st, store_dataset **out, size_t *n) {
   void *rows;
   int status = store__run_list(st->stmt[Q_DATASET_LIST], sizeof **out, read_dataset, clear_dataset,

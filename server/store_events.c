@@ -32,6 +32,7 @@ int store__event(store *st, const store_event *e) {
 
 void store_event_clear(store_event *e) {
   store_job_clear(&e->job);
+  free(e->metric.layers);
   memset(e, 0, sizeof *e);
 }
 
@@ -86,7 +87,7 @@ static int read_subject(store *st, store_event *e) {
        * behind the daemon's back reads as unknown numbers rather than
        * breaking every stream that reaches it. */
       if (status == STORE_ENOTFOUND) {
-        e->metric = (store_metric){e->epoch, NAN, NAN, NAN, NAN, NAN, NAN};
+        e->metric = (store_metric){e->epoch, NAN, NAN, NAN, NAN, NAN, NAN, NULL};
         status = STORE_OK;
       }
       return status;

@@ -280,6 +280,12 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   store__bind_double(s, 6, e->metric.val_accuracy);
   store__bind_double(s, 7, e->metric.lr);
   store__bind_double(s, 8, e->metric.seconds);
+  int rc = sqlite3_bind_text(s, 9, e->metric.layers, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    store__done(s);
+    status = store__status_of(rc);
+    goto exit;
+  }
   if ((status = store__run(s)) != STORE_OK) goto exit;
   store_event epoch = {.job_id = e->job_id, .kind = STORE_EVENT_EPOCH, .epoch = e->metric.epoch};
   if ((status = store__event(st, &epoch)) != STORE_OK) goto exit;
@@ -376,7 +382,18 @@ int store__read_metric(sqlite3_stmt *s, void *row) {
   m->val_accuracy = store__column_double(s, 4);
   m->lr = store__column_double(s, 5);
   m->seconds = store__column_double(s, 6);
-  return STORE_OK;
+  return store__column_text(s, 7, &m->layers);
+}
+
+static void clear_metric(void *row) {
+  store_metric *m = row;
+  free(m->layers);
+  m->layers = NULL;
+}
+
+void store_metric_list_free(store_metric *list, size_t n) {
+  for (size_t i = 0; list != NULL && i < n; i++) clear_metric(&list[i]);
+  free(list);
 }
 
 static int read_checkpoint(sqlite3_stmt *s, void *row) {
@@ -390,7 +407,7 @@ static int read_checkpoint(sqlite3_stmt *s, void *row) {
 /* List a job's rows with q, telling a job without rows from no job at all
  * (one read transaction, so both answers come from the same snapshot). */
 static int list_of_job(store *st, enum query q, int64_t job_id, int64_t after, size_t size,
-                       store__row_reader read, void **out, size_t *n) {
+                       store__row_reader read, store__row_clear clear, void **out, size_t *n) {
   *out = NULL;
   *n = 0;
   int status = store__begin(st, Q_BEGIN_READ);
@@ -401,10 +418,11 @@ static int list_of_job(store *st, enum query q, int64_t job_id, int64_t after, s
   if (status == STORE_OK) {
     sqlite3_bind_int64(st->stmt[q], 1, job_id);
     if (q == Q_METRICS_AFTER) sqlite3_bind_int64(st->stmt[q], 2, after);
-    status = store__run_list(st->stmt[q], size, read, NULL, out, n);
+    status = store__run_list(st->stmt[q], size, read, clear, out, n);
   }
   status = store__end(st, status);
   if (status != STORE_OK) {
+    for (size_t i = 0; clear != NULL && i < *n; i++) clear((char *)*out + i * size);
     free(*out);
     *out = NULL;
     *n = 0;
@@ -416,7 +434,8 @@ int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric *
                         size_t *n) {
   void *rows;
   int status =
-      list_of_job(st, Q_METRICS_AFTER, job_id, after, sizeof **out, store__read_metric, &rows, n);
+      list_of_job(st, Q_METRICS_AFTER, job_id, after, sizeof **out, store__read_metric,
+                  clear_metric, &rows, n);
   *out = rows;
   return status;
 }
@@ -424,7 +443,8 @@ int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric *
 int store_checkpoint_list(store *st, int64_t job_id, store_checkpoint **out, size_t *n) {
   void *rows;
   int status =
-      list_of_job(st, Q_CHECKPOINT_LIST, job_id, 0, sizeof **out, read_checkpoint, &rows, n);
+      list_of_job(st, Q_CHECKPOINT_LIST, job_id, 0, sizeof **out, read_checkpoint, NULL, &rows,
+                  n);
   *out = rows;
   return status;
 }

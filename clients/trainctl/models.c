@@ -1,4 +1,4 @@
-/* models.c — trainctl models create|ls|show|rm. */
+/* models.c — trainctl models create|ls|show|rm|gradcheck. */
 #include <stdlib.h>
 
 #include "tc.h"
@@ -8,9 +8,13 @@ static const char help[] =
     "       trainctl models ls\n"
     "       trainctl models show ID\n"
     "       trainctl models rm ID\n"
+    "       trainctl models gradcheck ID --dataset ID [--samples N]\n"
     "\n"
     "SPEC.json is a model spec: {\"name\",\"inputs\",\"layers\":[...],\"loss\",\"seed\",\n"
-    "\"normalize\"}; the server answers with it normalized, defaults filled in.\n";
+    "\"normalize\"}; the server answers with it normalized, defaults filled in.\n"
+    "gradcheck compares backprop with finite differences of the loss on N rows\n"
+    "(1..64, default 8) of the dataset, at the model's newest weights, and prints\n"
+    "each layer's largest relative error; it exits 1 when the check fails.\n";
 
 static const tc_column columns[] = {
     {"ID", "id"},           {"NAME", "name"},         {"PARAMETERS", "parameters"},
@@ -42,11 +46,71 @@ static int create(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc
   return TC_OK;
 }
 
+static const tc_column gradcheck_columns[] = {
+    {"LAYER", "layer"},
+    {"TYPE", "type"},
+    {"ACTIVATION", "activation"},
+    {"WEIGHT_ERROR", "weight_error"},
+    {"BIAS_ERROR", "bias_error"},
+    {"WEIGHTS", "weights_checked"},
+    {"BIASES", "biases_checked"},
+    {"SKIPPED", "skipped"},
+};
+
+/* The per-layer table, then the verdict. @return TC_OK when the check passed */
+static int print_gradcheck(const cJSON *g) {
+  char max_error[32], threshold[32], checked[32], samples[32];
+  int rc = tc_print_table(cJSON_GetObjectItemCaseSensitive(g, "layers"), gradcheck_columns,
+                          sizeof gradcheck_columns / sizeof gradcheck_columns[0]);
+  if (rc != TC_OK) return rc;
+  tc_format(cJSON_GetObjectItemCaseSensitive(g, "max_error"), max_error, sizeof max_error);
+  tc_format(cJSON_GetObjectItemCaseSensitive(g, "threshold"), threshold, sizeof threshold);
+  tc_format(cJSON_GetObjectItemCaseSensitive(g, "checked"), checked, sizeof checked);
+  tc_format(cJSON_GetObjectItemCaseSensitive(g, "samples"), samples, sizeof samples);
+  int pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "pass"));
+  printf("%s: largest relative error %s (threshold %s), %s parameters checked on %s rows\n",
+         pass ? "pass" : "FAIL", max_error, threshold, checked, samples);
+  return pass ? TC_OK : TC_FAIL;
+}
+
+static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                     char **argv) {
+  const char *id_text = NULL, *dataset = NULL, *samples = NULL;
+  const tc_option opts[] = {
+      {"--dataset", &dataset, NULL}, {"--samples", &samples, NULL}, {NULL, NULL, NULL}};
+  long long id, dataset_id, n = 8;
+  int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
+  if (rc == TC_HELP) return tc_help(res);
+  if (rc != TC_OK) return rc;
+  if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
+  if (dataset == NULL) return tc_usage_error("models ", "%s needs --dataset ID", sub);
+  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK ||
+      (rc = tc_parse_count("models ", "--dataset", dataset, &dataset_id)) != TC_OK ||
+      (samples != NULL && (rc = tc_parse_count("models ", "--samples", samples, &n)) != TC_OK))
+    return rc;
+
+  /* The range of --samples is the server's to check and name. */
+  char path[128], body[96];
+  snprintf(path, sizeof path, "/v1/models/%lld/gradcheck", id);
+  snprintf(body, sizeof body, "{\"dataset\":%lld,\"samples\":%lld}", dataset_id, n);
+  tc_reply reply;
+  if ((rc = tc_request(ctx, "POST", path, body, &reply)) != TC_OK) return rc;
+  if (ctx->json) {
+    tc_print_raw(&reply);
+    rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply.json, "pass")) ? TC_OK : TC_FAIL;
+  } else {
+    rc = print_gradcheck(reply.json);
+  }
+  tc_reply_free(&reply);
+  return rc;
+}
+
 int tc_cmd_models(tc_ctx *ctx, int argc, char **argv) {
   static const tc_subcommand subs[] = {{"create", create},
                                        {"ls", tc_resource_common},
                                        {"show", tc_resource_common},
                                        {"rm", tc_resource_common},
+                                       {"gradcheck", gradcheck},
                                        {NULL, NULL}};
   return tc_group(ctx, &models, subs, argc, argv);
 }

@@ -119,8 +119,8 @@ static int64_t model_version(int64_t id) {
   return v;
 }
 
-/* The migrations in server/store.c: events (2), stalled restarts (3). */
-#define STORE_SCHEMA_VERSION 3
+/* The migrations in server/store.c: events (2), stalled restarts (3), layers (4). */
+#define STORE_SCHEMA_VERSION 4
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1393,6 +1393,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   store_close(st);
   st = NULL;
   raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+          " ALTER TABLE metrics DROP COLUMN layers;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);

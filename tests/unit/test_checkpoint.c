@@ -170,9 +170,9 @@ Test(checkpoint, weights_spec_and_norm_round_trip_bit_exactly) {
   nn_train_state st;
   nn_error err;
   cr_assert_eq(nn_checkpoint_save(m, NULL, &buf, &len), NN_OK);
-  /* little-endian on any host: version 1, 3 inputs, 59 parameters, then the
+  /* little-endian on any host: version 2, 3 inputs, 59 parameters, then the
    * signaling NaN 0x7fa00001 as the first weight */
-  static const uint8_t head[16] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K', 1, 0, 0, 0, 3, 0, 0, 0};
+  static const uint8_t head[16] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K', 2, 0, 0, 0, 3, 0, 0, 0};
   static const uint8_t count_and_first[12] = {59, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0xa0, 0x7f};
   cr_assert_eq(memcmp(buf, head, sizeof head), 0);
   cr_assert_eq(memcmp(buf + OFF_PARAM_COUNT(4), count_and_first, sizeof count_and_first), 0);
@@ -532,8 +532,9 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   size_t off_epoch = off_train_flag + 4;
   size_t off_bad_epochs = off_epoch + 4 + 8 + 4 + 8 + 66 * 4 + 16 + 8;
   size_t off_batch = off_bad_epochs + 8; /* after bad_epochs and stopped */
-  /* batch, 2 x u64 epoch_rng, 2 x f64 partial sums, then the CRC */
-  cr_assert_eq(off_batch + 4 + 16 + 16 + 4, len, "layout of the trainer section");
+  size_t off_diag_flag = off_batch + 4 + 16 + 16; /* after 2 x u64 epoch_rng, 2 x f64 sums */
+  /* the diagnostics flag (0: the trainer gathered none), then the CRC */
+  cr_assert_eq(off_diag_flag + 4 + 4, len, "layout of the trainer section");
   /* zero, -0, -1, inf, NaN */
   static const uint32_t bad_std[] = {0x00000000u, 0x80000000u, 0xbf800000u, 0x7f800000u,
                                      0x7fc00000u};
@@ -545,6 +546,7 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   expect_bad_u32(orig, len, off_bad_epochs, 0x80000000u, "bad_epochs");
   expect_bad_u32(orig, len, off_bad_epochs + 4, 2, "stopped");
   expect_bad_u32(orig, len, off_batch, 0xffffffffu, "batch");
+  expect_bad_u32(orig, len, off_diag_flag, 2, "diagnostics flag");
 
   uint8_t *buf = malloc(len);
   memcpy(buf, orig, len);

@@ -154,6 +154,18 @@ class Client:
         """POST /v1/models/{id}/predict → {"model","version","outputs"[,"labels"]}."""
         return self.call("POST", f"/v1/models/{model_id}/predict", {"inputs": inputs})
 
+    def gradcheck(self, model_id: int, dataset: int, samples: int = 8,
+                  epsilon: Optional[float] = None, seed: Optional[int] = None) -> dict:
+        """POST /v1/models/{id}/gradcheck: backprop against finite differences on
+        `samples` rows (1..64) of a dataset → {"pass","max_error","threshold",
+        "checked","layers":[{"layer","weight_error","bias_error",...}],...}."""
+        body: dict = {"dataset": dataset, "samples": samples}
+        if epsilon is not None:
+            body["epsilon"] = epsilon
+        if seed is not None:
+            body["seed"] = seed
+        return self.call("POST", f"/v1/models/{model_id}/gradcheck", body)
+
     # ---- jobs ----------------------------------------------------------------------
 
     def create_job(self, model: int, dataset: int, **config: Any) -> dict:
