@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_FORMAT_VERSION 2      /* checkpoints written; version 1 is still read */
+#define NN_FORMAT_VERSION 2         /* of checkpoints written; version 1 is still read */
 #define NN_MAX_LAYERS 64            /* layers in one model */
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
@@ -442,7 +442,8 @@ void nn_gradcheck_defaults(nn_gradcheck_config *c);
  * NN_GRADCHECK_BUDGET multiply-adds, shared among the tensors; a tensor
  * whose single check would cost more than its share is checked less, or not
  * at all (see core/gradcheck.c for the error measure and the costs). Besides
- * that, one backprop and one forward pass over d's rows.
+ * that, two forward and backward passes over d's rows in float32 and one
+ * forward pass in double.
  * @param d   the rows (checked with nn_data_check)
  * @param out filled on NN_OK
  * @return NN_OK, NN_EINVAL, NN_ESHAPE, NN_ERANGE or NN_ENOMEM

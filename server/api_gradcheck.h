@@ -20,10 +20,10 @@
  * weights yet; 422 (field "dataset") when the dataset cannot train the
  * model, as for job creation; 400 naming a bad or unknown member.
  *
- * Cost: it reads only those rows, and besides one backward and one forward
- * pass over them the differences spend at most NN_GRADCHECK_BUDGET
- * multiply-adds (core/gradcheck.c), a fraction of a second of one core;
- * it changes nothing, yet needs the full token, as work a read-only client
+ * Cost: it reads only those rows, and besides three passes over them the
+ * differences spend at most NN_GRADCHECK_BUDGET multiply-adds
+ * (core/gradcheck.c), a fraction of a second of one core. It changes
+ * nothing, yet needs the full token: that is work a read-only client
  * should not be able to order.
  */
 void api_gradcheck(app *a, const http_request *req, http_response *res);
