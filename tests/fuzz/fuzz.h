@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../server/errors.h"
+#include "../../server/parse_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +35,16 @@ static inline void fuzz_check_refusal(int rc, const api_error *err, api_code cod
   FUZZ_CHECK(err->message[0] != '\0', "no message (field '%s')", err->field);
   FUZZ_CHECK(memchr(err->field, '\0', sizeof err->field) != NULL, "field is not terminated");
   FUZZ_CHECK(memchr(err->message, '\0', sizeof err->message) != NULL, "message not terminated");
+}
+
+/* The input as a request body: the parsed document, or NULL when the body
+ * parser refused it (after checking the refusal is a well-formed 400). */
+static inline cJSON *fuzz_parse_body(const uint8_t *data, size_t size) {
+  cJSON *root = NULL;
+  api_error err = {0};
+  int rc = parse_json_body((const char *)data, size, &root, &err);
+  if (rc != 0) fuzz_check_refusal(rc, &err, API_INVALID_ARGUMENT);
+  return root;
 }
 
 /* Floats compare by bits, so a round trip must be exact. */
