@@ -5,32 +5,24 @@
 // request or an error answer the step does not expect.
 
 import assert from 'node:assert/strict';
-import {after, before, describe, test} from 'node:test';
+import {before, describe, test} from 'node:test';
 
-import {launch, screenshot, watch} from './browser.js';
-import {Daemon} from './daemon.js';
+import {screenshot, watch} from './browser.js';
+import {session} from './session.js';
 import {irisCsv} from './data.js';
 
 const WAIT_MS = 180000; // training under the sanitizers on a loaded machine is slow
 const EPOCHS = 1500;
 
 describe('dashboard', () => {
-  let daemon;
-  let browser;
+  const s = session();
   let page;
   let watcher;
 
   before(async () => {
-    daemon = await new Daemon().start();
-    browser = await launch();
-    page = await browser.context.newPage();
+    page = await s.browser.context.newPage();
     page.setDefaultTimeout(WAIT_MS);
     watcher = watch(page);
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (daemon) assert.equal(await daemon.stop(), 0, `traind exit\n${daemon.logTail()}`);
   });
 
   // A step of the walk through: its failure shows the daemon's log, and the
@@ -41,7 +33,7 @@ describe('dashboard', () => {
       await fn();
       assert.deepEqual(watcher.problems(allowed, since), [], 'the page had problems');
     } catch (err) {
-      err.message += `\n---- traind log\n${daemon.logTail()}`;
+      err.message += `\n---- traind log\n${s.daemon.logTail()}`;
       throw err;
     }
   });
@@ -55,7 +47,7 @@ describe('dashboard', () => {
   const jobState = () => page.locator('.page-header h1 .badge').innerText();
 
   step('the jobs page opens, empty, with a live stream', async () => {
-    await page.goto(`${daemon.url}/`);
+    await page.goto(`${s.daemon.url}/`);
     await page.locator('#jobs-table .empty').waitFor();
     assert.match(await text('#jobs-table'), /No jobs yet/);
     await page.locator('#live[data-state="live"]').waitFor();
@@ -102,7 +94,7 @@ describe('dashboard', () => {
   }, badRequest);
 
   step('a job started from the form draws its curves while it trains', async () => {
-    await page.goto(`${daemon.url}/#/jobs/new`);
+    await page.goto(`${s.daemon.url}/#/jobs/new`);
     await page.locator('#job-form').waitFor();
     await page.selectOption('#job-model', '1'); // iris-net
     await page.selectOption('#job-dataset', '1'); // iris (the bad upload stored nothing)
@@ -133,7 +125,7 @@ describe('dashboard', () => {
     assert.equal(await points(0), EPOCHS, 'loss');
     assert.equal(await points(1), EPOCHS, 'accuracy');
     assert.equal(await points(2), EPOCHS, 'learning rate');
-    const {metrics} = await daemon.api('GET', '/v1/jobs/1/metrics?after=' + (EPOCHS - 1));
+    const {metrics} = await s.daemon.api('GET', '/v1/jobs/1/metrics?after=' + (EPOCHS - 1));
     if (Array.isArray(metrics[0].layers)) {
       assert.equal(await points(3), EPOCHS, 'gradient norms, which the daemon reports');
     }
@@ -145,10 +137,10 @@ describe('dashboard', () => {
   });
 
   step('a second job is cancelled from the jobs page', async () => {
-    await daemon.api('POST', '/v1/models', {name: 'wide-net', inputs: 4, loss: 'cross_entropy',
+    await s.daemon.api('POST', '/v1/models', {name: 'wide-net', inputs: 4, loss: 'cross_entropy',
       layers: [{type: 'dense', units: 64, activation: 'tanh'},
         {type: 'dense', units: 3, activation: 'softmax'}]});
-    await page.goto(`${daemon.url}/#/jobs/new`);
+    await page.goto(`${s.daemon.url}/#/jobs/new`);
     await page.selectOption('#job-model', '2'); // wide-net
     await page.fill('#job-epochs', '1000000');
     await page.click('#job-submit');
@@ -168,7 +160,7 @@ describe('dashboard', () => {
   });
 
   step('a prediction shows outputs and class labels', async () => {
-    await page.goto(`${daemon.url}/#/models/1`);
+    await page.goto(`${s.daemon.url}/#/models/1`);
     await page.locator('#predict-form').waitFor();
     await page.fill('#predict-inputs', '5.0, 3.4, 1.5, 0.2\n6.6 3.0 5.6 2.0\n');
     await page.click('#predict-submit');

@@ -4,25 +4,14 @@
 // arrays added, so the chart is tested whatever the daemon reports.
 
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
-import {launch, screenshot, watch} from './browser.js';
-import {Daemon} from './daemon.js';
+import {screenshot, watch} from './browser.js';
+import {session} from './session.js';
 
 const EPOCHS = 40;
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await new Daemon().start();
-  browser = await launch();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (daemon) assert.equal(await daemon.stop(), 0, `traind exit\n${daemon.logTail()}`);
-});
+const s = session();
 
 /* The layers array of an epoch: a relu layer, a dropout layer, a softmax layer. */
 function layers(epoch) {
@@ -41,18 +30,18 @@ function event(id, type, data) {
 }
 
 test('the gradient norm of each dense layer is drawn per epoch', async () => {
-  await daemon.api('POST', '/v1/datasets', {name: 'xor', inputs: [[0, 0], [0, 1], [1, 0], [1, 1]],
+  await s.daemon.api('POST', '/v1/datasets', {name: 'xor', inputs: [[0, 0], [0, 1], [1, 0], [1, 1]],
     targets: [[0], [1], [1], [0]]});
-  await daemon.api('POST', '/v1/models', {name: 'xor-net', inputs: 2, loss: 'mse',
+  await s.daemon.api('POST', '/v1/models', {name: 'xor-net', inputs: 2, loss: 'mse',
     layers: [{type: 'dense', units: 8, activation: 'relu'}, {type: 'dropout', rate: 0.1},
       {type: 'dense', units: 1, activation: 'sigmoid'}]});
-  const job = await daemon.api('POST', '/v1/jobs', {model: 1, dataset: 1, epochs: EPOCHS});
+  const job = await s.daemon.api('POST', '/v1/jobs', {model: 1, dataset: 1, epochs: EPOCHS});
   let done = job;
   while (done.state !== 'succeeded') {
     await new Promise((r) => setTimeout(r, 100));
-    done = await daemon.api('GET', `/v1/jobs/${job.id}`);
+    done = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
   }
-  const {metrics} = await daemon.api('GET', `/v1/jobs/${job.id}/metrics`);
+  const {metrics} = await s.daemon.api('GET', `/v1/jobs/${job.id}/metrics`);
   const first = metrics.slice(0, 5).map((m) => ({...m, layers: null})); // before diagnostics
   const rest = metrics.slice(5).map((m) => ({...m, layers: layers(m.epoch)}));
   let body = event(1, 'state', {...job, state: 'running'});
@@ -61,12 +50,12 @@ test('the gradient norm of each dense layer is drawn per epoch', async () => {
   });
   body += event(EPOCHS + 2, 'state', done);
 
-  const page = await browser.context.newPage();
+  const page = await s.browser.context.newPage();
   const watcher = watch(page);
   await page.route(`**/v1/jobs/${job.id}/events`, (route) => route.fulfill({
     status: 200, headers: {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store'},
     body}));
-  await page.goto(`${daemon.url}/#/jobs/${job.id}`);
+  await page.goto(`${s.daemon.url}/#/jobs/${job.id}`);
   const grad = page.locator('#charts .chart').nth(3);
   await grad.locator('canvas').waitFor();
   assert.equal(await grad.getAttribute('data-points'), String(EPOCHS - 5),

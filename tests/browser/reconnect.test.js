@@ -3,26 +3,15 @@
 // (Last-Event-ID), and the curve goes on from where it was.
 
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
-import {launch, watch} from './browser.js';
-import {Daemon} from './daemon.js';
+import {watch} from './browser.js';
+import {session} from './session.js';
 import {irisCsv} from './data.js';
 
 const WAIT_MS = 180000;
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await new Daemon().start();
-  browser = await launch();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (daemon) assert.equal(await daemon.stop(), 0, `traind exit\n${daemon.logTail()}`);
-});
+const s = session();
 
 /* What a page sees while its daemon is away: refused connections, streams cut short. */
 function downtime(p) {
@@ -31,29 +20,29 @@ function downtime(p) {
 }
 
 test('a daemon restart: the stream reconnects and the curve goes on', async () => {
-  const res = await fetch(`${daemon.url}/v1/datasets?name=iris&target=species`, {method: 'POST',
+  const res = await fetch(`${s.daemon.url}/v1/datasets?name=iris&target=species`, {method: 'POST',
     headers: {'Content-Type': 'text/csv'}, body: irisCsv()});
   assert.equal(res.status, 201);
-  await daemon.api('POST', '/v1/models', {name: 'iris-net', inputs: 4, loss: 'cross_entropy',
+  await s.daemon.api('POST', '/v1/models', {name: 'iris-net', inputs: 4, loss: 'cross_entropy',
     normalize: true, layers: [{type: 'dense', units: 32, activation: 'tanh'},
       {type: 'dense', units: 3, activation: 'softmax'}]});
-  await daemon.api('POST', '/v1/jobs', {model: 1, dataset: 1, epochs: 1000000, batch_size: 8});
+  await s.daemon.api('POST', '/v1/jobs', {model: 1, dataset: 1, epochs: 1000000, batch_size: 8});
 
-  const page = await browser.context.newPage();
+  const page = await s.browser.context.newPage();
   page.setDefaultTimeout(WAIT_MS);
   const watcher = watch(page);
   const chart = page.locator('#charts .chart').first();
   const points = async () => Number(await chart.getAttribute('data-points') || 0);
-  await page.goto(`${daemon.url}/#/jobs/1`);
+  await page.goto(`${s.daemon.url}/#/jobs/1`);
   await page.locator('.page-header h1 .badge', {hasText: 'running'}).waitFor();
   await page.waitForFunction(() =>
     Number(document.querySelector('#charts .chart')?.dataset.points || 0) >= 3);
 
   const since = watcher.count();
-  assert.equal(await daemon.stop(), 0, daemon.logTail());
+  assert.equal(await s.daemon.stop(), 0, s.daemon.logTail());
   await page.locator('#live[data-state="reconnecting"]').waitFor();
   const before = await points();
-  await daemon.restart();
+  await s.daemon.restart();
   await page.locator('#live[data-state="live"]').waitFor();
   await page.waitForFunction((n) =>
     Number(document.querySelector('#charts .chart')?.dataset.points || 0) > n + 2, before);

@@ -2,37 +2,26 @@
 // once, retries with it, keeps it for the tab, and asks again when it is refused.
 
 import assert from 'node:assert/strict';
-import {after, before, test} from 'node:test';
+import {test} from 'node:test';
 
-import {launch, screenshot, watch} from './browser.js';
-import {Daemon} from './daemon.js';
+import {screenshot, watch} from './browser.js';
+import {session} from './session.js';
 
 const TOKEN = 'browser-test-token';
 
-let daemon;
-let browser;
-
-before(async () => {
-  daemon = await new Daemon(['--token', TOKEN]).start();
-  browser = await launch();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (daemon) assert.equal(await daemon.stop(), 0, `traind exit\n${daemon.logTail()}`);
-});
+const s = session(['--token', TOKEN]);
 
 test('the token is asked for on a 401, kept for the tab and sent as a bearer token', async () => {
-  await daemon.api('POST', '/v1/models', {name: 'tiny', inputs: 2, loss: 'mse',
+  await s.daemon.api('POST', '/v1/models', {name: 'tiny', inputs: 2, loss: 'mse',
     layers: [{type: 'dense', units: 1}]}, TOKEN);
-  const page = await browser.context.newPage();
+  const page = await s.browser.context.newPage();
   const watcher = watch(page);
   const sent = [];
   page.on('request', (r) => {
     if (new URL(r.url()).pathname.startsWith('/v1/')) sent.push(r.headers().authorization);
   });
 
-  await page.goto(`${daemon.url}/#/models`);
+  await page.goto(`${s.daemon.url}/#/models`);
   const dialog = page.locator('#token-dialog[open]');
   await dialog.waitFor();
   assert.match(await page.locator('#token-message').innerText(), /requires a bearer token/);
@@ -58,7 +47,7 @@ test('the token is asked for on a 401, kept for the tab and sent as a bearer tok
   // A reload keeps the token (sessionStorage): no prompt, no new 401.
   await page.reload();
   await page.locator('#models-table tr[data-model="1"]').waitFor();
-  await page.goto(`${daemon.url}/#/jobs`);
+  await page.goto(`${s.daemon.url}/#/jobs`);
   await page.locator('#live[data-state="live"]').waitFor();
   assert.equal(await dialog.count(), 0);
   assert.deepEqual(watcher.problems(() => false, before401), [], 'nothing failed after the token');
