@@ -18,10 +18,24 @@
 #include "fuzz.h"
 
 #define SPEC_START 12                /* after magic and version */
-#define TRAIN_SECTION_BYTES 92       /* trainer state without its floats */
 
 /* Bytes of the spec section of a spec (docs/checkpoint-format.md). */
 static size_t spec_bytes(const nn_spec *s) { return 24 + 24 * (size_t)s->n_layers; }
+
+/* Bytes of a trainer section past its has_train flag, as the given format
+ * version lays it out: format 2 adds the has_diag flag and the sums it
+ * announces (docs/checkpoint-format.md). */
+static size_t train_bytes(uint32_t version, const nn_spec *s, const nn_train_state *st) {
+  size_t n = 92 + 4 * st->n_state;
+  if (version < 2) return n;
+  n += 4;
+  if (!st->has_diag) return n;
+  n += 4 + 64 * (size_t)s->n_layers;
+  for (int i = 0; i < s->n_layers; i++)
+    if (s->layers[i].type == NN_LAYER_DENSE && s->layers[i].act == NN_ACT_RELU)
+      n += 4 * (((size_t)s->layers[i].units + 31) / 32);
+  return n;
+}
 
 static void check_loaded(const nn_model *m, const nn_train_state *st) {
   const nn_spec *spec = nn_model_spec(m);
@@ -60,7 +74,9 @@ static void check_resave(const nn_model *m, const nn_train_state *st, const uint
   uint8_t *out = NULL, *out2 = NULL;
   size_t len = 0, len2 = 0;
   FUZZ_CHECK(nn_checkpoint_save(m, NULL, &out, &len) == NN_OK, "a loaded model does not save");
-  size_t train = st->state != NULL ? TRAIN_SECTION_BYTES + 4 * st->n_state : 0;
+  uint32_t version = (uint32_t)in[8] | (uint32_t)in[9] << 8 | (uint32_t)in[10] << 16 |
+                     (uint32_t)in[11] << 24;
+  size_t train = st->state != NULL ? train_bytes(version, nn_model_spec(m), st) : 0;
   FUZZ_CHECK(len + train == in_len, "saved %zu bytes from %zu with a %zu-byte trainer section",
              len, in_len, train);
   /* past the spec (normalized on load), up to the trainer flag, nothing changes */

@@ -2,7 +2,8 @@
  * gen_checkpoints.c — writes the checkpoint seeds of fuzz_checkpoint: real
  * checkpoints saved by core from small trained models, one per feature of
  * the format (statistics, each optimizer's state, a run paused mid-epoch,
- * dropout, weights only). `make fuzz-seeds` runs it; the output is committed
+ * dropout, diagnostics, weights only). The files named v1_* are the same
+ * seeds in format 1, kept so that its reader stays fuzzed. `make fuzz-seeds` runs it; the output is committed
  * in tests/fuzz/corpus/checkpoint.
  *
  *   gen_checkpoints DIR
@@ -31,6 +32,7 @@ typedef struct {
   nn_opt opt;
   int epochs;       /* 0: save the fresh model, weights only */
   int pause_after;  /* > 0: stop that many batches into the last epoch */
+  int diagnostics;  /* gather per-layer diagnostics (their sums are saved) */
   const nn_data *data;
 } seed;
 
@@ -75,6 +77,7 @@ static int make_seed(const seed *s, const char *dir) {
     c.batch_size = 2;
     c.seed = 3;
     c.patience = 5;
+    c.diagnostics = s->diagnostics;
     nn_optim_defaults(s->opt, &c.optim);
     if (s->opt == NN_OPT_SGD) c.optim.momentum = 0.9f;
     if ((rc = nn_trainer_new(m, s->data, &c, NULL, &t, &err)) != NN_OK) goto exit;
@@ -114,12 +117,14 @@ int main(int argc, char **argv) {
                                 .slope = 0.2f, .init = NN_INIT_XAVIER};
   const nn_layer_spec linear2 = {.type = NN_LAYER_DENSE, .units = 2, .act = NN_ACT_LINEAR};
   const seed seeds[] = {
-      {"xor_adam_norm.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_MSE, 1, NN_OPT_ADAM, 3, 0, &xor},
-      {"xor_sgd_paused.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 0, NN_OPT_SGD, 1, 1, &xor},
-      {"xor_adamw.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 1, NN_OPT_ADAMW, 2, 0, &xor},
+      {"xor_adam_norm.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_MSE, 1, NN_OPT_ADAM, 3, 0, 0, &xor},
+      {"xor_sgd_paused.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 0, NN_OPT_SGD, 1, 1, 0, &xor},
+      {"xor_adamw.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 1, NN_OPT_ADAMW, 2, 0, 0, &xor},
       {"blobs_rmsprop_dropout.ckpt", 2, 3, {relu16, dropout, softmax3}, NN_LOSS_CROSS_ENTROPY,
-       1, NN_OPT_RMSPROP, 2, 0, &blobs},
-      {"leaky_weights_only.ckpt", 3, 2, {leaky4, linear2}, NN_LOSS_MSE, 0, NN_OPT_ADAM, 0, 0,
+       1, NN_OPT_RMSPROP, 2, 0, 0, &blobs},
+      {"blobs_diag_paused.ckpt", 2, 3, {relu16, dropout, softmax3}, NN_LOSS_CROSS_ENTROPY, 1,
+       NN_OPT_ADAM, 1, 2, 1, &blobs},
+      {"leaky_weights_only.ckpt", 3, 2, {leaky4, linear2}, NN_LOSS_MSE, 0, NN_OPT_ADAM, 0, 0, 0,
        NULL},
   };
   for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
