@@ -42,21 +42,21 @@ static int parse_request(const http_request *req, request *r, api_error *err) {
 
 /* The model's published weights as a model: 404, or 409 before training. */
 static int load_model(store *st, int64_t id, nn_model **m, int64_t *version, api_error *err) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
+  store_weights w;
   nn_error ne;
-  int rc = store_model_weights(st, id, &buf, &len, version);
+  int rc = store_model_weights(st, id, 0, &w);
+  *version = w.version;
   if (rc == STORE_ENOTFOUND)
     rc = api_fail(err, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
   else if (rc != STORE_OK)
     rc = api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
-  else if (buf == NULL)
+  else if (w.buf == NULL)
     rc = api_fail(err, API_CONFLICT, "id",
                   "model %lld has no weights to check yet: train it first", (long long)id);
-  else if (nn_checkpoint_load(buf, len, m, NULL, &ne) != NN_OK)
+  else if (nn_checkpoint_load(w.buf, w.len, m, NULL, &ne) != NN_OK)
     rc = api_fail(err, API_INTERNAL, NULL, "the stored weights of model %lld are unreadable",
                   (long long)id);
-  free(buf);
+  store_weights_clear(&w);
   return rc;
 }
 

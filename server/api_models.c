@@ -98,3 +98,31 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
     res->status = 204;
   }
 }
+
+void api_models_versions(app *a, const http_request *req, http_response *res) {
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  int64_t id = (int64_t)req->ids[0];
+  store_model_version *list;
+  size_t n;
+  int rc = store_model_versions(st, id, &list, &n);
+  if (rc == STORE_ENOTFOUND) {
+    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
+    return;
+  }
+  if (rc != STORE_OK) {
+    app_answer_store_error(res, rc);
+    return;
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(root, "versions");
+  int ok = arr != NULL;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = cJSON_AddItemToArray(arr, json_out_model_version(&list[i]));
+  free(list);
+  if (!ok) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  http_json(res, 200, root);
+}

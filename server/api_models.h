@@ -17,6 +17,13 @@ void api_models_list(app *a, const http_request *req, http_response *res);
 void api_models_get(app *a, const http_request *req, http_response *res);
 
 /**
+ * GET /v1/models/{id}/versions → 200 {"versions":[{"version","job","epoch",
+ * "bytes","published_at"},...]}: the weights versions kept, newest first, which
+ * predict (?version=) and /v2 (/versions/{v}) can pin; [] until trained.
+ */
+void api_models_versions(app *a, const http_request *req, http_response *res);
+
+/**
  * DELETE /v1/models/{id} → 204, with its jobs and cached weights; 409 while
  * one of its jobs is queued or running.
  */

@@ -167,12 +167,17 @@ static void answer(http_response *res, int64_t model_id, const predict_result *r
 void api_predict(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = metrics_clock_us();
   int64_t id = (int64_t)req->ids[0];
+  int64_t version = 0;
   predict_result out = {0};
   fill_ctx ctx = {req, 0};
   api_error err, body_err;
+  if (route_query_int(&req->query, "version", 1, PARSE_MAX_SAFE_INT, &version, &err) != 0) {
+    http_error(res, &err);
+    return;
+  }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
-  if (predict_run(a, st, id, 0, fill, &ctx, &out, &err) != 0) {
+  if (predict_run(a, st, id, version, fill, &ctx, &out, &err) != 0) {
     /* a bad body is reported before an unknown or untrained model */
     int bad_body = !ctx.filled && read_generic(req, 0, NULL, &body_err) != 0;
     http_error(res, bad_body ? &body_err : &err);

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "json_buf.h"
 #include "metrics.h"
@@ -28,17 +29,13 @@ static int find_model(store *st, const char *name, store_model *m, api_error *er
   return api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
 }
 
-/* A version the path pins (0: none) must be the model's one version. */
+/* A model never trained has no version to pin (0: none pinned). Whether a
+ * trained one keeps the version is for whoever reads it to find out. */
 static int check_version(const store_model *m, int64_t version, api_error *err) {
-  if (version == 0 || (m->trained && m->version == version)) return 0;
-  if (!m->trained)
-    return api_fail(err, API_NOT_FOUND, "version",
-                    "model '%s' has no version %" PRId64 ": it has not been trained yet",
-                    m->name, version);
+  if (version == 0 || m->trained) return 0;
   return api_fail(err, API_NOT_FOUND, "version",
-                  "model '%s' has no version %" PRId64 "; only its newest weights, version %" PRId64
-                  ", are kept",
-                  m->name, version, m->version);
+                  "model '%s' has no version %" PRId64 ": it has not been trained yet", m->name,
+                  version);
 }
 
 /* The model and pinned version of a request, with the thread's store. */
@@ -108,13 +105,23 @@ static bool add_one(cJSON *o, const char *key, cJSON *item) {
   return false;
 }
 
-static cJSON *model_metadata(const store_model *m, int64_t version, int inputs, int outputs) {
+/* ["12","11",...]: the versions kept, newest first. */
+static cJSON *version_list(const store_model_version *v, size_t n) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; arr != NULL && i < n; i++) {
+    if (!cJSON_AddItemToArray(arr, version_string(v[i].version))) {
+      cJSON_Delete(arr);
+      arr = NULL;
+    }
+  }
+  return arr;
+}
+
+static cJSON *model_metadata(const store_model *m, cJSON *versions, int inputs, int outputs) {
   cJSON *o = cJSON_CreateObject();
   bool ok = o != NULL && cJSON_AddStringToObject(o, "name", m->name) != NULL;
-  if (ok && m->trained)
-    ok = add_one(o, "versions", version_string(version != 0 ? version : m->version));
-  else if (ok)
-    ok = cJSON_AddArrayToObject(o, "versions") != NULL;
+  if (ok) ok = cJSON_AddItemToObject(o, "versions", versions);
+  else cJSON_Delete(versions);
   ok = ok && cJSON_AddStringToObject(o, "platform", API_V2_PLATFORM) != NULL &&
        add_one(o, "inputs", tensor_metadata(PARSE_INFER_INPUT, inputs)) &&
        add_one(o, "outputs", tensor_metadata(PARSE_INFER_OUTPUT, outputs));
@@ -194,16 +201,45 @@ void api_v2_server(app *a, const http_request *req, http_response *res) {
   http_json(res, 200, o);
 }
 
+/* The versions the metadata lists: those kept, or the one pinned (404 when
+ * it is not kept). */
+static int versions_of(store *st, const store_model *m, int64_t version, cJSON **out,
+                       api_error *err) {
+  store_model_version *v = NULL;
+  size_t n = 0, i = 0;
+  int rc = store_model_versions(st, m->id, &v, &n);
+  if (rc != STORE_OK) {
+    free(v);
+    return api_fail(err, store_api_code(rc), NULL, "cannot read the versions of model '%s': %s",
+                    m->name, store_strerror(rc));
+  }
+  while (version != 0 && i < n && v[i].version != version) i++;
+  if (version != 0 && i == n) {
+    free(v);
+    return api_fail(err, API_NOT_FOUND, "version",
+                    "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
+                    m->name, version, n, m->version);
+  }
+  *out = version != 0 ? version_list(&v[i], 1) : version_list(v, n);
+  free(v);
+  return 0;
+}
+
 void api_v2_model(app *a, const http_request *req, http_response *res) {
   store *st;
   store_model m = {0};
   int64_t version;
   int inputs = 0, outputs = 0;
+  cJSON *versions = NULL;
   api_error err;
-  if (resolve(a, req, &st, &m, &version, &err) != 0 || widths(&m, &inputs, &outputs, &err) != 0)
+  if (resolve(a, req, &st, &m, &version, &err) != 0 ||
+      versions_of(st, &m, version, &versions, &err) != 0 ||
+      widths(&m, &inputs, &outputs, &err) != 0) {
+    cJSON_Delete(versions);
     http_error(res, &err);
-  else
-    http_json(res, 200, model_metadata(&m, version, inputs, outputs));
+  } else {
+    http_json(res, 200, model_metadata(&m, versions, inputs, outputs));
+  }
   store_model_clear(&m);
 }
 
@@ -213,7 +249,7 @@ static int load_weights(app *a, store *st, const store_model *m, int64_t version
                         api_error *err) {
   nn_weights *w = NULL;
   int64_t loaded;
-  int rc = version != 0 ? models_acquire_version(a->models, st, m->id, version, &w, err)
+  int rc = version != 0 ? models_acquire_version(a->models, st, m->id, version, &w, NULL, err)
                         : models_acquire(a->models, st, m->id, &w, &loaded, NULL, err);
   nn_weights_unref(w);
   return rc;

@@ -5,10 +5,10 @@
  * A model is named in the path by its name (the newest model of that name
  * when several share it) or, failing that, by its id. It has one input
  * tensor, "input", FP32 of shape [-1, features], and one output, "output",
- * FP32 of shape [-1, outputs] (parse_infer.h). Its version is its weights
- * version, as a string ("3"); only the newest weights are kept, so a model
- * has at most one version, and none until it is trained. The /versions/{v}
- * routes pin that version: any other is 404.
+ * FP32 of shape [-1, outputs] (parse_infer.h). Its versions are its weights
+ * versions, as strings ("3"), none until it is trained; the store keeps the
+ * newest few and each job's last (store_job_epoch_commit). The /versions/{v}
+ * routes pin one of those: any other is 404.
  *
  * Errors are {"error":"<message>"} (http.h) with traind's status for the
  * failure: 400 bad input, 404 unknown model or version, 409 inference on a
@@ -35,7 +35,8 @@ void api_v2_server(app *a, const http_request *req, http_response *res);
 
 /**
  * GET /v2/models/{name}[/versions/{version}] → 200 {"name","versions",
- * "platform","inputs","outputs"}; versions is [] until the model is trained.
+ * "platform","inputs","outputs"}; versions lists those kept, newest first
+ * ([] until the model is trained), or the one pinned.
  */
 void api_v2_model(app *a, const http_request *req, http_response *res);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store.h"
 
 #define ERR_MAX 256
 
@@ -33,6 +34,7 @@ static int set_max_connections(config *cfg, const char *value, char *err, size_t
 static int set_max_connections_per_ip(config *cfg, const char *value, char *err,
                                       size_t err_size);
 static int set_client_timeout(config *cfg, const char *value, char *err, size_t err_size);
+static int set_keep_versions(config *cfg, const char *value, char *err, size_t err_size);
 
 /* Every setting, once: its flag, its variable, and how to parse it. A switch
  * takes no value on the command line (its variable holds 0 or 1). */
@@ -60,6 +62,7 @@ static const struct {
     {"--max-connections", "TRAIND_MAX_CONNECTIONS", set_max_connections, 0},
     {"--max-connections-per-ip", "TRAIND_MAX_CONNECTIONS_PER_IP", set_max_connections_per_ip, 0},
     {"--client-timeout", "TRAIND_CLIENT_TIMEOUT", set_client_timeout, 0},
+    {"--keep-versions", "TRAIND_KEEP_VERSIONS", set_keep_versions, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -103,6 +106,9 @@ const char *config_usage(void) {
          "  --client-timeout SECONDS  close a connection that takes longer to send a\n"
          "                            request's headers, or is silent that long\n"
          "                            (TRAIND_CLIENT_TIMEOUT; default 30)\n"
+         "  --keep-versions N         newest weights versions kept per model, besides\n"
+         "                            the last of each job (TRAIND_KEEP_VERSIONS;\n"
+         "                            default 10)\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -249,6 +255,10 @@ static int set_client_timeout(config *cfg, const char *s, char *err, size_t err_
   return parse_count(s, CONFIG_MAX_CLIENT_TIMEOUT, &cfg->client_timeout, err, err_size);
 }
 
+static int set_keep_versions(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_count(s, CONFIG_MAX_KEEP_VERSIONS, &cfg->versions_kept, err, err_size);
+}
+
 static int set_threads(config *cfg, const char *s, char *err, size_t err_size) {
   uint64_t v;
   if (parse_decimal(s, strlen(s), CONFIG_MAX_THREADS, &v) < 0 || v == 0) {
@@ -368,6 +378,7 @@ static void set_defaults(config *cfg) {
   cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
   cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
   cfg->max_streams = CONFIG_DEFAULT_MAX_STREAMS;
+  cfg->versions_kept = STORE_VERSIONS_KEPT;
   cfg->keepalive = CONFIG_DEFAULT_KEEPALIVE;
   cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
   cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;

@@ -6,14 +6,14 @@
  *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
  *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
  *          [--max-connections N] [--max-connections-per-ip N]
- *          [--client-timeout SECONDS] [--help] [--version]
+ *          [--client-timeout SECONDS] [--keep-versions N] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
- * TRAIND_CLIENT_TIMEOUT); a flag beats its variable, a variable beats the
+ * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS); a flag beats its variable, a variable beats the
  * default, and an empty variable counts as unset. Values are parsed strictly:
  * a bad one is an error, never a fallback.
  *
@@ -55,6 +55,7 @@
 #define CONFIG_MAX_CONNECTIONS 16384u
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT 30u /* seconds */
 #define CONFIG_MAX_CLIENT_TIMEOUT 3600u
+#define CONFIG_MAX_KEEP_VERSIONS 100000u
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -75,6 +76,8 @@ typedef struct {
   unsigned max_connections;        /* open at once, 1..CONFIG_MAX_CONNECTIONS */
   unsigned max_connections_per_ip; /* open at once from one address, likewise */
   unsigned client_timeout; /* seconds for a request's head, or of silence (http.h) */
+  unsigned versions_kept;  /* newest weights versions kept per model, besides each
+                            * job's last (store.h), 1..CONFIG_MAX_KEEP_VERSIONS */
   char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
   char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
 } config;

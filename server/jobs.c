@@ -62,6 +62,7 @@ struct jobs {
   int pending; /* notifications no worker has taken yet; guarded by lock */
   atomic_int stopping;
   int threads;         /* compute threads shared by the running jobs */
+  int versions_kept;   /* jobs_config.versions_kept */
   atomic_int training; /* jobs with a trainer now */
   int n_workers;
   worker *workers; /* (n_workers,) */
@@ -152,7 +153,7 @@ static int load_data(store *st, const store_job *job, run *r) {
 static int load_model(store *st, const store_job *job, run *r) {
   uint8_t *buf = NULL;
   size_t len = 0;
-  int64_t epoch, version;
+  int64_t epoch;
   nn_error ne;
   int rc = store_checkpoint_latest(st, job->id, &epoch, &buf, &len);
   if (rc == STORE_OK) {
@@ -163,11 +164,13 @@ static int load_model(store *st, const store_job *job, run *r) {
   }
   if (rc != STORE_ENOTFOUND) return fail(r, "cannot read checkpoints: %s", store_strerror(rc));
   if (!r->cfg.reset) {
-    if (store_model_weights(st, job->model_id, &buf, &len, &version) != STORE_OK)
+    store_weights w;
+    if (store_model_weights(st, job->model_id, 0, &w) != STORE_OK)
       return fail(r, "model %lld cannot be read", (long long)job->model_id);
-    if (buf != NULL) {
-      rc = nn_checkpoint_load(buf, len, &r->m, NULL, &ne);
-      free(buf);
+    if (w.buf != NULL) {
+      int64_t version = w.version;
+      rc = nn_checkpoint_load(w.buf, w.len, &r->m, NULL, &ne);
+      store_weights_clear(&w);
       return rc == NN_OK ? 0 : fail(r, "weights version %lld are unreadable: %s",
                                     (long long)version, ne.message);
     }
@@ -278,6 +281,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
       .weights = weights,
       .weights_len = weights_len,
       .classes = r->meta.classes,
+      .versions_kept = w->owner->versions_kept,
   };
   int src;
   unsigned delay = 0;
@@ -445,8 +449,9 @@ static void worker_main(void *arg) {
   store_close(st);
 }
 
-int jobs_start(const char *db_path, int workers, int threads, models *cache, notifier *events,
-               jobs **out) {
+int jobs_start(const jobs_config *c, models *cache, notifier *events, jobs **out) {
+  const char *db_path = c->db_path;
+  int workers = c->workers;
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
   if (store_open(db_path, &st) != STORE_OK ||
@@ -467,7 +472,8 @@ int jobs_start(const char *db_path, int workers, int threads, models *cache, not
   if (j == NULL) return -1;
   snprintf(j->db_path, sizeof j->db_path, "%s", db_path);
   j->cache = cache;
-  j->threads = threads;
+  j->threads = c->threads;
+  j->versions_kept = c->versions_kept;
   j->events = events;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {

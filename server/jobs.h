@@ -20,19 +20,24 @@
 
 typedef struct jobs jobs;
 
+typedef struct {
+  const char *db_path; /* the database file */
+  int workers;         /* worker threads, >= 1: jobs trained at once */
+  int threads;         /* compute threads the running jobs share, 1..NN_MAX_THREADS:
+                        * each of R running jobs uses threads / R (at least 1) */
+  int versions_kept;   /* newest weights versions kept per model besides each
+                        * job's last (store_epoch.versions_kept), >= 1 */
+} jobs_config;
+
 /**
  * Settle the jobs a crash left running (store_jobs_recover), then start the
  * workers; each opens its own store handle.
- * @param db_path the database file
- * @param workers worker threads, >= 1: jobs trained at once
- * @param threads compute threads the running jobs share, 1..NN_MAX_THREADS:
- *                each of R running jobs uses threads / R (at least 1)
+ * @param c       copied
  * @param cache   receives the weights each checkpoint publishes
  * @param events  told of the events the workers commit; outlives the jobs
  * @return 0, or -1 (logged) when the store cannot be opened or threads fail
  */
-int jobs_start(const char *db_path, int workers, int threads, models *cache, notifier *events,
-               jobs **out);
+int jobs_start(const jobs_config *c, models *cache, notifier *events, jobs **out);
 
 /** A job was queued: wake an idle worker. Thread-safe. */
 void jobs_notify(jobs *j);

@@ -123,6 +123,14 @@ cJSON *json_out_checkpoint(const store_checkpoint *c) {
   return finish(o, ok);
 }
 
+cJSON *json_out_model_version(const store_model_version *v) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_int(o, "version", v->version) && add_id(o, "job", v->job_id) &&
+            add_id(o, "epoch", v->epoch) && add_int(o, "bytes", v->bytes) &&
+            add_text(o, "published_at", v->published_at);
+  return finish(o, ok);
+}
+
 /* {"job": id, ...the fields of row}; row is consumed. */
 static cJSON *of_job(int64_t job_id, cJSON *row) {
   cJSON *o = row != NULL ? cJSON_CreateObject() : NULL;

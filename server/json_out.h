@@ -54,6 +54,12 @@ cJSON *json_out_layers(const nn_spec *spec, const nn_layer_diag *diag);
 cJSON *json_out_checkpoint(const store_checkpoint *c);
 
 /**
+ * {"version","job","epoch","bytes","published_at"} — job, epoch and
+ * published_at null for weights published before versions were kept
+ */
+cJSON *json_out_model_version(const store_model_version *v);
+
+/**
  * The data of an event in a job's event stream, by its kind:
  *   state:      the job as json_out_job writes it, with the event's state and
  *               epoch, and with finished_at and error (set only when a job

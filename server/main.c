@@ -114,8 +114,9 @@ static int serve(app *a) {
     log_write(LOG_ERROR, "out of memory creating the predict cache");
     goto out;
   }
-  if (jobs_start(a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads, a->models,
-                 a->events, &a->jobs) < 0)
+  jobs_config jc = {a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads,
+                    (int)a->cfg.versions_kept};
+  if (jobs_start(&jc, a->models, a->events, &a->jobs) < 0)
     goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));

@@ -1,8 +1,10 @@
 /*
  * models.c — the predict cache: a sorted array of (model id, version,
- * snapshot, class names) under one mutex. The mutex is held only to find an entry and take
- * a reference, never while predicting or reading the store, so predictions
- * run in parallel and a publishing worker waits for nobody.
+ * snapshot, class names) for each model's newest weights, and a few older
+ * versions that requests pin, least recently used out first, all under one
+ * mutex. The mutex is held only to find an entry and take a reference,
+ * never while predicting or reading the store, so predictions run in
+ * parallel and a publishing worker waits for nobody.
  */
 #include "models.h"
 
@@ -17,10 +19,20 @@ typedef struct {
   char *classes; /* the class names the weights predict (JSON array text), or NULL */
 } entry;
 
+#define PINNED 8 /* older versions cached at once */
+
+/* An older version a request pinned; e.w is NULL in a free slot. */
+typedef struct {
+  entry e;
+  uint64_t used; /* the tick of its last use */
+} pinned;
+
 struct models {
   pthread_mutex_t lock;
   entry *entries; /* (n,) sorted by id */
   size_t n, cap;
+  pinned old[PINNED];
+  uint64_t tick;
 };
 
 int models_new(models **out) {
@@ -40,6 +52,10 @@ void models_free(models *c) {
     free(c->entries[i].classes);
   }
   free(c->entries);
+  for (int i = 0; i < PINNED; i++) {
+    nn_weights_unref(c->old[i].e.w);
+    free(c->old[i].e.classes);
+  }
   pthread_mutex_destroy(&c->lock);
   free(c);
 }
@@ -97,7 +113,7 @@ void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
 }
 
 void models_forget(models *c, int64_t model_id) {
-  entry drop = {0};
+  entry drop = {0}, old[PINNED] = {{0}};
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
   if (i < c->n && c->entries[i].id == model_id) {
@@ -105,7 +121,16 @@ void models_forget(models *c, int64_t model_id) {
     memmove(&c->entries[i], &c->entries[i + 1], (c->n - i - 1) * sizeof *c->entries);
     c->n--;
   }
+  for (int k = 0; k < PINNED; k++)
+    if (c->old[k].e.w != NULL && c->old[k].e.id == model_id) {
+      old[k] = c->old[k].e;
+      c->old[k] = (pinned){{0}, 0};
+    }
   pthread_mutex_unlock(&c->lock);
+  for (int k = 0; k < PINNED; k++) {
+    nn_weights_unref(old[k].w);
+    free(old[k].classes);
+  }
   nn_weights_unref(drop.w);
   free(drop.classes);
 }
@@ -127,56 +152,104 @@ static nn_weights *lookup(models *c, int64_t model_id, int64_t *version, char **
   return w;
 }
 
-/* Read the published weights and their class names from the store into a
- * new snapshot; want, when not 0, is the only version accepted (checked
- * before decoding). */
-static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *version,
+/* A pinned older version, referenced, with a copy of its class names (when
+ * classes != NULL; left NULL when out of memory, as in lookup); NULL on a miss. */
+static nn_weights *lookup_pinned(models *c, int64_t model_id, int64_t version, char **classes) {
+  nn_weights *w = NULL;
+  pthread_mutex_lock(&c->lock);
+  for (int k = 0; k < PINNED && w == NULL; k++) {
+    entry *e = &c->old[k].e;
+    if (e->w != NULL && e->id == model_id && e->version == version) {
+      w = nn_weights_ref(e->w);
+      if (classes != NULL && e->classes != NULL) *classes = strdup(e->classes);
+      c->old[k].used = ++c->tick;
+    }
+  }
+  pthread_mutex_unlock(&c->lock);
+  return w;
+}
+
+/* Cache an older version in place of the least recently used; the cache
+ * takes the reference w and a copy of classes. A version already cached
+ * stays as it is. */
+static void keep_pinned(models *c, int64_t model_id, int64_t version, nn_weights *w,
+                        const char *classes) {
+  char *text = classes != NULL ? strdup(classes) : NULL;
+  entry drop = {.w = w, .classes = text};
+  if (classes != NULL && text == NULL) goto exit; /* out of memory: stay uncached */
+  pthread_mutex_lock(&c->lock);
+  int victim = 0;
+  for (int k = 0; k < PINNED; k++) {
+    const entry *e = &c->old[k].e;
+    if (e->w != NULL && e->id == model_id && e->version == version) {
+      victim = -1;
+      break;
+    }
+    if (e->w == NULL || c->old[k].used < c->old[victim].used) victim = k;
+    if (c->old[victim].e.w == NULL) break;
+  }
+  if (victim >= 0) {
+    drop = c->old[victim].e;
+    c->old[victim] = (pinned){{model_id, version, w, text}, ++c->tick};
+  }
+  pthread_mutex_unlock(&c->lock);
+exit:
+  nn_weights_unref(drop.w);
+  free(drop.classes);
+}
+
+/* Read a version of a model's weights (0: the newest) and their class names
+ * from the store into a new snapshot. */
+static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *newest,
                 char **classes, api_error *err) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
+  store_weights sw;
   nn_model *m = NULL;
-  store_model meta = {0};
-  int rc = store_model_weights(st, model_id, &buf, &len, version);
-  if (rc == STORE_OK && buf != NULL) rc = store_model_get(st, model_id, &meta);
+  int rc = store_model_weights(st, model_id, want, &sw);
+  if (rc == STORE_ENOTFOUND && want != 0) {
+    /* tell a missing model from a version it no longer keeps */
+    store_weights_clear(&sw);
+    rc = store_model_weights(st, model_id, 0, &sw);
+    if (rc == STORE_OK) {
+      rc = api_fail(err, API_NOT_FOUND, "version",
+                    "model %lld has no version %lld (see GET /v1/models/%lld/versions for the "
+                    "versions kept)", (long long)model_id, (long long)want, (long long)model_id);
+      goto out;
+    }
+  }
   if (rc != STORE_OK) {
     rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,
                   rc == STORE_ENOTFOUND ? "no model with id %lld" : "cannot read model %lld",
                   (long long)model_id);
     goto out;
   }
-  if (want != 0 && (buf == NULL || *version != want)) {
-    rc = api_fail(err, API_NOT_FOUND, "version",
-                  "version %lld of model %lld is not available (only the newest weights are "
-                  "kept)", (long long)want, (long long)model_id);
-    goto out;
-  }
-  if (buf == NULL) {
+  if (sw.buf == NULL) {
     rc = api_fail(err, API_CONFLICT, NULL, "model %lld has not been trained yet",
                   (long long)model_id);
     goto out;
   }
   nn_error ne;
-  if (nn_checkpoint_load(buf, len, &m, NULL, &ne) != NN_OK || nn_weights_new(m, w) != NN_OK) {
+  if (nn_checkpoint_load(sw.buf, sw.len, &m, NULL, &ne) != NN_OK ||
+      nn_weights_new(m, w) != NN_OK) {
     rc = api_fail(err, API_INTERNAL, NULL, "the stored weights of model %lld are unreadable",
                   (long long)model_id);
     goto out;
   }
-  *classes = meta.classes;
-  meta.classes = NULL;
+  *newest = sw.newest;
+  *classes = sw.classes;
+  sw.classes = NULL;
   rc = 0;
 out:
-  store_model_clear(&meta);
+  store_weights_clear(&sw);
   nn_model_free(m);
-  free(buf);
   return rc;
 }
 
-/* The store's weights of want (0: any version), cached on the way; their
- * class names go to classes (when not NULL). */
-static int load_and_publish(models *c, store *st, int64_t model_id, int64_t want,
-                            nn_weights **w, int64_t *version, char **classes, api_error *err) {
+/* The store's newest weights, cached on the way; their class names go to
+ * classes (when not NULL). */
+static int load_and_publish(models *c, store *st, int64_t model_id, nn_weights **w,
+                            int64_t *version, char **classes, api_error *err) {
   char *loaded = NULL;
-  int rc = load(st, model_id, want, w, version, &loaded, err);
+  int rc = load(st, model_id, 0, w, version, &loaded, err); /* newest is its version */
   if (rc != 0) return rc;
   models_publish(c, model_id, *version, nn_weights_ref(*w), loaded);
   if (classes != NULL)
@@ -190,24 +263,34 @@ int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64
                    char **classes, api_error *err) {
   if (classes != NULL) *classes = NULL;
   if ((*w = lookup(c, model_id, version, classes)) != NULL) return 0;
-  return load_and_publish(c, st, model_id, 0, w, version, classes, err);
+  return load_and_publish(c, st, model_id, w, version, classes, err);
 }
 
 int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
-                           nn_weights **w, api_error *err) {
-  int64_t cached = 0, loaded = 0;
-  if ((*w = lookup(c, model_id, &cached, NULL)) != NULL) {
+                           nn_weights **w, char **classes, api_error *err) {
+  int64_t cached = 0, newest = 0;
+  if (classes != NULL) *classes = NULL;
+  if ((*w = lookup(c, model_id, &cached, classes)) != NULL) {
     if (cached == version) return 0;
     nn_weights_unref(*w);
-    *w = NULL;
+    if (classes != NULL) {
+      free(*classes);
+      *classes = NULL;
+    }
   }
-  /* The cache can trail the store for a moment after a worker commits, so a
-   * version newer than the cached one is looked for in the store, which never
-   * holds an older one. */
-  if (cached > version) {
-    return api_fail(err, API_NOT_FOUND, "version",
-                    "version %lld of model %lld is not available (only the newest weights are "
-                    "kept)", (long long)version, (long long)model_id);
-  }
-  return load_and_publish(c, st, model_id, version, w, &loaded, NULL, err);
+  if ((*w = lookup_pinned(c, model_id, version, classes)) != NULL) return 0;
+  char *names = NULL;
+  int rc = load(st, model_id, version, w, &newest, &names, err);
+  if (rc != 0) return rc;
+  /* The cache can trail the store for a moment after a worker commits, or
+   * hold nothing yet: the store tells whether this is the newest version. */
+  if (version == newest)
+    models_publish(c, model_id, version, nn_weights_ref(*w), names);
+  else
+    keep_pinned(c, model_id, version, nn_weights_ref(*w), names);
+  if (classes != NULL)
+    *classes = names;
+  else
+    free(names);
+  return 0;
 }

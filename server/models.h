@@ -1,6 +1,7 @@
 /*
- * models.h — the predict cache: each model's newest published weights as an
- * immutable, reference-counted core snapshot (nn_weights). Predicting threads
+ * models.h — the predict cache: each model's newest published weights (and a
+ * few older versions pinned by requests) as immutable, reference-counted core
+ * snapshots (nn_weights). Predicting threads
  * take a reference and never block on a training thread, which publishes a
  * new snapshot after each checkpoint; nobody ever sees a half-written model.
  */
@@ -35,16 +36,19 @@ int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64
                    char **classes, api_error *err);
 
 /**
- * One version of a model's weights. Only the newest published weights are
- * stored, so that is the one version ever available; the cache can trail the
- * store for a moment after a worker commits, and is bypassed then.
+ * One version of a model's weights: the newest from the cache as
+ * models_acquire, an older one from the few the cache keeps of those pinned
+ * lately, else read from the store (which keeps only some versions:
+ * store_job_epoch_commit) and cached.
  * @param version a version >= 1
  * @param w       receives a reference; release it with nn_weights_unref
+ * @param classes optional: receives a copy (free it) of the class names that
+ *                version predicts, or NULL
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model, or not that version: field "version"), -API_INTERNAL
  */
 int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
-                           nn_weights **w, api_error *err);
+                           nn_weights **w, char **classes, api_error *err);
 
 /**
  * Publish new weights (a worker, right after the store committed them). An

@@ -80,7 +80,7 @@ int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fi
   if (version == 0)
     rc = models_acquire(a->models, st, model_id, &w, &used, &out->classes, err);
   else
-    rc = models_acquire_version(a->models, st, model_id, version, &w, err);
+    rc = models_acquire_version(a->models, st, model_id, version, &w, &out->classes, err);
   if (rc != 0) goto exit;
   const nn_spec *spec = nn_weights_spec(w);
   int outputs = nn_spec_outputs(spec);

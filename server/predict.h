@@ -50,8 +50,7 @@ typedef struct {
 /**
  * Predict rows through a model's weights.
  * @param st      the calling thread's store handle (for a cache miss)
- * @param version the weights version to use, or 0 for the newest (only
- *                then are the class names looked up)
+ * @param version the weights version to use, or 0 for the newest
  * @param out     filled on success; release with predict_result_clear
  * @return 0, or a negative api code with err filled: the fill's, or
  *         models_acquire's (-API_NOT_FOUND, -API_CONFLICT never trained...),

@@ -36,6 +36,8 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/v1/models/{id}", .handler = api_models_get,
      .access = ROUTE_READ},
     {.method = "DELETE", .pattern = "/v1/models/{id}", .handler = api_models_delete},
+    {.method = "GET", .pattern = "/v1/models/{id}/versions", .handler = api_models_versions,
+     .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/models/{id}/predict", .body = ROUTE_BODY_JSON,
      .handler = api_predict, .access = ROUTE_READ},
 

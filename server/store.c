@@ -56,8 +56,9 @@ static const char *const migrations[] = {
     "  CHECK ((task = 'regression') = (y IS NOT NULL)),"
     "  CHECK ((task = 'classification') = (labels IS NOT NULL))"
     ");"
-    /* weights is the latest published core checkpoint (weights only) and
-     * version counts publications, so predict caches can tell stale copies.
+    /* weights is the latest published core checkpoint (weights only; moved
+     * to model_versions by migration 5) and version counts publications, so
+     * predict caches can tell stale copies.
      * classes (a JSON array) names the outputs of a model trained for
      * classification, copied from its dataset when weights are published, so
      * predictions keep their labels after the dataset is deleted.
@@ -180,6 +181,32 @@ static const char *const migrations[] = {
     /* 4: each epoch's per-layer training diagnostics, a JSON array (see
      * json_out_layers); NULL for epochs recorded before. */
     "ALTER TABLE metrics ADD COLUMN layers TEXT;",
+
+    /* 5: weights versions, so a client can keep calling the weights it
+     * validated while newer ones are trained (/v2/models/{name}/versions/
+     * {v}). Every publication is a row; models.version stays the newest
+     * version's number and the weights move here, out of the models rows
+     * that every list and lookup reads.
+     *   job_id, epoch  the job and epoch that published it; NULL for weights
+     *                  published before this table existed.
+     *   classes        the class names these weights predict: a model may
+     *                  be retrained on a dataset that names them otherwise.
+     * Kept per model (store_job_epoch_commit): the newest few, and the
+     * newest of each job, i.e. the weights each finished job ended with.
+     * A rowid table, as large blobs do not belong in WITHOUT ROWID b-trees. */
+    "CREATE TABLE model_versions ("
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  job_id INTEGER,"
+    "  epoch INTEGER,"
+    "  weights BLOB NOT NULL,"
+    "  classes TEXT,"
+    "  published_at TEXT,"
+    "  PRIMARY KEY (model_id, version)"
+    ");"
+    "INSERT INTO model_versions (model_id, version, job_id, weights, classes)"
+    "  SELECT id, version, last_job, weights, classes FROM models WHERE weights IS NOT NULL;"
+    "ALTER TABLE models DROP COLUMN weights;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -225,10 +252,25 @@ static const char *const queries[Q_COUNT] = {
     [Q_MODEL_IN_USE] =
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE model_id = ?1 AND state IN " ACTIVE ")",
     [Q_MODEL_DELETE] = "DELETE FROM models WHERE id = ?1",
-    [Q_MODEL_WEIGHTS] = "SELECT weights, version FROM models WHERE id = ?1",
+    /* The newest weights: the model row answers for a model never trained. */
+    [Q_MODEL_WEIGHTS] = "SELECT v.weights, m.version, v.classes, m.version FROM models m"
+                        " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = m.version"
+                        " WHERE m.id = ?1",
+    [Q_MODEL_WEIGHTS_AT] = "SELECT v.weights, v.version, v.classes, m.version FROM models m"
+                           " JOIN model_versions v ON v.model_id = m.id"
+                           " WHERE m.id = ?1 AND v.version = ?2",
     [Q_MODEL_VERSION] = "SELECT version FROM models WHERE id = ?1",
-    [Q_MODEL_PUBLISH] = "UPDATE models SET weights = ?2, version = version + 1, trained = 1,"
-                        " last_job = ?3, classes = ?4 WHERE id = ?1 RETURNING version",
+    [Q_MODEL_PUBLISH] = "UPDATE models SET version = version + 1, trained = 1, last_job = ?2,"
+                        " classes = ?3 WHERE id = ?1 RETURNING version",
+    [Q_VERSION_INSERT] = "INSERT INTO model_versions (model_id, version, job_id, epoch, weights,"
+                         " classes, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* Past the newest ?3 (?2 is the newest version), only each job's last
+     * version stays. */
+    [Q_VERSION_PRUNE] = "DELETE FROM model_versions WHERE model_id = ?1 AND version <= ?2 - ?3"
+                        " AND version NOT IN (SELECT max(version) FROM model_versions"
+                        " WHERE model_id = ?1 GROUP BY job_id)",
+    [Q_VERSION_LIST] = "SELECT version, job_id, epoch, length(weights), published_at"
+                       " FROM model_versions WHERE model_id = ?1 ORDER BY version DESC",
     [Q_JOB_INSERT] = "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at)"
                      " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING " JOB_COLS,
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
@@ -738,6 +780,23 @@ bool store_idle(store *st) {
 }
 
 void store_shrink(store *st) { sqlite3_db_release_memory(st->db); }
+
+/* Delete a row unless an active job uses it; the check and the delete share
+ * one write transaction, so no job can be queued in between. */
+int store__delete_unused(store *st, enum query in_use, enum query del, int64_t id) {
+  int64_t used = 0;
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  sqlite3_bind_int64(st->stmt[in_use], 1, id);
+  status = store__run_one(st->stmt[in_use], store__read_int64, NULL, &used);
+  if (status == STORE_OK && used) status = STORE_ECONFLICT;
+  if (status == STORE_OK) {
+    sqlite3_bind_int64(st->stmt[del], 1, id);
+    status = store__run(st->stmt[del]);
+  }
+  if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = STORE_ENOTFOUND;
+  return store__end(st, status);
+}
 
 int store_schema_version(const store *st) { return st->schema_version; }
 

@@ -27,6 +27,7 @@
 
 #define STORE_TIME_LEN 32         /* room for any RFC 3339 timestamp we write */
 #define STORE_CHECKPOINTS_KEPT 3  /* newest checkpoints kept per job */
+#define STORE_VERSIONS_KEPT 10    /* newest weights versions kept per model, by default */
 #define STORE_MAX_RESTARTS 3      /* crash restarts in a row without a new checkpoint
                                      before a job is failed */
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -208,13 +209,42 @@ int store_model_list(store *st, store_model **out, size_t *n);
  */
 int store_model_delete(store *st, int64_t id);
 
+/* A version of a model's weights. */
+typedef struct {
+  uint8_t *buf;    /* a weights-only core checkpoint; NULL (len 0) when never trained */
+  size_t len;
+  int64_t version; /* its version; the newest one (0 when never trained) if buf is NULL */
+  char *classes;   /* the class names it predicts (JSON array text), or NULL */
+  int64_t newest;  /* the model's newest version when read */
+} store_weights;
+
 /**
- * The model's published weights (a core checkpoint) and their version, read
+ * A model's published weights with their version and class names, read
  * together so they always match.
- * @param buf receives a malloc'd copy, or NULL (len 0) when never trained
- * @return STORE_OK or STORE_ENOTFOUND
+ * @param version the version wanted, or 0 for the newest
+ * @param out     release with store_weights_clear
+ * @return STORE_OK, or STORE_ENOTFOUND (no such model, or that version is not
+ *         kept: see store_job_epoch_commit)
  */
-int store_model_weights(store *st, int64_t id, uint8_t **buf, size_t *len, int64_t *version);
+int store_model_weights(store *st, int64_t id, int64_t version, store_weights *out);
+
+void store_weights_clear(store_weights *w);
+
+/* A kept weights version, without its bytes. */
+typedef struct {
+  int64_t version;
+  int64_t job_id;  /* the job that published it; 0 for versions older than */
+  int64_t epoch;   /* the history (schema 5), which record neither */
+  int64_t bytes;   /* size of its checkpoint */
+  char published_at[STORE_TIME_LEN]; /* "" when unknown */
+} store_model_version;
+
+/**
+ * The kept weights versions of a model, newest first; none until trained.
+ * @param out receives a malloc'd array (free it), NULL when empty
+ * @return STORE_OK or STORE_ENOTFOUND (no such model)
+ */
+int store_model_versions(store *st, int64_t id, store_model_version **out, size_t *n);
 
 void store_model_clear(store_model *m);
 void store_model_list_free(store_model *list, size_t n);
@@ -346,14 +376,18 @@ typedef struct {
   const uint8_t *weights;      /* weights-only checkpoint to publish; NULL: */
   size_t weights_len;          /* publish the checkpoint itself */
   const char *classes;         /* class names (JSON array) recorded with the */
-} store_epoch;                 /* published weights, or NULL for regression */
+                               /* published weights, or NULL for regression */
+  int versions_kept;           /* besides each job's last, the newest weights */
+} store_epoch;                 /* versions kept (>= 1; 0: STORE_VERSIONS_KEPT) */
 
 /**
  * Record an epoch in ONE transaction: upsert the metrics row (a resumed job
  * re-runs epochs past its last checkpoint), update the job's progress and,
  * when a checkpoint is given, store it, keep the newest
  * STORE_CHECKPOINTS_KEPT, and publish the model's weights (version + 1,
- * trained, last_job). Either all of it is on disk or none.
+ * trained, last_job) as a new version. Older versions are dropped except
+ * the newest versions_kept and the last one each job published (the
+ * weights a finished job ended with). Either all of it is on disk or none.
  * @param version receives the model's weights version after the commit; may be NULL
  * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT when
  *         the job is not running

@@ -1,6 +1,7 @@
 /*
  * store_internal.h — what the store's files (store.c: schema, statements,
- * transactions; store_datasets.c: datasets and models; store_jobs.c: jobs,
+ * transactions; store_datasets.c: datasets; store_models.c:
+ * models and their weights versions; store_jobs.c: jobs,
  * metrics and checkpoints) share; not for the rest of the daemon.
  */
 #ifndef TRAIND_STORE_INTERNAL_H
@@ -30,8 +31,12 @@ enum query {
   Q_MODEL_IN_USE,
   Q_MODEL_DELETE,
   Q_MODEL_WEIGHTS,
+  Q_MODEL_WEIGHTS_AT,
   Q_MODEL_VERSION,
   Q_MODEL_PUBLISH,
+  Q_VERSION_INSERT,
+  Q_VERSION_PRUNE,
+  Q_VERSION_LIST,
   Q_JOB_INSERT,
   Q_JOB_GET,
   Q_JOB_EXISTS,
@@ -123,6 +128,8 @@ void store__write_unlock(store *st);
 int store__begin(store *st, enum query q);
 /* Commit when status is STORE_OK, else roll back; releases the write turn. */
 int store__end(store *st, int status);
+/* Delete row id with del unless in_use says an active job uses it. */
+int store__delete_unused(store *st, enum query in_use, enum query del, int64_t id);
 /* Why an update guarded by the job's state matched nothing. */
 int store__job_missing_or_conflict(store *st, int64_t id);
 

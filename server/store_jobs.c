@@ -199,6 +199,7 @@ static int check_epoch(const store_epoch *e) {
   if ((e->checkpoint == NULL) != (e->checkpoint_len == 0)) return STORE_EINVAL;
   if ((e->weights == NULL) != (e->weights_len == 0)) return STORE_EINVAL;
   if (e->weights != NULL && e->checkpoint == NULL) return STORE_EINVAL;
+  if (e->versions_kept < 0) return STORE_EINVAL;
   return STORE_OK;
 }
 
@@ -236,21 +237,38 @@ static int checkpoint_event(store *st, int64_t job_id, int64_t epoch, int64_t ve
   return store__event(st, &e);
 }
 
-/* Store a checkpoint, prune the old ones and publish the weights. */
+/* Store a checkpoint, prune the old ones and publish the weights as the
+ * model's next version, pruning old versions. */
 static int publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
   int status = save_checkpoint(st, e->job_id, e->metric.epoch, e->checkpoint, e->checkpoint_len);
   if (status != STORE_OK) return status;
   sqlite3_stmt *s = st->stmt[Q_MODEL_PUBLISH];
   sqlite3_bind_int64(s, 1, model_id);
+  sqlite3_bind_int64(s, 2, e->job_id);
+  sqlite3_bind_text(s, 3, e->classes, -1, SQLITE_STATIC);
+  if ((status = store__run_one(s, store__read_int64, NULL, version)) != STORE_OK) return status;
+
+  char now[STORE_TIME_LEN];
+  store__now(now);
+  s = st->stmt[Q_VERSION_INSERT];
+  sqlite3_bind_int64(s, 1, model_id);
+  sqlite3_bind_int64(s, 2, *version);
   sqlite3_bind_int64(s, 3, e->job_id);
-  sqlite3_bind_text(s, 4, e->classes, -1, SQLITE_STATIC);
-  int rc = e->weights ? sqlite3_bind_blob64(s, 2, e->weights, e->weights_len, SQLITE_STATIC)
-                  : sqlite3_bind_blob64(s, 2, e->checkpoint, e->checkpoint_len, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, e->metric.epoch);
+  sqlite3_bind_text(s, 6, e->classes, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 7, now, -1, SQLITE_STATIC);
+  int rc = e->weights ? sqlite3_bind_blob64(s, 5, e->weights, e->weights_len, SQLITE_STATIC)
+                      : sqlite3_bind_blob64(s, 5, e->checkpoint, e->checkpoint_len, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     store__done(s);
     return store__status_of(rc);
   }
-  return store__run_one(s, store__read_int64, NULL, version);
+  if ((status = store__run(s)) != STORE_OK) return status;
+  s = st->stmt[Q_VERSION_PRUNE];
+  sqlite3_bind_int64(s, 1, model_id);
+  sqlite3_bind_int64(s, 2, *version);
+  sqlite3_bind_int(s, 3, e->versions_kept > 0 ? e->versions_kept : STORE_VERSIONS_KEPT);
+  return store__run(s);
 }
 
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {

@@ -1,4 +1,4 @@
-/* models.c — trainctl models create|ls|show|rm|gradcheck. */
+/* models.c — trainctl models create|ls|show|rm|versions|gradcheck. */
 #include <stdlib.h>
 
 #include "tc.h"
@@ -8,10 +8,13 @@ static const char help[] =
     "       trainctl models ls\n"
     "       trainctl models show ID\n"
     "       trainctl models rm ID\n"
+    "       trainctl models versions ID\n"
     "       trainctl models gradcheck ID --dataset ID [--samples N]\n"
     "\n"
     "SPEC.json is a model spec: {\"name\",\"inputs\",\"layers\":[...],\"loss\",\"seed\",\n"
     "\"normalize\"}; the server answers with it normalized, defaults filled in.\n"
+    "versions lists the weights versions the server keeps, newest first; predict\n"
+    "--version N answers with one of them.\n"
     "gradcheck compares backprop with finite differences of the loss on N rows\n"
     "(1..64, default 8) of the dataset, at the model's newest weights, and prints\n"
     "each layer's largest relative error; it exits 1 when the check fails.\n";
@@ -44,6 +47,34 @@ static int create(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc
   tc_print_show(ctx, &reply);
   tc_reply_free(&reply);
   return TC_OK;
+}
+
+static const tc_column version_columns[] = {
+    {"VERSION", "version"}, {"JOB", "job"},           {"EPOCH", "epoch"},
+    {"BYTES", "bytes"},     {"PUBLISHED", "published_at"},
+};
+
+static int versions(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                    char **argv) {
+  const char *id_text = NULL;
+  const tc_option opts[] = {{NULL, NULL, NULL}};
+  long long id;
+  int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
+  if (rc == TC_HELP) return tc_help(res);
+  if (rc != TC_OK) return rc;
+  if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
+  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK) return rc;
+  char path[64];
+  snprintf(path, sizeof path, "/v1/models/%lld/versions", id);
+  tc_reply reply;
+  if ((rc = tc_request(ctx, "GET", path, NULL, &reply)) != TC_OK) return rc;
+  if (ctx->json)
+    tc_print_raw(&reply);
+  else
+    rc = tc_print_table(cJSON_GetObjectItemCaseSensitive(reply.json, "versions"),
+                        version_columns, sizeof version_columns / sizeof version_columns[0]);
+  tc_reply_free(&reply);
+  return rc;
 }
 
 static const tc_column gradcheck_columns[] = {
@@ -110,6 +141,7 @@ int tc_cmd_models(tc_ctx *ctx, int argc, char **argv) {
                                        {"ls", tc_resource_common},
                                        {"show", tc_resource_common},
                                        {"rm", tc_resource_common},
+                                       {"versions", versions},
                                        {"gradcheck", gradcheck},
                                        {NULL, NULL}};
   return tc_group(ctx, &models, subs, argc, argv);

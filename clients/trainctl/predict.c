@@ -1,4 +1,4 @@
-/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE. */
+/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE [--version N]. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,10 +7,11 @@
 #include "tc.h"
 
 static const char help[] =
-    "usage: trainctl predict MODEL --input '[[x1,x2,...],...]'\n"
-    "       trainctl predict MODEL --csv FILE\n"
+    "usage: trainctl predict MODEL --input '[[x1,x2,...],...]' [--version N]\n"
+    "       trainctl predict MODEL --csv FILE [--version N]\n"
     "\n"
-    "Prints each row's outputs from the model's newest weights and, for a\n"
+    "Prints each row's outputs from the model's newest weights (or version N of\n"
+    "those `trainctl models versions MODEL` lists) and, for a\n"
     "classification model, the predicted label. The CSV holds one row of numeric\n"
     "inputs a line; a first line with a non-numeric cell is taken as a header.\n";
 
@@ -91,14 +92,20 @@ static void print_outputs(const cJSON *outputs, const cJSON *labels) {
 }
 
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
-  const char *model = NULL, *input = NULL, *csv = NULL;
-  const tc_option opts[] = {{"--input", &input, NULL}, {"--csv", &csv, NULL}, {NULL, NULL, NULL}};
+  const char *model = NULL, *input = NULL, *csv = NULL, *version_text = NULL;
+  const tc_option opts[] = {{"--input", &input, NULL},
+                            {"--csv", &csv, NULL},
+                            {"--version", &version_text, NULL},
+                            {NULL, NULL, NULL}};
   int n_pos, rc = tc_parse(argc, argv, opts, &model, 1, &n_pos, "predict");
   if (rc == TC_HELP) return fputs(help, stdout), TC_OK;
   if (rc != TC_OK) return rc;
   if (n_pos == 0) return tc_usage_error("predict ", "predict needs a model ID");
-  long long id;
-  if ((rc = tc_parse_count("predict ", "the model ID", model, &id)) != TC_OK) return rc;
+  long long id, version = 0;
+  if ((rc = tc_parse_count("predict ", "the model ID", model, &id)) != TC_OK ||
+      (version_text != NULL &&
+       (rc = tc_parse_count("predict ", "--version", version_text, &version)) != TC_OK))
+    return rc;
   if ((input == NULL) == (csv == NULL))
     return tc_usage_error("predict ", "predict needs exactly one of --input and --csv");
 
@@ -124,8 +131,11 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
     rc = TC_FAIL;
     goto exit;
   }
-  char path[64];
-  snprintf(path, sizeof path, "/v1/models/%lld/predict", id);
+  char path[96];
+  if (version != 0)
+    snprintf(path, sizeof path, "/v1/models/%lld/predict?version=%lld", id, version);
+  else
+    snprintf(path, sizeof path, "/v1/models/%lld/predict", id);
   if ((rc = tc_request(ctx, "POST", path, text, &reply)) != TC_OK) goto exit;
   if (ctx->json)
     tc_print_raw(&reply);

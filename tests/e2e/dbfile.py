@@ -27,8 +27,11 @@ def integrity(db):
 
 
 def weights(db, model_id):
-    """A model's published weights (a core checkpoint), as bytes; None when untrained."""
+    """A model's newest published weights (a core checkpoint), as bytes; None
+    when untrained."""
     with connect(db) as conn:
-        row = conn.execute("SELECT weights FROM models WHERE id = ?", (model_id,)).fetchone()
+        row = conn.execute("SELECT v.weights FROM models m LEFT JOIN model_versions v"
+                           " ON v.model_id = m.id AND v.version = m.version WHERE m.id = ?",
+                           (model_id,)).fetchone()
     assert row is not None, f"no model {model_id} in {db}"
     return row[0]

@@ -121,6 +121,28 @@ def test_list_show_remove(daemon, tmp_path):
     r = trainctl(url, "--json", "jobs", "show", str(job["id"]))
     assert json.loads(r.stdout)["id"] == job["id"]
 
+    # 3 epochs, a checkpoint each: versions 3, 2, 1, newest first.
+    r = trainctl(url, "models", "versions", str(model))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["VERSION", "JOB", "EPOCH", "BYTES", "PUBLISHED"]
+    assert [ln.split()[:3] for ln in lines[1:]] == \
+        [[str(v), str(job["id"]), str(v)] for v in (3, 2, 1)]
+    r = trainctl(url, "--json", "models", "versions", str(model))
+    assert [v["version"] for v in json.loads(r.stdout)["versions"]] == [3, 2, 1]
+    x = [iris_rows()[0][0]]
+    r = trainctl(url, "--json", "predict", str(model), "--input", json.dumps(x), "--version", "1")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == daemon.client.predict(model, x, version=1)
+    assert json.loads(r.stdout)["version"] == 1
+    r = trainctl(url, "predict", str(model), "--input", json.dumps(x), "--version", "7")
+    assert r.returncode == 1 and r.stdout == ""
+    assert "has no version 7" in r.stderr and "(field version)" in r.stderr, r.stderr
+    r = trainctl(url, "predict", str(model), "--input", json.dumps(x), "--version", "0")
+    assert r.returncode == 2 and "--version" in r.stderr, r.stderr
+    r = trainctl(url, "models", "versions")
+    assert r.returncode == 2 and "needs a model ID" in r.stderr, r.stderr
+
     r = trainctl(url, "models", "rm", str(model))
     assert r.returncode == 0 and r.stdout.strip() == f"deleted model {model}"
     r = trainctl(url, "datasets", "rm", str(ds["id"]))

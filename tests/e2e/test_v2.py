@@ -99,18 +99,26 @@ def test_untrained_model_is_not_ready(client):
 
 def test_trained_model_metadata_and_ready(client, xor):
     model, _ = xor
-    version = str(model["version"])
-    want = {"name": "v2-xor", "versions": [version], "platform": "traind",
+    newest = model["version"]
+    # Every epoch published a version; the daemon keeps the newest 10.
+    kept = [str(v["version"]) for v in client.model_versions(model["id"])]
+    assert kept == [str(v) for v in range(newest, newest - 10, -1)]
+    want = {"name": "v2-xor", "versions": kept, "platform": "traind",
             "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 2]}],
             "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, 1]}]}
-    for path in ("/v2/models/v2-xor", f"/v2/models/{model['id']}",
-                 f"/v2/models/v2-xor/versions/{version}"):
+    for path in ("/v2/models/v2-xor", f"/v2/models/{model['id']}"):
         assert get(client, path)[::2] == (200, want), path
         assert get(client, path + "/ready")[::2] == (200, {"name": "v2-xor", "ready": True}), path
-    other = model["version"] + 1
-    for path in (f"/v2/models/v2-xor/versions/{other}",
-                 f"/v2/models/v2-xor/versions/{other}/ready"):
-        v2_error(get(client, path), 404, f"has no version {other}; only its newest weights")
+    # A pinned version's metadata lists that version alone.
+    for version in (kept[0], kept[-1]):
+        path = f"/v2/models/v2-xor/versions/{version}"
+        assert get(client, path)[::2] == (200, dict(want, versions=[version])), path
+        assert get(client, path + "/ready")[::2] == (200, {"name": "v2-xor", "ready": True}), path
+    for other in (newest + 1, newest - 10):
+        v2_error(get(client, f"/v2/models/v2-xor/versions/{other}"), 404,
+                 f"has no version {other}; it keeps 10, the newest {newest}")
+        v2_error(get(client, f"/v2/models/v2-xor/versions/{other}/ready"), 404,
+                 f"has no version {other}")
     # A version is a positive integer: anything else names nothing.
     v2_error(get(client, "/v2/models/v2-xor/versions/v1"), 404)
 
@@ -153,6 +161,56 @@ def test_infer_by_id_and_pinned_version(client, xor):
         assert doc["outputs"][0]["data"] == [r[0] for r in v1["outputs"]]
     v2_error(infer(client, "v2-xor", {"inputs": [tensor(XOR_INPUTS)]}, version=version + 1),
              404, f"has no version {version + 1}")
+
+
+def test_older_versions_stay_pinned_while_the_model_trains_on(spawn):
+    """A client keeps calling the weights it validated: each job's last version
+    outlives --keep-versions, and answers exactly as it did when it was new."""
+    client = spawn(extra=("--keep-versions", "2")).client
+    ds = client.create_dataset("pin-xor", XOR_INPUTS, targets=XOR_TARGETS)
+    model = client.create_model(dict(XOR_SPEC, name="pin-xor"))
+    first = client.create_job(model["id"], ds["id"], epochs=5, batch_size=4,
+                              optimizer={"type": "adam", "lr": 0.05}, seed=7)
+    assert client.wait(first["id"], timeout=60)["state"] == "succeeded"
+    validated = client.predict(model["id"], XOR_INPUTS)
+    pinned = validated["version"]
+    assert pinned == 5
+    # Fine-tuning publishes versions 6-13; only 12, 13 and the first job's 5 stay.
+    second = client.create_job(model["id"], ds["id"], epochs=8, batch_size=4,
+                               optimizer={"type": "adam", "lr": 0.05}, seed=8)
+    assert client.wait(second["id"], timeout=60)["state"] == "succeeded"
+    versions = client.model_versions(model["id"])
+    assert [(v["version"], v["job"], v["epoch"]) for v in versions] == \
+        [(13, second["id"], 8), (12, second["id"], 7), (5, first["id"], 5)]
+    assert all(v["bytes"] > 0 and v["published_at"].endswith("Z") for v in versions)
+    newest = client.predict(model["id"], XOR_INPUTS)
+    assert newest["version"] == 13 and newest["outputs"] != validated["outputs"]
+
+    # Pinned through v1 and v2 alike, version 5 answers as it did, bit for bit.
+    assert client.predict(model["id"], XOR_INPUTS, version=pinned) == validated
+    flat = [r[0] for r in validated["outputs"]]
+    for name in ("pin-xor", model["id"]):
+        status, _, doc = infer(client, name, {"inputs": [tensor(XOR_INPUTS)]}, version=pinned)
+        assert status == 200, doc
+        assert doc["model_version"] == "5" and doc["outputs"][0]["data"] == flat
+    assert get(client, "/v2/models/pin-xor")[2]["versions"] == ["13", "12", "5"]
+
+    # A pruned version is gone from both, with the field named in v1.
+    status, _, doc = client.request("POST", f"/v1/models/{model['id']}/predict?version=9",
+                                    {"inputs": XOR_INPUTS})
+    assert status == 404 and doc["error"]["code"] == "not_found", doc
+    assert doc["error"]["field"] == "version" and "has no version 9" in doc["error"]["message"]
+    v2_error(infer(client, "pin-xor", {"inputs": [tensor(XOR_INPUTS)]}, version=9), 404,
+             "has no version 9")
+    for bad in ("0", "-1", "x", "1e3", "99999999999999999999"):
+        status, _, doc = client.request("POST", f"/v1/models/{model['id']}/predict?version={bad}",
+                                        {"inputs": XOR_INPUTS})
+        assert status == 400 and doc["error"]["field"] == "version", (bad, doc)
+
+    # Versions go with their model.
+    client.delete_model(model["id"])
+    status, _, doc = client.request("GET", f"/v1/models/{model['id']}/versions")
+    assert status == 404 and doc["error"]["field"] == "id", doc
 
 
 def test_the_documented_example_is_refused_for_its_datatype(client, xor):

@@ -48,6 +48,7 @@ Test(config, defaults) {
   cr_expect_eq(cfg.max_connections, 1024);
   cr_expect_eq(cfg.max_connections_per_ip, 256);
   cr_expect_eq(cfg.client_timeout, 30);
+  cr_expect_eq(cfg.versions_kept, 10);
   cr_expect_str_eq(cfg.tls_cert, "", "plain HTTP by default");
   cr_expect_str_eq(cfg.tls_key, "");
 }
@@ -112,6 +113,19 @@ Test(config, connection_limits_and_timeout) {
   }
   expect_bad(NO_ENV, ARGS("--client-timeout", "3601"), "between 1 and 3600");
   expect_bad(ENV("TRAIND_MAX_CONNECTIONS_PER_IP=0"), NO_ARGS, "TRAIND_MAX_CONNECTIONS_PER_IP");
+}
+
+Test(config, weights_versions_kept) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_KEEP_VERSIONS=3"), NO_ARGS), CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.versions_kept, 3);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_KEEP_VERSIONS=3"), ARGS("--keep-versions=100000")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.versions_kept, 100000, "a flag beats its variable");
+  const char *bad[] = {"0", "-1", "x", "1.5", "100001", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad(NO_ENV, ARGS("--keep-versions", (char *)bad[i]), "--keep-versions");
+  expect_bad(ENV("TRAIND_KEEP_VERSIONS=none"), NO_ARGS, "TRAIND_KEEP_VERSIONS");
 }
 
 Test(config, tls_files_come_in_pairs) {

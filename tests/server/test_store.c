@@ -119,8 +119,9 @@ static int64_t model_version(int64_t id) {
   return v;
 }
 
-/* The migrations in server/store.c: events (2), stalled restarts (3), layers (4). */
-#define STORE_SCHEMA_VERSION 4
+/* The migrations in server/store.c: events (2), stalled restarts (3), layers
+ * (4), weights versions (5). */
+#define STORE_SCHEMA_VERSION 5
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -422,14 +423,35 @@ Test(store, model_in_training_cannot_be_deleted_then_takes_its_jobs_along) {
 
 Test(store, weights_are_absent_until_published) {
   int64_t model = add_model("m");
-  uint8_t *buf = (uint8_t *)1;
-  size_t len = 9;
-  int64_t version = 9;
-  cr_assert_eq(store_model_weights(st, model, &buf, &len, &version), STORE_OK);
-  cr_assert_null(buf);
-  cr_assert_eq(len, 0);
-  cr_assert_eq(version, 0);
-  cr_assert_eq(store_model_weights(st, model + 1, &buf, &len, &version), STORE_ENOTFOUND);
+  store_weights w;
+  cr_assert_eq(store_model_weights(st, model, 0, &w), STORE_OK);
+  cr_assert_null(w.buf);
+  cr_assert_eq(w.len, 0);
+  cr_assert_eq(w.version, 0);
+  cr_assert_null(w.classes);
+  store_weights_clear(&w);
+  cr_assert_eq(store_model_weights(st, model, 1, &w), STORE_ENOTFOUND);
+  cr_assert_eq(store_model_weights(st, model + 1, 0, &w), STORE_ENOTFOUND);
+  cr_assert_eq(store_model_weights(st, model, -1, &w), STORE_EINVAL);
+  store_model_version *v = (store_model_version *)1;
+  size_t n = 9;
+  cr_assert_eq(store_model_versions(st, model, &v, &n), STORE_OK);
+  cr_assert_eq(n, 0);
+  free(v);
+  cr_assert_eq(store_model_versions(st, model + 1, &v, &n), STORE_ENOTFOUND);
+  cr_assert_null(v);
+}
+
+/* The bytes of a version (0: the newest) must be want's. */
+static void expect_weights(int64_t model, int64_t version, const uint8_t *want, size_t len,
+                           int64_t want_version) {
+  store_weights w;
+  cr_assert_eq(store_model_weights(st, model, version, &w), STORE_OK, "version %lld",
+               (long long)version);
+  cr_assert_eq(w.version, want_version);
+  cr_assert_eq(w.len, len);
+  cr_assert_eq(memcmp(w.buf, want, len), 0);
+  store_weights_clear(&w);
 }
 
 /* ---- jobs ---------------------------------------------------------------------------- */
@@ -678,18 +700,27 @@ Test(store, epoch_commit_records_progress_and_publishes_checkpoints) {
   cr_assert_eq(m.last_job, job);
   store_model_clear(&m);
 
-  /* The published weights are the last checkpoint, byte for byte. */
+  /* The published weights are the last checkpoint, byte for byte, and each
+   * older version is kept as it was published. */
+  expect_weights(model, 0, ckpt[4], 60, 5);
+  for (int v = 1; v <= 5; v++) expect_weights(model, v, ckpt[v - 1], 64 - (size_t)(v - 1), v);
+  store_model_version *versions;
+  size_t n;
+  cr_assert_eq(store_model_versions(st, model, &versions, &n), STORE_OK);
+  cr_assert_eq(n, 5);
+  for (size_t i = 0; i < n; i++) {
+    cr_expect_eq(versions[i].version, 5 - (int64_t)i, "newest first");
+    cr_expect_eq(versions[i].job_id, job);
+    cr_expect_eq(versions[i].epoch, 6 - (int64_t)i);
+    cr_expect_eq(versions[i].bytes, 60 + (int64_t)i);
+    cr_expect_eq(strlen(versions[i].published_at), 20);
+  }
+  free(versions);
   uint8_t *buf;
   size_t len;
-  cr_assert_eq(store_model_weights(st, model, &buf, &len, &version), STORE_OK);
-  cr_assert_eq(version, 5);
-  cr_assert_eq(len, 60);
-  cr_assert_eq(memcmp(buf, ckpt[4], len), 0);
-  free(buf);
 
   /* Only the newest STORE_CHECKPOINTS_KEPT stay. */
   store_checkpoint *list;
-  size_t n;
   cr_assert_eq(store_checkpoint_list(st, job, &list, &n), STORE_OK);
   cr_assert_eq(n, STORE_CHECKPOINTS_KEPT);
   for (size_t i = 0; i < n; i++) {
@@ -740,12 +771,9 @@ Test(store, epoch_commit_publishes_separate_weights) {
   int64_t version;
   cr_assert_eq(store_job_epoch_commit(st, &e, &version), STORE_OK);
   cr_assert_eq(version, 1);
+  expect_weights(model, 0, weights, sizeof weights, 1);
   uint8_t *buf;
   size_t len;
-  cr_assert_eq(store_model_weights(st, model, &buf, &len, &version), STORE_OK);
-  cr_assert_eq(len, sizeof weights);
-  cr_assert_eq(memcmp(buf, weights, len), 0);
-  free(buf);
   int64_t epoch;
   cr_assert_eq(store_checkpoint_latest(st, job, &epoch, &buf, &len), STORE_OK);
   cr_assert_eq(len, sizeof ckpt);
@@ -769,6 +797,89 @@ Test(store, published_weights_carry_the_class_names) {
   cr_assert_eq(store_model_get(st, model, &m), STORE_OK);
   cr_assert_str_eq(m.classes, "[\"cat\",\"dog\"]");
   store_model_clear(&m);
+  /* a later version predicts other classes; each keeps its own */
+  e.metric.epoch = 2;
+  e.classes = "[\"ant\",\"bee\"]";
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_OK);
+  store_weights w;
+  cr_assert_eq(store_model_weights(st, model, 1, &w), STORE_OK);
+  cr_assert_str_eq(w.classes, "[\"cat\",\"dog\"]");
+  cr_assert_eq(w.newest, 2);
+  store_weights_clear(&w);
+  cr_assert_eq(store_model_weights(st, model, 0, &w), STORE_OK);
+  cr_assert_str_eq(w.classes, "[\"ant\",\"bee\"]");
+  cr_assert_eq(w.version, 2);
+  store_weights_clear(&w);
+}
+
+/* Versions of model kept, newest first, as a 0-terminated array. */
+static void expect_versions(int64_t model, const int64_t *want) {
+  store_model_version *v;
+  size_t n, k = 0;
+  cr_assert_eq(store_model_versions(st, model, &v, &n), STORE_OK);
+  while (want[k] != 0) k++;
+  cr_assert_eq(n, k, "%zu versions kept, want %zu", n, k);
+  for (size_t i = 0; i < n; i++) cr_expect_eq(v[i].version, want[i], "[%zu]", i);
+  free(v);
+}
+
+static void publish_version(int64_t job, int64_t epoch, int kept) {
+  uint8_t ckpt[4] = {(uint8_t)job, (uint8_t)epoch, 3, 4};
+  store_epoch e = {.job_id = job, .metric = {epoch, 0.5, NAN, NAN, NAN, 0.1, 1.0},
+                   .samples_per_second = NAN, .checkpoint = ckpt, .checkpoint_len = sizeof ckpt,
+                   .versions_kept = kept};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_OK);
+}
+
+Test(store, old_versions_are_pruned_but_each_jobs_last_stays) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), other = add_model("o");
+  int64_t first = add_job(model, ds);
+  claim(st, first);
+  for (int e = 1; e <= 4; e++) publish_version(first, e, 2); /* versions 1-4 */
+  expect_versions(model, (const int64_t[]){4, 3, 0});
+  cr_assert_eq(store_job_finish(st, first, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  int64_t second = add_job(model, ds);
+  claim(st, second);
+  for (int e = 1; e <= 5; e++) publish_version(second, e, 2); /* versions 5-9 */
+  /* the newest two, and 4: the first job's last */
+  expect_versions(model, (const int64_t[]){9, 8, 4, 0});
+  expect_weights(model, 4, (const uint8_t[]){(uint8_t)first, 4, 3, 4}, 4, 4);
+  store_weights w;
+  cr_assert_eq(store_model_weights(st, model, 7, &w), STORE_ENOTFOUND);
+  /* another model's versions are its own */
+  expect_versions(other, (const int64_t[]){0});
+  /* the default keeps STORE_VERSIONS_KEPT */
+  for (int e = 6; e <= 20; e++) publish_version(second, e, 0); /* versions 10-24 */
+  store_model_version *v;
+  size_t n;
+  cr_assert_eq(store_model_versions(st, model, &v, &n), STORE_OK);
+  cr_assert_eq(n, STORE_VERSIONS_KEPT + 1);
+  cr_expect_eq(v[0].version, 24);
+  cr_expect_eq(v[STORE_VERSIONS_KEPT - 1].version, 24 - STORE_VERSIONS_KEPT + 1);
+  cr_expect_eq(v[STORE_VERSIONS_KEPT].version, 4);
+  free(v);
+  /* a model's versions go with it */
+  cr_assert_eq(store_job_finish(st, second, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  cr_assert_eq(store_model_delete(st, model), STORE_OK);
+  cr_assert_eq(store_model_versions(st, model, &v, &n), STORE_ENOTFOUND);
+  sqlite3_stmt *count;
+  cr_assert_eq(sqlite3_prepare_v2(st->db, "SELECT count(*) FROM model_versions", -1, &count,
+                                  NULL), SQLITE_OK);
+  cr_assert_eq(sqlite3_step(count), SQLITE_ROW);
+  cr_expect_eq(sqlite3_column_int(count, 0), 0);
+  sqlite3_finalize(count);
+}
+
+Test(store, a_negative_versions_kept_is_refused) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  uint8_t ckpt[4] = {1, 2, 3, 4};
+  store_epoch e = {.job_id = job, .metric = {1, 0.5, NAN, NAN, NAN, 0.1, 1.0},
+                   .samples_per_second = NAN, .checkpoint = ckpt, .checkpoint_len = sizeof ckpt,
+                   .versions_kept = -1};
+  cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_EINVAL);
+  expect_versions(model, (const int64_t[]){0});
 }
 
 Test(store, pause_requeues_a_running_job_with_its_checkpoint) {
@@ -832,8 +943,8 @@ Test(store, epoch_commit_is_all_or_nothing) {
   claim(st, job);
   uint8_t ckpt[16] = {0};
   commit_epoch(job, 1, ckpt, sizeof ckpt, NULL);
-  /* Make the last step of the transaction, the publication, fail. */
-  raw_sql("CREATE TRIGGER no_publish BEFORE UPDATE OF weights ON models "
+  /* Make one of the last steps of the transaction, the publication, fail. */
+  raw_sql("CREATE TRIGGER no_publish BEFORE INSERT ON model_versions "
           "BEGIN SELECT RAISE(ABORT, 'injected'); END");
   store_epoch e = {.job_id = job, .metric = {2, 0.25, NAN, NAN, NAN, 0.1, 1.0},
                    .samples_per_second = 5.0, .checkpoint = ckpt, .checkpoint_len = sizeof ckpt};
@@ -1120,14 +1231,7 @@ Test(store, reopening_preserves_everything) {
   store_job_clear(&before);
   store_job_clear(&after);
 
-  uint8_t *buf;
-  size_t len;
-  int64_t version;
-  cr_assert_eq(store_model_weights(st, model, &buf, &len, &version), STORE_OK);
-  cr_assert_eq(version, 1);
-  cr_assert_eq(len, sizeof ckpt);
-  cr_assert_eq(memcmp(buf, ckpt, len), 0);
-  free(buf);
+  expect_weights(model, 0, ckpt, sizeof ckpt, 1);
 }
 
 /* ---- the event log ------------------------------------------------------------------------- */
@@ -1393,7 +1497,8 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   store_close(st);
   st = NULL;
   raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
-          " ALTER TABLE metrics DROP COLUMN layers;"
+          " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
+          " ALTER TABLE models ADD COLUMN weights BLOB;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1407,4 +1512,43 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   expect_state(&ev[2], done, STORE_JOB_SUCCEEDED, 2);
   expect_state(&ev[3], waiting, STORE_JOB_QUEUED, 0);
   store_event_list_free(ev, n);
+}
+
+Test(store, upgrading_moves_the_published_weights_into_versions) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), untrained = add_model("u");
+  int64_t job = add_job(model, ds);
+  store_close(st);
+  st = NULL;
+  /* schema 4: the model row holds its one published version */
+  raw_sql("DROP TABLE model_versions; ALTER TABLE models ADD COLUMN weights BLOB;"
+          " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
+          "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
+          "   WHERE name = 'm';"
+          " PRAGMA user_version = 4");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  store_weights w;
+  cr_assert_eq(store_model_weights(st, model, 0, &w), STORE_OK);
+  cr_expect_eq(w.version, 7);
+  cr_assert_eq(w.len, 5);
+  cr_expect_eq(memcmp(w.buf, (const uint8_t[]){1, 2, 3, 4, 5}, 5), 0);
+  cr_expect_str_eq(w.classes, "[\"x\",\"y\"]");
+  store_weights_clear(&w);
+  store_model_version *v;
+  size_t n;
+  cr_assert_eq(store_model_versions(st, model, &v, &n), STORE_OK);
+  cr_assert_eq(n, 1);
+  cr_expect_eq(v[0].version, 7);
+  cr_expect_eq(v[0].job_id, job);
+  cr_expect_eq(v[0].epoch, 0, "unknown");
+  cr_expect_str_eq(v[0].published_at, "");
+  free(v);
+  cr_assert_eq(store_model_versions(st, untrained, &v, &n), STORE_OK);
+  cr_expect_eq(n, 0);
+  free(v);
+  /* the blob left the models table */
+  sqlite3_stmt *s;
+  cr_expect_neq(sqlite3_prepare_v2(st->db, "SELECT weights FROM models", -1, &s, NULL),
+                SQLITE_OK);
+  sqlite3_finalize(s);
 }

@@ -150,9 +150,18 @@ class Client:
         """DELETE /v1/models/{id} (409 while it trains)."""
         self.call("DELETE", f"/v1/models/{model_id}")
 
-    def predict(self, model_id: int, inputs: Sequence[Sequence[float]]) -> dict:
-        """POST /v1/models/{id}/predict → {"model","version","outputs"[,"labels"]}."""
-        return self.call("POST", f"/v1/models/{model_id}/predict", {"inputs": inputs})
+    def model_versions(self, model_id: int) -> list[dict]:
+        """GET /v1/models/{id}/versions: the weights versions kept, newest first,
+        each {"version","job","epoch","bytes","published_at"}."""
+        return self.call("GET", f"/v1/models/{model_id}/versions")["versions"]
+
+    def predict(self, model_id: int, inputs: Sequence[Sequence[float]],
+                version: Optional[int] = None) -> dict:
+        """POST /v1/models/{id}/predict → {"model","version","outputs"[,"labels"]};
+        version pins one of model_versions() (default: the newest)."""
+        query = {"version": version} if version is not None else None
+        return self.call("POST", f"/v1/models/{model_id}/predict", {"inputs": inputs},
+                         query=query)
 
     def gradcheck(self, model_id: int, dataset: int, samples: int = 8,
                   epsilon: Optional[float] = None, seed: Optional[int] = None) -> dict:
