@@ -47,6 +47,7 @@ typedef struct worker {
   atomic_int cancel; /* that job was cancelled */
   nn_trainer *t;     /* that job's trainer, touched by this thread only */
   int share;         /* the compute threads t was last given */
+  int epoch_threads; /* the most it was given in this epoch */
 } worker;
 
 #define RETRY_MIN_MS 100u  /* first wait before writing again to a full disk */
@@ -229,6 +230,7 @@ static int fair_share(const jobs *j) {
 static void follow_share(worker *w) {
   int share = fair_share(w->owner);
   if (share != w->share && nn_trainer_set_threads(w->t, share) == NN_OK) w->share = share;
+  if (w->share > w->epoch_threads) w->epoch_threads = w->share;
 }
 
 /* Per batch: adjust the threads, then stop if cancelled or stopping. */
@@ -274,7 +276,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   store_epoch e = {
       .job_id = job->id,
       .metric = {em->epoch, em->loss, em->val_loss, em->accuracy, em->val_accuracy, em->lr,
-                 em->seconds, layers},
+                 em->seconds, layers, w->epoch_threads},
       .samples_per_second = em->seconds > 0 ? (double)em->samples / em->seconds : NAN,
       .checkpoint = ckpt,
       .checkpoint_len = ckpt_len,
@@ -357,7 +359,7 @@ static void run_job(worker *w, store *st, const store_job *job) {
   if (rc == 0) {
     atomic_fetch_add(&w->owner->training, 1);
     w->t = r.t;
-    w->share = 1;
+    w->share = w->epoch_threads = 1;
     follow_share(w);
   }
   while (rc == 0 && !nn_trainer_done(r.t)) {
@@ -373,6 +375,7 @@ static void run_job(worker *w, store *st, const store_job *job) {
       break;
     }
     rc = commit_epoch(w, st, job, &r, &em);
+    w->epoch_threads = w->share;
   }
   if (w->t != NULL) {
     atomic_fetch_sub(&w->owner->training, 1);

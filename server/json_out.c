@@ -89,7 +89,8 @@ cJSON *json_out_metric(const store_metric *m) {
             add_number(o, "val_loss", m->val_loss) && add_number(o, "accuracy", m->accuracy) &&
             add_number(o, "val_accuracy", m->val_accuracy) &&
             cJSON_AddItemToObject(o, "lr", json_out_float((float)m->lr)) &&
-            add_number(o, "seconds", m->seconds) && add_stored_json(o, "layers", m->layers);
+            add_number(o, "seconds", m->seconds) && add_id(o, "threads", m->threads) &&
+            add_stored_json(o, "layers", m->layers);
   return finish(o, ok);
 }
 

@@ -30,9 +30,10 @@ cJSON *json_out_model(const store_model *m);
 cJSON *json_out_job(const store_job *j);
 
 /**
- * {"epoch","loss","val_loss","accuracy","val_accuracy","lr","seconds","layers"}, lr as
- * the float it is; layers: the epoch's diagnostics (json_out_layers) as stored,
- * null for epochs recorded before the daemon gathered them
+ * {"epoch","loss","val_loss","accuracy","val_accuracy","lr","seconds","threads",
+ * "layers"}, lr as the float it is; threads: the compute threads the epoch ran
+ * on; layers: the epoch's diagnostics (json_out_layers) as stored; both null
+ * for epochs recorded before the daemon kept them
  */
 cJSON *json_out_metric(const store_metric *m);
 

@@ -207,6 +207,11 @@ static const char *const migrations[] = {
     "INSERT INTO model_versions (model_id, version, job_id, weights, classes)"
     "  SELECT id, version, last_job, weights, classes FROM models WHERE weights IS NOT NULL;"
     "ALTER TABLE models DROP COLUMN weights;",
+
+    /* 6: the compute threads each epoch ran on (the most its batches used),
+     * so a figure of samples_per_second comes with the budget it had; NULL
+     * for epochs recorded before. The weights do not depend on it. */
+    "ALTER TABLE metrics ADD COLUMN threads INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -219,7 +224,7 @@ static const char *const migrations[] = {
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
   "started_at, finished_at"
 #define ACTIVE "('queued', 'running')"
-#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers"
+#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers, threads"
 #define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
 
 /* Which running jobs each recovery step takes: the event insert and the
@@ -321,10 +326,11 @@ static const char *const queries[Q_COUNT] = {
     /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
     [Q_METRIC_UPSERT] =
         "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds,"
-        " layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (job_id, epoch) DO UPDATE"
+        " layers, threads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " ON CONFLICT (job_id, epoch) DO UPDATE"
         " SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
         " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds,"
-        " layers = excluded.layers",
+        " layers = excluded.layers, threads = excluded.threads",
     [Q_METRICS_AFTER] =
         "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
     [Q_METRIC_GET] = "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch = ?2",

@@ -364,6 +364,7 @@ typedef struct {
   double seconds;
   char *layers;  /* per-layer diagnostics, JSON array text (json_out_layers), or NULL
                   * when none were recorded; owned by rows read from the store */
+  int threads;   /* compute threads the epoch ran on, at most; 0 when unknown */
 } store_metric;
 
 /* What a worker records after an epoch. */

@@ -87,7 +87,7 @@ static int read_subject(store *st, store_event *e) {
        * behind the daemon's back reads as unknown numbers rather than
        * breaking every stream that reaches it. */
       if (status == STORE_ENOTFOUND) {
-        e->metric = (store_metric){e->epoch, NAN, NAN, NAN, NAN, NAN, NAN, NULL};
+        e->metric = (store_metric){e->epoch, NAN, NAN, NAN, NAN, NAN, NAN, NULL, 0};
         status = STORE_OK;
       }
       return status;

@@ -298,6 +298,7 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   store__bind_double(s, 6, e->metric.val_accuracy);
   store__bind_double(s, 7, e->metric.lr);
   store__bind_double(s, 8, e->metric.seconds);
+  if (e->metric.threads > 0) sqlite3_bind_int(s, 10, e->metric.threads);
   int rc = sqlite3_bind_text(s, 9, e->metric.layers, -1, SQLITE_STATIC);
   if (rc != SQLITE_OK) {
     store__done(s);
@@ -400,6 +401,7 @@ int store__read_metric(sqlite3_stmt *s, void *row) {
   m->val_accuracy = store__column_double(s, 4);
   m->lr = store__column_double(s, 5);
   m->seconds = store__column_double(s, 6);
+  m->threads = sqlite3_column_int(s, 8); /* NULL reads as 0 */
   return store__column_text(s, 7, &m->layers);
 }
 

@@ -275,7 +275,7 @@ def validate(doc, schema, value, where):
 
 
 def test_every_example_runs_as_documented(spawn, openapi):
-    d = spawn(workers=1, extra=("--token", TOKEN, "--read-token", READ_TOKEN))
+    d = spawn(workers=1, extra=("--token", TOKEN, "--read-token", READ_TOKEN, "--threads", "2"))
     table = routes()
     seen = set()
     for step in examples(read(API_MD)):

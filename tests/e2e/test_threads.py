@@ -1,7 +1,9 @@
 """Compute threads: a job's weights do not depend on how many threads it got,
-whether it ran alone with all of them or shared them with another job."""
+whether it ran alone with all of them or shared them with another job, and
+each epoch records the threads it ran on."""
 import random
-import sqlite3
+
+from dbfile import weights
 
 # Wide enough that every matrix product of a batch is cut into tiles
 # (core/gemm.c), so more threads really split the work.
@@ -20,13 +22,9 @@ def data(rows=256):
     return x, labels
 
 
-def weights(db, model_id):
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT weights FROM models WHERE id = ?", (model_id,)).fetchone()[0]
-
-
 def train(client, x, labels, jobs=1):
-    """Start jobs identical jobs at once; @return their model ids once all succeeded."""
+    """Start jobs identical jobs at once; @return their (model id, job id)
+    once all succeeded."""
     ds = client.create_dataset("wide", x, labels=labels)
     started = []
     for _ in range(jobs):
@@ -34,24 +32,32 @@ def train(client, x, labels, jobs=1):
         started.append((model["id"], client.create_job(model["id"], ds["id"], **JOB)["id"]))
     for _, job in started:
         assert client.wait(job, timeout=300)["state"] == "succeeded"
-    return [m for m, _ in started]
+    return started
+
+
+def threads(client, job):
+    return [m["threads"] for m in client.metrics(job)]
 
 
 def test_weights_do_not_depend_on_the_thread_budget(spawn, tmp_path):
     x, labels = data()
     one = spawn(db=tmp_path / "one.sqlite", workers=1, extra=("--threads", "1"))
-    [m1] = train(one.client, x, labels)
+    [(m1, j1)] = train(one.client, x, labels)
+    assert threads(one.client, j1) == [1, 1, 1]
     # three threads for one job alone, then two jobs sharing them (1 each,
     # changing as the other starts and ends)
     three = spawn(db=tmp_path / "three.sqlite", workers=2, extra=("--threads", "3"))
-    [m3] = train(three.client, x, labels)
+    [(m3, j3)] = train(three.client, x, labels)
+    assert threads(three.client, j3) == [3, 3, 3]
     shared = train(three.client, x, labels, jobs=2)
+    for _, job in shared:
+        assert all(1 <= t <= 3 for t in threads(three.client, job))
     one.stop()
     three.stop()
     reference = weights(one.db, m1)
     assert reference is not None and len(reference) > 300 * 512 * 4
     assert weights(three.db, m3) == reference
-    for m in shared:
+    for m, _ in shared:
         assert weights(three.db, m) == reference
 
 

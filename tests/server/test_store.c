@@ -120,8 +120,8 @@ static int64_t model_version(int64_t id) {
 }
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
- * (4), weights versions (5). */
-#define STORE_SCHEMA_VERSION 5
+ * (4), weights versions (5), threads (6). */
+#define STORE_SCHEMA_VERSION 6
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -978,7 +978,7 @@ Test(store, rerun_epochs_replace_their_metrics) {
   int64_t job = add_job(model, ds);
   claim(st, job);
   commit_epoch(job, 1, NULL, 0, NULL);
-  store_epoch e = {.job_id = job, .metric = {1, 0.125, 0.5, 0.75, NAN, 0.1, 2.0},
+  store_epoch e = {.job_id = job, .metric = {1, 0.125, 0.5, 0.75, NAN, 0.1, 2.0, NULL, 3},
                    .samples_per_second = NAN};
   cr_assert_eq(store_job_epoch_commit(st, &e, NULL), STORE_OK);
   store_metric *metrics;
@@ -987,6 +987,7 @@ Test(store, rerun_epochs_replace_their_metrics) {
   cr_assert_eq(n, 1);
   cr_assert_float_eq(metrics[0].loss, 0.125, 0.0);
   cr_assert_float_eq(metrics[0].val_loss, 0.5, 0.0);
+  cr_assert_eq(metrics[0].threads, 3);
   free(metrics);
 }
 
@@ -1008,6 +1009,7 @@ Test(store, missing_metrics_round_trip_as_nan) {
   cr_assert(isnan(m[0].val_accuracy));
   cr_assert(isnan(m[0].lr));
   cr_assert_float_eq(m[0].seconds, 0.0, 0.0);
+  cr_assert_eq(m[0].threads, 0, "unknown");
   free(m);
   store_job j = get_job(job);
   cr_assert_float_eq(j.loss, 0.5, 0.0);
@@ -1498,7 +1500,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   st = NULL;
   raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
-          " ALTER TABLE models ADD COLUMN weights BLOB;"
+          " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1524,6 +1526,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
+          " ALTER TABLE metrics DROP COLUMN threads;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
