@@ -170,7 +170,18 @@ describe('dashboard', () => {
     assert.match(await rows.nth(0).innerText(), /setosa$/);
     assert.match(await rows.nth(1).innerText(), /virginica$/);
     assert.match(await text('#predict-table thead'), /setosa\s+versicolor\s+virginica/i);
+    assert.match(await text('#predict-version-used'), new RegExp(`version ${EPOCHS}\\.`));
+    // The daemon keeps the newest 10 versions: any of them answers.
+    const kept = page.locator('#versions-table tbody tr');
+    assert.equal(await kept.count(), 10);
+    assert.equal(await kept.first().getAttribute('data-version'), String(EPOCHS));
+    const oldest = String(EPOCHS - 9);
+    assert.equal(await kept.last().getAttribute('data-version'), oldest);
+    await page.selectOption('#predict-version', oldest);
+    await page.click('#predict-submit');
+    await page.locator('#predict-version-used', {hasText: `version ${oldest}.`}).waitFor();
     await screenshot(page, 'model');
+    await page.selectOption('#predict-version', '');
 
     await page.fill('#predict-inputs', '1, 2, 3');
     await page.click('#predict-submit');

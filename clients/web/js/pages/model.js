@@ -1,9 +1,10 @@
-// pages/model.js — one model: its layers, its weights' version and the jobs
-// that trained it, and a form to predict with it (POST /v1/models/{id}/predict).
+// pages/model.js — one model: its layers, its weights versions and the jobs
+// that trained it, and a form to predict with it (POST /v1/models/{id}/predict),
+// with the newest weights or a version kept.
 
 import {ApiError, get, post} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
-import {ago, duration, elapsed, int, num, pct, when} from '../format.js';
+import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
 import {loadNames, nameOf} from '../resources.js';
 
 /** Rows of numbers from text: one row a line, values split by commas or blanks. */
@@ -31,20 +32,21 @@ export function mount(main, [idText]) {
   (async () => {
     let m;
     let history;
+    let versions;
     let names;
     try {
-      [m, history, names] = await Promise.all([get(`/v1/models/${id}`),
-        get(`/v1/jobs?model=${id}`), loadNames()]);
+      [m, history, versions, names] = await Promise.all([get(`/v1/models/${id}`),
+        get(`/v1/jobs?model=${id}`), get(`/v1/models/${id}/versions`), loadNames()]);
     } catch (err) {
       replace(main, h('nav', {class: 'crumbs'}, h('a', {href: '#/models'}, 'Models'),
         h('span', {}, `#${id}`)),
       empty(err.message, h('a', {class: 'button', href: '#/models'}, 'All models')));
       return;
     }
-    render(m, history.jobs, names);
+    render(m, history.jobs, versions.versions, names);
   })();
 
-  function render(m, jobs, names) {
+  function render(m, jobs, versions, names) {
     let width = m.spec.inputs;
     const layers = m.spec.layers.map((l, i) => {
       const row = h('tr', {},
@@ -63,9 +65,14 @@ export function mount(main, [idText]) {
     const result = h('div', {id: 'predict-result'});
     const submit = h('button', {type: 'submit', class: 'button primary', id: 'predict-submit',
       disabled: !m.trained}, 'Predict');
+    const version = h('select', {id: 'predict-version'},
+      h('option', {value: ''}, m.trained ? `newest (v${m.version})` : 'newest'),
+      versions.slice(1).map((v) => h('option', {value: String(v.version)},
+        `v${v.version}` + (v.epoch ? ` (job #${v.job}, epoch ${v.epoch})` : ''))));
     const form = h('form', {class: 'form', id: 'predict-form'},
       h('label', {class: 'field'},
         h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
+      versions.length > 1 ? h('label', {class: 'field'}, h('span', {}, 'Weights'), version) : null,
       m.trained ? null : h('p', {class: 'hint warn'},
         'This model has no trained weights yet: train it first.'),
       error, h('div', {class: 'actions'}, submit), result);
@@ -86,7 +93,8 @@ export function mount(main, [idText]) {
       }
       submit.disabled = true;
       try {
-        const out = await post(`/v1/models/${id}/predict`, {inputs: rows});
+        const pinned = version.value ? `?version=${version.value}` : '';
+        const out = await post(`/v1/models/${id}/predict${pinned}`, {inputs: rows});
         showResult(rows, out);
       } catch (err) {
         formError(error, err instanceof ApiError ? err : {message: String(err)});
@@ -113,8 +121,21 @@ export function mount(main, [idText]) {
           h('tbody', {}, out.outputs.map((y, i) => h('tr', {},
             h('td', {class: 'mono small nowrap'}, rows[i].join(', ')), cells(y),
             out.labels ? h('td', {}, badge(out.labels[i], 'label')) : null))))),
-      h('p', {class: 'muted small'}, `From weights version ${out.version}.`));
+      h('p', {class: 'muted small', id: 'predict-version-used'},
+        `From weights version ${out.version}.`));
     }
+
+    const kept = versions.length === 0 ? null : h('div', {class: 'table-wrap'},
+      h('table', {class: 'table compact', id: 'versions-table'},
+        h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Job'),
+          h('th', {class: 'num'}, 'Epoch'), h('th', {class: 'num'}, 'Size'),
+          h('th', {}, 'Published'))),
+        h('tbody', {}, versions.map((v) => h('tr', {'data-version': String(v.version)},
+          h('td', {class: 'mono'}, `v${v.version}`),
+          h('td', {}, v.job ? h('a', {class: 'mono', href: `#/jobs/${v.job}`}, `#${v.job}`) : '—'),
+          h('td', {class: 'num'}, v.epoch ?? '—'), h('td', {class: 'num'}, bytes(v.bytes)),
+          h('td', {class: 'muted', title: when(v.published_at)},
+            v.published_at ? ago(v.published_at) : '—'))))));
 
     const history = jobs.length === 0
       ? h('p', {class: 'muted'}, 'No job has trained this model yet.')
@@ -156,8 +177,10 @@ export function mount(main, [idText]) {
           card('Predict', form),
           card('Versions', h('p', {class: 'muted small'}, m.trained
             ? `The weights are at version ${m.version}, published by job #${m.last_job}. ` +
-              'Each checkpoint a job writes publishes a new version.'
-            : 'No weights yet.'), history)),
+              'Each checkpoint a job writes publishes a new version; the server keeps the ' +
+              'newest few and the last of each job, and predictions can use any of them.'
+            : 'No weights yet.'), kept,
+          h('p', {class: 'muted small'}, 'The jobs that trained it:'), history)),
         card('Summary', h('dl', {class: 'props'},
           facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])))));
   }
