@@ -327,7 +327,8 @@ def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path):
     assert d.client.wait(job["id"])["state"] == "succeeded"
     assert d.stop() == 0
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE models SET weights = x'00010203' WHERE id = ?", (model["id"],))
+        conn.execute("UPDATE model_versions SET weights = x'00010203' WHERE model_id = ?",
+                     (model["id"],))
     client = spawn(db=db).client  # a fresh predict cache reads the store
     err = check_error(post(client, f"/v1/models/{model['id']}/predict",
                            json.dumps({"inputs": [[0, 1]]})), 500, "internal")
