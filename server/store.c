@@ -243,7 +243,6 @@ static const char *const queries[Q_COUNT] = {
         "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING " DATASET_COLS,
     [Q_DATASET_GET] = "SELECT " DATASET_COLS " FROM datasets WHERE id = ?1",
-    [Q_DATASET_GET_DATA] = "SELECT " DATASET_COLS ", x, y, labels FROM datasets WHERE id = ?1",
     [Q_DATASET_LIST] = "SELECT " DATASET_COLS " FROM datasets ORDER BY id",
     [Q_DATASET_IN_USE] =
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE dataset_id = ?1 AND state IN " ACTIVE ")",

@@ -110,47 +110,57 @@ int store_dataset_get(store *st, int64_t id, store_dataset *out) {
   return store__run_one(st->stmt[Q_DATASET_GET], read_dataset, clear_dataset, out);
 }
 
-struct dataset_with_data {
-  store_dataset *meta;
-  store_dataset_data *data;
-};
-
-static void clear_dataset_with_data(void *row) {
-  struct dataset_with_data *r = row;
-  store_dataset_clear(r->meta);
-  store_dataset_data_clear(r->data);
+/* Room for rows rows of m's arrays (x, and y or labels); STORE_ENOMEM when
+ * they do not fit. */
+static int alloc_data(const store_dataset *m, size_t rows, store_dataset_data *d) {
+  int regression = m->task == STORE_TASK_REGRESSION;
+  size_t x_bytes = array_bytes((int64_t)rows, m->features);
+  size_t t_bytes = array_bytes((int64_t)rows, regression ? m->outputs : 1);
+  d->x = x_bytes ? malloc(x_bytes) : NULL;            /* (rows, features) */
+  if (regression)
+    d->y = t_bytes ? malloc(t_bytes) : NULL;          /* (rows, outputs) */
+  else
+    d->labels = t_bytes ? malloc(t_bytes) : NULL;     /* (rows,) */
+  return d->x == NULL || (d->y == NULL && d->labels == NULL) ? STORE_ENOMEM : STORE_OK;
 }
 
-static int read_dataset_with_data(sqlite3_stmt *s, void *row) {
-  struct dataset_with_data *r = row;
-  int status = read_dataset(s, r->meta);
-  if (status != STORE_OK) return status;
-  const store_dataset *m = r->meta;
-  store_dataset_data *d = r->data;
-  int regression = m->task == STORE_TASK_REGRESSION;
-  void *x = NULL, *target = NULL;
-  status = store__column_blob(s, 8, array_bytes(m->rows, m->features), &x, NULL);
-  d->x = x;
-  if (status == STORE_OK && regression) {
-    status = store__column_blob(s, 9, array_bytes(m->rows, m->outputs), &target, NULL);
-    d->y = target;
-  } else if (status == STORE_OK) {
-    status = store__column_blob(s, 10, array_bytes(m->rows, 1), &target, NULL);
-    d->labels = target;
-  }
-  /* The schema's CHECKs promise both; a missing array means corruption. */
-  if (status == STORE_OK && (x == NULL || target == NULL)) status = STORE_EIO;
-  if (status != STORE_OK) clear_dataset_with_data(r);
+/* Read the whole array in column `column` of dataset id, (rows, cols) 4-byte
+ * numbers, into dst by incremental blob I/O: straight from the database
+ * pages, where reading the column through a statement would first hold all
+ * of it in a buffer of SQLite's, doubling the peak memory of a large set. */
+static int read_array(store *st, const char *column, int64_t id, int64_t rows, int64_t cols,
+                      void *dst) {
+  sqlite3_blob *b;
+  int rc = sqlite3_blob_open(st->db, "main", "datasets", column, id, 0, &b);
+  if (rc != SQLITE_OK) return store__status_of(rc);
+  size_t bytes = array_bytes(rows, cols);
+  /* the schema's CHECKs promise the length; another means corruption */
+  int status = (size_t)sqlite3_blob_bytes(b) == bytes ? STORE_OK : STORE_EIO;
+  if (status == STORE_OK) /* a blob is at most SQLite's limit, < 2^31 bytes */
+    status = store__status_of(sqlite3_blob_read(b, dst, (int)bytes, 0));
+  sqlite3_blob_close(b);
   return status;
 }
 
 int store_dataset_get_data(store *st, int64_t id, store_dataset *meta, store_dataset_data *data) {
-  struct dataset_with_data row = {meta, data};
   memset(meta, 0, sizeof *meta);
   memset(data, 0, sizeof *data);
-  sqlite3_bind_int64(st->stmt[Q_DATASET_GET_DATA], 1, id);
-  return store__run_one(st->stmt[Q_DATASET_GET_DATA], read_dataset_with_data,
-                        clear_dataset_with_data, &row);
+  /* one read transaction: the row cannot change between its reads */
+  int status = store__begin(st, Q_BEGIN_READ);
+  if (status != STORE_OK) return status;
+  if ((status = store_dataset_get(st, id, meta)) == STORE_OK)
+    status = alloc_data(meta, (size_t)meta->rows, data);
+  if (status == STORE_OK) status = read_array(st, "x", id, meta->rows, meta->features, data->x);
+  if (status == STORE_OK && meta->task == STORE_TASK_REGRESSION)
+    status = read_array(st, "y", id, meta->rows, meta->outputs, data->y);
+  else if (status == STORE_OK)
+    status = read_array(st, "labels", id, meta->rows, 1, data->labels);
+  status = store__end(st, status);
+  if (status != STORE_OK) {
+    store_dataset_clear(meta);
+    store_dataset_data_clear(data);
+  }
+  return status;
 }
 
 /* Copy the rows idx (k,) of the (rows, cols) 4-byte array in column `column`
@@ -183,15 +193,9 @@ int store_dataset_sample(store *st, int64_t id, size_t n, store_dataset *meta,
   if ((status = store_dataset_get(st, id, meta)) != STORE_OK) goto exit;
   count = (uint64_t)meta->rows < n ? (size_t)meta->rows : n;
   int regression = meta->task == STORE_TASK_REGRESSION;
-  size_t x_bytes = array_bytes((int64_t)count, meta->features);
-  size_t t_bytes = array_bytes((int64_t)count, regression ? meta->outputs : 1);
   idx = malloc(count * sizeof *idx);
-  data->x = x_bytes ? malloc(x_bytes) : NULL;
-  if (regression)
-    data->y = t_bytes ? malloc(t_bytes) : NULL;
-  else
-    data->labels = t_bytes ? malloc(t_bytes) : NULL;
-  if (idx == NULL || data->x == NULL || (data->y == NULL && data->labels == NULL)) {
+  if ((status = alloc_data(meta, count, data)) != STORE_OK) goto exit;
+  if (idx == NULL) {
     status = STORE_ENOMEM;
     goto exit;
   }

@@ -241,6 +241,27 @@ Test(store, regression_dataset_round_trips_byte_exact) {
   store_dataset_data_clear(&back);
 }
 
+Test(store, a_damaged_or_missing_dataset_reads_as_an_error_with_nothing_returned) {
+  int64_t ds = add_regression(4, 2, 1);
+  store_dataset got;
+  store_dataset_data back;
+  cr_assert_eq(store_dataset_get_data(st, ds + 1, &got, &back), STORE_ENOTFOUND);
+  cr_assert_null(got.name);
+  cr_assert_null(back.x);
+  /* a y shorter than its shape says, written past the schema's CHECK */
+  raw_sql("PRAGMA ignore_check_constraints = 1; UPDATE datasets SET y = x'00000000'");
+  cr_assert_eq(store_dataset_get_data(st, ds, &got, &back), STORE_EIO);
+  cr_assert_null(got.name);
+  cr_assert_null(back.x);
+  cr_assert_null(back.y);
+  /* labels where a regression set keeps y: the y column is NULL */
+  raw_sql("PRAGMA ignore_check_constraints = 1;"
+          " UPDATE datasets SET labels = x'00000000000000000000000000000000', y = NULL");
+  cr_assert_neq(store_dataset_get_data(st, ds, &got, &back), STORE_OK);
+  cr_assert_null(back.x);
+  cr_assert_null(back.y);
+}
+
 Test(store, classification_dataset_round_trips_labels_and_classes) {
   float x[4 * 2] = {0, 0, 0, 1, 1, 0, 1, 1}; /* (4, 2) */
   int32_t labels[4] = {0, 2, 1, 2};          /* (4,) */
