@@ -170,3 +170,26 @@ void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx) {
   while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }
+
+/* A run of nn__pool_for: task i is the range [i chunk, (i + 1) chunk). */
+typedef struct {
+  nn__range_fn fn;
+  void *ctx;
+  size_t n, chunk;
+} ranges;
+
+static void range_task(void *ctx, int i) {
+  const ranges *r = ctx;
+  size_t begin = (size_t)i * r->chunk;
+  size_t end = r->n - begin < r->chunk ? r->n : begin + r->chunk;
+  r->fn(r->ctx, begin, end);
+}
+
+void nn__pool_for(nn__pool *p, size_t n, size_t chunk, nn__range_fn fn, void *ctx) {
+  if (n <= chunk) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  ranges r = {fn, ctx, n, chunk};
+  nn__pool_run(p, (int)((n + chunk - 1) / chunk), range_task, &r);
+}

@@ -195,7 +195,7 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
   const nn_data *d = t->d;
   const nn_model *m = t->m;
   int f = d->features, k = d->outputs;
-  nn__standardize(d->x, idx, n, f, m->mean, m->std, t->ws.x);
+  nn__standardize(t->ws.pool, d->x, idx, n, f, m->mean, m->std, t->ws.x);
   if (d->labels != NULL) {
     for (size_t i = 0; i < n; i++) t->labels[i] = d->labels[idx[i]];
     return;
@@ -227,7 +227,7 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, &t->ws, n);
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
-  nn__optim_step(&t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
+  nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
   return NN_OK;
 }
 
