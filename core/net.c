@@ -19,7 +19,7 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   size_t outputs = (size_t)a->out[a->n_layers - 1];
   if (a->fused) floats += max_rows * outputs;
   if (train) floats += 2 * max_rows * (size_t)a->max_width;
-  float *p = malloc(floats * sizeof(float));
+  float *p = nn__alloc_big(floats * sizeof(float));
   if (p == NULL) return NN_ENOMEM;
   ws->mem = p;
   ws->max_rows = max_rows;

@@ -29,6 +29,12 @@
 int nn__fail(nn_error *err, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ---- memory (mem.c) ---------------------------------------------------------- */
+
+/* bytes of zeroed memory, released by free(); a large buffer is aligned to
+ * and advised as huge pages. @return NULL when out of memory */
+void *nn__alloc_big(size_t bytes);
+
 /* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
 
 typedef struct {

@@ -127,8 +127,8 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   size_t P = m->arch.n_params;
   int outputs = nn_spec_outputs(&m->spec);
   t->n_state = nn__optim_state_floats(c->optim.type, P);
-  t->grad = malloc(P * sizeof(float));
-  t->state = calloc(t->n_state, sizeof(float));
+  t->grad = nn__alloc_big(P * sizeof(float));
+  t->state = nn__alloc_big(t->n_state * sizeof(float));
   t->split = malloc(d->rows * sizeof(uint32_t));
   t->order = malloc(d->rows * sizeof(uint32_t));
   rc = NN_ENOMEM;
