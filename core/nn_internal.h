@@ -141,12 +141,14 @@ void nn__gemm_nn(nn__pool *pool, int M, int N, int K, const float *A, const floa
 
 /* ---- activations ------------------------------------------------------------ */
 
-/* Y = act(Z + b) row by row, in place on y (rows, cols); z may equal y. */
+/* Y = act(Z + b) row by row, in place on y (rows, cols); z may equal y.
+ * Ranges of whole rows run on pool (NULL: the caller). */
 void nn__act_forward(nn__pool *pool, nn_act act, float slope, const float *z, const float *b,
                      float *y, size_t rows, int cols);
 
 /* dZ = dY * act'(Z), from the outputs Y, in place on dy (rows, cols);
- * db (cols,) = column sums of dZ. */
+ * db (cols,) = column sums of dZ. Ranges of whole columns (softmax: all of
+ * them) run on pool (NULL: the caller). */
 void nn__act_backward(nn__pool *pool, nn_act act, float slope, const float *y, float *dy,
                       float *db, size_t rows, int cols);
 
@@ -191,7 +193,7 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
 void nn__ws_free(nn__ws *ws);
 
 /* Standardize n rows of raw features src (rows idx[r], or r when idx is
- * NULL) into dst (n, inputs). */
+ * NULL) into dst (n, inputs); ranges of rows run on pool (NULL: the caller). */
 void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size_t n,
                      int inputs, const float *mean, const float *std, float *dst);
 
@@ -243,7 +245,8 @@ size_t nn__optim_state_floats(nn_opt type, size_t n_params);
 
 /* One update of params (P,) from grad (P,). step is 1-based (Adam's bias
  * correction); state (nn__optim_state_floats,) starts zeroed. grad may be
- * modified (weight decay is added to it). */
+ * modified (weight decay is added to it). Fixed ranges of the parameters
+ * run on pool (NULL: the caller). */
 void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t step,
                     float *params, float *grad, float *state, size_t n_params);
 
