@@ -34,9 +34,8 @@ NN__INLINE void softmax(const float *z, const float *b, float *y, size_t rows, i
 }
 
 /* The forward pass of rows (rows, cols) of z and y. */
-NN__VECTORIZE
-static void forward_rows(nn_act act, float slope, const float *z, const float *b, float *y,
-                         size_t rows, int cols) {
+NN__INLINE void forward_rows(nn_act act, float slope, const float *z, const float *b, float *y,
+                             size_t rows, int cols) {
   if (act == NN_ACT_SOFTMAX) {
     softmax(z, b, y, rows, cols);
     return;
@@ -74,9 +73,8 @@ static void forward_rows(nn_act act, float slope, const float *z, const float *b
 
 /* The backward pass of columns j0 .. j1 of y and dy (rows, cols), and of
  * db: each column's sum runs down the rows in order, whatever the range. */
-NN__VECTORIZE
-static void backward_cols(nn_act act, float slope, const float *y, float *dy, float *db,
-                          size_t rows, int cols, int j0, int j1) {
+NN__INLINE void backward_cols(nn_act act, float slope, const float *y, float *dy, float *db,
+                              size_t rows, int cols, int j0, int j1) {
   memset(db + j0, 0, (size_t)(j1 - j0) * sizeof(float));
   for (size_t r = 0; r < rows; r++) {
     const float *yr = y + r * (size_t)cols;
@@ -120,31 +118,42 @@ typedef struct {
   int cols;
 } pass;
 
+NN__VECTORIZE
 static void forward_task(void *ctx, size_t r0, size_t r1) {
   const pass *p = ctx;
   size_t off = r0 * (size_t)p->cols;
   forward_rows(p->act, p->slope, p->z + off, p->b, p->out + off, r1 - r0, p->cols);
 }
 
+NN__VECTORIZE
 void nn__act_forward(nn__pool *pool, nn_act act, float slope, const float *z, const float *b,
                      float *y, size_t rows, int cols) {
+  if (rows * (size_t)cols <= PASS_CHUNK) {
+    forward_rows(act, slope, z, b, y, rows, cols);
+    return;
+  }
   /* whole rows per task, softmax's unit */
   size_t chunk = PASS_CHUNK / (size_t)cols > 0 ? PASS_CHUNK / (size_t)cols : 1;
   pass p = {act, slope, z, b, NULL, y, NULL, rows, cols};
   nn__pool_for(pool, rows, chunk, forward_task, &p);
 }
 
+NN__VECTORIZE
 static void backward_task(void *ctx, size_t j0, size_t j1) {
   const pass *p = ctx;
   backward_cols(p->act, p->slope, p->y, p->out, p->db, p->rows, p->cols, (int)j0, (int)j1);
 }
 
+NN__VECTORIZE
 void nn__act_backward(nn__pool *pool, nn_act act, float slope, const float *y, float *dy,
                       float *db, size_t rows, int cols) {
-  /* whole columns per task, the bias gradient's unit; softmax needs whole rows */
+  if (rows * (size_t)cols <= PASS_CHUNK || act == NN_ACT_SOFTMAX) { /* softmax: whole rows */
+    backward_cols(act, slope, y, dy, db, rows, cols, 0, cols);
+    return;
+  }
+  /* whole columns per task, the bias gradient's unit */
   size_t chunk = PASS_CHUNK / rows / 16 * 16; /* whole vectors */
   if (chunk < 16) chunk = 16;
-  if (act == NN_ACT_SOFTMAX) chunk = (size_t)cols;
   pass p = {act, slope, NULL, NULL, y, dy, db, rows, cols};
   nn__pool_for(pool, (size_t)cols, chunk, backward_task, &p);
 }

@@ -43,19 +43,17 @@ static int is_small(int M, int N, int K) {
  * longer side of C (rows on a tie: tiles of contiguous memory) and
  * shares the smaller operand. */
 void nn__gemm_plan(nn__gemm *g) {
-  long long macs = (long long)g->M * g->N * g->K;
   g->by_rows = g->M >= g->N;
   int span = g->by_rows ? g->M : g->N;
-  int tiles = 1;
-  if (!is_small(g->M, g->N, g->K) && macs >= TILE_MIN_MACS) {
-    tiles = (span + TILE_SPAN / 2) / TILE_SPAN;
-    if (tiles < 1) tiles = 1;
-    if (tiles > MAX_TILES) tiles = MAX_TILES;
-  }
+  g->width = span;
+  g->tiles = 1;
+  if (is_small(g->M, g->N, g->K) || (long long)g->M * g->N * g->K < TILE_MIN_MACS) return;
+  int tiles = (span + TILE_SPAN / 2) / TILE_SPAN;
+  if (tiles <= 1) return;
+  if (tiles > MAX_TILES) tiles = MAX_TILES;
   int width = (span + tiles - 1) / tiles;
-  width = (width + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
-  g->width = width;
-  g->tiles = (span + width - 1) / width;
+  g->width = (width + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
+  g->tiles = (span + g->width - 1) / g->width;
 }
 
 /* Rows or columns i0 .. i0 + width of C as one cblas_sgemm call: slices of
@@ -84,8 +82,7 @@ static void tile(const nn__gemm *g, int i) {
 }
 
 /* The plain loops of a small product. */
-NN__VECTORIZE
-static void small_nt(int M, int N, int K, const float *A, const float *B, float *C) {
+NN__INLINE void small_nt(int M, int N, int K, const float *A, const float *B, float *C) {
   for (int i = 0; i < M; i++) {
     const float *a = A + (size_t)i * K;
     float *c = C + (size_t)i * N;
@@ -106,8 +103,7 @@ static void small_nt(int M, int N, int K, const float *A, const float *B, float 
   }
 }
 
-NN__VECTORIZE
-static void small_tn(int M, int N, int K, const float *A, const float *B, float *C) {
+NN__INLINE void small_tn(int M, int N, int K, const float *A, const float *B, float *C) {
   if (N >= SMALL_GEMM_VECTOR) {
     /* C[i][:] = sum_k A[k][i] B[k][:]: passes along the long j */
     for (int i = 0; i < M; i++) {
@@ -133,8 +129,7 @@ static void small_tn(int M, int N, int K, const float *A, const float *B, float 
   }
 }
 
-NN__VECTORIZE
-static void small_nn(int M, int N, int K, const float *A, const float *B, float *C) {
+NN__INLINE void small_nn(int M, int N, int K, const float *A, const float *B, float *C) {
   for (int i = 0; i < M; i++) {
     const float *a = A + (size_t)i * K;
     float *c = C + (size_t)i * N;
@@ -156,14 +151,9 @@ static void small_nn(int M, int N, int K, const float *A, const float *B, float 
   }
 }
 
-/* Task i of a run over the products ctx: one tile of one of them. */
-static void run_task(void *ctx, int i) {
-  const nn__gemm *g = ctx;
-  while (i >= g->tiles) i -= g++->tiles;
-  if (!is_small(g->M, g->N, g->K)) {
-    tile(g, i);
-    return;
-  }
+/* A product for the loops. */
+NN__VECTORIZE
+static void small(const nn__gemm *g) {
   switch (g->op) {
   case NN__GEMM_NT:
     small_nt(g->M, g->N, g->K, g->A, g->B, g->C);
@@ -177,33 +167,62 @@ static void run_task(void *ctx, int i) {
   }
 }
 
+/* Task i of a run over the products ctx: one tile of one of them. */
+static void run_task(void *ctx, int i) {
+  const nn__gemm *g = ctx;
+  while (i >= g->tiles) i -= g++->tiles;
+  if (is_small(g->M, g->N, g->K))
+    small(g);
+  else
+    tile(g, i);
+}
+
 void nn__gemm_run(nn__pool *pool, nn__gemm *g, int count) {
+  int blas = 0;
+  for (int i = 0; i < count; i++) blas |= !is_small(g[i].M, g[i].N, g[i].K);
+  if (!blas) { /* loops of at most SMALL_GEMM_MACS: never worth a hand-off */
+    for (int i = 0; i < count; i++) small(&g[i]);
+    return;
+  }
   int tasks = 0;
   for (int i = 0; i < count; i++) {
     nn__gemm_plan(&g[i]);
     tasks += g[i].tiles;
   }
   if (tasks == 1) {
-    run_task(g, 0); /* no hand-off for a product that is not cut */
+    run_task(g, 0);
     return;
   }
   nn__pool_run(pool, tasks, run_task, g);
 }
 
+/* A single product: small ones straight to the loops, inlined here. */
 static void one(nn__pool *pool, nn__gemm_op op, int M, int N, int K, const float *A,
                 const float *B, float *C) {
   nn__gemm g = {.op = op, .M = M, .N = N, .K = K, .A = A, .B = B, .C = C};
   nn__gemm_run(pool, &g, 1);
 }
 
+NN__VECTORIZE
 void nn__gemm_nt(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
-  one(pool, NN__GEMM_NT, M, N, K, A, B, C);
+  if (is_small(M, N, K))
+    small_nt(M, N, K, A, B, C);
+  else
+    one(pool, NN__GEMM_NT, M, N, K, A, B, C);
 }
 
+NN__VECTORIZE
 void nn__gemm_tn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
-  one(pool, NN__GEMM_TN, M, N, K, A, B, C);
+  if (is_small(M, N, K))
+    small_tn(M, N, K, A, B, C);
+  else
+    one(pool, NN__GEMM_TN, M, N, K, A, B, C);
 }
 
+NN__VECTORIZE
 void nn__gemm_nn(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C) {
-  one(pool, NN__GEMM_NN, M, N, K, A, B, C);
+  if (is_small(M, N, K))
+    small_nn(M, N, K, A, B, C);
+  else
+    one(pool, NN__GEMM_NN, M, N, K, A, B, C);
 }

@@ -50,10 +50,9 @@ void nn__ws_free(nn__ws *ws) {
 }
 
 /* Rows r0 .. r1 of nn__standardize. */
-NN__VECTORIZE
-static void standardize_rows(const float *src, const uint32_t *idx, int inputs,
-                             const float *mean, const float *std, float *dst, size_t r0,
-                             size_t r1) {
+NN__INLINE void standardize_rows(const float *src, const uint32_t *idx, int inputs,
+                                 const float *mean, const float *std, float *dst, size_t r0,
+                                 size_t r1) {
   /* x' = (x - mean) / std; exact for the identity statistics (0, 1) */
   for (size_t r = r0; r < r1; r++) {
     const float *x = src + (idx != NULL ? (size_t)idx[r] : r) * (size_t)inputs;
@@ -72,13 +71,19 @@ typedef struct {
   float *dst;
 } standardize_args;
 
+NN__VECTORIZE
 static void standardize_task(void *ctx, size_t r0, size_t r1) {
   const standardize_args *a = ctx;
   standardize_rows(a->src, a->idx, a->inputs, a->mean, a->std, a->dst, r0, r1);
 }
 
+NN__VECTORIZE
 void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size_t n,
                      int inputs, const float *mean, const float *std, float *dst) {
+  if (n * (size_t)inputs <= STANDARDIZE_CHUNK) {
+    standardize_rows(src, idx, inputs, mean, std, dst, 0, n);
+    return;
+  }
   size_t chunk = STANDARDIZE_CHUNK / (size_t)inputs > 0 ? STANDARDIZE_CHUNK / (size_t)inputs : 1;
   standardize_args a = {src, mean, std, idx, inputs, dst};
   nn__pool_for(pool, n, chunk, standardize_task, &a);

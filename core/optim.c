@@ -83,9 +83,8 @@ NN__INLINE void rmsprop(const nn_optim_spec *o, float lr, float *p, const float 
 }
 
 /* One step over parameters [begin, end) of the n_params in the buffers. */
-NN__VECTORIZE
-static void step_range(const nn_optim_spec *o, float lr, uint64_t step, float *params,
-                       float *grad, float *state, size_t n_params, size_t begin, size_t end) {
+NN__INLINE void step_range(const nn_optim_spec *o, float lr, uint64_t step, float *params,
+                           float *grad, float *state, size_t n_params, size_t begin, size_t end) {
   float *p = params + begin, *g = grad + begin; /* (n,) each */
   float *s0 = state + begin; /* (n,) first moment, or momentum */
   /* (n,) second moment, or momentum of rmsprop; sgd has none */
@@ -125,13 +124,19 @@ typedef struct {
   size_t n_params;
 } step_args;
 
+NN__VECTORIZE
 static void step_task(void *ctx, size_t begin, size_t end) {
   const step_args *a = ctx;
   step_range(a->o, a->lr, a->step, a->params, a->grad, a->state, a->n_params, begin, end);
 }
 
+NN__VECTORIZE
 void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t step,
                     float *params, float *grad, float *state, size_t n_params) {
+  if (n_params <= STEP_CHUNK) {
+    step_range(o, lr, step, params, grad, state, n_params, 0, n_params);
+    return;
+  }
   /* every parameter's update reads and writes its own elements only */
   step_args a = {o, lr, step, params, grad, state, n_params};
   nn__pool_for(pool, n_params, STEP_CHUNK, step_task, &a);
