@@ -33,9 +33,9 @@ NN__INLINE void softmax(const float *z, const float *b, float *y, size_t rows, i
   }
 }
 
-NN__VECTORIZE
-void nn__act_forward(nn_act act, float slope, const float *z, const float *b, float *y,
-                     size_t rows, int cols) {
+/* The forward pass of rows (rows, cols) of z and y. */
+NN__INLINE void forward_rows(nn_act act, float slope, const float *z, const float *b, float *y,
+                             size_t rows, int cols) {
   if (act == NN_ACT_SOFTMAX) {
     softmax(z, b, y, rows, cols);
     return;
@@ -71,10 +71,11 @@ void nn__act_forward(nn_act act, float slope, const float *z, const float *b, fl
   }
 }
 
-NN__VECTORIZE
-void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float *db,
-                      size_t rows, int cols) {
-  memset(db, 0, (size_t)cols * sizeof(float));
+/* The backward pass of columns j0 .. j1 of y and dy (rows, cols), and of
+ * db: each column's sum runs down the rows in order, whatever the range. */
+NN__INLINE void backward_cols(nn_act act, float slope, const float *y, float *dy, float *db,
+                              size_t rows, int cols, int j0, int j1) {
+  memset(db + j0, 0, (size_t)(j1 - j0) * sizeof(float));
   for (size_t r = 0; r < rows; r++) {
     const float *yr = y + r * (size_t)cols;
     float *d = dy + r * (size_t)cols;
@@ -82,25 +83,77 @@ void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float 
     case NN_ACT_LINEAR: /* dZ = dY */
       break;
     case NN_ACT_RELU: /* dZ = dY [y > 0] */
-      for (int j = 0; j < cols; j++) d[j] = yr[j] > 0.0f ? d[j] : 0.0f;
+      for (int j = j0; j < j1; j++) d[j] = yr[j] > 0.0f ? d[j] : 0.0f;
       break;
     case NN_ACT_LEAKY_RELU: /* dZ = dY (y > 0 ? 1 : slope) */
-      for (int j = 0; j < cols; j++) d[j] = yr[j] > 0.0f ? d[j] : slope * d[j];
+      for (int j = j0; j < j1; j++) d[j] = yr[j] > 0.0f ? d[j] : slope * d[j];
       break;
     case NN_ACT_SIGMOID: /* dZ = dY y (1 - y) */
-      for (int j = 0; j < cols; j++) d[j] *= yr[j] * (1.0f - yr[j]);
+      for (int j = j0; j < j1; j++) d[j] *= yr[j] * (1.0f - yr[j]);
       break;
     case NN_ACT_TANH: /* dZ = dY (1 - y^2) */
-      for (int j = 0; j < cols; j++) d[j] *= 1.0f - yr[j] * yr[j];
+      for (int j = j0; j < j1; j++) d[j] *= 1.0f - yr[j] * yr[j];
       break;
-    case NN_ACT_SOFTMAX: { /* dZ = y (dY - <dY, y>) */
+    case NN_ACT_SOFTMAX: { /* dZ = y (dY - <dY, y>), over whole rows (j0 = 0, j1 = cols) */
       float dot = 0.0f;
-      for (int j = 0; j < cols; j++) dot += d[j] * yr[j];
-      for (int j = 0; j < cols; j++) d[j] = yr[j] * (d[j] - dot);
+      for (int j = j0; j < j1; j++) dot += d[j] * yr[j];
+      for (int j = j0; j < j1; j++) d[j] = yr[j] * (d[j] - dot);
       break;
     }
     }
     /* db = sum over rows of dZ */
-    for (int j = 0; j < cols; j++) db[j] += d[j];
+    for (int j = j0; j < j1; j++) db[j] += d[j];
   }
+}
+
+/* Elements per task of a pass on the pool, about: 128 KiB of floats. */
+#define PASS_CHUNK 32768
+
+typedef struct {
+  nn_act act;
+  float slope;
+  const float *z, *b, *y;
+  float *out, *db; /* forward: y (rows, cols); backward: dy (rows, cols), db (cols,) */
+  size_t rows;
+  int cols;
+} pass;
+
+NN__VECTORIZE
+static void forward_task(void *ctx, size_t r0, size_t r1) {
+  const pass *p = ctx;
+  size_t off = r0 * (size_t)p->cols;
+  forward_rows(p->act, p->slope, p->z + off, p->b, p->out + off, r1 - r0, p->cols);
+}
+
+NN__VECTORIZE
+void nn__act_forward(nn__pool *pool, nn_act act, float slope, const float *z, const float *b,
+                     float *y, size_t rows, int cols) {
+  if (rows * (size_t)cols <= PASS_CHUNK) {
+    forward_rows(act, slope, z, b, y, rows, cols);
+    return;
+  }
+  /* whole rows per task, softmax's unit */
+  size_t chunk = PASS_CHUNK / (size_t)cols > 0 ? PASS_CHUNK / (size_t)cols : 1;
+  pass p = {act, slope, z, b, NULL, y, NULL, rows, cols};
+  nn__pool_for(pool, rows, chunk, forward_task, &p);
+}
+
+NN__VECTORIZE
+static void backward_task(void *ctx, size_t j0, size_t j1) {
+  const pass *p = ctx;
+  backward_cols(p->act, p->slope, p->y, p->out, p->db, p->rows, p->cols, (int)j0, (int)j1);
+}
+
+NN__VECTORIZE
+void nn__act_backward(nn__pool *pool, nn_act act, float slope, const float *y, float *dy,
+                      float *db, size_t rows, int cols) {
+  if (rows * (size_t)cols <= PASS_CHUNK || act == NN_ACT_SOFTMAX) { /* softmax: whole rows */
+    backward_cols(act, slope, y, dy, db, rows, cols, 0, cols);
+    return;
+  }
+  /* whole columns per task, the bias gradient's unit */
+  size_t chunk = PASS_CHUNK / rows / 16 * 16; /* whole vectors */
+  if (chunk < 16) chunk = 16;
+  pass p = {act, slope, NULL, NULL, y, dy, db, rows, cols};
+  nn__pool_for(pool, (size_t)cols, chunk, backward_task, &p);
 }

@@ -13,7 +13,7 @@ void nn__dense_forward(nn__pool *pool, const nn_layer_spec *l, const float *W, c
   /* Z = X W^T */
   nn__gemm_nt(pool, (int)n, out, in, X, W, Z);
   /* Y = act(Z + b) */
-  nn__act_forward(l->act, l->slope, Z, b, Y, n, out);
+  nn__act_forward(pool, l->act, l->slope, Z, b, Y, n, out);
   if (logits == NULL) return;
   /* logits = Z + b, kept for the loss */
   for (size_t r = 0; r < n; r++) {
@@ -26,9 +26,13 @@ void nn__dense_backward(nn__pool *pool, const nn_layer_spec *l, const float *W, 
                         const float *Y, float *dY, float *dW, float *db, float *dX, size_t n,
                         int in, int out, int fused) {
   /* dZ = dY act'(Y), db = sum_rows dZ; a fused loss already gave dZ */
-  nn__act_backward(fused ? NN_ACT_LINEAR : l->act, l->slope, Y, dY, db, n, out);
-  /* dW = dZ^T X */
-  nn__gemm_tn(pool, out, in, (int)n, dY, X, dW);
-  /* dX = dZ W */
-  if (dX != NULL) nn__gemm_nn(pool, (int)n, in, out, dY, W, dX);
+  nn__act_backward(pool, fused ? NN_ACT_LINEAR : l->act, l->slope, Y, dY, db, n, out);
+  nn__gemm g[2] = {
+      /* dW = dZ^T X */
+      {.op = NN__GEMM_TN, .M = out, .N = in, .K = (int)n, .A = dY, .B = X, .C = dW},
+      /* dX = dZ W */
+      {.op = NN__GEMM_NN, .M = (int)n, .N = in, .K = out, .A = dY, .B = W, .C = dX},
+  };
+  /* independent of each other, so they share one run of the pool */
+  nn__gemm_run(pool, g, dX != NULL ? 2 : 1);
 }

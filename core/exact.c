@@ -141,7 +141,7 @@ int nn__exact_init(nn__exact *e, const nn_model *m, const nn_data *d) {
     nn__exact_free(e);
     return NN_ENOMEM;
   }
-  nn__standardize(d->x, NULL, n, spec->inputs, m->mean, m->std, xs);
+  nn__standardize(NULL, d->x, NULL, n, spec->inputs, m->mean, m->std, xs);
   e->x = p;
   for (size_t i = 0; i < n * inputs; i++) e->x[i] = xs[i];
   free(xs);

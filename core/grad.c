@@ -14,7 +14,7 @@ int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
   nn__ws ws;
   int rc = nn__ws_init(&ws, &m->spec, a, n, 1);
   if (rc != NN_OK) return rc;
-  nn__standardize(x, NULL, n, m->spec.inputs, m->mean, m->std, ws.x);
+  nn__standardize(NULL, x, NULL, n, m->spec.inputs, m->mean, m->std, ws.x);
   nn__net_forward(&m->spec, a, m->params, &ws, n, NULL);
   nn__loss_sum s = {0, 0};
   int outputs = a->out[a->n_layers - 1];

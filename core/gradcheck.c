@@ -106,7 +106,7 @@ static int rounding_gradient(const nn_model *m, const nn_data *d, float *g) {
   nn__rng r;
   int rc = nn__ws_init(&ws, &m->spec, a, n, 1);
   if (rc != NN_OK) return rc;
-  nn__standardize(d->x, NULL, n, m->spec.inputs, m->mean, m->std, ws.x);
+  nn__standardize(NULL, d->x, NULL, n, m->spec.inputs, m->mean, m->std, ws.x);
   nn__net_forward(&m->spec, a, m->params, &ws, n, NULL);
   const float *y = ws.acts[a->n_layers - 1]; /* (n, outputs) */
   nn__rng_seed(&r, 0, PICK_STREAM);

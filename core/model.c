@@ -17,7 +17,7 @@ int nn__model_alloc(const nn_spec *spec, nn_model **out) {
   nn__arch_init(spec, &m->arch);
   /* (P,) params, then (inputs,) mean and (inputs,) std in the same block */
   size_t floats = m->arch.n_params + 2 * (size_t)spec->inputs;
-  m->params = calloc(floats, sizeof(float));
+  m->params = nn__alloc_big(floats * sizeof(float));
   if (m->params == NULL) {
     free(m);
     return NN_ENOMEM;

@@ -19,7 +19,7 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   size_t outputs = (size_t)a->out[a->n_layers - 1];
   if (a->fused) floats += max_rows * outputs;
   if (train) floats += 2 * max_rows * (size_t)a->max_width;
-  float *p = malloc(floats * sizeof(float));
+  float *p = nn__alloc_big(floats * sizeof(float));
   if (p == NULL) return NN_ENOMEM;
   ws->mem = p;
   ws->max_rows = max_rows;
@@ -49,15 +49,44 @@ void nn__ws_free(nn__ws *ws) {
   memset(ws, 0, sizeof *ws);
 }
 
-NN__VECTORIZE
-void nn__standardize(const float *src, const uint32_t *idx, size_t n, int inputs,
-                     const float *mean, const float *std, float *dst) {
+/* Rows r0 .. r1 of nn__standardize. */
+NN__INLINE void standardize_rows(const float *src, const uint32_t *idx, int inputs,
+                                 const float *mean, const float *std, float *dst, size_t r0,
+                                 size_t r1) {
   /* x' = (x - mean) / std; exact for the identity statistics (0, 1) */
-  for (size_t r = 0; r < n; r++) {
+  for (size_t r = r0; r < r1; r++) {
     const float *x = src + (idx != NULL ? (size_t)idx[r] : r) * (size_t)inputs;
     float *d = dst + r * (size_t)inputs;
     for (int j = 0; j < inputs; j++) d[j] = (x[j] - mean[j]) / std[j];
   }
+}
+
+/* Floats per task of a standardization on the pool, about: 128 KiB. */
+#define STANDARDIZE_CHUNK 32768
+
+typedef struct {
+  const float *src, *mean, *std;
+  const uint32_t *idx;
+  int inputs;
+  float *dst;
+} standardize_args;
+
+NN__VECTORIZE
+static void standardize_task(void *ctx, size_t r0, size_t r1) {
+  const standardize_args *a = ctx;
+  standardize_rows(a->src, a->idx, a->inputs, a->mean, a->std, a->dst, r0, r1);
+}
+
+NN__VECTORIZE
+void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size_t n,
+                     int inputs, const float *mean, const float *std, float *dst) {
+  if (n * (size_t)inputs <= STANDARDIZE_CHUNK) {
+    standardize_rows(src, idx, inputs, mean, std, dst, 0, n);
+    return;
+  }
+  size_t chunk = STANDARDIZE_CHUNK / (size_t)inputs > 0 ? STANDARDIZE_CHUNK / (size_t)inputs : 1;
+  standardize_args a = {src, mean, std, idx, inputs, dst};
+  nn__pool_for(pool, n, chunk, standardize_task, &a);
 }
 
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
@@ -116,7 +145,7 @@ void nn__net_infer(const nn_spec *spec, const nn__arch *a, const float *params,
   for (size_t r0 = 0; r0 < n; r0 += chunk) {
     size_t rows = n - r0 < chunk ? n - r0 : chunk;
     float *cur = buf0, *nxt = buf1; /* (rows, max_width) each */
-    nn__standardize(x + r0 * (size_t)spec->inputs, NULL, rows, spec->inputs, mean, std, cur);
+    nn__standardize(NULL, x + r0 * (size_t)spec->inputs, NULL, rows, spec->inputs, mean, std, cur);
     for (int l = 0; l <= last; l++) {
       const nn_layer_spec *ls = &spec->layers[l];
       if (ls->type != NN_LAYER_DENSE) continue; /* dropout is the identity here */

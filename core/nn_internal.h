@@ -29,6 +29,12 @@
 int nn__fail(nn_error *err, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* ---- memory (mem.c) ---------------------------------------------------------- */
+
+/* bytes of zeroed memory, released by free(); a large buffer is aligned to
+ * and advised as huge pages. @return NULL when out of memory */
+void *nn__alloc_big(size_t bytes);
+
 /* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
 
 typedef struct {
@@ -91,10 +97,40 @@ void nn__pool_set_budget(nn__pool *p, int threads);
  * when all are done. p == NULL runs them in order on the caller. */
 void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx);
 
+typedef void (*nn__range_fn)(void *ctx, size_t begin, size_t end);
+/* fn(ctx, begin, end) over [0, n) cut into ranges of chunk (the last one
+ * shorter), one task each: how n is cut depends on n and chunk alone. */
+void nn__pool_for(nn__pool *p, size_t n, size_t chunk, nn__range_fn fn, void *ctx);
+
 /* ---- GEMM: cblas_sgemm for large products, plain loops for tiny ones ------- */
 
-/* A large product is cut into column tiles of C by its shape alone, and the
- * tiles run on pool (NULL: the caller): the bits never depend on the pool. */
+/* A large product is cut into tiles of C's rows or columns by its shape
+ * alone, and the tiles run on pool (NULL: the caller): the bits never
+ * depend on the pool. */
+
+typedef enum {
+  NN__GEMM_NT, /* C (M, N) = A (M, K) * B^T, with B (N, K) */
+  NN__GEMM_TN, /* C (M, N) = A^T * B, with A (K, M), B (K, N) */
+  NN__GEMM_NN  /* C (M, N) = A (M, K) * B (K, N) */
+} nn__gemm_op;
+
+typedef struct {
+  nn__gemm_op op;
+  int M, N, K;
+  const float *A, *B;
+  float *C;
+  /* the cut, set by nn__gemm_plan from the shape */
+  int by_rows; /* tiles are rows of C (1) or columns (0) */
+  int width;   /* rows or columns per tile, the last one's at most */
+  int tiles;   /* 1 for a product that is not cut */
+} nn__gemm;
+
+/* Set g's cut from its op and shape. */
+void nn__gemm_plan(nn__gemm *g);
+/* Compute the independent products g (count,) in one run of the pool: the
+ * tiles of all of them are its tasks, so a product too small to cut still
+ * runs beside another. */
+void nn__gemm_run(nn__pool *pool, nn__gemm *g, int count);
 
 /* C (M, N) = A (M, K) * B^T, with B (N, K)                                  */
 void nn__gemm_nt(nn__pool *pool, int M, int N, int K, const float *A, const float *B, float *C);
@@ -105,14 +141,16 @@ void nn__gemm_nn(nn__pool *pool, int M, int N, int K, const float *A, const floa
 
 /* ---- activations ------------------------------------------------------------ */
 
-/* Y = act(Z + b) row by row, in place on y (rows, cols); z may equal y. */
-void nn__act_forward(nn_act act, float slope, const float *z, const float *b, float *y,
-                     size_t rows, int cols);
+/* Y = act(Z + b) row by row, in place on y (rows, cols); z may equal y.
+ * Ranges of whole rows run on pool (NULL: the caller). */
+void nn__act_forward(nn__pool *pool, nn_act act, float slope, const float *z, const float *b,
+                     float *y, size_t rows, int cols);
 
 /* dZ = dY * act'(Z), from the outputs Y, in place on dy (rows, cols);
- * db (cols,) = column sums of dZ. */
-void nn__act_backward(nn_act act, float slope, const float *y, float *dy, float *db,
-                      size_t rows, int cols);
+ * db (cols,) = column sums of dZ. Ranges of whole columns (softmax: all of
+ * them) run on pool (NULL: the caller). */
+void nn__act_backward(nn__pool *pool, nn_act act, float slope, const float *y, float *dy,
+                      float *db, size_t rows, int cols);
 
 /* ---- layers: each forward next to its backward (dense.c, dropout.c) ------- */
 
@@ -155,9 +193,9 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
 void nn__ws_free(nn__ws *ws);
 
 /* Standardize n rows of raw features src (rows idx[r], or r when idx is
- * NULL) into dst (n, inputs). */
-void nn__standardize(const float *src, const uint32_t *idx, size_t n, int inputs,
-                     const float *mean, const float *std, float *dst);
+ * NULL) into dst (n, inputs); ranges of rows run on pool (NULL: the caller). */
+void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size_t n,
+                     int inputs, const float *mean, const float *std, float *dst);
 
 /* Forward pass of n rows from ws->x; output in ws->acts[n_layers - 1], logits
  * of a fused output layer in ws->logits. rng == NULL is evaluation mode
@@ -207,9 +245,10 @@ size_t nn__optim_state_floats(nn_opt type, size_t n_params);
 
 /* One update of params (P,) from grad (P,). step is 1-based (Adam's bias
  * correction); state (nn__optim_state_floats,) starts zeroed. grad may be
- * modified (weight decay is added to it). */
-void nn__optim_step(const nn_optim_spec *o, float lr, uint64_t step, float *params,
-                    float *grad, float *state, size_t n_params);
+ * modified (weight decay is added to it). Fixed ranges of the parameters
+ * run on pool (NULL: the caller). */
+void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t step,
+                    float *params, float *grad, float *state, size_t n_params);
 
 /* Scale grad so its global L2 norm is at most max_norm (as PyTorch's
  * clip_grad_norm_). @return the norm before clipping. */

@@ -82,30 +82,64 @@ NN__INLINE void rmsprop(const nn_optim_spec *o, float lr, float *p, const float 
   }
 }
 
-NN__VECTORIZE
-void nn__optim_step(const nn_optim_spec *o, float lr, uint64_t step, float *params,
-                    float *grad, float *state, size_t n_params) {
+/* One step over parameters [begin, end) of the n_params in the buffers. */
+NN__INLINE void step_range(const nn_optim_spec *o, float lr, uint64_t step, float *params,
+                           float *grad, float *state, size_t n_params, size_t begin, size_t end) {
+  float *p = params + begin, *g = grad + begin; /* (n,) each */
+  float *s0 = state + begin; /* (n,) first moment, or momentum */
+  /* (n,) second moment, or momentum of rmsprop; sgd has none */
+  float *s1 = o->type == NN_OPT_SGD ? NULL : state + n_params + begin;
+  size_t n = end - begin;
   float wd = o->weight_decay;
   if (o->type == NN_OPT_ADAMW) {
     /* decoupled decay: p *= 1 - lr wd */
     float f = 1.0f - lr * wd;
-    for (size_t i = 0; i < n_params; i++) params[i] *= f;
+    for (size_t i = 0; i < n; i++) p[i] *= f;
   } else if (wd != 0.0f) {
     /* L2: g += wd p */
-    for (size_t i = 0; i < n_params; i++) grad[i] += wd * params[i];
+    for (size_t i = 0; i < n; i++) g[i] += wd * p[i];
   }
   switch (o->type) {
   case NN_OPT_SGD:
-    sgd(o, lr, params, grad, state, n_params);
+    sgd(o, lr, p, g, s0, n);
     break;
   case NN_OPT_ADAM:
   case NN_OPT_ADAMW:
-    adam(o, lr, step, params, grad, state, state + n_params, n_params);
+    adam(o, lr, step, p, g, s0, s1, n);
     break;
   case NN_OPT_RMSPROP:
-    rmsprop(o, lr, params, grad, state, state + n_params, n_params);
+    rmsprop(o, lr, p, g, s0, s1, n);
     break;
   }
+}
+
+/* Parameters per task of a step on the pool: 128 KiB of each buffer. */
+#define STEP_CHUNK ((size_t)1 << 15)
+
+typedef struct {
+  const nn_optim_spec *o;
+  float lr;
+  uint64_t step;
+  float *params, *grad, *state;
+  size_t n_params;
+} step_args;
+
+NN__VECTORIZE
+static void step_task(void *ctx, size_t begin, size_t end) {
+  const step_args *a = ctx;
+  step_range(a->o, a->lr, a->step, a->params, a->grad, a->state, a->n_params, begin, end);
+}
+
+NN__VECTORIZE
+void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t step,
+                    float *params, float *grad, float *state, size_t n_params) {
+  if (n_params <= STEP_CHUNK) {
+    step_range(o, lr, step, params, grad, state, n_params, 0, n_params);
+    return;
+  }
+  /* every parameter's update reads and writes its own elements only */
+  step_args a = {o, lr, step, params, grad, state, n_params};
+  nn__pool_for(pool, n_params, STEP_CHUNK, step_task, &a);
 }
 
 double nn__clip_grad(float *grad, size_t n_params, float max_norm) {

@@ -15,11 +15,18 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "nn_internal.h"
 
-/* Polls of the run word before a worker sleeps (~20 us). */
-#define SPIN_POLLS 2000
+/* How long a worker polls for the next run before it sleeps, and the
+ * caller for the last worker of a run: waking a sleeping thread costs tens
+ * of microseconds, more on a virtual CPU. */
+#ifndef SPIN_NS
+#define SPIN_NS 100000
+#endif
+/* Polls between two looks at the clock. */
+#define SPIN_POLLS 64
 /* The run word before the first run: generation 1, nobody invited. */
 #define FIRST_RUN ((uint_fast64_t)1 << 16)
 
@@ -53,14 +60,49 @@ static void take_tasks(nn__pool *p) {
   for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->tasks;) p->fn(p->ctx, i);
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A hint to the core that this thread spins (x86: pause). */
+static void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* The run word once it moves away from seen within SPIN_NS, or 0. */
+static uint_fast64_t spin_run(nn__pool *p, uint_fast64_t seen) {
+  int64_t start = now_ns();
+  do {
+    for (int i = 0; i < SPIN_POLLS; i++) {
+      uint_fast64_t g = atomic_load_explicit(&p->run, memory_order_acquire);
+      if (g != seen) return g;
+      relax();
+    }
+  } while (now_ns() - start < SPIN_NS);
+  return 0;
+}
+
+/* Whether the run's workers all finish within SPIN_NS. */
+static int spin_done(nn__pool *p) {
+  int64_t start = now_ns();
+  do {
+    for (int i = 0; i < SPIN_POLLS; i++) {
+      if (atomic_load_explicit(&p->active, memory_order_acquire) == 0) return 1;
+      relax();
+    }
+  } while (now_ns() - start < SPIN_NS);
+  return 0;
+}
+
 /* Wait for a run word other than seen; @return it, or 0 when stopping. */
 static uint_fast64_t await_run(nn__pool *p, uint_fast64_t seen) {
-  for (int i = 0; i < SPIN_POLLS; i++) {
-    uint_fast64_t g = atomic_load_explicit(&p->run, memory_order_acquire);
-    if (g != seen) return g;
-  }
+  uint_fast64_t g = spin_run(p, seen);
+  if (g != 0) return g;
   pthread_mutex_lock(&p->mu);
-  uint_fast64_t g;
   while (!p->stop && (g = atomic_load(&p->run)) == seen) {
     p->sleepers++;
     pthread_cond_wait(&p->wake, &p->mu);
@@ -164,9 +206,31 @@ void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx) {
   if (p->sleepers > 0) pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
   take_tasks(p);
-  for (int i = 0; i < SPIN_POLLS; i++)
-    if (atomic_load_explicit(&p->active, memory_order_acquire) == 0) return;
+  if (spin_done(p)) return;
   pthread_mutex_lock(&p->mu);
   while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
+}
+
+/* A run of nn__pool_for: task i is the range [i chunk, (i + 1) chunk). */
+typedef struct {
+  nn__range_fn fn;
+  void *ctx;
+  size_t n, chunk;
+} ranges;
+
+static void range_task(void *ctx, int i) {
+  const ranges *r = ctx;
+  size_t begin = (size_t)i * r->chunk;
+  size_t end = r->n - begin < r->chunk ? r->n : begin + r->chunk;
+  r->fn(r->ctx, begin, end);
+}
+
+void nn__pool_for(nn__pool *p, size_t n, size_t chunk, nn__range_fn fn, void *ctx) {
+  if (n <= chunk) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  ranges r = {fn, ctx, n, chunk};
+  nn__pool_run(p, (int)((n + chunk - 1) / chunk), range_task, &r);
 }

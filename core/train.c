@@ -127,8 +127,8 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   size_t P = m->arch.n_params;
   int outputs = nn_spec_outputs(&m->spec);
   t->n_state = nn__optim_state_floats(c->optim.type, P);
-  t->grad = malloc(P * sizeof(float));
-  t->state = calloc(t->n_state, sizeof(float));
+  t->grad = nn__alloc_big(P * sizeof(float));
+  t->state = nn__alloc_big(t->n_state * sizeof(float));
   t->split = malloc(d->rows * sizeof(uint32_t));
   t->order = malloc(d->rows * sizeof(uint32_t));
   rc = NN_ENOMEM;
@@ -195,7 +195,7 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
   const nn_data *d = t->d;
   const nn_model *m = t->m;
   int f = d->features, k = d->outputs;
-  nn__standardize(d->x, idx, n, f, m->mean, m->std, t->ws.x);
+  nn__standardize(t->ws.pool, d->x, idx, n, f, m->mean, m->std, t->ws.x);
   if (d->labels != NULL) {
     for (size_t i = 0; i < n; i++) t->labels[i] = d->labels[idx[i]];
     return;
@@ -227,7 +227,7 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, &t->ws, n);
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
-  nn__optim_step(&t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
+  nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
   return NN_OK;
 }
 

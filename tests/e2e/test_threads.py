@@ -5,11 +5,12 @@ import random
 
 from dbfile import weights
 
-# Wide enough that every matrix product of a batch is cut into tiles
-# (core/gemm.c), so more threads really split the work.
+# Wide enough that the large matrix products of a batch are cut into tiles
+# (core/gemm.c: 1536 rows or columns make three), so more threads really
+# split the work, along rows and along columns.
 SPEC = {"name": "wide", "inputs": 300, "loss": "cross_entropy",
-        "layers": [{"type": "dense", "units": 512, "activation": "relu"},
-                   {"type": "dense", "units": 256, "activation": "relu"},
+        "layers": [{"type": "dense", "units": 1536, "activation": "relu"},
+                   {"type": "dense", "units": 768, "activation": "relu"},
                    {"type": "dense", "units": 10, "activation": "softmax"}]}
 JOB = {"epochs": 3, "batch_size": 64, "seed": 5, "validation_split": 0.0,
        "optimizer": {"type": "adam", "lr": 0.001}}
@@ -55,7 +56,7 @@ def test_weights_do_not_depend_on_the_thread_budget(spawn, tmp_path):
     one.stop()
     three.stop()
     reference = weights(one.db, m1)
-    assert reference is not None and len(reference) > 300 * 512 * 4
+    assert reference is not None and len(reference) > 300 * 1536 * 4
     assert weights(three.db, m3) == reference
     for m, _ in shared:
         assert weights(three.db, m) == reference
