@@ -101,11 +101,15 @@ void http_json(http_response *res, int status, cJSON *json) {
 
 void http_text(http_response *res, int status, char *text, size_t len,
                const char *content_type) {
+  if (text == NULL) {
+    http_fail(res, API_INTERNAL, NULL, "out of memory");
+    return;
+  }
   response_reset(res);
-  res->status = text != NULL ? status : 500;
+  res->status = status;
   res->body = text;
-  res->body_len = text != NULL ? len : 0;
-  res->content_type = text != NULL ? content_type : NULL;
+  res->body_len = len;
+  res->content_type = content_type;
 }
 
 void http_static(http_response *res, int status, const void *data, size_t len,

@@ -123,7 +123,8 @@ void http_json(http_response *res, int status, cJSON *json);
 
 /**
  * Answer with text that is not JSON (the Prometheus exposition).
- * @param text         malloc'd, consumed here; NULL answers 500 internal
+ * @param text         malloc'd, consumed here; NULL answers 500 internal, "out of
+ *                     memory" (as the json_buf_take of a failed buffer gives)
  * @param content_type a static string, e.g. "text/plain; version=0.0.4"
  */
 void http_text(http_response *res, int status, char *text, size_t len,

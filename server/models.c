@@ -205,16 +205,11 @@ static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64
   store_weights sw;
   nn_model *m = NULL;
   int rc = store_model_weights(st, model_id, want, &sw);
-  if (rc == STORE_ENOTFOUND && want != 0) {
-    /* tell a missing model from a version it no longer keeps */
-    store_weights_clear(&sw);
-    rc = store_model_weights(st, model_id, 0, &sw);
-    if (rc == STORE_OK) {
-      rc = api_fail(err, API_NOT_FOUND, "version",
-                    "model %lld has no version %lld (see GET /v1/models/%lld/versions for the "
-                    "versions kept)", (long long)model_id, (long long)want, (long long)model_id);
-      goto out;
-    }
+  if (rc == STORE_OK && sw.buf == NULL && want != 0) {
+    rc = api_fail(err, API_NOT_FOUND, "version",
+                  "model %lld has no version %lld (see GET /v1/models/%lld/versions for the "
+                  "versions kept)", (long long)model_id, (long long)want, (long long)model_id);
+    goto out;
   }
   if (rc != STORE_OK) {
     rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,

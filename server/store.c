@@ -260,9 +260,10 @@ static const char *const queries[Q_COUNT] = {
     [Q_MODEL_WEIGHTS] = "SELECT v.weights, m.version, v.classes, m.version FROM models m"
                         " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = m.version"
                         " WHERE m.id = ?1",
-    [Q_MODEL_WEIGHTS_AT] = "SELECT v.weights, v.version, v.classes, m.version FROM models m"
-                           " JOIN model_versions v ON v.model_id = m.id"
-                           " WHERE m.id = ?1 AND v.version = ?2",
+    /* A version not kept reads as NULL weights; only a missing model is no row. */
+    [Q_MODEL_WEIGHTS_AT] = "SELECT v.weights, ?2, v.classes, m.version FROM models m"
+                           " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = ?2"
+                           " WHERE m.id = ?1",
     [Q_MODEL_VERSION] = "SELECT version FROM models WHERE id = ?1",
     [Q_MODEL_PUBLISH] = "UPDATE models SET version = version + 1, trained = 1, last_job = ?2,"
                         " classes = ?3 WHERE id = ?1 RETURNING version",

@@ -211,7 +211,8 @@ int store_model_delete(store *st, int64_t id);
 
 /* A version of a model's weights. */
 typedef struct {
-  uint8_t *buf;    /* a weights-only core checkpoint; NULL (len 0) when never trained */
+  uint8_t *buf;    /* a weights-only core checkpoint; NULL (len 0) when never trained,
+                    * or when the version asked for is not kept */
   size_t len;
   int64_t version; /* its version; the newest one (0 when never trained) if buf is NULL */
   char *classes;   /* the class names it predicts (JSON array text), or NULL */
@@ -223,8 +224,8 @@ typedef struct {
  * together so they always match.
  * @param version the version wanted, or 0 for the newest
  * @param out     release with store_weights_clear
- * @return STORE_OK, or STORE_ENOTFOUND (no such model, or that version is not
- *         kept: see store_job_epoch_commit)
+ * @return STORE_OK (buf NULL for a version not kept: see
+ *         store_job_epoch_commit), or STORE_ENOTFOUND (no such model)
  */
 int store_model_weights(store *st, int64_t id, int64_t version, store_weights *out);
 

@@ -42,6 +42,12 @@ static void item(app *a, const http_request *req, http_response *res) {
   http_json(res, 200, out);
 }
 
+/* GET /lost: text a failed buffer could not give (NULL), as out of memory does. */
+static void lost(app *a, const http_request *req, http_response *res) {
+  (void)a, (void)req;
+  http_text(res, 200, NULL, 12, "text/plain");
+}
+
 /* GET /v2/things/{name}: {"name":"..."}, or 404 for the name "missing". */
 static void thing(app *a, const http_request *req, http_response *res) {
   (void)a;
@@ -169,6 +175,7 @@ static const route routes[] = {
     {.method = "POST", .pattern = "/echo", .body = ROUTE_BODY_JSON, .handler = echo},
     {.method = "GET", .pattern = "/items/{id}", .handler = item},
     {.method = "GET", .pattern = "/silent", .handler = silent},
+    {.method = "GET", .pattern = "/lost", .handler = lost},
     {.method = "GET", .pattern = "/v2/things/{name}", .handler = thing},
     {.method = "GET", .pattern = "/v2/health/ready", .handler = api_v2_ready},
     {.method = "GET", .pattern = "/file", .handler = file},
@@ -352,6 +359,12 @@ Test(http, client_request_id_is_echoed_when_sane) {
            &r);
   cr_expect_str_neq(header(&r, "X-Request-Id", value, sizeof value), "<script>");
   cr_expect_eq(strlen(value), 16);
+}
+
+Test(http, missing_text_is_a_json_500) {
+  reply r;
+  exchange("GET /lost HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  expect_json_error(&r, 500, "internal", "");
 }
 
 Test(http, unknown_route_is_json_404) {

@@ -451,8 +451,12 @@ Test(store, weights_are_absent_until_published) {
   cr_assert_eq(w.version, 0);
   cr_assert_null(w.classes);
   store_weights_clear(&w);
-  cr_assert_eq(store_model_weights(st, model, 1, &w), STORE_ENOTFOUND);
+  cr_assert_eq(store_model_weights(st, model, 1, &w), STORE_OK);
+  cr_assert_null(w.buf, "no version 1");
+  cr_assert_eq(w.newest, 0);
+  store_weights_clear(&w);
   cr_assert_eq(store_model_weights(st, model + 1, 0, &w), STORE_ENOTFOUND);
+  cr_assert_eq(store_model_weights(st, model + 1, 1, &w), STORE_ENOTFOUND);
   cr_assert_eq(store_model_weights(st, model, -1, &w), STORE_EINVAL);
   store_model_version *v = (store_model_version *)1;
   size_t n = 9;
@@ -866,7 +870,10 @@ Test(store, old_versions_are_pruned_but_each_jobs_last_stays) {
   expect_versions(model, (const int64_t[]){9, 8, 4, 0});
   expect_weights(model, 4, (const uint8_t[]){(uint8_t)first, 4, 3, 4}, 4, 4);
   store_weights w;
-  cr_assert_eq(store_model_weights(st, model, 7, &w), STORE_ENOTFOUND);
+  cr_assert_eq(store_model_weights(st, model, 7, &w), STORE_OK);
+  cr_assert_null(w.buf, "version 7 was pruned");
+  cr_assert_eq(w.newest, 9);
+  store_weights_clear(&w);
   /* another model's versions are its own */
   expect_versions(other, (const int64_t[]){0});
   /* the default keeps STORE_VERSIONS_KEPT */
