@@ -57,11 +57,12 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/events", .handler = api_events_all, .access = ROUTE_READ},
 
-    /* The Open Inference Protocol (api_v2.h). Its health probes are open, as
-     * /healthz is; infer is a read, as predict is. */
-    {.method = "GET", .pattern = "/v2/health/live", .handler = api_v2_live, .access = ROUTE_OPEN},
+    /* The Open Inference Protocol (api_v2.h). Every /v2 route needs a token
+     * when one is set, its health probes too: /healthz is the open probe;
+     * infer is a read, as predict is. */
+    {.method = "GET", .pattern = "/v2/health/live", .handler = api_v2_live, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v2/health/ready", .handler = api_v2_ready,
-     .access = ROUTE_OPEN},
+     .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v2", .handler = api_v2_server, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v2/models/{name}", .handler = api_v2_model,
      .access = ROUTE_READ},

@@ -338,17 +338,19 @@ def test_tokens(spawn):
     job = full.create_job(model["id"], ds["id"], epochs=5, batch_size=4)
     assert full.wait(job["id"], timeout=60)["state"] == "succeeded"
 
-    # Health probes are open, as /healthz is.
-    assert get(anon, "/v2/health/live")[::2] == (200, {"live": True})
-    assert get(anon, "/v2/health/ready")[::2] == (200, {"ready": True})
-    # Everything else needs a token, and the read-only one is enough, infer included.
+    # /healthz is the open probe; every /v2 route needs a token, its health
+    # probes too, and the read-only one is enough, infer included.
+    assert get(anon, "/healthz")[0] == 200
     body = {"inputs": [tensor(XOR_INPUTS)]}
     for c in (anon, Client(d.url, token="wrong")):
-        for answer in (get(c, "/v2"), get(c, "/v2/models/xor-net"),
+        for answer in (get(c, "/v2/health/live"), get(c, "/v2/health/ready"),
+                       get(c, "/v2"), get(c, "/v2/models/xor-net"),
                        get(c, "/v2/models/xor-net/ready"), infer(c, "xor-net", body)):
             v2_error(answer, 401, "token")
             assert answer[1]["WWW-Authenticate"].startswith("Bearer")
     for c in (reader, full):
+        assert get(c, "/v2/health/live")[::2] == (200, {"live": True})
+        assert get(c, "/v2/health/ready")[::2] == (200, {"ready": True})
         assert get(c, "/v2")[0] == 200
         assert get(c, "/v2/models/xor-net")[0] == 200
         assert get(c, "/v2/models/xor-net/ready")[0] == 200

@@ -100,7 +100,7 @@ Test(auth, daemon_routes_have_the_intended_access) {
   for (size_t i = 0; i < n; i++) {
     const route *r = &t[i];
     bool predict = strstr(r->pattern, "/predict") != NULL || strstr(r->pattern, "/infer") != NULL;
-    bool probe = strcmp(r->pattern, "/healthz") == 0 || strncmp(r->pattern, "/v2/health/", 11) == 0;
+    bool probe = strcmp(r->pattern, "/healthz") == 0;
     bool dashboard = strcmp(r->pattern, "/") == 0 || strncmp(r->pattern, "/ui/", 4) == 0;
     if (probe || dashboard) {
       cr_expect_eq(r->access, ROUTE_OPEN, "%s %s", r->method, r->pattern);
@@ -111,7 +111,7 @@ Test(auth, daemon_routes_have_the_intended_access) {
     }
     open += r->access == ROUTE_OPEN;
   }
-  cr_expect_eq(open, 5, "only /healthz, the /v2 health probes and the dashboard's files are open");
+  cr_expect_eq(open, 3, "only /healthz and the dashboard's files are open");
 }
 
 /* Is this numeric address (IPv6 when it has a ':') loopback? */
