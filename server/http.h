@@ -10,6 +10,15 @@
  * request ended (http_deadline.h): a client trickling headers cannot hold a
  * thread. With a certificate in app.tls it serves HTTPS only.
  *
+ * Why a thread per connection rather than libmicrohttpd's event loop with
+ * suspended connections: handlers block — on SQLite's write lock, a commit's
+ * fsync, a gradient check or a large prediction — and in an event loop each
+ * of those would stall every connection sharing its thread. libmicrohttpd
+ * 0.9.75 cannot suspend a connection in this mode, so a waiting answer (an
+ * event stream between events, a long poll) parks its own thread on a
+ * condition variable instead (notify.h): no CPU until it is woken, and the
+ * thread's stack is all it holds.
+ *
  * For each request the layer matches a route
  * (router.h), checks the body against the route's size limit (413 from
  * Content-Length before reading; counted as it streams otherwise) and media
