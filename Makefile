@@ -130,10 +130,11 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 	  node --test --test-concurrency=1
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
-# that run workers, predictions, cancels, stops and waits for disk space
-# concurrently. A report makes the daemon exit non-zero at its stop, which
-# fails the test. (The Criterion runner itself does not run under
-# ThreadSanitizer.)
+# that run workers, predictions, cancels, stops, waits for disk space, crash
+# loops, pinned-version predictions and gradient checks concurrently. A
+# report makes the daemon exit non-zero at its stop, which fails the test.
+# (The Criterion runner itself cannot start under ThreadSanitizer: its
+# sandbox's shared arena does not fit TSan's address space layout.)
 race: export TRAIND_LOAD_SECONDS = 30
 race: deps
 	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
@@ -142,7 +143,8 @@ race: deps
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
 	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_threads.py \
 	  tests/e2e/test_events.py tests/e2e/test_disk_full.py tests/e2e/test_load.py \
-	  tests/e2e/test_slow_clients.py
+	  tests/e2e/test_slow_clients.py tests/e2e/test_crash_loop.py tests/e2e/test_v2.py \
+	  tests/e2e/test_diagnostics.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes
