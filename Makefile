@@ -133,8 +133,8 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 # that run workers, predictions, cancels, stops, waits for disk space, crash
 # loops, pinned-version predictions and gradient checks concurrently. A
 # report makes the daemon exit non-zero at its stop, which fails the test.
-# (The Criterion runner itself cannot start under ThreadSanitizer: its
-# sandbox's shared arena does not fit TSan's address space layout.)
+# (Criterion 2.4's runner does not start under ThreadSanitizer: it cannot
+# map its sandbox's shared arena, or with -j1 crashes inside libcriterion.)
 race: export TRAIND_LOAD_SECONDS = 30
 race: deps
 	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
