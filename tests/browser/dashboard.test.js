@@ -5,9 +5,11 @@
 // request or an error answer the step does not expect.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {before, describe, test} from 'node:test';
 
-import {screenshot, watch} from './browser.js';
+import {checkPng, screenshot, shots, watch} from './browser.js';
 import {session} from './session.js';
 import {irisCsv} from './data.js';
 
@@ -188,4 +190,32 @@ describe('dashboard', () => {
     await page.locator('#predict-error:not([hidden])').waitFor();
     assert.match(await text('#predict-error'), /inputs\[0\]/);
   }, badRequest);
+
+  step('the models page lists each model with its parameters and weights', async () => {
+    await nav('models');
+    await page.locator('#models-table tr[data-model="2"]').waitFor();
+    const wide = await s.daemon.api('GET', '/v1/models/2');
+    assert.ok(wide.trained, 'the cancelled job left weights');
+    const rows = page.locator('#models-table tbody tr');
+    assert.equal(await rows.count(), 2);
+    assert.equal(await rows.nth(0).getAttribute('data-model'), '2', 'newest first');
+    assert.match(await rows.nth(0).innerText(),
+      new RegExp(`wide-net[\\s\\S]*cross_entropy\\s+515\\s+v${wide.version}\\b`));
+    assert.match(await rows.nth(1).innerText(),
+      new RegExp(`iris-net[\\s\\S]*cross_entropy\\s+131\\s+v${EPOCHS}\\b`));
+    await screenshot(page, 'models');
+  });
+
+  test('every page of the dashboard has a screenshot', () => {
+    const app = fs.readFileSync(path.join(import.meta.dirname, '../../clients/web/js/app.js'), 'utf8');
+    const routes = [...app.matchAll(/\{path: \/(.+?)\/, page: (\w+)/g)]
+      .map(([, re, name]) => ({re: new RegExp(re), name}));
+    assert.equal(routes.length, 6, 'jobs, new job, job, models, model, datasets');
+    for (const {re, name} of routes) {
+      const shot = shots.find((x) => re.test(x.hash.slice(1) || '/jobs'));
+      assert.ok(shot, `no screenshot of the ${name} page (${re})`);
+      const {width, height} = checkPng(shot.file);
+      assert.ok(width >= 1000 && height >= 600, `${shot.file}: ${width} × ${height}`);
+    }
+  });
 });
