@@ -68,9 +68,37 @@ export function watch(page) {
   };
 }
 
-/** A full-page screenshot, once the transient notices have faded. */
+/** The screenshots this process saved: [{name, file, hash (the page's route)}]. */
+export const shots = [];
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Check that file holds a PNG image of at least one pixel: its signature,
+ * then the IHDR chunk with the width and height.
+ * @return {width, height}
+ */
+export function checkPng(file) {
+  const data = fs.readFileSync(file);
+  if (data.length < 24 || !data.subarray(0, 8).equals(PNG_SIGNATURE) ||
+      data.toString('latin1', 12, 16) !== 'IHDR') {
+    throw new Error(`${file}: not a PNG image (${data.length} bytes)`);
+  }
+  const size = {width: data.readUInt32BE(16), height: data.readUInt32BE(20)};
+  if (size.width === 0 || size.height === 0) throw new Error(`${file}: an empty image`);
+  return size;
+}
+
+/**
+ * A full-page screenshot, once the transient notices have faded. The file of
+ * an earlier run is removed first, so the one checked is this run's.
+ */
 export async function screenshot(page, name) {
   await page.waitForFunction(() => !document.querySelector('.toast'), null, {timeout: 10000});
   fs.mkdirSync(SHOTS, {recursive: true});
-  await page.screenshot({path: path.join(SHOTS, `${name}.png`), fullPage: true});
+  const file = path.join(SHOTS, `${name}.png`);
+  fs.rmSync(file, {force: true});
+  await page.screenshot({path: file, fullPage: true});
+  checkPng(file);
+  shots.push({name, file, hash: new URL(page.url()).hash});
 }

@@ -64,8 +64,17 @@ test('the gradient norm of each dense layer is drawn per epoch', async () => {
   assert.match(legend, /L0 dense relu/);
   assert.match(legend, /L2 dense softmax/);
   assert.doesNotMatch(legend, /dropout/, 'dropout layers have no gradient norm');
-  assert.equal(await page.locator('#charts .chart').nth(0).getAttribute('data-points'),
-    String(EPOCHS), 'the loss curve has every epoch');
+  assert.deepEqual(JSON.parse(await grad.getAttribute('data-series')),
+    [['L0 dense relu', EPOCHS - 5], ['L2 dense softmax', EPOCHS - 5]]);
+  const loss = page.locator('#charts .chart').nth(0);
+  assert.equal(await loss.getAttribute('data-points'), String(EPOCHS),
+    'the loss curve has every epoch');
+  // No validation split: no val loss series, no val loss value.
+  assert.deepEqual(JSON.parse(await loss.getAttribute('data-series')), [['loss', EPOCHS]]);
+  assert.doesNotMatch(await loss.locator('.u-legend').innerText(), /val/);
+  assert.equal(done.config.validation_split, 0);
+  assert.equal(await page.locator('.stats .stat', {hasText: 'Val loss'}).locator('.stat-value')
+    .innerText(), '—');
   await page.locator('#live[data-state="ended"]').waitFor();
   await screenshot(page, 'job-layers');
   assert.deepEqual(watcher.problems(), []);

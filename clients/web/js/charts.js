@@ -70,8 +70,12 @@ export class Chart {
     const key = `${this.log}\n${series.map((s) => s.label).join('\n')}`;
     if (!this.plot || key !== this.key) this.build(series, key);
     const clean = (v) => (v === null || v === undefined || (this.log && v <= 0) ? null : v);
-    this.plot.setData([x, ...series.map((s) => s.values.map(clean))]);
-    this.el.dataset.points = String(x.length); // how many epochs are drawn, for tests too
+    const data = series.map((s) => s.values.map(clean));
+    this.plot.setData([x, ...data]);
+    // What is drawn, for tests too: how many epochs, and each series' points.
+    this.el.dataset.points = String(x.length);
+    this.el.dataset.series = JSON.stringify(series.map((s, i) =>
+      [s.label, data[i].filter((v) => v !== null).length]));
   }
 
   build(series, key) {
