@@ -6,13 +6,15 @@ import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../d
 import {ago, int, when} from '../format.js';
 import {architecture} from '../resources.js';
 
-// A starting point, laid out one layer a line.
+// A starting point, laid out to fit the side column without scrolling.
 const EXAMPLE = `{
   "name": "iris-net",
   "inputs": 4,
   "layers": [
-    {"type": "dense", "units": 16, "activation": "relu"},
-    {"type": "dense", "units": 3, "activation": "softmax"}
+    {"type": "dense", "units": 16,
+     "activation": "relu"},
+    {"type": "dense", "units": 3,
+     "activation": "softmax"}
   ],
   "loss": "cross_entropy",
   "seed": 1,
@@ -21,7 +23,7 @@ const EXAMPLE = `{
 
 export function mount(main) {
   const tbody = h('tbody');
-  const spec = h('textarea', {name: 'spec', id: 'model-spec', rows: 12, spellcheck: 'false',
+  const spec = h('textarea', {name: 'spec', id: 'model-spec', rows: 14, spellcheck: 'false',
     wrap: 'off', class: 'mono'});
   spec.value = EXAMPLE;
   const error = h('div', {class: 'alert', hidden: true, id: 'model-error'});
