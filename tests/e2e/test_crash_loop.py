@@ -1,8 +1,9 @@
 """A crash loop: three jobs train while the daemon is killed with SIGKILL ten
 times, at random moments, and started again on the same database each time,
-with data sets and models created all along. Afterwards every acknowledged
-write is there, the database is intact, and every job has ended with the
-very weights (byte for byte) of an uninterrupted run of it."""
+with data sets, models and short jobs created all along. Afterwards every
+acknowledged write is there, the database is intact, every job has ended,
+and the three with the very weights (byte for byte) of an uninterrupted run
+of each."""
 import http.client
 import random
 import threading
@@ -50,15 +51,28 @@ def wait_for_progress(client, job_ids, epochs):
 
 
 class Writer(threading.Thread):
-    """Creates data sets and models, one after the other, on whichever daemon
-    is up, and keeps each one acknowledged (2xx). A request the kill cuts off
-    has no answer; any other answer than 2xx is kept as an error."""
+    """Creates data sets, models and short jobs (on the newest acknowledged
+    data set and model), one after the other, on whichever daemon is up, and
+    keeps each one acknowledged (2xx). A request the kill cuts off has no
+    answer; any other answer than 2xx is kept as an error."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.client = None  # set by the test as daemons come and go
         self.done = threading.Event()
-        self.datasets, self.models, self.errors = [], [], []
+        self.datasets, self.models, self.jobs, self.errors = [], [], [], []
+
+    def next_write(self, n):
+        """(path, body, the list it goes to when acknowledged) of write n."""
+        if n % 3 == 1 or not self.datasets:
+            rows = [[n % 7] * 8, [1] * 8]
+            return ("/v1/datasets", {"name": f"w{n}", "inputs": rows, "targets": [[n], [-n]]},
+                    self.datasets)
+        if n % 3 == 2 or not self.models:
+            return "/v1/models", dict(SLOW_SPEC, name=f"w{n}", seed=n), self.models
+        job = {"model": self.models[-1]["id"], "dataset": self.datasets[-1]["id"], "epochs": 2,
+               "batch_size": 2, "seed": n}
+        return "/v1/jobs", job, self.jobs
 
     def run(self):
         n = 0
@@ -68,11 +82,7 @@ class Writer(threading.Thread):
                 time.sleep(0.005)
                 continue
             n += 1
-            if n % 2:
-                path, body, acked = ("/v1/datasets", {"name": f"w{n}", "inputs": [[n, 1], [1, n]],
-                                                      "targets": [[n], [-n]]}, self.datasets)
-            else:
-                path, body, acked = "/v1/models", dict(SLOW_SPEC, name=f"w{n}", seed=n), self.models
+            path, body, acked = self.next_write(n)
             try:
                 status, _, doc = client.request("POST", path, body)
             except (OSError, http.client.HTTPException):
@@ -122,11 +132,19 @@ def test_kill9_loop_loses_nothing_acknowledged_and_changes_no_weights(spawn, tmp
         epochs = [m["epoch"] for m in client.metrics(job_id)]
         assert epochs == list(range(1, JOB["epochs"] + 1))
     assert writer.errors == []
-    assert writer.datasets and writer.models, "no write was acknowledged"
+    assert writer.datasets and writer.models and writer.jobs, "no write was acknowledged"
     for ds in writer.datasets:
         assert client.get_dataset(ds["id"]) == ds
+    trained = {"trained", "version", "last_job"}  # what the writer's jobs change
     for model in writer.models:
-        assert client.get_model(model["id"]) == model
+        now = client.get_model(model["id"])
+        assert {k: v for k, v in now.items() if k not in trained} == \
+            {k: v for k, v in model.items() if k not in trained}
+    for job in writer.jobs:
+        done = client.wait(job["id"], timeout=TIMEOUT)
+        assert done["state"] == "succeeded" and done["epoch"] == 2, done
+        assert (done["model"], done["dataset"], done["config"]["seed"]) == \
+            (job["model"], job["dataset"], job["config"]["seed"])
     assert d.stop() == 0
 
     assert dbfile.integrity(db) == "ok"
