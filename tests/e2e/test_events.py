@@ -284,6 +284,64 @@ def test_idle_stream_gets_keepalive_comments(spawn):
         s.close()
 
 
+def cpu_ticks(pid):
+    """The process's user + system CPU time so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+STREAMS = 32  # idle streams open at once
+
+
+def test_idle_streams_cost_no_cpu_and_an_event_wakes_them_at_once(spawn):
+    """An idle stream is a connection thread asleep on the notifier: 32 of
+    them cost the daemon nothing while idle (no polling, no timer ticks), and
+    an event reaches every one of them at once, not at the keepalive."""
+    d = spawn(extra=("--stream-keepalive", "25"))  # the longest allowed
+    _, done = xor_job(d.client, epochs=2)
+    d.client.wait(done)
+    last = list(d.client.events(job=done))[-1][0]
+
+    # each stream replays the finished job from the start, then goes idle
+    streams = [RawStream(d.url, "/v1/events", headers={"Last-Event-ID": "0"}, timeout=30)
+               for _ in range(STREAMS)]
+    try:
+        for s in streams:
+            assert s.resp.status == 200
+            while s.line() != f"id: {last}\n":
+                pass
+            assert s.line() == "event: state\n" and '"succeeded"' in s.line()
+            assert s.line() == "\n"
+        wait_until("the streams to be counted", lambda: stream_gauge(d.url) == STREAMS)
+
+        # Idle: the daemon's whole CPU time over 3 s, in ticks of 10 ms. It
+        # is 0 in every build (sanitizers included); streams that polled
+        # their notifier every 10 ms would cost 6 to 8.
+        time.sleep(0.5)  # the gauge's request is over
+        before = cpu_ticks(d.proc.pid)
+        time.sleep(3.0)
+        idle = cpu_ticks(d.proc.pid) - before
+        assert idle <= 3, f"{idle} ticks of CPU in 3 s with {STREAMS} idle streams"
+
+        # An event wakes every stream well before the keepalive is due
+        started = time.monotonic()
+        _, job_id = xor_job(d.client, epochs=1)
+        for s in streams:
+            s.conn.sock.settimeout(10)
+            assert re.fullmatch(r"id: \d+\n", s.line())
+            assert s.line() == "event: state\n"
+            state = json.loads(s.line()[len("data: "):])
+            assert (state["id"], state["state"]) == (job_id, "queued")
+        woken = time.monotonic() - started
+        assert woken < 5.0, f"the event took {woken:.1f} s to reach {STREAMS} streams"
+        print(f"idle: {idle} ticks in 3 s; event on {STREAMS} streams after {woken * 1000:.0f} ms")
+        assert d.client.wait(job_id)["state"] == "succeeded"
+    finally:
+        for s in streams:
+            s.close()
+
+
 def test_stream_limit_and_disconnected_clients_are_freed(spawn):
     d = spawn(extra=("--max-streams", "2", "--stream-keepalive", "1"))
     assert stream_gauge(d.url) == 0
