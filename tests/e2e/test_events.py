@@ -453,13 +453,31 @@ def test_bad_stream_requests(client):
 
 def test_long_poll_returns_on_a_new_epoch(spawn):
     client = spawn(workers=1).client
-    running = slow_job(client)
-    now = wait_running(client, running)
-    job = client.get_job(running, wait=60, after_epoch=now["epoch"])
-    assert job["epoch"] > now["epoch"] and job["state"] == "running"
+    # epochs of some 15 ms (a second and more under the sanitizers)
+    x, y = slow_data(rows=2048)
+    ds = client.create_dataset("slow", x, targets=y)
+    model = client.create_model(dict(SLOW_SPEC, layers=[
+        {"type": "dense", "units": 256, "activation": "tanh"}, {"type": "dense", "units": 1}]))
+    running = client.create_job(model["id"], ds["id"], epochs=LONG, batch_size=1)["id"]
+    now = wait_running(client, running, epoch=3)
+    epoch_seconds = sorted(m["seconds"] for m in client.metrics(running))[1]
+
+    # an epoch some half a second ahead: held until the job passes it, no longer
+    ahead = max(2, round(0.5 / epoch_seconds))
+    after = now["epoch"] + ahead
+    wait = 60
+    started = time.monotonic()
+    job = client.get_job(running, wait=wait, after_epoch=after)
+    took = time.monotonic() - started
+    assert job["state"] == "running"
+    assert after < job["epoch"] <= after + 2, (after, job["epoch"])
+    assert took < wait / 2, f"{took:.1f} s: held until the timeout"
+    print(f"epochs of {epoch_seconds * 1000:.0f} ms; after_epoch {ahead} ahead answered "
+          f"in {took * 1000:.0f} ms at epoch {job['epoch'] - after} past it")
+
     # without after_epoch: the next epoch after the one at the request
     later = client.get_job(running, wait=60)
-    assert later["epoch"] > job["epoch"]
+    assert job["epoch"] < later["epoch"] <= job["epoch"] + 2
     client.cancel_job(running)
     assert client.wait(running)["state"] == "cancelled"
 
