@@ -32,8 +32,23 @@ struct http_server {
   uint16_t port;
 };
 
-/* One request's state, from its first line to its completion. */
+typedef struct request_ctx request_ctx;
+
+/* A streamed answer's reader and free, wrapped to count the bytes sent for
+ * the log line. libmicrohttpd owns it with the response and calls the reader
+ * on the connection's thread while the request is alive. The request's end
+ * (on_completed) and the response's (counted_free) come on that thread too,
+ * in an order that differs between libmicrohttpd versions (0.9.75 ends the
+ * request first): whichever ends first unlinks itself from the other. */
 typedef struct {
+  http_body_reader read;
+  http_body_free done;
+  void *ctx;
+  request_ctx *req; /* NULL once the request is completed */
+} counted_stream;
+
+/* One request's state, from its first line to its completion. */
+struct request_ctx {
   http_server *srv;
   struct timespec start; /* CLOCK_MONOTONIC */
   char *uri;             /* the request target as sent; req.path and the query live here */
@@ -55,10 +70,11 @@ typedef struct {
   api_error refusal;
   size_t refused_at;     /* `received` when it was refused */
   int status;            /* what was answered, for the log */
-  size_t bytes;
+  size_t bytes;          /* of the body; a stream's counted as it is sent */
   bool streamed;         /* the answer is a streamed body */
+  counted_stream *counter; /* the streamed answer's, until on_completed */
   uint64_t answer_us;    /* from the start until the answer was queued */
-} request_ctx;
+};
 
 /* The answer's callbacks are libmicrohttpd's own, passed through. */
 _Static_assert(HTTP_BODY_END == MHD_CONTENT_READER_END_OF_STREAM, "end of a streamed body");
@@ -171,6 +187,20 @@ void http_fail(http_response *res, api_code code, const char *field, const char 
   http_error(res, &err);
 }
 
+static ssize_t counted_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  counted_stream *cs = cls;
+  ssize_t n = cs->read(cs->ctx, pos, buf, max);
+  if (n > 0 && cs->req != NULL) cs->req->bytes += (size_t)n;
+  return n;
+}
+
+static void counted_free(void *cls) {
+  counted_stream *cs = cls;
+  if (cs->req != NULL) cs->req->counter = NULL;
+  if (cs->done != NULL) cs->done(cs->ctx);
+  free(cs);
+}
+
 /* Queue ctx->res (or the fallback when the handler left it unusable). */
 static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
   http_response *res = &ctx->res;
@@ -188,13 +218,20 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
 
   struct MHD_Response *r;
   size_t len = res->body_len;
+  counted_stream *counter = NULL;
   if (streamed) {
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, res->stream_read,
-                                          res->stream_ctx, res->stream_free);
-    if (r != NULL) { /* MHD frees the ctx with the response */
+    counter = malloc(sizeof *counter);
+    if (counter == NULL) return MHD_NO; /* on_completed frees the stream */
+    *counter = (counted_stream){.read = res->stream_read, .done = res->stream_free,
+                                .ctx = res->stream_ctx, .req = ctx};
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK, counted_read,
+                                          counter, counted_free);
+    if (r != NULL) { /* MHD frees the wrapper, and with it the ctx, with the response */
       res->stream_read = NULL;
       res->stream_free = NULL;
       res->stream_ctx = NULL;
+    } else {
+      free(counter);
     }
   } else if (res->body != NULL) {
     r = MHD_create_response_from_buffer_with_free_callback(len, res->body, free);
@@ -234,6 +271,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
     ctx->status = res->status;
     ctx->bytes = len;
     ctx->streamed = streamed;
+    ctx->counter = counter;
     ctx->answer_us = micros_since(&ctx->start);
   }
   return queued;
@@ -516,6 +554,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   request_ctx *ctx = *req_cls;
   if (ctx == NULL) return;
   *req_cls = NULL;
+  /* The response, and with it the counter, may outlive the request a little. */
+  if (ctx->counter != NULL) ctx->counter->req = NULL;
 
   long long us = (long long)micros_since(&ctx->start);
   char path[128];

@@ -3,6 +3,7 @@ mid-training resumes from its checkpoint to the very weights of an
 uninterrupted run."""
 import time
 
+import dbfile
 from datasets import SLOW_SPEC, iris_spec, slow_data
 
 # Epochs of a few milliseconds: long enough to kill the job mid-way, and
@@ -83,11 +84,25 @@ def test_sigterm_mid_training_pauses_and_resumes_to_identical_weights(spawn, tmp
     assert d.stop() == 0
     assert time.monotonic() - started < 5.0, "a graceful stop must not wait for the job"
 
+    # Before it resumes: the job is queued where it paused, and the pause
+    # wrote its own checkpoint there, logged just before the job's requeue.
+    # An epoch that is a multiple of checkpoint_every also has a periodic
+    # one, logged after its epoch: the pause's comes on top of it.
+    with dbfile.connect(db) as conn:
+        state, epoch, restarts = conn.execute(
+            "SELECT state, epoch, restarts FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        newest = conn.execute("SELECT max(epoch) FROM checkpoints WHERE job_id = ?",
+                              (job_id,)).fetchone()[0]
+        events = conn.execute("SELECT kind, state, epoch FROM events WHERE job_id = ? ORDER BY id",
+                              (job_id,)).fetchall()
+    assert (state, restarts) == ("queued", 0), "a graceful stop is not a crash"
+    assert KILL_AFTER <= epoch < JOB["epochs"] and newest == epoch, (epoch, newest)
+    assert events[-2:] == [("checkpoint", None, epoch), ("state", "queued", epoch)], events[-3:]
+    periodic = 1 if epoch % JOB["checkpoint_every"] == 0 else 0
+    assert events.count(("checkpoint", None, epoch)) == periodic + 1, events[-4:]
+
     client = spawn(db=db).client
-    paused = client.get_job(job_id)
-    assert paused["restarts"] == 0, "a graceful stop is not a crash"
-    # The pause wrote a checkpoint past the last periodic one (every 4 epochs).
-    assert max(c["epoch"] for c in client.checkpoints(job_id)) >= KILL_AFTER
+    assert client.get_job(job_id)["restarts"] == 0
     done = client.wait(job_id, timeout=120)
     assert done["state"] == "succeeded" and done["epoch"] == JOB["epochs"], done
     assert client.predict(model_id, probe)["outputs"] == expected

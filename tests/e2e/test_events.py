@@ -284,6 +284,64 @@ def test_idle_stream_gets_keepalive_comments(spawn):
         s.close()
 
 
+def cpu_ticks(pid):
+    """The process's user + system CPU time so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+STREAMS = 32  # idle streams open at once
+
+
+def test_idle_streams_cost_no_cpu_and_an_event_wakes_them_at_once(spawn):
+    """An idle stream is a connection thread asleep on the notifier: 32 of
+    them cost the daemon nothing while idle (no polling, no timer ticks), and
+    an event reaches every one of them at once, not at the keepalive."""
+    d = spawn(extra=("--stream-keepalive", "25"))  # the longest allowed
+    _, done = xor_job(d.client, epochs=2)
+    d.client.wait(done)
+    last = list(d.client.events(job=done))[-1][0]
+
+    # each stream replays the finished job from the start, then goes idle
+    streams = [RawStream(d.url, "/v1/events", headers={"Last-Event-ID": "0"}, timeout=30)
+               for _ in range(STREAMS)]
+    try:
+        for s in streams:
+            assert s.resp.status == 200
+            while s.line() != f"id: {last}\n":
+                pass
+            assert s.line() == "event: state\n" and '"succeeded"' in s.line()
+            assert s.line() == "\n"
+        wait_until("the streams to be counted", lambda: stream_gauge(d.url) == STREAMS)
+
+        # Idle: the daemon's whole CPU time over 3 s, in ticks of 10 ms. It
+        # is 0 in every build (sanitizers included); streams that polled
+        # their notifier every 10 ms would cost 6 to 8.
+        time.sleep(0.5)  # the gauge's request is over
+        before = cpu_ticks(d.proc.pid)
+        time.sleep(3.0)
+        idle = cpu_ticks(d.proc.pid) - before
+        assert idle <= 3, f"{idle} ticks of CPU in 3 s with {STREAMS} idle streams"
+
+        # An event wakes every stream well before the keepalive is due
+        started = time.monotonic()
+        _, job_id = xor_job(d.client, epochs=1)
+        for s in streams:
+            s.conn.sock.settimeout(10)
+            assert re.fullmatch(r"id: \d+\n", s.line())
+            assert s.line() == "event: state\n"
+            state = json.loads(s.line()[len("data: "):])
+            assert (state["id"], state["state"]) == (job_id, "queued")
+        woken = time.monotonic() - started
+        assert woken < 5.0, f"the event took {woken:.1f} s to reach {STREAMS} streams"
+        print(f"idle: {idle} ticks in 3 s; event on {STREAMS} streams after {woken * 1000:.0f} ms")
+        assert d.client.wait(job_id)["state"] == "succeeded"
+    finally:
+        for s in streams:
+            s.close()
+
+
 def test_stream_limit_and_disconnected_clients_are_freed(spawn):
     d = spawn(extra=("--max-streams", "2", "--stream-keepalive", "1"))
     assert stream_gauge(d.url) == 0
@@ -395,13 +453,31 @@ def test_bad_stream_requests(client):
 
 def test_long_poll_returns_on_a_new_epoch(spawn):
     client = spawn(workers=1).client
-    running = slow_job(client)
-    now = wait_running(client, running)
-    job = client.get_job(running, wait=60, after_epoch=now["epoch"])
-    assert job["epoch"] > now["epoch"] and job["state"] == "running"
+    # epochs of some 15 ms (a second and more under the sanitizers)
+    x, y = slow_data(rows=2048)
+    ds = client.create_dataset("slow", x, targets=y)
+    model = client.create_model(dict(SLOW_SPEC, layers=[
+        {"type": "dense", "units": 256, "activation": "tanh"}, {"type": "dense", "units": 1}]))
+    running = client.create_job(model["id"], ds["id"], epochs=LONG, batch_size=1)["id"]
+    now = wait_running(client, running, epoch=3)
+    epoch_seconds = sorted(m["seconds"] for m in client.metrics(running))[1]
+
+    # an epoch some half a second ahead: held until the job passes it, no longer
+    ahead = max(2, round(0.5 / epoch_seconds))
+    after = now["epoch"] + ahead
+    wait = 60
+    started = time.monotonic()
+    job = client.get_job(running, wait=wait, after_epoch=after)
+    took = time.monotonic() - started
+    assert job["state"] == "running"
+    assert after < job["epoch"] <= after + 2, (after, job["epoch"])
+    assert took < wait / 2, f"{took:.1f} s: held until the timeout"
+    print(f"epochs of {epoch_seconds * 1000:.0f} ms; after_epoch {ahead} ahead answered "
+          f"in {took * 1000:.0f} ms at epoch {job['epoch'] - after} past it")
+
     # without after_epoch: the next epoch after the one at the request
     later = client.get_job(running, wait=60)
-    assert later["epoch"] > job["epoch"]
+    assert job["epoch"] < later["epoch"] <= job["epoch"] + 2
     client.cancel_job(running)
     assert client.wait(running)["state"] == "cancelled"
 

@@ -1,9 +1,13 @@
 """Training through the daemon: XOR, an iris-like CSV, cancellation and
 predictions served while a model trains."""
+import csv
+import io
+import json
 import math
 import threading
 import time
 
+import dbfile
 from datasets import (IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv,
                       iris_rows, iris_spec, slow_data)
 
@@ -74,6 +78,52 @@ def test_iris_like_csv_classification(client):
     hits = sum(label == name for label, (_, name) in zip(out["labels"], rows))
     assert hits >= 0.95 * len(rows), hits
     assert client.get_model(model["id"])["classes"] == IRIS_CLASSES
+
+
+# Free text the store keeps or looks up: class names (the target column's
+# cells, kept as the dataset's and the model's classes) and column names.
+# SQL is bound, never spliced, so each comes back byte for byte.
+TRICKY_CLASSES = ["x'); DROP TABLE datasets;--", 'say "hi", then; -- leave',
+                  "\\' OR '1'='1' /* ünïcödé %_ */"]
+TRICKY_COLUMNS = ["a'b", '"c";d', "-- e", "DROP TABLE models;"]
+TRICKY_TARGET = "kind'); DELETE FROM jobs; --"
+
+
+def test_free_text_with_sql_in_it_round_trips(daemon):
+    client = daemon.client
+    rows = [(x, TRICKY_CLASSES[IRIS_CLASSES.index(name)]) for x, name in iris_rows()]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(TRICKY_COLUMNS + [TRICKY_TARGET])
+    writer.writerows(x + [name] for x, name in rows)
+    assert "'" in text.getvalue() and '""' in text.getvalue()  # quoted cells too
+
+    classes = sorted(TRICKY_CLASSES, key=str.encode)  # in byte order
+    ds = client.upload_csv("tricky", TRICKY_TARGET, text.getvalue())
+    assert (ds["rows"], ds["features"], ds["task"]) == (150, 4, "classification")
+    assert ds["classes"] == classes
+    assert client.get_dataset(ds["id"]) == ds
+    assert [d for d in client.list_datasets() if d["id"] == ds["id"]] == [ds]
+
+    model = client.create_model(iris_spec())
+    job = client.create_job(model["id"], ds["id"], epochs=40, batch_size=16,
+                            optimizer={"type": "adam", "lr": 0.01}, seed=1)
+    assert client.wait(job["id"], timeout=60)["state"] == "succeeded"
+    assert client.get_model(model["id"])["classes"] == classes
+    out = client.predict(model["id"], [x for x, _ in rows])
+    assert set(out["labels"]) == set(TRICKY_CLASSES)
+    hits = sum(label == name for label, (_, name) in zip(out["labels"], rows))
+    assert hits >= 0.95 * len(rows), hits
+
+    # nothing dropped or deleted, and the file is sound
+    assert dbfile.integrity(daemon.db) == "ok"
+    with dbfile.connect(daemon.db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        stored = conn.execute("SELECT classes FROM datasets WHERE id = ?", (ds["id"],)).fetchone()
+    assert {"datasets", "models", "jobs", "model_versions", "events"} <= tables
+    assert stored is not None and json.loads(stored[0]) == classes
+    assert client.get_job(job["id"])["state"] == "succeeded"
+    assert [m["id"] for m in client.list_models()] == [model["id"]]
 
 
 def slow_model(client):
