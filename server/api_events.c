@@ -1,9 +1,11 @@
 /* api_events.c — event streams: replay from the store, then follow the notifier. */
 #include "api_events.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "hangup.h"
 #include "json_out.h"
 #include "log.h"
 #include "notify.h"
@@ -19,6 +21,9 @@ typedef struct {
   bool caught_up;   /* false: events up to `seen` may still wait in the store */
   bool job_ended;   /* the job had ended when the stream opened: nothing new will come */
   bool done;        /* the job's final state is queued: end once it is sent */
+  bool watched;     /* the client's hangup is watched for (hangup.h) under `watch` */
+  hangup_watch_id watch;
+  atomic_bool gone; /* the client hung up: end now */
   struct timespec keepalive_at;
   sse_buffer out;
 } stream;
@@ -67,7 +72,8 @@ static int fill(stream *s) {
 }
 
 /* http_body_reader: hand out what is queued; else read the store; else sleep
- * until an event is committed, the keepalive is due or the daemon stops. */
+ * until an event is committed, the keepalive is due, the client hangs up or
+ * the daemon stops. */
 static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max) {
   stream *s = ctx;
   notifier *n = s->a->events;
@@ -82,9 +88,11 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max) {
     if (queued < 0) return HTTP_BODY_ERROR;
     if (queued > 0 || !s->caught_up) continue;
     if (s->job_ended) return HTTP_BODY_END;
-    switch (notify_wait(n, s->seen, &s->keepalive_at)) {
+    switch (notify_wait_or(n, s->seen, &s->keepalive_at, &s->gone)) {
       case NOTIFY_CLOSED:
         return HTTP_BODY_END;
+      case NOTIFY_STOPPED: /* nobody to write to */
+        return HTTP_BODY_ERROR;
       case NOTIFY_TIMEOUT:
         if (sse_comment(&s->out, "keepalive") < 0) return HTTP_BODY_ERROR;
         break;
@@ -97,6 +105,7 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max) {
 /* http_body_free: the client is gone, the stream ended or the daemon stops. */
 static void stream_free(void *ctx) {
   stream *s = ctx;
+  if (s->watched) hangup_unwatch(s->a->hangups, s->watch);
   notify_stream_close(s->a->events);
   sse_buffer_free(&s->out);
   free(s);
@@ -177,6 +186,13 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   s->job_ended = ended;
   s->seen = notify_latest(a->events); /* before any read: later commits wake it */
   notify_deadline(&s->keepalive_at, (uint64_t)a->cfg.keepalive * 1000u);
+  atomic_init(&s->gone, false);
+  /* Unwatched (out of descriptors), a hangup is noticed at the next write. */
+  int fd = http_socket(req);
+  if (fd >= 0 && a->hangups != NULL) {
+    s->watched = hangup_watch(a->hangups, fd, &s->gone, &s->watch) == 0;
+    if (!s->watched) log_write(LOG_WARN, "event stream: cannot watch its client for a hangup");
+  }
   /* From here on stream_free releases s, also when the answer is an error. */
   http_stream(res, 200, "text/event-stream", stream_read, stream_free, s);
   if (job_id == 0 && !given) {

@@ -22,6 +22,7 @@ typedef struct store_pool store_pool;
 typedef struct jobs jobs;
 typedef struct models models;
 typedef struct notifier notifier;
+typedef struct hangups hangups;
 typedef struct http_response http_response;
 
 struct app {
@@ -38,6 +39,8 @@ struct app {
   models *models; /* the predict cache */
   notifier *events; /* told of each committed job event; event streams and
                      * long polls wait on it (notify.h) */
+  hangups *hangups; /* watches the clients of event streams (hangup.h); NULL:
+                     * a client's hangup is noticed at the next write only */
 
   /* Store handles (SQLite connections are not shared): a request takes one
    * from the pool on its first app_store, keeps it under store_key, and the

@@ -287,6 +287,14 @@ const char *http_header(const http_request *req, const char *name) {
   return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
+int http_socket(const http_request *req) {
+  const union MHD_ConnectionInfo *info =
+      req->connection != NULL
+          ? MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD)
+          : NULL;
+  return info != NULL ? (int)info->connect_fd : -1;
+}
+
 /* ---- request ids ---------------------------------------------------------- */
 
 /* SplitMix64 (Steele et al.): distinct inputs give distinct, well-mixed outputs. */

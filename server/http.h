@@ -106,6 +106,9 @@ typedef enum {
 /** @return the value of the request header name (any case), or NULL when absent. */
 const char *http_header(const http_request *req, const char *name);
 
+/** @return the socket of the request's connection (still libmicrohttpd's), or -1 */
+int http_socket(const http_request *req);
+
 /* What a handler sets, through the helpers below. */
 struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */

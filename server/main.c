@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "models.h"
+#include "hangup.h"
 #include "notify.h"
 #include "router.h"
 #include "tls.h"
@@ -109,6 +110,8 @@ static int serve(app *a) {
     goto out;
   }
   d.events = a->events;
+  /* One watch per stream at most: streams are capped at max_streams. */
+  if (hangups_start(a->cfg.max_streams, notify_wake_hook, a->events, &a->hangups) < 0) goto out;
   if (app_init(a) < 0) goto out;
   if (models_new(&a->models) < 0) {
     log_write(LOG_ERROR, "out of memory creating the predict cache");
@@ -145,7 +148,9 @@ static int serve(app *a) {
 
 out:
   if (d.http != NULL) notify_close(a->events);
-  http_stop(d.http);
+  http_stop(d.http); /* frees every stream, and with it its watch */
+  hangups_stop(a->hangups);
+  a->hangups = NULL;
   jobs_stop(a->jobs);
   a->jobs = NULL;
   models_free(a->models);

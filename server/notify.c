@@ -64,23 +64,43 @@ int64_t notify_latest(notifier *n) {
 }
 
 notify_wake notify_wait(notifier *n, int64_t seen, const struct timespec *deadline) {
+  return notify_wait_or(n, seen, deadline, NULL);
+}
+
+notify_wake notify_wait_or(notifier *n, int64_t seen, const struct timespec *deadline,
+                           const atomic_bool *stop) {
   notify_wake wake = NOTIFY_NEW;
   pthread_mutex_lock(&n->mutex);
   for (;;) {
-    if (n->closed) {
-      wake = NOTIFY_CLOSED;
+    /* The flag is set before notify_wake_all takes the mutex: read under
+     * it, it cannot be missed. */
+    bool stopped = stop != NULL && atomic_load(stop);
+    if (n->closed || stopped) {
+      wake = n->closed ? NOTIFY_CLOSED : NOTIFY_STOPPED;
       break;
     }
     if (n->latest > seen) break;
     if (pthread_cond_timedwait(&n->changed, &n->mutex, deadline) != 0) {
       /* Timed out (the only error with valid arguments): one last look. */
-      wake = n->closed ? NOTIFY_CLOSED : n->latest > seen ? NOTIFY_NEW : NOTIFY_TIMEOUT;
+      stopped = stop != NULL && atomic_load(stop);
+      wake = n->closed    ? NOTIFY_CLOSED
+             : stopped    ? NOTIFY_STOPPED
+             : n->latest > seen ? NOTIFY_NEW
+                                : NOTIFY_TIMEOUT;
       break;
     }
   }
   pthread_mutex_unlock(&n->mutex);
   return wake;
 }
+
+void notify_wake_all(notifier *n) {
+  pthread_mutex_lock(&n->mutex);
+  pthread_mutex_unlock(&n->mutex);
+  pthread_cond_broadcast(&n->changed);
+}
+
+void notify_wake_hook(void *ud) { notify_wake_all(ud); }
 
 void notify_deadline(struct timespec *deadline, uint64_t ms) {
   clock_gettime(CLOCK_MONOTONIC, deadline);

@@ -15,6 +15,7 @@
 #ifndef TRAIND_NOTIFY_H
 #define TRAIND_NOTIFY_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,7 +24,8 @@ typedef struct notifier notifier;
 typedef enum {
   NOTIFY_NEW,     /* an id past `seen` was posted */
   NOTIFY_TIMEOUT, /* the deadline passed first */
-  NOTIFY_CLOSED   /* the notifier is closing: stop following */
+  NOTIFY_CLOSED,  /* the notifier is closing: stop following */
+  NOTIFY_STOPPED  /* the waiter's own stop flag was set (notify_wait_or) */
 } notify_wake;
 
 /** @return 0, or -1 when out of memory (or the clock or mutex cannot be set up) */
@@ -48,6 +50,21 @@ int64_t notify_latest(notifier *n);
  * @return NOTIFY_NEW, NOTIFY_TIMEOUT or NOTIFY_CLOSED (closing wins over new ids)
  */
 notify_wake notify_wait(notifier *n, int64_t seen, const struct timespec *deadline);
+
+/**
+ * notify_wait that also returns NOTIFY_STOPPED once *stop is set (checked
+ * before the others but closing, and at each wake-up): whoever sets it calls
+ * notify_wake_all after.
+ * @param stop NULL: notify_wait
+ */
+notify_wake notify_wait_or(notifier *n, int64_t seen, const struct timespec *deadline,
+                           const atomic_bool *stop);
+
+/** Wake every waiter to look at its stop flag again. Thread-safe. */
+void notify_wake_all(notifier *n);
+
+/** notify_wake_all for hangups_start (hangup.h): ud is the notifier. */
+void notify_wake_hook(void *ud);
 
 /** Set *deadline to ms milliseconds from now on CLOCK_MONOTONIC. */
 void notify_deadline(struct timespec *deadline, uint64_t ms);

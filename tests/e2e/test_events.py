@@ -343,7 +343,7 @@ def test_idle_streams_cost_no_cpu_and_an_event_wakes_them_at_once(spawn):
 
 
 def test_stream_limit_and_disconnected_clients_are_freed(spawn):
-    d = spawn(extra=("--max-streams", "2", "--stream-keepalive", "1"))
+    d = spawn(extra=("--max-streams", "2", "--stream-keepalive", "25"))
     assert stream_gauge(d.url) == 0
     open_streams = [RawStream(d.url, "/v1/events") for _ in range(2)]
     assert all(s.resp.status == 200 for s in open_streams)
@@ -358,11 +358,22 @@ def test_stream_limit_and_disconnected_clients_are_freed(spawn):
         next(d.client.events(job=job_id))
     assert refused.value.status == 503
 
-    # clients that hang up are noticed at the next keepalive and freed
+    # once the job's last event is read, the streams are idle: clients that
+    # hang up then are noticed at once, not at the keepalive 25 s on
+    assert d.client.wait(job_id)["state"] == "succeeded"
+    for s in open_streams:
+        while '"succeeded"' not in s.line():
+            pass
+    time.sleep(0.5)
+    closed = time.monotonic()
     for s in open_streams:
         s.close()
     wait_until("the streams to be freed", lambda: stream_gauge(d.url) == 0)
+    freed = time.monotonic() - closed
+    assert freed < 10, f"freed after {freed:.1f} s: at the keepalive, not at the hangup"
     assert next(d.client.events(job=job_id))[1] == "state", "a slot is free again"
+    ended = [line for line in d.log_tail(400).splitlines() if "GET /v1/events 200" in line]
+    assert len(ended) == 2 and all("ended=" in line for line in ended), ended
 
 
 def test_a_client_that_stops_reading_does_not_hold_up_training(client):

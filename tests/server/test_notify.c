@@ -1,6 +1,7 @@
 /* test_notify.c — the event notifier: posts, waits, deadlines, closing, stream counts. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "../../server/notify.h"
@@ -169,4 +170,46 @@ Test(notify, draining_waits_for_the_last_stream_or_the_deadline) {
   notify_deadline(&deadline, 20000);
   cr_expect_eq(notify_drain(n, &deadline), 0, "woken by the last close");
   pthread_join(t, NULL);
+}
+
+typedef struct {
+  atomic_bool stop;
+  notify_wake wake;
+} stoppable;
+
+static void *wait_or_stop(void *arg) {
+  stoppable *w = arg;
+  struct timespec deadline;
+  notify_deadline(&deadline, 20000);
+  w->wake = notify_wait_or(n, 0, &deadline, &w->stop);
+  return NULL;
+}
+
+Test(notify, a_stop_flag_ends_its_own_wait_alone) {
+  stoppable w[2];
+  pthread_t t[2];
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < 2; i++) {
+    atomic_init(&w[i].stop, false);
+    w[i].wake = NOTIFY_NEW;
+    cr_assert_eq(pthread_create(&t[i], NULL, wait_or_stop, &w[i]), 0);
+  }
+  usleep(50000);
+  atomic_store(&w[0].stop, true);
+  notify_wake_hook(n);
+  pthread_join(t[0], NULL);
+  cr_expect_eq(w[0].wake, NOTIFY_STOPPED);
+  cr_expect_lt(seconds_since(&t0), 15.0, "woken, not timed out");
+  notify_post(n, 1); /* the other one sleeps on until its own reason */
+  pthread_join(t[1], NULL);
+  cr_expect_eq(w[1].wake, NOTIFY_NEW);
+
+  /* a flag set before the wait returns at once; closing wins over it */
+  struct timespec deadline;
+  notify_deadline(&deadline, 20000);
+  cr_expect_eq(notify_wait_or(n, 1, &deadline, &w[0].stop), NOTIFY_STOPPED);
+  cr_expect_eq(notify_wait_or(n, 0, &deadline, NULL), NOTIFY_NEW);
+  notify_close(n);
+  cr_expect_eq(notify_wait_or(n, 1, &deadline, &w[0].stop), NOTIFY_CLOSED);
 }
