@@ -17,7 +17,8 @@
  * 0.9.75 cannot suspend a connection in this mode, so a waiting answer (an
  * event stream between events, a long poll) parks its own thread on a
  * condition variable instead (notify.h): no CPU until it is woken, and the
- * thread's stack is all it holds.
+ * thread's stack is all it holds. A stream's client hanging up wakes it too
+ * (hangup.h).
  *
  * For each request the layer matches a route
  * (router.h), checks the body against the route's size limit (413 from
