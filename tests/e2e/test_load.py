@@ -25,14 +25,22 @@ JOB = {"epochs": 3, "batch_size": 4, "optimizer": {"type": "adam", "lr": 0.05}}
 # per-thread arenas, SQLite page caches, the predict cache), after which RSS
 # only wobbles with the requests in flight: 64 at most, each well under a
 # MiB. Measured on 2 cores: the daemon peaks at 30-46 MiB in the first third
-# and at most 5 MiB higher in the last (20 s and 60 s runs); under ASan
-# (30 s) at 478-564 MiB, then 15-22 MiB higher as its quarantine fills; under
-# TSan lower at the end than at the start. What the bound catches is
-# retained growth, which LeakSanitizer cannot see at exit (caches, queues,
-# per-thread state never freed while running): some 34,000 requests run in
-# the last two thirds of a 60 s run, so even half a kB kept per request
-# overshoots it. The failure message gives the counts.
+# and at most 5 MiB higher in the last (20 s and 60 s runs). What the bound
+# catches is retained growth, which LeakSanitizer cannot see at exit (caches,
+# queues, per-thread state never freed while running): some 34,000 requests
+# run in the last two thirds of a 60 s run, so even half a kB kept per
+# request overshoots it. The failure message gives the counts. A sanitized
+# daemon's RSS is the sanitizer's as much as ours (ASan holds up to 256 MiB
+# of freed memory in quarantine, and its RSS grew 15-108 MiB over runs as
+# that filled), so there the figures are printed, not held to the bound.
 RSS_FACTOR, RSS_SLACK = 1.1, 12 << 20
+
+
+def sanitized(pid):
+    """Does the process run under a sanitizer's allocator?"""
+    with open(f"/proc/{pid}/maps") as f:
+        maps = f.read()
+    return any(lib in maps for lib in ("libasan", "libtsan", "libubsan"))
 
 
 class Load:
@@ -234,7 +242,7 @@ def test_mixed_load_from_64_clients(spawn):
     # Memory flat (see RSS_FACTOR above).
     first = max(rss for t, rss in samples if t < elapsed / 3)
     last = max(rss for t, rss in samples if t >= 2 * elapsed / 3)
-    assert last <= RSS_FACTOR * first + RSS_SLACK, \
+    assert sanitized(d.proc.pid) or last <= RSS_FACTOR * first + RSS_SLACK, \
         f"RSS peaked at {first >> 20} MiB in the first third, {last >> 20} MiB in the last\n" \
         f"{summary}"
     assert d.client.health() == {"status": "ok"}
