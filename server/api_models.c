@@ -65,19 +65,24 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   http_json(res, 200, root);
 }
 
+/* Answer a failed store call about model id. */
+static void model_store_error(http_response *res, int rc, int64_t id) {
+  if (rc == STORE_ENOTFOUND)
+    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
+  else
+    app_answer_store_error(res, rc);
+}
+
 void api_models_get(app *a, const http_request *req, http_response *res) {
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
   int64_t id = (int64_t)req->ids[0];
   store_model m;
   int rc = store_model_get(st, id, &m);
-  if (rc == STORE_ENOTFOUND) {
-    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
-  } else if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
-  } else {
+  if (rc != STORE_OK)
+    model_store_error(res, rc, id);
+  else
     http_json(res, 200, json_out_model(&m));
-  }
   store_model_clear(&m);
 }
 
@@ -86,13 +91,11 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
   if (st == NULL) return;
   int64_t id = (int64_t)req->ids[0];
   int rc = store_model_delete(st, id);
-  if (rc == STORE_ENOTFOUND) {
-    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
-  } else if (rc == STORE_ECONFLICT) {
+  if (rc == STORE_ECONFLICT) {
     http_fail(res, API_CONFLICT, "id",
               "model %lld has a queued or running job; cancel it first", (long long)id);
   } else if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    model_store_error(res, rc, id);
   } else {
     models_forget(a->models, id);
     res->status = 204;
@@ -106,12 +109,8 @@ void api_models_versions(app *a, const http_request *req, http_response *res) {
   store_model_version *list;
   size_t n;
   int rc = store_model_versions(st, id, &list, &n);
-  if (rc == STORE_ENOTFOUND) {
-    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
-    return;
-  }
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    model_store_error(res, rc, id);
     return;
   }
   cJSON *root = cJSON_CreateObject();

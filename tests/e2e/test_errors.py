@@ -178,6 +178,7 @@ def test_bad_query(client, xor, path, field):
     ("GET", "/v1/jobs/999999/checkpoints", None),
     ("POST", "/v1/jobs/999999/cancel", None),
     ("DELETE", "/v1/models/999999", None),
+    ("GET", "/v1/models/999999/versions", None),
     ("DELETE", "/v1/datasets/999999", None),
     ("POST", "/v1/models/999999/predict", {"inputs": [[0, 0]]}),
     ("GET", "/v1/nothing", None),

@@ -59,13 +59,14 @@ Test(notify, deadlines_carry_into_seconds) {
 typedef struct {
   int64_t seen;
   notify_wake wake;
+  atomic_bool stop; /* the waiter's own stop flag (notify_wait_or) */
 } waiter;
 
 static void *wait_long(void *arg) {
   waiter *w = arg;
   struct timespec deadline;
   notify_deadline(&deadline, 20000);
-  w->wake = notify_wait(n, w->seen, &deadline);
+  w->wake = notify_wait_or(n, w->seen, &deadline, &w->stop);
   return NULL;
 }
 
@@ -172,28 +173,16 @@ Test(notify, draining_waits_for_the_last_stream_or_the_deadline) {
   pthread_join(t, NULL);
 }
 
-typedef struct {
-  atomic_bool stop;
-  notify_wake wake;
-} stoppable;
-
-static void *wait_or_stop(void *arg) {
-  stoppable *w = arg;
-  struct timespec deadline;
-  notify_deadline(&deadline, 20000);
-  w->wake = notify_wait_or(n, 0, &deadline, &w->stop);
-  return NULL;
-}
-
 Test(notify, a_stop_flag_ends_its_own_wait_alone) {
-  stoppable w[2];
+  waiter w[2];
   pthread_t t[2];
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (int i = 0; i < 2; i++) {
-    atomic_init(&w[i].stop, false);
+    w[i].seen = 0;
     w[i].wake = NOTIFY_NEW;
-    cr_assert_eq(pthread_create(&t[i], NULL, wait_or_stop, &w[i]), 0);
+    atomic_init(&w[i].stop, false);
+    cr_assert_eq(pthread_create(&t[i], NULL, wait_long, &w[i]), 0);
   }
   usleep(50000);
   atomic_store(&w[0].stop, true);
