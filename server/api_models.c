@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "json_out.h"
-#include "models.h"
+#include "predict_cache.h"
 #include "parse_spec.h"
 #include "store.h"
 
@@ -97,7 +97,7 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
   } else if (rc != STORE_OK) {
     model_store_error(res, rc, id);
   } else {
-    models_forget(a->models, id);
+    predict_cache_forget(a->predict_cache, id);
     res->status = 204;
   }
 }

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
-#include "metrics.h"
+#include "prometheus.h"
 #include "notify.h"
 #include "store.h"
 
@@ -64,7 +64,7 @@ static int database_bytes(const char *db_path, uint64_t *bytes) {
 
 void api_ops_metrics(app *a, const http_request *req, http_response *res) {
   (void)req;
-  metrics_gauges g = {0};
+  prometheus_gauges g = {0};
   g.jobs_known = count_jobs(a, g.jobs) == 0;
   g.database_known = database_bytes(a->cfg.db_path, &g.database_bytes) == 0;
   g.event_streams = notify_streams(a->events);
@@ -72,7 +72,7 @@ void api_ops_metrics(app *a, const http_request *req, http_response *res) {
   const route *routes = router_table(&n_routes);
   char *text = NULL;
   size_t len = 0;
-  if (metrics_format(routes, n_routes, &g, &text, &len) < 0) {
+  if (prometheus_format(routes, n_routes, &g, &text, &len) < 0) {
     http_fail(res, API_INTERNAL, NULL, "out of memory formatting the metrics");
     return;
   }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "json_buf.h"
-#include "metrics.h"
+#include "prometheus.h"
 #include "parse_json.h"
 #include "predict.h"
 #include "predict_body.h"
@@ -161,7 +161,7 @@ static void answer(http_response *res, int64_t model_id, const predict_result *r
 }
 
 void api_predict(app *a, const http_request *req, http_response *res) {
-  uint64_t start_us = metrics_clock_us();
+  uint64_t start_us = prometheus_clock_us();
   int64_t id = (int64_t)req->ids[0];
   int64_t version = 0;
   predict_result out = {0};
@@ -180,7 +180,7 @@ void api_predict(app *a, const http_request *req, http_response *res) {
     goto exit;
   }
   answer(res, id, &out);
-  if (res->status == 200) metrics_prediction(out.rows, metrics_clock_us() - start_us);
+  if (res->status == 200) prometheus_prediction(out.rows, prometheus_clock_us() - start_us);
 exit:
   predict_result_clear(&out);
 }

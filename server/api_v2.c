@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 #include "json_buf.h"
-#include "metrics.h"
-#include "models.h"
+#include "prometheus.h"
+#include "predict_cache.h"
 #include "parse_infer.h"
 #include "parse_spec.h"
 #include "predict.h"
@@ -245,8 +245,8 @@ static int load_weights(app *a, store *st, const store_model *m, int64_t version
                         api_error *err) {
   nn_weights *w = NULL;
   int64_t loaded;
-  int rc = version != 0 ? models_acquire_version(a->models, st, m->id, version, &w, NULL, err)
-                        : models_acquire(a->models, st, m->id, &w, &loaded, NULL, err);
+  int rc = version != 0 ? predict_cache_acquire_version(a->predict_cache, st, m->id, version, &w, NULL, err)
+                        : predict_cache_acquire(a->predict_cache, st, m->id, &w, &loaded, NULL, err);
   nn_weights_unref(w);
   return rc;
 }
@@ -298,7 +298,7 @@ static int infer_fill(void *ctx, int width, predict_input *in, api_error *err) {
 }
 
 void api_v2_infer(app *a, const http_request *req, http_response *res) {
-  uint64_t start_us = metrics_clock_us();
+  uint64_t start_us = prometheus_clock_us();
   cJSON *root = NULL;
   store *st;
   store_model m = {0};
@@ -323,7 +323,7 @@ void api_v2_infer(app *a, const http_request *req, http_response *res) {
     goto exit;
   }
   infer_answer(res, m.name, in.id, &out);
-  if (res->status == 200) metrics_prediction(in.rows, metrics_clock_us() - start_us);
+  if (res->status == 200) prometheus_prediction(in.rows, prometheus_clock_us() - start_us);
 exit:
   predict_result_clear(&out);
   store_model_clear(&m);

@@ -20,7 +20,7 @@ typedef struct app app;
 typedef struct store store;
 typedef struct store_pool store_pool;
 typedef struct jobs jobs;
-typedef struct models models;
+typedef struct predict_cache predict_cache;
 typedef struct notifier notifier;
 typedef struct hangups hangups;
 typedef struct http_response http_response;
@@ -36,7 +36,7 @@ struct app {
 
   /* Set by main before serving; handlers use them without checks. */
   jobs *jobs;     /* the training queue, woken and cancelled by the job handlers */
-  models *models; /* the predict cache */
+  predict_cache *predict_cache;
   notifier *events; /* told of each committed job event; event streams and
                      * long polls wait on it (notify.h) */
   hangups *hangups; /* watches the clients of event streams (hangup.h); NULL:

@@ -14,7 +14,7 @@
 #include "auth.h"
 #include "http_deadline.h"
 #include "log.h"
-#include "metrics.h"
+#include "prometheus.h"
 
 /* The answer when even building an error fails (out of memory). */
 static const char internal_error_body[] =
@@ -573,7 +573,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     snprintf(status, sizeof status, "%d", ctx->status);
     const route *r = ctx->match.route;
     /* A stream's latency is until it began: its length is the client's. */
-    metrics_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
+    prometheus_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
                          ctx->streamed ? ctx->answer_us : (uint64_t)us);
   }
   log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,

@@ -35,7 +35,7 @@
 
 #include "json_out.h"
 #include "log.h"
-#include "metrics.h"
+#include "prometheus.h"
 #include "parse_job.h"
 #include "parse_json.h"
 #include "parse_spec.h"
@@ -55,7 +55,7 @@ typedef struct worker {
 
 struct jobs {
   char db_path[1024];
-  models *cache;
+  predict_cache *cache;
   notifier *events;
   uv_mutex_t lock;
   uv_cond_t wake;
@@ -303,10 +303,10 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   if (delay != 0)
     log_write(LOG_INFO, "job %lld: epoch %d recorded, the disk has room again", (long long)job->id,
               em->epoch);
-  metrics_epoch(em->samples);
+  prometheus_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
-    models_publish(w->owner->cache, job->model_id, version, snap, r->meta.classes);
+    predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->meta.classes);
   rc = 0;
 out:
   free(ckpt);
@@ -452,7 +452,7 @@ static void worker_main(void *arg) {
   store_close(st);
 }
 
-int jobs_start(const jobs_config *c, models *cache, notifier *events, jobs **out) {
+int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, jobs **out) {
   const char *db_path = c->db_path;
   int workers = c->workers;
   store *st = NULL;

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "models.h"
+#include "predict_cache.h"
 #include "notify.h"
 
 typedef struct jobs jobs;
@@ -37,7 +37,7 @@ typedef struct {
  * @param events  told of the events the workers commit; outlives the jobs
  * @return 0, or -1 (logged) when the store cannot be opened or threads fail
  */
-int jobs_start(const jobs_config *c, models *cache, notifier *events, jobs **out);
+int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, jobs **out);
 
 /** A job was queued: wake an idle worker. Thread-safe. */
 void jobs_notify(jobs *j);

@@ -12,7 +12,7 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
-#include "models.h"
+#include "predict_cache.h"
 #include "hangup.h"
 #include "notify.h"
 #include "router.h"
@@ -113,13 +113,13 @@ static int serve(app *a) {
   /* One watch per stream at most: streams are capped at max_streams. */
   if (hangups_start(a->cfg.max_streams, notify_wake_hook, a->events, &a->hangups) < 0) goto out;
   if (app_init(a) < 0) goto out;
-  if (models_new(&a->models) < 0) {
+  if (predict_cache_new(&a->predict_cache) < 0) {
     log_write(LOG_ERROR, "out of memory creating the predict cache");
     goto out;
   }
   jobs_config jc = {a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads,
                     (int)a->cfg.versions_kept};
-  if (jobs_start(&jc, a->models, a->events, &a->jobs) < 0)
+  if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
@@ -153,8 +153,8 @@ out:
   a->hangups = NULL;
   jobs_stop(a->jobs);
   a->jobs = NULL;
-  models_free(a->models);
-  a->models = NULL;
+  predict_cache_free(a->predict_cache);
+  a->predict_cache = NULL;
   app_destroy(a);
   notify_free(a->events);
   a->events = NULL;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models.h"
+#include "predict_cache.h"
 
 /* A thread keeps buffers up to this size for its next request; larger ones
  * (a rare huge batch) go back to the allocator after the answer. */
@@ -78,9 +78,9 @@ int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fi
   buffers *b = thread_buffers();
   if (b == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   if (version == 0)
-    rc = models_acquire(a->models, st, model_id, &w, &used, &out->classes, err);
+    rc = predict_cache_acquire(a->predict_cache, st, model_id, &w, &used, &out->classes, err);
   else
-    rc = models_acquire_version(a->models, st, model_id, version, &w, &out->classes, err);
+    rc = predict_cache_acquire_version(a->predict_cache, st, model_id, version, &w, &out->classes, err);
   if (rc != 0) goto exit;
   const nn_spec *spec = nn_weights_spec(w);
   int outputs = nn_spec_outputs(spec);

@@ -53,7 +53,7 @@ typedef struct {
  * @param version the weights version to use, or 0 for the newest
  * @param out     filled on success; release with predict_result_clear
  * @return 0, or a negative api code with err filled: the fill's, or
- *         models_acquire's (-API_NOT_FOUND, -API_CONFLICT never trained...),
+ *         predict_cache_acquire's (-API_NOT_FOUND, -API_CONFLICT never trained...),
  *         -API_INVALID_ARGUMENT when the answer would exceed PREDICT_MAX_VALUES,
  *         or -API_INTERNAL when out of memory
  */

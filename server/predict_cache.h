@@ -1,12 +1,12 @@
 /*
- * models.h — the predict cache: each model's newest published weights (and a
+ * predict_cache.h — the predict cache: each model's newest published weights (and a
  * few older versions pinned by requests) as immutable, reference-counted core
  * snapshots (nn_weights). Predicting threads
  * take a reference and never block on a training thread, which publishes a
  * new snapshot after each checkpoint; nobody ever sees a half-written model.
  */
-#ifndef TRAIND_MODELS_H
-#define TRAIND_MODELS_H
+#ifndef TRAIND_PREDICT_CACHE_H
+#define TRAIND_PREDICT_CACHE_H
 
 #include <stdint.h>
 
@@ -14,13 +14,13 @@
 #include "errors.h"
 #include "store.h"
 
-typedef struct models models;
+typedef struct predict_cache predict_cache;
 
 /** @return 0, or -API_INTERNAL when out of memory. */
-int models_new(models **out);
+int predict_cache_new(predict_cache **out);
 
 /** Release every cached snapshot (predictions still holding one keep it). */
-void models_free(models *c);
+void predict_cache_free(predict_cache *c);
 
 /**
  * The newest weights of a model: from the cache, or on a miss loaded from the
@@ -32,12 +32,12 @@ void models_free(models *c);
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model), -API_CONFLICT (never trained), -API_INTERNAL
  */
-int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
+int predict_cache_acquire(predict_cache *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
                    char **classes, api_error *err);
 
 /**
  * One version of a model's weights: the newest from the cache as
- * models_acquire, an older one from the few the cache keeps of those pinned
+ * predict_cache_acquire, an older one from the few the cache keeps of those pinned
  * lately, else read from the store (which keeps only some versions:
  * store_job_epoch_commit) and cached.
  * @param version a version >= 1
@@ -47,7 +47,7 @@ int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model, or not that version: field "version"), -API_INTERNAL
  */
-int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
+int predict_cache_acquire_version(predict_cache *c, store *st, int64_t model_id, int64_t version,
                            nn_weights **w, char **classes, api_error *err);
 
 /**
@@ -58,10 +58,10 @@ int models_acquire_version(models *c, store *st, int64_t model_id, int64_t versi
  * @param classes the class names recorded with the weights (JSON array
  *                text, copied), or NULL
  */
-void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
+void predict_cache_publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
                     const char *classes);
 
 /** Drop a model's weights (it was deleted). */
-void models_forget(models *c, int64_t model_id);
+void predict_cache_forget(predict_cache *c, int64_t model_id);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * models.c — the predict cache: a sorted array of (model id, version,
+ * predict_cache.c — the predict cache: a sorted array of (model id, version,
  * snapshot, class names) for each model's newest weights, and a few older
  * versions that requests pin, least recently used out first, all under one
  * mutex. The mutex is held only to find an entry and take a reference,
  * never while predicting or reading the store, so predictions run in
  * parallel and a publishing worker waits for nobody.
  */
-#include "models.h"
+#include "predict_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ typedef struct {
   uint64_t used; /* the tick of its last use */
 } pinned;
 
-struct models {
+struct predict_cache {
   pthread_mutex_t lock;
   entry *entries; /* (n,) sorted by id */
   size_t n, cap;
@@ -35,8 +35,8 @@ struct models {
   uint64_t tick;
 };
 
-int models_new(models **out) {
-  models *c = calloc(1, sizeof *c);
+int predict_cache_new(predict_cache **out) {
+  predict_cache *c = calloc(1, sizeof *c);
   if (c == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
     free(c);
     return -API_INTERNAL;
@@ -45,7 +45,7 @@ int models_new(models **out) {
   return 0;
 }
 
-void models_free(models *c) {
+void predict_cache_free(predict_cache *c) {
   if (c == NULL) return;
   for (size_t i = 0; i < c->n; i++) {
     nn_weights_unref(c->entries[i].w);
@@ -61,7 +61,7 @@ void models_free(models *c) {
 }
 
 /* index of id, or of where it would go; caller holds the lock */
-static size_t position(const models *c, int64_t id) {
+static size_t position(const predict_cache *c, int64_t id) {
   size_t lo = 0, hi = c->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -74,7 +74,7 @@ static size_t position(const models *c, int64_t id) {
 }
 
 /* room for one more entry; caller holds the lock. @return 0 or -1 */
-static int reserve(models *c) {
+static int reserve(predict_cache *c) {
   if (c->n < c->cap) return 0;
   size_t cap = c->cap * 2 + 8;
   entry *e = realloc(c->entries, cap * sizeof *e);
@@ -84,11 +84,11 @@ static int reserve(models *c) {
   return 0;
 }
 
-void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
+void predict_cache_publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
                     const char *classes) {
   char *text = classes != NULL ? strdup(classes) : NULL;
   if (classes != NULL && text == NULL) { /* out of memory: stay uncached, reload later */
-    models_forget(c, model_id);
+    predict_cache_forget(c, model_id);
     nn_weights_unref(w);
     return;
   }
@@ -112,7 +112,7 @@ void models_publish(models *c, int64_t model_id, int64_t version, nn_weights *w,
   free(drop.classes);
 }
 
-void models_forget(models *c, int64_t model_id) {
+void predict_cache_forget(predict_cache *c, int64_t model_id) {
   entry drop = {0}, old[PINNED] = {{0}};
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
@@ -138,7 +138,7 @@ void models_forget(models *c, int64_t model_id) {
 /* The cached snapshot, referenced, and a copy of its class names (when
  * classes != NULL); NULL on a miss. *classes stays NULL when out of memory:
  * the answer then lacks labels rather than failing. */
-static nn_weights *lookup(models *c, int64_t model_id, int64_t *version, char **classes) {
+static nn_weights *lookup(predict_cache *c, int64_t model_id, int64_t *version, char **classes) {
   nn_weights *w = NULL;
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
@@ -154,7 +154,7 @@ static nn_weights *lookup(models *c, int64_t model_id, int64_t *version, char **
 
 /* A pinned older version, referenced, with a copy of its class names (when
  * classes != NULL; left NULL when out of memory, as in lookup); NULL on a miss. */
-static nn_weights *lookup_pinned(models *c, int64_t model_id, int64_t version, char **classes) {
+static nn_weights *lookup_pinned(predict_cache *c, int64_t model_id, int64_t version, char **classes) {
   nn_weights *w = NULL;
   pthread_mutex_lock(&c->lock);
   for (int k = 0; k < PINNED && w == NULL; k++) {
@@ -172,7 +172,7 @@ static nn_weights *lookup_pinned(models *c, int64_t model_id, int64_t version, c
 /* Cache an older version in place of the least recently used; the cache
  * takes the reference w and a copy of classes. A version already cached
  * stays as it is. */
-static void keep_pinned(models *c, int64_t model_id, int64_t version, nn_weights *w,
+static void keep_pinned(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
                         const char *classes) {
   char *text = classes != NULL ? strdup(classes) : NULL;
   entry drop = {.w = w, .classes = text};
@@ -241,12 +241,12 @@ out:
 
 /* The store's newest weights, cached on the way; their class names go to
  * classes (when not NULL). */
-static int load_and_publish(models *c, store *st, int64_t model_id, nn_weights **w,
+static int load_and_publish(predict_cache *c, store *st, int64_t model_id, nn_weights **w,
                             int64_t *version, char **classes, api_error *err) {
   char *loaded = NULL;
   int rc = load(st, model_id, 0, w, version, &loaded, err); /* newest is its version */
   if (rc != 0) return rc;
-  models_publish(c, model_id, *version, nn_weights_ref(*w), loaded);
+  predict_cache_publish(c, model_id, *version, nn_weights_ref(*w), loaded);
   if (classes != NULL)
     *classes = loaded;
   else
@@ -254,14 +254,14 @@ static int load_and_publish(models *c, store *st, int64_t model_id, nn_weights *
   return 0;
 }
 
-int models_acquire(models *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
+int predict_cache_acquire(predict_cache *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
                    char **classes, api_error *err) {
   if (classes != NULL) *classes = NULL;
   if ((*w = lookup(c, model_id, version, classes)) != NULL) return 0;
   return load_and_publish(c, st, model_id, w, version, classes, err);
 }
 
-int models_acquire_version(models *c, store *st, int64_t model_id, int64_t version,
+int predict_cache_acquire_version(predict_cache *c, store *st, int64_t model_id, int64_t version,
                            nn_weights **w, char **classes, api_error *err) {
   int64_t cached = 0, newest = 0;
   if (classes != NULL) *classes = NULL;
@@ -280,7 +280,7 @@ int models_acquire_version(models *c, store *st, int64_t model_id, int64_t versi
   /* The cache can trail the store for a moment after a worker commits, or
    * hold nothing yet: the store tells whether this is the newest version. */
   if (version == newest)
-    models_publish(c, model_id, version, nn_weights_ref(*w), names);
+    predict_cache_publish(c, model_id, version, nn_weights_ref(*w), names);
   else
     keep_pinned(c, model_id, version, nn_weights_ref(*w), names);
   if (classes != NULL)

@@ -1,10 +1,10 @@
-/* test_metrics.c — counters and their Prometheus text exposition. */
+/* test_prometheus.c — counters and their Prometheus text exposition. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/metrics.h"
+#include "../../server/prometheus.h"
 
 static const route table[] = {
     {.method = "GET", .pattern = "/healthz"},
@@ -13,10 +13,10 @@ static const route table[] = {
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
-static char *format(const metrics_gauges *g) {
+static char *format(const prometheus_gauges *g) {
   char *text = NULL;
   size_t len = 0;
-  cr_assert_eq(metrics_format(table, N_TABLE, g, &text, &len), 0);
+  cr_assert_eq(prometheus_format(table, N_TABLE, g, &text, &len), 0);
   cr_assert_not_null(text);
   cr_assert_eq(strlen(text), len);
   return text;
@@ -98,8 +98,8 @@ static void expect_well_formed(const char *text) {
   free(copy);
 }
 
-Test(metrics, empty_exposition_is_well_formed) {
-  metrics_gauges g = {.jobs_known = true, .jobs = {1, 2, 3, 4, 5}, .database_known = true,
+Test(prometheus, empty_exposition_is_well_formed) {
+  prometheus_gauges g = {.jobs_known = true, .jobs = {1, 2, 3, 4, 5}, .database_known = true,
                       .database_bytes = 40960};
   char *text = format(&g);
   expect_well_formed(text);
@@ -121,16 +121,16 @@ Test(metrics, empty_exposition_is_well_formed) {
   free(text);
 }
 
-Test(metrics, open_event_streams) {
-  metrics_gauges g = {.event_streams = 3};
+Test(prometheus, open_event_streams) {
+  prometheus_gauges g = {.event_streams = 3};
   char *text = format(&g);
   expect_well_formed(text);
   expect_line(text, "traind_event_streams 3");
   free(text);
 }
 
-Test(metrics, unknown_gauges_are_left_out) {
-  metrics_gauges g = {0};
+Test(prometheus, unknown_gauges_are_left_out) {
+  prometheus_gauges g = {0};
   char *text = format(&g);
   expect_well_formed(text);
   expect_no(text, "traind_jobs");
@@ -138,15 +138,15 @@ Test(metrics, unknown_gauges_are_left_out) {
   free(text);
 }
 
-Test(metrics, requests_by_route_method_and_status) {
-  metrics_http_request(1, "GET", 200, 1500);
-  metrics_http_request(1, "GET", 200, 1500);
-  metrics_http_request(1, "GET", 404, 20);
-  metrics_http_request(-1, "DELETE", 405, 20);
-  metrics_http_request(-1, "BREW", 404, 20000000); /* 20 s: past every bound */
-  metrics_http_request(0, "GET", 299, 20);
-  metrics_http_request(METRICS_MAX_ROUTES, "GET", 200, 20); /* past the table */
-  metrics_gauges g = {0};
+Test(prometheus, requests_by_route_method_and_status) {
+  prometheus_http_request(1, "GET", 200, 1500);
+  prometheus_http_request(1, "GET", 200, 1500);
+  prometheus_http_request(1, "GET", 404, 20);
+  prometheus_http_request(-1, "DELETE", 405, 20);
+  prometheus_http_request(-1, "BREW", 404, 20000000); /* 20 s: past every bound */
+  prometheus_http_request(0, "GET", 299, 20);
+  prometheus_http_request(PROMETHEUS_MAX_ROUTES, "GET", 200, 20); /* past the table */
+  prometheus_gauges g = {0};
   char *text = format(&g);
   expect_well_formed(text);
   const char *c = "traind_http_requests_total";
@@ -190,12 +190,12 @@ Test(metrics, requests_by_route_method_and_status) {
   free(text);
 }
 
-Test(metrics, predictions_and_epochs) {
-  metrics_prediction(4, 300);
-  metrics_prediction(1, 3000000);
-  metrics_epoch(150);
-  metrics_epoch(150);
-  metrics_gauges g = {0};
+Test(prometheus, predictions_and_epochs) {
+  prometheus_prediction(4, 300);
+  prometheus_prediction(1, 3000000);
+  prometheus_epoch(150);
+  prometheus_epoch(150);
+  prometheus_gauges g = {0};
   char *text = format(&g);
   expect_well_formed(text);
   expect_line(text, "traind_predictions_total 5");
@@ -210,8 +210,8 @@ Test(metrics, predictions_and_epochs) {
   free(text);
 }
 
-Test(metrics, clock_is_monotonic) {
-  uint64_t a = metrics_clock_us();
-  uint64_t b = metrics_clock_us();
+Test(prometheus, clock_is_monotonic) {
+  uint64_t a = prometheus_clock_us();
+  uint64_t b = prometheus_clock_us();
   cr_expect_geq(b, a);
 }

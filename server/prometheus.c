@@ -1,5 +1,5 @@
-/* metrics.c — lock-free counters and their Prometheus text exposition. */
-#include "metrics.h"
+/* prometheus.c — lock-free counters and their Prometheus text exposition. */
+#include "prometheus.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 static const char *const methods[] = {"GET",  "HEAD",    "POST",  "PUT",
                                       "DELETE", "PATCH", "OPTIONS", "other"};
 #define N_METHODS (sizeof methods / sizeof methods[0])
-#define N_SLOTS (METRICS_MAX_ROUTES + N_METHODS) /* routes, then "none" per method */
+#define N_SLOTS (PROMETHEUS_MAX_ROUTES + N_METHODS) /* routes, then "none" per method */
 
 /* Every status the API answers; anything else is counted as "other". */
 static const int statuses[] = {200, 201, 202, 204, 400, 401, 403, 404,
@@ -40,7 +40,7 @@ static struct {
   atomic_uint_fast64_t samples;
 } counters;
 
-uint64_t metrics_clock_us(void) {
+uint64_t prometheus_clock_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -54,13 +54,13 @@ static void observe(histogram *h, uint64_t micros) {
 }
 
 static size_t slot_of(long route_index, const char *method) {
-  if (route_index >= 0 && route_index < METRICS_MAX_ROUTES) return (size_t)route_index;
+  if (route_index >= 0 && route_index < PROMETHEUS_MAX_ROUTES) return (size_t)route_index;
   size_t m = 0;
   while (m + 1 < N_METHODS && strcmp(methods[m], method) != 0) m++;
-  return METRICS_MAX_ROUTES + m;
+  return PROMETHEUS_MAX_ROUTES + m;
 }
 
-void metrics_http_request(long route_index, const char *method, int status, uint64_t micros) {
+void prometheus_http_request(long route_index, const char *method, int status, uint64_t micros) {
   size_t slot = slot_of(route_index, method);
   size_t s = 0;
   while (s < N_STATUSES && statuses[s] != status) s++;
@@ -68,12 +68,12 @@ void metrics_http_request(long route_index, const char *method, int status, uint
   observe(&counters.request_latency[slot], micros);
 }
 
-void metrics_prediction(size_t rows, uint64_t micros) {
+void prometheus_prediction(size_t rows, uint64_t micros) {
   atomic_fetch_add_explicit(&counters.predictions, rows, memory_order_relaxed);
   observe(&counters.predict_latency, micros);
 }
 
-void metrics_epoch(uint64_t samples) {
+void prometheus_epoch(uint64_t samples) {
   atomic_fetch_add_explicit(&counters.epochs, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&counters.samples, samples, memory_order_relaxed);
 }
@@ -101,11 +101,11 @@ static void label_value(char *out, size_t size, const char *s) {
 
 /* A slot's labels, without braces: route="/v1/models/{id}",method="GET". */
 static void slot_labels(char *out, size_t size, const route *routes, size_t slot) {
-  bool known = slot < METRICS_MAX_ROUTES;
+  bool known = slot < PROMETHEUS_MAX_ROUTES;
   snprintf(out, size, "route=\"");
   label_value(out, size, known ? routes[slot].pattern : "none");
   strncat(out, "\",method=\"", size - strlen(out) - 1);
-  label_value(out, size, known ? routes[slot].method : methods[slot - METRICS_MAX_ROUTES]);
+  label_value(out, size, known ? routes[slot].method : methods[slot - PROMETHEUS_MAX_ROUTES]);
   strncat(out, "\"", size - strlen(out) - 1);
 }
 
@@ -135,7 +135,7 @@ static uint64_t histogram_count(histogram *h) {
 }
 
 static bool slot_in_table(size_t slot, size_t n_routes) {
-  return slot >= METRICS_MAX_ROUTES || slot < n_routes;
+  return slot >= PROMETHEUS_MAX_ROUTES || slot < n_routes;
 }
 
 /* Series appear once they have something to count, as client libraries do. */
@@ -174,7 +174,7 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t value)
   fprintf(f, "%s %llu\n", name, (unsigned long long)value);
 }
 
-int metrics_format(const route *routes, size_t n_routes, const metrics_gauges *g, char **out,
+int prometheus_format(const route *routes, size_t n_routes, const prometheus_gauges *g, char **out,
                    size_t *len) {
   *out = NULL;
   *len = 0;

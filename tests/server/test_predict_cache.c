@@ -1,4 +1,4 @@
-/* test_models.c — the predict cache over a real store: the newest weights,
+/* test_predict_cache.c — the predict cache over a real store: the newest weights,
  * older pinned versions with their class names, including while the cache
  * trails the store, and versions the store no longer keeps. */
 #include <criterion/criterion.h>
@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../server/models.h"
+#include "../../server/predict_cache.h"
 
 static char dir[64];
 static char path[128];
 static store *st;
-static models *cache;
+static predict_cache *cache;
 static int64_t model_id, job_id;
 
 static void setup(void) {
@@ -21,7 +21,7 @@ static void setup(void) {
   cr_assert_not_null(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/traind.db", dir);
   cr_assert_eq(store_open(path, &st), STORE_OK);
-  cr_assert_eq(models_new(&cache), 0);
+  cr_assert_eq(predict_cache_new(&cache), 0);
 
   float x[2] = {1, 2}, y[1] = {3};
   store_dataset meta = {.name = "d", .rows = 1, .features = 2, .outputs = 1,
@@ -44,7 +44,7 @@ static void setup(void) {
 
 static void teardown(void) {
   char file[160];
-  models_free(cache);
+  predict_cache_free(cache);
   store_close(st);
   static const char *const suffixes[] = {"", "-wal", "-shm"};
   for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
@@ -54,7 +54,7 @@ static void teardown(void) {
   rmdir(dir);
 }
 
-TestSuite(models, .init = setup, .fini = teardown);
+TestSuite(predict_cache, .init = setup, .fini = teardown);
 
 /* Publish weights of a 2 -> 1 linear model whose seed tells versions apart,
  * as epoch of job (with class names, and keeping kept versions besides each
@@ -97,7 +97,7 @@ static float predicted(nn_weights *w) {
 static void expect_version_missing(int64_t version) {
   nn_weights *w = (nn_weights *)1; /* must be reset */
   api_error err = {0};
-  cr_assert_eq(models_acquire_version(cache, st, model_id, version, &w, NULL, &err),
+  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, NULL, &err),
                -API_NOT_FOUND, "version %lld", (long long)version);
   cr_expect_null(w);
   cr_expect_str_eq(err.field, "version");
@@ -107,29 +107,29 @@ static void expect_version_missing(int64_t version) {
 static nn_weights *acquire(int64_t version, char **classes) {
   nn_weights *w = NULL;
   api_error err = {0};
-  cr_assert_eq(models_acquire_version(cache, st, model_id, version, &w, classes, &err), 0,
+  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, classes, &err), 0,
                "version %lld: %s", (long long)version, err.message);
   cr_assert_not_null(w);
   return w;
 }
 
-Test(models, untrained_models_have_no_version) {
+Test(predict_cache, untrained_models_have_no_version) {
   nn_weights *w = NULL;
   int64_t version;
   api_error err = {0};
-  cr_expect_eq(models_acquire(cache, st, model_id, &w, &version, NULL, &err), -API_CONFLICT);
+  cr_expect_eq(predict_cache_acquire(cache, st, model_id, &w, &version, NULL, &err), -API_CONFLICT);
   expect_version_missing(1);
 }
 
-Test(models, unknown_models_are_not_found) {
+Test(predict_cache, unknown_models_are_not_found) {
   nn_weights *w = NULL;
   api_error err = {0};
-  cr_expect_eq(models_acquire_version(cache, st, model_id + 1, 1, &w, NULL, &err),
+  cr_expect_eq(predict_cache_acquire_version(cache, st, model_id + 1, 1, &w, NULL, &err),
                -API_NOT_FOUND);
   cr_expect_str_eq(err.field, "id");
 }
 
-Test(models, the_newest_pinned_is_the_cached_newest) {
+Test(predict_cache, the_newest_pinned_is_the_cached_newest) {
   int64_t v1 = publish(1);
   nn_weights *w = acquire(v1, NULL), *again = acquire(v1, NULL);
   cr_expect_eq(again, w, "cached: the same snapshot comes back");
@@ -144,7 +144,7 @@ Test(models, the_newest_pinned_is_the_cached_newest) {
   cr_expect_neq(w2, w);
   int64_t newest = 0;
   api_error err = {0};
-  cr_assert_eq(models_acquire(cache, st, model_id, &again, &newest, NULL, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &newest, NULL, &err), 0);
   cr_expect_eq(newest, v2);
   cr_expect_eq(again, w2, "the store's v2 was cached");
   nn_weights_unref(again);
@@ -152,13 +152,13 @@ Test(models, the_newest_pinned_is_the_cached_newest) {
   nn_weights_unref(w);
 }
 
-Test(models, older_versions_answer_with_their_own_weights_and_classes) {
+Test(predict_cache, older_versions_answer_with_their_own_weights_and_classes) {
   int64_t v1 = publish_as(job_id, 1, "[\"a\",\"b\"]", 0);
   int64_t v2 = publish_as(job_id, 2, "[\"c\",\"d\"]", 0);
   nn_weights *newest = NULL;
   int64_t version = 0;
   api_error err = {0};
-  cr_assert_eq(models_acquire(cache, st, model_id, &newest, &version, NULL, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &newest, &version, NULL, &err), 0);
   cr_assert_eq(version, v2);
   char *classes = NULL;
   nn_weights *old = acquire(v1, &classes);
@@ -167,7 +167,7 @@ Test(models, older_versions_answer_with_their_own_weights_and_classes) {
   cr_expect_neq(predicted(old), predicted(newest), "v1 predicts as v1, not as the newest");
   /* pinning an older version never replaces the newest in the cache */
   nn_weights *again = NULL;
-  cr_assert_eq(models_acquire(cache, st, model_id, &again, &version, &classes, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &version, &classes, &err), 0);
   cr_expect_eq(version, v2);
   cr_expect_eq(again, newest);
   cr_expect_str_eq(classes, "[\"c\",\"d\"]");
@@ -183,7 +183,7 @@ Test(models, older_versions_answer_with_their_own_weights_and_classes) {
   nn_weights_unref(newest);
 }
 
-Test(models, pruned_versions_are_gone_and_the_cache_keeps_the_recently_pinned) {
+Test(predict_cache, pruned_versions_are_gone_and_the_cache_keeps_the_recently_pinned) {
   /* keeping 2: after 12 publications of one job, 11 and 12 remain */
   for (int64_t e = 1; e <= 12; e++) publish_as(job_id, e, NULL, 2);
   for (int64_t v = 1; v <= 10; v++) expect_version_missing(v);
@@ -194,11 +194,11 @@ Test(models, pruned_versions_are_gone_and_the_cache_keeps_the_recently_pinned) {
   nn_weights_unref(again);
 }
 
-Test(models, forgetting_a_model_drops_its_pinned_versions) {
+Test(predict_cache, forgetting_a_model_drops_its_pinned_versions) {
   int64_t v1 = publish(1);
   publish(2);
   nn_weights *old = acquire(v1, NULL);
-  models_forget(cache, model_id);
+  predict_cache_forget(cache, model_id);
   nn_weights *again = acquire(v1, NULL);
   cr_expect_neq(again, old, "read again from the store");
   cr_expect_eq(predicted(again), predicted(old));
