@@ -549,9 +549,11 @@ Test(store, job_list_filters_by_state_and_model) {
   cr_assert_eq(store_job_list(st, STORE_JOB_STATE_COUNT, 0, &list, &n), STORE_EINVAL);
 }
 
-/* How SQLite runs one of the store's statements: the plan's rows, "; "-joined. */
-static void query_plan(enum query q, char *out, size_t size) {
+/* How SQLite runs the statement in cache slot q (prepared already): the
+ * plan's rows, "; "-joined. */
+static void query_plan(enum store__slot q, char *out, size_t size) {
   char sql[1024];
+  cr_assert_not_null(st->stmt[q], "statement %d was never prepared", (int)q);
   snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st->stmt[q]));
   sqlite3_stmt *s;
   cr_assert_eq(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK, "%s",
@@ -566,13 +568,86 @@ static void query_plan(enum query q, char *out, size_t size) {
 
 Test(store, filtered_job_lists_search_an_index) {
   /* A filtered list reads the jobs it lists, not every job ever queued. */
-  const enum query filtered[] = {Q_JOB_LIST_STATE, Q_JOB_LIST_MODEL, Q_JOB_LIST_MODEL_STATE};
+  const struct {
+    enum store__slot slot;
+    int state;
+    int64_t model;
+  } filtered[] = {{Q_JOB_LIST_STATE, STORE_JOB_QUEUED, 0},
+                  {Q_JOB_LIST_MODEL, -1, 1},
+                  {Q_JOB_LIST_MODEL_STATE, STORE_JOB_RUNNING, 1}};
   char plan[512];
   for (size_t i = 0; i < sizeof filtered / sizeof filtered[0]; i++) {
-    query_plan(filtered[i], plan, sizeof plan);
+    store_job *list;
+    size_t n;
+    cr_assert_eq(store_job_list(st, filtered[i].state, filtered[i].model, &list, &n), STORE_OK);
+    store_job_list_free(list, n);
+    query_plan(filtered[i].slot, plan, sizeof plan);
     cr_expect(strstr(plan, "USING INDEX") != NULL && strstr(plan, "SCAN jobs") == NULL,
-              "query %d: %s", (int)filtered[i], plan);
+              "query %d: %s", (int)filtered[i].slot, plan);
   }
+}
+
+/* The statements prepared on the handle. */
+static int prepared(void) {
+  int n = 0;
+  for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s; s = sqlite3_next_stmt(st->db, s)) n++;
+  return n;
+}
+
+Test(store, statements_are_prepared_once_per_handle_at_their_first_use) {
+  /* Opening prepares only the transaction statements. */
+  cr_assert_eq(prepared(), 4);
+  cr_assert_null(st->stmt[Q_JOB_GET]);
+  store_job job;
+  cr_assert_eq(store_job_get(st, 1, &job), STORE_ENOTFOUND);
+  sqlite3_stmt *first = st->stmt[Q_JOB_GET];
+  cr_assert_not_null(first);
+  cr_assert_eq(prepared(), 5);
+  int64_t model = add_model("m");
+  cr_assert_eq(store_job_get(st, add_job(model, add_regression(4, 2, 1)), &job), STORE_OK);
+  store_job_clear(&job);
+  cr_assert_eq(st->stmt[Q_JOB_GET], first, "prepared again");
+  int before = prepared();
+  cr_assert_eq(store_job_get(st, 1, &job), STORE_OK);
+  store_job_clear(&job);
+  cr_assert_eq(prepared(), before);
+}
+
+Test(store, a_value_too_big_to_bind_fails_the_call_whole_and_the_handle_goes_on) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  char big[2048];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, 1024);
+
+  store_model m;
+  cr_assert_eq(store_model_insert(st, "big", big, 3, &m), STORE_ETOOBIG);
+  cr_assert_null(m.name);
+  store_job j;
+  cr_assert_eq(store_job_insert(st, model, ds, big, 5, &j), STORE_ETOOBIG);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_FAILED, big), STORE_ETOOBIG);
+  /* Nothing of it was written, no transaction or write turn is left open. */
+  cr_assert(sqlite3_get_autocommit(st->db));
+  cr_assert_eq(st->writing, 0);
+  cr_assert(store_idle(st));
+  cr_assert_eq(store_job_get(st, job, &j), STORE_OK);
+  cr_assert_eq(j.state, STORE_JOB_RUNNING);
+  store_job_clear(&j);
+  store_model *models;
+  size_t n;
+  cr_assert_eq(store_model_list(st, &models, &n), STORE_OK);
+  cr_assert_eq(n, 1);
+  store_model_list_free(models, n);
+
+  /* The same statements then run with values that fit. */
+  cr_assert_eq(store_model_insert(st, "small", "{}", 3, &m), STORE_OK);
+  store_model_clear(&m);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_FAILED, "boom"), STORE_OK);
+  cr_assert_eq(store_job_get(st, job, &j), STORE_OK);
+  cr_assert_str_eq(j.error, "boom");
+  store_job_clear(&j);
 }
 
 Test(store, jobs_are_counted_by_state) {
