@@ -536,6 +536,9 @@ static struct {
 } writers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 
 void store__write_lock(store *st) {
+  /* A handle takes one turn at a time, outside any transaction of its own
+   * (store__begin takes it before BEGIN IMMEDIATE). */
+  assert(!st->writing && !st->in_transaction);
   pthread_mutex_lock(&writers.mutex);
   uint64_t ticket = writers.next++;
   while (ticket != writers.serving) pthread_cond_wait(&writers.turn, &writers.mutex);
@@ -544,7 +547,7 @@ void store__write_lock(store *st) {
 }
 
 void store__write_unlock(store *st) {
-  if (!st->writing) return;
+  assert(st->writing);
   st->writing = 0;
   pthread_mutex_lock(&writers.mutex);
   writers.serving++;
@@ -558,18 +561,28 @@ static const store__sql commit = {Q_COMMIT, "COMMIT"};
 static const store__sql rollback = {Q_ROLLBACK, "ROLLBACK"};
 
 int store__begin(store *st, enum store__slot begin) {
+  assert(begin == Q_BEGIN_READ || begin == Q_BEGIN_WRITE);
+  /* Transactions do not nest. */
+  assert(!st->in_transaction && !st->writing);
   if (begin == Q_BEGIN_WRITE) store__write_lock(st);
   store__query q = store__prepare(st, begin == Q_BEGIN_WRITE ? &begin_write : &begin_read);
   int status = store__run(&q);
-  if (status != STORE_OK) store__write_unlock(st);
+  if (status == STORE_OK)
+    st->in_transaction = 1;
+  else if (st->writing)
+    store__write_unlock(st);
   return status;
 }
 
 /* Commit when status is STORE_OK, otherwise roll back; @return the outcome.
  * Events the transaction logged are announced once they are on disk. */
 int store__end(store *st, int status) {
+  assert(st->in_transaction);
+  /* Events are only logged in write transactions. */
+  assert(st->writing || st->event_pending == 0);
   int64_t event = st->event_pending;
   st->event_pending = 0;
+  st->in_transaction = 0;
   store__query q;
   if (status == STORE_OK) {
     q = store__prepare(st, &commit);
@@ -580,7 +593,7 @@ int store__end(store *st, int status) {
     q = store__prepare(st, &rollback);
     store__run(&q);
   }
-  store__write_unlock(st);
+  if (st->writing) store__write_unlock(st);
   if (status == STORE_OK && event > 0 && st->on_event != NULL) st->on_event(st->on_event_ud, event);
   return status;
 }
@@ -695,6 +708,8 @@ int store_open(const char *path, store **out) {
 
 void store_close(store *st) {
   if (st == NULL) return;
+  /* A held turn would stop every other writer of the process for good. */
+  assert(!st->writing);
   for (int q = 0; q < Q_COUNT; q++) sqlite3_finalize(st->stmt[q]);
   sqlite3_close(st->db);
   free(st);

@@ -72,6 +72,7 @@ static const store__sql checkpoint_prune = {
  * restarts start over. */
 int store__checkpoint_save(store *st, int64_t job_id, int64_t epoch, const uint8_t *data,
                            size_t len) {
+  assert(st->writing);
   char created[STORE_TIME_LEN];
   store__now(created);
   store__query q = store__prepare(st, &checkpoint_upsert);

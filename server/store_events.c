@@ -18,6 +18,8 @@ static const store__sql event_insert = {
                     " VALUES (:job_id, :kind, :state, :epoch, :version, :bytes)"};
 
 int store__event(store *st, const store_event *e) {
+  /* The log is written with the change it records. */
+  assert(st->writing && st->in_transaction);
   store__query q = store__prepare(st, &event_insert);
   store__bind_int64(&q, ":job_id", e->job_id);
   store__bind_text(&q, ":kind", store__event_kind_names[e->kind]);

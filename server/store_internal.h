@@ -98,7 +98,8 @@ typedef struct store__sql {
 
 struct store {
   sqlite3 *db;
-  int writing; /* holds a turn of the writers' queue */
+  int writing;        /* holds a turn of the writers' queue */
+  int in_transaction; /* between a successful store__begin and its store__end */
   int schema_version;
   int64_t event_pending;  /* the newest event of the open transaction, 0 when none */
   store_event_hook on_event; /* told event_pending once it is committed */

@@ -193,6 +193,7 @@ static const store__sql version_prune = {
     " WHERE model_id = :model_id GROUP BY job_id)"};
 
 int store__model_publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
+  assert(st->writing && e->checkpoint != NULL);
   store__query q = store__prepare(st, &model_publish);
   store__bind_int64(&q, ":id", model_id);
   store__bind_int64(&q, ":job_id", e->job_id);

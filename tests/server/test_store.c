@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,23 @@ Test(store, a_locked_database_is_busy_after_the_timeout) {
   sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   sqlite3_close(db);
   cr_assert_eq(store_model_delete(st, model), STORE_OK);
+}
+
+/* The writing state's invariants are asserted, live in every build; each
+ * check fires before the handle's connection is touched. */
+Test(store_invariants, ending_a_transaction_never_begun_aborts, .signal = SIGABRT) {
+  store h = {0};
+  store__end(&h, STORE_OK);
+}
+
+Test(store_invariants, a_write_turn_is_released_only_by_its_holder, .signal = SIGABRT) {
+  store h = {0};
+  store__write_unlock(&h);
+}
+
+Test(store_invariants, transactions_do_not_nest, .signal = SIGABRT) {
+  store h = {.in_transaction = 1};
+  store__begin(&h, Q_BEGIN_WRITE);
 }
 
 Test(store, timestamps_are_rfc3339_utc) {
