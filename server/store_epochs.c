@@ -120,6 +120,16 @@ static const store__sql metric_upsert = {
     " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds,"
     " layers = excluded.layers, threads = excluded.threads"};
 
+/* Bind what both statements above take from the epoch by the same names. */
+static void bind_figures(store__query *q, const store_epoch *e) {
+  store__bind_int64(q, ":job_id", e->job_id);
+  store__bind_int64(q, ":epoch", e->metric.epoch);
+  store__bind_double(q, ":loss", e->metric.loss);
+  store__bind_double(q, ":val_loss", e->metric.val_loss);
+  store__bind_double(q, ":accuracy", e->metric.accuracy);
+  store__bind_double(q, ":val_accuracy", e->metric.val_accuracy);
+}
+
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   int64_t model_id = 0, v = 0;
   int status = check_epoch(e);
@@ -127,24 +137,14 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   if ((status = store__begin(st, Q_BEGIN_WRITE)) != STORE_OK) return status;
 
   store__query q = store__prepare(st, &job_progress);
-  store__bind_int64(&q, ":job_id", e->job_id);
-  store__bind_int64(&q, ":epoch", e->metric.epoch);
-  store__bind_double(&q, ":loss", e->metric.loss);
-  store__bind_double(&q, ":val_loss", e->metric.val_loss);
-  store__bind_double(&q, ":accuracy", e->metric.accuracy);
-  store__bind_double(&q, ":val_accuracy", e->metric.val_accuracy);
+  bind_figures(&q, e);
   store__bind_double(&q, ":samples_per_second", e->samples_per_second);
   status = store__run_one(&q, store__read_int64, NULL, &model_id);
   if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, e->job_id);
   if (status != STORE_OK) goto exit;
 
   q = store__prepare(st, &metric_upsert);
-  store__bind_int64(&q, ":job_id", e->job_id);
-  store__bind_int64(&q, ":epoch", e->metric.epoch);
-  store__bind_double(&q, ":loss", e->metric.loss);
-  store__bind_double(&q, ":val_loss", e->metric.val_loss);
-  store__bind_double(&q, ":accuracy", e->metric.accuracy);
-  store__bind_double(&q, ":val_accuracy", e->metric.val_accuracy);
+  bind_figures(&q, e);
   store__bind_double(&q, ":lr", e->metric.lr);
   store__bind_double(&q, ":seconds", e->metric.seconds);
   store__bind_text(&q, ":layers", e->metric.layers);
