@@ -43,7 +43,7 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
     return;
   }
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
   http_json(res, 201, json_out_dataset(&row));
@@ -134,7 +134,7 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_dataset_list(st, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
   reply_list l;
@@ -151,7 +151,7 @@ void api_datasets_get(app *a, const http_request *req, http_response *res) {
   store_dataset d;
   int rc = store_dataset_get(st, id, &d);
   if (rc != STORE_OK)
-    reply_store_error(res, rc, "dataset", "id", id);
+    reply_store_error(res, rc, "dataset", id);
   else
     http_json(res, 200, json_out_dataset(&d));
   store_dataset_clear(&d);
@@ -167,7 +167,7 @@ void api_datasets_delete(app *a, const http_request *req, http_response *res) {
               "dataset %lld is used by a queued or running job; cancel the job first",
               (long long)id);
   } else if (rc != STORE_OK) {
-    reply_store_error(res, rc, "dataset", "id", id);
+    reply_store_error(res, rc, "dataset", id);
   } else {
     res->status = 204;
   }

@@ -160,7 +160,7 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
     if (rc != STORE_OK) {
-      reply_store_error(res, rc, "job", "id", job_id);
+      reply_store_error(res, rc, "job", job_id);
       return;
     }
   }
@@ -194,7 +194,7 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   http_stream(res, 200, "text/event-stream", stream_read, stream_free, s);
   if (job_id == 0 && !given) {
     int rc = queue_snapshot(s, st);
-    if (rc != STORE_OK) reply_store_error(res, rc, NULL, NULL, 0);
+    if (rc != STORE_OK) reply_store_error(res, rc, NULL, 0);
   }
 }
 

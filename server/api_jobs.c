@@ -56,7 +56,7 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     goto out;
   }
   jobs_notify(a->jobs);
@@ -90,7 +90,7 @@ void api_jobs_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_job_list(st, state, model, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
   reply_list l;
@@ -142,7 +142,7 @@ void api_jobs_get(app *a, const http_request *req, http_response *res) {
   if (rc == STORE_OK && wait_s > 0)
     rc = wait_for_change(a, st, wait_s, after_epoch >= 0 ? after_epoch : j.epoch, seen, &j);
   if (rc != STORE_OK)
-    reply_store_error(res, rc, "job", "id", id);
+    reply_store_error(res, rc, "job", id);
   else
     http_json(res, 200, json_out_job(&j));
   store_job_clear(&j);
@@ -161,7 +161,7 @@ void api_jobs_metrics(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_metrics_after(st, id, after, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, "job", "id", id);
+    reply_store_error(res, rc, "job", id);
     return;
   }
   reply_list l;
@@ -178,7 +178,7 @@ void api_jobs_cancel(app *a, const http_request *req, http_response *res) {
   store_job j;
   int rc = store_job_request_cancel(st, id, &j);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, "job", "id", id);
+    reply_store_error(res, rc, "job", id);
   } else {
     if (j.state == STORE_JOB_RUNNING) jobs_cancel(a->jobs, id);
     http_json(res, 200, json_out_job(&j));
@@ -194,7 +194,7 @@ void api_jobs_checkpoints(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_checkpoint_list(st, id, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, "job", "id", id);
+    reply_store_error(res, rc, "job", id);
     return;
   }
   reply_list l;

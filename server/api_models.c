@@ -32,7 +32,7 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   if (st == NULL) goto out;
   int rc = store_model_insert(st, name, spec_text, (int64_t)nn_spec_param_count(&spec), &row);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     goto out;
   }
   http_json(res, 201, json_out_model(&row));
@@ -51,7 +51,7 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_list(st, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, NULL, NULL, 0);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
   reply_list l;
@@ -68,7 +68,7 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
   store_model m;
   int rc = store_model_get(st, id, &m);
   if (rc != STORE_OK)
-    reply_store_error(res, rc, "model", "id", id);
+    reply_store_error(res, rc, "model", id);
   else
     http_json(res, 200, json_out_model(&m));
   store_model_clear(&m);
@@ -83,7 +83,7 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
     http_fail(res, API_CONFLICT, "id",
               "model %lld has a queued or running job; cancel it first", (long long)id);
   } else if (rc != STORE_OK) {
-    reply_store_error(res, rc, "model", "id", id);
+    reply_store_error(res, rc, "model", id);
   } else {
     predict_cache_forget(a->predict_cache, id);
     res->status = 204;
@@ -98,7 +98,7 @@ void api_models_versions(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_versions(st, id, &list, &n);
   if (rc != STORE_OK) {
-    reply_store_error(res, rc, "model", "id", id);
+    reply_store_error(res, rc, "model", id);
     return;
   }
   reply_list l;

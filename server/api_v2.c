@@ -200,19 +200,20 @@ static int versions_of(store *st, const store_model *m, int64_t version, cJSON *
   size_t n = 0, i = 0;
   int rc = store_model_versions(st, m->id, &v, &n);
   if (rc != STORE_OK) {
-    free(v);
-    return api_store_fail(err, rc, NULL, NULL, 0);
+    rc = api_store_fail(err, rc, NULL, NULL, 0);
+    goto out;
   }
   while (version != 0 && i < n && v[i].version != version) i++;
   if (version != 0 && i == n) {
-    free(v);
-    return api_fail(err, API_NOT_FOUND, "version",
-                    "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
-                    m->name, version, n, m->version);
+    rc = api_fail(err, API_NOT_FOUND, "version",
+                  "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
+                  m->name, version, n, m->version);
+    goto out;
   }
   *out = version != 0 ? version_list(&v[i], 1) : version_list(v, n);
+out:
   free(v);
-  return 0;
+  return rc;
 }
 
 void api_v2_model(app *a, const http_request *req, http_response *res) {

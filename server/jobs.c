@@ -434,13 +434,13 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   int workers = c->workers;
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
-  if (store_open(db_path, &st) != STORE_OK ||
-      store_jobs_recover(st, &requeued, &failed, &cancelled) != STORE_OK) {
+  int rc = store_open(db_path, &st);
+  if (rc == STORE_OK) rc = store_jobs_recover(st, &requeued, &failed, &cancelled);
+  store_close(st);
+  if (rc != STORE_OK) {
     log_write(LOG_ERROR, "cannot recover interrupted jobs in %s", db_path);
-    store_close(st);
     return -1;
   }
-  store_close(st);
   /* BLAS runs single-threaded inside our own tiles (core/gemm.c): one pool
    * per job, sized by its share, instead of OpenBLAS's threads competing
    * with the workers' for the same cores. */

@@ -22,9 +22,8 @@ void reply_list_end(reply_list *l, http_response *res) {
   l->root = l->arr = NULL;
 }
 
-void reply_store_error(http_response *res, int status, const char *what, const char *field,
-                       int64_t id) {
+void reply_store_error(http_response *res, int status, const char *what, int64_t id) {
   api_error err;
-  api_store_fail(&err, status, what, field, id);
+  api_store_fail(&err, status, what, "id", id);
   http_error(res, &err);
 }

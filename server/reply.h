@@ -32,12 +32,11 @@ void reply_list_end(reply_list *l, http_response *res);
 
 /**
  * Answer a failed store call (a store_status) as api_store_fail writes it:
- * 404 "no <what> with id <id>" naming field when the row is missing, else
- * the status's code with "database error: ...".
- * @param what the resource read ("model"...), or NULL when the call was not
- *             about one (a list, an insert)
+ * 404 "no <what> with id <id>" naming "id" when the row the path's {id}
+ * names is missing, else the status's code with "database error: ...".
+ * @param what the resource the path names ("model"...), or NULL when the
+ *             call was not about one (a list, an insert)
  */
-void reply_store_error(http_response *res, int status, const char *what, const char *field,
-                       int64_t id);
+void reply_store_error(http_response *res, int status, const char *what, int64_t id);
 
 #endif
