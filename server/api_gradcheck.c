@@ -2,12 +2,9 @@
  * published weights and a few rows of a dataset (core's nn_gradcheck). */
 #include "api_gradcheck.h"
 
-#include <stdlib.h>
-
 #include "fit.h"
 #include "json_out.h"
 #include "parse_json.h"
-#include "store.h"
 
 typedef struct {
   int64_t dataset;

@@ -11,9 +11,9 @@
 
 #include "../../server/fit.h"
 #include "../../server/parse_spec.h"
+#include "tmp_db.h"
 
-static char dir[64];
-static char path[128];
+static tmp_db db;
 static store *st;
 static nn_spec spec;   /* 2 inputs -> 3 tanh -> 1 linear, mse */
 static int64_t model_id, regression_id, classes_id, job_id;
@@ -47,10 +47,8 @@ static int64_t insert_model(const char *name, const char *text) {
 }
 
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/traind-fit-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/traind.db", dir);
-  cr_assert_eq(store_open(path, &st), STORE_OK);
+  tmp_db_make(&db, "fit");
+  cr_assert_eq(store_open(db.path, &st), STORE_OK);
 
   spec = (nn_spec){.inputs = 2, .n_layers = 2, .loss = NN_LOSS_MSE, .seed = 7};
   nn_layer_spec_defaults(&spec.layers[0]);
@@ -77,14 +75,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  char file[160];
   store_close(st);
-  static const char *const suffixes[] = {"", "-wal", "-shm"};
-  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-    unlink(file);
-  }
-  rmdir(dir);
+  tmp_db_remove(&db);
 }
 
 TestSuite(fit, .init = setup, .fini = teardown);
@@ -102,16 +94,14 @@ static int64_t publish_bytes(int64_t epoch, const uint8_t *buf, size_t len, cons
   return version;
 }
 
-/* Publish a fresh model of spec; @return it (the caller frees it). */
-static nn_model *publish_model(int64_t epoch, int64_t *version) {
-  nn_model *m;
-  cr_assert_eq(nn_model_new(&spec, &m, NULL), NN_OK);
+/* Publish m's weights at epoch, predicting class "x"; @return the version. */
+static int64_t publish_model(const nn_model *m, int64_t epoch) {
   uint8_t *buf;
   size_t len;
   cr_assert_eq(nn_checkpoint_save(m, NULL, &buf, &len), NN_OK);
-  *version = publish_bytes(epoch, buf, len, "[\"x\"]");
+  int64_t version = publish_bytes(epoch, buf, len, "[\"x\"]");
   free(buf);
-  return m;
+  return version;
 }
 
 static void expect_error(int rc, const api_error *err, api_code code, const char *field,
@@ -214,60 +204,44 @@ Test(fit, a_missing_dataset_is_not_found_naming_dataset) {
   store_dataset_clear(&meta);
 }
 
-/* Every way a dataset's metadata can refuse a spec, with the one message each. */
-Test(fit, a_dataset_that_cannot_train_the_model_is_unprocessable) {
+/* fit_dataset_load refuses s on dataset id (and fit_data_load the same way)
+ * with 422 naming "dataset" and format's message, whose two %lld are the
+ * dataset's id and the model's. */
+static void expect_misfit(int64_t id, const nn_spec *s, const char *format) {
   char want[320];
   api_error err = {0};
   store_dataset meta = {0};
   fit_data f;
-
-  nn_spec wide = spec;
-  wide.inputs = 3;
-  snprintf(want, sizeof want, "dataset %lld has 2 features but model %lld takes 3 inputs",
-           (long long)regression_id, (long long)model_id);
-  expect_error(fit_dataset_load(st, regression_id, &wide, model_id, &meta, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
+  snprintf(want, sizeof want, format, (long long)id, (long long)model_id);
+  expect_error(fit_dataset_load(st, id, s, model_id, &meta, &err), &err, API_UNPROCESSABLE,
+               "dataset", want);
   store_dataset_clear(&meta);
-  /* loading the rows refuses them the same way */
-  expect_error(fit_data_load(st, regression_id, 0, &wide, model_id, &f, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
+  expect_error(fit_data_load(st, id, 0, s, model_id, &f, &err), &err, API_UNPROCESSABLE,
+               "dataset", want);
   fit_data_clear(&f);
+}
 
-  snprintf(want, sizeof want,
-           "dataset %lld is a classification dataset but model %lld uses loss mse; "
-           "classification needs cross_entropy (softmax output) or binary_cross_entropy "
-           "(sigmoid output)", (long long)classes_id, (long long)model_id);
-  expect_error(fit_dataset_load(st, classes_id, &spec, model_id, &meta, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
-  store_dataset_clear(&meta);
-
-  nn_spec ce = spec;
-  ce.loss = NN_LOSS_CROSS_ENTROPY;
-  snprintf(want, sizeof want,
-           "dataset %lld is a regression dataset but model %lld uses loss cross_entropy, "
-           "which needs class labels", (long long)regression_id, (long long)model_id);
-  expect_error(fit_dataset_load(st, regression_id, &ce, model_id, &meta, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
-  store_dataset_clear(&meta);
-
-  ce.layers[1].units = 3;
-  snprintf(want, sizeof want,
-           "dataset %lld has 2 classes but the last layer of model %lld has 3 units "
-           "(loss cross_entropy needs one unit per class)",
-           (long long)classes_id, (long long)model_id);
-  expect_error(fit_dataset_load(st, classes_id, &ce, model_id, &meta, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
-  store_dataset_clear(&meta);
-
-  nn_spec two = spec;
+/* Every way a dataset's metadata can refuse a spec, with the one message each. */
+Test(fit, a_dataset_that_cannot_train_the_model_is_unprocessable) {
+  nn_spec wide = spec, ce = spec, ce3 = spec, two = spec;
+  wide.inputs = 3;
+  ce.loss = ce3.loss = NN_LOSS_CROSS_ENTROPY;
+  ce3.layers[1].units = 3;
   two.layers[1].units = 2;
-  snprintf(want, sizeof want,
-           "dataset %lld has 1 outputs but the last layer of model %lld has 2 units "
-           "(loss mse needs one unit per target column)",
-           (long long)regression_id, (long long)model_id);
-  expect_error(fit_dataset_load(st, regression_id, &two, model_id, &meta, &err), &err,
-               API_UNPROCESSABLE, "dataset", want);
-  store_dataset_clear(&meta);
+  expect_misfit(regression_id, &wide, "dataset %lld has 2 features but model %lld takes 3 inputs");
+  expect_misfit(classes_id, &spec,
+                "dataset %lld is a classification dataset but model %lld uses loss mse; "
+                "classification needs cross_entropy (softmax output) or binary_cross_entropy "
+                "(sigmoid output)");
+  expect_misfit(regression_id, &ce,
+                "dataset %lld is a regression dataset but model %lld uses loss cross_entropy, "
+                "which needs class labels");
+  expect_misfit(classes_id, &ce3,
+                "dataset %lld has 2 classes but the last layer of model %lld has 3 units "
+                "(loss cross_entropy needs one unit per class)");
+  expect_misfit(regression_id, &two,
+                "dataset %lld has 1 outputs but the last layer of model %lld has 2 units "
+                "(loss mse needs one unit per target column)");
 }
 
 Test(fit, two_classes_fit_one_sigmoid_unit_under_binary_cross_entropy) {
@@ -336,16 +310,12 @@ Test(fit, unreadable_weights_are_an_internal_error) {
 /* spec + dataset + weights as the stored rows say: the model predicts what
  * the one published did, on the dataset's rows, and trains on them. */
 Test(fit, stored_spec_dataset_and_weights_round_trip_into_core_objects) {
-  int64_t v1, v2;
-  nn_model *first = publish_model(1, &v1);
-  nn_model *second = publish_model(2, &v2);
+  nn_model *first, *second;
+  cr_assert_eq(nn_model_new(&spec, &first, NULL), NN_OK);
+  cr_assert_eq(nn_model_new(&spec, &second, NULL), NN_OK);
   float *p = nn_model_params(second);
   for (size_t i = 0; i < nn_model_param_count(second); i++) p[i] += 0.25f;
-  uint8_t *buf;
-  size_t len;
-  cr_assert_eq(nn_checkpoint_save(second, NULL, &buf, &len), NN_OK);
-  v2 = publish_bytes(3, buf, len, "[\"x\"]");
-  free(buf);
+  int64_t v1 = publish_model(first, 1), v2 = publish_model(second, 2);
 
   store_model row = {0};
   nn_spec got;
