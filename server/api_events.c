@@ -9,6 +9,7 @@
 #include "json_out.h"
 #include "log.h"
 #include "notify.h"
+#include "reply.h"
 #include "sse.h"
 #include "store.h"
 
@@ -158,12 +159,8 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
     int rc = store_job_get(st, job_id, &j);
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
-    if (rc == STORE_ENOTFOUND) {
-      http_fail(res, API_NOT_FOUND, "id", "no job with id %lld", (long long)job_id);
-      return;
-    }
     if (rc != STORE_OK) {
-      app_answer_store_error(res, rc);
+      reply_store_error(res, rc, "job", job_id);
       return;
     }
   }
@@ -197,7 +194,7 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   http_stream(res, 200, "text/event-stream", stream_read, stream_free, s);
   if (job_id == 0 && !given) {
     int rc = queue_snapshot(s, st);
-    if (rc != STORE_OK) app_answer_store_error(res, rc);
+    if (rc != STORE_OK) reply_store_error(res, rc, NULL, 0);
   }
 }
 

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 
 #include "json_out.h"
-#include "predict_cache.h"
 #include "parse_spec.h"
+#include "predict_cache.h"
+#include "reply.h"
 #include "store.h"
 
 void api_models_create(app *a, const http_request *req, http_response *res) {
@@ -31,7 +32,7 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   if (st == NULL) goto out;
   int rc = store_model_insert(st, name, spec_text, (int64_t)nn_spec_param_count(&spec), &row);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     goto out;
   }
   http_json(res, 201, json_out_model(&row));
@@ -50,27 +51,14 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_list(st, &list, &n);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "models");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_model(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "models");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_model(&list[i]));
   store_model_list_free(list, n);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
-}
-
-/* Answer a failed store call about model id. */
-static void model_store_error(http_response *res, int rc, int64_t id) {
-  if (rc == STORE_ENOTFOUND)
-    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
-  else
-    app_answer_store_error(res, rc);
+  reply_list_end(&l, res);
 }
 
 void api_models_get(app *a, const http_request *req, http_response *res) {
@@ -80,7 +68,7 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
   store_model m;
   int rc = store_model_get(st, id, &m);
   if (rc != STORE_OK)
-    model_store_error(res, rc, id);
+    reply_store_error(res, rc, "model", id);
   else
     http_json(res, 200, json_out_model(&m));
   store_model_clear(&m);
@@ -95,7 +83,7 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
     http_fail(res, API_CONFLICT, "id",
               "model %lld has a queued or running job; cancel it first", (long long)id);
   } else if (rc != STORE_OK) {
-    model_store_error(res, rc, id);
+    reply_store_error(res, rc, "model", id);
   } else {
     predict_cache_forget(a->predict_cache, id);
     res->status = 204;
@@ -110,18 +98,12 @@ void api_models_versions(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_versions(st, id, &list, &n);
   if (rc != STORE_OK) {
-    model_store_error(res, rc, id);
+    reply_store_error(res, rc, "model", id);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "versions");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = cJSON_AddItemToArray(arr, json_out_model_version(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "versions");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_model_version(&list[i]));
   free(list);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
+  reply_list_end(&l, res);
 }

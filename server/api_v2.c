@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fit.h"
 #include "json_buf.h"
 #include "prometheus.h"
 #include "predict_cache.h"
 #include "parse_infer.h"
-#include "parse_spec.h"
 #include "predict.h"
 #include "store.h"
 
@@ -26,7 +26,7 @@ static int find_model(store *st, const char *name, store_model *m, api_error *er
   if (rc == STORE_OK) return 0;
   if (rc == STORE_ENOTFOUND)
     return api_fail(err, API_NOT_FOUND, "name", "unknown model '%.64s'", name);
-  return api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
+  return api_store_fail(err, rc, NULL, NULL, 0);
 }
 
 /* A model never trained has no version to pin (0: none pinned). Whether a
@@ -52,13 +52,8 @@ static int resolve(app *a, const http_request *req, store **st, store_model *m,
 /* The model's input and output widths, from its stored spec. */
 static int widths(const store_model *m, int *inputs, int *outputs, api_error *err) {
   nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  cJSON *root = cJSON_Parse(m->spec);
-  int rc = root != NULL ? parse_spec(root, &spec, name, err) : -1;
-  cJSON_Delete(root);
-  if (rc != 0)
-    return api_fail(err, API_INTERNAL, NULL, "the stored spec of model %" PRId64 " is unreadable",
-                    m->id);
+  int rc = fit_spec(m, &spec, err);
+  if (rc != 0) return rc;
   *inputs = spec.inputs;
   *outputs = nn_spec_outputs(&spec);
   return 0;
@@ -205,20 +200,20 @@ static int versions_of(store *st, const store_model *m, int64_t version, cJSON *
   size_t n = 0, i = 0;
   int rc = store_model_versions(st, m->id, &v, &n);
   if (rc != STORE_OK) {
-    free(v);
-    return api_fail(err, store_api_code(rc), NULL, "cannot read the versions of model '%s': %s",
-                    m->name, store_strerror(rc));
+    rc = api_store_fail(err, rc, NULL, NULL, 0);
+    goto out;
   }
   while (version != 0 && i < n && v[i].version != version) i++;
   if (version != 0 && i == n) {
-    free(v);
-    return api_fail(err, API_NOT_FOUND, "version",
-                    "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
-                    m->name, version, n, m->version);
+    rc = api_fail(err, API_NOT_FOUND, "version",
+                  "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
+                  m->name, version, n, m->version);
+    goto out;
   }
   *out = version != 0 ? version_list(&v[i], 1) : version_list(v, n);
+out:
   free(v);
-  return 0;
+  return rc;
 }
 
 void api_v2_model(app *a, const http_request *req, http_response *res) {

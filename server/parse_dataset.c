@@ -85,6 +85,7 @@ static int parse_matrix(const cJSON *root, const char *key, size_t *rows_out, in
                     PARSE_DATASET_MAX_VALUES);
   float *a = malloc(bytes); /* (rows, cols) */
   if (a == NULL) return parse_out_of_memory(err);
+  int rc;
   size_t i = 0;
   for (const cJSON *r = m->child; r != NULL; r = r->next, i++) {
     size_t j = 0;
@@ -92,21 +93,25 @@ static int parse_matrix(const cJSON *root, const char *key, size_t *rows_out, in
     for (; c != NULL && j < cols; c = c->next, j++) {
       if (json_to_float(c, &a[i * cols + j]) != 0) {
         snprintf(field, sizeof field, "%s[%zu][%zu]", key, i, j);
-        free(a);
-        return api_fail(err, API_INVALID_ARGUMENT, field, "%s must be a finite number", field);
+        rc = api_fail(err, API_INVALID_ARGUMENT, field, "%s must be a finite number", field);
+        goto fail;
       }
     }
     if (!cJSON_IsArray(r) || j != cols || c != NULL) {
       snprintf(field, sizeof field, "%s[%zu]", key, i);
-      free(a);
-      return api_fail(err, API_INVALID_ARGUMENT, field,
-                      "%s must be an array of %zu numbers, like %s[0]", field, cols, key);
+      rc = api_fail(err, API_INVALID_ARGUMENT, field,
+                    "%s must be an array of %zu numbers, like %s[0]", field, cols, key);
+      goto fail;
     }
   }
   *rows_out = rows;
   *cols_out = (int)cols;
   *out = a;
   return 0;
+
+fail:
+  free(a);
+  return rc;
 }
 
 /* labels[i] as a string (interned) or as a class number. */

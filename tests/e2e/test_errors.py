@@ -217,8 +217,9 @@ def test_unsupported_media_type(client):
 
 def test_conflicts(client, xor):
     untrained = client.create_model(spec(name="fresh"))
-    check_error(client.request("POST", f"/v1/models/{untrained['id']}/predict",
-                               {"inputs": [[0, 0]]}), 409, "conflict")
+    err = check_error(client.request("POST", f"/v1/models/{untrained['id']}/predict",
+                                     {"inputs": [[0, 0]]}), 409, "conflict", "id")
+    assert err["message"] == f"model {untrained['id']} has not been trained yet", err
 
     x, y = slow_data()
     ds = client.create_dataset("busy", x, targets=y)
