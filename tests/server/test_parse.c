@@ -438,7 +438,7 @@ Test(parse_spec, defaults_are_filled_and_printed) {
 /* Found by fuzz_spec: cJSON printed seed 2^53 as 9.00719925474099e+15, which
  * reads back as another seed, so the stored spec trained other weights. */
 Test(parse_spec, seeds_of_sixteen_digits_print_exactly) {
-  static const char *const seeds[] = {"9007199254740992", "9007199254740991",
+  static const char *const seeds[] = {"9007199254740990", "9007199254740991",
                                       "4503599627370497", "1000000000000000", "999999999999999"};
   for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
     char s[256], want[64];
@@ -466,7 +466,7 @@ Test(parse_spec, options) {
   const char *s = "{\"name\":\"c\",\"inputs\":4,\"layers\":[{\"type\":\"dense\",\"units\":3,"
                   "\"activation\":\"leaky_relu\",\"slope\":0.2,\"init\":\"xavier\"},"
                   "{\"type\":\"dense\",\"units\":3,\"activation\":\"softmax\"}],"
-                  "\"loss\":\"cross_entropy\",\"seed\":9007199254740992,\"normalize\":true}";
+                  "\"loss\":\"cross_entropy\",\"seed\":9007199254740991,\"normalize\":true}";
   nn_spec spec;
   char name[PARSE_NAME_MAX + 1];
   api_error err = {0};
@@ -474,7 +474,7 @@ Test(parse_spec, options) {
   cr_assert_eq(spec.layers[0].slope, 0.2f);
   cr_assert_eq(spec.layers[0].init, NN_INIT_XAVIER);
   cr_assert_eq(spec.loss, NN_LOSS_CROSS_ENTROPY);
-  cr_assert_eq(spec.seed, 9007199254740992ull);
+  cr_assert_eq(spec.seed, 9007199254740991ull);
   cr_assert_eq(spec.normalize, 1);
 }
 
@@ -529,7 +529,16 @@ Test(parse_spec, rejects_bad_values) {
              "seed", "non-negative integer");
   spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
              "],\"loss\":\"mse\",\"seed\":9007199254740993e3}",
-             "seed", "at most 9007199254740992");
+             "seed", "at most 9007199254740991");
+  /* Found by outside testing: 2^53 + 1 reads as the double 2^53 and was
+   * trained as that seed. Integers are taken in RFC 8259's interoperable
+   * range, +-(2^53 - 1), where no other integer reads as the same double. */
+  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+             "],\"loss\":\"mse\",\"seed\":9007199254740993}",
+             "seed", "at most 9007199254740991");
+  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+             "],\"loss\":\"mse\",\"seed\":9007199254740992}",
+             "seed", "at most 9007199254740991");
   spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
              "],\"loss\":\"mse\",\"normalize\":1}",
              "normalize", "true or false");
@@ -650,15 +659,15 @@ Test(parse_job, defaults_are_filled_and_printed) {
 Test(parse_job, ids_and_seeds_of_sixteen_digits_print_exactly) {
   parse_job job;
   api_error err = {0};
-  const char *s = "{\"model\":9007199254740992,\"dataset\":9007199254740991,"
+  const char *s = "{\"model\":9007199254740991,\"dataset\":9007199254740990,"
                   "\"seed\":4503599627370497}";
   cr_assert_eq(job_from(s, &job, &err), 0, "%s", err.message);
-  cr_assert_eq(job.model, 9007199254740992LL);
-  cr_assert_eq(job.dataset, 9007199254740991LL);
+  cr_assert_eq(job.model, 9007199254740991LL);
+  cr_assert_eq(job.dataset, 9007199254740990LL);
   cr_assert_eq(job.config.seed, 4503599627370497ULL);
   cJSON *j = parse_job_to_json(&job);
   char *text = cJSON_PrintUnformatted(j);
-  cr_assert(strstr(text, "{\"model\":9007199254740992,\"dataset\":9007199254740991,") == text,
+  cr_assert(strstr(text, "{\"model\":9007199254740991,\"dataset\":9007199254740990,") == text,
             "%s", text);
   cr_assert(strstr(text, "\"seed\":4503599627370497,") != NULL, "%s", text);
   free(text);
@@ -741,6 +750,9 @@ Test(parse_job, rejects_bad_configs) {
   job_fails(JOB("\"validation_split\":1"), "validation_split", "[0, 1)");
   job_fails(JOB("\"shuffle\":\"yes\""), "shuffle", "true or false");
   job_fails(JOB("\"seed\":-7"), "seed", "non-negative");
+  /* as parse_spec.rejects_bad_values: 2^53 + 1 would read as 2^53 */
+  job_fails(JOB("\"seed\":9007199254740993"), "seed", "at most 9007199254740991");
+  job_fails("{\"model\":9007199254740993,\"dataset\":1}", "model", "at most 9007199254740991");
   job_fails(JOB("\"checkpoint_every\":0"), "checkpoint_every", "positive integer");
   job_fails(JOB("\"clip_norm\":-1"), "clip_norm", ">= 0");
   job_fails(JOB("\"early_stopping\":{\"patience\":-1}"), "early_stopping.patience",
