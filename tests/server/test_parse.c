@@ -1005,6 +1005,25 @@ Test(parse_csv, regression_with_one_and_several_targets) {
   parse_dataset_out_free(&d);
 }
 
+/* The decimal forms spreadsheets and printf write are numbers. */
+Test(parse_csv, decimal_numbers) {
+  parse_dataset_out d;
+  api_error err = {0};
+  cr_assert_eq(csv_parse("t", "x,t\n+1,.5\n5.,-0.25e+1\n 7E-1 ,1e3\n", &d, &err), 0, "%s",
+               err.message);
+  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
+  const float x[] = {1, 5, 0.7f}, y[] = {0.5f, -2.5f, 1000};
+  cr_assert_arr_eq(d.x, x, sizeof x);
+  cr_assert_arr_eq(d.y, y, sizeof y);
+  parse_dataset_out_free(&d);
+  /* A hex target cell is text: the column holds classes. */
+  cr_assert_eq(csv_parse("t", "x,t\n1,0x10\n2,16\n", &d, &err), 0, "%s", err.message);
+  cr_assert_eq(d.task, PARSE_TASK_CLASSIFICATION);
+  cr_assert_eq(d.n_classes, 2);
+  cr_assert_str_eq(d.classes[0], "0x10");
+  parse_dataset_out_free(&d);
+}
+
 Test(parse_csv, numeric_cells_of_a_label_column_become_classes) {
   parse_dataset_out d;
   api_error err = {0};
@@ -1118,6 +1137,18 @@ Test(parse_csv, bad_cells_name_row_and_column) {
   csv_fails("t", "x,t\n1,2\nnan,3\n", "row 2, column x", "must be a number");
   csv_fails("t", "x,t\n1,2\ninf,3\n", "row 2, column x", "must be a number");
   csv_fails("t", "x,t\n1e39,2\n", "row 1, column x", "must be a number");
+  /* Found by outside testing: strtod's hex floats were numbers. A cell is a
+   * decimal number only: no hex, no inf or nan words, no bare sign or point. */
+  csv_fails("t", "x,t\n0x10,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n0X1p3,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n-0x1.8,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\ninfinity,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n-NAN,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n1e,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n.,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n-,2\n", "row 1, column x", "must be a number");
+  csv_fails("t", "x,t\n1.2.3,2\n", "row 1, column x", "must be a number");
+  csv_fails("a,b", "x,a,b\n1,2,0x3\n", "row 1, column b", "several target columns");
   csv_fails("t", "x,t\n1 2,2\n", "row 1, column x", "must be a number");
   csv_fails("t", "x,t\n1,\n", "row 1, column t", "is empty");
   csv_fails("a,b", "x,a,b\n1,2,3\n1,2,q\n", "row 2, column b", "several target columns");
@@ -1137,6 +1168,27 @@ Test(parse_csv, malformed_csv) {
   csv_fails("t", "\n\r\n", "", "empty");
   csv_fails("t", "x,t\n", "", "no data rows");
   csv_fails("t", "x,t", "", "no data rows");
+}
+
+/* One byte order mark opening the body is skipped, wherever the chunks cut
+ * it. Found by outside testing: a second one stayed in the first column's
+ * name, invisible; a name may not start with one. */
+Test(parse_csv, one_byte_order_mark_is_skipped_a_second_is_refused) {
+  check_every_cut("t", "\xEF\xBB\xBFx,t\n1,2\n");
+  csv_fails("t", "\xEF\xBB\xBF\xEF\xBB\xBFx,t\n1,2\n", "header",
+            "header column 1 (x) starts with a byte order mark");
+  csv_fails("t", "\xEF\xBB\xBF\"\xEF\xBB\xBFx\",t\n1,2\n", "header",
+            "header column 1 (x) starts with a byte order mark");
+  csv_fails("t", "\xEF\xBB\xBF\xEF\xBB\xBF,t\n1,2\n", "header",
+            "header column 1 () starts with a byte order mark");
+  csv_fails("x", "x,\xEF\xBB\xBFt\n1,2\n", "header",
+            "header column 2 (t) starts with a byte order mark");
+  /* Inside a name it is U+FEFF, a character like any other. */
+  parse_dataset_out d;
+  api_error err = {0};
+  cr_assert_eq(csv_parse("a\xEF\xBB\xBF" "b", "x,a\xEF\xBB\xBF" "b\n1,2\n", &d, &err), 0, "%s",
+               err.message);
+  parse_dataset_out_free(&d);
 }
 
 Test(parse_csv, nul_bytes_are_rejected) {
