@@ -11,7 +11,9 @@
  * just finished spins briefly for the next one before it sleeps: a condition
  * variable wake-up costs tens of microseconds, a spin a few.
  */
+#include <assert.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -185,17 +187,22 @@ int nn__pool_capacity(const nn__pool *p) { return p != NULL ? p->capacity : 1; }
 void nn__pool_set_budget(nn__pool *p, int threads) {
   if (threads < 1) threads = 1;
   if (threads > p->capacity) threads = p->capacity;
+  assert(threads >= 1 && threads <= p->capacity);
   atomic_store(&p->budget, threads);
 }
 
 void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx) {
+  assert(tasks >= 0);
   int k = p != NULL ? atomic_load(&p->budget) : 1;
   if (k > tasks) k = tasks;
   if (k <= 1) {
     for (int i = 0; i < tasks; i++) fn(ctx, i);
     return;
   }
+  /* Invited workers are counted in the run word's low 16 bits. */
+  assert(k <= p->capacity && k - 1 < (1 << 16));
   pthread_mutex_lock(&p->mu);
+  assert(atomic_load(&p->active) == 0); /* the last run is over */
   p->fn = fn;
   p->ctx = ctx;
   p->tasks = tasks;
@@ -222,6 +229,7 @@ typedef struct {
 static void range_task(void *ctx, int i) {
   const ranges *r = ctx;
   size_t begin = (size_t)i * r->chunk;
+  assert(i >= 0 && begin < r->n); /* the ranges tile [0, n), none empty */
   size_t end = r->n - begin < r->chunk ? r->n : begin + r->chunk;
   r->fn(r->ctx, begin, end);
 }
@@ -232,5 +240,6 @@ void nn__pool_for(nn__pool *p, size_t n, size_t chunk, nn__range_fn fn, void *ct
     return;
   }
   ranges r = {fn, ctx, n, chunk};
+  assert(chunk > 0 && (n + chunk - 1) / chunk <= INT_MAX);
   nn__pool_run(p, (int)((n + chunk - 1) / chunk), range_task, &r);
 }
