@@ -175,7 +175,7 @@ CASES = [
     Case("hex-csv-cell", "POST", CSV, b"x,y\n0x10,1\n", ctype="text/csv",
          field="row 1, column x", says="must be a number"),
     Case("second-bom-csv", "POST", CSV, b"\xef\xbb\xbf\xef\xbb\xbfx,y\n1,2\n", ctype="text/csv",
-         field="header", says="column 1 starts with a byte order mark"),
+         field="header", says="column 1 (x) starts with a byte order mark"),
     # ---- shapes that overflow --------------------------------------------------------
     Case("shape-parameters-overflow", "POST", "/v1/models",
          spec(inputs=1 << 20, layers=[dense(1 << 20), dense(1)]), field="layers[0].units",
