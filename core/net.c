@@ -95,7 +95,7 @@ void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size
 
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                      size_t n, nn__rng *rng) {
-  assert(n >= 1 && n <= ws->max_rows);
+  assert(n <= ws->max_rows);
   const float *in = ws->x; /* (n, a->in[l]) */
   int last = a->n_layers - 1;
   ws->dropout_on = rng != NULL;
@@ -116,7 +116,7 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                       size_t n, float *grad, float *dx, double (*sq)[NN_DIAG_LANES]) {
-  assert(n >= 1 && n <= ws->max_rows && ws->g0 != NULL); /* a training workspace */
+  assert(n <= ws->max_rows && ws->g0 != NULL); /* a training workspace */
   float *g = ws->g0;     /* (n, a->out[l]): dLoss/dOutput of layer l */
   float *other = ws->g1; /* (n, a->in[l]): dLoss/dInput of layer l */
   for (int l = a->n_layers - 1; l >= 0; l--) {

@@ -12,8 +12,8 @@
  * variable wake-up costs tens of microseconds, a spin a few.
  */
 #include <assert.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -187,7 +187,6 @@ int nn__pool_capacity(const nn__pool *p) { return p != NULL ? p->capacity : 1; }
 void nn__pool_set_budget(nn__pool *p, int threads) {
   if (threads < 1) threads = 1;
   if (threads > p->capacity) threads = p->capacity;
-  assert(threads >= 1 && threads <= p->capacity);
   atomic_store(&p->budget, threads);
 }
 
