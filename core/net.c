@@ -2,6 +2,7 @@
  * net.c — forward and backward passes over the layer graph: the chain rule
  * applied layer by layer, from the loss back to the inputs.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,10 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   if (train) {
     ws->g0 = p;
     ws->g1 = p + max_rows * (size_t)a->max_width;
+    p = ws->g1 + max_rows * (size_t)a->max_width;
   }
+  /* The buffers carved out above are exactly the block counted for them. */
+  assert(p == ws->mem + floats);
   return NN_OK;
 }
 
@@ -91,6 +95,7 @@ void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size
 
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                      size_t n, nn__rng *rng) {
+  assert(n <= ws->max_rows);
   const float *in = ws->x; /* (n, a->in[l]) */
   int last = a->n_layers - 1;
   ws->dropout_on = rng != NULL;
@@ -111,6 +116,7 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                       size_t n, float *grad, float *dx, double (*sq)[NN_DIAG_LANES]) {
+  assert(n <= ws->max_rows && ws->g0 != NULL); /* a training workspace */
   float *g = ws->g0;     /* (n, a->out[l]): dLoss/dOutput of layer l */
   float *other = ws->g1; /* (n, a->in[l]): dLoss/dInput of layer l */
   for (int l = a->n_layers - 1; l >= 0; l--) {

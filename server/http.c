@@ -571,7 +571,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   char status[8] = "-";
   if (ctx->answered) {
     snprintf(status, sizeof status, "%d", ctx->status);
-    const route *r = ctx->match.route;
+    const route *r = ctx->match.route != NULL ? ctx->match.route : ctx->match.pattern;
     /* A stream's latency is until it began: its length is the client's. */
     prometheus_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
                          ctx->streamed ? ctx->answer_us : (uint64_t)us);

@@ -8,9 +8,10 @@
  *
  * A traind model has one input tensor, PARSE_INFER_INPUT, of shape [rows,
  * features] and one output, PARSE_INFER_OUTPUT, of shape [rows, outputs],
- * both PARSE_INFER_DATATYPE. The data is row-major, flat or nested in any
- * way (the protocol allows both), and holds numbers only: exactly as many as
- * the shape says. "parameters" objects are checked for the protocol's form
+ * both PARSE_INFER_DATATYPE. The data is row-major, in one of the
+ * protocol's two forms: flat, or nested as the shape (one array of
+ * `features` numbers per row); it holds numbers only, exactly as many as the
+ * shape says. "parameters" objects are checked for the protocol's form
  * (string, number or boolean values) and otherwise ignored; "outputs", when
  * present, may only name the one output. Unknown members are rejected.
  */

@@ -291,6 +291,11 @@ BAD_REQUESTS = [
      "holds 8 numbers; shape [3, 2] needs 6"),
     ("wrong feature count", {"inputs": [tensor([[1, 2, 3], [4, 5, 6]])]},
      "inputs[0].shape[1] is 3; model 'v2-xor' takes 2 features"),
+    # "Tensor Data": flat, or nested as the shape; [[0,1,1],[0]] is neither for [2, 2].
+    ("nesting not the shape", {"inputs": [tensor([[0, 1, 1], [0]], shape=[2, 2])]},
+     "inputs[0].data[0] must be a row of 2 numbers"),
+    ("rows not the shape", {"inputs": [tensor([[0, 1], [1], [0]], shape=[2, 2])]},
+     "inputs[0].data has 3 elements where shape [2, 2] has 2 rows"),
     ("a string number", {"inputs": [tensor([[0, "1"]])]}, "inputs[0].data[0][1] must be a number"),
     ("a boolean", {"inputs": [tensor([[0, True]])]}, "inputs[0].data[0][1] must be a number"),
     ("beyond float", {"inputs": [tensor([[0, 1e39]])]}, "within float range"),
