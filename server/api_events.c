@@ -141,6 +141,22 @@ static int queue_snapshot(stream *s, store *st) {
   return rc;
 }
 
+#define NOTHING_MORE 1 /* check_more answered 204 */
+
+/* A finished job's stream resumed after its last event has nothing more to
+ * send, ever: 204 No Content, the one answer that makes an EventSource stop
+ * reconnecting (an empty 200 would have it retry every few seconds forever).
+ * @return STORE_OK when there is more, NOTHING_MORE (answered), or a store error */
+static int check_more(store *st, int64_t job_id, int64_t after, http_response *res) {
+  store_event *list;
+  size_t n;
+  int rc = store_events_after(st, job_id, after, 1, &list, &n);
+  store_event_list_free(list, n);
+  if (rc != STORE_OK || n > 0) return rc;
+  res->status = 204;
+  return NOTHING_MORE;
+}
+
 /* Open a stream of job_id's events (0: every job's). */
 static void open_stream(app *a, const http_request *req, http_response *res, int64_t job_id) {
   api_error err;
@@ -158,12 +174,13 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
     int rc = store_job_get(st, job_id, &j);
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
+    if (rc == STORE_OK && ended && given) rc = check_more(st, job_id, after, res);
     if (rc == STORE_ENOTFOUND) {
       http_fail(res, API_NOT_FOUND, "id", "no job with id %lld", (long long)job_id);
       return;
     }
     if (rc != STORE_OK) {
-      app_answer_store_error(res, rc);
+      if (rc != NOTHING_MORE) app_answer_store_error(res, rc);
       return;
     }
   }
