@@ -139,7 +139,11 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   cJSON *root = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(root, "datasets");
   int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_dataset(&list[i]));
+  for (size_t i = 0; ok && i < n; i++) {
+    cJSON *item = json_out_dataset(&list[i]); /* NULL: damaged (parsed again only then), or no memory */
+    ok = json_out_list_add(arr, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
+                           list[i].id);
+  }
   store_dataset_list_free(list, n);
   if (!ok) {
     cJSON_Delete(root);
@@ -159,7 +163,11 @@ void api_datasets_get(app *a, const http_request *req, http_response *res) {
   } else if (rc != STORE_OK) {
     app_answer_store_error(res, rc);
   } else {
-    http_json(res, 200, json_out_dataset(&d));
+    cJSON *item = json_out_dataset(&d);
+    if (item == NULL && json_out_dataset_damaged(&d))
+      http_fail(res, API_INTERNAL, NULL, "dataset %lld is damaged in the database", (long long)id);
+    else
+      http_json(res, 200, item);
   }
   store_dataset_clear(&d);
 }

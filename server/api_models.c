@@ -56,7 +56,11 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   cJSON *root = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(root, "models");
   int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_model(&list[i]));
+  for (size_t i = 0; ok && i < n; i++) {
+    cJSON *item = json_out_model(&list[i]); /* NULL: damaged (parsed again only then), or no memory */
+    ok = json_out_list_add(arr, item, item == NULL && json_out_model_damaged(&list[i]), "model",
+                           list[i].id);
+  }
   store_model_list_free(list, n);
   if (!ok) {
     cJSON_Delete(root);
@@ -79,10 +83,13 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
   int64_t id = (int64_t)req->ids[0];
   store_model m;
   int rc = store_model_get(st, id, &m);
+  cJSON *item = rc == STORE_OK ? json_out_model(&m) : NULL;
   if (rc != STORE_OK)
     model_store_error(res, rc, id);
+  else if (item == NULL && json_out_model_damaged(&m))
+    http_fail(res, API_INTERNAL, NULL, "model %lld is damaged in the database", (long long)id);
   else
-    http_json(res, 200, json_out_model(&m));
+    http_json(res, 200, item);
   store_model_clear(&m);
 }
 

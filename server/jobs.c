@@ -457,9 +457,14 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   int workers = c->workers;
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
-  if (store_open(db_path, &st) != STORE_OK ||
-      store_jobs_recover(st, &requeued, &failed, &cancelled) != STORE_OK) {
-    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s", db_path);
+  int rc = store_open(db_path, &st);
+  if (rc != STORE_OK) {
+    log_write(LOG_ERROR, "cannot open the database %s: %s", db_path, store_strerror(rc));
+    return -1;
+  }
+  if ((rc = store_jobs_recover(st, &requeued, &failed, &cancelled)) != STORE_OK) {
+    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s: %s", db_path,
+              store_strerror(rc));
     store_close(st);
     return -1;
   }

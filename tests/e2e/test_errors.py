@@ -335,3 +335,75 @@ def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path):
                            json.dumps({"inputs": [[0, 1]]})), 500, "internal")
     assert "weights" in err["message"]
     assert client.health() == {"status": "ok"}
+
+
+def test_empty_stored_weights_are_unreadable_not_out_of_memory(spawn, tmp_path):
+    """SQLite hands back an empty blob as NULL, as it does a failed
+    allocation: the empty weights are damaged weights, not a lack of memory."""
+    import sqlite3
+
+    db = tmp_path / "empty.sqlite"
+    d = spawn(db=db)
+    ds = d.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)
+    model = d.client.create_model(XOR_SPEC)
+    job = d.client.create_job(model["id"], ds["id"], epochs=2)
+    assert d.client.wait(job["id"])["state"] == "succeeded"
+    assert d.stop() == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE model_versions SET weights = x'' WHERE model_id = ?",
+                            (model["id"],)).rowcount == 2
+    client = spawn(db=db).client
+    for path, body in ((f"/v1/models/{model['id']}/predict", {"inputs": [[0, 1]]}),
+                       (f"/v1/models/{model['id']}/predict?version=1", {"inputs": [[0, 1]]})):
+        err = check_error(post(client, path, json.dumps(body)), 500, "internal")
+        assert "weights" in err["message"] and "memory" not in err["message"], err
+
+
+def test_a_damaged_row_does_not_fail_its_list(spawn, tmp_path):
+    """Stored JSON damaged behind the daemon's back (a dataset's class names,
+    a model's spec): the list leaves that row out and logs it, the others are
+    listed; the row itself is a 500 that says it is damaged."""
+    import sqlite3
+
+    db = tmp_path / "rows.sqlite"
+    d = spawn(db=db)
+    kept = d.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)
+    damaged = d.client.create_dataset("labels", [[0], [1]], labels=["no", "yes"])
+    model = d.client.create_model(XOR_SPEC)
+    other = d.client.create_model(dict(XOR_SPEC, name="other"))
+    assert d.stop() == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE datasets SET classes = '[\"no\", \"ye' WHERE id = ?",
+                     (damaged["id"],))
+        conn.execute("UPDATE models SET spec = '{\"name\": ' WHERE id = ?", (other["id"],))
+    d = spawn(db=db)
+    assert [x["id"] for x in d.client.list_datasets()] == [kept["id"]]
+    assert [m["id"] for m in d.client.list_models()] == [model["id"]]
+    for path in (f"/v1/datasets/{damaged['id']}", f"/v1/models/{other['id']}"):
+        err = check_error(d.client.request("GET", path), 500, "internal")
+        assert "damaged" in err["message"], err
+    log = d.log_tail(200)
+    assert f"dataset {damaged['id']} is damaged" in log and f"model {other['id']} is damaged" in log
+
+
+def test_a_damaged_database_file_is_named_at_start(tmp_path):
+    """A file that is not an SQLite database, or one whose pages are garbage:
+    traind exits non-zero saying the database is damaged, naming it."""
+    import os
+    import subprocess
+
+    from conftest import TRAIND
+
+    noise = bytes(range(256)) * 64
+    for name, content in (("garbage.sqlite", noise),
+                          ("pages.sqlite", b"SQLite format 3\x00" + noise)):
+        db = tmp_path / name
+        db.write_bytes(content)
+        done = subprocess.run([TRAIND, "--listen", "127.0.0.1:0", "--db", str(db)],
+                              capture_output=True, timeout=30,
+                              env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        err = done.stderr.decode()
+        assert done.returncode != 0 and done.stdout == b"", (done.returncode, err)
+        assert f"cannot open the database {db}" in err and "damaged" in err, err
+        assert "recover" not in err, err
+
