@@ -140,7 +140,8 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   cJSON *arr = cJSON_AddArrayToObject(root, "datasets");
   int ok = arr != NULL;
   for (size_t i = 0; ok && i < n; i++) {
-    cJSON *item = json_out_dataset(&list[i]); /* NULL: damaged (parsed again only then), or no memory */
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_dataset(&list[i]);
     ok = json_out_list_add(arr, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
                            list[i].id);
   }

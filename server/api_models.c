@@ -57,7 +57,8 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   cJSON *arr = cJSON_AddArrayToObject(root, "models");
   int ok = arr != NULL;
   for (size_t i = 0; ok && i < n; i++) {
-    cJSON *item = json_out_model(&list[i]); /* NULL: damaged (parsed again only then), or no memory */
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_model(&list[i]);
     ok = json_out_list_add(arr, item, item == NULL && json_out_model_damaged(&list[i]), "model",
                            list[i].id);
   }
