@@ -141,20 +141,15 @@ static int queue_snapshot(stream *s, store *st) {
   return rc;
 }
 
-#define NOTHING_MORE 1 /* check_more answered 204 */
-
-/* A finished job's stream resumed after its last event has nothing more to
- * send, ever: 204 No Content, the one answer that makes an EventSource stop
- * reconnecting (an empty 200 would have it retry every few seconds forever).
- * @return STORE_OK when there is more, NOTHING_MORE (answered), or a store error */
-static int check_more(store *st, int64_t job_id, int64_t after, http_response *res) {
+/* Whether a finished job's stream resumed after `after` has events left to
+ * send. @return STORE_OK (*more set) or a store error */
+static int has_more(store *st, int64_t job_id, int64_t after, bool *more) {
   store_event *list;
   size_t n;
   int rc = store_events_after(st, job_id, after, 1, &list, &n);
   store_event_list_free(list, n);
-  if (rc != STORE_OK || n > 0) return rc;
-  res->status = 204;
-  return NOTHING_MORE;
+  *more = n > 0;
+  return rc;
 }
 
 /* Open a stream of job_id's events (0: every job's). */
@@ -168,21 +163,28 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
-  bool ended = false;
+  bool ended = false, more = true;
   if (job_id != 0) {
     store_job j;
     int rc = store_job_get(st, job_id, &j);
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
-    if (rc == STORE_OK && ended && given) rc = check_more(st, job_id, after, res);
+    if (rc == STORE_OK && ended && given) rc = has_more(st, job_id, after, &more);
     if (rc == STORE_ENOTFOUND) {
       http_fail(res, API_NOT_FOUND, "id", "no job with id %lld", (long long)job_id);
       return;
     }
     if (rc != STORE_OK) {
-      if (rc != NOTHING_MORE) app_answer_store_error(res, rc);
+      app_answer_store_error(res, rc);
       return;
     }
+  }
+  /* Resumed after its final state, a job's stream has nothing more, ever:
+   * 204 No Content is the answer that makes an EventSource stop
+   * reconnecting (after an empty 200 it would retry every few seconds). */
+  if (!more) {
+    res->status = 204;
+    return;
   }
   if (notify_stream_open(a->events, a->cfg.max_streams) < 0) {
     http_fail(res, API_UNAVAILABLE, NULL,
