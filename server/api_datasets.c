@@ -139,7 +139,12 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   }
   reply_list l;
   reply_list_start(&l, "datasets");
-  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_dataset(&list[i]));
+  for (size_t i = 0; i < n; i++) {
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_dataset(&list[i]);
+    reply_list_add_row(&l, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
+                       list[i].id);
+  }
   store_dataset_list_free(list, n);
   reply_list_end(&l, res);
 }
@@ -150,10 +155,12 @@ void api_datasets_get(app *a, const http_request *req, http_response *res) {
   int64_t id = (int64_t)req->ids[0];
   store_dataset d;
   int rc = store_dataset_get(st, id, &d);
-  if (rc != STORE_OK)
+  if (rc != STORE_OK) {
     reply_store_error(res, rc, "dataset", id);
-  else
-    http_json(res, 200, json_out_dataset(&d));
+  } else {
+    cJSON *item = json_out_dataset(&d);
+    reply_row(res, item, item == NULL && json_out_dataset_damaged(&d), "dataset", id);
+  }
   store_dataset_clear(&d);
 }
 

@@ -56,7 +56,12 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   }
   reply_list l;
   reply_list_start(&l, "models");
-  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_model(&list[i]));
+  for (size_t i = 0; i < n; i++) {
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_model(&list[i]);
+    reply_list_add_row(&l, item, item == NULL && json_out_model_damaged(&list[i]), "model",
+                       list[i].id);
+  }
   store_model_list_free(list, n);
   reply_list_end(&l, res);
 }
@@ -67,10 +72,12 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
   int64_t id = (int64_t)req->ids[0];
   store_model m;
   int rc = store_model_get(st, id, &m);
-  if (rc != STORE_OK)
+  if (rc != STORE_OK) {
     reply_store_error(res, rc, "model", id);
-  else
-    http_json(res, 200, json_out_model(&m));
+  } else {
+    cJSON *item = json_out_model(&m);
+    reply_row(res, item, item == NULL && json_out_model_damaged(&m), "model", id);
+  }
   store_model_clear(&m);
 }
 

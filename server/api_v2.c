@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fit.h"
 #include "json_buf.h"
@@ -292,6 +293,27 @@ static int infer_fill(void *ctx, int width, predict_input *in, api_error *err) {
   return 0;
 }
 
+/* Triton's binary tensor extension sends the JSON header's length in
+ * Inference-Header-Content-Length and the tensors' bytes after it: say so,
+ * rather than that the JSON is malformed where the bytes begin. */
+static int check_json_only(const http_request *req, api_error *err) {
+  if (http_header(req, API_V2_BINARY_HEADER) == NULL) return 0;
+  return api_fail(err, API_INVALID_ARGUMENT, NULL,
+                  "binary tensor data (the " API_V2_BINARY_HEADER " header) is not supported: "
+                  "send the tensors as JSON, in each input's \"data\"");
+}
+
+/* "model_name" in the body, when given, names the model of the path: by
+ * its name, or by the path's own segment (an id). */
+static int check_model_name(const http_request *req, const parse_infer *in,
+                            const store_model *m, api_error *err) {
+  if (in->model_name == NULL || strcmp(in->model_name, m->name) == 0 ||
+      strcmp(in->model_name, req->name) == 0)
+    return 0;
+  return api_fail(err, API_INVALID_ARGUMENT, "model_name",
+                  "model_name is '%s' but the path names model '%s'", in->model_name, m->name);
+}
+
 void api_v2_infer(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = prometheus_clock_us();
   cJSON *root = NULL;
@@ -301,9 +323,11 @@ void api_v2_infer(app *a, const http_request *req, http_response *res) {
   parse_infer in;
   predict_result out = {0};
   api_error err;
-  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
+  if (check_json_only(req, &err) != 0 ||
+      parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
       parse_infer_request(root, PREDICT_MAX_ROWS, &in, &err) != 0 ||
-      resolve(a, req, &st, &m, &version, &err) != 0) {
+      resolve(a, req, &st, &m, &version, &err) != 0 ||
+      check_model_name(req, &in, &m, &err) != 0) {
     http_error(res, &err);
     goto exit;
   }

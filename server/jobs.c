@@ -435,10 +435,13 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
   int rc = store_open(db_path, &st);
-  if (rc == STORE_OK) rc = store_jobs_recover(st, &requeued, &failed, &cancelled);
+  if (rc != STORE_OK)
+    log_write(LOG_ERROR, "cannot open the database %s: %s", db_path, store_strerror(rc));
+  else if ((rc = store_jobs_recover(st, &requeued, &failed, &cancelled)) != STORE_OK)
+    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s: %s", db_path,
+              store_strerror(rc));
   store_close(st);
   if (rc != STORE_OK) {
-    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s", db_path);
     return -1;
   }
   /* BLAS runs single-threaded inside our own tiles (core/gemm.c): one pool

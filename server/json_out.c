@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+
 static bool add_int(cJSON *o, const char *key, int64_t v) {
   return cJSON_AddNumberToObject(o, key, (double)v) != NULL;
 }
@@ -35,6 +36,22 @@ static bool add_stored_json(cJSON *o, const char *key, const char *text) {
   if (v == NULL) return false;
   cJSON_Delete(v);
   return cJSON_AddRawToObject(o, key, text) != NULL;
+}
+
+/* NULL text is no damage: it stands for null. */
+static bool stored_json_damaged(const char *text) {
+  if (text == NULL) return false;
+  cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
+  cJSON_Delete(v);
+  return v == NULL; /* or out of memory while parsing: then the row is left out too */
+}
+
+bool json_out_dataset_damaged(const store_dataset *d) {
+  return d->task == STORE_TASK_CLASSIFICATION && stored_json_damaged(d->classes);
+}
+
+bool json_out_model_damaged(const store_model *m) {
+  return stored_json_damaged(m->spec) || stored_json_damaged(m->classes);
 }
 
 static cJSON *finish(cJSON *o, bool ok) {

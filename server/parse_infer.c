@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const request_keys[] = {"id", "parameters", "inputs", "outputs", NULL};
+static const char *const request_keys[] = {"id",      "model_name", "parameters",
+                                           "inputs", "outputs",    NULL};
 static const char *const input_keys[] = {"name",       "shape", "datatype",
                                          "parameters", "data",  NULL};
 static const char *const output_keys[] = {"name", "parameters", NULL};
@@ -208,7 +209,9 @@ int parse_infer_request(const cJSON *root, size_t max_rows, parse_infer *out, ap
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
   if (id != NULL && !cJSON_IsString(id))
     return api_fail(err, API_INVALID_ARGUMENT, "id", "id must be a string");
-  rc = check_parameters(root, NULL, err);
+  rc = parse_json_string(root, NULL, "model_name", PARSE_OPTIONAL, PARSE_NAME_MAX,
+                         &out->model_name, err);
+  if (rc == 0) rc = check_parameters(root, NULL, err);
   if (rc == 0) rc = check_input(root, max_rows, out, err);
   if (rc == 0) rc = check_outputs(root, err);
   if (rc != 0) return rc;

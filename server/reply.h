@@ -27,6 +27,19 @@ void reply_list_start(reply_list *l, const char *key);
 /** Append item (consumed; NULL, a writer out of memory, fails the list). */
 void reply_list_add(reply_list *l, cJSON *item);
 
+/**
+ * Append the JSON of a stored row, `what` id: a NULL item of a row damaged
+ * behind the daemon's back (damaged true) is logged and left out, so one bad
+ * row does not fail the whole list; a NULL item otherwise fails it.
+ */
+void reply_list_add_row(reply_list *l, cJSON *item, bool damaged, const char *what, int64_t id);
+
+/**
+ * Answer 200 with one stored row's JSON (item, consumed), or 500 "<what> <id>
+ * is damaged in the database" when it is NULL because the row is damaged.
+ */
+void reply_row(http_response *res, cJSON *item, bool damaged, const char *what, int64_t id);
+
 /** Answer 200 with the list, or 500 when any part of it failed. */
 void reply_list_end(reply_list *l, http_response *res);
 

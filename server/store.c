@@ -283,6 +283,9 @@ int store__status_of(int rc) {
     return STORE_ENOMEM;
   case SQLITE_TOOBIG:
     return STORE_ETOOBIG;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return STORE_ECORRUPT;
   case SQLITE_CONSTRAINT:
     /* Inserts name their parents (model, dataset); a missing parent is a
      * 404 for the caller, not a malformed row. */
@@ -319,6 +322,7 @@ const char *store_strerror(int status) {
   case STORE_ETOOBIG: return "value too large for the database";
   case STORE_ESCHEMA: return "database schema is newer than this program";
   case STORE_EFULL: return "the disk holding the database is full";
+  case STORE_ECORRUPT: return "the file is damaged, or is not an SQLite database";
   default: return "unknown store error";
   }
 }
@@ -419,16 +423,19 @@ int store__column_text(sqlite3_stmt *s, int col, char **out) {
 }
 
 /* Owned copy of a blob column; NULL with *len 0 for SQL NULL. When want is
- * nonzero the blob must be exactly that long (shape checks). */
+ * nonzero the blob must be exactly that long (shape checks). An empty blob
+ * (SQLite gives NULL for it, as for a failed allocation) is an owned empty
+ * buffer, for the reader to find that it holds nothing. */
 int store__column_blob(sqlite3_stmt *s, int col, size_t want, void **out, size_t *len) {
   const void *b = sqlite3_column_blob(s, col);
   size_t n = (size_t)sqlite3_column_bytes(s, col);
   *out = NULL;
   if (len) *len = 0;
-  if (b == NULL) return sqlite3_column_type(s, col) == SQLITE_NULL ? STORE_OK : STORE_ENOMEM;
+  if (b == NULL && sqlite3_column_type(s, col) == SQLITE_NULL) return STORE_OK;
+  if (b == NULL && n > 0) return STORE_ENOMEM;
   if (want != 0 && n != want) return STORE_EIO;
-  if ((*out = malloc(n)) == NULL) return STORE_ENOMEM;
-  memcpy(*out, b, n);
+  if ((*out = malloc(n > 0 ? n : 1)) == NULL) return STORE_ENOMEM;
+  if (n > 0) memcpy(*out, b, n);
   if (len) *len = n;
   return STORE_OK;
 }
