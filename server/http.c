@@ -1,6 +1,7 @@
 /* http.c — libmicrohttpd glue: limits, bodies, routing, JSON answers, logs. */
 #include "http.h"
 
+#include <assert.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -46,6 +47,21 @@ typedef struct {
   void *ctx;
   request_ctx *req; /* NULL once the request is completed */
 } counted_stream;
+
+/* One connection's state, from its accept to its close (on_connection).
+ *
+ * libmicrohttpd 0.9.75 does not always tell a request's end: when it refuses
+ * a request itself after its target arrived (query arguments that do not fit
+ * HTTP_CONNECTION_MEMORY: 431 or no answer at all) it never calls
+ * on_completed, and the state on_uri made would be lost with the
+ * connection. So the connection holds the request on_uri announced until
+ * on_completed takes it back; whatever it still holds when the next request
+ * begins or the connection closes was dropped by libmicrohttpd, and is
+ * logged and freed there (request_end). */
+typedef struct {
+  http_deadline *deadline; /* for request heads; NULL when out of memory */
+  request_ctx *pending;    /* announced by on_uri, not yet completed */
+} connection_ctx;
 
 /* One request's state, from its first line to its completion. */
 struct request_ctx {
@@ -361,11 +377,17 @@ static http_error_shape error_shape_of(const route *r, const char *path) {
                                                                       : HTTP_ERRORS_TRAIND;
 }
 
-/* The connection's request-head deadline (on_connection), or NULL. */
-static http_deadline *connection_deadline(struct MHD_Connection *c) {
+/* The connection's state (on_connection), or NULL when it could not be made. */
+static connection_ctx *connection_of(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *info =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   return info != NULL ? info->socket_context : NULL;
+}
+
+/* The connection's request-head deadline, or NULL. */
+static http_deadline *connection_deadline(struct MHD_Connection *c) {
+  connection_ctx *conn = connection_of(c);
+  return conn != NULL ? conn->deadline : NULL;
 }
 
 /* The headers are in: route, check limits and media type, open a stream. */
@@ -509,9 +531,17 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
 
 /* ---- libmicrohttpd callbacks ----------------------------------------------- */
 
-/* First sight of a request, with its raw target: allocate its state. */
+static void request_end(request_ctx *ctx, const char *ended);
+
+/* First sight of a request, with its raw target: allocate its state, held by
+ * its connection until on_completed takes it back. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-  (void)c;
+  connection_ctx *conn = connection_of(c);
+  if (conn == NULL) return NULL; /* on_connection ran out of memory: on_request drops it */
+  if (conn->pending != NULL) {   /* the previous request was dropped unannounced */
+    request_end(conn->pending, "dropped");
+    conn->pending = NULL;
+  }
   request_ctx *ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL) return NULL;
   ctx->srv = cls;
@@ -521,6 +551,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     free(ctx);
     return NULL;
   }
+  conn->pending = ctx;
   return ctx;
 }
 
@@ -553,15 +584,10 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe) {
   return "unknown";
 }
 
-/* The request is over (answered, or the connection died): log it, free it. */
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-                         enum MHD_RequestTerminationCode toe) {
-  http_server *srv = cls;
-  /* A kept-alive connection now waits for its next request's head. */
-  http_deadline_arm(srv->deadlines, connection_deadline(c));
-  request_ctx *ctx = *req_cls;
-  if (ctx == NULL) return;
-  *req_cls = NULL;
+/* The request is over (answered, refused or dropped by libmicrohttpd, or the
+ * connection died): log it, count it, free it.
+ * @param ended NULL when it completed, else why not (for the log line) */
+static void request_end(request_ctx *ctx, const char *ended) {
   /* The response, and with it the counter, may outlive the request a little. */
   if (ctx->counter != NULL) ctx->counter->req = NULL;
 
@@ -576,11 +602,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     prometheus_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
                          ctx->streamed ? ctx->answer_us : (uint64_t)us);
   }
-  log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
-            "%s %s %s %zuB %lldus id=%s%s%s", ctx->started ? ctx->method : "-", path, status,
-            ctx->bytes, us, ctx->request_id[0] != '\0' ? ctx->request_id : "-",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " ended=",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : termination_name(toe));
+  log_write(ended == NULL ? LOG_INFO : LOG_WARN, "%s %s %s %zuB %lldus id=%s%s%s",
+            ctx->started ? ctx->method : "-", path, status, ctx->bytes, us,
+            ctx->request_id[0] != '\0' ? ctx->request_id : "-", ended == NULL ? "" : " ended=",
+            ended == NULL ? "" : ended);
 
   if (ctx->stream_open) ctx->match.route->stream->done(ctx->stream_ctx);
   app_store_release(ctx->srv->app); /* taken outside a handler, e.g. by a stream's callbacks */
@@ -590,23 +615,46 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   free(ctx);
 }
 
-/* A connection opened or closed: watch its request-head deadline meanwhile.
- * Both run on libmicrohttpd's listening thread, the close before the socket
- * is closed. */
+/* libmicrohttpd tells a request's end: its connection lets go of it. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  http_server *srv = cls;
+  /* A kept-alive connection now waits for its next request's head. */
+  http_deadline_arm(srv->deadlines, connection_deadline(c));
+  request_ctx *ctx = *req_cls;
+  if (ctx == NULL) return;
+  *req_cls = NULL;
+  connection_ctx *conn = connection_of(c);
+  assert(conn != NULL && conn->pending == ctx); /* on_uri gives none without a connection */
+  conn->pending = NULL;
+  request_end(ctx, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : termination_name(toe));
+}
+
+/* A connection opened or closed: watch its request-head deadline meanwhile,
+ * and free the request libmicrohttpd dropped without telling (connection_ctx).
+ * Both run on libmicrohttpd's listening thread, the close once the
+ * connection's own thread has ended and before the socket is closed. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code) {
   http_server *srv = cls;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    connection_ctx *conn = calloc(1, sizeof *conn);
+    *socket_ctx = conn;
+    if (conn == NULL) return;
     const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     const union MHD_ConnectionInfo *peer =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    *socket_ctx = fd == NULL ? NULL
-                             : http_deadline_add(srv->deadlines, fd->connect_fd,
-                                                 peer != NULL ? peer->client_addr : NULL);
+    conn->deadline = fd == NULL ? NULL
+                                : http_deadline_add(srv->deadlines, fd->connect_fd,
+                                                    peer != NULL ? peer->client_addr : NULL);
   } else {
-    http_deadline_remove(srv->deadlines, *socket_ctx);
+    connection_ctx *conn = *socket_ctx;
     *socket_ctx = NULL;
+    if (conn == NULL) return;
+    http_deadline_remove(srv->deadlines, conn->deadline);
+    if (conn->pending != NULL) request_end(conn->pending, "dropped");
+    free(conn);
   }
 }
 
