@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "http_deadline.h"
+#include "http_guard.h"
 #include "log.h"
 #include "prometheus.h"
 
@@ -29,6 +31,7 @@ struct http_server {
   size_t n_routes;
   uint64_t id_seed;          /* differs per process start: ids do not repeat across restarts */
   atomic_uint_fast64_t id_next;
+  http_guard_site site;      /* what a request's Host and Origin are checked against */
   MHD_socket quiesced_fd;    /* the listening socket after http_quiesce, closed at stop */
   uint16_t port;
 };
@@ -72,6 +75,7 @@ struct request_ctx {
   bool started;          /* the headers have been handled */
   bool answered;         /* a response is queued */
   bool hang_up;          /* the client kept sending past HTTP_DRAIN_MAX: close */
+  bool close;            /* answer with Connection: close (a head that failed http_guard) */
   http_request req;
   http_response res;
   route_match match;
@@ -276,6 +280,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (res->status == 405) {
     ok = ok && MHD_add_response_header(r, "Allow", ctx->match.allow) == MHD_YES;
   }
+  if (ctx->close) ok = ok && MHD_add_response_header(r, "Connection", "close") == MHD_YES;
   if (res->status == 401) {
     const char *challenge = "Bearer realm=\"traind\"";
     ok = ok && MHD_add_response_header(r, "WWW-Authenticate", challenge) == MHD_YES;
@@ -390,9 +395,17 @@ static http_deadline *connection_deadline(struct MHD_Connection *c) {
   return conn != NULL ? conn->deadline : NULL;
 }
 
-/* The headers are in: route, check limits and media type, open a stream. */
+static enum MHD_Result add_guard_field(void *cls, enum MHD_ValueKind kind, const char *name,
+                                       const char *value) {
+  (void)kind;
+  http_guard_add(cls, name, value);
+  return MHD_YES;
+}
+
+/* The headers are in: check the head (http_guard.h), route, check limits and
+ * media type, open a stream. */
 static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
-                                     const char *method) {
+                                     const char *method, const char *version) {
   http_server *srv = ctx->srv;
   api_error err;
   http_deadline_disarm(srv->deadlines, connection_deadline(c));
@@ -412,6 +425,17 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   ctx->req.connection = c;
   ctx->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   long long declared = declared_length(c);
+
+  http_guard_head head = {0};
+  MHD_get_connection_values(c, MHD_HEADER_KIND, add_guard_field, &head);
+  if (http_guard_check(&head, &srv->site, method, strcmp(version, MHD_HTTP_VERSION_1_0) != 0,
+                       &err) < 0) {
+    /* The body's length is in doubt, or the client is not to be served:
+     * answer before reading it, and close. */
+    ctx->res.error_shape = error_shape_of(NULL, ctx->uri);
+    ctx->close = true;
+    return send_error(ctx, c, &err);
+  }
 
   int matched = router_match(srv->routes, srv->n_routes, method, ctx->uri,
                              ctx->req.content_type, &ctx->match, &err);
@@ -533,9 +557,15 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
 
 static void request_end(request_ctx *ctx, const char *ended);
 
+/* The socket of the connection this thread serves (libmicrohttpd gives each
+ * its own thread), for on_mhd_log; -1 on threads that serve none. */
+static _Thread_local int serving_fd = -1;
+
 /* First sight of a request, with its raw target: allocate its state, held by
  * its connection until on_completed takes it back. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  serving_fd = fd != NULL ? fd->connect_fd : -1;
   connection_ctx *conn = connection_of(c);
   if (conn == NULL) return NULL; /* on_connection ran out of memory: on_request drops it */
   if (conn->pending != NULL) {   /* the previous request was dropped unannounced */
@@ -560,10 +590,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload_data, size_t *upload_size, void **req_cls) {
   (void)cls;
   (void)url; /* decoded by libmicrohttpd; the router decodes ctx->uri per segment itself */
-  (void)version;
   request_ctx *ctx = *req_cls;
   if (ctx == NULL) return MHD_NO; /* on_uri ran out of memory */
-  if (!ctx->started) return begin_request(ctx, c, method);
+  if (!ctx->started) return begin_request(ctx, c, method, version);
   if (*upload_size > 0) {
     take_body(ctx, upload_data, *upload_size);
     *upload_size = 0;
@@ -658,11 +687,36 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
   }
 }
 
+/* What libmicrohttpd's stock 500 page is replaced with (on_mhd_log). */
+static const char chunk_line_error[] =
+    "{\"error\":{\"code\":\"invalid_argument\",\"message\":\"a line of the chunked body (a "
+    "chunk's size and extensions) is too long\",\"field\":\"\"}}";
+
+/* libmicrohttpd's own messages, logged. One tells that it is about to send
+ * its stock HTML 500 page, "read the documentation about blocking": 0.9.75
+ * sends it when a line of a chunked body, a chunk's size and extensions,
+ * does not fit in HTTP_CONNECTION_MEMORY — the client's fault (every body
+ * byte is taken as it arrives, so no other case reaches it). The message
+ * comes on the connection's own thread, just before the page is queued: the
+ * JSON 400 it should have been is sent first (plain HTTP; the TLS session is
+ * libmicrohttpd's), and the socket shut for writing, so the page is never
+ * sent. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  (void)cls;
+  http_server *srv = cls;
   char line[LOG_LINE_MAX / 2];
   vsnprintf(line, sizeof line, fmt, ap);
   log_write(LOG_WARN, "http: %s", line);
+  if (serving_fd < 0 || strstr(line, "(HTTP response code is 500 ") == NULL) return;
+  if (!srv->site.tls) {
+    char answer[512];
+    int n = snprintf(answer, sizeof answer,
+                     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     sizeof chunk_line_error - 1, chunk_line_error);
+    assert(n > 0 && (size_t)n < sizeof answer);
+    (void)send(serving_fd, answer, (size_t)n, MSG_NOSIGNAL);
+  }
+  shutdown(serving_fd, srv->site.tls ? SHUT_RDWR : SHUT_WR);
 }
 
 /* ---- the server ------------------------------------------------------------ */
@@ -683,6 +737,9 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
                  ((uint64_t)getpid() << 32);
   atomic_init(&srv->id_next, 0);
   srv->quiesced_fd = MHD_INVALID_SOCKET;
+  srv->site = (http_guard_site){.tls = a->tls.cert != NULL,
+                                .loopback = auth_loopback(&a->cfg.listen_addr),
+                                .allowed_hosts = a->cfg.allowed_hosts};
 
   const config *cfg = &a->cfg;
   if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) {
