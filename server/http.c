@@ -753,11 +753,14 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
    * http_stop. */
   struct MHD_OptionItem tls[] = {{MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL}};
   if (a->tls.cert != NULL) {
     flags |= MHD_USE_TLS;
     tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls.cert};
     tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls.key};
+    /* checked at start (tls_priorities_check): TLS 1.2 and 1.3 by default */
+    tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)cfg->tls_priorities};
   }
   srv->daemon = MHD_start_daemon(
       flags, cfg->listen_port, NULL, NULL, on_request, srv,
