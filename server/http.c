@@ -225,7 +225,7 @@ static void counted_free(void *cls) {
 static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
   http_response *res = &ctx->res;
   bool streamed = res->stream_read != NULL;
-  bool bodiless = res->status == 204 || res->status == 304;
+  bool bodiless = res->status == 204; /* a 304 carries its 200's static body (http_add_header) */
   if (res->status < 200 || res->status > 599 ||
       (res->body == NULL && res->static_body == NULL && !streamed && !bodiless)) {
     if (res->status != 500) {
@@ -270,7 +270,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (streamed) {
     ok = ok && MHD_add_response_header(r, "Content-Type", res->content_type) == MHD_YES &&
          MHD_add_response_header(r, "Cache-Control", "no-store") == MHD_YES;
-  } else if (len > 0) {
+  } else if (len > 0 && res->status != 304) {
     const char *type = res->content_type != NULL ? res->content_type : "application/json";
     ok = ok && MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
   }
@@ -290,7 +290,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (queued == MHD_YES) {
     ctx->answered = true;
     ctx->status = res->status;
-    ctx->bytes = len;
+    ctx->bytes = res->status == 304 || strcmp(ctx->method, "HEAD") == 0 ? 0 : len; /* sent */
     ctx->streamed = streamed;
     ctx->counter = counter;
     ctx->answer_us = micros_since(&ctx->start);

@@ -234,7 +234,7 @@ CASES = [
     Case("path-raw-bytes", "GET", "", raw=b"GET /v1/models/\xff\xfe HTTP/1.1\r\nHost: localhost\r\n"
          b"Connection: close\r\n\r\n", status=404, code="not_found", says="not an id"),
     Case("method-raw-bytes", "", "", raw=b"P\x1b[31mOST /v1/models HTTP/1.1\r\nHost: localhost\r\n"
-         b"Connection: close\r\n\r\n", status=405, code="method_not_allowed"),
+         b"Connection: close\r\n\r\n", status=501, code="not_implemented"),
     Case("query-encoded-nul", "GET", "/v1/jobs?state=%00", field="state"),
     Case("query-sql", "GET", "/v1/jobs?state=running%27%20OR%201=1--", field="state"),
     Case("query-too-many", "GET", "/v1/jobs?" + "&".join(f"p{i}=1" for i in range(17)),

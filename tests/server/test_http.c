@@ -86,7 +86,7 @@ static void file(app *a, const http_request *req, http_response *res) {
   }
   const char *tag = http_header(req, "if-none-match"); /* any case */
   if (tag != NULL && strcmp(tag, "\"v1\"") == 0) {
-    res->status = 304;
+    http_static(res, 304, file_bytes, sizeof file_bytes - 1, "text/css; charset=utf-8");
     return;
   }
   http_static(res, 200, file_bytes, sizeof file_bytes - 1, "text/css; charset=utf-8");
@@ -380,7 +380,7 @@ Test(http, wrong_method_is_405_with_allow) {
   char allow[64];
   exchange("DELETE /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 405, "method_not_allowed", "");
-  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET");
+  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET, HEAD");
 }
 
 Test(http, ids_and_query) {
@@ -419,7 +419,7 @@ Test(http, errors_under_v2_take_the_protocols_shape) {
   expect_v2_error(&r, 404, "no route for /v2/nothing");
   exchange("DELETE /v2/things/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_v2_error(&r, 405, "not allowed");
-  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET");
+  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET, HEAD");
   /* Only /v2 itself and paths below it: /v2x is not the protocol's. */
   exchange("GET /v2x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 404, "not_found", "");
