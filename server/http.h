@@ -35,9 +35,15 @@
  * stream chunk rejected) cannot be answered before it ends with
  * libmicrohttpd 0.9.75, so the rest is drained unread and the error sent at
  * its end; a client still sending HTTP_DRAIN_MAX bytes after the refusal is
- * disconnected without an answer. Requests libmicrohttpd rejects itself
- * (malformed request line, headers over HTTP_CONNECTION_MEMORY) get its own
- * non-JSON answers.
+ * disconnected without an answer. Before routing, the head is checked
+ * (http_guard.h: framing, Host, Origin); a refusal there is answered at once
+ * and closes the connection. Requests libmicrohttpd rejects itself
+ * (malformed request line or header, headers or query arguments over
+ * HTTP_CONNECTION_MEMORY) get its own non-JSON answers, but for a chunk line
+ * over that memory, which gets a JSON 400 instead of its stock 500 page. The
+ * request's state lives until libmicrohttpd reports its end, or, for a
+ * request it drops without telling (0.9.75 does, e.g. for query arguments
+ * over the memory), until its connection closes.
  *
  * A handler may add headers to its answer (http_add_header), answer with
  * bytes that outlive it (http_static: the dashboard's files) or with a 304
