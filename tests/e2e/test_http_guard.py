@@ -12,29 +12,15 @@ import urllib.parse
 import pytest
 
 from datasets import XOR_INPUTS, XOR_SPEC, XOR_TARGETS
+from test_http_leaks import address, exchange as raw_exchange
 
 TIMEOUT = 10  # seconds: a refusal comes at once; a hang fails the test
-
-
-def address(d):
-    url = urllib.parse.urlsplit(d.url)
-    return url.hostname, url.port
 
 
 def exchange(d, data):
     """Send raw bytes; every answer until the daemon closes the connection,
     as a list of (status, headers dict (lower-case names), body bytes)."""
-    with socket.create_connection(address(d), timeout=TIMEOUT) as s:
-        s.sendall(data)
-        raw = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            raw += chunk
+    raw = raw_exchange(d, data)
     answers = []
     while raw:
         head, _, rest = raw.partition(b"\r\n\r\n")
