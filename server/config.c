@@ -264,7 +264,8 @@ static int set_allowed_hosts(config *cfg, const char *s, char *err, size_t err_s
   for (const char *p = s;; p++) {
     size_t n = strcspn(p, ",");
     bool v6 = n >= 3 && p[0] == '[' && p[n - 1] == ']';
-    size_t ok = v6 ? 2 + strspn(p + 1, "0123456789abcdefABCDEF:.") : strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+    size_t ok = v6 ? 2 + strspn(p + 1, "0123456789abcdefABCDEF:.")
+                   : strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
     if (n == 0 || ok < n || (!v6 && memchr(p, ':', n) != NULL)) {
       snprintf(err, err_size, "'%.*s' is not a host name (e.g. example.com or [fd00::1], no port)",
                (int)n, p);

@@ -564,7 +564,8 @@ static _Thread_local int serving_fd = -1;
 /* First sight of a request, with its raw target: allocate its state, held by
  * its connection until on_completed takes it back. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-  const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const union MHD_ConnectionInfo *fd =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
   serving_fd = fd != NULL ? fd->connect_fd : -1;
   connection_ctx *conn = connection_of(c);
   if (conn == NULL) return NULL; /* on_connection ran out of memory: on_request drops it */

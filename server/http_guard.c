@@ -101,7 +101,9 @@ int http_guard_check(const http_guard_head *h, const http_guard_site *site, cons
                       "Content-Length and Transfer-Encoding together; send one");
     }
   }
-  if (h->n_host > 1) return api_fail(err, API_INVALID_ARGUMENT, "Host", "more than one Host header");
+  if (h->n_host > 1) {
+    return api_fail(err, API_INVALID_ARGUMENT, "Host", "more than one Host header");
+  }
   if (h->n_host == 0 && http11) {
     return api_fail(err, API_INVALID_ARGUMENT, "Host", "an HTTP/1.1 request needs a Host header");
   }

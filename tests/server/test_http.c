@@ -355,7 +355,8 @@ Test(http, client_request_id_is_echoed_when_sane) {
   exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: job-42.retry_1:a\r\n"
            "Connection: close\r\n\r\n", &r);
   cr_expect_str_eq(header(&r, "X-Request-Id", value, sizeof value), "job-42.retry_1:a");
-  exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: <script>\r\nConnection: close\r\n\r\n",
+  exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\n"
+           "X-Request-Id: <script>\r\nConnection: close\r\n\r\n",
            &r);
   cr_expect_str_neq(header(&r, "X-Request-Id", value, sizeof value), "<script>");
   cr_expect_eq(strlen(value), 16);
@@ -385,7 +386,8 @@ Test(http, wrong_method_is_405_with_allow) {
 
 Test(http, ids_and_query) {
   reply r;
-  exchange("GET /items/%34%32?q=a+b%21 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /items/%34%32?q=a+b%21 HTTP/1.1\r\nHost: localhost\r\n"
+           "Connection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"id\":42,\"q\":\"a b!\"}");
   exchange("GET /items/1?q=%zz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
@@ -439,7 +441,8 @@ Test(http, v2_ready_follows_the_health_check) {
 
 Test(http, json_body_is_buffered_whole) {
   reply r;
-  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json; charset=utf-8\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\n"
+           "Content-Type: application/json; charset=utf-8\r\n"
            "Content-Length: 11\r\nConnection: close\r\n\r\n{\"a\":[1,2]}", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"len\":11,\"body\":\"{\\\"a\\\":[1,2]}\",\"nul\":true}");
@@ -556,7 +559,8 @@ Test(http, wrong_media_type_is_415) {
   exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
            "Content-Length: 2\r\nConnection: close\r\n\r\n{}", &r);
   expect_json_error(&r, 415, "unsupported_media_type", "");
-  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\n"
+           "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
            &r);
   expect_json_error(&r, 415, "unsupported_media_type", "");
   exchange("POST /upload?name=a HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
@@ -650,7 +654,8 @@ Test(http, streamed_body_is_chunked_until_its_end) {
   reply r;
   char value[64], body[256];
   int freed = atomic_load(&counters_freed);
-  exchange("GET /count?to=3 HTTP/1.1\r\nHost: localhost\r\nX-Greeting: hi\r\nConnection: close\r\n\r\n",
+  exchange("GET /count?to=3 HTTP/1.1\r\nHost: localhost\r\n"
+           "X-Greeting: hi\r\nConnection: close\r\n\r\n",
            &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "text/plain");
