@@ -6,14 +6,16 @@
  *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
  *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
  *          [--max-connections N] [--max-connections-per-ip N]
- *          [--client-timeout SECONDS] [--keep-versions N] [--help] [--version]
+ *          [--client-timeout SECONDS] [--keep-versions N] [--allowed-hosts H1,H2]
+ *          [--tls-priorities P] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
- * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS); a flag beats its variable, a variable beats the
+ * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_ALLOWED_HOSTS,
+ * TRAIND_TLS_PRIORITIES); a flag beats its variable, a variable beats the
  * default, and an empty variable counts as unset. Values are parsed strictly:
  * a bad one is an error, never a fallback.
  *
@@ -56,6 +58,10 @@
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT 30u /* seconds */
 #define CONFIG_MAX_CLIENT_TIMEOUT 3600u
 #define CONFIG_MAX_KEEP_VERSIONS 100000u
+#define CONFIG_ALLOWED_HOSTS_MAX 1024 /* bytes of the --allowed-hosts list */
+/* TLS 1.2 and 1.3 only: 1.0 and 1.1 are deprecated (RFC 8996). */
+#define CONFIG_DEFAULT_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define CONFIG_TLS_PRIORITIES_MAX 512
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -80,6 +86,10 @@ typedef struct {
                             * job's last (store.h), 1..CONFIG_MAX_KEEP_VERSIONS */
   char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
   char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
+  char tls_priorities[CONFIG_TLS_PRIORITIES_MAX]; /* GnuTLS's, checked at start (tls.h) */
+  /* Host names answered besides the loopback ones, lower-case, comma-separated;
+   * "" : none (http_guard.h) */
+  char allowed_hosts[CONFIG_ALLOWED_HOSTS_MAX];
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

@@ -46,7 +46,9 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/jobs/{id}/metrics", .handler = api_jobs_metrics,
      .access = ROUTE_READ},
-    {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
+    /* no body needed, but typed JSON as every write is (http_guard.h: no cross-site forms) */
+    {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .body = ROUTE_BODY_JSON,
+     .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
     /* changes nothing, but spends CPU on the caller's behalf: the full token */
