@@ -8,11 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keyed_hash.h"
+
 typedef struct {
   char **names;   /* (n,) owned, NUL-terminated */
   int32_t n, cap;
   int32_t *slots; /* (n_slots,) open addressing: 1 + index into names; 0 = free */
   size_t n_slots; /* a power of two, more than 2 n once anything is interned */
+  keyed_hash_key key; /* drawn when the slots are first made */
+  uint64_t probes;    /* slots intern_add has looked at, rehashing included: what
+                       * a flood of colliding names would drive up (tests) */
 } interner;
 
 /** Free every name; t may be reused (zeroed). */
@@ -20,7 +25,8 @@ void intern_free(interner *t);
 
 /**
  * The id of s (len bytes, no NUL inside), added when new.
- * @return 0, or -1 when out of memory
+ * @return 0, or -1 when out of memory (or, on the first call, when no key
+ *         can be drawn)
  */
 int intern_add(interner *t, const char *s, size_t len, int32_t *id);
 
