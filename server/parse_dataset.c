@@ -352,15 +352,12 @@ static void on_close(void *ctx) {
 static void on_key(void *ctx, const char *s, size_t len) {
   parse_dataset_json *p = ctx;
   if (p->depth != 1 || !p->root_object) return;
-  static const struct {
-    const char *name;
-    member m;
-  } members[] = {{"name", M_NAME}, {"inputs", M_INPUTS}, {"targets", M_TARGETS},
-                 {"labels", M_LABELS}};
+  static const char *const keys[] = {"name", "inputs", "targets", "labels", NULL};
+  static const member members[] = {M_NAME, M_INPUTS, M_TARGETS, M_LABELS};
   p->in = M_OTHER;
   p->in_array = false;
-  for (size_t k = 0; k < sizeof members / sizeof members[0]; k++)
-    if (strlen(members[k].name) == len && memcmp(members[k].name, s, len) == 0) p->in = members[k].m;
+  for (size_t k = 0; keys[k] != NULL; k++)
+    if (strlen(keys[k]) == len && memcmp(keys[k], s, len) == 0) p->in = members[k];
   bool *seen = p->in == M_NAME     ? &p->has_name
                : p->in == M_INPUTS  ? &p->inputs.present
                : p->in == M_TARGETS ? &p->targets.present
