@@ -3,12 +3,14 @@
 A JSON data set streams in (server/json_stream.c, parse_dataset.c): each
 number goes straight into a float array, never into a tree. So a ~50 MB body
 of 17 numbers a row may raise the daemon's peak RSS (VmHWM) by the floats it
-keeps (4 bytes a number, ~20 MB here), their copy in SQLite's record and
-pages while it is stored, and the slack of arrays grown by doubling: well
-under 3x the body. As a cJSON tree the same body peaked at ~43x its size (a
-node of ~64 bytes a number, 10.8 GB for 252 MB). A sanitized daemon's peak is
-ASan's as much as ours (quarantine, shadow memory), so there the figures are
-printed, not held to the bound."""
+keeps (4 bytes a number, ~20 MB here) and their copy in SQLite's record
+while it is stored (the arrays' doubling slack is never touched, so never
+resident): ~2x the floats, under the body's size. As a cJSON tree the same
+body raised it by 518 MB, 10x the body (a node of ~64 bytes a number: 43x
+for one-digit numbers, 10.8 GB for 252 MB; streamed, a 54 MB body of those
+peaks at 196 MB, 2.0x its floats). A sanitized daemon's peak is ASan's as
+much as ours (quarantine, shadow memory), so there the figures are printed,
+not held to the bounds."""
 import http.client
 import json
 import random
@@ -18,7 +20,8 @@ from test_load import sanitized
 
 BODY_MB = 50
 FEATURES = 16
-BOUND = 3.0  # peak RSS growth, as a multiple of the body's size
+BOUND = 3.0         # peak RSS growth, as a multiple of the body's size
+STORED_BOUND = 2.5  # ... and of the floats kept (~2: the arrays, then SQLite's record of them)
 
 
 def peak_rss(pid):
@@ -67,5 +70,5 @@ def test_json_dataset_peak_rss_is_a_small_multiple_of_the_body(daemon):
           f"of floats): peak RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB, grew "
           f"{growth / 1e6:.1f} MB = {growth / len(body):.2f}x the body, "
           f"{growth / stored:.2f}x the floats")
-    assert sanitized(pid) or growth < BOUND * len(body), \
-        f"peak RSS grew {growth} bytes for a body of {len(body)}"
+    assert sanitized(pid) or growth < min(BOUND * len(body), STORED_BOUND * stored), \
+        f"peak RSS grew {growth} bytes for a body of {len(body)}, {stored} bytes of floats"
