@@ -54,7 +54,10 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
 static int json_begin(app *a, const http_request *req, void **ctx, api_error *err) {
   (void)a;
   (void)req;
-  return parse_dataset_json_new((parse_dataset_json **)ctx, err);
+  parse_dataset_json *p;
+  int rc = parse_dataset_json_new(&p, err);
+  if (rc == 0) *ctx = p;
+  return rc;
 }
 
 static int json_chunk(void *ctx, const char *data, size_t len, api_error *err) {

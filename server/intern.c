@@ -4,8 +4,15 @@
  * at a few slots a lookup whatever names the client chose. */
 #include "intern.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+void intern_use_key(interner *t, const keyed_hash_key *k) {
+  assert(t->n_slots == 0);
+  t->key = *k;
+  t->keyed = true;
+}
 
 void intern_free(interner *t) {
   for (int32_t i = 0; i < t->n; i++) free(t->names[i]);
@@ -33,7 +40,8 @@ static int32_t find_slot(const interner *t, const char *s, size_t len, size_t *s
 static int rehash(interner *t) {
   /* A new table draws its key: no two tables share one, so what a client
    * learns of one table's order tells it nothing about the next. */
-  if (t->n_slots == 0 && keyed_hash_key_new(&t->key) != 0) return -1;
+  if (!t->keyed && keyed_hash_key_new(&t->key) != 0) return -1;
+  t->keyed = true;
   size_t n_slots = t->n_slots ? 2 * t->n_slots : 16;
   int32_t *slots = calloc(n_slots, sizeof *slots); /* (n_slots,) */
   if (slots == NULL) return -1;

@@ -13,7 +13,8 @@
  *
  * Duplicate member names need the decoded names (escapes resolved), which
  * YAJL's events carry: each open object keeps its names in an interner
- * (keyed_hash.h: the client chooses them). parse_json_body reports the
+ * (keyed_hash.h: the client chooses them), all under one key drawn for the
+ * document. parse_json_body reports the
  * first object, in the order a depth-first walk meets them (an object
  * before what it holds), with a name twice, and of its names the smallest:
  * an object's duplicate is known when it closes, after those of the
@@ -100,6 +101,7 @@ struct json_stream {
   /* the events */
   int ev_depth;
   uint64_t opened;
+  keyed_hash_key key;         /* of every object's names: one draw a document */
   event_level levels[JSON_CHECK_MAX_DEPTH];
   int dup_failed;             /* a duplicate name was found: dup says where */
   uint64_t dup_opened;
@@ -440,6 +442,7 @@ static int on_open(json_stream *s, bool object) {
   memset(lv, 0, sizeof *lv);
   lv->object = object;
   lv->opened = s->opened++;
+  if (object) intern_use_key(&lv->names, &s->key);
   s->ev->open(s->ctx, object);
   return 1;
 }
@@ -596,6 +599,10 @@ int json_stream_new(const json_stream_events *ev, void *ctx, json_stream **out, 
   if (s == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   s->ev = ev;
   s->ctx = ctx;
+  if (keyed_hash_key_new(&s->key) != 0) {
+    free(s);
+    return api_fail(err, API_INTERNAL, NULL, "no random key for the member names");
+  }
   s->yajl = yajl_alloc(&callbacks, NULL, s);
   /* The lexer checks strings more strictly than YAJL would. */
   if (s->yajl == NULL || !yajl_config(s->yajl, yajl_dont_validate_strings, 1)) {

@@ -4,8 +4,9 @@
  * The body arrives as events (json_stream.h), never as a tree: each number
  * goes straight into the float array of its matrix, each label into the
  * label array, so a data set costs what it stores (4 bytes a number, where
- * a cJSON tree cost ~43 bytes a byte of text) plus the doubling slack of
- * arrays that grow without knowing their size.
+ * a cJSON tree cost a node of ~64 bytes: 43 times a body of one-digit
+ * numbers) plus the doubling slack of arrays that grow without knowing
+ * their size, which is address space only until it is written.
  *
  * The checks are those of a parse of the whole document, in the same
  * order: a broken document beats a duplicate name, which beats the root
@@ -22,6 +23,7 @@
 #include "intern.h"
 #include "json_stream.h"
 
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -134,9 +136,10 @@ static void matrix_drop(matrix *m) {
 /* Room for n floats in m->a, doubling. */
 static int matrix_reserve(parse_dataset_json *p, matrix *m, size_t n) {
   if (n <= m->cap) return 0;
+  /* matrix_row refuses a matrix past the limit before its row is stored */
+  assert(n <= PARSE_DATASET_MAX_VALUES);
   size_t cap = m->cap ? m->cap : 64;
   while (cap < n) cap = cap > PARSE_DATASET_MAX_VALUES / 2 ? PARSE_DATASET_MAX_VALUES : 2 * cap;
-  if (cap < n) return -1; /* over the limit: the size refusal says so at the row's start */
   float *a = realloc(m->a, cap * sizeof *a);
   if (a == NULL) {
     p->oom = true;
