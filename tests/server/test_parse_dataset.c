@@ -1,7 +1,8 @@
-/* test_parse_dataset.c — JSON data sets streamed in pieces: every cut gives
- * the same answer, malformed bodies are refused as the buffered parser
- * (json_check, parse_json_body) refuses them, to the byte, and the checks
- * rank as in a parse of the whole document, not in the order of the bytes. */
+/* test_parse_dataset.c — JSON data sets (parse_dataset.h), streamed: every
+ * case is parsed whole and a byte at a time with the same answer; malformed
+ * bodies are refused as the buffered parser (json_check, parse_json_body)
+ * refuses them, to the byte; the checks rank as in a parse of the whole
+ * document, not in the order of its bytes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +60,125 @@ static void dataset_fails(const char *s, const char *field, const char *message_
   cr_assert_str_eq(err.field, field, "%s: field %s (%s)", s, err.field, err.message);
   cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", s, err.message);
   cr_assert_null(d.x, "nothing is left allocated");
+  cr_assert_null(d.classes);
 }
 
 #define DS(x) "{\"name\":\"d\"," x "}"
+
+Test(parse_dataset, json_regression) {
+  parse_dataset_out d;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err = {0};
+  cr_assert_eq(dataset_from("{\"name\":\"xor\",\"inputs\":[[0,0],[0,1],[1,0],[1,1]],"
+                            "\"targets\":[[0,0.5],[1,-2],[1,3e2],[0,1e-3]]}",
+                            &d, name, &err),
+               0, "%s", err.message);
+  cr_assert_str_eq(name, "xor");
+  cr_assert_eq(d.rows, 4);
+  cr_assert_eq(d.features, 2);
+  cr_assert_eq(d.outputs, 2);
+  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
+  cr_assert_str_eq(parse_task_name(d.task), "regression");
+  const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
+  const float y[] = {0, 0.5f, 1, -2, 1, 300, 0, 1e-3f};
+  cr_assert_arr_eq(d.x, x, sizeof x);
+  cr_assert_arr_eq(d.y, y, sizeof y);
+  cr_assert_null(d.labels);
+  cr_assert_eq(d.n_classes, 0);
+  parse_dataset_out_free(&d);
+  cr_assert_null(d.x);
+  parse_dataset_out_free(&d); /* freeing twice is harmless */
+}
+
+Test(parse_dataset, json_string_labels) {
+  parse_dataset_out d;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err = {0};
+  cr_assert_eq(dataset_from("{\"name\":\"iris\",\"inputs\":[[1],[2],[3],[4],[5]],"
+                            "\"labels\":[\"virginica\",\"setosa\",\"versicolor\",\"setosa\","
+                            "\"virginica\"]}",
+                            &d, name, &err),
+               0, "%s", err.message);
+  cr_assert_eq(d.task, PARSE_TASK_CLASSIFICATION);
+  cr_assert_str_eq(parse_task_name(d.task), "classification");
+  cr_assert_eq(d.n_classes, 3);
+  cr_assert_eq(d.outputs, 3);
+  cr_assert_str_eq(d.classes[0], "setosa");
+  cr_assert_str_eq(d.classes[1], "versicolor");
+  cr_assert_str_eq(d.classes[2], "virginica");
+  const int32_t labels[] = {2, 0, 1, 0, 2};
+  cr_assert_arr_eq(d.labels, labels, sizeof labels);
+  cr_assert_null(d.y);
+  parse_dataset_out_free(&d);
+}
+
+Test(parse_dataset, json_integer_labels) {
+  parse_dataset_out d;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err = {0};
+  cr_assert_eq(dataset_from("{\"name\":\"digits\",\"inputs\":[[1,1],[2,2],[3,3]],"
+                            "\"labels\":[3,0,3.0]}",
+                            &d, name, &err),
+               0, "%s", err.message);
+  cr_assert_eq(d.n_classes, 4, "classes 0..max, even those without rows");
+  cr_assert_str_eq(d.classes[0], "0");
+  cr_assert_str_eq(d.classes[3], "3");
+  const int32_t labels[] = {3, 0, 3};
+  cr_assert_arr_eq(d.labels, labels, sizeof labels);
+  parse_dataset_out_free(&d);
+}
+
+Test(parse_dataset, json_errors_name_the_element) {
+  dataset_fails(DS("\"inputs\":[],\"targets\":[]"), "inputs", "non-empty");
+  dataset_fails(DS("\"inputs\":[[]],\"targets\":[[1]]"), "inputs[0]", "1 to 1048576 numbers");
+  dataset_fails(DS("\"inputs\":[1,2],\"targets\":[[1],[2]]"), "inputs[0]", "array");
+  dataset_fails(DS("\"inputs\":[[1,2],[3,4],[5]],\"targets\":[[1],[2],[3]]"), "inputs[2]",
+                "inputs[2] must be an array of 2 numbers, like inputs[0]");
+  dataset_fails(DS("\"inputs\":[[1,2],[3,4,5]],\"targets\":[[1],[2]]"), "inputs[1]", "2 numbers");
+  dataset_fails(DS("\"inputs\":[[1,2],{}],\"targets\":[[1],[2]]"), "inputs[1]", "2 numbers");
+  dataset_fails(DS("\"inputs\":[[0,0],[0,1],[1,0],[1,1e999]],\"targets\":[[0],[1],[1],[0]]"),
+                "inputs[3][1]", "inputs[3][1] must be a finite number");
+  dataset_fails(DS("\"inputs\":[[0,1e39]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
+  dataset_fails(DS("\"inputs\":[[0,\"1\"]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
+  dataset_fails(DS("\"inputs\":[[0,null]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"targets\":[[0]]"), "targets",
+                "targets must have 2 rows");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"targets\":[[0],[1,2]]"), "targets[1]", "1 numbers");
+  dataset_fails(DS("\"inputs\":[[0]],\"targets\":[[-1e999]]"), "targets[0][0]", "finite");
+  dataset_fails(DS("\"targets\":[[0]]"), "inputs", "inputs is required");
+  dataset_fails(DS("\"inputs\":[[0]]"), "targets", "required");
+  dataset_fails(DS("\"inputs\":[[0]],\"targets\":[[0]],\"labels\":[0]"), "labels", "not both");
+  dataset_fails(DS("\"inputs\":[[0]],\"target\":[[0]]"), "target", "unknown field");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\"]"), "labels", "2 labels");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":\"ab\""), "labels", "2 labels");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",1]"), "labels[1]", "string");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"\"]"), "labels[1]", "string");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), "labels[1]", "class number");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), "labels[1]", "from 0 to");
+  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), "labels[1]", "class number");
+  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[1048576]"), "labels[0]", "1048575");
+  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[true]"), "labels[0]", "class");
+  dataset_fails("{\"inputs\":[[0]],\"labels\":[0]}", "name", "required");
+  dataset_fails("{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", "name", "characters");
+}
+
+Test(parse_dataset, long_class_names_are_rejected) {
+  char s[1024];
+  char label[PARSE_CLASS_NAME_MAX + 2];
+  memset(label, 'c', sizeof label);
+  label[PARSE_CLASS_NAME_MAX + 1] = '\0';
+  snprintf(s, sizeof s, DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"%s\"]"), label);
+  dataset_fails(s, "labels[1]", "1 to 256 bytes");
+}
+
+Test(parse_dataset, matrix_sizes_are_checked_for_overflow) {
+  cr_assert_eq(parse_matrix_bytes(4, 2), 32);
+  cr_assert_eq(parse_matrix_bytes(1 << 15, 1 << 15), (size_t)4 << 30);
+  cr_assert_eq(parse_matrix_bytes((1 << 15) + 1, 1 << 15), 0, "over the value limit");
+  cr_assert_eq(parse_matrix_bytes(SIZE_MAX / 2, 4), 0, "rows * cols overflows");
+  cr_assert_eq(parse_matrix_bytes(3, SIZE_MAX), 0);
+  cr_assert_eq(parse_matrix_bytes(0, 3), 0);
+}
 
 /* A data set body refused as parse_json_body refuses it, to the byte. */
 static void dataset_syntax_fails(const char *s, size_t len) {
@@ -81,7 +198,7 @@ static void dataset_syntax_fails(const char *s, size_t len) {
 
 #define SYNTAX_FAILS(lit) dataset_syntax_fails(lit, sizeof lit - 1)
 
-Test(parse_dataset_stream, json_syntax_as_the_buffered_parser) {
+Test(parse_dataset, json_syntax_as_the_buffered_parser) {
   SYNTAX_FAILS(" \r\n");
   SYNTAX_FAILS("\xEF\xBB\xBF");
   SYNTAX_FAILS("\xEF\xBB[1]");
@@ -133,7 +250,7 @@ Test(parse_dataset_stream, json_syntax_as_the_buffered_parser) {
                "[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}");
 }
 
-Test(parse_dataset_stream, json_semantics_come_after_the_whole_body_is_checked) {
+Test(parse_dataset, json_semantics_come_after_the_whole_body_is_checked) {
   /* a later syntax error, or duplicate, outranks an earlier bad value */
   SYNTAX_FAILS("{\"name\":\"a b\",\"inputs\":[[1]],\"labels\":[0] x");
   SYNTAX_FAILS("{\"inputs\":[[\"x\"]],\"inputs\":[[1]]}");
@@ -154,7 +271,7 @@ Test(parse_dataset_stream, json_semantics_come_after_the_whole_body_is_checked) 
   dataset_fails("{\"name\":\"\",\"inputs\":[[1]],\"labels\":[0]}", "name", "1 to 64");
 }
 
-Test(parse_dataset_stream, long_numbers_and_a_byte_order_mark) {
+Test(parse_dataset, long_numbers_and_a_byte_order_mark) {
   parse_dataset_out d;
   char name[PARSE_NAME_MAX + 1];
   api_error err = {0};
