@@ -32,7 +32,7 @@ Test(intern, two_tables_hash_under_different_keys) {
   cr_assert_eq(keyed_hash(&k1, "setosa", 6), keyed_hash(&k1, "setosa", 6));
   int differ = 0;
   for (int i = 0; i < 8; i++) {
-    char s[8];
+    char s[16];
     snprintf(s, sizeof s, "c%d", i);
     differ += keyed_hash(&k1, s, strlen(s)) != keyed_hash(&k2, s, strlen(s));
   }
