@@ -32,7 +32,7 @@ SERVER_SRC := $(wildcard server/*.c)
 WEB_ASSETS := $(BUILD)/web_assets
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lyajl -lsodium -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
