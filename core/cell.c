@@ -224,6 +224,7 @@ int nn_parse_datetime(const char *s, size_t len, double *seconds, int *has_time)
 
 int nn__format_number(double v, char *buf) {
   int n = 0;
+  if (v == trunc(v) && fabs(v) < 1e15) return snprintf(buf, 25, "%.0f", v); /* "10", not "1e+01" */
   for (int prec = 1; prec <= 17; prec++) {
     n = snprintf(buf, 25, "%.*g", prec, v);
     if (strtod(buf, NULL) == v) break;

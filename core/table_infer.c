@@ -40,13 +40,14 @@ static int fits(const nn__bcol *c, size_t row, nn_col_type t) {
 }
 
 /* The cell's text: its own, or the canonical one of a number or a date. */
-static const char *cell_text(const nn__bcol *c, size_t row, char *buf, size_t *len) {
-  switch (c->kind[row]) {
+static const char *cell_text(const nn__bcol *c, const uint8_t *kind, size_t row, char *buf,
+                             size_t *len) {
+  switch (kind[row]) {
   case K_TEXT: return nn__dict_entry(&c->dict, (int32_t)c->v[row], len);
   case K_NUMBER: *len = (size_t)nn__format_number(c->v[row], buf); return buf;
   case K_DATE:
   case K_DATETIME:
-    *len = (size_t)nn__format_datetime(c->v[row], c->kind[row] == K_DATETIME, buf);
+    *len = (size_t)nn__format_datetime(c->v[row], kind[row] == K_DATETIME, buf);
     return buf;
   default: *len = 0; return "";
   }
@@ -92,7 +93,7 @@ static int report_misfits(const nn__bcol *c, int column, size_t rows, nn_col_typ
     }
     if (r.n_cells < NN_TABLE_REPORT_CELLS) {
       size_t len;
-      const char *s = cell_text(c, row, buf, &len);
+      const char *s = cell_text(c, c->kind, row, buf, &len);
       if (len > NN_TABLE_REPORT_TEXT) len = NN_TABLE_REPORT_TEXT;
       r.cells[r.n_cells].row = row;
       memcpy(r.cells[r.n_cells].text, s, len);
@@ -140,7 +141,7 @@ static int convert(nn__bcol *c, size_t rows, nn_col_type t, struct nn__tcol *own
         codes[r] = -1;
       } else {
         size_t len;
-        const char *s = cell_text(c, r, buf, &len);
+        const char *s = cell_text(c, own->mask, r, buf, &len);
         int rc = nn__dict_add(&c->dict, s, len, SIZE_MAX, &codes[r]);
         if (rc != NN_OK) {
           free(codes);

@@ -52,8 +52,8 @@ size_t nn__dict_bytes(const nn__dict *d);
 /* Blanks (space, tab) trimmed off both ends of s: the new start and *len. */
 const char *nn__trim(const char *s, size_t *len);
 
-/* The shortest "%.*g" text that reads back as v (finite), at most 24 bytes
- * and a NUL. @return its length */
+/* A whole v below 1e15 in plain digits, else the shortest "%.*g" text that
+ * reads back as v (finite); at most 24 bytes and a NUL. @return its length */
 int nn__format_number(double v, char *buf);
 
 /* seconds as YYYY-MM-DD (has_time 0) or YYYY-MM-DDThh:mm:ss[.ffffff]Z, at
