@@ -109,8 +109,9 @@ static double part_of(const nn_table_column *tc, size_t r, int p) {
   return parts[p];
 }
 
-/* Fill, mean and scale of part p over the rows. vals: (n,) scratch. */
-static void fit_part(nn__enc_col *c, const nn_table_column *tc, const nn_encode_column *o,
+/* Fill, mean and scale of part p over the rows. vals: (n,) scratch.
+ * @return NN_OK, or NN_ERANGE when the sums overflow (values near 1e308) */
+static int fit_part(nn__enc_col *c, const nn_table_column *tc, const nn_encode_column *o,
                      const uint32_t *rows, size_t n, int p, double *vals) {
   size_t k = 0;
   double sum = 0;
@@ -131,8 +132,9 @@ static void fit_part(nn__enc_col *c, const nn_table_column *tc, const nn_encode_
   c->fill[p] = fill;
   c->mean[p] = 0;
   c->scale[p] = 1;
+  if (!isfinite(fill)) return NN_ERANGE;
   /* cyclic datetime parts (all but the year) are sin/cos, never scaled */
-  if (!c->standardize || (c->cyclic && p > 0)) return;
+  if (!c->standardize || (c->cyclic && p > 0)) return NN_OK;
   double mean = (sum + (double)(n - k) * fill) / (double)n, ss = 0;
   for (size_t i = 0; i < n; i++) {
     double v = tc->is_missing[rows[i]] ? fill : part_of(tc, rows[i], p);
@@ -141,6 +143,7 @@ static void fit_part(nn__enc_col *c, const nn_table_column *tc, const nn_encode_
   double std = sqrt(ss / (double)n);
   c->mean[p] = mean;
   c->scale[p] = std > 0 && isfinite(std) ? std : 1.0;
+  return isfinite(mean) ? NN_OK : NN_ERANGE;
 }
 
 typedef struct {
@@ -210,7 +213,10 @@ static int fit_column(nn__enc_col *c, const nn_table_column *tc, const nn_encode
   c->max_categories = o->max_categories;
   if (tc->type == NN_COL_CATEGORY) return fit_category(c, tc, o, rows, n);
   c->n_parts = tc->type == NN_COL_DATETIME ? NN__DT_PARTS : 1;
-  for (int p = 0; p < c->n_parts; p++) fit_part(c, tc, o, rows, n, p, vals);
+  for (int p = 0; p < c->n_parts; p++) {
+    int rc = fit_part(c, tc, o, rows, n, p, vals);
+    if (rc != NN_OK) return rc;
+  }
   return NN_OK;
 }
 
@@ -297,6 +303,9 @@ static int fit_target(nn_encoder *e, const nn_table *t, const nn_encode_options 
   double mean = sum / (double)n;
   for (size_t i = 0; i < n; i++) ss += (tc->values[rows[i]] - mean) * (tc->values[rows[i]] - mean);
   double std = sqrt(ss / (double)n);
+  if (!isfinite(mean))
+    return nn__fail(err, NN_ERANGE, c->name, "target %s: its values are too large to add up",
+                    c->name);
   c->n_parts = 1;
   c->standardize = 1;
   c->mean[0] = mean;
@@ -338,8 +347,11 @@ int nn_encoder_fit(const nn_table *t, const uint32_t *rows, size_t n, const nn_e
     memcpy(c->name, tc->name, tc->name_len + 1);
     c->name_len = tc->name_len;
     e->n_cols++;
-    if (fit_column(c, tc, co, rows, n, vals) != NN_OK ||
-        nn__dict_add(&e->names, c->name, c->name_len, SIZE_MAX, &code) != NN_OK)
+    if ((rc = fit_column(c, tc, co, rows, n, vals)) == NN_ERANGE) {
+      rc = nn__fail(err, rc, c->name, "column %s: its values are too large to add up", c->name);
+      goto fail;
+    }
+    if (rc != NN_OK || nn__dict_add(&e->names, c->name, c->name_len, SIZE_MAX, &code) != NN_OK)
       goto nomem;
   }
   if (e->n_cols == 0) {

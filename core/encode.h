@@ -79,7 +79,7 @@ void nn_encode_options_defaults(nn_encode_options *o);
  * @param rows (n,) row indices, each < nn_table_rows(t); n >= 1
  * @return NN_OK, NN_EINVAL (bad option, row, or target type; err names the
  *         column), NN_ERANGE (encoded width beyond NN_MAX_UNITS, too many
- *         classes) or NN_ENOMEM
+ *         classes, values whose sums overflow a double) or NN_ENOMEM
  */
 int nn_encoder_fit(const nn_table *t, const uint32_t *rows, size_t n, const nn_encode_options *o,
                    nn_encoder **out, nn_error *err);
@@ -132,7 +132,8 @@ const char *nn_encoder_class(const nn_encoder *e, int k);
  * @param rows (n,) row indices, or NULL for 0..n-1
  * @param x    (n, width)
  * @return NN_OK, NN_EINVAL (a row out of range), NN_ESHAPE (a column missing
- *         or of another type; err names it) or NN_ENOMEM
+ *         or of another type; err names it), NN_ERANGE (a value that encodes
+ *         beyond float range, e.g. 1e300 unstandardized) or NN_ENOMEM
  */
 int nn_encoder_apply(const nn_encoder *e, const nn_table *t, const uint32_t *rows, size_t n,
                      float *x, nn_error *err);
@@ -167,7 +168,8 @@ typedef struct {
  * a date in a datetime column, not true/false in a boolean one) is an error.
  * @param x       (n, width)
  * @param bad_row optional: the 0-based record of an error
- * @return NN_OK, or NN_EINVAL naming the column in err
+ * @return NN_OK, NN_EINVAL naming the column in err, or NN_ERANGE (a value
+ *         that encodes beyond float range)
  */
 int nn_encoder_apply_records(const nn_encoder *e, const nn_cell *cells, size_t n, float *x,
                              size_t *bad_row, nn_error *err);

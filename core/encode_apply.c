@@ -8,6 +8,7 @@
  * is matched by text once per dictionary entry (a code -> output map), then
  * costs an array lookup a row; a record's category costs one keyed hash.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,22 @@
 #define OTHER (-2) /* a category that is not kept */
 #define TWO_PI 6.283185307179586
 
-/* number, integer, boolean: the imputed value, scaled; then the indicator */
-static void put_number(const nn__enc_col *c, int missing, double v, float *out) {
-  double x = missing ? c->fill[0] : v;
-  out[0] = (float)((x - c->mean[0]) / c->scale[0]); /* z = (x - mean) / scale */
-  if (c->indicator) out[1] = (float)missing;
+/* A value as a float output; NN_ERANGE beyond float range (an unscaled
+ * 1e300, or fill values crafted into a stored encoding): never an inf. */
+static int put_float(double v, float *out) {
+  if (!(fabs(v) <= FLT_MAX)) return NN_ERANGE;
+  *out = (float)v;
+  return NN_OK;
 }
 
-static void put_datetime(const nn__enc_col *c, int missing, double seconds, float *out) {
+/* number, integer, boolean: the imputed value, scaled; then the indicator */
+static int put_number(const nn__enc_col *c, int missing, double v, float *out) {
+  double x = missing ? c->fill[0] : v;
+  if (c->indicator) out[1] = (float)missing;
+  return put_float((x - c->mean[0]) / c->scale[0], out); /* z = (x - mean) / scale */
+}
+
+static int put_datetime(const nn__enc_col *c, int missing, double seconds, float *out) {
   static const double period[NN__DT_PARTS] = {0, 12, 7, 366, 24};
   double parts[NN__DT_PARTS];
   int o = 0;
@@ -38,10 +47,11 @@ static void put_datetime(const nn__enc_col *c, int missing, double seconds, floa
       out[o++] = (float)sin(TWO_PI * parts[p] / period[p]);
       out[o++] = (float)cos(TWO_PI * parts[p] / period[p]);
     } else {
-      out[o++] = (float)((parts[p] - c->mean[p]) / c->scale[p]);
+      if (put_float((parts[p] - c->mean[p]) / c->scale[p], &out[o++]) != NN_OK) return NN_ERANGE;
     }
   }
   if (c->indicator) out[o] = (float)missing;
+  return NN_OK;
 }
 
 /* slot: a kept category's output, OTHER, or -1 for missing (all zeros) */
@@ -113,12 +123,18 @@ int nn_encoder_apply(const nn_encoder *e, const nn_table *t, const uint32_t *row
       if (c->type == NN_COL_CATEGORY)
         put_category(c, missing ? -1 : map[tc->codes[r]], out);
       else if (c->type == NN_COL_DATETIME)
-        put_datetime(c, missing, tc->values[r], out);
+        rc = put_datetime(c, missing, tc->values[r], out);
       else
-        put_number(c, missing, tc->values[r], out);
+        rc = put_number(c, missing, tc->values[r], out);
+      if (rc != NN_OK) {
+        rc = nn__fail(err, rc, c->name, "row %zu, column %s: the encoded value is beyond float "
+                      "range", r + 1, c->name);
+        break;
+      }
     }
     free(map);
     map = NULL;
+    if (rc != NN_OK) break;
   }
   return rc;
 }
@@ -216,6 +232,9 @@ static int record_cell(const nn_encoder *e, const nn__enc_col *c, const nn_cell 
     }
   } else if (cell->kind == NN_CELL_NUMBER || cell->kind == NN_CELL_BOOLEAN) {
     if (!isfinite(v)) want = "a finite number";
+    /* seconds of the years 0000 to 9999, as dates parse: days fit an int64 */
+    if (c->type == NN_COL_DATETIME && !(v >= NN__MIN_SECONDS && v < NN__MAX_SECONDS))
+      want = "a date of the years 0 to 9999";
     if (c->type == NN_COL_BOOLEAN && v != 0 && v != 1) want = "true or false";
     if (c->type == NN_COL_DATETIME && cell->kind == NN_CELL_BOOLEAN) want = "an ISO 8601 date";
   } else {
@@ -224,12 +243,16 @@ static int record_cell(const nn_encoder *e, const nn__enc_col *c, const nn_cell 
   if (want != NULL)
     return nn__fail(err, NN_EINVAL, c->name, "record %zu: column %s must be %s", record + 1,
                     c->name, want);
+  int rc = NN_OK;
   if (c->type == NN_COL_CATEGORY)
     put_category(c, -1, out);
   else if (c->type == NN_COL_DATETIME)
-    put_datetime(c, missing, v, out);
+    rc = put_datetime(c, missing, v, out);
   else
-    put_number(c, missing, v, out);
+    rc = put_number(c, missing, v, out);
+  if (rc != NN_OK)
+    return nn__fail(err, rc, c->name, "record %zu: column %s encodes beyond float range",
+                    record + 1, c->name);
   return NN_OK;
 }
 

@@ -60,6 +60,11 @@ int nn__format_number(double v, char *buf);
  * most 40 bytes and a NUL. @return its length */
 int nn__format_datetime(double seconds, int has_time, char *buf);
 
+/* Seconds since the epoch of 0000-01-01T00:00:00Z and 10000-01-01: the
+ * range of the dates nn_parse_datetime reads (before the offset). */
+#define NN__MIN_SECONDS (-62167219200.0 - 86400.0)
+#define NN__MAX_SECONDS (253402300800.0 + 86400.0)
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 int64_t nn__days_from_civil(int64_t y, int m, int d);
 

@@ -479,3 +479,27 @@ Test(encode_format, crafted_fields_refused) {
   free(buf);
   nn_encoder_free(e);
 }
+
+/* Found by fuzz_table: values beyond float range encoded to inf. */
+Test(encode, beyond_float_range_refused_never_inf) {
+  nn_table *t = table_ok("x,d\n1e300,2024-01-01\n-1e300,2024-01-02\n");
+  nn_encode_options o;
+  nn_encode_options_defaults(&o);
+  o.by_type[NN_COL_NUMBER].standardize = 0;
+  nn_encoder *e = fit(t, ALL, 2, &o);
+  float x[12];
+  nn_error err;
+  cr_assert_eq(nn_encoder_apply(e, t, NULL, 2, x, &err), NN_ERANGE);
+  cr_assert_str_eq(err.field, "x");
+  nn_cell cells[2] = {{NN_CELL_NUMBER, NULL, 0, 1}, {NN_CELL_NUMBER, NULL, 0, 1e300}};
+  cr_assert_eq(nn_encoder_apply_records(e, cells, 1, x, NULL, &err), NN_EINVAL,
+               "seconds far beyond year 9999 are not a date");
+  cr_assert_str_eq(err.field, "d");
+  nn_encoder_free(e);
+  nn_table_free(t);
+  /* sums that overflow a double cannot be fitted */
+  t = table_ok("x\n1.7e308\n1.7e308\n");
+  cr_assert_eq(nn_encoder_fit(t, ALL, 2, &o, &e, &err), NN_ERANGE);
+  cr_assert_str_eq(err.field, "x");
+  nn_table_free(t);
+}
