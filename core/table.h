@@ -158,6 +158,7 @@ size_t nn_table_builder_rows(const nn_table_builder *b);
 
 /**
  * Resolve every column's type from all its cells and hand over the table.
+ * A row with cells but not yet ended is ended first.
  * A column without override is, by its non-missing cells:
  *   - integer when all are numbers without point or exponent (|v| <= 2^53),
  *     number when all are numbers; number when all cells are missing;

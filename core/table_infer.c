@@ -206,6 +206,14 @@ int nn_table_builder_finish(nn_table_builder *b, nn_table **out, nn_table_report
     report->column = -1;
   }
   if (b->n_cols == 0) return nn__fail(err, NN_EINVAL, "", "the table has no columns");
+  /* a started row (a last CSV line without its newline) is ended here: its
+   * cells are already counted in the kinds and dictionaries */
+  for (int i = 0; i < b->n_cols; i++)
+    if (b->cols[i].n > b->rows) {
+      if ((rc = nn_table_builder_end_row(b, err)) != NN_OK) return rc;
+      break;
+    }
+  rows = b->rows;
   if ((t = calloc(1, sizeof *t)) == NULL ||
       (t->cols = calloc((size_t)b->n_cols, sizeof *t->cols)) == NULL ||
       (t->own = calloc((size_t)b->n_cols, sizeof *t->own)) == NULL ||

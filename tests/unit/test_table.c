@@ -456,3 +456,26 @@ Test(table, profile_by_hand) {
   cr_assert_eq(nn_table_profile(t, 4, &p), NN_EINVAL);
   nn_table_free(t);
 }
+
+/* Found by fuzz_table: a last row without end_row was counted in the
+ * dictionary but left out of the table. */
+Test(table, finish_ends_a_started_row) {
+  nn_table_options o;
+  nn_table_options_defaults(&o);
+  nn_table_builder *b = NULL;
+  nn_table *t = NULL;
+  cr_assert_eq(nn_table_builder_new(&o, &b, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_column(b, "c", 1, NN_COL_AUTO, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_column(b, "x", 1, NN_COL_AUTO, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_cell(b, "a", 1, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_cell(b, "1", 1, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_end_row(b, NULL), NN_OK);
+  cr_assert_eq(nn_table_builder_cell(b, "a", 1, NULL), NN_OK); /* no end_row */
+  cr_assert_eq(nn_table_builder_finish(b, &t, NULL, NULL), NN_OK);
+  nn_table_builder_free(b);
+  cr_assert_eq(nn_table_rows(t), 2);
+  const nn_table_column *c = nn_table_column_at(t, 0), *x = nn_table_column_at(t, 1);
+  cr_assert(c->counts[0] == 2 && c->codes[1] == 0);
+  cr_assert(x->is_missing[1] && x->missing == 1);
+  nn_table_free(t);
+}
