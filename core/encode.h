@@ -19,6 +19,8 @@
  *   any              missing_indicator: one more output, 1 where missing
  *
  * Outputs are float32, row-major, (rows, width), the columns in table order.
+ * A fitted (or loaded) encoder is never modified: any number of threads may
+ * apply one at once.
  * A regression target is standardized the same way (its inverse turns
  * predictions back into the target's units); a classification target
  * becomes class indices into its sorted class names.
