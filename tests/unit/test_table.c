@@ -479,3 +479,17 @@ Test(table, finish_ends_a_started_row) {
   cr_assert(x->is_missing[1] && x->missing == 1);
   nn_table_free(t);
 }
+
+/* Column types and imputations have one name each, as every enum in JSON. */
+Test(table, type_and_impute_names) {
+  const char *types[] = {"number", "integer", "boolean", "category", "datetime"};
+  for (int t = 0; t < NN_COL_TYPES; t++) {
+    int back = -1;
+    cr_assert_str_eq(nn_name(NN_NAMES_COLUMN_TYPE, t), types[t]);
+    cr_assert_eq(nn_parse_name(NN_NAMES_COLUMN_TYPE, types[t], &back), NN_OK);
+    cr_assert_eq(back, t);
+  }
+  cr_assert_null(nn_name(NN_NAMES_COLUMN_TYPE, NN_COL_TYPES));
+  cr_assert_str_eq(nn_name(NN_NAMES_IMPUTE, NN_IMPUTE_MEDIAN), "median");
+  cr_assert_null(nn_name(NN_NAMES_IMPUTE, NN_IMPUTE_CONSTANT + 1));
+}
