@@ -222,6 +222,19 @@ static int fit_column(nn__enc_col *c, const nn_table_column *tc, const nn_encode
 
 /* ---- the target ---------------------------------------------------------------- */
 
+const char *nn__class_text(const nn_table_column *tc, size_t r, char *buf, size_t *len) {
+  if (tc->type == NN_COL_CATEGORY) {
+    *len = tc->offsets[tc->codes[r] + 1] - tc->offsets[tc->codes[r]] - 1;
+    return tc->text + tc->offsets[tc->codes[r]];
+  }
+  if (tc->type == NN_COL_BOOLEAN) {
+    *len = tc->values[r] != 0 ? 4 : 5;
+    return tc->values[r] != 0 ? "true" : "false";
+  }
+  *len = (size_t)nn__format_number(tc->values[r], buf);
+  return buf;
+}
+
 static int fit_classes(nn_encoder *e, const nn_table *t, const nn_table_column *tc,
                        nn_error *err) {
   size_t rows = t->rows, n = 0;
@@ -232,19 +245,9 @@ static int fit_classes(nn_encoder *e, const nn_table *t, const nn_table_column *
   nn__dict_init(&texts, e->key);
   for (size_t r = 0; r < rows && rc == NN_OK; r++) {
     if (tc->is_missing[r]) continue;
-    const char *s;
     size_t len;
     int32_t code;
-    if (tc->type == NN_COL_CATEGORY) {
-      s = tc->text + tc->offsets[tc->codes[r]];
-      len = tc->offsets[tc->codes[r] + 1] - tc->offsets[tc->codes[r]] - 1;
-    } else if (tc->type == NN_COL_BOOLEAN) {
-      s = tc->values[r] != 0 ? "true" : "false";
-      len = strlen(s);
-    } else {
-      len = (size_t)nn__format_number(tc->values[r], buf);
-      s = buf;
-    }
+    const char *s = nn__class_text(tc, r, buf, &len);
     rc = nn__dict_add(&texts, s, len, SIZE_MAX, &code);
     if (rc == NN_OK && texts.n > NN_ENCODE_MAX_CLASSES) rc = NN_ERANGE;
   }

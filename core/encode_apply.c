@@ -159,17 +159,7 @@ int nn_encoder_apply_target(const nn_encoder *e, const nn_table *t, const uint32
       y[j] = (float)((tc->values[r] - e->target.mean[0]) / e->target.scale[0]);
       continue;
     }
-    const char *s;
-    if (tc->type == NN_COL_CATEGORY) {
-      s = tc->text + tc->offsets[tc->codes[r]];
-      len = tc->offsets[tc->codes[r] + 1] - tc->offsets[tc->codes[r]] - 1;
-    } else if (tc->type == NN_COL_BOOLEAN) {
-      s = tc->values[r] != 0 ? "true" : "false";
-      len = strlen(s);
-    } else {
-      len = (size_t)nn__format_number(tc->values[r], buf);
-      s = buf;
-    }
+    const char *s = nn__class_text(tc, r, buf, &len);
     if ((labels[j] = nn__dict_find(&e->classes, s, len)) < 0)
       return nn__fail(err, NN_EINVAL, e->target.name, "row %zu: class \"%.40s\" is not one of "
                       "the encoding's %d", r + 1, s, e->classes.n);

@@ -125,6 +125,10 @@ struct nn_encoder {
   uint8_t key[16];
 };
 
+/* The class name of row r of a target column (not missing): a category's
+ * text, "true"/"false", or a number's canonical text (in buf, 25 bytes). */
+const char *nn__class_text(const nn_table_column *tc, size_t r, char *buf, size_t *len);
+
 /* Width of a fitted column from its type and options. */
 int nn__enc_col_width(const nn__enc_col *c);
 
