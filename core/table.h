@@ -220,6 +220,37 @@ size_t nn_table_bytes(const nn_table *t);
 
 void nn_table_free(nn_table *t);
 
+/* ---- serialization (docs/table-format.md) -------------------------------------- */
+
+#define NN_TABLE_FORMAT_VERSION 1
+
+/* Moves len bytes to or from the caller's storage (a file, an SQLite blob):
+ * @return NN_OK, or a negative nn_status that aborts the save or load */
+typedef int (*nn_table_io_fn)(void *ud, void *buf, size_t len);
+
+/** @return the bytes nn_table_save writes for t (0 when they overflow). */
+uint64_t nn_table_saved_bytes(const nn_table *t);
+
+/**
+ * Write t in the versioned, CRC-sealed, little-endian table format, in
+ * pieces of at most 64 KiB through write (one staging buffer, no copy of
+ * the table).
+ * @return NN_OK, NN_ENOMEM, or write's status
+ */
+int nn_table_save(const nn_table *t, nn_table_io_fn write, void *ud);
+
+/**
+ * Read a table of size bytes through read (pieces of at most 64 KiB).
+ * Counts are checked against size before anything is allocated for them;
+ * every value is checked (codes within the dictionary and -1 exactly where
+ * missing, finite numbers, whole integers, booleans 0 or 1); truncated,
+ * corrupt (CRC) or foreign-version data is refused.
+ * @param key the SipHash key of the dictionaries (not stored)
+ * @return NN_OK, NN_EFORMAT, NN_EVERSION, NN_ENOMEM, or read's status
+ */
+int nn_table_load(uint64_t size, nn_table_io_fn read, void *ud, const uint8_t key[16],
+                  nn_table **out, nn_error *err);
+
 /* ---- profile ------------------------------------------------------------------ */
 
 #define NN_PROFILE_TOP 10 /* categories listed in a profile */

@@ -4,7 +4,7 @@
  * the daemon takes a raw CSV or JSON upload and reads a model's encoding
  * back from its database.
  *
- * Input: a first byte choosing the mode. Even: a table. The second byte
+ * Input: a first byte choosing the mode, its value mod 3. 0: a table. The second byte
  * gives the columns (1..6) and the third an override and options; then the
  * cells, separated by 0x1f, rows ended by a newline. A table that builds
  * has a consistent missing mask, codes inside its dictionary and counts
@@ -12,10 +12,13 @@
  * the encoding fitted on its rows writes finite values (or refuses values
  * beyond float range), saves, loads and
  * saves to the same bytes, encodes the same with the loaded copy, and
- * encodes the table's rows given as raw records to the same bits. Odd: the
- * rest is a serialized encoding, loaded as is and with its CRC fixed up; one
- * that loads saves to the same bytes and encodes an all-missing record to
- * finite values or is refused as beyond float range.
+ * encodes the table's rows given as raw records to the same bits; the table
+ * saves, loads and saves to the same bytes. 1: the rest is a serialized
+ * encoding, loaded as is and with its CRC fixed up; one that loads saves to
+ * the same bytes and encodes an all-missing record to finite values or is
+ * refused as beyond float range. 2: the rest is a stored table, loaded as is
+ * and with its CRC fixed up; one that loads is consistent and saves to the
+ * same bytes.
  */
 #include <math.h>
 
@@ -117,6 +120,77 @@ static void check_saved(const nn_encoder *e, const uint8_t *buf, size_t len) {
   nn_encoder_free(l);
 }
 
+/* A buffer as the callbacks of nn_table_save and nn_table_load see it. */
+typedef struct {
+  uint8_t *buf;
+  size_t len, cap, pos;
+} mem;
+
+static int mem_write(void *ud, void *buf, size_t len) {
+  mem *m = ud;
+  if (m->len + len > m->cap) {
+    m->cap = 2 * (m->len + len);
+    m->buf = realloc(m->buf, m->cap);
+    FUZZ_CHECK(m->buf != NULL, "out of memory");
+  }
+  memcpy(m->buf + m->len, buf, len);
+  m->len += len;
+  return NN_OK;
+}
+
+static int mem_read(void *ud, void *buf, size_t len) {
+  mem *m = ud;
+  FUZZ_CHECK(m->pos + len <= m->len, "the loader reads past its size");
+  memcpy(buf, m->buf + m->pos, len);
+  m->pos += len;
+  return NN_OK;
+}
+
+/* t saves to the bytes it was loaded from (or, when from is NULL, loads
+ * back and saves again to the same bytes). */
+static void check_table_bytes(const nn_table *t, const uint8_t *from, size_t from_len) {
+  mem m = {NULL, 0, 0, 0};
+  FUZZ_CHECK(nn_table_save(t, mem_write, &m) == NN_OK, "a table does not save");
+  FUZZ_CHECK(m.len == nn_table_saved_bytes(t), "saved %zu bytes, announced %llu", m.len,
+             (unsigned long long)nn_table_saved_bytes(t));
+  if (from != NULL) {
+    FUZZ_CHECK(m.len == from_len && memcmp(m.buf, from, m.len) == 0, "load -> save differs");
+  } else {
+    nn_table *l = NULL;
+    nn_error err = {{0}, {0}};
+    mem r = {m.buf, m.len, m.len, 0};
+    FUZZ_CHECK(nn_table_load(m.len, mem_read, &r, KEY, &l, &err) == NN_OK,
+               "a saved table does not load: %s", err.message);
+    check_table_bytes(l, m.buf, m.len);
+    nn_table_free(l);
+  }
+  free(m.buf);
+}
+
+static void fuzz_stored_table(const uint8_t *data, size_t size) {
+  for (int fixed = 0; fixed < 2; fixed++) {
+    mem m = {malloc(size + 1), size, size, 0};
+    FUZZ_CHECK(m.buf != NULL, "out of memory");
+    memcpy(m.buf, data, size);
+    if (fixed && size >= 4) {
+      uint32_t crc = nn_crc32(0, m.buf, size - 4);
+      for (int i = 0; i < 4; i++) m.buf[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+    }
+    nn_table *t = NULL;
+    nn_error err = {{0}, {0}};
+    int rc = nn_table_load(size, mem_read, &m, KEY, &t, &err);
+    if (rc == NN_OK) {
+      check_table(t);
+      check_table_bytes(t, m.buf, size);
+      nn_table_free(t);
+    } else {
+      FUZZ_CHECK(t == NULL, "a refusal returned a table");
+      check_refusal(rc, &err);
+    }
+    free(m.buf);
+  }
+}
+
 static void fuzz_table(const uint8_t *data, size_t size) {
   if (size < 3) return;
   int n_cols = 1 + data[1] % 6, opt = data[2];
@@ -157,6 +231,7 @@ static void fuzz_table(const uint8_t *data, size_t size) {
     return;
   }
   check_table(t);
+  check_table_bytes(t, NULL, 0);
   size_t rows = nn_table_rows(t);
   nn_encode_options eo;
   nn_encode_options_defaults(&eo);
@@ -232,8 +307,10 @@ static void fuzz_encoding(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  if (data[0] & 1)
+  if (data[0] % 3 == 1)
     fuzz_encoding(data + 1, size - 1);
+  else if (data[0] % 3 == 2)
+    fuzz_stored_table(data + 1, size - 1);
   else
     fuzz_table(data, size);
   return 0;
