@@ -54,37 +54,48 @@ static int slow_path(const char *s, size_t len, double *out) {
   return NN_OK;
 }
 
-int nn_parse_number(const char *s, size_t len, double *out, int *integral) {
-  s = nn__trim(s, &len);
-  const char *p = s, *end = s + len;
-  int neg = 0, digits = 0, dropped = 0, frac_digits = 0, point = 0, has_exp = 0;
-  uint64_t m = 0;
-  long exp10 = 0;
-  if (p < end && (*p == '+' || *p == '-')) neg = *p++ == '-';
+/* Digits from p: up to 19 significant ones accumulate in *m (leading zeros
+ * skipped), *nd counts them; later ones are dropped, *lost set when a
+ * dropped one is not 0. @return the first byte after the digits */
+static const char *digits(const char *p, const char *end, uint64_t *m, int *nd, int *dropped,
+                          int *lost) {
   for (; p < end; p++) {
-    if (is_digit(*p)) {
-      digits++;
-      if (m == 0 && *p == '0') { /* leading zeros are not significant */
-        if (point) frac_digits++;
-        continue;
-      }
-      if (m < 1000000000000000000ull) { /* 19 digits fit */
-        m = m * 10 + (uint64_t)(*p - '0');
-        if (point) frac_digits++;
-      } else if (!point) {
-        dropped++; /* an integer digit past 19: the value grows by 10 */
-      } else if (*p != '0') {
-        dropped = -1000000; /* a nonzero fraction digit lost: not exact */
-      }
-    } else if (*p == '.' && !point) {
-      point = 1;
+    unsigned d = (unsigned)(*p - '0');
+    if (d > 9) break;
+    if (*nd < 19) {
+      *m = *m * 10 + d;
+      *nd += *m != 0; /* a leading zero is not significant */
     } else {
-      break;
+      (*dropped)++;
+      *lost |= d != 0;
     }
   }
-  if (digits == 0) return NN_EINVAL;
+  return p;
+}
+
+int nn_parse_number(const char *s, size_t len, double *out, int *integral) {
+  s = nn__trim(s, &len);
+  const char *p = s, *end = s + len, *q;
+  int neg = 0, nd = 0, dropped = 0, lost = 0, point = 0, has_exp = 0, n_digits;
+  uint64_t m = 0;
+  long exp10 = 0, frac_digits = 0;
+  if (p < end && (*p == '+' || *p == '-')) neg = *p++ == '-';
+  q = digits(p, end, &m, &nd, &dropped, &lost);
+  n_digits = (int)(q - p);
+  long int_dropped = dropped; /* integer digits past 19 scale the value by 10 each */
+  p = q;
+  if (p < end && *p == '.') {
+    point = 1;
+    int dropped0 = dropped;
+    q = digits(p + 1, end, &m, &nd, &dropped, &lost);
+    n_digits += (int)(q - p - 1);
+    /* fraction digits that entered m, leading zeros included (they divide) */
+    frac_digits = (long)(q - p - 1) - (dropped - dropped0);
+    p = q;
+  }
+  if (n_digits == 0) return NN_EINVAL;
   if (p < end && (*p == 'e' || *p == 'E')) {
-    const char *q = p + 1;
+    q = p + 1;
     int eneg = 0, edigits = 0;
     long e = 0;
     if (q < end && (*q == '+' || *q == '-')) eneg = *q++ == '-';
@@ -97,8 +108,8 @@ int nn_parse_number(const char *s, size_t len, double *out, int *integral) {
   }
   if (p != end) return NN_EINVAL;
   double v;
-  long e10 = exp10 - frac_digits + (dropped > 0 ? dropped : 0);
-  if (dropped >= 0 && m <= (uint64_t)TWO_53 && e10 >= -22 && e10 <= 22) {
+  long e10 = exp10 - frac_digits + int_dropped;
+  if (!lost && m <= (uint64_t)TWO_53 && e10 >= -22 && e10 <= 22) {
     v = (double)m;
     v = e10 >= 0 ? v * pow10_exact[e10] : v / pow10_exact[-e10];
     if (neg) v = -v;

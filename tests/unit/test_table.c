@@ -69,6 +69,14 @@ Test(cells, numbers) {
   cr_assert_eq(num("123456789012345678901234567890", NULL), 123456789012345678901234567890.0);
   cr_assert_eq(num("9007199254740993", &integral), 9007199254740992.0, "rounds to even");
   cr_assert_eq(integral, 1);
+  const char *long_ones[] = {"0.1000000000000000000001", "1234567890123456789012.5",
+                             ".000000000000000000000000001", "0000000000000000000000001.5",
+                             "9007199254740993.00000000000000000000001", "1.00000000000000011102230246251565404236316680908203125"};
+  for (size_t i = 0; i < sizeof long_ones / sizeof long_ones[0]; i++) {
+    double want = strtod(long_ones[i], NULL), got = num(long_ones[i], NULL);
+    cr_assert(memcmp(&got, &want, sizeof got) == 0, "%s: %.17g, strtod %.17g", long_ones[i], got,
+              want);
+  }
   cr_assert_eq(num("18014398509481984", &integral), 18014398509481984.0);
   cr_assert_eq(integral, 0, "beyond 2^53 is not held exactly");
   const char *bad[] = {"", " ", "0x10", "inf", "-Inf", "nan", "NaN", "1e400", ".", "-", "1e",
