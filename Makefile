@@ -30,9 +30,12 @@ LIBNN := $(BUILD)/libnn.a
 SERVER_SRC := $(wildcard server/*.c)
 # The dashboard (clients/web) is compiled in as one generated source.
 WEB_ASSETS := $(BUILD)/web_assets
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
+# ONNX's schema, vendored with its licence (server/onnx/), is compiled by
+# protoc-c at build time for the ONNX exporter (docs/onnx.md says why).
+ONNX_PB := $(BUILD)/onnx/onnx.pb-c
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o $(ONNX_PB).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv -lprotobuf-c
 TRAIND := $(BUILD)/traind
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
@@ -64,6 +67,16 @@ $(WEB_ASSETS).c: scripts/web_assets.py $(shell find clients/web ! -name '.*')
 
 $(WEB_ASSETS).o: $(WEB_ASSETS).c
 	$(CC) $(CFLAGS) -Iserver -c $< -o $@
+
+$(ONNX_PB).c $(ONNX_PB).h &: server/onnx/onnx.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iserver/onnx --c_out=$(dir $@) server/onnx/onnx.proto
+
+$(ONNX_PB).o: $(ONNX_PB).c
+	$(CC) $(CFLAGS) -I$(dir $@) -c $< -o $@
+
+$(BUILD)/server/onnx_export.o: CFLAGS += -I$(BUILD)/onnx
+$(BUILD)/server/onnx_export.o: $(ONNX_PB).h
 
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)

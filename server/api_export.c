@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "json_out.h"
+#include "fit.h"
 #include "model_file.h"
+#include "onnx_export.h"
 #include "parse_spec.h"
 #include "reply.h"
 #include "store.h"
@@ -129,3 +131,36 @@ static void import_done(void *ctx) {
 
 const http_stream_ops api_export_import = {
     .begin = import_begin, .chunk = import_chunk, .end = import_end, .done = import_done};
+
+/* ---- ONNX ------------------------------------------------------------------------ */
+
+void api_export_onnx(app *a, const http_request *req, http_response *res) {
+  int64_t id = (int64_t)req->ids[0], version = 0;
+  store_model m = {0};
+  fit_weights w = {0};
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  api_error err;
+  if (route_query_int(&req->query, "version", 1, PARSE_MAX_SAFE_INT, &version, &err) != 0) {
+    http_error(res, &err);
+    return;
+  }
+  store *st = app_store_or_answer(a, res);
+  if (st == NULL) return;
+  int rc = store_model_get(st, id, &m);
+  if (rc != STORE_OK) {
+    reply_store_error(res, rc, "model", id);
+    goto out;
+  }
+  onnx_export_in in = {.name = m.name, .model_id = id};
+  if (fit_weights_load(st, id, version, &w, &err) != 0 ||
+      (in.model = w.model, in.version = w.version, in.classes = w.classes,
+       onnx_export(&in, &buf, &len, &err)) != 0) {
+    http_error(res, &err);
+    goto out;
+  }
+  answer_file(res, buf, len);
+out:
+  fit_weights_clear(&w);
+  store_model_clear(&m);
+}

@@ -43,6 +43,8 @@ static const route routes[] = {
      .handler = api_predict, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/models/{id}/versions/{id}/weights",
      .handler = api_export_weights, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}/onnx", .handler = api_export_onnx,
+     .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/models/import", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "application/octet-stream",
      .stream = &api_export_import},
