@@ -120,12 +120,19 @@ $(ENOSPC_LIB): tests/fault/enospc.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -fPIC -shared -o $@ $< -ldl
 
+# ONNX Runtime for the ONNX export's tests (tests/e2e/test_onnx.py): npm ci
+# installs the locked onnxruntime-node, whose CPU binaries are in the
+# package; its install script (a download) is skipped.
+ONNX_DEPS := tests/onnx/node_modules/.package-lock.json
+$(ONNX_DEPS): tests/onnx/package.json tests/onnx/package-lock.json
+	cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund
+
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
 # The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
 LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
 e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
-e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(ONNX_DEPS)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
 	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
