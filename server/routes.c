@@ -41,7 +41,7 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/models/{id}/predict", .body = ROUTE_BODY_JSON,
      .handler = api_predict, .access = ROUTE_READ},
-    {.method = "GET", .pattern = "/v1/models/{id}/versions/{id}/weights",
+    {.method = "GET", .pattern = "/v1/models/{id}/versions/{version}/weights",
      .handler = api_export_weights, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/models/{id}/onnx", .handler = api_export_onnx,
      .access = ROUTE_READ},
