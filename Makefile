@@ -75,8 +75,8 @@ $(ONNX_PB).c $(ONNX_PB).h &: server/onnx/onnx.proto
 $(ONNX_PB).o: $(ONNX_PB).c
 	$(CC) $(CFLAGS) -I$(dir $@) -c $< -o $@
 
-$(BUILD)/server/onnx_export.o: CFLAGS += -I$(BUILD)/onnx
-$(BUILD)/server/onnx_export.o: $(ONNX_PB).h
+$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: CFLAGS += -I$(BUILD)/onnx
+$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: $(ONNX_PB).h
 
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
