@@ -238,8 +238,8 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
-  $(FUZZ_BUILD)/web_assets.o
-FUZZ_TARGETS := spec job dataset_json csv checkpoint router
+  $(FUZZ_BUILD)/web_assets.o $(FUZZ_BUILD)/onnx.pb-c.o
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router model_file
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
 # enough that a run explores structure rather than bulk.
@@ -249,6 +249,7 @@ FUZZ_MAX_LEN_dataset_json := 8192
 FUZZ_MAX_LEN_csv := 4096
 FUZZ_MAX_LEN_checkpoint := 8192
 FUZZ_MAX_LEN_router := 1024
+FUZZ_MAX_LEN_model_file := 8192
 FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
   UBSAN_OPTIONS=print_stacktrace=1
 
@@ -260,6 +261,14 @@ $(FUZZ_BUILD)/%.o: %.c
 $(FUZZ_BUILD)/web_assets.o: $(WEB_ASSETS).c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iserver -c $< -o $@
+
+$(FUZZ_BUILD)/onnx.pb-c.o: $(ONNX_PB).c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(dir $<) -c $< -o $@
+
+$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: \
+  FUZZ_CFLAGS += -I$(BUILD)/onnx
+$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: $(ONNX_PB).h
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^
