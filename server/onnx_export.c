@@ -364,7 +364,8 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   char num[32];
   *out = NULL;
   *len = 0;
-  if (nn_model_param_count(in->model) > ONNX_MAX_BYTES / sizeof(float) / 2)
+  /* the weights, and room for the rest of a graph of at most NN_MAX_LAYERS layers */
+  if (nn_model_param_count(in->model) > (ONNX_MAX_BYTES - ((size_t)1 << 20)) / sizeof(float))
     return api_fail(err, API_UNPROCESSABLE, "id",
                     "model %lld has %zu parameters, more than an ONNX file holds (2 GiB)",
                     (long long)in->model_id, nn_model_param_count(in->model));
