@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from datasets import IRIS_CLASSES, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, iris_rows, iris_spec
-from traind_client import TraindError
+from traind_client import Client, TraindError
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_regression_model_and_bare_checkpoints_import(client):
 
 
 def test_damaged_files_are_refused(client, iris):
-    model, _ = iris
+    assert iris  # trained models to export
     models_before = len(client.list_models())
     # the iris model may be gone (the first test deletes it): export any trained one
     trained = [m for m in client.list_models() if m["trained"]]
@@ -199,3 +199,21 @@ def test_export_errors(client):
     assert status == 404 and doc["error"]["field"] == "version"
     status, _, doc = client.request("POST", "/v1/models/import", b"x", "application/json")
     assert status == 415
+
+
+def test_import_needs_the_full_token_and_fits_the_body_limit(spawn):
+    d = spawn(extra=("--token", "full-t", "--read-token", "read-t", "--max-dataset-body", "1K"))
+    full, read = Client(d.url, token="full-t"), Client(d.url, token="read-t")
+    ds = full.create_dataset("limit-xor", XOR_INPUTS, targets=XOR_TARGETS)
+    model = train(full, "limit-xor", XOR_SPEC, ds["id"], epochs=3)
+    blob = read.export_weights(model["id"], model["version"])  # a read, as predict is
+    assert len(blob) < 1024 and read.export_onnx(model["id"])[:2] == b"\x08\x08"
+    with pytest.raises(TraindError) as e:
+        read.import_model(blob)
+    assert e.value.status == 403
+    with pytest.raises(TraindError) as e:
+        full.import_model(blob + bytes(1024))
+    assert e.value.status == 413
+    status, _, _ = Client(d.url).request("GET", f"/v1/models/{model['id']}/onnx")
+    assert status == 401
+    assert full.import_model(blob)["version"] == model["version"]
