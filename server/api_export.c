@@ -17,6 +17,7 @@
 #include "model_file.h"
 #include "onnx_export.h"
 #include "parse_spec.h"
+#include "predict_cache.h"
 #include "reply.h"
 #include "store.h"
 
@@ -115,6 +116,9 @@ static void import_end(app *a, const http_request *req, void *ctx, http_response
     reply_store_error(res, rc, NULL, 0);
     goto out;
   }
+  /* SQLite may give the new model a deleted one's id: a prediction that
+   * raced that delete must not leave its weights cached under the id */
+  predict_cache_forget(a->predict_cache, row.id);
   http_json(res, 201, json_out_model(&row));
 out:
   store_model_clear(&row);

@@ -104,6 +104,9 @@ def exported(client, data, tmp_path_factory):
 
 def run_ort(jobs):
     """ONNX Runtime on [(model file, rows)] → [{"output": rows, "label": [...]?}]."""
+    installed = os.path.join(os.path.dirname(RUN_JS), "node_modules", "onnxruntime-node")
+    assert os.path.isdir(installed), \
+        "onnxruntime-node is not installed: make tests/onnx/node_modules/.package-lock.json"
     body = json.dumps([{"model": path, "inputs": rows} for path, rows in jobs])
     done = subprocess.run(["node", RUN_JS], input=body.encode(), capture_output=True,
                           timeout=120, cwd=os.path.dirname(RUN_JS))
