@@ -52,6 +52,8 @@ enum store__slot {
   Q_VERSION_INSERT,
   Q_VERSION_PRUNE,
   Q_VERSION_LIST,
+  Q_MODEL_IMPORT,
+  Q_VERSION_IMPORT,
   /* store_jobs.c */
   Q_JOB_INSERT,
   Q_JOB_GET,

@@ -77,6 +77,50 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
   return status;
 }
 
+static const store__sql model_import = {
+    Q_MODEL_IMPORT,
+    "INSERT INTO models (name, spec, parameters, version, trained, classes, created_at)"
+    " VALUES (:name, :spec, :parameters, :version, 1, :classes, :created_at)"
+    " RETURNING " MODEL_COLS};
+static const store__sql version_import = {
+    Q_VERSION_IMPORT,
+    "INSERT INTO model_versions (model_id, version, weights, classes, published_at)"
+    " VALUES (:model_id, :version, :weights, :classes, :published_at)"};
+
+int store_model_import(store *st, const char *name, const char *spec, int64_t parameters,
+                       int64_t version, const uint8_t *weights, size_t len,
+                       const char *classes, store_model *out) {
+  store_model tmp;
+  store_model *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
+  if (name == NULL || spec == NULL || parameters <= 0 || version < 1 || weights == NULL)
+    return STORE_EINVAL;
+  char now[STORE_TIME_LEN];
+  store__now(now);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  store__query q = store__prepare(st, &model_import);
+  store__bind_text(&q, ":name", name);
+  store__bind_text(&q, ":spec", spec);
+  store__bind_int64(&q, ":parameters", parameters);
+  store__bind_int64(&q, ":version", version);
+  store__bind_text(&q, ":classes", classes);
+  store__bind_text(&q, ":created_at", now);
+  status = store__run_one(&q, read_model, clear_model, row);
+  if (status == STORE_OK) {
+    q = store__prepare(st, &version_import);
+    store__bind_int64(&q, ":model_id", row->id);
+    store__bind_int64(&q, ":version", version);
+    store__bind_blob(&q, ":weights", weights, len);
+    store__bind_text(&q, ":classes", classes);
+    store__bind_text(&q, ":published_at", now);
+    status = store__run(&q);
+  }
+  status = store__end(st, status);
+  if (status != STORE_OK || out == NULL) store_model_clear(row);
+  return status;
+}
+
 static const store__sql model_get = {Q_MODEL_GET,
                                      "SELECT " MODEL_COLS " FROM models WHERE id = :id"};
 

@@ -1,5 +1,6 @@
-/* models.c — trainctl models create|ls|show|rm|versions|gradcheck. */
+/* models.c — trainctl models create|ls|show|rm|versions|gradcheck|export|import. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tc.h"
 
@@ -10,6 +11,8 @@ static const char help[] =
     "       trainctl models rm ID\n"
     "       trainctl models versions ID\n"
     "       trainctl models gradcheck ID --dataset ID [--samples N]\n"
+    "       trainctl models export ID --format onnx|traind -o FILE [--version N]\n"
+    "       trainctl models import FILE\n"
     "\n"
     "SPEC.json is a model spec: {\"name\",\"inputs\",\"layers\":[...],\"loss\",\"seed\",\n"
     "\"normalize\"}; the server answers with it normalized, defaults filled in.\n"
@@ -17,7 +20,10 @@ static const char help[] =
     "--version N answers with one of them.\n"
     "gradcheck compares backprop with finite differences of the loss on N rows\n"
     "(1..64, default 8) of the dataset, at the model's newest weights, and prints\n"
-    "each layer's largest relative error; it exits 1 when the check fails.\n";
+    "each layer's largest relative error; it exits 1 when the check fails.\n"
+    "export writes the newest weights (or version N) to FILE: --format traind is\n"
+    "the model file (spec, weights, standardization, class names) that import\n"
+    "recreates as a new model; --format onnx is an ONNX model for ONNX Runtime.\n";
 
 static const tc_column columns[] = {
     {"ID", "id"},           {"NAME", "name"},         {"PARAMETERS", "parameters"},
@@ -136,6 +142,73 @@ static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int a
   return rc;
 }
 
+/* The model's newest weights version, 0 when it was never trained. */
+static int newest_version(tc_ctx *ctx, long long id, long long *version) {
+  char path[64];
+  tc_reply reply;
+  snprintf(path, sizeof path, "/v1/models/%lld", id);
+  int rc = tc_request(ctx, "GET", path, NULL, &reply);
+  if (rc != TC_OK) return rc;
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply.json, "version");
+  *version = cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+  tc_reply_free(&reply);
+  return TC_OK;
+}
+
+static int export(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc, char **argv) {
+  const char *id_text = NULL, *format = NULL, *out = NULL, *version_text = NULL;
+  const tc_option opts[] = {{"--format", &format, NULL}, {"-o", &out, NULL},
+                            {"--output", &out, NULL},    {"--version", &version_text, NULL},
+                            {NULL, NULL, NULL}};
+  long long id, version = 0;
+  int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
+  if (rc == TC_HELP) return tc_help(res);
+  if (rc != TC_OK) return rc;
+  if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
+  if (format == NULL || (strcmp(format, "onnx") != 0 && strcmp(format, "traind") != 0))
+    return tc_usage_error("models ", "%s needs --format onnx or --format traind", sub);
+  if (out == NULL) return tc_usage_error("models ", "%s needs -o FILE", sub);
+  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK ||
+      (version_text != NULL &&
+       (rc = tc_parse_count("models ", "--version", version_text, &version)) != TC_OK))
+    return rc;
+  char path[128];
+  if (strcmp(format, "onnx") == 0) {
+    snprintf(path, sizeof path, "/v1/models/%lld/onnx", id);
+    if (version_text != NULL) snprintf(path, sizeof path, "/v1/models/%lld/onnx?version=%lld",
+                                       id, version);
+  } else {
+    if (version == 0 && (rc = newest_version(ctx, id, &version)) != TC_OK) return rc;
+    if (version == 0) {
+      fprintf(stderr, "trainctl: model %lld has not been trained yet\n", id);
+      return TC_FAIL;
+    }
+    snprintf(path, sizeof path, "/v1/models/%lld/versions/%lld/weights", id, version);
+  }
+  return tc_download(ctx, path, out);
+}
+
+static int import(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc, char **argv) {
+  const char *file = NULL;
+  const tc_option opts[] = {{NULL, NULL, NULL}};
+  int n_pos, rc = tc_parse(argc, argv, opts, &file, 1, &n_pos, res->group);
+  if (rc == TC_HELP) return tc_help(res);
+  if (rc != TC_OK) return rc;
+  if (n_pos == 0) return tc_usage_error("models ", "%s needs a model FILE", sub);
+  FILE *f = fopen(file, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "trainctl: cannot open %s\n", file);
+    return TC_FAIL;
+  }
+  tc_reply reply;
+  rc = tc_upload(ctx, "/v1/models/import", f, "application/octet-stream", &reply);
+  fclose(f);
+  if (rc != TC_OK) return rc;
+  tc_print_show(ctx, &reply);
+  tc_reply_free(&reply);
+  return TC_OK;
+}
+
 int tc_cmd_models(tc_ctx *ctx, int argc, char **argv) {
   static const tc_subcommand subs[] = {{"create", create},
                                        {"ls", tc_resource_common},
@@ -143,6 +216,8 @@ int tc_cmd_models(tc_ctx *ctx, int argc, char **argv) {
                                        {"rm", tc_resource_common},
                                        {"versions", versions},
                                        {"gradcheck", gradcheck},
+                                       {"export", export},
+                                       {"import", import},
                                        {NULL, NULL}};
   return tc_group(ctx, &models, subs, argc, argv);
 }

@@ -260,6 +260,18 @@ def test_operations_and_their_errors_fit_the_document(proxied):
                                                                  "samples": 0}),
             400, request_invalid=True)
 
+    # ---- models leave traind: model files and ONNX ---------------------------------------------
+    weights = f"/v1/models/{model['id']}/versions/{versions[0]['version']}/weights"
+    ok(via("GET", weights), 200)
+    refused(via("GET", f"/v1/models/{model['id']}/versions/999999/weights"), 404)
+    ok(via("GET", f"/v1/models/{model['id']}/onnx?version={versions[-1]['version']}",
+           token=READ_TOKEN), 200)
+    refused(via("GET", f"/v1/models/{fresh['id']}/onnx"), 409)
+    refused(via("POST", "/v1/models/import", b"not a model file",
+                content_type="application/octet-stream"), 400)
+    refused(via("POST", "/v1/models/import", b"not a model file",
+                content_type="application/octet-stream", token=READ_TOKEN), 403)
+
     # ---- the Open Inference Protocol ------------------------------------------------------------
     ok(via("GET", "/v2/health/live"), 200)
     ok(via("GET", "/v2/health/ready", token=READ_TOKEN), 200)
@@ -313,6 +325,15 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     jsonschema.Draft202012Validator(
         schema, resolver=jsonschema.RefResolver(base_uri="", referrer=doc)).validate(
             untyped.json())
+
+    # Prism re-encodes binary bodies it forwards, both ways, so a model file's
+    # import is sent directly and its answer checked against the document here.
+    blob = direct("GET", weights).body
+    imported = direct("POST", "/v1/models/import", blob, content_type="application/octet-stream")
+    assert imported.status == 201, imported.body
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Model"},
+        resolver=jsonschema.RefResolver(base_uri="", referrer=doc)).validate(imported.json())
 
     # Every operation of the document was driven.
     driven = {(m, urllib.parse.urlsplit(p).path) for m, p, _ in via.sent}

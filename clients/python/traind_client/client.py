@@ -155,6 +155,33 @@ class Client:
         each {"version","job","epoch","bytes","published_at"}."""
         return self.call("GET", f"/v1/models/{model_id}/versions")["versions"]
 
+    def download(self, path: str, query: Optional[dict] = None) -> bytes:
+        """GET path and return the body's bytes (a file), raising TraindError
+        for an error answer."""
+        req = self._prepare("GET", path, query=query)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout,
+                                        context=self.ssl_context) as resp:
+                return resp.read()
+        except urllib.error.HTTPError as e:
+            raise _error(e.code, _json_or_none(e.read())) from None
+
+    def export_weights(self, model_id: int, version: int) -> bytes:
+        """GET /v1/models/{id}/versions/{v}/weights: the model file (spec,
+        weights, standardization, class names; docs/checkpoint-format.md)."""
+        return self.download(f"/v1/models/{model_id}/versions/{version}/weights")
+
+    def export_onnx(self, model_id: int, version: Optional[int] = None) -> bytes:
+        """GET /v1/models/{id}/onnx: an ONNX ModelProto of the newest weights,
+        or of a kept version."""
+        query = {"version": version} if version is not None else None
+        return self.download(f"/v1/models/{model_id}/onnx", query)
+
+    def import_model(self, data: bytes) -> dict:
+        """POST /v1/models/import: a model file (or a bare core checkpoint)
+        becomes a new, trained model → the model."""
+        return self.call("POST", "/v1/models/import", bytes(data), "application/octet-stream")
+
     def predict(self, model_id: int, inputs: Sequence[Sequence[float]],
                 version: Optional[int] = None) -> dict:
         """POST /v1/models/{id}/predict → {"model","version","outputs"[,"labels"]};
