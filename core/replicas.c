@@ -72,46 +72,48 @@ static void slice(const struct nn_replica *me, size_t n, size_t *lo, size_t *hi)
   *hi = n * (r + 1) / R;
 }
 
-static int reduce_floats(void *ud, float *buf, size_t n) {
-  struct nn_replica *me = ud;
+/* sum[i] = b[0][i] + (b[1][i] + (... + b[R-1][i])) for i in [lo, hi) */
+static void sum_floats(void *const *bufs, int R, void *scratch, size_t lo, size_t hi) {
+  float *const *b = (float *const *)bufs;
+  float *sum = scratch;
+  for (size_t i = lo; i < hi; i++) {
+    float acc = b[R - 1][i];
+    for (int k = R - 2; k >= 0; k--) acc = b[k][i] + acc;
+    sum[i] = acc;
+  }
+}
+
+static void sum_doubles(void *const *bufs, int R, void *scratch, size_t lo, size_t hi) {
+  double *const *b = (double *const *)bufs;
+  double *sum = scratch;
+  for (size_t i = lo; i < hi; i++) {
+    double acc = b[R - 1][i];
+    for (int k = R - 2; k >= 0; k--) acc = b[k][i] + acc;
+    sum[i] = acc;
+  }
+}
+
+/* The reduce of n elements of size bytes each, in place on buf. */
+static int reduce(struct nn_replica *me, void *buf, size_t n, size_t size,
+                  void (*sum)(void *const *, int, void *, size_t, size_t)) {
   nn_replicas *g = me->g;
   if (n > g->max_n) return NN_ERANGE; /* every rank asks for the same n */
   g->bufs[me->rank] = buf;
   pthread_barrier_wait(&g->barrier);
   size_t lo, hi;
   slice(me, n, &lo, &hi);
-  float *sum = g->scratch; /* (n,) */
-  float *const *b = (float *const *)g->bufs;
-  /* sum = b[0] + (b[1] + (... + b[R-1])) */
-  for (size_t i = lo; i < hi; i++) {
-    float acc = b[g->ranks - 1][i];
-    for (int k = g->ranks - 2; k >= 0; k--) acc = b[k][i] + acc;
-    sum[i] = acc;
-  }
+  sum(g->bufs, g->ranks, g->scratch, lo, hi);
   pthread_barrier_wait(&g->barrier);
-  memcpy(buf, sum, n * sizeof(float));
+  memcpy(buf, g->scratch, n * size);
   return 0;
 }
 
+static int reduce_floats(void *ud, float *buf, size_t n) {
+  return reduce(ud, buf, n, sizeof *buf, sum_floats);
+}
+
 static int reduce_doubles(void *ud, double *buf, size_t n) {
-  struct nn_replica *me = ud;
-  nn_replicas *g = me->g;
-  if (n > g->max_n) return NN_ERANGE;
-  g->bufs[me->rank] = buf;
-  pthread_barrier_wait(&g->barrier);
-  size_t lo, hi;
-  slice(me, n, &lo, &hi);
-  double *sum = g->scratch; /* (n,) */
-  double *const *b = (double *const *)g->bufs;
-  /* sum = b[0] + (b[1] + (... + b[R-1])) */
-  for (size_t i = lo; i < hi; i++) {
-    double acc = b[g->ranks - 1][i];
-    for (int k = g->ranks - 2; k >= 0; k--) acc = b[k][i] + acc;
-    sum[i] = acc;
-  }
-  pthread_barrier_wait(&g->barrier);
-  memcpy(buf, sum, n * sizeof(double));
-  return 0;
+  return reduce(ud, buf, n, sizeof *buf, sum_doubles);
 }
 
 void nn_replicas_shard(nn_replicas *g, int rank, nn_shard *out) {
