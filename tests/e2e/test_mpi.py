@@ -140,3 +140,16 @@ def test_bad_input_fails_every_rank_without_a_hang(tmp_path, data):
     assert not (tmp_path / "x.ckpt").exists()
     p = local(2, ["--data", str(data)], expect=2)
     assert "--model" in p.stderr
+
+
+def test_replicas_that_drift_apart_fail_the_run(tmp_path, data):
+    """MPMD: rank 1 gets another learning rate, so its parameters leave rank
+    0's; the final comparison of their CRCs catches it and no checkpoint is
+    written."""
+    out = tmp_path / "drift.ckpt"
+    other = train_args(data, out)
+    other[other.index("--lr") + 1] = "0.02"
+    cmd = MPIRUN + PINNED + ["-np", "1", RANK] + train_args(data, out) + [":", "-np", "1", RANK] + other
+    p = run(cmd, expect=None)
+    assert p.returncode != 0 and "parameters differ" in p.stderr, p.stderr
+    assert "params_crc" not in p.stdout and not out.exists()
