@@ -12,6 +12,7 @@
  * the gradient (P floats, the cost that matters: docs/distributed.md). The
  * plain trainer takes none of these paths.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,7 @@ static int train_shard(nn_trainer *t, const uint32_t *idx, size_t n, float lr) {
   const nn_shard *sh = &t->shard;
   size_t first = n * (size_t)sh->rank / (size_t)sh->ranks;
   size_t rows = n * (size_t)(sh->rank + 1) / (size_t)sh->ranks - first; /* may be 0 */
+  assert(rows <= t->ws.max_rows); /* a share is at most ceil(n / ranks) rows */
   t->ws.row0 = first;
   t->ws.batch_rows = n;
   /* rank 0 adds its rows to the epoch's sums so far, the others to zero:
