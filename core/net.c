@@ -104,8 +104,17 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
     float *out = ws->acts[l]; /* (n, a->out[l]) */
     if (ls->type == NN_LAYER_DENSE) {
       float *logits = (a->fused && l == last) ? ws->logits : NULL;
-      nn__dense_forward(ws->pool, ls, params + a->w_off[l], params + a->b_off[l], in, out, logits, n,
-                        a->in[l], a->out[l]);
+      if (n > 0)
+        nn__dense_forward(ws->pool, ls, params + a->w_off[l], params + a->b_off[l], in, out,
+                          logits, n, a->in[l], a->out[l]);
+    } else if (ws->batch_rows > 0 && rng != NULL && ls->rate > 0.0f) {
+      /* a shard: row i of the batch draws its mask from the generator's
+       * position i * width whichever rank holds it, as in one process */
+      uint64_t width = (uint64_t)a->out[l];
+      nn__rng r = *rng;
+      nn__rng_advance(&r, ws->row0 * width);
+      nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l], &r);
+      nn__rng_advance(rng, ws->batch_rows * width);
     } else {
       nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l],
                           ls->rate > 0.0f ? rng : NULL);
