@@ -4,7 +4,9 @@ own predict output on the same rows, to 1e-6 relative; stored, listed, read;
 and each refusal names its field."""
 import json
 import math
+import os
 import random
+import subprocess
 import urllib.request
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
+from conftest import ROOT
 from datasets import IRIS_CLASSES, iris_rows
 from traind_client import TraindError
 
@@ -408,3 +411,34 @@ def test_class_names_must_match_the_weights(shared):
     status, doc = evaluate_raw(client, model, {"dataset": other["id"]})
     assert status == 422 and doc["error"]["field"] == "dataset", doc
     assert '["cat","dog"]' in doc["error"]["message"], doc
+
+
+# ---- trainctl -----------------------------------------------------------------------------
+
+
+def trainctl(url, *args):
+    binary = os.environ.get("TRAINCTL_BIN", os.path.join(ROOT, "build", "trainctl"))
+    return subprocess.run([binary, "--server", url, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_trainctl_models_evaluate(shared):
+    client = shared.client
+    rows = iris_rows(per_class=10, seed=101)
+    ds = client.create_dataset("ctl-iris", [r[0] for r in rows], labels=[r[1] for r in rows])
+    spec = {"name": "ctl-iris", "inputs": 4, "loss": "cross_entropy", "seed": 4,
+            "normalize": True, "layers": [{"type": "dense", "units": 3, "activation": "softmax"}]}
+    model = train(client, spec, ds["id"], epochs=5)
+    r = trainctl(shared.url, "models", "evaluate", str(model), "--dataset", str(ds["id"]))
+    assert r.returncode == 0, r.stderr
+    ev = client.evaluations(model)[-1]
+    assert f"evaluation {ev['id']} on 30 rows: accuracy " in r.stdout, r.stdout
+    assert all(name in r.stdout for name in IRIS_CLASSES), r.stdout
+    r = trainctl(shared.url, "--json", "models", "evaluate", str(model), "--dataset",
+                 str(ds["id"]), "--version", str(ev["version"]))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["metrics"]["accuracy"] == ev["summary"]["accuracy"]
+    r = trainctl(shared.url, "models", "evaluate", str(model))
+    assert r.returncode == 2 and "--dataset" in r.stderr, r.stderr
+    r = trainctl(shared.url, "models", "evaluate", str(model), "--dataset", "999999")
+    assert r.returncode == 1 and "no dataset with id 999999" in r.stderr, r.stderr
