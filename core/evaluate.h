@@ -29,8 +29,9 @@
  *    rows is undefined.
  *
  * Costs: O(n log n) per class for the ranking metrics (a sort of the
- * scores), O(n) otherwise; memory: the result, plus while computing n row
- * indices and n doubles.
+ * scores), O(n) otherwise; memory: the result, plus while computing 56
+ * bytes a row for a classification (a ranking and the points it yields),
+ * 8 for a regression.
  */
 #ifndef NN_EVALUATE_H
 #define NN_EVALUATE_H
@@ -43,7 +44,8 @@
 #define NN_EVAL_CURVE_POINTS 200   /* at most, per ROC or precision-recall curve */
 #define NN_EVAL_MAX_TOP_K 5        /* top-k accuracies reported: k = 1..min(5, K - 1) */
 #define NN_EVAL_QUANTILES 9        /* residual quantiles, at nn_eval_quantile_levels */
-#define NN_EVAL_MAX_CLASSES 1024   /* classes of one classification evaluation */
+#define NN_EVAL_MAX_CLASSES 256    /* classes of one classification evaluation: its curves
+                                      * and matrix stay within a few megabytes */
 
 /* A curve of n points; a point thinned away leaves its neighbours. When a
  * class's curve is undefined (ROC with no positive or no negative row), n is

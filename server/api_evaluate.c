@@ -54,7 +54,7 @@ static cJSON *metrics(const nn_data *d, const float *y, int outputs, const char 
     nn_eval_regress_clear(&e);
     free(sample);
   }
-  if (rc == NN_EINVAL) /* a prediction that is not finite: the weights diverged */
+  if (rc == NN_EINVAL) /* the shapes were checked: a prediction is not finite */
     api_fail(err, API_UNPROCESSABLE, "dataset",
              "model predictions on dataset %lld cannot be evaluated: %s", (long long)dataset,
              ne.message);
@@ -94,6 +94,11 @@ static int evaluate(store *st, int64_t id, const request *r, const fit_weights *
     rc = api_fail(err, API_UNPROCESSABLE, "dataset",
                   "dataset %lld has %lld rows; an evaluation reads at most %d rows",
                   (long long)r->dataset, (long long)meta.rows, API_EVALUATE_MAX_ROWS);
+  if (rc == 0 && meta.task == STORE_TASK_CLASSIFICATION &&
+      (meta.outputs < 2 || meta.outputs > NN_EVAL_MAX_CLASSES))
+    rc = api_fail(err, API_UNPROCESSABLE, "dataset",
+                  "dataset %lld has %lld classes; an evaluation needs 2 to %d",
+                  (long long)r->dataset, (long long)meta.outputs, NN_EVAL_MAX_CLASSES);
   if (rc == 0) rc = same_classes(&meta, w, id, err);
   store_dataset_clear(&meta);
   if (rc == 0) rc = fit_data_load(st, r->dataset, 0, spec, id, &data, err);

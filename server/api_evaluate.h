@@ -17,16 +17,19 @@
  * scikit-learn 1.2's on the model's own predictions of those rows.
  * 404 naming "id", "dataset" or "version"; 409 (field "id") when the model
  * has no weights yet; 422 (field "dataset") when the dataset cannot train
- * the model, as for job creation, or has more than API_EVALUATE_MAX_ROWS
- * rows; 400 naming a bad or unknown member.
+ * the model, as for job creation, has more than API_EVALUATE_MAX_ROWS rows,
+ * fewer than 2 or more than NN_EVAL_MAX_CLASSES classes, names other classes
+ * than the weights predict, or when a prediction is not finite (weights that
+ * diverged); 400 naming a bad or unknown member.
  *
  * Cost: the request's thread reads the whole dataset, predicts it (core
- * predicts 256 rows at a time), and keeps the predictions: about
- * 4 (features + 2 outputs) + 32 bytes a row at its peak, for at most
- * API_EVALUATE_MAX_ROWS rows, and a sort of the rows per class or output;
- * a second or two of one core at the cap. Larger datasets are for the
- * workers, later. The stored evaluation is tens of kilobytes at most
- * (curves of 200 points, API_EVALUATE_SAMPLE pairs).
+ * predicts 256 rows at a time, its scratch bounded by that) and keeps the
+ * predictions: at its peak 4 (features + 2 outputs) + 56 bytes a row (the
+ * dataset, the predictions and the ranking of one class, evaluate.h), for at
+ * most API_EVALUATE_MAX_ROWS rows, and a sort of the rows per class or
+ * output. Larger datasets are for the workers, later. The stored
+ * evaluation is about 10 KB per class (two curves of at most 200 points)
+ * or per output, and 40 KB of API_EVALUATE_SAMPLE pairs per output.
  */
 void api_evaluate(app *a, const http_request *req, http_response *res);
 

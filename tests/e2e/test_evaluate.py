@@ -401,6 +401,28 @@ def test_missing_things_are_404_and_untrained_409(shared, trained):
     assert status == 404 and doc["error"]["field"] == "eid", doc
 
 
+def test_a_dataset_over_the_row_cap_is_422(shared, trained):
+    client = shared.client
+    n = 1_000_001  # API_EVALUATE_MAX_ROWS + 1
+    big = client.create_dataset("big", [[0.0, 1.0, 2.0]] * n, targets=[[0.0]] * n)
+    status, doc = evaluate_raw(client, trained["model"], {"dataset": big["id"]})
+    assert status == 422 and doc["error"]["field"] == "dataset", doc
+    assert doc["error"]["message"] == (f"dataset {big['id']} has 1000001 rows; an evaluation "
+                                       "reads at most 1000000 rows")
+    client.delete_dataset(big["id"])
+
+
+def test_too_many_classes_is_422(shared):
+    client = shared.client
+    ds = client.create_dataset("many", [[0.0], [1.0]], labels=[0, 256])  # 257 classes
+    model = train(client, {"name": "many", "inputs": 1, "loss": "cross_entropy",
+                           "layers": [{"type": "dense", "units": 257, "activation": "softmax"}]},
+                  ds["id"], epochs=1)
+    status, doc = evaluate_raw(client, model, {"dataset": ds["id"]})
+    assert status == 422 and doc["error"]["field"] == "dataset", doc
+    assert "has 257 classes; an evaluation needs 2 to 256" in doc["error"]["message"], doc
+
+
 def test_class_names_must_match_the_weights(shared):
     client = shared.client
     x, labels = two_blobs(60, seed=91)
