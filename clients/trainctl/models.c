@@ -109,21 +109,31 @@ static int print_gradcheck(const cJSON *g) {
   return pass ? TC_OK : TC_FAIL;
 }
 
-static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
-                     char **argv) {
-  const char *id_text = NULL, *dataset = NULL, *samples = NULL;
+/* Parse "ID --dataset ID [FLAG N]" (gradcheck, evaluate); *n keeps its
+ * default without FLAG. @return TC_OK, or what to exit with (help, usage) */
+static int model_on_dataset(const tc_resource *res, const char *sub, int argc, char **argv,
+                            const char *flag, long long *id, long long *dataset_id,
+                            long long *n) {
+  const char *id_text = NULL, *dataset = NULL, *value = NULL;
   const tc_option opts[] = {
-      {"--dataset", &dataset, NULL}, {"--samples", &samples, NULL}, {NULL, NULL, NULL}};
-  long long id, dataset_id, n = 8;
+      {"--dataset", &dataset, NULL}, {flag, &value, NULL}, {NULL, NULL, NULL}};
   int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
   if (rc == TC_HELP) return tc_help(res);
   if (rc != TC_OK) return rc;
   if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
   if (dataset == NULL) return tc_usage_error("models ", "%s needs --dataset ID", sub);
-  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK ||
-      (rc = tc_parse_count("models ", "--dataset", dataset, &dataset_id)) != TC_OK ||
-      (samples != NULL && (rc = tc_parse_count("models ", "--samples", samples, &n)) != TC_OK))
+  if ((rc = tc_parse_count("models ", "the model ID", id_text, id)) != TC_OK ||
+      (rc = tc_parse_count("models ", "--dataset", dataset, dataset_id)) != TC_OK ||
+      (value != NULL && (rc = tc_parse_count("models ", flag, value, n)) != TC_OK))
     return rc;
+  return TC_OK;
+}
+
+static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                     char **argv) {
+  long long id, dataset_id, n = 8;
+  int rc = model_on_dataset(res, sub, argc, argv, "--samples", &id, &dataset_id, &n);
+  if (rc != TC_OK) return rc;
 
   /* The range of --samples is the server's to check and name. */
   char path[128], body[96];
@@ -171,19 +181,9 @@ static int print_evaluation(const cJSON *e) {
 
 static int evaluate(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
                     char **argv) {
-  const char *id_text = NULL, *dataset = NULL, *version = NULL;
-  const tc_option opts[] = {
-      {"--dataset", &dataset, NULL}, {"--version", &version, NULL}, {NULL, NULL, NULL}};
   long long id, dataset_id, v = 0;
-  int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
-  if (rc == TC_HELP) return tc_help(res);
+  int rc = model_on_dataset(res, sub, argc, argv, "--version", &id, &dataset_id, &v);
   if (rc != TC_OK) return rc;
-  if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
-  if (dataset == NULL) return tc_usage_error("models ", "%s needs --dataset ID", sub);
-  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK ||
-      (rc = tc_parse_count("models ", "--dataset", dataset, &dataset_id)) != TC_OK ||
-      (version != NULL && (rc = tc_parse_count("models ", "--version", version, &v)) != TC_OK))
-    return rc;
   char path[128], body[96];
   snprintf(path, sizeof path, "/v1/models/%lld/evaluate", id);
   if (v > 0)

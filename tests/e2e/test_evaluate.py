@@ -256,6 +256,15 @@ def plane(n, seed, outputs=1):
     return x, y
 
 
+LINEAR = {"inputs": 3, "loss": "mse", "seed": 2, "layers": [{"type": "dense", "units": 1}]}
+
+
+def linear(client, name, x, y, epochs):
+    """A one-layer regression model trained on (x, y): (model id, dataset)."""
+    ds = client.create_dataset(f"{name}-train", x, targets=y)
+    return train(client, {"name": name, **LINEAR}, ds["id"], epochs=epochs), ds
+
+
 @pytest.mark.parametrize("outputs", [1, 2])
 def test_regression_metrics_equal_sklearn(shared, outputs):
     client = shared.client
@@ -277,9 +286,7 @@ def test_regression_metrics_equal_sklearn(shared, outputs):
 def test_constant_targets_score_r2_as_sklearn(shared):
     client = shared.client
     x, y = plane(100, seed=51)
-    model = train(client, {"name": "const", "inputs": 3, "loss": "mse", "seed": 2,
-                           "layers": [{"type": "dense", "units": 1}]},
-                  client.create_dataset("p", x, targets=y)["id"], epochs=2)
+    model, _ = linear(client, "const", x, y, epochs=2)
     const = client.create_dataset("const", x[:10], targets=[[1.5]] * 10)
     m = client.evaluate(model, const["id"])["metrics"]
     assert m["r2"] == 0.0 and m["explained_variance"] == 0.0  # force_finite
@@ -294,10 +301,7 @@ def test_constant_targets_score_r2_as_sklearn(shared):
 
 def test_evaluations_are_stored_listed_and_read(shared):
     client = shared.client
-    x, y = plane(60, seed=61)
-    ds = client.create_dataset("store-train", x, targets=y)
-    model = train(client, {"name": "stored", "inputs": 3, "loss": "mse", "seed": 2,
-                           "layers": [{"type": "dense", "units": 1}]}, ds["id"], epochs=2)
+    model, ds = linear(client, "stored", *plane(60, seed=61), epochs=2)
     v1 = client.get_model(model)["version"]
     job = client.create_job(model, ds["id"], epochs=2, seed=2)
     assert client.wait(job["id"])["state"] == "succeeded"
@@ -344,12 +348,8 @@ def test_answers_hold_no_nan(shared):
 def trained(shared):
     """A trained regression model, an untrained one, and datasets to point at."""
     client = shared.client
-    x, y = plane(40, seed=81)
-    ds = client.create_dataset("err-train", x, targets=y)
-    model = train(client, {"name": "err", "inputs": 3, "loss": "mse", "seed": 2,
-                           "layers": [{"type": "dense", "units": 1}]}, ds["id"], epochs=1)
-    untrained = client.create_model({"name": "raw", "inputs": 3, "loss": "mse",
-                                     "layers": [{"type": "dense", "units": 1}]})
+    model, ds = linear(client, "err", *plane(40, seed=81), epochs=1)
+    untrained = client.create_model({"name": "raw", **LINEAR})
     narrow = client.create_dataset("narrow", [[1.0, 2.0]], targets=[[1.0]])
     labelled = client.create_dataset("labelled", [[1.0, 2.0, 3.0]] * 2, labels=["a", "b"])
     return {"model": model, "ds": ds["id"], "untrained": untrained["id"],
