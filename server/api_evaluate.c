@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "eval_out.h"
+#include "json_eval.h"
 #include "fit.h"
 #include "parse_json.h"
 #include "reply.h"
@@ -41,7 +41,7 @@ static cJSON *metrics(const nn_data *d, const float *y, int outputs, const char 
   if (d->labels != NULL) {
     nn_eval_class e;
     rc = nn_eval_classification(y, d->rows, outputs, d->labels, d->classes, &e, &ne);
-    if (rc == NN_OK) out = eval_out_classification(&e, classes);
+    if (rc == NN_OK) out = json_eval_classification(&e, classes);
     nn_eval_class_clear(&e);
   } else {
     nn_eval_regress e;
@@ -49,7 +49,7 @@ static cJSON *metrics(const nn_data *d, const float *y, int outputs, const char 
     rc = sample == NULL ? NN_ENOMEM : nn_eval_regression(y, d->y, d->rows, outputs, &e, &ne);
     if (rc == NN_OK) {
       size_t n = nn_eval_sample_rows(d->rows, API_EVALUATE_SAMPLE, sample);
-      out = eval_out_regression(&e, y, d->y, sample, n);
+      out = json_eval_regression(&e, y, d->y, sample, n);
     }
     nn_eval_regress_clear(&e);
     free(sample);
@@ -116,7 +116,7 @@ static int evaluate(store *st, int64_t id, const request *r, const fit_weights *
   }
   store_evaluation e = {.model_id = id, .version = w->version, .dataset_id = r->dataset,
                         .task = data.meta.task, .rows = (int64_t)n};
-  summary = eval_out_summary(e.task, m);
+  summary = json_eval_summary(e.task, m);
   e.result = cJSON_PrintUnformatted(m);
   e.summary = summary != NULL ? cJSON_PrintUnformatted(summary) : NULL;
   if (e.result == NULL || e.summary == NULL) {
@@ -153,7 +153,7 @@ void api_evaluate(app *a, const http_request *req, http_response *res) {
       evaluate(st, id, &r, &w, &row, &err) != 0) {
     http_error(res, &err);
   } else {
-    http_json(res, 201, eval_out_evaluation(&row, true));
+    http_json(res, 201, json_eval_evaluation(&row, true));
   }
   store_evaluation_clear(&row);
   fit_weights_clear(&w);
@@ -175,7 +175,7 @@ void api_evaluations_list(app *a, const http_request *req, http_response *res) {
   }
   reply_list l;
   reply_list_start(&l, "evaluations");
-  for (size_t i = 0; i < n; i++) reply_list_add(&l, eval_out_evaluation(&list[i], false));
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_eval_evaluation(&list[i], false));
   store_evaluation_list_free(list, n);
   reply_list_end(&l, res);
 }
@@ -203,6 +203,6 @@ void api_evaluations_get(app *a, const http_request *req, http_response *res) {
     http_error(res, &err);
     return;
   }
-  http_json(res, 200, eval_out_evaluation(&e, true));
+  http_json(res, 200, json_eval_evaluation(&e, true));
   store_evaluation_clear(&e);
 }

@@ -11,9 +11,9 @@
 /**
  * POST /v1/models/{id}/evaluate {"dataset":D,"version":N}
  * → 201: the evaluation of the model's weights version N (default: the
- * newest) on every row of dataset D, stored (eval_out_evaluation):
+ * newest) on every row of dataset D, stored (json_eval_evaluation):
  *   {"id","model","version","dataset","task","rows","created_at","metrics"}
- * with the metrics of core/evaluate.h (eval_out.h lists them), each equal to
+ * with the metrics of core/evaluate.h (json_eval.h lists them), each equal to
  * scikit-learn 1.2's on the model's own predictions of those rows.
  * 404 naming "id", "dataset" or "version"; 409 (field "id") when the model
  * has no weights yet; 422 (field "dataset") when the dataset cannot train

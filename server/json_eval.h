@@ -1,5 +1,5 @@
 /*
- * eval_out.h — evaluations as JSON: core's metrics (core/evaluate.h) as the
+ * json_eval.h — evaluations as JSON: core's metrics (core/evaluate.h) as the
  * "metrics" object an evaluation is stored and answered with, its headline
  * numbers as the "summary" a list shows, and the evaluation resource around
  * either. A number core leaves undefined (NAN) is written null, beside a
@@ -8,8 +8,8 @@
  * Every writer returns a new object to cJSON_Delete, or NULL when out of
  * memory (or when stored JSON text no longer parses).
  */
-#ifndef TRAIND_EVAL_OUT_H
-#define TRAIND_EVAL_OUT_H
+#ifndef TRAIND_JSON_EVAL_H
+#define TRAIND_JSON_EVAL_H
 
 #include <cjson/cJSON.h>
 
@@ -26,7 +26,7 @@
  * @param classes the class names (a JSON array of e->classes strings), or
  *                NULL: labels are then the class indices
  */
-cJSON *eval_out_classification(const nn_eval_class *e, const char *classes);
+cJSON *json_eval_classification(const nn_eval_class *e, const char *classes);
 
 /**
  * {"mse","rmse","mae","median_absolute_error","r2","r2_note","explained_variance",
@@ -35,16 +35,16 @@ cJSON *eval_out_classification(const nn_eval_class *e, const char *classes);
  * @param pred,target (rows, outputs): the sample's pairs are read from them
  * @param sample      row indices (n_sample,), nn_eval_sample_rows
  */
-cJSON *eval_out_regression(const nn_eval_regress *e, const float *pred, const float *target,
+cJSON *json_eval_regression(const nn_eval_regress *e, const float *pred, const float *target,
                            const size_t *sample, size_t n_sample);
 
 /** {"accuracy","log_loss","roc_auc"} or {"rmse","mae","r2"} of a metrics object. */
-cJSON *eval_out_summary(store_task task, const cJSON *metrics);
+cJSON *json_eval_summary(store_task task, const cJSON *metrics);
 
 /**
  * {"id","model","version","dataset","task","rows","created_at"} then
  * "metrics" (e->result parsed) or, in a list, "summary" (e->summary parsed).
  */
-cJSON *eval_out_evaluation(const store_evaluation *e, bool whole);
+cJSON *json_eval_evaluation(const store_evaluation *e, bool whole);
 
 #endif

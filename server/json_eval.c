@@ -1,5 +1,5 @@
-/* eval_out.c — evaluations to JSON (eval_out.h). */
-#include "eval_out.h"
+/* json_eval.c — evaluations to JSON (json_eval.h). */
+#include "json_eval.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -90,7 +90,7 @@ static cJSON *confusion(const nn_eval_class *e) {
   return m;
 }
 
-cJSON *eval_out_classification(const nn_eval_class *e, const char *classes) {
+cJSON *json_eval_classification(const nn_eval_class *e, const char *classes) {
   cJSON *o = cJSON_CreateObject(), *labels = labels_of(classes, e->classes);
   cJSON *topk = NULL, *rows = NULL, *rocs = NULL, *prs = NULL;
   bool ok = o != NULL && labels != NULL && cJSON_AddItemToObject(o, "labels", labels);
@@ -156,7 +156,7 @@ static bool add_rows(cJSON *o, const char *key, const float *v, int outputs,
   return a != NULL;
 }
 
-cJSON *eval_out_regression(const nn_eval_regress *e, const float *pred, const float *target,
+cJSON *json_eval_regression(const nn_eval_regress *e, const float *pred, const float *target,
                            const size_t *sample, size_t n_sample) {
   cJSON *o = cJSON_CreateObject(), *outs = NULL, *s = NULL, *rows = NULL;
   bool ok = o != NULL && add_seven(o, &e->mean) && add_note(o, "r2_note", e->r2_undefined) &&
@@ -174,7 +174,7 @@ cJSON *eval_out_regression(const nn_eval_regress *e, const float *pred, const fl
 
 /* ---- the resource ---------------------------------------------------------------------- */
 
-cJSON *eval_out_summary(store_task task, const cJSON *metrics) {
+cJSON *json_eval_summary(store_task task, const cJSON *metrics) {
   static const char *const classification[] = {"accuracy", "log_loss", "roc_auc"};
   static const char *const regression[] = {"rmse", "mae", "r2"};
   const char *const *keys = task == STORE_TASK_CLASSIFICATION ? classification : regression;
@@ -187,7 +187,7 @@ cJSON *eval_out_summary(store_task task, const cJSON *metrics) {
   return finish(o, ok);
 }
 
-cJSON *eval_out_evaluation(const store_evaluation *e, bool whole) {
+cJSON *json_eval_evaluation(const store_evaluation *e, bool whole) {
   cJSON *o = cJSON_CreateObject();
   const char *text = whole ? e->result : e->summary;
   cJSON *v = text != NULL ? cJSON_ParseWithOpts(text, NULL, 1) : NULL;
