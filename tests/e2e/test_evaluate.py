@@ -16,7 +16,7 @@ from sklearn.preprocessing import label_binarize
 
 from conftest import ROOT
 from datasets import IRIS_CLASSES, iris_rows
-from traind_client import TraindError
+from traind_client import Client
 
 REL = 1e-6
 
@@ -464,3 +464,14 @@ def test_trainctl_models_evaluate(shared):
     assert r.returncode == 2 and "--dataset" in r.stderr, r.stderr
     r = trainctl(shared.url, "models", "evaluate", str(model), "--dataset", "999999")
     assert r.returncode == 1 and "no dataset with id 999999" in r.stderr, r.stderr
+
+
+def test_read_token_reads_evaluations_but_cannot_make_one(spawn):
+    d = spawn(extra=("--token", "full", "--read-token", "read"))
+    full, read = Client(d.url, token="full"), Client(d.url, token="read")
+    model = full.create_model({"name": "auth", **LINEAR})
+    status, _, doc = read.request("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": 1})
+    assert status == 403 and doc["error"]["code"] == "forbidden", doc
+    assert read.evaluations(model["id"]) == []
+    status, _, doc = read.request("GET", f"/v1/models/{model['id']}/evaluations/1")
+    assert status == 404 and doc["error"]["field"] == "eid", doc
