@@ -94,6 +94,11 @@ static int evaluate(store *st, int64_t id, const request *r, const fit_weights *
     rc = api_fail(err, API_UNPROCESSABLE, "dataset",
                   "dataset %lld has %lld rows; an evaluation reads at most %d rows",
                   (long long)r->dataset, (long long)meta.rows, API_EVALUATE_MAX_ROWS);
+  if (rc == 0 && meta.rows * nn_spec_outputs(spec) > API_EVALUATE_MAX_VALUES)
+    rc = api_fail(err, API_UNPROCESSABLE, "dataset",
+                  "dataset %lld has %lld rows and model %lld has %d outputs; an evaluation "
+                  "predicts at most %d values", (long long)r->dataset, (long long)meta.rows,
+                  (long long)id, nn_spec_outputs(spec), API_EVALUATE_MAX_VALUES);
   if (rc == 0 && meta.task == STORE_TASK_CLASSIFICATION &&
       (meta.outputs < 2 || meta.outputs > NN_EVAL_MAX_CLASSES))
     rc = api_fail(err, API_UNPROCESSABLE, "dataset",
@@ -104,7 +109,7 @@ static int evaluate(store *st, int64_t id, const request *r, const fit_weights *
   if (rc == 0) rc = fit_data_load(st, r->dataset, 0, spec, id, &data, err);
   if (rc != 0) goto out;
   int outputs = nn_spec_outputs(spec);
-  size_t n = data.d.rows; /* <= API_EVALUATE_MAX_ROWS: the product cannot overflow */
+  size_t n = data.d.rows; /* n outputs <= API_EVALUATE_MAX_VALUES */
   if ((y = malloc(n * (size_t)outputs * sizeof *y)) == NULL ||
       nn_model_predict(w->model, data.d.x, n, y) != NN_OK) {
     rc = api_fail(err, API_INTERNAL, NULL, "out of memory predicting %zu rows", n);

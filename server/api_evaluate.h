@@ -6,6 +6,7 @@
 #include "http.h"
 
 #define API_EVALUATE_MAX_ROWS 1000000 /* rows evaluated within the request */
+#define API_EVALUATE_MAX_VALUES (1 << 24) /* rows x outputs predicted and kept meanwhile */
 #define API_EVALUATE_SAMPLE 2000      /* (actual, predicted) pairs kept of a regression */
 
 /**
@@ -17,7 +18,8 @@
  * scikit-learn 1.2's on the model's own predictions of those rows.
  * 404 naming "id", "dataset" or "version"; 409 (field "id") when the model
  * has no weights yet; 422 (field "dataset") when the dataset cannot train
- * the model, as for job creation, has more than API_EVALUATE_MAX_ROWS rows,
+ * the model, as for job creation, has more than API_EVALUATE_MAX_ROWS rows
+ * or more than API_EVALUATE_MAX_VALUES predictions (rows x model outputs),
  * fewer than 2 or more than NN_EVAL_MAX_CLASSES classes, names other classes
  * than the weights predict, or when a prediction is not finite (weights that
  * diverged); 400 naming a bad or unknown member.
@@ -26,8 +28,8 @@
  * predicts 256 rows at a time, its scratch bounded by that) and keeps the
  * predictions: at its peak 4 (features + 2 outputs) + 56 bytes a row (the
  * dataset, the predictions and the ranking of one class, evaluate.h), for at
- * most API_EVALUATE_MAX_ROWS rows, and a sort of the rows per class or
- * output. Larger datasets are for the workers, later. The stored
+ * most API_EVALUATE_MAX_ROWS rows and 64 MiB of predictions, and a sort of
+ * the rows per class or output. Larger datasets are for the workers, later. The stored
  * evaluation is about 10 KB per class (two curves of at most 200 points)
  * or per output, and 40 KB of API_EVALUATE_SAMPLE pairs per output.
  */

@@ -412,6 +412,22 @@ def test_a_dataset_over_the_row_cap_is_422(shared, trained):
     client.delete_dataset(big["id"])
 
 
+def test_more_predictions_than_the_cap_is_422(shared):
+    client = shared.client
+    n = (1 << 24) // 256 + 1  # API_EVALUATE_MAX_VALUES / 256 classes, and one row more
+    ds = client.create_dataset("wide", [[float(i % 256)] for i in range(n)],
+                               labels=[i % 256 for i in range(n)])
+    small = client.create_dataset("wide-small", [[0.0], [1.0]], labels=[0, 255])
+    model = train(client, {"name": "wide", "inputs": 1, "loss": "cross_entropy",
+                           "layers": [{"type": "dense", "units": 256, "activation": "softmax"}]},
+                  small["id"], epochs=1)
+    status, doc = evaluate_raw(client, model, {"dataset": ds["id"]})
+    assert status == 422 and doc["error"]["field"] == "dataset", doc
+    assert doc["error"]["message"] == (
+        f"dataset {ds['id']} has {n} rows and model {model} has 256 outputs; an evaluation "
+        "predicts at most 16777216 values")
+
+
 def test_too_many_classes_is_422(shared):
     client = shared.client
     ds = client.create_dataset("many", [[0.0], [1.0]], labels=[0, 256])  # 257 classes
