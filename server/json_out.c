@@ -39,7 +39,7 @@ static bool add_stored_json(cJSON *o, const char *key, const char *text) {
 }
 
 /* NULL text is no damage: it stands for null. */
-static bool stored_json_damaged(const char *text) {
+bool json_out_text_damaged(const char *text) {
   if (text == NULL) return false;
   cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
   cJSON_Delete(v);
@@ -47,11 +47,11 @@ static bool stored_json_damaged(const char *text) {
 }
 
 bool json_out_dataset_damaged(const store_dataset *d) {
-  return d->task == STORE_TASK_CLASSIFICATION && stored_json_damaged(d->classes);
+  return d->task == STORE_TASK_CLASSIFICATION && json_out_text_damaged(d->classes);
 }
 
 bool json_out_model_damaged(const store_model *m) {
-  return stored_json_damaged(m->spec) || stored_json_damaged(m->classes);
+  return json_out_text_damaged(m->spec) || json_out_text_damaged(m->classes);
 }
 
 static cJSON *finish(cJSON *o, bool ok) {

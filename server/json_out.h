@@ -77,6 +77,8 @@ cJSON *json_out_event(const store_event *e);
  * and class names) no longer parses: the row was damaged behind the daemon's
  * back, and its writer above gives NULL for it, not for a lack of memory.
  */
+/** Whether stored JSON text (NULL: none) no longer parses. */
+bool json_out_text_damaged(const char *text);
 bool json_out_dataset_damaged(const store_dataset *d);
 bool json_out_model_damaged(const store_model *m);
 

@@ -219,6 +219,26 @@ static const char *const migrations[] = {
      * so a figure of samples_per_second comes with the budget it had; NULL
      * for epochs recorded before. The weights do not depend on it. */
     "ALTER TABLE metrics ADD COLUMN threads INTEGER;",
+
+    /* 7: evaluations of a model's weights on a dataset (POST
+     * /v1/models/{id}/evaluate). result is the whole evaluation, metrics and
+     * curves, as the JSON object an API client reads (tens of kilobytes at
+     * most: curves and samples are capped); summary is its headline numbers,
+     * what a list shows without reading result. An evaluation dies with its
+     * model and outlives its dataset: dataset_id has no foreign key, it
+     * records which rows were used. */
+    "CREATE TABLE evaluations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  dataset_id INTEGER NOT NULL,"
+    "  task TEXT NOT NULL CHECK (task IN ('regression', 'classification')),"
+    "  rows INTEGER NOT NULL CHECK (rows > 0),"
+    "  summary TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");"
+    "CREATE INDEX evaluations_by_model ON evaluations (model_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -511,4 +511,41 @@ int store_events_active(store *st, store_event **out, size_t *n, int64_t *latest
 void store_event_clear(store_event *e);
 void store_event_list_free(store_event *list, size_t n);
 
+/* ---- evaluations ----------------------------------------------------------------- */
+
+/* An evaluation of a model's weights version on a dataset's rows. */
+typedef struct {
+  int64_t id;
+  int64_t model_id;
+  int64_t version;    /* the weights version evaluated */
+  int64_t dataset_id; /* the dataset's id then (it may be deleted since) */
+  store_task task;
+  int64_t rows;
+  char *summary; /* JSON object text: the headline numbers */
+  char *result;  /* JSON object text: the whole evaluation; NULL in lists */
+  char created_at[STORE_TIME_LEN];
+} store_evaluation;
+
+/**
+ * Store an evaluation.
+ * @param e    model_id, version, dataset_id, task, rows, summary, result
+ *             (id, created_at ignored)
+ * @param out  receives the stored row's id and created_at (strings not
+ *             copied: summary and result stay NULL); may be NULL
+ * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND (the model is gone), ...
+ */
+int store_evaluation_insert(store *st, const store_evaluation *e, store_evaluation *out);
+
+/** Read evaluation id of model model_id. @return STORE_OK or STORE_ENOTFOUND */
+int store_evaluation_get(store *st, int64_t model_id, int64_t id, store_evaluation *out);
+
+/**
+ * A model's evaluations, oldest first, without their result; release with
+ * store_evaluation_list_free. @return STORE_OK (none is not an error) or an error
+ */
+int store_evaluation_list(store *st, int64_t model_id, store_evaluation **out, size_t *n);
+
+void store_evaluation_clear(store_evaluation *e);
+void store_evaluation_list_free(store_evaluation *list, size_t n);
+
 #endif

@@ -10,6 +10,7 @@
  *   store_epochs.c    what each epoch of a job leaves: its progress, its
  *                     metrics row and checkpoint, committed together
  *   store_events.c    the jobs' event log
+ *   store_evaluations.c  evaluations of models on datasets
  *   store_pool.c      handles kept between requests (no SQL of its own)
  *
  * A statement is a `static const store__sql` beside the function that binds
@@ -89,6 +90,10 @@ enum store__slot {
   Q_JOB_EVENTS_AFTER,
   Q_EVENTS_LATEST,
   Q_EVENTS_ACTIVE,
+  /* store_evaluations.c */
+  Q_EVALUATION_INSERT,
+  Q_EVALUATION_GET,
+  Q_EVALUATION_LIST,
   Q_COUNT
 };
 

@@ -260,6 +260,16 @@ def test_operations_and_their_errors_fit_the_document(proxied):
                                                                  "samples": 0}),
             400, request_invalid=True)
 
+    # ---- evaluations -----------------------------------------------------------------------------
+    ev = ok(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": xor["id"]}), 201).json()
+    refused(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": 999}), 404)
+    refused(via("POST", f"/v1/models/{fresh['id']}/evaluate", {"dataset": xor["id"]}), 409)
+    refused(via("POST", f"/v1/models/{model['id']}/evaluate", {"set": xor["id"]}), 400,
+            request_invalid=True)
+    ok(via("GET", f"/v1/models/{model['id']}/evaluations", token=READ_TOKEN), 200)
+    ok(via("GET", f"/v1/models/{model['id']}/evaluations/{ev['id']}"), 200)
+    refused(via("GET", f"/v1/models/{model['id']}/evaluations/999"), 404)
+
     # ---- models leave traind: model files and ONNX ---------------------------------------------
     weights = f"/v1/models/{model['id']}/versions/{versions[0]['version']}/weights"
     ok(via("GET", weights), 200)

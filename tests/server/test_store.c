@@ -121,8 +121,8 @@ static int64_t model_version(int64_t id) {
 }
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
- * (4), weights versions (5), threads (6). */
-#define STORE_SCHEMA_VERSION 6
+ * (4), weights versions (5), threads (6), evaluations (7). */
+#define STORE_SCHEMA_VERSION 7
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1619,7 +1619,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   /* back to the schema before the log, as an older daemon left it */
   store_close(st);
   st = NULL;
-  raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+  raw_sql("DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " PRAGMA user_version = 1");
@@ -1643,7 +1643,8 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   store_close(st);
   st = NULL;
   /* schema 4: the model row holds its one published version */
-  raw_sql("DROP TABLE model_versions; ALTER TABLE models ADD COLUMN weights BLOB;"
+  raw_sql("DROP TABLE evaluations; DROP TABLE model_versions;"
+          " ALTER TABLE models ADD COLUMN weights BLOB;"
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
@@ -1675,4 +1676,73 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   cr_expect_neq(sqlite3_prepare_v2(st->db, "SELECT weights FROM models", -1, &s, NULL),
                 SQLITE_OK);
   sqlite3_finalize(s);
+}
+
+/* ---- evaluations --------------------------------------------------------------------- */
+
+static int64_t add_evaluation(int64_t model, int64_t version, const char *result) {
+  store_evaluation e = {.model_id = model, .version = version, .dataset_id = 77,
+                        .task = STORE_TASK_REGRESSION, .rows = 5,
+                        .summary = "{\"rmse\":1}", .result = (char *)result},
+                   out;
+  cr_assert_eq(store_evaluation_insert(st, &e, &out), STORE_OK);
+  cr_expect_null(out.summary);
+  cr_expect_null(out.result);
+  cr_expect_neq(out.created_at[0], '\0');
+  return out.id;
+}
+
+Test(store, evaluations_are_kept_per_model_and_go_with_it) {
+  int64_t model = add_model("m"), other = add_model("o");
+  int64_t a = add_evaluation(model, 1, "{\"mse\":1}"), b = add_evaluation(model, 2, "{}");
+  add_evaluation(other, 1, "{}");
+  store_evaluation e;
+  cr_assert_eq(store_evaluation_get(st, model, a, &e), STORE_OK);
+  cr_expect_eq(e.version, 1);
+  cr_expect_eq(e.dataset_id, 77);
+  cr_expect_eq(e.rows, 5);
+  cr_expect_eq(e.task, STORE_TASK_REGRESSION);
+  cr_expect_str_eq(e.result, "{\"mse\":1}");
+  cr_expect_str_eq(e.summary, "{\"rmse\":1}");
+  store_evaluation_clear(&e);
+  /* through its own model only */
+  cr_expect_eq(store_evaluation_get(st, other, a, &e), STORE_ENOTFOUND);
+  store_evaluation *list;
+  size_t n;
+  cr_assert_eq(store_evaluation_list(st, model, &list, &n), STORE_OK);
+  cr_assert_eq(n, 2);
+  cr_expect(list[0].id == a && list[1].id == b);
+  cr_expect_null(list[0].result); /* lists leave the result out */
+  cr_expect_str_eq(list[1].summary, "{\"rmse\":1}");
+  store_evaluation_list_free(list, n);
+  cr_assert_eq(store_model_delete(st, model), STORE_OK);
+  cr_expect_eq(store_evaluation_get(st, model, a, &e), STORE_ENOTFOUND);
+  cr_assert_eq(store_evaluation_list(st, model, &list, &n), STORE_OK);
+  cr_expect_eq(n, 0);
+  store_evaluation_list_free(list, n);
+}
+
+Test(store, evaluation_insert_refuses_what_it_cannot_keep) {
+  store_evaluation e = {.model_id = 999, .version = 1, .dataset_id = 1,
+                        .task = STORE_TASK_CLASSIFICATION, .rows = 1, .summary = "{}",
+                        .result = "{}"};
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_ENOTFOUND); /* no such model */
+  e.model_id = add_model("m");
+  e.rows = 0;
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_EINVAL);
+  e.rows = 1;
+  e.result = NULL;
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_EINVAL);
+  e.result = "{}";
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_OK);
+}
+
+Test(store, upgrading_adds_the_evaluations_table) {
+  int64_t model = add_model("m");
+  store_close(st);
+  st = NULL;
+  raw_sql("DROP TABLE evaluations; PRAGMA user_version = 6");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  add_evaluation(model, 1, "{}");
 }

@@ -202,6 +202,23 @@ class Client:
             body["seed"] = seed
         return self.call("POST", f"/v1/models/{model_id}/gradcheck", body)
 
+    def evaluate(self, model_id: int, dataset: int, version: Optional[int] = None) -> dict:
+        """POST /v1/models/{id}/evaluate: the metrics of a weights version (default:
+        the newest) on every row of a stored dataset, stored → {"id","model","version",
+        "dataset","task","rows","created_at","metrics"}."""
+        body: dict = {"dataset": dataset}
+        if version is not None:
+            body["version"] = version
+        return self.call("POST", f"/v1/models/{model_id}/evaluate", body)
+
+    def evaluations(self, model_id: int) -> list[dict]:
+        """GET /v1/models/{id}/evaluations: oldest first, each with a "summary"."""
+        return self.call("GET", f"/v1/models/{model_id}/evaluations")["evaluations"]
+
+    def get_evaluation(self, model_id: int, evaluation_id: int) -> dict:
+        """GET /v1/models/{id}/evaluations/{eid}: as evaluate() answered it."""
+        return self.call("GET", f"/v1/models/{model_id}/evaluations/{evaluation_id}")
+
     # ---- jobs ----------------------------------------------------------------------
 
     def create_job(self, model: int, dataset: int, **config: Any) -> dict:
