@@ -34,6 +34,8 @@ int nn__fail(nn_error *err, int status, const char *field, const char *fmt, ...)
 /* bytes of zeroed memory, released by free(); a large buffer is aligned to
  * and advised as huge pages. @return NULL when out of memory */
 void *nn__alloc_big(size_t bytes);
+/* The bytes nn__alloc_big(bytes) takes: bytes, or whole huge pages. */
+size_t nn__alloc_big_size(size_t bytes);
 
 /* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
 
@@ -188,6 +190,9 @@ typedef struct {
   nn__pool *pool;               /* threads for the large products; NULL: none */
 } nn__ws;
 
+/* Floats of a workspace for max_rows (<= NN_MAX_BATCH) rows; train adds
+ * dropout masks and gradient buffers. */
+size_t nn__ws_floats(const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 /* Allocate a workspace; train adds dropout masks and gradient buffers. */
 int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 void nn__ws_free(nn__ws *ws);
@@ -253,6 +258,9 @@ void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t s
 /* Scale grad so its global L2 norm is at most max_norm (as PyTorch's
  * clip_grad_norm_). @return the norm before clipping. */
 double nn__clip_grad(float *grad, size_t n_params, float max_norm);
+
+/* @return sizeof (struct nn_trainer), for the memory estimate (estimate.c). */
+size_t nn__trainer_size(void);
 
 /* ---- the loss in double precision (exact.c) ---------------------------------- */
 
