@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "jobs.h"
 #include "json_out.h"
 #include "notify.h"
@@ -71,8 +72,10 @@ static int model_spec(const store_model *m, nn_spec *spec, api_error *err) {
   return 0;
 }
 
-/* Load and check what a job names; 404 naming the missing one, 422 on a misfit. */
-static int check_job(store *st, const parse_job *job, api_error *err) {
+/* Load and check what a job names; 404 naming the missing one, 422 on a
+ * misfit or when it cannot fit the memory budget; *memory its estimate. */
+static int check_job(store *st, const parse_job *job, size_t limit, size_t *memory,
+                     api_error *err) {
   store_model m = {0};
   store_dataset d = {0};
   nn_spec spec;
@@ -86,8 +89,9 @@ static int check_job(store *st, const parse_job *job, api_error *err) {
                   (long long)job->dataset);
   else if (rc != STORE_OK)
     rc = api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
-  else if ((rc = model_spec(&m, &spec, err)) == 0)
-    rc = api_jobs_check_fit(&d, &spec, m.id, err);
+  else if ((rc = model_spec(&m, &spec, err)) == 0 &&
+           (rc = api_jobs_check_fit(&d, &spec, m.id, err)) == 0)
+    rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
   return rc;
@@ -106,7 +110,8 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) goto out;
-  if (check_job(st, &job, &err) != 0) {
+  size_t memory;
+  if (check_job(st, &job, a->cfg.memory_budget, &memory, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
@@ -117,7 +122,7 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   int rc = store_job_insert(st, job.model, job.dataset, config_text, job.config.epochs,
-                            &row);
+                            (int64_t)memory, &row);
   if (rc == STORE_ENOTFOUND) { /* deleted since check_job */
     http_fail(res, API_NOT_FOUND, "model", "model %lld or dataset %lld no longer exists",
               (long long)job.model, (long long)job.dataset);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "budget.h"
 #include "json_out.h"
 #include "predict_cache.h"
 #include "parse_spec.h"
@@ -16,7 +17,8 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   api_error err;
   store_model row = {0};
   if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      parse_spec(root, &spec, name, &err) != 0) {
+      parse_spec(root, &spec, name, &err) != 0 ||
+      budget_check_model(a->cfg.memory_budget, &spec, &err) != 0) {
     http_error(res, &err);
     goto out;
   }

@@ -6,14 +6,16 @@
  *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
  *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
  *          [--max-connections N] [--max-connections-per-ip N]
- *          [--client-timeout SECONDS] [--keep-versions N] [--help] [--version]
+ *          [--client-timeout SECONDS] [--keep-versions N]
+ *          [--memory-budget BYTES] [--events-keep N] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
- * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS); a flag beats its variable, a variable beats the
+ * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_MEMORY_BUDGET,
+ * TRAIND_EVENTS_KEEP); a flag beats its variable, a variable beats the
  * default, and an empty variable counts as unset. Values are parsed strictly:
  * a bad one is an error, never a fallback.
  *
@@ -56,6 +58,8 @@
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT 30u /* seconds */
 #define CONFIG_MAX_CLIENT_TIMEOUT 3600u
 #define CONFIG_MAX_KEEP_VERSIONS 100000u
+#define CONFIG_DEFAULT_EVENTS_KEEP 1000000u /* about 50 MB of the database */
+#define CONFIG_MAX_EVENTS_KEEP 1000000000u
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -78,6 +82,8 @@ typedef struct {
   unsigned client_timeout; /* seconds for a request's head, or of silence (http.h) */
   unsigned versions_kept;  /* newest weights versions kept per model, besides each
                             * job's last (store.h), 1..CONFIG_MAX_KEEP_VERSIONS */
+  size_t memory_budget;    /* bytes training may take; 0: from the machine (budget.h) */
+  unsigned events_kept;    /* newest events kept in the log, 1..CONFIG_MAX_EVENTS_KEEP */
   char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
   char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
 } config;

@@ -23,6 +23,7 @@ static const struct {
     [API_INTERNAL] = {"internal", 500},
     [API_UNAVAILABLE] = {"unavailable", 503},
     [API_STORAGE_FULL] = {"storage_full", 507},
+    [API_TOO_LARGE] = {"too_large", 422},
 };
 
 const char *api_code_name(api_code code) {

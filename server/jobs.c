@@ -33,6 +33,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "budget.h"
 #include "json_out.h"
 #include "log.h"
 #include "prometheus.h"
@@ -65,6 +66,7 @@ struct jobs {
   int threads;         /* compute threads shared by the running jobs */
   int versions_kept;   /* jobs_config.versions_kept */
   atomic_int training; /* jobs with a trainer now */
+  budget memory;       /* the running jobs' share of --memory-budget */
   int n_workers;
   worker *workers; /* (n_workers,) */
 };
@@ -352,7 +354,8 @@ static void run_job(worker *w, store *st, const store_job *job) {
   run r;
   memset(&r, 0, sizeof r);
   store_job_state end = STORE_JOB_FAILED;
-  int rc = prepare(st, job, &r);
+  int rc = budget_refuses(&w->owner->memory, job, r.error, sizeof r.error) ? -1
+                                                                            : prepare(st, job, &r);
   log_write(LOG_INFO, "job %lld running (model %lld, dataset %lld, from epoch %d)",
             (long long)job->id, (long long)job->model_id, (long long)job->dataset_id,
             r.t != NULL ? nn_trainer_epochs_done(r.t) : 0);
@@ -416,6 +419,9 @@ static void start_job(worker *w, store *st, const store_job *job) {
   uv_mutex_lock(&j->lock);
   w->job_id = 0;
   uv_mutex_unlock(&j->lock);
+  /* its memory is free (run_job freed all): a job waiting for room may fit */
+  budget_release(&j->memory, job);
+  jobs_notify(j);
 }
 
 static void worker_main(void *arg) {
@@ -430,7 +436,7 @@ static void worker_main(void *arg) {
   unsigned delay = 0; /* waiting for disk space to claim a job */
   while (!atomic_load(&j->stopping)) {
     store_job job = {0};
-    int rc = store_job_claim(st, &job);
+    int rc = budget_claim(&j->memory, st, &job);
     if (rc == STORE_EFULL) {
       if (delay == 0) log_write(LOG_WARN, "cannot claim a job: %s; retrying", store_strerror(rc));
       wait_for_space(w, &delay, false);
@@ -497,6 +503,14 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
     free(j);
     return -1;
   }
+  if (budget_init(&j->memory, c->memory_budget) != 0) {
+    uv_cond_destroy(&j->retry);
+    uv_cond_destroy(&j->wake);
+    uv_mutex_destroy(&j->lock);
+    free(j->workers);
+    free(j);
+    return -1;
+  }
   for (int i = 0; i < workers; i++) {
     j->workers[i].owner = j;
     if (uv_thread_create(&j->workers[i].thread, worker_main, &j->workers[i]) != 0) {
@@ -536,6 +550,7 @@ void jobs_stop(jobs *j) {
   uv_cond_broadcast(&j->retry);
   uv_mutex_unlock(&j->lock);
   for (int i = 0; i < j->n_workers; i++) uv_thread_join(&j->workers[i].thread);
+  budget_destroy(&j->memory);
   uv_cond_destroy(&j->retry);
   uv_cond_destroy(&j->wake);
   uv_mutex_destroy(&j->lock);

@@ -212,6 +212,12 @@ static const char *const migrations[] = {
      * so a figure of samples_per_second comes with the budget it had; NULL
      * for epochs recorded before. The weights do not depend on it. */
     "ALTER TABLE metrics ADD COLUMN threads INTEGER;",
+
+    /* 7: the bytes a job is estimated to take while it trains (budget.h),
+     * set when it is queued: a worker claims a job only when this fits what
+     * the running jobs leave of --memory-budget. NULL for jobs queued
+     * before, which are claimed as if they took nothing. */
+    "ALTER TABLE jobs ADD COLUMN memory INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -222,7 +228,7 @@ static const char *const migrations[] = {
 #define JOB_COLS                                                                     \
   "id, model_id, dataset_id, state, config, epoch, epochs, loss, val_loss, accuracy, " \
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
-  "started_at, finished_at"
+  "started_at, finished_at, memory"
 #define ACTIVE "('queued', 'running')"
 #define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers, threads"
 #define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
@@ -276,8 +282,8 @@ static const char *const queries[Q_COUNT] = {
                         " WHERE model_id = ?1 GROUP BY job_id)",
     [Q_VERSION_LIST] = "SELECT version, job_id, epoch, length(weights), published_at"
                        " FROM model_versions WHERE model_id = ?1 ORDER BY version DESC",
-    [Q_JOB_INSERT] = "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING " JOB_COLS,
+    [Q_JOB_INSERT] = "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at, memory)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING " JOB_COLS,
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     [Q_JOB_EXISTS] = "SELECT id FROM jobs WHERE id = ?1",
     /* One list per filter (?1 the state, ?2 the model): a single statement
@@ -290,8 +296,14 @@ static const char *const queries[Q_COUNT] = {
                                " WHERE model_id = ?2 AND state = ?1 ORDER BY id",
     /* One statement, so the pick and the update are atomic. */
     [Q_JOB_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
+    /* The oldest queued job whose model has no running job, and whose memory
+     * fits the room ?2 left by the running ones or exceeds the whole budget
+     * ?3 (its worker fails it). */
     [Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?1)"
-                    " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)"
+                    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
+                    " AND NOT EXISTS (SELECT 1 FROM jobs r"
+                    " WHERE r.model_id = q.model_id AND r.state = 'running')"
+                    " AND (coalesce(q.memory, 0) <= ?2 OR q.memory > ?3) ORDER BY q.id LIMIT 1)"
                     " RETURNING " JOB_COLS,
     /* SET expressions all see the row as it was before the update. */
     [Q_JOB_CANCEL] =

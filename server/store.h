@@ -286,6 +286,7 @@ typedef struct {
   char created_at[STORE_TIME_LEN];
   char started_at[STORE_TIME_LEN];  /* first claim; "" while never run */
   char finished_at[STORE_TIME_LEN]; /* "" until it ends */
+  int64_t memory;       /* bytes it takes to train (budget.h); 0 when unknown */
 } store_job;
 
 /*
@@ -297,11 +298,12 @@ typedef struct {
 
 /**
  * Queue a job.
+ * @param memory the bytes it takes to train (budget_job_bytes), >= 0
  * @param out receives the stored row; may be NULL
  * @return STORE_OK, or STORE_ENOTFOUND when the model or dataset is missing
  */
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
-                     int64_t epochs, store_job *out);
+                     int64_t epochs, int64_t memory, store_job *out);
 
 int store_job_get(store *st, int64_t id, store_job *out);
 
@@ -316,11 +318,16 @@ int store_job_list(store *st, int state, int64_t model_id, store_job **out, size
 int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]);
 
 /**
- * Atomically take the oldest queued job: it becomes running (started_at set
- * on its first run). Safe against other handles claiming at the same time.
- * @return STORE_OK, or STORE_ENOTFOUND when the queue is empty
+ * Atomically take the oldest queued job that may run now: it becomes running
+ * (started_at set on its first run). A job waits while another job of its
+ * model runs (a model trains in one job at a time), and while its memory
+ * exceeds room; a job whose memory exceeds the whole budget is taken at once,
+ * for its worker to fail. Safe against other handles claiming at the same time.
+ * @param room   bytes the running jobs leave of the budget
+ * @param budget all the bytes training may take
+ * @return STORE_OK, or STORE_ENOTFOUND when no queued job may run now
  */
-int store_job_claim(store *st, store_job *out);
+int store_job_claim(store *st, int64_t room, int64_t budget, store_job *out);
 
 /**
  * Ask a job to stop: a queued job is cancelled at once; a running job gets

@@ -128,7 +128,7 @@ static int read_active(sqlite3_stmt *s, void *row) {
   memset(e, 0, sizeof *e);
   int status = store__read_job(s, &e->job);
   if (status != STORE_OK) return status;
-  e->id = sqlite3_column_int64(s, 18);
+  e->id = sqlite3_column_int64(s, sqlite3_column_count(s) - 1); /* last, after JOB_COLS */
   e->job_id = e->job.id;
   e->kind = STORE_EVENT_STATE;
   e->state = e->job.state;

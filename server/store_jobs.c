@@ -41,6 +41,7 @@ int store__read_job(sqlite3_stmt *s, void *row) {
   store__column_time(s, 15, j->created_at);
   store__column_time(s, 16, j->started_at);
   store__column_time(s, 17, j->finished_at);
+  j->memory = sqlite3_column_int64(s, 18); /* NULL: 0 */
   status = store__column_text(s, 4, &j->config);
   if (status == STORE_OK) status = store__column_text(s, 14, &j->error);
   if (status != STORE_OK) store_job_clear(j);
@@ -83,9 +84,9 @@ static int write_job(store *st, sqlite3_stmt *s, store_job *out) {
 }
 
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
-                     int64_t epochs, store_job *out) {
+                     int64_t epochs, int64_t memory, store_job *out) {
   if (out) memset(out, 0, sizeof *out);
-  if (config == NULL || epochs <= 0) return STORE_EINVAL;
+  if (config == NULL || epochs <= 0 || memory < 0) return STORE_EINVAL;
   char created[STORE_TIME_LEN];
   store__now(created);
   sqlite3_stmt *s = st->stmt[Q_JOB_INSERT];
@@ -94,6 +95,7 @@ int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char
   int rc = sqlite3_bind_text(s, 3, config, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, epochs);
   sqlite3_bind_text(s, 5, created, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 6, memory);
   if (rc != SQLITE_OK) {
     store__done(s);
     return store__status_of(rc);
@@ -136,10 +138,12 @@ int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
   return status;
 }
 
-int store_job_claim(store *st, store_job *out) {
+int store_job_claim(store *st, int64_t room, int64_t budget, store_job *out) {
   char started[STORE_TIME_LEN];
   store__now(started);
   sqlite3_bind_text(st->stmt[Q_JOB_CLAIM], 1, started, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st->stmt[Q_JOB_CLAIM], 2, room);
+  sqlite3_bind_int64(st->stmt[Q_JOB_CLAIM], 3, budget);
   return write_job(st, st->stmt[Q_JOB_CLAIM], out);
 }
 

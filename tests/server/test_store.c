@@ -80,7 +80,7 @@ static int64_t add_model(const char *name) {
 
 static int64_t add_job(int64_t model, int64_t dataset) {
   store_job j;
-  cr_assert_eq(store_job_insert(st, model, dataset, "{\"epochs\":10}", 10, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model, dataset, "{\"epochs\":10}", 10, 0, &j), STORE_OK);
   int64_t id = j.id;
   store_job_clear(&j);
   return id;
@@ -89,7 +89,7 @@ static int64_t add_job(int64_t model, int64_t dataset) {
 /* Claim the next job and check it is `want`. */
 static void claim(store *h, int64_t want) {
   store_job j;
-  cr_assert_eq(store_job_claim(h, &j), STORE_OK);
+  cr_assert_eq(store_job_claim(h, INT64_MAX, INT64_MAX, &j), STORE_OK);
   cr_assert_eq(j.id, want);
   cr_assert_eq(j.state, STORE_JOB_RUNNING);
   store_job_clear(&j);
@@ -120,8 +120,8 @@ static int64_t model_version(int64_t id) {
 }
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
- * (4), weights versions (5), threads (6). */
-#define STORE_SCHEMA_VERSION 6
+ * (4), weights versions (5), threads (6), job memory (7). */
+#define STORE_SCHEMA_VERSION 7
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -484,7 +484,7 @@ static void expect_weights(int64_t model, int64_t version, const uint8_t *want, 
 Test(store, job_insert_and_get) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   store_job j;
-  cr_assert_eq(store_job_insert(st, model, ds, "{\"lr\":0.1}", 500, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model, ds, "{\"lr\":0.1}", 500, 0, &j), STORE_OK);
   cr_assert_eq(j.state, STORE_JOB_QUEUED);
   cr_assert_eq(j.model_id, model);
   cr_assert_eq(j.dataset_id, ds);
@@ -505,10 +505,10 @@ Test(store, job_insert_and_get) {
   store_job_clear(&j);
 
   cr_assert_eq(store_job_get(st, 42, &j), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model + 1, ds, "{}", 1, NULL), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model, ds + 1, "{}", 1, NULL), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model, ds, "{}", 0, NULL), STORE_EINVAL);
-  cr_assert_eq(store_job_insert(st, model, ds, NULL, 1, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_insert(st, model + 1, ds, "{}", 1, 0, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_insert(st, model, ds + 1, "{}", 1, 0, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_insert(st, model, ds, "{}", 0, 0, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_insert(st, model, ds, NULL, 1, 0, NULL), STORE_EINVAL);
 }
 
 Test(store, job_list_filters_by_state_and_model) {
@@ -594,22 +594,68 @@ Test(store, jobs_are_counted_by_state) {
 }
 
 Test(store, claim_takes_the_oldest_queued_job_once) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), other_model = add_model("n");
+  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(other_model, ds);
   cr_assert_eq(store_job_request_cancel(st, b, NULL), STORE_OK); /* leaves the queue */
   store *other;
   cr_assert_eq(store_open(path, &other), STORE_OK);
   claim(st, a);
   claim(other, c);
   store_job j;
-  cr_assert_eq(store_job_claim(st, &j), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_claim(other, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(other, INT64_MAX, INT64_MAX, NULL), STORE_ENOTFOUND);
   store_close(other);
 
   j = get_job(a);
   cr_assert_eq(strlen(j.started_at), 20);
   cr_assert_str_eq(j.finished_at, "");
   store_job_clear(&j);
+}
+
+/* A model trains in one job at a time: its next queued job waits, and the
+ * jobs of other models behind it go first. */
+Test(store, claim_skips_a_job_whose_model_is_training) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), other_model = add_model("n");
+  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(other_model, ds);
+  claim(st, a);
+  claim(st, c); /* b waits for a */
+  store_job j;
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_finish(st, a, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  claim(st, b);
+}
+
+static int64_t add_job_of(int64_t model, int64_t dataset, int64_t memory) {
+  store_job j;
+  cr_assert_eq(store_job_insert(st, model, dataset, "{}", 1, memory, &j), STORE_OK);
+  cr_assert_eq(j.memory, memory);
+  int64_t id = j.id;
+  store_job_clear(&j);
+  return id;
+}
+
+/* A job is claimed when its memory fits the room left, in queue order among
+ * those that fit; one larger than the whole budget is taken at once (its
+ * worker fails it) rather than waiting forever. */
+Test(store, claim_takes_only_what_fits_the_room) {
+  int64_t ds = add_regression(4, 2, 1);
+  int64_t big = add_job_of(add_model("a"), ds, 600);
+  int64_t small = add_job_of(add_model("b"), ds, 300);
+  store_job j;
+  cr_assert_eq(store_job_claim(st, 299, 1000, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(st, 300, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, small);
+  cr_assert_eq(j.memory, 300);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_claim(st, 599, 1000, &j), STORE_ENOTFOUND);
+  int64_t huge = add_job_of(add_model("c"), ds, 1001);
+  cr_assert_eq(store_job_claim(st, 599, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, huge, "a job over the whole budget is taken, to be failed");
+  store_job_clear(&j);
+  cr_assert_eq(store_job_claim(st, 600, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, big);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_insert(st, add_model("d"), ds, "{}", 1, -1, NULL), STORE_EINVAL);
 }
 
 enum { RACE_JOBS = 40 };
@@ -625,7 +671,7 @@ static void *claim_all(void *arg) {
   store *h;
   if ((c->status = store_open(path, &h)) != STORE_OK) return NULL;
   store_job j;
-  while ((c->status = store_job_claim(h, &j)) == STORE_OK) {
+  while ((c->status = store_job_claim(h, INT64_MAX, INT64_MAX, &j)) == STORE_OK) {
     c->claimed[c->n++] = j.id;
     store_job_clear(&j);
   }
@@ -634,8 +680,9 @@ static void *claim_all(void *arg) {
 }
 
 Test(store, concurrent_claims_never_share_a_job) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  for (int i = 0; i < RACE_JOBS; i++) add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  /* one model each: a model's second job waits for its first */
+  for (int i = 0; i < RACE_JOBS; i++) add_job(add_model("m"), ds);
   static struct claimer claimers[3];
   pthread_t threads[3];
   for (int t = 0; t < 3; t++)
@@ -1373,9 +1420,10 @@ Test(store, a_pause_logs_its_checkpoint_then_the_queue) {
 }
 
 Test(store, recovery_logs_each_job_it_settles) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t cancelled = add_job(model, ds), failed = add_job(model, ds),
-          requeued = add_job(model, ds), untouched = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  /* a model each: a model trains in one job at a time */
+  int64_t cancelled = add_job(add_model("c"), ds), failed = add_job(add_model("f"), ds),
+          requeued = add_job(add_model("r"), ds), untouched = add_job(add_model("u"), ds);
   claim(st, cancelled);
   claim(st, failed);
   claim(st, requeued);
@@ -1401,8 +1449,8 @@ Test(store, recovery_logs_each_job_it_settles) {
 }
 
 Test(store, events_read_after_an_id_for_one_job_or_all) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t a = add_job(model, ds), b = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  int64_t a = add_job(add_model("a"), ds), b = add_job(add_model("b"), ds);
   claim(st, a);
   commit_epoch(a, 1, NULL, 0, NULL);
   claim(st, b);
@@ -1512,7 +1560,8 @@ Test(store, the_hook_hears_each_committed_write_once_with_its_newest_event) {
   cr_assert_eq(store_job_pause(st, 999, 0, NULL, 0), STORE_ENOTFOUND);
   cr_assert_eq(store_job_finish(st, job, STORE_JOB_QUEUED, NULL), STORE_EINVAL);
   store_job claimed;
-  cr_assert_eq(store_job_claim(st, &claimed), STORE_ENOTFOUND); /* the queue is empty */
+  /* the queue is empty */
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &claimed), STORE_ENOTFOUND);
   cr_expect_eq(n_heard, 3);
 }
 
@@ -1529,7 +1578,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
-          " PRAGMA user_version = 1");
+          " ALTER TABLE jobs DROP COLUMN memory; PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   size_t n;
@@ -1554,7 +1603,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
-          " ALTER TABLE metrics DROP COLUMN threads;"
+          " ALTER TABLE metrics DROP COLUMN threads; ALTER TABLE jobs DROP COLUMN memory;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
