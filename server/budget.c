@@ -118,7 +118,8 @@ int budget_check_job(size_t limit, const nn_spec *spec, const nn_train_config *c
                      const store_dataset *meta, size_t *bytes, api_error *err) {
   int rc = budget_job_bytes(spec, c, meta, bytes, err);
   if (rc != 0 || *bytes <= limit) return rc;
-  /* whose fault: the batch, when a batch of one would fit */
+  /* whose fault: the batch, when a batch of one would fit; else the
+   * dataset's rows (the model alone fit when it was created) */
   nn_train_config one = *c;
   one.batch_size = 1;
   size_t least;
@@ -126,7 +127,7 @@ int budget_check_job(size_t limit, const nn_spec *spec, const nn_train_config *c
   char what[96];
   snprintf(what, sizeof what, "this job (batch_size %d, %s, %lld rows)", c->batch_size,
            nn_name(NN_NAMES_OPT, c->optim.type), (long long)meta->rows);
-  return too_large(*bytes, limit, batch ? "batch_size" : "model", what, err);
+  return too_large(*bytes, limit, batch ? "batch_size" : "dataset", what, err);
 }
 
 int budget_init(budget *b, size_t total) {

@@ -52,7 +52,7 @@ int budget_check_model(size_t limit, const nn_spec *spec, api_error *err);
  * Refuse a job that cannot train within limit bytes.
  * @param bytes receives the job's estimate (budget_job_bytes)
  * @return 0, or -API_TOO_LARGE naming the estimate (field "batch_size"
- *         when a batch of 1 would fit, else "model")
+ *         when a batch of 1 would fit, else "dataset")
  */
 int budget_check_job(size_t limit, const nn_spec *spec, const nn_train_config *c,
                      const store_dataset *meta, size_t *bytes, api_error *err);
