@@ -65,6 +65,7 @@ struct jobs {
   atomic_int stopping;
   int threads;         /* compute threads shared by the running jobs */
   int versions_kept;   /* jobs_config.versions_kept */
+  int64_t events_kept; /* jobs_config.events_kept */
   atomic_int training; /* jobs with a trainer now */
   budget memory;       /* the running jobs' share of --memory-budget */
   int n_workers;
@@ -433,6 +434,7 @@ static void worker_main(void *arg) {
     return;
   }
   store_on_event(st, notify_store_hook, j->events);
+  store_keep_events(st, j->events_kept);
   unsigned delay = 0; /* waiting for disk space to claim a job */
   while (!atomic_load(&j->stopping)) {
     store_job job = {0};
@@ -483,6 +485,7 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   j->cache = cache;
   j->threads = c->threads;
   j->versions_kept = c->versions_kept;
+  j->events_kept = c->events_kept;
   j->events = events;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {

@@ -120,7 +120,7 @@ static int serve(app *a) {
     goto out;
   }
   jobs_config jc = {a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads,
-                    (int)a->cfg.versions_kept, a->cfg.memory_budget};
+                    (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept};
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {

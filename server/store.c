@@ -369,6 +369,11 @@ static const char *const queries[Q_COUNT] = {
     [Q_EVENTS_ACTIVE] = "SELECT " JOB_COLS ", (SELECT max(events.id) FROM events"
                         " WHERE events.job_id = jobs.id) AS last FROM jobs"
                         " WHERE state IN " ACTIVE " ORDER BY last, id",
+    /* Retention: ids only grow, so the newest ?2 events are those above ?1 - ?2. */
+    [Q_EVENTS_PRUNE] = "DELETE FROM events WHERE id <= ?1 - ?2",
+    /* A long job's metrics at a stride ?4: rows in [?2, ?3) off it go. */
+    [Q_METRICS_THIN] = "DELETE FROM metrics WHERE job_id = ?1 AND epoch >= ?2 AND epoch < ?3"
+                       " AND epoch % ?4 != 0",
 };
 
 
@@ -822,6 +827,8 @@ void store_on_event(store *st, store_event_hook hook, void *ud) {
   st->on_event = hook;
   st->on_event_ud = ud;
 }
+
+void store_keep_events(store *st, int64_t n) { st->events_kept = n > 0 ? n : 0; }
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }
 

@@ -31,6 +31,8 @@
 #define STORE_MAX_RESTARTS 3      /* crash restarts in a row without a new checkpoint
                                      before a job is failed */
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_METRICS_DENSE 10000 /* a job keeps every epoch's metrics up to this many
+                                     epochs, then at most about this many rows */
 
 typedef enum {
   STORE_OK = 0,
@@ -396,12 +398,24 @@ typedef struct {
  * STORE_CHECKPOINTS_KEPT, and publish the model's weights (version + 1,
  * trained, last_job) as a new version. Older versions are dropped except
  * the newest versions_kept and the last one each job published (the
- * weights a finished job ended with). Either all of it is on disk or none.
+ * weights a finished job ended with). Past STORE_METRICS_DENSE epochs the
+ * job's metrics are thinned to store_metrics_stride(epoch), in the same
+ * transaction. Either all of it is on disk or none.
  * @param version receives the model's weights version after the commit; may be NULL
  * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT when
  *         the job is not running
  */
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
+
+/**
+ * The resolution of a job's metrics once it has run epoch epochs: it keeps
+ * the rows of the epochs that are multiples of this stride, and its newest
+ * row. 1 up to STORE_METRICS_DENSE epochs, then the smallest power of two
+ * that keeps at most STORE_METRICS_DENSE rows (and the newest): the stride
+ * doubles at 10,000, 20,000, 40,000... epochs, and each time every other
+ * row goes.
+ */
+int64_t store_metrics_stride(int64_t epoch);
 
 /**
  * At daemon start, settle jobs a crash left running: those with a cancel
@@ -470,6 +484,14 @@ typedef void (*store_event_hook)(void *ud, int64_t event_id);
 
 /** Call hook(ud, id) after each of this handle's commits that logged events. */
 void store_on_event(store *st, store_event_hook hook, void *ud);
+
+/**
+ * Retention: each of this handle's writes that logs events deletes, in its
+ * transaction, the events older than the newest n (of all jobs; 0 keeps
+ * them all, the default). A stream resuming from a pruned id goes on at the
+ * oldest event kept.
+ */
+void store_keep_events(store *st, int64_t n);
 
 typedef struct {
   int64_t id;

@@ -8,8 +8,15 @@
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-void store__events_inserted(store *st) {
-  if (sqlite3_changes(st->db) > 0) st->event_pending = sqlite3_last_insert_rowid(st->db);
+int store__events_inserted(store *st) {
+  if (sqlite3_changes(st->db) == 0) return STORE_OK;
+  st->event_pending = sqlite3_last_insert_rowid(st->db);
+  if (st->events_kept == 0 || st->event_pending <= st->events_kept) return STORE_OK;
+  /* ids are the primary key: the delete seeks to the few rows that fell out */
+  sqlite3_stmt *s = st->stmt[Q_EVENTS_PRUNE];
+  sqlite3_bind_int64(s, 1, st->event_pending);
+  sqlite3_bind_int64(s, 2, st->events_kept);
+  return store__run(s);
 }
 
 int store__event(store *st, const store_event *e) {
@@ -24,7 +31,7 @@ int store__event(store *st, const store_event *e) {
     sqlite3_bind_int64(s, 6, e->bytes);
   }
   int status = store__run(s);
-  if (status == STORE_OK) store__events_inserted(st);
+  if (status == STORE_OK) status = store__events_inserted(st);
   return status;
 }
 

@@ -68,6 +68,8 @@ enum query {
   Q_JOB_EVENTS_AFTER,
   Q_EVENTS_LATEST,
   Q_EVENTS_ACTIVE,
+  Q_EVENTS_PRUNE,
+  Q_METRICS_THIN,
   Q_COUNT
 };
 
@@ -76,6 +78,7 @@ struct store {
   int writing; /* holds a turn of the writers' queue */
   int schema_version;
   int64_t event_pending;  /* the newest event of the open transaction, 0 when none */
+  int64_t events_kept;    /* newest events kept (store_keep_events), 0: all */
   store_event_hook on_event; /* told event_pending once it is committed */
   void *on_event_ud;
   sqlite3_stmt *stmt[Q_COUNT];
@@ -140,7 +143,8 @@ int store__read_metric(sqlite3_stmt *s, void *row);
 /* Record an event (job_id, kind, state, epoch, version, bytes of e) in the
  * open write transaction; store__end reports it to the hook once committed. */
 int store__event(store *st, const store_event *e);
-/* After a statement that inserted events: remember the newest, if any. */
-void store__events_inserted(store *st);
+/* After a statement that inserted events: remember the newest, if any, and
+ * prune the events past the newest st->events_kept, in the same transaction. */
+int store__events_inserted(store *st);
 
 #endif

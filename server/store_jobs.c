@@ -275,6 +275,27 @@ static int publish(store *st, const store_epoch *e, int64_t model_id, int64_t *v
   return store__run(s);
 }
 
+int64_t store_metrics_stride(int64_t epoch) {
+  int64_t stride = 1;
+  while (epoch > stride * STORE_METRICS_DENSE) stride *= 2;
+  return stride;
+}
+
+/* Keep a job's metrics at the stride of epoch, its newest row just written:
+ * the row before goes unless it is on the stride, and when the stride has
+ * just doubled, every row below that is not on it. Both deletes are ranges
+ * of the primary key. */
+static int thin_metrics(store *st, int64_t job_id, int64_t epoch) {
+  int64_t stride = store_metrics_stride(epoch);
+  if (stride == 1) return STORE_OK;
+  sqlite3_stmt *s = st->stmt[Q_METRICS_THIN];
+  sqlite3_bind_int64(s, 1, job_id);
+  sqlite3_bind_int64(s, 2, store_metrics_stride(epoch - 1) != stride ? 1 : epoch - 1);
+  sqlite3_bind_int64(s, 3, epoch);
+  sqlite3_bind_int64(s, 4, stride);
+  return store__run(s);
+}
+
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   int64_t model_id = 0, v = 0;
   int status = check_epoch(e);
@@ -309,7 +330,9 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
     status = store__status_of(rc);
     goto exit;
   }
-  if ((status = store__run(s)) != STORE_OK) goto exit;
+  if ((status = store__run(s)) != STORE_OK ||
+      (status = thin_metrics(st, e->job_id, e->metric.epoch)) != STORE_OK)
+    goto exit;
   store_event epoch = {.job_id = e->job_id, .kind = STORE_EVENT_EPOCH, .epoch = e->metric.epoch};
   if ((status = store__event(st, &epoch)) != STORE_OK) goto exit;
 
@@ -363,15 +386,17 @@ int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
 
   /* Each step logs the state events of the jobs it is about to change. */
   /* A cancel request outlives the crash: the job is not resumed. */
-  if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED_EVENTS])) != STORE_OK) goto exit;
-  store__events_inserted(st);
+  if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED_EVENTS])) != STORE_OK ||
+      (status = store__events_inserted(st)) != STORE_OK)
+    goto exit;
   sqlite3_bind_text(st->stmt[Q_RECOVER_CANCELLED], 1, at, -1, SQLITE_STATIC);
   if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED])) != STORE_OK) goto exit;
   n_cancelled = sqlite3_changes(st->db);
 
   sqlite3_bind_int(st->stmt[Q_RECOVER_FAILED_EVENTS], 3, STORE_MAX_RESTARTS);
-  if ((status = store__run(st->stmt[Q_RECOVER_FAILED_EVENTS])) != STORE_OK) goto exit;
-  store__events_inserted(st);
+  if ((status = store__run(st->stmt[Q_RECOVER_FAILED_EVENTS])) != STORE_OK ||
+      (status = store__events_inserted(st)) != STORE_OK)
+    goto exit;
   sqlite3_stmt *s = st->stmt[Q_RECOVER_FAILED];
   sqlite3_bind_text(s, 1, at, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
@@ -379,8 +404,9 @@ int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
   if ((status = store__run(s)) != STORE_OK) goto exit;
   n_failed = sqlite3_changes(st->db);
 
-  if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE_EVENTS])) != STORE_OK) goto exit;
-  store__events_inserted(st);
+  if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE_EVENTS])) != STORE_OK ||
+      (status = store__events_inserted(st)) != STORE_OK)
+    goto exit;
   if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE])) != STORE_OK) goto exit;
   n_requeued = sqlite3_changes(st->db);
 

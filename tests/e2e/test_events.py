@@ -17,7 +17,7 @@ from datasets import SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, slow_data
 from traind_client import Client, TraindError
 
 FINAL = ("succeeded", "failed", "cancelled")
-LONG = 10_000_000  # epochs of a job that only ends by being cancelled or stopped
+LONG = 1_000_000  # epochs of a job that only ends by being cancelled or stopped
 
 
 def xor_job(client, epochs=12, **config):

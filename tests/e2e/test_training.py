@@ -12,7 +12,7 @@ from datasets import (IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS
                       iris_rows, iris_spec, slow_data)
 
 XOR_JOB = {"epochs": 500, "batch_size": 4, "optimizer": {"type": "adam", "lr": 0.05}, "seed": 7}
-LONG = 10_000_000  # epochs of a job that only ends by being cancelled
+LONG = 1_000_000  # epochs of a job that only ends by being cancelled
 
 
 def wait_running(client, job_id, timeout=30.0):

@@ -714,6 +714,8 @@ Test(parse_job, rejects_bad_configs) {
   job_fails("{\"model\":1,\"dataset\":1.5}", "dataset", "positive integer");
   job_fails(JOB("\"epoch\":5"), "epoch", "unknown field epoch");
   job_fails(JOB("\"epochs\":0"), "epochs", "positive integer");
+  job_fails(JOB("\"epochs\":1000001"), "epochs", "at most 1000000");
+  job_fails(JOB("\"epochs\":2147483648"), "epochs", "at most 1000000");
   job_fails(JOB("\"batch_size\":1048577"), "batch_size", "at most 1048576");
   job_fails(JOB("\"optimizer\":\"adam\""), "optimizer", "optimizer must be an object");
   job_fails(JOB("\"optimizer\":{\"type\":\"lbfgs\"}"), "optimizer.type",

@@ -831,6 +831,41 @@ Test(store, epoch_commit_records_progress_and_publishes_checkpoints) {
   free(metrics);
 }
 
+Test(store, metrics_stride_doubles_past_the_dense_epochs) {
+  cr_assert_eq(store_metrics_stride(1), 1);
+  cr_assert_eq(store_metrics_stride(STORE_METRICS_DENSE), 1);
+  cr_assert_eq(store_metrics_stride(STORE_METRICS_DENSE + 1), 2);
+  cr_assert_eq(store_metrics_stride(2 * STORE_METRICS_DENSE), 2);
+  cr_assert_eq(store_metrics_stride(2 * STORE_METRICS_DENSE + 1), 4);
+  cr_assert_eq(store_metrics_stride(1000000), 128);
+}
+
+/* A long job keeps its metrics at a bounded resolution: every epoch up to
+ * STORE_METRICS_DENSE, then every stride-th and the newest, the rows off
+ * the stride deleted in the commits that pass them. */
+Test(store, long_jobs_keep_every_stride_th_epoch_and_the_last) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds), other = add_job(add_model("n"), ds);
+  claim(st, job);
+  claim(st, other);
+  commit_epoch(other, 1, NULL, 0, NULL);
+  /* 20,000 commits: without a sync each, as durability is not tested here */
+  cr_assert_eq(sqlite3_exec(st->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
+  int64_t last = 2 * STORE_METRICS_DENSE + 3; /* stride 4 */
+  for (int64_t e = 1; e <= last; e++) commit_epoch(job, e, NULL, 0, NULL);
+  store_metric *metrics;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, (size_t)(last / 4 + 1), "%zu rows", n);
+  for (size_t i = 0; i + 1 < n; i++) cr_assert_eq(metrics[i].epoch, 4 * ((int64_t)i + 1));
+  cr_assert_eq(metrics[n - 1].epoch, last);
+  cr_assert_float_eq(metrics[n - 1].loss, 1.0 / (double)last, 0.0);
+  store_metric_list_free(metrics, n);
+  cr_assert_eq(store_metrics_after(st, other, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, 1, "another job's rows are its own");
+  store_metric_list_free(metrics, n);
+}
+
 Test(store, epoch_commit_publishes_separate_weights) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t job = add_job(model, ds);
@@ -1631,4 +1666,31 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   cr_expect_neq(sqlite3_prepare_v2(st->db, "SELECT weights FROM models", -1, &s, NULL),
                 SQLITE_OK);
   sqlite3_finalize(s);
+}
+
+/* Retention: each write that logs events prunes those past the newest n. */
+Test(store, events_past_the_newest_kept_are_pruned) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  store_keep_events(st, 5);
+  for (int64_t e = 1; e <= 20; e++) commit_epoch(job, e, NULL, 0, NULL);
+  size_t n;
+  store_event *ev = events_of(0, 0, &n);
+  cr_assert_eq(n, 5);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(ev[i].kind, STORE_EVENT_EPOCH);
+    cr_assert_eq(ev[i].epoch, 16 + (int64_t)i, "the newest five remain");
+  }
+  int64_t newest = ev[n - 1].id;
+  store_event_list_free(ev, n);
+  /* a reader past a pruned id goes on at the oldest kept */
+  ev = events_of(0, newest - 10, &n);
+  cr_assert_eq(n, 5);
+  store_event_list_free(ev, n);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 5);
+  expect_state(&ev[4], job, STORE_JOB_SUCCEEDED, 20);
+  store_event_list_free(ev, n);
 }
