@@ -120,14 +120,19 @@ static int parse_label(const cJSON *v, size_t i, int strings, interner *t, int32
       return api_fail(err, API_INVALID_ARGUMENT, field,
                       "%s must be a string of 1 to %d bytes, like labels[0]", field,
                       PARSE_CLASS_NAME_MAX);
-    return intern_add(t, v->valuestring, len, label) == 0 ? 0 : parse_out_of_memory(err);
+    if (intern_add(t, v->valuestring, len, label) != 0) return parse_out_of_memory(err);
+    if (t->n > PARSE_MAX_CLASSES)
+      return api_fail(err, API_INVALID_ARGUMENT, field,
+                      "%s names class %d; a dataset may have at most %d classes", field,
+                      (int)t->n, PARSE_MAX_CLASSES);
+    return 0;
   }
   double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-  if (!(d >= 0 && d < NN_MAX_UNITS && floor(d) == d))
+  if (!(d >= 0 && d < PARSE_MAX_CLASSES && floor(d) == d))
     return api_fail(err, API_INVALID_ARGUMENT, field,
                     "%s must be a class name or a class number from 0 to %d, of the same kind "
                     "as labels[0]",
-                    field, NN_MAX_UNITS - 1);
+                    field, PARSE_MAX_CLASSES - 1);
   *label = (int32_t)d;
   if (*label > *max) *max = *label;
   return 0;
@@ -160,13 +165,10 @@ static int parse_labels(const cJSON *root, parse_dataset_out *out, api_error *er
   int rc = 0;
   for (const cJSON *c = v->child; c != NULL && rc == 0; c = c->next, i++)
     rc = parse_label(c, i, strings, &t, &out->labels[i], &max, err);
-  if (rc == 0) {
-    if (strings && t.n > NN_MAX_UNITS)
-      rc = api_fail(err, API_INVALID_ARGUMENT, "labels", "labels name more than %d classes",
-                    NN_MAX_UNITS);
-    else if (strings ? intern_take_sorted(&t, out->labels, out->rows, &out->classes, &out->n_classes) : number_classes(max, out))
-      rc = parse_out_of_memory(err);
-  }
+  if (rc == 0 && (strings ? intern_take_sorted(&t, out->labels, out->rows, &out->classes,
+                                                &out->n_classes)
+                          : number_classes(max, out)))
+    rc = parse_out_of_memory(err);
   intern_free(&t);
   out->outputs = out->n_classes;
   return rc;

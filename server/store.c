@@ -223,8 +223,17 @@ static const char *const migrations[] = {
 
 /* ---- statements -------------------------------------------------------------- */
 
-#define DATASET_COLS "id, name, rows, features, outputs, task, classes, created_at"
-#define MODEL_COLS "id, name, spec, parameters, version, trained, last_job, created_at, classes"
+#define DATASET_COLS \
+  "id, name, rows, features, outputs, task, classes, created_at, json_array_length(classes)"
+#define MODEL_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, classes," \
+  " json_array_length(classes)"
+/* Lists carry summaries: the count of the class names, not the names. */
+#define DATASET_SUMMARY_COLS \
+  "id, name, rows, features, outputs, task, NULL, created_at, json_array_length(classes)"
+#define MODEL_SUMMARY_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, NULL," \
+  " json_array_length(classes)"
 #define JOB_COLS                                                                     \
   "id, model_id, dataset_id, state, config, epoch, epochs, loss, val_loss, accuracy, " \
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
@@ -249,7 +258,7 @@ static const char *const queries[Q_COUNT] = {
         "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels,"
         " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING " DATASET_COLS,
     [Q_DATASET_GET] = "SELECT " DATASET_COLS " FROM datasets WHERE id = ?1",
-    [Q_DATASET_LIST] = "SELECT " DATASET_COLS " FROM datasets ORDER BY id",
+    [Q_DATASET_LIST] = "SELECT " DATASET_SUMMARY_COLS " FROM datasets ORDER BY id",
     [Q_DATASET_IN_USE] =
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE dataset_id = ?1 AND state IN " ACTIVE ")",
     [Q_DATASET_DELETE] = "DELETE FROM datasets WHERE id = ?1",
@@ -258,7 +267,7 @@ static const char *const queries[Q_COUNT] = {
     [Q_MODEL_GET] = "SELECT " MODEL_COLS " FROM models WHERE id = ?1",
     [Q_MODEL_BY_NAME] =
         "SELECT " MODEL_COLS " FROM models WHERE name = ?1 ORDER BY id DESC LIMIT 1",
-    [Q_MODEL_LIST] = "SELECT " MODEL_COLS " FROM models ORDER BY id",
+    [Q_MODEL_LIST] = "SELECT " MODEL_SUMMARY_COLS " FROM models ORDER BY id",
     [Q_MODEL_IN_USE] =
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE model_id = ?1 AND state IN " ACTIVE ")",
     [Q_MODEL_DELETE] = "DELETE FROM models WHERE id = ?1",

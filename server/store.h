@@ -109,7 +109,8 @@ typedef struct {
   int64_t features;
   int64_t outputs; /* target width (regression) or class count (classification) */
   store_task task;
-  char *classes;   /* JSON array of class names, or NULL */
+  char *classes;   /* JSON array of class names, or NULL (and in lists) */
+  int64_t n_classes; /* the names in classes (lists read only this) */
   char created_at[STORE_TIME_LEN];
 } store_dataset;
 
@@ -182,7 +183,8 @@ typedef struct {
   int trained;        /* weights have been published */
   int64_t last_job;   /* job that published the weights, 0 when none */
   char created_at[STORE_TIME_LEN];
-  char *classes;      /* JSON array of the class names it predicts, or NULL */
+  char *classes;      /* JSON array of the class names it predicts, or NULL (and in lists) */
+  int64_t n_classes;  /* the names in classes (lists read only this) */
 } store_model;
 
 /**

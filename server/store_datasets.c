@@ -42,6 +42,7 @@ static int read_dataset(sqlite3_stmt *s, void *row) {
   else
     return STORE_EIO; /* the schema's CHECK allows no other */
   store__column_time(s, 7, d->created_at);
+  d->n_classes = sqlite3_column_int64(s, 8); /* NULL reads as 0 */
   int status = store__column_text(s, 1, &d->name);
   if (status == STORE_OK) status = store__column_text(s, 6, &d->classes);
   if (status != STORE_OK) store_dataset_clear(d);

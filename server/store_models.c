@@ -29,6 +29,7 @@ static int read_model(sqlite3_stmt *s, void *row) {
   m->trained = sqlite3_column_int(s, 5) != 0;
   m->last_job = sqlite3_column_int64(s, 6); /* NULL reads as 0 */
   store__column_time(s, 7, m->created_at);
+  m->n_classes = sqlite3_column_int64(s, 9); /* NULL reads as 0 */
   int status = store__column_text(s, 1, &m->name);
   if (status == STORE_OK) status = store__column_text(s, 2, &m->spec);
   if (status == STORE_OK && sqlite3_column_type(s, 8) != SQLITE_NULL)

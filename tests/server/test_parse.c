@@ -868,7 +868,7 @@ Test(parse_dataset, json_errors_name_the_element) {
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), "labels[1]", "class number");
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), "labels[1]", "from 0 to");
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), "labels[1]", "class number");
-  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[1048576]"), "labels[0]", "1048575");
+  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[10000]"), "labels[0]", "from 0 to 9999");
   dataset_fails(DS("\"inputs\":[[0]],\"labels\":[true]"), "labels[0]", "class");
   dataset_fails("{\"inputs\":[[0]],\"labels\":[0]}", "name", "required");
   dataset_fails("{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", "name", "characters");
@@ -928,6 +928,54 @@ static void csv_fails(const char *target, const char *text, const char *field,
   cr_assert_str_eq(err.field, field, "%s: field %s (%s)", text, err.field, err.message);
   cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", text, err.message);
   cr_assert_null(d.x);
+}
+
+/* n rows of one feature and a target naming class "c<i % classes>": as a
+ * JSON dataset (json) or as CSV (csv); malloc'd. */
+static char *many_classes(int n, int classes, int csv) {
+  char *s = malloc((size_t)n * 40 + 64);
+  cr_assert_not_null(s);
+  size_t at = 0;
+  if (csv) {
+    at += (size_t)sprintf(s, "x,y\n");
+    for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%d,c%d\n", i, i % classes);
+    return s;
+  }
+  at += (size_t)sprintf(s, "{\"name\":\"d\",\"inputs\":[");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s[%d]", i ? "," : "", i);
+  at += (size_t)sprintf(s + at, "],\"labels\":[");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s\"c%d\"", i ? "," : "", i % classes);
+  sprintf(s + at, "]}");
+  return s;
+}
+
+/* At most PARSE_MAX_CLASSES classes, refused at the row of the one past it. */
+Test(parse_dataset, classes_are_capped) {
+  char *s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 0);
+  parse_dataset_out d;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err = {0};
+  cr_assert_eq(dataset_from(s, &d, name, &err), 0, "%s", err.message);
+  cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
+  parse_dataset_out_free(&d);
+  free(s);
+  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 0);
+  dataset_fails(s, "labels[10000]", "names class 10001; a dataset may have at most 10000");
+  free(s);
+  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 1);
+  cr_assert_eq(csv_parse("y", s, &d, &err), 0, "%s", err.message);
+  cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
+  parse_dataset_out_free(&d);
+  free(s);
+  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 1);
+  csv_fails("y", s, "row 10001, column y", "makes 10001 classes; a dataset may have at most 10000");
+  /* numbers are not classes: any count of distinct values is a regression */
+  size_t at = (size_t)sprintf(s, "x,y\n");
+  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++) at += (size_t)sprintf(s + at, "%d,%d\n", i, i);
+  cr_assert_eq(csv_parse("y", s, &d, &err), 0, "%s", err.message);
+  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
+  parse_dataset_out_free(&d);
+  free(s);
 }
 
 static void assert_same_dataset(const parse_dataset_out *a, const parse_dataset_out *b) {
