@@ -59,7 +59,7 @@ def test_a_job_over_the_budget_is_refused_naming_its_batch(spawn):
     model = client.create_model(spec)  # fits at batch 1
     x, y = slow_data(rows=4096)
     ds = client.create_dataset("big", x, targets=y)
-    job = client.create_job(model["id"], ds["id"], epochs=1, batch_size=1)
+    job = client.create_job(model["id"], ds["id"], epochs=1, batch_size=128)
     assert job["state"] == "queued"
     with pytest.raises(TraindError) as e:
         client.create_job(model["id"], ds["id"], epochs=1, batch_size=4096,
