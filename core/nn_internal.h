@@ -243,6 +243,11 @@ void nn__loss(nn_loss loss, const float *out, const float *logits, const float *
 void nn__data_norm(const nn_data *d, const uint32_t *idx, size_t n, float *mean, float *std,
                    double *acc);
 
+/* ---- training (train.c) ------------------------------------------------------- */
+
+/* @return sizeof (struct nn_trainer), for the memory estimate (estimate.c). */
+size_t nn__trainer_size(void);
+
 /* ---- optimizers ---------------------------------------------------------------- */
 
 /* Floats of optimizer state for P parameters. */
@@ -258,9 +263,6 @@ void nn__optim_step(nn__pool *pool, const nn_optim_spec *o, float lr, uint64_t s
 /* Scale grad so its global L2 norm is at most max_norm (as PyTorch's
  * clip_grad_norm_). @return the norm before clipping. */
 double nn__clip_grad(float *grad, size_t n_params, float max_norm);
-
-/* @return sizeof (struct nn_trainer), for the memory estimate (estimate.c). */
-size_t nn__trainer_size(void);
 
 /* ---- the loss in double precision (exact.c) ---------------------------------- */
 
