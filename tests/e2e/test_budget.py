@@ -84,6 +84,11 @@ def overlaps(client, ids, timeout=120):
         time.sleep(0.005)
 
 
+def state_events(client, job):
+    """The id of the event of each state the job entered (the last, if twice)."""
+    return {data["state"]: eid for eid, kind, data in client.events(job=job) if kind == "state"}
+
+
 def test_jobs_that_fit_alone_but_not_together_run_one_after_the_other(spawn):
     x, y = slow_data()
     # the estimates, as the 422 answers name them: the model's at batch 1 on
@@ -110,7 +115,8 @@ def test_jobs_that_fit_alone_but_not_together_run_one_after_the_other(spawn):
     both, jobs = overlaps(client, ids)
     assert not both, "two jobs ran at once beyond the budget"
     assert [j["state"] for j in jobs] == ["succeeded", "succeeded"]
-    assert jobs[1]["started_at"] >= jobs[0]["finished_at"]
+    first, second = state_events(client, ids[0]), state_events(client, ids[1])
+    assert first["succeeded"] < second["running"], (first, second)
     d.stop()
     # with room for both, both run at once on two workers
     d = spawn(db=d.db, extra=("--memory-budget", str(one * 2)), workers=2)
@@ -136,7 +142,5 @@ def test_one_model_trains_in_one_job_at_a_time(spawn):
     owners = [v["job"] for v in versions]
     assert owners == sorted(owners) and set(owners) == set(ids), versions
     # the events agree: the second job runs after the first ended
-    def state_events(job):
-        return {data["state"]: eid for eid, kind, data in client.events(job=job) if kind == "state"}
-    first, second = state_events(ids[0]), state_events(ids[1])
+    first, second = state_events(client, ids[0]), state_events(client, ids[1])
     assert first["succeeded"] < second["running"], (first, second)
