@@ -144,3 +144,22 @@ def test_one_model_trains_in_one_job_at_a_time(spawn):
     # the events agree: the second job runs after the first ended
     first, second = state_events(client, ids[0]), state_events(client, ids[1])
     assert first["succeeded"] < second["running"], (first, second)
+
+
+def test_a_job_queued_under_a_larger_budget_fails_rather_than_waiting_forever(spawn):
+    x, y = slow_data()
+    d = spawn(workers=1)
+    client = d.client
+    model = client.create_model(SLOW_SPEC)
+    ds = client.create_dataset("slow", x, targets=y)
+    job = client.create_job(model["id"], ds["id"], epochs=1_000_000, batch_size=16)
+    deadline = time.monotonic() + 30
+    while client.get_job(job["id"])["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    d.stop()  # the job goes back to the queue, to resume at the next start
+    d = spawn(db=d.db, extra=("--memory-budget", "1K"), workers=1)
+    done = d.client.wait(job["id"], timeout=30)
+    assert done["state"] == "failed", done
+    assert "more than the memory budget of 1.0 KiB" in done["error"], done["error"]
+    assert "--memory-budget was lowered" in done["error"]
