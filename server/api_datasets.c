@@ -139,7 +139,8 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   cJSON *root = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(root, "datasets");
   int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_dataset_summary(&list[i]));
+  for (size_t i = 0; ok && i < n; i++)
+    ok = cJSON_AddItemToArray(arr, json_out_dataset_summary(&list[i]));
   store_dataset_list_free(list, n);
   if (!ok) {
     cJSON_Delete(root);
