@@ -46,8 +46,8 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e test-browser race run valgrind bench bench-http \
-        bench-peers clean
+.PHONY: all deps test unit server-unit e2e test-browser tools-deps race run valgrind bench \
+        bench-http bench-peers clean
 all: $(LIBNN) $(TRAIND) $(TRAINCTL)
 
 deps:
@@ -107,12 +107,22 @@ $(ENOSPC_LIB): tests/fault/enospc.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -fPIC -shared -o $@ $< -ldl
 
+# Outside tools the end-to-end tests check the daemon with (tests/tools): a
+# standard EventSource, a validating OpenAPI proxy (Prism) and an OpenAPI
+# linter (Redocly), pure JavaScript from the npm registry, the locked
+# versions only and no install scripts run.
+TOOLS_DEPS := tests/tools/node_modules/.package-lock.json
+$(TOOLS_DEPS): tests/tools/package.json tests/tools/package-lock.json
+	cd tests/tools && npm ci --no-audit --no-fund --ignore-scripts
+
+tools-deps: $(TOOLS_DEPS)
+
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
 # The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
 LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
 e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
-e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB)
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(TOOLS_DEPS)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
 	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
@@ -137,7 +147,7 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 # map its sandbox's shared arena, or with -j1 crashes inside libcriterion.)
 race: export TRAIND_LOAD_SECONDS = 30
 race: deps
-	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so
+	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so tools-deps
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
 	  ENOSPC_LIB=$(abspath build-tsan/tests/fault/libenospc.so) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \

@@ -13,6 +13,7 @@
  * not depend on how many threads there are, and no thread waits for BLAS's
  * own.
  */
+#include <assert.h>
 #include <cblas.h>
 
 #include "nn_internal.h"
@@ -43,6 +44,7 @@ static int is_small(int M, int N, int K) {
  * longer side of C (rows on a tie: tiles of contiguous memory) and
  * shares the smaller operand. */
 void nn__gemm_plan(nn__gemm *g) {
+  assert(g->M > 0 && g->N > 0 && g->K > 0);
   g->by_rows = g->M >= g->N;
   int span = g->by_rows ? g->M : g->N;
   g->width = span;
@@ -54,14 +56,19 @@ void nn__gemm_plan(nn__gemm *g) {
   int width = (span + tiles - 1) / tiles;
   g->width = (width + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
   g->tiles = (span + g->width - 1) / g->width;
+  /* The tiles cover C's span exactly, each of them non-empty. */
+  assert(g->width % TILE_ALIGN == 0 && g->tiles >= 2 && g->tiles <= MAX_TILES);
+  assert((g->tiles - 1) * g->width < span && g->tiles * g->width >= span);
 }
 
 /* Rows or columns i0 .. i0 + width of C as one cblas_sgemm call: slices of
  * A (rows) or B (columns) and of C, with their full strides. */
 static void tile(const nn__gemm *g, int i) {
+  assert(i >= 0 && i < g->tiles);
   int i0 = i * g->width;
   int span = g->by_rows ? g->M : g->N;
   int w = span - i0 < g->width ? span - i0 : g->width;
+  assert(w > 0 && i0 + w <= span);
   int m = g->by_rows ? w : g->M, n = g->by_rows ? g->N : w;
   size_t r0 = g->by_rows ? (size_t)i0 : 0, c0 = g->by_rows ? 0 : (size_t)i0;
   float *C = g->C + r0 * g->N + c0;
@@ -189,6 +196,7 @@ void nn__gemm_run(nn__pool *pool, nn__gemm *g, int count) {
     nn__gemm_plan(&g[i]);
     tasks += g[i].tiles;
   }
+  assert(tasks >= count && tasks <= count * MAX_TILES); /* run_task maps each to a tile */
   if (tasks == 1) {
     run_task(g, 0);
     return;

@@ -2,6 +2,7 @@
  * model.c — a model: its normalized spec, the flat parameter buffer and the
  * feature standardization statistics.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ int nn__model_alloc(const nn_spec *spec, nn_model **out) {
   }
   m->mean = m->params + m->arch.n_params;
   m->std = m->mean + spec->inputs;
+  assert(m->std + spec->inputs == m->params + floats); /* the block holds the three exactly */
   for (int i = 0; i < spec->inputs; i++) m->std[i] = 1.0f; /* identity until fitted */
   *out = m;
   return NN_OK;

@@ -26,7 +26,8 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   memset(ws, 0, sizeof *ws);
   if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
   size_t outputs = (size_t)a->out[a->n_layers - 1];
-  float *p = nn__alloc_big(nn__ws_floats(spec, a, max_rows, train) * sizeof(float));
+  size_t floats = nn__ws_floats(spec, a, max_rows, train);
+  float *p = nn__alloc_big(floats * sizeof(float));
   if (p == NULL) return NN_ENOMEM;
   ws->mem = p;
   ws->max_rows = max_rows;
@@ -47,7 +48,10 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   if (train) {
     ws->g0 = p;
     ws->g1 = p + max_rows * (size_t)a->max_width;
+    p = ws->g1 + max_rows * (size_t)a->max_width;
   }
+  /* The buffers carved out above are exactly the block counted for them. */
+  assert(p == ws->mem + floats);
   return NN_OK;
 }
 
@@ -98,6 +102,7 @@ void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size
 
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                      size_t n, nn__rng *rng) {
+  assert(n <= ws->max_rows);
   const float *in = ws->x; /* (n, a->in[l]) */
   int last = a->n_layers - 1;
   ws->dropout_on = rng != NULL;
@@ -118,6 +123,7 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
 
 void nn__net_backward(const nn_spec *spec, const nn__arch *a, const float *params, nn__ws *ws,
                       size_t n, float *grad, float *dx, double (*sq)[NN_DIAG_LANES]) {
+  assert(n <= ws->max_rows && ws->g0 != NULL); /* a training workspace */
   float *g = ws->g0;     /* (n, a->out[l]): dLoss/dOutput of layer l */
   float *other = ws->g1; /* (n, a->in[l]): dLoss/dInput of layer l */
   for (int l = a->n_layers - 1; l >= 0; l--) {

@@ -11,6 +11,8 @@
  * just finished spins briefly for the next one before it sleeps: a condition
  * variable wake-up costs tens of microseconds, a spin a few.
  */
+#include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -189,13 +191,17 @@ void nn__pool_set_budget(nn__pool *p, int threads) {
 }
 
 void nn__pool_run(nn__pool *p, int tasks, nn__task_fn fn, void *ctx) {
+  assert(tasks >= 0);
   int k = p != NULL ? atomic_load(&p->budget) : 1;
   if (k > tasks) k = tasks;
   if (k <= 1) {
     for (int i = 0; i < tasks; i++) fn(ctx, i);
     return;
   }
+  /* Invited workers are counted in the run word's low 16 bits. */
+  assert(k <= p->capacity && k - 1 < (1 << 16));
   pthread_mutex_lock(&p->mu);
+  assert(atomic_load(&p->active) == 0); /* the last run is over */
   p->fn = fn;
   p->ctx = ctx;
   p->tasks = tasks;
@@ -222,6 +228,7 @@ typedef struct {
 static void range_task(void *ctx, int i) {
   const ranges *r = ctx;
   size_t begin = (size_t)i * r->chunk;
+  assert(i >= 0 && begin < r->n); /* the ranges tile [0, n), none empty */
   size_t end = r->n - begin < r->chunk ? r->n : begin + r->chunk;
   r->fn(r->ctx, begin, end);
 }
@@ -232,5 +239,6 @@ void nn__pool_for(nn__pool *p, size_t n, size_t chunk, nn__range_fn fn, void *ct
     return;
   }
   ranges r = {fn, ctx, n, chunk};
+  assert(chunk > 0 && (n + chunk - 1) / chunk <= INT_MAX);
   nn__pool_run(p, (int)((n + chunk - 1) / chunk), range_task, &r);
 }

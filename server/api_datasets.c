@@ -6,6 +6,7 @@
 
 #include "json_out.h"
 #include "parse_csv.h"
+#include "reply.h"
 #include "store.h"
 
 /* The class names as the JSON array text the store keeps, or NULL when out of memory. */
@@ -42,7 +43,7 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
     return;
   }
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
   http_json(res, 201, json_out_dataset(&row));
@@ -133,20 +134,19 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_dataset_list(st, &list, &n);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "datasets");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = cJSON_AddItemToArray(arr, json_out_dataset_summary(&list[i]));
-  store_dataset_list_free(list, n);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
+  reply_list l;
+  reply_list_start(&l, "datasets");
+  for (size_t i = 0; i < n; i++) {
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_dataset_summary(&list[i]);
+    reply_list_add_row(&l, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
+                       list[i].id);
   }
-  http_json(res, 200, root);
+  store_dataset_list_free(list, n);
+  reply_list_end(&l, res);
 }
 
 void api_datasets_get(app *a, const http_request *req, http_response *res) {
@@ -155,12 +155,11 @@ void api_datasets_get(app *a, const http_request *req, http_response *res) {
   int64_t id = (int64_t)req->ids[0];
   store_dataset d;
   int rc = store_dataset_get(st, id, &d);
-  if (rc == STORE_ENOTFOUND) {
-    http_fail(res, API_NOT_FOUND, "id", "no dataset with id %lld", (long long)id);
-  } else if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+  if (rc != STORE_OK) {
+    reply_store_error(res, rc, "dataset", id);
   } else {
-    http_json(res, 200, json_out_dataset(&d));
+    cJSON *item = json_out_dataset(&d);
+    reply_row(res, item, item == NULL && json_out_dataset_damaged(&d), "dataset", id);
   }
   store_dataset_clear(&d);
 }
@@ -170,14 +169,12 @@ void api_datasets_delete(app *a, const http_request *req, http_response *res) {
   if (st == NULL) return;
   int64_t id = (int64_t)req->ids[0];
   int rc = store_dataset_delete(st, id);
-  if (rc == STORE_ENOTFOUND) {
-    http_fail(res, API_NOT_FOUND, "id", "no dataset with id %lld", (long long)id);
-  } else if (rc == STORE_ECONFLICT) {
+  if (rc == STORE_ECONFLICT) {
     http_fail(res, API_CONFLICT, "id",
               "dataset %lld is used by a queued or running job; cancel the job first",
               (long long)id);
   } else if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, "dataset", id);
   } else {
     res->status = 204;
   }

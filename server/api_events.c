@@ -9,6 +9,7 @@
 #include "json_out.h"
 #include "log.h"
 #include "notify.h"
+#include "reply.h"
 #include "sse.h"
 #include "store.h"
 
@@ -141,6 +142,17 @@ static int queue_snapshot(stream *s, store *st) {
   return rc;
 }
 
+/* Whether a finished job's stream resumed after `after` has events left to
+ * send. @return STORE_OK (*more set) or a store error */
+static int has_more(store *st, int64_t job_id, int64_t after, bool *more) {
+  store_event *list;
+  size_t n;
+  int rc = store_events_after(st, job_id, after, 1, &list, &n);
+  store_event_list_free(list, n);
+  *more = n > 0;
+  return rc;
+}
+
 /* Open a stream of job_id's events (0: every job's). */
 static void open_stream(app *a, const http_request *req, http_response *res, int64_t job_id) {
   api_error err;
@@ -152,20 +164,24 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
-  bool ended = false;
+  bool ended = false, more = true;
   if (job_id != 0) {
     store_job j;
     int rc = store_job_get(st, job_id, &j);
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
-    if (rc == STORE_ENOTFOUND) {
-      http_fail(res, API_NOT_FOUND, "id", "no job with id %lld", (long long)job_id);
-      return;
-    }
+    if (rc == STORE_OK && ended && given) rc = has_more(st, job_id, after, &more);
     if (rc != STORE_OK) {
-      app_answer_store_error(res, rc);
+      reply_store_error(res, rc, "job", job_id);
       return;
     }
+  }
+  /* Resumed after its final state, a job's stream has nothing more, ever:
+   * 204 No Content is the answer that makes an EventSource stop
+   * reconnecting (after an empty 200 it would retry every few seconds). */
+  if (!more) {
+    res->status = 204;
+    return;
   }
   if (notify_stream_open(a->events, a->cfg.max_streams) < 0) {
     http_fail(res, API_UNAVAILABLE, NULL,
@@ -197,7 +213,7 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   http_stream(res, 200, "text/event-stream", stream_read, stream_free, s);
   if (job_id == 0 && !given) {
     int rc = queue_snapshot(s, st);
-    if (rc != STORE_OK) app_answer_store_error(res, rc);
+    if (rc != STORE_OK) reply_store_error(res, rc, NULL, 0);
   }
 }
 

@@ -22,7 +22,8 @@
  * GET /v1/jobs/{id}/events → 200 the job's events: without a resume point
  * every one from its creation. The stream ends after the job's final state
  * (succeeded, failed or cancelled) has been sent, at once when the client
- * has had it. 404 when there is no such job.
+ * has had it; resumed after that, it answers 204 with no body, which tells an
+ * EventSource to stop reconnecting. 404 when there is no such job.
  */
 void api_events_job(app *a, const http_request *req, http_response *res);
 

@@ -3,95 +3,27 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "budget.h"
+#include "fit.h"
 #include "jobs.h"
 #include "json_out.h"
 #include "notify.h"
 #include "parse_job.h"
-#include "parse_spec.h"
+#include "reply.h"
 #include "store.h"
 
-/* Can dataset d train a model with this spec? The rules of nn_data_check
- * that the metadata decides, stricter on the task: classification needs a
- * cross-entropy loss, mse needs a regression dataset.
- * @return 0 or -API_UNPROCESSABLE naming why */
-int api_jobs_check_fit(const store_dataset *d, const nn_spec *spec, int64_t model_id,
-                       api_error *err) {
-  long long did = (long long)d->id, mid = (long long)model_id;
-  int units = nn_spec_outputs(spec);
-  long long n = (long long)d->outputs;
-  const char *loss = nn_name(NN_NAMES_LOSS, spec->loss);
-  int classification = d->task == STORE_TASK_CLASSIFICATION;
-  if (d->features != spec->inputs)
-    return api_fail(err, API_UNPROCESSABLE, "dataset",
-                    "dataset %lld has %lld features but model %lld takes %d inputs", did,
-                    (long long)d->features, mid, spec->inputs);
-  switch (spec->loss) {
-    case NN_LOSS_MSE:
-      if (classification)
-        return api_fail(err, API_UNPROCESSABLE, "dataset",
-                        "dataset %lld is a classification dataset but model %lld uses loss mse; "
-                        "classification needs cross_entropy (softmax output) or "
-                        "binary_cross_entropy (sigmoid output)",
-                        did, mid);
-      break;
-    case NN_LOSS_CROSS_ENTROPY:
-      if (!classification)
-        return api_fail(err, API_UNPROCESSABLE, "dataset",
-                        "dataset %lld is a regression dataset but model %lld uses loss "
-                        "cross_entropy, which needs class labels",
-                        did, mid);
-      break;
-    case NN_LOSS_BCE:
-      if (classification && n == 2 && units == 1) return 0;
-      break;
-  }
-  const char *need = !classification ? "one unit per target column"
-                     : spec->loss == NN_LOSS_BCE ? "one unit per class, or 1 unit for 2 classes"
-                                                 : "one unit per class";
-  if (n != units)
-    return api_fail(err, API_UNPROCESSABLE, "dataset",
-                    "dataset %lld has %lld %s but the last layer of model %lld has %d units "
-                    "(loss %s needs %s)",
-                    did, n, classification ? "classes" : "outputs", mid, units, loss, need);
-  return 0;
-}
-
-/* The model's stored spec (valid when stored). */
-static int model_spec(const store_model *m, nn_spec *spec, api_error *err) {
-  cJSON *root = NULL;
-  char name[PARSE_NAME_MAX + 1];
-  int rc = parse_json_body(m->spec, strlen(m->spec), &root, err);
-  if (rc == 0) rc = parse_spec(root, spec, name, err);
-  cJSON_Delete(root);
-  if (rc != 0)
-    return api_fail(err, API_INTERNAL, NULL, "the stored spec of model %lld is unreadable",
-                    (long long)m->id);
-  return 0;
-}
-
 /* Load and check what a job names; 404 naming the missing one, 422 on a
- * misfit or when it cannot fit the memory budget; *memory its estimate. */
+ * misfit, 422 too_large when it cannot fit the memory budget (limit bytes);
+ * *memory receives its estimate. */
 static int check_job(store *st, const parse_job *job, size_t limit, size_t *memory,
                      api_error *err) {
   store_model m = {0};
   store_dataset d = {0};
   nn_spec spec;
-  int rc = store_model_get(st, job->model, &m);
-  if (rc == STORE_ENOTFOUND)
-    rc = api_fail(err, API_NOT_FOUND, "model", "no model with id %lld", (long long)job->model);
-  else if (rc != STORE_OK)
-    rc = api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
-  else if ((rc = store_dataset_get(st, job->dataset, &d)) == STORE_ENOTFOUND)
-    rc = api_fail(err, API_NOT_FOUND, "dataset", "no dataset with id %lld",
-                  (long long)job->dataset);
-  else if (rc != STORE_OK)
-    rc = api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
-  else if ((rc = model_spec(&m, &spec, err)) == 0 &&
-           (rc = api_jobs_check_fit(&d, &spec, m.id, err)) == 0)
-    rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
+  int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
+  if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
+  if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
   return rc;
@@ -129,7 +61,7 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     goto out;
   }
   jobs_notify(a->jobs);
@@ -163,27 +95,14 @@ void api_jobs_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_job_list(st, state, model, &list, &n);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "jobs");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_job(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "jobs");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_job(&list[i]));
   store_job_list_free(list, n);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
-}
-
-/* Answer a failed store call about job id. */
-static void job_store_error(http_response *res, int rc, int64_t id) {
-  if (rc == STORE_ENOTFOUND)
-    http_fail(res, API_NOT_FOUND, "id", "no job with id %lld", (long long)id);
-  else
-    app_answer_store_error(res, rc);
+  reply_list_end(&l, res);
 }
 
 static bool finished(store_job_state state) {
@@ -228,7 +147,7 @@ void api_jobs_get(app *a, const http_request *req, http_response *res) {
   if (rc == STORE_OK && wait_s > 0)
     rc = wait_for_change(a, st, wait_s, after_epoch >= 0 ? after_epoch : j.epoch, seen, &j);
   if (rc != STORE_OK)
-    job_store_error(res, rc, id);
+    reply_store_error(res, rc, "job", id);
   else
     http_json(res, 200, json_out_job(&j));
   store_job_clear(&j);
@@ -247,19 +166,14 @@ void api_jobs_metrics(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_metrics_after(st, id, after, &list, &n);
   if (rc != STORE_OK) {
-    job_store_error(res, rc, id);
+    reply_store_error(res, rc, "job", id);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "metrics");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = cJSON_AddItemToArray(arr, json_out_metric(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "metrics");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_metric(&list[i]));
   store_metric_list_free(list, n);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
+  reply_list_end(&l, res);
 }
 
 void api_jobs_cancel(app *a, const http_request *req, http_response *res) {
@@ -269,7 +183,7 @@ void api_jobs_cancel(app *a, const http_request *req, http_response *res) {
   store_job j;
   int rc = store_job_request_cancel(st, id, &j);
   if (rc != STORE_OK) {
-    job_store_error(res, rc, id);
+    reply_store_error(res, rc, "job", id);
   } else {
     if (j.state == STORE_JOB_RUNNING) jobs_cancel(a->jobs, id);
     http_json(res, 200, json_out_job(&j));
@@ -285,18 +199,12 @@ void api_jobs_checkpoints(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_checkpoint_list(st, id, &list, &n);
   if (rc != STORE_OK) {
-    job_store_error(res, rc, id);
+    reply_store_error(res, rc, "job", id);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "checkpoints");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = cJSON_AddItemToArray(arr, json_out_checkpoint(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "checkpoints");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_checkpoint(&list[i]));
   free(list);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
+  reply_list_end(&l, res);
 }

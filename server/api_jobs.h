@@ -2,9 +2,7 @@
 #ifndef TRAIND_API_JOBS_H
 #define TRAIND_API_JOBS_H
 
-#include "../core/nn.h"
 #include "http.h"
-#include "store.h"
 
 /**
  * POST /v1/jobs (a job config, parse_job.h) → 202 the queued job. 404 naming
@@ -38,15 +36,5 @@ void api_jobs_cancel(app *a, const http_request *req, http_response *res);
 
 /** GET /v1/jobs/{id}/checkpoints → 200 {"checkpoints":[...]}, oldest first. */
 void api_jobs_checkpoints(app *a, const http_request *req, http_response *res);
-
-/**
- * Can dataset d train a model with this spec? The rules of nn_data_check
- * that the metadata decides, stricter on the task: classification needs a
- * cross-entropy loss, mse needs a regression dataset. Job creation and
- * gradient checks both ask.
- * @return 0 or -API_UNPROCESSABLE naming "dataset" and why
- */
-int api_jobs_check_fit(const store_dataset *d, const nn_spec *spec, int64_t model_id,
-                       api_error *err);
 
 #endif

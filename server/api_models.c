@@ -5,8 +5,9 @@
 
 #include "budget.h"
 #include "json_out.h"
-#include "predict_cache.h"
 #include "parse_spec.h"
+#include "predict_cache.h"
+#include "reply.h"
 #include "store.h"
 
 void api_models_create(app *a, const http_request *req, http_response *res) {
@@ -33,7 +34,7 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   if (st == NULL) goto out;
   int rc = store_model_insert(st, name, spec_text, (int64_t)nn_spec_param_count(&spec), &row);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     goto out;
   }
   http_json(res, 201, json_out_model(&row));
@@ -52,28 +53,19 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_list(st, &list, &n);
   if (rc != STORE_OK) {
-    app_answer_store_error(res, rc);
+    reply_store_error(res, rc, NULL, 0);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "models");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = cJSON_AddItemToArray(arr, json_out_model_summary(&list[i]));
-  store_model_list_free(list, n);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
+  reply_list l;
+  reply_list_start(&l, "models");
+  for (size_t i = 0; i < n; i++) {
+    /* NULL: damaged (its JSON parsed again only then), or out of memory */
+    cJSON *item = json_out_model_summary(&list[i]);
+    reply_list_add_row(&l, item, item == NULL && json_out_model_damaged(&list[i]), "model",
+                       list[i].id);
   }
-  http_json(res, 200, root);
-}
-
-/* Answer a failed store call about model id. */
-static void model_store_error(http_response *res, int rc, int64_t id) {
-  if (rc == STORE_ENOTFOUND)
-    http_fail(res, API_NOT_FOUND, "id", "no model with id %lld", (long long)id);
-  else
-    app_answer_store_error(res, rc);
+  store_model_list_free(list, n);
+  reply_list_end(&l, res);
 }
 
 void api_models_get(app *a, const http_request *req, http_response *res) {
@@ -82,10 +74,12 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
   int64_t id = (int64_t)req->ids[0];
   store_model m;
   int rc = store_model_get(st, id, &m);
-  if (rc != STORE_OK)
-    model_store_error(res, rc, id);
-  else
-    http_json(res, 200, json_out_model(&m));
+  if (rc != STORE_OK) {
+    reply_store_error(res, rc, "model", id);
+  } else {
+    cJSON *item = json_out_model(&m);
+    reply_row(res, item, item == NULL && json_out_model_damaged(&m), "model", id);
+  }
   store_model_clear(&m);
 }
 
@@ -98,7 +92,7 @@ void api_models_delete(app *a, const http_request *req, http_response *res) {
     http_fail(res, API_CONFLICT, "id",
               "model %lld has a queued or running job; cancel it first", (long long)id);
   } else if (rc != STORE_OK) {
-    model_store_error(res, rc, id);
+    reply_store_error(res, rc, "model", id);
   } else {
     predict_cache_forget(a->predict_cache, id);
     res->status = 204;
@@ -113,18 +107,12 @@ void api_models_versions(app *a, const http_request *req, http_response *res) {
   size_t n;
   int rc = store_model_versions(st, id, &list, &n);
   if (rc != STORE_OK) {
-    model_store_error(res, rc, id);
+    reply_store_error(res, rc, "model", id);
     return;
   }
-  cJSON *root = cJSON_CreateObject();
-  cJSON *arr = cJSON_AddArrayToObject(root, "versions");
-  int ok = arr != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = cJSON_AddItemToArray(arr, json_out_model_version(&list[i]));
+  reply_list l;
+  reply_list_start(&l, "versions");
+  for (size_t i = 0; i < n; i++) reply_list_add(&l, json_out_model_version(&list[i]));
   free(list);
-  if (!ok) {
-    cJSON_Delete(root);
-    root = NULL;
-  }
-  http_json(res, 200, root);
+  reply_list_end(&l, res);
 }

@@ -113,10 +113,7 @@ static void write_labels(json_buf *out, const char *classes_text, const float *y
                          int outputs) {
   cJSON *classes = classes_text != NULL ? cJSON_Parse(classes_text) : NULL;
   int n_classes = cJSON_GetArraySize(classes);
-  if (classes == NULL || !(n_classes == outputs || (outputs == 1 && n_classes == 2))) {
-    cJSON_Delete(classes);
-    return;
-  }
+  if (classes == NULL || !(n_classes == outputs || (outputs == 1 && n_classes == 2))) goto done;
   json_buf_lit(out, ",\"labels\":[");
   for (size_t i = 0; i < rows; i++) {
     const float *row = y + i * (size_t)outputs; /* (outputs,) */
@@ -132,6 +129,7 @@ static void write_labels(json_buf *out, const char *classes_text, const float *y
     json_buf_string(out, name != NULL ? name : "");
   }
   json_buf_raw(out, "]", 1);
+done:
   cJSON_Delete(classes);
 }
 

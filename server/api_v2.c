@@ -4,12 +4,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "fit.h"
 #include "json_buf.h"
 #include "prometheus.h"
 #include "predict_cache.h"
 #include "parse_infer.h"
-#include "parse_spec.h"
 #include "predict.h"
 #include "store.h"
 
@@ -26,7 +27,7 @@ static int find_model(store *st, const char *name, store_model *m, api_error *er
   if (rc == STORE_OK) return 0;
   if (rc == STORE_ENOTFOUND)
     return api_fail(err, API_NOT_FOUND, "name", "unknown model '%.64s'", name);
-  return api_fail(err, store_api_code(rc), NULL, "database error: %s", store_strerror(rc));
+  return api_store_fail(err, rc, NULL, NULL, 0);
 }
 
 /* A model never trained has no version to pin (0: none pinned). Whether a
@@ -52,13 +53,8 @@ static int resolve(app *a, const http_request *req, store **st, store_model *m,
 /* The model's input and output widths, from its stored spec. */
 static int widths(const store_model *m, int *inputs, int *outputs, api_error *err) {
   nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  cJSON *root = cJSON_Parse(m->spec);
-  int rc = root != NULL ? parse_spec(root, &spec, name, err) : -1;
-  cJSON_Delete(root);
-  if (rc != 0)
-    return api_fail(err, API_INTERNAL, NULL, "the stored spec of model %" PRId64 " is unreadable",
-                    m->id);
+  int rc = fit_spec(m, &spec, err);
+  if (rc != 0) return rc;
   *inputs = spec.inputs;
   *outputs = nn_spec_outputs(&spec);
   return 0;
@@ -205,20 +201,20 @@ static int versions_of(store *st, const store_model *m, int64_t version, cJSON *
   size_t n = 0, i = 0;
   int rc = store_model_versions(st, m->id, &v, &n);
   if (rc != STORE_OK) {
-    free(v);
-    return api_fail(err, store_api_code(rc), NULL, "cannot read the versions of model '%s': %s",
-                    m->name, store_strerror(rc));
+    rc = api_store_fail(err, rc, NULL, NULL, 0);
+    goto out;
   }
   while (version != 0 && i < n && v[i].version != version) i++;
   if (version != 0 && i == n) {
-    free(v);
-    return api_fail(err, API_NOT_FOUND, "version",
-                    "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
-                    m->name, version, n, m->version);
+    rc = api_fail(err, API_NOT_FOUND, "version",
+                  "model '%s' has no version %" PRId64 "; it keeps %zu, the newest %" PRId64,
+                  m->name, version, n, m->version);
+    goto out;
   }
   *out = version != 0 ? version_list(&v[i], 1) : version_list(v, n);
+out:
   free(v);
-  return 0;
+  return rc;
 }
 
 void api_v2_model(app *a, const http_request *req, http_response *res) {
@@ -297,6 +293,27 @@ static int infer_fill(void *ctx, int width, predict_input *in, api_error *err) {
   return 0;
 }
 
+/* Triton's binary tensor extension sends the JSON header's length in
+ * Inference-Header-Content-Length and the tensors' bytes after it: say so,
+ * rather than that the JSON is malformed where the bytes begin. */
+static int check_json_only(const http_request *req, api_error *err) {
+  if (http_header(req, API_V2_BINARY_HEADER) == NULL) return 0;
+  return api_fail(err, API_INVALID_ARGUMENT, NULL,
+                  "binary tensor data (the " API_V2_BINARY_HEADER " header) is not supported: "
+                  "send the tensors as JSON, in each input's \"data\"");
+}
+
+/* "model_name" in the body, when given, names the model of the path: by
+ * its name, or by the path's own segment (an id). */
+static int check_model_name(const http_request *req, const parse_infer *in,
+                            const store_model *m, api_error *err) {
+  if (in->model_name == NULL || strcmp(in->model_name, m->name) == 0 ||
+      strcmp(in->model_name, req->name) == 0)
+    return 0;
+  return api_fail(err, API_INVALID_ARGUMENT, "model_name",
+                  "model_name is '%s' but the path names model '%s'", in->model_name, m->name);
+}
+
 void api_v2_infer(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = prometheus_clock_us();
   cJSON *root = NULL;
@@ -306,9 +323,11 @@ void api_v2_infer(app *a, const http_request *req, http_response *res) {
   parse_infer in;
   predict_result out = {0};
   api_error err;
-  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
+  if (check_json_only(req, &err) != 0 ||
+      parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
       parse_infer_request(root, PREDICT_MAX_ROWS, &in, &err) != 0 ||
-      resolve(a, req, &st, &m, &version, &err) != 0) {
+      resolve(a, req, &st, &m, &version, &err) != 0 ||
+      check_model_name(req, &in, &m, &err) != 0) {
     http_error(res, &err);
     goto exit;
   }

@@ -19,7 +19,13 @@
 
 #include "http.h"
 
-#define API_V2_PLATFORM "traind" /* the models' "platform" in their metadata */
+/* The models' "platform" in their metadata: the protocol names platforms
+ * "<project>_<format>" (onnx_onnxv1, pytorch_torchscript...); a traind model
+ * is weights in traind's checkpoint format (docs/checkpoint-format.md). */
+#define API_V2_PLATFORM "traind_checkpoint"
+
+/* The header of Triton's binary tensor extension, which traind does not offer. */
+#define API_V2_BINARY_HEADER "Inference-Header-Content-Length"
 
 /** GET /v2/health/live → 200 {"live":true}. */
 void api_v2_live(app *a, const http_request *req, http_response *res);
@@ -51,7 +57,9 @@ void api_v2_model_ready(app *a, const http_request *req, http_response *res);
  * POST /v2/models/{name}[/versions/{version}]/infer (parse_infer.h) → 200
  * {"model_name","model_version","id" (when the request has one),"outputs":
  * [{"name":"output","datatype":"FP32","shape":[rows,outputs],"data":[...]}]},
- * through the same predict path as /v1 predict (predict.h).
+ * through the same predict path as /v1 predict (predict.h). A "model_name" in
+ * the body must name the path's model (400 otherwise); a request with
+ * API_V2_BINARY_HEADER is 400: binary tensor data is not supported.
  */
 void api_v2_infer(app *a, const http_request *req, http_response *res);
 

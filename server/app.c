@@ -46,10 +46,6 @@ store *app_store_or_answer(app *a, http_response *res) {
   return st;
 }
 
-void app_answer_store_error(http_response *res, int status) {
-  http_fail(res, store_api_code(status), NULL, "database error: %s", store_strerror(status));
-}
-
 static int check_database(app *a, api_error *err) {
   store *st = app_store(a);
   if (st == NULL) return api_fail(err, API_UNAVAILABLE, NULL, "the database cannot be opened");

@@ -81,10 +81,4 @@ void app_store_release(app *a);
 /** app_store for handlers: on failure answers 503 and returns NULL. */
 store *app_store_or_answer(app *a, http_response *res);
 
-/**
- * Answer a store failure that is not about one resource (busy, I/O,
- * memory...) with its API code and the store's sentence.
- */
-void app_answer_store_error(http_response *res, int status);
-
 #endif

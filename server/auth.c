@@ -28,6 +28,14 @@ int auth_check(const config *cfg, route_access access, const char *authorization
   const char *given = authorization + scheme_len;
   while (*given == ' ') given++;
   size_t len = strlen(given);
+  /* A token never ends in white space (RFC 6750's b64token): one that does
+   * was pasted with it, and "not valid" alone would hide why. */
+  if (len > 0 && (given[len - 1] == ' ' || given[len - 1] == '\t'))
+    return api_fail(err, API_UNAUTHORIZED, NULL,
+                    "the bearer token ends with white space; send the token alone");
+  if (len == 0)
+    return api_fail(err, API_UNAUTHORIZED, NULL,
+                    "the Authorization header has \"Bearer\" but no token after it");
   /* Both comparisons always run, so the time says nothing about which matched. */
   bool full = auth_equal(cfg->token, given, len);
   bool read_only = cfg->read_token[0] != '\0' && auth_equal(cfg->read_token, given, len);

@@ -1,9 +1,11 @@
-/* errors.c — the one table of API error codes. */
+/* errors.c — the one table of API error codes, and the one mapping of a
+ * store failure to them. */
 #include "errors.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "store.h"
 #include "utf8.h"
 
 static const struct {
@@ -55,4 +57,11 @@ int api_fail(api_error *err, api_code code, const char *field, const char *fmt, 
   int rc = api_vfail(err, code, field, fmt, ap);
   va_end(ap);
   return rc;
+}
+
+int api_store_fail(api_error *err, int status, const char *what, const char *field, int64_t id) {
+  if (status == STORE_ENOTFOUND && what != NULL)
+    return api_fail(err, API_NOT_FOUND, field, "no %s with id %lld", what, (long long)id);
+  return api_fail(err, store_api_code(status), NULL, "database error: %s",
+                  store_strerror(status));
 }

@@ -6,6 +6,7 @@
 #define TRAIND_ERRORS_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 typedef enum {
   API_OK = 0,
@@ -50,5 +51,17 @@ int api_fail(api_error *err, api_code code, const char *field, const char *fmt, 
 
 /** The same with a va_list. */
 int api_vfail(api_error *err, api_code code, const char *field, const char *fmt, va_list ap);
+
+/**
+ * A failed store call (a store_status) as an API error — the one mapping
+ * every handler, fit.c and the predict cache use: STORE_ENOTFOUND about a
+ * resource is 404 "no <what> with id <id>" naming field; anything else is
+ * store_api_code's code with "database error: <store_strerror>".
+ * @param what the resource read ("model", "job"...), or NULL when the call
+ *             was not about one (a list, an insert): not found is then a
+ *             database error too
+ * @return -code, as api_fail
+ */
+int api_store_fail(api_error *err, int status, const char *what, const char *field, int64_t id);
 
 #endif

@@ -92,12 +92,13 @@ int hangups_start(unsigned max, void (*on_hangup)(void *ud), void *ud, hangups *
   int rc = pthread_create(&h->thread, NULL, watch_loop, h);
   if (rc != 0) {
     log_write(LOG_ERROR, "hangup watch: cannot start its thread: %s", strerror(rc));
-    pthread_mutex_destroy(&h->mutex);
-    goto fail;
+    goto fail_thread;
   }
   *out = h;
   return 0;
 
+fail_thread:
+  pthread_mutex_destroy(&h->mutex);
 fail:
   if (h != NULL) {
     if (h->epoll_fd >= 0) close(h->epoll_fd);

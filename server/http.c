@@ -571,7 +571,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   char status[8] = "-";
   if (ctx->answered) {
     snprintf(status, sizeof status, "%d", ctx->status);
-    const route *r = ctx->match.route;
+    const route *r = ctx->match.route != NULL ? ctx->match.route : ctx->match.pattern;
     /* A stream's latency is until it began: its length is the client's. */
     prometheus_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
                          ctx->streamed ? ctx->answer_us : (uint64_t)us);
@@ -637,10 +637,7 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
   srv->quiesced_fd = MHD_INVALID_SOCKET;
 
   const config *cfg = &a->cfg;
-  if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) {
-    free(srv);
-    return -1;
-  }
+  if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) goto fail_deadlines;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                    MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (cfg->listen_addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -671,14 +668,18 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
   if (srv->daemon == NULL) {
     log_write(LOG_ERROR, "http: cannot listen on %s port %u (address in use or not local?)",
               cfg->listen_host, (unsigned)cfg->listen_port);
-    http_deadlines_stop(srv->deadlines);
-    free(srv);
-    return -1;
+    goto fail_daemon;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
   srv->port = info != NULL && info->port != 0 ? info->port : a->cfg.listen_port;
   *out = srv;
   return 0;
+
+fail_daemon:
+  http_deadlines_stop(srv->deadlines);
+fail_deadlines:
+  free(srv);
+  return -1;
 }
 
 uint16_t http_port(const http_server *srv) { return srv->port; }

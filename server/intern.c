@@ -82,11 +82,10 @@ int intern_take_sorted(interner *t, int32_t *ids, size_t n, char ***names, int *
   named_id *order = malloc((size_t)k * sizeof *order); /* (k,) */
   int32_t *rank = malloc((size_t)k * sizeof *rank);    /* (k,) id -> sorted position */
   char **classes = malloc((size_t)k * sizeof *classes); /* (k,) */
+  int rc = -1;
   if (order == NULL || rank == NULL || classes == NULL) {
-    free(order);
-    free(rank);
     free(classes);
-    return -1;
+    goto out;
   }
   for (int32_t i = 0; i < k; i++) order[i] = (named_id){t->names[i], i};
   qsort(order, (size_t)k, sizeof *order, cmp_named_id);
@@ -98,9 +97,11 @@ int intern_take_sorted(interner *t, int32_t *ids, size_t n, char ***names, int *
   t->n = 0; /* the names now belong to the caller */
   *names = classes;
   *n_names = k;
+  rc = 0;
+out:
   free(order);
   free(rank);
-  return 0;
+  return rc;
 }
 
 

@@ -34,12 +34,12 @@
 #include <uv.h>
 
 #include "budget.h"
+#include "fit.h"
 #include "json_out.h"
 #include "log.h"
 #include "prometheus.h"
 #include "parse_job.h"
 #include "parse_json.h"
-#include "parse_spec.h"
 
 typedef struct worker {
   jobs *owner;
@@ -76,9 +76,7 @@ struct jobs {
 typedef struct {
   parse_job cfg;
   nn_spec spec;
-  store_dataset meta;
-  store_dataset_data data;
-  nn_data d;
+  fit_data data; /* checked to fit spec */
   nn_model *m;
   nn_train_state resume;
   nn_trainer *t;
@@ -91,8 +89,7 @@ static void run_clear(run *r) {
   nn_trainer_free(r->t);
   nn_train_state_free(&r->resume);
   nn_model_free(r->m);
-  store_dataset_data_clear(&r->data);
-  store_dataset_clear(&r->meta);
+  fit_data_clear(&r->data);
 }
 
 static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -110,22 +107,14 @@ static int load_specs(store *st, const store_job *job, run *r) {
   cJSON *root = NULL;
   store_model model = {0};
   api_error err;
-  char name[PARSE_NAME_MAX + 1];
   int rc = -1;
   if (parse_json_body(job->config, strlen(job->config), &root, &err) != 0 ||
       parse_job_config(root, &r->cfg, &err) != 0) {
     fail(r, "stored job config is invalid: %s", err.message);
     goto out;
   }
-  cJSON_Delete(root);
-  root = NULL;
-  if (store_model_get(st, job->model_id, &model) != STORE_OK) {
-    fail(r, "model %lld cannot be read", (long long)job->model_id);
-    goto out;
-  }
-  if (parse_json_body(model.spec, strlen(model.spec), &root, &err) != 0 ||
-      parse_spec(root, &r->spec, name, &err) != 0) {
-    fail(r, "stored model spec is invalid: %s", err.message);
+  if (fit_model_load(st, job->model_id, "model", &model, &r->spec, &err) != 0) {
+    fail(r, "%s", err.message);
     goto out;
   }
   rc = 0;
@@ -136,19 +125,9 @@ out:
 }
 
 static int load_data(store *st, const store_job *job, run *r) {
-  if (store_dataset_get_data(st, job->dataset_id, &r->meta, &r->data) != STORE_OK)
-    return fail(r, "dataset %lld cannot be read", (long long)job->dataset_id);
-  nn_data *d = &r->d;
-  d->rows = (size_t)r->meta.rows;
-  d->features = (int)r->meta.features;
-  d->x = r->data.x;
-  if (r->meta.task == STORE_TASK_CLASSIFICATION) {
-    d->labels = r->data.labels;
-    d->classes = (int)r->meta.outputs;
-  } else {
-    d->y = r->data.y;
-    d->outputs = (int)r->meta.outputs;
-  }
+  api_error err;
+  if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &r->data, &err) != 0)
+    return fail(r, "%s", err.message);
   return 0;
 }
 
@@ -159,6 +138,7 @@ static int load_model(store *st, const store_job *job, run *r) {
   size_t len = 0;
   int64_t epoch;
   nn_error ne;
+  api_error err;
   int rc = store_checkpoint_latest(st, job->id, &epoch, &buf, &len);
   if (rc == STORE_OK) {
     rc = nn_checkpoint_load(buf, len, &r->m, &r->resume, &ne);
@@ -168,16 +148,13 @@ static int load_model(store *st, const store_job *job, run *r) {
   }
   if (rc != STORE_ENOTFOUND) return fail(r, "cannot read checkpoints: %s", store_strerror(rc));
   if (!r->cfg.reset) {
-    store_weights w;
-    if (store_model_weights(st, job->model_id, 0, &w) != STORE_OK)
-      return fail(r, "model %lld cannot be read", (long long)job->model_id);
-    if (w.buf != NULL) {
-      int64_t version = w.version;
-      rc = nn_checkpoint_load(w.buf, w.len, &r->m, NULL, &ne);
-      store_weights_clear(&w);
-      return rc == NN_OK ? 0 : fail(r, "weights version %lld are unreadable: %s",
-                                    (long long)version, ne.message);
-    }
+    fit_weights w;
+    rc = fit_weights_load(st, job->model_id, 0, &w, &err);
+    r->m = w.model; /* r owns it now */
+    w.model = NULL;
+    fit_weights_clear(&w);
+    if (rc == 0) return 0;
+    if (rc != -API_CONFLICT) return fail(r, "%s", err.message); /* conflict: never trained */
   }
   if (nn_model_new(&r->spec, &r->m, &ne) != NN_OK)
     return fail(r, "cannot create the model: %s", ne.message);
@@ -191,7 +168,7 @@ static int prepare(store *st, const store_job *job, run *r) {
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
   /* every epoch's metrics row carries its per-layer diagnostics */
   r->cfg.config.diagnostics = 1;
-  if (nn_trainer_new(r->m, &r->d, &r->cfg.config, resume, &r->t, &ne) != NN_OK)
+  if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK)
     return fail(r, "%s%s%s", ne.field, ne.field[0] ? ": " : "", ne.message);
   return 0;
 }
@@ -285,7 +262,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
       .checkpoint_len = ckpt_len,
       .weights = weights,
       .weights_len = weights_len,
-      .classes = r->meta.classes,
+      .classes = r->data.meta.classes,
       .versions_kept = w->owner->versions_kept,
   };
   int src;
@@ -309,7 +286,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   prometheus_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
-    predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->meta.classes);
+    predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->data.meta.classes);
   rc = 0;
 out:
   free(ckpt);
@@ -465,13 +442,16 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   int workers = c->workers;
   store *st = NULL;
   int requeued = 0, failed = 0, cancelled = 0;
-  if (store_open(db_path, &st) != STORE_OK ||
-      store_jobs_recover(st, &requeued, &failed, &cancelled) != STORE_OK) {
-    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s", db_path);
-    store_close(st);
+  int rc = store_open(db_path, &st);
+  if (rc != STORE_OK)
+    log_write(LOG_ERROR, "cannot open the database %s: %s", db_path, store_strerror(rc));
+  else if ((rc = store_jobs_recover(st, &requeued, &failed, &cancelled)) != STORE_OK)
+    log_write(LOG_ERROR, "cannot recover interrupted jobs in %s: %s", db_path,
+              store_strerror(rc));
+  store_close(st);
+  if (rc != STORE_OK) {
     return -1;
   }
-  store_close(st);
   /* BLAS runs single-threaded inside our own tiles (core/gemm.c): one pool
    * per job, sized by its share, instead of OpenBLAS's threads competing
    * with the workers' for the same cores. */
@@ -488,32 +468,10 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   j->events_kept = c->events_kept;
   j->events = events;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
-  if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) {
-    free(j->workers);
-    free(j);
-    return -1;
-  }
-  if (uv_cond_init(&j->wake) != 0) {
-    uv_mutex_destroy(&j->lock);
-    free(j->workers);
-    free(j);
-    return -1;
-  }
-  if (uv_cond_init(&j->retry) != 0) {
-    uv_cond_destroy(&j->wake);
-    uv_mutex_destroy(&j->lock);
-    free(j->workers);
-    free(j);
-    return -1;
-  }
-  if (budget_init(&j->memory, c->memory_budget) != 0) {
-    uv_cond_destroy(&j->retry);
-    uv_cond_destroy(&j->wake);
-    uv_mutex_destroy(&j->lock);
-    free(j->workers);
-    free(j);
-    return -1;
-  }
+  if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) goto fail_lock;
+  if (uv_cond_init(&j->wake) != 0) goto fail_wake;
+  if (uv_cond_init(&j->retry) != 0) goto fail_retry;
+  if (budget_init(&j->memory, c->memory_budget) != 0) goto fail_budget;
   for (int i = 0; i < workers; i++) {
     j->workers[i].owner = j;
     if (uv_thread_create(&j->workers[i].thread, worker_main, &j->workers[i]) != 0) {
@@ -523,11 +481,22 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
     j->n_workers++;
   }
   if (j->n_workers == 0) {
-    jobs_stop(j);
+    jobs_stop(j); /* everything is initialised: the one full teardown */
     return -1;
   }
   *out = j;
   return 0;
+
+fail_budget:
+  uv_cond_destroy(&j->retry);
+fail_retry:
+  uv_cond_destroy(&j->wake);
+fail_wake:
+  uv_mutex_destroy(&j->lock);
+fail_lock:
+  free(j->workers);
+  free(j);
+  return -1;
 }
 
 void jobs_notify(jobs *j) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+
 static bool add_int(cJSON *o, const char *key, int64_t v) {
   return cJSON_AddNumberToObject(o, key, (double)v) != NULL;
 }
@@ -37,6 +38,25 @@ static bool add_stored_json(cJSON *o, const char *key, const char *text) {
   return cJSON_AddRawToObject(o, key, text) != NULL;
 }
 
+/* NULL text is no damage: it stands for null. */
+static bool stored_json_damaged(const char *text) {
+  if (text == NULL) return false;
+  cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
+  cJSON_Delete(v);
+  return v == NULL; /* or out of memory while parsing: then the row is left out too */
+}
+
+/* A list's summary row holds no class names, only their count: -1 when the
+ * store found them damaged. */
+bool json_out_dataset_damaged(const store_dataset *d) {
+  return d->task == STORE_TASK_CLASSIFICATION &&
+         (d->n_classes < 0 || stored_json_damaged(d->classes));
+}
+
+bool json_out_model_damaged(const store_model *m) {
+  return stored_json_damaged(m->spec) || m->n_classes < 0 || stored_json_damaged(m->classes);
+}
+
 static cJSON *finish(cJSON *o, bool ok) {
   if (ok) return o;
   cJSON_Delete(o);
@@ -51,7 +71,7 @@ static cJSON *dataset(const store_dataset *d, bool full) {
             add_int(o, "outputs", d->outputs) &&
             add_text(o, "task", store_task_name(d->task));
   if (ok && d->task == STORE_TASK_CLASSIFICATION)
-    ok = add_int(o, "class_count", d->n_classes) &&
+    ok = d->n_classes >= 0 && add_int(o, "class_count", d->n_classes) && /* -1: damaged */
          (!full || add_stored_json(o, "classes", d->classes));
   ok = ok && add_text(o, "created_at", d->created_at);
   return finish(o, ok);
@@ -68,7 +88,7 @@ static cJSON *model(const store_model *m, bool full) {
             add_int(o, "version", m->version) &&
             cJSON_AddBoolToObject(o, "trained", m->trained) != NULL &&
             add_id(o, "last_job", m->last_job) &&
-            add_id(o, "class_count", m->n_classes) &&
+            m->n_classes >= 0 && add_id(o, "class_count", m->n_classes) && /* -1: damaged */
             (!full || add_stored_json(o, "classes", m->classes)) &&
             add_text(o, "created_at", m->created_at);
   return finish(o, ok);

@@ -9,6 +9,7 @@
 #define TRAIND_JSON_OUT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "../core/nn.h"
 #include "store.h"
@@ -80,6 +81,14 @@ cJSON *json_out_model_version(const store_model_version *v);
  *   checkpoint: {"job","epoch","version","bytes"}
  */
 cJSON *json_out_event(const store_event *e);
+
+/**
+ * Whether a row's stored JSON text (a dataset's class names; a model's spec
+ * and class names) no longer parses: the row was damaged behind the daemon's
+ * back, and its writer above gives NULL for it, not for a lack of memory.
+ */
+bool json_out_dataset_damaged(const store_dataset *d);
+bool json_out_model_damaged(const store_model *m);
 
 /** A float as the shortest decimal that reads back as the same float. */
 cJSON *json_out_float(float v);

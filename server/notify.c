@@ -23,14 +23,13 @@ int notify_new(notifier **out) {
   if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
       pthread_cond_init(&n->changed, &attr) != 0)
     goto fail_cond;
-  if (pthread_mutex_init(&n->mutex, NULL) != 0) {
-    pthread_cond_destroy(&n->changed);
-    goto fail_cond;
-  }
+  if (pthread_mutex_init(&n->mutex, NULL) != 0) goto fail_mutex;
   pthread_condattr_destroy(&attr);
   *out = n;
   return 0;
 
+fail_mutex:
+  pthread_cond_destroy(&n->changed);
 fail_cond:
   pthread_condattr_destroy(&attr);
 fail_attr:

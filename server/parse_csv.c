@@ -9,6 +9,8 @@
 #include "intern.h"
 #include "utf8.h"
 
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+
 typedef enum { CELL_START, CELL_PLAIN, CELL_QUOTED, CELL_QUOTE_SEEN } cell_state;
 
 struct parse_csv {
@@ -144,6 +146,13 @@ static int header_cell(parse_csv *p, api_error *err) {
   if (len == 0) return fail_at(p, 0, err, "has a column without a name");
   if (utf8_check(name, len, NULL) != 0)
     return fail_at(p, 0, err, "has a column name that is not UTF-8");
+  /* A second byte order mark (feed skips the first) would hide in the name. */
+  if (len >= 3 && memcmp(name, utf8_bom, 3) == 0) {
+    char what[PARSE_PATH_MAX];
+    snprintf(what, sizeof what, "column %d (%.64s) starts with a byte order mark", p->col + 1,
+             name + 3);
+    return fail_at(p, 0, err, what);
+  }
   if (intern_add(&p->columns, name, len, &id) != 0) return parse_out_of_memory(err);
   if (id != p->col) {
     char what[PARSE_PATH_MAX];
@@ -284,8 +293,6 @@ static int lex(parse_csv *p, char c, api_error *err) {
   }
   return rc;
 }
-
-static const char utf8_bom[] = "\xEF\xBB\xBF";
 
 /* The stream is past a byte order mark, or holds none: the bytes that
  * matched part of one were data after all. */

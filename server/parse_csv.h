@@ -3,7 +3,8 @@
  * text/csv), fed in chunks as the body streams in, never held whole.
  *
  * A header row, then data rows; RFC 4180 quoting ("" inside quotes), LF or
- * CRLF, blank lines ignored. target names one or more comma-separated
+ * CRLF, blank lines ignored; one UTF-8 byte order mark opening the body is
+ * skipped, and a column name starting with another is refused. target names one or more comma-separated
  * columns. A single target column holding any non-numeric cell makes a
  * classification set (classes sorted); otherwise targets are numeric
  * regression outputs. Every other column is a numeric feature; a bad cell is

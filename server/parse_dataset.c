@@ -4,6 +4,7 @@
 
 #include "intern.h"
 
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,13 +38,35 @@ int parse_out_of_memory(api_error *err) {
   return api_fail(err, API_INTERNAL, NULL, "out of memory");
 }
 
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* The end of a decimal number at s: [+-] (digits [. [digits]] | . digits)
+ * [(e|E) [+-] digits], or s itself when none starts there. strtod alone would
+ * also read hex floats ("0x10"), "inf" and "nan". */
+static const char *decimal_end(const char *s) {
+  const char *p = s + (*s == '+' || *s == '-');
+  size_t digits = 0;
+  for (; is_digit(*p); p++) digits++;
+  if (*p == '.')
+    for (p++; is_digit(*p); p++) digits++;
+  if (digits == 0) return s;
+  if (*p == 'e' || *p == 'E') {
+    const char *e = p + 1 + (p[1] == '+' || p[1] == '-');
+    if (!is_digit(*e)) return s;
+    for (p = e; is_digit(*p); p++) {}
+  }
+  return p;
+}
+
 int parse_text_to_float(const char *s, float *out) {
   while (*s == ' ' || *s == '\t') s++;
+  const char *number_end = decimal_end(s), *rest = number_end;
+  while (*rest == ' ' || *rest == '\t') rest++;
+  if (number_end == s || *rest != '\0') return -1;
   char *end;
-  double d = strtod(s, &end);
-  if (end == s) return -1;
-  while (*end == ' ' || *end == '\t') end++;
-  if (*end != '\0' || !isfinite(d) || fabs(d) > FLT_MAX) return -1;
+  double d = strtod(s, &end); /* reads exactly the decimal just checked */
+  assert(end == number_end);
+  if (!isfinite(d) || fabs(d) > FLT_MAX) return -1;
   *out = (float)d;
   return 0;
 }
@@ -85,6 +108,7 @@ static int parse_matrix(const cJSON *root, const char *key, size_t *rows_out, in
                     PARSE_DATASET_MAX_VALUES);
   float *a = malloc(bytes); /* (rows, cols) */
   if (a == NULL) return parse_out_of_memory(err);
+  int rc;
   size_t i = 0;
   for (const cJSON *r = m->child; r != NULL; r = r->next, i++) {
     size_t j = 0;
@@ -92,21 +116,25 @@ static int parse_matrix(const cJSON *root, const char *key, size_t *rows_out, in
     for (; c != NULL && j < cols; c = c->next, j++) {
       if (json_to_float(c, &a[i * cols + j]) != 0) {
         snprintf(field, sizeof field, "%s[%zu][%zu]", key, i, j);
-        free(a);
-        return api_fail(err, API_INVALID_ARGUMENT, field, "%s must be a finite number", field);
+        rc = api_fail(err, API_INVALID_ARGUMENT, field, "%s must be a finite number", field);
+        goto fail;
       }
     }
     if (!cJSON_IsArray(r) || j != cols || c != NULL) {
       snprintf(field, sizeof field, "%s[%zu]", key, i);
-      free(a);
-      return api_fail(err, API_INVALID_ARGUMENT, field,
-                      "%s must be an array of %zu numbers, like %s[0]", field, cols, key);
+      rc = api_fail(err, API_INVALID_ARGUMENT, field,
+                    "%s must be an array of %zu numbers, like %s[0]", field, cols, key);
+      goto fail;
     }
   }
   *rows_out = rows;
   *cols_out = (int)cols;
   *out = a;
   return 0;
+
+fail:
+  free(a);
+  return rc;
 }
 
 /* labels[i] as a string (interned) or as a class number. */

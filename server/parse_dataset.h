@@ -67,7 +67,9 @@ int parse_dataset_json(const cJSON *root, char name[PARSE_NAME_MAX + 1], parse_d
 int parse_out_of_memory(api_error *err);
 
 /**
- * A float from text: optional blanks around it, finite, within float range.
+ * A float from text: a decimal number ([+-] digits, a point, an exponent:
+ * "-1.5e3", ".5", "5."; never hex, "inf" or "nan") with optional blanks
+ * around it, within float range.
  * @return 0, or -1 when s is anything else
  */
 int parse_text_to_float(const char *s, float *out);

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const request_keys[] = {"id", "parameters", "inputs", "outputs", NULL};
+static const char *const request_keys[] = {"id",      "model_name", "parameters",
+                                           "inputs", "outputs",    NULL};
 static const char *const input_keys[] = {"name",       "shape", "datatype",
                                          "parameters", "data",  NULL};
 static const char *const output_keys[] = {"name", "parameters", NULL};
@@ -112,6 +113,39 @@ static int walk_data(const cJSON *arr, int depth, walk *w, api_error *err) {
   return 0;
 }
 
+/* "Tensor Data" has two forms: flat, or nested as the shape (one array of
+ * `features` numbers per row). Other nestings that hold as many numbers, as
+ * [[0,1,2],[3]] for [2,2], are refused: they say another shape. walk_data
+ * has checked every number and their count. */
+static int check_nesting(const cJSON *data, const parse_infer *out, api_error *err) {
+  const char *field = INPUT_PATH ".data";
+  size_t n = 0;
+  int flat = 1;
+  for (const cJSON *v = data->child; v != NULL; v = v->next, n++)
+    if (cJSON_IsArray(v)) flat = 0;
+  if (flat) return 0;
+  if (n != out->rows)
+    return api_fail(err, API_INVALID_ARGUMENT, field,
+                    "%s has %zu elements where shape [%zu, %zu] has %zu rows (nest the data as "
+                    "the shape, or give it flat)",
+                    field, n, out->rows, out->features, out->rows);
+  size_t i = 0;
+  for (const cJSON *row = data->child; row != NULL; row = row->next, i++) {
+    size_t m = 0;
+    int numbers = cJSON_IsArray(row);
+    for (const cJSON *v = numbers ? row->child : NULL; v != NULL; v = v->next, m++)
+      if (cJSON_IsArray(v)) numbers = 0;
+    if (numbers && m == out->features) continue;
+    char at[PARSE_PATH_MAX];
+    snprintf(at, sizeof at, "%s[%zu]", field, i);
+    return api_fail(err, API_INVALID_ARGUMENT, at,
+                    "%s must be a row of %zu numbers, as shape [%zu, %zu] says (or give the "
+                    "data flat)",
+                    at, out->features, out->rows, out->features);
+  }
+  return 0;
+}
+
 static int check_data(const cJSON *input, parse_infer *out, api_error *err) {
   const char *field = INPUT_PATH ".data";
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(input, "data");
@@ -127,8 +161,9 @@ static int check_data(const cJSON *input, parse_infer *out, api_error *err) {
     return api_fail(err, API_INVALID_ARGUMENT, field,
                     "%s holds %zu numbers; shape [%zu, %zu] needs %zu", field, w.count,
                     out->rows, out->features, want);
-  out->data = data;
-  return 0;
+  rc = check_nesting(data, out, err);
+  if (rc == 0) out->data = data;
+  return rc;
 }
 
 static int check_input(const cJSON *root, size_t max_rows, parse_infer *out, api_error *err) {
@@ -174,7 +209,9 @@ int parse_infer_request(const cJSON *root, size_t max_rows, parse_infer *out, ap
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
   if (id != NULL && !cJSON_IsString(id))
     return api_fail(err, API_INVALID_ARGUMENT, "id", "id must be a string");
-  rc = check_parameters(root, NULL, err);
+  rc = parse_json_string(root, NULL, "model_name", PARSE_OPTIONAL, PARSE_NAME_MAX,
+                         &out->model_name, err);
+  if (rc == 0) rc = check_parameters(root, NULL, err);
   if (rc == 0) rc = check_input(root, max_rows, out, err);
   if (rc == 0) rc = check_outputs(root, err);
   if (rc != 0) return rc;

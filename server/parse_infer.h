@@ -8,11 +8,14 @@
  *
  * A traind model has one input tensor, PARSE_INFER_INPUT, of shape [rows,
  * features] and one output, PARSE_INFER_OUTPUT, of shape [rows, outputs],
- * both PARSE_INFER_DATATYPE. The data is row-major, flat or nested in any
- * way (the protocol allows both), and holds numbers only: exactly as many as
- * the shape says. "parameters" objects are checked for the protocol's form
+ * both PARSE_INFER_DATATYPE. The data is row-major, in one of the
+ * protocol's two forms: flat, or nested as the shape (one array of
+ * `features` numbers per row); it holds numbers only, exactly as many as the
+ * shape says. "parameters" objects are checked for the protocol's form
  * (string, number or boolean values) and otherwise ignored; "outputs", when
- * present, may only name the one output. Unknown members are rejected.
+ * present, may only name the one output. "model_name", which some clients
+ * repeat from the path, is read as a string for the handler to compare.
+ * Unknown members are rejected.
  */
 #ifndef TRAIND_PARSE_INFER_H
 #define TRAIND_PARSE_INFER_H
@@ -27,6 +30,7 @@
 
 typedef struct {
   const char *id;     /* the request's "id", borrowed from the tree; NULL when absent */
+  const char *model_name; /* its "model_name" (the path's model is the one used), or NULL */
   size_t rows;        /* the input's shape: [rows, features] */
   size_t features;
   const cJSON *data;  /* the input's data: rows * features finite floats, in order */

@@ -28,8 +28,8 @@
 #define PARSE_MAX_EPOCHS 1000000
 
 typedef struct {
-  int64_t model;        /* model id, 1..2^53 */
-  int64_t dataset;      /* dataset id, 1..2^53 */
+  int64_t model;        /* model id, 1..2^53 - 1 */
+  int64_t dataset;      /* dataset id, 1..2^53 - 1 */
   nn_train_config config;
   int reset;            /* start from fresh weights instead of the model's current ones */
   int checkpoint_every; /* epochs between checkpoints, >= 1 */

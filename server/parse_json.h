@@ -23,7 +23,10 @@
 #define PARSE_JSON_MAX_DEPTH JSON_CHECK_MAX_DEPTH
 #define PARSE_PATH_MAX 128 /* the size of api_error.field */
 #define PARSE_NAME_MAX 64  /* resource names: 1..64 of [A-Za-z0-9._-] */
-#define PARSE_MAX_SAFE_INT 9007199254740992LL /* 2^53: the largest exact JSON integer */
+/* 2^53 - 1: integers in RFC 8259's interoperable range, +-(2^53 - 1), are the
+ * ones no other integer reads as: 9007199254740993 reads as the double 2^53,
+ * so 2^53 itself could be a rounded larger number and is refused too. */
+#define PARSE_MAX_SAFE_INT 9007199254740991LL
 
 typedef enum { PARSE_OPTIONAL, PARSE_REQUIRED } parse_presence;
 

@@ -9,7 +9,7 @@
  * Layer members: type (required), dense: units (required), activation
  * (linear), slope (leaky_relu only, 0.01), init (by activation); dropout:
  * rate (required). Top level: name, inputs, layers, loss required; seed
- * (0..2^53, default 0) and normalize (false) optional. Unknown members and
+ * (0..2^53 - 1, default 0) and normalize (false) optional. Unknown members and
  * members that do not apply are rejected, naming them.
  */
 #ifndef TRAIND_PARSE_SPEC_H

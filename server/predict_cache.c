@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fit.h"
+
 typedef struct {
   int64_t id;
   int64_t version;
@@ -202,40 +204,16 @@ exit:
  * from the store into a new snapshot. */
 static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *newest,
                 char **classes, api_error *err) {
-  store_weights sw;
-  nn_model *m = NULL;
-  int rc = store_model_weights(st, model_id, want, &sw);
-  if (rc == STORE_OK && sw.buf == NULL && want != 0) {
-    rc = api_fail(err, API_NOT_FOUND, "version",
-                  "model %lld has no version %lld (see GET /v1/models/%lld/versions for the "
-                  "versions kept)", (long long)model_id, (long long)want, (long long)model_id);
-    goto out;
+  fit_weights fw;
+  int rc = fit_weights_load(st, model_id, want, &fw, err);
+  if (rc == 0 && nn_weights_new(fw.model, w) != NN_OK)
+    rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
+  if (rc == 0) {
+    *newest = fw.newest;
+    *classes = fw.classes;
+    fw.classes = NULL;
   }
-  if (rc != STORE_OK) {
-    rc = api_fail(err, store_api_code(rc), rc == STORE_ENOTFOUND ? "id" : NULL,
-                  rc == STORE_ENOTFOUND ? "no model with id %lld" : "cannot read model %lld",
-                  (long long)model_id);
-    goto out;
-  }
-  if (sw.buf == NULL) {
-    rc = api_fail(err, API_CONFLICT, NULL, "model %lld has not been trained yet",
-                  (long long)model_id);
-    goto out;
-  }
-  nn_error ne;
-  if (nn_checkpoint_load(sw.buf, sw.len, &m, NULL, &ne) != NN_OK ||
-      nn_weights_new(m, w) != NN_OK) {
-    rc = api_fail(err, API_INTERNAL, NULL, "the stored weights of model %lld are unreadable",
-                  (long long)model_id);
-    goto out;
-  }
-  *newest = sw.newest;
-  *classes = sw.classes;
-  sw.classes = NULL;
-  rc = 0;
-out:
-  store_weights_clear(&sw);
-  nn_model_free(m);
+  fit_weights_clear(&fw);
   return rc;
 }
 

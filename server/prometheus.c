@@ -1,20 +1,29 @@
 /* prometheus.c — lock-free counters and their Prometheus text exposition. */
 #include "prometheus.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Unmatched requests keep their method when it is one of these, else "other". */
+/* Requests a route's own method does not label keep their method when it is
+ * one of these, else "other". */
 static const char *const methods[] = {"GET",  "HEAD",    "POST",  "PUT",
                                       "DELETE", "PATCH", "OPTIONS", "other"};
 #define N_METHODS (sizeof methods / sizeof methods[0])
-#define N_SLOTS (PROMETHEUS_MAX_ROUTES + N_METHODS) /* routes, then "none" per method */
+
+/* A slot is one (route, method) series. First each route, with its own method;
+ * then route="none" per method; then, per route and method, the requests
+ * whose path matched the route's pattern but whose method none of the
+ * pattern's routes takes (405), labelled with the pattern. */
+#define NONE_SLOTS PROMETHEUS_MAX_ROUTES
+#define WRONG_METHOD_SLOTS (NONE_SLOTS + N_METHODS)
+#define N_SLOTS (WRONG_METHOD_SLOTS + PROMETHEUS_MAX_ROUTES * N_METHODS)
 
 /* Every status the API answers; anything else is counted as "other". */
-static const int statuses[] = {200, 201, 202, 204, 400, 401, 403, 404,
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
                                405, 409, 413, 415, 422, 500, 503, 507};
 #define N_STATUSES (sizeof statuses / sizeof statuses[0])
 
@@ -53,15 +62,18 @@ static void observe(histogram *h, uint64_t micros) {
   atomic_fetch_add_explicit(&h->sum_us, micros, memory_order_relaxed);
 }
 
-static size_t slot_of(long route_index, const char *method) {
-  if (route_index >= 0 && route_index < PROMETHEUS_MAX_ROUTES) return (size_t)route_index;
+static size_t slot_of(long route_index, const char *method, int status) {
+  bool routed = route_index >= 0 && route_index < PROMETHEUS_MAX_ROUTES;
+  if (routed && status != 405) return (size_t)route_index;
   size_t m = 0;
   while (m + 1 < N_METHODS && strcmp(methods[m], method) != 0) m++;
-  return PROMETHEUS_MAX_ROUTES + m;
+  if (!routed) return NONE_SLOTS + m;
+  return WRONG_METHOD_SLOTS + (size_t)route_index * N_METHODS + m;
 }
 
 void prometheus_http_request(long route_index, const char *method, int status, uint64_t micros) {
-  size_t slot = slot_of(route_index, method);
+  size_t slot = slot_of(route_index, method, status);
+  assert(slot < N_SLOTS);
   size_t s = 0;
   while (s < N_STATUSES && statuses[s] != status) s++;
   atomic_fetch_add_explicit(&counters.requests[slot][s], 1, memory_order_relaxed);
@@ -101,11 +113,20 @@ static void label_value(char *out, size_t size, const char *s) {
 
 /* A slot's labels, without braces: route="/v1/models/{id}",method="GET". */
 static void slot_labels(char *out, size_t size, const route *routes, size_t slot) {
-  bool known = slot < PROMETHEUS_MAX_ROUTES;
+  const char *pattern = "none", *method;
+  if (slot < NONE_SLOTS) {
+    pattern = routes[slot].pattern;
+    method = routes[slot].method;
+  } else if (slot < WRONG_METHOD_SLOTS) {
+    method = methods[slot - NONE_SLOTS];
+  } else {
+    pattern = routes[(slot - WRONG_METHOD_SLOTS) / N_METHODS].pattern;
+    method = methods[(slot - WRONG_METHOD_SLOTS) % N_METHODS];
+  }
   snprintf(out, size, "route=\"");
-  label_value(out, size, known ? routes[slot].pattern : "none");
+  label_value(out, size, pattern);
   strncat(out, "\",method=\"", size - strlen(out) - 1);
-  label_value(out, size, known ? routes[slot].method : methods[slot - PROMETHEUS_MAX_ROUTES]);
+  label_value(out, size, method);
   strncat(out, "\"", size - strlen(out) - 1);
 }
 
@@ -135,7 +156,9 @@ static uint64_t histogram_count(histogram *h) {
 }
 
 static bool slot_in_table(size_t slot, size_t n_routes) {
-  return slot >= PROMETHEUS_MAX_ROUTES || slot < n_routes;
+  if (slot < NONE_SLOTS) return slot < n_routes;
+  if (slot < WRONG_METHOD_SLOTS) return true;
+  return (slot - WRONG_METHOD_SLOTS) / N_METHODS < n_routes;
 }
 
 /* Series appear once they have something to count, as client libraries do. */

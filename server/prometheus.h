@@ -11,7 +11,8 @@
  * HTTP series are labelled by route pattern ("/v1/models/{id}"), never the
  * raw path, so their number is bounded by the route table; requests that
  * matched no route share route="none", with their method folded to a fixed
- * set.
+ * set. A request whose path matched a pattern but whose method none of its
+ * routes takes (405) is counted under the pattern, with its folded method.
  */
 #ifndef TRAIND_PROMETHEUS_H
 #define TRAIND_PROMETHEUS_H
@@ -31,7 +32,8 @@ uint64_t prometheus_clock_us(void);
 /**
  * Count one answered HTTP request.
  * @param route_index the matched route's index in the table given to
- *                    prometheus_format, or -1 when no route matched
+ *                    prometheus_format; on a 405, the index of a route whose
+ *                    pattern the path matched; -1 when no pattern matched
  * @param method      the request method (labels only routes' own methods and
  *                    a few standard ones; any other is "other")
  * @param status      the HTTP status sent

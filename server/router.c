@@ -205,8 +205,10 @@ int router_match(const route *table, size_t n, const char *method, const char *p
         match_pattern(table[r].pattern, &parts, ids, &n_ids, &name, tail, &bad_id);
     if (kind != MATCH_OK) continue;
     path_known = true;
+    if (out->pattern == NULL) out->pattern = &table[r];
     list_add(out->allow, sizeof out->allow, table[r].method);
     if (strcmp(table[r].method, method) != 0) continue;
+    if (!method_known) out->pattern = &table[r];
     method_known = true;
     const char *want = route_media_type(&table[r]);
     bool untyped_ok = content_type == NULL && table[r].untyped_json;

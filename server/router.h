@@ -126,6 +126,9 @@ typedef struct {
   char name[ROUTE_MAX_SEGMENT]; /* the pattern's {name} value, decoded; "" when it has none */
   char tail[ROUTE_TAIL_MAX];    /* what a "{...}" segment matched, else "" */
   char allow[ROUTE_ALLOW_MAX];  /* on 405: "GET, DELETE" */
+  const route *pattern;         /* on 405 and 415 too: a route whose pattern the path matched
+                                 * (on 415, of the request's method), to count the request
+                                 * under; NULL when none did */
 } route_match;
 
 /** @return the daemon's route table, defined in routes.c (n receives its length). */

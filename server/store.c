@@ -1,16 +1,22 @@
 /*
- * store.c — the SQLite store (with store_datasets.c and store_jobs.c, the
- * only files of the daemon that speak SQL): schema, statements, transactions.
+ * store.c — the SQLite store's connection: schema and migrations,
+ * transactions, the statement cache, and the helpers that bind and run
+ * statements. The statements themselves sit in the file of their table
+ * (store_internal.h lists the files), beside the code that binds them;
+ * this one holds only those of transactions.
  *
- * Every statement is prepared once per handle (at store_open) from the
- * `queries` table and run with bound parameters only; values are never
- * formatted into SQL text. Writes that touch more than one row run in
- * BEGIN IMMEDIATE transactions: taking the write lock up front means a
- * transaction never has to upgrade a stale WAL read snapshot (which fails
+ * Every statement is prepared once per handle, at its first use (the
+ * transaction statements at store_open, so that ending a transaction never
+ * has to prepare anything), and run with bound parameters only; values are
+ * never formatted into SQL text. A handle that serves one request thus
+ * prepares only what the request runs. Writes that touch more than one row
+ * run in BEGIN IMMEDIATE transactions: taking the write lock up front means
+ * a transaction never has to upgrade a stale WAL read snapshot (which fails
  * with SQLITE_BUSY_SNAPSHOT instead of waiting on busy_timeout).
  */
 #include "store_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -31,8 +37,9 @@
  * Migrations: migrations[i] brings a database from user_version i to i + 1,
  * in its own transaction. Append new scripts; never edit a released one.
  *
- * The state and task names in CHECK constraints and queries below are the
- * same strings as the name tables further down (the schema cannot refer to C).
+ * The state and task names in CHECK constraints and in the statements of the
+ * store_*.c files are the same strings as the name tables further down (the
+ * schema cannot refer to C).
  */
 static const char *const migrations[] = {
     /* 1: initial schema. */
@@ -221,172 +228,6 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* ---- statements -------------------------------------------------------------- */
-
-#define DATASET_COLS \
-  "id, name, rows, features, outputs, task, classes, created_at, json_array_length(classes)"
-#define MODEL_COLS \
-  "id, name, spec, parameters, version, trained, last_job, created_at, classes," \
-  " json_array_length(classes)"
-/* Lists carry summaries: the count of the class names, not the names. */
-#define DATASET_SUMMARY_COLS \
-  "id, name, rows, features, outputs, task, NULL, created_at, json_array_length(classes)"
-#define MODEL_SUMMARY_COLS \
-  "id, name, spec, parameters, version, trained, last_job, created_at, NULL," \
-  " json_array_length(classes)"
-#define JOB_COLS                                                                     \
-  "id, model_id, dataset_id, state, config, epoch, epochs, loss, val_loss, accuracy, " \
-  "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
-  "started_at, finished_at, memory"
-#define ACTIVE "('queued', 'running')"
-#define METRIC_COLS "epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds, layers, threads"
-#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
-
-/* Which running jobs each recovery step takes: the event insert and the
- * update of a step must select the same rows. */
-#define RECOVER_CANCELLED " WHERE state = 'running' AND cancel_requested"
-#define RECOVER_FAILED " WHERE state = 'running' AND stalled_restarts >= ?3"
-#define RECOVER_REQUEUE " WHERE state = 'running'"
-
-static const char *const queries[Q_COUNT] = {
-    [Q_BEGIN_READ] = "BEGIN",
-    [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
-    [Q_COMMIT] = "COMMIT",
-    [Q_ROLLBACK] = "ROLLBACK",
-    [Q_HEALTHZ] = "SELECT 1",
-    [Q_DATASET_INSERT] =
-        "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING " DATASET_COLS,
-    [Q_DATASET_GET] = "SELECT " DATASET_COLS " FROM datasets WHERE id = ?1",
-    [Q_DATASET_LIST] = "SELECT " DATASET_SUMMARY_COLS " FROM datasets ORDER BY id",
-    [Q_DATASET_IN_USE] =
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE dataset_id = ?1 AND state IN " ACTIVE ")",
-    [Q_DATASET_DELETE] = "DELETE FROM datasets WHERE id = ?1",
-    [Q_MODEL_INSERT] = "INSERT INTO models (name, spec, parameters, created_at)"
-                       " VALUES (?1, ?2, ?3, ?4) RETURNING " MODEL_COLS,
-    [Q_MODEL_GET] = "SELECT " MODEL_COLS " FROM models WHERE id = ?1",
-    [Q_MODEL_BY_NAME] =
-        "SELECT " MODEL_COLS " FROM models WHERE name = ?1 ORDER BY id DESC LIMIT 1",
-    [Q_MODEL_LIST] = "SELECT " MODEL_SUMMARY_COLS " FROM models ORDER BY id",
-    [Q_MODEL_IN_USE] =
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE model_id = ?1 AND state IN " ACTIVE ")",
-    [Q_MODEL_DELETE] = "DELETE FROM models WHERE id = ?1",
-    /* The newest weights: the model row answers for a model never trained. */
-    [Q_MODEL_WEIGHTS] = "SELECT v.weights, m.version, v.classes, m.version FROM models m"
-                        " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = m.version"
-                        " WHERE m.id = ?1",
-    /* A version not kept reads as NULL weights; only a missing model is no row. */
-    [Q_MODEL_WEIGHTS_AT] = "SELECT v.weights, ?2, v.classes, m.version FROM models m"
-                           " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = ?2"
-                           " WHERE m.id = ?1",
-    [Q_MODEL_VERSION] = "SELECT version FROM models WHERE id = ?1",
-    [Q_MODEL_PUBLISH] = "UPDATE models SET version = version + 1, trained = 1, last_job = ?2,"
-                        " classes = ?3 WHERE id = ?1 RETURNING version",
-    [Q_VERSION_INSERT] = "INSERT INTO model_versions (model_id, version, job_id, epoch, weights,"
-                         " classes, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    /* Past the newest ?3 (?2 is the newest version), only each job's last
-     * version stays. */
-    [Q_VERSION_PRUNE] = "DELETE FROM model_versions WHERE model_id = ?1 AND version <= ?2 - ?3"
-                        " AND version NOT IN (SELECT max(version) FROM model_versions"
-                        " WHERE model_id = ?1 GROUP BY job_id)",
-    [Q_VERSION_LIST] = "SELECT version, job_id, epoch, length(weights), published_at"
-                       " FROM model_versions WHERE model_id = ?1 ORDER BY version DESC",
-    [Q_JOB_INSERT] = "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at, memory)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING " JOB_COLS,
-    [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-    [Q_JOB_EXISTS] = "SELECT id FROM jobs WHERE id = ?1",
-    /* One list per filter (?1 the state, ?2 the model): a single statement
-     * with "?1 IS NULL OR state = ?1" hides the indexes from the planner,
-     * and every filtered list would scan every job ever queued. */
-    [Q_JOB_LIST] = "SELECT " JOB_COLS " FROM jobs ORDER BY id",
-    [Q_JOB_LIST_STATE] = "SELECT " JOB_COLS " FROM jobs WHERE state = ?1 ORDER BY id",
-    [Q_JOB_LIST_MODEL] = "SELECT " JOB_COLS " FROM jobs WHERE model_id = ?2 ORDER BY id",
-    [Q_JOB_LIST_MODEL_STATE] = "SELECT " JOB_COLS " FROM jobs"
-                               " WHERE model_id = ?2 AND state = ?1 ORDER BY id",
-    /* One statement, so the pick and the update are atomic. */
-    [Q_JOB_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
-    /* The oldest queued job whose model has no running job, and whose memory
-     * fits the room ?2 left by the running ones or exceeds the whole budget
-     * ?3 (its worker fails it). */
-    [Q_JOB_CLAIM] = "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, ?1)"
-                    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
-                    " AND NOT EXISTS (SELECT 1 FROM jobs r"
-                    " WHERE r.model_id = q.model_id AND r.state = 'running')"
-                    " AND (coalesce(q.memory, 0) <= ?2 OR q.memory > ?3) ORDER BY q.id LIMIT 1)"
-                    " RETURNING " JOB_COLS,
-    /* SET expressions all see the row as it was before the update. */
-    [Q_JOB_CANCEL] =
-        "UPDATE jobs SET"
-        " cancel_requested = (state IN " ACTIVE ") OR cancel_requested,"
-        " state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END,"
-        " finished_at = CASE state WHEN 'queued' THEN ?2 ELSE finished_at END"
-        " WHERE id = ?1 RETURNING " JOB_COLS,
-    [Q_JOB_FINISH] = "UPDATE jobs SET state = ?2, error = ?3, finished_at = ?4"
-                     " WHERE id = ?1 AND state = 'running' RETURNING epoch",
-    [Q_JOB_REQUEUE] = "UPDATE jobs SET state = 'queued' WHERE id = ?1 AND state = 'running'"
-                      " RETURNING model_id",
-    [Q_JOB_PROGRESS] = "UPDATE jobs SET epoch = ?2, loss = ?3, val_loss = ?4, accuracy = ?5,"
-                       " val_accuracy = ?6, samples_per_second = ?7"
-                       " WHERE id = ?1 AND state = 'running' RETURNING model_id",
-    [Q_RECOVER_CANCELLED] =
-        "UPDATE jobs SET state = 'cancelled', finished_at = ?1" RECOVER_CANCELLED,
-    [Q_RECOVER_FAILED] = "UPDATE jobs SET state = 'failed', restarts = restarts + 1, error = ?2,"
-                         " finished_at = ?1" RECOVER_FAILED,
-    [Q_RECOVER_REQUEUE] = "UPDATE jobs SET state = 'queued', restarts = restarts + 1,"
-                          " stalled_restarts = stalled_restarts + 1" RECOVER_REQUEUE,
-    /* Each recovery step's state events, inserted just before its update. */
-    [Q_RECOVER_CANCELLED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
-                                   " SELECT id, 'state', 'cancelled', epoch FROM jobs"
-                                   RECOVER_CANCELLED " ORDER BY id",
-    [Q_RECOVER_FAILED_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
-                                " SELECT id, 'state', 'failed', epoch FROM jobs"
-                                RECOVER_FAILED " ORDER BY id",
-    [Q_RECOVER_REQUEUE_EVENTS] = "INSERT INTO events (job_id, kind, state, epoch)"
-                                 " SELECT id, 'state', 'queued', epoch FROM jobs"
-                                 RECOVER_REQUEUE " ORDER BY id",
-    /* Upsert: a job resumed from a checkpoint re-runs the epochs after it. */
-    [Q_METRIC_UPSERT] =
-        "INSERT INTO metrics (job_id, epoch, loss, val_loss, accuracy, val_accuracy, lr, seconds,"
-        " layers, threads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        " ON CONFLICT (job_id, epoch) DO UPDATE"
-        " SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,"
-        " val_accuracy = excluded.val_accuracy, lr = excluded.lr, seconds = excluded.seconds,"
-        " layers = excluded.layers, threads = excluded.threads",
-    [Q_METRICS_AFTER] =
-        "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch > ?2 ORDER BY epoch",
-    [Q_METRIC_GET] = "SELECT " METRIC_COLS " FROM metrics WHERE job_id = ?1 AND epoch = ?2",
-    [Q_CHECKPOINT_UPSERT] =
-        "INSERT INTO checkpoints (job_id, epoch, bytes, data, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, epoch) DO UPDATE SET"
-        " bytes = excluded.bytes, data = excluded.data, created_at = excluded.created_at",
-    [Q_JOB_CHECKPOINTED] = "UPDATE jobs SET stalled_restarts = 0 WHERE id = ?1",
-    [Q_CHECKPOINT_PRUNE] = "DELETE FROM checkpoints WHERE job_id = ?1 AND epoch NOT IN"
-                           " (SELECT epoch FROM checkpoints WHERE job_id = ?1"
-                           " ORDER BY epoch DESC LIMIT ?2)",
-    [Q_CHECKPOINT_LIST] =
-        "SELECT epoch, bytes, created_at FROM checkpoints WHERE job_id = ?1 ORDER BY epoch",
-    [Q_CHECKPOINT_LATEST] =
-        "SELECT epoch, data FROM checkpoints WHERE job_id = ?1 ORDER BY epoch DESC LIMIT 1",
-    [Q_EVENT_INSERT] = "INSERT INTO events (job_id, kind, state, epoch, version, bytes)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [Q_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-    /* Apart from the one above, so that this one can use events_by_job. */
-    [Q_JOB_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE job_id = ?3 AND id > ?1"
-                           " ORDER BY id LIMIT ?2",
-    [Q_EVENTS_LATEST] = "SELECT coalesce(max(id), 0) FROM events",
-    /* The unfinished jobs, each with its newest event's id, in that order. */
-    [Q_EVENTS_ACTIVE] = "SELECT " JOB_COLS ", (SELECT max(events.id) FROM events"
-                        " WHERE events.job_id = jobs.id) AS last FROM jobs"
-                        " WHERE state IN " ACTIVE " ORDER BY last, id",
-    /* Retention: ids only grow, so the newest ?2 events are those above ?1 - ?2. */
-    [Q_EVENTS_PRUNE] = "DELETE FROM events WHERE id <= ?1 - ?2",
-    /* A long job's metrics at a stride ?4: rows in [?2, ?3) off it go. */
-    [Q_METRICS_THIN] = "DELETE FROM metrics WHERE job_id = ?1 AND epoch >= ?2 AND epoch < ?3"
-                       " AND epoch % ?4 != 0",
-};
-
-
-
 /* ---- names ------------------------------------------------------------------- */
 
 const char *const store__task_names[] = {
@@ -448,6 +289,9 @@ int store__status_of(int rc) {
     return STORE_ENOMEM;
   case SQLITE_TOOBIG:
     return STORE_ETOOBIG;
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return STORE_ECORRUPT;
   case SQLITE_CONSTRAINT:
     /* Inserts name their parents (model, dataset); a missing parent is a
      * 404 for the caller, not a malformed row. */
@@ -484,6 +328,7 @@ const char *store_strerror(int status) {
   case STORE_ETOOBIG: return "value too large for the database";
   case STORE_ESCHEMA: return "database schema is newer than this program";
   case STORE_EFULL: return "the disk holding the database is full";
+  case STORE_ECORRUPT: return "the file is damaged, or is not an SQLite database";
   default: return "unknown store error";
   }
 }
@@ -509,15 +354,63 @@ void store_timestamp(time_t t, char out[STORE_TIME_LEN]) {
 
 void store__now(char out[STORE_TIME_LEN]) { store_timestamp(time(NULL), out); }
 
-/* ---- running statements ------------------------------------------------------- */
+/* ---- the statement cache ------------------------------------------------------- */
 
-
-void store__bind_double(sqlite3_stmt *s, int i, double v) {
-  if (isnan(v))
-    sqlite3_bind_null(s, i);
-  else
-    sqlite3_bind_double(s, i, v);
+/*
+ * A handle's cache has a slot per statement (enum store__slot), filled at
+ * the statement's first use and emptied only by store_close, which
+ * finalizes every slot: one cleanup path, and nothing mutable outside the
+ * handle. The descriptors (store__sql) are constant and live in their files.
+ */
+store__query store__prepare(store *st, const store__sql *sql) {
+  assert(sql->slot < Q_COUNT);
+  /* Each slot belongs to one statement. */
+  assert(st->sql[sql->slot] == NULL || st->sql[sql->slot] == sql);
+  sqlite3_stmt **s = &st->stmt[sql->slot];
+  if (*s == NULL) {
+    int rc = sqlite3_prepare_v3(st->db, sql->text, -1, SQLITE_PREPARE_PERSISTENT, s, NULL);
+    if (rc != SQLITE_OK) return (store__query){NULL, store__status_of(rc)};
+    st->sql[sql->slot] = sql;
+  }
+  /* A statement is run to its end and reset before its next use. */
+  assert(!sqlite3_stmt_busy(*s));
+  return (store__query){*s, STORE_OK};
 }
+
+/* The index of the parameter name; every name a caller binds is one of its
+ * statement's (a misspelt one would otherwise leave a NULL behind). */
+static int param(store__query *q, const char *name) {
+  int i = sqlite3_bind_parameter_index(q->s, name);
+  assert(i > 0 && "no such parameter in the statement");
+  return i;
+}
+
+/* Keep the first failure of a bind. */
+static void bound(store__query *q, int rc) {
+  if (rc != SQLITE_OK) q->status = store__status_of(rc);
+}
+
+void store__bind_int64(store__query *q, const char *name, int64_t v) {
+  if (q->status == STORE_OK) bound(q, sqlite3_bind_int64(q->s, param(q, name), v));
+}
+
+void store__bind_double(store__query *q, const char *name, double v) {
+  if (q->status != STORE_OK) return;
+  int i = param(q, name);
+  bound(q, isnan(v) ? sqlite3_bind_null(q->s, i) : sqlite3_bind_double(q->s, i, v));
+}
+
+void store__bind_text(store__query *q, const char *name, const char *t) {
+  if (q->status == STORE_OK)
+    bound(q, sqlite3_bind_text(q->s, param(q, name), t, -1, SQLITE_STATIC));
+}
+
+void store__bind_blob(store__query *q, const char *name, const void *b, size_t n) {
+  if (q->status == STORE_OK)
+    bound(q, sqlite3_bind_blob64(q->s, param(q, name), b, n, SQLITE_STATIC));
+}
+
+/* ---- running statements ------------------------------------------------------- */
 
 double store__column_double(sqlite3_stmt *s, int col) {
   return sqlite3_column_type(s, col) == SQLITE_NULL ? NAN : sqlite3_column_double(s, col);
@@ -536,16 +429,19 @@ int store__column_text(sqlite3_stmt *s, int col, char **out) {
 }
 
 /* Owned copy of a blob column; NULL with *len 0 for SQL NULL. When want is
- * nonzero the blob must be exactly that long (shape checks). */
+ * nonzero the blob must be exactly that long (shape checks). An empty blob
+ * (SQLite gives NULL for it, as for a failed allocation) is an owned empty
+ * buffer, for the reader to find that it holds nothing. */
 int store__column_blob(sqlite3_stmt *s, int col, size_t want, void **out, size_t *len) {
   const void *b = sqlite3_column_blob(s, col);
   size_t n = (size_t)sqlite3_column_bytes(s, col);
   *out = NULL;
   if (len) *len = 0;
-  if (b == NULL) return sqlite3_column_type(s, col) == SQLITE_NULL ? STORE_OK : STORE_ENOMEM;
+  if (b == NULL && sqlite3_column_type(s, col) == SQLITE_NULL) return STORE_OK;
+  if (b == NULL && n > 0) return STORE_ENOMEM;
   if (want != 0 && n != want) return STORE_EIO;
-  if ((*out = malloc(n)) == NULL) return STORE_ENOMEM;
-  memcpy(*out, b, n);
+  if ((*out = malloc(n > 0 ? n : 1)) == NULL) return STORE_ENOMEM;
+  if (n > 0) memcpy(*out, b, n);
   if (len) *len = n;
   return STORE_OK;
 }
@@ -555,16 +451,21 @@ void store__column_time(sqlite3_stmt *s, int col, char out[STORE_TIME_LEN]) {
   snprintf(out, STORE_TIME_LEN, "%s", t ? (const char *)t : "");
 }
 
-void store__done(sqlite3_stmt *s) {
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+void store__done(store__query *q) {
+  if (q->s == NULL) return;
+  sqlite3_reset(q->s);
+  sqlite3_clear_bindings(q->s);
 }
 
 /* Run a statement that returns no rows. */
-int store__run(sqlite3_stmt *s) {
-  int rc = sqlite3_step(s);
-  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(sqlite3_db_handle(s), rc);
-  store__done(s);
+int store__run(store__query *q) {
+  if (q->status != STORE_OK) {
+    store__done(q);
+    return q->status;
+  }
+  int rc = sqlite3_step(q->s);
+  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(sqlite3_db_handle(q->s), rc);
+  store__done(q);
   return status;
 }
 
@@ -572,7 +473,12 @@ int store__run(sqlite3_stmt *s) {
  * is stepped to completion so an autocommit (and any error of it) happens
  * here, before the caller reports success.
  * @return STORE_OK, STORE_ENOTFOUND when there was no row, or an error */
-int store__run_one(sqlite3_stmt *s, store__row_reader read, store__row_clear clear, void *row) {
+int store__run_one(store__query *q, store__row_reader read, store__row_clear clear, void *row) {
+  if (q->status != STORE_OK) {
+    store__done(q);
+    return q->status;
+  }
+  sqlite3_stmt *s = q->s;
   int status = STORE_ENOTFOUND;
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
@@ -582,18 +488,18 @@ int store__run_one(sqlite3_stmt *s, store__row_reader read, store__row_clear cle
   }
   if (rc != SQLITE_DONE)
     status = rc == SQLITE_ROW ? STORE_EIO : store__status_of_db(sqlite3_db_handle(s), rc);
-  store__done(s);
+  store__done(q);
   return status;
 }
 
 /* Run a statement that yields any number of rows of `size` bytes each into
  * a malloc'd array. */
-int store__run_list(sqlite3_stmt *s, size_t size, store__row_reader read, store__row_clear clear,
+int store__run_list(store__query *q, size_t size, store__row_reader read, store__row_clear clear,
                     void **out, size_t *n) {
   char *rows = NULL;
   size_t count = 0, cap = 0;
-  int status = STORE_OK, rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  int status = q->status, rc = SQLITE_DONE;
+  while (status == STORE_OK && (rc = sqlite3_step(q->s)) == SQLITE_ROW) {
     if (count == cap) {
       size_t grown = cap ? 2 * cap : 8;
       char *bigger = realloc(rows, grown * size);
@@ -604,12 +510,12 @@ int store__run_list(sqlite3_stmt *s, size_t size, store__row_reader read, store_
       rows = bigger;
       cap = grown;
     }
-    if ((status = read(s, rows + count * size)) != STORE_OK) break;
+    if ((status = read(q->s, rows + count * size)) != STORE_OK) break;
     count++;
   }
   if (status == STORE_OK && rc != SQLITE_DONE)
-    status = store__status_of_db(sqlite3_db_handle(s), rc);
-  store__done(s);
+    status = store__status_of_db(sqlite3_db_handle(q->s), rc);
+  store__done(q);
   if (status != STORE_OK) {
     for (size_t i = 0; clear != NULL && i < count; i++) clear(rows + i * size);
     free(rows);
@@ -643,6 +549,9 @@ static struct {
 } writers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 
 void store__write_lock(store *st) {
+  /* A handle takes one turn at a time, outside any transaction of its own
+   * (store__begin takes it before BEGIN IMMEDIATE). */
+  assert(!st->writing && !st->in_transaction);
   pthread_mutex_lock(&writers.mutex);
   uint64_t ticket = writers.next++;
   while (ticket != writers.serving) pthread_cond_wait(&writers.turn, &writers.mutex);
@@ -651,7 +560,7 @@ void store__write_lock(store *st) {
 }
 
 void store__write_unlock(store *st) {
-  if (!st->writing) return;
+  assert(st->writing);
   st->writing = 0;
   pthread_mutex_lock(&writers.mutex);
   writers.serving++;
@@ -659,32 +568,47 @@ void store__write_unlock(store *st) {
   pthread_mutex_unlock(&writers.mutex);
 }
 
-int store__begin(store *st, enum query q) {
-  if (q == Q_BEGIN_WRITE) store__write_lock(st);
-  int status = store__run(st->stmt[q]);
-  if (status != STORE_OK) store__write_unlock(st);
+static const store__sql begin_read = {Q_BEGIN_READ, "BEGIN"};
+static const store__sql begin_write = {Q_BEGIN_WRITE, "BEGIN IMMEDIATE"};
+static const store__sql commit = {Q_COMMIT, "COMMIT"};
+static const store__sql rollback = {Q_ROLLBACK, "ROLLBACK"};
+
+int store__begin(store *st, enum store__slot begin) {
+  assert(begin == Q_BEGIN_READ || begin == Q_BEGIN_WRITE);
+  /* Transactions do not nest. */
+  assert(!st->in_transaction && !st->writing);
+  if (begin == Q_BEGIN_WRITE) store__write_lock(st);
+  store__query q = store__prepare(st, begin == Q_BEGIN_WRITE ? &begin_write : &begin_read);
+  int status = store__run(&q);
+  if (status == STORE_OK)
+    st->in_transaction = 1;
+  else if (st->writing)
+    store__write_unlock(st);
   return status;
 }
 
 /* Commit when status is STORE_OK, otherwise roll back; @return the outcome.
  * Events the transaction logged are announced once they are on disk. */
 int store__end(store *st, int status) {
+  assert(st->in_transaction);
+  /* Events are only logged in write transactions. */
+  assert(st->writing || st->event_pending == 0);
   int64_t event = st->event_pending;
   st->event_pending = 0;
-  if (status == STORE_OK) status = store__run(st->stmt[Q_COMMIT]);
+  st->in_transaction = 0;
+  store__query q;
+  if (status == STORE_OK) {
+    q = store__prepare(st, &commit);
+    status = store__run(&q);
+  }
   /* SQLite may already have rolled back by itself (disk full, I/O error). */
-  if (status != STORE_OK && !sqlite3_get_autocommit(st->db)) store__run(st->stmt[Q_ROLLBACK]);
-  store__write_unlock(st);
+  if (status != STORE_OK && !sqlite3_get_autocommit(st->db)) {
+    q = store__prepare(st, &rollback);
+    store__run(&q);
+  }
+  if (st->writing) store__write_unlock(st);
   if (status == STORE_OK && event > 0 && st->on_event != NULL) st->on_event(st->on_event_ud, event);
   return status;
-}
-
-/* Why an update guarded by the job's state matched nothing. */
-int store__job_missing_or_conflict(store *st, int64_t id) {
-  int64_t found;
-  sqlite3_bind_int64(st->stmt[Q_JOB_EXISTS], 1, id);
-  int status = store__run_one(st->stmt[Q_JOB_EXISTS], store__read_int64, NULL, &found);
-  return status == STORE_OK ? STORE_ECONFLICT : status;
 }
 
 /* ---- opening ------------------------------------------------------------------------ */
@@ -783,10 +707,10 @@ int store_open(const char *path, store **out) {
   int status = rc == SQLITE_OK ? STORE_OK : rc == SQLITE_NOMEM ? STORE_ENOMEM : STORE_EIO;
   if (status == STORE_OK) status = configure(st->db);
   if (status == STORE_OK) status = migrate(st);
-  for (int q = 0; status == STORE_OK && q < Q_COUNT; q++) {
-    rc = sqlite3_prepare_v3(st->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
-    status = store__status_of(rc);
-  }
+  /* Ending a transaction must not fail for want of memory to prepare. */
+  const store__sql *const transactions[] = {&begin_read, &begin_write, &commit, &rollback};
+  for (size_t i = 0; status == STORE_OK && i < sizeof transactions / sizeof *transactions; i++)
+    status = store__prepare(st, transactions[i]).status;
   if (status != STORE_OK) {
     store_close(st);
     return status;
@@ -797,6 +721,8 @@ int store_open(const char *path, store **out) {
 
 void store_close(store *st) {
   if (st == NULL) return;
+  /* A held turn would stop every other writer of the process for good. */
+  assert(!st->writing);
   for (int q = 0; q < Q_COUNT; q++) sqlite3_finalize(st->stmt[q]);
   sqlite3_close(st->db);
   free(st);
@@ -814,17 +740,20 @@ bool store_idle(store *st) {
 void store_shrink(store *st) { sqlite3_db_release_memory(st->db); }
 
 /* Delete a row unless an active job uses it; the check and the delete share
- * one write transaction, so no job can be queued in between. */
-int store__delete_unused(store *st, enum query in_use, enum query del, int64_t id) {
+ * one write transaction, so no job can be queued in between. Both
+ * statements take the row's :id. */
+int store__delete_unused(store *st, const store__sql *in_use, const store__sql *del, int64_t id) {
   int64_t used = 0;
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
-  sqlite3_bind_int64(st->stmt[in_use], 1, id);
-  status = store__run_one(st->stmt[in_use], store__read_int64, NULL, &used);
+  store__query q = store__prepare(st, in_use);
+  store__bind_int64(&q, ":id", id);
+  status = store__run_one(&q, store__read_int64, NULL, &used);
   if (status == STORE_OK && used) status = STORE_ECONFLICT;
   if (status == STORE_OK) {
-    sqlite3_bind_int64(st->stmt[del], 1, id);
-    status = store__run(st->stmt[del]);
+    q = store__prepare(st, del);
+    store__bind_int64(&q, ":id", id);
+    status = store__run(&q);
   }
   if (status == STORE_OK && sqlite3_changes(st->db) == 0) status = STORE_ENOTFOUND;
   return store__end(st, status);
@@ -841,9 +770,12 @@ void store_keep_events(store *st, int64_t n) { st->events_kept = n > 0 ? n : 0; 
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }
 
+static const store__sql healthz = {Q_HEALTHZ, "SELECT 1"};
+
 int store_healthz(store *st) {
   int64_t one = 0;
-  int status = store__run_one(st->stmt[Q_HEALTHZ], store__read_int64, NULL, &one);
+  store__query q = store__prepare(st, &healthz);
+  int status = store__run_one(&q, store__read_int64, NULL, &one);
   return status == STORE_OK && one != 1 ? STORE_EIO : status;
 }
 

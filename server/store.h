@@ -44,8 +44,9 @@ typedef enum {
   STORE_EINVAL = -6,    /* an argument is inconsistent (shape vs. blob sizes...) */
   STORE_ETOOBIG = -7,   /* a blob or string exceeds SQLite's size limit */
   STORE_ESCHEMA = -8,   /* the database was written by a newer schema */
-  STORE_EFULL = -9      /* the disk (or quota) holding the database is full;
+  STORE_EFULL = -9,     /* the disk (or quota) holding the database is full;
                            nothing of the failed write was kept */
+  STORE_ECORRUPT = -10  /* the file is damaged, or is not an SQLite database */
 } store_status;
 
 typedef struct store store;
@@ -58,7 +59,8 @@ typedef struct store store;
  * timeout STORE_BUSY_TIMEOUT_MS.
  * @param out receives the handle, or NULL on failure
  * @return STORE_OK, STORE_EIO (cannot open, or not a WAL-capable file),
- *         STORE_EBUSY, STORE_ESCHEMA or STORE_ENOMEM
+ *         STORE_ECORRUPT (damaged, or not a database), STORE_EBUSY,
+ *         STORE_ESCHEMA or STORE_ENOMEM
  */
 int store_open(const char *path, store **out);
 
@@ -110,7 +112,8 @@ typedef struct {
   int64_t outputs; /* target width (regression) or class count (classification) */
   store_task task;
   char *classes;   /* JSON array of class names, or NULL (and in lists) */
-  int64_t n_classes; /* the names in classes (lists read only this) */
+  int64_t n_classes; /* the names in classes (lists read only this); -1 when they
+                        are damaged (not JSON) */
   char created_at[STORE_TIME_LEN];
 } store_dataset;
 
@@ -184,7 +187,8 @@ typedef struct {
   int64_t last_job;   /* job that published the weights, 0 when none */
   char created_at[STORE_TIME_LEN];
   char *classes;      /* JSON array of the class names it predicts, or NULL (and in lists) */
-  int64_t n_classes;  /* the names in classes (lists read only this) */
+  int64_t n_classes;  /* the names in classes (lists read only this); -1 when they
+                         are damaged (not JSON) */
 } store_model;
 
 /**

@@ -1,4 +1,6 @@
-/* store_datasets.c — datasets in the store. */
+/* store_datasets.c — datasets in the store: one row each, written once with
+ * all its numbers; the arrays are read back by incremental blob I/O. */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +29,37 @@ void store_dataset_list_free(store_dataset *list, size_t n) {
 
 static void clear_dataset(void *row) { store_dataset_clear(row); }
 
+#define DATASET_COLS \
+  "id, name, rows, features, outputs, task, classes, created_at, " CLASS_COUNT_COL
+/* Lists carry summaries: the count of the class names, not the names. */
+#define DATASET_SUMMARY_COLS \
+  "id, name, rows, features, outputs, task, NULL, created_at, " CLASS_COUNT_COL
+enum {
+  DATASET_ID, DATASET_NAME, DATASET_ROWS, DATASET_FEATURES, DATASET_OUTPUTS, DATASET_TASK,
+  DATASET_CLASSES, DATASET_CREATED_AT, DATASET_CLASS_COUNT,
+  DATASET_NCOLS
+};
+
+/* A row of DATASET_COLS or DATASET_SUMMARY_COLS. */
 static int read_dataset(sqlite3_stmt *s, void *row) {
   store_dataset *d = row;
+  assert(sqlite3_column_count(s) == DATASET_NCOLS);
   memset(d, 0, sizeof *d);
-  d->id = sqlite3_column_int64(s, 0);
-  d->rows = sqlite3_column_int64(s, 2);
-  d->features = sqlite3_column_int64(s, 3);
-  d->outputs = sqlite3_column_int64(s, 4);
-  const char *task = (const char *)sqlite3_column_text(s, 5);
+  d->id = sqlite3_column_int64(s, DATASET_ID);
+  d->rows = sqlite3_column_int64(s, DATASET_ROWS);
+  d->features = sqlite3_column_int64(s, DATASET_FEATURES);
+  d->outputs = sqlite3_column_int64(s, DATASET_OUTPUTS);
+  const char *task = (const char *)sqlite3_column_text(s, DATASET_TASK);
   if (task != NULL && strcmp(task, store__task_names[STORE_TASK_CLASSIFICATION]) == 0)
     d->task = STORE_TASK_CLASSIFICATION;
   else if (task != NULL && strcmp(task, store__task_names[STORE_TASK_REGRESSION]) == 0)
     d->task = STORE_TASK_REGRESSION;
   else
     return STORE_EIO; /* the schema's CHECK allows no other */
-  store__column_time(s, 7, d->created_at);
-  d->n_classes = sqlite3_column_int64(s, 8); /* NULL reads as 0 */
-  int status = store__column_text(s, 1, &d->name);
-  if (status == STORE_OK) status = store__column_text(s, 6, &d->classes);
+  store__column_time(s, DATASET_CREATED_AT, d->created_at);
+  d->n_classes = sqlite3_column_int64(s, DATASET_CLASS_COUNT);
+  int status = store__column_text(s, DATASET_NAME, &d->name);
+  if (status == STORE_OK) status = store__column_text(s, DATASET_CLASSES, &d->classes);
   if (status != STORE_OK) store_dataset_clear(d);
   return status;
 }
@@ -69,6 +84,12 @@ static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
   return STORE_OK;
 }
 
+static const store__sql dataset_insert = {
+    Q_DATASET_INSERT,
+    "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels, created_at)"
+    " VALUES (:name, :rows, :features, :outputs, :task, :classes, :x, :y, :labels, :created_at)"
+    " RETURNING " DATASET_COLS};
+
 int store_dataset_insert(store *st, const store_dataset *meta, const store_dataset_data *data,
                          store_dataset *out) {
   store_dataset tmp;
@@ -78,37 +99,38 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
   if (status != STORE_OK) return status;
   char created[STORE_TIME_LEN];
   store__now(created);
-  sqlite3_stmt *s = st->stmt[Q_DATASET_INSERT];
-  sqlite3_bind_text(s, 1, meta->name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, meta->rows);
-  sqlite3_bind_int64(s, 3, meta->features);
-  sqlite3_bind_int64(s, 4, meta->outputs);
-  sqlite3_bind_text(s, 5, store__task_names[meta->task], -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 6, meta->classes, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 10, created, -1, SQLITE_STATIC);
+  store__query q = store__prepare(st, &dataset_insert);
+  store__bind_text(&q, ":name", meta->name);
+  store__bind_int64(&q, ":rows", meta->rows);
+  store__bind_int64(&q, ":features", meta->features);
+  store__bind_int64(&q, ":outputs", meta->outputs);
+  store__bind_text(&q, ":task", store__task_names[meta->task]);
+  store__bind_text(&q, ":classes", meta->classes);
+  store__bind_text(&q, ":created_at", created);
   /* Blobs are bound in place: a 256 MiB dataset is not copied again. */
-  int rc = sqlite3_bind_blob64(s, 7, data->x, array_bytes(meta->rows, meta->features),
-                               SQLITE_STATIC);
-  if (rc == SQLITE_OK && data->y != NULL)
-    rc = sqlite3_bind_blob64(s, 8, data->y, array_bytes(meta->rows, meta->outputs),
-                             SQLITE_STATIC);
-  if (rc == SQLITE_OK && data->labels != NULL)
-    rc = sqlite3_bind_blob64(s, 9, data->labels, array_bytes(meta->rows, 1), SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    return store__status_of(rc);
+  store__bind_blob(&q, ":x", data->x, array_bytes(meta->rows, meta->features));
+  if (data->y != NULL) store__bind_blob(&q, ":y", data->y, array_bytes(meta->rows, meta->outputs));
+  if (data->labels != NULL)
+    store__bind_blob(&q, ":labels", data->labels, array_bytes(meta->rows, 1));
+  if (q.status != STORE_OK) {
+    store__done(&q);
+    return q.status;
   }
   store__write_lock(st);
-  status = store__run_one(s, read_dataset, clear_dataset, row);
+  status = store__run_one(&q, read_dataset, clear_dataset, row);
   store__write_unlock(st);
   if (out == NULL && status == STORE_OK) store_dataset_clear(&tmp);
   return status;
 }
 
+static const store__sql dataset_get = {
+    Q_DATASET_GET, "SELECT " DATASET_COLS " FROM datasets WHERE id = :id"};
+
 int store_dataset_get(store *st, int64_t id, store_dataset *out) {
   memset(out, 0, sizeof *out);
-  sqlite3_bind_int64(st->stmt[Q_DATASET_GET], 1, id);
-  return store__run_one(st->stmt[Q_DATASET_GET], read_dataset, clear_dataset, out);
+  store__query q = store__prepare(st, &dataset_get);
+  store__bind_int64(&q, ":id", id);
+  return store__run_one(&q, read_dataset, clear_dataset, out);
 }
 
 /* Room for rows rows of m's arrays (x, and y or labels); STORE_ENOMEM when
@@ -218,14 +240,22 @@ exit:
   return STORE_OK;
 }
 
+static const store__sql dataset_list = {
+    Q_DATASET_LIST, "SELECT " DATASET_SUMMARY_COLS " FROM datasets ORDER BY id"};
+
 int store_dataset_list(store *st, store_dataset **out, size_t *n) {
   void *rows;
-  int status = store__run_list(st->stmt[Q_DATASET_LIST], sizeof **out, read_dataset, clear_dataset,
-                        &rows, n);
+  store__query q = store__prepare(st, &dataset_list);
+  int status = store__run_list(&q, sizeof **out, read_dataset, clear_dataset, &rows, n);
   *out = rows;
   return status;
 }
 
+static const store__sql dataset_in_use = {
+    Q_DATASET_IN_USE,
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE dataset_id = :id AND state IN " JOB_ACTIVE ")"};
+static const store__sql dataset_delete = {Q_DATASET_DELETE, "DELETE FROM datasets WHERE id = :id"};
+
 int store_dataset_delete(store *st, int64_t id) {
-  return store__delete_unused(st, Q_DATASET_IN_USE, Q_DATASET_DELETE, id);
+  return store__delete_unused(st, &dataset_in_use, &dataset_delete, id);
 }

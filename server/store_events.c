@@ -1,4 +1,5 @@
 /* store_events.c — the jobs' event log: written with each change, read back with its subject. */
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,29 +9,39 @@
 
 /* ---- writing ----------------------------------------------------------------------- */
 
+/* Retention: ids only grow, so the newest :kept events are those above
+ * :newest - :kept. */
+static const store__sql events_prune = {Q_EVENTS_PRUNE,
+                                        "DELETE FROM events WHERE id <= :newest - :kept"};
+
 int store__events_inserted(store *st) {
   if (sqlite3_changes(st->db) == 0) return STORE_OK;
   st->event_pending = sqlite3_last_insert_rowid(st->db);
   if (st->events_kept == 0 || st->event_pending <= st->events_kept) return STORE_OK;
   /* ids are the primary key: the delete seeks to the few rows that fell out */
-  sqlite3_stmt *s = st->stmt[Q_EVENTS_PRUNE];
-  sqlite3_bind_int64(s, 1, st->event_pending);
-  sqlite3_bind_int64(s, 2, st->events_kept);
-  return store__run(s);
+  store__query q = store__prepare(st, &events_prune);
+  store__bind_int64(&q, ":newest", st->event_pending);
+  store__bind_int64(&q, ":kept", st->events_kept);
+  return store__run(&q);
 }
 
+static const store__sql event_insert = {
+    Q_EVENT_INSERT, "INSERT INTO events (job_id, kind, state, epoch, version, bytes)"
+                    " VALUES (:job_id, :kind, :state, :epoch, :version, :bytes)"};
+
 int store__event(store *st, const store_event *e) {
-  sqlite3_stmt *s = st->stmt[Q_EVENT_INSERT];
-  sqlite3_bind_int64(s, 1, e->job_id);
-  sqlite3_bind_text(s, 2, store__event_kind_names[e->kind], -1, SQLITE_STATIC);
-  if (e->kind == STORE_EVENT_STATE)
-    sqlite3_bind_text(s, 3, store__state_names[e->state], -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, e->epoch);
+  /* The log is written with the change it records. */
+  assert(st->writing && st->in_transaction);
+  store__query q = store__prepare(st, &event_insert);
+  store__bind_int64(&q, ":job_id", e->job_id);
+  store__bind_text(&q, ":kind", store__event_kind_names[e->kind]);
+  if (e->kind == STORE_EVENT_STATE) store__bind_text(&q, ":state", store__state_names[e->state]);
+  store__bind_int64(&q, ":epoch", e->epoch);
   if (e->kind == STORE_EVENT_CHECKPOINT) {
-    sqlite3_bind_int64(s, 5, e->version);
-    sqlite3_bind_int64(s, 6, e->bytes);
+    store__bind_int64(&q, ":version", e->version);
+    store__bind_int64(&q, ":bytes", e->bytes);
   }
-  int status = store__run(s);
+  int status = store__run(&q);
   if (status == STORE_OK) status = store__events_inserted(st);
   return status;
 }
@@ -60,36 +71,38 @@ static int parse_kind(const char *s, store_event_kind *out) {
   return STORE_EIO; /* the schema's CHECK allows no other */
 }
 
-/* A row of EVENT_COLS: id, job_id, kind, state, epoch, version, bytes. */
+#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
+enum {
+  EVENT_ID, EVENT_JOB_ID, EVENT_KIND, EVENT_STATE, EVENT_EPOCH, EVENT_VERSION, EVENT_BYTES,
+  EVENT_NCOLS
+};
+
+/* A row of EVENT_COLS. */
 static int read_event(sqlite3_stmt *s, void *row) {
   store_event *e = row;
+  assert(sqlite3_column_count(s) == EVENT_NCOLS);
   memset(e, 0, sizeof *e);
-  e->id = sqlite3_column_int64(s, 0);
-  e->job_id = sqlite3_column_int64(s, 1);
-  int status = parse_kind((const char *)sqlite3_column_text(s, 2), &e->kind);
+  e->id = sqlite3_column_int64(s, EVENT_ID);
+  e->job_id = sqlite3_column_int64(s, EVENT_JOB_ID);
+  int status = parse_kind((const char *)sqlite3_column_text(s, EVENT_KIND), &e->kind);
   if (status == STORE_OK && e->kind == STORE_EVENT_STATE &&
-      store_job_state_parse((const char *)sqlite3_column_text(s, 3), &e->state) != STORE_OK)
+      store_job_state_parse((const char *)sqlite3_column_text(s, EVENT_STATE), &e->state) !=
+          STORE_OK)
     status = STORE_EIO;
-  e->epoch = sqlite3_column_int64(s, 4);
-  e->version = sqlite3_column_int64(s, 5);
-  e->bytes = sqlite3_column_int64(s, 6);
+  e->epoch = sqlite3_column_int64(s, EVENT_EPOCH);
+  e->version = sqlite3_column_int64(s, EVENT_VERSION);
+  e->bytes = sqlite3_column_int64(s, EVENT_BYTES);
   return status;
 }
 
 /* Read what an event describes: the job of a state event, the metrics row of
  * an epoch event (a checkpoint event carries all it says). */
 static int read_subject(store *st, store_event *e) {
-  sqlite3_stmt *s;
   switch (e->kind) {
     case STORE_EVENT_STATE:
-      s = st->stmt[Q_JOB_GET];
-      sqlite3_bind_int64(s, 1, e->job_id);
-      return store__run_one(s, store__read_job, store__clear_job, &e->job);
+      return store_job_get(st, e->job_id, &e->job);
     case STORE_EVENT_EPOCH: {
-      s = st->stmt[Q_METRIC_GET];
-      sqlite3_bind_int64(s, 1, e->job_id);
-      sqlite3_bind_int64(s, 2, e->epoch);
-      int status = store__run_one(s, store__read_metric, NULL, &e->metric);
+      int status = store__metric_get(st, e->job_id, e->epoch, &e->metric);
       /* Metrics rows go only with their job, events included; a row removed
        * behind the daemon's back reads as unknown numbers rather than
        * breaking every stream that reaches it. */
@@ -104,6 +117,13 @@ static int read_subject(store *st, store_event *e) {
   }
 }
 
+static const store__sql events_after = {
+    Q_EVENTS_AFTER, "SELECT " EVENT_COLS " FROM events WHERE id > :after ORDER BY id LIMIT :limit"};
+/* Apart from the one above, so that this one can use events_by_job. */
+static const store__sql job_events_after = {
+    Q_JOB_EVENTS_AFTER, "SELECT " EVENT_COLS " FROM events WHERE job_id = :job_id AND id > :after"
+                        " ORDER BY id LIMIT :limit"};
+
 int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
                        store_event **out, size_t *n) {
   void *rows = NULL;
@@ -112,11 +132,11 @@ int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
   if (limit == 0 || limit > INT_MAX) return STORE_EINVAL;
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
-  sqlite3_stmt *s = st->stmt[job_id > 0 ? Q_JOB_EVENTS_AFTER : Q_EVENTS_AFTER];
-  sqlite3_bind_int64(s, 1, after);
-  sqlite3_bind_int(s, 2, (int)limit);
-  if (job_id > 0) sqlite3_bind_int64(s, 3, job_id);
-  status = store__run_list(s, sizeof **out, read_event, clear_event, &rows, n);
+  store__query q = store__prepare(st, job_id > 0 ? &job_events_after : &events_after);
+  store__bind_int64(&q, ":after", after);
+  store__bind_int64(&q, ":limit", (int64_t)limit);
+  if (job_id > 0) store__bind_int64(&q, ":job_id", job_id);
+  status = store__run_list(&q, sizeof **out, read_event, clear_event, &rows, n);
   store_event *list = rows;
   for (size_t i = 0; status == STORE_OK && i < *n; i++) status = read_subject(st, &list[i]);
   status = store__end(st, status);
@@ -129,13 +149,22 @@ int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
   return status;
 }
 
+static const store__sql events_latest = {Q_EVENTS_LATEST,
+                                         "SELECT coalesce(max(id), 0) FROM events"};
+/* The unfinished jobs, each with its newest event's id, in that order. */
+static const store__sql events_active = {
+    Q_EVENTS_ACTIVE, "SELECT " JOB_COLS ", (SELECT max(events.id) FROM events"
+                     " WHERE events.job_id = jobs.id) AS last FROM jobs"
+                     " WHERE state IN " JOB_ACTIVE " ORDER BY last, id"};
+enum { ACTIVE_LAST = JOB_NCOLS };
+
 /* A row of JOB_COLS and the id of the job's newest event. */
 static int read_active(sqlite3_stmt *s, void *row) {
   store_event *e = row;
   memset(e, 0, sizeof *e);
   int status = store__read_job(s, &e->job);
   if (status != STORE_OK) return status;
-  e->id = sqlite3_column_int64(s, sqlite3_column_count(s) - 1); /* last, after JOB_COLS */
+  e->id = sqlite3_column_int64(s, ACTIVE_LAST);
   e->job_id = e->job.id;
   e->kind = STORE_EVENT_STATE;
   e->state = e->job.state;
@@ -150,10 +179,12 @@ int store_events_active(store *st, store_event **out, size_t *n, int64_t *latest
   *latest = 0;
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
-  status = store__run_one(st->stmt[Q_EVENTS_LATEST], store__read_int64, NULL, latest);
-  if (status == STORE_OK)
-    status = store__run_list(st->stmt[Q_EVENTS_ACTIVE], sizeof **out, read_active, clear_event,
-                             &rows, n);
+  store__query q = store__prepare(st, &events_latest);
+  status = store__run_one(&q, store__read_int64, NULL, latest);
+  if (status == STORE_OK) {
+    q = store__prepare(st, &events_active);
+    status = store__run_list(&q, sizeof **out, read_active, clear_event, &rows, n);
+  }
   status = store__end(st, status);
   if (status != STORE_OK) {
     store_event_list_free(rows, *n);

@@ -1,12 +1,16 @@
-/* store_jobs.c — jobs, their metrics and checkpoints in the store. */
-#include <math.h>
+/* store_jobs.c — jobs in the store: the queue (insert, claim), their state
+ * changes (cancel, finish, pause), lists and counts, and the recovery of the
+ * jobs a crash left running. Each state change logs its event in the same
+ * transaction. What an epoch leaves (progress, metrics, checkpoints) is in
+ * store_epochs.c. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
 
-/* ---- jobs ---------------------------------------------------------------------------- */
+/* ---- rows -------------------------------------------------------------------------- */
 
 void store_job_clear(store_job *j) {
   free(j->config);
@@ -21,39 +25,41 @@ void store_job_list_free(store_job *list, size_t n) {
 
 void store__clear_job(void *row) { store_job_clear(row); }
 
+/* A row of JOB_COLS (store_internal.h); store_events.c reads one more column. */
 int store__read_job(sqlite3_stmt *s, void *row) {
   store_job *j = row;
+  assert(sqlite3_column_count(s) >= JOB_NCOLS);
   memset(j, 0, sizeof *j);
-  j->id = sqlite3_column_int64(s, 0);
-  j->model_id = sqlite3_column_int64(s, 1);
-  j->dataset_id = sqlite3_column_int64(s, 2);
-  int status = store_job_state_parse((const char *)sqlite3_column_text(s, 3), &j->state);
+  j->id = sqlite3_column_int64(s, JOB_ID);
+  j->model_id = sqlite3_column_int64(s, JOB_MODEL_ID);
+  j->dataset_id = sqlite3_column_int64(s, JOB_DATASET_ID);
+  int status = store_job_state_parse((const char *)sqlite3_column_text(s, JOB_STATE), &j->state);
   if (status != STORE_OK) return STORE_EIO; /* the schema's CHECK allows no other */
-  j->epoch = sqlite3_column_int64(s, 5);
-  j->epochs = sqlite3_column_int64(s, 6);
-  j->loss = store__column_double(s, 7);
-  j->val_loss = store__column_double(s, 8);
-  j->accuracy = store__column_double(s, 9);
-  j->val_accuracy = store__column_double(s, 10);
-  j->samples_per_second = store__column_double(s, 11);
-  j->restarts = sqlite3_column_int64(s, 12);
-  j->cancel_requested = sqlite3_column_int(s, 13) != 0;
-  store__column_time(s, 15, j->created_at);
-  store__column_time(s, 16, j->started_at);
-  store__column_time(s, 17, j->finished_at);
-  j->memory = sqlite3_column_int64(s, 18); /* NULL: 0 */
-  status = store__column_text(s, 4, &j->config);
-  if (status == STORE_OK) status = store__column_text(s, 14, &j->error);
+  j->epoch = sqlite3_column_int64(s, JOB_EPOCH);
+  j->epochs = sqlite3_column_int64(s, JOB_EPOCHS);
+  j->loss = store__column_double(s, JOB_LOSS);
+  j->val_loss = store__column_double(s, JOB_VAL_LOSS);
+  j->accuracy = store__column_double(s, JOB_ACCURACY);
+  j->val_accuracy = store__column_double(s, JOB_VAL_ACCURACY);
+  j->samples_per_second = store__column_double(s, JOB_SAMPLES_PER_SECOND);
+  j->restarts = sqlite3_column_int64(s, JOB_RESTARTS);
+  j->cancel_requested = sqlite3_column_int(s, JOB_CANCEL_REQUESTED) != 0;
+  store__column_time(s, JOB_CREATED_AT, j->created_at);
+  store__column_time(s, JOB_STARTED_AT, j->started_at);
+  store__column_time(s, JOB_FINISHED_AT, j->finished_at);
+  j->memory = sqlite3_column_int64(s, JOB_MEMORY); /* NULL: 0 */
+  status = store__column_text(s, JOB_CONFIG, &j->config);
+  if (status == STORE_OK) status = store__column_text(s, JOB_ERROR, &j->error);
   if (status != STORE_OK) store_job_clear(j);
   return status;
 }
 
 /* Run a statement returning one job into out (or nowhere when out is NULL). */
-static int run_job(sqlite3_stmt *s, store_job *out) {
+static int run_job(store__query *q, store_job *out) {
   store_job tmp;
   store_job *row = out ? out : &tmp;
   memset(row, 0, sizeof *row);
-  int status = store__run_one(s, store__read_job, store__clear_job, row);
+  int status = store__run_one(q, store__read_job, store__clear_job, row);
   if (out == NULL && status == STORE_OK) store_job_clear(&tmp);
   return status;
 }
@@ -64,24 +70,32 @@ static int state_event(store *st, int64_t job_id, store_job_state state, int64_t
   return store__event(st, &e);
 }
 
-/* Run s, a bound statement returning the job it moved to a new state, and
+/* Run q, a bound statement returning the job it moved to a new state, and
  * log that state, in one transaction.
  * @param out receives the job; may be NULL */
-static int write_job(store *st, sqlite3_stmt *s, store_job *out) {
+static int write_job(store *st, store__query *q, store_job *out) {
   store_job tmp;
   store_job *row = out ? out : &tmp;
   memset(row, 0, sizeof *row);
-  int status = store__begin(st, Q_BEGIN_WRITE);
+  int status = q->status;
+  if (status == STORE_OK) status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) {
-    store__done(s);
+    store__done(q);
     return status;
   }
-  status = run_job(s, row);
+  status = run_job(q, row);
   if (status == STORE_OK) status = state_event(st, row->id, row->state, row->epoch);
   status = store__end(st, status);
   if (status != STORE_OK || out == NULL) store_job_clear(row);
   return status;
 }
+
+/* ---- the queue ------------------------------------------------------------------------ */
+
+static const store__sql job_insert = {
+    Q_JOB_INSERT, "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at, memory)"
+                  " VALUES (:model_id, :dataset_id, :config, :epochs, :created_at, :memory)"
+                  " RETURNING " JOB_COLS};
 
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
                      int64_t epochs, int64_t memory, store_job *out) {
@@ -89,63 +103,119 @@ int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char
   if (config == NULL || epochs <= 0 || memory < 0) return STORE_EINVAL;
   char created[STORE_TIME_LEN];
   store__now(created);
-  sqlite3_stmt *s = st->stmt[Q_JOB_INSERT];
-  sqlite3_bind_int64(s, 1, model_id);
-  sqlite3_bind_int64(s, 2, dataset_id);
-  int rc = sqlite3_bind_text(s, 3, config, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 4, epochs);
-  sqlite3_bind_text(s, 5, created, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 6, memory);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    return store__status_of(rc);
-  }
-  return write_job(st, s, out);
+  store__query q = store__prepare(st, &job_insert);
+  store__bind_int64(&q, ":model_id", model_id);
+  store__bind_int64(&q, ":dataset_id", dataset_id);
+  store__bind_text(&q, ":config", config);
+  store__bind_int64(&q, ":epochs", epochs);
+  store__bind_text(&q, ":created_at", created);
+  store__bind_int64(&q, ":memory", memory);
+  return write_job(st, &q, out);
 }
 
-int store_job_get(store *st, int64_t id, store_job *out) {
-  sqlite3_bind_int64(st->stmt[Q_JOB_GET], 1, id);
-  return run_job(st->stmt[Q_JOB_GET], out);
-}
-
-int store_job_list(store *st, int state, int64_t model_id, store_job **out, size_t *n) {
-  static const enum query by_filter[2][2] = {{Q_JOB_LIST, Q_JOB_LIST_STATE},
-                                             {Q_JOB_LIST_MODEL, Q_JOB_LIST_MODEL_STATE}};
-  sqlite3_stmt *s = st->stmt[by_filter[model_id != 0][state != -1]];
-  *out = NULL;
-  *n = 0;
-  if (state != -1 && store_job_state_name((store_job_state)state) == NULL) return STORE_EINVAL;
-  if (state != -1) sqlite3_bind_text(s, 1, store__state_names[state], -1, SQLITE_STATIC);
-  if (model_id != 0) sqlite3_bind_int64(s, 2, model_id);
-  void *rows;
-  int status = store__run_list(s, sizeof **out, store__read_job, store__clear_job, &rows, n);
-  *out = rows;
-  return status;
-}
-
-int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
-  for (int i = 0; i < STORE_JOB_STATE_COUNT; i++) counts[i] = 0;
-  sqlite3_stmt *s = st->stmt[Q_JOB_COUNT];
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    store_job_state state;
-    const char *name = (const char *)sqlite3_column_text(s, 0);
-    if (name != NULL && store_job_state_parse(name, &state) == STORE_OK)
-      counts[state] = sqlite3_column_int64(s, 1);
-  }
-  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(st->db, rc);
-  store__done(s);
-  return status;
-}
+/* One statement, so the pick and the update are atomic. It picks the oldest
+ * queued job whose model has no running job, and whose memory fits the :room
+ * left by the running ones or exceeds the whole :budget (its worker fails
+ * it). */
+static const store__sql job_claim = {
+    Q_JOB_CLAIM,
+    "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, :started_at)"
+    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
+    " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.model_id = q.model_id AND r.state = 'running')"
+    " AND (coalesce(q.memory, 0) <= :room OR q.memory > :budget) ORDER BY q.id LIMIT 1)"
+    " RETURNING " JOB_COLS};
 
 int store_job_claim(store *st, int64_t room, int64_t budget, store_job *out) {
   char started[STORE_TIME_LEN];
   store__now(started);
-  sqlite3_bind_text(st->stmt[Q_JOB_CLAIM], 1, started, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st->stmt[Q_JOB_CLAIM], 2, room);
-  sqlite3_bind_int64(st->stmt[Q_JOB_CLAIM], 3, budget);
-  return write_job(st, st->stmt[Q_JOB_CLAIM], out);
+  store__query q = store__prepare(st, &job_claim);
+  store__bind_text(&q, ":started_at", started);
+  store__bind_int64(&q, ":room", room);
+  store__bind_int64(&q, ":budget", budget);
+  return write_job(st, &q, out);
 }
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+static const store__sql job_get = {Q_JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE id = :id"};
+
+int store_job_get(store *st, int64_t id, store_job *out) {
+  store__query q = store__prepare(st, &job_get);
+  store__bind_int64(&q, ":id", id);
+  return run_job(&q, out);
+}
+
+static const store__sql job_exists = {Q_JOB_EXISTS, "SELECT id FROM jobs WHERE id = :id"};
+
+int store__job_exists(store *st, int64_t id) {
+  int64_t found;
+  store__query q = store__prepare(st, &job_exists);
+  store__bind_int64(&q, ":id", id);
+  return store__run_one(&q, store__read_int64, NULL, &found);
+}
+
+int store__job_missing_or_conflict(store *st, int64_t id) {
+  int status = store__job_exists(st, id);
+  return status == STORE_OK ? STORE_ECONFLICT : status;
+}
+
+/* One list per filter (:state, :model_id): a single statement with
+ * ":state IS NULL OR state = :state" hides the indexes from the planner,
+ * and every filtered list would scan every job ever queued. */
+static const store__sql job_list = {Q_JOB_LIST, "SELECT " JOB_COLS " FROM jobs ORDER BY id"};
+static const store__sql job_list_state = {
+    Q_JOB_LIST_STATE, "SELECT " JOB_COLS " FROM jobs WHERE state = :state ORDER BY id"};
+static const store__sql job_list_model = {
+    Q_JOB_LIST_MODEL, "SELECT " JOB_COLS " FROM jobs WHERE model_id = :model_id ORDER BY id"};
+static const store__sql job_list_model_state = {
+    Q_JOB_LIST_MODEL_STATE,
+    "SELECT " JOB_COLS " FROM jobs WHERE model_id = :model_id AND state = :state ORDER BY id"};
+
+int store_job_list(store *st, int state, int64_t model_id, store_job **out, size_t *n) {
+  static const store__sql *const by_filter[2][2] = {{&job_list, &job_list_state},
+                                                    {&job_list_model, &job_list_model_state}};
+  *out = NULL;
+  *n = 0;
+  if (state != -1 && store_job_state_name((store_job_state)state) == NULL) return STORE_EINVAL;
+  store__query q = store__prepare(st, by_filter[model_id != 0][state != -1]);
+  if (state != -1) store__bind_text(&q, ":state", store__state_names[state]);
+  if (model_id != 0) store__bind_int64(&q, ":model_id", model_id);
+  void *rows;
+  int status = store__run_list(&q, sizeof **out, store__read_job, store__clear_job, &rows, n);
+  *out = rows;
+  return status;
+}
+
+static const store__sql job_count = {Q_JOB_COUNT,
+                                     "SELECT state, count(*) FROM jobs GROUP BY state"};
+enum { COUNT_STATE, COUNT_JOBS };
+
+int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]) {
+  for (int i = 0; i < STORE_JOB_STATE_COUNT; i++) counts[i] = 0;
+  store__query q = store__prepare(st, &job_count);
+  if (q.status != STORE_OK) return q.status;
+  int rc;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    store_job_state state;
+    const char *name = (const char *)sqlite3_column_text(q.s, COUNT_STATE);
+    if (name != NULL && store_job_state_parse(name, &state) == STORE_OK)
+      counts[state] = sqlite3_column_int64(q.s, COUNT_JOBS);
+  }
+  int status = rc == SQLITE_DONE ? STORE_OK : store__status_of_db(st->db, rc);
+  store__done(&q);
+  return status;
+}
+
+/* ---- state changes ---------------------------------------------------------------- */
+
+/* SET expressions all see the row as it was before the update. */
+static const store__sql job_cancel = {
+    Q_JOB_CANCEL,
+    "UPDATE jobs SET"
+    " cancel_requested = (state IN " JOB_ACTIVE ") OR cancel_requested,"
+    " state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END,"
+    " finished_at = CASE state WHEN 'queued' THEN :finished_at ELSE finished_at END"
+    " WHERE id = :id RETURNING " JOB_COLS};
 
 int store_job_request_cancel(store *st, int64_t id, store_job *out) {
   char finished[STORE_TIME_LEN];
@@ -156,13 +226,12 @@ int store_job_request_cancel(store *st, int64_t id, store_job *out) {
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
   /* The state before, to log a change (only a queued job's). */
-  sqlite3_bind_int64(st->stmt[Q_JOB_GET], 1, id);
-  status = run_job(st->stmt[Q_JOB_GET], &before);
+  status = store_job_get(st, id, &before);
   if (status == STORE_OK) {
-    sqlite3_stmt *s = st->stmt[Q_JOB_CANCEL];
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, finished, -1, SQLITE_STATIC);
-    status = run_job(s, row);
+    store__query q = store__prepare(st, &job_cancel);
+    store__bind_int64(&q, ":id", id);
+    store__bind_text(&q, ":finished_at", finished);
+    status = run_job(&q, row);
   }
   if (status == STORE_OK && row->state != before.state)
     status = state_event(st, id, row->state, row->epoch);
@@ -172,6 +241,10 @@ int store_job_request_cancel(store *st, int64_t id, store_job *out) {
   return status;
 }
 
+static const store__sql job_finish = {
+    Q_JOB_FINISH, "UPDATE jobs SET state = :state, error = :error, finished_at = :finished_at"
+                  " WHERE id = :id AND state = 'running' RETURNING epoch"};
+
 int store_job_finish(store *st, int64_t id, store_job_state state, const char *error) {
   if (state != STORE_JOB_SUCCEEDED && state != STORE_JOB_FAILED && state != STORE_JOB_CANCELLED)
     return STORE_EINVAL;
@@ -180,176 +253,20 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
   store__now(finished);
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
-  sqlite3_stmt *s = st->stmt[Q_JOB_FINISH];
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, store__state_names[state], -1, SQLITE_STATIC);
-  int rc = sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, finished, -1, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    status = store__status_of(rc);
-    goto exit;
-  }
-  status = store__run_one(s, store__read_int64, NULL, &epoch);
+  store__query q = store__prepare(st, &job_finish);
+  store__bind_int64(&q, ":id", id);
+  store__bind_text(&q, ":state", store__state_names[state]);
+  store__bind_text(&q, ":error", error);
+  store__bind_text(&q, ":finished_at", finished);
+  status = store__run_one(&q, store__read_int64, NULL, &epoch);
   if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
   if (status == STORE_OK) status = state_event(st, id, state, epoch);
-exit:
   return store__end(st, status);
 }
 
-
-static int check_epoch(const store_epoch *e) {
-  if (e->metric.epoch < 1) return STORE_EINVAL;
-  if ((e->checkpoint == NULL) != (e->checkpoint_len == 0)) return STORE_EINVAL;
-  if ((e->weights == NULL) != (e->weights_len == 0)) return STORE_EINVAL;
-  if (e->weights != NULL && e->checkpoint == NULL) return STORE_EINVAL;
-  if (e->versions_kept < 0) return STORE_EINVAL;
-  return STORE_OK;
-}
-
-/* Store a job's checkpoint at epoch and keep the newest few. It is progress
- * a crash cannot take back, so the job's stalled restarts start over. */
-static int save_checkpoint(store *st, int64_t job_id, int64_t epoch, const uint8_t *data,
-                           size_t len) {
-  char created[STORE_TIME_LEN];
-  store__now(created);
-  sqlite3_stmt *s = st->stmt[Q_CHECKPOINT_UPSERT];
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, epoch);
-  sqlite3_bind_int64(s, 3, (int64_t)len);
-  sqlite3_bind_text(s, 5, created, -1, SQLITE_STATIC);
-  int rc = sqlite3_bind_blob64(s, 4, data, len, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    return store__status_of(rc);
-  }
-  int status = store__run(s);
-  if (status != STORE_OK) return status;
-  sqlite3_bind_int64(st->stmt[Q_JOB_CHECKPOINTED], 1, job_id);
-  if ((status = store__run(st->stmt[Q_JOB_CHECKPOINTED])) != STORE_OK) return status;
-  s = st->stmt[Q_CHECKPOINT_PRUNE];
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int(s, 2, STORE_CHECKPOINTS_KEPT);
-  return store__run(s);
-}
-
-/* Log a checkpoint of job at epoch, with the model's weights version then. */
-static int checkpoint_event(store *st, int64_t job_id, int64_t epoch, int64_t version,
-                            size_t bytes) {
-  store_event e = {.job_id = job_id, .kind = STORE_EVENT_CHECKPOINT, .epoch = epoch,
-                   .version = version, .bytes = (int64_t)bytes};
-  return store__event(st, &e);
-}
-
-/* Store a checkpoint, prune the old ones and publish the weights as the
- * model's next version, pruning old versions. */
-static int publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
-  int status = save_checkpoint(st, e->job_id, e->metric.epoch, e->checkpoint, e->checkpoint_len);
-  if (status != STORE_OK) return status;
-  sqlite3_stmt *s = st->stmt[Q_MODEL_PUBLISH];
-  sqlite3_bind_int64(s, 1, model_id);
-  sqlite3_bind_int64(s, 2, e->job_id);
-  sqlite3_bind_text(s, 3, e->classes, -1, SQLITE_STATIC);
-  if ((status = store__run_one(s, store__read_int64, NULL, version)) != STORE_OK) return status;
-
-  char now[STORE_TIME_LEN];
-  store__now(now);
-  s = st->stmt[Q_VERSION_INSERT];
-  sqlite3_bind_int64(s, 1, model_id);
-  sqlite3_bind_int64(s, 2, *version);
-  sqlite3_bind_int64(s, 3, e->job_id);
-  sqlite3_bind_int64(s, 4, e->metric.epoch);
-  sqlite3_bind_text(s, 6, e->classes, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 7, now, -1, SQLITE_STATIC);
-  int rc = e->weights ? sqlite3_bind_blob64(s, 5, e->weights, e->weights_len, SQLITE_STATIC)
-                      : sqlite3_bind_blob64(s, 5, e->checkpoint, e->checkpoint_len, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    return store__status_of(rc);
-  }
-  if ((status = store__run(s)) != STORE_OK) return status;
-  s = st->stmt[Q_VERSION_PRUNE];
-  sqlite3_bind_int64(s, 1, model_id);
-  sqlite3_bind_int64(s, 2, *version);
-  sqlite3_bind_int(s, 3, e->versions_kept > 0 ? e->versions_kept : STORE_VERSIONS_KEPT);
-  return store__run(s);
-}
-
-int64_t store_metrics_stride(int64_t epoch) {
-  int64_t stride = 1;
-  while (epoch > stride * STORE_METRICS_DENSE) stride *= 2;
-  return stride;
-}
-
-/* Keep a job's metrics at the stride of epoch, its newest row just written:
- * the row before goes unless it is on the stride, and when the stride has
- * just doubled, every row below that is not on it. Both deletes are ranges
- * of the primary key. */
-static int thin_metrics(store *st, int64_t job_id, int64_t epoch) {
-  int64_t stride = store_metrics_stride(epoch);
-  if (stride == 1) return STORE_OK;
-  sqlite3_stmt *s = st->stmt[Q_METRICS_THIN];
-  sqlite3_bind_int64(s, 1, job_id);
-  sqlite3_bind_int64(s, 2, store_metrics_stride(epoch - 1) != stride ? 1 : epoch - 1);
-  sqlite3_bind_int64(s, 3, epoch);
-  sqlite3_bind_int64(s, 4, stride);
-  return store__run(s);
-}
-
-int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
-  int64_t model_id = 0, v = 0;
-  int status = check_epoch(e);
-  if (status != STORE_OK) return status;
-  if ((status = store__begin(st, Q_BEGIN_WRITE)) != STORE_OK) return status;
-
-  sqlite3_stmt *s = st->stmt[Q_JOB_PROGRESS];
-  sqlite3_bind_int64(s, 1, e->job_id);
-  sqlite3_bind_int64(s, 2, e->metric.epoch);
-  store__bind_double(s, 3, e->metric.loss);
-  store__bind_double(s, 4, e->metric.val_loss);
-  store__bind_double(s, 5, e->metric.accuracy);
-  store__bind_double(s, 6, e->metric.val_accuracy);
-  store__bind_double(s, 7, e->samples_per_second);
-  status = store__run_one(s, store__read_int64, NULL, &model_id);
-  if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, e->job_id);
-  if (status != STORE_OK) goto exit;
-
-  s = st->stmt[Q_METRIC_UPSERT];
-  sqlite3_bind_int64(s, 1, e->job_id);
-  sqlite3_bind_int64(s, 2, e->metric.epoch);
-  store__bind_double(s, 3, e->metric.loss);
-  store__bind_double(s, 4, e->metric.val_loss);
-  store__bind_double(s, 5, e->metric.accuracy);
-  store__bind_double(s, 6, e->metric.val_accuracy);
-  store__bind_double(s, 7, e->metric.lr);
-  store__bind_double(s, 8, e->metric.seconds);
-  if (e->metric.threads > 0) sqlite3_bind_int(s, 10, e->metric.threads);
-  int rc = sqlite3_bind_text(s, 9, e->metric.layers, -1, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    status = store__status_of(rc);
-    goto exit;
-  }
-  if ((status = store__run(s)) != STORE_OK ||
-      (status = thin_metrics(st, e->job_id, e->metric.epoch)) != STORE_OK)
-    goto exit;
-  store_event epoch = {.job_id = e->job_id, .kind = STORE_EVENT_EPOCH, .epoch = e->metric.epoch};
-  if ((status = store__event(st, &epoch)) != STORE_OK) goto exit;
-
-  if (e->checkpoint != NULL) {
-    status = publish(st, e, model_id, &v);
-    if (status == STORE_OK)
-      status = checkpoint_event(st, e->job_id, e->metric.epoch, v, e->checkpoint_len);
-  } else {
-    sqlite3_bind_int64(st->stmt[Q_MODEL_VERSION], 1, model_id);
-    status = store__run_one(st->stmt[Q_MODEL_VERSION], store__read_int64, NULL, &v);
-  }
-
-exit:
-  status = store__end(st, status);
-  if (status == STORE_OK && version != NULL) *version = v;
-  return status;
-}
+static const store__sql job_requeue = {
+    Q_JOB_REQUEUE,
+    "UPDATE jobs SET state = 'queued' WHERE id = :id AND state = 'running' RETURNING model_id"};
 
 int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpoint,
                     size_t len) {
@@ -357,20 +274,65 @@ int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpo
   int64_t model_id = 0, version = 0;
   int status = store__begin(st, Q_BEGIN_WRITE);
   if (status != STORE_OK) return status;
-  sqlite3_stmt *s = st->stmt[Q_JOB_REQUEUE];
-  sqlite3_bind_int64(s, 1, id);
-  status = store__run_one(s, store__read_int64, NULL, &model_id);
+  store__query q = store__prepare(st, &job_requeue);
+  store__bind_int64(&q, ":id", id);
+  status = store__run_one(&q, store__read_int64, NULL, &model_id);
   if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
   if (status == STORE_OK && checkpoint != NULL)
-    status = save_checkpoint(st, id, epoch, checkpoint, len);
-  if (status == STORE_OK && checkpoint != NULL) {
-    sqlite3_bind_int64(st->stmt[Q_MODEL_VERSION], 1, model_id);
-    status = store__run_one(st->stmt[Q_MODEL_VERSION], store__read_int64, NULL, &version);
-  }
+    status = store__checkpoint_save(st, id, epoch, checkpoint, len);
   if (status == STORE_OK && checkpoint != NULL)
-    status = checkpoint_event(st, id, epoch, version, len);
+    status = store__model_version(st, model_id, &version);
+  if (status == STORE_OK && checkpoint != NULL) {
+    store_event e = {.job_id = id, .kind = STORE_EVENT_CHECKPOINT, .epoch = epoch,
+                     .version = version, .bytes = (int64_t)len};
+    status = store__event(st, &e);
+  }
   if (status == STORE_OK) status = state_event(st, id, STORE_JOB_QUEUED, epoch);
   return store__end(st, status);
+}
+
+/* ---- recovery after a crash ---------------------------------------------------------- */
+
+/* Which running jobs each recovery step takes: the event insert and the
+ * update of a step must select the same rows. */
+#define RECOVER_CANCELLED " WHERE state = 'running' AND cancel_requested"
+#define RECOVER_FAILED " WHERE state = 'running' AND stalled_restarts >= :max_restarts"
+#define RECOVER_REQUEUE " WHERE state = 'running'"
+
+static const store__sql recover_cancelled = {
+    Q_RECOVER_CANCELLED,
+    "UPDATE jobs SET state = 'cancelled', finished_at = :finished_at" RECOVER_CANCELLED};
+static const store__sql recover_failed = {
+    Q_RECOVER_FAILED, "UPDATE jobs SET state = 'failed', restarts = restarts + 1,"
+                      " error = :error, finished_at = :finished_at" RECOVER_FAILED};
+static const store__sql recover_requeue = {
+    Q_RECOVER_REQUEUE, "UPDATE jobs SET state = 'queued', restarts = restarts + 1,"
+                       " stalled_restarts = stalled_restarts + 1" RECOVER_REQUEUE};
+/* Each recovery step's state events, inserted just before its update. */
+static const store__sql recover_cancelled_events = {
+    Q_RECOVER_CANCELLED_EVENTS, "INSERT INTO events (job_id, kind, state, epoch)"
+                                " SELECT id, 'state', 'cancelled', epoch FROM jobs"
+                                RECOVER_CANCELLED " ORDER BY id"};
+static const store__sql recover_failed_events = {
+    Q_RECOVER_FAILED_EVENTS, "INSERT INTO events (job_id, kind, state, epoch)"
+                             " SELECT id, 'state', 'failed', epoch FROM jobs"
+                             RECOVER_FAILED " ORDER BY id"};
+static const store__sql recover_requeue_events = {
+    Q_RECOVER_REQUEUE_EVENTS, "INSERT INTO events (job_id, kind, state, epoch)"
+                              " SELECT id, 'state', 'queued', epoch FROM jobs"
+                              RECOVER_REQUEUE " ORDER BY id"};
+
+/* Run a recovery step: its event insert, then its update (both bound);
+ * *changed receives the number of jobs it changed. */
+static int recover_step(store *st, store__query *events, store__query *update, int *changed) {
+  int status = store__run(events);
+  if (status == STORE_OK) status = store__events_inserted(st);
+  if (status != STORE_OK) {
+    store__done(update);
+    return status;
+  }
+  if ((status = store__run(update)) == STORE_OK) *changed = sqlite3_changes(st->db);
+  return status;
 }
 
 int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
@@ -386,29 +348,22 @@ int store_jobs_recover(store *st, int *requeued, int *failed, int *cancelled) {
 
   /* Each step logs the state events of the jobs it is about to change. */
   /* A cancel request outlives the crash: the job is not resumed. */
-  if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED_EVENTS])) != STORE_OK ||
-      (status = store__events_inserted(st)) != STORE_OK)
-    goto exit;
-  sqlite3_bind_text(st->stmt[Q_RECOVER_CANCELLED], 1, at, -1, SQLITE_STATIC);
-  if ((status = store__run(st->stmt[Q_RECOVER_CANCELLED])) != STORE_OK) goto exit;
-  n_cancelled = sqlite3_changes(st->db);
+  store__query events = store__prepare(st, &recover_cancelled_events);
+  store__query update = store__prepare(st, &recover_cancelled);
+  store__bind_text(&update, ":finished_at", at);
+  if ((status = recover_step(st, &events, &update, &n_cancelled)) != STORE_OK) goto exit;
 
-  sqlite3_bind_int(st->stmt[Q_RECOVER_FAILED_EVENTS], 3, STORE_MAX_RESTARTS);
-  if ((status = store__run(st->stmt[Q_RECOVER_FAILED_EVENTS])) != STORE_OK ||
-      (status = store__events_inserted(st)) != STORE_OK)
-    goto exit;
-  sqlite3_stmt *s = st->stmt[Q_RECOVER_FAILED];
-  sqlite3_bind_text(s, 1, at, -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 3, STORE_MAX_RESTARTS);
-  if ((status = store__run(s)) != STORE_OK) goto exit;
-  n_failed = sqlite3_changes(st->db);
+  events = store__prepare(st, &recover_failed_events);
+  store__bind_int64(&events, ":max_restarts", STORE_MAX_RESTARTS);
+  update = store__prepare(st, &recover_failed);
+  store__bind_text(&update, ":finished_at", at);
+  store__bind_text(&update, ":error", why);
+  store__bind_int64(&update, ":max_restarts", STORE_MAX_RESTARTS);
+  if ((status = recover_step(st, &events, &update, &n_failed)) != STORE_OK) goto exit;
 
-  if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE_EVENTS])) != STORE_OK ||
-      (status = store__events_inserted(st)) != STORE_OK)
-    goto exit;
-  if ((status = store__run(st->stmt[Q_RECOVER_REQUEUE])) != STORE_OK) goto exit;
-  n_requeued = sqlite3_changes(st->db);
+  events = store__prepare(st, &recover_requeue_events);
+  update = store__prepare(st, &recover_requeue);
+  status = recover_step(st, &events, &update, &n_requeued);
 
 exit:
   status = store__end(st, status);
@@ -417,117 +372,5 @@ exit:
     if (failed) *failed = n_failed;
     if (cancelled) *cancelled = n_cancelled;
   }
-  return status;
-}
-
-/* ---- metrics and checkpoints ---------------------------------------------------------- */
-
-int store__read_metric(sqlite3_stmt *s, void *row) {
-  store_metric *m = row;
-  m->epoch = sqlite3_column_int64(s, 0);
-  m->loss = store__column_double(s, 1);
-  m->val_loss = store__column_double(s, 2);
-  m->accuracy = store__column_double(s, 3);
-  m->val_accuracy = store__column_double(s, 4);
-  m->lr = store__column_double(s, 5);
-  m->seconds = store__column_double(s, 6);
-  m->threads = sqlite3_column_int(s, 8); /* NULL reads as 0 */
-  return store__column_text(s, 7, &m->layers);
-}
-
-static void clear_metric(void *row) {
-  store_metric *m = row;
-  free(m->layers);
-  m->layers = NULL;
-}
-
-void store_metric_list_free(store_metric *list, size_t n) {
-  for (size_t i = 0; list != NULL && i < n; i++) clear_metric(&list[i]);
-  free(list);
-}
-
-static int read_checkpoint(sqlite3_stmt *s, void *row) {
-  store_checkpoint *c = row;
-  c->epoch = sqlite3_column_int64(s, 0);
-  c->bytes = sqlite3_column_int64(s, 1);
-  store__column_time(s, 2, c->created_at);
-  return STORE_OK;
-}
-
-/* List a job's rows with q, telling a job without rows from no job at all
- * (one read transaction, so both answers come from the same snapshot). */
-static int list_of_job(store *st, enum query q, int64_t job_id, int64_t after, size_t size,
-                       store__row_reader read, store__row_clear clear, void **out, size_t *n) {
-  *out = NULL;
-  *n = 0;
-  int status = store__begin(st, Q_BEGIN_READ);
-  if (status != STORE_OK) return status;
-  int64_t found;
-  sqlite3_bind_int64(st->stmt[Q_JOB_EXISTS], 1, job_id);
-  status = store__run_one(st->stmt[Q_JOB_EXISTS], store__read_int64, NULL, &found);
-  if (status == STORE_OK) {
-    sqlite3_bind_int64(st->stmt[q], 1, job_id);
-    if (q == Q_METRICS_AFTER) sqlite3_bind_int64(st->stmt[q], 2, after);
-    status = store__run_list(st->stmt[q], size, read, clear, out, n);
-  }
-  status = store__end(st, status);
-  if (status != STORE_OK) {
-    for (size_t i = 0; clear != NULL && i < *n; i++) clear((char *)*out + i * size);
-    free(*out);
-    *out = NULL;
-    *n = 0;
-  }
-  return status;
-}
-
-int store_metrics_after(store *st, int64_t job_id, int64_t after, store_metric **out,
-                        size_t *n) {
-  void *rows;
-  int status =
-      list_of_job(st, Q_METRICS_AFTER, job_id, after, sizeof **out, store__read_metric,
-                  clear_metric, &rows, n);
-  *out = rows;
-  return status;
-}
-
-int store_checkpoint_list(store *st, int64_t job_id, store_checkpoint **out, size_t *n) {
-  void *rows;
-  int status =
-      list_of_job(st, Q_CHECKPOINT_LIST, job_id, 0, sizeof **out, read_checkpoint, NULL, &rows,
-                  n);
-  *out = rows;
-  return status;
-}
-
-struct checkpoint_row {
-  int64_t epoch;
-  uint8_t *buf;
-  size_t len;
-};
-
-static int read_checkpoint_data(sqlite3_stmt *s, void *row) {
-  struct checkpoint_row *c = row;
-  void *buf;
-  c->epoch = sqlite3_column_int64(s, 0);
-  int status = store__column_blob(s, 1, 0, &buf, &c->len);
-  c->buf = buf;
-  return status;
-}
-
-static void clear_checkpoint_data(void *row) {
-  struct checkpoint_row *c = row;
-  free(c->buf);
-  c->buf = NULL;
-}
-
-int store_checkpoint_latest(store *st, int64_t job_id, int64_t *epoch, uint8_t **buf,
-                            size_t *len) {
-  struct checkpoint_row c = {0, NULL, 0};
-  sqlite3_bind_int64(st->stmt[Q_CHECKPOINT_LATEST], 1, job_id);
-  int status = store__run_one(st->stmt[Q_CHECKPOINT_LATEST], read_checkpoint_data,
-                              clear_checkpoint_data, &c);
-  *epoch = c.epoch;
-  *buf = c.buf;
-  *len = c.len;
   return status;
 }

@@ -1,4 +1,7 @@
-/* store_models.c — models and their weights versions in the store. */
+/* store_models.c — models and their weights versions (model_versions) in the
+ * store: a model row holds its spec and the number of its newest version;
+ * each published version is a row of its own, pruned to the newest few. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,23 +23,40 @@ void store_model_list_free(store_model *list, size_t n) {
 
 static void clear_model(void *row) { store_model_clear(row); }
 
+#define MODEL_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, classes, " CLASS_COUNT_COL
+/* Lists carry summaries: the count of the class names, not the names. */
+#define MODEL_SUMMARY_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, NULL, " CLASS_COUNT_COL
+enum {
+  MODEL_ID, MODEL_NAME, MODEL_SPEC, MODEL_PARAMETERS, MODEL_VERSION, MODEL_TRAINED,
+  MODEL_LAST_JOB, MODEL_CREATED_AT, MODEL_CLASSES, MODEL_CLASS_COUNT,
+  MODEL_NCOLS
+};
+
+/* A row of MODEL_COLS or MODEL_SUMMARY_COLS. */
 static int read_model(sqlite3_stmt *s, void *row) {
   store_model *m = row;
+  assert(sqlite3_column_count(s) == MODEL_NCOLS);
   memset(m, 0, sizeof *m);
-  m->id = sqlite3_column_int64(s, 0);
-  m->parameters = sqlite3_column_int64(s, 3);
-  m->version = sqlite3_column_int64(s, 4);
-  m->trained = sqlite3_column_int(s, 5) != 0;
-  m->last_job = sqlite3_column_int64(s, 6); /* NULL reads as 0 */
-  store__column_time(s, 7, m->created_at);
-  m->n_classes = sqlite3_column_int64(s, 9); /* NULL reads as 0 */
-  int status = store__column_text(s, 1, &m->name);
-  if (status == STORE_OK) status = store__column_text(s, 2, &m->spec);
-  if (status == STORE_OK && sqlite3_column_type(s, 8) != SQLITE_NULL)
-    status = store__column_text(s, 8, &m->classes);
+  m->id = sqlite3_column_int64(s, MODEL_ID);
+  m->parameters = sqlite3_column_int64(s, MODEL_PARAMETERS);
+  m->version = sqlite3_column_int64(s, MODEL_VERSION);
+  m->trained = sqlite3_column_int(s, MODEL_TRAINED) != 0;
+  m->last_job = sqlite3_column_int64(s, MODEL_LAST_JOB); /* NULL reads as 0 */
+  store__column_time(s, MODEL_CREATED_AT, m->created_at);
+  m->n_classes = sqlite3_column_int64(s, MODEL_CLASS_COUNT);
+  int status = store__column_text(s, MODEL_NAME, &m->name);
+  if (status == STORE_OK) status = store__column_text(s, MODEL_SPEC, &m->spec);
+  if (status == STORE_OK && sqlite3_column_type(s, MODEL_CLASSES) != SQLITE_NULL)
+    status = store__column_text(s, MODEL_CLASSES, &m->classes);
   if (status != STORE_OK) store_model_clear(m);
   return status;
 }
+
+static const store__sql model_insert = {
+    Q_MODEL_INSERT, "INSERT INTO models (name, spec, parameters, created_at)"
+                    " VALUES (:name, :spec, :parameters, :created_at) RETURNING " MODEL_COLS};
 
 int store_model_insert(store *st, const char *name, const char *spec, int64_t parameters,
                        store_model *out) {
@@ -46,45 +66,64 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
   if (name == NULL || spec == NULL || parameters <= 0) return STORE_EINVAL;
   char created[STORE_TIME_LEN];
   store__now(created);
-  sqlite3_stmt *s = st->stmt[Q_MODEL_INSERT];
-  int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(s, 2, spec, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, parameters);
-  sqlite3_bind_text(s, 4, created, -1, SQLITE_STATIC);
-  if (rc != SQLITE_OK) {
-    store__done(s);
-    return store__status_of(rc);
+  store__query q = store__prepare(st, &model_insert);
+  store__bind_text(&q, ":name", name);
+  store__bind_text(&q, ":spec", spec);
+  store__bind_int64(&q, ":parameters", parameters);
+  store__bind_text(&q, ":created_at", created);
+  if (q.status != STORE_OK) {
+    store__done(&q);
+    return q.status;
   }
   store__write_lock(st);
-  int status = store__run_one(s, read_model, clear_model, row);
+  int status = store__run_one(&q, read_model, clear_model, row);
   store__write_unlock(st);
   if (out == NULL && status == STORE_OK) store_model_clear(&tmp);
   return status;
 }
 
+static const store__sql model_get = {Q_MODEL_GET,
+                                     "SELECT " MODEL_COLS " FROM models WHERE id = :id"};
+
 int store_model_get(store *st, int64_t id, store_model *out) {
   memset(out, 0, sizeof *out);
-  sqlite3_bind_int64(st->stmt[Q_MODEL_GET], 1, id);
-  return store__run_one(st->stmt[Q_MODEL_GET], read_model, clear_model, out);
+  store__query q = store__prepare(st, &model_get);
+  store__bind_int64(&q, ":id", id);
+  return store__run_one(&q, read_model, clear_model, out);
 }
+
+static const store__sql model_by_name = {
+    Q_MODEL_BY_NAME,
+    "SELECT " MODEL_COLS " FROM models WHERE name = :name ORDER BY id DESC LIMIT 1"};
 
 int store_model_find(store *st, const char *name, store_model *out) {
   memset(out, 0, sizeof *out);
-  sqlite3_bind_text(st->stmt[Q_MODEL_BY_NAME], 1, name, -1, SQLITE_STATIC);
-  return store__run_one(st->stmt[Q_MODEL_BY_NAME], read_model, clear_model, out);
+  store__query q = store__prepare(st, &model_by_name);
+  store__bind_text(&q, ":name", name);
+  return store__run_one(&q, read_model, clear_model, out);
 }
+
+static const store__sql model_list = {Q_MODEL_LIST,
+                                      "SELECT " MODEL_SUMMARY_COLS " FROM models ORDER BY id"};
 
 int store_model_list(store *st, store_model **out, size_t *n) {
   void *rows;
-  int status =
-      store__run_list(st->stmt[Q_MODEL_LIST], sizeof **out, read_model, clear_model, &rows, n);
+  store__query q = store__prepare(st, &model_list);
+  int status = store__run_list(&q, sizeof **out, read_model, clear_model, &rows, n);
   *out = rows;
   return status;
 }
 
+static const store__sql model_in_use = {
+    Q_MODEL_IN_USE,
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE model_id = :id AND state IN " JOB_ACTIVE ")"};
+static const store__sql model_delete = {Q_MODEL_DELETE, "DELETE FROM models WHERE id = :id"};
+
 int store_model_delete(store *st, int64_t id) {
-  return store__delete_unused(st, Q_MODEL_IN_USE, Q_MODEL_DELETE, id);
+  return store__delete_unused(st, &model_in_use, &model_delete, id);
 }
+
+/* ---- weights versions ---------------------------------------------------------------- */
 
 void store_weights_clear(store_weights *w) {
   free(w->buf);
@@ -94,37 +133,114 @@ void store_weights_clear(store_weights *w) {
 
 static void clear_weights(void *row) { store_weights_clear(row); }
 
-/* (weights, version, classes, newest); NULL weights: never trained. */
+/* The columns of both weights statements; NULL weights: never trained (or
+ * that version is no longer kept). */
+enum { WEIGHTS_BUF, WEIGHTS_VERSION, WEIGHTS_CLASSES, WEIGHTS_NEWEST, WEIGHTS_NCOLS };
+
 static int read_weights(sqlite3_stmt *s, void *row) {
   store_weights *w = row;
+  assert(sqlite3_column_count(s) == WEIGHTS_NCOLS);
   void *buf = NULL;
-  w->version = sqlite3_column_int64(s, 1);
-  w->newest = sqlite3_column_int64(s, 3);
-  int status = sqlite3_column_type(s, 0) == SQLITE_NULL
+  w->version = sqlite3_column_int64(s, WEIGHTS_VERSION);
+  w->newest = sqlite3_column_int64(s, WEIGHTS_NEWEST);
+  int status = sqlite3_column_type(s, WEIGHTS_BUF) == SQLITE_NULL
                    ? STORE_OK
-                   : store__column_blob(s, 0, 0, &buf, &w->len);
+                   : store__column_blob(s, WEIGHTS_BUF, 0, &buf, &w->len);
   w->buf = buf;
-  if (status == STORE_OK) status = store__column_text(s, 2, &w->classes);
+  if (status == STORE_OK) status = store__column_text(s, WEIGHTS_CLASSES, &w->classes);
   return status;
 }
+
+/* The newest weights: the model row answers for a model never trained. */
+static const store__sql model_weights = {
+    Q_MODEL_WEIGHTS,
+    "SELECT v.weights, m.version, v.classes, m.version FROM models m"
+    " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = m.version"
+    " WHERE m.id = :id"};
+/* A version not kept reads as NULL weights; only a missing model is no row. */
+static const store__sql model_weights_at = {
+    Q_MODEL_WEIGHTS_AT,
+    "SELECT v.weights, :version, v.classes, m.version FROM models m"
+    " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = :version"
+    " WHERE m.id = :id"};
 
 int store_model_weights(store *st, int64_t id, int64_t version, store_weights *out) {
   memset(out, 0, sizeof *out);
   if (version < 0) return STORE_EINVAL;
-  sqlite3_stmt *s = st->stmt[version == 0 ? Q_MODEL_WEIGHTS : Q_MODEL_WEIGHTS_AT];
-  sqlite3_bind_int64(s, 1, id);
-  if (version != 0) sqlite3_bind_int64(s, 2, version);
-  return store__run_one(s, read_weights, clear_weights, out);
+  store__query q = store__prepare(st, version == 0 ? &model_weights : &model_weights_at);
+  store__bind_int64(&q, ":id", id);
+  if (version != 0) store__bind_int64(&q, ":version", version);
+  return store__run_one(&q, read_weights, clear_weights, out);
+}
+
+static const store__sql model_version = {Q_MODEL_VERSION,
+                                         "SELECT version FROM models WHERE id = :id"};
+
+int store__model_version(store *st, int64_t id, int64_t *version) {
+  store__query q = store__prepare(st, &model_version);
+  store__bind_int64(&q, ":id", id);
+  return store__run_one(&q, store__read_int64, NULL, version);
+}
+
+static const store__sql model_publish = {
+    Q_MODEL_PUBLISH, "UPDATE models SET version = version + 1, trained = 1, last_job = :job_id,"
+                     " classes = :classes WHERE id = :id RETURNING version"};
+static const store__sql version_insert = {
+    Q_VERSION_INSERT,
+    "INSERT INTO model_versions (model_id, version, job_id, epoch, weights, classes, published_at)"
+    " VALUES (:model_id, :version, :job_id, :epoch, :weights, :classes, :published_at)"};
+/* Past the newest :kept (:newest is the newest version), only each job's
+ * last version stays. */
+static const store__sql version_prune = {
+    Q_VERSION_PRUNE,
+    "DELETE FROM model_versions WHERE model_id = :model_id AND version <= :newest - :kept"
+    " AND version NOT IN (SELECT max(version) FROM model_versions"
+    " WHERE model_id = :model_id GROUP BY job_id)"};
+
+int store__model_publish(store *st, const store_epoch *e, int64_t model_id, int64_t *version) {
+  assert(st->writing && e->checkpoint != NULL);
+  store__query q = store__prepare(st, &model_publish);
+  store__bind_int64(&q, ":id", model_id);
+  store__bind_int64(&q, ":job_id", e->job_id);
+  store__bind_text(&q, ":classes", e->classes);
+  int status = store__run_one(&q, store__read_int64, NULL, version);
+  if (status != STORE_OK) return status;
+
+  char now[STORE_TIME_LEN];
+  store__now(now);
+  q = store__prepare(st, &version_insert);
+  store__bind_int64(&q, ":model_id", model_id);
+  store__bind_int64(&q, ":version", *version);
+  store__bind_int64(&q, ":job_id", e->job_id);
+  store__bind_int64(&q, ":epoch", e->metric.epoch);
+  store__bind_text(&q, ":classes", e->classes);
+  store__bind_text(&q, ":published_at", now);
+  if (e->weights != NULL)
+    store__bind_blob(&q, ":weights", e->weights, e->weights_len);
+  else
+    store__bind_blob(&q, ":weights", e->checkpoint, e->checkpoint_len);
+  if ((status = store__run(&q)) != STORE_OK) return status;
+
+  q = store__prepare(st, &version_prune);
+  store__bind_int64(&q, ":model_id", model_id);
+  store__bind_int64(&q, ":newest", *version);
+  store__bind_int64(&q, ":kept", e->versions_kept > 0 ? e->versions_kept : STORE_VERSIONS_KEPT);
+  return store__run(&q);
 }
 
 /* (version, job_id, epoch, bytes, published_at); NULL reads as 0 or "". */
+static const store__sql version_list = {
+    Q_VERSION_LIST, "SELECT version, job_id, epoch, length(weights), published_at"
+                    " FROM model_versions WHERE model_id = :model_id ORDER BY version DESC"};
+enum { VERSION_VERSION, VERSION_JOB_ID, VERSION_EPOCH, VERSION_BYTES, VERSION_PUBLISHED_AT };
+
 static int read_version(sqlite3_stmt *s, void *row) {
   store_model_version *v = row;
-  v->version = sqlite3_column_int64(s, 0);
-  v->job_id = sqlite3_column_int64(s, 1);
-  v->epoch = sqlite3_column_int64(s, 2);
-  v->bytes = sqlite3_column_int64(s, 3);
-  store__column_time(s, 4, v->published_at);
+  v->version = sqlite3_column_int64(s, VERSION_VERSION);
+  v->job_id = sqlite3_column_int64(s, VERSION_JOB_ID);
+  v->epoch = sqlite3_column_int64(s, VERSION_EPOCH);
+  v->bytes = sqlite3_column_int64(s, VERSION_BYTES);
+  store__column_time(s, VERSION_PUBLISHED_AT, v->published_at);
   return STORE_OK;
 }
 
@@ -136,11 +252,11 @@ int store_model_versions(store *st, int64_t id, store_model_version **out, size_
   /* one read transaction: the model cannot go between the two statements */
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
-  sqlite3_bind_int64(st->stmt[Q_MODEL_VERSION], 1, id);
-  status = store__run_one(st->stmt[Q_MODEL_VERSION], store__read_int64, NULL, &newest);
+  status = store__model_version(st, id, &newest);
   if (status == STORE_OK) {
-    sqlite3_bind_int64(st->stmt[Q_VERSION_LIST], 1, id);
-    status = store__run_list(st->stmt[Q_VERSION_LIST], sizeof **out, read_version, NULL, &rows, n);
+    store__query q = store__prepare(st, &version_list);
+    store__bind_int64(&q, ":model_id", id);
+    status = store__run_list(&q, sizeof **out, read_version, NULL, &rows, n);
   }
   status = store__end(st, status);
   if (status != STORE_OK) {

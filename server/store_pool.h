@@ -2,10 +2,12 @@
  * store_pool.h — store handles kept between requests.
  *
  * Each HTTP connection has a thread of its own, and opening a store (an
- * SQLite connection, its pragmas, the schema check, every statement
- * prepared) costs more than most requests. So a request takes an idle handle
- * when there is one, opens one otherwise, and gives it back when it ends; at
- * most max_idle handles wait for the next request, the rest are closed.
+ * SQLite connection, its pragmas, the schema check) and preparing the
+ * statements a request runs (each at its first use on the handle) cost more
+ * than most requests. So a request takes an idle handle (with the statements
+ * earlier requests prepared on it) when there is one, opens one otherwise,
+ * and gives it back when it ends; at most max_idle handles wait for the next
+ * request, the rest are closed.
  * Taking never waits: concurrent requests each get a handle.
  *
  * Closing is not free either: while any other connection of the process

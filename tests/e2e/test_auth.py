@@ -45,6 +45,17 @@ def test_missing_or_wrong_token_is_401(secured):
     check_error(other_scheme, 401, "unauthorized")
 
 
+def test_a_token_with_trailing_white_space_is_401_saying_so(secured):
+    d, anon, _, _ = secured
+    for header, says in ((f"Bearer {TOKEN} ", "ends with white space"),
+                         (f"Bearer {READ_TOKEN}  ", "ends with white space"),
+                         (f"Bearer {TOKEN}\t", "ends with white space"),
+                         ("Bearer ", "no token")):
+        answer = anon.request("GET", "/v1/models", headers={"Authorization": header})
+        check_error(answer, 401, "unauthorized")
+        assert says in answer[2]["error"]["message"], (header, answer)
+
+
 def test_refused_before_the_body_is_read(secured):
     """A write without a token is answered from its headers alone: the
     promised body is never sent, yet the 401 arrives."""

@@ -145,6 +145,11 @@ CASES = [
     Case("range-validation-split", "POST", "/v1/jobs", job(validation_split=1.5),
          field="validation_split"),
     Case("range-seed-past-2-53", "POST", "/v1/models", spec(seed=2 ** 53 + 2), field="seed"),
+    # 2^53 + 1 reads as the double 2^53: refused, not trained as another seed.
+    Case("range-seed-rounded-by-json", "POST", "/v1/models", spec(seed=2 ** 53 + 1), field="seed",
+         says="at most 9007199254740991"),
+    Case("range-job-seed-rounded-by-json", "POST", "/v1/jobs", job(seed=2 ** 53 + 1),
+         field="seed", says="at most 9007199254740991"),
     Case("range-model-id-zero", "POST", "/v1/jobs", job(model=0), field="model"),
     Case("range-model-id-fraction", "POST", "/v1/jobs", job(model=1.5), field="model"),
     Case("range-after-negative", "GET", "/v1/jobs/1/metrics?after=-1", field="after"),
@@ -167,6 +172,10 @@ CASES = [
          b'{"name":"d","inputs":[[1e39]],"targets":[[0]]}', field="inputs[0][0]"),
     Case("infinity-csv-cell", "POST", CSV, b"x,y\ninf,1\n", ctype="text/csv",
          field="row 1, column x", says="must be a number"),
+    Case("hex-csv-cell", "POST", CSV, b"x,y\n0x10,1\n", ctype="text/csv",
+         field="row 1, column x", says="must be a number"),
+    Case("second-bom-csv", "POST", CSV, b"\xef\xbb\xbf\xef\xbb\xbfx,y\n1,2\n", ctype="text/csv",
+         field="header", says="column 1 (x) starts with a byte order mark"),
     # ---- shapes that overflow --------------------------------------------------------
     Case("shape-parameters-overflow", "POST", "/v1/models",
          spec(inputs=1 << 20, layers=[dense(1 << 20), dense(1)]), field="layers[0].units",

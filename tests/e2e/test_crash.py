@@ -126,3 +126,33 @@ def test_unreadable_checkpoint_fails_the_job_clearly(spawn, tmp_path):
     assert done["state"] == "failed", done
     assert "checkpoint" in done["error"] and "unreadable" in done["error"], done
     assert client.health() == {"status": "ok"}
+
+
+def test_unreadable_weights_answer_one_message_everywhere(spawn, tmp_path):
+    """Published weights damaged behind the daemon's back: predict and the
+    gradient check answer 500 with the one message fit.c gives, a job that
+    would fine-tune from them fails with that message, and the daemon stays up."""
+    import sqlite3
+    from datasets import XOR_INPUTS, XOR_SPEC, XOR_TARGETS
+
+    db = tmp_path / "weights.sqlite"
+    d = spawn(db=db)
+    ds = d.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)
+    model = d.client.create_model(XOR_SPEC)
+    job = d.client.create_job(model["id"], ds["id"], epochs=2, batch_size=4)
+    assert d.client.wait(job["id"])["state"] == "succeeded"
+    d.stop()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE model_versions SET weights = zeroblob(length(weights)) "
+                            "WHERE model_id = ?", (model["id"],)).rowcount > 0
+    client = spawn(db=db).client
+    message = f"the stored weights of model {model['id']} are unreadable"
+    for path, body in ((f"/v1/models/{model['id']}/predict", {"inputs": [[0, 1]]}),
+                       (f"/v1/models/{model['id']}/gradcheck", {"dataset": ds["id"]})):
+        status, _, doc = client.request("POST", path, body)
+        assert status == 500, doc
+        assert doc == {"error": {"code": "internal", "message": message, "field": ""}}, doc
+    again = client.create_job(model["id"], ds["id"], epochs=2, batch_size=4)
+    done = client.wait(again["id"])
+    assert done["state"] == "failed" and done["error"] == message, done
+    assert client.health() == {"status": "ok"}

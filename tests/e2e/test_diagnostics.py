@@ -158,7 +158,11 @@ def test_gradcheck_names_what_is_missing(client, iris):
     fresh = client.create_model(dict(IRIS_SPEC, name="untrained"))
     err = check_error(gradcheck(client, fresh["id"], {"dataset": ds["id"]}), 409, "conflict",
                       "id")
-    assert "train" in err["message"]
+    # the one message of an untrained model, as predict answers it (fit.c)
+    assert err["message"] == f"model {fresh['id']} has not been trained yet", err
+    _, _, doc = client.request("POST", f"/v1/models/{fresh['id']}/predict",
+                               {"inputs": [[0, 0, 0, 0]]})
+    assert doc["error"] == err, doc
 
 
 @pytest.mark.parametrize("body,field", [

@@ -204,10 +204,22 @@ def match_events(want, got):
         match_json(wdata, gdata, f"event {wid}")
 
 
-def openapi_path(pattern):
-    """A route's path in OpenAPI terms: a "{...}" tail (one or more segments)
-    is a parameter named path there."""
-    return pattern.replace("{...}", "{path}")
+def openapi_paths(pattern):
+    """A route's paths in OpenAPI terms. A path parameter cannot hold a "/",
+    so a "{...}" tail (one or more segments) is a template per depth the
+    dashboard's files use."""
+    if not pattern.endswith("{...}"):
+        return [pattern]
+    return [pattern.replace("{...}", tail) for tail in ("{file}", "{dir}/{file}",
+                                                        "{dir}/{sub}/{file}")]
+
+
+def openapi_path(pattern, target):
+    """The template of openapi_paths(pattern) that the request target matches."""
+    depth = urllib.parse.urlsplit(target).path.count("/")
+    paths = [p for p in openapi_paths(pattern) if p.count("/") == depth]
+    assert paths, f"openapi: no template of {pattern} matches {target}"
+    return paths[0]
 
 
 def route_of(method, path, table):
@@ -317,7 +329,7 @@ def test_every_example_runs_as_documented(spawn, openapi):
         else:
             media = request.header("Content-Type")
             seen.add((route[0], route[1], media and media.split(";")[0]))
-            schema = response_schema(openapi, method, openapi_path(route[1]), status,
+            schema = response_schema(openapi, method, openapi_path(route[1], target), status,
                                      content_type)
         if schema is not None and content_type == "application/json":
             validate(openapi, schema, json.loads(body), f"{where} (openapi)")
@@ -332,17 +344,18 @@ def test_openapi_lists_exactly_the_routes(openapi):
     table = routes()
     documented = {(m.upper(), p) for p, ops in openapi["paths"].items() for m in ops
                   if m in ("get", "post", "put", "delete", "patch")}
-    assert documented == {(m, openapi_path(p)) for m, p, _ in table}
-    for method, pattern, media in table:
-        pattern = openapi_path(pattern)
-        item = openapi["paths"][pattern]
-        op = item[method.lower()]
-        if media is not None:
-            body = resolve(openapi, op["requestBody"])
-            assert media in body["content"], f"{method} {pattern} lacks {media}"
-        params = {resolve(openapi, p)["name"] for p in item.get("parameters", []) +
-                  op.get("parameters", []) if resolve(openapi, p)["in"] == "path"}
-        assert params == set(re.findall(r"\{(\w+)\}", pattern)), f"{method} {pattern}: {params}"
+    assert documented == {(m, p) for m, route, _ in table for p in openapi_paths(route)}
+    for method, route, media in table:
+        for pattern in openapi_paths(route):
+            item = openapi["paths"][pattern]
+            op = item[method.lower()]
+            if media is not None:
+                body = resolve(openapi, op["requestBody"])
+                assert media in body["content"], f"{method} {pattern} lacks {media}"
+            params = {resolve(openapi, p)["name"] for p in item.get("parameters", []) +
+                      op.get("parameters", []) if resolve(openapi, p)["in"] == "path"}
+            assert params == set(re.findall(r"\{(\w+)\}", pattern)), \
+                f"{method} {pattern}: {params}"
 
 
 def contents(node, where=""):

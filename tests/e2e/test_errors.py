@@ -217,8 +217,9 @@ def test_unsupported_media_type(client):
 
 def test_conflicts(client, xor):
     untrained = client.create_model(spec(name="fresh"))
-    check_error(client.request("POST", f"/v1/models/{untrained['id']}/predict",
-                               {"inputs": [[0, 0]]}), 409, "conflict")
+    err = check_error(client.request("POST", f"/v1/models/{untrained['id']}/predict",
+                                     {"inputs": [[0, 0]]}), 409, "conflict", "id")
+    assert err["message"] == f"model {untrained['id']} has not been trained yet", err
 
     x, y = slow_data()
     ds = client.create_dataset("busy", x, targets=y)
@@ -315,9 +316,12 @@ def test_zz_daemon_still_healthy(client, xor):
     assert client.list_jobs(state="running") == []
 
 
-def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path):
+@pytest.mark.parametrize("blob", [b"\x00\x01\x02\x03", b""], ids=["garbage", "empty"])
+def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path, blob):
     """500 internal, on purpose: weights damaged behind the daemon's back are
-    reported as such, not served and not crashed on."""
+    reported as such, not served and not crashed on. Empty ones too: SQLite
+    hands an empty blob back as NULL, as it does a failed allocation, and
+    they are damaged weights, not a lack of memory."""
     import sqlite3
 
     db = tmp_path / "corrupt.sqlite"
@@ -328,10 +332,61 @@ def test_internal_error_on_corrupt_stored_weights(spawn, tmp_path):
     assert d.client.wait(job["id"])["state"] == "succeeded"
     assert d.stop() == 0
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE model_versions SET weights = x'00010203' WHERE model_id = ?",
-                     (model["id"],))
+        conn.execute("UPDATE model_versions SET weights = ? WHERE model_id = ?",
+                     (blob, model["id"]))
     client = spawn(db=db).client  # a fresh predict cache reads the store
-    err = check_error(post(client, f"/v1/models/{model['id']}/predict",
-                           json.dumps({"inputs": [[0, 1]]})), 500, "internal")
-    assert "weights" in err["message"]
+    for query in ("", "?version=1"):
+        path = f"/v1/models/{model['id']}/predict{query}"
+        err = check_error(post(client, path, json.dumps({"inputs": [[0, 1]]})), 500, "internal")
+        assert "weights" in err["message"] and "memory" not in err["message"], err
     assert client.health() == {"status": "ok"}
+
+
+def test_a_damaged_row_does_not_fail_its_list(spawn, tmp_path):
+    """Stored JSON damaged behind the daemon's back (a dataset's class names,
+    a model's spec): the list leaves that row out and logs it, the others are
+    listed; the row itself is a 500 that says it is damaged."""
+    import sqlite3
+
+    db = tmp_path / "rows.sqlite"
+    d = spawn(db=db)
+    kept = d.client.create_dataset("xor", XOR_INPUTS, targets=XOR_TARGETS)
+    damaged = d.client.create_dataset("labels", [[0], [1]], labels=["no", "yes"])
+    model = d.client.create_model(XOR_SPEC)
+    other = d.client.create_model(dict(XOR_SPEC, name="other"))
+    assert d.stop() == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE datasets SET classes = '[\"no\", \"ye' WHERE id = ?",
+                     (damaged["id"],))
+        conn.execute("UPDATE models SET spec = '{\"name\": ' WHERE id = ?", (other["id"],))
+    d = spawn(db=db)
+    assert [x["id"] for x in d.client.list_datasets()] == [kept["id"]]
+    assert [m["id"] for m in d.client.list_models()] == [model["id"]]
+    for path in (f"/v1/datasets/{damaged['id']}", f"/v1/models/{other['id']}"):
+        err = check_error(d.client.request("GET", path), 500, "internal")
+        assert "damaged" in err["message"], err
+    log = d.log_tail(200)
+    assert f"dataset {damaged['id']} is damaged" in log and f"model {other['id']} is damaged" in log
+
+
+def test_a_damaged_database_file_is_named_at_start(tmp_path):
+    """A file that is not an SQLite database, or one whose pages are garbage:
+    traind exits non-zero saying the database is damaged, naming it."""
+    import os
+    import subprocess
+
+    from conftest import TRAIND
+
+    noise = bytes(range(256)) * 64
+    for name, content in (("garbage.sqlite", noise),
+                          ("pages.sqlite", b"SQLite format 3\x00" + noise)):
+        db = tmp_path / name
+        db.write_bytes(content)
+        done = subprocess.run([TRAIND, "--listen", "127.0.0.1:0", "--db", str(db)],
+                              capture_output=True, timeout=30,
+                              env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+        err = done.stderr.decode()
+        assert done.returncode != 0 and done.stdout == b"", (done.returncode, err)
+        assert f"cannot open the database {db}" in err and "damaged" in err, err
+        assert "recover" not in err, err
+

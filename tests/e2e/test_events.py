@@ -6,6 +6,7 @@ import http.client
 import json
 import re
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -14,6 +15,7 @@ import urllib.request
 import pytest
 
 from datasets import SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, slow_data
+from tools import node_tool
 from traind_client import Client, TraindError
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -176,8 +178,47 @@ def test_resuming_replays_only_missed_events(client):
     got = list(client.events(job=job_id, last_event_id=everything[-2][0]))
     assert got == everything[-1:]
 
-    # a client that has the final state gets an empty stream that ends at once
+    # a client that has the final state gets nothing, at once
     assert list(client.events(job=job_id, last_event_id=everything[-1][0])) == []
+
+
+def test_a_finished_job_resumed_after_its_last_event_is_204(client):
+    """204 No Content is the answer that makes an EventSource stop
+    reconnecting (WHATWG HTML, "server-sent events": any status but 200 fails
+    the connection); an empty 200 would have it reconnect forever."""
+    _, job_id = xor_job(client, epochs=3)
+    assert client.wait(job_id)["state"] == "succeeded"
+    everything = list(client.events(job=job_id))
+    last = everything[-1][0]
+    for path, headers in ((f"/v1/jobs/{job_id}/events", {"Last-Event-ID": str(last)}),
+                          (f"/v1/jobs/{job_id}/events?after={last}", {}),
+                          (f"/v1/jobs/{job_id}/events?after={last + 1000}", {})):
+        status, got, doc = client.request("GET", path, headers=headers)
+        assert (status, doc) == (204, None), (path, headers, status, doc)
+        assert got.get("Content-Type") is None, dict(got)
+    # before the last event, the rest is replayed as usual
+    status, got, _ = client.request("GET", f"/v1/jobs/{job_id}/events?after={everything[-2][0]}")
+    assert status == 200 and got["Content-Type"] == "text/event-stream"
+
+
+def test_a_standard_eventsource_stops_once_the_job_has_ended(client):
+    """The npm eventsource package (tests/tools), an EventSource as browsers
+    implement it, follows a finished job: it gets every event, reconnects once
+    (after its default 3 s) with Last-Event-ID when the stream ends, gets 204
+    and stops for good, where it would retry every 3 s forever otherwise."""
+    script = node_tool("eventsource_follow.mjs")
+    _, job_id = xor_job(client, epochs=3)
+    assert client.wait(job_id)["state"] == "succeeded"
+    want = [str(i) for i, _, _ in client.events(job=job_id)]
+    run = subprocess.run(["node", script, f"{client.url}/v1/jobs/{job_id}/events", "15"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    seen = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["id"] for e in seen if "id" in e] == want, seen
+    assert [e["type"] for e in seen if e["type"] in ("open", "error", "closed", "timeout")] == [
+        "open", "error", "error", "closed"], seen
+    # the first error is the stream's end (it reconnects), the second the 204 (it stops)
+    errors = [e for e in seen if e["type"] == "error"]
+    assert errors[0]["readyState"] == 0 and errors[1] == dict(errors[1], code=204, readyState=2)
 
 
 def test_events_survive_restarts_and_crashes(spawn, tmp_path):

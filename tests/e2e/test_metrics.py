@@ -3,6 +3,7 @@ counters that follow requests, predictions and training."""
 import math
 import re
 import time
+import urllib.error
 import urllib.request
 
 from datasets import XOR_INPUTS, XOR_SPEC, XOR_TARGETS
@@ -127,7 +128,7 @@ def test_format_and_request_counters(daemon):
         return (requests(s, "/v1/models", "GET", 200) == requests(before, "/v1/models", "GET", 200) + 3
                 and requests(s, "/v1/models/{id}", "GET", 404) == 1
                 and requests(s, "none", "GET", 404) == 1
-                and requests(s, "none", "PUT", 405) == 1)
+                and requests(s, "/v1/models", "PUT", 405) == 1)
 
     after = eventually(client, caught_up)
     assert caught_up(after), sorted(k for k in after if k[0] == "traind_http_requests_total")
@@ -138,6 +139,40 @@ def test_format_and_request_counters(daemon):
     assert count >= 3
     assert value(after, "traind_http_request_duration_seconds_sum", route="/v1/models",
                  method="GET") > 0
+
+
+def test_refusals_and_revalidations_keep_their_route_and_status(daemon):
+    """Found by outside testing: a 405 (its path matched a pattern) was counted
+    under route="none", a 304 under status="other"."""
+    client = daemon.client
+    before = scrape(client)
+    client.request("DELETE", "/v1/models")
+    client.request("POST", "/v1/models", b"{}", "text/plain")
+    with urllib.request.urlopen(client.url + "/", timeout=30) as resp:
+        tag = resp.headers["ETag"]
+    req = urllib.request.Request(client.url + "/", headers={"If-None-Match": tag})
+    try:
+        urllib.request.urlopen(req, timeout=30)
+        assert False, "a matching ETag should answer 304"
+    except urllib.error.HTTPError as e:
+        assert e.code == 304
+
+    def counted(s, route, method, status):
+        return requests(s, route, method, status) - requests(before, route, method, status)
+
+    def caught_up(s):
+        return (counted(s, "/v1/models", "DELETE", 405) == 1
+                and counted(s, "/v1/models", "POST", 415) == 1
+                and counted(s, "/", "GET", 304) == 1)
+
+    after = eventually(client, caught_up)
+    assert caught_up(after), sorted(k for k in after if k[0] == "traind_http_requests_total")
+    for status in (405, 415, "other"):
+        for method in ("DELETE", "POST", "GET"):
+            assert counted(after, "none", method, status) == 0
+    assert counted(after, "/", "GET", "other") == 0
+    assert value(after, "traind_http_request_duration_seconds_count", route="/v1/models",
+                 method="DELETE") >= 1
 
 
 def test_training_and_prediction_counters(spawn):

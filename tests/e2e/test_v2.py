@@ -6,6 +6,7 @@ text as specification/protocol/inference_rest.md in
 kserve/open-inference-protocol), cited by section in each test."""
 import http.client
 import json
+import struct
 import urllib.parse
 
 import pytest
@@ -82,7 +83,7 @@ def test_untrained_model_is_not_ready(client):
     # "Model Metadata Response JSON Object", with no version to request yet.
     status, _, doc = get(client, "/v2/models/v2-untrained")
     assert status == 200, doc
-    assert doc == {"name": "v2-untrained", "versions": [], "platform": "traind",
+    assert doc == {"name": "v2-untrained", "versions": [], "platform": "traind_checkpoint",
                    "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 2]}],
                    "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, 1]}]}
     # "Model Ready": a 4xx status is false.
@@ -103,7 +104,7 @@ def test_trained_model_metadata_and_ready(client, xor):
     # Every epoch published a version; the daemon keeps the newest 10.
     kept = [str(v["version"]) for v in client.model_versions(model["id"])]
     assert kept == [str(v) for v in range(newest, newest - 10, -1)]
-    want = {"name": "v2-xor", "versions": kept, "platform": "traind",
+    want = {"name": "v2-xor", "versions": kept, "platform": "traind_checkpoint",
             "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 2]}],
             "outputs": [{"name": "output", "datatype": "FP32", "shape": [-1, 1]}]}
     for path in ("/v2/models/v2-xor", f"/v2/models/{model['id']}"):
@@ -291,18 +292,60 @@ BAD_REQUESTS = [
      "holds 8 numbers; shape [3, 2] needs 6"),
     ("wrong feature count", {"inputs": [tensor([[1, 2, 3], [4, 5, 6]])]},
      "inputs[0].shape[1] is 3; model 'v2-xor' takes 2 features"),
+    # "Tensor Data": flat, or nested as the shape; [[0,1,1],[0]] is neither for [2, 2].
+    ("nesting not the shape", {"inputs": [tensor([[0, 1, 1], [0]], shape=[2, 2])]},
+     "inputs[0].data[0] must be a row of 2 numbers"),
+    ("rows not the shape", {"inputs": [tensor([[0, 1], [1], [0]], shape=[2, 2])]},
+     "inputs[0].data has 3 elements where shape [2, 2] has 2 rows"),
     ("a string number", {"inputs": [tensor([[0, "1"]])]}, "inputs[0].data[0][1] must be a number"),
     ("a boolean", {"inputs": [tensor([[0, True]])]}, "inputs[0].data[0][1] must be a number"),
     ("beyond float", {"inputs": [tensor([[0, 1e39]])]}, "within float range"),
     ("no rows", {"inputs": [tensor([[0, 1]], shape=[0, 2])]}, "inputs[0].shape[0] must be"),
     ("unknown output", {"inputs": [tensor(XOR_INPUTS)], "outputs": [{"name": "probs"}]},
      "the model's output is named 'output'"),
+    ("another model's name", {"model_name": "v2-other", "inputs": [tensor(XOR_INPUTS)]},
+     "model_name is 'v2-other' but the path names model 'v2-xor'"),
+    ("model_name not a string", {"model_name": 1, "inputs": [tensor(XOR_INPUTS)]},
+     "model_name must be a string"),
 ]
 
 
 @pytest.mark.parametrize("why,body,says", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
 def test_bad_requests_are_400(client, xor, why, body, says):
     v2_error(infer(client, "v2-xor", body), 400, says)
+
+
+def test_model_name_in_the_body_may_repeat_the_path(client, xor):
+    """Some clients repeat the model's name in the request body: accepted when
+    it names the path's model (by its name, or as the path names it)."""
+    model, v1 = xor
+    want = [r[0] for r in v1["outputs"]]
+    for path, name in (("v2-xor", "v2-xor"), (model["id"], "v2-xor"),
+                       (model["id"], str(model["id"]))):
+        status, _, doc = infer(client, path, {"model_name": name, "inputs": [tensor(XOR_INPUTS)]})
+        assert status == 200, (path, name, doc)
+        assert doc["model_name"] == "v2-xor" and doc["outputs"][0]["data"] == want
+    v2_error(infer(client, model["id"], {"model_name": "v2-xo", "inputs": [tensor(XOR_INPUTS)]}),
+             400, "model_name is 'v2-xo' but the path names model 'v2-xor'")
+
+
+def test_binary_tensor_data_is_refused_saying_so(client, xor):
+    """Triton's binary data extension: the JSON header, its length in
+    Inference-Header-Content-Length, then the tensors' raw bytes (as
+    tritonclient.http sends them, without a Content-Type)."""
+    head = json.dumps({"inputs": [{"name": "input", "shape": [4, 2], "datatype": "FP32",
+                                   "parameters": {"binary_data_size": 32}}],
+                       "outputs": [{"name": "output", "parameters": {"binary_data": True}}]})
+    body = head.encode() + struct.pack("<8f", *[v for r in XOR_INPUTS for v in r])
+    url = urllib.parse.urlsplit(client.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.request("POST", "/v2/models/v2-xor/infer", body,
+                 {"Inference-Header-Content-Length": str(len(head))})
+    resp = conn.getresponse()
+    doc = json.loads(resp.read())
+    conn.close()
+    error = v2_error((resp.status, resp.headers, doc), 400, "binary tensor data")
+    assert "not supported" in error and "malformed" not in error, error
 
 
 def test_bodies_and_media_types(client, xor):

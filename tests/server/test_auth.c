@@ -73,6 +73,19 @@ Test(auth, wrong_token_is_unauthorized) {
   cr_expect(strstr(err.message, "not valid") != NULL, "%s", err.message);
 }
 
+Test(auth, a_token_with_trailing_white_space_is_refused_saying_why) {
+  config cfg = tokens("full", "reader");
+  const char *bad[] = {"Bearer full ", "Bearer full\t", "Bearer reader  "};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    api_error err;
+    cr_expect_eq(check(&cfg, ROUTE_READ, bad[i], &err), -API_UNAUTHORIZED, "'%s'", bad[i]);
+    cr_expect(strstr(err.message, "ends with white space") != NULL, "%s", err.message);
+  }
+  api_error err;
+  cr_expect_eq(check(&cfg, ROUTE_READ, "Bearer ", &err), -API_UNAUTHORIZED);
+  cr_expect(strstr(err.message, "no token") != NULL, "%s", err.message);
+}
+
 Test(auth, full_token_opens_everything) {
   config cfg = tokens("full", "reader");
   api_error err;

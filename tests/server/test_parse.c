@@ -1,13 +1,19 @@
 /* test_parse.c — the daemon's input parsers: strict JSON, model specs, job
- * configs, JSON and CSV data sets. Every error is checked by its field. */
+ * configs, JSON and CSV data sets. Every error is checked by its field.
+ *
+ * One helper runs any parser over text (parse_as), and one runs a table of
+ * inputs each parser must refuse (refuses): a row gives the input, the
+ * error's field and words of its message. */
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../server/parse_csv.h"
+#include "../../server/parse_dataset.h"
 #include "../../server/parse_job.h"
 #include "../../server/parse_json.h"
 #include "../../server/parse_spec.h"
@@ -31,16 +37,88 @@ static cJSON *json_ok(const char *s) {
   return root;
 }
 
-/* The body fails to parse; its error field must be field. */
-static void json_fails(const char *s, size_t len, const char *field) {
+/* The parsers under test. JSON is parse_json_body alone; the others read a
+ * body that parse_json_body accepts, except CSV, which reads text. */
+typedef enum { JSON, SPEC, JOB, DATASET, CSV } parser;
+
+/* What a parser gives: the member of its kind. */
+typedef struct {
+  cJSON *root;                   /* JSON */
+  nn_spec spec;                  /* SPEC */
+  parse_job job;                 /* JOB */
+  parse_dataset_out data;        /* DATASET, CSV */
+  char name[PARSE_NAME_MAX + 1]; /* SPEC, DATASET */
+} parsed;
+
+static int csv_parse_cuts(const char *target, const char *text, size_t len, const size_t *cuts,
+                          size_t n_cuts, parse_dataset_out *d, api_error *err);
+
+/* Run one parser over len bytes of text (target: CSV's ?target=). */
+static int parse_as(parser kind, const char *target, const char *text, size_t len, parsed *out,
+                    api_error *err) {
+  memset(out, 0, sizeof *out);
+  if (kind == JSON) return body(text, len, &out->root, err);
+  if (kind == CSV) return csv_parse_cuts(target, text, len, NULL, 0, &out->data, err);
   cJSON *root = NULL;
+  api_error json_err = {0};
+  cr_assert_eq(body(text, len, &root, &json_err), 0, "%s: %s", text, json_err.message);
+  int rc = kind == SPEC  ? parse_spec(root, &out->spec, out->name, err)
+           : kind == JOB ? parse_job_config(root, &out->job, err)
+                         : parse_dataset_json(root, out->name, &out->data, err);
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* Text that kind parses (what it gives is the caller's to free). */
+static parsed accepted(parser kind, const char *target, const char *text) {
+  parsed p;
   api_error err = {0};
-  int rc = body(s, len, &root, &err);
-  cr_assert_eq(rc, -API_INVALID_ARGUMENT, "%s parsed", s);
-  cr_assert_null(root);
-  cr_assert_eq(err.code, API_INVALID_ARGUMENT);
-  cr_assert_str_eq(err.field, field, "%s: field %s (%s)", s, err.field, err.message);
-  cr_assert_neq(err.message[0], '\0');
+  cr_assert_eq(parse_as(kind, target, text, strlen(text), &p, &err), 0, "%s: %s (%s)", text,
+               err.message, err.field);
+  return p;
+}
+
+/* One input a parser must refuse, and how. */
+typedef struct {
+  const char *target; /* CSV: the ?target= list */
+  const char *text;
+  size_t len;         /* bytes of text; 0: up to its NUL */
+  const char *field;  /* the error's field, exactly */
+  const char *says;   /* words of the message; NULL: any message */
+  bool has_at;        /* JSON syntax: the message names byte `at` */
+  size_t at;
+} refusal;
+
+#define LIT(lit) .text = (lit), .len = sizeof(lit) - 1 /* a literal, NULs and all */
+#define AT(n) .has_at = true, .at = (n)
+#define N_CASES(table) (sizeof(table) / sizeof((table)[0]))
+
+/* Each row is refused as it says: invalid_argument, its field, its words, and
+ * nothing left allocated. */
+static void refuses(parser kind, const refusal *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const refusal *r = &rows[i];
+    size_t len = r->len != 0 ? r->len : strlen(r->text);
+    parsed p;
+    api_error err = {0};
+    cr_assert_eq(parse_as(kind, r->target, r->text, len, &p, &err), -API_INVALID_ARGUMENT,
+                 "%s parsed", r->text);
+    cr_assert_eq(err.code, API_INVALID_ARGUMENT);
+    cr_assert_str_eq(err.field, r->field, "%s: field %s (%s)", r->text, err.field, err.message);
+    cr_assert_neq(err.message[0], '\0');
+    if (r->says != NULL)
+      cr_assert(strstr(err.message, r->says) != NULL, "%s: message '%s' lacks '%s'", r->text,
+                err.message, r->says);
+    if (r->has_at) {
+      char where[32];
+      snprintf(where, sizeof where, "at byte %zu:", r->at);
+      cr_assert(strstr(err.message, where) != NULL, "%s: '%s' should say %s", r->text,
+                err.message, where);
+    }
+    cr_assert_null(p.root);
+    cr_assert_null(p.data.x, "nothing is left allocated");
+    cr_assert_null(p.data.classes);
+  }
 }
 
 /* ---- strict JSON ------------------------------------------------------------ */
@@ -63,22 +141,27 @@ Test(parse_json, accepts_a_byte_order_mark) {
 }
 
 Test(parse_json, rejects_trailing_garbage_empty_and_malformed) {
-  json_fails("{\"a\":1} x", 9, "");
-  json_fails("{\"a\":1}{}", 9, "");
-  json_fails("{\"a\":1}\0", 8, ""); /* a NUL inside the body is garbage too */
-  json_fails("", 0, "");
-  json_fails(" \n ", 3, "");
-  json_fails("{\"a\":}", 6, "");
-  json_fails("{\"a\":1", 6, "");
-  json_fails("[1,2", 4, "");
+  const refusal rows[] = {
+      {.text = "{\"a\":1} x", .len = 9, .field = ""},
+      {.text = "{\"a\":1}{}", .len = 9, .field = ""},
+      {.text = "{\"a\":1}\0", .len = 8, .field = ""}, /* a NUL inside the body is garbage too */
+      {.text = "", .len = 0, .field = ""},
+      {.text = " \n ", .len = 3, .field = ""},
+      {.text = "{\"a\":}", .len = 6, .field = ""},
+      {.text = "{\"a\":1", .len = 6, .field = ""},
+      {.text = "[1,2", .len = 4, .field = ""},
+  };
+  refuses(JSON, rows, N_CASES(rows));
 }
 
 Test(parse_json, rejects_duplicate_keys_anywhere) {
-  json_fails("{\"a\":1,\"a\":2}", 13, "a");
-  const char *nested = "{\"layers\":[{\"units\":1},{\"type\":\"dense\",\"units\":1,\"units\":2}]}";
-  json_fails(nested, strlen(nested), "layers[1].units");
-  const char *deep = "{\"o\":{\"p\":{\"x\":1,\"y\":2,\"x\":3}}}";
-  json_fails(deep, strlen(deep), "o.p.x");
+  const refusal rows[] = {
+      {.text = "{\"a\":1,\"a\":2}", .len = 13, .field = "a"},
+      {.text = "{\"layers\":[{\"units\":1},{\"type\":\"dense\",\"units\":1,\"units\":2}]}",
+       .field = "layers[1].units"},
+      {.text = "{\"o\":{\"p\":{\"x\":1,\"y\":2,\"x\":3}}}", .field = "o.p.x"},
+  };
+  refuses(JSON, rows, N_CASES(rows));
 }
 
 Test(parse_json, finds_duplicates_among_many_keys) {
@@ -87,7 +170,10 @@ Test(parse_json, finds_duplicates_among_many_keys) {
   n += (size_t)sprintf(s + n, "{");
   for (int i = 0; i < 1000; i++) n += (size_t)sprintf(s + n, "\"k%d\":%d,", i, i);
   n += (size_t)sprintf(s + n, "\"k500\":0}");
-  json_fails(s, n, "k500");
+  const refusal rows[] = {
+      {.text = s, .len = n, .field = "k500"},
+  };
+  refuses(JSON, rows, N_CASES(rows));
 }
 
 static char *nested_arrays(int depth, size_t *len) {
@@ -121,35 +207,25 @@ Test(parse_json, limits_nesting_depth) {
   free(very);
 }
 
-/* The body fails json_check; the message names the problem and the byte. */
-static void strict_fails(const char *s, size_t len, const char *problem, size_t at) {
-  cJSON *root = NULL;
-  api_error err = {0};
-  cr_assert_eq(body(s, len, &root, &err), -API_INVALID_ARGUMENT, "%s parsed", s);
-  cr_assert_null(root);
-  cr_assert_str_eq(err.field, "", "%s: field %s", s, err.field);
-  char where[32];
-  snprintf(where, sizeof where, "at byte %zu:", at);
-  cr_assert(strstr(err.message, problem) != NULL && strstr(err.message, where) != NULL,
-            "%s: '%s' should name '%s' %s", s, err.message, problem, where);
-}
-#define STRICT_FAILS(lit, problem, at) strict_fails(lit, sizeof lit - 1, problem, at)
-
+/* Bodies json_check refuses: the message names the problem and the byte. */
 Test(parse_json, numbers_follow_rfc8259) {
-  STRICT_FAILS("[02]", "leading zeros", 2);
-  STRICT_FAILS("[-00]", "leading zeros", 3);
-  STRICT_FAILS("[1.]", "decimal point", 3);
-  STRICT_FAILS("[.5]", "expected a value", 1);
-  STRICT_FAILS("[+1]", "expected a value", 1);
-  STRICT_FAILS("[1e]", "exponent", 3);
-  STRICT_FAILS("[1e+]", "exponent", 4);
-  STRICT_FAILS("[-]", "needs digits", 2);
-  STRICT_FAILS("[0x10]", "expected ',' or ']'", 2);
-  STRICT_FAILS("[NaN]", "NaN and Infinity are not JSON", 1);
-  STRICT_FAILS("[Infinity]", "NaN and Infinity are not JSON", 1);
-  STRICT_FAILS("[-Infinity]", "-Infinity is not JSON", 2);
-  STRICT_FAILS("[nan]", "true, false and null", 1);
-  STRICT_FAILS("[tru]", "true, false and null", 1);
+  const refusal rows[] = {
+      {LIT("[02]"), .field = "", .says = "leading zeros", AT(2)},
+      {LIT("[-00]"), .field = "", .says = "leading zeros", AT(3)},
+      {LIT("[1.]"), .field = "", .says = "decimal point", AT(3)},
+      {LIT("[.5]"), .field = "", .says = "expected a value", AT(1)},
+      {LIT("[+1]"), .field = "", .says = "expected a value", AT(1)},
+      {LIT("[1e]"), .field = "", .says = "exponent", AT(3)},
+      {LIT("[1e+]"), .field = "", .says = "exponent", AT(4)},
+      {LIT("[-]"), .field = "", .says = "needs digits", AT(2)},
+      {LIT("[0x10]"), .field = "", .says = "expected ',' or ']'", AT(2)},
+      {LIT("[NaN]"), .field = "", .says = "NaN and Infinity are not JSON", AT(1)},
+      {LIT("[Infinity]"), .field = "", .says = "NaN and Infinity are not JSON", AT(1)},
+      {LIT("[-Infinity]"), .field = "", .says = "-Infinity is not JSON", AT(2)},
+      {LIT("[nan]"), .field = "", .says = "true, false and null", AT(1)},
+      {LIT("[tru]"), .field = "", .says = "true, false and null", AT(1)},
+  };
+  refuses(JSON, rows, N_CASES(rows));
   cJSON *ok = json_ok("[0, -0, 1E+5, 0.5e-3, -12.25E2, 1e999, true, false, null]");
   cr_assert_eq(cJSON_GetArraySize(ok), 9);
   cr_assert_eq(cJSON_GetArrayItem(ok, 3)->valuedouble, 0.5e-3);
@@ -157,26 +233,30 @@ Test(parse_json, numbers_follow_rfc8259) {
 }
 
 Test(parse_json, strings_are_utf8_without_nul_or_raw_controls) {
-  STRICT_FAILS("[\"a\tb\"]", "control character", 3);
-  STRICT_FAILS("[\"a\nb\"]", "control character", 3);
-  STRICT_FAILS("[\"\\x\"]", "unknown escape", 2);
-  STRICT_FAILS("[\"\\u12\"]", "four hex digits", 2);
-  STRICT_FAILS("[\"a\\u0000b\"]", "\\u0000", 3);
-  STRICT_FAILS("{\"a\\u0000\":1}", "\\u0000", 3);
-  STRICT_FAILS("[\"\\udc00\"]", "surrogate", 2);
-  STRICT_FAILS("[\"\\ud800\"]", "surrogate", 2);
-  STRICT_FAILS("[\"\\ud800\\u0041\"]", "surrogate", 2);
-  STRICT_FAILS("[\"\xff\"]", "not UTF-8", 2);
-  STRICT_FAILS("[\"ab\x80\"]", "not UTF-8", 4);
-  STRICT_FAILS("[\"\xc0\xaf\"]", "not UTF-8", 2);         /* overlong '/' */
-  STRICT_FAILS("[\"\xe0\x80\xaf\"]", "not UTF-8", 2);     /* overlong, 3 bytes */
-  STRICT_FAILS("[\"\xed\xa0\x80\"]", "not UTF-8", 2);     /* an encoded surrogate */
-  STRICT_FAILS("[\"\xf4\x90\x80\x80\"]", "not UTF-8", 2); /* above U+10FFFF */
-  STRICT_FAILS("[\"\xe2\x82\"]", "not UTF-8", 2);         /* cut short */
-  STRICT_FAILS("[\"abc", "not closed", 5);
-  STRICT_FAILS("[\"abc\\", "not closed", 5);
-  /* Outside strings, bytes above 0x7f are no token at all. */
-  STRICT_FAILS("[1,\xc3\xa9]", "expected a value", 3);
+  const refusal rows[] = {
+      {LIT("[\"a\tb\"]"), .field = "", .says = "control character", AT(3)},
+      {LIT("[\"a\nb\"]"), .field = "", .says = "control character", AT(3)},
+      {LIT("[\"\\x\"]"), .field = "", .says = "unknown escape", AT(2)},
+      {LIT("[\"\\u12\"]"), .field = "", .says = "four hex digits", AT(2)},
+      {LIT("[\"a\\u0000b\"]"), .field = "", .says = "\\u0000", AT(3)},
+      {LIT("{\"a\\u0000\":1}"), .field = "", .says = "\\u0000", AT(3)},
+      {LIT("[\"\\udc00\"]"), .field = "", .says = "surrogate", AT(2)},
+      {LIT("[\"\\ud800\"]"), .field = "", .says = "surrogate", AT(2)},
+      {LIT("[\"\\ud800\\u0041\"]"), .field = "", .says = "surrogate", AT(2)},
+      {LIT("[\"\xff\"]"), .field = "", .says = "not UTF-8", AT(2)},
+      {LIT("[\"ab\x80\"]"), .field = "", .says = "not UTF-8", AT(4)},
+      {LIT("[\"\xc0\xaf\"]"), .field = "", .says = "not UTF-8", AT(2)}, /* overlong '/' */
+      {LIT("[\"\xe0\x80\xaf\"]"), .field = "", .says = "not UTF-8", AT(2)}, /* overlong, 3 bytes */
+      /* an encoded surrogate */
+      {LIT("[\"\xed\xa0\x80\"]"), .field = "", .says = "not UTF-8", AT(2)},
+      {LIT("[\"\xf4\x90\x80\x80\"]"), .field = "", .says = "not UTF-8", AT(2)}, /* above U+10FFFF */
+      {LIT("[\"\xe2\x82\"]"), .field = "", .says = "not UTF-8", AT(2)}, /* cut short */
+      {LIT("[\"abc"), .field = "", .says = "not closed", AT(5)},
+      {LIT("[\"abc\\"), .field = "", .says = "not closed", AT(5)},
+      /* Outside strings, bytes above 0x7f are no token at all. */
+      {LIT("[1,\xc3\xa9]"), .field = "", .says = "expected a value", AT(3)},
+  };
+  refuses(JSON, rows, N_CASES(rows));
   cJSON *ok =
       json_ok("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", \"\\ud83d\\ude00\\u00e9\\/\\t\"]");
   cr_assert_str_eq(cJSON_GetArrayItem(ok, 0)->valuestring, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
@@ -185,21 +265,24 @@ Test(parse_json, strings_are_utf8_without_nul_or_raw_controls) {
 }
 
 Test(parse_json, structure_errors_name_the_byte) {
-  STRICT_FAILS("{'a':1}", "member name in double quotes", 1);
-  STRICT_FAILS("{\"a\" 1}", "':'", 5);
-  STRICT_FAILS("{\"a\":1,}", "member name", 7);
-  STRICT_FAILS("{\"a\":1 \"b\":2}", "expected ',' or '}'", 7);
-  STRICT_FAILS("[1 2]", "expected ',' or ']'", 3);
-  STRICT_FAILS("[1,]", "expected a value", 3);
-  STRICT_FAILS("[1,2", "expected ',' or ']'", 4);
-  STRICT_FAILS("{\"a\":", "end of the body", 5);
-  STRICT_FAILS("{\"a\":1} x", "after the JSON value", 8);
-  STRICT_FAILS("{\"a\":1 /* c */}", "expected ',' or '}'", 7);
-  /* One byte order mark is skipped, as RFC 8259 allows; a second is not JSON. */
+  const refusal rows[] = {
+      {LIT("{'a':1}"), .field = "", .says = "member name in double quotes", AT(1)},
+      {LIT("{\"a\" 1}"), .field = "", .says = "':'", AT(5)},
+      {LIT("{\"a\":1,}"), .field = "", .says = "member name", AT(7)},
+      {LIT("{\"a\":1 \"b\":2}"), .field = "", .says = "expected ',' or '}'", AT(7)},
+      {LIT("[1 2]"), .field = "", .says = "expected ',' or ']'", AT(3)},
+      {LIT("[1,]"), .field = "", .says = "expected a value", AT(3)},
+      {LIT("[1,2"), .field = "", .says = "expected ',' or ']'", AT(4)},
+      {LIT("{\"a\":"), .field = "", .says = "end of the body", AT(5)},
+      {LIT("{\"a\":1} x"), .field = "", .says = "after the JSON value", AT(8)},
+      {LIT("{\"a\":1 /* c */}"), .field = "", .says = "expected ',' or '}'", AT(7)},
+      /* One byte order mark is skipped, as RFC 8259 allows; a second is not JSON. */
+      {LIT("\xef\xbb\xbf\xef\xbb\xbf{}"), .field = "", .says = "expected a value", AT(3)},
+  };
+  refuses(JSON, rows, N_CASES(rows));
   cJSON *ok = json_ok("\xef\xbb\xbf {\"a\":[]}");
   cr_assert(cJSON_IsArray(cJSON_GetObjectItem(ok, "a")));
   cJSON_Delete(ok);
-  STRICT_FAILS("\xef\xbb\xbf\xef\xbb\xbf{}", "expected a value", 3);
 }
 
 Test(parse_json, too_deep_names_the_path_through_objects) {
@@ -362,28 +445,10 @@ Test(parse_json, floats_print_short_and_exact) {
   "\"activation\":\"tanh\"},{\"type\":\"dense\",\"units\":1,\"activation\":\"sigmoid\"}]," \
   "\"loss\":\"mse\",\"seed\":1,\"normalize\":false}"
 
-static int spec_from(const char *s, nn_spec *spec, char name[PARSE_NAME_MAX + 1], api_error *err) {
-  cJSON *root = json_ok(s);
-  int rc = parse_spec(root, spec, name, err);
-  cJSON_Delete(root);
-  return rc;
-}
-
-static void spec_fails(const char *s, const char *field, const char *message_part) {
-  nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(spec_from(s, &spec, name, &err), -API_INVALID_ARGUMENT, "%s parsed", s);
-  cr_assert_str_eq(err.field, field, "%s: field %s (%s)", s, err.field, err.message);
-  cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", s, err.message);
-}
-
 Test(parse_spec, xor_example) {
-  nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(spec_from(XOR_SPEC, &spec, name, &err), 0, "%s", err.message);
-  cr_assert_str_eq(name, "xor-net");
+  parsed p = accepted(SPEC, NULL, XOR_SPEC);
+  const nn_spec spec = p.spec;
+  cr_assert_str_eq(p.name, "xor-net");
   cr_assert_eq(spec.inputs, 2);
   cr_assert_eq(spec.n_layers, 2);
   cr_assert_eq(spec.layers[0].type, NN_LAYER_DENSE);
@@ -401,10 +466,8 @@ Test(parse_spec, defaults_are_filled_and_printed) {
   const char *s = "{\"name\":\"m\",\"inputs\":3,\"layers\":[{\"type\":\"dense\",\"units\":4,"
                   "\"activation\":\"leaky_relu\"},{\"type\":\"dropout\",\"rate\":0.5},"
                   "{\"type\":\"dense\",\"units\":2}],\"loss\":\"mse\"}";
-  nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(spec_from(s, &spec, name, &err), 0, "%s", err.message);
+  parsed p = accepted(SPEC, NULL, s);
+  const nn_spec spec = p.spec;
   cr_assert_eq(spec.layers[0].slope, 0.01f);
   cr_assert_eq(spec.layers[0].init, NN_INIT_HE);
   cr_assert_eq(spec.layers[1].rate, 0.5f);
@@ -413,7 +476,7 @@ Test(parse_spec, defaults_are_filled_and_printed) {
   cr_assert_eq(spec.seed, 0);
   cr_assert_eq(spec.normalize, 0);
 
-  cJSON *j = parse_spec_to_json(&spec, name);
+  cJSON *j = parse_spec_to_json(&spec, p.name);
   cr_assert_not_null(j);
   char *text = cJSON_PrintUnformatted(j);
   cr_assert_str_eq(text,
@@ -422,11 +485,10 @@ Test(parse_spec, defaults_are_filled_and_printed) {
                    "{\"type\":\"dropout\",\"rate\":0.5},{\"type\":\"dense\",\"units\":2,"
                    "\"activation\":\"linear\",\"init\":\"xavier\"}],\"loss\":\"mse\","
                    "\"seed\":0,\"normalize\":false}");
-  nn_spec again;
-  char name2[PARSE_NAME_MAX + 1];
-  cr_assert_eq(spec_from(text, &again, name2, &err), 0, "%s", err.message);
-  cr_assert_str_eq(name2, "m");
-  cr_assert_eq(memcmp(&again, &spec, sizeof spec), 0, "the normalized spec parses back the same");
+  parsed again = accepted(SPEC, NULL, text);
+  cr_assert_str_eq(again.name, "m");
+  cr_assert_eq(memcmp(&again.spec, &spec, sizeof spec), 0,
+               "the normalized spec parses back the same");
   free(text);
   cJSON_Delete(j);
 
@@ -438,7 +500,7 @@ Test(parse_spec, defaults_are_filled_and_printed) {
 /* Found by fuzz_spec: cJSON printed seed 2^53 as 9.00719925474099e+15, which
  * reads back as another seed, so the stored spec trained other weights. */
 Test(parse_spec, seeds_of_sixteen_digits_print_exactly) {
-  static const char *const seeds[] = {"9007199254740992", "9007199254740991",
+  static const char *const seeds[] = {"9007199254740990", "9007199254740991",
                                       "4503599627370497", "1000000000000000", "999999999999999"};
   for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
     char s[256], want[64];
@@ -446,17 +508,14 @@ Test(parse_spec, seeds_of_sixteen_digits_print_exactly) {
              "{\"name\":\"m\",\"inputs\":1,\"layers\":[{\"type\":\"dense\",\"units\":1}],"
              "\"loss\":\"mse\",\"seed\":%s}",
              seeds[i]);
-    nn_spec spec, again;
-    char name[PARSE_NAME_MAX + 1];
-    api_error err = {0};
-    cr_assert_eq(spec_from(s, &spec, name, &err), 0, "%s", err.message);
-    cr_assert_eq(spec.seed, strtoull(seeds[i], NULL, 10));
-    cJSON *j = parse_spec_to_json(&spec, name);
+    parsed p = accepted(SPEC, NULL, s);
+    cr_assert_eq(p.spec.seed, strtoull(seeds[i], NULL, 10));
+    cJSON *j = parse_spec_to_json(&p.spec, p.name);
     char *text = cJSON_PrintUnformatted(j);
     snprintf(want, sizeof want, "\"seed\":%s,", seeds[i]);
     cr_assert(strstr(text, want) != NULL, "%s printed as %s", seeds[i], text);
-    cr_assert_eq(spec_from(text, &again, name, &err), 0, "%s", err.message);
-    cr_assert_eq(again.seed, spec.seed);
+    parsed again = accepted(SPEC, NULL, text);
+    cr_assert_eq(again.spec.seed, p.spec.seed);
     free(text);
     cJSON_Delete(j);
   }
@@ -466,15 +525,12 @@ Test(parse_spec, options) {
   const char *s = "{\"name\":\"c\",\"inputs\":4,\"layers\":[{\"type\":\"dense\",\"units\":3,"
                   "\"activation\":\"leaky_relu\",\"slope\":0.2,\"init\":\"xavier\"},"
                   "{\"type\":\"dense\",\"units\":3,\"activation\":\"softmax\"}],"
-                  "\"loss\":\"cross_entropy\",\"seed\":9007199254740992,\"normalize\":true}";
-  nn_spec spec;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(spec_from(s, &spec, name, &err), 0, "%s", err.message);
+                  "\"loss\":\"cross_entropy\",\"seed\":9007199254740991,\"normalize\":true}";
+  const nn_spec spec = accepted(SPEC, NULL, s).spec;
   cr_assert_eq(spec.layers[0].slope, 0.2f);
   cr_assert_eq(spec.layers[0].init, NN_INIT_XAVIER);
   cr_assert_eq(spec.loss, NN_LOSS_CROSS_ENTROPY);
-  cr_assert_eq(spec.seed, 9007199254740992ull);
+  cr_assert_eq(spec.seed, 9007199254740991ull);
   cr_assert_eq(spec.normalize, 1);
 }
 
@@ -482,105 +538,121 @@ Test(parse_spec, options) {
 #define DENSE1 "{\"type\":\"dense\",\"units\":1}"
 
 Test(parse_spec, rejects_unknown_and_inapplicable_fields) {
-  spec_fails(L("{\"type\":\"dense\",\"unit\":8}"), "layers[0].unit", "unknown field");
-  spec_fails(L(DENSE1 ",{\"type\":\"dropout\",\"rate\":0.1,\"units\":3}," DENSE1),
-             "layers[1].units", "does not apply to a dropout layer");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1,\"rate\":0.1}"), "layers[0].rate",
-             "does not apply to a dense layer");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1,\"activation\":\"tanh\",\"slope\":0.1}"),
-             "layers[0].slope", "does not apply to activation tanh");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"x\":1}",
-             "x", "unknown field x");
+  const refusal rows[] = {
+      {.text = L("{\"type\":\"dense\",\"unit\":8}"), .field = "layers[0].unit",
+       .says = "unknown field"},
+      {.text = L(DENSE1 ",{\"type\":\"dropout\",\"rate\":0.1,\"units\":3}," DENSE1),
+       .field = "layers[1].units", .says = "does not apply to a dropout layer"},
+      {.text = L("{\"type\":\"dense\",\"units\":1,\"rate\":0.1}"), .field = "layers[0].rate",
+       .says = "does not apply to a dense layer"},
+      {.text = L("{\"type\":\"dense\",\"units\":1,\"activation\":\"tanh\",\"slope\":0.1}"),
+       .field = "layers[0].slope", .says = "does not apply to activation tanh"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"x\":1}",
+       .field = "x", .says = "unknown field x"},
+  };
+  refuses(SPEC, rows, N_CASES(rows));
 }
 
 Test(parse_spec, rejects_bad_values) {
-  spec_fails(L(DENSE1 ",{\"type\":\"dense\",\"units\":-3}"), "layers[1].units",
-             "layers[1].units must be a positive integer");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1048577}"), "layers[0].units",
-             "must be a positive integer (at most 1048576)");
-  spec_fails(L("{\"type\":\"dense\",\"units\":\"8\"}"), "layers[0].units", "positive integer");
-  spec_fails(L("{\"type\":\"dense\",\"units\":2.5}"), "layers[0].units", "positive integer");
-  spec_fails(L("{\"type\":\"dense\"}"), "layers[0].units", "layers[0].units is required");
-  spec_fails(L("{\"units\":1}"), "layers[0].type", "layers[0].type is required");
-  spec_fails(L("{\"type\":\"conv\",\"units\":1}"), "layers[0].type", "one of: dense, dropout");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1,\"activation\":\"gelu\"}"), "layers[0].activation",
-             "must be one of");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1,\"init\":\"zeros\"}"), "layers[0].init",
-             "one of: auto, xavier, he");
-  spec_fails(L("{\"type\":\"dropout\",\"rate\":1e999}," DENSE1), "layers[0].rate",
-             "layers[0].rate must be a finite number");
-  spec_fails(L("{\"type\":\"dropout\"}," DENSE1), "layers[0].rate", "is required");
-  spec_fails(L("{\"type\":\"dense\",\"units\":1,\"activation\":\"leaky_relu\",\"slope\":-1}"),
-             "layers[0].slope", "[0, 1)");
-  spec_fails(L("[]"), "layers[0]", "layers[0] must be an object");
-  spec_fails(L(""), "layers", "1 to 64 layers");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":{},\"loss\":\"mse\"}", "layers", "array");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"loss\":\"mse\"}", "layers", "layers is required");
-  spec_fails("{\"name\":\"m\",\"inputs\":0,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", "inputs",
-             "positive integer");
-  spec_fails("{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", "inputs", "required");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "]}", "loss", "required");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"hinge\"}", "loss",
-             "mse, cross_entropy, binary_cross_entropy");
-  spec_fails("{\"name\":\"x y\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", "name",
-             "characters");
-  spec_fails("{\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", "name", "required");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"seed\":-1}",
-             "seed", "non-negative integer");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
-             "],\"loss\":\"mse\",\"seed\":9007199254740993e3}",
-             "seed", "at most 9007199254740992");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
-             "],\"loss\":\"mse\",\"normalize\":1}",
-             "normalize", "true or false");
-  spec_fails("[1]", "", "object");
+  const refusal rows[] = {
+      {.text = L(DENSE1 ",{\"type\":\"dense\",\"units\":-3}"), .field = "layers[1].units",
+       .says = "layers[1].units must be a positive integer"},
+      {.text = L("{\"type\":\"dense\",\"units\":1048577}"), .field = "layers[0].units",
+       .says = "must be a positive integer (at most 1048576)"},
+      {.text = L("{\"type\":\"dense\",\"units\":\"8\"}"), .field = "layers[0].units",
+       .says = "positive integer"},
+      {.text = L("{\"type\":\"dense\",\"units\":2.5}"), .field = "layers[0].units",
+       .says = "positive integer"},
+      {.text = L("{\"type\":\"dense\"}"), .field = "layers[0].units",
+       .says = "layers[0].units is required"},
+      {.text = L("{\"units\":1}"), .field = "layers[0].type", .says = "layers[0].type is required"},
+      {.text = L("{\"type\":\"conv\",\"units\":1}"), .field = "layers[0].type",
+       .says = "one of: dense, dropout"},
+      {.text = L("{\"type\":\"dense\",\"units\":1,\"activation\":\"gelu\"}"),
+       .field = "layers[0].activation", .says = "must be one of"},
+      {.text = L("{\"type\":\"dense\",\"units\":1,\"init\":\"zeros\"}"), .field = "layers[0].init",
+       .says = "one of: auto, xavier, he"},
+      {.text = L("{\"type\":\"dropout\",\"rate\":1e999}," DENSE1), .field = "layers[0].rate",
+       .says = "layers[0].rate must be a finite number"},
+      {.text = L("{\"type\":\"dropout\"}," DENSE1), .field = "layers[0].rate",
+       .says = "is required"},
+      {.text = L("{\"type\":\"dense\",\"units\":1,\"activation\":\"leaky_relu\",\"slope\":-1}"),
+       .field = "layers[0].slope", .says = "[0, 1)"},
+      {.text = L("[]"), .field = "layers[0]", .says = "layers[0] must be an object"},
+      {.text = L(""), .field = "layers", .says = "1 to 64 layers"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":{},\"loss\":\"mse\"}", .field = "layers",
+       .says = "array"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"loss\":\"mse\"}", .field = "layers",
+       .says = "layers is required"},
+      {.text = "{\"name\":\"m\",\"inputs\":0,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}",
+       .field = "inputs", .says = "positive integer"},
+      {.text = "{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", .field = "inputs",
+       .says = "required"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "]}", .field = "loss",
+       .says = "required"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"hinge\"}",
+       .field = "loss", .says = "mse, cross_entropy, binary_cross_entropy"},
+      {.text = "{\"name\":\"x y\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}",
+       .field = "name", .says = "characters"},
+      {.text = "{\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", .field = "name",
+       .says = "required"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"seed\":-1}",
+       .field = "seed", .says = "non-negative integer"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+               "],\"loss\":\"mse\",\"seed\":9007199254740993e3}",
+       .field = "seed", .says = "at most 9007199254740991"},
+      /* Found by outside testing: 2^53 + 1 reads as the double 2^53 and was
+       * trained as that seed. Integers are taken in RFC 8259's interoperable
+       * range, +-(2^53 - 1), where no other integer reads as the same double. */
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+               "],\"loss\":\"mse\",\"seed\":9007199254740993}",
+       .field = "seed", .says = "at most 9007199254740991"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+               "],\"loss\":\"mse\",\"seed\":9007199254740992}",
+       .field = "seed", .says = "at most 9007199254740991"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1
+               "],\"loss\":\"mse\",\"normalize\":1}",
+       .field = "normalize", .says = "true or false"},
+      {.text = "[1]", .field = "", .says = "object"},
+  };
+  refuses(SPEC, rows, N_CASES(rows));
 }
 
 Test(parse_spec, core_validation_errors_pass_through) {
-  spec_fails(L("{\"type\":\"dropout\",\"rate\":1}," DENSE1), "layers[0].rate", "[0, 1)");
-  spec_fails(L(DENSE1 ",{\"type\":\"dropout\",\"rate\":0.5}"), "layers[1].type",
-             "the last layer must be dense");
-  spec_fails("{\"name\":\"m\",\"inputs\":2,\"layers\":[{\"type\":\"dense\",\"units\":2,"
-             "\"activation\":\"sigmoid\"}],\"loss\":\"cross_entropy\"}",
-             "layers[0].activation", "softmax");
-  /* 2^20 x 2^20 weights overflow the parameter limit */
-  spec_fails("{\"name\":\"m\",\"inputs\":1048576,\"layers\":[{\"type\":\"dense\","
-             "\"units\":1048576}],\"loss\":\"mse\"}",
-             "layers[0].units", "parameters");
+  const refusal rows[] = {
+      {.text = L("{\"type\":\"dropout\",\"rate\":1}," DENSE1), .field = "layers[0].rate",
+       .says = "[0, 1)"},
+      {.text = L(DENSE1 ",{\"type\":\"dropout\",\"rate\":0.5}"), .field = "layers[1].type",
+       .says = "the last layer must be dense"},
+      {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[{\"type\":\"dense\",\"units\":2,"
+               "\"activation\":\"sigmoid\"}],\"loss\":\"cross_entropy\"}",
+       .field = "layers[0].activation", .says = "softmax"},
+      /* 2^20 x 2^20 weights overflow the parameter limit */
+      {.text = "{\"name\":\"m\",\"inputs\":1048576,\"layers\":[{\"type\":\"dense\","
+               "\"units\":1048576}],\"loss\":\"mse\"}",
+       .field = "layers[0].units", .says = "parameters"},
+  };
+  refuses(SPEC, rows, N_CASES(rows));
 }
 
 Test(parse_spec, sixty_five_layers_are_too_many) {
   char s[8192] = "{\"name\":\"m\",\"inputs\":2,\"layers\":[";
   for (int i = 0; i <= NN_MAX_LAYERS; i++) strcat(s, i ? "," DENSE1 : DENSE1);
   strcat(s, "],\"loss\":\"mse\"}");
-  spec_fails(s, "layers", "1 to 64 layers");
+  const refusal rows[] = {
+      {.text = s, .field = "layers", .says = "1 to 64 layers"},
+  };
+  refuses(SPEC, rows, N_CASES(rows));
 }
 
 /* ---- job configs --------------------------------------------------------------------- */
-
-static int job_from(const char *s, parse_job *job, api_error *err) {
-  cJSON *root = json_ok(s);
-  int rc = parse_job_config(root, job, err);
-  cJSON_Delete(root);
-  return rc;
-}
-
-static void job_fails(const char *s, const char *field, const char *message_part) {
-  parse_job job;
-  api_error err = {0};
-  cr_assert_eq(job_from(s, &job, &err), -API_INVALID_ARGUMENT, "%s parsed", s);
-  cr_assert_str_eq(err.field, field, "%s: field %s (%s)", s, err.field, err.message);
-  cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", s, err.message);
-}
 
 /* A parsed job printed and parsed again is the same job. */
 static void assert_round_trip(const parse_job *job) {
   cJSON *j = parse_job_to_json(job);
   cr_assert_not_null(j);
   char *text = cJSON_PrintUnformatted(j);
-  parse_job again;
-  api_error err = {0};
-  cr_assert_eq(job_from(text, &again, &err), 0, "%s: %s", text, err.message);
+  parse_job again = accepted(JOB, NULL, text).job;
   cr_assert_eq(memcmp(&again, job, sizeof *job), 0, "%s parses back differently", text);
   free(text);
   cJSON_Delete(j);
@@ -593,9 +665,7 @@ Test(parse_job, full_example) {
                   "\"early_stopping\":{\"patience\":20,\"min_delta\":0.001},\"reset\":true,"
                   "\"clip_norm\":1.5,\"lr_schedule\":{\"type\":\"step\",\"step_size\":10,"
                   "\"gamma\":0.5}}";
-  parse_job job;
-  api_error err = {0};
-  cr_assert_eq(job_from(s, &job, &err), 0, "%s", err.message);
+  parse_job job = accepted(JOB, NULL, s).job;
   const nn_train_config *c = &job.config;
   cr_assert_eq(job.model, 1);
   cr_assert_eq(job.dataset, 3);
@@ -620,9 +690,7 @@ Test(parse_job, full_example) {
 }
 
 Test(parse_job, defaults_are_filled_and_printed) {
-  parse_job job;
-  api_error err = {0};
-  cr_assert_eq(job_from("{\"model\":2,\"dataset\":5}", &job, &err), 0, "%s", err.message);
+  parse_job job = accepted(JOB, NULL, "{\"model\":2,\"dataset\":5}").job;
   nn_train_config d;
   nn_train_config_defaults(&d);
   cr_assert_eq(job.config.epochs, d.epochs);
@@ -648,17 +716,15 @@ Test(parse_job, defaults_are_filled_and_printed) {
 /* Found by fuzz_job: ids and seeds near 2^53 printed rounded (as in
  * parse_spec.seeds_of_sixteen_digits_print_exactly). */
 Test(parse_job, ids_and_seeds_of_sixteen_digits_print_exactly) {
-  parse_job job;
-  api_error err = {0};
-  const char *s = "{\"model\":9007199254740992,\"dataset\":9007199254740991,"
+  const char *s = "{\"model\":9007199254740991,\"dataset\":9007199254740990,"
                   "\"seed\":4503599627370497}";
-  cr_assert_eq(job_from(s, &job, &err), 0, "%s", err.message);
-  cr_assert_eq(job.model, 9007199254740992LL);
-  cr_assert_eq(job.dataset, 9007199254740991LL);
+  parse_job job = accepted(JOB, NULL, s).job;
+  cr_assert_eq(job.model, 9007199254740991LL);
+  cr_assert_eq(job.dataset, 9007199254740990LL);
   cr_assert_eq(job.config.seed, 4503599627370497ULL);
   cJSON *j = parse_job_to_json(&job);
   char *text = cJSON_PrintUnformatted(j);
-  cr_assert(strstr(text, "{\"model\":9007199254740992,\"dataset\":9007199254740991,") == text,
+  cr_assert(strstr(text, "{\"model\":9007199254740991,\"dataset\":9007199254740990,") == text,
             "%s", text);
   cr_assert(strstr(text, "\"seed\":4503599627370497,") != NULL, "%s", text);
   free(text);
@@ -667,12 +733,11 @@ Test(parse_job, ids_and_seeds_of_sixteen_digits_print_exactly) {
 }
 
 Test(parse_job, optimizers_and_schedules) {
-  parse_job job;
-  api_error err = {0};
-  cr_assert_eq(job_from("{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"sgd\",\"lr\":0.1,"
-                        "\"momentum\":0.9,\"nesterov\":true},\"lr_schedule\":{\"type\":\"step\"}}",
-                        &job, &err),
-               0, "%s", err.message);
+  parse_job job = accepted(JOB, NULL,
+                           "{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"sgd\","
+                           "\"lr\":0.1,\"momentum\":0.9,\"nesterov\":true},"
+                           "\"lr_schedule\":{\"type\":\"step\"}}")
+                      .job;
   cr_assert_eq(job.config.optim.type, NN_OPT_SGD);
   cr_assert_eq(job.config.optim.momentum, 0.9f);
   cr_assert_eq(job.config.optim.nesterov, 1);
@@ -680,26 +745,26 @@ Test(parse_job, optimizers_and_schedules) {
   cr_assert_eq(job.config.sched.gamma, 0.1f, "core's default");
   assert_round_trip(&job);
 
-  cr_assert_eq(job_from("{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"rmsprop\","
-                        "\"alpha\":0.9,\"eps\":1e-6},\"lr_schedule\":{\"type\":\"cosine\","
-                        "\"min_lr\":0.001}}",
-                        &job, &err),
-               0, "%s", err.message);
+  job = accepted(JOB, NULL,
+                 "{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"rmsprop\","
+                 "\"alpha\":0.9,\"eps\":1e-6},\"lr_schedule\":{\"type\":\"cosine\","
+                 "\"min_lr\":0.001}}")
+            .job;
   cr_assert_eq(job.config.optim.alpha, 0.9f);
   cr_assert_eq(job.config.optim.lr, 0.01f, "rmsprop's default lr");
   cr_assert_eq(job.config.sched.type, NN_SCHED_COSINE);
   cr_assert_eq(job.config.sched.min_lr, 0.001f);
   assert_round_trip(&job);
 
-  cr_assert_eq(job_from("{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"adamw\"},"
-                        "\"lr_schedule\":{\"type\":\"exponential\",\"gamma\":0.95}}",
-                        &job, &err),
-               0, "%s", err.message);
+  job = accepted(JOB, NULL,
+                 "{\"model\":1,\"dataset\":1,\"optimizer\":{\"type\":\"adamw\"},"
+                 "\"lr_schedule\":{\"type\":\"exponential\",\"gamma\":0.95}}")
+            .job;
   cr_assert_eq(job.config.optim.weight_decay, 0.01f, "adamw's default decay");
   cr_assert_eq(job.config.sched.gamma, 0.95f);
   assert_round_trip(&job);
 
-  cr_assert_eq(job_from("{\"model\":1,\"dataset\":1,\"optimizer\":{\"lr\":0.5}}", &job, &err), 0);
+  job = accepted(JOB, NULL, "{\"model\":1,\"dataset\":1,\"optimizer\":{\"lr\":0.5}}").job;
   cr_assert_eq(job.config.optim.type, NN_OPT_ADAM, "the type defaults to core's");
   cr_assert_eq(job.config.optim.lr, 0.5f);
 }
@@ -707,83 +772,76 @@ Test(parse_job, optimizers_and_schedules) {
 #define JOB(x) "{\"model\":1,\"dataset\":1," x "}"
 
 Test(parse_job, rejects_bad_configs) {
-  job_fails("{\"dataset\":1}", "model", "model is required");
-  job_fails("{\"model\":1}", "dataset", "dataset is required");
-  job_fails("{\"model\":0,\"dataset\":1}", "model", "positive integer");
-  job_fails("{\"model\":\"1\",\"dataset\":1}", "model", "positive integer");
-  job_fails("{\"model\":1,\"dataset\":1.5}", "dataset", "positive integer");
-  job_fails(JOB("\"epoch\":5"), "epoch", "unknown field epoch");
-  job_fails(JOB("\"epochs\":0"), "epochs", "positive integer");
-  job_fails(JOB("\"epochs\":1000001"), "epochs", "at most 1000000");
-  job_fails(JOB("\"epochs\":2147483648"), "epochs", "at most 1000000");
-  job_fails(JOB("\"batch_size\":1048577"), "batch_size", "at most 1048576");
-  job_fails(JOB("\"optimizer\":\"adam\""), "optimizer", "optimizer must be an object");
-  job_fails(JOB("\"optimizer\":{\"type\":\"lbfgs\"}"), "optimizer.type",
-            "one of: sgd, adam, adamw, rmsprop");
-  job_fails(JOB("\"optimizer\":{\"lrr\":0.1}"), "optimizer.lrr", "unknown field");
-  job_fails(JOB("\"optimizer\":{\"type\":\"adam\",\"momentum\":0.9}"), "optimizer.momentum",
-            "does not apply to optimizer adam");
-  job_fails(JOB("\"optimizer\":{\"type\":\"sgd\",\"beta1\":0.9}"), "optimizer.beta1",
-            "does not apply to optimizer sgd");
-  job_fails(JOB("\"optimizer\":{\"lr\":1e999}"), "optimizer.lr",
-            "optimizer.lr must be a finite number");
-  job_fails(JOB("\"optimizer\":{\"lr\":-0.1}"), "optimizer.lr", "positive");
-  job_fails(JOB("\"optimizer\":{\"type\":\"sgd\",\"nesterov\":true}"), "optimizer.nesterov",
-            "momentum");
-  job_fails(JOB("\"optimizer\":{\"type\":\"sgd\",\"nesterov\":1}"), "optimizer.nesterov",
-            "true or false");
-  job_fails(JOB("\"lr_schedule\":{\"gamma\":0.5}"), "lr_schedule.type", "required");
-  job_fails(JOB("\"lr_schedule\":{\"type\":\"cosine\",\"gamma\":0.5}"), "lr_schedule.gamma",
-            "does not apply to lr_schedule cosine");
-  job_fails(JOB("\"lr_schedule\":{\"type\":\"step\",\"step_size\":0}"), "lr_schedule.step_size",
-            "positive integer");
-  job_fails(JOB("\"lr_schedule\":{\"type\":\"step\",\"gamma\":2}"), "lr_schedule.gamma",
-            "(0, 1]");
-  job_fails(JOB("\"lr_schedule\":{\"type\":\"warmup\"}"), "lr_schedule.type", "cosine");
-  job_fails(JOB("\"validation_split\":1"), "validation_split", "[0, 1)");
-  job_fails(JOB("\"shuffle\":\"yes\""), "shuffle", "true or false");
-  job_fails(JOB("\"seed\":-7"), "seed", "non-negative");
-  job_fails(JOB("\"checkpoint_every\":0"), "checkpoint_every", "positive integer");
-  job_fails(JOB("\"clip_norm\":-1"), "clip_norm", ">= 0");
-  job_fails(JOB("\"early_stopping\":{\"patience\":-1}"), "early_stopping.patience",
-            "non-negative");
-  job_fails(JOB("\"early_stopping\":{\"min_delta\":1e999}"), "early_stopping.min_delta",
-            "finite");
-  job_fails(JOB("\"early_stopping\":{\"wait\":3}"), "early_stopping.wait", "unknown field");
-  job_fails(JOB("\"reset\":null"), "reset", "true or false");
-  job_fails("[]", "", "object");
+  const refusal rows[] = {
+      {.text = "{\"dataset\":1}", .field = "model", .says = "model is required"},
+      {.text = "{\"model\":1}", .field = "dataset", .says = "dataset is required"},
+      {.text = "{\"model\":0,\"dataset\":1}", .field = "model", .says = "positive integer"},
+      {.text = "{\"model\":\"1\",\"dataset\":1}", .field = "model", .says = "positive integer"},
+      {.text = "{\"model\":1,\"dataset\":1.5}", .field = "dataset", .says = "positive integer"},
+      {.text = JOB("\"epoch\":5"), .field = "epoch", .says = "unknown field epoch"},
+      {.text = JOB("\"epochs\":0"), .field = "epochs", .says = "positive integer"},
+      {.text = JOB("\"epochs\":1000001"), .field = "epochs", .says = "at most 1000000"},
+      {.text = JOB("\"epochs\":2147483648"), .field = "epochs", .says = "at most 1000000"},
+      {.text = JOB("\"batch_size\":1048577"), .field = "batch_size", .says = "at most 1048576"},
+      {.text = JOB("\"optimizer\":\"adam\""), .field = "optimizer",
+       .says = "optimizer must be an object"},
+      {.text = JOB("\"optimizer\":{\"type\":\"lbfgs\"}"), .field = "optimizer.type",
+       .says = "one of: sgd, adam, adamw, rmsprop"},
+      {.text = JOB("\"optimizer\":{\"lrr\":0.1}"), .field = "optimizer.lrr",
+       .says = "unknown field"},
+      {.text = JOB("\"optimizer\":{\"type\":\"adam\",\"momentum\":0.9}"),
+       .field = "optimizer.momentum", .says = "does not apply to optimizer adam"},
+      {.text = JOB("\"optimizer\":{\"type\":\"sgd\",\"beta1\":0.9}"), .field = "optimizer.beta1",
+       .says = "does not apply to optimizer sgd"},
+      {.text = JOB("\"optimizer\":{\"lr\":1e999}"), .field = "optimizer.lr",
+       .says = "optimizer.lr must be a finite number"},
+      {.text = JOB("\"optimizer\":{\"lr\":-0.1}"), .field = "optimizer.lr", .says = "positive"},
+      {.text = JOB("\"optimizer\":{\"type\":\"sgd\",\"nesterov\":true}"),
+       .field = "optimizer.nesterov", .says = "momentum"},
+      {.text = JOB("\"optimizer\":{\"type\":\"sgd\",\"nesterov\":1}"),
+       .field = "optimizer.nesterov",
+       .says = "true or false"},
+      {.text = JOB("\"lr_schedule\":{\"gamma\":0.5}"), .field = "lr_schedule.type",
+       .says = "required"},
+      {.text = JOB("\"lr_schedule\":{\"type\":\"cosine\",\"gamma\":0.5}"),
+       .field = "lr_schedule.gamma", .says = "does not apply to lr_schedule cosine"},
+      {.text = JOB("\"lr_schedule\":{\"type\":\"step\",\"step_size\":0}"),
+       .field = "lr_schedule.step_size", .says = "positive integer"},
+      {.text = JOB("\"lr_schedule\":{\"type\":\"step\",\"gamma\":2}"), .field = "lr_schedule.gamma",
+       .says = "(0, 1]"},
+      {.text = JOB("\"lr_schedule\":{\"type\":\"warmup\"}"), .field = "lr_schedule.type",
+       .says = "cosine"},
+      {.text = JOB("\"validation_split\":1"), .field = "validation_split", .says = "[0, 1)"},
+      {.text = JOB("\"shuffle\":\"yes\""), .field = "shuffle", .says = "true or false"},
+      {.text = JOB("\"seed\":-7"), .field = "seed", .says = "non-negative"},
+      /* as parse_spec.rejects_bad_values: 2^53 + 1 would read as 2^53 */
+      {.text = JOB("\"seed\":9007199254740993"), .field = "seed",
+       .says = "at most 9007199254740991"},
+      {.text = "{\"model\":9007199254740993,\"dataset\":1}", .field = "model",
+       .says = "at most 9007199254740991"},
+      {.text = JOB("\"checkpoint_every\":0"), .field = "checkpoint_every",
+       .says = "positive integer"},
+      {.text = JOB("\"clip_norm\":-1"), .field = "clip_norm", .says = ">= 0"},
+      {.text = JOB("\"early_stopping\":{\"patience\":-1}"), .field = "early_stopping.patience",
+       .says = "non-negative"},
+      {.text = JOB("\"early_stopping\":{\"min_delta\":1e999}"), .field = "early_stopping.min_delta",
+       .says = "finite"},
+      {.text = JOB("\"early_stopping\":{\"wait\":3}"), .field = "early_stopping.wait",
+       .says = "unknown field"},
+      {.text = JOB("\"reset\":null"), .field = "reset", .says = "true or false"},
+      {.text = "[]", .field = "", .says = "object"},
+  };
+  refuses(JOB, rows, N_CASES(rows));
 }
 
 /* ---- JSON data sets ----------------------------------------------------------------- */
 
-static int dataset_from(const char *s, parse_dataset_out *d, char name[PARSE_NAME_MAX + 1],
-                        api_error *err) {
-  cJSON *root = json_ok(s);
-  int rc = parse_dataset_json(root, name, d, err);
-  cJSON_Delete(root);
-  return rc;
-}
-
-static void dataset_fails(const char *s, const char *field, const char *message_part) {
-  parse_dataset_out d;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(dataset_from(s, &d, name, &err), -API_INVALID_ARGUMENT, "%s parsed", s);
-  cr_assert_str_eq(err.field, field, "%s: field %s (%s)", s, err.field, err.message);
-  cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", s, err.message);
-  cr_assert_null(d.x, "nothing is left allocated");
-  cr_assert_null(d.classes);
-}
-
 Test(parse_dataset, json_regression) {
-  parse_dataset_out d;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(dataset_from("{\"name\":\"xor\",\"inputs\":[[0,0],[0,1],[1,0],[1,1]],"
-                            "\"targets\":[[0,0.5],[1,-2],[1,3e2],[0,1e-3]]}",
-                            &d, name, &err),
-               0, "%s", err.message);
-  cr_assert_str_eq(name, "xor");
+  parsed p = accepted(DATASET, NULL,
+                     "{\"name\":\"xor\",\"inputs\":[[0,0],[0,1],[1,0],[1,1]],"
+                     "\"targets\":[[0,0.5],[1,-2],[1,3e2],[0,1e-3]]}");
+  parse_dataset_out d = p.data;
+  cr_assert_str_eq(p.name, "xor");
   cr_assert_eq(d.rows, 4);
   cr_assert_eq(d.features, 2);
   cr_assert_eq(d.outputs, 2);
@@ -801,14 +859,11 @@ Test(parse_dataset, json_regression) {
 }
 
 Test(parse_dataset, json_string_labels) {
-  parse_dataset_out d;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(dataset_from("{\"name\":\"iris\",\"inputs\":[[1],[2],[3],[4],[5]],"
-                            "\"labels\":[\"virginica\",\"setosa\",\"versicolor\",\"setosa\","
-                            "\"virginica\"]}",
-                            &d, name, &err),
-               0, "%s", err.message);
+  parsed p = accepted(DATASET, NULL,
+                     "{\"name\":\"iris\",\"inputs\":[[1],[2],[3],[4],[5]],"
+                     "\"labels\":[\"virginica\",\"setosa\",\"versicolor\",\"setosa\","
+                     "\"virginica\"]}");
+  parse_dataset_out d = p.data;
   cr_assert_eq(d.task, PARSE_TASK_CLASSIFICATION);
   cr_assert_str_eq(parse_task_name(d.task), "classification");
   cr_assert_eq(d.n_classes, 3);
@@ -823,13 +878,10 @@ Test(parse_dataset, json_string_labels) {
 }
 
 Test(parse_dataset, json_integer_labels) {
-  parse_dataset_out d;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(dataset_from("{\"name\":\"digits\",\"inputs\":[[1,1],[2,2],[3,3]],"
-                            "\"labels\":[3,0,3.0]}",
-                            &d, name, &err),
-               0, "%s", err.message);
+  parsed p = accepted(DATASET, NULL,
+                     "{\"name\":\"digits\",\"inputs\":[[1,1],[2,2],[3,3]],"
+                     "\"labels\":[3,0,3.0]}");
+  parse_dataset_out d = p.data;
   cr_assert_eq(d.n_classes, 4, "classes 0..max, even those without rows");
   cr_assert_str_eq(d.classes[0], "0");
   cr_assert_str_eq(d.classes[3], "3");
@@ -841,37 +893,57 @@ Test(parse_dataset, json_integer_labels) {
 #define DS(x) "{\"name\":\"d\"," x "}"
 
 Test(parse_dataset, json_errors_name_the_element) {
-  dataset_fails(DS("\"inputs\":[],\"targets\":[]"), "inputs", "non-empty");
-  dataset_fails(DS("\"inputs\":[[]],\"targets\":[[1]]"), "inputs[0]", "1 to 1048576 numbers");
-  dataset_fails(DS("\"inputs\":[1,2],\"targets\":[[1],[2]]"), "inputs[0]", "array");
-  dataset_fails(DS("\"inputs\":[[1,2],[3,4],[5]],\"targets\":[[1],[2],[3]]"), "inputs[2]",
-                "inputs[2] must be an array of 2 numbers, like inputs[0]");
-  dataset_fails(DS("\"inputs\":[[1,2],[3,4,5]],\"targets\":[[1],[2]]"), "inputs[1]", "2 numbers");
-  dataset_fails(DS("\"inputs\":[[1,2],{}],\"targets\":[[1],[2]]"), "inputs[1]", "2 numbers");
-  dataset_fails(DS("\"inputs\":[[0,0],[0,1],[1,0],[1,1e999]],\"targets\":[[0],[1],[1],[0]]"),
-                "inputs[3][1]", "inputs[3][1] must be a finite number");
-  dataset_fails(DS("\"inputs\":[[0,1e39]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
-  dataset_fails(DS("\"inputs\":[[0,\"1\"]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
-  dataset_fails(DS("\"inputs\":[[0,null]],\"targets\":[[0]]"), "inputs[0][1]", "finite");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"targets\":[[0]]"), "targets",
-                "targets must have 2 rows");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"targets\":[[0],[1,2]]"), "targets[1]", "1 numbers");
-  dataset_fails(DS("\"inputs\":[[0]],\"targets\":[[-1e999]]"), "targets[0][0]", "finite");
-  dataset_fails(DS("\"targets\":[[0]]"), "inputs", "inputs is required");
-  dataset_fails(DS("\"inputs\":[[0]]"), "targets", "required");
-  dataset_fails(DS("\"inputs\":[[0]],\"targets\":[[0]],\"labels\":[0]"), "labels", "not both");
-  dataset_fails(DS("\"inputs\":[[0]],\"target\":[[0]]"), "target", "unknown field");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\"]"), "labels", "2 labels");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":\"ab\""), "labels", "2 labels");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",1]"), "labels[1]", "string");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"\"]"), "labels[1]", "string");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), "labels[1]", "class number");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), "labels[1]", "from 0 to");
-  dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), "labels[1]", "class number");
-  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[10000]"), "labels[0]", "from 0 to 9999");
-  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[true]"), "labels[0]", "class");
-  dataset_fails("{\"inputs\":[[0]],\"labels\":[0]}", "name", "required");
-  dataset_fails("{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", "name", "characters");
+  const refusal rows[] = {
+      {.text = DS("\"inputs\":[],\"targets\":[]"), .field = "inputs", .says = "non-empty"},
+      {.text = DS("\"inputs\":[[]],\"targets\":[[1]]"), .field = "inputs[0]",
+       .says = "1 to 1048576 numbers"},
+      {.text = DS("\"inputs\":[1,2],\"targets\":[[1],[2]]"), .field = "inputs[0]", .says = "array"},
+      {.text = DS("\"inputs\":[[1,2],[3,4],[5]],\"targets\":[[1],[2],[3]]"), .field = "inputs[2]",
+       .says = "inputs[2] must be an array of 2 numbers, like inputs[0]"},
+      {.text = DS("\"inputs\":[[1,2],[3,4,5]],\"targets\":[[1],[2]]"), .field = "inputs[1]",
+       .says = "2 numbers"},
+      {.text = DS("\"inputs\":[[1,2],{}],\"targets\":[[1],[2]]"), .field = "inputs[1]",
+       .says = "2 numbers"},
+      {.text = DS("\"inputs\":[[0,0],[0,1],[1,0],[1,1e999]],\"targets\":[[0],[1],[1],[0]]"),
+       .field = "inputs[3][1]", .says = "inputs[3][1] must be a finite number"},
+      {.text = DS("\"inputs\":[[0,1e39]],\"targets\":[[0]]"), .field = "inputs[0][1]",
+       .says = "finite"},
+      {.text = DS("\"inputs\":[[0,\"1\"]],\"targets\":[[0]]"), .field = "inputs[0][1]",
+       .says = "finite"},
+      {.text = DS("\"inputs\":[[0,null]],\"targets\":[[0]]"), .field = "inputs[0][1]",
+       .says = "finite"},
+      {.text = DS("\"inputs\":[[0],[1]],\"targets\":[[0]]"), .field = "targets",
+       .says = "targets must have 2 rows"},
+      {.text = DS("\"inputs\":[[0],[1]],\"targets\":[[0],[1,2]]"), .field = "targets[1]",
+       .says = "1 numbers"},
+      {.text = DS("\"inputs\":[[0]],\"targets\":[[-1e999]]"), .field = "targets[0][0]",
+       .says = "finite"},
+      {.text = DS("\"targets\":[[0]]"), .field = "inputs", .says = "inputs is required"},
+      {.text = DS("\"inputs\":[[0]]"), .field = "targets", .says = "required"},
+      {.text = DS("\"inputs\":[[0]],\"targets\":[[0]],\"labels\":[0]"), .field = "labels",
+       .says = "not both"},
+      {.text = DS("\"inputs\":[[0]],\"target\":[[0]]"), .field = "target", .says = "unknown field"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\"]"), .field = "labels",
+       .says = "2 labels"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":\"ab\""), .field = "labels", .says = "2 labels"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",1]"), .field = "labels[1]",
+       .says = "string"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"\"]"), .field = "labels[1]",
+       .says = "string"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), .field = "labels[1]",
+       .says = "class number"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), .field = "labels[1]",
+       .says = "from 0 to"},
+      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), .field = "labels[1]",
+       .says = "class number"},
+      {.text = DS("\"inputs\":[[0]],\"labels\":[10000]"), .field = "labels[0]",
+       .says = "from 0 to 9999"},
+      {.text = DS("\"inputs\":[[0]],\"labels\":[true]"), .field = "labels[0]", .says = "class"},
+      {.text = "{\"inputs\":[[0]],\"labels\":[0]}", .field = "name", .says = "required"},
+      {.text = "{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", .field = "name",
+       .says = "characters"},
+  };
+  refuses(DATASET, rows, N_CASES(rows));
 }
 
 Test(parse_dataset, long_class_names_are_rejected) {
@@ -880,7 +952,10 @@ Test(parse_dataset, long_class_names_are_rejected) {
   memset(label, 'c', sizeof label);
   label[PARSE_CLASS_NAME_MAX + 1] = '\0';
   snprintf(s, sizeof s, DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"%s\"]"), label);
-  dataset_fails(s, "labels[1]", "1 to 256 bytes");
+  const refusal rows[] = {
+      {.text = s, .field = "labels[1]", .says = "1 to 256 bytes"},
+  };
+  refuses(DATASET, rows, N_CASES(rows));
 }
 
 Test(parse_dataset, matrix_sizes_are_checked_for_overflow) {
@@ -920,16 +995,6 @@ static int csv_parse(const char *target, const char *text, parse_dataset_out *d,
   return csv_parse_cuts(target, text, strlen(text), NULL, 0, d, err);
 }
 
-static void csv_fails(const char *target, const char *text, const char *field,
-                      const char *message_part) {
-  parse_dataset_out d;
-  api_error err = {0};
-  cr_assert_eq(csv_parse(target, text, &d, &err), -API_INVALID_ARGUMENT, "%s parsed", text);
-  cr_assert_str_eq(err.field, field, "%s: field %s (%s)", text, err.field, err.message);
-  cr_assert(strstr(err.message, message_part) != NULL, "%s: message '%s'", text, err.message);
-  cr_assert_null(d.x);
-}
-
 /* n rows of one feature and a target naming class "c<i % classes>": as a
  * JSON dataset (json) or as CSV (csv); malloc'd. */
 static char *many_classes(int n, int classes, int csv) {
@@ -951,31 +1016,37 @@ static char *many_classes(int n, int classes, int csv) {
 
 /* At most PARSE_MAX_CLASSES classes, refused at the row of the one past it. */
 Test(parse_dataset, classes_are_capped) {
-  char *s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 0);
-  parse_dataset_out d;
-  char name[PARSE_NAME_MAX + 1];
-  api_error err = {0};
-  cr_assert_eq(dataset_from(s, &d, name, &err), 0, "%s", err.message);
+  char *json_max = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 0);
+  char *json_over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 0);
+  char *csv_max = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 1);
+  char *csv_over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 1);
+  parse_dataset_out d = accepted(DATASET, NULL, json_max).data;
   cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
   parse_dataset_out_free(&d);
-  free(s);
-  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 0);
-  dataset_fails(s, "labels[10000]", "names class 10001; a dataset may have at most 10000");
-  free(s);
-  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 1);
-  cr_assert_eq(csv_parse("y", s, &d, &err), 0, "%s", err.message);
+  d = accepted(CSV, "y", csv_max).data;
   cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
   parse_dataset_out_free(&d);
-  free(s);
-  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 1);
-  csv_fails("y", s, "row 10001, column y", "makes 10001 classes; a dataset may have at most 10000");
+  const refusal json_rows[] = {
+      {.text = json_over, .field = "labels[10000]",
+       .says = "names class 10001; a dataset may have at most 10000"},
+  };
+  refuses(DATASET, json_rows, N_CASES(json_rows));
+  const refusal csv_rows[] = {
+      {.target = "y", .text = csv_over, .field = "row 10001, column y",
+       .says = "makes 10001 classes; a dataset may have at most 10000"},
+  };
+  refuses(CSV, csv_rows, N_CASES(csv_rows));
   /* numbers are not classes: any count of distinct values is a regression */
-  size_t at = (size_t)sprintf(s, "x,y\n");
-  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++) at += (size_t)sprintf(s + at, "%d,%d\n", i, i);
-  cr_assert_eq(csv_parse("y", s, &d, &err), 0, "%s", err.message);
+  size_t at = (size_t)sprintf(csv_over, "x,y\n");
+  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++)
+    at += (size_t)sprintf(csv_over + at, "%d,%d\n", i, i);
+  d = accepted(CSV, "y", csv_over).data;
   cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
   parse_dataset_out_free(&d);
-  free(s);
+  free(json_max);
+  free(json_over);
+  free(csv_max);
+  free(csv_over);
 }
 
 static void assert_same_dataset(const parse_dataset_out *a, const parse_dataset_out *b) {
@@ -1040,6 +1111,25 @@ Test(parse_csv, regression_with_one_and_several_targets) {
   const float x2[] = {2, 5}, y2[] = {3, 1, 6, 4}; /* targets in the order asked for */
   cr_assert_arr_eq(d.x, x2, sizeof x2);
   cr_assert_arr_eq(d.y, y2, sizeof y2);
+  parse_dataset_out_free(&d);
+}
+
+/* The decimal forms spreadsheets and printf write are numbers. */
+Test(parse_csv, decimal_numbers) {
+  parse_dataset_out d;
+  api_error err = {0};
+  cr_assert_eq(csv_parse("t", "x,t\n+1,.5\n5.,-0.25e+1\n 7E-1 ,1e3\n", &d, &err), 0, "%s",
+               err.message);
+  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
+  const float x[] = {1, 5, 0.7f}, y[] = {0.5f, -2.5f, 1000};
+  cr_assert_arr_eq(d.x, x, sizeof x);
+  cr_assert_arr_eq(d.y, y, sizeof y);
+  parse_dataset_out_free(&d);
+  /* A hex target cell is text: the column holds classes. */
+  cr_assert_eq(csv_parse("t", "x,t\n1,0x10\n2,16\n", &d, &err), 0, "%s", err.message);
+  cr_assert_eq(d.task, PARSE_TASK_CLASSIFICATION);
+  cr_assert_eq(d.n_classes, 2);
+  cr_assert_str_eq(d.classes[0], "0x10");
   parse_dataset_out_free(&d);
 }
 
@@ -1148,33 +1238,95 @@ Test(parse_csv, chunk_boundaries_at_every_offset) {
 }
 
 Test(parse_csv, bad_cells_name_row_and_column) {
-  csv_fails("species",
-            "sepal_length,sepal_width,species\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n"
-            "1,abc,b\n",
-            "row 7, column sepal_width", "row 7, column sepal_width must be a number");
-  csv_fails("t", "x,t\n1,2\n,3\n", "row 2, column x", "must be a number");
-  csv_fails("t", "x,t\n1,2\nnan,3\n", "row 2, column x", "must be a number");
-  csv_fails("t", "x,t\n1,2\ninf,3\n", "row 2, column x", "must be a number");
-  csv_fails("t", "x,t\n1e39,2\n", "row 1, column x", "must be a number");
-  csv_fails("t", "x,t\n1 2,2\n", "row 1, column x", "must be a number");
-  csv_fails("t", "x,t\n1,\n", "row 1, column t", "is empty");
-  csv_fails("a,b", "x,a,b\n1,2,3\n1,2,q\n", "row 2, column b", "several target columns");
-  csv_fails("t", "x,t\n1,2\n1,2,3\n", "row 2", "more than the header's 2 columns");
-  csv_fails("t", "x,t\n1,2\n1\n", "row 2", "row 2 has 1 columns where the header has 2");
-  csv_fails("t", "x,t\n1,2\n1,2,\n", "row 2", "more than the header's 2 columns");
+  const refusal rows[] = {
+      {.target = "species",
+       .text = "sepal_length,sepal_width,species\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n1,2,a\n"
+               "1,abc,b\n",
+       .field = "row 7, column sepal_width", .says = "row 7, column sepal_width must be a number"},
+      {.target = "t", .text = "x,t\n1,2\n,3\n", .field = "row 2, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1,2\nnan,3\n", .field = "row 2, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1,2\ninf,3\n", .field = "row 2, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1e39,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      /* Found by outside testing: strtod's hex floats were numbers. A cell is a
+       * decimal number only: no hex, no inf or nan words, no bare sign or point. */
+      {.target = "t", .text = "x,t\n0x10,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n0X1p3,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n-0x1.8,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\ninfinity,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n-NAN,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1e,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n.,2\n", .field = "row 1, column x", .says = "must be a number"},
+      {.target = "t", .text = "x,t\n-,2\n", .field = "row 1, column x", .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1.2.3,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "a,b", .text = "x,a,b\n1,2,0x3\n", .field = "row 1, column b",
+       .says = "several target columns"},
+      {.target = "t", .text = "x,t\n1 2,2\n", .field = "row 1, column x",
+       .says = "must be a number"},
+      {.target = "t", .text = "x,t\n1,\n", .field = "row 1, column t", .says = "is empty"},
+      {.target = "a,b", .text = "x,a,b\n1,2,3\n1,2,q\n", .field = "row 2, column b",
+       .says = "several target columns"},
+      {.target = "t", .text = "x,t\n1,2\n1,2,3\n", .field = "row 2",
+       .says = "more than the header's 2 columns"},
+      {.target = "t", .text = "x,t\n1,2\n1\n", .field = "row 2",
+       .says = "row 2 has 1 columns where the header has 2"},
+      {.target = "t", .text = "x,t\n1,2\n1,2,\n", .field = "row 2",
+       .says = "more than the header's 2 columns"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
 }
 
 Test(parse_csv, malformed_csv) {
-  csv_fails("t", "x,t\n1,\"abc\n", "row 1, column t", "never closed");
-  csv_fails("t", "x,t\n1,ab\"c\n", "row 1, column t", "quote inside an unquoted cell");
-  csv_fails("t", "x,t\n1,\"ab\"c\n", "row 1, column t", "text after its closing quote");
-  csv_fails("t", "x,\"t\n", "header", "never closed");
-  csv_fails("t", "x,t,x\n1,2,3\n", "header", "header names column x twice");
-  csv_fails("t", "x,,t\n1,2,3\n", "header", "without a name");
-  csv_fails("t", "", "", "empty");
-  csv_fails("t", "\n\r\n", "", "empty");
-  csv_fails("t", "x,t\n", "", "no data rows");
-  csv_fails("t", "x,t", "", "no data rows");
+  const refusal rows[] = {
+      {.target = "t", .text = "x,t\n1,\"abc\n", .field = "row 1, column t", .says = "never closed"},
+      {.target = "t", .text = "x,t\n1,ab\"c\n", .field = "row 1, column t",
+       .says = "quote inside an unquoted cell"},
+      {.target = "t", .text = "x,t\n1,\"ab\"c\n", .field = "row 1, column t",
+       .says = "text after its closing quote"},
+      {.target = "t", .text = "x,\"t\n", .field = "header", .says = "never closed"},
+      {.target = "t", .text = "x,t,x\n1,2,3\n", .field = "header",
+       .says = "header names column x twice"},
+      {.target = "t", .text = "x,,t\n1,2,3\n", .field = "header", .says = "without a name"},
+      {.target = "t", .text = "", .field = "", .says = "empty"},
+      {.target = "t", .text = "\n\r\n", .field = "", .says = "empty"},
+      {.target = "t", .text = "x,t\n", .field = "", .says = "no data rows"},
+      {.target = "t", .text = "x,t", .field = "", .says = "no data rows"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
+}
+
+/* One byte order mark opening the body is skipped, wherever the chunks cut
+ * it. Found by outside testing: a second one stayed in the first column's
+ * name, invisible; a name may not start with one. */
+Test(parse_csv, one_byte_order_mark_is_skipped_a_second_is_refused) {
+  check_every_cut("t", "\xEF\xBB\xBFx,t\n1,2\n");
+  const refusal rows[] = {
+      {.target = "t", .text = "\xEF\xBB\xBF\xEF\xBB\xBFx,t\n1,2\n", .field = "header",
+       .says = "header column 1 (x) starts with a byte order mark"},
+      {.target = "t", .text = "\xEF\xBB\xBF\"\xEF\xBB\xBFx\",t\n1,2\n", .field = "header",
+       .says = "header column 1 (x) starts with a byte order mark"},
+      {.target = "t", .text = "\xEF\xBB\xBF\xEF\xBB\xBF,t\n1,2\n", .field = "header",
+       .says = "header column 1 () starts with a byte order mark"},
+      {.target = "x", .text = "x,\xEF\xBB\xBFt\n1,2\n", .field = "header",
+       .says = "header column 2 (t) starts with a byte order mark"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
+  /* Inside a name it is U+FEFF, a character like any other. */
+  parse_dataset_out d;
+  api_error err = {0};
+  cr_assert_eq(csv_parse("a\xEF\xBB\xBF" "b", "x,a\xEF\xBB\xBF" "b\n1,2\n", &d, &err), 0, "%s",
+               err.message);
+  parse_dataset_out_free(&d);
 }
 
 Test(parse_csv, nul_bytes_are_rejected) {
@@ -1188,8 +1340,12 @@ Test(parse_csv, nul_bytes_are_rejected) {
 }
 
 Test(parse_csv, class_and_column_names_must_be_utf8) {
-  csv_fails("t", "x,t\n1,caf\xc3\xa9\n2,caf\xe9\n", "row 2, column t", "not UTF-8");
-  csv_fails("t", "x\xff,t\n1,a\n", "header", "not UTF-8");
+  const refusal rows[] = {
+      {.target = "t", .text = "x,t\n1,caf\xc3\xa9\n2,caf\xe9\n", .field = "row 2, column t",
+       .says = "not UTF-8"},
+      {.target = "t", .text = "x\xff,t\n1,a\n", .field = "header", .says = "not UTF-8"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
   parse_dataset_out d;
   api_error err = {0};
   cr_assert_eq(csv_parse("t", "x,t\n1,caf\xc3\xa9\n2,\xe2\x82\xac\n", &d, &err), 0, "%s",
@@ -1199,15 +1355,22 @@ Test(parse_csv, class_and_column_names_must_be_utf8) {
 }
 
 Test(parse_csv, targets_must_exist_once) {
-  csv_fails("species", "a,b\n1,2\n", "target", "target column species is not in the header");
-  csv_fails("a,b,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
-  /* found by fuzz_csv: a name repeated right after itself was taken once */
-  csv_fails("a,a", "a,b,c\n1,2,3\n", "target", "names column a twice");
-  csv_fails("c,b,b", "a,b,c\n1,2,3\n", "target", "names column b twice");
-  csv_fails("a,,b", "a,b,c\n1,2,3\n", "target", "comma-separated");
-  csv_fails("a,", "a,b,c\n1,2,3\n", "target", "comma-separated");
-  csv_fails("", "a,b,c\n1,2,3\n", "target", "required");
-  csv_fails("a,b", "a,b\n1,2\n", "target", "no features");
+  const refusal rows[] = {
+      {.target = "species", .text = "a,b\n1,2\n", .field = "target",
+       .says = "target column species is not in the header"},
+      {.target = "a,b,a", .text = "a,b,c\n1,2,3\n", .field = "target",
+       .says = "names column a twice"},
+      /* found by fuzz_csv: a name repeated right after itself was taken once */
+      {.target = "a,a", .text = "a,b,c\n1,2,3\n", .field = "target",
+       .says = "names column a twice"},
+      {.target = "c,b,b", .text = "a,b,c\n1,2,3\n", .field = "target",
+       .says = "names column b twice"},
+      {.target = "a,,b", .text = "a,b,c\n1,2,3\n", .field = "target", .says = "comma-separated"},
+      {.target = "a,", .text = "a,b,c\n1,2,3\n", .field = "target", .says = "comma-separated"},
+      {.target = "", .text = "a,b,c\n1,2,3\n", .field = "target", .says = "required"},
+      {.target = "a,b", .text = "a,b\n1,2\n", .field = "target", .says = "no features"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
 
   parse_csv *p = (parse_csv *)1;
   api_error err = {0};
@@ -1215,26 +1378,23 @@ Test(parse_csv, targets_must_exist_once) {
   cr_assert_null(p);
 }
 
+/* A cell "<prefix><count sevens>\n" after the header; free it. */
+static char *sevens(const char *header_and_prefix, size_t count) {
+  size_t at = strlen(header_and_prefix);
+  char *text = malloc(at + count + 2);
+  cr_assert_not_null(text);
+  memcpy(text, header_and_prefix, at);
+  memset(text + at, '7', count);
+  strcpy(text + at + count, "\n");
+  return text;
+}
+
 Test(parse_csv, limits) {
   /* a cell of PARSE_CSV_MAX_CELL bytes fits; one more does not */
   size_t n = PARSE_CSV_MAX_CELL;
-  char *text = malloc(n + 32);
-  strcpy(text, "x,t\n1,");
-  memset(text + 6, '7', n);
-  strcpy(text + 6 + n, "\n");
-  csv_fails("t", text, "row 1, column t", "longer than 256 bytes"); /* a class name */
-  strcpy(text, "t,x\n1,");
-  memset(text + 6, '7', n);
-  strcpy(text + 6 + n, "\n");
-  parse_dataset_out d;
-  api_error err = {0};
-  cr_assert_eq(csv_parse("t", text, &d, &err), -API_INVALID_ARGUMENT, "7777... is too big");
-  cr_assert_str_eq(err.field, "row 1, column x");
-  cr_assert(strstr(err.message, "must be a number") != NULL, "%s", err.message);
-  memset(text + 6, '7', n + 1);
-  strcpy(text + 7 + n, "\n");
-  csv_fails("t", text, "row 1, column x", "longer than 1024 bytes");
-  free(text);
+  char *class_name = sevens("x,t\n1,", n);
+  char *number = sevens("t,x\n1,", n);
+  char *too_long = sevens("t,x\n1,", n + 1);
 
   /* a header of PARSE_CSV_MAX_COLUMNS + 1 columns */
   size_t cap = (size_t)(PARSE_CSV_MAX_COLUMNS + 1) * 8 + 16;
@@ -1243,7 +1403,20 @@ Test(parse_csv, limits) {
   for (int c = 0; c <= PARSE_CSV_MAX_COLUMNS; c++)
     len += (size_t)snprintf(wide + len, cap - len, c ? ",c%d" : "c%d", c);
   strcpy(wide + len, "\n");
-  csv_fails("c0", wide, "header", "more than 65536 columns");
+
+  const refusal rows[] = {
+      {.target = "t", .text = class_name, .field = "row 1, column t",
+       .says = "longer than 256 bytes"},
+      /* 7777... fits a cell but is too big a number */
+      {.target = "t", .text = number, .field = "row 1, column x", .says = "must be a number"},
+      {.target = "t", .text = too_long, .field = "row 1, column x",
+       .says = "longer than 1024 bytes"},
+      {.target = "c0", .text = wide, .field = "header", .says = "more than 65536 columns"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
+  free(class_name);
+  free(number);
+  free(too_long);
   free(wide);
 }
 

@@ -64,11 +64,30 @@ Test(parse_infer, flat_and_nested_data_read_the_same) {
   const float want[4] = {1, 2, 4, 5};
   cr_expect_arr_eq(a, want, sizeof want);
   cr_expect_arr_eq(b, want, sizeof want);
-  /* Any nesting is row-major order; empty arrays hold nothing. */
   float c[6];
-  accepts(INPUT("[2,3]", "[[[1],[2,3]],[],[4,[5,[6]]]]"), 2, 3, c);
+  accepts(INPUT("[2,3]", "[[1,2,3],[4,5,6]]"), 2, 3, c);
   const float want6[6] = {1, 2, 3, 4, 5, 6};
   cr_expect_arr_eq(c, want6, sizeof want6);
+}
+
+/* Found by outside testing: any nesting holding as many numbers as the shape
+ * was read row-major, so [[0,1,2],[3]] passed for [2,2]. The protocol knows
+ * two forms only: nested as the shape, or flat. */
+Test(parse_infer, nesting_must_follow_the_shape) {
+  refuses(INPUT("[2,2]", "[[0,1,2],[3]]"), "inputs[0].data[0]", "a row of 2 numbers");
+  refuses(INPUT("[2,2]", "[[0,1],[2],[3]]"), "inputs[0].data", "3 elements where shape [2, 2] has 2 rows");
+  refuses(INPUT("[2,2]", "[[0,1,2,3]]"), "inputs[0].data", "1 elements where shape [2, 2] has 2 rows");
+  refuses(INPUT("[2,2]", "[0,1,[2,3]]"), "inputs[0].data", "3 elements where shape [2, 2]");
+  refuses(INPUT("[2,2]", "[0,[1,2],3]"), "inputs[0].data", "3 elements where shape [2, 2]");
+  refuses(INPUT("[2,2]", "[[0,1],2,3]"), "inputs[0].data", "3 elements where shape [2, 2]");
+  refuses(INPUT("[2,1]", "[[0],1]"), "inputs[0].data[1]", "a row of 1 numbers");
+  refuses(INPUT("[2,2]", "[[0,1],[2,[3]]]"), "inputs[0].data[1]", "a row of 2 numbers");
+  refuses(INPUT("[2,3]", "[[[1],[2,3]],[],[4,[5,[6]]]]"), "inputs[0].data", "3 elements");
+  refuses(INPUT("[2,3]", "[[[1,2,3]],[[4,5,6]]]"), "inputs[0].data[0]", "a row of 3 numbers");
+  refuses(INPUT("[1,2]", "[[[0,1]]]"), "inputs[0].data[0]", "a row of 2 numbers");
+  /* One row: [[a,b]] is nested as the shape, [a,b] flat; both are fine. */
+  accepts(INPUT("[1,2]", "[[0,1]]"), 1, 2, NULL);
+  accepts(INPUT("[1,2]", "[0,1]"), 1, 2, NULL);
 }
 
 Test(parse_infer, the_documented_request_shape) {

@@ -9,18 +9,16 @@
 #include <unistd.h>
 
 #include "../../server/predict_cache.h"
+#include "tmp_db.h"
 
-static char dir[64];
-static char path[128];
+static tmp_db db;
 static store *st;
 static predict_cache *cache;
 static int64_t model_id, job_id;
 
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/traind-models-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/traind.db", dir);
-  cr_assert_eq(store_open(path, &st), STORE_OK);
+  tmp_db_make(&db, "predict-cache");
+  cr_assert_eq(store_open(db.path, &st), STORE_OK);
   cr_assert_eq(predict_cache_new(&cache), 0);
 
   float x[2] = {1, 2}, y[1] = {3};
@@ -43,15 +41,9 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  char file[160];
   predict_cache_free(cache);
   store_close(st);
-  static const char *const suffixes[] = {"", "-wal", "-shm"};
-  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-    unlink(file);
-  }
-  rmdir(dir);
+  tmp_db_remove(&db);
 }
 
 TestSuite(predict_cache, .init = setup, .fini = teardown);

@@ -190,6 +190,45 @@ Test(prometheus, requests_by_route_method_and_status) {
   free(text);
 }
 
+/* Found by outside testing: a 405 had matched a route's pattern but was
+ * counted under route="none", and a 304 under status="other". A 405 is
+ * counted under the pattern with the request's method; 304 has its label. */
+Test(prometheus, wrong_methods_count_under_their_pattern_and_304_has_a_label) {
+  prometheus_http_request(1, "DELETE", 405, 20);
+  prometheus_http_request(1, "DELETE", 405, 20);
+  prometheus_http_request(1, "BREW", 405, 20);
+  prometheus_http_request(2, "GET", 405, 3000);
+  prometheus_http_request(0, "GET", 304, 20);
+  prometheus_gauges g = {0};
+  char *text = format(&g);
+  expect_well_formed(text);
+  const char *c = "traind_http_requests_total";
+  char line[256];
+  snprintf(line, sizeof line, "%s{route=\"/v1/models/{id}\",method=\"DELETE\",status=\"405\"} 2",
+           c);
+  expect_line(text, line);
+  snprintf(line, sizeof line, "%s{route=\"/v1/models/{id}\",method=\"other\",status=\"405\"} 1", c);
+  expect_line(text, line);
+  snprintf(line, sizeof line,
+           "%s{route=\"/v1/models/{id}/predict\",method=\"GET\",status=\"405\"} 1", c);
+  expect_line(text, line);
+  snprintf(line, sizeof line, "%s{route=\"/healthz\",method=\"GET\",status=\"304\"} 1", c);
+  expect_line(text, line);
+  expect_no(text, "route=\"none\"");
+  expect_no(text, "status=\"other\"");
+  /* The route's own method saw none of them. */
+  expect_no(text, "route=\"/v1/models/{id}\",method=\"GET\"");
+  const char *h = "traind_http_request_duration_seconds";
+  snprintf(line, sizeof line, "%s_count{route=\"/v1/models/{id}\",method=\"DELETE\"} 2", h);
+  expect_line(text, line);
+  snprintf(line, sizeof line,
+           "%s_bucket{route=\"/v1/models/{id}/predict\",method=\"GET\",le=\"0.001\"} 0", h);
+  expect_line(text, line);
+  snprintf(line, sizeof line, "%s_count{route=\"/v1/models/{id}/predict\",method=\"GET\"} 1", h);
+  expect_line(text, line);
+  free(text);
+}
+
 Test(prometheus, predictions_and_epochs) {
   prometheus_prediction(4, 300);
   prometheus_prediction(1, 3000000);

@@ -228,6 +228,21 @@ Test(router, wrong_method_is_405_with_allow) {
                "methods are case-sensitive");
 }
 
+/* /metrics counts a 405 or 415 under the pattern the path matched. */
+Test(router, a_refused_request_names_the_pattern_it_matched) {
+  route_match m;
+  api_error err;
+  cr_assert_eq(match("PUT", "/v1/models", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
+  cr_expect_eq(m.pattern, &table[R_MODELS_LIST]);
+  cr_expect_null(m.route);
+  cr_assert_eq(match("PATCH", "/v1/models/9", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
+  cr_expect_eq(m.pattern, &table[R_MODEL_GET]);
+  cr_assert_eq(match("POST", "/v1/models", "text/plain", &m, &err), -API_UNSUPPORTED_MEDIA);
+  cr_expect_eq(m.pattern, &table[R_MODELS_CREATE], "a 415's route has the request's method");
+  cr_assert_eq(match("GET", "/v1/nothing", NULL, &m, &err), -API_NOT_FOUND);
+  cr_expect_null(m.pattern);
+}
+
 Test(router, json_routes_check_media_type) {
   route_match m;
   const char *good[] = {"application/json", "application/json; charset=utf-8",

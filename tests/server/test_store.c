@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,23 @@ Test(store, a_locked_database_is_busy_after_the_timeout) {
   cr_assert_eq(store_model_delete(st, model), STORE_OK);
 }
 
+/* The writing state's invariants are asserted, live in every build; each
+ * check fires before the handle's connection is touched. */
+Test(store_invariants, ending_a_transaction_never_begun_aborts, .signal = SIGABRT) {
+  store h = {0};
+  store__end(&h, STORE_OK);
+}
+
+Test(store_invariants, a_write_turn_is_released_only_by_its_holder, .signal = SIGABRT) {
+  store h = {0};
+  store__write_unlock(&h);
+}
+
+Test(store_invariants, transactions_do_not_nest, .signal = SIGABRT) {
+  store h = {.in_transaction = 1};
+  store__begin(&h, Q_BEGIN_WRITE);
+}
+
 Test(store, timestamps_are_rfc3339_utc) {
   char t[STORE_TIME_LEN];
   store_timestamp(1795755600, t);
@@ -286,6 +304,47 @@ Test(store, classification_dataset_round_trips_labels_and_classes) {
   store_dataset_clear(&ins);
   store_dataset_clear(&got);
   store_dataset_data_clear(&back);
+}
+
+/* Lists read the count of the class names, not the names; names damaged
+ * behind the store's back count -1 (the caller leaves the row out) instead
+ * of failing the whole list, as json_array_length would. */
+Test(store, dataset_lists_carry_the_class_count) {
+  float x[2] = {0, 1};
+  int32_t labels[2] = {0, 1};
+  store_dataset meta = {.name = "two", .rows = 2, .features = 1, .outputs = 2,
+                        .task = STORE_TASK_CLASSIFICATION, .classes = "[\"no\",\"yes\"]"};
+  store_dataset_data data = {.x = x, .labels = labels};
+  store_dataset ins;
+  cr_assert_eq(store_dataset_insert(st, &meta, &data, &ins), STORE_OK);
+  cr_assert_eq(ins.n_classes, 2);
+  cr_assert_str_eq(ins.classes, meta.classes);
+  int64_t regression = add_regression(2, 1, 1);
+  store_dataset *list;
+  size_t n;
+  cr_assert_eq(store_dataset_list(st, &list, &n), STORE_OK);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(list[0].n_classes, 2);
+  cr_assert_null(list[0].classes, "a summary");
+  cr_assert_eq(list[1].id, regression);
+  cr_assert_eq(list[1].n_classes, 0);
+  store_dataset_list_free(list, n);
+
+  char sql[128];
+  snprintf(sql, sizeof sql, "UPDATE datasets SET classes = '[\"no\", \"ye' WHERE id = %lld",
+           (long long)ins.id);
+  raw_sql(sql);
+  cr_assert_eq(store_dataset_list(st, &list, &n), STORE_OK, "one damaged row fails no list");
+  cr_assert_eq(n, 2);
+  cr_assert_eq(list[0].n_classes, -1);
+  cr_assert_eq(list[1].n_classes, 0);
+  store_dataset_list_free(list, n);
+  store_dataset got;
+  cr_assert_eq(store_dataset_get(st, ins.id, &got), STORE_OK);
+  cr_assert_eq(got.n_classes, -1);
+  cr_assert_str_eq(got.classes, "[\"no\", \"ye");
+  store_dataset_clear(&got);
+  store_dataset_clear(&ins);
 }
 
 Test(store, inconsistent_datasets_are_rejected_and_not_stored) {
@@ -549,9 +608,11 @@ Test(store, job_list_filters_by_state_and_model) {
   cr_assert_eq(store_job_list(st, STORE_JOB_STATE_COUNT, 0, &list, &n), STORE_EINVAL);
 }
 
-/* How SQLite runs one of the store's statements: the plan's rows, "; "-joined. */
-static void query_plan(enum query q, char *out, size_t size) {
+/* How SQLite runs the statement in cache slot q (prepared already): the
+ * plan's rows, "; "-joined. */
+static void query_plan(enum store__slot q, char *out, size_t size) {
   char sql[1024];
+  cr_assert_not_null(st->stmt[q], "statement %d was never prepared", (int)q);
   snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st->stmt[q]));
   sqlite3_stmt *s;
   cr_assert_eq(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK, "%s",
@@ -566,13 +627,86 @@ static void query_plan(enum query q, char *out, size_t size) {
 
 Test(store, filtered_job_lists_search_an_index) {
   /* A filtered list reads the jobs it lists, not every job ever queued. */
-  const enum query filtered[] = {Q_JOB_LIST_STATE, Q_JOB_LIST_MODEL, Q_JOB_LIST_MODEL_STATE};
+  const struct {
+    enum store__slot slot;
+    int state;
+    int64_t model;
+  } filtered[] = {{Q_JOB_LIST_STATE, STORE_JOB_QUEUED, 0},
+                  {Q_JOB_LIST_MODEL, -1, 1},
+                  {Q_JOB_LIST_MODEL_STATE, STORE_JOB_RUNNING, 1}};
   char plan[512];
   for (size_t i = 0; i < sizeof filtered / sizeof filtered[0]; i++) {
-    query_plan(filtered[i], plan, sizeof plan);
+    store_job *list;
+    size_t n;
+    cr_assert_eq(store_job_list(st, filtered[i].state, filtered[i].model, &list, &n), STORE_OK);
+    store_job_list_free(list, n);
+    query_plan(filtered[i].slot, plan, sizeof plan);
     cr_expect(strstr(plan, "USING INDEX") != NULL && strstr(plan, "SCAN jobs") == NULL,
-              "query %d: %s", (int)filtered[i], plan);
+              "query %d: %s", (int)filtered[i].slot, plan);
   }
+}
+
+/* The statements prepared on the handle. */
+static int prepared(void) {
+  int n = 0;
+  for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s; s = sqlite3_next_stmt(st->db, s)) n++;
+  return n;
+}
+
+Test(store, statements_are_prepared_once_per_handle_at_their_first_use) {
+  /* Opening prepares only the transaction statements. */
+  cr_assert_eq(prepared(), 4);
+  cr_assert_null(st->stmt[Q_JOB_GET]);
+  store_job job;
+  cr_assert_eq(store_job_get(st, 1, &job), STORE_ENOTFOUND);
+  sqlite3_stmt *first = st->stmt[Q_JOB_GET];
+  cr_assert_not_null(first);
+  cr_assert_eq(prepared(), 5);
+  int64_t model = add_model("m");
+  cr_assert_eq(store_job_get(st, add_job(model, add_regression(4, 2, 1)), &job), STORE_OK);
+  store_job_clear(&job);
+  cr_assert_eq(st->stmt[Q_JOB_GET], first, "prepared again");
+  int before = prepared();
+  cr_assert_eq(store_job_get(st, 1, &job), STORE_OK);
+  store_job_clear(&job);
+  cr_assert_eq(prepared(), before);
+}
+
+Test(store, a_value_too_big_to_bind_fails_the_call_whole_and_the_handle_goes_on) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  char big[2048];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, 1024);
+
+  store_model m;
+  cr_assert_eq(store_model_insert(st, "big", big, 3, &m), STORE_ETOOBIG);
+  cr_assert_null(m.name);
+  store_job j;
+  cr_assert_eq(store_job_insert(st, model, ds, big, 5, 0, &j), STORE_ETOOBIG);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_FAILED, big), STORE_ETOOBIG);
+  /* Nothing of it was written, no transaction or write turn is left open. */
+  cr_assert(sqlite3_get_autocommit(st->db));
+  cr_assert_eq(st->writing, 0);
+  cr_assert(store_idle(st));
+  cr_assert_eq(store_job_get(st, job, &j), STORE_OK);
+  cr_assert_eq(j.state, STORE_JOB_RUNNING);
+  store_job_clear(&j);
+  store_model *models;
+  size_t n;
+  cr_assert_eq(store_model_list(st, &models, &n), STORE_OK);
+  cr_assert_eq(n, 1);
+  store_model_list_free(models, n);
+
+  /* The same statements then run with values that fit. */
+  cr_assert_eq(store_model_insert(st, "small", "{}", 3, &m), STORE_OK);
+  store_model_clear(&m);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_FAILED, "boom"), STORE_OK);
+  cr_assert_eq(store_job_get(st, job, &j), STORE_OK);
+  cr_assert_str_eq(j.error, "boom");
+  store_job_clear(&j);
 }
 
 Test(store, jobs_are_counted_by_state) {

@@ -7,27 +7,19 @@
 
 #include "../../server/store_internal.h"
 #include "../../server/store_pool.h"
+#include "tmp_db.h"
 
-static char dir[64];
-static char path[128];
+static tmp_db db;
 static store_pool *pool;
 
 static void setup(void) {
-  snprintf(dir, sizeof dir, "/tmp/traind-pool-XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/traind.db", dir);
-  cr_assert_eq(store_pool_new(path, 2, &pool), STORE_OK);
+  tmp_db_make(&db, "pool");
+  cr_assert_eq(store_pool_new(db.path, 2, &pool), STORE_OK);
 }
 
 static void teardown(void) {
-  char file[160];
   store_pool_free(pool);
-  static const char *const suffixes[] = {"", "-wal", "-shm"};
-  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-    unlink(file);
-  }
-  rmdir(dir);
+  tmp_db_remove(&db);
 }
 
 TestSuite(store_pool, .init = setup, .fini = teardown);

@@ -81,6 +81,10 @@ export function follow(path, {onEvent, onStatus = () => {}, finished = () => fal
       onStatus('error');
       return 'stop';
     }
+    if (res.status === 204) { // the job ended and every event was had: nothing more, ever
+      onStatus('ended');
+      return 'stop';
+    }
     onStatus('live');
     const parser = new SseParser(received);
     const decoder = new TextDecoder();
