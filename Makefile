@@ -32,7 +32,7 @@ SERVER_SRC := $(wildcard server/*.c)
 WEB_ASSETS := $(BUILD)/web_assets
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lyajl -lsodium -lsqlite3 -luv
 TRAIND := $(BUILD)/traind
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
@@ -229,7 +229,7 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
   $(FUZZ_BUILD)/web_assets.o
-FUZZ_TARGETS := spec job dataset_json csv checkpoint router
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router table
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
 # enough that a run explores structure rather than bulk.
@@ -239,6 +239,7 @@ FUZZ_MAX_LEN_dataset_json := 8192
 FUZZ_MAX_LEN_csv := 4096
 FUZZ_MAX_LEN_checkpoint := 8192
 FUZZ_MAX_LEN_router := 1024
+FUZZ_MAX_LEN_table := 4096
 FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
   UBSAN_OPTIONS=print_stacktrace=1
 

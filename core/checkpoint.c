@@ -51,32 +51,16 @@ static uint64_t diag_bytes(const nn_spec *s) {
 
 /* ---- writing: the buffer is sized up front, so no put needs a check ------ */
 
-static uint8_t *put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-  return p + 4;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-  return p + 8;
-}
-
 /* ints and enums as u32; a negative int becomes its two's complement */
-static uint8_t *put_int(uint8_t *p, int v) { return put_u32(p, (uint32_t)v); }
+static uint8_t *put_int(uint8_t *p, int v) { return nn__put_u32(p, (uint32_t)v); }
 
 static uint8_t *put_f32s(uint8_t *p, const float *f, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint32_t bits;
     memcpy(&bits, &f[i], sizeof bits);
-    p = put_u32(p, bits);
+    p = nn__put_u32(p, bits);
   }
   return p;
-}
-
-static uint8_t *put_f64(uint8_t *p, const double *d) {
-  uint64_t bits;
-  memcpy(&bits, d, sizeof bits);
-  return put_u64(p, bits);
 }
 
 static uint8_t *put_spec(uint8_t *p, const nn_spec *s) {
@@ -92,26 +76,26 @@ static uint8_t *put_spec(uint8_t *p, const nn_spec *s) {
     p = put_f32s(p, &l->rate, 1);
   }
   p = put_int(p, (int)s->loss);
-  p = put_u64(p, s->seed);
+  p = nn__put_u64(p, s->seed);
   return put_int(p, s->normalize);
 }
 
 static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
   p = put_int(p, s->epoch);
-  p = put_u64(p, s->step);
+  p = nn__put_u64(p, s->step);
   p = put_int(p, (int)s->opt);
-  p = put_u64(p, s->n_state);
+  p = nn__put_u64(p, s->n_state);
   p = put_f32s(p, s->state, s->n_state);
-  p = put_u64(p, s->rng[0]);
-  p = put_u64(p, s->rng[1]);
-  p = put_f64(p, &s->best);
+  p = nn__put_u64(p, s->rng[0]);
+  p = nn__put_u64(p, s->rng[1]);
+  p = nn__put_f64(p, &s->best);
   p = put_int(p, s->bad_epochs);
   p = put_int(p, s->stopped != 0);
   p = put_int(p, s->batch);
-  p = put_u64(p, s->epoch_rng[0]);
-  p = put_u64(p, s->epoch_rng[1]);
-  p = put_f64(p, &s->partial_loss);
-  p = put_f64(p, &s->partial_correct);
+  p = nn__put_u64(p, s->epoch_rng[0]);
+  p = nn__put_u64(p, s->epoch_rng[1]);
+  p = nn__put_f64(p, &s->partial_loss);
+  p = nn__put_f64(p, &s->partial_correct);
   return put_int(p, s->has_diag != 0);
 }
 
@@ -121,7 +105,7 @@ static uint8_t *put_diag(uint8_t *p, const nn_spec *spec, const nn_train_state *
   size_t unit = 0;
   p = put_int(p, s->diag_batches);
   for (int l = 0; l < spec->n_layers; l++)
-    for (int k = 0; k < NN_DIAG_LANES; k++) p = put_f64(p, &s->grad_sq[l][k]);
+    for (int k = 0; k < NN_DIAG_LANES; k++) p = nn__put_f64(p, &s->grad_sq[l][k]);
   for (int l = 0; l < spec->n_layers; l++) {
     const nn_layer_spec *ls = &spec->layers[l];
     if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
@@ -129,7 +113,7 @@ static uint8_t *put_diag(uint8_t *p, const nn_spec *spec, const nn_train_state *
       uint32_t word = 0;
       for (int j = j0; j < ls->units && j < j0 + 32; j++)
         word |= (uint32_t)(s->alive[unit + (size_t)j] != 0) << (j - j0);
-      p = put_u32(p, word);
+      p = nn__put_u32(p, word);
     }
     unit += (size_t)ls->units;
   }
@@ -169,9 +153,9 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
     goto exit;
   }
   memcpy(out, MAGIC, sizeof MAGIC);
-  p = put_u32(out + sizeof MAGIC, NN_FORMAT_VERSION);
+  p = nn__put_u32(out + sizeof MAGIC, NN_FORMAT_VERSION);
   p = put_spec(p, &m->spec);
-  p = put_u64(p, n_params);
+  p = nn__put_u64(p, n_params);
   p = put_f32s(p, m->params, n_params);
   p = put_int(p, m->has_norm != 0);
   if (m->has_norm) {
@@ -181,7 +165,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   p = put_int(p, t != NULL);
   if (t != NULL) p = put_train_state(p, &s);
   if (s.has_diag) p = put_diag(p, &m->spec, &s);
-  put_u32(p, nn_crc32(0, out, (size_t)(p - out)));
+  nn__put_u32(p, nn_crc32(0, out, (size_t)(p - out)));
   *buf = out;
   *len = (size_t)total;
   out = NULL;
@@ -198,12 +182,6 @@ typedef struct {
   size_t left;      /* unread bytes before the CRC */
   nn_error *err;
 } reader;
-
-static uint32_t le32(const uint8_t *b) {
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
 
 /* Take n items of size bytes, or NULL once they run past the end (the error
  * is then filled and the status is NN_EFORMAT). Counts read from the
@@ -224,7 +202,7 @@ static const uint8_t *take(reader *r, uint64_t n, size_t size, const char *what)
 
 static void copy_f32s(float *dst, const uint8_t *b, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    uint32_t bits = le32(b + 4 * i);
+    uint32_t bits = nn__le32(b + 4 * i);
     memcpy(&dst[i], &bits, sizeof bits);
   }
 }
@@ -232,14 +210,14 @@ static void copy_f32s(float *dst, const uint8_t *b, size_t n) {
 static int get_u32(reader *r, const char *what, uint32_t *v) {
   const uint8_t *b = take(r, 1, 4, what);
   if (b == NULL) return NN_EFORMAT;
-  *v = le32(b);
+  *v = nn__le32(b);
   return NN_OK;
 }
 
 static int get_u64(reader *r, const char *what, uint64_t *v) {
   const uint8_t *b = take(r, 1, 8, what);
   if (b == NULL) return NN_EFORMAT;
-  *v = le64(b);
+  *v = nn__le64(b);
   return NN_OK;
 }
 
@@ -284,7 +262,7 @@ static int get_f32(reader *r, const char *what, float *v) {
 static int get_f64(reader *r, const char *what, double *v) {
   const uint8_t *b = take(r, 1, 8, what);
   if (b == NULL) return NN_EFORMAT;
-  uint64_t bits = le64(b);
+  uint64_t bits = nn__le64(b);
   memcpy(v, &bits, sizeof bits);
   return NN_OK;
 }
@@ -373,7 +351,7 @@ static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
     const nn_layer_spec *ls = &spec->layers[l];
     if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
     for (int j0 = 0; j0 < ls->units; j0 += 32, b += 4) {
-      uint32_t word = le32(b);
+      uint32_t word = nn__le32(b);
       int bits = ls->units - j0 < 32 ? ls->units - j0 : 32;
       if (bits < 32 && (word >> bits) != 0)
         return nn__fail(r->err, NN_EFORMAT, "alive",
@@ -455,7 +433,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
     goto exit;
   }
   /* the version comes before the CRC: another version may seal differently */
-  version = le32(buf + sizeof MAGIC);
+  version = nn__le32(buf + sizeof MAGIC);
   if (version < 1 || version > NN_FORMAT_VERSION) {
     rc = nn__fail(err, NN_EVERSION, "", "checkpoint format version %lu is not supported "
                   "(this build reads versions 1 to %d)", (unsigned long)version,
@@ -463,7 +441,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
     goto exit;
   }
   body = len - CRC_BYTES;
-  if (nn_crc32(0, buf, body) != le32(buf + body)) {
+  if (nn_crc32(0, buf, body) != nn__le32(buf + body)) {
     rc = nn__fail(err, NN_EFORMAT, "", "checksum mismatch: the checkpoint is corrupt");
     goto exit;
   }

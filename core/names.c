@@ -28,6 +28,9 @@ static const char *const init_names[] = {"auto", "xavier", "he"};
 static const char *const loss_names[] = {"mse", "cross_entropy", "binary_cross_entropy"};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", "rmsprop"};
 static const char *const sched_names[] = {"constant", "step", "exponential", "cosine"};
+static const char *const column_type_names[] = {"number", "integer", "boolean", "category",
+                                                "datetime"};
+static const char *const impute_names[] = {"mean", "median", "constant"};
 
 #define TABLE(t) {t, sizeof t / sizeof t[0]}
 static const struct {
@@ -37,7 +40,8 @@ static const struct {
     [NN_NAMES_STATUS] = TABLE(status_names), [NN_NAMES_LAYER] = TABLE(layer_names),
     [NN_NAMES_ACT] = TABLE(act_names),       [NN_NAMES_INIT] = TABLE(init_names),
     [NN_NAMES_LOSS] = TABLE(loss_names),     [NN_NAMES_OPT] = TABLE(opt_names),
-    [NN_NAMES_SCHED] = TABLE(sched_names),
+    [NN_NAMES_SCHED] = TABLE(sched_names),   [NN_NAMES_COLUMN_TYPE] = TABLE(column_type_names),
+    [NN_NAMES_IMPUTE] = TABLE(impute_names),
 };
 
 const char *nn_name(nn_names_kind kind, int value) {

@@ -44,7 +44,9 @@ typedef enum {
   NN_NAMES_INIT,
   NN_NAMES_LOSS,
   NN_NAMES_OPT,
-  NN_NAMES_SCHED
+  NN_NAMES_SCHED,
+  NN_NAMES_COLUMN_TYPE, /* nn_col_type (core/table.h): "number", "integer"... */
+  NN_NAMES_IMPUTE       /* nn_impute (core/encode.h): "mean", "median", "constant" */
 } nn_names_kind;
 
 /**
@@ -549,5 +551,12 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **m, nn_train_st
 
 /** CRC-32 (IEEE 802.3, as zlib) of len bytes, continuing from crc (start at 0). */
 uint32_t nn_crc32(uint32_t crc, const void *buf, size_t len);
+
+/**
+ * SipHash-2-4 (Aumasson and Bernstein) of len bytes under a 16-byte key: a
+ * keyed hash for tables of strings a client chooses, whose collisions cannot
+ * be found without the key (core/siphash.c).
+ */
+uint64_t nn_siphash24(const uint8_t key[16], const void *buf, size_t len);
 
 #endif /* NN_H */

@@ -5,6 +5,8 @@
 #ifndef NN_INTERNAL_H
 #define NN_INTERNAL_H
 
+#include <string.h>
+
 #include "nn.h"
 
 /* Hot elementwise loops are compiled for AVX-512, AVX2 and the baseline
@@ -28,6 +30,34 @@
 /* Fill err (if any) with a field and a printf-style message; return status. */
 int nn__fail(nn_error *err, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- little-endian bytes: the serialized formats (checkpoint.c, encode_codec.c)
+ * write every field byte by byte, so they mean the same on every host ----- */
+
+static inline uint8_t *nn__put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+  return p + 4;
+}
+
+static inline uint8_t *nn__put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+  return p + 8;
+}
+
+/* A double as its IEEE-754 bits, through a pointer (bit-exact, NaNs too). */
+static inline uint8_t *nn__put_f64(uint8_t *p, const double *d) {
+  uint64_t bits;
+  memcpy(&bits, d, sizeof bits);
+  return nn__put_u64(p, bits);
+}
+
+static inline uint32_t nn__le32(const uint8_t *b) {
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static inline uint64_t nn__le64(const uint8_t *b) {
+  return nn__le32(b) | (uint64_t)nn__le32(b + 4) << 32;
+}
 
 /* ---- memory (mem.c) ---------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
-libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
+libmicrohttpd-dev libcjson-dev libyajl-dev libsodium-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
 python3-sklearn chromium libgnutls28-dev openssl"
 if [ "${1:-}" = bench ]; then

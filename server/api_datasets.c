@@ -50,22 +50,40 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
   store_dataset_clear(&row);
 }
 
-void api_datasets_create_json(app *a, const http_request *req, http_response *res) {
-  cJSON *root = NULL;
-  parse_dataset_out d = {0};
+/* ---- JSON, streamed -------------------------------------------------------- */
+
+static int json_begin(app *a, const http_request *req, void **ctx, api_error *err) {
+  (void)a;
+  (void)req;
+  parse_dataset_json *p;
+  int rc = parse_dataset_json_new(&p, err);
+  if (rc == 0) *ctx = p;
+  return rc;
+}
+
+static int json_chunk(void *ctx, const char *data, size_t len, api_error *err) {
+  (void)err; /* every refusal waits for the end: a later byte may outrank it */
+  parse_dataset_json_feed(ctx, data, len);
+  return 0;
+}
+
+static void json_end(app *a, const http_request *req, void *ctx, http_response *res) {
+  (void)req;
+  parse_dataset_out d;
   char name[PARSE_NAME_MAX + 1];
   api_error err;
-  if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      parse_dataset_json(root, name, &d, &err) != 0) {
+  if (parse_dataset_json_finish(ctx, name, &d, &err) != 0) {
     http_error(res, &err);
-  } else {
-    cJSON_Delete(root); /* the numbers are in d now: do not hold two copies while storing */
-    root = NULL;
-    insert(a, name, &d, res);
+    return;
   }
-  cJSON_Delete(root);
+  insert(a, name, &d, res);
   parse_dataset_out_free(&d);
 }
+
+static void json_done(void *ctx) { parse_dataset_json_free(ctx); }
+
+const http_stream_ops api_datasets_json = {
+    .begin = json_begin, .chunk = json_chunk, .end = json_end, .done = json_done};
 
 /* ---- CSV, streamed --------------------------------------------------------- */
 

@@ -4,8 +4,9 @@
 
 #include "http.h"
 
-/** POST /v1/datasets (application/json) → 201 the dataset. */
-void api_datasets_create_json(app *a, const http_request *req, http_response *res);
+/** POST /v1/datasets (application/json), parsed as it streams in → 201 the
+ *  dataset. */
+extern const http_stream_ops api_datasets_json;
 
 /**
  * POST /v1/datasets?name=NAME&target=COL[,COL...] (text/csv), parsed as it

@@ -10,7 +10,7 @@ static void answer(const http_request *req, http_response *res, const web_asset 
   http_add_header(res, "X-Content-Type-Options", "nosniff");
   http_add_header(res, "Referrer-Policy", "no-referrer");
   if (web_etag_match(http_header(req, "If-None-Match"), file->etag)) {
-    res->status = 304;
+    http_static(res, 304, file->data, file->len, file->content_type); /* its length only */
     return;
   }
   http_static(res, 200, file->data, file->len, file->content_type);

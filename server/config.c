@@ -1,8 +1,10 @@
 /* config.c — flags and environment variables into a config, strictly. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +39,8 @@ static int set_client_timeout(config *cfg, const char *value, char *err, size_t 
 static int set_keep_versions(config *cfg, const char *value, char *err, size_t err_size);
 static int set_memory_budget(config *cfg, const char *value, char *err, size_t err_size);
 static int set_events_keep(config *cfg, const char *value, char *err, size_t err_size);
+static int set_allowed_hosts(config *cfg, const char *value, char *err, size_t err_size);
+static int set_tls_priorities(config *cfg, const char *value, char *err, size_t err_size);
 
 /* Every setting, once: its flag, its variable, and how to parse it. A switch
  * takes no value on the command line (its variable holds 0 or 1). */
@@ -67,6 +71,8 @@ static const struct {
     {"--keep-versions", "TRAIND_KEEP_VERSIONS", set_keep_versions, 0},
     {"--memory-budget", "TRAIND_MEMORY_BUDGET", set_memory_budget, 0},
     {"--events-keep", "TRAIND_EVENTS_KEEP", set_events_keep, 0},
+    {"--allowed-hosts", "TRAIND_ALLOWED_HOSTS", set_allowed_hosts, 0},
+    {"--tls-priorities", "TRAIND_TLS_PRIORITIES", set_tls_priorities, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -120,6 +126,12 @@ const char *config_usage(void) {
          "  --events-keep N           newest events kept in the event log, older ones\n"
          "                            pruned as new ones come (TRAIND_EVENTS_KEEP;\n"
          "                            default 1000000)\n"
+         "  --allowed-hosts H1,H2     Host names answered besides localhost, 127.0.0.1\n"
+         "                            and [::1] (TRAIND_ALLOWED_HOSTS); on a loopback\n"
+         "                            address other names answer 403 (DNS rebinding)\n"
+         "  --tls-priorities P        GnuTLS priority string (TRAIND_TLS_PRIORITIES;\n"
+         "                            default " CONFIG_DEFAULT_TLS_PRIORITIES ",\n"
+         "                            TLS 1.2 and 1.3)\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -237,6 +249,44 @@ static int set_tls_cert(config *cfg, const char *s, char *err, size_t err_size) 
 
 static int set_tls_key(config *cfg, const char *s, char *err, size_t err_size) {
   return set_path(cfg->tls_key, s, err, err_size);
+}
+
+/* Checked against GnuTLS at start (tls.h); here only its size. */
+static int set_tls_priorities(config *cfg, const char *s, char *err, size_t err_size) {
+  size_t len = strlen(s);
+  if (len == 0 || len >= sizeof cfg->tls_priorities) {
+    snprintf(err, err_size, "the priority string must have 1 to %zu bytes",
+             sizeof cfg->tls_priorities - 1);
+    return -1;
+  }
+  memcpy(cfg->tls_priorities, s, len + 1);
+  return 0;
+}
+
+/* A comma-separated list of host names or addresses as a Host header names
+ * them, without a port: letters, digits, '-', '.', or an IPv6 address in
+ * brackets. Kept as given, lower-cased, for http_guard. */
+static int set_allowed_hosts(config *cfg, const char *s, char *err, size_t err_size) {
+  size_t len = strlen(s);
+  if (len >= sizeof cfg->allowed_hosts) {
+    snprintf(err, err_size, "the list must have at most %zu bytes", sizeof cfg->allowed_hosts - 1);
+    return -1;
+  }
+  for (const char *p = s;; p++) {
+    size_t n = strcspn(p, ",");
+    bool v6 = n >= 3 && p[0] == '[' && p[n - 1] == ']';
+    size_t ok = v6 ? 2 + strspn(p + 1, "0123456789abcdefABCDEF:.")
+                   : strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+    if (n == 0 || ok < n || (!v6 && memchr(p, ':', n) != NULL)) {
+      snprintf(err, err_size, "'%.*s' is not a host name (e.g. example.com or [fd00::1], no port)",
+               (int)n, p);
+      return -1;
+    }
+    p += n;
+    if (*p == '\0') break;
+  }
+  for (size_t i = 0; i <= len; i++) cfg->allowed_hosts[i] = (char)tolower((unsigned char)s[i]);
+  return 0;
 }
 
 /* An integer in 1..max. */
@@ -403,6 +453,7 @@ static void set_defaults(config *cfg) {
   cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
   cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;
   cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
+  set_tls_priorities(cfg, CONFIG_DEFAULT_TLS_PRIORITIES, ignored, sizeof ignored);
 }
 
 /* The value of NAME in env, or NULL when unset or empty. */

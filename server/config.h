@@ -7,7 +7,8 @@
  *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
  *          [--max-connections N] [--max-connections-per-ip N]
  *          [--client-timeout SECONDS] [--keep-versions N]
- *          [--memory-budget BYTES] [--events-keep N] [--help] [--version]
+ *          [--memory-budget BYTES] [--events-keep N] [--allowed-hosts H1,H2]
+ *          [--tls-priorities P] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
@@ -15,9 +16,10 @@
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
  * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_MEMORY_BUDGET,
- * TRAIND_EVENTS_KEEP); a flag beats its variable, a variable beats the
- * default, and an empty variable counts as unset. Values are parsed strictly:
- * a bad one is an error, never a fallback.
+ * TRAIND_EVENTS_KEEP, TRAIND_ALLOWED_HOSTS, TRAIND_TLS_PRIORITIES); a flag
+ * beats its variable, a variable beats the default, and an empty variable
+ * counts as unset. Values are parsed strictly: a bad one is an error, never a
+ * fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs
@@ -60,6 +62,10 @@
 #define CONFIG_MAX_KEEP_VERSIONS 100000u
 #define CONFIG_DEFAULT_EVENTS_KEEP 1000000u /* about 50 MB of the database */
 #define CONFIG_MAX_EVENTS_KEEP 1000000000u
+#define CONFIG_ALLOWED_HOSTS_MAX 1024 /* bytes of the --allowed-hosts list */
+/* TLS 1.2 and 1.3 only: 1.0 and 1.1 are deprecated (RFC 8996). */
+#define CONFIG_DEFAULT_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define CONFIG_TLS_PRIORITIES_MAX 512
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -86,6 +92,10 @@ typedef struct {
   unsigned events_kept;    /* newest events kept in the log, 1..CONFIG_MAX_EVENTS_KEEP */
   char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
   char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
+  char tls_priorities[CONFIG_TLS_PRIORITIES_MAX]; /* GnuTLS's, checked at start (tls.h) */
+  /* Host names answered besides the loopback ones, lower-case, comma-separated;
+   * "" : none (http_guard.h) */
+  char allowed_hosts[CONFIG_ALLOWED_HOSTS_MAX];
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

@@ -23,6 +23,7 @@ static const struct {
     [API_UNSUPPORTED_MEDIA] = {"unsupported_media_type", 415},
     [API_UNPROCESSABLE] = {"unprocessable", 422},
     [API_INTERNAL] = {"internal", 500},
+    [API_NOT_IMPLEMENTED] = {"not_implemented", 501},
     [API_UNAVAILABLE] = {"unavailable", 503},
     [API_STORAGE_FULL] = {"storage_full", 507},
     [API_TOO_LARGE] = {"too_large", 422},

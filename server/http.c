@@ -1,6 +1,7 @@
 /* http.c — libmicrohttpd glue: limits, bodies, routing, JSON answers, logs. */
 #include "http.h"
 
+#include <assert.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -8,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "http_deadline.h"
+#include "http_guard.h"
 #include "log.h"
 #include "prometheus.h"
 
@@ -28,6 +31,7 @@ struct http_server {
   size_t n_routes;
   uint64_t id_seed;          /* differs per process start: ids do not repeat across restarts */
   atomic_uint_fast64_t id_next;
+  http_guard_site site;      /* what a request's Host and Origin are checked against */
   MHD_socket quiesced_fd;    /* the listening socket after http_quiesce, closed at stop */
   uint16_t port;
 };
@@ -47,6 +51,21 @@ typedef struct {
   request_ctx *req; /* NULL once the request is completed */
 } counted_stream;
 
+/* One connection's state, from its accept to its close (on_connection).
+ *
+ * libmicrohttpd 0.9.75 does not always tell a request's end: when it refuses
+ * a request itself after its target arrived (query arguments that do not fit
+ * HTTP_CONNECTION_MEMORY: 431 or no answer at all) it never calls
+ * on_completed, and the state on_uri made would be lost with the
+ * connection. So the connection holds the request on_uri announced until
+ * on_completed takes it back; whatever it still holds when the next request
+ * begins or the connection closes was dropped by libmicrohttpd, and is
+ * logged and freed there (request_end). */
+typedef struct {
+  http_deadline *deadline; /* for request heads; NULL when out of memory */
+  request_ctx *pending;    /* announced by on_uri, not yet completed */
+} connection_ctx;
+
 /* One request's state, from its first line to its completion. */
 struct request_ctx {
   http_server *srv;
@@ -56,6 +75,7 @@ struct request_ctx {
   bool started;          /* the headers have been handled */
   bool answered;         /* a response is queued */
   bool hang_up;          /* the client kept sending past HTTP_DRAIN_MAX: close */
+  bool close;            /* answer with Connection: close (a head that failed http_guard) */
   http_request req;
   http_response res;
   route_match match;
@@ -205,7 +225,7 @@ static void counted_free(void *cls) {
 static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c) {
   http_response *res = &ctx->res;
   bool streamed = res->stream_read != NULL;
-  bool bodiless = res->status == 204 || res->status == 304;
+  bool bodiless = res->status == 204; /* a 304 carries its 200's static body (http_add_header) */
   if (res->status < 200 || res->status > 599 ||
       (res->body == NULL && res->static_body == NULL && !streamed && !bodiless)) {
     if (res->status != 500) {
@@ -250,7 +270,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (streamed) {
     ok = ok && MHD_add_response_header(r, "Content-Type", res->content_type) == MHD_YES &&
          MHD_add_response_header(r, "Cache-Control", "no-store") == MHD_YES;
-  } else if (len > 0) {
+  } else if (len > 0 && res->status != 304) {
     const char *type = res->content_type != NULL ? res->content_type : "application/json";
     ok = ok && MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
   }
@@ -260,6 +280,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (res->status == 405) {
     ok = ok && MHD_add_response_header(r, "Allow", ctx->match.allow) == MHD_YES;
   }
+  if (ctx->close) ok = ok && MHD_add_response_header(r, "Connection", "close") == MHD_YES;
   if (res->status == 401) {
     const char *challenge = "Bearer realm=\"traind\"";
     ok = ok && MHD_add_response_header(r, "WWW-Authenticate", challenge) == MHD_YES;
@@ -269,7 +290,7 @@ static enum MHD_Result send_response(request_ctx *ctx, struct MHD_Connection *c)
   if (queued == MHD_YES) {
     ctx->answered = true;
     ctx->status = res->status;
-    ctx->bytes = len;
+    ctx->bytes = res->status == 304 || strcmp(ctx->method, "HEAD") == 0 ? 0 : len; /* sent */
     ctx->streamed = streamed;
     ctx->counter = counter;
     ctx->answer_us = micros_since(&ctx->start);
@@ -361,16 +382,30 @@ static http_error_shape error_shape_of(const route *r, const char *path) {
                                                                       : HTTP_ERRORS_TRAIND;
 }
 
-/* The connection's request-head deadline (on_connection), or NULL. */
-static http_deadline *connection_deadline(struct MHD_Connection *c) {
+/* The connection's state (on_connection), or NULL when it could not be made. */
+static connection_ctx *connection_of(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *info =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   return info != NULL ? info->socket_context : NULL;
 }
 
-/* The headers are in: route, check limits and media type, open a stream. */
+/* The connection's request-head deadline, or NULL. */
+static http_deadline *connection_deadline(struct MHD_Connection *c) {
+  connection_ctx *conn = connection_of(c);
+  return conn != NULL ? conn->deadline : NULL;
+}
+
+static enum MHD_Result add_guard_field(void *cls, enum MHD_ValueKind kind, const char *name,
+                                       const char *value) {
+  (void)kind;
+  http_guard_add(cls, name, value);
+  return MHD_YES;
+}
+
+/* The headers are in: check the head (http_guard.h), route, check limits and
+ * media type, open a stream. */
 static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
-                                     const char *method) {
+                                     const char *method, const char *version) {
   http_server *srv = ctx->srv;
   api_error err;
   http_deadline_disarm(srv->deadlines, connection_deadline(c));
@@ -390,6 +425,17 @@ static enum MHD_Result begin_request(request_ctx *ctx, struct MHD_Connection *c,
   ctx->req.connection = c;
   ctx->req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   long long declared = declared_length(c);
+
+  http_guard_head head = {0};
+  MHD_get_connection_values(c, MHD_HEADER_KIND, add_guard_field, &head);
+  if (http_guard_check(&head, &srv->site, method, strcmp(version, MHD_HTTP_VERSION_1_0) != 0,
+                       &err) < 0) {
+    /* The body's length is in doubt, or the client is not to be served:
+     * answer before reading it, and close. */
+    ctx->res.error_shape = error_shape_of(NULL, ctx->uri);
+    ctx->close = true;
+    return send_error(ctx, c, &err);
+  }
 
   int matched = router_match(srv->routes, srv->n_routes, method, ctx->uri,
                              ctx->req.content_type, &ctx->match, &err);
@@ -509,9 +555,24 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
 
 /* ---- libmicrohttpd callbacks ----------------------------------------------- */
 
-/* First sight of a request, with its raw target: allocate its state. */
+static void request_end(request_ctx *ctx, const char *ended);
+
+/* The socket of the connection this thread serves (libmicrohttpd gives each
+ * its own thread), for on_mhd_log; -1 on threads that serve none. */
+static _Thread_local int serving_fd = -1;
+
+/* First sight of a request, with its raw target: allocate its state, held by
+ * its connection until on_completed takes it back. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-  (void)c;
+  const union MHD_ConnectionInfo *fd =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  serving_fd = fd != NULL ? fd->connect_fd : -1;
+  connection_ctx *conn = connection_of(c);
+  if (conn == NULL) return NULL; /* on_connection ran out of memory: on_request drops it */
+  if (conn->pending != NULL) {   /* the previous request was dropped unannounced */
+    request_end(conn->pending, "dropped");
+    conn->pending = NULL;
+  }
   request_ctx *ctx = calloc(1, sizeof *ctx);
   if (ctx == NULL) return NULL;
   ctx->srv = cls;
@@ -521,6 +582,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     free(ctx);
     return NULL;
   }
+  conn->pending = ctx;
   return ctx;
 }
 
@@ -529,10 +591,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload_data, size_t *upload_size, void **req_cls) {
   (void)cls;
   (void)url; /* decoded by libmicrohttpd; the router decodes ctx->uri per segment itself */
-  (void)version;
   request_ctx *ctx = *req_cls;
   if (ctx == NULL) return MHD_NO; /* on_uri ran out of memory */
-  if (!ctx->started) return begin_request(ctx, c, method);
+  if (!ctx->started) return begin_request(ctx, c, method, version);
   if (*upload_size > 0) {
     take_body(ctx, upload_data, *upload_size);
     *upload_size = 0;
@@ -553,15 +614,10 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe) {
   return "unknown";
 }
 
-/* The request is over (answered, or the connection died): log it, free it. */
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-                         enum MHD_RequestTerminationCode toe) {
-  http_server *srv = cls;
-  /* A kept-alive connection now waits for its next request's head. */
-  http_deadline_arm(srv->deadlines, connection_deadline(c));
-  request_ctx *ctx = *req_cls;
-  if (ctx == NULL) return;
-  *req_cls = NULL;
+/* The request is over (answered, refused or dropped by libmicrohttpd, or the
+ * connection died): log it, count it, free it.
+ * @param ended NULL when it completed, else why not (for the log line) */
+static void request_end(request_ctx *ctx, const char *ended) {
   /* The response, and with it the counter, may outlive the request a little. */
   if (ctx->counter != NULL) ctx->counter->req = NULL;
 
@@ -576,11 +632,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     prometheus_http_request(r != NULL ? (long)(r - ctx->srv->routes) : -1, ctx->method, ctx->status,
                          ctx->streamed ? ctx->answer_us : (uint64_t)us);
   }
-  log_write(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_WARN,
-            "%s %s %s %zuB %lldus id=%s%s%s", ctx->started ? ctx->method : "-", path, status,
-            ctx->bytes, us, ctx->request_id[0] != '\0' ? ctx->request_id : "-",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " ended=",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : termination_name(toe));
+  log_write(ended == NULL ? LOG_INFO : LOG_WARN, "%s %s %s %zuB %lldus id=%s%s%s",
+            ctx->started ? ctx->method : "-", path, status, ctx->bytes, us,
+            ctx->request_id[0] != '\0' ? ctx->request_id : "-", ended == NULL ? "" : " ended=",
+            ended == NULL ? "" : ended);
 
   if (ctx->stream_open) ctx->match.route->stream->done(ctx->stream_ctx);
   app_store_release(ctx->srv->app); /* taken outside a handler, e.g. by a stream's callbacks */
@@ -590,31 +645,79 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
   free(ctx);
 }
 
-/* A connection opened or closed: watch its request-head deadline meanwhile.
- * Both run on libmicrohttpd's listening thread, the close before the socket
- * is closed. */
+/* libmicrohttpd tells a request's end: its connection lets go of it. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  http_server *srv = cls;
+  /* A kept-alive connection now waits for its next request's head. */
+  http_deadline_arm(srv->deadlines, connection_deadline(c));
+  request_ctx *ctx = *req_cls;
+  if (ctx == NULL) return;
+  *req_cls = NULL;
+  connection_ctx *conn = connection_of(c);
+  assert(conn != NULL && conn->pending == ctx); /* on_uri gives none without a connection */
+  conn->pending = NULL;
+  request_end(ctx, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : termination_name(toe));
+}
+
+/* A connection opened or closed: watch its request-head deadline meanwhile,
+ * and free the request libmicrohttpd dropped without telling (connection_ctx).
+ * Both run on libmicrohttpd's listening thread, the close once the
+ * connection's own thread has ended and before the socket is closed. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code) {
   http_server *srv = cls;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    connection_ctx *conn = calloc(1, sizeof *conn);
+    *socket_ctx = conn;
+    if (conn == NULL) return;
     const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     const union MHD_ConnectionInfo *peer =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    *socket_ctx = fd == NULL ? NULL
-                             : http_deadline_add(srv->deadlines, fd->connect_fd,
-                                                 peer != NULL ? peer->client_addr : NULL);
+    conn->deadline = fd == NULL ? NULL
+                                : http_deadline_add(srv->deadlines, fd->connect_fd,
+                                                    peer != NULL ? peer->client_addr : NULL);
   } else {
-    http_deadline_remove(srv->deadlines, *socket_ctx);
+    connection_ctx *conn = *socket_ctx;
     *socket_ctx = NULL;
+    if (conn == NULL) return;
+    http_deadline_remove(srv->deadlines, conn->deadline);
+    if (conn->pending != NULL) request_end(conn->pending, "dropped");
+    free(conn);
   }
 }
 
+/* What libmicrohttpd's stock 500 page is replaced with (on_mhd_log). */
+static const char chunk_line_error[] =
+    "{\"error\":{\"code\":\"invalid_argument\",\"message\":\"a line of the chunked body (a "
+    "chunk's size and extensions) is too long\",\"field\":\"\"}}";
+
+/* libmicrohttpd's own messages, logged. One tells that it is about to send
+ * its stock HTML 500 page, "read the documentation about blocking": 0.9.75
+ * sends it when a line of a chunked body, a chunk's size and extensions,
+ * does not fit in HTTP_CONNECTION_MEMORY — the client's fault (every body
+ * byte is taken as it arrives, so no other case reaches it). The message
+ * comes on the connection's own thread, just before the page is queued: the
+ * JSON 400 it should have been is sent first (plain HTTP; the TLS session is
+ * libmicrohttpd's), and the socket shut for writing, so the page is never
+ * sent. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  (void)cls;
+  http_server *srv = cls;
   char line[LOG_LINE_MAX / 2];
   vsnprintf(line, sizeof line, fmt, ap);
   log_write(LOG_WARN, "http: %s", line);
+  if (serving_fd < 0 || strstr(line, "(HTTP response code is 500 ") == NULL) return;
+  if (!srv->site.tls) {
+    char answer[512];
+    int n = snprintf(answer, sizeof answer,
+                     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     sizeof chunk_line_error - 1, chunk_line_error);
+    assert(n > 0 && (size_t)n < sizeof answer);
+    (void)send(serving_fd, answer, (size_t)n, MSG_NOSIGNAL);
+  }
+  shutdown(serving_fd, srv->site.tls ? SHUT_RDWR : SHUT_WR);
 }
 
 /* ---- the server ------------------------------------------------------------ */
@@ -635,6 +738,9 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
                  ((uint64_t)getpid() << 32);
   atomic_init(&srv->id_next, 0);
   srv->quiesced_fd = MHD_INVALID_SOCKET;
+  srv->site = (http_guard_site){.tls = a->tls.cert != NULL,
+                                .loopback = auth_loopback(&a->cfg.listen_addr),
+                                .allowed_hosts = a->cfg.allowed_hosts};
 
   const config *cfg = &a->cfg;
   if (http_deadlines_start(cfg->client_timeout, &srv->deadlines) < 0) goto fail_deadlines;
@@ -645,11 +751,14 @@ int http_start(app *a, const route *routes, size_t n_routes, http_server **out) 
    * http_stop. */
   struct MHD_OptionItem tls[] = {{MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL},
+                                 {MHD_OPTION_END, 0, NULL},
                                  {MHD_OPTION_END, 0, NULL}};
   if (a->tls.cert != NULL) {
     flags |= MHD_USE_TLS;
     tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls.cert};
     tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls.key};
+    /* checked at start (tls_priorities_check): TLS 1.2 and 1.3 by default */
+    tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)cfg->tls_priorities};
   }
   srv->daemon = MHD_start_daemon(
       flags, cfg->listen_port, NULL, NULL, on_request, srv,

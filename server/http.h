@@ -35,13 +35,21 @@
  * stream chunk rejected) cannot be answered before it ends with
  * libmicrohttpd 0.9.75, so the rest is drained unread and the error sent at
  * its end; a client still sending HTTP_DRAIN_MAX bytes after the refusal is
- * disconnected without an answer. Requests libmicrohttpd rejects itself
- * (malformed request line, headers over HTTP_CONNECTION_MEMORY) get its own
- * non-JSON answers.
+ * disconnected without an answer. Before routing, the head is checked
+ * (http_guard.h: framing, Host, Origin); a refusal there is answered at once
+ * and closes the connection. Requests libmicrohttpd rejects itself
+ * (malformed request line or header, headers or query arguments over
+ * HTTP_CONNECTION_MEMORY) get its own non-JSON answers, but for a chunk line
+ * over that memory, which gets a JSON 400 instead of its stock 500 page. The
+ * request's state lives until libmicrohttpd reports its end, or, for a
+ * request it drops without telling (0.9.75 does, e.g. for query arguments
+ * over the memory), until its connection closes.
  *
  * A handler may add headers to its answer (http_add_header), answer with
  * bytes that outlive it (http_static: the dashboard's files) or with a 304
- * and no body. A handler may also answer with a body made while it is sent
+ * (its 200's bytes given, never sent). HEAD is answered on every GET route
+ * as GET is, without the body (libmicrohttpd drops it): the handler runs as
+ * for GET. A handler may also answer with a body made while it is sent
  * (http_stream: event streams), which ends when its reader says so, the
  * client goes away or the server stops.
  */
@@ -113,7 +121,7 @@ int http_socket(const http_request *req);
 /* What a handler sets, through the helpers below. */
 struct http_response {
   int status;     /* 0 until set; a handler that sets nothing answers 500 */
-  char *body;     /* malloc'd JSON text; NULL for 204 and 304, and with static_body */
+  char *body;     /* malloc'd JSON text; NULL for 204, and with static_body */
   size_t body_len;
   const char *content_type; /* NULL: application/json; else a static string */
   http_error_shape error_shape; /* set by the layer from the path, before any answer */
@@ -154,7 +162,9 @@ void http_static(http_response *res, int status, const void *data, size_t len,
 /**
  * Add a header to the answer, whatever its body turns out to be (an error
  * answered after this call carries it too). A 304 Not Modified is answered
- * by setting res->status alone, with its headers added here.
+ * with http_static of the body a 200 would have, with its headers added
+ * here: the answer then announces that body's length (RFC 9110 §8.6: the
+ * 200's, or none — libmicrohttpd 0.9.75 would send 0) and never sends it.
  * @param name, value static strings
  * @return 0, or -1 (logged) when HTTP_HEADERS_MAX are there already: the
  *         header is not sent

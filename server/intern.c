@@ -1,9 +1,18 @@
 /* intern.c — distinct strings numbered in order of first appearance, in an
- * open-addressing hash table (class names of a data set). */
+ * open-addressing hash table (class names of a data set). The strings are
+ * the client's, so the hash is keyed (keyed_hash.h): linear probing stays
+ * at a few slots a lookup whatever names the client chose. */
 #include "intern.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+void intern_use_key(interner *t, const keyed_hash_key *k) {
+  assert(t->n_slots == 0);
+  t->key = *k;
+  t->keyed = true;
+}
 
 void intern_free(interner *t) {
   for (int32_t i = 0; i < t->n; i++) free(t->names[i]);
@@ -12,19 +21,16 @@ void intern_free(interner *t) {
   memset(t, 0, sizeof *t);
 }
 
-static size_t hash_bytes(const char *s, size_t len) {
-  uint64_t h = 14695981039346656037ull; /* FNV-1a */
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return (size_t)h;
-}
-
-/* Index of s (len bytes) in t, or -1 with *slot where it would go. */
-static int32_t find_slot(const interner *t, const char *s, size_t len, size_t *slot) {
+/* Index of s (len bytes) in t, or -1 with *slot where it would go; adds the
+ * slots it looks at to *probes. */
+static int32_t find_slot(const interner *t, const char *s, size_t len, size_t *slot,
+                         uint64_t *probes) {
   if (t->n_slots == 0) return -1;
   size_t mask = t->n_slots - 1;
-  for (size_t i = hash_bytes(s, len) & mask;; i = (i + 1) & mask) {
+  for (size_t i = (size_t)keyed_hash(&t->key, s, len) & mask;; i = (i + 1) & mask) {
     int32_t k = t->slots[i];
     *slot = i;
+    ++*probes;
     if (k == 0) return -1;
     const char *name = t->names[k - 1];
     if (strncmp(name, s, len) == 0 && name[len] == '\0') return k - 1;
@@ -32,6 +38,10 @@ static int32_t find_slot(const interner *t, const char *s, size_t len, size_t *s
 }
 
 static int rehash(interner *t) {
+  /* A new table draws its key: no two tables share one, so what a client
+   * learns of one table's order tells it nothing about the next. */
+  if (!t->keyed && keyed_hash_key_new(&t->key) != 0) return -1;
+  t->keyed = true;
   size_t n_slots = t->n_slots ? 2 * t->n_slots : 16;
   int32_t *slots = calloc(n_slots, sizeof *slots); /* (n_slots,) */
   if (slots == NULL) return -1;
@@ -39,8 +49,8 @@ static int rehash(interner *t) {
   t->slots = slots;
   t->n_slots = n_slots;
   for (int32_t k = 0; k < t->n; k++) {
-    size_t slot;
-    find_slot(t, t->names[k], strlen(t->names[k]), &slot);
+    size_t slot = 0;
+    find_slot(t, t->names[k], strlen(t->names[k]), &slot, &t->probes);
     t->slots[slot] = k + 1;
   }
   return 0;
@@ -48,8 +58,8 @@ static int rehash(interner *t) {
 
 int intern_add(interner *t, const char *s, size_t len, int32_t *id) {
   if ((size_t)t->n * 2 + 2 > t->n_slots && rehash(t) != 0) return -1;
-  size_t slot;
-  *id = find_slot(t, s, len, &slot);
+  size_t slot = 0;
+  *id = find_slot(t, s, len, &slot, &t->probes);
   if (*id >= 0) return 0;
   if (t->n == t->cap) {
     int32_t cap = t->cap ? 2 * t->cap : 16;
@@ -104,8 +114,8 @@ out:
   return rc;
 }
 
-
 int32_t intern_find(const interner *t, const char *s, size_t len) {
   size_t slot;
-  return find_slot(t, s, len, &slot);
+  uint64_t probes = 0; /* t is const: a lookup's probes are not counted */
+  return find_slot(t, s, len, &slot, &probes);
 }

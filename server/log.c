@@ -38,8 +38,20 @@ void log_vwrite(log_level level, const char *fmt, va_list ap) {
   size_t len = (size_t)head + ((size_t)body < room ? (size_t)body : room);
   if ((size_t)body > room) memcpy(line + len - 3, "...", 3);
   while (len > (size_t)head && line[len - 1] == '\n') len--; /* libraries end lines themselves */
+  /* Messages carry client bytes (paths, libmicrohttpd's own messages):
+   * no terminal control may reach a terminal or a log viewer through them.
+   * C0 controls and DEL become '?' (line breaks and tabs a space), and so do
+   * both bytes of a C1 control in UTF-8 (U+0080..U+009F: U+009B is CSI). */
   for (size_t i = (size_t)head; i < len; i++) {
-    if (line[i] == '\n' || line[i] == '\r') line[i] = ' ';
+    unsigned char ch = (unsigned char)line[i];
+    if (ch == '\n' || ch == '\r' || ch == '\t') {
+      line[i] = ' ';
+    } else if (ch < 0x20 || ch == 0x7f) {
+      line[i] = '?';
+    } else if (ch == 0xc2 && i + 1 < len && (unsigned char)line[i + 1] >= 0x80 &&
+               (unsigned char)line[i + 1] <= 0x9f) {
+      line[i] = line[i + 1] = '?';
+    }
   }
   line[len++] = '\n';
 

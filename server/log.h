@@ -17,8 +17,10 @@
 typedef enum { LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 /**
- * Write one line: timestamp, level, message. Newlines in the message are
- * written as spaces, so one event is always one line.
+ * Write one line: timestamp, level, message. Newlines and tabs in the
+ * message are written as spaces, so one event is always one line; other
+ * control characters (C0, DEL, and C1 as UTF-8) as '?', so that no client
+ * text logged can drive a terminal.
  * @param fmt printf-style; the line ends without a caller-supplied "\n"
  */
 void log_write(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -201,8 +201,9 @@ int main(int argc, char **argv) {
               "it can read and change every dataset and model", a.cfg.listen_host);
   }
 
-  if (a.cfg.tls_cert[0] != '\0' &&
-      tls_pem_load(a.cfg.tls_cert, a.cfg.tls_key, &a.tls, err, sizeof err) < 0) {
+  if (tls_priorities_check(a.cfg.tls_priorities, err, sizeof err) < 0 ||
+      (a.cfg.tls_cert[0] != '\0' &&
+       tls_pem_load(a.cfg.tls_cert, a.cfg.tls_key, &a.tls, err, sizeof err) < 0)) {
     fprintf(stderr, "%s: %s\n", TRAIND_NAME, err);
     return 2;
   }

@@ -1,12 +1,33 @@
-/* parse_dataset.c — JSON data sets into float arrays, and what JSON and CSV
- * data sets share. */
+/* parse_dataset.c — JSON data sets into float arrays as they stream in, and
+ * what JSON and CSV data sets share.
+ *
+ * The body arrives as events (json_stream.h), never as a tree: each number
+ * goes straight into the float array of its matrix, each label into the
+ * label array, so a data set costs what it stores (4 bytes a number, where
+ * a cJSON tree cost a node of ~64 bytes: 43 times a body of one-digit
+ * numbers) plus the doubling slack of arrays that grow without knowing
+ * their size, which is address space only until it is written.
+ *
+ * The checks are those of a parse of the whole document, in the same
+ * order: a broken document beats a duplicate name, which beats the root
+ * not being an object, an unknown member, a bad name, targets and labels
+ * given both or neither, then the problems of inputs, then of targets or
+ * labels. Within a matrix, its first row's shape beats its size, which
+ * beats the first bad element or row in document order. Since later bytes
+ * may hold a problem that outranks an earlier one, each kind keeps its
+ * first occurrence and the ranking is made at the end; an array that can
+ * no longer be handed over is freed at its first error.
+ */
 #include "parse_dataset.h"
 
 #include "intern.h"
+#include "json_stream.h"
 
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,97 +94,347 @@ int parse_text_to_float(const char *s, float *out) {
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static int json_to_float(const cJSON *v, float *out) {
-  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > FLT_MAX)
-    return -1;
-  *out = (float)v->valuedouble;
-  return 0;
-}
-
-static size_t count_children(const cJSON *v) {
-  size_t n = 0;
-  for (const cJSON *c = v->child; c != NULL; c = c->next) n++;
-  return n;
-}
-
-/* A non-empty rectangular array of arrays of finite numbers, e.g. "inputs". */
-static int parse_matrix(const cJSON *root, const char *key, size_t *rows_out, int *cols_out,
-                        float **out, api_error *err) {
-  const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, key);
-  if (m == NULL) return api_fail(err, API_INVALID_ARGUMENT, key, "%s is required", key);
-  if (!cJSON_IsArray(m) || m->child == NULL)
-    return api_fail(err, API_INVALID_ARGUMENT, key, "%s must be a non-empty array of rows", key);
-  char field[PARSE_PATH_MAX];
-  const cJSON *first = m->child;
-  size_t cols = cJSON_IsArray(first) ? count_children(first) : 0;
-  if (cols == 0 || cols > NN_MAX_UNITS) {
-    snprintf(field, sizeof field, "%s[0]", key);
-    return api_fail(err, API_INVALID_ARGUMENT, field, "%s must be an array of 1 to %d numbers",
-                    field, NN_MAX_UNITS);
-  }
-  size_t rows = count_children(m);
-  size_t bytes = parse_matrix_bytes(rows, cols);
-  if (bytes == 0)
-    return api_fail(err, API_INVALID_ARGUMENT, key, "%s has more than %zu values", key,
-                    PARSE_DATASET_MAX_VALUES);
-  float *a = malloc(bytes); /* (rows, cols) */
-  if (a == NULL) return parse_out_of_memory(err);
+/* A refusal found while streaming: the first of its kind. */
+typedef struct {
   int rc;
-  size_t i = 0;
-  for (const cJSON *r = m->child; r != NULL; r = r->next, i++) {
-    size_t j = 0;
-    const cJSON *c = cJSON_IsArray(r) ? r->child : NULL;
-    for (; c != NULL && j < cols; c = c->next, j++) {
-      if (json_to_float(c, &a[i * cols + j]) != 0) {
-        snprintf(field, sizeof field, "%s[%zu][%zu]", key, i, j);
-        rc = api_fail(err, API_INVALID_ARGUMENT, field, "%s must be a finite number", field);
-        goto fail;
-      }
-    }
-    if (!cJSON_IsArray(r) || j != cols || c != NULL) {
-      snprintf(field, sizeof field, "%s[%zu]", key, i);
-      rc = api_fail(err, API_INVALID_ARGUMENT, field,
-                    "%s must be an array of %zu numbers, like %s[0]", field, cols, key);
-      goto fail;
-    }
-  }
-  *rows_out = rows;
-  *cols_out = (int)cols;
-  *out = a;
-  return 0;
+  api_error err;
+} refusal;
 
-fail:
-  free(a);
-  return rc;
+#define REFUSE(r, field, ...) \
+  ((r)->rc == 0 ? (void)((r)->rc = api_fail(&(r)->err, API_INVALID_ARGUMENT, field, __VA_ARGS__)) \
+                : (void)0)
+
+/* "inputs" or "targets": a non-empty array of rows of the same width. */
+typedef struct {
+  const char *key;
+  bool present;
+  bool not_rows;      /* not an array */
+  size_t rows;        /* rows met (the one open included) */
+  size_t cols;        /* the first row's width, once it closed */
+  size_t j;           /* elements of the open row so far */
+  bool row_is_array;
+  float *a;           /* (cap,) the rows so far, (rows, cols) once every row is whole */
+  size_t cap;
+  bool dead;          /* refused: nothing more is stored */
+  refusal first_row, size, element;
+} matrix;
+
+typedef enum { M_OTHER, M_NAME, M_INPUTS, M_TARGETS, M_LABELS } member;
+
+struct parse_dataset_json {
+  json_stream *json;
+  int depth;          /* open containers */
+  bool root_object;   /* the body opened with '{' */
+  bool root_other;    /* the body is another value */
+  member in;          /* the member whose value is being read */
+  bool in_array;      /* that value is an array */
+  refusal unknown;    /* the first unknown member */
+  bool oom;
+  /* name */
+  bool has_name, name_string;
+  size_t name_len;
+  char name[PARSE_NAME_MAX + 1];
+  /* inputs, targets */
+  matrix inputs, targets;
+  /* labels */
+  bool has_labels, labels_not_array;
+  size_t n_labels;
+  bool label_strings; /* labels[0] is a string */
+  int32_t *labels;    /* (cap_labels,) */
+  size_t cap_labels;
+  int32_t max_label;
+  interner classes;
+  refusal label;
+};
+
+static void matrix_drop(matrix *m) {
+  free(m->a);
+  m->a = NULL;
+  m->cap = 0;
+  m->dead = true;
 }
 
-/* labels[i] as a string (interned) or as a class number. */
-static int parse_label(const cJSON *v, size_t i, int strings, interner *t, int32_t *label,
-                       int32_t *max, api_error *err) {
+/* Room for n floats in m->a, doubling. */
+static int matrix_reserve(parse_dataset_json *p, matrix *m, size_t n) {
+  if (n <= m->cap) return 0;
+  /* matrix_row refuses a matrix past the limit before its row is stored */
+  assert(n <= PARSE_DATASET_MAX_VALUES);
+  size_t cap = m->cap ? m->cap : 64;
+  while (cap < n) cap = cap > PARSE_DATASET_MAX_VALUES / 2 ? PARSE_DATASET_MAX_VALUES : 2 * cap;
+  float *a = realloc(m->a, cap * sizeof *a);
+  if (a == NULL) {
+    p->oom = true;
+    matrix_drop(m);
+    return -1;
+  }
+  m->a = a;
+  m->cap = cap;
+  return 0;
+}
+
+static float *matrix_slot(parse_dataset_json *p, matrix *m) {
+  size_t i = m->rows - 1, at = i == 0 ? m->j : i * m->cols + m->j;
+  if (m->dead || matrix_reserve(p, m, at + 1) != 0) return NULL;
+  return &m->a[at];
+}
+
+/* A row of m begins (an array, or something else). */
+static void matrix_row(matrix *m, bool is_array) {
+  size_t i = m->rows++;
+  m->j = 0;
+  m->row_is_array = is_array;
+  char field[PARSE_PATH_MAX];
+  if (i == 0) {
+    if (!is_array) {
+      snprintf(field, sizeof field, "%s[0]", m->key);
+      REFUSE(&m->first_row, field, "%s must be an array of 1 to %d numbers", field, NN_MAX_UNITS);
+      matrix_drop(m);
+    }
+    return;
+  }
+  if (parse_matrix_bytes(i + 1, m->cols) == 0 && m->cols > 0) {
+    REFUSE(&m->size, m->key, "%s has more than %zu values", m->key, PARSE_DATASET_MAX_VALUES);
+    matrix_drop(m);
+  }
+  if (!is_array) {
+    snprintf(field, sizeof field, "%s[%zu]", m->key, i);
+    REFUSE(&m->element, field, "%s must be an array of %zu numbers, like %s[0]", field, m->cols,
+           m->key);
+    matrix_drop(m);
+  }
+}
+
+/* A JSON number's text (the lexer checked its grammar) as a double. */
+static int number_value(parse_dataset_json *p, const char *text, size_t len, double *out) {
+  char small[64];
+  char *buf = len < sizeof small ? small : malloc(len + 1); /* a number may have any length */
+  if (buf == NULL) {
+    p->oom = true;
+    return -1;
+  }
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  *out = strtod(buf, NULL);
+  if (buf != small) free(buf);
+  return 0;
+}
+
+/* An element of m's open row: a number's text, or NULL for any other value. */
+static void matrix_element(parse_dataset_json *p, matrix *m, const char *num, size_t len) {
+  size_t i = m->rows - 1, j = m->j;
+  char field[PARSE_PATH_MAX];
+  if (i == 0 && j == (size_t)NN_MAX_UNITS) matrix_drop(m); /* the first row is too wide */
+  if (i > 0 && j == m->cols) {
+    snprintf(field, sizeof field, "%s[%zu]", m->key, i);
+    REFUSE(&m->element, field, "%s must be an array of %zu numbers, like %s[0]", field, m->cols,
+           m->key);
+    matrix_drop(m);
+  }
+  double v = 0;
+  if (i == 0 || j < m->cols) {
+    if (num != NULL && number_value(p, num, len, &v) != 0) return;
+    if (num == NULL || !isfinite(v) || fabs(v) > FLT_MAX) {
+      snprintf(field, sizeof field, "%s[%zu][%zu]", m->key, i, j);
+      REFUSE(&m->element, field, "%s must be a finite number", field);
+      matrix_drop(m);
+    } else {
+      float *slot = matrix_slot(p, m);
+      if (slot != NULL) *slot = (float)v;
+    }
+  }
+  m->j++;
+}
+
+/* m's open row closed. */
+static void matrix_row_end(matrix *m) {
+  size_t i = m->rows - 1;
+  if (i == 0) {
+    m->cols = m->j;
+    if (m->cols == 0 || m->cols > (size_t)NN_MAX_UNITS) {
+      char field[PARSE_PATH_MAX];
+      snprintf(field, sizeof field, "%s[0]", m->key);
+      REFUSE(&m->first_row, field, "%s must be an array of 1 to %d numbers", field,
+             NN_MAX_UNITS);
+      matrix_drop(m);
+    }
+  } else if (m->j < m->cols) {
+    char field[PARSE_PATH_MAX];
+    snprintf(field, sizeof field, "%s[%zu]", m->key, i);
+    REFUSE(&m->element, field, "%s must be an array of %zu numbers, like %s[0]", field, m->cols,
+           m->key);
+    matrix_drop(m);
+  }
+}
+
+/* The first refusal of m, in the order a whole-document parse checks. */
+static int matrix_check(matrix *m, api_error *err) {
+  if (!m->present) return api_fail(err, API_INVALID_ARGUMENT, m->key, "%s is required", m->key);
+  if (m->not_rows || m->rows == 0)
+    return api_fail(err, API_INVALID_ARGUMENT, m->key, "%s must be a non-empty array of rows",
+                    m->key);
+  const refusal *r = m->first_row.rc ? &m->first_row : m->size.rc ? &m->size : &m->element;
+  if (r->rc == 0) return 0;
+  *err = r->err;
+  return r->rc;
+}
+
+/* labels[i]: a string, a number's text, or neither (both NULL). */
+static void label(parse_dataset_json *p, const char *str, const char *num, size_t len) {
+  size_t i = p->n_labels++;
+  if (i == 0) p->label_strings = str != NULL;
   char field[PARSE_PATH_MAX];
   snprintf(field, sizeof field, "labels[%zu]", i);
-  if (strings) {
-    size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-    if (len == 0 || len > PARSE_CLASS_NAME_MAX)
-      return api_fail(err, API_INVALID_ARGUMENT, field,
-                      "%s must be a string of 1 to %d bytes, like labels[0]", field,
-                      PARSE_CLASS_NAME_MAX);
-    if (intern_add(t, v->valuestring, len, label) != 0) return parse_out_of_memory(err);
-    if (t->n > PARSE_MAX_CLASSES)
-      return api_fail(err, API_INVALID_ARGUMENT, field,
-                      "%s names class %d; a dataset may have at most %d classes", field,
-                      (int)t->n, PARSE_MAX_CLASSES);
-    return 0;
+  int32_t id = 0;
+  if (p->label_strings) {
+    if (str == NULL || len == 0 || len > PARSE_CLASS_NAME_MAX) {
+      REFUSE(&p->label, field, "%s must be a string of 1 to %d bytes, like labels[0]", field,
+             PARSE_CLASS_NAME_MAX);
+      return;
+    }
+    if (p->label.rc != 0) return;
+    if (intern_add(&p->classes, str, len, &id) != 0) {
+      p->oom = true;
+      return;
+    }
+    /* refused at the label of the one class past the cap; no more names are kept */
+    if (p->classes.n > PARSE_MAX_CLASSES) {
+      REFUSE(&p->label, field, "%s names class %d; a dataset may have at most %d classes",
+             field, (int)p->classes.n, PARSE_MAX_CLASSES);
+      return;
+    }
+  } else {
+    double d = -1;
+    if (num != NULL && number_value(p, num, len, &d) != 0) return;
+    if (!(d >= 0 && d < PARSE_MAX_CLASSES && floor(d) == d)) {
+      REFUSE(&p->label, field,
+             "%s must be a class name or a class number from 0 to %d, of the same kind as "
+             "labels[0]",
+             field, PARSE_MAX_CLASSES - 1);
+      return;
+    }
+    id = (int32_t)d;
+    if (id > p->max_label) p->max_label = id;
   }
-  double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-  if (!(d >= 0 && d < PARSE_MAX_CLASSES && floor(d) == d))
-    return api_fail(err, API_INVALID_ARGUMENT, field,
-                    "%s must be a class name or a class number from 0 to %d, of the same kind "
-                    "as labels[0]",
-                    field, PARSE_MAX_CLASSES - 1);
-  *label = (int32_t)d;
-  if (*label > *max) *max = *label;
+  if (p->label.rc != 0 || p->oom) return;
+  if (i == p->cap_labels) {
+    size_t cap = p->cap_labels ? 2 * p->cap_labels : 64;
+    int32_t *labels = cap <= SIZE_MAX / sizeof *labels ? realloc(p->labels, cap * sizeof *labels)
+                                                       : NULL;
+    if (labels == NULL) {
+      p->oom = true;
+      return;
+    }
+    p->labels = labels;
+    p->cap_labels = cap;
+  }
+  p->labels[i] = id;
+}
+
+/* ---- the events ------------------------------------------------------------- */
+
+static matrix *member_matrix(parse_dataset_json *p) {
+  return p->in == M_INPUTS ? &p->inputs : p->in == M_TARGETS ? &p->targets : NULL;
+}
+
+/* A value at depth p->depth: kind 'o' object, 'a' array, 's' string, 'n'
+ * number, 'l' literal; text for strings and numbers. */
+static void value(parse_dataset_json *p, char kind, const char *text, size_t len) {
+  matrix *m = member_matrix(p);
+  if (p->depth == 0) {
+    p->root_object = kind == 'o';
+    p->root_other = kind != 'o';
+  } else if (p->depth == 1 && p->root_object) {
+    p->in_array = kind == 'a';
+    if (p->in == M_NAME) {
+      p->name_string = kind == 's';
+      p->name_len = kind == 's' ? len : 0;
+      if (kind == 's' && len <= PARSE_NAME_MAX) memcpy(p->name, text, len);
+      if (kind == 's' && len <= PARSE_NAME_MAX) p->name[len] = '\0';
+    } else if (m != NULL) {
+      m->not_rows = kind != 'a';
+    } else if (p->in == M_LABELS) {
+      p->labels_not_array = kind != 'a';
+    }
+  } else if (p->depth == 2 && p->in_array && m != NULL) {
+    matrix_row(m, kind == 'a');
+  } else if (p->depth == 2 && p->in_array && p->in == M_LABELS) {
+    label(p, kind == 's' ? text : NULL, kind == 'n' ? text : NULL, len);
+  } else if (p->depth == 3 && p->in_array && m != NULL && m->row_is_array) {
+    matrix_element(p, m, kind == 'n' ? text : NULL, len);
+  }
+}
+
+static void on_open(void *ctx, bool object) {
+  parse_dataset_json *p = ctx;
+  value(p, object ? 'o' : 'a', NULL, 0);
+  p->depth++;
+}
+
+static void on_close(void *ctx) {
+  parse_dataset_json *p = ctx;
+  p->depth--;
+  matrix *m = member_matrix(p);
+  if (p->depth == 2 && p->in_array && m != NULL && m->row_is_array) matrix_row_end(m);
+}
+
+static void on_key(void *ctx, const char *s, size_t len) {
+  parse_dataset_json *p = ctx;
+  if (p->depth != 1 || !p->root_object) return;
+  static const char *const keys[] = {"name", "inputs", "targets", "labels", NULL};
+  static const member members[] = {M_NAME, M_INPUTS, M_TARGETS, M_LABELS};
+  p->in = M_OTHER;
+  p->in_array = false;
+  for (size_t k = 0; keys[k] != NULL; k++)
+    if (strlen(keys[k]) == len && memcmp(keys[k], s, len) == 0) p->in = members[k];
+  bool *seen = p->in == M_NAME     ? &p->has_name
+               : p->in == M_INPUTS  ? &p->inputs.present
+               : p->in == M_TARGETS ? &p->targets.present
+               : p->in == M_LABELS  ? &p->has_labels
+                                    : NULL;
+  if (seen != NULL && *seen) {
+    p->in = M_OTHER; /* a duplicate, refused as such: read the first only */
+  } else if (seen != NULL) {
+    *seen = true;
+  } else {
+    char field[PARSE_PATH_MAX];
+    snprintf(field, sizeof field, "%.*s", (int)(len < sizeof field ? len : sizeof field), s);
+    if (len == 0)
+      REFUSE(&p->unknown, field, "unknown field: a member with an empty name");
+    else
+      REFUSE(&p->unknown, field, "unknown field %s", field);
+  }
+}
+
+static void on_string(void *ctx, const char *s, size_t len) { value(ctx, 's', s, len); }
+static void on_number(void *ctx, const char *s, size_t len) { value(ctx, 'n', s, len); }
+static void on_literal(void *ctx) { value(ctx, 'l', NULL, 0); }
+
+static const json_stream_events events = {.open = on_open,
+                                          .close = on_close,
+                                          .key = on_key,
+                                          .string = on_string,
+                                          .number = on_number,
+                                          .literal = on_literal};
+
+/* ---- the API ---------------------------------------------------------------- */
+
+int parse_dataset_json_new(parse_dataset_json **out, api_error *err) {
+  *out = NULL;
+  parse_dataset_json *p = calloc(1, sizeof *p);
+  if (p == NULL) return parse_out_of_memory(err);
+  p->inputs.key = "inputs";
+  p->targets.key = "targets";
+  int rc = json_stream_new(&events, p, &p->json, err);
+  if (rc != 0) {
+    free(p);
+    return rc;
+  }
+  *out = p;
   return 0;
+}
+
+void parse_dataset_json_feed(parse_dataset_json *p, const char *data, size_t len) {
+  json_stream_feed(p->json, data, len);
 }
 
 /* Class names "0".."max" for integer labels. */
@@ -179,63 +450,85 @@ static int number_classes(int32_t max, parse_dataset_out *out) {
   return 0;
 }
 
-static int parse_labels(const cJSON *root, parse_dataset_out *out, api_error *err) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "labels");
-  if (!cJSON_IsArray(v) || count_children(v) != out->rows)
+static int check_labels(parse_dataset_json *p, parse_dataset_out *out, api_error *err) {
+  if (p->labels_not_array || p->n_labels != out->rows)
     return api_fail(err, API_INVALID_ARGUMENT, "labels",
                     "labels must be an array of %zu labels, one per input row", out->rows);
-  out->labels = malloc(out->rows * sizeof *out->labels); /* (rows,) */
-  if (out->labels == NULL) return parse_out_of_memory(err);
-  int strings = cJSON_IsString(v->child);
-  interner t = {0};
-  int32_t max = 0;
-  size_t i = 0;
-  int rc = 0;
-  for (const cJSON *c = v->child; c != NULL && rc == 0; c = c->next, i++)
-    rc = parse_label(c, i, strings, &t, &out->labels[i], &max, err);
-  if (rc == 0 && (strings ? intern_take_sorted(&t, out->labels, out->rows, &out->classes,
-                                                &out->n_classes)
-                          : number_classes(max, out)))
-    rc = parse_out_of_memory(err);
-  intern_free(&t);
+  if (p->label.rc != 0) {
+    *err = p->label.err;
+    return p->label.rc;
+  }
+  out->labels = p->labels; /* (rows,) */
+  p->labels = NULL;
+  int rc = p->label_strings ? intern_take_sorted(&p->classes, out->labels, out->rows,
+                                                 &out->classes, &out->n_classes)
+                            : number_classes(p->max_label, out);
   out->outputs = out->n_classes;
-  return rc;
+  return rc == 0 ? 0 : parse_out_of_memory(err);
 }
 
-int parse_dataset_json(const cJSON *root, char name[PARSE_NAME_MAX + 1], parse_dataset_out *out,
-                       api_error *err) {
-  static const char *const keys[] = {"name", "inputs", "targets", "labels", NULL};
-  memset(out, 0, sizeof *out);
-  const char *s = NULL;
-  int rc = parse_json_object(root, NULL, err);
-  if (rc == 0) rc = parse_json_known_keys(root, NULL, keys, err);
-  if (rc == 0) rc = parse_json_string(root, NULL, "name", PARSE_REQUIRED, PARSE_NAME_MAX, &s, err);
-  if (rc == 0) rc = parse_check_name(s, "name", err);
+/* Every check, in the order of a whole-document parse; hands the arrays over. */
+static int check(parse_dataset_json *p, parse_dataset_out *out, api_error *err) {
+  int rc = json_stream_finish(p->json, err);
   if (rc != 0) return rc;
-  int has_targets = cJSON_GetObjectItemCaseSensitive(root, "targets") != NULL;
-  int has_labels = cJSON_GetObjectItemCaseSensitive(root, "labels") != NULL;
-  if (has_targets && has_labels)
+  if (p->oom) return parse_out_of_memory(err);
+  if (p->root_other) return api_fail(err, API_INVALID_ARGUMENT, NULL, "the body must be a JSON object");
+  if (p->unknown.rc != 0) {
+    *err = p->unknown.err;
+    return p->unknown.rc;
+  }
+  if (!p->has_name) return api_fail(err, API_INVALID_ARGUMENT, "name", "name is required");
+  if (!p->name_string) return api_fail(err, API_INVALID_ARGUMENT, "name", "name must be a string");
+  if (p->name_len == 0 || p->name_len > PARSE_NAME_MAX)
+    return api_fail(err, API_INVALID_ARGUMENT, "name", "name must have 1 to %d characters",
+                    PARSE_NAME_MAX);
+  rc = parse_check_name(p->name, "name", err);
+  if (rc != 0) return rc;
+  if (p->targets.present && p->has_labels)
     return api_fail(err, API_INVALID_ARGUMENT, "labels", "give targets or labels, not both");
-  if (!has_targets && !has_labels)
+  if (!p->targets.present && !p->has_labels)
     return api_fail(err, API_INVALID_ARGUMENT, "targets",
                     "targets (regression) or labels (classification) is required");
-  rc = parse_matrix(root, "inputs", &out->rows, &out->features, &out->x, err);
-  if (rc == 0 && has_targets) {
-    size_t rows = 0;
-    out->task = PARSE_TASK_REGRESSION;
-    rc = parse_matrix(root, "targets", &rows, &out->outputs, &out->y, err);
-    if (rc == 0 && rows != out->rows)
-      rc = api_fail(err, API_INVALID_ARGUMENT, "targets",
-                    "targets must have %zu rows, one per input row", out->rows);
-  } else if (rc == 0) {
+  rc = matrix_check(&p->inputs, err);
+  if (rc != 0) return rc;
+  out->rows = p->inputs.rows;
+  out->features = (int)p->inputs.cols;
+  out->x = p->inputs.a; /* (rows, features) */
+  p->inputs.a = NULL;
+  if (!p->targets.present) {
     out->task = PARSE_TASK_CLASSIFICATION;
-    rc = parse_labels(root, out, err);
+    return check_labels(p, out, err);
   }
+  out->task = PARSE_TASK_REGRESSION;
+  rc = matrix_check(&p->targets, err);
+  if (rc != 0) return rc;
+  if (p->targets.rows != out->rows)
+    return api_fail(err, API_INVALID_ARGUMENT, "targets",
+                    "targets must have %zu rows, one per input row", out->rows);
+  out->outputs = (int)p->targets.cols;
+  out->y = p->targets.a; /* (rows, outputs) */
+  p->targets.a = NULL;
+  return 0;
+}
+
+int parse_dataset_json_finish(parse_dataset_json *p, char name[PARSE_NAME_MAX + 1],
+                              parse_dataset_out *out, api_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = check(p, out, err);
   if (rc != 0) {
     parse_dataset_out_free(out);
     return rc;
   }
-  snprintf(name, PARSE_NAME_MAX + 1, "%s", s);
+  snprintf(name, PARSE_NAME_MAX + 1, "%s", p->name);
   return 0;
 }
 
+void parse_dataset_json_free(parse_dataset_json *p) {
+  if (p == NULL) return;
+  json_stream_free(p->json);
+  free(p->inputs.a);
+  free(p->targets.a);
+  free(p->labels);
+  intern_free(&p->classes);
+  free(p);
+}

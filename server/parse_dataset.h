@@ -6,7 +6,8 @@
  * (classification: labels all strings, classes = the sorted distinct
  * strings; or all integers >= 0, classes "0".."max").
  *
- * CSV bodies (parse_csv.h) give the same parse_dataset_out.
+ * Both stream in: JSON through json_stream.h, CSV bodies through
+ * parse_csv.h; both give the same parse_dataset_out.
  */
 #ifndef TRAIND_PARSE_DATASET_H
 #define TRAIND_PARSE_DATASET_H
@@ -50,16 +51,28 @@ void parse_dataset_out_free(parse_dataset_out *d);
  */
 size_t parse_matrix_bytes(size_t rows, size_t cols);
 
+/* A JSON data set body parsed as it streams in (POST /v1/datasets with
+ * application/json), never held whole: see parse_dataset.c. */
+typedef struct parse_dataset_json parse_dataset_json;
+
+/** @return 0, or -API_INTERNAL when out of memory */
+int parse_dataset_json_new(parse_dataset_json **out, api_error *err);
+
+/** Parse the next len bytes. Every problem is reported by finish, the one
+ *  a parse of the whole body would report first. */
+void parse_dataset_json_feed(parse_dataset_json *p, const char *data, size_t len);
+
 /**
- * Parse a JSON data set body.
- * @param root the parsed body
+ * End of the body: check everything and hand the data over.
  * @param name receives the data set's name
  * @param out  receives the data (free with parse_dataset_out_free)
  * @return 0, -API_INVALID_ARGUMENT naming the element ("inputs[3][1]"), or
  *         -API_INTERNAL when out of memory
  */
-int parse_dataset_json(const cJSON *root, char name[PARSE_NAME_MAX + 1], parse_dataset_out *out,
-                       api_error *err);
+int parse_dataset_json_finish(parse_dataset_json *p, char name[PARSE_NAME_MAX + 1],
+                              parse_dataset_out *out, api_error *err);
+
+void parse_dataset_json_free(parse_dataset_json *p);
 
 /* Shared with parse_csv.c. */
 

@@ -185,6 +185,17 @@ static void list_add(char *list, size_t cap, const char *item) {
   snprintf(list + used, cap - used, "%s%s", used > 0 ? ", " : "", item);
 }
 
+/* The methods of RFC 9110 and PATCH: any other is not implemented (501),
+ * whatever the path. */
+static bool method_known_to_http(const char *method) {
+  static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                      "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    if (strcmp(method, known[i]) == 0) return true;
+  }
+  return false;
+}
+
 int router_match(const route *table, size_t n, const char *method, const char *path,
                  const char *content_type, route_match *out, api_error *err) {
   split_path parts;
@@ -192,6 +203,13 @@ int router_match(const route *table, size_t n, const char *method, const char *p
   bool path_known = false, method_known = false;
   char media[128] = "";
   memset(out, 0, sizeof *out);
+
+  if (!method_known_to_http(method)) {
+    return api_fail(err, API_NOT_IMPLEMENTED, NULL, "the method %.16s is not implemented",
+                    method);
+  }
+  /* HEAD is GET without the body, which libmicrohttpd leaves out. */
+  const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
 
   if (split(path, &parts) < 0) {
     return api_fail(err, API_NOT_FOUND, NULL, "no route for %.100s", path);
@@ -207,7 +225,8 @@ int router_match(const route *table, size_t n, const char *method, const char *p
     path_known = true;
     if (out->pattern == NULL) out->pattern = &table[r];
     list_add(out->allow, sizeof out->allow, table[r].method);
-    if (strcmp(table[r].method, method) != 0) continue;
+    if (strcmp(table[r].method, "GET") == 0) list_add(out->allow, sizeof out->allow, "HEAD");
+    if (strcmp(table[r].method, as) != 0) continue;
     if (!method_known) out->pattern = &table[r];
     method_known = true;
     const char *want = route_media_type(&table[r]);

@@ -21,6 +21,9 @@
  *   - No route for the path → 404 not_found. A segment that would be an id
  *     but is not a valid one ("/v1/models/abc", "/v1/models/0") is also 404:
  *     that URL can name no resource, just as an unknown id names none.
+ *   - A method HTTP does not define (RFC 9110, and PATCH) → 501
+ *     not_implemented, whatever the path. HEAD matches the GET routes, and
+ *     the Allow of a GET route lists it.
  *   - Path known, method not → 405 method_not_allowed, with the methods the
  *     path allows for the Allow header.
  *   - Path and method known, Content-Type not accepted by any such route →
@@ -142,8 +145,8 @@ const route *router_table(size_t *n);
  *                     types compare case-insensitively, and a charset
  *                     parameter must be utf-8
  * @param out          receives the route and ids on success, Allow on 405
- * @return 0, or -API_NOT_FOUND, -API_METHOD_NOT_ALLOWED, -API_UNSUPPORTED_MEDIA
- *         with err filled
+ * @return 0, or -API_NOT_IMPLEMENTED, -API_NOT_FOUND, -API_METHOD_NOT_ALLOWED,
+ *         -API_UNSUPPORTED_MEDIA with err filled
  */
 int router_match(const route *table, size_t n, const char *method, const char *path,
                  const char *content_type, route_match *out, api_error *err);

@@ -20,8 +20,8 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/metrics", .handler = api_ops_metrics, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1", .handler = api_ops_info, .access = ROUTE_READ},
 
-    {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_JSON,
-     .limit = ROUTE_LIMIT_DATASET, .handler = api_datasets_create_json},
+    {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_STREAM,
+     .limit = ROUTE_LIMIT_DATASET, .media_type = "application/json", .stream = &api_datasets_json},
     {.method = "POST", .pattern = "/v1/datasets", .body = ROUTE_BODY_STREAM,
      .limit = ROUTE_LIMIT_DATASET, .media_type = "text/csv", .stream = &api_datasets_csv},
     {.method = "GET", .pattern = "/v1/datasets", .handler = api_datasets_list,
@@ -46,7 +46,9 @@ static const route routes[] = {
     {.method = "GET", .pattern = "/v1/jobs/{id}", .handler = api_jobs_get, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/jobs/{id}/metrics", .handler = api_jobs_metrics,
      .access = ROUTE_READ},
-    {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .handler = api_jobs_cancel},
+    /* no body needed, but typed JSON as every write is (http_guard.h: no cross-site forms) */
+    {.method = "POST", .pattern = "/v1/jobs/{id}/cancel", .body = ROUTE_BODY_JSON,
+     .handler = api_jobs_cancel},
     {.method = "GET", .pattern = "/v1/jobs/{id}/checkpoints", .handler = api_jobs_checkpoints,
      .access = ROUTE_READ},
     /* changes nothing, but spends CPU on the caller's behalf: the full token */

@@ -111,6 +111,19 @@ static int check_pair(const char *cert_path, const char *key_path, const gnutls_
   return 0;
 }
 
+int tls_priorities_check(const char *priorities, char *err, size_t err_size) {
+  gnutls_priority_t cache;
+  const char *at = NULL;
+  int rc = gnutls_priority_init(&cache, priorities, &at);
+  if (rc < 0) {
+    snprintf(err, err_size, "--tls-priorities: '%s' is not a GnuTLS priority string (%s%s%.40s)",
+             priorities, gnutls_strerror(rc), at != NULL ? " at: " : "", at != NULL ? at : "");
+    return -1;
+  }
+  gnutls_priority_deinit(cache);
+  return 0;
+}
+
 int tls_pem_load(const char *cert_path, const char *key_path, tls_pem *out, char *err,
                  size_t err_size) {
   tls_pem pem = {0};

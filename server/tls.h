@@ -32,6 +32,15 @@ typedef struct {
 int tls_pem_load(const char *cert_path, const char *key_path, tls_pem *out, char *err,
                  size_t err_size);
 
+/**
+ * Check a GnuTLS priority string (--tls-priorities) as libmicrohttpd will
+ * use it, so that a bad one stops the start with a message rather than
+ * failing every handshake.
+ * @param err receives a one-line message quoting where the string goes wrong
+ * @return 0, or -1 with err set
+ */
+int tls_priorities_check(const char *priorities, char *err, size_t err_size);
+
 /** Free the text and empty out. An empty one is a no-op. */
 void tls_pem_free(tls_pem *pem);
 

@@ -107,7 +107,10 @@ int tc_request(tc_ctx *ctx, const char *method, const char *path, const char *js
     curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
   }
-  return perform(ctx, path, json_body != NULL ? "application/json" : NULL, reply);
+  /* A POST without a body (cancel) is typed JSON too: the daemon takes no
+   * untyped writes, and libcurl would call it a form. */
+  bool typed = json_body != NULL || strcmp(method, "POST") == 0;
+  return perform(ctx, path, typed ? "application/json" : NULL, reply);
 }
 
 int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,

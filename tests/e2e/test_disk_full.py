@@ -134,7 +134,7 @@ def test_running_job_waits_for_space_and_ends_as_if_never_paused(spawn, full, tm
     assert stuck["state"] == "running" and stuck["epoch"] < JOB["epochs"], stuck
     time.sleep(0.5)  # a few retries later: still waiting, where it was
     assert c.get_job(job_id) == stuck
-    check_full(c.request("POST", f"/v1/jobs/{job_id}/cancel"))  # cancelling is a write too
+    check_full(c.request("POST", f"/v1/jobs/{job_id}/cancel", None, "application/json"))  # cancelling is a write too
 
     disk.free()
     done = c.wait(job_id, timeout=120)

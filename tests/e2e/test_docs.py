@@ -134,7 +134,7 @@ def send(url, request, events=None):
     body = request.body.encode()
     if request.header("Content-Length") is None and (body or method in ("POST", "PUT")):
         headers.append(("Content-Length", str(len(body))))
-    head = f"{method} {target} HTTP/1.1\r\nHost: traind\r\nConnection: close\r\n"
+    head = f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     u = urllib.parse.urlsplit(url)
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:

@@ -187,7 +187,8 @@ def test_bad_query(client, xor, path, field):
     ("GET", "/v1/models/", None),
 ])
 def test_not_found(client, method, path, body):
-    check_error(client.request(method, path, body), 404, "not_found")
+    ctype = "application/json" if method == "POST" else None
+    check_error(client.request(method, path, body, ctype), 404, "not_found")
 
 
 def test_job_naming_missing_resources(client, xor):
@@ -292,7 +293,7 @@ def raw_exchange(url, head, body=b""):
 
 def test_payload_too_large_declared(shared):
     # Refused from Content-Length alone, before any of the body is sent.
-    head = (b"POST /v1/models HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (b"POST /v1/models HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Content-Length: 5000000\r\nConnection: close\r\n\r\n")
     check_error(raw_exchange(shared.url, head), 413, "payload_too_large")
 
@@ -301,7 +302,7 @@ def test_payload_too_large_chunked(shared):
     # Without a length the limit (1 MiB) is counted as the body streams in.
     piece = b"[" * 4096
     chunk = b"%x\r\n" % len(piece) + piece + b"\r\n"
-    head = (b"POST /v1/models HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (b"POST /v1/models HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
     body = chunk * 400 + b"0\r\n\r\n"  # 1.6 MiB
     check_error(raw_exchange(shared.url, head, body), 413, "payload_too_large")

@@ -427,7 +427,7 @@ def test_a_client_that_stops_reading_does_not_hold_up_training(client):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((u.hostname, u.port))
     try:
-        sock.sendall(f"GET /v1/jobs/{job_id}/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.sendall(f"GET /v1/jobs/{job_id}/events HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
         assert client.wait(job_id, timeout=120)["state"] == "succeeded"
         assert len(client.metrics(job_id)) == 1000
         # the stalled stream then delivers everything, in order

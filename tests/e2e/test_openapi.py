@@ -257,8 +257,8 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     ok(via("GET", f"/v1/jobs/{job['id']}/metrics?after=25"), 200)
     refused(via("GET", f"/v1/jobs/{job['id']}/metrics?after=-1"), 400, request_invalid=True)
     ok(via("GET", f"/v1/jobs/{job['id']}/checkpoints"), 200)
-    ok(via("POST", f"/v1/jobs/{job['id']}/cancel"), 200)
-    refused(via("POST", "/v1/jobs/999/cancel"), 404)
+    ok(via("POST", f"/v1/jobs/{job['id']}/cancel", content_type="application/json"), 200)
+    refused(via("POST", "/v1/jobs/999/cancel", content_type="application/json"), 404)
     # a finished job's stream ends, so the proxy can read it whole; resumed after
     # its last event it is 204 (GET /v1/events never ends: its errors only)
     events = ok(via("GET", f"/v1/jobs/{job['id']}/events"), 200)
@@ -318,7 +318,7 @@ def test_operations_and_their_errors_fit_the_document(proxied):
                                        "epochs": 1_000_000, "batch_size": 1}), 202).json()
     refused(via("DELETE", f"/v1/models/{fresh['id']}"), 409)
     refused(via("DELETE", f"/v1/datasets/{xor['id']}"), 409)
-    ok(via("POST", f"/v1/jobs/{busy['id']}/cancel"), 200)
+    ok(via("POST", f"/v1/jobs/{busy['id']}/cancel", content_type="application/json"), 200)
     assert wait_job(via, busy["id"])["state"] == "cancelled"
     ok(via("DELETE", f"/v1/models/{fresh['id']}"), 204)
     refused(via("DELETE", f"/v1/models/{fresh['id']}"), 404)

@@ -77,7 +77,7 @@ def raw_health(d, source="127.0.0.1"):
     daemon closed the connection unanswered."""
     with socket.create_connection(address(d), timeout=10, source_address=(source, 0)) as s:
         try:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             answer = b""
             while chunk := s.recv(4096):
                 answer += chunk
@@ -130,7 +130,7 @@ def test_healthz_answers_under_a_thousand_idle_and_trickling_connections(spawn, 
     socks = open_idle(d, HELD)
     trickling = socks[::2]
     for s in trickling:  # half start a request and never finish its headers
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
     trickler = Trickler(trickling)
     trickler.start()
     try:
@@ -153,7 +153,7 @@ def test_healthz_answers_under_a_thousand_idle_and_trickling_connections(spawn, 
 
 def kept_alive_health(s):
     """GET /healthz on the open socket s, which stays open: the answer's head."""
-    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     answer = b""
     while b'{"status":"ok"}' not in answer:
         chunk = s.recv(4096)
@@ -226,7 +226,7 @@ def test_idle_and_trickling_connections_are_closed_after_the_client_timeout(spaw
     base = baseline(d)
     idle, trickling = open_idle(d, 10), open_idle(d, 10)
     for s in trickling:
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
     trickler = Trickler(trickling)
     trickler.start()
     try:
@@ -276,7 +276,7 @@ def test_a_client_not_reading_a_long_answer_holds_up_nothing_else(spawn):
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(address(d))
-    stalled.sendall(b"POST /v1/models/%d/predict HTTP/1.1\r\nHost: t\r\n"
+    stalled.sendall(b"POST /v1/models/%d/predict HTTP/1.1\r\nHost: localhost\r\n"
                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                     % (model, len(body), body))
     try:
@@ -345,7 +345,7 @@ def test_sigterm_with_connections_held_exits_promptly(spawn):
     d = spawn()
     held = open_idle(d, 100)
     for s in held[::2]:
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
     try:
         wait_until(lambda: threads(d) >= 100, "100 connections taken up")
         started = time.monotonic()

@@ -199,3 +199,38 @@ def test_a_public_address_still_needs_a_token_with_tls(tmp_path, spawn, pair):
     status, _, doc = Client(url, cafile=pair[0]).request("GET", "/v1/models")
     assert status == 401 and doc["error"]["code"] == "unauthorized", doc
     assert Client(url, token=TOKEN, cafile=pair[0]).list_models() == []
+
+
+def negotiated(url, version):
+    """The protocol openssl s_client settles on when offering only version
+    ("-tls1_1"...), or None when the handshake fails. SECLEVEL=0 lets the
+    client offer what Debian's OpenSSL refuses by default."""
+    host, port = host_port(url)
+    r = subprocess.run(["openssl", "s_client", "-brief", "-connect", f"{host}:{port}", version,
+                        "-cipher", "DEFAULT:@SECLEVEL=0"], input="", capture_output=True,
+                       text=True, timeout=30)
+    for line in (r.stdout + r.stderr).splitlines():
+        if line.startswith("Protocol version:"):
+            return line.split(":", 1)[1].strip()
+    assert r.returncode != 0, r.stdout + r.stderr
+    return None
+
+
+def test_tls_below_1_2_is_refused_by_default(spawn, pair):
+    d = spawn(extra=tls_flags(*pair))
+    assert negotiated(d.url, "-tls1_1") is None
+    assert negotiated(d.url, "-tls1") is None
+    assert negotiated(d.url, "-tls1_2") == "TLSv1.2"
+    assert negotiated(d.url, "-tls1_3") == "TLSv1.3"
+
+
+def test_tls_priorities_are_configurable_and_checked_at_start(spawn, tmp_path, pair):
+    d = spawn(extra=(*tls_flags(*pair), "--tls-priorities", "NORMAL:-VERS-ALL:+VERS-TLS1.3"))
+    assert negotiated(d.url, "-tls1_2") is None
+    assert negotiated(d.url, "-tls1_3") == "TLSv1.3"
+    for args, env in ((("--tls-priorities", "NORMAL:+BOGUS"), {}),
+                      ((), {"TRAIND_TLS_PRIORITIES": "NOT-A-KEYWORD"})):
+        r = run_traind(tmp_path, *tls_flags(*pair), *args, env=env)
+        assert r.returncode == 2, r.stderr
+        assert "--tls-priorities" in r.stderr and "not a GnuTLS priority string" in r.stderr
+        assert not (tmp_path / "t.db").exists()

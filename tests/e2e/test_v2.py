@@ -364,7 +364,7 @@ def test_bodies_and_media_types(client, xor):
              415, "application/json")
     status, headers, doc = client.request("DELETE", "/v2/models/v2-xor")
     v2_error((status, headers, doc), 405, "not allowed")
-    assert headers["Allow"] == "GET"
+    assert headers["Allow"] == "GET, HEAD"
     # The v1 API keeps its own error shape.
     status, _, doc = client.request("GET", "/v1/nothing")
     assert status == 404 and set(doc["error"]) == {"code", "message", "field"}

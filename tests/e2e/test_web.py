@@ -112,7 +112,7 @@ def test_unknown_files_are_json_404(shared, path):
 def test_only_get(shared):
     for method, path in (("POST", "/"), ("DELETE", "/ui/js/app.js")):
         status, headers, _ = fetch(shared.url + path, method=method)
-        assert status == 405 and headers["Allow"] == "GET"
+        assert status == 405 and headers["Allow"] == "GET, HEAD"
 
 
 def test_files_need_no_token_but_the_api_does(spawn):

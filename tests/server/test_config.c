@@ -311,3 +311,27 @@ Test(config, help_and_version) {
     cr_expect(strstr(usage, names[i]) != NULL, "usage lacks %s", names[i]);
   }
 }
+
+Test(config, allowed_hosts_and_tls_priorities) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, NO_ENV, NO_ARGS), CONFIG_RUN, "%s", err);
+  cr_expect_str_eq(cfg.allowed_hosts, "", "loopback names only");
+  cr_expect_str_eq(cfg.tls_priorities, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_ALLOWED_HOSTS=x.example"),
+                         ARGS("--allowed-hosts", "Trainer.Example,[FD00::1],10.0.0.2",
+                              "--tls-priorities", "NORMAL")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_str_eq(cfg.allowed_hosts, "trainer.example,[fd00::1],10.0.0.2", "lower-cased");
+  cr_expect_str_eq(cfg.tls_priorities, "NORMAL");
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_ALLOWED_HOSTS=x.example"), NO_ARGS), CONFIG_RUN);
+  cr_expect_str_eq(cfg.allowed_hosts, "x.example");
+  char *bad[] = {"a.example:80", "a,,b", ",a", "a,", "a b", "[::1", "[zz]", "a/b", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    expect_bad(NO_ENV, ARGS("--allowed-hosts", bad[i]), "--allowed-hosts");
+  }
+  char long_list[CONFIG_ALLOWED_HOSTS_MAX + 1];
+  memset(long_list, 'a', sizeof long_list - 1);
+  long_list[sizeof long_list - 1] = '\0';
+  expect_bad(NO_ENV, ARGS("--allowed-hosts", long_list), "--allowed-hosts");
+  expect_bad(NO_ENV, ARGS("--tls-priorities", ""), "--tls-priorities");
+}

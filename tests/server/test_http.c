@@ -86,7 +86,7 @@ static void file(app *a, const http_request *req, http_response *res) {
   }
   const char *tag = http_header(req, "if-none-match"); /* any case */
   if (tag != NULL && strcmp(tag, "\"v1\"") == 0) {
-    res->status = 304;
+    http_static(res, 304, file_bytes, sizeof file_bytes - 1, "text/css; charset=utf-8");
     return;
   }
   http_static(res, 200, file_bytes, sizeof file_bytes - 1, "text/css; charset=utf-8");
@@ -318,7 +318,7 @@ TestSuite(http, .init = start_v4, .fini = stop, .timeout = 30);
 Test(http, healthz) {
   reply r;
   char value[128];
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"status\":\"ok\"}");
   cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "application/json");
@@ -334,14 +334,14 @@ static int failing_check(app *a, api_error *err) {
 Test(http, healthz_reports_a_failing_check) {
   the_app.health_check = failing_check;
   reply r;
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 503, "unavailable", "");
   the_app.health_check = NULL;
 }
 
 Test(http, api_info) {
   reply r;
-  exchange("GET /v1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cJSON *doc = cJSON_Parse(r.body);
   cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "name")), "traind");
@@ -352,10 +352,11 @@ Test(http, api_info) {
 Test(http, client_request_id_is_echoed_when_sane) {
   reply r;
   char value[128];
-  exchange("GET /v1 HTTP/1.1\r\nHost: t\r\nX-Request-Id: job-42.retry_1:a\r\n"
+  exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: job-42.retry_1:a\r\n"
            "Connection: close\r\n\r\n", &r);
   cr_expect_str_eq(header(&r, "X-Request-Id", value, sizeof value), "job-42.retry_1:a");
-  exchange("GET /v1 HTTP/1.1\r\nHost: t\r\nX-Request-Id: <script>\r\nConnection: close\r\n\r\n",
+  exchange("GET /v1 HTTP/1.1\r\nHost: localhost\r\n"
+           "X-Request-Id: <script>\r\nConnection: close\r\n\r\n",
            &r);
   cr_expect_str_neq(header(&r, "X-Request-Id", value, sizeof value), "<script>");
   cr_expect_eq(strlen(value), 16);
@@ -363,32 +364,33 @@ Test(http, client_request_id_is_echoed_when_sane) {
 
 Test(http, missing_text_is_a_json_500) {
   reply r;
-  exchange("GET /lost HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /lost HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 500, "internal", "");
 }
 
 Test(http, unknown_route_is_json_404) {
   reply r;
-  exchange("GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 404, "not_found", "");
-  exchange("GET /items/abc HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /items/abc HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 404, "not_found", "");
 }
 
 Test(http, wrong_method_is_405_with_allow) {
   reply r;
   char allow[64];
-  exchange("DELETE /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("DELETE /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 405, "method_not_allowed", "");
-  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET");
+  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET, HEAD");
 }
 
 Test(http, ids_and_query) {
   reply r;
-  exchange("GET /items/%34%32?q=a+b%21 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /items/%34%32?q=a+b%21 HTTP/1.1\r\nHost: localhost\r\n"
+           "Connection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"id\":42,\"q\":\"a b!\"}");
-  exchange("GET /items/1?q=%zz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /items/1?q=%zz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 400, "invalid_argument", "q");
 }
 
@@ -405,7 +407,7 @@ static void expect_v2_error(const reply *r, int status, const char *says) {
 
 Test(http, name_parameters_reach_the_handler_decoded) {
   reply r;
-  exchange("GET /v2/things/a%2Fb HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2/things/a%2Fb HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"name\":\"a/b\"}");
 }
@@ -413,25 +415,25 @@ Test(http, name_parameters_reach_the_handler_decoded) {
 Test(http, errors_under_v2_take_the_protocols_shape) {
   reply r;
   char allow[64];
-  exchange("GET /v2/things/missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2/things/missing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_v2_error(&r, 404, "unknown thing 'missing'");
-  exchange("GET /v2/nothing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2/nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_v2_error(&r, 404, "no route for /v2/nothing");
-  exchange("DELETE /v2/things/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("DELETE /v2/things/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_v2_error(&r, 405, "not allowed");
-  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET");
+  cr_expect_str_eq(header(&r, "Allow", allow, sizeof allow), "GET, HEAD");
   /* Only /v2 itself and paths below it: /v2x is not the protocol's. */
-  exchange("GET /v2x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 404, "not_found", "");
 }
 
 Test(http, v2_ready_follows_the_health_check) {
   reply r;
-  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"ready\":true}");
   the_app.health_check = failing_check;
-  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /v2/health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   the_app.health_check = NULL;
   cr_assert_eq(r.status, 400, "the protocol's \"not ready\" is a 4xx: %s", r.raw);
   cr_expect_str_eq(r.body, "{\"ready\":false,\"error\":\"database is locked\"}");
@@ -439,7 +441,8 @@ Test(http, v2_ready_follows_the_health_check) {
 
 Test(http, json_body_is_buffered_whole) {
   reply r;
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json; charset=utf-8\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\n"
+           "Content-Type: application/json; charset=utf-8\r\n"
            "Content-Length: 11\r\nConnection: close\r\n\r\n{\"a\":[1,2]}", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"len\":11,\"body\":\"{\\\"a\\\":[1,2]}\",\"nul\":true}");
@@ -447,7 +450,7 @@ Test(http, json_body_is_buffered_whole) {
 
 Test(http, chunked_json_body_within_the_limit) {
   reply r;
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
            "3\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
@@ -456,7 +459,7 @@ Test(http, chunked_json_body_within_the_limit) {
 
 Test(http, empty_json_body_reaches_the_handler) {
   reply r;
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            "Content-Length: 0\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, "{\"len\":0,\"body\":\"\",\"nul\":true}");
@@ -465,14 +468,14 @@ Test(http, empty_json_body_reaches_the_handler) {
 Test(http, content_length_over_the_limit_is_413_before_reading) {
   reply r;
   /* The body is never sent: the answer must come from the headers alone. */
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            "Content-Length: 65\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 413, "payload_too_large", "");
 }
 
 Test(http, expect_continue_over_the_limit_gets_413_not_100) {
   reply r;
-  exchange("POST /upload?name=a HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n"
+  exchange("POST /upload?name=a HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
            "Content-Length: 1000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 413, "payload_too_large", "");
 }
@@ -485,7 +488,7 @@ Test(http, body_at_the_limit_is_accepted) {
   body[MAX_BODY - 1] = '"';
   body[MAX_BODY] = '\0';
   snprintf(request, sizeof request,
-           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+           "POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            "Content-Length: %d\r\nConnection: close\r\n\r\n%s", MAX_BODY, body);
   reply r;
   exchange(request, &r);
@@ -497,7 +500,7 @@ static char *chunked_request(const char *target, const char *ct, int chunks, int
   size_t cap = 512 + (size_t)chunks * ((size_t)size + 16);
   char *req = malloc(cap);
   cr_assert_not_null(req);
-  int n = snprintf(req, cap, "POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\n"
+  int n = snprintf(req, cap, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: %s\r\n"
                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", target, ct);
   for (int i = 0; i < chunks; i++) {
     n += snprintf(req + n, cap - (size_t)n, "%x\r\n", size);
@@ -533,7 +536,7 @@ Test(http, chunked_body_over_the_limit_is_413) {
 
 Test(http, a_client_streaming_far_past_the_limit_is_cut_off) {
   int fd = connect_server();
-  const char *head = "POST /upload?name=a HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n"
+  const char *head = "POST /upload?name=a HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
                      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   cr_assert_eq(send_all(fd, head, strlen(head)), 0);
   static char chunk[65536 + 16];
@@ -553,20 +556,21 @@ Test(http, a_client_streaming_far_past_the_limit_is_cut_off) {
 
 Test(http, wrong_media_type_is_415) {
   reply r;
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
            "Content-Length: 2\r\nConnection: close\r\n\r\n{}", &r);
   expect_json_error(&r, 415, "unsupported_media_type", "");
-  exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+  exchange("POST /echo HTTP/1.1\r\nHost: localhost\r\n"
+           "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
            &r);
   expect_json_error(&r, 415, "unsupported_media_type", "");
-  exchange("POST /upload?name=a HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+  exchange("POST /upload?name=a HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
            "Content-Length: 2\r\nConnection: close\r\n\r\n{}", &r);
   expect_json_error(&r, 415, "unsupported_media_type", "");
 }
 
 Test(http, stream_refused_at_begin) {
   reply r;
-  exchange("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n"
+  exchange("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
            "Content-Length: 3\r\nConnection: close\r\n\r\na,b", &r);
   expect_json_error(&r, 400, "invalid_argument", "name");
 }
@@ -590,7 +594,7 @@ static int count_headers(const reply *r, const char *name) {
 Test(http, static_bodies_with_added_headers) {
   reply r;
   char value[64];
-  exchange("GET /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /file HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(r.body, file_bytes);
   cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "text/css; charset=utf-8");
@@ -598,27 +602,27 @@ Test(http, static_bodies_with_added_headers) {
   cr_expect_str_eq(header(&r, "Cache-Control", value, sizeof value), "no-cache");
   cr_expect_eq(count_headers(&r, "X-Extra"), HTTP_HEADERS_MAX - 2);
   /* The same bytes again: nothing freed them. */
-  exchange("GET /file HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /file HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_expect_str_eq(r.body, file_bytes);
 }
 
 Test(http, not_modified_has_headers_and_no_body) {
   reply r;
   char value[64];
-  exchange("GET /file HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"v1\"\r\n"
+  exchange("GET /file HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"v1\"\r\n"
            "Connection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 304, "%s", r.raw);
   cr_expect_str_eq(r.body, "");
   cr_expect_str_eq(header(&r, "ETag", value, sizeof value), "\"v1\"");
   cr_expect_null(header(&r, "Content-Type", value, sizeof value));
-  exchange("GET /file HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"v0\"\r\n"
+  exchange("GET /file HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: \"v0\"\r\n"
            "Connection: close\r\n\r\n", &r);
   cr_expect_eq(r.status, 200, "another tag gets the body");
 }
 
 Test(http, headers_past_the_limit_are_refused) {
   reply r;
-  exchange("GET /file?headers=3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /file?headers=3 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_assert_eq(r.status, 200, "each extra header was refused: %s", r.raw);
   cr_expect_eq(count_headers(&r, "X-Extra"), HTTP_HEADERS_MAX - 2, "and not sent");
 }
@@ -650,7 +654,8 @@ Test(http, streamed_body_is_chunked_until_its_end) {
   reply r;
   char value[64], body[256];
   int freed = atomic_load(&counters_freed);
-  exchange("GET /count?to=3 HTTP/1.1\r\nHost: t\r\nX-Greeting: hi\r\nConnection: close\r\n\r\n",
+  exchange("GET /count?to=3 HTTP/1.1\r\nHost: localhost\r\n"
+           "X-Greeting: hi\r\nConnection: close\r\n\r\n",
            &r);
   cr_assert_eq(r.status, 200, "%s", r.raw);
   cr_expect_str_eq(header(&r, "Content-Type", value, sizeof value), "text/plain");
@@ -664,7 +669,7 @@ Test(http, streamed_body_is_chunked_until_its_end) {
 Test(http, a_stream_dropped_by_its_handler_is_freed) {
   reply r;
   int freed = atomic_load(&counters_freed);
-  exchange("GET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /count HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 400, "invalid_argument", "to");
   wait_freed(freed + 1);
 }
@@ -672,7 +677,7 @@ Test(http, a_stream_dropped_by_its_handler_is_freed) {
 Test(http, a_client_leaving_mid_stream_frees_it) {
   int freed = atomic_load(&counters_freed);
   int fd = connect_server();
-  const char *req = "GET /count?to=100000000 HTTP/1.1\r\nHost: t\r\n\r\n";
+  const char *req = "GET /count?to=100000000 HTTP/1.1\r\nHost: localhost\r\n\r\n";
   cr_assert_eq(send_all(fd, req, strlen(req)), 0);
   char buf[4096];
   cr_assert_gt(recv(fd, buf, sizeof buf, 0), 0);
@@ -682,15 +687,15 @@ Test(http, a_client_leaving_mid_stream_frees_it) {
 
 Test(http, handler_answering_nothing_is_500) {
   reply r;
-  exchange("GET /silent HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /silent HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   expect_json_error(&r, 500, "internal", "");
 }
 
 Test(http, keep_alive_survives_errors_without_bodies) {
   int fd = connect_server();
-  const char *three = "GET /v1 HTTP/1.1\r\nHost: t\r\n\r\n"
-                      "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
-                      "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  const char *three = "GET /v1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   cr_assert_eq(send_all(fd, three, strlen(three)), 0);
   reply r;
   read_reply(fd, &r);
@@ -704,7 +709,7 @@ Test(http, keep_alive_survives_errors_without_bodies) {
 
 Test(http, oversized_headers_are_refused_without_leaks) {
   static char req[HTTP_CONNECTION_MEMORY + 1024];
-  int n = snprintf(req, sizeof req, "GET /v1 HTTP/1.1\r\nHost: t\r\nX-Big: ");
+  int n = snprintf(req, sizeof req, "GET /v1 HTTP/1.1\r\nHost: localhost\r\nX-Big: ");
   memset(req + n, 'a', sizeof req - (size_t)n - 64);
   snprintf(req + sizeof req - 64, 64, "\r\nConnection: close\r\n\r\n");
   int fd = connect_server();
@@ -714,7 +719,7 @@ Test(http, oversized_headers_are_refused_without_leaks) {
   close(fd);
   cr_expect(r.status == 0 || r.status >= 400, "%s", r.raw);
   /* and the server still answers */
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_expect_eq(r.status, 200);
 }
 
@@ -733,7 +738,7 @@ Test(http, quiesce_stops_new_connections) {
   int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
   if (rc == 0) {
     /* the socket may still accept into its backlog; nothing answers there */
-    const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     struct timeval tv = {.tv_sec = 1};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     send_all(fd, get, strlen(get));
@@ -754,7 +759,7 @@ static void start_v6(void) {
 
 Test(http_v6, serves_on_ipv6_loopback, .init = start_v6, .fini = stop, .timeout = 30) {
   reply r;
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_expect_eq(r.status, 200, "%s", r.raw);
   char url[96], want[96];
   http_url(server, url, sizeof url);
@@ -817,14 +822,14 @@ Test(http_timeout, a_trickled_request_head_is_cut_off) {
   memset(trickle, 'a', sizeof trickle - 1);
   memcpy(trickle, "X-Slow: ", 8);
   int fd = connect_server();
-  const char *start = "GET /healthz HTTP/1.1\r\nHost: t\r\n";
+  const char *start = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n";
   cr_assert_eq(send_all(fd, start, strlen(start)), 0);
   double took = seconds_until_closed(fd, trickle, 20.0);
   close(fd);
   cr_expect_neq(took, -1.0, "still open after 20 s of trickled headers");
   cr_expect_geq(took, 1.5, "closed after %.2f s, before the 2 s timeout", took);
   reply r;
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_expect_eq(r.status, 200, "a fresh client is served");
 }
 
@@ -837,7 +842,7 @@ Test(http_timeout, a_silent_connection_is_closed) {
 }
 
 Test(http_timeout, each_request_on_a_kept_alive_connection_gets_its_own_deadline) {
-  const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+  const char *get = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
   int fd = connect_server();
   for (int i = 0; i < 3; i++) { /* 3.6 s in all: longer than one deadline */
     if (i > 0) usleep(1200 * 1000);
@@ -854,7 +859,7 @@ static void start_two_per_ip(void) {
 
 Test(http_limits, a_connection_over_the_per_address_limit_is_refused_until_one_ends,
      .init = start_two_per_ip, .fini = stop, .timeout = 30) {
-  const char *get = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+  const char *get = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
   int held[2];
   for (int i = 0; i < 2; i++) { /* answered: both are surely counted */
     held[i] = connect_server();
@@ -862,13 +867,13 @@ Test(http_limits, a_connection_over_the_per_address_limit_is_refused_until_one_e
     cr_assert_eq(read_health(held[i]), 0);
   }
   reply r;
-  exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+  exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
   cr_expect_eq(r.status, 0, "a third connection from one address was served:\n%s", r.raw);
 
   close(held[0]);
   /* The slot frees once libmicrohttpd has reaped the connection's thread. */
   for (double start = now_s(); now_s() - start < 10.0; usleep(50 * 1000)) {
-    exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &r);
+    exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &r);
     if (r.status != 0) break;
   }
   cr_expect_eq(r.status, 200, "no connection served after one of the two ended");

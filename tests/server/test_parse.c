@@ -38,16 +38,17 @@ static cJSON *json_ok(const char *s) {
 }
 
 /* The parsers under test. JSON is parse_json_body alone; the others read a
- * body that parse_json_body accepts, except CSV, which reads text. */
-typedef enum { JSON, SPEC, JOB, DATASET, CSV } parser;
+ * body that parse_json_body accepts, except CSV, which reads text. (JSON data
+ * sets stream in: test_parse_dataset.c.) */
+typedef enum { JSON, SPEC, JOB, CSV } parser;
 
 /* What a parser gives: the member of its kind. */
 typedef struct {
   cJSON *root;                   /* JSON */
   nn_spec spec;                  /* SPEC */
   parse_job job;                 /* JOB */
-  parse_dataset_out data;        /* DATASET, CSV */
-  char name[PARSE_NAME_MAX + 1]; /* SPEC, DATASET */
+  parse_dataset_out data;        /* CSV */
+  char name[PARSE_NAME_MAX + 1]; /* SPEC */
 } parsed;
 
 static int csv_parse_cuts(const char *target, const char *text, size_t len, const size_t *cuts,
@@ -62,9 +63,8 @@ static int parse_as(parser kind, const char *target, const char *text, size_t le
   cJSON *root = NULL;
   api_error json_err = {0};
   cr_assert_eq(body(text, len, &root, &json_err), 0, "%s: %s", text, json_err.message);
-  int rc = kind == SPEC  ? parse_spec(root, &out->spec, out->name, err)
-           : kind == JOB ? parse_job_config(root, &out->job, err)
-                         : parse_dataset_json(root, out->name, &out->data, err);
+  int rc = kind == SPEC ? parse_spec(root, &out->spec, out->name, err)
+                        : parse_job_config(root, &out->job, err);
   cJSON_Delete(root);
   return rc;
 }
@@ -834,139 +834,6 @@ Test(parse_job, rejects_bad_configs) {
   refuses(JOB, rows, N_CASES(rows));
 }
 
-/* ---- JSON data sets ----------------------------------------------------------------- */
-
-Test(parse_dataset, json_regression) {
-  parsed p = accepted(DATASET, NULL,
-                     "{\"name\":\"xor\",\"inputs\":[[0,0],[0,1],[1,0],[1,1]],"
-                     "\"targets\":[[0,0.5],[1,-2],[1,3e2],[0,1e-3]]}");
-  parse_dataset_out d = p.data;
-  cr_assert_str_eq(p.name, "xor");
-  cr_assert_eq(d.rows, 4);
-  cr_assert_eq(d.features, 2);
-  cr_assert_eq(d.outputs, 2);
-  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
-  cr_assert_str_eq(parse_task_name(d.task), "regression");
-  const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
-  const float y[] = {0, 0.5f, 1, -2, 1, 300, 0, 1e-3f};
-  cr_assert_arr_eq(d.x, x, sizeof x);
-  cr_assert_arr_eq(d.y, y, sizeof y);
-  cr_assert_null(d.labels);
-  cr_assert_eq(d.n_classes, 0);
-  parse_dataset_out_free(&d);
-  cr_assert_null(d.x);
-  parse_dataset_out_free(&d); /* freeing twice is harmless */
-}
-
-Test(parse_dataset, json_string_labels) {
-  parsed p = accepted(DATASET, NULL,
-                     "{\"name\":\"iris\",\"inputs\":[[1],[2],[3],[4],[5]],"
-                     "\"labels\":[\"virginica\",\"setosa\",\"versicolor\",\"setosa\","
-                     "\"virginica\"]}");
-  parse_dataset_out d = p.data;
-  cr_assert_eq(d.task, PARSE_TASK_CLASSIFICATION);
-  cr_assert_str_eq(parse_task_name(d.task), "classification");
-  cr_assert_eq(d.n_classes, 3);
-  cr_assert_eq(d.outputs, 3);
-  cr_assert_str_eq(d.classes[0], "setosa");
-  cr_assert_str_eq(d.classes[1], "versicolor");
-  cr_assert_str_eq(d.classes[2], "virginica");
-  const int32_t labels[] = {2, 0, 1, 0, 2};
-  cr_assert_arr_eq(d.labels, labels, sizeof labels);
-  cr_assert_null(d.y);
-  parse_dataset_out_free(&d);
-}
-
-Test(parse_dataset, json_integer_labels) {
-  parsed p = accepted(DATASET, NULL,
-                     "{\"name\":\"digits\",\"inputs\":[[1,1],[2,2],[3,3]],"
-                     "\"labels\":[3,0,3.0]}");
-  parse_dataset_out d = p.data;
-  cr_assert_eq(d.n_classes, 4, "classes 0..max, even those without rows");
-  cr_assert_str_eq(d.classes[0], "0");
-  cr_assert_str_eq(d.classes[3], "3");
-  const int32_t labels[] = {3, 0, 3};
-  cr_assert_arr_eq(d.labels, labels, sizeof labels);
-  parse_dataset_out_free(&d);
-}
-
-#define DS(x) "{\"name\":\"d\"," x "}"
-
-Test(parse_dataset, json_errors_name_the_element) {
-  const refusal rows[] = {
-      {.text = DS("\"inputs\":[],\"targets\":[]"), .field = "inputs", .says = "non-empty"},
-      {.text = DS("\"inputs\":[[]],\"targets\":[[1]]"), .field = "inputs[0]",
-       .says = "1 to 1048576 numbers"},
-      {.text = DS("\"inputs\":[1,2],\"targets\":[[1],[2]]"), .field = "inputs[0]", .says = "array"},
-      {.text = DS("\"inputs\":[[1,2],[3,4],[5]],\"targets\":[[1],[2],[3]]"), .field = "inputs[2]",
-       .says = "inputs[2] must be an array of 2 numbers, like inputs[0]"},
-      {.text = DS("\"inputs\":[[1,2],[3,4,5]],\"targets\":[[1],[2]]"), .field = "inputs[1]",
-       .says = "2 numbers"},
-      {.text = DS("\"inputs\":[[1,2],{}],\"targets\":[[1],[2]]"), .field = "inputs[1]",
-       .says = "2 numbers"},
-      {.text = DS("\"inputs\":[[0,0],[0,1],[1,0],[1,1e999]],\"targets\":[[0],[1],[1],[0]]"),
-       .field = "inputs[3][1]", .says = "inputs[3][1] must be a finite number"},
-      {.text = DS("\"inputs\":[[0,1e39]],\"targets\":[[0]]"), .field = "inputs[0][1]",
-       .says = "finite"},
-      {.text = DS("\"inputs\":[[0,\"1\"]],\"targets\":[[0]]"), .field = "inputs[0][1]",
-       .says = "finite"},
-      {.text = DS("\"inputs\":[[0,null]],\"targets\":[[0]]"), .field = "inputs[0][1]",
-       .says = "finite"},
-      {.text = DS("\"inputs\":[[0],[1]],\"targets\":[[0]]"), .field = "targets",
-       .says = "targets must have 2 rows"},
-      {.text = DS("\"inputs\":[[0],[1]],\"targets\":[[0],[1,2]]"), .field = "targets[1]",
-       .says = "1 numbers"},
-      {.text = DS("\"inputs\":[[0]],\"targets\":[[-1e999]]"), .field = "targets[0][0]",
-       .says = "finite"},
-      {.text = DS("\"targets\":[[0]]"), .field = "inputs", .says = "inputs is required"},
-      {.text = DS("\"inputs\":[[0]]"), .field = "targets", .says = "required"},
-      {.text = DS("\"inputs\":[[0]],\"targets\":[[0]],\"labels\":[0]"), .field = "labels",
-       .says = "not both"},
-      {.text = DS("\"inputs\":[[0]],\"target\":[[0]]"), .field = "target", .says = "unknown field"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\"]"), .field = "labels",
-       .says = "2 labels"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":\"ab\""), .field = "labels", .says = "2 labels"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",1]"), .field = "labels[1]",
-       .says = "string"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"\"]"), .field = "labels[1]",
-       .says = "string"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), .field = "labels[1]",
-       .says = "class number"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), .field = "labels[1]",
-       .says = "from 0 to"},
-      {.text = DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), .field = "labels[1]",
-       .says = "class number"},
-      {.text = DS("\"inputs\":[[0]],\"labels\":[10000]"), .field = "labels[0]",
-       .says = "from 0 to 9999"},
-      {.text = DS("\"inputs\":[[0]],\"labels\":[true]"), .field = "labels[0]", .says = "class"},
-      {.text = "{\"inputs\":[[0]],\"labels\":[0]}", .field = "name", .says = "required"},
-      {.text = "{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", .field = "name",
-       .says = "characters"},
-  };
-  refuses(DATASET, rows, N_CASES(rows));
-}
-
-Test(parse_dataset, long_class_names_are_rejected) {
-  char s[1024];
-  char label[PARSE_CLASS_NAME_MAX + 2];
-  memset(label, 'c', sizeof label);
-  label[PARSE_CLASS_NAME_MAX + 1] = '\0';
-  snprintf(s, sizeof s, DS("\"inputs\":[[0],[1]],\"labels\":[\"a\",\"%s\"]"), label);
-  const refusal rows[] = {
-      {.text = s, .field = "labels[1]", .says = "1 to 256 bytes"},
-  };
-  refuses(DATASET, rows, N_CASES(rows));
-}
-
-Test(parse_dataset, matrix_sizes_are_checked_for_overflow) {
-  cr_assert_eq(parse_matrix_bytes(4, 2), 32);
-  cr_assert_eq(parse_matrix_bytes(1 << 15, 1 << 15), (size_t)4 << 30);
-  cr_assert_eq(parse_matrix_bytes((1 << 15) + 1, 1 << 15), 0, "over the value limit");
-  cr_assert_eq(parse_matrix_bytes(SIZE_MAX / 2, 4), 0, "rows * cols overflows");
-  cr_assert_eq(parse_matrix_bytes(3, SIZE_MAX), 0);
-  cr_assert_eq(parse_matrix_bytes(0, 3), 0);
-}
-
 /* ---- CSV data sets --------------------------------------------------------------------- */
 
 /* Feed text in pieces cut at the given offsets (ascending, within len). */
@@ -995,58 +862,37 @@ static int csv_parse(const char *target, const char *text, parse_dataset_out *d,
   return csv_parse_cuts(target, text, strlen(text), NULL, 0, d, err);
 }
 
-/* n rows of one feature and a target naming class "c<i % classes>": as a
- * JSON dataset (json) or as CSV (csv); malloc'd. */
-static char *many_classes(int n, int classes, int csv) {
+/* n rows of one feature and a target naming class "c<i % classes>", as CSV;
+ * malloc'd. */
+static char *many_classes(int n, int classes) {
   char *s = malloc((size_t)n * 40 + 64);
   cr_assert_not_null(s);
-  size_t at = 0;
-  if (csv) {
-    at += (size_t)sprintf(s, "x,y\n");
-    for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%d,c%d\n", i, i % classes);
-    return s;
-  }
-  at += (size_t)sprintf(s, "{\"name\":\"d\",\"inputs\":[");
-  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s[%d]", i ? "," : "", i);
-  at += (size_t)sprintf(s + at, "],\"labels\":[");
-  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s\"c%d\"", i ? "," : "", i % classes);
-  sprintf(s + at, "]}");
+  size_t at = (size_t)sprintf(s, "x,y\n");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%d,c%d\n", i, i % classes);
   return s;
 }
 
-/* At most PARSE_MAX_CLASSES classes, refused at the row of the one past it. */
-Test(parse_dataset, classes_are_capped) {
-  char *json_max = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 0);
-  char *json_over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 0);
-  char *csv_max = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES, 1);
-  char *csv_over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1, 1);
-  parse_dataset_out d = accepted(DATASET, NULL, json_max).data;
+/* At most PARSE_MAX_CLASSES classes, refused at the row of the one past it
+ * (test_parse_dataset.c holds JSON data sets to the same cap). */
+Test(parse_csv, classes_are_capped) {
+  char *at_cap = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES);
+  char *over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1);
+  parse_dataset_out d = accepted(CSV, "y", at_cap).data;
   cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
   parse_dataset_out_free(&d);
-  d = accepted(CSV, "y", csv_max).data;
-  cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
-  parse_dataset_out_free(&d);
-  const refusal json_rows[] = {
-      {.text = json_over, .field = "labels[10000]",
-       .says = "names class 10001; a dataset may have at most 10000"},
-  };
-  refuses(DATASET, json_rows, N_CASES(json_rows));
-  const refusal csv_rows[] = {
-      {.target = "y", .text = csv_over, .field = "row 10001, column y",
+  const refusal rows[] = {
+      {.target = "y", .text = over, .field = "row 10001, column y",
        .says = "makes 10001 classes; a dataset may have at most 10000"},
   };
-  refuses(CSV, csv_rows, N_CASES(csv_rows));
+  refuses(CSV, rows, N_CASES(rows));
   /* numbers are not classes: any count of distinct values is a regression */
-  size_t at = (size_t)sprintf(csv_over, "x,y\n");
-  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++)
-    at += (size_t)sprintf(csv_over + at, "%d,%d\n", i, i);
-  d = accepted(CSV, "y", csv_over).data;
+  size_t at = (size_t)sprintf(over, "x,y\n");
+  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++) at += (size_t)sprintf(over + at, "%d,%d\n", i, i);
+  d = accepted(CSV, "y", over).data;
   cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
   parse_dataset_out_free(&d);
-  free(json_max);
-  free(json_over);
-  free(csv_max);
-  free(csv_over);
+  free(at_cap);
+  free(over);
 }
 
 static void assert_same_dataset(const parse_dataset_out *a, const parse_dataset_out *b) {

@@ -137,7 +137,7 @@ Test(router, root_and_tail_routes) {
   route_match refused;
   api_error err;
   cr_expect_eq(match("POST", "/", "application/json", &refused, &err), -API_METHOD_NOT_ALLOWED);
-  cr_expect_str_eq(refused.allow, "GET");
+  cr_expect_str_eq(refused.allow, "GET, HEAD");
   cr_expect_eq(match("DELETE", "/ui/app.css", NULL, &refused, &err), -API_METHOD_NOT_ALLOWED);
   /* Without those rows, "/" and "/ui/..." are unknown paths. */
   cr_expect_eq(router_match(table, R_ROOT, "GET", "/", NULL, &refused, &err), -API_NOT_FOUND);
@@ -216,16 +216,34 @@ Test(router, wrong_method_is_405_with_allow) {
   route_match m;
   api_error err;
   cr_assert_eq(match("PUT", "/v1/models", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
-  cr_expect_str_eq(m.allow, "GET, POST");
+  cr_expect_str_eq(m.allow, "GET, HEAD, POST");
   cr_expect_eq(err.code, API_METHOD_NOT_ALLOWED);
   cr_expect(strstr(err.message, "PUT") != NULL, "%s", err.message);
 
   cr_assert_eq(match("PATCH", "/v1/models/9", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
-  cr_expect_str_eq(m.allow, "GET, DELETE");
+  cr_expect_str_eq(m.allow, "GET, HEAD, DELETE");
   cr_assert_eq(match("GET", "/v1/datasets", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
   cr_expect_str_eq(m.allow, "POST", "one method listed once, though two routes have it");
-  cr_assert_eq(match("get", "/v1/models", NULL, &m, &err), -API_METHOD_NOT_ALLOWED,
-               "methods are case-sensitive");
+  cr_assert_eq(match("OPTIONS", "/v1/models", NULL, &m, &err), -API_METHOD_NOT_ALLOWED);
+}
+
+Test(router, head_is_get_and_unknown_methods_are_501) {
+  route_match m;
+  api_error err;
+  cr_expect_eq(route_of("HEAD", "/v1/models/9", NULL, &m), R_MODEL_GET);
+  cr_expect_eq(m.ids[0], 9);
+  cr_expect_eq(route_of("HEAD", "/v1/models", NULL, &m), R_MODELS_LIST);
+  cr_assert_eq(match("HEAD", "/v1/datasets", NULL, &m, &err), -API_METHOD_NOT_ALLOWED,
+               "no GET there");
+  cr_expect_str_eq(m.allow, "POST");
+  const char *unknown[] = {"BREW", "get", "PROPFIND", "P\x1bOST", ""};
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+    cr_expect_eq(match(unknown[i], "/v1/models", NULL, &m, &err), -API_NOT_IMPLEMENTED, "%s",
+                 unknown[i]);
+    cr_expect_eq(match(unknown[i], "/nowhere", NULL, &m, &err), -API_NOT_IMPLEMENTED,
+                 "whatever the path");
+  }
+  cr_expect(strstr(err.message, "not implemented") != NULL, "%s", err.message);
 }
 
 /* /metrics counts a 405 or 415 under the pattern the path matched. */

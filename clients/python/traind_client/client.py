@@ -202,7 +202,7 @@ class Client:
 
     def cancel_job(self, job_id: int) -> dict:
         """POST /v1/jobs/{id}/cancel: the job (a running one stops within a batch)."""
-        return self.call("POST", f"/v1/jobs/{job_id}/cancel")
+        return self.call("POST", f"/v1/jobs/{job_id}/cancel", content_type="application/json")
 
     def checkpoints(self, job_id: int) -> list[dict]:
         """GET /v1/jobs/{id}/checkpoints: epoch, bytes, created_at of each kept one."""

@@ -90,6 +90,10 @@ export async function call(method, path, {json, body, type} = {}) {
     } else if (body !== undefined) {
       headers.set('Content-Type', type);
       init.body = body;
+    } else if (method === 'POST') {
+      // A POST without a body (cancel) is typed JSON too: the daemon takes no
+      // untyped writes, which any page's form could send.
+      headers.set('Content-Type', 'application/json');
     }
     const res = await fetch(path, init);
     if (res.status === 401) {

@@ -1,0 +1,82 @@
+/*
+ * table_profile.c — a column's profile for GET /v1/datasets/{id} and the
+ * dashboard: missing and distinct counts, the most frequent categories,
+ * and min, max, mean and standard deviation of numbers.
+ *
+ * Mean and variance are Welford's running update (stable where the sum of
+ * squares minus the squared sum would cancel); distinct numbers are counted
+ * on a sorted copy, the one allocation (8 bytes a row, freed at once). The
+ * top categories come from the dictionary's counts, kept while building,
+ * by a partial selection of NN_PROFILE_TOP.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table_internal.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Insert (code, count) into the top list, most first, ties by lower code. */
+static void top_insert(nn_column_profile *p, int32_t code, uint64_t count) {
+  int i = p->n_top < NN_PROFILE_TOP ? p->n_top++ : NN_PROFILE_TOP;
+  while (i > 0 && (p->top[i - 1].count < count ||
+                   (p->top[i - 1].count == count && p->top[i - 1].code > code))) {
+    if (i < NN_PROFILE_TOP) p->top[i] = p->top[i - 1];
+    i--;
+  }
+  if (i < NN_PROFILE_TOP) {
+    p->top[i].code = code;
+    p->top[i].count = count;
+  }
+}
+
+int nn_table_profile(const nn_table *t, int column, nn_column_profile *out) {
+  const nn_table_column *c = nn_table_column_at(t, column);
+  if (c == NULL) return NN_EINVAL;
+  memset(out, 0, sizeof *out);
+  out->type = c->type;
+  out->missing = c->missing;
+  out->min = out->max = out->mean = out->std = NAN;
+  if (c->type == NN_COL_CATEGORY) {
+    for (int32_t k = 0; k < c->n_categories; k++)
+      if (c->counts[k] > 0) {
+        out->distinct++;
+        top_insert(out, k, c->counts[k]);
+      }
+    return NN_OK;
+  }
+  size_t n = 0, present = t->rows - c->missing;
+  double mean = 0, m2 = 0, lo = INFINITY, hi = -INFINITY;
+  double *sorted = malloc((present ? present : 1) * sizeof *sorted);
+  if (sorted == NULL) return NN_ENOMEM;
+  for (size_t r = 0; r < t->rows; r++) {
+    if (c->is_missing[r]) continue;
+    double v = c->values[r], d = v - mean;
+    sorted[n++] = v;
+    mean += d / (double)n;       /* mean_n = mean_{n-1} + (v - mean_{n-1}) / n */
+    m2 += d * (v - mean);        /* M2_n = M2_{n-1} + (v - mean_{n-1}) (v - mean_n) */
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (n > 0) {
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    out->distinct = 1;
+    for (size_t i = 1; i < n; i++) out->distinct += sorted[i] != sorted[i - 1];
+    out->min = lo;
+    out->max = hi;
+    out->mean = mean;
+    out->std = n > 1 ? sqrt(m2 / (double)(n - 1)) : 0.0;
+  }
+  if (c->type == NN_COL_BOOLEAN) {
+    uint64_t trues = 0;
+    for (size_t i = 0; i < n; i++) trues += sorted[i] != 0;
+    if (n - trues > 0) top_insert(out, 0, n - trues);
+    if (trues > 0) top_insert(out, 1, trues);
+  }
+  free(sorted);
+  return NN_OK;
+}
