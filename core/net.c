@@ -8,9 +8,8 @@
 
 #include "nn_internal.h"
 
-int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
-  memset(ws, 0, sizeof *ws);
-  if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
+size_t nn__ws_floats(const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
+  assert(max_rows <= NN_MAX_BATCH);
   /* widths are at most 2^20 and rows at most 2^20: no product below overflows */
   size_t floats = max_rows * (size_t)spec->inputs;
   for (int l = 0; l < a->n_layers; l++) {
@@ -20,6 +19,14 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   size_t outputs = (size_t)a->out[a->n_layers - 1];
   if (a->fused) floats += max_rows * outputs;
   if (train) floats += 2 * max_rows * (size_t)a->max_width;
+  return floats;
+}
+
+int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
+  memset(ws, 0, sizeof *ws);
+  if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
+  size_t outputs = (size_t)a->out[a->n_layers - 1];
+  size_t floats = nn__ws_floats(spec, a, max_rows, train);
   float *p = nn__alloc_big(floats * sizeof(float));
   if (p == NULL) return NN_ENOMEM;
   ws->mem = p;

@@ -444,6 +444,38 @@ typedef int (*nn_epoch_fn)(void *ud, const nn_epoch_metrics *m);
 int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c,
              nn_batch_fn bfn, nn_epoch_fn efn, void *ud, nn_error *err);
 
+/* ---- memory ------------------------------------------------------------------ */
+
+/* What nn_model_new and nn_trainer_new allocate to train a model, in bytes,
+ * as they allocate it (core/estimate.c). The compute threads' stacks
+ * (nn_trainer_set_threads) and the caller's data set are not included. */
+typedef struct {
+  size_t model;       /* the model: parameters (P,), standardization (2, inputs) */
+  size_t gradients;   /* (P,) */
+  size_t optimizer;   /* moments: (P,) for sgd, (2, P) for adam, adamw, rmsprop */
+  size_t activations; /* for the largest batch: its standardized inputs, every
+                       * layer's outputs, dropout masks, a fused output's logits,
+                       * and two (batch, widest layer) buffers for their gradients */
+  size_t rows;        /* the validation split and an epoch's order: 8 bytes a row */
+  size_t other;       /* the trainer and model structs, a batch's targets,
+                       * diagnostics, the standardization's scratch */
+  size_t total;       /* the sum */
+} nn_memory;
+
+/**
+ * Estimate the memory of training: the bytes that nn_model_new (or a
+ * checkpoint's model) and nn_trainer_new allocate for this spec and config
+ * on rows rows, counted buffer by buffer as core allocates them (a large
+ * buffer in whole 2 MiB pages). Pure: allocates nothing.
+ * @param spec   validated here (on a copy)
+ * @param c      batch_size, validation_split, optim.type and diagnostics are read
+ * @param rows   rows of the data set, >= 1
+ * @param labels the data set has class labels (else float targets)
+ * @return NN_OK, or NN_EINVAL naming the field at fault
+ */
+int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t rows, int labels,
+                       nn_memory *out, nn_error *err);
+
 /* ---- gradients (used by tests and gradient checks) ------------------------- */
 
 /**

@@ -64,6 +64,8 @@ static inline uint64_t nn__le64(const uint8_t *b) {
 /* bytes of zeroed memory, released by free(); a large buffer is aligned to
  * and advised as huge pages. @return NULL when out of memory */
 void *nn__alloc_big(size_t bytes);
+/* The bytes nn__alloc_big(bytes) takes: bytes, or whole huge pages. */
+size_t nn__alloc_big_size(size_t bytes);
 
 /* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
 
@@ -224,6 +226,9 @@ typedef struct {
   nn__pool *pool;               /* threads for the large products; NULL: none */
 } nn__ws;
 
+/* Floats of a workspace for max_rows (<= NN_MAX_BATCH) rows; train adds
+ * dropout masks and gradient buffers. */
+size_t nn__ws_floats(const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 /* Allocate a workspace; train adds dropout masks and gradient buffers. */
 int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 void nn__ws_free(nn__ws *ws);
@@ -278,6 +283,11 @@ void nn__loss(nn_loss loss, const float *out, const float *logits, const float *
  * acc is (2, features) scratch. */
 void nn__data_norm(const nn_data *d, const uint32_t *idx, size_t n, float *mean, float *std,
                    double *acc);
+
+/* ---- training (train.c) ------------------------------------------------------- */
+
+/* @return sizeof (struct nn_trainer), for the memory estimate (estimate.c). */
+size_t nn__trainer_size(void);
 
 /* ---- optimizers ---------------------------------------------------------------- */
 

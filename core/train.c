@@ -51,6 +51,8 @@ struct nn_trainer {
   nn__diag *diag;    /* per-layer diagnostics, NULL when off */
 };
 
+size_t nn__trainer_size(void) { return sizeof(nn_trainer); }
+
 static double now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -239,6 +239,11 @@ static const char *const migrations[] = {
     "  created_at TEXT NOT NULL"
     ");"
     "CREATE INDEX evaluations_by_model ON evaluations (model_id, id);",
+    /* 8: the bytes a job is estimated to take while it trains (budget.h),
+     * set when it is queued: a worker claims a job only when this fits what
+     * the running jobs leave of --memory-budget. NULL for jobs queued
+     * before, which are claimed as if they took nothing. */
+    "ALTER TABLE jobs ADD COLUMN memory INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -779,6 +784,8 @@ void store_on_event(store *st, store_event_hook hook, void *ud) {
   st->on_event = hook;
   st->on_event_ud = ud;
 }
+
+void store_keep_events(store *st, int64_t n) { st->events_kept = n > 0 ? n : 0; }
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }
 

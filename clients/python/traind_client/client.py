@@ -121,7 +121,8 @@ class Client:
                          {"name": name, "target": target})
 
     def list_datasets(self) -> list[dict]:
-        """GET /v1/datasets."""
+        """GET /v1/datasets: summaries, with class_count instead of the class
+        names (get_dataset has them)."""
         return self.call("GET", "/v1/datasets")["datasets"]
 
     def get_dataset(self, dataset_id: int) -> dict:
@@ -139,7 +140,8 @@ class Client:
         return self.call("POST", "/v1/models", spec)
 
     def list_models(self) -> list[dict]:
-        """GET /v1/models."""
+        """GET /v1/models: summaries, with class_count instead of the class
+        names (get_model has them)."""
         return self.call("GET", "/v1/models")["models"]
 
     def get_model(self, model_id: int) -> dict:
