@@ -22,7 +22,7 @@ static void check(nn_graph_spec *s, int train, int spread, const char *what) {
     else
       gu_fill(x[i], z, 10 + (uint64_t)i);
   }
-  nn_graph_check_result r = gu_check(s, (const float *const *)x, N, train, what);
+  nn_graph_check_result r = gu_check(s, (const float *const *)x, N, train, 0, what);
   cr_expect_gt(r.checked, 0, "%s: nothing checked", what);
   for (int i = 0; i < s->n_inputs; i++) free(x[i]);
   free(s);
@@ -146,7 +146,7 @@ Test(graph_ops, embedding) {
   e->categories = 4, e->dim = 5;
   gu_node(s, "y", NN_OP_TANH, "e", NULL);
   float codes[N * 3] = {0, 3, 1, 2, 2, 0, 3, 1, 3}; /* code 3 three times: sums */
-  nn_graph_check_result r = gu_check(s, (const float *const[]){codes}, N, 0, "embedding");
+  nn_graph_check_result r = gu_check(s, (const float *const[]){codes}, N, 0, 0, "embedding");
   cr_expect_eq(r.checked, 20, "the 4x5 table, no codes: %zu", r.checked);
   free(s);
 }

@@ -55,7 +55,7 @@ void gu_spread(float *x, size_t count, uint64_t seed) {
 }
 
 nn_graph_check_result gu_check(const nn_graph_spec *s, const float *const *inputs, size_t n,
-                               int train, const char *what) {
+                               int train, double step, const char *what) {
   nn_graph *g;
   nn_error err = {{0}, {0}};
   cr_assert_eq(nn_graph_compile(s, n, &g, &err), NN_OK, "%s: %s", what, err.message);
@@ -63,6 +63,7 @@ nn_graph_check_result gu_check(const nn_graph_spec *s, const float *const *input
   nn_graph_check_defaults(&c);
   c.train = train;
   c.rng_seed = 11;
+  if (step > 0) c.step = step;
   nn_graph_check_result r;
   cr_assert_eq(nn_graph_check(g, inputs, n, &c, &r), NN_OK, "%s", what);
   cr_expect(r.pass, "%s: max error %g at %s %zu (%zu checked, %zu skipped)", what, r.max_error,

@@ -22,9 +22,10 @@ void gu_fill(float *x, size_t count, uint64_t seed);
  * step of 0.01 never changes which of two is larger. */
 void gu_spread(float *x, size_t count, uint64_t seed);
 
-/* Compile s for n rows and check its gradients on inputs; every check must
- * pass with at most a quarter of the entries skipped. @return the result */
+/* Compile s for n rows and check its gradients on inputs (step 0: the
+ * default); every check must pass with at most a quarter of the entries
+ * skipped. @return the result */
 nn_graph_check_result gu_check(const nn_graph_spec *s, const float *const *inputs, size_t n,
-                               int train, const char *what);
+                               int train, double step, const char *what);
 
 #endif
