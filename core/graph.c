@@ -308,6 +308,17 @@ static int layout(nn_graph *g, nn_error *err) {
   g->n_params = P;
   g->n_state = S;
   g->ws_floats = W;
+  /* the regions follow each other without overlap: values and gradients,
+   * then scratch in node order, then the accumulation buffers */
+  for (int i = 0; i < g->spec.n_nodes; i++) {
+    const nn__gnode *n = &g->nodes[i];
+    size_t end = n->scratch_off + n->scratch_fixed + rows * n->scratch_row;
+    assert(n->scratch_off >= g->grad_off[g->n_values - 1] +
+                                 rows * nn_shape_size(&g->shape[g->n_values - 1]));
+    assert(end <= (i + 1 < g->spec.n_nodes ? g->nodes[i + 1].scratch_off : g->tmp_off));
+    assert(n->p_off + n->n_params <= P && n->s_off + n->n_state <= S);
+  }
+  assert(g->tmp_off + (size_t)g->n_tmp * g->tmp_size == W);
   return NN_OK;
 }
 

@@ -232,6 +232,12 @@ void nn_graph_check_defaults(nn_graph_check_config *c);
 int nn_graph_check(nn_graph *g, const float *const *inputs, size_t n,
                    const nn_graph_check_config *c, nn_graph_check_result *out);
 
+/* nn_graph_check against the parameter gradient grad (P,) instead of
+ * backward's (so tests can show a wrong gradient is caught). */
+int nn__graph_check_with(nn_graph *g, const float *const *inputs, size_t n,
+                         const nn_graph_check_config *c, const float *grad,
+                         nn_graph_check_result *out);
+
 /* ---- internal: the op table (core/op_*.c) ----------------------------------- */
 
 /* A node as compiled: its spec with the defaults resolved, its values and

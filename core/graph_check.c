@@ -98,8 +98,9 @@ static int tensor(check *k, float *v, const float *grad, size_t count, double L0
   return NN_OK;
 }
 
-int nn_graph_check(nn_graph *g, const float *const *inputs, size_t n,
-                   const nn_graph_check_config *c, nn_graph_check_result *out) {
+int nn__graph_check_with(nn_graph *g, const float *const *inputs, size_t n,
+                         const nn_graph_check_config *c, const float *grad_in,
+                         nn_graph_check_result *out) {
   memset(out, 0, sizeof *out);
   out->worst_value = -1;
   int ni = g->spec.n_inputs, rc = NN_ENOMEM;
@@ -132,7 +133,7 @@ int nn_graph_check(nn_graph *g, const float *const *inputs, size_t n,
   /* dL/dy = c */
   rc = nn_graph_backward(g, coef, 1);
   if (rc != NN_OK) goto done;
-  memcpy(grad, g->grads, g->n_params * sizeof(float));
+  memcpy(grad, grad_in != NULL ? grad_in : g->grads, g->n_params * sizeof(float));
   for (int i = 0; i < ni; i++) {
     const float *d = nn_graph_value_grad(g, i);
     if (d != NULL) memcpy(dx[i], d, n * nn_shape_size(&g->shape[i]) * sizeof(float));
@@ -151,4 +152,9 @@ done:
   memcpy(g->state, saved, g->n_state * sizeof(float));
   free(mem);
   return rc;
+}
+
+int nn_graph_check(nn_graph *g, const float *const *inputs, size_t n,
+                   const nn_graph_check_config *c, nn_graph_check_result *out) {
+  return nn__graph_check_with(g, inputs, n, c, NULL, out);
 }

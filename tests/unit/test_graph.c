@@ -410,3 +410,43 @@ Test(graph, chain_equals_the_layer_list) {
   same_as_model(4, 8, 3, 5);      /* plain loops */
   same_as_model(20, 64, 10, 50);  /* cblas_sgemm */
 }
+
+/* ---- the checker itself ----------------------------------------------------------- */
+
+/* A gradient wrong in one entry, by 10 %, fails the check at that entry. */
+Test(graph, the_check_catches_a_wrong_gradient) {
+  nn_graph_spec *s = gu_spec();
+  gu_input(s, "x", 4, 0, 0, 0);
+  nn_node_spec *n = gu_node(s, "y", NN_OP_DENSE, "x", NULL);
+  n->units = 3, n->activation = NN_ACT_TANH;
+  nn_graph *g;
+  cr_assert_eq(nn_graph_compile(s, 2, &g, NULL), NN_OK);
+  float x[8], dy[6];
+  gu_fill(x, 8, 12);
+  nn_graph_check_config c;
+  nn_graph_check_defaults(&c);
+  nn_graph_check_result r;
+  /* backward's own gradient passes */
+  cr_assert_eq(nn_graph_check(g, (const float *const[]){x}, 2, &c, &r), NN_OK);
+  cr_expect(r.pass && r.checked == 15 + 8, "%g over %zu", r.max_error, r.checked);
+  /* the same, fed by hand: the loss's coefficients are dy */
+  nn__rng rng;
+  nn__rng_seed(&rng, c.seed, 0x63686b31ull);
+  for (int i = 0; i < 6; i++) dy[i] = 2.0f * nn__rng_uniform(&rng) - 1.0f;
+  cr_assert_eq(nn_graph_forward(g, (const float *const[]){x}, 2, 0, NULL), NN_OK);
+  cr_assert_eq(nn_graph_backward(g, dy, 1), NN_OK);
+  float grad[15];
+  memcpy(grad, nn_graph_grads(g), sizeof grad);
+  cr_assert_eq(nn__graph_check_with(g, (const float *const[]){x}, 2, &c, grad, &r), NN_OK);
+  cr_expect(r.pass, "%g", r.max_error);
+  for (int i = 0; i < 15; i += 7) {
+    memcpy(grad, nn_graph_grads(g), sizeof grad);
+    grad[i] = grad[i] * 1.1f + (grad[i] == 0.0f ? 0.1f : 0.0f);
+    cr_assert_eq(nn__graph_check_with(g, (const float *const[]){x}, 2, &c, grad, &r), NN_OK);
+    cr_expect(!r.pass, "entry %d wrong by 10 %%: error %g", i, r.max_error);
+    cr_expect_eq(r.worst_value, -1);
+    cr_expect_eq(r.worst_index, (size_t)i);
+  }
+  nn_graph_free(g);
+  free(s);
+}
