@@ -80,8 +80,10 @@ const char *nn_op_name(nn_op op);
 int nn_op_parse(const char *s, nn_op *op);
 
 /* One node of a graph spec. An attribute an op does not read is ignored; 0
- * leaves an integer attribute to its default. Pairs ([h, w]) with a 0 second
- * entry are squares: kernel {3, 0} is 3x3; conv1d and 1-D pools read [0]. */
+ * leaves an integer attribute to its default. Pairs ([h, w]) other than
+ * padding, where 0 is a value, with a 0 second entry are squares: kernel
+ * {3, 0} is 3x3 (a spec's single integer fills both entries); conv1d and
+ * 1-D pools read [0]. */
 typedef struct {
   char name[NN_GRAPH_NAME];
   nn_op op;
@@ -95,7 +97,7 @@ typedef struct {
   int filters;        /* conv: output channels */
   int kernel[2];      /* conv */
   int stride[2];      /* conv: default 1; pools: default size */
-  int padding[2];     /* conv: zeros on each side, default 0 */
+  int padding[2];     /* conv: zeros on each side, default 0; both entries literal */
   int dilation[2];    /* conv: default 1 */
   int size[2];        /* pools: window */
   int categories;     /* embedding: codes in [0, categories) */
@@ -275,7 +277,8 @@ typedef struct {
   float *dy;                          /* (n, y): backward may overwrite it */
   float *dx[NN_GRAPH_MAX_ARGS];       /* (n, in[j]) or NULL: backward overwrites */
   int train;
-  nn__rng *rng;
+  nn__rng *rng;                       /* forward: dropout's generator, or NULL */
+  int masks;                          /* backward: forward drew dropout masks */
   nn__pool *pool;
 } nn__opctx;
 
@@ -311,7 +314,7 @@ struct nn_graph {
   const float *in[NN_GRAPH_MAX_INPUTS]; /* the last forward's inputs */
   size_t n;                            /* the last forward's rows; 0: none */
   int train;                           /* the last forward's mode */
-  nn__rng *rng;                        /* ... and generator (dropout on) */
+  int masks;                           /* ... drew dropout masks */
 };
 
 /* The table, indexed by nn_op. */

@@ -32,7 +32,7 @@ static void context(nn_graph *g, const nn__gnode *n, nn__opctx *c) {
   c->state = g->state + n->s_off;
   c->scratch = g->ws + n->scratch_off;
   c->train = g->train;
-  c->rng = g->rng;
+  c->masks = g->masks;
 }
 
 int nn_graph_forward(nn_graph *g, const float *const *inputs, size_t n, int train,
@@ -41,11 +41,12 @@ int nn_graph_forward(nn_graph *g, const float *const *inputs, size_t n, int trai
   for (int i = 0; i < g->spec.n_inputs; i++) g->in[i] = inputs[i];
   g->n = n;
   g->train = train;
-  g->rng = train ? rng : NULL;
+  g->masks = train && rng != NULL;
   for (int k = 0; k < g->spec.n_nodes; k++) {
     const nn__gnode *node = &g->nodes[g->order[k]];
     nn__opctx c;
     context(g, node, &c);
+    c.rng = g->masks ? rng : NULL;
     int rc = node->op->forward(&c);
     if (rc != NN_OK) {
       g->n = 0; /* no backward of a pass that did not finish */

@@ -46,7 +46,6 @@ static int infer(nn__gnode *n, nn_error *err) {
     s->dilation[1] = s->dilation[0] ? s->dilation[0] : 1, s->dilation[0] = 1;
   } else {
     if (s->kernel[1] == 0) s->kernel[1] = s->kernel[0];
-    if (s->padding[1] == 0) s->padding[1] = s->padding[0];
     nn__graph_pair(s->stride, 1);
     nn__graph_pair(s->dilation, 1);
   }

@@ -21,7 +21,7 @@ static int forward(nn__opctx *c) {
   size_t z = nn_shape_size(&c->node->y);
   /* y = x mask, mask = 0 with probability rate, else 1/(1 - rate) */
   nn__dropout_forward(c->node->s.rate, c->x[0], c->y, c->scratch, c->n, (int)z,
-                      c->train ? c->rng : NULL);
+                      c->rng);
   return NN_OK;
 }
 
@@ -30,7 +30,7 @@ static void backward(nn__opctx *c) {
   size_t z = nn_shape_size(&c->node->y);
   memcpy(c->dx[0], c->dy, c->n * z * sizeof(float));
   /* dx = dy mask */
-  if (c->train && c->rng != NULL) nn__dropout_backward(c->dx[0], c->scratch, c->n, (int)z);
+  if (c->masks) nn__dropout_backward(c->dx[0], c->scratch, c->n, (int)z);
 }
 
 const nn__op nn__op_dropout = {"dropout", 1, 1, 0, infer, NULL, forward, backward};

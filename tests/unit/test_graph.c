@@ -78,7 +78,7 @@ Test(graph, bad_attributes_and_names) {
   s->nodes[0].kernel[0] = 9;
   refused(s, NN_ESHAPE, "nodes[0].kernel",
           "nodes[0].kernel: the kernel is larger than the padded input");
-  s->nodes[0].padding[0] = 1;
+  s->nodes[0].padding[0] = 1, s->nodes[0].padding[1] = 1;
   nn_graph *g;
   cr_expect_eq(nn_graph_compile(s, 2, &g, NULL), NN_OK); /* 10x10 padded: one 9x9 window */
   cr_expect_eq(nn_graph_shape(g, 1)->dim[1], 2);
@@ -270,7 +270,7 @@ Test(graph, small_conv_net) {
   nn_graph_spec *s = gu_spec();
   gu_input(s, "x", 1, 8, 8, 0);
   nn_node_spec *n = gu_node(s, "c1", NN_OP_CONV2D, "x", NULL);
-  n->filters = 4, n->kernel[0] = 3, n->padding[0] = 1;
+  n->filters = 4, n->kernel[0] = 3, n->padding[0] = 1, n->padding[1] = 1;
   gu_node(s, "bn", NN_OP_BATCHNORM, "c1", NULL);
   gu_node(s, "r1", NN_OP_RELU, "bn", NULL);
   gu_node(s, "p1", NN_OP_MAXPOOL, "r1", NULL)->size[0] = 2;

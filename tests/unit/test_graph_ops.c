@@ -203,7 +203,7 @@ Test(graph_ops, conv2d) {
   s = gu_spec();
   gu_input(s, "a", 1, 5, 5, 0);
   c = gu_node(s, "y", NN_OP_CONV2D, "a", NULL);
-  c->filters = 2, c->kernel[0] = 3, c->padding[0] = 1;
+  c->filters = 2, c->kernel[0] = 3, c->padding[0] = 1, c->padding[1] = 1;
   check(s, 0, 0, "conv2d 'same' 3x3, linear");
 }
 
