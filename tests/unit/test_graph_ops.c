@@ -1,10 +1,13 @@
 /* test_graph_ops.c — every op of the graph engine against central finite
  * differences (nn_graph_check, the loss summed in double over float32
  * passes): each parameter tensor and each input, at odd shapes, with
- * broadcasting, in training and evaluation modes where they differ. */
+ * broadcasting, in training and evaluation modes where they differ; and the
+ * forward values of the ops the layer list does not have, worked by hand. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test_graph_util.h"
 
@@ -226,4 +229,91 @@ Test(graph_ops, pools) {
   gu_input(s, "a", 3, 4, 5, 0);
   gu_node(s, "y", NN_OP_GLOBAL_AVGPOOL, "a", NULL);
   check(s, 0, 0, "global_avgpool [3, 4, 5]");
+}
+
+/* ---- forward values by hand (the check compares backward with forward, so a
+ * forward wrong in a way its backward follows would pass it) ------------------ */
+
+/* Compile s for one row, set its parameters to w (NULL: initialised), run x
+ * and compare the output with want (count,). */
+static void forward_is(nn_graph_spec *s, const float *w, const float *x, const float *want,
+                       size_t count, const char *what) {
+  nn_graph *g;
+  nn_error err;
+  cr_assert_eq(nn_graph_compile(s, 1, &g, &err), NN_OK, "%s: %s", what, err.message);
+  cr_assert_eq(nn_shape_size(nn_graph_shape(g, nn_graph_output(g))), count, "%s", what);
+  if (w != NULL) memcpy(nn_graph_params(g), w, nn_graph_param_count(g) * sizeof(float));
+  cr_assert_eq(nn_graph_forward(g, (const float *const[]){x}, 1, 0, NULL), NN_OK);
+  const float *y = nn_graph_value(g, nn_graph_output(g));
+  for (size_t i = 0; i < count; i++)
+    cr_expect_float_eq(y[i], want[i], 1e-5f, "%s [%zu]: %g, not %g", what, i, y[i], want[i]);
+  nn_graph_free(g);
+  free(s);
+}
+
+Test(graph_ops, forward_values) {
+  const float nine[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  nn_graph_spec *s = gu_spec();
+  gu_input(s, "x", 1, 3, 3, 0);
+  nn_node_spec *n = gu_node(s, "y", NN_OP_CONV2D, "x", NULL);
+  n->filters = 1, n->kernel[0] = 2;
+  /* W = [[1, 0], [0, 1]], b = 0.5: y = x[i][j] + x[i+1][j+1] + 0.5 */
+  forward_is(s, (const float[]){1, 0, 0, 1, 0.5f}, nine, (const float[]){6.5f, 8.5f, 12.5f, 14.5f},
+             4, "conv2d");
+
+  s = gu_spec();
+  gu_input(s, "x", 1, 5, 0, 0);
+  n = gu_node(s, "y", NN_OP_CONV1D, "x", NULL);
+  n->filters = 1, n->kernel[0] = 2, n->dilation[0] = 2, n->padding[0] = 1;
+  /* padded 0 1 2 3 4 5 0, taps 2 apart weighted 1 and 10 */
+  forward_is(s, (const float[]){1, 10, 0}, nine, (const float[]){20, 31, 42, 53, 4}, 5,
+             "conv1d dilated and padded");
+
+  s = gu_spec();
+  gu_input(s, "x", 1, 2, 4, 0);
+  gu_node(s, "y", NN_OP_MAXPOOL, "x", NULL)->size[0] = 2;
+  const float pool_in[8] = {1, 5, 2, 0, 3, 4, 8, 7};
+  forward_is(s, NULL, pool_in, (const float[]){5, 8}, 2, "maxpool");
+  s = gu_spec();
+  gu_input(s, "x", 1, 2, 4, 0);
+  gu_node(s, "y", NN_OP_AVGPOOL, "x", NULL)->size[0] = 2;
+  forward_is(s, NULL, pool_in, (const float[]){13.0f / 4, 17.0f / 4}, 2, "avgpool");
+  s = gu_spec();
+  gu_input(s, "x", 2, 4, 0, 0);
+  gu_node(s, "y", NN_OP_GLOBAL_AVGPOOL, "x", NULL);
+  forward_is(s, NULL, pool_in, (const float[]){2, 5.5f}, 2, "global_avgpool");
+
+  s = gu_spec();
+  gu_input(s, "x", 4, 0, 0, 0);
+  gu_node(s, "y", NN_OP_LAYERNORM, "x", NULL);
+  float r = 1.0f / sqrtf(1.25f + 1e-5f);
+  forward_is(s, NULL, nine, (const float[]){-1.5f * r, -0.5f * r, 0.5f * r, 1.5f * r}, 4,
+             "layernorm");
+
+  s = gu_spec();
+  gu_input(s, "x", 3, 3, 0, 0);
+  n = gu_node(s, "y", NN_OP_SLICE, "x", NULL);
+  n->axis = -1, n->start = 1; /* to the end */
+  forward_is(s, NULL, nine, (const float[]){2, 3, 5, 6, 8, 9}, 6, "slice");
+
+  s = gu_spec();
+  gu_input(s, "x", 3, 3, 0, 0);
+  n = gu_node(s, "a", NN_OP_SLICE, "x", NULL);
+  n->start = 2; /* the last row of axis 0 */
+  gu_node(s, "y", NN_OP_CONCAT, "a", "x"); /* axis 0: [7 8 9] above x */
+  forward_is(s, NULL, nine, (const float[]){7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 12, "concat");
+
+  s = gu_spec();
+  gu_input(s, "x", 3, 3, 0, 0);
+  n = gu_node(s, "c", NN_OP_SLICE, "x", NULL);
+  n->axis = 1, n->end = 1; /* the first column, [3, 1] */
+  gu_node(s, "y", NN_OP_SUB, "x", "c"); /* each row minus its first entry */
+  forward_is(s, NULL, nine, (const float[]){0, 1, 2, 0, 1, 2, 0, 1, 2}, 9, "sub broadcast");
+
+  s = gu_spec();
+  gu_input(s, "x", 2, 0, 0, 0);
+  n = gu_node(s, "y", NN_OP_EMBEDDING, "x", NULL);
+  n->categories = 3, n->dim = 2;
+  forward_is(s, (const float[]){0, 1, 10, 11, 20, 21}, (const float[]){2, 0},
+             (const float[]){20, 21, 0, 1}, 4, "embedding");
 }
