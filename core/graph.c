@@ -159,14 +159,16 @@ static int check_nodes(const nn_graph_spec *spec, nn__gnode *nodes, nn_error *er
   if (spec->n_nodes < 1 || spec->n_nodes > NN_GRAPH_MAX_NODES)
     return nn__fail(err, NN_EINVAL, "nodes", "nodes: a graph has 1 to %d nodes",
                     NN_GRAPH_MAX_NODES);
+  for (int i = 0; i < spec->n_nodes; i++) { /* every name is a string before any lookup */
+    nodes[i].index = i;
+    if (!name_ok(spec->nodes[i].name))
+      return nn__graph_fail(err, NN_EINVAL, &nodes[i], "name", "a name has 1 to %d bytes",
+                            NN_GRAPH_NAME - 1);
+  }
   for (int i = 0; i < spec->n_nodes; i++) {
     const nn_node_spec *s = &spec->nodes[i];
     nn__gnode *n = &nodes[i];
     n->s = *s;
-    n->index = i;
-    if (!name_ok(s->name))
-      return nn__graph_fail(err, NN_EINVAL, n, "name", "a name has 1 to %d bytes",
-                            NN_GRAPH_NAME - 1);
     if (lookup(spec, s->name) != spec->n_inputs + i)
       return nn__graph_fail(err, NN_EINVAL, n, "name", "the name \"%s\" is used twice",
                             s->name);

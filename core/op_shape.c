@@ -111,10 +111,14 @@ static int reshape_infer(nn__gnode *n, nn_error *err) {
   if (s->rank < 1 || s->rank > NN_GRAPH_MAX_RANK)
     return nn__graph_fail(err, NN_EINVAL, n, "shape", "a shape has 1 to %d dimensions",
                           NN_GRAPH_MAX_RANK);
-  for (int d = 0; d < s->rank; d++)
+  size_t z = 1;
+  for (int d = 0; d < s->rank; d++) {
     if (s->dim[d] < 1 || s->dim[d] > NN_GRAPH_MAX_VALUE)
       return nn__graph_fail(err, NN_EINVAL, n, "shape", "dimensions must be positive");
-  if (nn_shape_size(s) != nn_shape_size(&n->in[0])) {
+    z *= (size_t)s->dim[d]; /* at most 2^48: no overflow */
+    if (z > NN_GRAPH_MAX_VALUE) break;
+  }
+  if (z != nn_shape_size(&n->in[0])) {
     char a[64], b[64];
     nn_shape_format(s, a, sizeof a);
     nn_shape_format(&n->in[0], b, sizeof b);

@@ -100,6 +100,11 @@ Test(graph, bad_attributes_and_names) {
   gu_node(s, "r", NN_OP_RESHAPE, "d", NULL)->shape = (nn_shape){2, {5, 5}};
   refused(s, NN_ESHAPE, "nodes[3].shape",
           "nodes[3].shape: [5, 5] does not hold the 16 values of [4, 2, 2]");
+  s->nodes[3].shape = (nn_shape){4, {1 << 16, 1 << 16, 1 << 16, 1 << 16}}; /* 2^64 */
+  refused(s, NN_ESHAPE, "nodes[3].shape",
+          "nodes[3].shape: [65536, 65536, 65536, 65536] does not hold the 16 values of [4, 2, 2]");
+  memset(s->nodes[3].name, 'r', NN_GRAPH_NAME); /* no NUL */
+  refused(s, NN_EINVAL, "nodes[3].name", "nodes[3].name: a name has 1 to 31 bytes");
   s->input_shapes[0].rank = 0;
   refused(s, NN_EINVAL, "inputs[0]", "inputs[0]: a shape has 1 to 4 dimensions");
   free(s);
