@@ -315,7 +315,12 @@ struct nn_graph {
   size_t n;                            /* the last forward's rows; 0: none */
   int train;                           /* the last forward's mode */
   int masks;                           /* ... drew dropout masks */
+  nn__pool *pool;                      /* threads of the products; NULL: the caller */
 };
+
+/* Spread the large products of later passes over pool (NULL: none). The
+ * bits do not depend on it (core/gemm.c). */
+void nn__graph_set_pool(nn_graph *g, nn__pool *pool);
 
 /* The table, indexed by nn_op. */
 const nn__op *nn__op_get(nn_op op);

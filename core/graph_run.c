@@ -33,7 +33,10 @@ static void context(nn_graph *g, const nn__gnode *n, nn__opctx *c) {
   c->scratch = g->ws + n->scratch_off;
   c->train = g->train;
   c->masks = g->masks;
+  c->pool = g->pool;
 }
+
+void nn__graph_set_pool(nn_graph *g, nn__pool *pool) { g->pool = pool; }
 
 int nn_graph_forward(nn_graph *g, const float *const *inputs, size_t n, int train,
                      nn__rng *rng) {
@@ -70,10 +73,12 @@ int nn_graph_backward(nn_graph *g, const float *dout, int input_grads) {
   for (size_t v = 0; v < ni; v++)
     if (!g->has_grad[v] && input_grads)
       memset(g->ws + g->grad_off[v], 0, n * nn_shape_size(&g->shape[v]) * sizeof(float));
-  memset(g->grads, 0, g->n_params * sizeof(float)); /* parameters of dead nodes */
   for (int k = g->spec.n_nodes - 1; k >= 0; k--) {
     const nn__gnode *node = &g->nodes[g->order[k]];
-    if (!node->live) continue;
+    if (!node->live) { /* the output does not depend on its parameters */
+      memset(g->grads + node->p_off, 0, node->n_params * sizeof(float));
+      continue;
+    }
     nn__opctx c;
     context(g, node, &c);
     c.dy = g->ws + g->grad_off[ni + (size_t)node->index];

@@ -11,8 +11,8 @@
 #include "graph.h"
 
 /* geo: [0..3] y's dims padded to 4 on the left; [4..7] a's strides;
- * [8..11] b's strides (0: repeated) */
-enum { DIMS = 0, SA = 4, SB = 8 };
+ * [8..11] b's strides (0: repeated); [12] neither operand repeats */
+enum { DIMS = 0, SA = 4, SB = 8, FLAT = 12 };
 
 static void strides(const nn_shape *s, const int *dims, int *st) {
   int pad = 4 - s->rank, step = 1;
@@ -37,6 +37,8 @@ static int infer(nn__gnode *n, nn_error *err) {
   for (int d = 0; d < 4; d++) dims[d] = d < 4 - rank ? 1 : n->y.dim[d - (4 - rank)];
   strides(a, dims, n->geo + SA);
   strides(b, dims, n->geo + SB);
+  size_t z = nn_shape_size(&n->y);
+  n->geo[FLAT] = nn_shape_size(a) == z && nn_shape_size(b) == z;
   return NN_OK;
 }
 
@@ -72,9 +74,24 @@ static void row_back(nn_op op, const int *geo, const float *a, const float *b, c
       }
 }
 
+/* The common case of equal shapes: one pass over the batch. */
+NN__VECTORIZE
+static void flat(nn_op op, const float *a, const float *b, float *y, size_t count) {
+  if (op == NN_OP_ADD)
+    for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i]; /* y = a + b */
+  else if (op == NN_OP_SUB)
+    for (size_t i = 0; i < count; i++) y[i] = a[i] - b[i]; /* y = a - b */
+  else
+    for (size_t i = 0; i < count; i++) y[i] = a[i] * b[i]; /* y = a b */
+}
+
 static int forward(nn__opctx *c) {
   const nn__gnode *n = c->node;
   size_t za = nn_shape_size(&n->in[0]), zb = nn_shape_size(&n->in[1]), zy = nn_shape_size(&n->y);
+  if (n->geo[FLAT]) {
+    flat(n->s.op, c->x[0], c->x[1], c->y, c->n * zy);
+    return NN_OK;
+  }
   for (size_t r = 0; r < c->n; r++)
     row(n->s.op, n->geo, c->x[0] + r * za, c->x[1] + r * zb, c->y + r * zy);
   return NN_OK;

@@ -213,6 +213,9 @@ Test(graph, a_value_shared_by_two_branches) {
     cr_assert_eq(nn_graph_backward(gb, d, 0), NN_OK);
     const float *dh = nn_graph_value_grad(gb, 1);
     for (int i = 0; i < 24; i++) sum[i] = branch ? sum[i] + dh[i] : dh[i];
+    size_t off, count; /* the other branch is dead: its gradient is 0 */
+    nn_graph_node_params(gb, branch ? 1 : 2, &off, &count);
+    for (size_t i = 0; i < count; i++) cr_expect_eq(nn_graph_grads(gb)[off + i], 0.0f);
     nn_graph_free(gb);
     free(t);
   }
@@ -453,5 +456,45 @@ Test(graph, the_check_catches_a_wrong_gradient) {
     cr_expect_eq(r.worst_index, (size_t)i);
   }
   nn_graph_free(g);
+  free(s);
+}
+
+/* Products large enough to be cut into tiles give the same bits on threads. */
+Test(graph, threads_do_not_change_the_bits) {
+  nn_graph_spec *s = gu_spec();
+  gu_input(s, "x", 8, 16, 16, 0);
+  nn_node_spec *n = gu_node(s, "c", NN_OP_CONV2D, "x", NULL);
+  n->filters = 32, n->kernel[0] = 3, n->padding[0] = n->padding[1] = 1;
+  n->activation = NN_ACT_RELU;
+  gu_node(s, "f", NN_OP_FLATTEN, "c", NULL);
+  n = gu_node(s, "y", NN_OP_DENSE, "f", NULL);
+  n->units = 512, n->activation = NN_ACT_TANH;
+  enum { ROWS = 64 };
+  size_t nx = ROWS * 8 * 256, ny = ROWS * 512;
+  float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+  float *y0 = malloc(ny * sizeof(float)), *g0 = NULL;
+  gu_fill(x, nx, 13);
+  gu_fill(dy, ny, 14);
+  nn__pool *pool;
+  cr_assert_eq(nn__pool_new(2, &pool), NN_OK);
+  for (int threads = 0; threads <= 1; threads++) {
+    nn_graph *g;
+    cr_assert_eq(nn_graph_compile(s, ROWS, &g, NULL), NN_OK);
+    nn__graph_set_pool(g, threads ? pool : NULL);
+    cr_assert_eq(nn_graph_forward(g, (const float *const[]){x}, ROWS, 1, NULL), NN_OK);
+    cr_assert_eq(nn_graph_backward(g, dy, 1), NN_OK);
+    size_t P = nn_graph_param_count(g);
+    if (!threads) {
+      memcpy(y0, nn_graph_value(g, nn_graph_output(g)), ny * sizeof(float));
+      g0 = malloc(P * sizeof(float));
+      memcpy(g0, nn_graph_grads(g), P * sizeof(float));
+    } else {
+      cr_expect_eq(memcmp(y0, nn_graph_value(g, nn_graph_output(g)), ny * sizeof(float)), 0);
+      cr_expect_eq(memcmp(g0, nn_graph_grads(g), P * sizeof(float)), 0);
+    }
+    nn_graph_free(g);
+  }
+  nn__pool_free(pool);
+  free(x), free(dy), free(y0), free(g0);
   free(s);
 }
