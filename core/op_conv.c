@@ -10,6 +10,7 @@
  * A conv1d is a conv2d of height 1. Costs: col holds n P C kh kw floats
  * (kh kw times the input for stride 1), Z and dZ n P F each.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "graph.h"
@@ -85,29 +86,49 @@ static void init(const nn__gnode *n, float *w, float *state, nn__rng *r) {
                          n->s.activation, r);
 }
 
-/* col (n P, C kh kw) from x; or, when dx != NULL, dx += col's patches */
+/* The taps j0 .. j1 of a kernel row at output column ow that fall inside
+ * the input (the others read padding). */
+static void taps(const int *g, int ow, int *j0, int *j1) {
+  int w0 = ow * g[SW] - g[PW]; /* input column of tap 0 */
+  *j0 = w0 >= 0 ? 0 : (-w0 + g[DW] - 1) / g[DW]; /* the first with w0 + j dw >= 0 */
+  *j1 = w0 >= g[W] ? 0 : (g[W] - 1 - w0) / g[DW] + 1; /* past the last < W */
+  if (*j0 > g[KW]) *j0 = g[KW]; /* padding wider than the kernel */
+  if (*j1 > g[KW]) *j1 = g[KW];
+  if (*j1 < *j0) *j1 = *j0;
+}
+
+/* col (n P, C kh kw) from x; or, when dx != NULL, dx += col's patches. The
+ * bounds are worked out per kernel row, so the taps run without a test. */
 static void im2col(const int *g, size_t rows, const float *x, float *dx, float *col) {
   size_t P = (size_t)g[HO] * (size_t)g[WO], zx = (size_t)g[C] * g[H] * g[W];
   size_t ck = (size_t)g[C] * g[KH] * g[KW];
-  for (size_t r = 0; r < rows; r++)
-    for (int oh = 0; oh < g[HO]; oh++)
-      for (int ow = 0; ow < g[WO]; ow++) {
+  for (int ow = 0; ow < g[WO]; ow++) {
+    int j0, j1, w0 = ow * g[SW] - g[PW];
+    taps(g, ow, &j0, &j1);
+    for (size_t r = 0; r < rows; r++)
+      for (int oh = 0; oh < g[HO]; oh++) {
         float *p = col + (r * P + (size_t)oh * g[WO] + ow) * ck;
         for (int ch = 0; ch < g[C]; ch++)
-          for (int i = 0; i < g[KH]; i++) {
+          for (int i = 0; i < g[KH]; i++, p += g[KW]) {
             int ih = oh * g[SH] - g[PH] + i * g[DH];
-            for (int j = 0; j < g[KW]; j++, p++) {
-              int iw = ow * g[SW] - g[PW] + j * g[DW];
-              int in = ih >= 0 && ih < g[H] && iw >= 0 && iw < g[W];
-              size_t at = r * zx + ((size_t)ch * g[H] + (size_t)ih) * g[W] + (size_t)iw;
-              if (dx != NULL) {
-                if (in) dx[at] += *p;
-              } else {
-                *p = in ? x[at] : 0.0f;
-              }
+            int inside = ih >= 0 && ih < g[H];
+            /* the input row, from its column w0 on: tap j reads [j dw] */
+            ptrdiff_t at = (ptrdiff_t)(r * zx) + ((ptrdiff_t)ch * g[H] + ih) * g[W] + w0;
+            if (dx != NULL) {
+              if (!inside) continue;
+              for (int j = j0; j < j1; j++) dx[at + (ptrdiff_t)j * g[DW]] += p[j];
+              continue;
             }
+            if (!inside) {
+              memset(p, 0, (size_t)g[KW] * sizeof(float));
+              continue;
+            }
+            for (int j = 0; j < j0; j++) p[j] = 0.0f;
+            for (int j = j0; j < j1; j++) p[j] = x[at + (ptrdiff_t)j * g[DW]];
+            for (int j = j1; j < g[KW]; j++) p[j] = 0.0f;
           }
       }
+  }
 }
 
 static nn_layer_spec layer(const nn__gnode *n) {

@@ -191,6 +191,13 @@ Test(graph_ops, conv1d) {
   c->filters = 3, c->kernel[0] = 3, c->stride[0] = 2, c->padding[0] = 1, c->dilation[0] = 2;
   c->activation = NN_ACT_TANH;
   check(s, 0, 0, "conv1d [2, 9], k 3, stride 2, padding 1, dilation 2");
+
+  s = gu_spec(); /* padding wider than the dilated kernel: outputs of padding alone */
+  gu_input(s, "a", 1, 4, 0, 0);
+  c = gu_node(s, "y", NN_OP_CONV1D, "a", NULL);
+  c->filters = 2, c->kernel[0] = 2, c->padding[0] = 5, c->dilation[0] = 2;
+  c->activation = NN_ACT_TANH;
+  check(s, 0, 0, "conv1d [1, 4], k 2, padding 5, dilation 2");
 }
 
 Test(graph_ops, conv2d) {
