@@ -60,11 +60,13 @@ static int infer(nn__gnode *n, nn_error *err) {
   g[F] = s->filters, g[KH] = s->kernel[0], g[KW] = s->kernel[1];
   g[SH] = s->stride[0], g[SW] = s->stride[1], g[PH] = s->padding[0], g[PW] = s->padding[1];
   g[DH] = s->dilation[0], g[DW] = s->dilation[1];
-  long long span_h = (long long)g[DH] * (g[KH] - 1) + 1, span_w = (long long)g[DW] * (g[KW] - 1) + 1;
+  long long span_h = (long long)g[DH] * (g[KH] - 1) + 1; /* the dilated kernel */
+  long long span_w = (long long)g[DW] * (g[KW] - 1) + 1;
   long long ho = ((long long)g[H] + 2ll * g[PH] - span_h) / g[SH] + 1;
   long long wo = ((long long)g[W] + 2ll * g[PW] - span_w) / g[SW] + 1;
   if ((long long)g[H] + 2ll * g[PH] < span_h || (long long)g[W] + 2ll * g[PW] < span_w)
-    return nn__graph_fail(err, NN_ESHAPE, n, "kernel", "the kernel is larger than the padded input");
+    return nn__graph_fail(err, NN_ESHAPE, n, "kernel",
+                          "the kernel is larger than the padded input");
   long long ck = (long long)g[C] * g[KH] * g[KW];
   if (ck > NN_GRAPH_MAX_VALUE || ho * wo * ck > NN_GRAPH_MAX_VALUE)
     return nn__graph_fail(err, NN_ERANGE, n, "kernel", "the patches hold more than %d values",
