@@ -36,13 +36,7 @@ void nn__graph_init_weights(float *w, size_t count, int fan_in, int fan_out, nn_
                             nn_act act, nn__rng *r) {
   if (init == NN_INIT_AUTO)
     init = act == NN_ACT_RELU || act == NN_ACT_LEAKY_RELU ? NN_INIT_HE : NN_INIT_XAVIER;
-  if (init == NN_INIT_HE) { /* W ~ N(0, 2 / fan_in) */
-    float sd = sqrtf(2.0f / (float)fan_in);
-    for (size_t i = 0; i < count; i++) w[i] = sd * nn__rng_normal(r);
-  } else { /* W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
-    float a = sqrtf(6.0f / (float)(fan_in + fan_out));
-    for (size_t i = 0; i < count; i++) w[i] = a * (2.0f * nn__rng_uniform(r) - 1.0f);
-  }
+  nn__init_weights(w, count, fan_in, fan_out, init, r);
 }
 
 static void init(const nn__gnode *n, float *w, float *state, nn__rng *r) {
