@@ -10,6 +10,7 @@
  *   store_epochs.c    what each epoch of a job leaves: its progress, its
  *                     metrics row and checkpoint, committed together
  *   store_events.c    the jobs' event log
+ *   store_searches.c  hyperparameter searches, their trials and rungs
  *   store_pool.c      handles kept between requests (no SQL of its own)
  *
  * A statement is a `static const store__sql` beside the function that binds
@@ -89,6 +90,15 @@ enum store__slot {
   Q_JOB_EVENTS_AFTER,
   Q_EVENTS_LATEST,
   Q_EVENTS_ACTIVE,
+  /* store_searches.c */
+  Q_SEARCH_INSERT,
+  Q_SEARCH_GET,
+  Q_SEARCH_LIST,
+  Q_SEARCH_FINISH,
+  Q_SEARCH_TRIAL_INSERT,
+  Q_SEARCH_TRIALS,
+  Q_SEARCH_RUNG_PUT,
+  Q_SEARCH_RUNGS,
   Q_COUNT
 };
 

@@ -122,7 +122,7 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
