@@ -8,6 +8,7 @@
 #include "api_models.h"
 #include "api_ops.h"
 #include "api_predict.h"
+#include "api_searches.h"
 #include "api_v2.h"
 #include "api_web.h"
 #include "router.h"
@@ -62,6 +63,15 @@ static const route routes[] = {
     /* changes nothing, but spends CPU on the caller's behalf: the full token */
     {.method = "POST", .pattern = "/v1/models/{id}/gradcheck", .body = ROUTE_BODY_JSON,
      .handler = api_gradcheck},
+
+    {.method = "POST", .pattern = "/v1/searches", .body = ROUTE_BODY_JSON,
+     .handler = api_searches_create},
+    {.method = "GET", .pattern = "/v1/searches", .handler = api_searches_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/searches/{id}", .handler = api_searches_get,
+     .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v1/searches/{id}/cancel", .body = ROUTE_BODY_JSON,
+     .handler = api_searches_cancel},
 
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},

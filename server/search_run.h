@@ -1,0 +1,31 @@
+/*
+ * search_run.h — the searches' scheduler: one thread that drives every
+ * running search from its rows in the store, so a search goes on after a
+ * restart from where its rows say it was.
+ *
+ * A pass over a search: settle the rungs whose job ended (the metric it
+ * reached, or failed), then, while fewer than max_concurrent of its jobs are
+ * queued or running, start the next step — with ASHA a promotion
+ * (asha_next) before a new trial — and finish the search when nothing runs
+ * and nothing is left to start. Each trial is an ordinary model (named
+ * search-<id>-trial-<k>) trained by ordinary jobs; a promotion is a new job
+ * of the same model for the next rung's extra epochs, which continues from
+ * the model's weights. Passes run every 250 ms and on search_run_notify.
+ */
+#ifndef TRAIND_SEARCH_RUN_H
+#define TRAIND_SEARCH_RUN_H
+
+#include "jobs.h"
+
+typedef struct search_run search_run;
+
+/** Start the scheduler thread (it opens its own store handle). @return 0 or -1 (logged) */
+int search_run_start(const char *db_path, jobs *j, search_run **out);
+
+/** Something changed (a search created or cancelled): run a pass now. Thread-safe. */
+void search_run_notify(search_run *r);
+
+/** Stop the thread and free r. NULL is a no-op. */
+void search_run_stop(search_run *r);
+
+#endif

@@ -1,0 +1,172 @@
+"""Hyperparameter searches: a grid and an ASHA search on XOR-like data end
+with a best trial, the same search twice gives the same trials and results,
+a cancel stops a search's jobs, and bad requests name their field."""
+import time
+
+import pytest
+
+SPEC = {
+    "name": "xor-search", "inputs": 2, "loss": "mse", "seed": 1,
+    "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}],
+}
+JOB = {"epochs": 9, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.05},
+       "validation_split": 0.25, "seed": 3}
+
+
+def xor_like(n=64):
+    """n points near the XOR corners, spread by a fixed pattern (no randomness)."""
+    x, y = [], []
+    for i in range(n):
+        a, b = i % 2, (i // 2) % 2
+        jitter = ((i * 37) % 11 - 5) / 50.0
+        x.append([a + jitter, b - jitter])
+        y.append([float(a ^ b)])
+    return x, y
+
+
+@pytest.fixture
+def xor(client):
+    x, y = xor_like()
+    return client.create_dataset("xor-like", x, targets=y)["id"]
+
+
+def post(client, path, body):
+    return client.request("POST", path, body)
+
+
+def wait_search(client, sid, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, s = client.request("GET", f"/v1/searches/{sid}")
+        assert status == 200, s
+        if s["state"] != "running":
+            return s
+        assert time.monotonic() < deadline, s
+        time.sleep(0.1)
+
+
+def test_grid_search_runs_every_point_and_names_the_best(client, xor):
+    body = {"model": SPEC, "dataset": xor, "job": JOB, "method": "grid",
+            "space": {"model.layers[0].units": {"choice": [2, 8]},
+                      "job.optimizer.lr": {"choice": [0.001, 0.1]}},
+            "max_concurrent": 2}
+    status, _, created = post(client, "/v1/searches", body)
+    assert status == 202, created
+    assert created["state"] == "running" and created["config"]["trials"] == 4
+    s = wait_search(client, created["id"])
+    assert s["state"] == "succeeded" and s["finished_at"]
+    assert [t["params"] for t in s["trials"]] == [
+        {"model.layers[0].units": 2, "job.optimizer.lr": 0.001},
+        {"model.layers[0].units": 2, "job.optimizer.lr": 0.1},
+        {"model.layers[0].units": 8, "job.optimizer.lr": 0.001},
+        {"model.layers[0].units": 8, "job.optimizer.lr": 0.1}]
+    for t in s["trials"]:
+        assert t["state"] == "done" and t["epochs"] == 9 and t["metric"] is not None, t
+        job = client.get_job(t["job"])  # an ordinary job of an ordinary model
+        assert job["model"] == t["model"] and job["state"] == "succeeded"
+        assert job["val_loss"] == pytest.approx(t["metric"])
+    model = client.get_model(s["trials"][3]["model"])
+    assert model["spec"]["layers"][0]["units"] == 8
+    best = min(s["trials"], key=lambda t: (t["metric"], t["trial"]))
+    assert s["best"] == best
+    _, _, listed = client.request("GET", "/v1/searches")
+    assert [x["id"] for x in listed["searches"]] == [created["id"]]
+
+
+def asha_body(xor):
+    return {"model": SPEC, "dataset": xor, "job": JOB, "method": "asha",
+            "asha": {"reduction_factor": 3, "min_epochs": 1},
+            "space": {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]},
+                      "model.layers[0].units": {"int": [2, 8]}},
+            "trials": 9, "metric": "val_loss", "mode": "min", "max_concurrent": 1, "seed": 5}
+
+
+def test_asha_promotes_the_best_and_is_deterministic(client, xor):
+    runs = []
+    for _ in range(2):
+        status, _, created = post(client, "/v1/searches", asha_body(xor))
+        assert status == 202, created
+        runs.append(wait_search(client, created["id"]))
+    a, b = runs
+    assert a["state"] == "succeeded"
+    # rungs of 1, 3 and 9 epochs; promotions are asynchronous (a trial that
+    # was in the top third when it finished a rung stays promoted), so a rung
+    # can take more than a third of all the trials
+    epochs = [t["epochs"] for t in a["trials"]]
+    assert set(epochs) == {1, 3, 9}, epochs
+    assert sum(epochs) < 9 * 9 * 0.4, epochs  # far less than every trial run to the end
+    done = [t for t in a["trials"] if t["state"] == "done"]
+    assert done and a["best"] == min(done, key=lambda t: (t["metric"], t["trial"]))
+    assert {t["state"] for t in a["trials"]} == {"done", "stopped"}
+    key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
+    assert key(a) == key(b)
+    assert a["best"]["params"] == b["best"]["params"]
+    assert a["best"]["metric"] == b["best"]["metric"]
+    # the promoted trial's jobs continue one model: 1 + 2 + 6 epochs
+    jobs = client.list_jobs(model=a["best"]["model"])
+    assert [j["epochs"] for j in jobs] == [1, 2, 6]
+    assert all(j["state"] == "succeeded" for j in jobs)
+
+
+def test_cancel_stops_the_search_and_its_jobs(client, xor):
+    body = {"model": SPEC, "dataset": xor, "job": dict(JOB, epochs=1000000),
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}, "trials": 3,
+            "max_concurrent": 2}
+    status, _, created = post(client, "/v1/searches", body)
+    assert status == 202, created
+    sid = created["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, s = client.request("GET", f"/v1/searches/{sid}")
+        if sum(t["state"] == "running" for t in s["trials"]) == 2:
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.05)
+    status, _, s = post(client, f"/v1/searches/{sid}/cancel", {})
+    assert status == 200 and s["state"] == "cancelled", s
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, s = client.request("GET", f"/v1/searches/{sid}")
+        if all(t["state"] == "failed" for t in s["trials"]):
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.05)
+    assert len(s["trials"]) == 2  # the third never started
+    for t in s["trials"]:
+        assert client.get_job(t["job"])["state"] == "cancelled"
+    status, _, err = post(client, f"/v1/searches/{sid}/cancel", {})
+    assert status == 409 and err["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize("change,field,words", [
+    ({"space": {"job.optimizer.lr": {"loguniform": [0, 1]}}},
+     'space["job.optimizer.lr"].loguniform', "positive and ordered"),
+    ({"space": {"job.optimizer.momentum": {"uniform": [0, 1]}}},
+     'space["job.optimizer.momentum"]', "does not exist in the base job config"),
+    ({"space": {"model.layers[0].units": {"int": [0, 4]}}}, "model.layers[0].units", "units"),
+    ({"method": "grid", "space": {"job.optimizer.lr": {"uniform": [0.1, 0.2]}}},
+     'space["job.optimizer.lr"]', "grid"),
+    ({"job": dict(JOB, validation_split=0)}, "job.validation_split", "> 0"),
+    ({"job": dict(JOB, epochs=0)}, "job.epochs", "epochs"),
+    ({"method": "bayes"}, "method", "random, grid, asha"),
+    ({"asha": {"reduction_factor": 3}}, "asha", "method asha"),
+    ({"method": "asha", "asha": {"min_epochs": 10}}, "asha.min_epochs", "min_epochs"),
+    ({"trials": 0}, "trials", "trials"),
+])
+def test_bad_requests_name_their_field(client, xor, change, field, words):
+    body = {"model": SPEC, "dataset": xor, "job": JOB,
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}}
+    body.update(change)
+    status, _, err = post(client, "/v1/searches", body)
+    assert status == 400, err
+    assert err["error"]["field"] == field and words in err["error"]["message"], err
+
+
+def test_missing_rows_answer_404(client, xor):
+    body = {"model": 999, "dataset": xor, "job": JOB,
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}}
+    status, _, err = post(client, "/v1/searches", body)
+    assert status == 404 and err["error"]["field"] == "model", err
+    status, _, err = client.request("GET", "/v1/searches/77")
+    assert status == 404, err
