@@ -1622,6 +1622,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
+          " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1648,6 +1649,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
           " ALTER TABLE metrics DROP COLUMN threads;"
+          " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
