@@ -38,6 +38,14 @@ SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
 SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lyajl -lsodium -lsqlite3 -luv -lprotobuf-c
 TRAIND := $(BUILD)/traind
 
+# traind-rank (server/rank/): one rank of a data-parallel run on Open MPI,
+# core and MPI only; server/*.c does not include it.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+RANK_SRC := $(wildcard server/rank/*.c)
+RANK_OBJ := $(RANK_SRC:%.c=$(BUILD)/%.o)
+TRAIND_RANK := $(BUILD)/traind-rank
+
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
 TRAINCTL_OBJ := $(TRAINCTL_SRC:%.c=$(BUILD)/%.o)
 TRAINCTL := $(BUILD)/trainctl
@@ -49,9 +57,9 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e test-browser tools-deps race run valgrind bench \
-        bench-http bench-peers clean
-all: $(LIBNN) $(TRAIND) $(TRAINCTL)
+.PHONY: all deps test unit server-unit e2e mpi-test test-browser tools-deps race run valgrind \
+        bench bench-http bench-peers clean
+all: $(LIBNN) $(TRAIND) $(TRAINCTL) $(TRAIND_RANK)
 
 deps:
 	@scripts/deps.sh
@@ -86,6 +94,12 @@ $(TRAIND): $(SERVER_OBJ) $(LIBNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(LIBNN) $(SERVER_LIBS) $(CORE_LIBS)
 
+$(RANK_OBJ): CFLAGS += $(MPI_CFLAGS)
+
+$(TRAIND_RANK): $(RANK_OBJ) $(LIBNN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(LIBNN) $(MPI_LIBS) $(CORE_LIBS)
+
 $(TRAINCTL): $(TRAINCTL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(TRAINCTL_OBJ) -lcurl -lcjson
@@ -112,6 +126,12 @@ server-unit: $(SERVER_TEST_BIN)
 
 test: deps
 	$(MAKE) unit server-unit e2e test-browser
+
+# Real mpirun runs of traind-rank with 2 and 3 ranks on loopback
+# (tests/e2e/test_mpi.py, which e2e runs too), alone.
+mpi-test: $(TRAIND_RANK)
+	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) PYTHONDONTWRITEBYTECODE=1 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_mpi.py
 
 # The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
 # a test daemon, never linked, so it is built without sanitizers.
@@ -142,8 +162,9 @@ $(ONNX_DEPS): tests/onnx/package.json tests/onnx/package-lock.json
 # The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
 LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
 e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
-e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(TOOLS_DEPS) $(ONNX_DEPS)
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(TOOLS_DEPS) $(ONNX_DEPS) $(TRAIND_RANK)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
+	  TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) \
 	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
@@ -318,4 +339,5 @@ $(BUILD)/tests/gen_checkpoints: $(BUILD)/tests/fuzz/gen_checkpoints.o $(LIBNN)
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
--include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d) \
+  $(RANK_OBJ:.o=.d)

@@ -159,7 +159,7 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   reply_list_start(&l, "datasets");
   for (size_t i = 0; i < n; i++) {
     /* NULL: damaged (its JSON parsed again only then), or out of memory */
-    cJSON *item = json_out_dataset(&list[i]);
+    cJSON *item = json_out_dataset_summary(&list[i]);
     reply_list_add_row(&l, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
                        list[i].id);
   }

@@ -24,7 +24,7 @@ void api_searches_create(app *a, const http_request *req, http_response *res) {
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) goto out;
-  if (search_config_parse(st, root, &c, &err) != 0) {
+  if (search_config_parse(st, a->cfg.memory_budget, root, &c, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
@@ -121,7 +121,7 @@ static cJSON *report(store *st, const store_search *s) {
   store_search_rung *rl = NULL;
   size_t nt = 0, nr = 0;
   int rung_epochs[ASHA_MAX_RUNGS];
-  if (!root || search_config_parse(NULL, root, &c, &err) != 0) {
+  if (!root || search_config_parse(NULL, 0, root, &c, &err) != 0) {
     cJSON_Delete(root);
     return NULL;
   }

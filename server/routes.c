@@ -1,6 +1,7 @@
 /* routes.c — the daemon's route table: every endpoint of the v1 API and of the
  * Open Inference Protocol under /v2. */
 #include "api_datasets.h"
+#include "api_evaluate.h"
 #include "api_events.h"
 #include "api_export.h"
 #include "api_gradcheck.h"
@@ -63,6 +64,13 @@ static const route routes[] = {
     /* changes nothing, but spends CPU on the caller's behalf: the full token */
     {.method = "POST", .pattern = "/v1/models/{id}/gradcheck", .body = ROUTE_BODY_JSON,
      .handler = api_gradcheck},
+    /* stores what it computes: the full token */
+    {.method = "POST", .pattern = "/v1/models/{id}/evaluate", .body = ROUTE_BODY_JSON,
+     .handler = api_evaluate},
+    {.method = "GET", .pattern = "/v1/models/{id}/evaluations", .handler = api_evaluations_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}/evaluations/{eid}",
+     .handler = api_evaluations_get, .access = ROUTE_READ},
 
     {.method = "POST", .pattern = "/v1/searches", .body = ROUTE_BODY_JSON,
      .handler = api_searches_create},

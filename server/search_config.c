@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "fit.h"
 #include "parse_job.h"
 #include "parse_spec.h"
@@ -110,29 +111,43 @@ static const char *const method_names[] = {"random", "grid", "asha"};
 static const char *const metric_names[] = {"val_loss", "val_accuracy"};
 static const char *const mode_names[] = {"min", "max"};
 
-/* Every trial's values must make a valid spec and config. */
-static int check_trials(store *st, search_config *c, api_error *err) {
-  for (int64_t k = 0; k < c->trials; k++) {
-    cJSON *params = search_config_params(c, k), *m = NULL, *j = NULL;
-    if (!params) return api_fail(err, API_INTERNAL, NULL, "out of memory");
-    int rc = search_space_apply(c->model, c->job, params, &m, &j, err);
-    cJSON_Delete(params);
-    if (rc == 0 && k == 0 && st != NULL) { /* the dataset trains trial 0's spec */
-      nn_spec spec;
-      char name[PARSE_NAME_MAX + 1];
-      store_dataset d = {0};
-      rc = parse_spec(m, &spec, name, err);
-      if (rc == 0) rc = fit_dataset_load(st, c->dataset, &spec, 0, &d, err);
-      store_dataset_clear(&d);
+/* Every trial's values must make a valid spec and config, that the dataset
+ * trains (trial 0's spec: a space rarely changes the widths) within the
+ * memory budget. */
+static int check_trials(store *st, size_t limit, search_config *c, api_error *err) {
+  store_dataset d = {0};
+  int rc = 0;
+  for (int64_t k = 0; rc == 0 && k < c->trials; k++) {
+    cJSON *params = search_config_params(c, k);
+    char *spec = NULL, *job = NULL;
+    int64_t parameters, memory;
+    if (!params) {
+      rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
+      break;
     }
-    cJSON_Delete(m);
-    cJSON_Delete(j);
-    if (rc < 0) return rc;
+    if (k == 0) {
+      cJSON *m = NULL, *j = NULL;
+      nn_spec s;
+      char name[PARSE_NAME_MAX + 1];
+      rc = search_space_apply(c->model, c->job, params, &m, &j, err);
+      if (rc == 0) rc = parse_spec(m, &s, name, err);
+      if (rc == 0) rc = fit_dataset_load(st, c->dataset, &s, 0, &d, err);
+      cJSON_Delete(m);
+      cJSON_Delete(j);
+    }
+    if (rc == 0)
+      rc = search_config_trial(c, params, "trial", 1, c->asha.max_epochs, &d, limit, &spec,
+                               &parameters, &job, &memory, err);
+    cJSON_Delete(params);
+    free(spec);
+    free(job);
   }
-  return 0;
+  store_dataset_clear(&d);
+  return rc;
 }
 
-int search_config_parse(store *st, const cJSON *root, search_config *c, api_error *err) {
+int search_config_parse(store *st, size_t limit, const cJSON *root, search_config *c,
+                        api_error *err) {
   memset(c, 0, sizeof *c);
   int method = SEARCH_RANDOM, metric = 0, mode = -1, max_concurrent = 1;
   int64_t trials = 0;
@@ -188,7 +203,7 @@ int search_config_parse(store *st, const cJSON *root, search_config *c, api_erro
   } else {
     c->trials = trials ? trials : 10;
   }
-  rc = st != NULL ? check_trials(st, c, err) : 0; /* a stored config was checked */
+  rc = st != NULL ? check_trials(st, limit, c, err) : 0; /* a stored config was checked */
   if (rc < 0) goto fail;
   return 0;
 fail:
@@ -226,8 +241,9 @@ cJSON *search_config_params(const search_config *c, int64_t k) {
 }
 
 int search_config_trial(const search_config *c, const cJSON *params, const char *name,
-                        int64_t model_id, int epochs, char **spec_text, int64_t *parameters, char **job_text,
-                        api_error *err) {
+                        int64_t model_id, int epochs, const store_dataset *meta, size_t limit,
+                        char **spec_text, int64_t *parameters, char **job_text,
+                        int64_t *memory, api_error *err) {
   cJSON *m = NULL, *j = NULL, *norm_spec = NULL, *norm_job = NULL;
   *spec_text = *job_text = NULL;
   int rc = search_space_apply(c->model, c->job, params, &m, &j, err);
@@ -245,6 +261,10 @@ int search_config_trial(const search_config *c, const cJSON *params, const char 
   if (rc < 0) goto out;
   job.config.epochs = epochs;
   job.reset = 0;
+  size_t bytes = 0;
+  rc = budget_check_job(limit, &spec, &job.config, meta, &bytes, err);
+  if (rc < 0) goto out;
+  *memory = (int64_t)bytes;
   *parameters = (int64_t)nn_spec_param_count(&spec);
   norm_spec = parse_spec_to_json(&spec, name);
   norm_job = parse_job_to_json(&job);

@@ -49,10 +49,12 @@ typedef struct {
  * @param st reads the model when it is an id, and the dataset (fit_check of
  *           trial 0's spec); NULL skips both and the trials' check (a
  *           stored config, checked when it was created)
+ * @param limit the memory budget every trial's job must fit (budget.h)
  * @return 0 (release with search_config_clear), -API_INVALID_ARGUMENT naming
  *         the field, -API_NOT_FOUND, -API_UNPROCESSABLE or -API_INTERNAL
  */
-int search_config_parse(store *st, const cJSON *root, search_config *c, api_error *err);
+int search_config_parse(store *st, size_t limit, const cJSON *root, search_config *c,
+                        api_error *err);
 
 void search_config_clear(search_config *c);
 
@@ -65,11 +67,13 @@ cJSON *search_config_params(const search_config *c, int64_t k);
 
 /**
  * A trial's spec text (named name) and the JSON text of the job that trains
- * model_id for epochs (reset false: a promotion continues its weights).
- * @return 0, or a negative api code (err filled)
+ * model_id for epochs (reset false: a promotion continues its weights), with
+ * the bytes that job takes on the dataset meta describes.
+ * @return 0, or a negative api code (err filled): -API_TOO_LARGE past limit
  */
 int search_config_trial(const search_config *c, const cJSON *params, const char *name,
-                        int64_t model_id, int epochs, char **spec_text, int64_t *parameters, char **job_text,
-                        api_error *err);
+                        int64_t model_id, int epochs, const store_dataset *meta, size_t limit,
+                        char **spec_text, int64_t *parameters, char **job_text,
+                        int64_t *memory, api_error *err);
 
 #endif

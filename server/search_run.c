@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 struct search_run {
   char db_path[1024];
   jobs *jobs;
+  size_t memory_budget; /* what each trial's job must fit */
   uv_thread_t thread;
   uv_mutex_t lock;
   uv_cond_t wake;
@@ -86,17 +88,23 @@ static int start_rung(pass *p, const store_search_trial *t, int rung) {
     api_error err;
     cJSON *params = cJSON_Parse(t->params);
     trial_name(name, sizeof name, p->s->id, t->trial);
-    int failed = params ? search_config_trial(&p->c, params, name, t->model_id, epochs, &spec,
-                                              &parameters, &job, &err)
-                        : api_fail(&err, API_INTERNAL, NULL, "out of memory");
+    int64_t memory = 0;
+    store_dataset meta = {0};
+    int failed = store_dataset_get(p->st, p->c.dataset, &meta) != STORE_OK
+                     ? api_fail(&err, API_NOT_FOUND, "dataset", "its dataset was deleted")
+                 : params ? search_config_trial(&p->c, params, name, t->model_id, epochs, &meta,
+                                                p->r->memory_budget, &spec, &parameters, &job,
+                                                &memory, &err)
+                          : api_fail(&err, API_INTERNAL, NULL, "out of memory");
+    store_dataset_clear(&meta);
     cJSON_Delete(params);
     store_job row = {0};
-    if (failed) { /* creation checked every trial: only memory can fail here */
+    if (failed) { /* creation checked every trial: memory, or a deleted dataset */
       log_write(LOG_ERROR, "search %lld trial %lld: %s", (long long)p->s->id,
                 (long long)t->trial, err.message);
       rc = STORE_ENOMEM;
     } else {
-      rc = store_job_insert(p->st, t->model_id, p->c.dataset, job, epochs, &row);
+      rc = store_job_insert(p->st, t->model_id, p->c.dataset, job, epochs, memory, &row);
     }
     job_id = row.id;
     store_job_clear(&row);
@@ -122,10 +130,15 @@ static int start_trial(pass *p, int64_t k) {
   cJSON *params = search_config_params(&p->c, k);
   row.params = params ? cJSON_PrintUnformatted(params) : NULL;
   trial_name(name, sizeof name, p->s->id, k);
-  /* the spec only: the job text (for a model id and epochs not known yet) is dropped */
-  int rc = row.params ? search_config_trial(&p->c, params, name, 1, 1, &spec, &parameters, &job,
-                                            &err)
-                      : -API_INTERNAL;
+  /* the spec only: the job text (for a model id and epochs not known yet) is
+   * dropped, and no budget applies (creation checked it) */
+  int64_t memory;
+  store_dataset meta = {0};
+  int rc = row.params && store_dataset_get(p->st, p->c.dataset, &meta) == STORE_OK
+               ? search_config_trial(&p->c, params, name, 1, 1, &meta, SIZE_MAX, &spec,
+                                     &parameters, &job, &memory, &err)
+               : -API_INTERNAL;
+  store_dataset_clear(&meta);
   if (rc != 0) {
     rc = STORE_ENOMEM;
     goto out;
@@ -212,7 +225,7 @@ static int drive(search_run *r, store *st, const store_search *s) {
   pass p = {.r = r, .st = st, .s = s};
   api_error err;
   cJSON *root = cJSON_Parse(s->config);
-  int rc = root ? search_config_parse(NULL, root, &p.c, &err) : -API_INTERNAL;
+  int rc = root ? search_config_parse(NULL, 0, root, &p.c, &err) : -API_INTERNAL;
   cJSON_Delete(root);
   if (rc != 0) {
     log_write(LOG_ERROR, "search %lld: its stored config does not parse", (long long)s->id);
@@ -279,7 +292,7 @@ static void run(void *arg) {
   store_close(st);
 }
 
-int search_run_start(const char *db_path, jobs *j, search_run **out) {
+int search_run_start(const char *db_path, size_t memory_budget, jobs *j, search_run **out) {
   *out = NULL;
   search_run *r = calloc(1, sizeof *r);
   if (!r || strlen(db_path) >= sizeof r->db_path) {
@@ -289,6 +302,7 @@ int search_run_start(const char *db_path, jobs *j, search_run **out) {
   }
   snprintf(r->db_path, sizeof r->db_path, "%s", db_path);
   r->jobs = j;
+  r->memory_budget = memory_budget;
   if (uv_mutex_init(&r->lock) < 0) goto fail_mutex;
   if (uv_cond_init(&r->wake) < 0) goto fail_cond;
   if (uv_thread_create(&r->thread, run, r) < 0) goto fail_thread;

@@ -15,12 +15,18 @@
 #ifndef TRAIND_SEARCH_RUN_H
 #define TRAIND_SEARCH_RUN_H
 
+#include <stddef.h>
+
 #include "jobs.h"
 
 typedef struct search_run search_run;
 
-/** Start the scheduler thread (it opens its own store handle). @return 0 or -1 (logged) */
-int search_run_start(const char *db_path, jobs *j, search_run **out);
+/**
+ * Start the scheduler thread (it opens its own store handle).
+ * @param memory_budget the bytes each trial's job is estimated against (budget.h)
+ * @return 0 or -1 (logged)
+ */
+int search_run_start(const char *db_path, size_t memory_budget, jobs *j, search_run **out);
 
 /** Something changed (a search created or cancelled): run a pass now. Thread-safe. */
 void search_run_notify(search_run *r);

@@ -23,14 +23,18 @@ void store_model_list_free(store_model *list, size_t n) {
 
 static void clear_model(void *row) { store_model_clear(row); }
 
-#define MODEL_COLS "id, name, spec, parameters, version, trained, last_job, created_at, classes"
+#define MODEL_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, classes, " CLASS_COUNT_COL
+/* Lists carry summaries: the count of the class names, not the names. */
+#define MODEL_SUMMARY_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, NULL, " CLASS_COUNT_COL
 enum {
   MODEL_ID, MODEL_NAME, MODEL_SPEC, MODEL_PARAMETERS, MODEL_VERSION, MODEL_TRAINED,
-  MODEL_LAST_JOB, MODEL_CREATED_AT, MODEL_CLASSES,
+  MODEL_LAST_JOB, MODEL_CREATED_AT, MODEL_CLASSES, MODEL_CLASS_COUNT,
   MODEL_NCOLS
 };
 
-/* A row of MODEL_COLS. */
+/* A row of MODEL_COLS or MODEL_SUMMARY_COLS. */
 static int read_model(sqlite3_stmt *s, void *row) {
   store_model *m = row;
   assert(sqlite3_column_count(s) == MODEL_NCOLS);
@@ -41,6 +45,7 @@ static int read_model(sqlite3_stmt *s, void *row) {
   m->trained = sqlite3_column_int(s, MODEL_TRAINED) != 0;
   m->last_job = sqlite3_column_int64(s, MODEL_LAST_JOB); /* NULL reads as 0 */
   store__column_time(s, MODEL_CREATED_AT, m->created_at);
+  m->n_classes = sqlite3_column_int64(s, MODEL_CLASS_COUNT);
   int status = store__column_text(s, MODEL_NAME, &m->name);
   if (status == STORE_OK) status = store__column_text(s, MODEL_SPEC, &m->spec);
   if (status == STORE_OK && sqlite3_column_type(s, MODEL_CLASSES) != SQLITE_NULL)
@@ -143,7 +148,7 @@ int store_model_find(store *st, const char *name, store_model *out) {
 }
 
 static const store__sql model_list = {Q_MODEL_LIST,
-                                      "SELECT " MODEL_COLS " FROM models ORDER BY id"};
+                                      "SELECT " MODEL_SUMMARY_COLS " FROM models ORDER BY id"};
 
 int store_model_list(store *st, store_model **out, size_t *n) {
   void *rows;

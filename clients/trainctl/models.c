@@ -1,4 +1,4 @@
-/* models.c — trainctl models create|ls|show|rm|versions|gradcheck|export|import. */
+/* models.c — trainctl models create|ls|show|rm|versions|gradcheck|evaluate|export|import. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +11,7 @@ static const char help[] =
     "       trainctl models rm ID\n"
     "       trainctl models versions ID\n"
     "       trainctl models gradcheck ID --dataset ID [--samples N]\n"
+    "       trainctl models evaluate ID --dataset ID [--version N]\n"
     "       trainctl models export ID --format onnx|traind -o FILE [--version N]\n"
     "       trainctl models import FILE\n"
     "\n"
@@ -21,6 +22,10 @@ static const char help[] =
     "gradcheck compares backprop with finite differences of the loss on N rows\n"
     "(1..64, default 8) of the dataset, at the model's newest weights, and prints\n"
     "each layer's largest relative error; it exits 1 when the check fails.\n"
+    "evaluate scores the newest weights (or version N) on every row of the dataset\n"
+    "and keeps the evaluation on the server: the per-class table and accuracy, log\n"
+    "loss and ROC AUC of a classifier, or RMSE, MAE and R2 of a regressor (--json:\n"
+    "every metric and curve).\n"
     "export writes the newest weights (or version N) to FILE: --format traind is\n"
     "the model file (spec, weights, standardization, class names) that import\n"
     "recreates as a new model; --format onnx is an ONNX model for ONNX Runtime.\n";
@@ -110,21 +115,31 @@ static int print_gradcheck(const cJSON *g) {
   return pass ? TC_OK : TC_FAIL;
 }
 
-static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
-                     char **argv) {
-  const char *id_text = NULL, *dataset = NULL, *samples = NULL;
+/* Parse "ID --dataset ID [FLAG N]" (gradcheck, evaluate); *n keeps its
+ * default without FLAG. @return TC_OK, or what to exit with (help, usage) */
+static int model_on_dataset(const tc_resource *res, const char *sub, int argc, char **argv,
+                            const char *flag, long long *id, long long *dataset_id,
+                            long long *n) {
+  const char *id_text = NULL, *dataset = NULL, *value = NULL;
   const tc_option opts[] = {
-      {"--dataset", &dataset, NULL}, {"--samples", &samples, NULL}, {NULL, NULL, NULL}};
-  long long id, dataset_id, n = 8;
+      {"--dataset", &dataset, NULL}, {flag, &value, NULL}, {NULL, NULL, NULL}};
   int n_pos, rc = tc_parse(argc, argv, opts, &id_text, 1, &n_pos, res->group);
   if (rc == TC_HELP) return tc_help(res);
   if (rc != TC_OK) return rc;
   if (n_pos == 0) return tc_usage_error("models ", "%s needs a model ID", sub);
   if (dataset == NULL) return tc_usage_error("models ", "%s needs --dataset ID", sub);
-  if ((rc = tc_parse_count("models ", "the model ID", id_text, &id)) != TC_OK ||
-      (rc = tc_parse_count("models ", "--dataset", dataset, &dataset_id)) != TC_OK ||
-      (samples != NULL && (rc = tc_parse_count("models ", "--samples", samples, &n)) != TC_OK))
+  if ((rc = tc_parse_count("models ", "the model ID", id_text, id)) != TC_OK ||
+      (rc = tc_parse_count("models ", "--dataset", dataset, dataset_id)) != TC_OK ||
+      (value != NULL && (rc = tc_parse_count("models ", flag, value, n)) != TC_OK))
     return rc;
+  return TC_OK;
+}
+
+static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                     char **argv) {
+  long long id, dataset_id, n = 8;
+  int rc = model_on_dataset(res, sub, argc, argv, "--samples", &id, &dataset_id, &n);
+  if (rc != TC_OK) return rc;
 
   /* The range of --samples is the server's to check and name. */
   char path[128], body[96];
@@ -138,6 +153,55 @@ static int gradcheck(tc_ctx *ctx, const tc_resource *res, const char *sub, int a
   } else {
     rc = print_gradcheck(reply.json);
   }
+  tc_reply_free(&reply);
+  return rc;
+}
+
+static const tc_column class_columns[] = {
+    {"CLASS", "label"}, {"PRECISION", "precision"}, {"RECALL", "recall"},
+    {"F1", "f1"},       {"SUPPORT", "support"},     {"ROC_AUC", "roc_auc"},
+};
+
+/* A classifier's per-class table, or nothing for a regressor; then the
+ * summary's numbers on one line. */
+static int print_evaluation(const cJSON *e) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "metrics");
+  const cJSON *rows = cJSON_GetObjectItemCaseSensitive(m, "per_class");
+  static const char *const classification[] = {"accuracy", "log_loss", "roc_auc", NULL};
+  static const char *const regression[] = {"rmse", "mae", "r2", NULL};
+  const char *const *keys = rows != NULL ? classification : regression;
+  if (rows != NULL) {
+    int rc = tc_print_table(rows, class_columns, sizeof class_columns / sizeof class_columns[0]);
+    if (rc != TC_OK) return rc;
+  }
+  char id[32], rows_text[32], value[32];
+  tc_format(cJSON_GetObjectItemCaseSensitive(e, "id"), id, sizeof id);
+  tc_format(cJSON_GetObjectItemCaseSensitive(e, "rows"), rows_text, sizeof rows_text);
+  printf("evaluation %s on %s rows:", id, rows_text);
+  for (int i = 0; keys[i] != NULL; i++) {
+    tc_format(cJSON_GetObjectItemCaseSensitive(m, keys[i]), value, sizeof value);
+    printf(" %s %s%s", keys[i], value, keys[i + 1] != NULL ? "," : "\n");
+  }
+  return TC_OK;
+}
+
+static int evaluate(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                    char **argv) {
+  long long id, dataset_id, v = 0;
+  int rc = model_on_dataset(res, sub, argc, argv, "--version", &id, &dataset_id, &v);
+  if (rc != TC_OK) return rc;
+  char path[128], body[96];
+  snprintf(path, sizeof path, "/v1/models/%lld/evaluate", id);
+  if (v > 0)
+    snprintf(body, sizeof body, "{\"dataset\":%lld,\"version\":%lld}", dataset_id, v);
+  else
+    snprintf(body, sizeof body, "{\"dataset\":%lld}", dataset_id);
+  tc_reply reply;
+  if ((rc = tc_request(ctx, "POST", path, body, &reply)) != TC_OK) return rc;
+  if (ctx->json)
+    tc_print_raw(&reply);
+  else
+    rc = print_evaluation(reply.json);
   tc_reply_free(&reply);
   return rc;
 }
@@ -216,6 +280,7 @@ int tc_cmd_models(tc_ctx *ctx, int argc, char **argv) {
                                        {"rm", tc_resource_common},
                                        {"versions", versions},
                                        {"gradcheck", gradcheck},
+                                       {"evaluate", evaluate},
                                        {"export", export},
                                        {"import", import},
                                        {NULL, NULL}};

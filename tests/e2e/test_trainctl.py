@@ -160,7 +160,7 @@ def test_cancel_under_follow_exits_1(spawn, tmp_path):
     ds = d.client.create_dataset("slow", x, targets=y)["id"]
     model = create_model(d.url, tmp_path, SLOW_SPEC)
     proc = subprocess.Popen([TRAINCTL, "--server", d.url, "train", "--model", str(model),
-                             "--dataset", str(ds), "--epochs", "10000000", "--batch-size", "1",
+                             "--dataset", str(ds), "--epochs", "1000000", "--batch-size", "1",
                              "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
