@@ -63,7 +63,7 @@ out:
 static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
 /* One trial: its newest rung row says where it is. */
-static cJSON *report_trial(store *st, const search_config *c, const store_search *s,
+static cJSON *report_trial(store *st, const store_search *s,
                            const store_search_trial *t, const store_search_rung *rungs,
                            size_t n, const int *rung_epochs, int n_rungs, double *best_metric,
                            int64_t *best_rung) {
@@ -94,8 +94,9 @@ static cJSON *report_trial(store *st, const search_config *c, const store_search
   if (!o || parse_json_add_int(o, "trial", t->trial) < 0 ||
       !cJSON_AddItemToObject(o, "params", cJSON_Parse(t->params)) ||
       parse_json_add_int(o, "model", t->model_id) < 0 ||
-      !cJSON_AddItemToObject(o, "job", last ? cJSON_CreateNumber((double)last->job_id)
-                                            : cJSON_CreateNull()) ||
+      !cJSON_AddItemToObject(o, "job", last && last->job_id
+                                           ? cJSON_CreateNumber((double)last->job_id)
+                                           : cJSON_CreateNull()) ||
       !cJSON_AddStringToObject(o, "state", state) ||
       !cJSON_AddNumberToObject(o, "rung", last ? (double)last->rung : 0) ||
       parse_json_add_int(o, "epochs", epochs) < 0 ||
@@ -103,7 +104,6 @@ static cJSON *report_trial(store *st, const search_config *c, const store_search
     cJSON_Delete(o);
     return NULL;
   }
-  (void)c;
   return o;
 }
 
@@ -145,7 +145,7 @@ static cJSON *report(store *st, const store_search *s) {
   for (size_t i = 0; i < nt; i++) {
     double m;
     int64_t r;
-    cJSON *t = report_trial(st, &c, s, &tl[i], rl, nr, rung_epochs, n_rungs, &m, &r);
+    cJSON *t = report_trial(st, s, &tl[i], rl, nr, rung_epochs, n_rungs, &m, &r);
     if (!t) goto fail;
     cJSON_AddItemToArray(trials, t);
     if (r >= 0 && (best_r < 0 || better(&c, r, m, best_r, best_m))) {

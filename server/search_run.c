@@ -90,26 +90,28 @@ static int start_rung(pass *p, const store_search_trial *t, int rung) {
     trial_name(name, sizeof name, p->s->id, t->trial);
     int64_t memory = 0;
     store_dataset meta = {0};
-    int failed = store_dataset_get(p->st, p->c.dataset, &meta) != STORE_OK
-                     ? api_fail(&err, API_NOT_FOUND, "dataset", "its dataset was deleted")
-                 : params ? search_config_trial(&p->c, params, name, t->model_id, epochs, &meta,
-                                                p->r->memory_budget, &spec, &parameters, &job,
-                                                &memory, &err)
-                          : api_fail(&err, API_INTERNAL, NULL, "out of memory");
-    store_dataset_clear(&meta);
-    cJSON_Delete(params);
     store_job row = {0};
-    if (failed) { /* creation checked every trial: memory, or a deleted dataset */
-      log_write(LOG_ERROR, "search %lld trial %lld: %s", (long long)p->s->id,
-                (long long)t->trial, err.message);
-      rc = STORE_ENOMEM;
-    } else {
-      rc = store_job_insert(p->st, t->model_id, p->c.dataset, job, epochs, memory, &row);
+    rc = store_dataset_get(p->st, p->c.dataset, &meta);
+    if (rc == STORE_OK) {
+      /* creation checked every trial: only memory can fail here */
+      if (!params || search_config_trial(&p->c, params, name, t->model_id, epochs, &meta,
+                                         p->r->memory_budget, &spec, &parameters, &job, &memory,
+                                         &err) != 0)
+        rc = STORE_ENOMEM;
+      else
+        rc = store_job_insert(p->st, t->model_id, p->c.dataset, job, epochs, memory, &row);
     }
     job_id = row.id;
+    store_dataset_clear(&meta);
     store_job_clear(&row);
+    cJSON_Delete(params);
     free(spec);
     free(job);
+    if (rc == STORE_ENOTFOUND) { /* its model or the dataset was deleted: the trial fails */
+      store_search_rung failed = {.trial = t->trial, .rung = rung, .job_id = 0,
+                                  .state = STORE_RUNG_FAILED, .metric = NAN};
+      return store_search_rung_put(p->st, p->s->id, &failed);
+    }
     if (rc != STORE_OK) return rc;
     jobs_notify(p->r->jobs);
   }

@@ -170,3 +170,36 @@ def test_missing_rows_answer_404(client, xor):
     assert status == 404 and err["error"]["field"] == "model", err
     status, _, err = client.request("GET", "/v1/searches/77")
     assert status == 404, err
+
+
+def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_path):
+    x, y = xor_like()
+    results = []
+    for crash in (False, True):
+        db = tmp_path / f"search-{crash}.sqlite"
+        d = spawn(db=db)
+        xor = d.client.create_dataset("xor-like", x, targets=y)["id"]
+        status, _, created = post(d.client, "/v1/searches", asha_body(xor))
+        assert status == 202, created
+        sid = created["id"]
+        if crash:
+            deadline = time.monotonic() + 60
+            while True:  # some rungs done, some trials still to run
+                _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
+                if sum(t["state"] != "running" for t in s["trials"]) >= 3:
+                    break
+                assert time.monotonic() < deadline, s
+                time.sleep(0.02)
+            assert s["state"] == "running", "the search ended before the kill"
+            d.kill9()
+            d = spawn(db=db)
+        s = wait_search(d.client, sid)
+        assert s["state"] == "succeeded", s
+        # nothing ran twice: one job per rung a trial entered
+        for t in s["trials"]:
+            jobs = d.client.list_jobs(model=t["model"])
+            assert len(jobs) == t["rung"] + 1, (t, jobs)
+        results.append(s)
+    key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
+    assert key(results[0]) == key(results[1])
+    assert results[0]["best"]["trial"] == results[1]["best"]["trial"]
