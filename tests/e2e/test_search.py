@@ -36,14 +36,7 @@ def post(client, path, body):
 
 
 def wait_search(client, sid, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        status, _, s = client.request("GET", f"/v1/searches/{sid}")
-        assert status == 200, s
-        if s["state"] != "running":
-            return s
-        assert time.monotonic() < deadline, s
-        time.sleep(0.1)
+    return client.wait_search(sid, timeout=timeout)
 
 
 def test_grid_search_runs_every_point_and_names_the_best(client, xor):
@@ -70,8 +63,7 @@ def test_grid_search_runs_every_point_and_names_the_best(client, xor):
     assert model["spec"]["layers"][0]["units"] == 8
     best = min(s["trials"], key=lambda t: (t["metric"], t["trial"]))
     assert s["best"] == best
-    _, _, listed = client.request("GET", "/v1/searches")
-    assert [x["id"] for x in listed["searches"]] == [created["id"]]
+    assert [x["id"] for x in client.list_searches()] == [created["id"]]
 
 
 def asha_body(xor):
@@ -123,8 +115,8 @@ def test_cancel_stops_the_search_and_its_jobs(client, xor):
             break
         assert time.monotonic() < deadline, s
         time.sleep(0.05)
-    status, _, s = post(client, f"/v1/searches/{sid}/cancel", {})
-    assert status == 200 and s["state"] == "cancelled", s
+    s = client.cancel_search(sid)
+    assert s["state"] == "cancelled", s
     deadline = time.monotonic() + 30
     while True:
         _, _, s = client.request("GET", f"/v1/searches/{sid}")
