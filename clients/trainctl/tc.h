@@ -136,6 +136,7 @@ int tc_group(tc_ctx *ctx, const tc_resource *res, const tc_subcommand *subs, int
 int tc_cmd_datasets(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_models(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_jobs(tc_ctx *ctx, int argc, char **argv);
+int tc_cmd_searches(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_train(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_watch(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv);

@@ -1,9 +1,14 @@
 """Hyperparameter searches: a grid and an ASHA search on XOR-like data end
 with a best trial, the same search twice gives the same trials and results,
 a cancel stops a search's jobs, and bad requests name their field."""
+import json
+import os
+import subprocess
 import time
 
 import pytest
+
+from conftest import ROOT
 
 SPEC = {
     "name": "xor-search", "inputs": 2, "loss": "mse", "seed": 1,
@@ -195,3 +200,32 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
     key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
     assert key(results[0]) == key(results[1])
     assert results[0]["best"]["trial"] == results[1]["best"]["trial"]
+
+
+def test_trainctl_creates_lists_shows_and_cancels_searches(daemon, xor, tmp_path):
+    trainctl = os.environ.get("TRAINCTL_BIN", os.path.join(ROOT, "build", "trainctl"))
+
+    def run(*args):
+        return subprocess.run([trainctl, "--server", daemon.url, *args], capture_output=True,
+                              text=True, timeout=60)
+
+    body = {"model": SPEC, "dataset": xor, "job": JOB, "method": "grid",
+            "space": {"job.batch_size": {"int": [4, 5]}}}
+    (tmp_path / "search.json").write_text(json.dumps(body))
+    out = run("searches", "create", str(tmp_path / "search.json"))
+    assert out.returncode == 0 and out.stdout == "search 1 started\n", out
+    s = daemon.client.wait_search(1, timeout=60)
+    out = run("searches", "show", "1")
+    assert out.returncode == 0, out
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"search 1: succeeded, best trial {s['best']['trial']}", out.stdout
+    assert lines[1].split()[:4] == ["TRIAL", "STATE", "RUNG", "EPOCHS"], out.stdout
+    assert len(lines) == 4 and lines[2].split()[:4] == ["0", "done", "0", "9"], out.stdout
+    out = run("searches", "ls")
+    assert out.returncode == 0 and out.stdout.splitlines()[1].split()[:2] == ["1", "succeeded"]
+    out = run("searches", "cancel", "1")
+    assert out.returncode == 1 and "has ended" in out.stderr, out
+    bad = dict(body, space={"job.nope": {"int": [1, 2]}})
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    out = run("searches", "create", str(tmp_path / "bad.json"))
+    assert out.returncode == 1 and 'space["job.nope"]' in out.stderr, out
