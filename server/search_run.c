@@ -16,6 +16,7 @@
 #include "search_run.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -223,15 +224,25 @@ static int reload(pass *p) {
   return rc;
 }
 
+/* A cancelled search has nothing left to do once none of its rungs runs. */
+static bool settled(const pass *p) {
+  for (size_t i = 0; i < p->n_rungs_rows; i++)
+    if (p->rungs[i].state == STORE_RUNG_RUNNING) return false;
+  return p->s->state == STORE_SEARCH_CANCELLED;
+}
+
 static int drive(search_run *r, store *st, const store_search *s) {
   pass p = {.r = r, .st = st, .s = s};
   api_error err;
+  int rc = reload(&p);
+  if (rc != STORE_OK || settled(&p)) goto out;
   cJSON *root = cJSON_Parse(s->config);
-  int rc = root ? search_config_parse(NULL, 0, root, &p.c, &err) : -API_INTERNAL;
+  rc = root ? search_config_parse(NULL, 0, root, &p.c, &err) : -API_INTERNAL;
   cJSON_Delete(root);
   if (rc != 0) {
     log_write(LOG_ERROR, "search %lld: its stored config does not parse", (long long)s->id);
-    return STORE_EIO;
+    rc = STORE_EIO;
+    goto out;
   }
   if (p.c.method == SEARCH_ASHA) {
     p.n_rungs = asha_rungs(&p.c.asha, p.rung_epochs);
@@ -240,7 +251,6 @@ static int drive(search_run *r, store *st, const store_search *s) {
     p.rung_epochs[0] = p.c.asha.max_epochs;
   }
   int active = 0;
-  rc = reload(&p);
   for (size_t i = 0; rc == STORE_OK && i < p.n_rungs_rows; i++)
     if (p.rungs[i].state == STORE_RUNG_RUNNING) rc = settle(&p, &p.rungs[i], &active);
   while (rc == STORE_OK && s->state == STORE_SEARCH_RUNNING && active < p.c.max_concurrent) {
@@ -258,6 +268,7 @@ static int drive(search_run *r, store *st, const store_search *s) {
   }
   if (rc == STORE_OK && active == 0 && s->state == STORE_SEARCH_RUNNING)
     rc = store_search_finish(st, s->id, STORE_SEARCH_SUCCEEDED);
+out:
   store_search_trials_free(p.trials, p.n_trials);
   free(p.rungs);
   search_config_clear(&p.c);
@@ -267,9 +278,8 @@ static int drive(search_run *r, store *st, const store_search *s) {
 static void drive_all(search_run *r, store *st) {
   store_search *list = NULL;
   size_t n = 0;
-  if (store_search_list(st, &list, &n) != STORE_OK) return;
+  if (store_search_list_active(st, &list, &n) != STORE_OK) return;
   for (size_t i = 0; i < n; i++) {
-    if (list[i].state == STORE_SEARCH_SUCCEEDED) continue;
     int rc = drive(r, st, &list[i]);
     if (rc != STORE_OK)
       log_write(LOG_WARN, "search %lld: %s", (long long)list[i].id, store_strerror(rc));

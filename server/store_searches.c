@@ -97,6 +97,19 @@ int store_search_list(store *st, store_search **out, size_t *n) {
   return store__run_list(&q, sizeof **out, read_search, clear_search, (void **)out, n);
 }
 
+/* The searches a scheduler pass visits: running, or cancelled with jobs
+ * still to settle. */
+static const store__sql search_list_active = {
+    Q_SEARCH_LIST_ACTIVE,
+    "SELECT " SEARCH_COLS " FROM searches s WHERE state = 'running' OR EXISTS"
+    " (SELECT 1 FROM search_rungs r WHERE r.search_id = s.id AND r.state = 'running')"
+    " ORDER BY id"};
+
+int store_search_list_active(store *st, store_search **out, size_t *n) {
+  store__query q = store__prepare(st, &search_list_active);
+  return store__run_list(&q, sizeof **out, read_search, clear_search, (void **)out, n);
+}
+
 static const store__sql search_finish = {
     Q_SEARCH_FINISH, "UPDATE searches SET state = :state, finished_at = :finished_at"
                      " WHERE id = :id AND state = 'running' RETURNING " SEARCH_COLS};

@@ -46,6 +46,9 @@ int store_search_get(store *st, int64_t id, store_search *out);
 /** All searches, oldest first; release with store_search_list_free. */
 int store_search_list(store *st, store_search **out, size_t *n);
 
+/** The searches still to drive: running, or cancelled with a running rung. */
+int store_search_list_active(store *st, store_search **out, size_t *n);
+
 /**
  * End a running search.
  * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT when it is not running

@@ -47,6 +47,15 @@ Test(store_searches, a_search_runs_then_ends_once) {
   cr_assert(list[0].id == id && list[1].id > id);
   store_search_list_free(list, n);
   cr_assert_eq(store_search_get(st, 99, &s), STORE_ENOTFOUND);
+  /* to drive: the running one, and a cancelled one while a rung runs */
+  cr_assert_eq(store_search_list_active(st, &list, &n), STORE_OK);
+  cr_assert(n == 1 && list[0].id > id);
+  store_search_list_free(list, n);
+  store_search_rung r = {.trial = 0, .rung = 0, .job_id = 1, .state = STORE_RUNG_RUNNING};
+  cr_assert_eq(store_search_rung_put(st, id, &r), STORE_OK);
+  cr_assert_eq(store_search_list_active(st, &list, &n), STORE_OK);
+  cr_assert(n == 2 && list[0].id == id);
+  store_search_list_free(list, n);
 }
 
 Test(store_searches, trials_and_rungs_come_back_in_order) {
