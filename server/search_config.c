@@ -166,6 +166,10 @@ int search_config_parse(store *st, size_t limit, const cJSON *root, search_confi
     c->space_json = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(root, "space"), 1);
     rc = search_space_parse(c->space_json, &c->space, err);
   }
+  for (int i = 0; rc == 0 && i < c->space.n; i++)
+    if (strcmp(c->space.params[i].path, "job.epochs") == 0) /* the rungs own it */
+      rc = api_fail(err, API_INVALID_ARGUMENT, "space[\"job.epochs\"]",
+                    "space[\"job.epochs\"]: the epochs are the search's resource, set in job");
   if (rc == 0) rc = read_choice(root, "method", method_names, 3, &method, err);
   if (rc == 0) rc = read_choice(root, "metric", metric_names, 2, &metric, err);
   if (rc == 0) rc = read_choice(root, "mode", mode_names, 2, &mode, err);

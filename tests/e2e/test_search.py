@@ -145,6 +145,7 @@ def test_cancel_stops_the_search_and_its_jobs(client, xor):
     ({"method": "grid", "space": {"job.optimizer.lr": {"uniform": [0.1, 0.2]}}},
      'space["job.optimizer.lr"]', "grid"),
     ({"job": dict(JOB, validation_split=0)}, "job.validation_split", "> 0"),
+    ({"space": {"job.epochs": {"int": [1, 9]}}}, 'space["job.epochs"]', "resource"),
     ({"job": dict(JOB, epochs=0)}, "job.epochs", "epochs"),
     ({"method": "bayes"}, "method", "random, grid, asha"),
     ({"asha": {"reduction_factor": 3}}, "asha", "method asha"),
