@@ -16,9 +16,10 @@
  * min for val_loss and max for val_accuracy by default; max_concurrent
  * 1..64 (1); seed 0..2^53 - 1 (0); asha: reduction_factor 2..16 (3),
  * min_epochs 1..job.epochs (1). job.epochs is the most a trial trains (the
- * last rung's resource, which the space cannot vary); the job needs a validation_split > 0 to measure the
- * metric, and names no model or dataset (the search's). A stored model (an
- * id) stands for its spec: every trial is a new model of that spec.
+ * last rung's resource, which the space cannot vary); the job needs a
+ * validation_split > 0 to measure the metric, and names no model or dataset
+ * (the search's). A stored model (an id) stands for its spec: every trial is
+ * a new model of that spec.
  */
 #ifndef TRAIND_SEARCH_CONFIG_H
 #define TRAIND_SEARCH_CONFIG_H
