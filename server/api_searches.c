@@ -107,10 +107,11 @@ static cJSON *report_trial(store *st, const store_search *s,
   return o;
 }
 
-/* a's (rung, metric, index) beats b's for the best trial */
+/* a's (metric, rung) beats b's for the best trial: the better metric, then
+ * the higher rung (trials come in index order: a tie keeps the lower) */
 static int better(const search_config *c, int64_t ra, double ma, int64_t rb, double mb) {
-  if (ra != rb) return ra > rb;
-  return c->asha.maximize ? ma > mb : ma < mb;
+  if (ma != mb) return c->asha.maximize ? ma > mb : ma < mb;
+  return ra > rb;
 }
 
 static cJSON *report(store *st, const store_search *s) {

@@ -21,8 +21,9 @@ void api_searches_list(app *a, const http_request *req, http_response *res);
  * "created_at","finished_at"}. A trial's state: running (its job queued or
  * running), paused (ASHA: done with a rung, waiting for a promotion),
  * stopped (not promoted when the search ended), done (the last rung),
- * failed; best: the trial that reached the highest rung with the best metric
- * there (ties: the lower index), null while none has finished a rung.
+ * failed; best: the trial with the best metric at its highest finished rung
+ * (ties: the higher rung, then the lower index), null while none has
+ * finished a rung.
  */
 void api_searches_get(app *a, const http_request *req, http_response *res);
 
