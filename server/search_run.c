@@ -187,23 +187,55 @@ static int settle(pass *p, store_search_rung *g, int *active) {
   return store_search_rung_put(p->st, p->s->id, g);
 }
 
-/* The next step to start: a promotion, else the first trial without rung 0.
+/* The row of (trial, rung), or NULL. */
+static const store_search_rung *find_rung(const pass *p, int64_t trial, int64_t rung) {
+  for (size_t i = 0; i < p->n_rungs_rows; i++)
+    if (p->rungs[i].trial == trial && p->rungs[i].rung == rung) return &p->rungs[i];
+  return NULL;
+}
+
+/*
+ * The next step to start. ASHA's promotions replay the schedule of one job at
+ * a time over the rows, step by step — the promotion asha_next finds among
+ * the steps replayed so far, else the next new trial — so they do not depend
+ * on max_concurrent nor on which job ended first. The replay stops at the
+ * first step whose row has not finished: a promotion without a row is
+ * started; otherwise the room left goes to the first trials without rung 0
+ * (every trial trains rung 0, whatever the promotions), which is also all a
+ * grid or random search does.
  * @return 1 with *trial and *rung set (rung 0: a new trial), or 0 */
 static int next_step(pass *p, int64_t *trial, int *rung) {
   if (p->c.method == SEARCH_ASHA) {
-    asha_row *rows = calloc(p->n_rungs_rows + 1, sizeof *rows);
-    if (!rows) return 0;
-    for (size_t i = 0; i < p->n_rungs_rows; i++)
-      rows[i] = (asha_row){.trial = (int)p->rungs[i].trial, .rung = (int)p->rungs[i].rung,
-                           .state = (asha_state)p->rungs[i].state, .metric = p->rungs[i].metric};
-    int t, k;
-    int found = asha_next(&p->c.asha, rows, p->n_rungs_rows, &t, &k);
-    free(rows);
-    if (found) {
-      *trial = t;
-      *rung = k + 1;
-      return 1;
+    asha_row *replay = calloc(p->n_rungs_rows + 1, sizeof *replay);
+    size_t n = 0; /* each replayed step is a distinct finished row: n <= n_rungs_rows */
+    int64_t next_new = 0;
+    int promote = 0;
+    if (!replay) return 0;
+    for (;;) {
+      int t, k;
+      int64_t step_trial;
+      int step_rung;
+      if (asha_next(&p->c.asha, replay, n, &t, &k)) {
+        step_trial = t;
+        step_rung = k + 1;
+      } else if (next_new < p->c.trials) {
+        step_trial = next_new++;
+        step_rung = 0;
+      } else {
+        break; /* replayed to the end */
+      }
+      const store_search_rung *g = find_rung(p, step_trial, step_rung);
+      if (g == NULL || g->state == STORE_RUNG_RUNNING) {
+        promote = g == NULL && step_rung > 0;
+        *trial = step_trial;
+        *rung = step_rung;
+        break;
+      }
+      replay[n++] = (asha_row){.trial = (int)g->trial, .rung = (int)g->rung,
+                               .state = (asha_state)g->state, .metric = g->metric};
     }
+    free(replay);
+    if (promote) return 1;
   }
   for (int64_t k = 0; k < p->c.trials; k++)
     if (!has_rung(p, k, 0)) {

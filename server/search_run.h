@@ -5,8 +5,10 @@
  *
  * A pass over a search: settle the rungs whose job ended (the metric it
  * reached, or failed), then, while fewer than max_concurrent of its jobs are
- * queued or running, start the next step — with ASHA a promotion
- * (asha_next) before a new trial — and finish the search when nothing runs
+ * queued or running, start the next step — with ASHA the next step of the
+ * schedule one job at a time would follow (asha_next over the steps before
+ * it), so promotions do not depend on the concurrency, else the next new
+ * trial's first rung — and finish the search when nothing runs
  * and nothing is left to start. Each trial is an ordinary model (named
  * search-<id>-trial-<k>) trained by ordinary jobs; a promotion is a new job
  * of the same model for the next rung's extra epochs, which continues from

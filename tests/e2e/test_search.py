@@ -79,10 +79,11 @@ def asha_body(xor):
             "trials": 9, "metric": "val_loss", "mode": "min", "max_concurrent": 1, "seed": 5}
 
 
-def test_asha_promotes_the_best_and_is_deterministic(client, xor):
+def test_asha_promotes_the_best_and_is_deterministic_whatever_the_concurrency(client, xor):
     runs = []
-    for _ in range(2):
-        status, _, created = post(client, "/v1/searches", asha_body(xor))
+    for concurrent in (1, 3):
+        status, _, created = post(client, "/v1/searches",
+                                  dict(asha_body(xor), max_concurrent=concurrent))
         assert status == 202, created
         runs.append(wait_search(client, created["id"]))
     a, b = runs
