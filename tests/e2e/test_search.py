@@ -232,3 +232,23 @@ def test_trainctl_creates_lists_shows_and_cancels_searches(daemon, xor, tmp_path
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     out = run("searches", "create", str(tmp_path / "bad.json"))
     assert out.returncode == 1 and 'space["job.nope"]' in out.stderr, out
+
+
+def test_asha_trains_far_less_than_full_runs_and_finds_their_best(client, xor):
+    """The issue's bar: 16 trials, at most 40% of the epochs of running every
+    configuration to the end (a random search draws the same 16), and a best
+    trial within 2% of the full runs' best metric."""
+    space = {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]},
+             "model.layers[0].units": {"int": [2, 8]}}
+    job = dict(JOB, epochs=27)
+    common = {"model": SPEC, "dataset": xor, "job": job, "space": space, "trials": 16,
+              "seed": 11, "max_concurrent": 2}
+    full = client.wait_search(client.create_search(method="random", **common)["id"])
+    asha = client.wait_search(client.create_search(
+        method="asha", asha={"reduction_factor": 3, "min_epochs": 1}, **common)["id"])
+    assert [t["params"] for t in full["trials"]] == [t["params"] for t in asha["trials"]]
+    spent = sum(t["epochs"] for t in asha["trials"])
+    assert spent <= 0.4 * 16 * 27, spent
+    best = full["best"]["metric"]
+    assert asha["best"]["metric"] <= best * 1.02 or asha["best"]["trial"] == full["best"]["trial"], \
+        (asha["best"], full["best"])
