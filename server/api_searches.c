@@ -76,9 +76,9 @@ static cJSON *report_trial(store *st, const store_search *s,
   }
   int64_t epochs = done ? rung_epochs[done->rung] : 0;
   const char *state = "pending";
-  if (last && last->state == STORE_RUNG_RUNNING) {
+  if (last && last->state == STORE_RUNG_RUNNING) { /* its one job counts every epoch */
     store_job j = {0};
-    if (store_job_get(st, last->job_id, &j) == STORE_OK) epochs += j.epoch;
+    if (store_job_get(st, last->job_id, &j) == STORE_OK) epochs = j.epoch;
     store_job_clear(&j);
     state = "running";
   } else if (last && last->state == STORE_RUNG_FAILED) {

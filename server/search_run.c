@@ -7,8 +7,8 @@
  * The writes are ordered for that: a trial's model, then its trial row; a
  * rung's job, then its rung row. A crash between the two of a pair leaves an
  * orphan the next pass adopts rather than duplicates: the model is found by
- * its name (search-<id>-trial-<k>), and rung k's job is the model's (k+1)-th
- * job, as every job of a trial's model is one of its rungs.
+ * its name (search-<id>-trial-<k>), and a rung's job is the model's one job
+ * once it is queued for (or extended to) that rung's epochs.
  *
  * Costs: a pass reads each running search's rows and one job per running
  * rung; the config is parsed again each pass (a few kilobytes). ASHA's replay
@@ -74,18 +74,22 @@ static int has_rung(const pass *p, int64_t trial, int64_t rung) {
   return 0;
 }
 
-/* Start trial t at rung k: its model's job for that rung's extra epochs (an
- * orphan of a crash when the model already has it), then the rung row. */
+/* Trial t's one job: rung 0 queues it, each promotion extends it to the
+ * next rung's epochs (store_job_extend), so it resumes from its checkpoint
+ * exactly as if it had never stopped. A crash between the job's write and
+ * the rung row's leaves a job this adopts: the model's first job, already
+ * queued for (or extended to) the rung's epochs. */
 static int start_rung(pass *p, const store_search_trial *t, int rung) {
   store_job *list = NULL;
   size_t n = 0;
   int64_t job_id = 0;
+  int epochs = p->rung_epochs[rung];
   int rc = store_job_list(p->st, -1, t->model_id, &list, &n);
   if (rc != STORE_OK) return rc;
-  if (n > (size_t)rung) job_id = list[rung].id;
+  if (n > 0 && list[0].epochs >= epochs) job_id = list[0].id; /* a crash's orphan */
+  int64_t extend = n > 0 && job_id == 0 ? list[0].id : 0;
   store_job_list_free(list, n);
   if (job_id == 0) {
-    int epochs = p->rung_epochs[rung] - (rung > 0 ? p->rung_epochs[rung - 1] : 0);
     char name[64], *spec = NULL, *job = NULL;
     int64_t parameters;
     api_error err;
@@ -101,8 +105,12 @@ static int start_rung(pass *p, const store_search_trial *t, int rung) {
                                          p->r->memory_budget, &spec, &parameters, &job, &memory,
                                          &err) != 0)
         rc = STORE_ENOMEM;
-      else
+      else if (extend)
+        rc = store_job_extend(p->st, extend, epochs, job, &row);
+      else if (rung == 0)
         rc = store_job_insert(p->st, t->model_id, p->c.dataset, job, epochs, memory, &row);
+      else
+        rc = STORE_ENOTFOUND; /* promoted, yet its job is gone */
     }
     job_id = row.id;
     store_dataset_clear(&meta);
@@ -110,8 +118,10 @@ static int start_rung(pass *p, const store_search_trial *t, int rung) {
     cJSON_Delete(params);
     free(spec);
     free(job);
-    if (rc == STORE_ENOTFOUND) { /* its model or the dataset was deleted: the trial fails */
-      store_search_rung failed = {.trial = t->trial, .rung = rung, .job_id = 0,
+    /* its model, job or dataset was deleted, or its job did not succeed: the
+     * trial fails */
+    if (rc == STORE_ENOTFOUND || rc == STORE_ECONFLICT) {
+      store_search_rung failed = {.trial = t->trial, .rung = rung, .job_id = extend,
                                   .state = STORE_RUNG_FAILED, .metric = NAN};
       return store_search_rung_put(p->st, p->s->id, &failed);
     }

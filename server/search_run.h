@@ -10,9 +10,9 @@
  * it), so promotions do not depend on the concurrency, else the next new
  * trial's first rung — and finish the search when nothing runs
  * and nothing is left to start. Each trial is an ordinary model (named
- * search-<id>-trial-<k>) trained by ordinary jobs; a promotion is a new job
- * of the same model for the next rung's extra epochs, which continues from
- * the model's weights. Passes run every 250 ms and on search_run_notify.
+ * search-<id>-trial-<k>) trained by one ordinary job; a promotion queues
+ * that job again for the next rung's epochs (store_job_extend), and it
+ * resumes from its checkpoint exactly as if it had never stopped. Passes run every 250 ms and on search_run_notify.
  */
 #ifndef TRAIND_SEARCH_RUN_H
 #define TRAIND_SEARCH_RUN_H

@@ -1735,6 +1735,26 @@ Test(store, the_hook_hears_each_committed_write_once_with_its_newest_event) {
   cr_expect_eq(n_heard, 3);
 }
 
+Test(store, extending_a_succeeded_job_queues_it_again) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", NULL), STORE_ECONFLICT);
+  claim(st, job);
+  commit_epoch(job, 10, (const uint8_t *)"ckpt", 4, NULL);
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", NULL), STORE_ECONFLICT);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  cr_assert_eq(store_job_extend(st, job, 10, "{\"epochs\":10}", NULL), STORE_ECONFLICT);
+  cr_assert_eq(store_job_extend(st, job, 20, NULL, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_extend(st, 999, 20, "{}", NULL), STORE_ENOTFOUND);
+  store_job j;
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", &j), STORE_OK);
+  cr_expect(j.state == STORE_JOB_QUEUED && j.epochs == 20 && j.epoch == 10);
+  cr_expect_str_eq(j.config, "{\"epochs\":20}");
+  cr_expect_str_eq(j.finished_at, "");
+  store_job_clear(&j);
+  claim(st, job); /* the queue takes it again, to resume from its checkpoint */
+}
+
 Test(store, upgrading_logs_the_history_of_existing_jobs) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t done = add_job(model, ds), waiting = add_job(model, ds);
