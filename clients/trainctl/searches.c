@@ -30,18 +30,9 @@ static const tc_resource searches = {"searches", "search", help, columns,
 
 static int create(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc, char **argv) {
   (void)sub;
-  const char *file;
-  const tc_option opts[] = {{NULL, NULL, NULL}};
-  int n_pos, rc = tc_parse(argc, argv, opts, &file, 1, &n_pos, res->group);
-  if (rc == TC_HELP) return tc_help(res);
-  if (rc != TC_OK) return rc;
-  if (n_pos == 0) return tc_usage_error("searches ", "create needs a SEARCH.json file");
-  char *body = tc_read_file(file); /* sent as written: the server names a faulty field */
-  if (body == NULL) return TC_FAIL;
   tc_reply reply;
-  rc = tc_request(ctx, "POST", "/v1/searches", body, &reply);
-  free(body);
-  if (rc != TC_OK) return rc;
+  int rc = tc_create_from_file(ctx, res, argc, argv, "/v1/searches", "SEARCH.json", &reply);
+  if (rc != TC_OK) return rc == TC_HELP ? TC_OK : rc;
   if (ctx->json) {
     tc_print_raw(&reply);
   } else {
