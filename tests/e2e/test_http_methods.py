@@ -25,8 +25,10 @@ def env(tmp_path_factory):
     job = c.create_job(model["id"], ds["id"], epochs=2)
     assert c.wait(job["id"])["state"] == "succeeded"
     ev = c.evaluate(model["id"], ds["id"])
+    search = c.create_search(model["id"], ds["id"], {"epochs": 1, "batch_size": 4, "validation_split": 0.5},
+                             {"job.batch_size": {"choice": [2, 4]}}, method="grid")
     yield d, {"id": model["id"], "job": job["id"], "dataset": ds["id"], "name": "head-net",
-              "eid": ev["id"]}
+              "eid": ev["id"], "search": search["id"]}
     rc = d.stop()
     assert rc == 0, f"traind exited {rc}\n{d.log_tail()}"
 
@@ -50,6 +52,7 @@ def concrete(pattern, ids):
     """A path for a pattern, with the module's resources for its parameters."""
     path = pattern.replace("/jobs/{id}", "/jobs/%d" % ids["job"])
     path = path.replace("/datasets/{id}", "/datasets/%d" % ids["dataset"])
+    path = path.replace("/searches/{id}", "/searches/%d" % ids["search"])
     path = path.replace("{id}", str(ids["id"])).replace("{name}", ids["name"])
     path = path.replace("{eid}", str(ids["eid"]))
     path = path.replace("{version}", "1").replace("{...}", "js/app.js")
