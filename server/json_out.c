@@ -47,7 +47,8 @@ static bool stored_json_damaged(const char *text) {
 }
 
 bool json_out_dataset_damaged(const store_dataset *d) {
-  return d->task == STORE_TASK_CLASSIFICATION && stored_json_damaged(d->classes);
+  return (d->task == STORE_TASK_CLASSIFICATION && stored_json_damaged(d->classes)) ||
+         stored_json_damaged(d->columns);
 }
 
 bool json_out_model_damaged(const store_model *m) {
@@ -67,8 +68,18 @@ cJSON *json_out_dataset(const store_dataset *d) {
             add_int(o, "outputs", d->outputs) &&
             add_text(o, "task", store_task_name(d->task));
   if (ok && d->task == STORE_TASK_CLASSIFICATION) ok = add_stored_json(o, "classes", d->classes);
+  ok = ok && add_text(o, "kind", d->table ? "table" : "numeric");
+  if (ok && d->table)
+    ok = add_text(o, "target", d->target) &&
+         add_int(o, "rows_without_target", d->rows_without_target);
   ok = ok && add_text(o, "created_at", d->created_at);
   return finish(o, ok);
+}
+
+cJSON *json_out_dataset_full(const store_dataset *d) {
+  cJSON *o = json_out_dataset(d);
+  if (o == NULL || !d->table) return o;
+  return finish(o, add_stored_json(o, "columns", d->columns));
 }
 
 cJSON *json_out_model(const store_model *m) {

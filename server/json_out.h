@@ -17,6 +17,10 @@
 /** {"id","name","rows","features","outputs","task","classes" (classification only),"created_at"} */
 cJSON *json_out_dataset(const store_dataset *d);
 
+/** A dataset read alone (GET /v1/datasets/{id}, the upload's answer): a
+ *  table's also with its columns' profile; lists stay summaries. */
+cJSON *json_out_dataset_full(const store_dataset *d);
+
 /**
  * {"id","name","spec","parameters","version","trained","last_job","classes","created_at"}
  * — classes: the names its weights predict (null until trained on labels)

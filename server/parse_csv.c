@@ -1,11 +1,14 @@
 /* parse_csv.c — a CSV data set parsed as it streams in, chunk by chunk. */
 #include "parse_csv.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/table.h"
 #include "intern.h"
+#include "parse_table.h"
 #include "utf8.h"
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";
@@ -36,6 +39,16 @@ struct parse_csv {
   int failed;         /* status of the first error (or of a finished parse),
                          repeated by later calls */
   api_error error;
+  /* The typed table read beside the numbers (parse_csv_typed), while the
+   * numbers last: the first cell that is no number ends them (numeric_dead,
+   * their arrays freed) and the table goes on alone. */
+  parse_table *typed;
+  int numeric_dead;
+  api_error numeric_error; /* why the numbers ended */
+  char delim;              /* the cell separator; 0 while sniffed */
+  char *head;              /* the header line held back to sniff it */
+  size_t head_len, head_cap;
+  int head_quoted;         /* inside quotes in the held header line */
 };
 
 /* Where the parser is, for errors: "header", "row 7" or "row 7, column x". */
@@ -59,6 +72,7 @@ int parse_csv_new(const char *target, parse_csv **out, api_error *err) {
   parse_csv *p = calloc(1, sizeof *p);
   if (p == NULL) return parse_out_of_memory(err);
   p->target_numeric = 1;
+  p->delim = ',';
   int rc = 0;
   if (target == NULL || target[0] == '\0')
     rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target is required");
@@ -102,7 +116,7 @@ static int finish_header(parse_csv *p, api_error *err) {
   if (p->features == 0)
     return api_fail(err, API_INVALID_ARGUMENT, "target", "every column is a target: no features");
   p->header_done = 1;
-  return 0;
+  return p->typed != NULL ? parse_table_header(p->typed, err) : 0;
 }
 
 /* Room for one more data row. */
@@ -133,6 +147,20 @@ static int reserve_row(parse_csv *p, api_error *err) {
   return 0;
 }
 
+/* The numbers end here: a table carries on alone, or the parse fails. */
+static int numbers_end(parse_csv *p, int rc, api_error *err) {
+  if (p->typed == NULL) return rc;
+  p->numeric_dead = 1;
+  p->numeric_error = *err;
+  free(p->x);
+  free(p->y);
+  free(p->ids);
+  p->x = p->y = NULL;
+  p->ids = NULL;
+  intern_free(&p->text);
+  return 0;
+}
+
 static int header_cell(parse_csv *p, api_error *err) {
   const char *name = p->cell;
   size_t len = p->cell_len;
@@ -158,7 +186,13 @@ static int header_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
     return fail_at(p, 0, err, what);
   }
-  return 0;
+  /* A table's columns are fewer than numbers' may be: past them, a body
+   * that asked for nothing only a table does is read as numbers alone. */
+  if (p->typed != NULL && p->col >= NN_TABLE_MAX_COLUMNS && !parse_table_wanted(p->typed)) {
+    parse_table_free(p->typed);
+    p->typed = NULL;
+  }
+  return p->typed != NULL ? parse_table_column(p->typed, name, len, err) : 0;
 }
 
 /* The cell of the one target column: interned until the end decides between
@@ -178,7 +212,7 @@ static int target_cell(parse_csv *p, api_error *err) {
 }
 
 /* A cell of a data row: a feature or target number, or the one target's text. */
-static int data_cell(parse_csv *p, api_error *err) {
+static int numeric_cell(parse_csv *p, api_error *err) {
   int s = p->slot[p->col];
   if (s >= 0) {
     if (parse_text_to_float(p->cell, &p->x[p->rows * (size_t)p->features + (size_t)s]) == 0) return 0;
@@ -188,6 +222,21 @@ static int data_cell(parse_csv *p, api_error *err) {
   if (parse_text_to_float(p->cell, &p->y[p->rows * (size_t)p->targets.n + (size_t)(-1 - s)]) == 0)
     return 0;
   return fail_at(p, 1, err, "must be a number (with several target columns all are numeric)");
+}
+
+/* A cell of a data row, to the table and (while they last) the numbers. */
+static int data_cell(parse_csv *p, api_error *err) {
+  int rc = 0;
+  if (p->typed != NULL) {
+    if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
+    char field[PARSE_PATH_MAX];
+    where(p, 1, field, sizeof field);
+    rc = parse_table_cell(p->typed, p->col, p->cell, p->cell_len, field, err);
+  }
+  if (rc != 0 || p->numeric_dead) return rc;
+  rc = p->col == 0 ? reserve_row(p, err) : 0;
+  if (rc == 0) rc = numeric_cell(p, err);
+  return rc == -API_INVALID_ARGUMENT ? numbers_end(p, rc, err) : rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {
@@ -200,8 +249,7 @@ static int end_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "has more than the header's %d columns", p->columns.n);
     rc = fail_at(p, 0, err, what);
   } else {
-    rc = p->col == 0 ? reserve_row(p, err) : 0;
-    if (rc == 0) rc = data_cell(p, err);
+    rc = data_cell(p, err);
   }
   p->cell_len = 0;
   p->quoted = 0;
@@ -221,6 +269,7 @@ static int end_record(parse_csv *p, api_error *err) {
       return fail_at(p, 0, err, what);
     }
     p->rows++;
+    if (p->typed != NULL) rc = parse_table_end_row(p->typed, err);
   }
   p->col = 0;
   return rc;
@@ -254,7 +303,7 @@ static int lex(parse_csv *p, char c, api_error *err) {
       return append(p, c, err);
     }
     /* Only a separator may follow the closing quote; it ends the cell. */
-    if (c != ',' && c != '\n' && c != '\r')
+    if (c != p->delim && c != '\n' && c != '\r')
       return fail_at(p, 1, err, "has text after its closing quote");
     /* fall through */
   case CELL_START:
@@ -262,7 +311,7 @@ static int lex(parse_csv *p, char c, api_error *err) {
     break;
   }
   int rc = 0;
-  if (c == ',') {
+  if (c == p->delim) {
     rc = end_cell(p, err);
     p->col++;
     p->state = CELL_START;
@@ -282,13 +331,57 @@ static int lex(parse_csv *p, char c, api_error *err) {
   return rc;
 }
 
+static int sniff(parse_csv *p, char c, api_error *err);
+
 /* The stream is past a byte order mark, or holds none: the bytes that
  * matched part of one were data after all. */
 static int end_bom(parse_csv *p, api_error *err) {
   int rc = 0;
   p->bom_done = 1;
-  for (int k = 0; k < p->bom_matched && rc == 0; k++) rc = lex(p, utf8_bom[k], err);
+  for (int k = 0; k < p->bom_matched && rc == 0; k++)
+    rc = p->delim == 0 ? sniff(p, utf8_bom[k], err) : lex(p, utf8_bom[k], err);
   return rc;
+}
+
+/* The header line is held back: the separator is the one of , ; tab | it
+ * holds most often outside quotes (a comma when it holds none), then the
+ * line is read as any other. */
+static int sniff_end(parse_csv *p, api_error *err) {
+  static const char candidates[] = {',', ';', '\t', '|'};
+  size_t best = 0;
+  int quoted = 0;
+  p->delim = ',';
+  for (size_t k = 0; k < sizeof candidates; k++) {
+    size_t n = 0;
+    quoted = 0;
+    for (size_t i = 0; i < p->head_len; i++) {
+      if (p->head[i] == '"') quoted = !quoted;
+      n += !quoted && p->head[i] == candidates[k];
+    }
+    if (n > best) best = n, p->delim = candidates[k];
+  }
+  int rc = 0;
+  for (size_t i = 0; i < p->head_len && rc == 0; i++) rc = lex(p, p->head[i], err);
+  free(p->head);
+  p->head = NULL;
+  return rc;
+}
+
+static int sniff(parse_csv *p, char c, api_error *err) {
+  if (p->head_len == p->head_cap) {
+    if (p->head_cap >= PARSE_TABLE_MAX_HEADER) { /* a header this long is read as is */
+      int rc = sniff_end(p, err);
+      return rc != 0 ? rc : lex(p, c, err);
+    }
+    size_t cap = p->head_cap ? 2 * p->head_cap : 4096;
+    char *head = realloc(p->head, cap);
+    if (head == NULL) return parse_out_of_memory(err);
+    p->head = head;
+    p->head_cap = cap;
+  }
+  p->head[p->head_len++] = c;
+  if (c == '"') p->head_quoted = !p->head_quoted;
+  return !p->head_quoted && (c == '\n' || c == '\r') ? sniff_end(p, err) : 0;
 }
 
 static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
@@ -301,7 +394,7 @@ static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
       }
       rc = end_bom(p, err);
     }
-    if (rc == 0) rc = lex(p, data[i], err);
+    if (rc == 0) rc = p->delim == 0 ? sniff(p, data[i], err) : lex(p, data[i], err);
   }
   return rc;
 }
@@ -344,6 +437,7 @@ static int hand_over(parse_csv *p, parse_dataset_out *out, api_error *err) {
 
 static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   int rc = p->bom_done ? 0 : end_bom(p, err);
+  if (rc == 0 && p->delim == 0) rc = sniff_end(p, err);
   if (rc == 0 && p->state == CELL_QUOTED)
     rc = fail_at(p, 1, err, "has a quote that is never closed");
   else if (rc == 0)
@@ -352,7 +446,25 @@ static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV body is empty");
   if (rc == 0 && p->rows == 0)
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV has a header but no data rows");
-  return rc == 0 ? hand_over(p, out, err) : rc;
+  if (rc != 0) return rc;
+  /* Numbers all through stay a numeric dataset, as before tables were:
+   * unless the client asked for what only a table does. */
+  if (p->typed != NULL && (p->numeric_dead || parse_table_wanted(p->typed)))
+    return parse_table_finish(p->typed, out, err);
+  return hand_over(p, out, err);
+}
+
+int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err) {
+  assert(p->typed == NULL && !p->header_done && p->rows == 0);
+  if (p->targets.n != 1) { /* a table has one target column */
+    if (parse_table_options_given(o))
+      return api_fail(err, API_INVALID_ARGUMENT, "target",
+                      "ignore, types, na_values and delimiter need a single target column");
+    return 0;
+  }
+  int rc = parse_table_new(o, p->targets.names[0], &p->typed, err);
+  if (rc == 0) p->delim = o->delimiter;
+  return rc;
 }
 
 int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err) {
@@ -384,5 +496,7 @@ void parse_csv_free(parse_csv *p) {
   free(p->x);
   free(p->y);
   free(p->ids);
+  free(p->head);
+  parse_table_free(p->typed);
   free(p);
 }

@@ -14,6 +14,7 @@
 #define TRAIND_PARSE_CSV_H
 
 #include "parse_dataset.h"
+#include "parse_table.h"
 
 #define PARSE_CSV_MAX_COLUMNS (1 << 16)
 #define PARSE_CSV_MAX_CELL 1024 /* bytes of one cell, after unquoting */
@@ -42,5 +43,16 @@ int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err);
 int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err);
 
 void parse_csv_free(parse_csv *p);
+
+/**
+ * Read a typed table beside the numbers (issue 14), before the first feed:
+ * the body's separator is sniffed from its header (o->delimiter 0) and every
+ * cell also goes into a typed table (parse_table.h). A body of numbers all
+ * through, asked nothing only a table does, still ends as numbers; any other
+ * ends as a table (out->table). With several target columns nothing changes
+ * (a table has one), and table options are refused.
+ * @return 0, -API_INVALID_ARGUMENT naming the option, or -API_INTERNAL
+ */
+int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err);
 
 #endif

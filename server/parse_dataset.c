@@ -20,6 +20,7 @@
  */
 #include "parse_dataset.h"
 
+#include "../core/table.h"
 #include "intern.h"
 #include "json_stream.h"
 
@@ -47,6 +48,8 @@ void parse_dataset_out_free(parse_dataset_out *d) {
   free(d->x);
   free(d->y);
   free(d->labels);
+  nn_table_free(d->table);
+  free(d->target);
   memset(d, 0, sizeof *d);
 }
 

@@ -111,13 +111,22 @@ typedef struct {
   store_task task;
   char *classes;   /* JSON array of class names, or NULL */
   char created_at[STORE_TIME_LEN];
+  /* A typed table (issue 14) rather than numbers: then features counts its
+   * feature columns, rows all its rows, and the fields below are set. */
+  int table;
+  char *target;               /* the target column's name */
+  int64_t rows_without_target;
+  char *columns;              /* the columns' profile, a JSON array */
 } store_dataset;
 
-/* A dataset's numbers; exactly one of y, labels is set, as its task says. */
+/* A dataset's numbers; exactly one of y, labels is set, as its task says.
+ * A table's: only table, its stored form (nn_table_save). */
 typedef struct {
   float *x;        /* (rows, features) */
   float *y;        /* (rows, outputs), regression */
   int32_t *labels; /* (rows,), classification: indices in [0, outputs) */
+  uint8_t *table;  /* (table_len,) */
+  size_t table_len;
 } store_dataset_data;
 
 /**

@@ -122,7 +122,7 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1625,6 +1625,10 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  /* migration 7 rebuilds the datasets table: the jobs keep theirs */
+  store_job kept = get_job(waiting);
+  cr_expect_eq(kept.dataset_id, ds);
+  store_job_clear(&kept);
   size_t n;
   store_event *ev = events_of(0, 0, &n);
   cr_assert_eq(n, 4); /* done's two epochs, then each job's state */
