@@ -241,8 +241,8 @@ static int load_weights(app *a, store *st, const store_model *m, int64_t version
                         api_error *err) {
   nn_weights *w = NULL;
   int64_t loaded;
-  int rc = version != 0 ? predict_cache_acquire_version(a->predict_cache, st, m->id, version, &w, NULL, err)
-                        : predict_cache_acquire(a->predict_cache, st, m->id, &w, &loaded, NULL, err);
+  int rc = version != 0 ? predict_cache_acquire_version(a->predict_cache, st, m->id, version, &w, NULL, NULL, err)
+                        : predict_cache_acquire(a->predict_cache, st, m->id, &w, &loaded, NULL, NULL, err);
   nn_weights_unref(w);
   return rc;
 }

@@ -228,6 +228,8 @@ typedef struct {
   int64_t version; /* its version; the newest one (0 when never trained) if buf is NULL */
   char *classes;   /* the class names it predicts (JSON array text), or NULL */
   int64_t newest;  /* the model's newest version when read */
+  uint8_t *encoding; /* its table encoding (nn_encoder_save), or NULL */
+  size_t encoding_len;
 } store_weights;
 
 /**
@@ -390,6 +392,8 @@ typedef struct {
   size_t weights_len;          /* publish the checkpoint itself */
   const char *classes;         /* class names (JSON array) recorded with the */
                                /* published weights, or NULL for regression */
+  const uint8_t *encoding;     /* the table encoding published with the weights */
+  size_t encoding_len;         /* (nn_encoder_save), or NULL */
   int versions_kept;           /* besides each job's last, the newest weights */
 } store_epoch;                 /* versions kept (>= 1; 0: STORE_VERSIONS_KEPT) */
 
