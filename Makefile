@@ -30,10 +30,21 @@ LIBNN := $(BUILD)/libnn.a
 SERVER_SRC := $(wildcard server/*.c)
 # The dashboard (clients/web) is compiled in as one generated source.
 WEB_ASSETS := $(BUILD)/web_assets
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o
+# ONNX's schema, vendored with its licence (server/onnx/), is compiled by
+# protoc-c at build time for the ONNX exporter (docs/onnx.md says why).
+ONNX_PB := $(BUILD)/onnx/onnx.pb-c
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(WEB_ASSETS).o $(ONNX_PB).o
 SERVER_LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
-SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lyajl -lsodium -lsqlite3 -luv
+SERVER_LIBS := -lmicrohttpd -lgnutls -lcjson -lyajl -lsodium -lsqlite3 -luv -lprotobuf-c
 TRAIND := $(BUILD)/traind
+
+# traind-rank (server/rank/): one rank of a data-parallel run on Open MPI,
+# core and MPI only; server/*.c does not include it.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+RANK_SRC := $(wildcard server/rank/*.c)
+RANK_OBJ := $(RANK_SRC:%.c=$(BUILD)/%.o)
+TRAIND_RANK := $(BUILD)/traind-rank
 
 TRAINCTL_SRC := $(wildcard clients/trainctl/*.c)
 TRAINCTL_OBJ := $(TRAINCTL_SRC:%.c=$(BUILD)/%.o)
@@ -46,9 +57,9 @@ SERVER_TEST_SRC := $(wildcard tests/server/*.c)
 SERVER_TEST_OBJ := $(SERVER_TEST_SRC:%.c=$(BUILD)/%.o)
 SERVER_TEST_BIN := $(BUILD)/tests/server_tests
 
-.PHONY: all deps test unit server-unit e2e test-browser tools-deps race run valgrind bench \
-        bench-http bench-peers clean
-all: $(LIBNN) $(TRAIND) $(TRAINCTL)
+.PHONY: all deps test unit server-unit e2e mpi-test test-browser tools-deps race run valgrind \
+        bench bench-http bench-peers clean
+all: $(LIBNN) $(TRAIND) $(TRAINCTL) $(TRAIND_RANK)
 
 deps:
 	@scripts/deps.sh
@@ -65,6 +76,16 @@ $(WEB_ASSETS).c: scripts/web_assets.py $(shell find clients/web ! -name '.*')
 $(WEB_ASSETS).o: $(WEB_ASSETS).c
 	$(CC) $(CFLAGS) -Iserver -c $< -o $@
 
+$(ONNX_PB).c $(ONNX_PB).h &: server/onnx/onnx.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iserver/onnx --c_out=$(dir $@) server/onnx/onnx.proto
+
+$(ONNX_PB).o: $(ONNX_PB).c
+	$(CC) $(CFLAGS) -I$(dir $@) -c $< -o $@
+
+$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: CFLAGS += -I$(BUILD)/onnx
+$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: $(ONNX_PB).h
+
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
@@ -72,6 +93,12 @@ $(LIBNN): $(CORE_OBJ)
 $(TRAIND): $(SERVER_OBJ) $(LIBNN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(LIBNN) $(SERVER_LIBS) $(CORE_LIBS)
+
+$(RANK_OBJ): CFLAGS += $(MPI_CFLAGS)
+
+$(TRAIND_RANK): $(RANK_OBJ) $(LIBNN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(LIBNN) $(MPI_LIBS) $(CORE_LIBS)
 
 $(TRAINCTL): $(TRAINCTL_OBJ)
 	@mkdir -p $(dir $@)
@@ -100,6 +127,12 @@ server-unit: $(SERVER_TEST_BIN)
 test: deps
 	$(MAKE) unit server-unit e2e test-browser
 
+# Real mpirun runs of traind-rank with 2 and 3 ranks on loopback
+# (tests/e2e/test_mpi.py, which e2e runs too), alone.
+mpi-test: $(TRAIND_RANK)
+	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) PYTHONDONTWRITEBYTECODE=1 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_mpi.py
+
 # The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
 # a test daemon, never linked, so it is built without sanitizers.
 ENOSPC_LIB := $(BUILD)/tests/fault/libenospc.so
@@ -117,13 +150,21 @@ $(TOOLS_DEPS): tests/tools/package.json tests/tools/package-lock.json
 
 tools-deps: $(TOOLS_DEPS)
 
+# ONNX Runtime for the ONNX export's tests (tests/e2e/test_onnx.py): npm ci
+# installs the locked onnxruntime-node, whose CPU binaries are in the
+# package; its install script (a download) is skipped.
+ONNX_DEPS := tests/onnx/node_modules/.package-lock.json
+$(ONNX_DEPS): tests/onnx/package.json tests/onnx/package-lock.json
+	cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund
+
 # End-to-end: the real daemon on free ports with temporary databases, driven
 # through the Python client (tests/e2e; SAN=1 tests the sanitized daemon).
 # The load test runs LOAD_SECONDS; a sanitized daemon is several times slower.
 LOAD_SECONDS ?= $(if $(filter 0,$(SAN)),60,30)
 e2e: export TRAIND_LOAD_SECONDS = $(LOAD_SECONDS)
-e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(TOOLS_DEPS)
+e2e: $(TRAIND) $(TRAINCTL) $(ENOSPC_LIB) $(TOOLS_DEPS) $(ONNX_DEPS) $(TRAIND_RANK)
 	TRAIND_BIN=$(abspath $(TRAIND)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
+	  TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) \
 	  ENOSPC_LIB=$(abspath $(ENOSPC_LIB)) PYTHONDONTWRITEBYTECODE=1 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
@@ -228,8 +269,8 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
-  $(FUZZ_BUILD)/web_assets.o
-FUZZ_TARGETS := spec job dataset_json csv checkpoint router table
+  $(FUZZ_BUILD)/web_assets.o $(FUZZ_BUILD)/onnx.pb-c.o
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router table model_file
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
 # enough that a run explores structure rather than bulk.
@@ -240,6 +281,7 @@ FUZZ_MAX_LEN_csv := 4096
 FUZZ_MAX_LEN_checkpoint := 8192
 FUZZ_MAX_LEN_router := 1024
 FUZZ_MAX_LEN_table := 4096
+FUZZ_MAX_LEN_model_file := 8192
 FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
   UBSAN_OPTIONS=print_stacktrace=1
 
@@ -251,6 +293,14 @@ $(FUZZ_BUILD)/%.o: %.c
 $(FUZZ_BUILD)/web_assets.o: $(WEB_ASSETS).c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iserver -c $< -o $@
+
+$(FUZZ_BUILD)/onnx.pb-c.o: $(ONNX_PB).c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(dir $<) -c $< -o $@
+
+$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: \
+  FUZZ_CFLAGS += -I$(BUILD)/onnx
+$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: $(ONNX_PB).h
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^
@@ -289,4 +339,5 @@ $(BUILD)/tests/gen_checkpoints: $(BUILD)/tests/fuzz/gen_checkpoints.o $(LIBNN)
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
--include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SERVER_TEST_OBJ:.o=.d) $(TRAINCTL_OBJ:.o=.d) \
+  $(RANK_OBJ:.o=.d)

@@ -18,7 +18,8 @@ int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
   nn__net_forward(&m->spec, a, m->params, &ws, n, NULL);
   nn__loss_sum s = {0, 0};
   int outputs = a->out[a->n_layers - 1];
-  nn__loss(m->spec.loss, ws.acts[a->n_layers - 1], ws.logits, y, labels, n, outputs, ws.g0, &s);
+  nn__loss(m->spec.loss, ws.acts[a->n_layers - 1], ws.logits, y, labels, n, n, outputs, ws.g0,
+           &s);
   *loss = s.loss / (double)n;
   if (grad != NULL || dx != NULL) {
     float *g = grad;

@@ -25,10 +25,10 @@ static int true_class(const float *t, const int32_t *labels, size_t r, int k) {
   return labels != NULL ? labels[r] : argmax(t + r * (size_t)k, k);
 }
 
-/* L = mean over n*k elements of (y - t)^2;  dY = 2 (y - t) / (n k) */
-static void mse(const float *y, const float *t, const int32_t *labels, size_t n, int k,
-                float *dout, nn__loss_sum *s) {
-  float scale = 2.0f / ((float)n * (float)k);
+/* L = mean over N*k elements of (y - t)^2;  dY = 2 (y - t) / (N k), N = mean_rows */
+static void mse(const float *y, const float *t, const int32_t *labels, size_t n,
+                size_t mean_rows, int k, float *dout, nn__loss_sum *s) {
+  float scale = 2.0f / ((float)mean_rows * (float)k);
   for (size_t r = 0; r < n; r++) {
     const float *yr = y + r * (size_t)k;
     double row = 0.0;
@@ -42,12 +42,13 @@ static void mse(const float *y, const float *t, const int32_t *labels, size_t n,
   }
 }
 
-/* L = mean over rows of lse(z) - sum_j t_j z_j;  dZ = (softmax(z) - t) / n.
+/* L = mean over rows of lse(z) - sum_j t_j z_j;  dZ = (softmax(z) - t) / N,
+ * N = mean_rows.
  * lse(z) = z_m - log p_m for any m; at the argmax p_m >= 1/k, so the log is
  * finite and one log per row replaces k exps. */
 static void cross_entropy(const float *p, const float *z, const float *t, const int32_t *labels,
-                          size_t n, int k, float *dout, nn__loss_sum *s) {
-  float inv_n = 1.0f / (float)n;
+                          size_t n, size_t mean_rows, int k, float *dout, nn__loss_sum *s) {
+  float inv_n = 1.0f / (float)mean_rows;
   for (size_t r = 0; r < n; r++) {
     const float *zr = z + r * (size_t)k, *pr = p + r * (size_t)k;
     int m = argmax(pr, k);
@@ -71,12 +72,12 @@ static void cross_entropy(const float *p, const float *z, const float *t, const 
   }
 }
 
-/* L = mean over n*k of softplus(z) - z t, as max(z,0) - z t + log1p(e^-|z|);
- * dZ = (sigmoid(z) - t) / (n k) */
+/* L = mean over N*k of softplus(z) - z t, as max(z,0) - z t + log1p(e^-|z|);
+ * dZ = (sigmoid(z) - t) / (N k), N = mean_rows */
 static void binary_cross_entropy(const float *p, const float *z, const float *t,
-                                 const int32_t *labels, size_t n, int k, float *dout,
-                                 nn__loss_sum *s) {
-  float scale = 1.0f / ((float)n * (float)k);
+                                 const int32_t *labels, size_t n, size_t mean_rows, int k,
+                                 float *dout, nn__loss_sum *s) {
+  float scale = 1.0f / ((float)mean_rows * (float)k);
   for (size_t r = 0; r < n; r++) {
     const float *zr = z + r * (size_t)k, *pr = p + r * (size_t)k;
     double row = 0.0;
@@ -98,16 +99,17 @@ static void binary_cross_entropy(const float *p, const float *z, const float *t,
 }
 
 void nn__loss(nn_loss loss, const float *out, const float *logits, const float *t,
-              const int32_t *labels, size_t n, int outputs, float *dout, nn__loss_sum *s) {
+              const int32_t *labels, size_t n, size_t mean_rows, int outputs, float *dout,
+              nn__loss_sum *s) {
   switch (loss) {
   case NN_LOSS_MSE:
-    mse(out, t, labels, n, outputs, dout, s);
+    mse(out, t, labels, n, mean_rows, outputs, dout, s);
     break;
   case NN_LOSS_CROSS_ENTROPY:
-    cross_entropy(out, logits, t, labels, n, outputs, dout, s);
+    cross_entropy(out, logits, t, labels, n, mean_rows, outputs, dout, s);
     break;
   case NN_LOSS_BCE:
-    binary_cross_entropy(out, logits, t, labels, n, outputs, dout, s);
+    binary_cross_entropy(out, logits, t, labels, n, mean_rows, outputs, dout, s);
     break;
   }
 }

@@ -18,9 +18,14 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_FROM (2 * HUGE_PAGE)
 
+size_t nn__alloc_big_size(size_t bytes) {
+  if (bytes < HUGE_FROM) return bytes > 0 ? bytes : 1;
+  return (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+}
+
 void *nn__alloc_big(size_t bytes) {
-  if (bytes < HUGE_FROM) return calloc(1, bytes > 0 ? bytes : 1);
-  size_t size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  if (bytes < HUGE_FROM) return calloc(1, nn__alloc_big_size(bytes));
+  size_t size = nn__alloc_big_size(bytes);
   void *p;
   if (posix_memalign(&p, HUGE_PAGE, size) != 0) return NULL;
 #ifdef MADV_HUGEPAGE

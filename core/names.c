@@ -10,7 +10,7 @@
 
 static const char *const status_names[] = {
     "ok", "invalid_argument", "out_of_memory", "out_of_range", "bad_format",
-    "unsupported_version", "shape_mismatch", "diverged", "stopped"};
+    "unsupported_version", "shape_mismatch", "diverged", "stopped", "reduce_failed"};
 static const char *const status_text[] = {
     "success",
     "invalid argument",
@@ -20,7 +20,8 @@ static const char *const status_text[] = {
     "unsupported format version",
     "data does not fit the model",
     "training diverged (NaN or Inf)",
-    "stopped by request"};
+    "stopped by request",
+    "a reduce across the ranks failed"};
 static const char *const layer_names[] = {"dense", "dropout"};
 static const char *const act_names[] = {"linear", "relu", "leaky_relu",
                                         "sigmoid", "tanh", "softmax"};

@@ -8,9 +8,8 @@
 
 #include "nn_internal.h"
 
-int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
-  memset(ws, 0, sizeof *ws);
-  if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
+size_t nn__ws_floats(const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
+  assert(max_rows <= NN_MAX_BATCH);
   /* widths are at most 2^20 and rows at most 2^20: no product below overflows */
   size_t floats = max_rows * (size_t)spec->inputs;
   for (int l = 0; l < a->n_layers; l++) {
@@ -20,6 +19,14 @@ int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_r
   size_t outputs = (size_t)a->out[a->n_layers - 1];
   if (a->fused) floats += max_rows * outputs;
   if (train) floats += 2 * max_rows * (size_t)a->max_width;
+  return floats;
+}
+
+int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train) {
+  memset(ws, 0, sizeof *ws);
+  if (max_rows == 0 || max_rows > NN_MAX_BATCH) return NN_ERANGE;
+  size_t outputs = (size_t)a->out[a->n_layers - 1];
+  size_t floats = nn__ws_floats(spec, a, max_rows, train);
   float *p = nn__alloc_big(floats * sizeof(float));
   if (p == NULL) return NN_ENOMEM;
   ws->mem = p;
@@ -104,8 +111,17 @@ void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params
     float *out = ws->acts[l]; /* (n, a->out[l]) */
     if (ls->type == NN_LAYER_DENSE) {
       float *logits = (a->fused && l == last) ? ws->logits : NULL;
-      nn__dense_forward(ws->pool, ls, params + a->w_off[l], params + a->b_off[l], in, out, logits, n,
-                        a->in[l], a->out[l]);
+      if (n > 0)
+        nn__dense_forward(ws->pool, ls, params + a->w_off[l], params + a->b_off[l], in, out,
+                          logits, n, a->in[l], a->out[l]);
+    } else if (ws->batch_rows > 0 && rng != NULL && ls->rate > 0.0f) {
+      /* a shard: row i of the batch draws its mask from the generator's
+       * position i * width whichever rank holds it, as in one process */
+      uint64_t width = (uint64_t)a->out[l];
+      nn__rng r = *rng;
+      nn__rng_advance(&r, ws->row0 * width);
+      nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l], &r);
+      nn__rng_advance(rng, ws->batch_rows * width);
     } else {
       nn__dropout_forward(ls->rate, in, out, ws->masks[l], n, a->out[l],
                           ls->rate > 0.0f ? rng : NULL);

@@ -21,6 +21,7 @@
 #define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
 #define NN_MAX_THREADS 256          /* compute threads of one trainer */
 #define NN_DIAG_LANES 8             /* partial sums of a layer's squared gradient norms */
+#define NN_MAX_RANKS 4096           /* replicas of one data-parallel training run */
 
 /* ---- status codes and names --------------------------------------------- */
 
@@ -33,7 +34,8 @@ typedef enum {
   NN_EVERSION = -5, /* serialized data has an unsupported format version */
   NN_ESHAPE = -6,   /* data does not fit the model */
   NN_ENUMERIC = -7, /* training diverged: a loss or weight became NaN/Inf */
-  NN_ESTOPPED = -8  /* a callback asked the training loop to stop */
+  NN_ESTOPPED = -8, /* a callback asked the training loop to stop */
+  NN_ESHARD = -9    /* a reduce across the ranks of a sharded trainer failed */
 } nn_status;
 
 /* Every enum that appears in JSON or logs has one name table (core/names.c). */
@@ -330,13 +332,69 @@ typedef struct nn_trainer nn_trainer;
 int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
                    const nn_train_state *resume, nn_trainer **out, nn_error *err);
 
+/* ---- data-parallel training (docs/distributed.md) ---------------------------- */
+
+/* Sum buf (n,) element by element over every rank, in place: each rank
+ * passes its own values and receives the total (MPI_Allreduce with MPI_SUM).
+ * Every rank must receive the same bits, so the order of the additions may
+ * not depend on the rank (it may on the number of ranks).
+ * @return 0, or nonzero when the reduce failed */
+typedef int (*nn_reduce_floats_fn)(void *ud, float *buf, size_t n);
+typedef int (*nn_reduce_doubles_fn)(void *ud, double *buf, size_t n);
+
+/* One replica of a data-parallel run: every rank holds the whole model and
+ * data set, shuffles with the shared seed and trains on rows
+ * [n r / R, n (r + 1) / R) of each batch of n rows. */
+typedef struct {
+  int rank;  /* this replica, 0..ranks-1 */
+  int ranks; /* replicas training together, 1..NN_MAX_RANKS */
+  nn_reduce_floats_fn reduce_floats;   /* the gradient (P,), once per batch */
+  nn_reduce_doubles_fn reduce_doubles; /* the epoch's loss and correct sums (2,),
+                                        * once per batch */
+  void *ud;                            /* passed to both */
+} nn_shard;
+
+/**
+ * nn_trainer_new for one rank of a data-parallel run. Each batch, the rank
+ * runs the forward and backward passes over its share of the rows with the
+ * loss scaled by the whole batch's size, and the gradients are summed over
+ * the ranks right after the backward pass, before clipping, weight decay and
+ * the optimizer step; dropout draws each row's mask from the generator
+ * position it has in one process. The ranks' parameters then stay identical
+ * bit for bit, and equal one process's up to the order of float additions;
+ * with one rank, bit for bit. A checkpoint of any rank resumes the run.
+ * Per-layer diagnostics need ranks == 1.
+ * @param shard NULL: nn_trainer_new; copied
+ * @return as nn_trainer_new; nn_trainer_epoch may also return NN_ESHARD
+ */
+int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c,
+                         const nn_train_state *resume, const nn_shard *shard, nn_trainer **out,
+                         nn_error *err);
+
+/* The ranks of a run as threads of one process (core/replicas.c): each
+ * thread trains its own model and trainer, made with the shard of its rank.
+ * A reduce returns once every rank has called it, with the sums in the order
+ * b[0] + (b[1] + (... + b[ranks-1])), that of Open MPI's basic linear reduce. */
+typedef struct nn_replicas nn_replicas;
+
+/**
+ * @param max_n elements of the largest reduce: the models' parameter count
+ * @return NN_OK, NN_ERANGE or NN_ENOMEM
+ */
+int nn_replicas_new(int ranks, size_t max_n, nn_replicas **out);
+void nn_replicas_free(nn_replicas *g);
+
+/** The shard of rank (0..ranks-1), its callbacks bound to g. */
+void nn_replicas_shard(nn_replicas *g, int rank, nn_shard *out);
+
 /**
  * Train one epoch, or the rest of one that a callback stopped.
  * @param fn  optional per-batch callback; a nonzero return stops mid-epoch,
  *            after that batch: the trainer pauses there, and its state (and so a
  *            checkpoint) resumes exactly where it stopped
  * @param out the epoch's metrics
- * @return NN_OK, NN_ESTOPPED (paused mid-epoch) or NN_ENUMERIC
+ * @return NN_OK, NN_ESTOPPED (paused mid-epoch), NN_ENUMERIC or (sharded)
+ *         NN_ESHARD
  */
 int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *out);
 
@@ -393,6 +451,38 @@ typedef int (*nn_epoch_fn)(void *ud, const nn_epoch_metrics *m);
  */
 int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c,
              nn_batch_fn bfn, nn_epoch_fn efn, void *ud, nn_error *err);
+
+/* ---- memory ------------------------------------------------------------------ */
+
+/* What nn_model_new and nn_trainer_new allocate to train a model, in bytes,
+ * as they allocate it (core/estimate.c). The compute threads' stacks
+ * (nn_trainer_set_threads) and the caller's data set are not included. */
+typedef struct {
+  size_t model;       /* the model: parameters (P,), standardization (2, inputs) */
+  size_t gradients;   /* (P,) */
+  size_t optimizer;   /* moments: (P,) for sgd, (2, P) for adam, adamw, rmsprop */
+  size_t activations; /* for the largest batch: its standardized inputs, every
+                       * layer's outputs, dropout masks, a fused output's logits,
+                       * and two (batch, widest layer) buffers for their gradients */
+  size_t rows;        /* the validation split and an epoch's order: 8 bytes a row */
+  size_t other;       /* the trainer and model structs, a batch's targets,
+                       * diagnostics, the standardization's scratch */
+  size_t total;       /* the sum */
+} nn_memory;
+
+/**
+ * Estimate the memory of training: the bytes that nn_model_new (or a
+ * checkpoint's model) and nn_trainer_new allocate for this spec and config
+ * on rows rows, counted buffer by buffer as core allocates them (a large
+ * buffer in whole 2 MiB pages). Pure: allocates nothing.
+ * @param spec   validated here (on a copy)
+ * @param c      batch_size, validation_split, optim.type and diagnostics are read
+ * @param rows   rows of the data set, >= 1
+ * @param labels the data set has class labels (else float targets)
+ * @return NN_OK, or NN_EINVAL naming the field at fault
+ */
+int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t rows, int labels,
+                       nn_memory *out, nn_error *err);
 
 /* ---- gradients (used by tests and gradient checks) ------------------------- */
 

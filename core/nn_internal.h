@@ -64,6 +64,8 @@ static inline uint64_t nn__le64(const uint8_t *b) {
 /* bytes of zeroed memory, released by free(); a large buffer is aligned to
  * and advised as huge pages. @return NULL when out of memory */
 void *nn__alloc_big(size_t bytes);
+/* The bytes nn__alloc_big(bytes) takes: bytes, or whole huge pages. */
+size_t nn__alloc_big_size(size_t bytes);
 
 /* ---- random numbers: PCG32 (O'Neill), 64-bit state, 64-bit stream ---------- */
 
@@ -74,6 +76,8 @@ typedef struct {
 
 void nn__rng_seed(nn__rng *r, uint64_t seed, uint64_t stream);
 uint32_t nn__rng_u32(nn__rng *r);
+/* the state delta draws of nn__rng_u32 later, in O(log delta) */
+void nn__rng_advance(nn__rng *r, uint64_t delta);
 /* uniform in [0, 1), 24 random bits */
 float nn__rng_uniform(nn__rng *r);
 /* standard normal (Box-Muller; draws two uniforms per call) */
@@ -215,9 +219,16 @@ typedef struct {
   float *g0, *g1;               /* (max_rows, max_width) gradient ping-pong */
   float *mem;                   /* the one allocation behind all of the above */
   int dropout_on;               /* the last forward pass drew dropout masks */
+  /* a shard's pass (core/train.c): its rows are rows row0.. of a batch of
+   * batch_rows, and dropout draws their masks from the batch's generator
+   * positions; batch_rows 0: the pass is the whole batch */
+  size_t row0, batch_rows;
   nn__pool *pool;               /* threads for the large products; NULL: none */
 } nn__ws;
 
+/* Floats of a workspace for max_rows (<= NN_MAX_BATCH) rows; train adds
+ * dropout masks and gradient buffers. */
+size_t nn__ws_floats(const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 /* Allocate a workspace; train adds dropout masks and gradient buffers. */
 int nn__ws_init(nn__ws *ws, const nn_spec *spec, const nn__arch *a, size_t max_rows, int train);
 void nn__ws_free(nn__ws *ws);
@@ -229,7 +240,9 @@ void nn__standardize(nn__pool *pool, const float *src, const uint32_t *idx, size
 
 /* Forward pass of n rows from ws->x; output in ws->acts[n_layers - 1], logits
  * of a fused output layer in ws->logits. rng == NULL is evaluation mode
- * (dropout off); otherwise dropout masks are drawn from rng. */
+ * (dropout off); otherwise dropout masks are drawn from rng, and for a shard
+ * (ws->batch_rows > 0) rng ends past the whole batch's draws. n may be 0
+ * for a shard: only rng moves. */
 void nn__net_forward(const nn_spec *spec, const nn__arch *a, const float *params,
                      nn__ws *ws, size_t n, nn__rng *rng);
 
@@ -257,9 +270,12 @@ typedef struct {
 } nn__loss_sum;
 
 /* Loss of n rows and, if dout != NULL, dLoss/dOutput (or dLoss/dLogits when
- * fused) of the batch mean, (n, outputs). t (n, outputs) or labels (n,). */
+ * fused) of the mean over mean_rows rows, (n, outputs): n itself, or the
+ * whole batch when these rows are a shard of it. t (n, outputs) or
+ * labels (n,). */
 void nn__loss(nn_loss loss, const float *out, const float *logits, const float *t,
-              const int32_t *labels, size_t n, int outputs, float *dout, nn__loss_sum *s);
+              const int32_t *labels, size_t n, size_t mean_rows, int outputs, float *dout,
+              nn__loss_sum *s);
 
 /* ---- data ------------------------------------------------------------------- */
 
@@ -267,6 +283,11 @@ void nn__loss(nn_loss loss, const float *out, const float *logits, const float *
  * acc is (2, features) scratch. */
 void nn__data_norm(const nn_data *d, const uint32_t *idx, size_t n, float *mean, float *std,
                    double *acc);
+
+/* ---- training (train.c) ------------------------------------------------------- */
+
+/* @return sizeof (struct nn_trainer), for the memory estimate (estimate.c). */
+size_t nn__trainer_size(void);
 
 /* ---- optimizers ---------------------------------------------------------------- */
 

@@ -1,6 +1,9 @@
 /*
  * rng.c — PCG32 (M. O'Neill, pcg-random.org): small state that serializes as
  * two words, so a checkpoint can carry a run's generator and resume exactly.
+ * Its LCG can also jump ahead any distance in O(log distance), so a shard of
+ * a batch (core/train.c) draws the very numbers its rows would draw in one
+ * process without drawing the others'.
  */
 #include <math.h>
 
@@ -14,12 +17,30 @@ void nn__rng_seed(nn__rng *r, uint64_t seed, uint64_t stream) {
   nn__rng_u32(r);
 }
 
+#define PCG_MULT 6364136223846793005ull
+
 uint32_t nn__rng_u32(nn__rng *r) {
   uint64_t old = r->state;
-  r->state = old * 6364136223846793005ull + r->inc;
+  r->state = old * PCG_MULT + r->inc;
   uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
   uint32_t rot = (uint32_t)(old >> 59u);
   return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
+}
+
+void nn__rng_advance(nn__rng *r, uint64_t delta) {
+  /* Brown's "random number generation with arbitrary strides": delta steps
+   * of s -> m s + c compose to s -> M s + C, built from the steps of the
+   * powers of two in delta (m, c square into m^2, (m + 1) c) */
+  uint64_t m = PCG_MULT, c = r->inc, acc_m = 1, acc_c = 0;
+  for (; delta > 0; delta >>= 1) {
+    if (delta & 1) {
+      acc_m *= m;
+      acc_c = acc_c * m + c;
+    }
+    c = (m + 1) * c;
+    m *= m;
+  }
+  r->state = acc_m * r->state + acc_c;
 }
 
 float nn__rng_uniform(nn__rng *r) {

@@ -3,7 +3,16 @@
  * forward/backward pass and one optimizer step per batch, validation and
  * early stopping per epoch. Everything a step needs is allocated by
  * nn_trainer_new, so the loop itself allocates nothing.
+ *
+ * A sharded trainer (nn_trainer_new_shard) is one rank of a data-parallel
+ * run: it goes through the same permutation as every other rank and takes
+ * its contiguous share of each batch, so the workspace holds a share, not a
+ * batch. Two reduces per batch tie the ranks together: the loss sums (two
+ * doubles, so that every rank decides alike whether training diverged) and
+ * the gradient (P floats, the cost that matters: docs/distributed.md). The
+ * plain trainer takes none of these paths.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +27,9 @@ struct nn_trainer {
   nn_model *m;
   const nn_data *d;
   nn_train_config c;
-  nn__ws ws;         /* activations for the largest batch */
+  nn_shard shard;    /* ranks 1 and no reduces when not sharded */
+  size_t bs;         /* rows of a batch (the last one may have fewer) */
+  nn__ws ws;         /* activations for the largest batch, or a rank's share of it */
   float *grad;       /* (P,) */
   float *state;      /* (n_state,) optimizer moments */
   size_t n_state;
@@ -39,6 +50,8 @@ struct nn_trainer {
   int stopped;
   nn__diag *diag;    /* per-layer diagnostics, NULL when off */
 };
+
+size_t nn__trainer_size(void) { return sizeof(nn_trainer); }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -112,10 +125,31 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
   return NN_OK;
 }
 
+static int check_shard(const nn_shard *s, const nn_train_config *c, nn_error *err) {
+  if (s->ranks < 1 || s->ranks > NN_MAX_RANKS)
+    return nn__fail(err, NN_EINVAL, "ranks", "ranks must be in 1..%d", NN_MAX_RANKS);
+  if (s->rank < 0 || s->rank >= s->ranks)
+    return nn__fail(err, NN_EINVAL, "rank", "rank must be in 0..%d", s->ranks - 1);
+  if (s->reduce_floats == NULL || s->reduce_doubles == NULL)
+    return nn__fail(err, NN_EINVAL, "reduce", "a shard needs both reduce callbacks");
+  /* the relu units' liveness would need a reduce of its own */
+  if (c->diagnostics && s->ranks > 1)
+    return nn__fail(err, NN_EINVAL, "diagnostics",
+                    "diagnostics are not gathered across several ranks");
+  return NN_OK;
+}
+
 int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
                    const nn_train_state *resume, nn_trainer **out, nn_error *err) {
+  return nn_trainer_new_shard(m, d, c, resume, NULL, out, err);
+}
+
+int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c,
+                         const nn_train_state *resume, const nn_shard *shard, nn_trainer **out,
+                         nn_error *err) {
   int rc = nn_train_config_validate(c, err);
   if (rc != NN_OK) return rc;
+  if (shard != NULL && (rc = check_shard(shard, c, err)) != NN_OK) return rc;
   rc = nn_data_check(d, &m->spec, err);
   if (rc != NN_OK) return rc;
   if (d->rows > UINT32_MAX)
@@ -125,6 +159,7 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   t->m = m;
   t->d = d;
   t->c = *c;
+  t->shard = shard != NULL ? *shard : (nn_shard){.rank = 0, .ranks = 1};
   t->best = INFINITY;
   t->has_accuracy = d->labels != NULL || m->spec.loss != NN_LOSS_MSE;
   nn__rng_seed(&t->rng, c->seed, TRAIN_STREAM);
@@ -139,7 +174,10 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL) goto fail;
   if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
   make_split(t);
-  size_t batch = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
+  t->bs = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
+  /* the largest share of a batch: ceil(bs / ranks) rows */
+  size_t ranks = (size_t)t->shard.ranks;
+  size_t batch = (t->bs + ranks - 1) / ranks;
   if (d->y != NULL)
     t->t = malloc(batch * (size_t)outputs * sizeof(float));
   else
@@ -150,7 +188,7 @@ int nn_trainer_new(nn_model *m, const nn_data *d, const nn_train_config *c,
   if (resume != NULL && resume->state != NULL) {
     rc = resume_from(t, resume, err);
     if (rc != NN_OK) goto out;
-    if (t->batch > (t->n_train + batch - 1) / batch) {
+    if (t->batch > (t->n_train + t->bs - 1) / t->bs) {
       rc = nn__fail(err, NN_EINVAL, "batch_size",
                     "the checkpoint stopped at batch %zu, past the end of an epoch", t->batch);
       goto out;
@@ -210,11 +248,12 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
   }
 }
 
-/* Loss of a batch already in the workspace; the gradient too when train. */
-static void batch_loss(nn_trainer *t, size_t n, int train, nn__loss_sum *s) {
+/* Loss of n rows already in the workspace; the gradient too when train, of
+ * the mean over mean_rows rows. */
+static void batch_loss(nn_trainer *t, size_t n, size_t mean_rows, int train, nn__loss_sum *s) {
   const nn__arch *a = &t->m->arch;
   nn__loss(t->m->spec.loss, t->ws.acts[a->n_layers - 1], t->ws.logits,
-           t->d->y != NULL ? t->t : NULL, t->d->y != NULL ? NULL : t->labels, n,
+           t->d->y != NULL ? t->t : NULL, t->d->y != NULL ? NULL : t->labels, n, mean_rows,
            a->out[a->n_layers - 1], train ? t->ws.g0 : NULL, s);
 }
 
@@ -224,7 +263,7 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   double before = s->loss;
   gather(t, idx, n);
   nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, &t->rng);
-  batch_loss(t, n, 1, s);
+  batch_loss(t, n, n, 1, s);
   if (!isfinite(s->loss - before)) return NN_ENUMERIC;
   nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, n, t->grad, NULL,
                    t->diag != NULL ? t->diag->grad_sq : NULL);
@@ -232,6 +271,43 @@ static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
   nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
+  return NN_OK;
+}
+
+/* One optimizer step of a sharded trainer on its share of the rows idx (n,)
+ * of a batch. */
+static int train_shard(nn_trainer *t, const uint32_t *idx, size_t n, float lr) {
+  nn_model *m = t->m;
+  const nn_shard *sh = &t->shard;
+  size_t first = n * (size_t)sh->rank / (size_t)sh->ranks;
+  size_t rows = n * (size_t)(sh->rank + 1) / (size_t)sh->ranks - first; /* may be 0 */
+  assert(rows <= t->ws.max_rows); /* a share is at most ceil(n / ranks) rows */
+  t->ws.row0 = first;
+  t->ws.batch_rows = n;
+  /* rank 0 adds its rows to the epoch's sums so far, the others to zero:
+   * the reduce leaves the same total on every rank, and with one rank the
+   * plain trainer's sums, bit for bit */
+  nn__loss_sum s = sh->rank == 0 ? t->part : (nn__loss_sum){0, 0};
+  double before = t->part.loss;
+  gather(t, idx + first, rows);
+  nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, rows, &t->rng);
+  if (rows > 0) batch_loss(t, rows, n, 1, &s);
+  double sums[2] = {s.loss, s.correct};
+  if (sh->reduce_doubles(sh->ud, sums, 2) != 0) return NN_ESHARD;
+  t->part = (nn__loss_sum){sums[0], sums[1]};
+  if (!isfinite(t->part.loss - before)) return NN_ENUMERIC;
+  size_t P = m->arch.n_params;
+  if (rows > 0)
+    nn__net_backward(&m->spec, &m->arch, m->params, &t->ws, rows, t->grad, NULL,
+                     t->diag != NULL ? t->diag->grad_sq : NULL);
+  else
+    memset(t->grad, 0, P * sizeof(float));
+  /* grad = sum over ranks of each share's gradient of the batch mean */
+  if (sh->reduce_floats(sh->ud, t->grad, P) != 0) return NN_ESHARD;
+  if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, &t->ws, rows);
+  if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, P, t->c.clip_norm);
+  t->step++;
+  nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, P);
   return NN_OK;
 }
 
@@ -243,7 +319,7 @@ static void validate(nn_trainer *t, nn__loss_sum *s) {
     size_t n = t->n_val - i < t->ws.max_rows ? t->n_val - i : t->ws.max_rows;
     gather(t, val + i, n);
     nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, NULL);
-    batch_loss(t, n, 0, s);
+    batch_loss(t, n, n, 0, s);
   }
 }
 
@@ -273,12 +349,13 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
     nn__rng r = t->rng_epoch;
     shuffle(t->order, t->n_train, &r);
   }
-  size_t bs = t->ws.max_rows;
+  size_t bs = t->bs;
   size_t n_batches = (t->n_train + bs - 1) / bs;
   while (t->batch < n_batches) {
     size_t b = t->batch, start = b * bs;
     size_t n = t->n_train - start < bs ? t->n_train - start : bs;
-    int rc = train_batch(t, t->order + start, n, lr, &t->part);
+    int rc = t->shard.reduce_floats == NULL ? train_batch(t, t->order + start, n, lr, &t->part)
+                                            : train_shard(t, t->order + start, n, lr);
     if (rc != NN_OK) return rc;
     t->batch++;
     if (fn != NULL && fn(ud, t->epoch + 1, b, n_batches) != 0) return NN_ESTOPPED;

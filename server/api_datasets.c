@@ -90,7 +90,7 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
     reply_store_error(res, rc, NULL, 0);
     return;
   }
-  http_json(res, 201, json_out_dataset_full(&row));
+  http_json(res, 201, json_out_dataset(&row));
   store_dataset_clear(&row);
 }
 
@@ -211,7 +211,7 @@ void api_datasets_list(app *a, const http_request *req, http_response *res) {
   reply_list_start(&l, "datasets");
   for (size_t i = 0; i < n; i++) {
     /* NULL: damaged (its JSON parsed again only then), or out of memory */
-    cJSON *item = json_out_dataset(&list[i]);
+    cJSON *item = json_out_dataset_summary(&list[i]);
     reply_list_add_row(&l, item, item == NULL && json_out_dataset_damaged(&list[i]), "dataset",
                        list[i].id);
   }
@@ -228,7 +228,7 @@ void api_datasets_get(app *a, const http_request *req, http_response *res) {
   if (rc != STORE_OK) {
     reply_store_error(res, rc, "dataset", id);
   } else {
-    cJSON *item = json_out_dataset_full(&d);
+    cJSON *item = json_out_dataset(&d);
     reply_row(res, item, item == NULL && json_out_dataset_damaged(&d), "dataset", id);
   }
   store_dataset_clear(&d);

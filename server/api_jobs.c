@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "budget.h"
 #include "fit.h"
 #include "jobs.h"
 #include "json_out.h"
@@ -12,13 +13,17 @@
 #include "reply.h"
 #include "store.h"
 
-/* Load and check what a job names; 404 naming the missing one, 422 on a misfit. */
-static int check_job(store *st, const parse_job *job, api_error *err) {
+/* Load and check what a job names; 404 naming the missing one, 422 on a
+ * misfit, 422 too_large when it cannot fit the memory budget (limit bytes);
+ * *memory receives its estimate. */
+static int check_job(store *st, const parse_job *job, size_t limit, size_t *memory,
+                     api_error *err) {
   store_model m = {0};
   store_dataset d = {0};
   nn_spec spec;
   int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
   if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
+  if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
   return rc;
@@ -37,7 +42,8 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
   }
   store *st = app_store_or_answer(a, res);
   if (st == NULL) goto out;
-  if (check_job(st, &job, &err) != 0) {
+  size_t memory;
+  if (check_job(st, &job, a->cfg.memory_budget, &memory, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
@@ -48,7 +54,7 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   int rc = store_job_insert(st, job.model, job.dataset, config_text, job.config.epochs,
-                            &row);
+                            (int64_t)memory, &row);
   if (rc == STORE_ENOTFOUND) { /* deleted since check_job */
     http_fail(res, API_NOT_FOUND, "model", "model %lld or dataset %lld no longer exists",
               (long long)job.model, (long long)job.dataset);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "budget.h"
 #include "json_out.h"
 #include "json_table.h"
 #include "parse_spec.h"
@@ -18,7 +19,8 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   api_error err;
   store_model row = {0};
   if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      parse_spec(root, &spec, name, &err) != 0) {
+      parse_spec(root, &spec, name, &err) != 0 ||
+      budget_check_model(a->cfg.memory_budget, &spec, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
@@ -62,7 +64,7 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   reply_list_start(&l, "models");
   for (size_t i = 0; i < n; i++) {
     /* NULL: damaged (its JSON parsed again only then), or out of memory */
-    cJSON *item = json_out_model(&list[i]);
+    cJSON *item = json_out_model_summary(&list[i]);
     reply_list_add_row(&l, item, item == NULL && json_out_model_damaged(&list[i]), "model",
                        list[i].id);
   }

@@ -23,6 +23,7 @@ store *app_store(app *a) {
     return NULL;
   }
   if (a->events != NULL) store_on_event(st, notify_store_hook, a->events);
+  store_keep_events(st, a->cfg.events_kept);
   if (pthread_setspecific(a->store_key, st) != 0) {
     log_write(LOG_ERROR, "cannot keep a database handle for this thread");
     store_pool_give(a->stores, st);

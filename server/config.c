@@ -37,6 +37,8 @@ static int set_max_connections_per_ip(config *cfg, const char *value, char *err,
                                       size_t err_size);
 static int set_client_timeout(config *cfg, const char *value, char *err, size_t err_size);
 static int set_keep_versions(config *cfg, const char *value, char *err, size_t err_size);
+static int set_memory_budget(config *cfg, const char *value, char *err, size_t err_size);
+static int set_events_keep(config *cfg, const char *value, char *err, size_t err_size);
 static int set_allowed_hosts(config *cfg, const char *value, char *err, size_t err_size);
 static int set_tls_priorities(config *cfg, const char *value, char *err, size_t err_size);
 
@@ -67,6 +69,8 @@ static const struct {
     {"--max-connections-per-ip", "TRAIND_MAX_CONNECTIONS_PER_IP", set_max_connections_per_ip, 0},
     {"--client-timeout", "TRAIND_CLIENT_TIMEOUT", set_client_timeout, 0},
     {"--keep-versions", "TRAIND_KEEP_VERSIONS", set_keep_versions, 0},
+    {"--memory-budget", "TRAIND_MEMORY_BUDGET", set_memory_budget, 0},
+    {"--events-keep", "TRAIND_EVENTS_KEEP", set_events_keep, 0},
     {"--allowed-hosts", "TRAIND_ALLOWED_HOSTS", set_allowed_hosts, 0},
     {"--tls-priorities", "TRAIND_TLS_PRIORITIES", set_tls_priorities, 0},
 };
@@ -115,6 +119,13 @@ const char *config_usage(void) {
          "  --keep-versions N         newest weights versions kept per model, besides\n"
          "                            the last of each job (TRAIND_KEEP_VERSIONS;\n"
          "                            default 10)\n"
+         "  --memory-budget BYTES     memory that training may take: larger models and\n"
+         "                            jobs answer 422, and queued jobs wait until the\n"
+         "                            running ones leave room (TRAIND_MEMORY_BUDGET;\n"
+         "                            default: half the machine's memory or cgroup limit)\n"
+         "  --events-keep N           newest events kept in the event log, older ones\n"
+         "                            pruned as new ones come (TRAIND_EVENTS_KEEP;\n"
+         "                            default 1000000)\n"
          "  --allowed-hosts H1,H2     Host names answered besides localhost, 127.0.0.1\n"
          "                            and [::1] (TRAIND_ALLOWED_HOSTS); on a loopback\n"
          "                            address other names answer 403 (DNS rebinding)\n"
@@ -309,6 +320,14 @@ static int set_keep_versions(config *cfg, const char *s, char *err, size_t err_s
   return parse_count(s, CONFIG_MAX_KEEP_VERSIONS, &cfg->versions_kept, err, err_size);
 }
 
+static int set_memory_budget(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_bytes(s, &cfg->memory_budget, err, err_size);
+}
+
+static int set_events_keep(config *cfg, const char *s, char *err, size_t err_size) {
+  return parse_count(s, CONFIG_MAX_EVENTS_KEEP, &cfg->events_kept, err, err_size);
+}
+
 static int set_threads(config *cfg, const char *s, char *err, size_t err_size) {
   uint64_t v;
   if (parse_decimal(s, strlen(s), CONFIG_MAX_THREADS, &v) < 0 || v == 0) {
@@ -429,6 +448,7 @@ static void set_defaults(config *cfg) {
   cfg->max_dataset_body = CONFIG_DEFAULT_MAX_DATASET_BODY;
   cfg->max_streams = CONFIG_DEFAULT_MAX_STREAMS;
   cfg->versions_kept = STORE_VERSIONS_KEPT;
+  cfg->events_kept = CONFIG_DEFAULT_EVENTS_KEEP;
   cfg->keepalive = CONFIG_DEFAULT_KEEPALIVE;
   cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
   cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;

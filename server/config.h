@@ -6,7 +6,8 @@
  *          [--read-token T | --read-token-file F] [--insecure] [--max-streams N]
  *          [--stream-keepalive SECONDS] [--tls-cert FILE --tls-key FILE]
  *          [--max-connections N] [--max-connections-per-ip N]
- *          [--client-timeout SECONDS] [--keep-versions N] [--allowed-hosts H1,H2]
+ *          [--client-timeout SECONDS] [--keep-versions N]
+ *          [--memory-budget BYTES] [--events-keep N] [--allowed-hosts H1,H2]
  *          [--tls-priorities P] [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
@@ -14,10 +15,11 @@
  * TRAIND_TOKEN_FILE, TRAIND_READ_TOKEN, TRAIND_READ_TOKEN_FILE,
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
- * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_ALLOWED_HOSTS,
- * TRAIND_TLS_PRIORITIES); a flag beats its variable, a variable beats the
- * default, and an empty variable counts as unset. Values are parsed strictly:
- * a bad one is an error, never a fallback.
+ * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_MEMORY_BUDGET,
+ * TRAIND_EVENTS_KEEP, TRAIND_ALLOWED_HOSTS, TRAIND_TLS_PRIORITIES); a flag
+ * beats its variable, a variable beats the default, and an empty variable
+ * counts as unset. Values are parsed strictly: a bad one is an error, never a
+ * fallback.
  *
  * A token file is read once, here; one trailing newline is dropped. A token
  * is 1..CONFIG_TOKEN_MAX-1 visible ASCII characters. A read-only token needs
@@ -58,6 +60,8 @@
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT 30u /* seconds */
 #define CONFIG_MAX_CLIENT_TIMEOUT 3600u
 #define CONFIG_MAX_KEEP_VERSIONS 100000u
+#define CONFIG_DEFAULT_EVENTS_KEEP 1000000u /* about 50 MB of the database */
+#define CONFIG_MAX_EVENTS_KEEP 1000000000u
 #define CONFIG_ALLOWED_HOSTS_MAX 1024 /* bytes of the --allowed-hosts list */
 /* TLS 1.2 and 1.3 only: 1.0 and 1.1 are deprecated (RFC 8996). */
 #define CONFIG_DEFAULT_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -84,6 +88,8 @@ typedef struct {
   unsigned client_timeout; /* seconds for a request's head, or of silence (http.h) */
   unsigned versions_kept;  /* newest weights versions kept per model, besides each
                             * job's last (store.h), 1..CONFIG_MAX_KEEP_VERSIONS */
+  size_t memory_budget;    /* bytes training may take; 0: from the machine (budget.h) */
+  unsigned events_kept;    /* newest events kept in the log, 1..CONFIG_MAX_EVENTS_KEEP */
   char tls_cert[CONFIG_PATH_MAX]; /* PEM certificate chain file; "" : plain HTTP */
   char tls_key[CONFIG_PATH_MAX];  /* its PEM private key file; set with tls_cert */
   char tls_priorities[CONFIG_TLS_PRIORITIES_MAX]; /* GnuTLS's, checked at start (tls.h) */

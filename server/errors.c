@@ -26,6 +26,7 @@ static const struct {
     [API_NOT_IMPLEMENTED] = {"not_implemented", 501},
     [API_UNAVAILABLE] = {"unavailable", 503},
     [API_STORAGE_FULL] = {"storage_full", 507},
+    [API_TOO_LARGE] = {"too_large", 422},
 };
 
 const char *api_code_name(api_code code) {

@@ -23,6 +23,7 @@ typedef enum {
   API_NOT_IMPLEMENTED,      /* 501: a method or transfer coding traind does not know */
   API_UNAVAILABLE,          /* 503 */
   API_STORAGE_FULL,         /* 507: the database's disk is full */
+  API_TOO_LARGE,            /* 422: training it would exceed the memory budget */
   API_CODE_COUNT
 } api_code;
 

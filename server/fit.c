@@ -126,8 +126,9 @@ static int load_preprocess(store *st, int64_t model_id, cJSON **root, api_error 
 /* Fit the encoding on the training rows of those with a target, and encode
  * these into f->data (x, and y or labels), f->d pointing at them. */
 static int encode_table(store *st, fit_data *f, const nn_table *t, size_t rows,
-                        const nn_spec *spec, int64_t model_id, const nn_train_config *split,
+                        const nn_spec *spec, int64_t model_id, const fit_table_how *how,
                         api_error *err) {
+  const nn_train_config *split = how != NULL ? how->split : NULL;
   long long did = (long long)f->meta.id, mid = (long long)model_id;
   int target = nn_table_find(t, f->meta.target, strlen(f->meta.target));
   size_t all = nn_table_rows(t), n = 0, n_train;
@@ -138,6 +139,7 @@ static int encode_table(store *st, fit_data *f, const nn_table *t, size_t rows,
   cJSON *root = NULL;
   nn_error ne;
   int rc = target < 0 ? api_fail(err, API_INTERNAL, NULL, "dataset %lld has no target column", did)
+                      : how != NULL && how->encoder != NULL ? 0
                       : load_preprocess(st, model_id, &root, err);
   if (rc != 0) goto out;
   const nn_table_column *tc = nn_table_column_at(t, target);
@@ -155,6 +157,8 @@ static int encode_table(store *st, fit_data *f, const nn_table *t, size_t rows,
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
   }
   for (size_t i = 0; i < n_train; i++) train[i] = kept[order[i]];
+  const nn_encoder *enc = how != NULL ? how->encoder : NULL;
+  if (enc != NULL) goto encode;
   rc = parse_preprocess_options(cJSON_GetObjectItemCaseSensitive(root, "preprocess"), t, target,
                                 &o, &cols, &ptrs, err);
   if (rc != 0) goto out;
@@ -168,7 +172,10 @@ static int encode_table(store *st, fit_data *f, const nn_table *t, size_t rows,
                                     ne.message);
     goto out;
   }
-  int width = nn_encoder_width(f->encoder);
+  enc = f->encoder;
+  if (nn_encoder_save(enc, &f->encoding, &f->encoding_len) != NN_OK) goto nomem;
+encode:;
+  int width = nn_encoder_width(enc);
   if (spec->inputs != 0 && spec->inputs != width) {
     rc = api_fail(err, API_UNPROCESSABLE, "dataset",
                   "dataset %lld encodes to %d inputs but model %lld takes %d", did, width, mid,
@@ -187,15 +194,13 @@ static int encode_table(store *st, fit_data *f, const nn_table *t, size_t rows,
   if (classification) f->data.labels = malloc(n * sizeof *f->data.labels);
   else f->data.y = malloc(n * sizeof *f->data.y);
   if (f->data.x == NULL || (f->data.labels == NULL && f->data.y == NULL)) goto nomem;
-  if ((rc = nn_encoder_apply(f->encoder, t, kept, n, f->data.x, &ne)) != NN_OK ||
-      (rc = nn_encoder_apply_target(f->encoder, t, kept, n, f->data.y, f->data.labels, &ne)) !=
-          NN_OK) {
+  if ((rc = nn_encoder_apply(enc, t, kept, n, f->data.x, &ne)) != NN_OK ||
+      (rc = nn_encoder_apply_target(enc, t, kept, n, f->data.y, f->data.labels, &ne)) != NN_OK) {
     rc = rc == NN_ENOMEM ? api_fail(err, API_INTERNAL, NULL, "out of memory")
                          : api_fail(err, API_UNPROCESSABLE, "dataset", "dataset %lld: %s", did,
                                     ne.message);
     goto out;
   }
-  if (nn_encoder_save(f->encoder, &f->encoding, &f->encoding_len) != NN_OK) goto nomem;
   f->d.rows = n;
   f->d.features = width;
   f->d.x = f->data.x;
@@ -217,7 +222,7 @@ out:
 }
 
 int fit_data_load(store *st, int64_t id, size_t rows, const nn_spec *spec, int64_t model_id,
-                  const nn_train_config *split, fit_data *out, api_error *err) {
+                  const fit_table_how *how, fit_data *out, api_error *err) {
   size_t read = 0;
   memset(out, 0, sizeof *out);
   int rc = rows == 0 ? store_dataset_get_data(st, id, &out->meta, &out->data)
@@ -229,7 +234,7 @@ int fit_data_load(store *st, int64_t id, size_t rows, const nn_spec *spec, int64
   if (out->meta.table) {
     nn_table *t = NULL;
     rc = load_table(out, &t, err);
-    if (rc == 0) rc = encode_table(st, out, t, rows, spec, model_id, split, err);
+    if (rc == 0) rc = encode_table(st, out, t, rows, spec, model_id, how, err);
     nn_table_free(t);
     return rc;
   }

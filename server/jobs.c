@@ -33,6 +33,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "budget.h"
 #include "fit.h"
 #include "json_out.h"
 #include "log.h"
@@ -64,7 +65,9 @@ struct jobs {
   atomic_int stopping;
   int threads;         /* compute threads shared by the running jobs */
   int versions_kept;   /* jobs_config.versions_kept */
+  int64_t events_kept; /* jobs_config.events_kept */
   atomic_int training; /* jobs with a trainer now */
+  budget memory;       /* the running jobs' share of --memory-budget */
   int n_workers;
   worker *workers; /* (n_workers,) */
 };
@@ -123,8 +126,8 @@ out:
 
 static int load_data(store *st, const store_job *job, run *r) {
   api_error err;
-  if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &r->cfg.config, &r->data,
-                    &err) != 0)
+  fit_table_how how = {.split = &r->cfg.config};
+  if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &how, &r->data, &err) != 0)
     return fail(r, "%s", err.message);
   if (r->spec.inputs == 0) r->spec.inputs = r->data.d.features; /* a table's columns, encoded */
   return 0;
@@ -334,7 +337,8 @@ static void run_job(worker *w, store *st, const store_job *job) {
   run r;
   memset(&r, 0, sizeof r);
   store_job_state end = STORE_JOB_FAILED;
-  int rc = prepare(st, job, &r);
+  int rc = budget_refuses(&w->owner->memory, job, r.error, sizeof r.error) ? -1
+                                                                            : prepare(st, job, &r);
   log_write(LOG_INFO, "job %lld running (model %lld, dataset %lld, from epoch %d)",
             (long long)job->id, (long long)job->model_id, (long long)job->dataset_id,
             r.t != NULL ? nn_trainer_epochs_done(r.t) : 0);
@@ -398,6 +402,9 @@ static void start_job(worker *w, store *st, const store_job *job) {
   uv_mutex_lock(&j->lock);
   w->job_id = 0;
   uv_mutex_unlock(&j->lock);
+  /* its memory is free (run_job freed all): a job waiting for room may fit */
+  budget_release(&j->memory, job);
+  jobs_notify(j);
 }
 
 static void worker_main(void *arg) {
@@ -409,10 +416,11 @@ static void worker_main(void *arg) {
     return;
   }
   store_on_event(st, notify_store_hook, j->events);
+  store_keep_events(st, j->events_kept);
   unsigned delay = 0; /* waiting for disk space to claim a job */
   while (!atomic_load(&j->stopping)) {
     store_job job = {0};
-    int rc = store_job_claim(st, &job);
+    int rc = budget_claim(&j->memory, st, &job);
     if (rc == STORE_EFULL) {
       if (delay == 0) log_write(LOG_WARN, "cannot claim a job: %s; retrying", store_strerror(rc));
       wait_for_space(w, &delay, false);
@@ -462,11 +470,13 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   j->cache = cache;
   j->threads = c->threads;
   j->versions_kept = c->versions_kept;
+  j->events_kept = c->events_kept;
   j->events = events;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) goto fail_lock;
   if (uv_cond_init(&j->wake) != 0) goto fail_wake;
   if (uv_cond_init(&j->retry) != 0) goto fail_retry;
+  if (budget_init(&j->memory, c->memory_budget) != 0) goto fail_budget;
   for (int i = 0; i < workers; i++) {
     j->workers[i].owner = j;
     if (uv_thread_create(&j->workers[i].thread, worker_main, &j->workers[i]) != 0) {
@@ -482,6 +492,8 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   *out = j;
   return 0;
 
+fail_budget:
+  uv_cond_destroy(&j->retry);
 fail_retry:
   uv_cond_destroy(&j->wake);
 fail_wake:
@@ -515,6 +527,7 @@ void jobs_stop(jobs *j) {
   uv_cond_broadcast(&j->retry);
   uv_mutex_unlock(&j->lock);
   for (int i = 0; i < j->n_workers; i++) uv_thread_join(&j->workers[i].thread);
+  budget_destroy(&j->memory);
   uv_cond_destroy(&j->retry);
   uv_cond_destroy(&j->wake);
   uv_mutex_destroy(&j->lock);

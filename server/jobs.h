@@ -27,6 +27,8 @@ typedef struct {
                         * each of R running jobs uses threads / R (at least 1) */
   int versions_kept;   /* newest weights versions kept per model besides each
                         * job's last (store_epoch.versions_kept), >= 1 */
+  size_t memory_budget; /* bytes the running jobs may take together (budget.h) */
+  int64_t events_kept;  /* newest events kept in the log (store_keep_events) */
 } jobs_config;
 
 /**

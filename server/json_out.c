@@ -39,20 +39,23 @@ static bool add_stored_json(cJSON *o, const char *key, const char *text) {
 }
 
 /* NULL text is no damage: it stands for null. */
-static bool stored_json_damaged(const char *text) {
+bool json_out_text_damaged(const char *text) {
   if (text == NULL) return false;
   cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
   cJSON_Delete(v);
   return v == NULL; /* or out of memory while parsing: then the row is left out too */
 }
 
+/* A list's summary row holds no class names, only their count: -1 when the
+ * store found them damaged. */
 bool json_out_dataset_damaged(const store_dataset *d) {
-  return (d->task == STORE_TASK_CLASSIFICATION && stored_json_damaged(d->classes)) ||
-         stored_json_damaged(d->columns);
+  return (d->task == STORE_TASK_CLASSIFICATION &&
+          (d->n_classes < 0 || json_out_text_damaged(d->classes))) ||
+         json_out_text_damaged(d->columns);
 }
 
 bool json_out_model_damaged(const store_model *m) {
-  return stored_json_damaged(m->spec) || stored_json_damaged(m->classes);
+  return json_out_text_damaged(m->spec) || m->n_classes < 0 || json_out_text_damaged(m->classes);
 }
 
 static cJSON *finish(cJSON *o, bool ok) {
@@ -61,37 +64,44 @@ static cJSON *finish(cJSON *o, bool ok) {
   return NULL;
 }
 
-cJSON *json_out_dataset(const store_dataset *d) {
+/* A dataset, with its class names (full) or only their count (a summary). */
+static cJSON *dataset(const store_dataset *d, bool full) {
   cJSON *o = cJSON_CreateObject();
   bool ok = o != NULL && add_int(o, "id", d->id) && add_text(o, "name", d->name) &&
             add_int(o, "rows", d->rows) && add_int(o, "features", d->features) &&
             add_int(o, "outputs", d->outputs) &&
             add_text(o, "task", store_task_name(d->task));
-  if (ok && d->task == STORE_TASK_CLASSIFICATION) ok = add_stored_json(o, "classes", d->classes);
+  if (ok && d->task == STORE_TASK_CLASSIFICATION)
+    ok = d->n_classes >= 0 && add_int(o, "class_count", d->n_classes) && /* -1: damaged */
+         (!full || add_stored_json(o, "classes", d->classes));
   ok = ok && add_text(o, "kind", d->table ? "table" : "numeric");
-  if (ok && d->table)
+  if (ok && d->table) /* a table's columns' profile when read alone */
     ok = add_text(o, "target", d->target) &&
-         add_int(o, "rows_without_target", d->rows_without_target);
+         add_int(o, "rows_without_target", d->rows_without_target) &&
+         (!full || add_stored_json(o, "columns", d->columns));
   ok = ok && add_text(o, "created_at", d->created_at);
   return finish(o, ok);
 }
 
-cJSON *json_out_dataset_full(const store_dataset *d) {
-  cJSON *o = json_out_dataset(d);
-  if (o == NULL || !d->table) return o;
-  return finish(o, add_stored_json(o, "columns", d->columns));
-}
+cJSON *json_out_dataset(const store_dataset *d) { return dataset(d, true); }
+cJSON *json_out_dataset_summary(const store_dataset *d) { return dataset(d, false); }
 
-cJSON *json_out_model(const store_model *m) {
+/* A model, with its class names (full) or only their count (a summary). */
+static cJSON *model(const store_model *m, bool full) {
   cJSON *o = cJSON_CreateObject();
   bool ok = o != NULL && add_int(o, "id", m->id) && add_text(o, "name", m->name) &&
             add_stored_json(o, "spec", m->spec) && add_int(o, "parameters", m->parameters) &&
             add_int(o, "version", m->version) &&
             cJSON_AddBoolToObject(o, "trained", m->trained) != NULL &&
-            add_id(o, "last_job", m->last_job) && add_stored_json(o, "classes", m->classes) &&
+            add_id(o, "last_job", m->last_job) &&
+            m->n_classes >= 0 && add_id(o, "class_count", m->n_classes) && /* -1: damaged */
+            (!full || add_stored_json(o, "classes", m->classes)) &&
             add_text(o, "created_at", m->created_at);
   return finish(o, ok);
 }
+
+cJSON *json_out_model(const store_model *m) { return model(m, true); }
+cJSON *json_out_model_summary(const store_model *m) { return model(m, false); }
 
 cJSON *json_out_job(const store_job *j) {
   cJSON *o = cJSON_CreateObject();

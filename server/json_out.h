@@ -14,18 +14,26 @@
 #include "../core/nn.h"
 #include "store.h"
 
-/** {"id","name","rows","features","outputs","task","classes" (classification only),"created_at"} */
+/**
+ * {"id","name","rows","features","outputs","task","class_count","classes","kind",
+ *  "target","rows_without_target","columns","created_at"}
+ * — class_count and classes for classification only; target,
+ * rows_without_target and columns (its profile) for a table
+ */
 cJSON *json_out_dataset(const store_dataset *d);
 
-/** A dataset read alone (GET /v1/datasets/{id}, the upload's answer): a
- *  table's also with its columns' profile; lists stay summaries. */
-cJSON *json_out_dataset_full(const store_dataset *d);
+/** The same without "classes", for lists: a summary stays small whatever the names. */
+cJSON *json_out_dataset_summary(const store_dataset *d);
 
 /**
- * {"id","name","spec","parameters","version","trained","last_job","classes","created_at"}
- * — classes: the names its weights predict (null until trained on labels)
+ * {"id","name","spec","parameters","version","trained","last_job","class_count","classes",
+ *  "created_at"} — classes: the names its weights predict, class_count how many (both null
+ *  until trained on labels)
  */
 cJSON *json_out_model(const store_model *m);
+
+/** The same without "classes", for lists. */
+cJSON *json_out_model_summary(const store_model *m);
 
 /**
  * {"id","model","dataset","state","epoch","epochs","loss","val_loss","accuracy",
@@ -81,6 +89,8 @@ cJSON *json_out_event(const store_event *e);
  * and class names) no longer parses: the row was damaged behind the daemon's
  * back, and its writer above gives NULL for it, not for a lack of memory.
  */
+/** Whether stored JSON text (NULL: none) no longer parses. */
+bool json_out_text_damaged(const char *text);
 bool json_out_dataset_damaged(const store_dataset *d);
 bool json_out_model_damaged(const store_model *m);
 

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "budget.h"
 #include "config.h"
 #include "http.h"
 #include "jobs.h"
@@ -59,12 +60,13 @@ static void log_settings(const config *cfg) {
   log_write(LOG_INFO,
             "%s %s: listen=%s%s%s:%u tls=%s db=%s workers=%u threads=%u max_body=%zu "
             "max_dataset_body=%zu max_streams=%u stream_keepalive=%us max_connections=%u "
-            "max_connections_per_ip=%u client_timeout=%us",
+            "max_connections_per_ip=%u client_timeout=%us memory_budget=%zu events_keep=%u",
             TRAIND_NAME, TRAIND_VERSION, cfg->listen_addr.ss_family == AF_INET6 ? "[" : "",
             cfg->listen_host, cfg->listen_addr.ss_family == AF_INET6 ? "]" : "",
             (unsigned)cfg->listen_port, cfg->tls_cert[0] != '\0' ? "on" : "off", cfg->db_path,
             cfg->workers, cfg->threads, cfg->max_body, cfg->max_dataset_body, cfg->max_streams,
-            cfg->keepalive, cfg->max_connections, cfg->max_connections_per_ip, cfg->client_timeout);
+            cfg->keepalive, cfg->max_connections, cfg->max_connections_per_ip, cfg->client_timeout,
+            cfg->memory_budget, cfg->events_kept);
 }
 
 /* Each connection holds a socket, and a request in progress a database
@@ -118,7 +120,7 @@ static int serve(app *a) {
     goto out;
   }
   jobs_config jc = {a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads,
-                    (int)a->cfg.versions_kept};
+                    (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept};
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
@@ -209,6 +211,7 @@ int main(int argc, char **argv) {
   /* A client that hangs up mid-answer must not kill the daemon. */
   signal(SIGPIPE, SIG_IGN);
   raise_open_files(&a.cfg);
+  if (a.cfg.memory_budget == 0) a.cfg.memory_budget = budget_default();
   log_settings(&a.cfg);
   int status = serve(&a);
   tls_pem_free(&a.tls);

@@ -208,7 +208,18 @@ static int target_cell(parse_csv *p, api_error *err) {
   /* Class names are stored and answered in JSON, which is UTF-8. */
   if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
   if (p->target_numeric && parse_text_to_float(p->cell, &v) != 0) p->target_numeric = 0;
-  return intern_add(&p->text, p->cell, p->cell_len, &p->ids[p->rows]) == 0 ? 0 : parse_out_of_memory(err);
+  if (intern_add(&p->text, p->cell, p->cell_len, &p->ids[p->rows]) != 0)
+    return parse_out_of_memory(err);
+  /* Numbers may take any count of values (regression); names are classes,
+   * refused at the cell where they pass the cap or where a name makes the
+   * values of the rows before it classes too. */
+  if (!p->target_numeric && p->text.n > PARSE_MAX_CLASSES) {
+    char what[96];
+    snprintf(what, sizeof what, "makes %d classes; a dataset may have at most %d",
+             (int)p->text.n, PARSE_MAX_CLASSES);
+    return fail_at(p, 1, err, what);
+  }
+  return 0;
 }
 
 /* A cell of a data row: a feature or target number, or the one target's text. */
@@ -422,9 +433,7 @@ static int hand_over(parse_csv *p, parse_dataset_out *out, api_error *err) {
     }
   } else {
     out->task = PARSE_TASK_CLASSIFICATION;
-    if (p->text.n > NN_MAX_UNITS)
-      return api_fail(err, API_INVALID_ARGUMENT, "target", "the target has more than %d classes",
-                      NN_MAX_UNITS);
+    assert(p->text.n <= PARSE_MAX_CLASSES); /* target_cell refused more */
     if (intern_take_sorted(&p->text, p->ids, p->rows, &out->classes, &out->n_classes) != 0) return parse_out_of_memory(err);
     out->labels = p->ids;
     p->ids = NULL;

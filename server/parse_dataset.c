@@ -147,7 +147,6 @@ struct parse_dataset_json {
   size_t cap_labels;
   int32_t max_label;
   interner classes;
-  bool too_many_classes;
   refusal label;
 };
 
@@ -295,27 +294,31 @@ static void label(parse_dataset_json *p, const char *str, const char *num, size_
              PARSE_CLASS_NAME_MAX);
       return;
     }
-    if (p->label.rc != 0 || p->too_many_classes) return;
+    if (p->label.rc != 0) return;
     if (intern_add(&p->classes, str, len, &id) != 0) {
       p->oom = true;
       return;
     }
-    /* past the limit the upload is refused: keep no more names */
-    p->too_many_classes = p->classes.n > NN_MAX_UNITS;
+    /* refused at the label of the one class past the cap; no more names are kept */
+    if (p->classes.n > PARSE_MAX_CLASSES) {
+      REFUSE(&p->label, field, "%s names class %d; a dataset may have at most %d classes",
+             field, (int)p->classes.n, PARSE_MAX_CLASSES);
+      return;
+    }
   } else {
     double d = -1;
     if (num != NULL && number_value(p, num, len, &d) != 0) return;
-    if (!(d >= 0 && d < NN_MAX_UNITS && floor(d) == d)) {
+    if (!(d >= 0 && d < PARSE_MAX_CLASSES && floor(d) == d)) {
       REFUSE(&p->label, field,
              "%s must be a class name or a class number from 0 to %d, of the same kind as "
              "labels[0]",
-             field, NN_MAX_UNITS - 1);
+             field, PARSE_MAX_CLASSES - 1);
       return;
     }
     id = (int32_t)d;
     if (id > p->max_label) p->max_label = id;
   }
-  if (p->label.rc != 0 || p->too_many_classes || p->oom) return;
+  if (p->label.rc != 0 || p->oom) return;
   if (i == p->cap_labels) {
     size_t cap = p->cap_labels ? 2 * p->cap_labels : 64;
     int32_t *labels = cap <= SIZE_MAX / sizeof *labels ? realloc(p->labels, cap * sizeof *labels)
@@ -458,9 +461,6 @@ static int check_labels(parse_dataset_json *p, parse_dataset_out *out, api_error
     *err = p->label.err;
     return p->label.rc;
   }
-  if (p->label_strings && p->too_many_classes)
-    return api_fail(err, API_INVALID_ARGUMENT, "labels", "labels name more than %d classes",
-                    NN_MAX_UNITS);
   out->labels = p->labels; /* (rows,) */
   p->labels = NULL;
   int rc = p->label_strings ? intern_take_sorted(&p->classes, out->labels, out->rows,

@@ -19,6 +19,10 @@
 
 #define PARSE_DATASET_MAX_VALUES ((size_t)1 << 30) /* floats in x, and in y */
 #define PARSE_CLASS_NAME_MAX 256                  /* bytes of one class name */
+/* Classes of one dataset: a softmax over more has a wide output layer
+ * (units x width parameters) learning from few rows each, and every class
+ * name is answered with the dataset, its models and their predictions. */
+#define PARSE_MAX_CLASSES 10000
 
 typedef enum { PARSE_TASK_REGRESSION, PARSE_TASK_CLASSIFICATION } parse_task;
 

@@ -157,7 +157,8 @@ int parse_job_config(const cJSON *root, parse_job *job, api_error *err) {
     rc = parse_json_int(root, NULL, "dataset", PARSE_REQUIRED, 1, PARSE_MAX_SAFE_INT,
                         &job->dataset, err);
   if (rc == 0)
-    rc = parse_json_int32(root, NULL, "epochs", PARSE_OPTIONAL, 1, INT_MAX, &c->epochs, err);
+    rc = parse_json_int32(root, NULL, "epochs", PARSE_OPTIONAL, 1, PARSE_MAX_EPOCHS, &c->epochs,
+                          err);
   if (rc == 0)
     rc = parse_json_int32(root, NULL, "batch_size", PARSE_OPTIONAL, 1, NN_MAX_BATCH,
                           &c->batch_size, err);

@@ -22,6 +22,11 @@
 
 #include "parse_json.h"
 
+/* Epochs of one job: a million epochs of a small net are days of training,
+ * and every epoch is a row of metrics and events on disk (thinned past
+ * STORE_METRICS_DENSE, pruned past --events-keep, but written first). */
+#define PARSE_MAX_EPOCHS 1000000
+
 typedef struct {
   int64_t model;        /* model id, 1..2^53 - 1 */
   int64_t dataset;      /* dataset id, 1..2^53 - 1 */

@@ -1,7 +1,9 @@
 /* routes.c — the daemon's route table: every endpoint of the v1 API and of the
  * Open Inference Protocol under /v2. */
 #include "api_datasets.h"
+#include "api_evaluate.h"
 #include "api_events.h"
+#include "api_export.h"
 #include "api_gradcheck.h"
 #include "api_jobs.h"
 #include "api_models.h"
@@ -40,6 +42,13 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/models/{id}/predict", .body = ROUTE_BODY_JSON,
      .handler = api_predict, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}/versions/{version}/weights",
+     .handler = api_export_weights, .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}/onnx", .handler = api_export_onnx,
+     .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v1/models/import", .body = ROUTE_BODY_STREAM,
+     .limit = ROUTE_LIMIT_DATASET, .media_type = "application/octet-stream",
+     .stream = &api_export_import},
 
     {.method = "POST", .pattern = "/v1/jobs", .body = ROUTE_BODY_JSON, .handler = api_jobs_create},
     {.method = "GET", .pattern = "/v1/jobs", .handler = api_jobs_list, .access = ROUTE_READ},
@@ -54,6 +63,13 @@ static const route routes[] = {
     /* changes nothing, but spends CPU on the caller's behalf: the full token */
     {.method = "POST", .pattern = "/v1/models/{id}/gradcheck", .body = ROUTE_BODY_JSON,
      .handler = api_gradcheck},
+    /* stores what it computes: the full token */
+    {.method = "POST", .pattern = "/v1/models/{id}/evaluate", .body = ROUTE_BODY_JSON,
+     .handler = api_evaluate},
+    {.method = "GET", .pattern = "/v1/models/{id}/evaluations", .handler = api_evaluations_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/models/{id}/evaluations/{eid}",
+     .handler = api_evaluations_get, .access = ROUTE_READ},
 
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},

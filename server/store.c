@@ -220,7 +220,32 @@ static const char *const migrations[] = {
      * for epochs recorded before. The weights do not depend on it. */
     "ALTER TABLE metrics ADD COLUMN threads INTEGER;",
 
-    /* 7: typed tables (issue 14). A dataset is of a kind: 'numeric' as
+    /* 7: evaluations of a model's weights on a dataset (POST
+     * /v1/models/{id}/evaluate). result is the whole evaluation, metrics and
+     * curves, as the JSON object an API client reads (tens of kilobytes at
+     * most: curves and samples are capped); summary is its headline numbers,
+     * what a list shows without reading result. An evaluation dies with its
+     * model and outlives its dataset: dataset_id has no foreign key, it
+     * records which rows were used. */
+    "CREATE TABLE evaluations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  dataset_id INTEGER NOT NULL,"
+    "  task TEXT NOT NULL CHECK (task IN ('regression', 'classification')),"
+    "  rows INTEGER NOT NULL CHECK (rows > 0),"
+    "  summary TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");"
+    "CREATE INDEX evaluations_by_model ON evaluations (model_id, id);",
+    /* 8: the bytes a job is estimated to take while it trains (budget.h),
+     * set when it is queued: a worker claims a job only when this fits what
+     * the running jobs leave of --memory-budget. NULL for jobs queued
+     * before, which are claimed as if they took nothing. */
+    "ALTER TABLE jobs ADD COLUMN memory INTEGER;",
+
+    /* 9: typed tables (issue 14). A dataset is of a kind: 'numeric' as
      * before (x, and y or labels), or 'table': the raw typed table in data
      * (nn_table_save's stored form, docs/table-format.md; never a lossy
      * encoding: the encoding belongs to the model), its target column's
@@ -815,6 +840,8 @@ void store_on_event(store *st, store_event_hook hook, void *ud) {
   st->on_event = hook;
   st->on_event_ud = ud;
 }
+
+void store_keep_events(store *st, int64_t n) { st->events_kept = n > 0 ? n : 0; }
 
 const char *store_errmsg(const store *st) { return sqlite3_errmsg(st->db); }
 

@@ -31,6 +31,8 @@
 #define STORE_MAX_RESTARTS 3      /* crash restarts in a row without a new checkpoint
                                      before a job is failed */
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_METRICS_DENSE 10000 /* a job keeps every epoch's metrics up to this many
+                                     epochs, then at most about this many rows */
 
 typedef enum {
   STORE_OK = 0,
@@ -109,7 +111,9 @@ typedef struct {
   int64_t features;
   int64_t outputs; /* target width (regression) or class count (classification) */
   store_task task;
-  char *classes;   /* JSON array of class names, or NULL */
+  char *classes;   /* JSON array of class names, or NULL (and in lists) */
+  int64_t n_classes; /* the names in classes (lists read only this); -1 when they
+                        are damaged (not JSON) */
   char created_at[STORE_TIME_LEN];
   /* A typed table (issue 14) rather than numbers: then features counts its
    * feature columns, rows all its rows, and the fields below are set. */
@@ -191,7 +195,9 @@ typedef struct {
   int trained;        /* weights have been published */
   int64_t last_job;   /* job that published the weights, 0 when none */
   char created_at[STORE_TIME_LEN];
-  char *classes;      /* JSON array of the class names it predicts, or NULL */
+  char *classes;      /* JSON array of the class names it predicts, or NULL (and in lists) */
+  int64_t n_classes;  /* the names in classes (lists read only this); -1 when they
+                         are damaged (not JSON) */
 } store_model;
 
 /**
@@ -202,6 +208,17 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
                        store_model *out);
 
 int store_model_get(store *st, int64_t id, store_model *out);
+
+/**
+ * Insert a model that arrives trained (an imported model file): its row and
+ * one weights version, kept with no job, in one transaction.
+ * @param version the weights version it gets, >= 1
+ * @param classes JSON array text, or NULL
+ * @param out     receives the stored row; may be NULL
+ */
+int store_model_import(store *st, const char *name, const char *spec, int64_t parameters,
+                       int64_t version, const uint8_t *weights, size_t len,
+                       const char *classes, store_model *out);
 
 /**
  * The model named name; names need not be unique, and the newest model (the
@@ -299,6 +316,7 @@ typedef struct {
   char created_at[STORE_TIME_LEN];
   char started_at[STORE_TIME_LEN];  /* first claim; "" while never run */
   char finished_at[STORE_TIME_LEN]; /* "" until it ends */
+  int64_t memory;       /* bytes it takes to train (budget.h); 0 when unknown */
 } store_job;
 
 /*
@@ -310,11 +328,12 @@ typedef struct {
 
 /**
  * Queue a job.
+ * @param memory the bytes it takes to train (budget_job_bytes), >= 0
  * @param out receives the stored row; may be NULL
  * @return STORE_OK, or STORE_ENOTFOUND when the model or dataset is missing
  */
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
-                     int64_t epochs, store_job *out);
+                     int64_t epochs, int64_t memory, store_job *out);
 
 int store_job_get(store *st, int64_t id, store_job *out);
 
@@ -329,11 +348,16 @@ int store_job_list(store *st, int state, int64_t model_id, store_job **out, size
 int store_job_count(store *st, int64_t counts[STORE_JOB_STATE_COUNT]);
 
 /**
- * Atomically take the oldest queued job: it becomes running (started_at set
- * on its first run). Safe against other handles claiming at the same time.
- * @return STORE_OK, or STORE_ENOTFOUND when the queue is empty
+ * Atomically take the oldest queued job that may run now: it becomes running
+ * (started_at set on its first run). A job waits while another job of its
+ * model runs (a model trains in one job at a time), and while its memory
+ * exceeds room; a job whose memory exceeds the whole budget is taken at once,
+ * for its worker to fail. Safe against other handles claiming at the same time.
+ * @param room   bytes the running jobs leave of the budget
+ * @param budget all the bytes training may take
+ * @return STORE_OK, or STORE_ENOTFOUND when no queued job may run now
  */
-int store_job_claim(store *st, store_job *out);
+int store_job_claim(store *st, int64_t room, int64_t budget, store_job *out);
 
 /**
  * Ask a job to stop: a queued job is cancelled at once; a running job gets
@@ -404,12 +428,24 @@ typedef struct {
  * STORE_CHECKPOINTS_KEPT, and publish the model's weights (version + 1,
  * trained, last_job) as a new version. Older versions are dropped except
  * the newest versions_kept and the last one each job published (the
- * weights a finished job ended with). Either all of it is on disk or none.
+ * weights a finished job ended with). Past STORE_METRICS_DENSE epochs the
+ * job's metrics are thinned to store_metrics_stride(epoch), in the same
+ * transaction. Either all of it is on disk or none.
  * @param version receives the model's weights version after the commit; may be NULL
  * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT when
  *         the job is not running
  */
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version);
+
+/**
+ * The resolution of a job's metrics once it has run epoch epochs: it keeps
+ * the rows of the epochs that are multiples of this stride, and its newest
+ * row. 1 up to STORE_METRICS_DENSE epochs, then the smallest power of two
+ * that keeps at most STORE_METRICS_DENSE rows (and the newest): the stride
+ * doubles at 10,000, 20,000, 40,000... epochs, and each time every other
+ * row goes.
+ */
+int64_t store_metrics_stride(int64_t epoch);
 
 /**
  * At daemon start, settle jobs a crash left running: those with a cancel
@@ -479,6 +515,14 @@ typedef void (*store_event_hook)(void *ud, int64_t event_id);
 /** Call hook(ud, id) after each of this handle's commits that logged events. */
 void store_on_event(store *st, store_event_hook hook, void *ud);
 
+/**
+ * Retention: each of this handle's writes that logs events deletes, in its
+ * transaction, the events older than the newest n (of all jobs; 0 keeps
+ * them all, the default). A stream resuming from a pruned id goes on at the
+ * oldest event kept.
+ */
+void store_keep_events(store *st, int64_t n);
+
 typedef struct {
   int64_t id;
   int64_t job_id;
@@ -512,5 +556,42 @@ int store_events_active(store *st, store_event **out, size_t *n, int64_t *latest
 
 void store_event_clear(store_event *e);
 void store_event_list_free(store_event *list, size_t n);
+
+/* ---- evaluations ----------------------------------------------------------------- */
+
+/* An evaluation of a model's weights version on a dataset's rows. */
+typedef struct {
+  int64_t id;
+  int64_t model_id;
+  int64_t version;    /* the weights version evaluated */
+  int64_t dataset_id; /* the dataset's id then (it may be deleted since) */
+  store_task task;
+  int64_t rows;
+  char *summary; /* JSON object text: the headline numbers */
+  char *result;  /* JSON object text: the whole evaluation; NULL in lists */
+  char created_at[STORE_TIME_LEN];
+} store_evaluation;
+
+/**
+ * Store an evaluation.
+ * @param e    model_id, version, dataset_id, task, rows, summary, result
+ *             (id, created_at ignored)
+ * @param out  receives the stored row's id and created_at (strings not
+ *             copied: summary and result stay NULL); may be NULL
+ * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND (the model is gone), ...
+ */
+int store_evaluation_insert(store *st, const store_evaluation *e, store_evaluation *out);
+
+/** Read evaluation id of model model_id. @return STORE_OK or STORE_ENOTFOUND */
+int store_evaluation_get(store *st, int64_t model_id, int64_t id, store_evaluation *out);
+
+/**
+ * A model's evaluations, oldest first, without their result; release with
+ * store_evaluation_list_free. @return STORE_OK (none is not an error) or an error
+ */
+int store_evaluation_list(store *st, int64_t model_id, store_evaluation **out, size_t *n);
+
+void store_evaluation_clear(store_evaluation *e);
+void store_evaluation_list_free(store_evaluation *list, size_t n);
 
 #endif

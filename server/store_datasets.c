@@ -33,16 +33,21 @@ void store_dataset_list_free(store_dataset *list, size_t n) {
 static void clear_dataset(void *row) { store_dataset_clear(row); }
 
 #define DATASET_COLS \
-  "id, name, rows, features, outputs, task, classes, created_at, kind, target," \
-  " rows_without_target, columns"
+  "id, name, rows, features, outputs, task, classes, created_at, " CLASS_COUNT_COL \
+  ", kind, target, rows_without_target, columns"
+/* Lists carry summaries: the count of the class names, not the names; a
+ * table's kind, target and rows without one, not its columns' profile. */
+#define DATASET_SUMMARY_COLS \
+  "id, name, rows, features, outputs, task, NULL, created_at, " CLASS_COUNT_COL \
+  ", kind, target, rows_without_target, NULL"
 enum {
   DATASET_ID, DATASET_NAME, DATASET_ROWS, DATASET_FEATURES, DATASET_OUTPUTS, DATASET_TASK,
-  DATASET_CLASSES, DATASET_CREATED_AT, DATASET_KIND, DATASET_TARGET, DATASET_WITHOUT_TARGET,
-  DATASET_COLUMNS,
+  DATASET_CLASSES, DATASET_CREATED_AT, DATASET_CLASS_COUNT, DATASET_KIND, DATASET_TARGET,
+  DATASET_WITHOUT_TARGET, DATASET_COLUMNS,
   DATASET_NCOLS
 };
 
-/* A row of DATASET_COLS. */
+/* A row of DATASET_COLS or DATASET_SUMMARY_COLS. */
 static int read_dataset(sqlite3_stmt *s, void *row) {
   store_dataset *d = row;
   assert(sqlite3_column_count(s) == DATASET_NCOLS);
@@ -59,6 +64,7 @@ static int read_dataset(sqlite3_stmt *s, void *row) {
   else
     return STORE_EIO; /* the schema's CHECK allows no other */
   store__column_time(s, DATASET_CREATED_AT, d->created_at);
+  d->n_classes = sqlite3_column_int64(s, DATASET_CLASS_COUNT);
   const char *kind = (const char *)sqlite3_column_text(s, DATASET_KIND);
   d->table = kind != NULL && strcmp(kind, "table") == 0;
   d->rows_without_target = sqlite3_column_int64(s, DATASET_WITHOUT_TARGET);
@@ -286,7 +292,7 @@ exit:
 }
 
 static const store__sql dataset_list = {
-    Q_DATASET_LIST, "SELECT " DATASET_COLS " FROM datasets ORDER BY id"};
+    Q_DATASET_LIST, "SELECT " DATASET_SUMMARY_COLS " FROM datasets ORDER BY id"};
 
 int store_dataset_list(store *st, store_dataset **out, size_t *n) {
   void *rows;

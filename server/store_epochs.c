@@ -1,8 +1,8 @@
 /* store_epochs.c — what each epoch of a job leaves in the store: the job's
- * progress columns, a metrics row, and every few epochs a checkpoint whose
- * weights become the model's next version; store_job_epoch_commit writes
- * them (and their events) in one transaction. Also the reads of a job's
- * metrics and checkpoints. */
+ * progress columns, a metrics row (thinned past STORE_METRICS_DENSE epochs),
+ * and every few epochs a checkpoint whose weights become the model's next
+ * version; store_job_epoch_commit writes them (and their events) in one
+ * transaction. Also the reads of a job's metrics and checkpoints. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +130,32 @@ static void bind_figures(store__query *q, const store_epoch *e) {
   store__bind_double(q, ":val_accuracy", e->metric.val_accuracy);
 }
 
+int64_t store_metrics_stride(int64_t epoch) {
+  int64_t stride = 1;
+  while (epoch > stride * STORE_METRICS_DENSE) stride *= 2;
+  return stride;
+}
+
+/* A long job's metrics at a :stride: its rows in [:from, :to) off it go. */
+static const store__sql metrics_thin = {
+    Q_METRICS_THIN, "DELETE FROM metrics WHERE job_id = :job_id AND epoch >= :from"
+                    " AND epoch < :to AND epoch % :stride != 0"};
+
+/* Keep a job's metrics at the stride of epoch, its newest row just written:
+ * the row before goes unless it is on the stride, and when the stride has
+ * just doubled, every row below that is not on it. Both deletes are ranges
+ * of the primary key. */
+static int thin_metrics(store *st, int64_t job_id, int64_t epoch) {
+  int64_t stride = store_metrics_stride(epoch);
+  if (stride == 1) return STORE_OK;
+  store__query q = store__prepare(st, &metrics_thin);
+  store__bind_int64(&q, ":job_id", job_id);
+  store__bind_int64(&q, ":from", store_metrics_stride(epoch - 1) != stride ? 1 : epoch - 1);
+  store__bind_int64(&q, ":to", epoch);
+  store__bind_int64(&q, ":stride", stride);
+  return store__run(&q);
+}
+
 int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   int64_t model_id = 0, v = 0;
   int status = check_epoch(e);
@@ -149,7 +175,9 @@ int store_job_epoch_commit(store *st, const store_epoch *e, int64_t *version) {
   store__bind_double(&q, ":seconds", e->metric.seconds);
   store__bind_text(&q, ":layers", e->metric.layers);
   if (e->metric.threads > 0) store__bind_int64(&q, ":threads", e->metric.threads);
-  if ((status = store__run(&q)) != STORE_OK) goto exit;
+  if ((status = store__run(&q)) != STORE_OK ||
+      (status = thin_metrics(st, e->job_id, e->metric.epoch)) != STORE_OK)
+    goto exit;
   store_event epoch = {.job_id = e->job_id, .kind = STORE_EVENT_EPOCH, .epoch = e->metric.epoch};
   if ((status = store__event(st, &epoch)) != STORE_OK) goto exit;
 

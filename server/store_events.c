@@ -9,8 +9,20 @@
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-void store__events_inserted(store *st) {
-  if (sqlite3_changes(st->db) > 0) st->event_pending = sqlite3_last_insert_rowid(st->db);
+/* Retention: ids only grow, so the newest :kept events are those above
+ * :newest - :kept. */
+static const store__sql events_prune = {Q_EVENTS_PRUNE,
+                                        "DELETE FROM events WHERE id <= :newest - :kept"};
+
+int store__events_inserted(store *st) {
+  if (sqlite3_changes(st->db) == 0) return STORE_OK;
+  st->event_pending = sqlite3_last_insert_rowid(st->db);
+  if (st->events_kept == 0 || st->event_pending <= st->events_kept) return STORE_OK;
+  /* ids are the primary key: the delete seeks to the few rows that fell out */
+  store__query q = store__prepare(st, &events_prune);
+  store__bind_int64(&q, ":newest", st->event_pending);
+  store__bind_int64(&q, ":kept", st->events_kept);
+  return store__run(&q);
 }
 
 static const store__sql event_insert = {
@@ -30,7 +42,7 @@ int store__event(store *st, const store_event *e) {
     store__bind_int64(&q, ":bytes", e->bytes);
   }
   int status = store__run(&q);
-  if (status == STORE_OK) store__events_inserted(st);
+  if (status == STORE_OK) status = store__events_inserted(st);
   return status;
 }
 

@@ -10,6 +10,7 @@
  *   store_epochs.c    what each epoch of a job leaves: its progress, its
  *                     metrics row and checkpoint, committed together
  *   store_events.c    the jobs' event log
+ *   store_evaluations.c  evaluations of models on datasets
  *   store_pool.c      handles kept between requests (no SQL of its own)
  *
  * A statement is a `static const store__sql` beside the function that binds
@@ -52,6 +53,8 @@ enum store__slot {
   Q_VERSION_INSERT,
   Q_VERSION_PRUNE,
   Q_VERSION_LIST,
+  Q_MODEL_IMPORT,
+  Q_VERSION_IMPORT,
   /* store_jobs.c */
   Q_JOB_INSERT,
   Q_JOB_GET,
@@ -81,12 +84,18 @@ enum store__slot {
   Q_CHECKPOINT_PRUNE,
   Q_CHECKPOINT_LIST,
   Q_CHECKPOINT_LATEST,
+  Q_METRICS_THIN,
   /* store_events.c */
   Q_EVENT_INSERT,
   Q_EVENTS_AFTER,
   Q_JOB_EVENTS_AFTER,
   Q_EVENTS_LATEST,
   Q_EVENTS_ACTIVE,
+  Q_EVENTS_PRUNE,
+  /* store_evaluations.c */
+  Q_EVALUATION_INSERT,
+  Q_EVALUATION_GET,
+  Q_EVALUATION_LIST,
   Q_COUNT
 };
 
@@ -102,6 +111,7 @@ struct store {
   int in_transaction; /* between a successful store__begin and its store__end */
   int schema_version;
   int64_t event_pending;  /* the newest event of the open transaction, 0 when none */
+  int64_t events_kept;    /* newest events kept (store_keep_events), 0: all */
   store_event_hook on_event; /* told event_pending once it is committed */
   void *on_event_ud;
   /* The statement cache: stmt[slot] is prepared from sql[slot] at its first
@@ -116,14 +126,21 @@ struct store {
 #define JOB_COLS                                                                     \
   "id, model_id, dataset_id, state, config, epoch, epochs, loss, val_loss, accuracy, " \
   "val_accuracy, samples_per_second, restarts, cancel_requested, error, created_at, " \
-  "started_at, finished_at"
+  "started_at, finished_at, memory"
 enum {
   JOB_ID, JOB_MODEL_ID, JOB_DATASET_ID, JOB_STATE, JOB_CONFIG, JOB_EPOCH, JOB_EPOCHS,
   JOB_LOSS, JOB_VAL_LOSS, JOB_ACCURACY, JOB_VAL_ACCURACY, JOB_SAMPLES_PER_SECOND,
   JOB_RESTARTS, JOB_CANCEL_REQUESTED, JOB_ERROR, JOB_CREATED_AT, JOB_STARTED_AT,
-  JOB_FINISHED_AT,
+  JOB_FINISHED_AT, JOB_MEMORY,
   JOB_NCOLS
 };
+/* The count of the class names in a row's classes column (datasets, models),
+ * for the lists that carry it instead of the names: 0 for NULL, -1 when the
+ * stored text is not JSON (damaged; json_array_length would fail the whole
+ * statement, where a damaged row is to be left out of its list). */
+#define CLASS_COUNT_COL \
+  "CASE WHEN classes IS NULL THEN 0 WHEN json_valid(classes) THEN json_array_length(classes)" \
+  " ELSE -1 END"
 /* The states of a job that still uses its model and dataset. */
 #define JOB_ACTIVE "('queued', 'running')"
 
@@ -220,7 +237,8 @@ int store__metric_get(store *st, int64_t job_id, int64_t epoch, store_metric *ou
  * bytes of e) in the open write transaction; store__end reports it to the
  * hook once committed. */
 int store__event(store *st, const store_event *e);
-/* After a statement that inserted events: remember the newest, if any. */
-void store__events_inserted(store *st);
+/* After a statement that inserted events: remember the newest, if any, and
+ * prune the events past the newest st->events_kept, in the same transaction. */
+int store__events_inserted(store *st);
 
 #endif

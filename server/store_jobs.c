@@ -47,6 +47,7 @@ int store__read_job(sqlite3_stmt *s, void *row) {
   store__column_time(s, JOB_CREATED_AT, j->created_at);
   store__column_time(s, JOB_STARTED_AT, j->started_at);
   store__column_time(s, JOB_FINISHED_AT, j->finished_at);
+  j->memory = sqlite3_column_int64(s, JOB_MEMORY); /* NULL: 0 */
   status = store__column_text(s, JOB_CONFIG, &j->config);
   if (status == STORE_OK) status = store__column_text(s, JOB_ERROR, &j->error);
   if (status != STORE_OK) store_job_clear(j);
@@ -92,14 +93,14 @@ static int write_job(store *st, store__query *q, store_job *out) {
 /* ---- the queue ------------------------------------------------------------------------ */
 
 static const store__sql job_insert = {
-    Q_JOB_INSERT, "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at)"
-                  " VALUES (:model_id, :dataset_id, :config, :epochs, :created_at)"
+    Q_JOB_INSERT, "INSERT INTO jobs (model_id, dataset_id, config, epochs, created_at, memory)"
+                  " VALUES (:model_id, :dataset_id, :config, :epochs, :created_at, :memory)"
                   " RETURNING " JOB_COLS};
 
 int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char *config,
-                     int64_t epochs, store_job *out) {
+                     int64_t epochs, int64_t memory, store_job *out) {
   if (out) memset(out, 0, sizeof *out);
-  if (config == NULL || epochs <= 0) return STORE_EINVAL;
+  if (config == NULL || epochs <= 0 || memory < 0) return STORE_EINVAL;
   char created[STORE_TIME_LEN];
   store__now(created);
   store__query q = store__prepare(st, &job_insert);
@@ -108,21 +109,29 @@ int store_job_insert(store *st, int64_t model_id, int64_t dataset_id, const char
   store__bind_text(&q, ":config", config);
   store__bind_int64(&q, ":epochs", epochs);
   store__bind_text(&q, ":created_at", created);
+  store__bind_int64(&q, ":memory", memory);
   return write_job(st, &q, out);
 }
 
-/* One statement, so the pick and the update are atomic. */
+/* One statement, so the pick and the update are atomic. It picks the oldest
+ * queued job whose model has no running job, and whose memory fits the :room
+ * left by the running ones or exceeds the whole :budget (its worker fails
+ * it). */
 static const store__sql job_claim = {
     Q_JOB_CLAIM,
     "UPDATE jobs SET state = 'running', started_at = coalesce(started_at, :started_at)"
-    " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)"
+    " WHERE id = (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
+    " AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.model_id = q.model_id AND r.state = 'running')"
+    " AND (coalesce(q.memory, 0) <= :room OR q.memory > :budget) ORDER BY q.id LIMIT 1)"
     " RETURNING " JOB_COLS};
 
-int store_job_claim(store *st, store_job *out) {
+int store_job_claim(store *st, int64_t room, int64_t budget, store_job *out) {
   char started[STORE_TIME_LEN];
   store__now(started);
   store__query q = store__prepare(st, &job_claim);
   store__bind_text(&q, ":started_at", started);
+  store__bind_int64(&q, ":room", room);
+  store__bind_int64(&q, ":budget", budget);
   return write_job(st, &q, out);
 }
 
@@ -317,11 +326,11 @@ static const store__sql recover_requeue_events = {
  * *changed receives the number of jobs it changed. */
 static int recover_step(store *st, store__query *events, store__query *update, int *changed) {
   int status = store__run(events);
+  if (status == STORE_OK) status = store__events_inserted(st);
   if (status != STORE_OK) {
     store__done(update);
     return status;
   }
-  store__events_inserted(st);
   if ((status = store__run(update)) == STORE_OK) *changed = sqlite3_changes(st->db);
   return status;
 }

@@ -23,14 +23,18 @@ void store_model_list_free(store_model *list, size_t n) {
 
 static void clear_model(void *row) { store_model_clear(row); }
 
-#define MODEL_COLS "id, name, spec, parameters, version, trained, last_job, created_at, classes"
+#define MODEL_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, classes, " CLASS_COUNT_COL
+/* Lists carry summaries: the count of the class names, not the names. */
+#define MODEL_SUMMARY_COLS \
+  "id, name, spec, parameters, version, trained, last_job, created_at, NULL, " CLASS_COUNT_COL
 enum {
   MODEL_ID, MODEL_NAME, MODEL_SPEC, MODEL_PARAMETERS, MODEL_VERSION, MODEL_TRAINED,
-  MODEL_LAST_JOB, MODEL_CREATED_AT, MODEL_CLASSES,
+  MODEL_LAST_JOB, MODEL_CREATED_AT, MODEL_CLASSES, MODEL_CLASS_COUNT,
   MODEL_NCOLS
 };
 
-/* A row of MODEL_COLS. */
+/* A row of MODEL_COLS or MODEL_SUMMARY_COLS. */
 static int read_model(sqlite3_stmt *s, void *row) {
   store_model *m = row;
   assert(sqlite3_column_count(s) == MODEL_NCOLS);
@@ -41,6 +45,7 @@ static int read_model(sqlite3_stmt *s, void *row) {
   m->trained = sqlite3_column_int(s, MODEL_TRAINED) != 0;
   m->last_job = sqlite3_column_int64(s, MODEL_LAST_JOB); /* NULL reads as 0 */
   store__column_time(s, MODEL_CREATED_AT, m->created_at);
+  m->n_classes = sqlite3_column_int64(s, MODEL_CLASS_COUNT);
   int status = store__column_text(s, MODEL_NAME, &m->name);
   if (status == STORE_OK) status = store__column_text(s, MODEL_SPEC, &m->spec);
   if (status == STORE_OK && sqlite3_column_type(s, MODEL_CLASSES) != SQLITE_NULL)
@@ -77,6 +82,50 @@ int store_model_insert(store *st, const char *name, const char *spec, int64_t pa
   return status;
 }
 
+static const store__sql model_import = {
+    Q_MODEL_IMPORT,
+    "INSERT INTO models (name, spec, parameters, version, trained, classes, created_at)"
+    " VALUES (:name, :spec, :parameters, :version, 1, :classes, :created_at)"
+    " RETURNING " MODEL_COLS};
+static const store__sql version_import = {
+    Q_VERSION_IMPORT,
+    "INSERT INTO model_versions (model_id, version, weights, classes, published_at)"
+    " VALUES (:model_id, :version, :weights, :classes, :published_at)"};
+
+int store_model_import(store *st, const char *name, const char *spec, int64_t parameters,
+                       int64_t version, const uint8_t *weights, size_t len,
+                       const char *classes, store_model *out) {
+  store_model tmp;
+  store_model *row = out ? out : &tmp;
+  memset(row, 0, sizeof *row);
+  if (name == NULL || spec == NULL || parameters <= 0 || version < 1 || weights == NULL)
+    return STORE_EINVAL;
+  char now[STORE_TIME_LEN];
+  store__now(now);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
+  store__query q = store__prepare(st, &model_import);
+  store__bind_text(&q, ":name", name);
+  store__bind_text(&q, ":spec", spec);
+  store__bind_int64(&q, ":parameters", parameters);
+  store__bind_int64(&q, ":version", version);
+  store__bind_text(&q, ":classes", classes);
+  store__bind_text(&q, ":created_at", now);
+  status = store__run_one(&q, read_model, clear_model, row);
+  if (status == STORE_OK) {
+    q = store__prepare(st, &version_import);
+    store__bind_int64(&q, ":model_id", row->id);
+    store__bind_int64(&q, ":version", version);
+    store__bind_blob(&q, ":weights", weights, len);
+    store__bind_text(&q, ":classes", classes);
+    store__bind_text(&q, ":published_at", now);
+    status = store__run(&q);
+  }
+  status = store__end(st, status);
+  if (status != STORE_OK || out == NULL) store_model_clear(row);
+  return status;
+}
+
 static const store__sql model_get = {Q_MODEL_GET,
                                      "SELECT " MODEL_COLS " FROM models WHERE id = :id"};
 
@@ -99,7 +148,7 @@ int store_model_find(store *st, const char *name, store_model *out) {
 }
 
 static const store__sql model_list = {Q_MODEL_LIST,
-                                      "SELECT " MODEL_COLS " FROM models ORDER BY id"};
+                                      "SELECT " MODEL_SUMMARY_COLS " FROM models ORDER BY id"};
 
 int store_model_list(store *st, store_model **out, size_t *n) {
   void *rows;

@@ -39,8 +39,10 @@ static void print_server_error(const tc_reply *reply) {
     fprintf(stderr, "trainctl: %s\n", msg->valuestring);
 }
 
-/* Runs the request prepared on ctx->curl (method, body) against path. */
-static int perform(tc_ctx *ctx, const char *path, const char *content_type, tc_reply *reply) {
+/* Runs the request prepared on ctx->curl (method, body) against path; a 2xx
+ * answer must be JSON unless binary (a file downloaded). */
+static int perform(tc_ctx *ctx, const char *path, const char *content_type, bool binary,
+                   tc_reply *reply) {
   char url[4096], auth[1024];
   struct curl_slist *headers = NULL;
   char errbuf[CURL_ERROR_SIZE] = "";
@@ -85,7 +87,7 @@ static int perform(tc_ctx *ctx, const char *path, const char *content_type, tc_r
     print_server_error(reply);
     goto exit;
   }
-  if (reply->len > 0 && reply->json == NULL) {
+  if (reply->len > 0 && reply->json == NULL && !binary) {
     fprintf(stderr, "trainctl: the server's answer is not JSON (HTTP %ld)\n", reply->status);
     goto exit;
   }
@@ -110,7 +112,7 @@ int tc_request(tc_ctx *ctx, const char *method, const char *path, const char *js
   /* A POST without a body (cancel) is typed JSON too: the daemon takes no
    * untyped writes, and libcurl would call it a form. */
   bool typed = json_body != NULL || strcmp(method, "POST") == 0;
-  return perform(ctx, path, typed ? "application/json" : NULL, reply);
+  return perform(ctx, path, typed ? "application/json" : NULL, false, reply);
 }
 
 int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
@@ -123,7 +125,24 @@ int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
   curl_off_t size = -1;
   if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) size = (curl_off_t)st.st_size;
   curl_easy_setopt(ctx->curl, CURLOPT_POSTFIELDSIZE_LARGE, size);
-  return perform(ctx, path, content_type, reply);
+  return perform(ctx, path, content_type, false, reply);
+}
+
+int tc_download(tc_ctx *ctx, const char *path, const char *file) {
+  tc_reply reply;
+  int rc = perform(ctx, path, NULL, true, &reply);
+  if (rc != TC_OK) return rc;
+  FILE *f = fopen(file, "wb");
+  if (f == NULL || fwrite(reply.body, 1, reply.len, f) != reply.len) {
+    fprintf(stderr, "trainctl: cannot write %s\n", file);
+    rc = TC_FAIL;
+  }
+  if (f != NULL && fclose(f) != 0 && rc == TC_OK) {
+    fprintf(stderr, "trainctl: cannot write %s\n", file);
+    rc = TC_FAIL;
+  }
+  tc_reply_free(&reply);
+  return rc;
 }
 
 void tc_reply_free(tc_reply *reply) {

@@ -13,7 +13,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  datasets upload|ls|show|rm   datasets (CSV upload)\n"
-    "  models create|ls|show|rm|gradcheck  model specs, gradient checks\n"
+    "  models create|ls|show|rm|... model specs (also versions, gradcheck, evaluate, export, import)\n"
     "  train                        start a training job (--follow to watch it)\n"
     "  jobs ls|show|cancel|metrics  training jobs\n"
     "  watch JOB                    follow a job until it ends\n"

@@ -42,6 +42,9 @@ int tc_request(tc_ctx *ctx, const char *method, const char *path, const char *js
 /* POSTs the open file f to path as content_type, streamed as it is read. */
 int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
               tc_reply *reply);
+/* GETs path and writes the answer's bytes to file, opened only once the
+ * whole answer arrived with a 2xx status (an error leaves file untouched). */
+int tc_download(tc_ctx *ctx, const char *path, const char *file);
 void tc_reply_free(tc_reply *reply);
 /* Appends "&key=value" (or "?key=value" for the first) to path, value escaped.
  * @return 0, or -1 when path_size is too small. */

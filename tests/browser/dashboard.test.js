@@ -303,6 +303,19 @@ describe('dashboard', () => {
     assert.match(await text('#predict-error'), /inputs\[0\]/);
   }, badRequest);
 
+  step('the model page downloads its model file and its ONNX model', async () => {
+    await page.goto(`${s.daemon.url}/#/models/1`);
+    await page.locator('#model-downloads').waitFor();
+    const m = await s.daemon.api('GET', '/v1/models/1');
+    for (const [button, ext, magic] of [['#download-weights', 'traind', 'TRAINDMF'],
+      ['#download-onnx', 'onnx', '\x08\x08\x12\x06traind']]) {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      assert.equal(file.suggestedFilename(), `${m.name}-v${m.version}.${ext}`);
+      const bytes = fs.readFileSync(await file.path());
+      assert.equal(bytes.subarray(0, magic.length).toString('latin1'), magic);
+    }
+  });
+
   step('the models page lists each model with its parameters and weights', async () => {
     await nav('models');
     await page.locator('#models-table tr[data-model="2"]').waitFor();

@@ -14,7 +14,10 @@ are excerpts: each line must appear, sample values aside. An event stream
 each event's id and name must be equal and its data match as JSON does. A line
 <!-- test: wait for job N --> waits for that job to finish before the next
 example. Requests without an Authorization header are sent with the full
-token.
+token. A binary answer (application/octet-stream: a model file, an ONNX
+model) is documented as <binary, starting "PREFIX">, PREFIX in Python
+escapes, and must begin with those bytes; a request body written as <the
+answer of GET /path> sends the bytes that example's answer held (an import).
 
 Then every route of server/routes.c must have an example, every route must
 be in docs/openapi.yaml and every path there a route, each example's
@@ -49,6 +52,8 @@ FINAL_STATES = ("succeeded", "failed", "cancelled")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FENCE = re.compile(r"^```http\n(.*?)^```$", re.M | re.S)
 WAIT = re.compile(r"^<!-- test: wait for job (\d+) -->$", re.M)
+BINARY = re.compile(r'^<binary, starting "(.*)">$')
+FROM_ANSWER = re.compile(r"^<the answer of (GET /\S+)>$")
 ROUTE_ROW = re.compile(r'\{\.method = "([A-Z]+)", \.pattern = "([^"]+)"(.*?)\},', re.S)
 
 
@@ -122,16 +127,20 @@ def examples(text):
     return [step for _, step in sorted(steps, key=lambda s: s[0])]
 
 
-def send(url, request, events=None):
+def send(url, request, events=None, answers=None):
     """Send a request block as written (plus the full token and Content-Length
     unless it has its own); return (status, headers, body bytes). With
     events, a 200 body is read only until that many events have come (an
-    event stream may stay open)."""
+    event stream may stay open). answers: the binary answers so far, by
+    "GET /path", for a body written as <the answer of GET /path>."""
     method, target, _ = request.start.split(" ")
     headers = list(request.headers)
     if request.header("Authorization") is None:
         headers.append(("Authorization", f"Bearer {TOKEN}"))
     body = request.body.encode()
+    earlier = FROM_ANSWER.match(request.body)
+    if earlier:
+        body = answers[earlier.group(1)]
     if request.header("Content-Length") is None and (body or method in ("POST", "PUT")):
         headers.append(("Content-Length", str(len(body))))
     head = f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
@@ -290,6 +299,7 @@ def test_every_example_runs_as_documented(spawn, openapi):
     d = spawn(workers=1, extra=("--token", TOKEN, "--read-token", READ_TOKEN, "--threads", "2"))
     table = routes()
     seen = set()
+    answers = {}
     for step in examples(read(API_MD)):
         if step[0] == "wait":
             wait_for_job(d.url, step[1])
@@ -299,7 +309,7 @@ def test_every_example_runs_as_documented(spawn, openapi):
         where = f"docs/api.md line {line}: {method} {target}"
         stream = (response.header("Content-Type") or "").startswith("text/event-stream")
         events = len(parse_events(response.body)) if stream else None
-        status, headers, body = send(d.url, request, events)
+        status, headers, body = send(d.url, request, events, answers)
         want_status = int(response.start.split(" ")[1])
         assert status == want_status, f"{where}: {status} {body!r}"
         for name, value in response.headers:
@@ -313,6 +323,12 @@ def test_every_example_runs_as_documented(spawn, openapi):
                 match_json(json.loads(response.body), got)
             except AssertionError as e:
                 raise AssertionError(f"{where}: {e}\n{json.dumps(got, indent=2)}") from None
+        elif content_type == "application/octet-stream":
+            prefix = BINARY.match(response.body)
+            assert prefix, f"{where}: document a binary answer as <binary, starting \"...\">"
+            want = prefix.group(1).encode("latin-1").decode("unicode_escape").encode("latin-1")
+            assert body.startswith(want), f"{where}: {body[:len(want)]!r} is not {want!r}"
+            answers[f"{method} {target}"] = body
         elif stream:
             try:
                 match_events(response.body, body.decode())

@@ -8,7 +8,7 @@ import pytest
 
 from datasets import SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, slow_data
 
-LONG = 10_000_000
+LONG = 1_000_000
 
 
 def check_error(answer, status, code, field=None):

@@ -19,7 +19,7 @@ from tools import node_tool
 from traind_client import Client, TraindError
 
 FINAL = ("succeeded", "failed", "cancelled")
-LONG = 10_000_000  # epochs of a job that only ends by being cancelled or stopped
+LONG = 1_000_000  # epochs of a job that only ends by being cancelled or stopped
 
 
 def xor_job(client, epochs=12, **config):

@@ -24,7 +24,9 @@ def env(tmp_path_factory):
     model = c.create_model(dict(XOR_SPEC, name="head-net"))
     job = c.create_job(model["id"], ds["id"], epochs=2)
     assert c.wait(job["id"])["state"] == "succeeded"
-    yield d, {"id": model["id"], "job": job["id"], "dataset": ds["id"], "name": "head-net"}
+    ev = c.evaluate(model["id"], ds["id"])
+    yield d, {"id": model["id"], "job": job["id"], "dataset": ds["id"], "name": "head-net",
+              "eid": ev["id"]}
     rc = d.stop()
     assert rc == 0, f"traind exited {rc}\n{d.log_tail()}"
 
@@ -49,6 +51,7 @@ def concrete(pattern, ids):
     path = pattern.replace("/jobs/{id}", "/jobs/%d" % ids["job"])
     path = path.replace("/datasets/{id}", "/datasets/%d" % ids["dataset"])
     path = path.replace("{id}", str(ids["id"])).replace("{name}", ids["name"])
+    path = path.replace("{eid}", str(ids["eid"]))
     path = path.replace("{version}", "1").replace("{...}", "js/app.js")
     assert not re.search(r"\{\w*\}", path), path
     return path

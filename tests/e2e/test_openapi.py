@@ -28,10 +28,12 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from datasets import XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, iris_rows
+from datasets import XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, iris_rows, slow_data
 from tools import TOOLS, node_tool
 
 OPENAPI = os.path.join(ROOT, "docs", "openapi.yaml")
+# A budget small enough that a model and a job below are refused as too_large.
+MEMORY_BUDGET = "64M"
 TOKEN = "openapi-full-token"
 READ_TOKEN = "openapi-read-token"
 START_TIMEOUT = 60.0
@@ -141,7 +143,8 @@ def proxied(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("openapi")
     d = Daemon(tmp / "db.sqlite", tmp, workers=1,
-               extra=("--token", TOKEN, "--read-token", READ_TOKEN)).start()
+               extra=("--token", TOKEN, "--read-token", READ_TOKEN,
+                      "--memory-budget", MEMORY_BUDGET)).start()
     prism = None
     try:
         prism = Prism(d.url, tmp / "prism.log")
@@ -213,6 +216,17 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("GET", "/v1/models/999"), 404)
     ok(via("GET", f"/v1/models/{fresh['id']}/versions"), 200)
     refused(via("POST", f"/v1/models/{fresh['id']}/predict", {"inputs": [[0, 1]]}), 409)
+    # 8 -> 4096 -> 4096 -> 1 is 16.8e6 parameters: over the budget even at batch 1
+    wide = {"name": "wide", "inputs": 8, "loss": "mse",
+            "layers": [{"type": "dense", "units": 1024, "activation": "relu"},
+                       {"type": "dense", "units": 1024, "activation": "relu"},
+                       {"type": "dense", "units": 1}]}
+    too_large = dict(wide, layers=[dict(wide["layers"][0], units=4096),
+                                   dict(wide["layers"][1], units=4096), wide["layers"][2]])
+    answer = refused(via("POST", "/v1/models", too_large), 422)
+    assert answer.json()["error"]["code"] == "too_large", answer.body
+    assert answer.json()["error"]["field"] == "layers", answer.body
+    wide = ok(via("POST", "/v1/models", wide), 201).json()
 
     # ---- jobs ------------------------------------------------------------------------------
     job = ok(via("POST", "/v1/jobs", {"model": model["id"], "dataset": xor["id"], "epochs": 30,
@@ -225,6 +239,14 @@ def test_operations_and_their_errors_fit_the_document(proxied):
             400, request_invalid=True)
     refused(via("POST", "/v1/jobs", {"model": 999, "dataset": xor["id"]}), 404)
     refused(via("POST", "/v1/jobs", {"model": model["id"], "dataset": iris["id"]}), 422)
+    x, y = slow_data(rows=4096)
+    rows = ok(via("POST", "/v1/datasets", {"name": "rows", "inputs": x, "targets": y}),
+              201).json()
+    answer = refused(via("POST", "/v1/jobs", {"model": wide["id"], "dataset": rows["id"],
+                                              "batch_size": 4096,
+                                              "optimizer": {"type": "adam"}}), 422)
+    assert answer.json()["error"]["code"] == "too_large", answer.body
+    assert answer.json()["error"]["field"] == "batch_size", answer.body
     job = wait_job(via, job["id"])
     assert job["state"] == "succeeded", job
     ok(via("GET", "/v1/jobs"), 200)
@@ -260,6 +282,28 @@ def test_operations_and_their_errors_fit_the_document(proxied):
                                                                  "samples": 0}),
             400, request_invalid=True)
 
+    # ---- evaluations -----------------------------------------------------------------------------
+    ev = ok(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": xor["id"]}), 201).json()
+    refused(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": 999}), 404)
+    refused(via("POST", f"/v1/models/{fresh['id']}/evaluate", {"dataset": xor["id"]}), 409)
+    refused(via("POST", f"/v1/models/{model['id']}/evaluate", {"set": xor["id"]}), 400,
+            request_invalid=True)
+    ok(via("GET", f"/v1/models/{model['id']}/evaluations", token=READ_TOKEN), 200)
+    ok(via("GET", f"/v1/models/{model['id']}/evaluations/{ev['id']}"), 200)
+    refused(via("GET", f"/v1/models/{model['id']}/evaluations/999"), 404)
+
+    # ---- models leave traind: model files and ONNX ---------------------------------------------
+    weights = f"/v1/models/{model['id']}/versions/{versions[0]['version']}/weights"
+    ok(via("GET", weights), 200)
+    refused(via("GET", f"/v1/models/{model['id']}/versions/999999/weights"), 404)
+    ok(via("GET", f"/v1/models/{model['id']}/onnx?version={versions[-1]['version']}",
+           token=READ_TOKEN), 200)
+    refused(via("GET", f"/v1/models/{fresh['id']}/onnx"), 409)
+    refused(via("POST", "/v1/models/import", b"not a model file",
+                content_type="application/octet-stream"), 400)
+    refused(via("POST", "/v1/models/import", b"not a model file",
+                content_type="application/octet-stream", token=READ_TOKEN), 403)
+
     # ---- the Open Inference Protocol ------------------------------------------------------------
     ok(via("GET", "/v2/health/live"), 200)
     ok(via("GET", "/v2/health/ready", token=READ_TOKEN), 200)
@@ -293,7 +337,7 @@ def test_operations_and_their_errors_fit_the_document(proxied):
 
     # ---- deletes, and the conflicts of an active job -------------------------------------------
     busy = ok(via("POST", "/v1/jobs", {"model": fresh["id"], "dataset": xor["id"],
-                                       "epochs": 10_000_000, "batch_size": 1}), 202).json()
+                                       "epochs": 1_000_000, "batch_size": 1}), 202).json()
     refused(via("DELETE", f"/v1/models/{fresh['id']}"), 409)
     refused(via("DELETE", f"/v1/datasets/{xor['id']}"), 409)
     ok(via("POST", f"/v1/jobs/{busy['id']}/cancel", content_type="application/json"), 200)
@@ -313,6 +357,15 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     jsonschema.Draft202012Validator(
         schema, resolver=jsonschema.RefResolver(base_uri="", referrer=doc)).validate(
             untyped.json())
+
+    # Prism re-encodes binary bodies it forwards, both ways, so a model file's
+    # import is sent directly and its answer checked against the document here.
+    blob = direct("GET", weights).body
+    imported = direct("POST", "/v1/models/import", blob, content_type="application/octet-stream")
+    assert imported.status == 201, imported.body
+    jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Model"},
+        resolver=jsonschema.RefResolver(base_uri="", referrer=doc)).validate(imported.json())
 
     # Every operation of the document was driven.
     driven = {(m, urllib.parse.urlsplit(p).path) for m, p, _ in via.sent}

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import time
 
+import onnx
+
 from conftest import ROOT
 from datasets import IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, \
     iris_rows, iris_spec, slow_data
@@ -158,7 +160,7 @@ def test_cancel_under_follow_exits_1(spawn, tmp_path):
     ds = d.client.create_dataset("slow", x, targets=y)["id"]
     model = create_model(d.url, tmp_path, SLOW_SPEC)
     proc = subprocess.Popen([TRAINCTL, "--server", d.url, "train", "--model", str(model),
-                             "--dataset", str(ds), "--epochs", "10000000", "--batch-size", "1",
+                             "--dataset", str(ds), "--epochs", "1000000", "--batch-size", "1",
                              "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
@@ -314,3 +316,55 @@ def test_progress_line_on_a_terminal(daemon):
     assert "\nepoch 1/300" not in text  # no per-epoch lines on a terminal
     assert text.rstrip().splitlines()[-1].startswith("job ")
     assert " succeeded at epoch 300/300" in text
+
+
+def test_models_export_and_import(daemon, tmp_path):
+    """export --format traind, rm, import: the same predictions; --format onnx
+    writes an ONNX file; errors exit 1 and leave the output file alone."""
+    url = daemon.url
+    ds = upload_iris(url, tmp_path)
+    model = create_model(url, tmp_path, iris_spec())
+    r = trainctl(url, "train", "--model", str(model), "--dataset", str(ds["id"]), "--epochs", "3",
+                 "--batch-size", "16", "--follow")
+    assert r.returncode == 0, r.stderr
+    before = daemon.client.predict(model, [x for x, _ in iris_rows(per_class=2)])
+
+    traind_file = tmp_path / "iris.traind"
+    r = trainctl(url, "models", "export", str(model), "--format", "traind", "-o", str(traind_file))
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    assert traind_file.read_bytes()[:8] == b"TRAINDMF"
+    onnx_file = tmp_path / "iris.onnx"
+    r = trainctl(url, "models", "export", str(model), "--format=onnx", "--output", str(onnx_file),
+                 "--version", str(before["version"]))
+    assert r.returncode == 0, r.stderr
+    onnx.checker.check_model(onnx.load(str(onnx_file)), full_check=True)
+
+    assert trainctl(url, "models", "rm", str(model)).returncode == 0
+    r = trainctl(url, "--json", "models", "import", str(traind_file))
+    assert r.returncode == 0, r.stderr
+    new = json.loads(r.stdout)
+    assert new["name"] == "iris-net" and new["version"] == before["version"]
+    after = daemon.client.predict(new["id"], [x for x, _ in iris_rows(per_class=2)])
+    assert after["outputs"] == before["outputs"] and after["labels"] == before["labels"]
+
+    # errors: usage (exit 2), the server's (exit 1, its message), the file untouched
+    r = trainctl(url, "models", "export", str(new["id"]), "-o", str(onnx_file))
+    assert r.returncode == 2 and "--format onnx or --format traind" in r.stderr
+    r = trainctl(url, "models", "export", str(new["id"]), "--format", "onnx")
+    assert r.returncode == 2 and "-o FILE" in r.stderr
+    kept = onnx_file.read_bytes()
+    r = trainctl(url, "models", "export", str(new["id"]), "--format", "onnx", "-o",
+                 str(onnx_file), "--version", "999")
+    assert r.returncode == 1 and "has no version 999 (" in r.stderr
+    assert onnx_file.read_bytes() == kept
+    untrained = create_model(url, tmp_path, dict(XOR_SPEC, name="never-trained"))
+    r = trainctl(url, "models", "export", str(untrained), "--format", "traind", "-o",
+                 str(tmp_path / "x"))
+    assert r.returncode == 1 and "has not been trained yet" in r.stderr
+    assert not (tmp_path / "x").exists()
+    damaged = tmp_path / "damaged.traind"
+    damaged.write_bytes(traind_file.read_bytes()[:-3])
+    r = trainctl(url, "models", "import", str(damaged))
+    assert r.returncode == 1 and "truncated" in r.stderr and "(field body)" in r.stderr
+    r = trainctl(url, "models", "import", str(tmp_path / "missing"))
+    assert r.returncode == 1 and "cannot open" in r.stderr

@@ -58,7 +58,8 @@ static void check_data(const parse_dataset_out *d, size_t targets) {
   }
   FUZZ_CHECK(targets == 1 && d->y == NULL && d->labels != NULL, "classification of %zu targets",
              targets);
-  FUZZ_CHECK(d->n_classes >= 1 && d->n_classes <= NN_MAX_UNITS && d->outputs == d->n_classes,
+  FUZZ_CHECK(d->n_classes >= 1 && d->n_classes <= PARSE_MAX_CLASSES &&
+                 d->outputs == d->n_classes,
              "%d classes, %d outputs", d->n_classes, d->outputs);
   for (int k = 0; k < d->n_classes; k++) {
     size_t len = strlen(d->classes[k]);

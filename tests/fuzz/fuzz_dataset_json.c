@@ -37,7 +37,8 @@ static void check_matrix(const cJSON *root, const char *key, const float *a, siz
 }
 
 static void check_classes(const cJSON *root, const parse_dataset_out *d) {
-  FUZZ_CHECK(d->n_classes >= 1 && d->outputs == d->n_classes && d->classes != NULL,
+  FUZZ_CHECK(d->n_classes >= 1 && d->n_classes <= PARSE_MAX_CLASSES &&
+                 d->outputs == d->n_classes && d->classes != NULL,
              "%d classes, %d outputs", d->n_classes, d->outputs);
   for (int k = 0; k < d->n_classes; k++) {
     size_t len = strlen(d->classes[k]);

@@ -128,6 +128,27 @@ Test(config, weights_versions_kept) {
   expect_bad(ENV("TRAIND_KEEP_VERSIONS=none"), NO_ARGS, "TRAIND_KEEP_VERSIONS");
 }
 
+/* 0 stands for "from the machine", resolved by main (budget_default). */
+Test(config, memory_budget_and_events_kept) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, NO_ENV, NO_ARGS), CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.memory_budget, 0);
+  cr_expect_eq(cfg.events_kept, CONFIG_DEFAULT_EVENTS_KEEP);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MEMORY_BUDGET=2G", "TRAIND_EVENTS_KEEP=7"), NO_ARGS),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.memory_budget, (size_t)2 << 30);
+  cr_expect_eq(cfg.events_kept, 7);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MEMORY_BUDGET=2G"), ARGS("--memory-budget", "300M")),
+               CONFIG_RUN, "%s", err);
+  cr_expect_eq(cfg.memory_budget, (size_t)300 << 20, "a flag beats its variable");
+  const char *bad[] = {"0", "-1", "x", "1.5G", "2T"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_bad(NO_ENV, ARGS("--memory-budget", (char *)bad[i]), "--memory-budget");
+  expect_bad(NO_ENV, ARGS("--events-keep", "0"), "--events-keep");
+  expect_bad(NO_ENV, ARGS("--events-keep", "1000000001"), "--events-keep");
+  expect_bad(ENV("TRAIND_EVENTS_KEEP=lots"), NO_ARGS, "TRAIND_EVENTS_KEEP");
+}
+
 Test(config, tls_files_come_in_pairs) {
   config cfg;
   cr_assert_eq(parse_env(&cfg, ENV("TRAIND_TLS_CERT=/env/cert.pem"),

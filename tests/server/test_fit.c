@@ -67,10 +67,10 @@ static void setup(void) {
   classes_id = insert_dataset("c", 1);
 
   store_job j;
-  cr_assert_eq(store_job_insert(st, model_id, regression_id, "{}", 10, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model_id, regression_id, "{}", 10, 0, &j), STORE_OK);
   job_id = j.id;
   store_job_clear(&j);
-  cr_assert_eq(store_job_claim(st, &j), STORE_OK);
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_OK);
   store_job_clear(&j);
 }
 

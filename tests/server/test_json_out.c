@@ -34,3 +34,31 @@ Test(json_out, stored_text_that_is_not_one_json_value_is_refused) {
     cr_expect_null(json_out_model(&m), "%s was embedded", bad[i]);
   }
 }
+
+/* A list's summary carries class_count, not the names; a count of -1 (the
+ * store found the names damaged) makes it a damaged row, as damaged names
+ * do in the full answer. */
+Test(json_out, summaries_carry_the_class_count_and_tell_damage) {
+  store_dataset d = {.id = 1, .name = "d", .rows = 2, .features = 1, .outputs = 2,
+                     .task = STORE_TASK_CLASSIFICATION, .n_classes = 2,
+                     .created_at = "2026-01-01T00:00:00Z"};
+  cJSON *o = json_out_dataset_summary(&d);
+  cr_assert_not_null(o);
+  cr_assert_eq(cJSON_GetObjectItem(o, "class_count")->valuedouble, 2);
+  cr_assert_null(cJSON_GetObjectItem(o, "classes"));
+  cJSON_Delete(o);
+  cr_assert_not(json_out_dataset_damaged(&d));
+  d.n_classes = -1;
+  cr_assert_null(json_out_dataset_summary(&d));
+  cr_assert(json_out_dataset_damaged(&d));
+
+  store_model m = model_with_spec("{}");
+  cr_assert_not(json_out_model_damaged(&m));
+  o = json_out_model_summary(&m);
+  cr_assert_not_null(o);
+  cr_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "class_count")), "not trained on labels");
+  cJSON_Delete(o);
+  m.n_classes = -1;
+  cr_assert_null(json_out_model_summary(&m));
+  cr_assert(json_out_model_damaged(&m));
+}

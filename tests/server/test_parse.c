@@ -804,6 +804,8 @@ Test(parse_job, rejects_bad_configs) {
       {.text = "{\"model\":1,\"dataset\":1.5}", .field = "dataset", .says = "positive integer"},
       {.text = JOB("\"epoch\":5"), .field = "epoch", .says = "unknown field epoch"},
       {.text = JOB("\"epochs\":0"), .field = "epochs", .says = "positive integer"},
+      {.text = JOB("\"epochs\":1000001"), .field = "epochs", .says = "at most 1000000"},
+      {.text = JOB("\"epochs\":2147483648"), .field = "epochs", .says = "at most 1000000"},
       {.text = JOB("\"batch_size\":1048577"), .field = "batch_size", .says = "at most 1048576"},
       {.text = JOB("\"optimizer\":\"adam\""), .field = "optimizer",
        .says = "optimizer must be an object"},
@@ -882,6 +884,39 @@ static int csv_parse_cuts(const char *target, const char *text, size_t len, cons
 
 static int csv_parse(const char *target, const char *text, parse_dataset_out *d, api_error *err) {
   return csv_parse_cuts(target, text, strlen(text), NULL, 0, d, err);
+}
+
+/* n rows of one feature and a target naming class "c<i % classes>", as CSV;
+ * malloc'd. */
+static char *many_classes(int n, int classes) {
+  char *s = malloc((size_t)n * 40 + 64);
+  cr_assert_not_null(s);
+  size_t at = (size_t)sprintf(s, "x,y\n");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%d,c%d\n", i, i % classes);
+  return s;
+}
+
+/* At most PARSE_MAX_CLASSES classes, refused at the row of the one past it
+ * (test_parse_dataset.c holds JSON data sets to the same cap). */
+Test(parse_csv, classes_are_capped) {
+  char *at_cap = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES);
+  char *over = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1);
+  parse_dataset_out d = accepted(CSV, "y", at_cap).data;
+  cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
+  parse_dataset_out_free(&d);
+  const refusal rows[] = {
+      {.target = "y", .text = over, .field = "row 10001, column y",
+       .says = "makes 10001 classes; a dataset may have at most 10000"},
+  };
+  refuses(CSV, rows, N_CASES(rows));
+  /* numbers are not classes: any count of distinct values is a regression */
+  size_t at = (size_t)sprintf(over, "x,y\n");
+  for (int i = 0; i < PARSE_MAX_CLASSES + 5; i++) at += (size_t)sprintf(over + at, "%d,%d\n", i, i);
+  d = accepted(CSV, "y", over).data;
+  cr_assert_eq(d.task, PARSE_TASK_REGRESSION);
+  parse_dataset_out_free(&d);
+  free(at_cap);
+  free(over);
 }
 
 static void assert_same_dataset(const parse_dataset_out *a, const parse_dataset_out *b) {

@@ -156,10 +156,37 @@ Test(parse_dataset, json_errors_name_the_element) {
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,\"a\"]"), "labels[1]", "class number");
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[1,-1]"), "labels[1]", "from 0 to");
   dataset_fails(DS("\"inputs\":[[0],[1]],\"labels\":[0,1.5]"), "labels[1]", "class number");
-  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[1048576]"), "labels[0]", "1048575");
+  dataset_fails(DS("\"inputs\":[[0]],\"labels\":[10000]"), "labels[0]", "from 0 to 9999");
   dataset_fails(DS("\"inputs\":[[0]],\"labels\":[true]"), "labels[0]", "class");
   dataset_fails("{\"inputs\":[[0]],\"labels\":[0]}", "name", "required");
   dataset_fails("{\"name\":\"a b\",\"inputs\":[[0]],\"labels\":[0]}", "name", "characters");
+}
+
+/* n rows of one feature labelled "c<i % classes>"; malloc'd. */
+static char *many_classes(int n, int classes) {
+  char *s = malloc((size_t)n * 40 + 64);
+  cr_assert_not_null(s);
+  size_t at = (size_t)sprintf(s, "{\"name\":\"d\",\"inputs\":[");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s[%d]", i ? "," : "", i);
+  at += (size_t)sprintf(s + at, "],\"labels\":[");
+  for (int i = 0; i < n; i++) at += (size_t)sprintf(s + at, "%s\"c%d\"", i ? "," : "", i % classes);
+  sprintf(s + at, "]}");
+  return s;
+}
+
+/* At most PARSE_MAX_CLASSES classes, refused at the label of the one past it. */
+Test(parse_dataset, classes_are_capped) {
+  char *s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES);
+  parse_dataset_out d;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err = {0};
+  cr_assert_eq(dataset_from(s, &d, name, &err), 0, "%s", err.message);
+  cr_assert_eq(d.n_classes, PARSE_MAX_CLASSES);
+  parse_dataset_out_free(&d);
+  free(s);
+  s = many_classes(PARSE_MAX_CLASSES + 5, PARSE_MAX_CLASSES + 1);
+  dataset_fails(s, "labels[10000]", "names class 10001; a dataset may have at most 10000");
+  free(s);
 }
 
 Test(parse_dataset, long_class_names_are_rejected) {

@@ -31,10 +31,10 @@ static void setup(void) {
   cr_assert_eq(store_model_insert(st, "m", "{}", 3, &m), STORE_OK);
   model_id = m.id;
   store_job j;
-  cr_assert_eq(store_job_insert(st, model_id, ds.id, "{}", 10, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model_id, ds.id, "{}", 10, 0, &j), STORE_OK);
   job_id = j.id;
   store_job_clear(&j);
-  cr_assert_eq(store_job_claim(st, &j), STORE_OK);
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_OK);
   store_job_clear(&j);
   store_model_clear(&m);
   store_dataset_clear(&ds);

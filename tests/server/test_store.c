@@ -81,7 +81,7 @@ static int64_t add_model(const char *name) {
 
 static int64_t add_job(int64_t model, int64_t dataset) {
   store_job j;
-  cr_assert_eq(store_job_insert(st, model, dataset, "{\"epochs\":10}", 10, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model, dataset, "{\"epochs\":10}", 10, 0, &j), STORE_OK);
   int64_t id = j.id;
   store_job_clear(&j);
   return id;
@@ -90,7 +90,7 @@ static int64_t add_job(int64_t model, int64_t dataset) {
 /* Claim the next job and check it is `want`. */
 static void claim(store *h, int64_t want) {
   store_job j;
-  cr_assert_eq(store_job_claim(h, &j), STORE_OK);
+  cr_assert_eq(store_job_claim(h, INT64_MAX, INT64_MAX, &j), STORE_OK);
   cr_assert_eq(j.id, want);
   cr_assert_eq(j.state, STORE_JOB_RUNNING);
   store_job_clear(&j);
@@ -121,8 +121,9 @@ static int64_t model_version(int64_t id) {
 }
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
- * (4), weights versions (5), threads (6). */
-#define STORE_SCHEMA_VERSION 7
+ * (4), weights versions (5), threads (6), evaluations (7), job memory (8), typed
+ * tables (9). */
+#define STORE_SCHEMA_VERSION 9
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -304,6 +305,47 @@ Test(store, classification_dataset_round_trips_labels_and_classes) {
   store_dataset_clear(&ins);
   store_dataset_clear(&got);
   store_dataset_data_clear(&back);
+}
+
+/* Lists read the count of the class names, not the names; names damaged
+ * behind the store's back count -1 (the caller leaves the row out) instead
+ * of failing the whole list, as json_array_length would. */
+Test(store, dataset_lists_carry_the_class_count) {
+  float x[2] = {0, 1};
+  int32_t labels[2] = {0, 1};
+  store_dataset meta = {.name = "two", .rows = 2, .features = 1, .outputs = 2,
+                        .task = STORE_TASK_CLASSIFICATION, .classes = "[\"no\",\"yes\"]"};
+  store_dataset_data data = {.x = x, .labels = labels};
+  store_dataset ins;
+  cr_assert_eq(store_dataset_insert(st, &meta, &data, &ins), STORE_OK);
+  cr_assert_eq(ins.n_classes, 2);
+  cr_assert_str_eq(ins.classes, meta.classes);
+  int64_t regression = add_regression(2, 1, 1);
+  store_dataset *list;
+  size_t n;
+  cr_assert_eq(store_dataset_list(st, &list, &n), STORE_OK);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(list[0].n_classes, 2);
+  cr_assert_null(list[0].classes, "a summary");
+  cr_assert_eq(list[1].id, regression);
+  cr_assert_eq(list[1].n_classes, 0);
+  store_dataset_list_free(list, n);
+
+  char sql[128];
+  snprintf(sql, sizeof sql, "UPDATE datasets SET classes = '[\"no\", \"ye' WHERE id = %lld",
+           (long long)ins.id);
+  raw_sql(sql);
+  cr_assert_eq(store_dataset_list(st, &list, &n), STORE_OK, "one damaged row fails no list");
+  cr_assert_eq(n, 2);
+  cr_assert_eq(list[0].n_classes, -1);
+  cr_assert_eq(list[1].n_classes, 0);
+  store_dataset_list_free(list, n);
+  store_dataset got;
+  cr_assert_eq(store_dataset_get(st, ins.id, &got), STORE_OK);
+  cr_assert_eq(got.n_classes, -1);
+  cr_assert_str_eq(got.classes, "[\"no\", \"ye");
+  store_dataset_clear(&got);
+  store_dataset_clear(&ins);
 }
 
 Test(store, inconsistent_datasets_are_rejected_and_not_stored) {
@@ -502,7 +544,7 @@ static void expect_weights(int64_t model, int64_t version, const uint8_t *want, 
 Test(store, job_insert_and_get) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   store_job j;
-  cr_assert_eq(store_job_insert(st, model, ds, "{\"lr\":0.1}", 500, &j), STORE_OK);
+  cr_assert_eq(store_job_insert(st, model, ds, "{\"lr\":0.1}", 500, 0, &j), STORE_OK);
   cr_assert_eq(j.state, STORE_JOB_QUEUED);
   cr_assert_eq(j.model_id, model);
   cr_assert_eq(j.dataset_id, ds);
@@ -523,10 +565,10 @@ Test(store, job_insert_and_get) {
   store_job_clear(&j);
 
   cr_assert_eq(store_job_get(st, 42, &j), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model + 1, ds, "{}", 1, NULL), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model, ds + 1, "{}", 1, NULL), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_insert(st, model, ds, "{}", 0, NULL), STORE_EINVAL);
-  cr_assert_eq(store_job_insert(st, model, ds, NULL, 1, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_insert(st, model + 1, ds, "{}", 1, 0, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_insert(st, model, ds + 1, "{}", 1, 0, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_insert(st, model, ds, "{}", 0, 0, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_insert(st, model, ds, NULL, 1, 0, NULL), STORE_EINVAL);
 }
 
 Test(store, job_list_filters_by_state_and_model) {
@@ -644,7 +686,7 @@ Test(store, a_value_too_big_to_bind_fails_the_call_whole_and_the_handle_goes_on)
   cr_assert_eq(store_model_insert(st, "big", big, 3, &m), STORE_ETOOBIG);
   cr_assert_null(m.name);
   store_job j;
-  cr_assert_eq(store_job_insert(st, model, ds, big, 5, &j), STORE_ETOOBIG);
+  cr_assert_eq(store_job_insert(st, model, ds, big, 5, 0, &j), STORE_ETOOBIG);
   cr_assert_eq(store_job_finish(st, job, STORE_JOB_FAILED, big), STORE_ETOOBIG);
   /* Nothing of it was written, no transaction or write turn is left open. */
   cr_assert(sqlite3_get_autocommit(st->db));
@@ -687,22 +729,68 @@ Test(store, jobs_are_counted_by_state) {
 }
 
 Test(store, claim_takes_the_oldest_queued_job_once) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), other_model = add_model("n");
+  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(other_model, ds);
   cr_assert_eq(store_job_request_cancel(st, b, NULL), STORE_OK); /* leaves the queue */
   store *other;
   cr_assert_eq(store_open(path, &other), STORE_OK);
   claim(st, a);
   claim(other, c);
   store_job j;
-  cr_assert_eq(store_job_claim(st, &j), STORE_ENOTFOUND);
-  cr_assert_eq(store_job_claim(other, NULL), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(other, INT64_MAX, INT64_MAX, NULL), STORE_ENOTFOUND);
   store_close(other);
 
   j = get_job(a);
   cr_assert_eq(strlen(j.started_at), 20);
   cr_assert_str_eq(j.finished_at, "");
   store_job_clear(&j);
+}
+
+/* A model trains in one job at a time: its next queued job waits, and the
+ * jobs of other models behind it go first. */
+Test(store, claim_skips_a_job_whose_model_is_training) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m"), other_model = add_model("n");
+  int64_t a = add_job(model, ds), b = add_job(model, ds), c = add_job(other_model, ds);
+  claim(st, a);
+  claim(st, c); /* b waits for a */
+  store_job j;
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_finish(st, a, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  claim(st, b);
+}
+
+static int64_t add_job_of(int64_t model, int64_t dataset, int64_t memory) {
+  store_job j;
+  cr_assert_eq(store_job_insert(st, model, dataset, "{}", 1, memory, &j), STORE_OK);
+  cr_assert_eq(j.memory, memory);
+  int64_t id = j.id;
+  store_job_clear(&j);
+  return id;
+}
+
+/* A job is claimed when its memory fits the room left, in queue order among
+ * those that fit; one larger than the whole budget is taken at once (its
+ * worker fails it) rather than waiting forever. */
+Test(store, claim_takes_only_what_fits_the_room) {
+  int64_t ds = add_regression(4, 2, 1);
+  int64_t big = add_job_of(add_model("a"), ds, 600);
+  int64_t small = add_job_of(add_model("b"), ds, 300);
+  store_job j;
+  cr_assert_eq(store_job_claim(st, 299, 1000, &j), STORE_ENOTFOUND);
+  cr_assert_eq(store_job_claim(st, 300, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, small);
+  cr_assert_eq(j.memory, 300);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_claim(st, 599, 1000, &j), STORE_ENOTFOUND);
+  int64_t huge = add_job_of(add_model("c"), ds, 1001);
+  cr_assert_eq(store_job_claim(st, 599, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, huge, "a job over the whole budget is taken, to be failed");
+  store_job_clear(&j);
+  cr_assert_eq(store_job_claim(st, 600, 1000, &j), STORE_OK);
+  cr_assert_eq(j.id, big);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_insert(st, add_model("d"), ds, "{}", 1, -1, NULL), STORE_EINVAL);
 }
 
 enum { RACE_JOBS = 40 };
@@ -718,7 +806,7 @@ static void *claim_all(void *arg) {
   store *h;
   if ((c->status = store_open(path, &h)) != STORE_OK) return NULL;
   store_job j;
-  while ((c->status = store_job_claim(h, &j)) == STORE_OK) {
+  while ((c->status = store_job_claim(h, INT64_MAX, INT64_MAX, &j)) == STORE_OK) {
     c->claimed[c->n++] = j.id;
     store_job_clear(&j);
   }
@@ -727,8 +815,9 @@ static void *claim_all(void *arg) {
 }
 
 Test(store, concurrent_claims_never_share_a_job) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  for (int i = 0; i < RACE_JOBS; i++) add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  /* one model each: a model's second job waits for its first */
+  for (int i = 0; i < RACE_JOBS; i++) add_job(add_model("m"), ds);
   static struct claimer claimers[3];
   pthread_t threads[3];
   for (int t = 0; t < 3; t++)
@@ -875,6 +964,41 @@ Test(store, epoch_commit_records_progress_and_publishes_checkpoints) {
   cr_assert_eq(store_metrics_after(st, job, 6, &metrics, &n), STORE_OK);
   cr_assert_eq(n, 0);
   free(metrics);
+}
+
+Test(store, metrics_stride_doubles_past_the_dense_epochs) {
+  cr_assert_eq(store_metrics_stride(1), 1);
+  cr_assert_eq(store_metrics_stride(STORE_METRICS_DENSE), 1);
+  cr_assert_eq(store_metrics_stride(STORE_METRICS_DENSE + 1), 2);
+  cr_assert_eq(store_metrics_stride(2 * STORE_METRICS_DENSE), 2);
+  cr_assert_eq(store_metrics_stride(2 * STORE_METRICS_DENSE + 1), 4);
+  cr_assert_eq(store_metrics_stride(1000000), 128);
+}
+
+/* A long job keeps its metrics at a bounded resolution: every epoch up to
+ * STORE_METRICS_DENSE, then every stride-th and the newest, the rows off
+ * the stride deleted in the commits that pass them. */
+Test(store, long_jobs_keep_every_stride_th_epoch_and_the_last) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds), other = add_job(add_model("n"), ds);
+  claim(st, job);
+  claim(st, other);
+  commit_epoch(other, 1, NULL, 0, NULL);
+  /* 20,000 commits: without a sync each, as durability is not tested here */
+  cr_assert_eq(sqlite3_exec(st->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
+  int64_t last = 2 * STORE_METRICS_DENSE + 3; /* stride 4 */
+  for (int64_t e = 1; e <= last; e++) commit_epoch(job, e, NULL, 0, NULL);
+  store_metric *metrics;
+  size_t n;
+  cr_assert_eq(store_metrics_after(st, job, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, (size_t)(last / 4 + 1), "%zu rows", n);
+  for (size_t i = 0; i + 1 < n; i++) cr_assert_eq(metrics[i].epoch, 4 * ((int64_t)i + 1));
+  cr_assert_eq(metrics[n - 1].epoch, last);
+  cr_assert_float_eq(metrics[n - 1].loss, 1.0 / (double)last, 0.0);
+  store_metric_list_free(metrics, n);
+  cr_assert_eq(store_metrics_after(st, other, 0, &metrics, &n), STORE_OK);
+  cr_assert_eq(n, 1, "another job's rows are its own");
+  store_metric_list_free(metrics, n);
 }
 
 Test(store, epoch_commit_publishes_separate_weights) {
@@ -1466,9 +1590,10 @@ Test(store, a_pause_logs_its_checkpoint_then_the_queue) {
 }
 
 Test(store, recovery_logs_each_job_it_settles) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t cancelled = add_job(model, ds), failed = add_job(model, ds),
-          requeued = add_job(model, ds), untouched = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  /* a model each: a model trains in one job at a time */
+  int64_t cancelled = add_job(add_model("c"), ds), failed = add_job(add_model("f"), ds),
+          requeued = add_job(add_model("r"), ds), untouched = add_job(add_model("u"), ds);
   claim(st, cancelled);
   claim(st, failed);
   claim(st, requeued);
@@ -1494,8 +1619,8 @@ Test(store, recovery_logs_each_job_it_settles) {
 }
 
 Test(store, events_read_after_an_id_for_one_job_or_all) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t a = add_job(model, ds), b = add_job(model, ds);
+  int64_t ds = add_regression(4, 2, 1);
+  int64_t a = add_job(add_model("a"), ds), b = add_job(add_model("b"), ds);
   claim(st, a);
   commit_epoch(a, 1, NULL, 0, NULL);
   claim(st, b);
@@ -1605,7 +1730,8 @@ Test(store, the_hook_hears_each_committed_write_once_with_its_newest_event) {
   cr_assert_eq(store_job_pause(st, 999, 0, NULL, 0), STORE_ENOTFOUND);
   cr_assert_eq(store_job_finish(st, job, STORE_JOB_QUEUED, NULL), STORE_EINVAL);
   store_job claimed;
-  cr_assert_eq(store_job_claim(st, &claimed), STORE_ENOTFOUND); /* the queue is empty */
+  /* the queue is empty */
+  cr_assert_eq(store_job_claim(st, INT64_MAX, INT64_MAX, &claimed), STORE_ENOTFOUND);
   cr_expect_eq(n_heard, 3);
 }
 
@@ -1619,13 +1745,13 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   /* back to the schema before the log, as an older daemon left it */
   store_close(st);
   st = NULL;
-  raw_sql("DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+  raw_sql("DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
-          " PRAGMA user_version = 1");
+          " ALTER TABLE jobs DROP COLUMN memory; PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
-  /* migration 7 rebuilds the datasets table: the jobs keep theirs */
+  /* migration 9 rebuilds the datasets table: the jobs keep theirs */
   store_job kept = get_job(waiting);
   cr_expect_eq(kept.dataset_id, ds);
   store_job_clear(&kept);
@@ -1647,11 +1773,12 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   store_close(st);
   st = NULL;
   /* schema 4: the model row holds its one published version */
-  raw_sql("DROP TABLE model_versions; ALTER TABLE models ADD COLUMN weights BLOB;"
+  raw_sql("DROP TABLE evaluations; DROP TABLE model_versions;"
+          " ALTER TABLE models ADD COLUMN weights BLOB;"
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
-          " ALTER TABLE metrics DROP COLUMN threads;"
+          " ALTER TABLE metrics DROP COLUMN threads; ALTER TABLE jobs DROP COLUMN memory;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1679,4 +1806,101 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   cr_expect_neq(sqlite3_prepare_v2(st->db, "SELECT weights FROM models", -1, &s, NULL),
                 SQLITE_OK);
   sqlite3_finalize(s);
+}
+
+/* ---- evaluations --------------------------------------------------------------------- */
+
+static int64_t add_evaluation(int64_t model, int64_t version, const char *result) {
+  store_evaluation e = {.model_id = model, .version = version, .dataset_id = 77,
+                        .task = STORE_TASK_REGRESSION, .rows = 5,
+                        .summary = "{\"rmse\":1}", .result = (char *)result},
+                   out;
+  cr_assert_eq(store_evaluation_insert(st, &e, &out), STORE_OK);
+  cr_expect_null(out.summary);
+  cr_expect_null(out.result);
+  cr_expect_neq(out.created_at[0], '\0');
+  return out.id;
+}
+
+Test(store, evaluations_are_kept_per_model_and_go_with_it) {
+  int64_t model = add_model("m"), other = add_model("o");
+  int64_t a = add_evaluation(model, 1, "{\"mse\":1}"), b = add_evaluation(model, 2, "{}");
+  add_evaluation(other, 1, "{}");
+  store_evaluation e;
+  cr_assert_eq(store_evaluation_get(st, model, a, &e), STORE_OK);
+  cr_expect_eq(e.version, 1);
+  cr_expect_eq(e.dataset_id, 77);
+  cr_expect_eq(e.rows, 5);
+  cr_expect_eq(e.task, STORE_TASK_REGRESSION);
+  cr_expect_str_eq(e.result, "{\"mse\":1}");
+  cr_expect_str_eq(e.summary, "{\"rmse\":1}");
+  store_evaluation_clear(&e);
+  /* through its own model only */
+  cr_expect_eq(store_evaluation_get(st, other, a, &e), STORE_ENOTFOUND);
+  store_evaluation *list;
+  size_t n;
+  cr_assert_eq(store_evaluation_list(st, model, &list, &n), STORE_OK);
+  cr_assert_eq(n, 2);
+  cr_expect(list[0].id == a && list[1].id == b);
+  cr_expect_null(list[0].result); /* lists leave the result out */
+  cr_expect_str_eq(list[1].summary, "{\"rmse\":1}");
+  store_evaluation_list_free(list, n);
+  cr_assert_eq(store_model_delete(st, model), STORE_OK);
+  cr_expect_eq(store_evaluation_get(st, model, a, &e), STORE_ENOTFOUND);
+  cr_assert_eq(store_evaluation_list(st, model, &list, &n), STORE_OK);
+  cr_expect_eq(n, 0);
+  store_evaluation_list_free(list, n);
+}
+
+Test(store, evaluation_insert_refuses_what_it_cannot_keep) {
+  store_evaluation e = {.model_id = 999, .version = 1, .dataset_id = 1,
+                        .task = STORE_TASK_CLASSIFICATION, .rows = 1, .summary = "{}",
+                        .result = "{}"};
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_ENOTFOUND); /* no such model */
+  e.model_id = add_model("m");
+  e.rows = 0;
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_EINVAL);
+  e.rows = 1;
+  e.result = NULL;
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_EINVAL);
+  e.result = "{}";
+  cr_expect_eq(store_evaluation_insert(st, &e, NULL), STORE_OK);
+}
+
+Test(store, upgrading_adds_the_evaluations_table) {
+  int64_t model = add_model("m");
+  store_close(st);
+  st = NULL;
+  raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
+          " ALTER TABLE model_versions DROP COLUMN encoding; PRAGMA user_version = 6");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  add_evaluation(model, 1, "{}");
+}
+
+/* Retention: each write that logs events prunes those past the newest n. */
+Test(store, events_past_the_newest_kept_are_pruned) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  store_keep_events(st, 5);
+  for (int64_t e = 1; e <= 20; e++) commit_epoch(job, e, NULL, 0, NULL);
+  size_t n;
+  store_event *ev = events_of(0, 0, &n);
+  cr_assert_eq(n, 5);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_eq(ev[i].kind, STORE_EVENT_EPOCH);
+    cr_assert_eq(ev[i].epoch, 16 + (int64_t)i, "the newest five remain");
+  }
+  int64_t newest = ev[n - 1].id;
+  store_event_list_free(ev, n);
+  /* a reader past a pruned id goes on at the oldest kept */
+  ev = events_of(0, newest - 10, &n);
+  cr_assert_eq(n, 5);
+  store_event_list_free(ev, n);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  ev = events_of(job, 0, &n);
+  cr_assert_eq(n, 5);
+  expect_state(&ev[4], job, STORE_JOB_SUCCEEDED, 20);
+  store_event_list_free(ev, n);
 }

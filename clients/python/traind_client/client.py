@@ -121,7 +121,8 @@ class Client:
                          {"name": name, "target": target})
 
     def list_datasets(self) -> list[dict]:
-        """GET /v1/datasets."""
+        """GET /v1/datasets: summaries, with class_count instead of the class
+        names (get_dataset has them)."""
         return self.call("GET", "/v1/datasets")["datasets"]
 
     def get_dataset(self, dataset_id: int) -> dict:
@@ -139,7 +140,8 @@ class Client:
         return self.call("POST", "/v1/models", spec)
 
     def list_models(self) -> list[dict]:
-        """GET /v1/models."""
+        """GET /v1/models: summaries, with class_count instead of the class
+        names (get_model has them)."""
         return self.call("GET", "/v1/models")["models"]
 
     def get_model(self, model_id: int) -> dict:
@@ -154,6 +156,33 @@ class Client:
         """GET /v1/models/{id}/versions: the weights versions kept, newest first,
         each {"version","job","epoch","bytes","published_at"}."""
         return self.call("GET", f"/v1/models/{model_id}/versions")["versions"]
+
+    def download(self, path: str, query: Optional[dict] = None) -> bytes:
+        """GET path and return the body's bytes (a file), raising TraindError
+        for an error answer."""
+        req = self._prepare("GET", path, query=query)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout,
+                                        context=self.ssl_context) as resp:
+                return resp.read()
+        except urllib.error.HTTPError as e:
+            raise _error(e.code, _json_or_none(e.read())) from None
+
+    def export_weights(self, model_id: int, version: int) -> bytes:
+        """GET /v1/models/{id}/versions/{v}/weights: the model file (spec,
+        weights, standardization, class names; docs/checkpoint-format.md)."""
+        return self.download(f"/v1/models/{model_id}/versions/{version}/weights")
+
+    def export_onnx(self, model_id: int, version: Optional[int] = None) -> bytes:
+        """GET /v1/models/{id}/onnx: an ONNX ModelProto of the newest weights,
+        or of a kept version."""
+        query = {"version": version} if version is not None else None
+        return self.download(f"/v1/models/{model_id}/onnx", query)
+
+    def import_model(self, data: bytes) -> dict:
+        """POST /v1/models/import: a model file (or a bare core checkpoint)
+        becomes a new, trained model → the model."""
+        return self.call("POST", "/v1/models/import", bytes(data), "application/octet-stream")
 
     def predict(self, model_id: int, inputs: Sequence[Sequence[float]],
                 version: Optional[int] = None) -> dict:
@@ -174,6 +203,23 @@ class Client:
         if seed is not None:
             body["seed"] = seed
         return self.call("POST", f"/v1/models/{model_id}/gradcheck", body)
+
+    def evaluate(self, model_id: int, dataset: int, version: Optional[int] = None) -> dict:
+        """POST /v1/models/{id}/evaluate: the metrics of a weights version (default:
+        the newest) on every row of a stored dataset, stored → {"id","model","version",
+        "dataset","task","rows","created_at","metrics"}."""
+        body: dict = {"dataset": dataset}
+        if version is not None:
+            body["version"] = version
+        return self.call("POST", f"/v1/models/{model_id}/evaluate", body)
+
+    def evaluations(self, model_id: int) -> list[dict]:
+        """GET /v1/models/{id}/evaluations: oldest first, each with a "summary"."""
+        return self.call("GET", f"/v1/models/{model_id}/evaluations")["evaluations"]
+
+    def get_evaluation(self, model_id: int, evaluation_id: int) -> dict:
+        """GET /v1/models/{id}/evaluations/{eid}: as evaluate() answered it."""
+        return self.call("GET", f"/v1/models/{model_id}/evaluations/{evaluation_id}")
 
     # ---- jobs ----------------------------------------------------------------------
 

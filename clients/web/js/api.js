@@ -108,6 +108,37 @@ export async function call(method, path, {json, body, type} = {}) {
   }
 }
 
+/**
+ * Save a file the API answers (a model file, an ONNX model) as name: fetched
+ * with the token, which a plain link could not send, then handed to the
+ * browser's download.
+ * @throws ApiError with the server's code, message and field
+ */
+export async function download(path, name) {
+  for (;;) {
+    const sent = token();
+    const res = await fetch(path, {headers: authHeaders()});
+    if (res.status === 401) {
+      await unauthorized(sent);
+      continue;
+    }
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      const e = (data && data.error) || {};
+      throw new ApiError(res.status, e.code || 'http_error', e.message || res.statusText, e.field);
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    return;
+  }
+}
+
 export const get = (path) => call('GET', path);
 export const post = (path, json) => call('POST', path, {json});
 export const del = (path) => call('DELETE', path);

@@ -1,8 +1,9 @@
 // pages/model.js — one model: its layers, its weights versions and the jobs
-// that trained it, and a form to predict with it (POST /v1/models/{id}/predict),
-// with the newest weights or a version kept.
+// that trained it, a form to predict with it (POST /v1/models/{id}/predict),
+// with the newest weights or a version kept, and its downloads (the model
+// file of a version, the ONNX model).
 
-import {ApiError, get, post} from '../api.js';
+import {ApiError, download, get, post} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
 import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
 import {loadNames, nameOf} from '../resources.js';
@@ -125,6 +126,27 @@ export function mount(main, [idText]) {
         `From weights version ${out.version}.`));
     }
 
+    /** A button that saves path as name, saying why in a toast when it cannot. */
+    const saver = (label, id, path, name) => {
+      const b = h('button', {type: 'button', class: 'button small', id}, label);
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+          await download(path, name);
+        } catch (err) {
+          toast(err.message, 'error');
+        } finally {
+          b.disabled = false;
+        }
+      });
+      return b;
+    };
+    const downloads = !m.trained ? null : h('div', {class: 'actions', id: 'model-downloads'},
+      saver('Download model file', 'download-weights',
+        `/v1/models/${id}/versions/${m.version}/weights`, `${m.name}-v${m.version}.traind`),
+      saver('Download ONNX', 'download-onnx', `/v1/models/${id}/onnx?version=${m.version}`,
+        `${m.name}-v${m.version}.onnx`));
+
     const kept = versions.length === 0 ? null : h('div', {class: 'table-wrap'},
       h('table', {class: 'table compact', id: 'versions-table'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Job'),
@@ -176,10 +198,11 @@ export function mount(main, [idText]) {
             h('tbody', {}, layers)))),
           card('Predict', form),
           card('Versions', h('p', {class: 'muted small'}, m.trained
-            ? `The weights are at version ${m.version}, published by job #${m.last_job}. ` +
+            ? `The weights are at version ${m.version}, ` +
+              (m.last_job ? `published by job #${m.last_job}. ` : 'imported from a model file. ') +
               'Each checkpoint a job writes publishes a new version; the server keeps the ' +
               'newest few and the last of each job, and predictions can use any of them.'
-            : 'No weights yet.'), kept,
+            : 'No weights yet.'), downloads, kept,
           h('p', {class: 'muted small'}, 'The jobs that trained it:'), history)),
         card('Summary', h('dl', {class: 'props'},
           facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])))));
