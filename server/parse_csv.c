@@ -192,7 +192,7 @@ static int header_cell(parse_csv *p, api_error *err) {
     parse_table_free(p->typed);
     p->typed = NULL;
   }
-  return p->typed != NULL ? parse_table_column(p->typed, name, len, err) : 0;
+  return p->typed != NULL ? parse_table_column(p->typed, name, len, "header", err) : 0;
 }
 
 /* The cell of the one target column: interned until the end decides between

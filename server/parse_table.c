@@ -20,6 +20,14 @@ struct parse_table {
   int kept;             /* columns declared to the builder */
   uint64_t ignored_seen; /* bit k: the (k+1)th name of ?ignore= is a column */
   int ignore_item;      /* check_ignored's place in the list */
+  /* JSON records: the first one's cells, held until it closes */
+  struct held_cell {
+    char *text;         /* the key, NUL, then the value's text */
+    size_t klen, len;
+    char kind;
+  } *held;
+  size_t n_held, cap_held;
+  size_t records;       /* records closed */
   int wanted;           /* options that only a table honours were given */
   nn_table_options to;
   const char *na[NN_TABLE_MAX_NA];
@@ -88,7 +96,7 @@ int parse_table_new(const parse_table_options *o, const char *target, parse_tabl
   t->wanted = parse_table_options_given(o);
   nn_table_options_defaults(&t->to);
   int rc = 0;
-  if ((t->target = strdup(target)) == NULL) rc = parse_out_of_memory(err);
+  if (target != NULL && (t->target = strdup(target)) == NULL) rc = parse_out_of_memory(err);
   if (rc == 0 && o->na_values != NULL) {
     if ((t->na_text = strdup(o->na_values)) == NULL) rc = parse_out_of_memory(err);
     if (rc == 0) rc = each_item(o->na_values, add_na, t, err);
@@ -115,6 +123,8 @@ void parse_table_free(parse_table *t) {
   free(t->map);
   free(t->target);
   free(t->na_text);
+  for (size_t i = 0; i < t->n_held; i++) free(t->held[i].text);
+  free(t->held);
   free(t);
 }
 
@@ -131,7 +141,8 @@ static int listed(const char *list, const char *name, size_t len) {
   return 0;
 }
 
-int parse_table_column(parse_table *t, const char *name, size_t len, api_error *err) {
+int parse_table_column(parse_table *t, const char *name, size_t len, const char *where,
+                       api_error *err) {
   nn_error ne;
   if (t->declared == t->cap) {
     int cap = t->cap ? 2 * t->cap : 16;
@@ -148,7 +159,7 @@ int parse_table_column(parse_table *t, const char *name, size_t len, api_error *
   }
   t->kept++;
   if (nn_table_builder_column(t->b, name, len, NN_COL_AUTO, &ne) != NN_OK)
-    return api_fail(err, API_INVALID_ARGUMENT, "header", "header: %s", ne.message);
+    return api_fail(err, API_INVALID_ARGUMENT, where, "%s: %s", where, ne.message);
   return 0;
 }
 
@@ -243,6 +254,73 @@ int parse_table_end_row(parse_table *t, api_error *err) {
 
 int parse_table_wanted(const parse_table *t) { return t->wanted; }
 
+int parse_table_set_target(parse_table *t, const char *target, size_t len, api_error *err) {
+  free(t->target);
+  if ((t->target = malloc(len + 1)) == NULL) return parse_out_of_memory(err);
+  memcpy(t->target, target, len);
+  t->target[len] = '\0';
+  return 0;
+}
+
+/* A record's value into column `column` of the current row. */
+static int record_value(parse_table *t, int column, char kind, const char *text, size_t len,
+                        const char *where, api_error *err) {
+  switch (kind) {
+  case 'z': return parse_table_missing(t, column, where, err);
+  case 't': return parse_table_cell(t, column, "true", 4, where, err);
+  case 'f': return parse_table_cell(t, column, "false", 5, where, err);
+  default: return parse_table_cell(t, column, text, len, where, err);
+  }
+}
+
+int parse_table_record_cell(parse_table *t, const char *key, size_t klen, char kind,
+                            const char *text, size_t len, const char *where, api_error *err) {
+  if (t->records > 0) {
+    int column = parse_table_find(t, key, klen);
+    if (column < 0)
+      return api_fail(err, API_INVALID_ARGUMENT, where, "%s: records[0] has no column %.*s; "
+                      "the first record names every column", where, (int)(klen < 64 ? klen : 64),
+                      key);
+    return record_value(t, column, kind, text, len, where, err);
+  }
+  if (t->n_held == t->cap_held) {
+    size_t cap = t->cap_held ? 2 * t->cap_held : 16;
+    struct held_cell *h = realloc(t->held, cap * sizeof *h);
+    if (h == NULL) return parse_out_of_memory(err);
+    t->held = h;
+    t->cap_held = cap;
+  }
+  struct held_cell *c = &t->held[t->n_held];
+  if (klen > SIZE_MAX / 2 - len || (c->text = malloc(klen + len + 2)) == NULL)
+    return parse_out_of_memory(err);
+  t->n_held++;
+  memcpy(c->text, key, klen);
+  c->text[klen] = '\0';
+  if (len > 0) memcpy(c->text + klen + 1, text, len);
+  c->text[klen + 1 + len] = '\0';
+  c->klen = klen;
+  c->len = len;
+  c->kind = kind;
+  return 0;
+}
+
+int parse_table_record_end(parse_table *t, const char *where, api_error *err) {
+  int rc = 0;
+  if (t->records++ > 0) return parse_table_end_row(t, err);
+  /* the first record: its keys are the columns, then its cells */
+  for (size_t i = 0; i < t->n_held && rc == 0; i++) {
+    rc = parse_table_column(t, t->held[i].text, t->held[i].klen, where, err);
+  }
+  for (size_t i = 0; i < t->n_held && rc == 0; i++) {
+    const struct held_cell *c = &t->held[i];
+    rc = record_value(t, (int)i, c->kind, c->text + c->klen + 1, c->len, where, err);
+  }
+  if (rc == 0 && t->n_held == 0)
+    rc = api_fail(err, API_INVALID_ARGUMENT, where, "%s names no column", where);
+  if (rc == 0) rc = parse_table_end_row(t, err);
+  return rc;
+}
+
 /* The report of a column kept from its type: its cells and their rows. */
 static int report_failed(const nn_table_report *r, const char *name, api_error *err) {
   char cells[160] = "";
@@ -317,17 +395,18 @@ int parse_table_finish(parse_table *t, parse_dataset_out *out, api_error *err) {
   if (rc != NN_OK && report.column >= 0)
     return report_failed(&report, ne.field[0] ? ne.field : "?", err);
   if (rc != NN_OK) return api_fail(err, API_INVALID_ARGUMENT, NULL, "%s", ne.message);
-  int target = nn_table_find(table, t->target, strlen(t->target));
+  int target = t->target != NULL ? nn_table_find(table, t->target, strlen(t->target)) : -1;
   out->table = table;
   out->rows = nn_table_rows(table);
   out->features = nn_table_columns(table) - 1;
-  if ((out->target = strdup(t->target)) == NULL) rc = parse_out_of_memory(err);
-  else if (target < 0) /* parse_table_header checked it for a CSV; JSON records name it */
+  if (target < 0) /* parse_table_header checked it for a CSV; JSON records name it */
     rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target column %s is in no record",
                   t->target);
   else if (out->features == 0)
     rc = api_fail(err, API_INVALID_ARGUMENT, "target", "the target is the only column: no "
                   "features");
+  else if ((out->target = strdup(t->target)) == NULL)
+    rc = parse_out_of_memory(err);
   else
     rc = name_target(table, target, out, err);
   if (rc != 0) parse_dataset_out_free(out);

@@ -44,14 +44,17 @@ int parse_table_query(const char *ignore, const char *types, const char *na_valu
 /** @return whether any option asks for a table (not what numbers do). */
 int parse_table_options_given(const parse_table_options *o);
 
-/** @return 0, -API_INVALID_ARGUMENT naming the option, or -API_INTERNAL */
+/** @param target NULL until parse_table_set_target
+ *  @return 0, -API_INVALID_ARGUMENT naming the option, or -API_INTERNAL */
 int parse_table_new(const parse_table_options *o, const char *target, parse_table **out,
                     api_error *err);
 
 void parse_table_free(parse_table *t);
 
-/** The next column of the header (CSV) or of the first record (JSON). */
-int parse_table_column(parse_table *t, const char *name, size_t len, api_error *err);
+/** The next column of the header (CSV) or of the first record (JSON);
+ *  where names them in errors ("header", "records[0]"). */
+int parse_table_column(parse_table *t, const char *name, size_t len, const char *where,
+                       api_error *err);
 
 /** @return the index the reader passes for column name, or -1. */
 int parse_table_find(const parse_table *t, const char *name, size_t len);
@@ -71,6 +74,21 @@ int parse_table_number(parse_table *t, int column, double v, const char *where, 
 int parse_table_missing(parse_table *t, int column, const char *where, api_error *err);
 
 int parse_table_end_row(parse_table *t, api_error *err);
+
+/* JSON records ({"records":[{"col":value,...},...]}): the first record's
+ * keys declare the columns (its cells are held until it closes); a later
+ * record may leave a column out (missing), not bring a new one. */
+
+/** A record's value: kind 's' string, 'n' number (its text), 't' true,
+ *  'f' false, 'z' null. where names it in errors ("records[3].x"). */
+int parse_table_record_cell(parse_table *t, const char *key, size_t klen, char kind,
+                            const char *text, size_t len, const char *where, api_error *err);
+
+/** The open record closed. */
+int parse_table_record_end(parse_table *t, const char *where, api_error *err);
+
+/** The target column's name, when it is known only after the cells (JSON). */
+int parse_table_set_target(parse_table *t, const char *target, size_t len, api_error *err);
 
 /** @return whether the upload asked for a table (parse_table_options_given). */
 int parse_table_wanted(const parse_table *t);

@@ -289,3 +289,42 @@ def test_a_model_without_inputs_needs_a_table(shared):
     model = client.create_model(SPEC_MASS)
     check_error(post(client, "/v1/jobs", {"model": model["id"], "dataset": ds["id"]}), 422,
                 "unprocessable", "dataset")
+
+
+def as_records(rows):
+    """The rows as JSON records: numbers as numbers, blanks and NA as null."""
+    out = []
+    for r in rows:
+        rec = {}
+        for c in COLUMNS:
+            v = r[c]
+            rec[c] = None if v in ("", "NA") else float(v) if c in ("flipper", "mass") else v
+        out.append(rec)
+    return out
+
+
+def test_json_records_make_the_same_table_as_the_csv(table):
+    client, rows, ds = table
+    recs = [{k: v for k, v in r.items() if k not in ("id", "mass")} for r in as_records(rows)]
+    body = {"name": "penguins-json", "records": recs, "target": "species"}
+    got = client.call("POST", "/v1/datasets", body)
+    assert got["kind"] == "table" and got["rows_without_target"] == ds["rows_without_target"]
+    assert got["columns"] == ds["columns"]
+    assert got["classes"] == ds["classes"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": "r", "records": [{"a": 1, "y": "p"}]}, "target"),
+    ({"name": "r", "target": "y"}, "target"),
+    ({"name": "r", "target": "y", "inputs": [[1]], "targets": [[1]]}, "target"),
+    ({"name": "r", "target": "y", "records": []}, "records"),
+    ({"name": "r", "target": "y", "records": {"a": 1}}, "records"),
+    ({"name": "r", "target": "y", "records": [{"a": 1, "y": "p"}, 7]}, "records[1]"),
+    ({"name": "r", "target": "y", "records": [{"a": 1, "y": "p"}, {"a": {}}]}, "records[1].a"),
+    ({"name": "r", "target": "y", "records": [{"a": 1, "y": "p"}, {"b": 2}]}, "records[1].b"),
+    ({"name": "r", "target": "z", "records": [{"a": 1, "y": "p"}]}, "target"),
+    ({"name": "r", "target": "y", "records": [{"a": 1, "y": "p"}], "inputs": [[1]]}, "records"),
+    ({"name": "r", "target": "y", "records": [{"y": "p"}]}, "target"),  # no feature
+])
+def test_bad_json_records(shared, body, field):
+    check_error(post(shared.client, "/v1/datasets", body), 400, "invalid_argument", field)
