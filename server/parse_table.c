@@ -389,7 +389,8 @@ int parse_table_finish(parse_table *t, parse_dataset_out *out, api_error *err) {
   nn_error ne;
   nn_table *table = NULL;
   int rc = nn_table_builder_finish(t->b, &table, &report, &ne);
-  t->b = NULL; /* consumed either way */
+  nn_table_builder_free(t->b); /* consumed either way, freed here */
+  t->b = NULL;
   memset(out, 0, sizeof *out);
   if (rc == NN_ENOMEM) return parse_out_of_memory(err);
   if (rc != NN_OK && report.column >= 0)
