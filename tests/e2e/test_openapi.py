@@ -303,7 +303,7 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("POST", "/v1/models", dict(table_spec, preprocess={"types": {"text": {}}})), 400,
             request_invalid=True)
     table_job = ok(via("POST", "/v1/jobs", {"model": birds_model["id"], "dataset": birds["id"],
-                                            "epochs": 2}), 201).json()
+                                            "epochs": 2}), 202).json()
     assert wait_job(via, table_job["id"])["state"] == "succeeded"
     ok(via("GET", f"/v1/models/{birds_model['id']}"), 200)
     record = {"island": "Biscoe", "mass": 4100, "seen": "2021-05-05"}
