@@ -32,14 +32,14 @@ int nn__model_alloc(const nn_spec *spec, nn_model **out) {
 }
 
 /* Xavier: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); He: W ~ N(0, 2 / fan_in). */
-static void init_dense(float *w, int in, int out, nn_init init, nn__rng *r) {
-  size_t n = (size_t)in * (size_t)out;
+void nn__init_weights(float *w, size_t count, int fan_in, int fan_out, nn_init init,
+                      nn__rng *r) {
   if (init == NN_INIT_HE) {
-    float sd = sqrtf(2.0f / (float)in);
-    for (size_t i = 0; i < n; i++) w[i] = sd * nn__rng_normal(r);
+    float sd = sqrtf(2.0f / (float)fan_in);
+    for (size_t i = 0; i < count; i++) w[i] = sd * nn__rng_normal(r);
   } else {
-    float a = sqrtf(6.0f / (float)(in + out));
-    for (size_t i = 0; i < n; i++) w[i] = a * (2.0f * nn__rng_uniform(r) - 1.0f);
+    float a = sqrtf(6.0f / (float)(fan_in + fan_out));
+    for (size_t i = 0; i < count; i++) w[i] = a * (2.0f * nn__rng_uniform(r) - 1.0f);
   }
 }
 
@@ -54,7 +54,8 @@ int nn_model_new(const nn_spec *spec, nn_model **out, nn_error *err) {
   nn__rng_seed(&r, s.seed, INIT_STREAM);
   for (int i = 0; i < s.n_layers; i++) {
     if (s.layers[i].type != NN_LAYER_DENSE) continue;
-    init_dense(m->params + m->arch.w_off[i], m->arch.in[i], m->arch.out[i], s.layers[i].init, &r);
+    nn__init_weights(m->params + m->arch.w_off[i], (size_t)m->arch.in[i] * (size_t)m->arch.out[i],
+                     m->arch.in[i], m->arch.out[i], s.layers[i].init, &r);
   }
   *out = m;
   return NN_OK;

@@ -85,6 +85,12 @@ float nn__rng_normal(nn__rng *r);
 /* uniform integer in [0, n), unbiased; n >= 1 */
 uint64_t nn__rng_below(nn__rng *r, uint64_t n);
 
+/* count weights of a layer with fan_in inputs and fan_out outputs: He
+ * (N(0, 2 / fan_in)) or Xavier (U(-a, a), a = sqrt(6 / (fan_in + fan_out)));
+ * init resolved (not NN_INIT_AUTO). The layer list and graph ops share it. */
+void nn__init_weights(float *w, size_t count, int fan_in, int fan_out, nn_init init,
+                      nn__rng *r);
+
 /* ---- architecture: widths and parameter offsets derived from a spec --------- */
 
 typedef struct {
