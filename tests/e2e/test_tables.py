@@ -4,6 +4,7 @@ rows, and predicts from raw records exactly as from the same rows encoded by
 hand (in Python, from the encoding GET /v1/models/{id} shows) through the
 numeric inputs path."""
 import datetime
+import time
 import random
 import struct
 
@@ -328,3 +329,46 @@ def test_json_records_make_the_same_table_as_the_csv(table):
 ])
 def test_bad_json_records(shared, body, field):
     check_error(post(shared.client, "/v1/datasets", body), 400, "invalid_argument", field)
+
+
+# ---- a job on a table killed mid-way resumes to the weights of an uninterrupted run ----
+SLOW_TABLE_JOB = {"epochs": 100, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.002},
+                  "validation_split": 0.1, "shuffle": True, "seed": 11, "checkpoint_every": 4}
+SLOW_TABLE_SPEC = {"name": "slow-table", "loss": "mse", "seed": 2,
+                   "layers": [{"type": "dense", "units": 64, "activation": "tanh"},
+                              {"type": "dense", "units": 1}]}
+
+
+def slow_table_job(client):
+    rows = penguins(2048, seed=4)
+    ds = client.upload_csv("slow-table", "mass", as_csv(rows), ignore="id,species")
+    model = client.create_model(SLOW_TABLE_SPEC)
+    job = client.create_job(model["id"], ds["id"], **SLOW_TABLE_JOB)
+    return model["id"], job["id"]
+
+
+PROBE = [{"island": "Dream", "flipper": 195.5, "sex": "male", "seen": "2021-02-03"},
+         {"island": "Biscoe", "seen": "2021-09-09"}]
+
+
+def test_a_table_job_killed_mid_way_resumes_to_identical_weights(spawn, tmp_path):
+    ref = spawn(db=tmp_path / "ref.sqlite").client
+    ref_model, ref_job = slow_table_job(ref)
+    assert ref.wait(ref_job, timeout=120)["state"] == "succeeded"
+    expected = ref.predict_records(ref_model, PROBE)["outputs"]
+
+    db = tmp_path / "crash.sqlite"
+    d = spawn(db=db)
+    model_id, job_id = slow_table_job(d.client)
+    deadline = time.monotonic() + 60
+    while (job := d.client.get_job(job_id))["epoch"] < 10:
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.002)
+    d.kill9()
+    assert job["state"] == "running" and job["epoch"] < SLOW_TABLE_JOB["epochs"], \
+        "the job ended before the kill: make it longer"
+    client = spawn(db=db).client
+    done = client.wait(job_id, timeout=120)
+    assert done["state"] == "succeeded" and done["restarts"] == 1, done
+    assert client.predict_records(model_id, PROBE)["outputs"] == expected
+    assert client.get_model(model_id)["encoding"] == ref.get_model(ref_model)["encoding"]
