@@ -4,12 +4,12 @@ rows, and predicts from raw records exactly as from the same rows encoded by
 hand (in Python, from the encoding GET /v1/models/{id} shows) through the
 numeric inputs path."""
 import datetime
-import time
 import random
 import struct
 
 import pytest
 
+from test_crash import wait_for_epoch
 from test_errors import check_error, post
 
 SPEC_CLASSES = {"name": "penguins", "loss": "cross_entropy", "seed": 3,
@@ -360,10 +360,7 @@ def test_a_table_job_killed_mid_way_resumes_to_identical_weights(spawn, tmp_path
     db = tmp_path / "crash.sqlite"
     d = spawn(db=db)
     model_id, job_id = slow_table_job(d.client)
-    deadline = time.monotonic() + 60
-    while (job := d.client.get_job(job_id))["epoch"] < 10:
-        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
-        time.sleep(0.002)
+    job = wait_for_epoch(d.client, job_id, 10)
     d.kill9()
     assert job["state"] == "running" and job["epoch"] < SLOW_TABLE_JOB["epochs"], \
         "the job ended before the kill: make it longer"
