@@ -73,7 +73,8 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
 }
 
 /* A model trained on a table shows the encoding of its newest weights
- * (through the predict cache, which holds it with them). @return 0 or -1 */
+ * (through the predict cache, which holds it with them), and their
+ * parameters. @return 0 or -1 */
 static int add_encoding(app *a, store *st, cJSON *item, int64_t id) {
   nn_weights *w = NULL;
   predict_encoding *enc = NULL;
@@ -86,6 +87,12 @@ static int add_encoding(app *a, store *st, cJSON *item, int64_t id) {
     cJSON *e = json_table_encoding(predict_encoding_encoder(enc));
     rc = e != NULL && cJSON_AddItemToObject(item, "encoding", e) ? 0 : -1;
     if (rc != 0) cJSON_Delete(e);
+    /* created without inputs, it counted none of its first layer's weights */
+    cJSON *n = cJSON_CreateNumber((double)nn_spec_param_count(nn_weights_spec(w)));
+    if (rc == 0 && (n == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(item, "parameters", n))) {
+      cJSON_Delete(n);
+      rc = -1;
+    }
   }
   predict_encoding_unref(enc);
   nn_weights_unref(w);

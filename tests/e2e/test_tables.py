@@ -4,6 +4,7 @@ rows, and predicts from raw records exactly as from the same rows encoded by
 hand (in Python, from the encoding GET /v1/models/{id} shows) through the
 numeric inputs path."""
 import datetime
+import json
 import random
 import struct
 
@@ -369,3 +370,17 @@ def test_a_table_job_killed_mid_way_resumes_to_identical_weights(spawn, tmp_path
     assert done["state"] == "succeeded" and done["restarts"] == 1, done
     assert client.predict_records(model_id, PROBE)["outputs"] == expected
     assert client.get_model(model_id)["encoding"] == ref.get_model(ref_model)["encoding"]
+
+
+def test_trainctl_predicts_a_csv_of_raw_rows(trained, tmp_path):
+    """trainctl predict --csv sends a table's rows as records, blanks missing."""
+    from test_trainctl import trainctl, write
+    client, rows, _, model = trained
+    cols = ["id", "island", "flipper", "sex", "seen"]
+    text = ",".join(cols) + "\n" + "".join(",".join(r[c] for c in cols) + "\n" for r in rows[:9])
+    got = trainctl(client.url, "--json",
+                   "predict", str(model["id"]), "--csv", write(tmp_path, "rows.csv", text))
+    assert got.returncode == 0, got.stderr
+    records = [{c: (None if r[c] == "" else r[c]) for c in cols} for r in rows[:9]]
+    assert json.loads(got.stdout)["outputs"] == \
+        client.predict_records(model["id"], records)["outputs"]
