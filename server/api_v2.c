@@ -50,13 +50,24 @@ static int resolve(app *a, const http_request *req, store **st, store_model *m,
   return rc;
 }
 
-/* The model's input and output widths, from its stored spec. */
-static int widths(const store_model *m, int *inputs, int *outputs, api_error *err) {
+/* The model's input and output widths, from its stored spec; a model that
+ * takes a table's columns has its encoded width once trained (its newest
+ * weights'), and -1 (any) before. */
+static int widths(app *a, store *st, const store_model *m, int *inputs, int *outputs,
+                  api_error *err) {
   nn_spec spec;
   int rc = fit_spec(m, &spec, err);
   if (rc != 0) return rc;
   *inputs = spec.inputs;
   *outputs = nn_spec_outputs(&spec);
+  if (spec.inputs != 0) return 0;
+  *inputs = -1;
+  nn_weights *w = NULL;
+  int64_t version;
+  if (m->trained &&
+      predict_cache_acquire(a->predict_cache, st, m->id, &w, &version, NULL, NULL, err) == 0)
+    *inputs = nn_weights_spec(w)->inputs;
+  nn_weights_unref(w);
   return 0;
 }
 
@@ -226,7 +237,7 @@ void api_v2_model(app *a, const http_request *req, http_response *res) {
   api_error err;
   if (resolve(a, req, &st, &m, &version, &err) != 0 ||
       versions_of(st, &m, version, &versions, &err) != 0 ||
-      widths(&m, &inputs, &outputs, &err) != 0) {
+      widths(a, st, &m, &inputs, &outputs, &err) != 0) {
     cJSON_Delete(versions);
     http_error(res, &err);
   } else {

@@ -384,3 +384,12 @@ def test_trainctl_predicts_a_csv_of_raw_rows(trained, tmp_path):
     records = [{c: (None if r[c] == "" else r[c]) for c in cols} for r in rows[:9]]
     assert json.loads(got.stdout)["outputs"] == \
         client.predict_records(model["id"], records)["outputs"]
+
+
+def test_v2_metadata_shows_a_table_models_encoded_width(trained):
+    client, _, _, model = trained
+    meta = client.call("GET", f"/v2/models/{model['id']}")
+    assert meta["inputs"][0]["shape"] == [-1, model["encoding"]["width"]]
+    fresh = client.create_model(dict(SPEC_CLASSES, name="untrained-table"))
+    assert client.call("GET", "/v2/models/untrained-table")["inputs"][0]["shape"] == [-1, -1]
+    assert fresh["version"] == 0
