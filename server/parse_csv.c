@@ -44,6 +44,7 @@ struct parse_csv {
    * their arrays freed) and the table goes on alone. */
   parse_table *typed;
   int numeric_dead;
+  int over_cap;            /* the target passed PARSE_MAX_CLASSES: fatal either way */
   api_error numeric_error; /* why the numbers ended */
   char delim;              /* the cell separator; 0 while sniffed */
   char *head;              /* the header line held back to sniff it */
@@ -217,6 +218,7 @@ static int target_cell(parse_csv *p, api_error *err) {
     char what[96];
     snprintf(what, sizeof what, "makes %d classes; a dataset may have at most %d",
              (int)p->text.n, PARSE_MAX_CLASSES);
+    p->over_cap = 1; /* a table takes fewer classes still: no way on */
     return fail_at(p, 1, err, what);
   }
   return 0;
@@ -247,7 +249,7 @@ static int data_cell(parse_csv *p, api_error *err) {
   if (rc != 0 || p->numeric_dead) return rc;
   rc = p->col == 0 ? reserve_row(p, err) : 0;
   if (rc == 0) rc = numeric_cell(p, err);
-  return rc == -API_INVALID_ARGUMENT ? numbers_end(p, rc, err) : rc;
+  return rc == -API_INVALID_ARGUMENT && !p->over_cap ? numbers_end(p, rc, err) : rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {
