@@ -374,7 +374,11 @@ static int name_target(const nn_table *table, int target, parse_dataset_out *out
       if ((out->classes = calloc((size_t)classes, sizeof *out->classes)) == NULL)
         rc = parse_out_of_memory(err);
       for (int k = 0; rc == 0 && k < classes; k++, out->n_classes++)
-        if ((out->classes[k] = strdup(nn_encoder_class(e, k))) == NULL)
+        if (strlen(nn_encoder_class(e, k)) > PARSE_CLASS_NAME_MAX) /* as a numeric dataset's */
+          rc = api_fail(err, API_INVALID_ARGUMENT, "target",
+                        "target %s has a class name longer than %d bytes: %.32s...", tc->name,
+                        PARSE_CLASS_NAME_MAX, nn_encoder_class(e, k));
+        else if ((out->classes[k] = strdup(nn_encoder_class(e, k))) == NULL)
           rc = parse_out_of_memory(err);
     }
     out->rows_without_target = rows - n;

@@ -166,6 +166,7 @@ def test_na_values_replace_the_markers(shared):
     ({"types": "x:number"}, "x,y\nabc,a\n", "column x"),
     ({"delimiter": "#"}, "x,y\n1,a\n", "delimiter"),
     ({}, "x,y\n1,\n2,\n", "target"),  # no row has a target
+    ({}, "x,y\n,a\n2," + "b" * 300 + "\n", "target"),  # a class name past 256 bytes
     ({"target": "a,b", "ignore": "x"}, "x,a,b\n1,2,3\n", "target"),
 ])
 def test_bad_table_uploads(shared, query, body, field):
