@@ -39,13 +39,19 @@ struct parse_csv {
   int failed;         /* status of the first error (or of a finished parse),
                          repeated by later calls */
   api_error error;
-  /* The typed table read beside the numbers (parse_csv_typed), while the
-   * numbers last: the first cell that is no number ends them (numeric_dead,
-   * their arrays freed) and the table goes on alone. */
-  parse_table *typed;
-  int numeric_dead;
+  /* A typed table (parse_csv_typed). The body is read as numbers, its bytes
+   * held; the first cell that is no number hands the body over to a reader
+   * of the table alone (table_only), which reads the held bytes again and
+   * every later one. A body of numbers all through thus costs one parse and
+   * a copy, not two parses. */
+  parse_table_options topts;
+  int holding;             /* the bytes are held: the body may still go over */
+  char *held;              /* (held_len,) the body so far */
+  size_t held_len, held_cap;
+  parse_csv *table_only;   /* the reader the body went over to */
+  parse_table *typed;      /* a table-only reader's table */
+  int numeric_dead;        /* a table-only reader: no numbers at all */
   int over_cap;            /* the target passed PARSE_MAX_CLASSES: fatal either way */
-  api_error numeric_error; /* why the numbers ended */
   char delim;              /* the cell separator; 0 while sniffed */
   char *head;              /* the header line held back to sniff it */
   size_t head_len, head_cap;
@@ -148,19 +154,9 @@ static int reserve_row(parse_csv *p, api_error *err) {
   return 0;
 }
 
-/* The numbers end here: a table carries on alone, or the parse fails. */
-static int numbers_end(parse_csv *p, int rc, api_error *err) {
-  if (p->typed == NULL) return rc;
-  p->numeric_dead = 1;
-  p->numeric_error = *err;
-  free(p->x);
-  free(p->y);
-  free(p->ids);
-  p->x = p->y = NULL;
-  p->ids = NULL;
-  intern_free(&p->text);
-  return 0;
-}
+/* A cell that is no number, with a typed table possible: the body goes
+ * over to a table-only reader (parse_csv_feed). Positive: no api code. */
+#define GO_TABLE 1
 
 static int header_cell(parse_csv *p, api_error *err) {
   const char *name = p->cell;
@@ -186,12 +182,6 @@ static int header_cell(parse_csv *p, api_error *err) {
     char what[PARSE_PATH_MAX];
     snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
     return fail_at(p, 0, err, what);
-  }
-  /* A table's columns are fewer than numbers' may be: past them, a body
-   * that asked for nothing only a table does is read as numbers alone. */
-  if (p->typed != NULL && p->col >= NN_TABLE_MAX_COLUMNS && !parse_table_wanted(p->typed)) {
-    parse_table_free(p->typed);
-    p->typed = NULL;
   }
   return p->typed != NULL ? parse_table_column(p->typed, name, len, "header", err) : 0;
 }
@@ -249,7 +239,7 @@ static int data_cell(parse_csv *p, api_error *err) {
   if (rc != 0 || p->numeric_dead) return rc;
   rc = p->col == 0 ? reserve_row(p, err) : 0;
   if (rc == 0) rc = numeric_cell(p, err);
-  return rc == -API_INVALID_ARGUMENT && !p->over_cap ? numbers_end(p, rc, err) : rc;
+  return rc == -API_INVALID_ARGUMENT && p->holding && !p->over_cap ? GO_TABLE : rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {
@@ -458,36 +448,90 @@ static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   if (rc == 0 && p->rows == 0)
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV has a header but no data rows");
   if (rc != 0) return rc;
-  /* Numbers all through stay a numeric dataset, as before tables were:
-   * unless the client asked for what only a table does. */
-  if (p->typed != NULL && (p->numeric_dead || parse_table_wanted(p->typed)))
-    return parse_table_finish(p->typed, out, err);
-  return hand_over(p, out, err);
+  /* numbers all through stay a numeric dataset, as before tables were */
+  return p->typed != NULL ? parse_table_finish(p->typed, out, err) : hand_over(p, out, err);
+}
+
+/* A reader of the typed table alone (no numbers), for p's body. */
+static int table_reader(const parse_csv *p, parse_csv **out, api_error *err) {
+  parse_csv *q;
+  int rc = parse_csv_new(p->targets.names[0], &q, err);
+  if (rc == 0) rc = parse_table_new(&p->topts, p->targets.names[0], &q->typed, err);
+  if (rc != 0) {
+    parse_csv_free(q);
+    return rc;
+  }
+  q->numeric_dead = 1;
+  q->delim = p->topts.delimiter;
+  *out = q;
+  return 0;
 }
 
 int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err) {
-  assert(p->typed == NULL && !p->header_done && p->rows == 0);
+  assert(!p->holding && p->table_only == NULL && !p->header_done && p->rows == 0);
   if (p->targets.n != 1) { /* a table has one target column */
     if (parse_table_options_given(o))
       return api_fail(err, API_INVALID_ARGUMENT, "target",
                       "ignore, types, na_values and delimiter need a single target column");
     return 0;
   }
-  int rc = parse_table_new(o, p->targets.names[0], &p->typed, err);
-  if (rc == 0) p->delim = o->delimiter;
+  p->topts = *o;
+  p->delim = o->delimiter;
+  /* asked for what only a table does: a table from the first byte */
+  if (parse_table_options_given(o)) return table_reader(p, &p->table_only, err);
+  p->holding = 1;
+  return 0;
+}
+
+/* Keep a copy of the body's bytes while it may still go over to a table. */
+static int hold(parse_csv *p, const char *data, size_t len, api_error *err) {
+  if (len > p->held_cap - p->held_len) {
+    size_t cap = p->held_cap ? p->held_cap : 65536;
+    while (cap - p->held_len < len) {
+      if (cap > SIZE_MAX / 2) return parse_out_of_memory(err);
+      cap *= 2;
+    }
+    char *held = realloc(p->held, cap);
+    if (held == NULL) return parse_out_of_memory(err);
+    p->held = held;
+    p->held_cap = cap;
+  }
+  memcpy(p->held + p->held_len, data, len);
+  p->held_len += len;
+  return 0;
+}
+
+/* The body goes over to a table: its bytes so far, read again as one. */
+static int go_table(parse_csv *p, api_error *err) {
+  int rc = table_reader(p, &p->table_only, err);
+  if (rc == 0) rc = parse_csv_feed(p->table_only, p->held, p->held_len, err);
+  free(p->held);
+  p->held = NULL;
+  p->holding = 0;
   return rc;
 }
 
 int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err) {
-  if (p->failed == 0) p->failed = feed(p, data, len, &p->error);
+  if (p->table_only != NULL) return parse_csv_feed(p->table_only, data, len, err);
+  if (p->failed == 0 && p->holding) p->failed = hold(p, data, len, &p->error);
+  if (p->failed == 0) {
+    int rc = feed(p, data, len, &p->error);
+    if (rc == GO_TABLE) return go_table(p, err);
+    p->failed = rc;
+  }
   if (p->failed != 0 && err != NULL) *err = p->error;
   return p->failed;
 }
 
 int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   memset(out, 0, sizeof *out);
+  if (p->table_only != NULL) return parse_csv_finish(p->table_only, out, err);
   if (p->failed == 0) {
     p->failed = finish(p, out, &p->error);
+    if (p->failed == GO_TABLE) { /* the last record, without its line end */
+      int rc = go_table(p, err);
+      return rc != 0 ? rc : parse_csv_finish(p->table_only, out, err);
+    }
     if (p->failed == 0) { /* the data now belongs to out: no second hand-over */
       p->failed = api_fail(&p->error, API_INTERNAL, NULL, "the CSV parse has finished");
       return 0;
@@ -508,6 +552,8 @@ void parse_csv_free(parse_csv *p) {
   free(p->y);
   free(p->ids);
   free(p->head);
+  free(p->held);
   parse_table_free(p->typed);
+  parse_csv_free(p->table_only);
   free(p);
 }

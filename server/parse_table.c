@@ -28,7 +28,6 @@ struct parse_table {
   } *held;
   size_t n_held, cap_held;
   size_t records;       /* records closed */
-  int wanted;           /* options that only a table honours were given */
   nn_table_options to;
   const char *na[NN_TABLE_MAX_NA];
   char *na_text;        /* the markers' storage */
@@ -93,7 +92,6 @@ int parse_table_new(const parse_table_options *o, const char *target, parse_tabl
   parse_table *t = calloc(1, sizeof *t);
   if (t == NULL) return parse_out_of_memory(err);
   t->o = *o;
-  t->wanted = parse_table_options_given(o);
   nn_table_options_defaults(&t->to);
   int rc = 0;
   if (target != NULL && (t->target = strdup(target)) == NULL) rc = parse_out_of_memory(err);
@@ -251,8 +249,6 @@ int parse_table_end_row(parse_table *t, api_error *err) {
   return api_fail(err, API_INVALID_ARGUMENT, NULL, "row %zu: %s", nn_table_builder_rows(t->b) + 1,
                   ne.message);
 }
-
-int parse_table_wanted(const parse_table *t) { return t->wanted; }
 
 int parse_table_set_target(parse_table *t, const char *target, size_t len, api_error *err) {
   free(t->target);

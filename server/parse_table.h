@@ -90,9 +90,6 @@ int parse_table_record_end(parse_table *t, const char *where, api_error *err);
 /** The target column's name, when it is known only after the cells (JSON). */
 int parse_table_set_target(parse_table *t, const char *target, size_t len, api_error *err);
 
-/** @return whether the upload asked for a table (parse_table_options_given). */
-int parse_table_wanted(const parse_table *t);
-
 /**
  * Resolve the types and hand the table over (out->table, target,
  * rows_without_target, features, task, outputs and classes).
