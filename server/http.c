@@ -557,16 +557,9 @@ static enum MHD_Result finish_request(request_ctx *ctx, struct MHD_Connection *c
 
 static void request_end(request_ctx *ctx, const char *ended);
 
-/* The socket of the connection this thread serves (libmicrohttpd gives each
- * its own thread), for on_mhd_log; -1 on threads that serve none. */
-static _Thread_local int serving_fd = -1;
-
 /* First sight of a request, with its raw target: allocate its state, held by
  * its connection until on_completed takes it back. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-  const union MHD_ConnectionInfo *fd =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-  serving_fd = fd != NULL ? fd->connect_fd : -1;
   connection_ctx *conn = connection_of(c);
   if (conn == NULL) return NULL; /* on_connection ran out of memory: on_request drops it */
   if (conn->pending != NULL) {   /* the previous request was dropped unannounced */
@@ -688,36 +681,17 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
   }
 }
 
-/* What libmicrohttpd's stock 500 page is replaced with (on_mhd_log). */
-static const char chunk_line_error[] =
-    "{\"error\":{\"code\":\"invalid_argument\",\"message\":\"a line of the chunked body (a "
-    "chunk's size and extensions) is too long\",\"field\":\"\"}}";
-
-/* libmicrohttpd's own messages, logged. One tells that it is about to send
- * its stock HTML 500 page, "read the documentation about blocking": 0.9.75
- * sends it when a line of a chunked body, a chunk's size and extensions,
- * does not fit in HTTP_CONNECTION_MEMORY — the client's fault (every body
- * byte is taken as it arrives, so no other case reaches it). The message
- * comes on the connection's own thread, just before the page is queued: the
- * JSON 400 it should have been is sent first (plain HTTP; the TLS session is
- * libmicrohttpd's), and the socket shut for writing, so the page is never
- * sent. */
+/* libmicrohttpd's own messages, logged (log_write keeps control characters
+ * out). One of them is a known gap: a line of a chunked body (a chunk's size
+ * and extensions) that does not fit in the connection's memory gets 0.9.75's
+ * stock HTML 500 page, sent before any callback of ours runs; answering it
+ * ourselves on the socket raced libmicrohttpd's connection thread and
+ * crashed it at shutdown, so the page stays (docs/api.md). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  http_server *srv = cls;
+  (void)cls;
   char line[LOG_LINE_MAX / 2];
   vsnprintf(line, sizeof line, fmt, ap);
   log_write(LOG_WARN, "http: %s", line);
-  if (serving_fd < 0 || strstr(line, "(HTTP response code is 500 ") == NULL) return;
-  if (!srv->site.tls) {
-    char answer[512];
-    int n = snprintf(answer, sizeof answer,
-                     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     sizeof chunk_line_error - 1, chunk_line_error);
-    assert(n > 0 && (size_t)n < sizeof answer);
-    (void)send(serving_fd, answer, (size_t)n, MSG_NOSIGNAL);
-  }
-  shutdown(serving_fd, srv->site.tls ? SHUT_RDWR : SHUT_WR);
 }
 
 /* ---- the server ------------------------------------------------------------ */

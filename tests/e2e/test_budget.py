@@ -72,11 +72,15 @@ def test_a_job_over_the_budget_is_refused_naming_its_batch(spawn):
 
 
 def overlaps(client, ids, timeout=120):
-    """Poll until every job ends; return whether two of them ever ran at once."""
+    """Poll until every job ends; return whether two of them ever ran at once.
+    Each poll is one list read, one snapshot of the jobs table: reading the
+    jobs one by one could see the first still running and then the second
+    already claimed after it ended."""
     deadline = time.monotonic() + timeout
     both = False
     while True:
-        jobs = [client.get_job(i) for i in ids]
+        listed = {j["id"]: j for j in client.list_jobs()}
+        jobs = [listed[i] for i in ids]
         both = both or sum(j["state"] == "running" for j in jobs) > 1
         if all(j["state"] in ("succeeded", "failed", "cancelled") for j in jobs):
             return both, jobs
