@@ -311,6 +311,12 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("POST", f"/v1/models/{birds_model['id']}/predict",
                 {"records": [dict(record, mass="heavy")]}), 400)
     refused(via("POST", f"/v1/models/{model['id']}/predict", {"records": [record]}), 400)
+    ok(via("GET", f"/v2/models/{birds_model['id']}"), 200)
+    ok(via("POST", f"/v2/models/{birds_model['id']}/infer", {"inputs": [
+        {"name": "island", "shape": [2], "datatype": "BYTES", "data": ["Biscoe", None]},
+        {"name": "mass", "shape": [2, 1], "datatype": "FP64", "data": [[4100], [None]]}]}), 200)
+    refused(via("POST", f"/v2/models/{birds_model['id']}/infer", {"inputs": [
+        {"name": "island", "shape": [1], "datatype": "FP64", "data": ["Biscoe"]}]}), 400)
 
     # ---- evaluations -----------------------------------------------------------------------------
     ev = ok(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": xor["id"]}), 201).json()

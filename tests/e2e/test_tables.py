@@ -390,7 +390,35 @@ def test_trainctl_predicts_a_csv_of_raw_rows(trained, tmp_path):
 def test_v2_metadata_shows_a_table_models_encoded_width(trained):
     client, _, _, model = trained
     meta = client.call("GET", f"/v2/models/{model['id']}")
-    assert meta["inputs"][0]["shape"] == [-1, model["encoding"]["width"]]
+    assert meta["inputs"][0]["name"] == "island"  # its columns, once trained
     fresh = client.create_model(dict(SPEC_CLASSES, name="untrained-table"))
     assert client.call("GET", "/v2/models/untrained-table")["inputs"][0]["shape"] == [-1, -1]
     assert fresh["version"] == 0
+
+
+def test_v2_takes_one_named_input_per_column(trained):
+    client, rows, _, model = trained
+    meta = client.call("GET", f"/v2/models/{model['id']}")
+    assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"]] == [
+        ("island", "BYTES", [-1]), ("flipper", "FP64", [-1]), ("sex", "BYTES", [-1]),
+        ("seen", "BYTES", [-1])]
+    picked = rows[:5]
+    body = {"id": "t1", "inputs": [
+        {"name": "seen", "shape": [5, 1], "datatype": "BYTES", "data": [r["seen"] for r in picked]},
+        {"name": "island", "shape": [5], "datatype": "BYTES",
+         "data": [r["island"] for r in picked]},
+        {"name": "flipper", "shape": [5], "datatype": "FP64",
+         "data": [float(r["flipper"]) if r["flipper"] else None for r in picked]}]}
+    got = client.call("POST", f"/v2/models/{model['id']}/infer", body)
+    records = [{"seen": r["seen"], "island": r["island"],
+                "flipper": float(r["flipper"]) if r["flipper"] else None} for r in picked]
+    want = client.predict_records(model["id"], records)["outputs"]
+    assert got["id"] == "t1" and got["outputs"][0]["shape"] == [5, 2]
+    assert got["outputs"][0]["data"] == [v for row in want for v in row]
+    # the protocol's errors: {"error": message}, here naming the input
+    bad = dict(body, inputs=[dict(body["inputs"][2], datatype="BYTES")])
+    status, _, doc = post(client, f"/v2/models/{model['id']}/infer", bad)
+    assert status == 400 and "is not a value of BYTES" in doc["error"], doc
+    unknown = dict(body, inputs=[dict(body["inputs"][0], name="beak")])
+    status, _, doc = post(client, f"/v2/models/{model['id']}/infer", unknown)
+    assert status == 400 and "no input column beak" in doc["error"], doc
