@@ -20,6 +20,7 @@ typedef struct app app;
 typedef struct store store;
 typedef struct store_pool store_pool;
 typedef struct jobs jobs;
+typedef struct search_run search_run;
 typedef struct predict_cache predict_cache;
 typedef struct notifier notifier;
 typedef struct hangups hangups;
@@ -37,6 +38,7 @@ struct app {
   /* Set by main before serving; handlers use them without checks. */
   jobs *jobs;     /* the training queue, woken and cancelled by the job handlers */
   predict_cache *predict_cache;
+  search_run *searches; /* the searches' scheduler, woken by the search handlers */
   notifier *events; /* told of each committed job event; event streams and
                      * long polls wait on it (notify.h) */
   hangups *hangups; /* watches the clients of event streams (hangup.h); NULL:

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "jobs.h"
+#include "search_run.h"
 #include "log.h"
 #include "predict_cache.h"
 #include "hangup.h"
@@ -123,6 +124,7 @@ static int serve(app *a) {
                     (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept};
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
+  if (search_run_start(a->cfg.db_path, a->cfg.memory_budget, a->jobs, &a->searches) < 0) goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
     goto out;
@@ -153,6 +155,8 @@ out:
   http_stop(d.http); /* frees every stream, and with it its watch */
   hangups_stop(a->hangups);
   a->hangups = NULL;
+  search_run_stop(a->searches); /* before the jobs it queues to */
+  a->searches = NULL;
   jobs_stop(a->jobs);
   a->jobs = NULL;
   predict_cache_free(a->predict_cache);

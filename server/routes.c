@@ -9,6 +9,7 @@
 #include "api_models.h"
 #include "api_ops.h"
 #include "api_predict.h"
+#include "api_searches.h"
 #include "api_v2.h"
 #include "api_web.h"
 #include "router.h"
@@ -70,6 +71,15 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/models/{id}/evaluations/{eid}",
      .handler = api_evaluations_get, .access = ROUTE_READ},
+
+    {.method = "POST", .pattern = "/v1/searches", .body = ROUTE_BODY_JSON,
+     .handler = api_searches_create},
+    {.method = "GET", .pattern = "/v1/searches", .handler = api_searches_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/searches/{id}", .handler = api_searches_get,
+     .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v1/searches/{id}/cancel", .body = ROUTE_BODY_JSON,
+     .handler = api_searches_cancel},
 
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},

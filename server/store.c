@@ -245,7 +245,36 @@ static const char *const migrations[] = {
      * before, which are claimed as if they took nothing. */
     "ALTER TABLE jobs ADD COLUMN memory INTEGER;",
 
-    /* 9: typed tables (issue 14). A dataset is of a kind: 'numeric' as
+    /* 9: hyperparameter searches (store_searches.c). config is the search's
+     * normalized request; a trial is a model of the search's, params the
+     * values it drew; a rung row is one job of a trial: running until that
+     * job ends, then done with the metric it reached, or failed. A trial's
+     * model and jobs are ordinary rows: deleting them leaves the ids. */
+    "CREATE TABLE searches ("
+    "  id INTEGER PRIMARY KEY,"
+    "  state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'cancelled')),"
+    "  config TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  finished_at TEXT"
+    ");"
+    "CREATE TABLE search_trials ("
+    "  search_id INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,"
+    "  trial INTEGER NOT NULL CHECK (trial >= 0),"
+    "  params TEXT NOT NULL,"
+    "  model_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (search_id, trial)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE search_rungs ("
+    "  search_id INTEGER NOT NULL REFERENCES searches(id) ON DELETE CASCADE,"
+    "  trial INTEGER NOT NULL,"
+    "  rung INTEGER NOT NULL CHECK (rung >= 0),"
+    "  job_id INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),"
+    "  metric REAL,"
+    "  PRIMARY KEY (search_id, trial, rung)"
+    ") WITHOUT ROWID;",
+
+    /* 10: typed tables (issue 14). A dataset is of a kind: 'numeric' as
      * before (x, and y or labels), or 'table': the raw typed table in data
      * (nn_table_save's stored form, docs/table-format.md; never a lossy
      * encoding: the encoding belongs to the model), its target column's

@@ -377,6 +377,17 @@ int store_job_request_cancel(store *st, int64_t id, store_job *out);
 int store_job_finish(store *st, int64_t id, store_job_state state, const char *error);
 
 /**
+ * Queue a succeeded job again to train on to epochs, from its newest
+ * checkpoint (a search's promotion: the trial continues exactly as if it had
+ * never stopped). Logs the state event.
+ * @param config the job's config with those epochs
+ * @param out    receives the job; may be NULL
+ * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND, or STORE_ECONFLICT unless
+ *         the job succeeded before reaching epochs
+ */
+int store_job_extend(store *st, int64_t id, int64_t epochs, const char *config, store_job *out);
+
+/**
  * Put a running job back in the queue without counting a restart (the daemon
  * is stopping gracefully), with the checkpoint of where it paused, in one
  * transaction; the job resumes from that checkpoint. Events: the checkpoint

@@ -11,6 +11,7 @@
  *                     metrics row and checkpoint, committed together
  *   store_events.c    the jobs' event log
  *   store_evaluations.c  evaluations of models on datasets
+ *   store_searches.c  hyperparameter searches, their trials and rungs
  *   store_pool.c      handles kept between requests (no SQL of its own)
  *
  * A statement is a `static const store__sql` beside the function that binds
@@ -68,6 +69,7 @@ enum store__slot {
   Q_JOB_CANCEL,
   Q_JOB_FINISH,
   Q_JOB_REQUEUE,
+  Q_JOB_EXTEND,
   Q_RECOVER_CANCELLED,
   Q_RECOVER_FAILED,
   Q_RECOVER_REQUEUE,
@@ -96,6 +98,16 @@ enum store__slot {
   Q_EVALUATION_INSERT,
   Q_EVALUATION_GET,
   Q_EVALUATION_LIST,
+  /* store_searches.c */
+  Q_SEARCH_INSERT,
+  Q_SEARCH_GET,
+  Q_SEARCH_LIST,
+  Q_SEARCH_LIST_ACTIVE,
+  Q_SEARCH_FINISH,
+  Q_SEARCH_TRIAL_INSERT,
+  Q_SEARCH_TRIALS,
+  Q_SEARCH_RUNG_PUT,
+  Q_SEARCH_RUNGS,
   Q_COUNT
 };
 

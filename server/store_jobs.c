@@ -264,6 +264,24 @@ int store_job_finish(store *st, int64_t id, store_job_state state, const char *e
   return store__end(st, status);
 }
 
+/* A succeeded job trains on: more epochs, the same row, queued again. */
+static const store__sql job_extend = {
+    Q_JOB_EXTEND,
+    "UPDATE jobs SET state = 'queued', epochs = :epochs, config = :config, finished_at = NULL"
+    " WHERE id = :id AND state = 'succeeded' AND epoch < :epochs RETURNING " JOB_COLS};
+
+int store_job_extend(store *st, int64_t id, int64_t epochs, const char *config, store_job *out) {
+  if (out) memset(out, 0, sizeof *out);
+  if (config == NULL || epochs <= 0) return STORE_EINVAL;
+  store__query q = store__prepare(st, &job_extend);
+  store__bind_int64(&q, ":id", id);
+  store__bind_int64(&q, ":epochs", epochs);
+  store__bind_text(&q, ":config", config);
+  int status = write_job(st, &q, out);
+  if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
+  return status;
+}
+
 static const store__sql job_requeue = {
     Q_JOB_REQUEUE,
     "UPDATE jobs SET state = 'queued' WHERE id = :id AND state = 'running' RETURNING model_id"};

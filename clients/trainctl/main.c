@@ -16,6 +16,7 @@ static const char usage[] =
     "  models create|ls|show|rm|... model specs (also versions, gradcheck, evaluate, export, import)\n"
     "  train                        start a training job (--follow to watch it)\n"
     "  jobs ls|show|cancel|metrics  training jobs\n"
+    "  searches create|ls|show|cancel  hyperparameter searches (show: a leaderboard)\n"
     "  watch JOB                    follow a job until it ends\n"
     "  predict MODEL                outputs (and labels) for some inputs\n"
     "\n"
@@ -34,6 +35,7 @@ static const struct {
   int (*run)(tc_ctx *ctx, int argc, char **argv);
 } commands[] = {
     {"datasets", tc_cmd_datasets}, {"models", tc_cmd_models}, {"jobs", tc_cmd_jobs},
+    {"searches", tc_cmd_searches},
     {"train", tc_cmd_train},       {"watch", tc_cmd_watch},   {"predict", tc_cmd_predict},
 };
 

@@ -41,20 +41,9 @@ static const tc_resource models = {"models", "model", help, columns,
 
 static int create(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc, char **argv) {
   (void)sub;
-  const char *file;
-  const tc_option opts[] = {{NULL, NULL, NULL}};
-  int n_pos, rc = tc_parse(argc, argv, opts, &file, 1, &n_pos, res->group);
-  if (rc == TC_HELP) return tc_help(res);
-  if (rc != TC_OK) return rc;
-  if (n_pos == 0) return tc_usage_error("models ", "create needs a SPEC.json file");
-
-  /* Sent as written: the server checks it and names the faulty field. */
-  char *body = tc_read_file(file);
-  if (body == NULL) return TC_FAIL;
   tc_reply reply;
-  rc = tc_request(ctx, "POST", "/v1/models", body, &reply);
-  free(body);
-  if (rc != TC_OK) return rc;
+  int rc = tc_create_from_file(ctx, res, argc, argv, "/v1/models", "SPEC.json", &reply);
+  if (rc != TC_OK) return rc == TC_HELP ? TC_OK : rc;
   tc_print_show(ctx, &reply);
   tc_reply_free(&reply);
   return TC_OK;

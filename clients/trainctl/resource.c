@@ -1,4 +1,5 @@
 /* resource.c — the subcommands every group shares: ls, show ID, rm ID. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tc.h"
@@ -33,6 +34,23 @@ int tc_resource_id(const tc_resource *res, const char *sub, int argc, char **arg
   char what[64];
   snprintf(what, sizeof what, "the %s ID", res->noun);
   return tc_parse_count(hint, what, id_text, id);
+}
+
+int tc_create_from_file(tc_ctx *ctx, const tc_resource *res, int argc, char **argv,
+                        const char *path, const char *what, tc_reply *reply) {
+  const char *file;
+  const tc_option opts[] = {{NULL, NULL, NULL}};
+  int n_pos, rc = tc_parse(argc, argv, opts, &file, 1, &n_pos, res->group);
+  if (rc == TC_HELP) tc_help(res);
+  if (rc != TC_OK) return rc;
+  char hint[64];
+  snprintf(hint, sizeof hint, "%s ", res->group);
+  if (n_pos == 0) return tc_usage_error(hint, "create needs a %s file", what);
+  char *body = tc_read_file(file);
+  if (body == NULL) return TC_FAIL;
+  rc = tc_request(ctx, "POST", path, body, reply);
+  free(body);
+  return rc;
 }
 
 int tc_resource_common(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,

@@ -124,6 +124,12 @@ int tc_list(tc_ctx *ctx, const tc_resource *res, const char *path);
 /* Parses "SUB ID" arguments (argv after SUB). @return TC_OK, TC_HELP or TC_USAGE */
 int tc_resource_id(const tc_resource *res, const char *sub, int argc, char **argv,
                    long long *id);
+/* create FILE: POSTs the JSON file named by the one argument, as written (the
+ * server names a faulty field), to path; what names the file in the usage
+ * error ("SPEC.json"). @return TC_OK with reply filled (free it), TC_HELP
+ * (help printed), or an error */
+int tc_create_from_file(tc_ctx *ctx, const tc_resource *res, int argc, char **argv,
+                        const char *path, const char *what, tc_reply *reply);
 /* ls, show ID and rm ID of res. */
 int tc_resource_common(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
                        char **argv);
@@ -136,6 +142,7 @@ int tc_group(tc_ctx *ctx, const tc_resource *res, const tc_subcommand *subs, int
 int tc_cmd_datasets(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_models(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_jobs(tc_ctx *ctx, int argc, char **argv);
+int tc_cmd_searches(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_train(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_watch(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv);

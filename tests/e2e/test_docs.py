@@ -12,8 +12,8 @@ lengths, integers, strings, null) must be equal. Text bodies (/metrics)
 are excerpts: each line must appear, sample values aside. An event stream
 (text/event-stream) is read until it has sent as many events as documented;
 each event's id and name must be equal and its data match as JSON does. A line
-<!-- test: wait for job N --> waits for that job to finish before the next
-example. Requests without an Authorization header are sent with the full
+<!-- test: wait for job N --> (or search N) waits for that job (search) to
+finish before the next example. Requests without an Authorization header are sent with the full
 token. A binary answer (application/octet-stream: a model file, an ONNX
 model) is documented as <binary, starting "PREFIX">, PREFIX in Python
 escapes, and must begin with those bytes; a request body written as <the
@@ -51,7 +51,7 @@ FINAL_STATES = ("succeeded", "failed", "cancelled")
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FENCE = re.compile(r"^```http\n(.*?)^```$", re.M | re.S)
-WAIT = re.compile(r"^<!-- test: wait for job (\d+) -->$", re.M)
+WAIT = re.compile(r"^<!-- test: wait for (job|search) (\d+) -->$", re.M)
 BINARY = re.compile(r'^<binary, starting "(.*)">$')
 FROM_ANSWER = re.compile(r"^<the answer of (GET /\S+)>$")
 ROUTE_ROW = re.compile(r'\{\.method = "([A-Z]+)", \.pattern = "([^"]+)"(.*?)\},', re.S)
@@ -115,8 +115,9 @@ class Message:
 
 
 def examples(text):
-    """[("wait", job id) or ("example", request, response, line)] in document order."""
-    steps = [(m.start(), ("wait", int(m.group(1)))) for m in WAIT.finditer(text)]
+    """[("wait", "job" or "search", id) or ("example", request, response, line)] in
+    document order."""
+    steps = [(m.start(), ("wait", m.group(1), int(m.group(2)))) for m in WAIT.finditer(text)]
     blocks = [(m.start(), Message(m.group(1))) for m in FENCE.finditer(text)]
     assert len(blocks) % 2 == 0, "an http block lacks its pair"
     for (at, request), (_, response) in zip(blocks[::2], blocks[1::2]):
@@ -246,15 +247,17 @@ def route_of(method, path, table):
     return best[1] if best else None
 
 
-def wait_for_job(url, job):
+def wait_for(url, kind, id):
+    """Until job or search id has ended."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        status, _, body = send(url, Message(f"GET /v1/jobs/{job} HTTP/1.1\n\n"))
+        path = {"job": "jobs", "search": "searches"}[kind]
+        status, _, body = send(url, Message(f"GET /v1/{path}/{id} HTTP/1.1\n\n"))
         assert status == 200, body
         if json.loads(body)["state"] in FINAL_STATES:
             return
         time.sleep(0.05)
-    raise AssertionError(f"job {job} did not finish")
+    raise AssertionError(f"{kind} {id} did not finish")
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +305,7 @@ def test_every_example_runs_as_documented(spawn, openapi):
     answers = {}
     for step in examples(read(API_MD)):
         if step[0] == "wait":
-            wait_for_job(d.url, step[1])
+            wait_for(d.url, step[1], step[2])
             continue
         _, request, response, line = step
         method, target, _ = request.start.split(" ")

@@ -72,7 +72,7 @@ def test_xor_gets_all_four_rows_right(shared):
 def test_iris_held_out_accuracy(shared):
     what, metric, accuracy, rows = both(shared.url, "iris")
     assert (what, metric, rows.endswith(" of 30 rows")) == ("held-out", "accuracy", True)
-    assert accuracy >= 0.93
+    assert accuracy >= 0.933
 
 
 def test_digits_held_out_accuracy(shared, digits_csv):
@@ -86,6 +86,13 @@ def test_sine_held_out_rmse(shared):
     what, metric, rmse, rows = both(shared.url, "sine")
     assert (what, metric, rows) == ("held-out", "RMSE", "80 rows")
     assert rmse < 0.02
+
+
+def test_search_finds_a_net_that_scores_on_held_out_rows(shared):
+    # ASHA over 12 trials; measured 1.000 with the committed search.json
+    what, metric, accuracy, rows = score(shared.url, "search", "run.py")
+    assert (what, metric, rows.endswith(" of 30 rows")) == ("held-out", "accuracy", True)
+    assert accuracy >= 0.93
 
 
 def test_iris_csv_is_fishers_150_rows():

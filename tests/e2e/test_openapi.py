@@ -267,6 +267,31 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("GET", "/v1/jobs/999/events"), 404)
     refused(via("GET", "/v1/events?after=x"), 400, request_invalid=True)
 
+    # ---- searches ----------------------------------------------------------------------------
+    search_body = {"model": XOR_SPEC, "dataset": xor["id"],
+                   "job": {"epochs": 5, "batch_size": 4, "validation_split": 0.25,
+                           "optimizer": {"type": "adam", "lr": 0.01}},
+                   "space": {"job.optimizer.lr": {"loguniform": [0.001, 0.1]}}, "trials": 2}
+    search = ok(via("POST", "/v1/searches", search_body), 202).json()
+    refused(via("POST", "/v1/searches", dict(search_body, method="bogus")), 400,
+            request_invalid=True)
+    refused(via("POST", "/v1/searches", dict(search_body, space={"job.nothing": {"int": [1, 2]}})),
+            400)
+    refused(via("POST", "/v1/searches", dict(search_body, dataset=999)), 404)
+    deadline = time.monotonic() + 60
+    while ok(via("GET", f"/v1/searches/{search['id']}"), 200).json()["state"] == "running":
+        assert time.monotonic() < deadline, "the search did not end"
+        time.sleep(0.1)
+    ok(via("GET", "/v1/searches"), 200)
+    refused(via("GET", "/v1/searches/999"), 404)
+    long_search = ok(via("POST", "/v1/searches", dict(search_body, job=dict(
+        search_body["job"], epochs=1_000_000))), 202).json()
+    ok(via("POST", f"/v1/searches/{long_search['id']}/cancel", content_type="application/json"),
+       200)
+    refused(via("POST", f"/v1/searches/{long_search['id']}/cancel",
+                content_type="application/json"), 409)
+    refused(via("POST", "/v1/searches/999/cancel", content_type="application/json"), 404)
+
     # ---- predictions and gradient checks -----------------------------------------------------
     versions = ok(via("GET", f"/v1/models/{model['id']}/versions"), 200).json()["versions"]
     ok(via("POST", f"/v1/models/{model['id']}/predict", {"inputs": XOR_INPUTS}), 200)

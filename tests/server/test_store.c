@@ -121,9 +121,9 @@ static int64_t model_version(int64_t id) {
 }
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
- * (4), weights versions (5), threads (6), evaluations (7), job memory (8), typed
- * tables (9). */
-#define STORE_SCHEMA_VERSION 9
+ * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
+ * searches (9), typed tables (10). */
+#define STORE_SCHEMA_VERSION 10
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1735,6 +1735,26 @@ Test(store, the_hook_hears_each_committed_write_once_with_its_newest_event) {
   cr_expect_eq(n_heard, 3);
 }
 
+Test(store, extending_a_succeeded_job_queues_it_again) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", NULL), STORE_ECONFLICT);
+  claim(st, job);
+  commit_epoch(job, 10, (const uint8_t *)"ckpt", 4, NULL);
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", NULL), STORE_ECONFLICT);
+  cr_assert_eq(store_job_finish(st, job, STORE_JOB_SUCCEEDED, NULL), STORE_OK);
+  cr_assert_eq(store_job_extend(st, job, 10, "{\"epochs\":10}", NULL), STORE_ECONFLICT);
+  cr_assert_eq(store_job_extend(st, job, 20, NULL, NULL), STORE_EINVAL);
+  cr_assert_eq(store_job_extend(st, 999, 20, "{}", NULL), STORE_ENOTFOUND);
+  store_job j;
+  cr_assert_eq(store_job_extend(st, job, 20, "{\"epochs\":20}", &j), STORE_OK);
+  cr_expect(j.state == STORE_JOB_QUEUED && j.epochs == 20 && j.epoch == 10);
+  cr_expect_str_eq(j.config, "{\"epochs\":20}");
+  cr_expect_str_eq(j.finished_at, "");
+  store_job_clear(&j);
+  claim(st, job); /* the queue takes it again, to resume from its checkpoint */
+}
+
 Test(store, upgrading_logs_the_history_of_existing_jobs) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t done = add_job(model, ds), waiting = add_job(model, ds);
@@ -1748,10 +1768,12 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   raw_sql("DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
-          " ALTER TABLE jobs DROP COLUMN memory; PRAGMA user_version = 1");
+          " ALTER TABLE jobs DROP COLUMN memory;"
+          " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
-  /* migration 9 rebuilds the datasets table: the jobs keep theirs */
+  /* migration 10 rebuilds the datasets table: the jobs keep theirs */
   store_job kept = get_job(waiting);
   cr_expect_eq(kept.dataset_id, ds);
   store_job_clear(&kept);
@@ -1779,6 +1801,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
           "   WHERE name = 'm';"
           " ALTER TABLE metrics DROP COLUMN threads; ALTER TABLE jobs DROP COLUMN memory;"
+          " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1872,7 +1895,9 @@ Test(store, upgrading_adds_the_evaluations_table) {
   store_close(st);
   st = NULL;
   raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
-          " ALTER TABLE model_versions DROP COLUMN encoding; PRAGMA user_version = 6");
+          " ALTER TABLE model_versions DROP COLUMN encoding;"
+          " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " PRAGMA user_version = 6");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   add_evaluation(model, 1, "{}");

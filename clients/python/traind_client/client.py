@@ -284,6 +284,41 @@ class Client:
             raise _error(e.code, _json_or_none(e.read())) from None
         return _follow(resp)
 
+    # ---- searches ------------------------------------------------------------------
+
+    def create_search(self, model: Any, dataset: int, job: dict, space: dict,
+                      **options: Any) -> dict:
+        """POST /v1/searches: model is a spec or a model id; options hold method,
+        asha, trials, metric, mode, max_concurrent, seed."""
+        return self.call("POST", "/v1/searches", {"model": model, "dataset": dataset, "job": job,
+                                                  "space": space, **options})
+
+    def list_searches(self) -> list[dict]:
+        """GET /v1/searches, oldest first."""
+        return self.call("GET", "/v1/searches")["searches"]
+
+    def get_search(self, search_id: int) -> dict:
+        """GET /v1/searches/{id}: its trials and its best trial."""
+        return self.call("GET", f"/v1/searches/{search_id}")
+
+    def cancel_search(self, search_id: int) -> dict:
+        """POST /v1/searches/{id}/cancel: the search, cancelled with its running trials."""
+        return self.call("POST", f"/v1/searches/{search_id}/cancel",
+                         content_type="application/json")
+
+    def wait_search(self, search_id: int, timeout: float = 600.0,
+                    interval: float = 0.1) -> dict:
+        """Poll a search until it is no longer running; return it. Raises
+        TimeoutError when it is still running after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            search = self.get_search(search_id)
+            if search["state"] != "running":
+                return search
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"search {search_id} is still running after {timeout}s")
+            time.sleep(interval)
+
     def wait(self, job_id: int, timeout: float = 60.0, interval: float = 0.05) -> dict:
         """Poll a job until it is succeeded, failed or cancelled; return it.
         Raises TimeoutError when it is still going after timeout seconds."""

@@ -1,0 +1,264 @@
+"""Hyperparameter searches: a grid and an ASHA search on XOR-like data end
+with a best trial, the same search twice gives the same trials and results,
+a cancel stops a search's jobs, and bad requests name their field."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT
+
+SPEC = {
+    "name": "xor-search", "inputs": 2, "loss": "mse", "seed": 1,
+    "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+               {"type": "dense", "units": 1, "activation": "sigmoid"}],
+}
+JOB = {"epochs": 9, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.05},
+       "validation_split": 0.25, "seed": 3}
+
+
+def xor_like(n=64):
+    """n points near the XOR corners, spread by a fixed pattern (no randomness)."""
+    x, y = [], []
+    for i in range(n):
+        a, b = i % 2, (i // 2) % 2
+        jitter = ((i * 37) % 11 - 5) / 50.0
+        x.append([a + jitter, b - jitter])
+        y.append([float(a ^ b)])
+    return x, y
+
+
+@pytest.fixture
+def xor(client):
+    x, y = xor_like()
+    return client.create_dataset("xor-like", x, targets=y)["id"]
+
+
+def post(client, path, body):
+    return client.request("POST", path, body)
+
+
+def wait_search(client, sid, timeout=120.0):
+    return client.wait_search(sid, timeout=timeout)
+
+
+def test_grid_search_runs_every_point_and_names_the_best(client, xor):
+    body = {"model": SPEC, "dataset": xor, "job": JOB, "method": "grid",
+            "space": {"model.layers[0].units": {"choice": [2, 8]},
+                      "job.optimizer.lr": {"choice": [0.001, 0.1]}},
+            "max_concurrent": 2}
+    status, _, created = post(client, "/v1/searches", body)
+    assert status == 202, created
+    assert created["state"] == "running" and created["config"]["trials"] == 4
+    s = wait_search(client, created["id"])
+    assert s["state"] == "succeeded" and s["finished_at"]
+    assert [t["params"] for t in s["trials"]] == [
+        {"model.layers[0].units": 2, "job.optimizer.lr": 0.001},
+        {"model.layers[0].units": 2, "job.optimizer.lr": 0.1},
+        {"model.layers[0].units": 8, "job.optimizer.lr": 0.001},
+        {"model.layers[0].units": 8, "job.optimizer.lr": 0.1}]
+    for t in s["trials"]:
+        assert t["state"] == "done" and t["epochs"] == 9 and t["metric"] is not None, t
+        job = client.get_job(t["job"])  # an ordinary job of an ordinary model
+        assert job["model"] == t["model"] and job["state"] == "succeeded"
+        assert job["val_loss"] == pytest.approx(t["metric"])
+    model = client.get_model(s["trials"][3]["model"])
+    assert model["spec"]["layers"][0]["units"] == 8
+    best = min(s["trials"], key=lambda t: (t["metric"], t["trial"]))
+    assert s["best"] == best
+    assert [x["id"] for x in client.list_searches()] == [created["id"]]
+
+
+def asha_body(xor):
+    return {"model": SPEC, "dataset": xor, "job": JOB, "method": "asha",
+            "asha": {"reduction_factor": 3, "min_epochs": 1},
+            "space": {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]},
+                      "model.layers[0].units": {"int": [2, 8]}},
+            "trials": 9, "metric": "val_loss", "mode": "min", "max_concurrent": 1, "seed": 5}
+
+
+def test_asha_promotes_the_best_and_is_deterministic_whatever_the_concurrency(client, xor):
+    runs = []
+    for concurrent in (1, 3):
+        status, _, created = post(client, "/v1/searches",
+                                  dict(asha_body(xor), max_concurrent=concurrent))
+        assert status == 202, created
+        runs.append(wait_search(client, created["id"]))
+    a, b = runs
+    assert a["state"] == "succeeded"
+    # rungs of 1, 3 and 9 epochs; promotions are asynchronous (a trial that
+    # was in the top third when it finished a rung stays promoted), so a rung
+    # can take more than a third of all the trials
+    epochs = [t["epochs"] for t in a["trials"]]
+    assert set(epochs) == {1, 3, 9}, epochs
+    assert sum(epochs) < 9 * 9 * 0.4, epochs  # far less than every trial run to the end
+    done = [t for t in a["trials"] if t["state"] == "done"]
+    assert done
+    assert a["best"] == min(a["trials"], key=lambda t: (t["metric"], -t["rung"], t["trial"]))
+    assert {t["state"] for t in a["trials"]} == {"done", "stopped"}
+    key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
+    assert key(a) == key(b)
+    assert a["best"]["params"] == b["best"]["params"]
+    assert a["best"]["metric"] == b["best"]["metric"]
+    # a trial is one job, extended at each promotion; the one that reached
+    # the last rung trained exactly as a 9-epoch job of its values does
+    top = next(t for t in a["trials"] if t["state"] == "done")
+    jobs = client.list_jobs(model=top["model"])
+    assert [(j["epoch"], j["epochs"], j["state"]) for j in jobs] == [(9, 9, "succeeded")]
+    job = dict(JOB, optimizer=dict(JOB["optimizer"], lr=top["params"]["job.optimizer.lr"]))
+    spec = json.loads(json.dumps(SPEC))
+    spec["layers"][0]["units"] = top["params"]["model.layers[0].units"]
+    alone = client.create_model(spec)
+    ref = client.wait(client.create_job(alone["id"], xor, **job)["id"])
+    assert ref["val_loss"] == top["metric"], (ref, top)  # bit-exact through its pauses
+    probe = [[0.1, 0.9], [0.9, 0.9]]
+    assert client.predict(alone["id"], probe)["outputs"] == \
+        client.predict(top["model"], probe)["outputs"]
+
+
+def test_cancel_stops_the_search_and_its_jobs(client, xor):
+    body = {"model": SPEC, "dataset": xor, "job": dict(JOB, epochs=1000000),
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}, "trials": 3,
+            "max_concurrent": 2}
+    status, _, created = post(client, "/v1/searches", body)
+    assert status == 202, created
+    sid = created["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, s = client.request("GET", f"/v1/searches/{sid}")
+        if sum(t["state"] == "running" for t in s["trials"]) == 2:
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.05)
+    s = client.cancel_search(sid)
+    assert s["state"] == "cancelled", s
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, s = client.request("GET", f"/v1/searches/{sid}")
+        if all(t["state"] == "failed" for t in s["trials"]):
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.05)
+    assert len(s["trials"]) == 2  # the third never started
+    for t in s["trials"]:
+        assert client.get_job(t["job"])["state"] == "cancelled"
+    status, _, err = post(client, f"/v1/searches/{sid}/cancel", {})
+    assert status == 409 and err["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize("change,field,words", [
+    ({"space": {"job.optimizer.lr": {"loguniform": [0, 1]}}},
+     'space["job.optimizer.lr"].loguniform', "positive and ordered"),
+    ({"space": {"job.optimizer.momentum": {"uniform": [0, 1]}}},
+     'space["job.optimizer.momentum"]', "does not exist in the base job config"),
+    ({"space": {"model.layers[0].units": {"int": [0, 4]}}}, "model.layers[0].units", "units"),
+    ({"method": "grid", "space": {"job.optimizer.lr": {"uniform": [0.1, 0.2]}}},
+     'space["job.optimizer.lr"]', "grid"),
+    ({"job": dict(JOB, validation_split=0)}, "job.validation_split", "> 0"),
+    ({"space": {"job.epochs": {"int": [1, 9]}}}, 'space["job.epochs"]', "resource"),
+    ({"job": dict(JOB, epochs=0)}, "job.epochs", "epochs"),
+    ({"method": "bayes"}, "method", "random, grid, asha"),
+    ({"asha": {"reduction_factor": 3}}, "asha", "method asha"),
+    ({"method": "asha", "asha": {"min_epochs": 10}}, "asha.min_epochs", "min_epochs"),
+    ({"trials": 0}, "trials", "trials"),
+])
+def test_bad_requests_name_their_field(client, xor, change, field, words):
+    body = {"model": SPEC, "dataset": xor, "job": JOB,
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}}
+    body.update(change)
+    status, _, err = post(client, "/v1/searches", body)
+    assert status == 400, err
+    assert err["error"]["field"] == field and words in err["error"]["message"], err
+
+
+def test_missing_rows_answer_404(client, xor):
+    body = {"model": 999, "dataset": xor, "job": JOB,
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}}
+    status, _, err = post(client, "/v1/searches", body)
+    assert status == 404 and err["error"]["field"] == "model", err
+    status, _, err = client.request("GET", "/v1/searches/77")
+    assert status == 404, err
+
+
+def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_path):
+    x, y = xor_like()
+    results = []
+    for crash in (False, True):
+        db = tmp_path / f"search-{crash}.sqlite"
+        d = spawn(db=db)
+        xor = d.client.create_dataset("xor-like", x, targets=y)["id"]
+        status, _, created = post(d.client, "/v1/searches", asha_body(xor))
+        assert status == 202, created
+        sid = created["id"]
+        if crash:
+            deadline = time.monotonic() + 60
+            while True:  # some rungs done, some trials still to run
+                _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
+                if sum(t["state"] != "running" for t in s["trials"]) >= 3:
+                    break
+                assert time.monotonic() < deadline, s
+                time.sleep(0.02)
+            assert s["state"] == "running", "the search ended before the kill"
+            d.kill9()
+            d = spawn(db=db)
+        s = wait_search(d.client, sid)
+        assert s["state"] == "succeeded", s
+        # nothing ran twice: one job per trial, trained to its rung's epochs
+        for t in s["trials"]:
+            jobs = d.client.list_jobs(model=t["model"])
+            assert [j["epochs"] for j in jobs] == [t["epochs"]], (t, jobs)
+        results.append(s)
+    key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
+    assert key(results[0]) == key(results[1])
+    assert results[0]["best"]["trial"] == results[1]["best"]["trial"]
+
+
+def test_trainctl_creates_lists_shows_and_cancels_searches(daemon, xor, tmp_path):
+    trainctl = os.environ.get("TRAINCTL_BIN", os.path.join(ROOT, "build", "trainctl"))
+
+    def run(*args):
+        return subprocess.run([trainctl, "--server", daemon.url, *args], capture_output=True,
+                              text=True, timeout=60)
+
+    body = {"model": SPEC, "dataset": xor, "job": JOB, "method": "grid",
+            "space": {"job.batch_size": {"int": [4, 5]}}}
+    (tmp_path / "search.json").write_text(json.dumps(body))
+    out = run("searches", "create", str(tmp_path / "search.json"))
+    assert out.returncode == 0 and out.stdout == "search 1 started\n", out
+    s = daemon.client.wait_search(1, timeout=60)
+    out = run("searches", "show", "1")
+    assert out.returncode == 0, out
+    lines = out.stdout.splitlines()
+    assert lines[0] == f"search 1: succeeded, best trial {s['best']['trial']}", out.stdout
+    assert lines[1].split()[:4] == ["TRIAL", "STATE", "RUNG", "EPOCHS"], out.stdout
+    assert len(lines) == 4 and lines[2].split()[:4] == ["0", "done", "0", "9"], out.stdout
+    out = run("searches", "ls")
+    assert out.returncode == 0 and out.stdout.splitlines()[1].split()[:2] == ["1", "succeeded"]
+    out = run("searches", "cancel", "1")
+    assert out.returncode == 1 and "has ended" in out.stderr, out
+    bad = dict(body, space={"job.nope": {"int": [1, 2]}})
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    out = run("searches", "create", str(tmp_path / "bad.json"))
+    assert out.returncode == 1 and 'space["job.nope"]' in out.stderr, out
+
+
+def test_asha_trains_far_less_than_full_runs_and_finds_their_best(client, xor):
+    """The issue's bar: 16 trials, at most 40% of the epochs of running every
+    configuration to the end (a random search draws the same 16), and a best
+    trial within 2% of the full runs' best metric."""
+    space = {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]},
+             "model.layers[0].units": {"int": [2, 8]}}
+    job = dict(JOB, epochs=27)
+    common = {"model": SPEC, "dataset": xor, "job": job, "space": space, "trials": 16,
+              "seed": 11, "max_concurrent": 2}
+    full = client.wait_search(client.create_search(method="random", **common)["id"])
+    asha = client.wait_search(client.create_search(
+        method="asha", asha={"reduction_factor": 3, "min_epochs": 1}, **common)["id"])
+    assert [t["params"] for t in full["trials"]] == [t["params"] for t in asha["trials"]]
+    spent = sum(t["epochs"] for t in asha["trials"])
+    assert spent <= 0.4 * 16 * 27, spent
+    best = full["best"]["metric"]
+    assert asha["best"]["metric"] <= best * 1.02 or asha["best"]["trial"] == full["best"]["trial"], \
+        (asha["best"], full["best"])
