@@ -503,8 +503,13 @@ static int hold(parse_csv *p, const char *data, size_t len, api_error *err) {
 
 /* The body goes over to a table: its bytes so far, read again as one. */
 static int go_table(parse_csv *p, api_error *err) {
-  int rc = table_reader(p, &p->table_only, err);
-  if (rc == 0) rc = parse_csv_feed(p->table_only, p->held, p->held_len, err);
+  int rc = table_reader(p, &p->table_only, &p->error);
+  if (rc != 0) { /* p is mid-way: it cannot go on as numbers either */
+    p->failed = rc;
+    if (err != NULL) *err = p->error;
+  } else {
+    rc = parse_csv_feed(p->table_only, p->held, p->held_len, err);
+  }
   free(p->held);
   p->held = NULL;
   p->holding = 0;

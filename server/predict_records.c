@@ -51,9 +51,11 @@ int predict_records_read(const cJSON *records, const nn_encoder *e, float *x, ap
   int cols = nn_encoder_columns(e);
   char field[PARSE_PATH_MAX];
   nn_error ne;
-  int rc = predict_records_check(records, SIZE_MAX / sizeof(nn_cell) / (size_t)cols, &n, err);
+  /* an encoding whose every column is skipped has none: one cell a record then */
+  size_t per = cols > 0 ? (size_t)cols : 1;
+  int rc = predict_records_check(records, SIZE_MAX / sizeof(nn_cell) / per, &n, err);
   if (rc != 0) return rc;
-  nn_cell *cells = calloc(n * (size_t)cols, sizeof *cells); /* (n, cols), all missing */
+  nn_cell *cells = calloc(n * per, sizeof *cells); /* (n, cols), all missing */
   if (cells == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   const cJSON *r, *v;
   cJSON_ArrayForEach(r, records) {
