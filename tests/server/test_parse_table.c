@@ -248,3 +248,26 @@ Test(parse_table, preprocess_naming_an_absent_column_is_unprocessable) {
   cJSON_Delete(pre);
   parse_dataset_out_free(&d);
 }
+
+/* The first cell that is no number may be in the last record, without its
+ * line end: the hand-over to the table happens at the finish. */
+Test(parse_table, the_hand_over_may_come_at_the_last_record) {
+  parse_table_options o = {0};
+  for (size_t step = 0; step <= 2; step++) {
+    parse_dataset_out d;
+    api_error err;
+    cr_assert_eq(typed_csv("y", &o, "x,y\n1,1\n2,2\nabc,3", step, &d, &err), 0, "%s",
+                 err.message);
+    cr_assert_not_null(d.table);
+    cr_expect_eq(d.rows, 3);
+    cr_expect_eq(nn_table_column_at(d.table, 0)->type, NN_COL_CATEGORY);
+    cr_expect_eq(d.task, PARSE_TASK_REGRESSION);
+    parse_dataset_out_free(&d);
+    /* a structural error past the hand-over reads as the numbers' would */
+    cr_expect_eq(typed_csv("y", &o, "x,y\nabc,1\n2,2,2\n", step, &d, &err),
+                 -API_INVALID_ARGUMENT);
+    cr_expect_str_eq(err.field, "row 2");
+    cr_expect_not_null(strstr(err.message, "has more than the header's 2 columns"), "%s",
+                       err.message);
+  }
+}
