@@ -257,6 +257,14 @@ void nn_train_config_defaults(nn_train_config *c);
 int nn_train_config_validate(const nn_train_config *c, nn_error *err);
 
 /**
+ * The trainer's split of rows (>= 1) under c (validation_split, seed): split
+ * (rows,) receives the training rows first, then the held-out ones — what a
+ * preprocessing fitted on the training rows only needs to know.
+ * @return the number of training rows
+ */
+size_t nn_train_split(size_t rows, const nn_train_config *c, uint32_t *split);
+
+/**
  * Learning rate of an epoch under a schedule.
  * @param epoch 0-based epoch index
  * @param epochs total epochs of the run (the cosine period)

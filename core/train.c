@@ -70,17 +70,21 @@ static void shuffle(uint32_t *idx, size_t n, nn__rng *r) {
 }
 
 /* Split the rows: a seeded permutation, the last fraction held out. */
-static void make_split(nn_trainer *t) {
-  size_t rows = t->d->rows;
-  for (size_t i = 0; i < rows; i++) t->split[i] = (uint32_t)i;
-  t->n_val = (size_t)((double)rows * t->c.validation_split);
-  if (t->n_val >= rows) t->n_val = rows - 1;
-  t->n_train = rows - t->n_val;
-  if (t->n_val > 0) {
+size_t nn_train_split(size_t rows, const nn_train_config *c, uint32_t *split) {
+  for (size_t i = 0; i < rows; i++) split[i] = (uint32_t)i;
+  size_t n_val = (size_t)((double)rows * c->validation_split);
+  if (n_val >= rows) n_val = rows - 1;
+  if (n_val > 0) {
     nn__rng r;
-    nn__rng_seed(&r, t->c.seed, SPLIT_STREAM);
-    shuffle(t->split, rows, &r);
+    nn__rng_seed(&r, c->seed, SPLIT_STREAM);
+    shuffle(split, rows, &r);
   }
+  return rows - n_val;
+}
+
+static void make_split(nn_trainer *t) {
+  t->n_train = nn_train_split(t->d->rows, &t->c, t->split);
+  t->n_val = t->d->rows - t->n_train;
 }
 
 static int fit_norm(nn_trainer *t) {

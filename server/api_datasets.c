@@ -1,10 +1,14 @@
 /* api_datasets.c — data set endpoints: parse, store, answer. */
 #include "api_datasets.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "../core/table.h"
 #include "json_out.h"
+#include "json_table.h"
 #include "parse_csv.h"
 #include "reply.h"
 #include "store.h"
@@ -15,6 +19,39 @@ static char *classes_text(const parse_dataset_out *d) {
   char *text = arr != NULL ? cJSON_PrintUnformatted(arr) : NULL;
   cJSON_Delete(arr);
   return text;
+}
+
+/* nn_table_save's pieces, appended to a buffer of the right size. */
+typedef struct {
+  uint8_t *buf;
+  size_t at, cap;
+} table_bytes;
+
+static int table_write(void *ud, void *buf, size_t len) {
+  table_bytes *b = ud;
+  if (len > b->cap - b->at) return NN_ERANGE;
+  memcpy(b->buf + b->at, buf, len);
+  b->at += len;
+  return NN_OK;
+}
+
+/* A table's stored form and its columns' profile, into meta and data. */
+static int table_parts(const parse_dataset_out *d, store_dataset *meta, store_dataset_data *data) {
+  uint64_t bytes = nn_table_saved_bytes(d->table);
+  table_bytes b = {NULL, 0, (size_t)bytes};
+  cJSON *columns = json_table_profile(d->table);
+  if (bytes == 0 || bytes > SIZE_MAX || columns == NULL) goto fail;
+  if ((b.buf = malloc(b.cap)) == NULL || nn_table_save(d->table, table_write, &b) != NN_OK ||
+      b.at != b.cap || (meta->columns = cJSON_PrintUnformatted(columns)) == NULL)
+    goto fail;
+  cJSON_Delete(columns);
+  data->table = b.buf;
+  data->table_len = b.at;
+  return 0;
+fail:
+  cJSON_Delete(columns);
+  free(b.buf);
+  return -1;
 }
 
 /* Store a parsed data set and answer 201 with it. */
@@ -29,15 +66,22 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
       .outputs = d->outputs,
       .task = classification ? STORE_TASK_CLASSIFICATION : STORE_TASK_REGRESSION,
       .classes = classification ? classes_text(d) : NULL,
+      .table = d->table != NULL,
+      .target = d->target,
+      .rows_without_target = (int64_t)d->rows_without_target,
   };
   store_dataset_data data = {.x = d->x, .y = d->y, .labels = d->labels};
   store_dataset row;
-  if (classification && meta.classes == NULL) {
+  if ((classification && meta.classes == NULL) ||
+      (d->table != NULL && table_parts(d, &meta, &data) != 0)) {
+    free(meta.classes);
     http_fail(res, API_INTERNAL, NULL, "out of memory");
     return;
   }
   int rc = store_dataset_insert(st, &meta, &data, &row);
   free(meta.classes);
+  free(meta.columns);
+  free(data.table);
   if (rc == STORE_ETOOBIG) {
     http_fail(res, API_PAYLOAD_TOO_LARGE, NULL, "the dataset is larger than the store accepts");
     return;
@@ -103,11 +147,19 @@ static int csv_begin(app *a, const http_request *req, void **ctx, api_error *err
   if (target == NULL)
     return api_fail(err, API_INVALID_ARGUMENT, "target",
                     "the ?target= parameter is required: the target column name(s)");
+  parse_table_options o;
+  rc = parse_table_query(route_query_get(&req->query, "ignore"),
+                         route_query_get(&req->query, "types"),
+                         route_query_get(&req->query, "na_values"),
+                         route_query_get(&req->query, "delimiter"), &o, err);
+  if (rc != 0) return rc;
   csv_upload *u = calloc(1, sizeof *u);
   if (u == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   snprintf(u->name, sizeof u->name, "%s", name);
   rc = parse_csv_new(target, &u->parser, err);
+  if (rc == 0) rc = parse_csv_typed(u->parser, &o, err);
   if (rc != 0) {
+    parse_csv_free(u->parser);
     free(u);
     return rc;
   }

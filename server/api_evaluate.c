@@ -106,7 +106,8 @@ static int evaluate(store *st, int64_t id, const request *r, const fit_weights *
                   (long long)r->dataset, (long long)meta.outputs, NN_EVAL_MAX_CLASSES);
   if (rc == 0) rc = same_classes(&meta, w, id, err);
   store_dataset_clear(&meta);
-  if (rc == 0) rc = fit_data_load(st, r->dataset, 0, spec, id, &data, err);
+  fit_table_how how = {.encoder = w->encoder}; /* a table: the weights' own encoding */
+  if (rc == 0) rc = fit_data_load(st, r->dataset, 0, spec, id, &how, &data, err);
   if (rc != 0) goto out;
   int outputs = nn_spec_outputs(spec);
   size_t n = data.d.rows; /* n outputs <= API_EVALUATE_MAX_VALUES */

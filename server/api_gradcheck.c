@@ -91,7 +91,8 @@ void api_gradcheck(app *a, const http_request *req, http_response *res) {
   if (st == NULL) return;
   /* the rows sampled from the dataset, checked to fit the model as a job's are */
   if (fit_weights_load(st, id, 0, &w, &err) != 0 ||
-      fit_data_load(st, r.dataset, (size_t)r.samples, nn_model_spec(w.model), id, &rows,
+      fit_data_load(st, r.dataset, (size_t)r.samples, nn_model_spec(w.model), id,
+                    &(fit_table_how){.encoder = w.encoder}, &rows,
                     &err) != 0) {
     http_error(res, &err);
     goto out;

@@ -5,6 +5,7 @@
 
 #include "budget.h"
 #include "json_out.h"
+#include "json_table.h"
 #include "parse_spec.h"
 #include "predict_cache.h"
 #include "reply.h"
@@ -25,6 +26,9 @@ void api_models_create(app *a, const http_request *req, http_response *res) {
   }
   /* Stored with its name, as parse_spec reads it back when a job trains it. */
   normalized = parse_spec_to_json(&spec, name);
+  cJSON *pre = cJSON_DetachItemFromObjectCaseSensitive(root, "preprocess");
+  if (normalized != NULL && pre != NULL) cJSON_AddItemToObject(normalized, "preprocess", pre);
+  else cJSON_Delete(pre);
   spec_text = normalized != NULL ? cJSON_PrintUnformatted(normalized) : NULL;
   if (spec_text == NULL) {
     http_fail(res, API_INTERNAL, NULL, "out of memory");
@@ -68,6 +72,33 @@ void api_models_list(app *a, const http_request *req, http_response *res) {
   reply_list_end(&l, res);
 }
 
+/* A model trained on a table shows the encoding of its newest weights
+ * (through the predict cache, which holds it with them), and their
+ * parameters. @return 0 or -1 */
+static int add_encoding(app *a, store *st, cJSON *item, int64_t id) {
+  nn_weights *w = NULL;
+  predict_encoding *enc = NULL;
+  int64_t version;
+  api_error err;
+  int rc = 0;
+  if (predict_cache_acquire(a->predict_cache, st, id, &w, &version, NULL, &enc, &err) != 0)
+    return 0; /* deleted or untrained meanwhile: the row as read */
+  if (enc != NULL) {
+    cJSON *e = json_table_encoding(predict_encoding_encoder(enc));
+    rc = e != NULL && cJSON_AddItemToObject(item, "encoding", e) ? 0 : -1;
+    if (rc != 0) cJSON_Delete(e);
+    /* created without inputs, it counted none of its first layer's weights */
+    cJSON *n = cJSON_CreateNumber((double)nn_spec_param_count(nn_weights_spec(w)));
+    if (rc == 0 && (n == NULL || !cJSON_ReplaceItemInObjectCaseSensitive(item, "parameters", n))) {
+      cJSON_Delete(n);
+      rc = -1;
+    }
+  }
+  predict_encoding_unref(enc);
+  nn_weights_unref(w);
+  return rc;
+}
+
 void api_models_get(app *a, const http_request *req, http_response *res) {
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
@@ -78,7 +109,12 @@ void api_models_get(app *a, const http_request *req, http_response *res) {
     reply_store_error(res, rc, "model", id);
   } else {
     cJSON *item = json_out_model(&m);
-    reply_row(res, item, item == NULL && json_out_model_damaged(&m), "model", id);
+    if (item != NULL && m.trained && add_encoding(a, st, item, id) != 0) {
+      cJSON_Delete(item);
+      http_fail(res, API_INTERNAL, NULL, "out of memory");
+    } else {
+      reply_row(res, item, item == NULL && json_out_model_damaged(&m), "model", id);
+    }
   }
   store_model_clear(&m);
 }

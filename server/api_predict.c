@@ -19,17 +19,26 @@
 #include "parse_json.h"
 #include "predict.h"
 #include "predict_body.h"
+#include "predict_records.h"
 
 /* ---- the generic path: any body, errors named ------------------------------ */
 
-/* The "inputs" member: a non-empty array of at most PREDICT_MAX_ROWS rows. */
-static int check_inputs(const cJSON *root, const cJSON **inputs, size_t *rows, api_error *err) {
-  static const char *const keys[] = {"inputs", NULL};
+/* The "inputs" member: a non-empty array of at most PREDICT_MAX_ROWS rows;
+ * or "records" (raw records for a model trained on a table). */
+static int check_inputs(const cJSON *root, const cJSON **inputs, const cJSON **records,
+                        size_t *rows, api_error *err) {
+  static const char *const keys[] = {"inputs", "records", NULL};
   int rc = parse_json_object(root, NULL, err);
   if (rc == 0) rc = parse_json_known_keys(root, NULL, keys, err);
   if (rc != 0) return rc;
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "inputs");
-  if (v == NULL) return api_fail(err, API_INVALID_ARGUMENT, "inputs", "inputs is required");
+  *records = cJSON_GetObjectItemCaseSensitive(root, "records");
+  if (v != NULL && *records != NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "records", "send inputs or records, not both");
+  if (*records != NULL) return predict_records_check(*records, PREDICT_MAX_ROWS, rows, err);
+  if (v == NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "inputs",
+                    "inputs is required (or records, for a model trained on a table)");
   size_t n = 0;
   for (const cJSON *r = cJSON_IsArray(v) ? v->child : NULL; r != NULL; r = r->next) n++;
   if (n == 0 || n > PREDICT_MAX_ROWS)
@@ -69,14 +78,18 @@ static int read_rows(const cJSON *inputs, int width, float *x, api_error *err) {
  * body alone (the model is unknown). @return 0, or an api code */
 static int read_generic(const http_request *req, int width, predict_input *in, api_error *err) {
   cJSON *root = NULL;
-  const cJSON *inputs = NULL;
+  const cJSON *inputs = NULL, *records = NULL;
   size_t rows = 0;
   int rc = parse_json_body(req->body, req->body_len, &root, err);
-  if (rc == 0) rc = check_inputs(root, &inputs, &rows, err);
+  if (rc == 0) rc = check_inputs(root, &inputs, &records, &rows, err);
+  if (rc == 0 && in != NULL && records != NULL && in->encoder == NULL)
+    rc = api_fail(err, API_INVALID_ARGUMENT, "records",
+                  "this model was trained on numbers: send inputs, arrays of %d numbers", width);
   if (rc == 0 && in != NULL) {
     if (predict_input_reserve(in, rows * (size_t)width) != 0) {
       rc = api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", rows);
-    } else if ((rc = read_rows(inputs, width, in->x, err)) == 0) {
+    } else if ((rc = records != NULL ? predict_records_read(records, in->encoder, in->x, err)
+                                     : read_rows(inputs, width, in->x, err)) == 0) {
       in->rows = rows;
     }
   }

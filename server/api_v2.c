@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "fit.h"
+#include "infer_columns.h"
 #include "json_buf.h"
 #include "prometheus.h"
 #include "predict_cache.h"
 #include "parse_infer.h"
 #include "predict.h"
+#include "predict_records.h"
 #include "store.h"
 
 /* ---- the model a path names ----------------------------------------------- */
@@ -50,13 +52,24 @@ static int resolve(app *a, const http_request *req, store **st, store_model *m,
   return rc;
 }
 
-/* The model's input and output widths, from its stored spec. */
-static int widths(const store_model *m, int *inputs, int *outputs, api_error *err) {
+/* The model's input and output widths, from its stored spec; a model that
+ * takes a table's columns has its encoded width once trained (its newest
+ * weights', whose encoding goes to *enc), and -1 (any) before. */
+static int widths(app *a, store *st, const store_model *m, int *inputs, int *outputs,
+                  predict_encoding **enc, api_error *err) {
   nn_spec spec;
   int rc = fit_spec(m, &spec, err);
   if (rc != 0) return rc;
   *inputs = spec.inputs;
   *outputs = nn_spec_outputs(&spec);
+  if (spec.inputs != 0) return 0;
+  *inputs = -1;
+  nn_weights *w = NULL;
+  int64_t version;
+  if (m->trained &&
+      predict_cache_acquire(a->predict_cache, st, m->id, &w, &version, NULL, enc, err) == 0)
+    *inputs = nn_weights_spec(w)->inputs;
+  nn_weights_unref(w);
   return 0;
 }
 
@@ -113,13 +126,23 @@ static cJSON *version_list(const store_model_version *v, size_t n) {
   return arr;
 }
 
-static cJSON *model_metadata(const store_model *m, cJSON *versions, int inputs, int outputs) {
+/* Add arr (taken; NULL when out of memory) as o's member key. */
+static bool add_array(cJSON *o, const char *key, cJSON *arr) {
+  if (arr != NULL && cJSON_AddItemToObject(o, key, arr)) return true;
+  cJSON_Delete(arr);
+  return false;
+}
+
+/* A table model's inputs are its columns (infer_columns.h). */
+static cJSON *model_metadata(const store_model *m, cJSON *versions, int inputs, int outputs,
+                             const predict_encoding *enc) {
   cJSON *o = cJSON_CreateObject();
   bool ok = o != NULL && cJSON_AddStringToObject(o, "name", m->name) != NULL;
   if (ok) ok = cJSON_AddItemToObject(o, "versions", versions);
   else cJSON_Delete(versions);
   ok = ok && cJSON_AddStringToObject(o, "platform", API_V2_PLATFORM) != NULL &&
-       add_one(o, "inputs", tensor_metadata(PARSE_INFER_INPUT, inputs)) &&
+       (enc != NULL ? add_array(o, "inputs", infer_columns_metadata(predict_encoding_encoder(enc)))
+                    : add_one(o, "inputs", tensor_metadata(PARSE_INFER_INPUT, inputs))) &&
        add_one(o, "outputs", tensor_metadata(PARSE_INFER_OUTPUT, outputs));
   if (ok) return o;
   cJSON_Delete(o);
@@ -223,15 +246,17 @@ void api_v2_model(app *a, const http_request *req, http_response *res) {
   int64_t version;
   int inputs = 0, outputs = 0;
   cJSON *versions = NULL;
+  predict_encoding *enc = NULL;
   api_error err;
   if (resolve(a, req, &st, &m, &version, &err) != 0 ||
       versions_of(st, &m, version, &versions, &err) != 0 ||
-      widths(&m, &inputs, &outputs, &err) != 0) {
+      widths(a, st, &m, &inputs, &outputs, &enc, &err) != 0) {
     cJSON_Delete(versions);
     http_error(res, &err);
   } else {
-    http_json(res, 200, model_metadata(&m, versions, inputs, outputs));
+    http_json(res, 200, model_metadata(&m, versions, inputs, outputs, enc));
   }
+  predict_encoding_unref(enc);
   store_model_clear(&m);
 }
 
@@ -241,8 +266,8 @@ static int load_weights(app *a, store *st, const store_model *m, int64_t version
                         api_error *err) {
   nn_weights *w = NULL;
   int64_t loaded;
-  int rc = version != 0 ? predict_cache_acquire_version(a->predict_cache, st, m->id, version, &w, NULL, err)
-                        : predict_cache_acquire(a->predict_cache, st, m->id, &w, &loaded, NULL, err);
+  int rc = version != 0 ? predict_cache_acquire_version(a->predict_cache, st, m->id, version, &w, NULL, NULL, err)
+                        : predict_cache_acquire(a->predict_cache, st, m->id, &w, &loaded, NULL, NULL, err);
   nn_weights_unref(w);
   return rc;
 }
@@ -314,21 +339,50 @@ static int check_model_name(const http_request *req, const parse_infer *in,
                   "model_name is '%s' but the path names model '%s'", in->model_name, m->name);
 }
 
+/* A predict_fill for a model trained on a table: one named input per
+ * column (infer_columns.h); a body that is neither that nor the one tensor
+ * keeps the tensor's refusal. */
+typedef struct {
+  const cJSON *root;
+  const api_error *tensor_err; /* why the body is not the one tensor */
+} columns_fill_ctx;
+
+static int columns_fill(void *ctx, int width, predict_input *in, api_error *err) {
+  const columns_fill_ctx *c = ctx;
+  cJSON *records = NULL;
+  if (in->encoder == NULL) {
+    *err = *c->tensor_err;
+    return -(int)err->code;
+  }
+  int rc = infer_columns_records(c->root, in->encoder, PREDICT_MAX_ROWS, &records, err);
+  size_t rows = rc == 0 ? (size_t)cJSON_GetArraySize(records) : 0;
+  if (rc == 0 && predict_input_reserve(in, rows * (size_t)width) != 0)
+    rc = api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", rows);
+  if (rc == 0 && (rc = predict_records_read(records, in->encoder, in->x, err)) == 0)
+    in->rows = rows;
+  cJSON_Delete(records);
+  return rc;
+}
+
 void api_v2_infer(app *a, const http_request *req, http_response *res) {
   uint64_t start_us = prometheus_clock_us();
   cJSON *root = NULL;
   store *st;
   store_model m = {0};
   int64_t version;
-  parse_infer in;
+  parse_infer in = {0};
   predict_result out = {0};
-  api_error err;
+  api_error err, tensor_err;
   if (check_json_only(req, &err) != 0 ||
-      parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      parse_infer_request(root, PREDICT_MAX_ROWS, &in, &err) != 0 ||
-      resolve(a, req, &st, &m, &version, &err) != 0 ||
-      check_model_name(req, &in, &m, &err) != 0) {
+      parse_json_body(req->body, req->body_len, &root, &err) != 0) {
     http_error(res, &err);
+    goto exit;
+  }
+  /* not the one tensor: perhaps a table model's named columns, else refused as it was */
+  int tensor = parse_infer_request(root, PREDICT_MAX_ROWS, &in, &tensor_err);
+  if (resolve(a, req, &st, &m, &version, &err) != 0 || (tensor != 0 && !m.trained) ||
+      (tensor == 0 && check_model_name(req, &in, &m, &err) != 0)) {
+    http_error(res, tensor != 0 ? &tensor_err : &err);
     goto exit;
   }
   if (!m.trained) {
@@ -336,8 +390,11 @@ void api_v2_infer(app *a, const http_request *req, http_response *res) {
               m.name);
     goto exit;
   }
+  if (tensor != 0) in.id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id"));
   infer_fill_ctx ctx = {&in, m.name};
-  if (predict_run(a, st, m.id, version, infer_fill, &ctx, &out, &err) != 0) {
+  columns_fill_ctx columns = {root, &tensor_err};
+  if (predict_run(a, st, m.id, version, tensor == 0 ? infer_fill : columns_fill,
+                  tensor == 0 ? (void *)&ctx : (void *)&columns, &out, &err) != 0) {
     http_error(res, &err);
     goto exit;
   }

@@ -49,6 +49,11 @@ int budget_job_bytes(const nn_spec *spec, const nn_train_config *c, const store_
   nn_memory e;
   nn_error ne;
   int labels = meta->task == STORE_TASK_CLASSIFICATION;
+  /* a model that takes a table's columns has an input per column at least
+   * (its encoded width is known when a job fits the encoding) */
+  nn_spec sized = *spec;
+  if (sized.inputs == 0) sized.inputs = (int)meta->features;
+  spec = &sized;
   *out = 0;
   if (meta->rows < 1 || meta->features < 1 || meta->outputs < 1 ||
       nn_memory_estimate(spec, c, (size_t)meta->rows, labels, &e, &ne) != NN_OK)
@@ -98,7 +103,7 @@ static void cheapest(const nn_spec *spec, nn_train_config *c, store_dataset *met
   c->diagnostics = 1; /* the workers always gather them */
   memset(meta, 0, sizeof *meta);
   meta->rows = 1;
-  meta->features = spec->inputs;
+  meta->features = spec->inputs > 0 ? spec->inputs : 1; /* 0: a table's columns, 1 at least */
   meta->outputs = nn_spec_outputs(spec);
   meta->task = STORE_TASK_REGRESSION;
 }

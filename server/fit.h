@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/encode.h"
 #include "../core/nn.h"
 #include "errors.h"
 #include "store.h"
@@ -61,22 +62,46 @@ int fit_check(const store_dataset *d, const nn_spec *spec, int64_t model_id, api
 int fit_dataset_load(store *st, int64_t id, const nn_spec *spec, int64_t model_id,
                      store_dataset *meta, api_error *err);
 
-/* A stored dataset's rows as core reads them: d points into data. */
+/* A stored dataset's rows as core reads them: d points into data. A typed
+ * table's rows are its rows with a target, encoded (issue 14). */
 typedef struct {
   store_dataset meta; /* meta.rows: the whole dataset's, d.rows: those read */
   store_dataset_data data;
   nn_data d;
+  nn_encoder *encoder; /* a table's: fitted on the training rows (NULL when
+                        * fit_table_how gave one); else NULL */
+  uint8_t *encoding;   /* the encoder saved (nn_encoder_save), stored with weights */
+  size_t encoding_len;
 } fit_data;
+
+/* How a typed table becomes numbers: an encoding fitted on its training
+ * rows, or the encoding of trained weights. */
+typedef struct {
+  const nn_train_config *split; /* the job's config (validation_split, seed);
+                                 * NULL: every row with a target trains */
+  const nn_encoder *encoder;    /* apply this one instead (evaluate, gradient
+                                 * check: the weights' own), or NULL */
+} fit_table_how;
 
 /**
  * Read dataset id's rows, checked to train model_id (fit_check), as nn_data.
- * @param rows 0 for every row; else at most that many, spread evenly
- *             (store_dataset_sample)
- * @param out  release with fit_data_clear (also on failure)
- * @return as fit_dataset_load
+ * A typed table is encoded: the encoding is fitted on its training rows
+ * alone — the rows with a target that nn_train_split keeps for training
+ * under how->split — as model_id's spec "preprocess" says (or how->encoder
+ * is used), then applied to every row with a target. Refitted from the same
+ * stored table and split, it is the same bit for bit (a job resumed after a
+ * crash trains on the same numbers). A spec without inputs (0) takes the
+ * encoding's width.
+ * @param rows  0 for every row; else at most that many, spread evenly
+ *              (store_dataset_sample; a table's first rows)
+ * @param how   NULL: fit on every row with a target
+ * @param out   release with fit_data_clear (also on failure)
+ * @return as fit_dataset_load; -API_UNPROCESSABLE naming "dataset" when a
+ *         table encodes to another width than the model's inputs, or its
+ *         encoding cannot be fitted
  */
 int fit_data_load(store *st, int64_t id, size_t rows, const nn_spec *spec, int64_t model_id,
-                  fit_data *out, api_error *err);
+                  const fit_table_how *how, fit_data *out, api_error *err);
 
 void fit_data_clear(fit_data *f);
 
@@ -86,6 +111,7 @@ typedef struct {
   int64_t version; /* the version read */
   int64_t newest;  /* the model's newest version when read */
   char *classes;   /* the class names it predicts (JSON array text), or NULL */
+  nn_encoder *encoder; /* the encoding of a model trained on a table, or NULL */
 } fit_weights;
 
 /**

@@ -126,8 +126,10 @@ out:
 
 static int load_data(store *st, const store_job *job, run *r) {
   api_error err;
-  if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &r->data, &err) != 0)
+  fit_table_how how = {.split = &r->cfg.config};
+  if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &how, &r->data, &err) != 0)
     return fail(r, "%s", err.message);
+  if (r->spec.inputs == 0) r->spec.inputs = r->data.d.features; /* a table's columns, encoded */
   return 0;
 }
 
@@ -263,6 +265,8 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
       .weights = weights,
       .weights_len = weights_len,
       .classes = r->data.meta.classes,
+      .encoding = r->data.encoding,
+      .encoding_len = r->data.encoding_len,
       .versions_kept = w->owner->versions_kept,
   };
   int src;
@@ -286,7 +290,8 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
   prometheus_epoch(em->samples);
   nn_weights *snap;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
-    predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->data.meta.classes);
+    predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->data.meta.classes,
+                          r->data.encoding, r->data.encoding_len);
   rc = 0;
 out:
   free(ckpt);

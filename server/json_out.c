@@ -49,8 +49,9 @@ bool json_out_text_damaged(const char *text) {
 /* A list's summary row holds no class names, only their count: -1 when the
  * store found them damaged. */
 bool json_out_dataset_damaged(const store_dataset *d) {
-  return d->task == STORE_TASK_CLASSIFICATION &&
-         (d->n_classes < 0 || json_out_text_damaged(d->classes));
+  return (d->task == STORE_TASK_CLASSIFICATION &&
+          (d->n_classes < 0 || json_out_text_damaged(d->classes))) ||
+         json_out_text_damaged(d->columns);
 }
 
 bool json_out_model_damaged(const store_model *m) {
@@ -73,6 +74,11 @@ static cJSON *dataset(const store_dataset *d, bool full) {
   if (ok && d->task == STORE_TASK_CLASSIFICATION)
     ok = d->n_classes >= 0 && add_int(o, "class_count", d->n_classes) && /* -1: damaged */
          (!full || add_stored_json(o, "classes", d->classes));
+  ok = ok && add_text(o, "kind", d->table ? "table" : "numeric");
+  if (ok && d->table) /* a table's columns' profile when read alone */
+    ok = add_text(o, "target", d->target) &&
+         add_int(o, "rows_without_target", d->rows_without_target) &&
+         (!full || add_stored_json(o, "columns", d->columns));
   ok = ok && add_text(o, "created_at", d->created_at);
   return finish(o, ok);
 }

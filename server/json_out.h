@@ -15,8 +15,10 @@
 #include "store.h"
 
 /**
- * {"id","name","rows","features","outputs","task","class_count","classes","created_at"}
- * — class_count and classes for classification only
+ * {"id","name","rows","features","outputs","task","class_count","classes","kind",
+ *  "target","rows_without_target","columns","created_at"}
+ * — class_count and classes for classification only; target,
+ * rows_without_target and columns (its profile) for a table
  */
 cJSON *json_out_dataset(const store_dataset *d);
 

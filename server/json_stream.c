@@ -518,18 +518,15 @@ static int on_number(void *ctx, const char *v, size_t len) {
   return 1;
 }
 
-static int on_literal(json_stream *s) {
-  s->ev->literal(s->ctx);
+static int on_literal(json_stream *s, char which) {
+  s->ev->literal(s->ctx, which);
   element_done(s);
   return 1;
 }
 
-static int on_null(void *ctx) { return on_literal(ctx); }
+static int on_null(void *ctx) { return on_literal(ctx, 'n'); }
 
-static int on_boolean(void *ctx, int v) {
-  (void)v;
-  return on_literal(ctx);
-}
+static int on_boolean(void *ctx, int v) { return on_literal(ctx, v ? 't' : 'f'); }
 
 static const yajl_callbacks callbacks = {
     .yajl_null = on_null,

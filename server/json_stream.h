@@ -34,7 +34,7 @@ typedef struct {
   void (*key)(void *ctx, const char *s, size_t len);
   void (*string)(void *ctx, const char *s, size_t len);
   void (*number)(void *ctx, const char *s, size_t len); /* as sent: "-1.5e3" */
-  void (*literal)(void *ctx);                           /* true, false or null */
+  void (*literal)(void *ctx, char which);               /* 't'rue, 'f'alse or 'n'ull */
 } json_stream_events;
 
 typedef struct json_stream json_stream;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/table.h"
 #include "intern.h"
+#include "parse_table.h"
 #include "utf8.h"
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";
@@ -37,6 +39,23 @@ struct parse_csv {
   int failed;         /* status of the first error (or of a finished parse),
                          repeated by later calls */
   api_error error;
+  /* A typed table (parse_csv_typed). The body is read as numbers, its bytes
+   * held; the first cell that is no number hands the body over to a reader
+   * of the table alone (table_only), which reads the held bytes again and
+   * every later one. A body of numbers all through thus costs one parse and
+   * a copy, not two parses. */
+  parse_table_options topts;
+  int holding;             /* the bytes are held: the body may still go over */
+  char *held;              /* (held_len,) the body so far */
+  size_t held_len, held_cap;
+  parse_csv *table_only;   /* the reader the body went over to */
+  parse_table *typed;      /* a table-only reader's table */
+  int numeric_dead;        /* a table-only reader: no numbers at all */
+  int over_cap;            /* the target passed PARSE_MAX_CLASSES: fatal either way */
+  char delim;              /* the cell separator; 0 while sniffed */
+  char *head;              /* the header line held back to sniff it */
+  size_t head_len, head_cap;
+  int head_quoted;         /* inside quotes in the held header line */
 };
 
 /* Where the parser is, for errors: "header", "row 7" or "row 7, column x". */
@@ -60,6 +79,7 @@ int parse_csv_new(const char *target, parse_csv **out, api_error *err) {
   parse_csv *p = calloc(1, sizeof *p);
   if (p == NULL) return parse_out_of_memory(err);
   p->target_numeric = 1;
+  p->delim = ',';
   int rc = 0;
   if (target == NULL || target[0] == '\0')
     rc = api_fail(err, API_INVALID_ARGUMENT, "target", "target is required");
@@ -103,7 +123,7 @@ static int finish_header(parse_csv *p, api_error *err) {
   if (p->features == 0)
     return api_fail(err, API_INVALID_ARGUMENT, "target", "every column is a target: no features");
   p->header_done = 1;
-  return 0;
+  return p->typed != NULL ? parse_table_header(p->typed, err) : 0;
 }
 
 /* Room for one more data row. */
@@ -134,6 +154,10 @@ static int reserve_row(parse_csv *p, api_error *err) {
   return 0;
 }
 
+/* A cell that is no number, with a typed table possible: the body goes
+ * over to a table-only reader (parse_csv_feed). Positive: no api code. */
+#define GO_TABLE 1
+
 static int header_cell(parse_csv *p, api_error *err) {
   const char *name = p->cell;
   size_t len = p->cell_len;
@@ -159,7 +183,7 @@ static int header_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
     return fail_at(p, 0, err, what);
   }
-  return 0;
+  return p->typed != NULL ? parse_table_column(p->typed, name, len, "header", err) : 0;
 }
 
 /* The cell of the one target column: interned until the end decides between
@@ -184,13 +208,14 @@ static int target_cell(parse_csv *p, api_error *err) {
     char what[96];
     snprintf(what, sizeof what, "makes %d classes; a dataset may have at most %d",
              (int)p->text.n, PARSE_MAX_CLASSES);
+    p->over_cap = 1; /* a table takes fewer classes still: no way on */
     return fail_at(p, 1, err, what);
   }
   return 0;
 }
 
 /* A cell of a data row: a feature or target number, or the one target's text. */
-static int data_cell(parse_csv *p, api_error *err) {
+static int numeric_cell(parse_csv *p, api_error *err) {
   int s = p->slot[p->col];
   if (s >= 0) {
     if (parse_text_to_float(p->cell, &p->x[p->rows * (size_t)p->features + (size_t)s]) == 0) return 0;
@@ -200,6 +225,21 @@ static int data_cell(parse_csv *p, api_error *err) {
   if (parse_text_to_float(p->cell, &p->y[p->rows * (size_t)p->targets.n + (size_t)(-1 - s)]) == 0)
     return 0;
   return fail_at(p, 1, err, "must be a number (with several target columns all are numeric)");
+}
+
+/* A cell of a data row, to the table and (while they last) the numbers. */
+static int data_cell(parse_csv *p, api_error *err) {
+  int rc = 0;
+  if (p->typed != NULL) {
+    if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
+    char field[PARSE_PATH_MAX];
+    where(p, 1, field, sizeof field);
+    rc = parse_table_cell(p->typed, p->col, p->cell, p->cell_len, field, err);
+  }
+  if (rc != 0 || p->numeric_dead) return rc;
+  rc = p->col == 0 ? reserve_row(p, err) : 0;
+  if (rc == 0) rc = numeric_cell(p, err);
+  return rc == -API_INVALID_ARGUMENT && p->holding && !p->over_cap ? GO_TABLE : rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {
@@ -212,8 +252,7 @@ static int end_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "has more than the header's %d columns", p->columns.n);
     rc = fail_at(p, 0, err, what);
   } else {
-    rc = p->col == 0 ? reserve_row(p, err) : 0;
-    if (rc == 0) rc = data_cell(p, err);
+    rc = data_cell(p, err);
   }
   p->cell_len = 0;
   p->quoted = 0;
@@ -233,6 +272,7 @@ static int end_record(parse_csv *p, api_error *err) {
       return fail_at(p, 0, err, what);
     }
     p->rows++;
+    if (p->typed != NULL) rc = parse_table_end_row(p->typed, err);
   }
   p->col = 0;
   return rc;
@@ -266,7 +306,7 @@ static int lex(parse_csv *p, char c, api_error *err) {
       return append(p, c, err);
     }
     /* Only a separator may follow the closing quote; it ends the cell. */
-    if (c != ',' && c != '\n' && c != '\r')
+    if (c != p->delim && c != '\n' && c != '\r')
       return fail_at(p, 1, err, "has text after its closing quote");
     /* fall through */
   case CELL_START:
@@ -274,7 +314,7 @@ static int lex(parse_csv *p, char c, api_error *err) {
     break;
   }
   int rc = 0;
-  if (c == ',') {
+  if (c == p->delim) {
     rc = end_cell(p, err);
     p->col++;
     p->state = CELL_START;
@@ -294,13 +334,57 @@ static int lex(parse_csv *p, char c, api_error *err) {
   return rc;
 }
 
+static int sniff(parse_csv *p, char c, api_error *err);
+
 /* The stream is past a byte order mark, or holds none: the bytes that
  * matched part of one were data after all. */
 static int end_bom(parse_csv *p, api_error *err) {
   int rc = 0;
   p->bom_done = 1;
-  for (int k = 0; k < p->bom_matched && rc == 0; k++) rc = lex(p, utf8_bom[k], err);
+  for (int k = 0; k < p->bom_matched && rc == 0; k++)
+    rc = p->delim == 0 ? sniff(p, utf8_bom[k], err) : lex(p, utf8_bom[k], err);
   return rc;
+}
+
+/* The header line is held back: the separator is the one of , ; tab | it
+ * holds most often outside quotes (a comma when it holds none), then the
+ * line is read as any other. */
+static int sniff_end(parse_csv *p, api_error *err) {
+  static const char candidates[] = {',', ';', '\t', '|'};
+  size_t best = 0;
+  int quoted = 0;
+  p->delim = ',';
+  for (size_t k = 0; k < sizeof candidates; k++) {
+    size_t n = 0;
+    quoted = 0;
+    for (size_t i = 0; i < p->head_len; i++) {
+      if (p->head[i] == '"') quoted = !quoted;
+      n += !quoted && p->head[i] == candidates[k];
+    }
+    if (n > best) best = n, p->delim = candidates[k];
+  }
+  int rc = 0;
+  for (size_t i = 0; i < p->head_len && rc == 0; i++) rc = lex(p, p->head[i], err);
+  free(p->head);
+  p->head = NULL;
+  return rc;
+}
+
+static int sniff(parse_csv *p, char c, api_error *err) {
+  if (p->head_len == p->head_cap) {
+    if (p->head_cap >= PARSE_TABLE_MAX_HEADER) { /* a header this long is read as is */
+      int rc = sniff_end(p, err);
+      return rc != 0 ? rc : lex(p, c, err);
+    }
+    size_t cap = p->head_cap ? 2 * p->head_cap : 4096;
+    char *head = realloc(p->head, cap);
+    if (head == NULL) return parse_out_of_memory(err);
+    p->head = head;
+    p->head_cap = cap;
+  }
+  p->head[p->head_len++] = c;
+  if (c == '"') p->head_quoted = !p->head_quoted;
+  return !p->head_quoted && (c == '\n' || c == '\r') ? sniff_end(p, err) : 0;
 }
 
 static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
@@ -313,7 +397,7 @@ static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
       }
       rc = end_bom(p, err);
     }
-    if (rc == 0) rc = lex(p, data[i], err);
+    if (rc == 0) rc = p->delim == 0 ? sniff(p, data[i], err) : lex(p, data[i], err);
   }
   return rc;
 }
@@ -354,6 +438,7 @@ static int hand_over(parse_csv *p, parse_dataset_out *out, api_error *err) {
 
 static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   int rc = p->bom_done ? 0 : end_bom(p, err);
+  if (rc == 0 && p->delim == 0) rc = sniff_end(p, err);
   if (rc == 0 && p->state == CELL_QUOTED)
     rc = fail_at(p, 1, err, "has a quote that is never closed");
   else if (rc == 0)
@@ -362,19 +447,96 @@ static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV body is empty");
   if (rc == 0 && p->rows == 0)
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV has a header but no data rows");
-  return rc == 0 ? hand_over(p, out, err) : rc;
+  if (rc != 0) return rc;
+  /* numbers all through stay a numeric dataset, as before tables were */
+  return p->typed != NULL ? parse_table_finish(p->typed, out, err) : hand_over(p, out, err);
+}
+
+/* A reader of the typed table alone (no numbers), for p's body. */
+static int table_reader(const parse_csv *p, parse_csv **out, api_error *err) {
+  parse_csv *q;
+  int rc = parse_csv_new(p->targets.names[0], &q, err);
+  if (rc == 0) rc = parse_table_new(&p->topts, p->targets.names[0], &q->typed, err);
+  if (rc != 0) {
+    parse_csv_free(q);
+    return rc;
+  }
+  q->numeric_dead = 1;
+  q->delim = p->topts.delimiter;
+  *out = q;
+  return 0;
+}
+
+int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err) {
+  assert(!p->holding && p->table_only == NULL && !p->header_done && p->rows == 0);
+  if (p->targets.n != 1) { /* a table has one target column */
+    if (parse_table_options_given(o))
+      return api_fail(err, API_INVALID_ARGUMENT, "target",
+                      "ignore, types, na_values and delimiter need a single target column");
+    return 0;
+  }
+  p->topts = *o;
+  p->delim = o->delimiter;
+  /* asked for what only a table does: a table from the first byte */
+  if (parse_table_options_given(o)) return table_reader(p, &p->table_only, err);
+  p->holding = 1;
+  return 0;
+}
+
+/* Keep a copy of the body's bytes while it may still go over to a table. */
+static int hold(parse_csv *p, const char *data, size_t len, api_error *err) {
+  if (len > p->held_cap - p->held_len) {
+    size_t cap = p->held_cap ? p->held_cap : 65536;
+    while (cap - p->held_len < len) {
+      if (cap > SIZE_MAX / 2) return parse_out_of_memory(err);
+      cap *= 2;
+    }
+    char *held = realloc(p->held, cap);
+    if (held == NULL) return parse_out_of_memory(err);
+    p->held = held;
+    p->held_cap = cap;
+  }
+  memcpy(p->held + p->held_len, data, len);
+  p->held_len += len;
+  return 0;
+}
+
+/* The body goes over to a table: its bytes so far, read again as one. */
+static int go_table(parse_csv *p, api_error *err) {
+  int rc = table_reader(p, &p->table_only, &p->error);
+  if (rc != 0) { /* p is mid-way: it cannot go on as numbers either */
+    p->failed = rc;
+    if (err != NULL) *err = p->error;
+  } else {
+    rc = parse_csv_feed(p->table_only, p->held, p->held_len, err);
+  }
+  free(p->held);
+  p->held = NULL;
+  p->holding = 0;
+  return rc;
 }
 
 int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err) {
-  if (p->failed == 0) p->failed = feed(p, data, len, &p->error);
+  if (p->table_only != NULL) return parse_csv_feed(p->table_only, data, len, err);
+  if (p->failed == 0 && p->holding) p->failed = hold(p, data, len, &p->error);
+  if (p->failed == 0) {
+    int rc = feed(p, data, len, &p->error);
+    if (rc == GO_TABLE) return go_table(p, err);
+    p->failed = rc;
+  }
   if (p->failed != 0 && err != NULL) *err = p->error;
   return p->failed;
 }
 
 int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   memset(out, 0, sizeof *out);
+  if (p->table_only != NULL) return parse_csv_finish(p->table_only, out, err);
   if (p->failed == 0) {
     p->failed = finish(p, out, &p->error);
+    if (p->failed == GO_TABLE) { /* the last record, without its line end */
+      int rc = go_table(p, err);
+      return rc != 0 ? rc : parse_csv_finish(p->table_only, out, err);
+    }
     if (p->failed == 0) { /* the data now belongs to out: no second hand-over */
       p->failed = api_fail(&p->error, API_INTERNAL, NULL, "the CSV parse has finished");
       return 0;
@@ -394,5 +556,9 @@ void parse_csv_free(parse_csv *p) {
   free(p->x);
   free(p->y);
   free(p->ids);
+  free(p->head);
+  free(p->held);
+  parse_table_free(p->typed);
+  parse_csv_free(p->table_only);
   free(p);
 }

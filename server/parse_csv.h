@@ -14,6 +14,7 @@
 #define TRAIND_PARSE_CSV_H
 
 #include "parse_dataset.h"
+#include "parse_table.h"
 
 #define PARSE_CSV_MAX_COLUMNS (1 << 16)
 #define PARSE_CSV_MAX_CELL 1024 /* bytes of one cell, after unquoting */
@@ -42,5 +43,20 @@ int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err);
 int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err);
 
 void parse_csv_free(parse_csv *p);
+
+/**
+ * Allow a typed table (issue 14), before the first feed: the separator is
+ * sniffed from the header (o->delimiter 0). The body is read as numbers and
+ * its bytes held; a body of numbers all through ends as numbers, as before
+ * tables were, while the first cell that is no number hands the body over
+ * to a reader of the typed table alone (parse_table.h), which reads the held
+ * bytes again and every later one (out->table). Options only a table
+ * honours make a table from the first byte. With several target columns
+ * nothing changes (a table has one), and table options are refused.
+ * Costs: a copy of the body while it may still go over; a body that goes
+ * over is tokenized twice up to where it did.
+ * @return 0, -API_INVALID_ARGUMENT naming the option, or -API_INTERNAL
+ */
+int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err);
 
 #endif

@@ -20,8 +20,10 @@
  */
 #include "parse_dataset.h"
 
+#include "../core/table.h"
 #include "intern.h"
 #include "json_stream.h"
+#include "parse_table.h"
 
 #include <assert.h>
 #include <float.h>
@@ -47,6 +49,8 @@ void parse_dataset_out_free(parse_dataset_out *d) {
   free(d->x);
   free(d->y);
   free(d->labels);
+  nn_table_free(d->table);
+  free(d->target);
   memset(d, 0, sizeof *d);
 }
 
@@ -119,7 +123,7 @@ typedef struct {
   refusal first_row, size, element;
 } matrix;
 
-typedef enum { M_OTHER, M_NAME, M_INPUTS, M_TARGETS, M_LABELS } member;
+typedef enum { M_OTHER, M_NAME, M_INPUTS, M_TARGETS, M_LABELS, M_TARGET, M_RECORDS } member;
 
 struct parse_dataset_json {
   json_stream *json;
@@ -145,6 +149,16 @@ struct parse_dataset_json {
   int32_t max_label;
   interner classes;
   refusal label;
+  /* a typed table (issue 14): "target" and "records" (parse_table.h) */
+  bool has_target, target_string;
+  char target[NN_TABLE_MAX_NAME + 1];
+  size_t target_len;
+  bool has_records, records_not_array, record_is_object;
+  size_t n_records;
+  parse_table *table;
+  char *key;          /* the open record's member */
+  size_t key_len, key_cap;
+  refusal record;     /* the first bad record or value */
 };
 
 static void matrix_drop(matrix *m) {
@@ -330,6 +344,59 @@ static void label(parse_dataset_json *p, const char *str, const char *num, size_
   p->labels[i] = id;
 }
 
+/* ---- records ---------------------------------------------------------------- */
+
+/* records[i] begins: an object, or something refused. */
+static void record_begin(parse_dataset_json *p, char kind) {
+  size_t i = p->n_records++;
+  char field[PARSE_PATH_MAX];
+  p->record_is_object = kind == 'o';
+  if (p->record.rc != 0) return;
+  if (!p->record_is_object) {
+    snprintf(field, sizeof field, "records[%zu]", i);
+    REFUSE(&p->record, field, "%s must be an object of column values", field);
+  } else if (p->table == NULL) {
+    parse_table_options o = {0};
+    p->record.rc = parse_table_new(&o, NULL, &p->table, &p->record.err);
+  }
+}
+
+/* A value of the open record's member p->key. */
+static void record_value(parse_dataset_json *p, char kind, const char *text, size_t len) {
+  char field[PARSE_PATH_MAX];
+  if (p->record.rc != 0) return;
+  snprintf(field, sizeof field, "records[%zu].%.*s", p->n_records - 1,
+           (int)(p->key_len < 64 ? p->key_len : 64), p->key);
+  if (kind == 'o' || kind == 'a')
+    REFUSE(&p->record, field, "%s must be a string, a number, true, false or null", field);
+  else
+    p->record.rc = parse_table_record_cell(p->table, p->key, p->key_len, kind == 'n' ? 'n'
+                                           : kind, text, len, field, &p->record.err);
+}
+
+static void record_end(parse_dataset_json *p) {
+  char field[PARSE_PATH_MAX];
+  if (p->record.rc != 0) return;
+  snprintf(field, sizeof field, "records[%zu]", p->n_records - 1);
+  p->record.rc = parse_table_record_end(p->table, field, &p->record.err);
+}
+
+static void record_key(parse_dataset_json *p, const char *s, size_t len) {
+  if (len + 1 > p->key_cap) {
+    char *k = realloc(p->key, len + 1);
+    if (k == NULL) {
+      p->oom = true;
+      p->key_len = 0;
+      return;
+    }
+    p->key = k;
+    p->key_cap = len + 1;
+  }
+  memcpy(p->key, s, len);
+  p->key[len] = '\0';
+  p->key_len = len;
+}
+
 /* ---- the events ------------------------------------------------------------- */
 
 static matrix *member_matrix(parse_dataset_json *p) {
@@ -354,7 +421,17 @@ static void value(parse_dataset_json *p, char kind, const char *text, size_t len
       m->not_rows = kind != 'a';
     } else if (p->in == M_LABELS) {
       p->labels_not_array = kind != 'a';
+    } else if (p->in == M_TARGET) {
+      p->target_string = kind == 's';
+      p->target_len = kind == 's' ? len : 0;
+      if (kind == 's' && len <= NN_TABLE_MAX_NAME) memcpy(p->target, text, len);
+    } else if (p->in == M_RECORDS) {
+      p->records_not_array = kind != 'a';
     }
+  } else if (p->depth == 2 && p->in_array && p->in == M_RECORDS) {
+    record_begin(p, kind);
+  } else if (p->depth == 3 && p->in_array && p->in == M_RECORDS && p->record_is_object) {
+    record_value(p, kind, text, len);
   } else if (p->depth == 2 && p->in_array && m != NULL) {
     matrix_row(m, kind == 'a');
   } else if (p->depth == 2 && p->in_array && p->in == M_LABELS) {
@@ -375,13 +452,16 @@ static void on_close(void *ctx) {
   p->depth--;
   matrix *m = member_matrix(p);
   if (p->depth == 2 && p->in_array && m != NULL && m->row_is_array) matrix_row_end(m);
+  if (p->depth == 2 && p->in_array && p->in == M_RECORDS && p->record_is_object) record_end(p);
 }
 
 static void on_key(void *ctx, const char *s, size_t len) {
   parse_dataset_json *p = ctx;
+  if (p->depth == 3 && p->in == M_RECORDS && p->in_array) record_key(p, s, len);
   if (p->depth != 1 || !p->root_object) return;
-  static const char *const keys[] = {"name", "inputs", "targets", "labels", NULL};
-  static const member members[] = {M_NAME, M_INPUTS, M_TARGETS, M_LABELS};
+  static const char *const keys[] = {"name", "inputs", "targets", "labels", "target", "records",
+                                     NULL};
+  static const member members[] = {M_NAME, M_INPUTS, M_TARGETS, M_LABELS, M_TARGET, M_RECORDS};
   p->in = M_OTHER;
   p->in_array = false;
   for (size_t k = 0; keys[k] != NULL; k++)
@@ -390,6 +470,8 @@ static void on_key(void *ctx, const char *s, size_t len) {
                : p->in == M_INPUTS  ? &p->inputs.present
                : p->in == M_TARGETS ? &p->targets.present
                : p->in == M_LABELS  ? &p->has_labels
+               : p->in == M_TARGET  ? &p->has_target
+               : p->in == M_RECORDS ? &p->has_records
                                     : NULL;
   if (seen != NULL && *seen) {
     p->in = M_OTHER; /* a duplicate, refused as such: read the first only */
@@ -407,7 +489,8 @@ static void on_key(void *ctx, const char *s, size_t len) {
 
 static void on_string(void *ctx, const char *s, size_t len) { value(ctx, 's', s, len); }
 static void on_number(void *ctx, const char *s, size_t len) { value(ctx, 'n', s, len); }
-static void on_literal(void *ctx) { value(ctx, 'l', NULL, 0); }
+/* true, false, null: 't', 'f', 'z' (a value kind no other member reads) */
+static void on_literal(void *ctx, char which) { value(ctx, which == 'n' ? 'z' : which, NULL, 0); }
 
 static const json_stream_events events = {.open = on_open,
                                           .close = on_close,
@@ -467,6 +550,31 @@ static int check_labels(parse_dataset_json *p, parse_dataset_out *out, api_error
   return rc == 0 ? 0 : parse_out_of_memory(err);
 }
 
+/* A table of records: {"name","target","records":[{...}]}. */
+static int check_records(parse_dataset_json *p, parse_dataset_out *out, api_error *err) {
+  if (!p->has_records)
+    return api_fail(err, API_INVALID_ARGUMENT, "target",
+                    "unknown field target without records (a dataset of inputs has targets or "
+                    "labels)");
+  if (p->inputs.present || p->targets.present || p->has_labels)
+    return api_fail(err, API_INVALID_ARGUMENT, "records",
+                    "give records (with target) or inputs (with targets or labels), not both");
+  if (!p->has_target)
+    return api_fail(err, API_INVALID_ARGUMENT, "target", "target is required with records");
+  if (!p->target_string || p->target_len == 0 || p->target_len > NN_TABLE_MAX_NAME)
+    return api_fail(err, API_INVALID_ARGUMENT, "target",
+                    "target must be a column name of 1 to %d bytes", NN_TABLE_MAX_NAME);
+  if (p->records_not_array || p->n_records == 0)
+    return api_fail(err, API_INVALID_ARGUMENT, "records",
+                    "records must be a non-empty array of objects");
+  if (p->record.rc != 0) {
+    *err = p->record.err;
+    return p->record.rc;
+  }
+  int rc = parse_table_set_target(p->table, p->target, p->target_len, err);
+  return rc != 0 ? rc : parse_table_finish(p->table, out, err);
+}
+
 /* Every check, in the order of a whole-document parse; hands the arrays over. */
 static int check(parse_dataset_json *p, parse_dataset_out *out, api_error *err) {
   int rc = json_stream_finish(p->json, err);
@@ -484,6 +592,7 @@ static int check(parse_dataset_json *p, parse_dataset_out *out, api_error *err) 
                     PARSE_NAME_MAX);
   rc = parse_check_name(p->name, "name", err);
   if (rc != 0) return rc;
+  if (p->has_records || p->has_target) return check_records(p, out, err);
   if (p->targets.present && p->has_labels)
     return api_fail(err, API_INVALID_ARGUMENT, "labels", "give targets or labels, not both");
   if (!p->targets.present && !p->has_labels)
@@ -529,6 +638,8 @@ void parse_dataset_json_free(parse_dataset_json *p) {
   free(p->inputs.a);
   free(p->targets.a);
   free(p->labels);
+  free(p->key);
+  parse_table_free(p->table);
   intern_free(&p->classes);
   free(p);
 }

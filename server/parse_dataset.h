@@ -26,8 +26,9 @@
 
 typedef enum { PARSE_TASK_REGRESSION, PARSE_TASK_CLASSIFICATION } parse_task;
 
-/* A parsed data set; owns every array. Exactly one of y and labels is set. */
-typedef struct {
+/* A parsed data set; owns every array. Exactly one of y and labels is set
+ * (neither for a table). */
+typedef struct parse_dataset_out {
   size_t rows;
   int features;
   int outputs;       /* target width, or the class count */
@@ -37,6 +38,11 @@ typedef struct {
   float *x;          /* (rows, features) */
   float *y;          /* (rows, outputs): regression */
   int32_t *labels;   /* (rows,): classification, in [0, n_classes) */
+  /* A typed table (parse_table.h) instead of x, y and labels: rows counts
+   * all its rows, features its feature columns. */
+  struct nn_table *table;
+  char *target;              /* its target column */
+  size_t rows_without_target;
 } parse_dataset_out;
 
 /** @return "regression" or "classification" (NULL when out of range). */

@@ -1,12 +1,14 @@
 /* parse_spec.c — model spec JSON <-> nn_spec. */
 #include "parse_spec.h"
 
+#include "parse_preprocess.h"
+
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const spec_keys[] = {"name", "inputs", "layers", "loss",
-                                        "seed", "normalize", NULL};
+                                        "seed", "normalize", "preprocess", NULL};
 static const char *const layer_keys[] = {"type", "units", "activation", "slope",
                                          "init", "rate", NULL};
 static const char *const dense_keys[] = {"type", "units", "activation", "slope", "init", NULL};
@@ -74,9 +76,13 @@ int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], 
   if (rc == 0) rc = parse_json_known_keys(root, NULL, spec_keys, err);
   if (rc == 0) rc = parse_json_string(root, NULL, "name", PARSE_REQUIRED, PARSE_NAME_MAX, &s, err);
   if (rc == 0) rc = parse_check_name(s, "name", err);
-  if (rc == 0)
+  /* without inputs, a model takes the columns of the table it first trains on */
+  int from_table = rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "inputs") == NULL;
+  if (rc == 0 && !from_table)
     rc = parse_json_int32(root, NULL, "inputs", PARSE_REQUIRED, 1, NN_MAX_UNITS, &spec->inputs,
                           err);
+  if (rc == 0)
+    rc = parse_preprocess_check(cJSON_GetObjectItemCaseSensitive(root, "preprocess"), err);
   if (rc == 0) rc = parse_layers(root, spec, err);
   if (rc == 0) rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
   if (rc == 0)
@@ -87,7 +93,9 @@ int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], 
   spec->loss = (nn_loss)loss;
   spec->seed = (uint64_t)seed;
   nn_error e = {{0}, {0}};
+  if (from_table) spec->inputs = 1; /* the layers are checked as for one input */
   int st = nn_spec_validate(spec, &e);
+  if (from_table) spec->inputs = 0;
   if (st != NN_OK) return parse_from_nn_error(st, &e, err);
   snprintf(name, PARSE_NAME_MAX + 1, "%s", s);
   return 0;
@@ -126,7 +134,7 @@ static cJSON *layers_to_json(const nn_spec *spec) {
 cJSON *parse_spec_to_json(const nn_spec *spec, const char *name) {
   cJSON *o = cJSON_CreateObject();
   int ok = o != NULL && (name == NULL || cJSON_AddStringToObject(o, "name", name) != NULL) &&
-           cJSON_AddNumberToObject(o, "inputs", spec->inputs) != NULL;
+           (spec->inputs == 0 || cJSON_AddNumberToObject(o, "inputs", spec->inputs) != NULL);
   cJSON *layers = ok ? layers_to_json(spec) : NULL;
   ok = layers != NULL && cJSON_AddItemToObject(o, "layers", layers);
   if (!ok) cJSON_Delete(layers);

@@ -11,6 +11,10 @@
  * rate (required). Top level: name, inputs, layers, loss required; seed
  * (0..2^53 - 1, default 0) and normalize (false) optional. Unknown members and
  * members that do not apply are rejected, naming them.
+ * A spec without inputs (spec->inputs 0) takes the feature columns of the
+ * typed table it is first trained on, encoded as its optional "preprocess"
+ * member says (parse_preprocess.h; parse_spec_to_json leaves it out: the
+ * caller copies it).
  */
 #ifndef TRAIND_PARSE_SPEC_H
 #define TRAIND_PARSE_SPEC_H

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/encode.h"
 #include "predict_cache.h"
 
 /* A thread keeps buffers up to this size for its next request; larger ones
@@ -69,22 +70,41 @@ int predict_input_reserve(predict_input *in, size_t floats) {
   return 0;
 }
 
+/* A regression trained on a table answers in its target's units: y (rows,)
+ * unstandardized in place, through doubles. */
+static int unscale(const nn_encoder *e, float *y, size_t rows) {
+  nn_target_kind kind;
+  if (e == NULL || nn_encoder_target(e, &kind, NULL, NULL, NULL) == NULL ||
+      kind != NN_TARGET_REGRESSION)
+    return 0;
+  double *v = malloc(rows * sizeof *v); /* (rows,) */
+  if (v == NULL) return -1;
+  nn_encoder_unscale(e, y, rows, v);
+  for (size_t i = 0; i < rows; i++) y[i] = (float)v[i];
+  free(v);
+  return 0;
+}
+
 int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fill fill,
                 void *ctx, predict_result *out, api_error *err) {
   nn_weights *w = NULL;
+  predict_encoding *enc = NULL;
   int64_t used = version;
   int rc;
   memset(out, 0, sizeof *out);
   buffers *b = thread_buffers();
   if (b == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   if (version == 0)
-    rc = predict_cache_acquire(a->predict_cache, st, model_id, &w, &used, &out->classes, err);
+    rc = predict_cache_acquire(a->predict_cache, st, model_id, &w, &used, &out->classes, &enc,
+                               err);
   else
-    rc = predict_cache_acquire_version(a->predict_cache, st, model_id, version, &w, &out->classes, err);
+    rc = predict_cache_acquire_version(a->predict_cache, st, model_id, version, &w, &out->classes,
+                                       &enc, err);
   if (rc != 0) goto exit;
   const nn_spec *spec = nn_weights_spec(w);
   int outputs = nn_spec_outputs(spec);
   b->in.rows = 0;
+  b->in.encoder = enc != NULL ? predict_encoding_encoder(enc) : NULL;
   if ((rc = fill(ctx, spec->inputs, &b->in, err)) != 0) goto exit;
   size_t rows = b->in.rows;
   if (rows > PREDICT_MAX_VALUES / (size_t)outputs) {
@@ -105,11 +125,17 @@ int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fi
     rc = api_fail(err, API_INTERNAL, NULL, "prediction failed");
     goto exit;
   }
+  if (outputs == 1 && unscale(b->in.encoder, b->y, rows) != 0) {
+    rc = api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", rows);
+    goto exit;
+  }
   out->version = used;
   out->rows = rows;
   out->outputs = outputs;
   out->y = b->y;
 exit:
+  b->in.encoder = NULL;
+  predict_encoding_unref(enc);
   nn_weights_unref(w);
   if (rc != 0) predict_result_clear(out);
   return rc;

@@ -27,6 +27,9 @@ typedef struct {
   float *x;
   size_t cap;
   size_t rows;
+  /* the table encoding of the weights (raw records go through it), or NULL
+   * for weights trained on numbers; set by predict_run before the fill */
+  const struct nn_encoder *encoder;
 } predict_input;
 
 /** Room for floats floats in in->x. @return 0, or -1 when out of memory */
@@ -40,7 +43,8 @@ int predict_input_reserve(predict_input *in, size_t floats);
 typedef int (*predict_fill)(void *ctx, int width, predict_input *in, api_error *err);
 
 typedef struct {
-  int64_t version;  /* the weights version that answered */
+  int64_t version;  /* the weights version that answered; a regression on a
+                     * table answers in the target's units (nn_encoder_unscale) */
   size_t rows;
   int outputs;      /* the model's output width */
   const float *y;   /* (rows, outputs): the thread's buffer, valid until predict_result_clear */

@@ -9,17 +9,56 @@
 #include "predict_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fit.h"
+#include "keyed_hash.h"
+
+struct predict_encoding {
+  atomic_int refs;
+  nn_encoder *e;
+};
+
+/* Take e (NULL: none) into a new reference; NULL when e is or out of memory. */
+static predict_encoding *encoding_wrap(nn_encoder *e) {
+  predict_encoding *p = e != NULL ? malloc(sizeof *p) : NULL;
+  if (p == NULL) {
+    nn_encoder_free(e);
+    return NULL;
+  }
+  atomic_init(&p->refs, 1);
+  p->e = e;
+  return p;
+}
+
+static predict_encoding *encoding_ref(predict_encoding *p) {
+  if (p != NULL) atomic_fetch_add(&p->refs, 1);
+  return p;
+}
+
+const nn_encoder *predict_encoding_encoder(const predict_encoding *p) { return p->e; }
+
+void predict_encoding_unref(predict_encoding *p) {
+  if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1) return;
+  nn_encoder_free(p->e);
+  free(p);
+}
 
 typedef struct {
   int64_t id;
   int64_t version;
   nn_weights *w;
   char *classes; /* the class names the weights predict (JSON array text), or NULL */
+  predict_encoding *enc; /* their table encoding, or NULL */
 } entry;
+
+static void entry_clear(entry *e) {
+  nn_weights_unref(e->w);
+  free(e->classes);
+  predict_encoding_unref(e->enc);
+}
 
 #define PINNED 8 /* older versions cached at once */
 
@@ -49,15 +88,9 @@ int predict_cache_new(predict_cache **out) {
 
 void predict_cache_free(predict_cache *c) {
   if (c == NULL) return;
-  for (size_t i = 0; i < c->n; i++) {
-    nn_weights_unref(c->entries[i].w);
-    free(c->entries[i].classes);
-  }
+  for (size_t i = 0; i < c->n; i++) entry_clear(&c->entries[i]);
   free(c->entries);
-  for (int i = 0; i < PINNED; i++) {
-    nn_weights_unref(c->old[i].e.w);
-    free(c->old[i].e.classes);
-  }
+  for (int i = 0; i < PINNED; i++) entry_clear(&c->old[i].e);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }
@@ -86,32 +119,61 @@ static int reserve(predict_cache *c) {
   return 0;
 }
 
-void predict_cache_publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
-                    const char *classes) {
+/* An encoding's bytes read into a new reference; *ok 0 when they do not
+ * read (out of memory: the stored bytes were checked when published). */
+static predict_encoding *encoding_load(const uint8_t *buf, size_t len, int *ok) {
+  keyed_hash_key key;
+  nn_encoder *e = NULL;
+  nn_error ne;
+  *ok = 1;
+  if (buf == NULL) return NULL;
+  predict_encoding *p = NULL;
+  if (keyed_hash_key_new(&key) == 0 && nn_encoder_load(buf, len, key.bytes, &e, &ne) == NN_OK)
+    p = encoding_wrap(e);
+  *ok = p != NULL;
+  return p;
+}
+
+/* Publish w with its class names and encoding (the cache takes the
+ * references). */
+static void publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
+                    const char *classes, predict_encoding *enc) {
   char *text = classes != NULL ? strdup(classes) : NULL;
   if (classes != NULL && text == NULL) { /* out of memory: stay uncached, reload later */
     predict_cache_forget(c, model_id);
     nn_weights_unref(w);
+    predict_encoding_unref(enc);
     return;
   }
   /* whichever snapshot loses, released after the unlock */
-  entry drop = {.w = w, .classes = text};
+  entry drop = {.w = w, .classes = text, .enc = enc};
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
   if (i < c->n && c->entries[i].id == model_id) {
     if (version > c->entries[i].version) {
       drop = c->entries[i];
-      c->entries[i] = (entry){model_id, version, w, text};
+      c->entries[i] = (entry){model_id, version, w, text, enc};
     }
   } else if (reserve(c) == 0) { /* out of memory: stay uncached, reload later */
     memmove(&c->entries[i + 1], &c->entries[i], (c->n - i) * sizeof *c->entries);
-    c->entries[i] = (entry){model_id, version, w, text};
+    c->entries[i] = (entry){model_id, version, w, text, enc};
     c->n++;
     drop = (entry){0};
   }
   pthread_mutex_unlock(&c->lock);
-  nn_weights_unref(drop.w);
-  free(drop.classes);
+  entry_clear(&drop);
+}
+
+void predict_cache_publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
+                    const char *classes, const uint8_t *encoding, size_t encoding_len) {
+  int ok;
+  predict_encoding *enc = encoding_load(encoding, encoding_len, &ok);
+  if (!ok) { /* out of memory: stay uncached, reload later */
+    predict_cache_forget(c, model_id);
+    nn_weights_unref(w);
+    return;
+  }
+  publish(c, model_id, version, w, classes, enc);
 }
 
 void predict_cache_forget(predict_cache *c, int64_t model_id) {
@@ -129,18 +191,15 @@ void predict_cache_forget(predict_cache *c, int64_t model_id) {
       c->old[k] = (pinned){{0}, 0};
     }
   pthread_mutex_unlock(&c->lock);
-  for (int k = 0; k < PINNED; k++) {
-    nn_weights_unref(old[k].w);
-    free(old[k].classes);
-  }
-  nn_weights_unref(drop.w);
-  free(drop.classes);
+  for (int k = 0; k < PINNED; k++) entry_clear(&old[k]);
+  entry_clear(&drop);
 }
 
 /* The cached snapshot, referenced, and a copy of its class names (when
  * classes != NULL); NULL on a miss. *classes stays NULL when out of memory:
  * the answer then lacks labels rather than failing. */
-static nn_weights *lookup(predict_cache *c, int64_t model_id, int64_t *version, char **classes) {
+static nn_weights *lookup(predict_cache *c, int64_t model_id, int64_t *version, char **classes,
+                          predict_encoding **enc) {
   nn_weights *w = NULL;
   pthread_mutex_lock(&c->lock);
   size_t i = position(c, model_id);
@@ -149,6 +208,7 @@ static nn_weights *lookup(predict_cache *c, int64_t model_id, int64_t *version, 
     *version = c->entries[i].version;
     if (classes != NULL && c->entries[i].classes != NULL)
       *classes = strdup(c->entries[i].classes);
+    if (enc != NULL) *enc = encoding_ref(c->entries[i].enc);
   }
   pthread_mutex_unlock(&c->lock);
   return w;
@@ -156,7 +216,8 @@ static nn_weights *lookup(predict_cache *c, int64_t model_id, int64_t *version, 
 
 /* A pinned older version, referenced, with a copy of its class names (when
  * classes != NULL; left NULL when out of memory, as in lookup); NULL on a miss. */
-static nn_weights *lookup_pinned(predict_cache *c, int64_t model_id, int64_t version, char **classes) {
+static nn_weights *lookup_pinned(predict_cache *c, int64_t model_id, int64_t version,
+                                 char **classes, predict_encoding **enc) {
   nn_weights *w = NULL;
   pthread_mutex_lock(&c->lock);
   for (int k = 0; k < PINNED && w == NULL; k++) {
@@ -164,6 +225,7 @@ static nn_weights *lookup_pinned(predict_cache *c, int64_t model_id, int64_t ver
     if (e->w != NULL && e->id == model_id && e->version == version) {
       w = nn_weights_ref(e->w);
       if (classes != NULL && e->classes != NULL) *classes = strdup(e->classes);
+      if (enc != NULL) *enc = encoding_ref(e->enc);
       c->old[k].used = ++c->tick;
     }
   }
@@ -175,9 +237,9 @@ static nn_weights *lookup_pinned(predict_cache *c, int64_t model_id, int64_t ver
  * takes the reference w and a copy of classes. A version already cached
  * stays as it is. */
 static void keep_pinned(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
-                        const char *classes) {
+                        const char *classes, predict_encoding *enc) {
   char *text = classes != NULL ? strdup(classes) : NULL;
-  entry drop = {.w = w, .classes = text};
+  entry drop = {.w = w, .classes = text, .enc = enc};
   if (classes != NULL && text == NULL) goto exit; /* out of memory: stay uncached */
   pthread_mutex_lock(&c->lock);
   int victim = 0;
@@ -192,23 +254,29 @@ static void keep_pinned(predict_cache *c, int64_t model_id, int64_t version, nn_
   }
   if (victim >= 0) {
     drop = c->old[victim].e;
-    c->old[victim] = (pinned){{model_id, version, w, text}, ++c->tick};
+    c->old[victim] = (pinned){{model_id, version, w, text, enc}, ++c->tick};
   }
   pthread_mutex_unlock(&c->lock);
 exit:
-  nn_weights_unref(drop.w);
-  free(drop.classes);
+  entry_clear(&drop);
 }
 
 /* Read a version of a model's weights (0: the newest) and their class names
  * from the store into a new snapshot. */
 static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64_t *newest,
-                char **classes, api_error *err) {
+                char **classes, predict_encoding **enc, api_error *err) {
   fit_weights fw;
+  *enc = NULL;
   int rc = fit_weights_load(st, model_id, want, &fw, err);
+  if (rc == 0 && fw.encoder != NULL && (*enc = encoding_wrap(fw.encoder)) == NULL)
+    rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
+  fw.encoder = NULL; /* *enc owns it now (or it was freed) */
   if (rc == 0 && nn_weights_new(fw.model, w) != NN_OK)
     rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
-  if (rc == 0) {
+  if (rc != 0) {
+    predict_encoding_unref(*enc);
+    *enc = NULL;
+  } else {
     *newest = fw.newest;
     *classes = fw.classes;
     fw.classes = NULL;
@@ -219,51 +287,67 @@ static int load(store *st, int64_t model_id, int64_t want, nn_weights **w, int64
 
 /* The store's newest weights, cached on the way; their class names go to
  * classes (when not NULL). */
-static int load_and_publish(predict_cache *c, store *st, int64_t model_id, nn_weights **w,
-                            int64_t *version, char **classes, api_error *err) {
-  char *loaded = NULL;
-  int rc = load(st, model_id, 0, w, version, &loaded, err); /* newest is its version */
-  if (rc != 0) return rc;
-  predict_cache_publish(c, model_id, *version, nn_weights_ref(*w), loaded);
+/* Hand classes and encoding to the caller where asked for, else release them. */
+static void hand(char *names, predict_encoding *e, char **classes, predict_encoding **enc) {
   if (classes != NULL)
-    *classes = loaded;
+    *classes = names;
   else
-    free(loaded);
+    free(names);
+  if (enc != NULL)
+    *enc = e;
+  else
+    predict_encoding_unref(e);
+}
+
+static int load_and_publish(predict_cache *c, store *st, int64_t model_id, nn_weights **w,
+                            int64_t *version, char **classes, predict_encoding **enc,
+                            api_error *err) {
+  char *loaded = NULL;
+  predict_encoding *e;
+  int rc = load(st, model_id, 0, w, version, &loaded, &e, err); /* newest is its version */
+  if (rc != 0) return rc;
+  publish(c, model_id, *version, nn_weights_ref(*w), loaded, encoding_ref(e));
+  hand(loaded, e, classes, enc);
   return 0;
 }
 
 int predict_cache_acquire(predict_cache *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
-                   char **classes, api_error *err) {
+                   char **classes, predict_encoding **enc, api_error *err) {
   if (classes != NULL) *classes = NULL;
-  if ((*w = lookup(c, model_id, version, classes)) != NULL) return 0;
-  return load_and_publish(c, st, model_id, w, version, classes, err);
+  if (enc != NULL) *enc = NULL;
+  if ((*w = lookup(c, model_id, version, classes, enc)) != NULL) return 0;
+  return load_and_publish(c, st, model_id, w, version, classes, enc, err);
 }
 
 int predict_cache_acquire_version(predict_cache *c, store *st, int64_t model_id, int64_t version,
-                           nn_weights **w, char **classes, api_error *err) {
+                           nn_weights **w, char **classes, predict_encoding **enc,
+                           api_error *err) {
   int64_t cached = 0, newest = 0;
   if (classes != NULL) *classes = NULL;
-  if ((*w = lookup(c, model_id, &cached, classes)) != NULL) {
+  if (enc != NULL) *enc = NULL;
+  if ((*w = lookup(c, model_id, &cached, classes, enc)) != NULL) {
     if (cached == version) return 0;
     nn_weights_unref(*w);
     if (classes != NULL) {
       free(*classes);
       *classes = NULL;
     }
+    if (enc != NULL) {
+      predict_encoding_unref(*enc);
+      *enc = NULL;
+    }
   }
-  if ((*w = lookup_pinned(c, model_id, version, classes)) != NULL) return 0;
+  if ((*w = lookup_pinned(c, model_id, version, classes, enc)) != NULL) return 0;
   char *names = NULL;
-  int rc = load(st, model_id, version, w, &newest, &names, err);
+  predict_encoding *e;
+  int rc = load(st, model_id, version, w, &newest, &names, &e, err);
   if (rc != 0) return rc;
   /* The cache can trail the store for a moment after a worker commits, or
    * hold nothing yet: the store tells whether this is the newest version. */
   if (version == newest)
-    predict_cache_publish(c, model_id, version, nn_weights_ref(*w), names);
+    publish(c, model_id, version, nn_weights_ref(*w), names, encoding_ref(e));
   else
-    keep_pinned(c, model_id, version, nn_weights_ref(*w), names);
-  if (classes != NULL)
-    *classes = names;
-  else
-    free(names);
+    keep_pinned(c, model_id, version, nn_weights_ref(*w), names, encoding_ref(e));
+  hand(names, e, classes, enc);
   return 0;
 }

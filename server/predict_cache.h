@@ -10,11 +10,19 @@
 
 #include <stdint.h>
 
+#include "../core/encode.h"
 #include "../core/nn.h"
 #include "errors.h"
 #include "store.h"
 
 typedef struct predict_cache predict_cache;
+
+/* The table encoding a weights version was trained with (issue 14): an
+ * immutable encoder, reference-counted as the weights are. */
+typedef struct predict_encoding predict_encoding;
+
+const nn_encoder *predict_encoding_encoder(const predict_encoding *p);
+void predict_encoding_unref(predict_encoding *p); /* NULL is fine */
 
 /** @return 0, or -API_INTERNAL when out of memory. */
 int predict_cache_new(predict_cache **out);
@@ -29,11 +37,14 @@ void predict_cache_free(predict_cache *c);
  * @param version receives the weights version
  * @param classes optional: receives a copy (free it) of the class names the
  *                weights predict, as JSON array text, or NULL (regression)
+ * @param enc     optional: receives a reference to the weights' table
+ *                encoding (release with predict_encoding_unref), or NULL
+ *                for weights trained on numbers
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model), -API_CONFLICT (never trained), -API_INTERNAL
  */
 int predict_cache_acquire(predict_cache *c, store *st, int64_t model_id, nn_weights **w, int64_t *version,
-                   char **classes, api_error *err);
+                   char **classes, predict_encoding **enc, api_error *err);
 
 /**
  * One version of a model's weights: the newest from the cache as
@@ -44,11 +55,13 @@ int predict_cache_acquire(predict_cache *c, store *st, int64_t model_id, nn_weig
  * @param w       receives a reference; release it with nn_weights_unref
  * @param classes optional: receives a copy (free it) of the class names that
  *                version predicts, or NULL
+ * @param enc     optional: as predict_cache_acquire
  * @return 0, or a negative api code with err filled: -API_NOT_FOUND (no such
  *         model, or not that version: field "version"), -API_INTERNAL
  */
 int predict_cache_acquire_version(predict_cache *c, store *st, int64_t model_id, int64_t version,
-                           nn_weights **w, char **classes, api_error *err);
+                           nn_weights **w, char **classes, predict_encoding **enc,
+                           api_error *err);
 
 /**
  * Publish new weights (a worker, right after the store committed them). An
@@ -57,9 +70,11 @@ int predict_cache_acquire_version(predict_cache *c, store *st, int64_t model_id,
  * @param w       the cache takes this reference
  * @param classes the class names recorded with the weights (JSON array
  *                text, copied), or NULL
+ * @param encoding the table encoding published with them (nn_encoder_save's
+ *                bytes, read here), or NULL
  */
 void predict_cache_publish(predict_cache *c, int64_t model_id, int64_t version, nn_weights *w,
-                    const char *classes);
+                    const char *classes, const uint8_t *encoding, size_t encoding_len);
 
 /** Drop a model's weights (it was deleted). */
 void predict_cache_forget(predict_cache *c, int64_t model_id);

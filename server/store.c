@@ -273,6 +273,49 @@ static const char *const migrations[] = {
     "  metric REAL,"
     "  PRIMARY KEY (search_id, trial, rung)"
     ") WITHOUT ROWID;",
+
+    /* 10: typed tables (issue 14). A dataset is of a kind: 'numeric' as
+     * before (x, and y or labels), or 'table': the raw typed table in data
+     * (nn_table_save's stored form, docs/table-format.md; never a lossy
+     * encoding: the encoding belongs to the model), its target column's
+     * name, the rows whose target is missing (kept, never trained on), and
+     * the per-column profile as JSON (columns), computed once at upload.
+     * features counts a table's feature columns; outputs its classes (or 1).
+     * SQLite cannot relax a CHECK in place: the table is rebuilt, with the
+     * foreign keys off around the migrations (migrate_locked) so dropping
+     * the old table touches no job.
+     * encoding: the preprocessing fitted with a weights version
+     * (docs/encoding-format.md), NULL for weights trained on numbers. */
+    "CREATE TABLE datasets_new ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL DEFAULT 'numeric' CHECK (kind IN ('numeric', 'table')),"
+    "  rows INTEGER NOT NULL CHECK (rows > 0),"
+    "  features INTEGER NOT NULL CHECK (features > 0),"
+    "  outputs INTEGER NOT NULL CHECK (outputs > 0),"
+    "  task TEXT NOT NULL CHECK (task IN ('regression', 'classification')),"
+    "  classes TEXT,"
+    "  x BLOB CHECK (x IS NULL OR length(x) = rows * features * 4),"
+    "  y BLOB CHECK (y IS NULL OR length(y) = rows * outputs * 4),"
+    "  labels BLOB CHECK (labels IS NULL OR length(labels) = rows * 4),"
+    "  target TEXT,"
+    "  rows_without_target INTEGER,"
+    "  columns TEXT,"
+    "  data BLOB,"
+    "  created_at TEXT NOT NULL,"
+    "  CHECK ((kind = 'numeric') = (x IS NOT NULL)),"
+    "  CHECK ((kind = 'table') = (data IS NOT NULL AND target IS NOT NULL"
+    "    AND rows_without_target IS NOT NULL AND columns IS NOT NULL)),"
+    "  CHECK (kind = 'table' OR (task = 'regression') = (y IS NOT NULL)),"
+    "  CHECK (kind = 'table' OR (task = 'classification') = (labels IS NOT NULL))"
+    ");"
+    "INSERT INTO datasets_new (id, name, rows, features, outputs, task, classes, x, y, labels,"
+    "  created_at)"
+    "  SELECT id, name, rows, features, outputs, task, classes, x, y, labels, created_at"
+    "  FROM datasets;"
+    "DROP TABLE datasets;"
+    "ALTER TABLE datasets_new RENAME TO datasets;"
+    "ALTER TABLE model_versions ADD COLUMN encoding BLOB;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -674,10 +717,23 @@ static int query_text(sqlite3 *db, const char *sql, char *buf, size_t n) {
   return status;
 }
 
+static int migrate_steps(store *st);
+
 /* Apply the missing migrations, each with its version bump in one
  * transaction. The version is re-read under the write lock, so two daemons
  * starting at once cannot both apply a script. */
 static int migrate_locked(store *st) {
+  /* Off outside a transaction only (SQLite ignores it inside one): a
+   * migration that rebuilds a table drops the old one, and with the keys on
+   * that would set the jobs' dataset_id to NULL. */
+  int rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return store__status_of_db(st->db, rc);
+  int status = migrate_steps(st);
+  rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+  return status == STORE_OK && rc != SQLITE_OK ? store__status_of_db(st->db, rc) : status;
+}
+
+static int migrate_steps(store *st) {
   for (;;) {
     char text[32];
     int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);

@@ -115,13 +115,22 @@ typedef struct {
   int64_t n_classes; /* the names in classes (lists read only this); -1 when they
                         are damaged (not JSON) */
   char created_at[STORE_TIME_LEN];
+  /* A typed table (issue 14) rather than numbers: then features counts its
+   * feature columns, rows all its rows, and the fields below are set. */
+  int table;
+  char *target;               /* the target column's name */
+  int64_t rows_without_target;
+  char *columns;              /* the columns' profile, a JSON array */
 } store_dataset;
 
-/* A dataset's numbers; exactly one of y, labels is set, as its task says. */
+/* A dataset's numbers; exactly one of y, labels is set, as its task says.
+ * A table's: only table, its stored form (nn_table_save). */
 typedef struct {
   float *x;        /* (rows, features) */
   float *y;        /* (rows, outputs), regression */
   int32_t *labels; /* (rows,), classification: indices in [0, outputs) */
+  uint8_t *table;  /* (table_len,) */
+  size_t table_len;
 } store_dataset_data;
 
 /**
@@ -236,6 +245,8 @@ typedef struct {
   int64_t version; /* its version; the newest one (0 when never trained) if buf is NULL */
   char *classes;   /* the class names it predicts (JSON array text), or NULL */
   int64_t newest;  /* the model's newest version when read */
+  uint8_t *encoding; /* its table encoding (nn_encoder_save), or NULL */
+  size_t encoding_len;
 } store_weights;
 
 /**
@@ -416,6 +427,8 @@ typedef struct {
   size_t weights_len;          /* publish the checkpoint itself */
   const char *classes;         /* class names (JSON array) recorded with the */
                                /* published weights, or NULL for regression */
+  const uint8_t *encoding;     /* the table encoding published with the weights */
+  size_t encoding_len;         /* (nn_encoder_save), or NULL */
   int versions_kept;           /* besides each job's last, the newest weights */
 } store_epoch;                 /* versions kept (>= 1; 0: STORE_VERSIONS_KEPT) */
 

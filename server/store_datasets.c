@@ -12,6 +12,8 @@
 void store_dataset_clear(store_dataset *d) {
   free(d->name);
   free(d->classes);
+  free(d->target);
+  free(d->columns);
   memset(d, 0, sizeof *d);
 }
 
@@ -19,6 +21,7 @@ void store_dataset_data_clear(store_dataset_data *d) {
   free(d->x);
   free(d->y);
   free(d->labels);
+  free(d->table);
   memset(d, 0, sizeof *d);
 }
 
@@ -30,13 +33,17 @@ void store_dataset_list_free(store_dataset *list, size_t n) {
 static void clear_dataset(void *row) { store_dataset_clear(row); }
 
 #define DATASET_COLS \
-  "id, name, rows, features, outputs, task, classes, created_at, " CLASS_COUNT_COL
-/* Lists carry summaries: the count of the class names, not the names. */
+  "id, name, rows, features, outputs, task, classes, created_at, " CLASS_COUNT_COL \
+  ", kind, target, rows_without_target, columns"
+/* Lists carry summaries: the count of the class names, not the names; a
+ * table's kind, target and rows without one, not its columns' profile. */
 #define DATASET_SUMMARY_COLS \
-  "id, name, rows, features, outputs, task, NULL, created_at, " CLASS_COUNT_COL
+  "id, name, rows, features, outputs, task, NULL, created_at, " CLASS_COUNT_COL \
+  ", kind, target, rows_without_target, NULL"
 enum {
   DATASET_ID, DATASET_NAME, DATASET_ROWS, DATASET_FEATURES, DATASET_OUTPUTS, DATASET_TASK,
-  DATASET_CLASSES, DATASET_CREATED_AT, DATASET_CLASS_COUNT,
+  DATASET_CLASSES, DATASET_CREATED_AT, DATASET_CLASS_COUNT, DATASET_KIND, DATASET_TARGET,
+  DATASET_WITHOUT_TARGET, DATASET_COLUMNS,
   DATASET_NCOLS
 };
 
@@ -58,8 +65,13 @@ static int read_dataset(sqlite3_stmt *s, void *row) {
     return STORE_EIO; /* the schema's CHECK allows no other */
   store__column_time(s, DATASET_CREATED_AT, d->created_at);
   d->n_classes = sqlite3_column_int64(s, DATASET_CLASS_COUNT);
+  const char *kind = (const char *)sqlite3_column_text(s, DATASET_KIND);
+  d->table = kind != NULL && strcmp(kind, "table") == 0;
+  d->rows_without_target = sqlite3_column_int64(s, DATASET_WITHOUT_TARGET);
   int status = store__column_text(s, DATASET_NAME, &d->name);
   if (status == STORE_OK) status = store__column_text(s, DATASET_CLASSES, &d->classes);
+  if (status == STORE_OK) status = store__column_text(s, DATASET_TARGET, &d->target);
+  if (status == STORE_OK) status = store__column_text(s, DATASET_COLUMNS, &d->columns);
   if (status != STORE_OK) store_dataset_clear(d);
   return status;
 }
@@ -72,7 +84,15 @@ static size_t array_bytes(int64_t rows, int64_t cols) {
 
 static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
   int regression = m->task == STORE_TASK_REGRESSION;
-  if (m->name == NULL || store_task_name(m->task) == NULL || d->x == NULL) return STORE_EINVAL;
+  if (m->name == NULL || store_task_name(m->task) == NULL) return STORE_EINVAL;
+  if (m->table) /* its cells were checked by nn_table_builder_finish */
+    return d->table == NULL || d->table_len == 0 || m->target == NULL || m->columns == NULL ||
+                   m->rows <= 0 || m->features <= 0 || m->outputs <= 0 ||
+                   m->rows_without_target < 0 || m->rows_without_target >= m->rows ||
+                   d->x != NULL
+               ? STORE_EINVAL
+               : STORE_OK;
+  if (d->x == NULL || d->table != NULL) return STORE_EINVAL;
   if (array_bytes(m->rows, m->features) == 0 || array_bytes(m->rows, m->outputs) == 0)
     return STORE_EINVAL;
   if (regression ? d->y == NULL || d->labels != NULL || m->classes != NULL
@@ -86,8 +106,10 @@ static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
 
 static const store__sql dataset_insert = {
     Q_DATASET_INSERT,
-    "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels, created_at)"
-    " VALUES (:name, :rows, :features, :outputs, :task, :classes, :x, :y, :labels, :created_at)"
+    "INSERT INTO datasets (name, rows, features, outputs, task, classes, x, y, labels, created_at,"
+    " kind, target, rows_without_target, columns, data)"
+    " VALUES (:name, :rows, :features, :outputs, :task, :classes, :x, :y, :labels, :created_at,"
+    " :kind, :target, :rows_without_target, :columns, :data)"
     " RETURNING " DATASET_COLS};
 
 int store_dataset_insert(store *st, const store_dataset *meta, const store_dataset_data *data,
@@ -107,8 +129,15 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
   store__bind_text(&q, ":task", store__task_names[meta->task]);
   store__bind_text(&q, ":classes", meta->classes);
   store__bind_text(&q, ":created_at", created);
+  store__bind_text(&q, ":kind", meta->table ? "table" : "numeric");
+  if (meta->table) {
+    store__bind_text(&q, ":target", meta->target);
+    store__bind_int64(&q, ":rows_without_target", meta->rows_without_target);
+    store__bind_text(&q, ":columns", meta->columns);
+    store__bind_blob(&q, ":data", data->table, data->table_len);
+  }
   /* Blobs are bound in place: a 256 MiB dataset is not copied again. */
-  store__bind_blob(&q, ":x", data->x, array_bytes(meta->rows, meta->features));
+  if (data->x != NULL) store__bind_blob(&q, ":x", data->x, array_bytes(meta->rows, meta->features));
   if (data->y != NULL) store__bind_blob(&q, ":y", data->y, array_bytes(meta->rows, meta->outputs));
   if (data->labels != NULL)
     store__bind_blob(&q, ":labels", data->labels, array_bytes(meta->rows, 1));
@@ -165,19 +194,37 @@ static int read_array(store *st, const char *column, int64_t id, int64_t rows, i
   return status;
 }
 
+/* A table's stored form, read whole by incremental blob I/O. */
+static int read_table(store *st, int64_t id, store_dataset_data *data) {
+  sqlite3_blob *b;
+  int rc = sqlite3_blob_open(st->db, "main", "datasets", "data", id, 0, &b);
+  if (rc != SQLITE_OK) return store__status_of(rc);
+  int bytes = sqlite3_blob_bytes(b);
+  int status = bytes > 0 ? STORE_OK : STORE_EIO;
+  if (status == STORE_OK && (data->table = malloc((size_t)bytes)) == NULL) status = STORE_ENOMEM;
+  if (status == STORE_OK) status = store__status_of(sqlite3_blob_read(b, data->table, bytes, 0));
+  if (status == STORE_OK) data->table_len = (size_t)bytes;
+  sqlite3_blob_close(b);
+  return status;
+}
+
 int store_dataset_get_data(store *st, int64_t id, store_dataset *meta, store_dataset_data *data) {
   memset(meta, 0, sizeof *meta);
   memset(data, 0, sizeof *data);
   /* one read transaction: the row cannot change between its reads */
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
-  if ((status = store_dataset_get(st, id, meta)) == STORE_OK)
+  status = store_dataset_get(st, id, meta);
+  if (status == STORE_OK && meta->table) {
+    status = read_table(st, id, data);
+  } else if (status == STORE_OK) {
     status = alloc_data(meta, (size_t)meta->rows, data);
-  if (status == STORE_OK) status = read_array(st, "x", id, meta->rows, meta->features, data->x);
-  if (status == STORE_OK && meta->task == STORE_TASK_REGRESSION)
-    status = read_array(st, "y", id, meta->rows, meta->outputs, data->y);
-  else if (status == STORE_OK)
-    status = read_array(st, "labels", id, meta->rows, 1, data->labels);
+    if (status == STORE_OK) status = read_array(st, "x", id, meta->rows, meta->features, data->x);
+    if (status == STORE_OK && meta->task == STORE_TASK_REGRESSION)
+      status = read_array(st, "y", id, meta->rows, meta->outputs, data->y);
+    else if (status == STORE_OK)
+      status = read_array(st, "labels", id, meta->rows, 1, data->labels);
+  }
   status = store__end(st, status);
   if (status != STORE_OK) {
     store_dataset_clear(meta);
@@ -214,6 +261,10 @@ int store_dataset_sample(store *st, int64_t id, size_t n, store_dataset *meta,
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
   if ((status = store_dataset_get(st, id, meta)) != STORE_OK) goto exit;
+  if (meta->table) { /* a table is read whole (store_dataset_get_data) */
+    status = STORE_EINVAL;
+    goto exit;
+  }
   count = (uint64_t)meta->rows < n ? (size_t)meta->rows : n;
   int regression = meta->task == STORE_TASK_REGRESSION;
   idx = malloc(count * sizeof *idx);

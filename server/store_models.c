@@ -172,6 +172,7 @@ int store_model_delete(store *st, int64_t id) {
 void store_weights_clear(store_weights *w) {
   free(w->buf);
   free(w->classes);
+  free(w->encoding);
   memset(w, 0, sizeof *w);
 }
 
@@ -179,7 +180,8 @@ static void clear_weights(void *row) { store_weights_clear(row); }
 
 /* The columns of both weights statements; NULL weights: never trained (or
  * that version is no longer kept). */
-enum { WEIGHTS_BUF, WEIGHTS_VERSION, WEIGHTS_CLASSES, WEIGHTS_NEWEST, WEIGHTS_NCOLS };
+enum { WEIGHTS_BUF, WEIGHTS_VERSION, WEIGHTS_CLASSES, WEIGHTS_NEWEST, WEIGHTS_ENCODING,
+       WEIGHTS_NCOLS };
 
 static int read_weights(sqlite3_stmt *s, void *row) {
   store_weights *w = row;
@@ -192,19 +194,23 @@ static int read_weights(sqlite3_stmt *s, void *row) {
                    : store__column_blob(s, WEIGHTS_BUF, 0, &buf, &w->len);
   w->buf = buf;
   if (status == STORE_OK) status = store__column_text(s, WEIGHTS_CLASSES, &w->classes);
+  if (status == STORE_OK && sqlite3_column_type(s, WEIGHTS_ENCODING) != SQLITE_NULL) {
+    status = store__column_blob(s, WEIGHTS_ENCODING, 0, &buf, &w->encoding_len);
+    w->encoding = buf;
+  }
   return status;
 }
 
 /* The newest weights: the model row answers for a model never trained. */
 static const store__sql model_weights = {
     Q_MODEL_WEIGHTS,
-    "SELECT v.weights, m.version, v.classes, m.version FROM models m"
+    "SELECT v.weights, m.version, v.classes, m.version, v.encoding FROM models m"
     " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = m.version"
     " WHERE m.id = :id"};
 /* A version not kept reads as NULL weights; only a missing model is no row. */
 static const store__sql model_weights_at = {
     Q_MODEL_WEIGHTS_AT,
-    "SELECT v.weights, :version, v.classes, m.version FROM models m"
+    "SELECT v.weights, :version, v.classes, m.version, v.encoding FROM models m"
     " LEFT JOIN model_versions v ON v.model_id = m.id AND v.version = :version"
     " WHERE m.id = :id"};
 
@@ -231,8 +237,10 @@ static const store__sql model_publish = {
                      " classes = :classes WHERE id = :id RETURNING version"};
 static const store__sql version_insert = {
     Q_VERSION_INSERT,
-    "INSERT INTO model_versions (model_id, version, job_id, epoch, weights, classes, published_at)"
-    " VALUES (:model_id, :version, :job_id, :epoch, :weights, :classes, :published_at)"};
+    "INSERT INTO model_versions (model_id, version, job_id, epoch, weights, classes, published_at,"
+    " encoding)"
+    " VALUES (:model_id, :version, :job_id, :epoch, :weights, :classes, :published_at,"
+    " :encoding)"};
 /* Past the newest :kept (:newest is the newest version), only each job's
  * last version stays. */
 static const store__sql version_prune = {
@@ -259,6 +267,7 @@ int store__model_publish(store *st, const store_epoch *e, int64_t model_id, int6
   store__bind_int64(&q, ":epoch", e->metric.epoch);
   store__bind_text(&q, ":classes", e->classes);
   store__bind_text(&q, ":published_at", now);
+  if (e->encoding != NULL) store__bind_blob(&q, ":encoding", e->encoding, e->encoding_len);
   if (e->weights != NULL)
     store__bind_blob(&q, ":weights", e->weights, e->weights_len);
   else

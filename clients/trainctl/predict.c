@@ -13,7 +13,9 @@ static const char help[] =
     "Prints each row's outputs from the model's newest weights (or version N of\n"
     "those `trainctl models versions MODEL` lists) and, for a\n"
     "classification model, the predicted label. The CSV holds one row of numeric\n"
-    "inputs a line; a first line with a non-numeric cell is taken as a header.\n";
+    "inputs a line; a first line with a non-numeric cell is taken as a header.\n"
+    "For a model trained on a table, rows with text or blank cells go as raw\n"
+    "records named by the header (blank cells missing; no quoted cells).\n";
 
 /* One CSV line as a JSON array of numbers, or NULL if a cell is not a number. */
 static cJSON *csv_row(char *line) {
@@ -34,30 +36,102 @@ static cJSON *csv_row(char *line) {
   return row;
 }
 
-/* The rows of a CSV file as a JSON array of arrays. */
-static cJSON *read_csv(const char *path) {
+/* One CSV line as a record named by header's cells: text values, an empty
+ * cell null (missing); the server reads each as its column's type. */
+static cJSON *csv_record(const cJSON *header, char *line) {
+  cJSON *rec = cJSON_CreateObject();
+  const cJSON *name = header != NULL ? header->child : NULL;
+  for (char *cell = line, *next; rec != NULL && name != NULL; cell = next, name = name->next) {
+    next = strchr(cell, ',');
+    if (next != NULL) *next++ = '\0';
+    cJSON *v = *cell == '\0' ? cJSON_CreateNull() : cJSON_CreateString(cell);
+    if (v == NULL || !cJSON_AddItemToObject(rec, name->valuestring, v)) {
+      cJSON_Delete(v);
+      cJSON_Delete(rec);
+      return NULL;
+    }
+    if (next == NULL) break;
+  }
+  return rec;
+}
+
+/* The header's cells as a JSON array of strings. */
+static cJSON *csv_header(char *line) {
+  cJSON *names = cJSON_CreateArray();
+  for (char *cell = line, *next; names != NULL && cell != NULL; cell = next) {
+    next = strchr(cell, ',');
+    if (next != NULL) *next++ = '\0';
+    if (!cJSON_AddItemToArray(names, cJSON_CreateString(cell))) {
+      cJSON_Delete(names);
+      return NULL;
+    }
+  }
+  return names;
+}
+
+/* The data lines of a CSV file as raw records named by its header. */
+static cJSON *read_records(FILE *f, const char *path, const cJSON *header) {
+  cJSON *rows = cJSON_CreateArray();
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  rewind(f);
+  int first = 1;
+  while (rows != NULL && (len = getline(&line, &cap, f)) >= 0) {
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (len == 0 || (first && (first = 0, 1))) continue; /* blank, or the header */
+    cJSON *rec = csv_record(header, line);
+    if (rec == NULL || !cJSON_AddItemToArray(rows, rec)) {
+      cJSON_Delete(rec);
+      fprintf(stderr, "trainctl: %s: out of memory\n", path);
+      cJSON_Delete(rows);
+      rows = NULL;
+    }
+  }
+  free(line);
+  return rows;
+}
+
+/* The rows of a CSV file as a JSON array of arrays, or (*records set) of
+ * raw records when a data row holds other than numbers and a header names
+ * the columns. */
+static cJSON *read_csv(const char *path, int *records) {
   FILE *f = fopen(path, "r");
   if (f == NULL) {
     fprintf(stderr, "trainctl: cannot open %s: %s\n", path, strerror(errno));
     return NULL;
   }
-  cJSON *rows = cJSON_CreateArray();
+  cJSON *rows = cJSON_CreateArray(), *header = NULL;
   char *line = NULL;
   size_t cap = 0;
   long number = 0;
   ssize_t len;
+  *records = 0;
   while (rows != NULL && (len = getline(&line, &cap, f)) >= 0) {
     number++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
     if (len == 0) continue;
+    char *copy = header == NULL && number == 1 ? strdup(line) : NULL;
     cJSON *row = csv_row(line);
-    if (row == NULL && number == 1) continue; /* the header */
+    if (row == NULL && number == 1) { /* the header */
+      header = copy != NULL ? csv_header(copy) : NULL;
+      free(copy);
+      continue;
+    }
+    free(copy);
+    if (row == NULL && header != NULL) { /* text or blank cells: a table's records */
+      cJSON_Delete(rows);
+      rows = read_records(f, path, header);
+      *records = 1;
+      break;
+    }
     if (row == NULL || !cJSON_AddItemToArray(rows, row)) {
       fprintf(stderr, "trainctl: %s line %ld: every cell must be a number\n", path, number);
       cJSON_Delete(rows);
       rows = NULL;
     }
   }
+  cJSON_Delete(header);
   free(line);
   fclose(f);
   return rows;
@@ -111,6 +185,7 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
 
   cJSON *inputs = NULL, *body = NULL;
   char *text = NULL;
+  int records = 0;
   tc_reply reply = {0};
   if (input != NULL) {
     inputs = cJSON_ParseWithOpts(input, NULL, 1);
@@ -118,11 +193,11 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
       cJSON_Delete(inputs);
       return tc_usage_error("predict ", "--input must be a JSON array of rows, like [[0,1]]");
     }
-  } else if ((inputs = read_csv(csv)) == NULL) {
+  } else if ((inputs = read_csv(csv, &records)) == NULL) {
     return TC_FAIL;
   }
   body = cJSON_CreateObject();
-  if (body == NULL || !cJSON_AddItemToObject(body, "inputs", inputs)) {
+  if (body == NULL || !cJSON_AddItemToObject(body, records ? "records" : "inputs", inputs)) {
     cJSON_Delete(inputs);
     rc = TC_FAIL;
     goto exit;

@@ -111,7 +111,7 @@ def test_overflowing_number_in_dataset(client):
 
 
 @pytest.mark.parametrize("query,csv,field", [
-    ({"name": "c", "target": "y"}, "a,b,y\n1,2,3\n4,oops,5\n", "row 2, column b"),
+    ({"name": "c", "target": "y"}, "a,b,y\n" + "1,2,3\n" * 20 + "4,oops,5\n", "column b"),
     ({"name": "c"}, "a,y\n1,2\n", "target"),
     ({"target": "y"}, "a,y\n1,2\n", "name"),
     ({"name": "bad name", "target": "y"}, "a,y\n1,2\n", "name"),

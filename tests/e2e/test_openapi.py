@@ -307,6 +307,42 @@ def test_operations_and_their_errors_fit_the_document(proxied):
                                                                  "samples": 0}),
             400, request_invalid=True)
 
+    # ---- a typed table: raw CSV and records up, a model without inputs, records predicted -------
+    csv = "id;island;mass;seen;species\n" + "".join(
+        f"{i};{('Biscoe', 'Dream')[i % 2]};{'' if i % 7 == 0 else 3000 + 37 * i};"
+        f"2021-0{1 + i % 9}-1{i % 10};{('Adelie', 'Gentoo', '')[i % 3]}\n" for i in range(60))
+    birds = ok(via("POST", "/v1/datasets?name=birds&target=species&ignore=id&delimiter=%3B",
+                   csv.encode(), content_type="text/csv"), 201).json()
+    ok(via("GET", f"/v1/datasets/{birds['id']}"), 200)
+    ok(via("POST", "/v1/datasets", {"name": "birds-json", "target": "species", "records": [
+        {"island": "Biscoe", "mass": 4200, "species": "Gentoo"},
+        {"island": "Dream", "mass": None, "species": "Adelie"}]}), 201)
+    refused(via("POST", "/v1/datasets", {"name": "r", "target": "y", "records": []}), 400,
+            request_invalid=True)
+    refused(via("POST", "/v1/datasets?name=t&target=species&types=mass:text", csv.encode(),
+                content_type="text/csv"), 400)
+    table_spec = {"name": "birds", "loss": "cross_entropy", "layers": [
+        {"type": "dense", "units": 2, "activation": "softmax"}],
+        "preprocess": {"types": {"number": {"impute": "median"}}}}
+    birds_model = ok(via("POST", "/v1/models", table_spec), 201).json()
+    refused(via("POST", "/v1/models", dict(table_spec, preprocess={"types": {"text": {}}})), 400,
+            request_invalid=True)
+    table_job = ok(via("POST", "/v1/jobs", {"model": birds_model["id"], "dataset": birds["id"],
+                                            "epochs": 2}), 202).json()
+    assert wait_job(via, table_job["id"])["state"] == "succeeded"
+    ok(via("GET", f"/v1/models/{birds_model['id']}"), 200)
+    record = {"island": "Biscoe", "mass": 4100, "seen": "2021-05-05"}
+    ok(via("POST", f"/v1/models/{birds_model['id']}/predict", {"records": [record, {}]}), 200)
+    refused(via("POST", f"/v1/models/{birds_model['id']}/predict",
+                {"records": [dict(record, mass="heavy")]}), 400)
+    refused(via("POST", f"/v1/models/{model['id']}/predict", {"records": [record]}), 400)
+    ok(via("GET", f"/v2/models/{birds_model['id']}"), 200)
+    ok(via("POST", f"/v2/models/{birds_model['id']}/infer", {"inputs": [
+        {"name": "island", "shape": [2], "datatype": "BYTES", "data": ["Biscoe", None]},
+        {"name": "mass", "shape": [2, 1], "datatype": "FP64", "data": [[4100], [None]]}]}), 200)
+    refused(via("POST", f"/v2/models/{birds_model['id']}/infer", {"inputs": [
+        {"name": "island", "shape": [1], "datatype": "FP64", "data": ["Biscoe"]}]}), 400)
+
     # ---- evaluations -----------------------------------------------------------------------------
     ev = ok(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": xor["id"]}), 201).json()
     refused(via("POST", f"/v1/models/{model['id']}/evaluate", {"dataset": 999}), 404)

@@ -226,7 +226,7 @@ def test_server_errors_exit_1(daemon, tmp_path):
     r = trainctl(url, "models", "create", write(tmp_path, "bad.json", json.dumps(bad)))
     assert r.returncode == 1 and "(field layers[0].units)" in r.stderr
     assert "{" not in r.stderr  # the message, not the raw JSON
-    r = trainctl(url, "datasets", "upload", write(tmp_path, "bad.csv", "a,y\n1,2\nx,3\n"),
+    r = trainctl(url, "datasets", "upload", write(tmp_path, "bad.csv", "a,y\n1,2\n3\n"),
                  "--target", "y")
     assert r.returncode == 1 and r.stderr.startswith("trainctl: ")
     r = trainctl(url, "datasets", "upload", str(tmp_path / "missing.csv"), "--target", "y")

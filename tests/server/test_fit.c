@@ -160,7 +160,7 @@ Test(fit, an_unreadable_stored_spec_is_an_internal_error) {
 Test(fit, a_dataset_loads_whole_as_nn_data) {
   fit_data f;
   api_error err = {0};
-  cr_assert_eq(fit_data_load(st, regression_id, 0, &spec, model_id, &f, &err), 0, "%s",
+  cr_assert_eq(fit_data_load(st, regression_id, 0, &spec, model_id, NULL, &f, &err), 0, "%s",
                err.message);
   cr_expect_eq(f.meta.id, regression_id);
   cr_expect_eq(f.d.rows, 3);
@@ -181,7 +181,7 @@ Test(fit, a_sample_reads_that_many_rows_spread_over_the_dataset) {
   ce.layers[1].act = NN_ACT_SOFTMAX;
   fit_data f;
   api_error err = {0};
-  cr_assert_eq(fit_data_load(st, classes_id, 2, &ce, model_id, &f, &err), 0, "%s", err.message);
+  cr_assert_eq(fit_data_load(st, classes_id, 2, &ce, model_id, NULL, &f, &err), 0, "%s", err.message);
   cr_expect_eq(f.meta.rows, 3); /* the whole dataset's */
   cr_expect_eq(f.d.rows, 2);
   cr_expect_eq(f.d.classes, 2);
@@ -196,7 +196,7 @@ Test(fit, a_missing_dataset_is_not_found_naming_dataset) {
   fit_data f;
   store_dataset meta = {0};
   api_error err = {0};
-  expect_error(fit_data_load(st, 999, 0, &spec, model_id, &f, &err), &err, API_NOT_FOUND,
+  expect_error(fit_data_load(st, 999, 0, &spec, model_id, NULL, &f, &err), &err, API_NOT_FOUND,
                "dataset", "no dataset with id 999");
   fit_data_clear(&f);
   expect_error(fit_dataset_load(st, 999, &spec, model_id, &meta, &err), &err, API_NOT_FOUND,
@@ -216,7 +216,7 @@ static void expect_misfit(int64_t id, const nn_spec *s, const char *format) {
   expect_error(fit_dataset_load(st, id, s, model_id, &meta, &err), &err, API_UNPROCESSABLE,
                "dataset", want);
   store_dataset_clear(&meta);
-  expect_error(fit_data_load(st, id, 0, s, model_id, &f, &err), &err, API_UNPROCESSABLE,
+  expect_error(fit_data_load(st, id, 0, s, model_id, NULL, &f, &err), &err, API_UNPROCESSABLE,
                "dataset", want);
   fit_data_clear(&f);
 }
@@ -325,7 +325,7 @@ Test(fit, stored_spec_dataset_and_weights_round_trip_into_core_objects) {
   cr_assert_eq(fit_model_load(st, model_id, "id", &row, &got, &err), 0, "%s", err.message);
   cr_assert_eq(fit_weights_load(st, model_id, 0, &w, &err), 0, "%s", err.message);
   cr_assert_eq(fit_weights_load(st, model_id, v1, &old, &err), 0, "%s", err.message);
-  cr_assert_eq(fit_data_load(st, regression_id, 0, nn_model_spec(w.model), model_id, &f, &err),
+  cr_assert_eq(fit_data_load(st, regression_id, 0, nn_model_spec(w.model), model_id, NULL, &f, &err),
                0, "%s", err.message);
   cr_expect_eq(w.version, v2);
   cr_expect_eq(w.newest, v2);

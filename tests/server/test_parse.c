@@ -462,6 +462,23 @@ Test(parse_spec, xor_example) {
   cr_assert_eq(nn_spec_param_count(&spec), 33);
 }
 
+/* Without inputs a model takes a table's columns (issue 14): inputs 0,
+ * left out when printed. */
+Test(parse_spec, inputs_may_come_from_a_table) {
+  cJSON *root = cJSON_Parse("{\"name\":\"t\",\"layers\":[{\"type\":\"dense\",\"units\":1}],"
+                            "\"loss\":\"mse\",\"preprocess\":{\"types\":{\"number\":"
+                            "{\"impute\":\"median\"}}}}");
+  nn_spec spec;
+  char name[PARSE_NAME_MAX + 1];
+  api_error err;
+  cr_assert_eq(parse_spec(root, &spec, name, &err), 0, "%s", err.message);
+  cr_expect_eq(spec.inputs, 0);
+  cJSON *out = parse_spec_to_json(&spec, name);
+  cr_expect_null(cJSON_GetObjectItemCaseSensitive(out, "inputs"));
+  cJSON_Delete(out);
+  cJSON_Delete(root);
+}
+
 Test(parse_spec, defaults_are_filled_and_printed) {
   const char *s = "{\"name\":\"m\",\"inputs\":3,\"layers\":[{\"type\":\"dense\",\"units\":4,"
                   "\"activation\":\"leaky_relu\"},{\"type\":\"dropout\",\"rate\":0.5},"
@@ -586,8 +603,15 @@ Test(parse_spec, rejects_bad_values) {
        .says = "layers is required"},
       {.text = "{\"name\":\"m\",\"inputs\":0,\"layers\":[" DENSE1 "],\"loss\":\"mse\"}",
        .field = "inputs", .says = "positive integer"},
-      {.text = "{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\"}", .field = "inputs",
-       .says = "required"},
+      {.text = "{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"preprocess\":"
+               "{\"types\":{\"text\":{}}}}",
+       .field = "preprocess.types.text", .says = "not a column type"},
+      {.text = "{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"preprocess\":"
+               "{\"columns\":{\"a\":{\"impute\":\"mode\"}}}}",
+       .field = "preprocess.columns.a.impute", .says = "must be one of"},
+      {.text = "{\"name\":\"m\",\"layers\":[" DENSE1 "],\"loss\":\"mse\",\"preprocess\":"
+               "{\"types\":{\"category\":{\"max_categories\":0}}}}",
+       .field = "preprocess.types.category.max_categories", .says = "positive integer"},
       {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "]}", .field = "loss",
        .says = "required"},
       {.text = "{\"name\":\"m\",\"inputs\":2,\"layers\":[" DENSE1 "],\"loss\":\"hinge\"}",

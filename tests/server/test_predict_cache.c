@@ -89,7 +89,7 @@ static float predicted(nn_weights *w) {
 static void expect_version_missing(int64_t version) {
   nn_weights *w = (nn_weights *)1; /* must be reset */
   api_error err = {0};
-  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, NULL, &err),
+  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, NULL, NULL, &err),
                -API_NOT_FOUND, "version %lld", (long long)version);
   cr_expect_null(w);
   cr_expect_str_eq(err.field, "version");
@@ -99,7 +99,7 @@ static void expect_version_missing(int64_t version) {
 static nn_weights *acquire(int64_t version, char **classes) {
   nn_weights *w = NULL;
   api_error err = {0};
-  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, classes, &err), 0,
+  cr_assert_eq(predict_cache_acquire_version(cache, st, model_id, version, &w, classes, NULL, &err), 0,
                "version %lld: %s", (long long)version, err.message);
   cr_assert_not_null(w);
   return w;
@@ -109,14 +109,14 @@ Test(predict_cache, untrained_models_have_no_version) {
   nn_weights *w = NULL;
   int64_t version;
   api_error err = {0};
-  cr_expect_eq(predict_cache_acquire(cache, st, model_id, &w, &version, NULL, &err), -API_CONFLICT);
+  cr_expect_eq(predict_cache_acquire(cache, st, model_id, &w, &version, NULL, NULL, &err), -API_CONFLICT);
   expect_version_missing(1);
 }
 
 Test(predict_cache, unknown_models_are_not_found) {
   nn_weights *w = NULL;
   api_error err = {0};
-  cr_expect_eq(predict_cache_acquire_version(cache, st, model_id + 1, 1, &w, NULL, &err),
+  cr_expect_eq(predict_cache_acquire_version(cache, st, model_id + 1, 1, &w, NULL, NULL, &err),
                -API_NOT_FOUND);
   cr_expect_str_eq(err.field, "id");
 }
@@ -136,7 +136,7 @@ Test(predict_cache, the_newest_pinned_is_the_cached_newest) {
   cr_expect_neq(w2, w);
   int64_t newest = 0;
   api_error err = {0};
-  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &newest, NULL, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &newest, NULL, NULL, &err), 0);
   cr_expect_eq(newest, v2);
   cr_expect_eq(again, w2, "the store's v2 was cached");
   nn_weights_unref(again);
@@ -150,7 +150,7 @@ Test(predict_cache, older_versions_answer_with_their_own_weights_and_classes) {
   nn_weights *newest = NULL;
   int64_t version = 0;
   api_error err = {0};
-  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &newest, &version, NULL, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &newest, &version, NULL, NULL, &err), 0);
   cr_assert_eq(version, v2);
   char *classes = NULL;
   nn_weights *old = acquire(v1, &classes);
@@ -159,7 +159,7 @@ Test(predict_cache, older_versions_answer_with_their_own_weights_and_classes) {
   cr_expect_neq(predicted(old), predicted(newest), "v1 predicts as v1, not as the newest");
   /* pinning an older version never replaces the newest in the cache */
   nn_weights *again = NULL;
-  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &version, &classes, &err), 0);
+  cr_assert_eq(predict_cache_acquire(cache, st, model_id, &again, &version, &classes, NULL, &err), 0);
   cr_expect_eq(version, v2);
   cr_expect_eq(again, newest);
   cr_expect_str_eq(classes, "[\"c\",\"d\"]");

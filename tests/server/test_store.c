@@ -122,8 +122,8 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
- * searches (9). */
-#define STORE_SCHEMA_VERSION 9
+ * searches (9), typed tables (10). */
+#define STORE_SCHEMA_VERSION 10
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1773,6 +1773,10 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  /* migration 10 rebuilds the datasets table: the jobs keep theirs */
+  store_job kept = get_job(waiting);
+  cr_expect_eq(kept.dataset_id, ds);
+  store_job_clear(&kept);
   size_t n;
   store_event *ev = events_of(0, 0, &n);
   cr_assert_eq(n, 4); /* done's two epochs, then each job's state */
@@ -1891,6 +1895,7 @@ Test(store, upgrading_adds_the_evaluations_table) {
   store_close(st);
   st = NULL;
   raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
+          " ALTER TABLE model_versions DROP COLUMN encoding;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " PRAGMA user_version = 6");
   cr_assert_eq(store_open(path, &st), STORE_OK);

@@ -112,13 +112,14 @@ class Client:
         return self.call("POST", "/v1/datasets", body)
 
     def upload_csv(self, name: str, target: Union[str, Sequence[str]],
-                   csv: Union[str, bytes]) -> dict:
-        """POST /v1/datasets?name=&target= (text/csv); target: a column name or a list."""
+                   csv: Union[str, bytes], **options: str) -> dict:
+        """POST /v1/datasets?name=&target= (text/csv); target: a column name or a list.
+        options: ignore, types, na_values, delimiter (a table's: see docs/api.md)."""
         if not isinstance(target, str):
             target = ",".join(target)
         data = csv.encode() if isinstance(csv, str) else csv
         return self.call("POST", "/v1/datasets", data, "text/csv",
-                         {"name": name, "target": target})
+                         {"name": name, "target": target, **options})
 
     def list_datasets(self) -> list[dict]:
         """GET /v1/datasets: summaries, with class_count instead of the class
@@ -190,6 +191,14 @@ class Client:
         version pins one of model_versions() (default: the newest)."""
         query = {"version": version} if version is not None else None
         return self.call("POST", f"/v1/models/{model_id}/predict", {"inputs": inputs},
+                         query=query)
+
+    def predict_records(self, model_id: int, records: Sequence[dict],
+                        version: Optional[int] = None) -> dict:
+        """POST /v1/models/{id}/predict with raw records (a model trained on a
+        table): one dict of column values per row, columns by name."""
+        query = {"version": version} if version is not None else None
+        return self.call("POST", f"/v1/models/{model_id}/predict", {"records": list(records)},
                          query=query)
 
     def gradcheck(self, model_id: int, dataset: int, samples: int = 8,

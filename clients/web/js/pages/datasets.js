@@ -51,6 +51,22 @@ function classesCell(d) {
   return h('span', {}, `${int(d.class_count)} class${d.class_count === 1 ? '' : 'es'}`);
 }
 
+// A typed table's columns (issue 14): type, blanks, distinct values, and the
+// most frequent categories or the range of numbers and dates.
+function profile(d) {
+  const range = (c) => c.top.length > 0
+    ? c.top.slice(0, 3).map((t) => `${t.value} (${int(t.count)})`).join(', ')
+    : c.min === null ? '' : `${c.min} … ${c.max}`;
+  return h('table', {class: 'table', id: 'dataset-profile'},
+    h('thead', {}, h('tr', {}, h('th', {}, 'Column'), h('th', {}, 'Type'),
+      h('th', {class: 'num'}, 'Missing'), h('th', {class: 'num'}, 'Distinct'),
+      h('th', {}, 'Top or range'))),
+    h('tbody', {}, d.columns.map((c) => h('tr', {},
+      h('td', {}, c.name, c.name === d.target ? h('span', {class: 'muted small'}, ' target') : null),
+      h('td', {}, c.type), h('td', {class: 'num'}, int(c.missing)),
+      h('td', {class: 'num'}, int(c.distinct)), h('td', {class: 'small'}, range(c))))));
+}
+
 export function mount(main) {
   const tbody = h('tbody');
   const file = h('input', {type: 'file', name: 'file', id: 'dataset-file', accept: '.csv,text/csv',
@@ -127,7 +143,8 @@ export function mount(main) {
         h('strong', {}, d.name), ` — ${int(d.rows)} rows × ${d.features} features, `,
         d.task === 'classification'
           ? `${d.classes.length} classes: ${d.classes.join(', ')}`
-          : `${d.outputs} output${d.outputs === 1 ? '' : 's'} (regression)`));
+          : `${d.outputs} output${d.outputs === 1 ? '' : 's'} (regression)`),
+      d.kind === 'table' ? profile(d) : null);
       form.reset();
       replace(target, h('option', {value: ''}, 'choose a file first'));
       target.disabled = true;
