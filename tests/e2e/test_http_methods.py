@@ -27,6 +27,7 @@ def env(tmp_path_factory):
     ev = c.evaluate(model["id"], ds["id"])
     search = c.create_search(model["id"], ds["id"], {"epochs": 1, "batch_size": 4, "validation_split": 0.5},
                              {"job.batch_size": {"choice": [2, 4]}}, method="grid")
+    c.wait_search(search["id"])  # its trials' jobs change /v1/jobs while they run
     yield d, {"id": model["id"], "job": job["id"], "dataset": ds["id"], "name": "head-net",
               "eid": ev["id"], "search": search["id"]}
     rc = d.stop()
