@@ -167,6 +167,7 @@ static void check_match(const route *t, size_t n, const char *method, const char
   int split = ref_split(path, &rp) == 0;
   int path_known = 0, method_known = 0, bodyless = 0;
   char allow[256] = "";
+  const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method; /* HEAD is GET's */
   for (size_t r = 0; split && r < n; r++) {
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
@@ -179,16 +180,17 @@ static void check_match(const route *t, size_t n, const char *method, const char
     char listed[260];
     snprintf(listed, sizeof listed, ", %s,", allow);
     if (strstr(listed, item) == NULL)
-      snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-               allow[0] != '\0' ? ", " : "", t[r].method);
-    if (strcmp(t[r].method, method) != 0) continue;
+      snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s",
+               allow[0] != '\0' ? ", " : "", t[r].method,
+               strcmp(t[r].method, "GET") == 0 ? ", HEAD" : "");
+    if (strcmp(t[r].method, as) != 0) continue;
     method_known = 1;
     bodyless |= media_of(&t[r]) == NULL;
   }
   if (rc == 0) {
     const route *r = m.route;
     FUZZ_CHECK(r != NULL && r >= t && r < t + n, "no route returned");
-    FUZZ_CHECK(strcmp(r->method, method) == 0, "%s answered by a %s route", method, r->method);
+    FUZZ_CHECK(strcmp(r->method, as) == 0, "%s answered by a %s route", method, r->method);
     uint64_t ids[ROUTE_MAX_IDS];
     size_t n_ids;
     const char *name;
@@ -204,6 +206,10 @@ static void check_match(const route *t, size_t n, const char *method, const char
     return;
   }
   FUZZ_CHECK(m.route == NULL, "a failed match returns a route");
+  if (rc == -(int)API_NOT_IMPLEMENTED) { /* a method HTTP does not define: 501 before any path */
+    fuzz_check_refusal(rc, &err, API_NOT_IMPLEMENTED);
+    return;
+  }
   if (!path_known) {
     fuzz_check_refusal(rc, &err, API_NOT_FOUND);
   } else if (!method_known) {
