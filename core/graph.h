@@ -167,6 +167,12 @@ const float *nn_graph_grads(const nn_graph *g);
 /** Node i's parameters: offset and count in the buffer (0 for none). */
 void nn_graph_node_params(const nn_graph *g, int node, size_t *off, size_t *count);
 
+/** @return the number of nodes. */
+int nn_graph_nodes(const nn_graph *g);
+
+/** Node i (spec order) as compiled: its spec with the defaults resolved. */
+const nn_node_spec *nn_graph_node(const nn_graph *g, int node);
+
 /** Non-trained state (batchnorm running mean then variance per node) (S,). */
 size_t nn_graph_state_count(const nn_graph *g);
 float *nn_graph_state(nn_graph *g);

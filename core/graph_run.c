@@ -146,6 +146,13 @@ void nn_graph_node_params(const nn_graph *g, int node, size_t *off, size_t *coun
   *count = g->nodes[node].n_params;
 }
 
+const nn_node_spec *nn_graph_node(const nn_graph *g, int node) {
+  assert(node >= 0 && node < g->spec.n_nodes);
+  return &g->nodes[node].s;
+}
+
+int nn_graph_nodes(const nn_graph *g) { return g->spec.n_nodes; }
+
 size_t nn_graph_state_count(const nn_graph *g) { return g->n_state; }
 
 float *nn_graph_state(nn_graph *g) { return g->state; }

@@ -10,13 +10,14 @@
 #include "api_ops.h"
 #include "api_predict.h"
 #include "api_searches.h"
+#include "api_trace.h"
 #include "api_v2.h"
 #include "api_web.h"
 #include "router.h"
 
 /* Adding an endpoint is adding a row. Rows sharing a method and pattern must
- * differ by media type (see router.h). Reads are ROUTE_READ, and so is
- * predict, a POST that changes nothing; rows without .access need the full
+ * differ by media type (see router.h). Reads are ROUTE_READ, and so are
+ * predict and trace, POSTs that change nothing; rows without .access need the full
  * token. */
 static const route routes[] = {
     {.method = "GET", .pattern = "/healthz", .handler = api_ops_healthz, .access = ROUTE_OPEN},
@@ -67,6 +68,8 @@ static const route routes[] = {
     /* stores what it computes: the full token */
     {.method = "POST", .pattern = "/v1/models/{id}/evaluate", .body = ROUTE_BODY_JSON,
      .handler = api_evaluate},
+    {.method = "POST", .pattern = "/v1/models/{id}/trace", .body = ROUTE_BODY_JSON,
+     .handler = api_trace, .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/models/{id}/evaluations", .handler = api_evaluations_list,
      .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/models/{id}/evaluations/{eid}",

@@ -306,6 +306,11 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("POST", f"/v1/models/{model['id']}/gradcheck", {"dataset": xor["id"],
                                                                  "samples": 0}),
             400, request_invalid=True)
+    ok(via("POST", f"/v1/models/{model['id']}/trace", {"input": [1, 0], "target": 1},
+           token=READ_TOKEN), 200)
+    refused(via("POST", f"/v1/models/{model['id']}/trace", {"input": [1, 0]}), 400,
+            request_invalid=True)
+    refused(via("POST", f"/v1/models/{model['id']}/trace", {"input": [1], "target": 1}), 400)
 
     # ---- a typed table: raw CSV and records up, a model without inputs, records predicted -------
     csv = "id;island;mass;seen;species\n" + "".join(
@@ -336,6 +341,8 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("POST", f"/v1/models/{birds_model['id']}/predict",
                 {"records": [dict(record, mass="heavy")]}), 400)
     refused(via("POST", f"/v1/models/{model['id']}/predict", {"records": [record]}), 400)
+    ok(via("POST", f"/v1/models/{birds_model['id']}/trace", {"record": record,
+                                                              "target": "Gentoo"}), 200)
     ok(via("GET", f"/v2/models/{birds_model['id']}"), 200)
     ok(via("POST", f"/v2/models/{birds_model['id']}/infer", {"inputs": [
         {"name": "island", "shape": [2], "datatype": "BYTES", "data": ["Biscoe", None]},
