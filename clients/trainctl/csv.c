@@ -47,33 +47,15 @@ static char sniff(const char *text, size_t len) {
   return candidates[best];
 }
 
-/* Appends cell to csv->cells (*n of *cap used), growing it by doubling.
- * @return 0 or -1 (out of memory) */
-static int push(tc_csv *csv, size_t *n, size_t *cap, char *cell) {
-  if (*n == *cap) {
-    size_t grown = *cap ? 2 * *cap : 64;
-    if (grown < *cap || grown > SIZE_MAX / sizeof *csv->cells) return -1;
-    char **cells = realloc(csv->cells, grown * sizeof *cells);
-    if (cells == NULL) return -1;
-    csv->cells = cells;
-    *cap = grown;
-  }
-  csv->cells[(*n)++] = cell;
-  return 0;
-}
-
-/* The line the row csv->rows starts on, into csv->lines (*cap). */
-static int push_line(tc_csv *csv, size_t *cap, size_t line) {
-  if (csv->rows == *cap) {
-    size_t grown = *cap ? 2 * *cap : 64;
-    if (grown < *cap || grown > SIZE_MAX / sizeof *csv->lines) return -1;
-    size_t *lines = realloc(csv->lines, grown * sizeof *lines);
-    if (lines == NULL) return -1;
-    csv->lines = lines;
-    *cap = grown;
-  }
-  csv->lines[csv->rows] = line;
-  return 0;
+/* array (of *cap items of size bytes) with room for item n: itself, or a
+ * copy twice as large; NULL (array left as it was) when out of memory. */
+static void *reserve(void *array, size_t *cap, size_t n, size_t size) {
+  if (n < *cap) return array;
+  size_t grown = *cap ? 2 * *cap : 64;
+  if (grown < *cap || grown > SIZE_MAX / size) return NULL;
+  void *bigger = realloc(array, grown * size);
+  if (bigger != NULL) *cap = grown;
+  return bigger;
 }
 
 int tc_csv_read(const char *path, tc_csv *csv) {
@@ -91,7 +73,10 @@ int tc_csv_read(const char *path, tc_csv *csv) {
       continue;
     }
     size_t start = line, cells = 0;
-    if (push_line(csv, &line_cap, line) != 0) goto oom;
+    size_t *lines = reserve(csv->lines, &line_cap, csv->rows, sizeof *lines);
+    if (lines == NULL) goto oom;
+    csv->lines = lines;
+    lines[csv->rows] = line;
     for (;;) { /* one cell of the record */
       char *cell = text + w;
       if (i < len && text[i] == '"') {
@@ -127,7 +112,10 @@ int tc_csv_read(const char *path, tc_csv *csv) {
       assert(w <= i);
       char end = i < len ? text[i] : '\n';
       text[w++] = '\0'; /* over the separator, or at the end of the buffer */
-      if (push(csv, &n, &cap, cell) != 0) goto oom;
+      char **all = reserve(csv->cells, &cap, n, sizeof *all);
+      if (all == NULL) goto oom;
+      csv->cells = all;
+      all[n++] = cell;
       cells++;
       if (i < len) i++;
       if (end == csv->delim) continue;
