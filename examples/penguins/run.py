@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The Palmer penguins as they come (penguins_raw.csv: text columns, "NA"
 cells, dates, id columns) through the Python client, beside scikit-learn:
 both learn a penguin's sex from the other columns on the same 80% of the
