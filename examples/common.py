@@ -62,15 +62,20 @@ def to_csv(header, rows):
 
 def train(client, directory, name, header, rows):
     """Upload rows as the CSV dataset `name` (its target: the last column),
-    create the model of directory/model.json and train it with
-    directory/job.json, printing about ten of its epochs' metrics.
-    Exits when the job does not succeed. @return the model id"""
+    then train_on it. @return the model id"""
     ds = client.upload_csv(name, header[-1], to_csv(header, rows))
     print(f"dataset {ds['id']}: {ds['rows']} rows, {ds['features']} features, {ds['task']}")
+    return train_on(client, directory, ds["id"])
+
+
+def train_on(client, directory, dataset):
+    """Create the model of directory/model.json and train it on the stored
+    dataset with directory/job.json, printing about ten of its epochs' metrics.
+    Exits when the job does not succeed. @return the model id"""
     with open(os.path.join(directory, "model.json")) as f:
         model = client.create_model(json.load(f))
     with open(os.path.join(directory, "job.json")) as f:
-        job = client.create_job(model=model["id"], dataset=ds["id"], **json.load(f))
+        job = client.create_job(model=model["id"], dataset=dataset, **json.load(f))
     print(f"model {model['id']}, job {job['id']}")
     every = max(1, job["epochs"] // 10)
     for m in client.follow(job["id"]):

@@ -51,8 +51,8 @@ train() {
        /^epoch / && e[1] % every == 0 || /^job / { print }' "$work/train.log"
 }
 
-# predict: the model's outputs for $work/test.csv into $work/predicted, one
-# "ROW OUTPUTS... [LABEL]" line a row after a header line.
+# predict: the model's outputs for $work/test.csv into $work/predicted, CSV:
+# a "row,output_0,...[,label]" header, then a line a row.
 predict() {
   "$TRAINCTL" predict "$model" --csv "$work/test.csv" > "$work/predicted"
 }
@@ -62,7 +62,7 @@ predict() {
 # one output rounded at 0.5 against a 0/1 target), or "WHAT RMSE 0.0042 (80
 # rows)" for KIND rmse (the one output against a number).
 score() {
-  awk 'NR > 1 { print $2, $NF }' "$work/predicted" | paste -d ' ' - "$work/expected" |
+  awk -F, 'NR > 1 { print $2, $NF }' "$work/predicted" | paste -d ' ' - "$work/expected" |
     awk -v kind="$1" -v what="$2" '
       { n++; d = $1 - $3; se += d * d }
       kind == "label" { right += $2 == $3 }

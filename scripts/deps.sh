@@ -7,11 +7,12 @@
 #   scripts/deps.sh fuzz     also clang with libFuzzer and the sanitizer runtimes
 set -eu
 
+# r-cran-palmerpenguins is for its data only: examples/penguins reads its raw CSV.
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libyajl-dev libsodium-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
 python3-sklearn chromium libgnutls28-dev openssl openmpi-bin libopenmpi-dev
-libprotobuf-c-dev protobuf-c-compiler python3-onnx python3-torch"
+libprotobuf-c-dev protobuf-c-compiler python3-onnx python3-torch r-cran-palmerpenguins"
 if [ "${1:-}" = bench ]; then
   pkgs="$pkgs python3-torch python3-numpy python3-sklearn libfann-dev wrk"
 fi

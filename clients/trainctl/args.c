@@ -84,6 +84,11 @@ int tc_parse_number(const char *cmd, const char *what, const char *text, double 
 }
 
 char *tc_read_file(const char *path) {
+  size_t len;
+  return tc_read_file_len(path, &len);
+}
+
+char *tc_read_file_len(const char *path, size_t *out_len) {
   char *text = NULL;
   size_t len = 0, cap = 0;
   FILE *f = fopen(path, "rb");
@@ -110,6 +115,7 @@ char *tc_read_file(const char *path) {
     goto fail;
   }
   text[len] = '\0';
+  *out_len = len;
   fclose(f);
   return text;
 

@@ -1,140 +1,160 @@
-/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE [--version N]. */
+/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE [--id COLUMN] [--version N]. */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tc.h"
 
 static const char help[] =
     "usage: trainctl predict MODEL --input '[[x1,x2,...],...]' [--version N]\n"
-    "       trainctl predict MODEL --csv FILE [--version N]\n"
+    "       trainctl predict MODEL --csv FILE [--id COLUMN] [--version N]\n"
     "\n"
     "Prints each row's outputs from the model's newest weights (or version N of\n"
-    "those `trainctl models versions MODEL` lists) and, for a\n"
-    "classification model, the predicted label. The CSV holds one row of numeric\n"
-    "inputs a line; a first line with a non-numeric cell is taken as a header.\n"
-    "For a model trained on a table, rows with text or blank cells go as raw\n"
-    "records named by the header (blank cells missing; no quoted cells).\n";
+    "those `trainctl models versions MODEL` lists) and, for a classification\n"
+    "model, the predicted label: a table for --input, CSV for --csv.\n"
+    "\n"
+    "--csv reads RFC 4180 CSV (quoted cells, \"\" for a quote, line breaks inside\n"
+    "quotes, CRLF, a UTF-8 byte order mark; cells separated by , ; tab or |). A\n"
+    "first row with a cell that is no number is a header. Rows of numbers go as\n"
+    "inputs; for a model trained on a table, rows with text or blank cells go as\n"
+    "raw records named by the header, a blank cell missing. It prints a header\n"
+    "and a line a row: the id column (--id COLUMN, else a header column named\n"
+    "id, left out of numeric inputs) or the row's number, output_0, output_1,\n"
+    "..., and label.\n";
 
-/* One CSV line as a JSON array of numbers, or NULL if a cell is not a number. */
-static cJSON *csv_row(char *line) {
-  cJSON *row = cJSON_CreateArray();
-  char *save = NULL;
-  for (char *cell = strtok_r(line, ",", &save); row != NULL && cell != NULL;
-       cell = strtok_r(NULL, ",", &save)) {
-    char *end;
-    errno = 0;
-    double v = strtod(cell, &end);
-    while (*end == ' ' || *end == '\t') end++;
-    if (end == cell || *end != '\0' || errno != 0 || !isfinite(v) ||
-        !cJSON_AddItemToArray(row, cJSON_CreateNumber(v))) {
-      cJSON_Delete(row);
-      return NULL;
-    }
-  }
-  return row;
+/* A cell that is a decimal number, into *v. */
+static int is_number(const char *cell, double *v) {
+  char *end;
+  errno = 0;
+  *v = strtod(cell, &end);
+  while (*end == ' ' || *end == '\t') end++;
+  return end != cell && *end == '\0' && errno == 0 && isfinite(*v);
 }
 
-/* One CSV line as a record named by header's cells: text values, an empty
- * cell null (missing); the server reads each as its column's type. */
-static cJSON *csv_record(const cJSON *header, char *line) {
-  cJSON *rec = cJSON_CreateObject();
-  const cJSON *name = header != NULL ? header->child : NULL;
-  for (char *cell = line, *next; rec != NULL && name != NULL; cell = next, name = name->next) {
-    next = strchr(cell, ',');
-    if (next != NULL) *next++ = '\0';
-    cJSON *v = *cell == '\0' ? cJSON_CreateNull() : cJSON_CreateString(cell);
-    if (v == NULL || !cJSON_AddItemToObject(rec, name->valuestring, v)) {
-      cJSON_Delete(v);
-      cJSON_Delete(rec);
-      return NULL;
-    }
-    if (next == NULL) break;
-  }
-  return rec;
+/* Whether every cell of row r is a number (id left aside). */
+static int numeric_row(const tc_csv *csv, size_t r, long id) {
+  double v;
+  for (size_t c = 0; c < csv->cols; c++)
+    if ((long)c != id && !is_number(csv->cells[r * csv->cols + c], &v)) return 0;
+  return 1;
 }
 
-/* The header's cells as a JSON array of strings. */
-static cJSON *csv_header(char *line) {
-  cJSON *names = cJSON_CreateArray();
-  for (char *cell = line, *next; names != NULL && cell != NULL; cell = next) {
-    next = strchr(cell, ',');
-    if (next != NULL) *next++ = '\0';
-    if (!cJSON_AddItemToArray(names, cJSON_CreateString(cell))) {
-      cJSON_Delete(names);
-      return NULL;
-    }
-  }
-  return names;
-}
-
-/* The data lines of a CSV file as raw records named by its header. */
-static cJSON *read_records(FILE *f, const char *path, const cJSON *header) {
+/* Rows first.. as a JSON array of arrays of numbers, the id column left out. */
+static cJSON *inputs_of(const tc_csv *csv, size_t first, long id) {
   cJSON *rows = cJSON_CreateArray();
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  rewind(f);
-  int first = 1;
-  while (rows != NULL && (len = getline(&line, &cap, f)) >= 0) {
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-    if (len == 0 || (first && (first = 0, 1))) continue; /* blank, or the header */
-    cJSON *rec = csv_record(header, line);
-    if (rec == NULL || !cJSON_AddItemToArray(rows, rec)) {
-      cJSON_Delete(rec);
-      fprintf(stderr, "trainctl: %s: out of memory\n", path);
-      cJSON_Delete(rows);
-      rows = NULL;
+  for (size_t r = first; rows != NULL && r < csv->rows; r++) {
+    cJSON *row = cJSON_CreateArray();
+    if (!cJSON_AddItemToArray(rows, row)) {
+      cJSON_Delete(row);
+      goto oom;
+    }
+    for (size_t c = 0; c < csv->cols; c++) {
+      double v;
+      if ((long)c == id) continue;
+      int ok = is_number(csv->cells[r * csv->cols + c], &v);
+      assert(ok); /* numeric_row said so */
+      (void)ok;
+      if (!cJSON_AddItemToArray(row, cJSON_CreateNumber(v))) goto oom;
     }
   }
-  free(line);
   return rows;
+
+oom:
+  cJSON_Delete(rows);
+  return NULL;
 }
 
-/* The rows of a CSV file as a JSON array of arrays, or (*records set) of
- * raw records when a data row holds other than numbers and a header names
- * the columns. */
-static cJSON *read_csv(const char *path, int *records) {
-  FILE *f = fopen(path, "r");
-  if (f == NULL) {
-    fprintf(stderr, "trainctl: cannot open %s: %s\n", path, strerror(errno));
-    return NULL;
-  }
-  cJSON *rows = cJSON_CreateArray(), *header = NULL;
-  char *line = NULL;
-  size_t cap = 0;
-  long number = 0;
-  ssize_t len;
-  *records = 0;
-  while (rows != NULL && (len = getline(&line, &cap, f)) >= 0) {
-    number++;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-    if (len == 0) continue;
-    char *copy = header == NULL && number == 1 ? strdup(line) : NULL;
-    cJSON *row = csv_row(line);
-    if (row == NULL && number == 1) { /* the header */
-      header = copy != NULL ? csv_header(copy) : NULL;
-      free(copy);
-      continue;
+/* Rows first.. as records named by row 0: each cell a string, the server
+ * reading it as its column's type; a blank cell null (missing). */
+static cJSON *records_of(const tc_csv *csv, size_t first) {
+  cJSON *rows = cJSON_CreateArray();
+  for (size_t r = first; rows != NULL && r < csv->rows; r++) {
+    cJSON *rec = cJSON_CreateObject();
+    if (!cJSON_AddItemToArray(rows, rec)) {
+      cJSON_Delete(rec);
+      goto oom;
     }
-    free(copy);
-    if (row == NULL && header != NULL) { /* text or blank cells: a table's records */
-      cJSON_Delete(rows);
-      rows = read_records(f, path, header);
-      *records = 1;
-      break;
-    }
-    if (row == NULL || !cJSON_AddItemToArray(rows, row)) {
-      fprintf(stderr, "trainctl: %s line %ld: every cell must be a number\n", path, number);
-      cJSON_Delete(rows);
-      rows = NULL;
+    for (size_t c = 0; c < csv->cols; c++) {
+      const char *cell = csv->cells[r * csv->cols + c];
+      cJSON *v = *cell == '\0' ? cJSON_CreateNull() : cJSON_CreateString(cell);
+      if (!cJSON_AddItemToObject(rec, csv->cells[c], v)) {
+        cJSON_Delete(v);
+        goto oom;
+      }
     }
   }
-  cJSON_Delete(header);
-  free(line);
-  fclose(f);
   return rows;
+
+oom:
+  cJSON_Delete(rows);
+  return NULL;
+}
+
+/* The column of row 0 named name (case-insensitively when loose), or -1. */
+static long column_named(const tc_csv *csv, const char *name, int loose) {
+  for (size_t c = 0; c < csv->cols; c++)
+    if ((loose ? strcasecmp : strcmp)(csv->cells[c], name) == 0) return (long)c;
+  return -1;
+}
+
+/* The body's rows from the CSV file path: "inputs" (rows of numbers) or
+ * "records" into *rows; *first the first data row, *id the id column or -1.
+ * Prints why and returns TC_FAIL or TC_USAGE when it cannot. */
+static int read_csv(const char *path, const char *id_name, tc_csv *csv, size_t *first,
+                    long *id, cJSON **rows, const char **key) {
+  if (tc_csv_read(path, csv) != TC_OK) return TC_FAIL;
+  *first = csv->rows > 0 && !numeric_row(csv, 0, -1); /* a header */
+  *id = *first ? column_named(csv, id_name != NULL ? id_name : "id", id_name == NULL) : -1;
+  if (id_name != NULL && *id < 0)
+    return tc_usage_error("predict ", "%s has no header column %s", path, id_name);
+  if (csv->rows == *first) {
+    fprintf(stderr, "trainctl: %s holds no rows to predict\n", path);
+    return TC_FAIL;
+  }
+  size_t r = *first;
+  while (r < csv->rows && numeric_row(csv, r, *id)) r++;
+  if (r < csv->rows && !*first) {
+    fprintf(stderr, "trainctl: %s line %zu: every cell must be a number, or a header row "
+            "must name the columns\n", path, csv->lines[r]);
+    return TC_FAIL;
+  }
+  *key = r < csv->rows ? "records" : "inputs"; /* text or blank cells: a table's records */
+  *rows = r < csv->rows ? records_of(csv, *first) : inputs_of(csv, *first, *id);
+  if (*rows == NULL) {
+    fprintf(stderr, "trainctl: out of memory reading %s\n", path);
+    return TC_FAIL;
+  }
+  return TC_OK;
+}
+
+/* The CSV answer: "ID,output_0,...[,label]" and a line a data row, the id
+ * column's cell or the row's number (from 1, as the server counts records). */
+static void print_csv(const tc_csv *csv, size_t first, long id, const cJSON *outputs,
+                      const cJSON *labels) {
+  int width = cJSON_GetArraySize(cJSON_GetArrayItem(outputs, 0));
+  tc_csv_put(stdout, id >= 0 ? csv->cells[id] : "row");
+  for (int k = 0; k < width; k++) printf(",output_%d", k);
+  fputs(labels != NULL ? ",label\n" : "\n", stdout);
+  int r = 0;
+  const cJSON *row;
+  cJSON_ArrayForEach(row, outputs) {
+    if (id >= 0 && first + (size_t)r < csv->rows)
+      tc_csv_put(stdout, csv->cells[(first + (size_t)r) * csv->cols + (size_t)id]);
+    else
+      printf("%d", r + 1);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, row) printf(",%.9g", v->valuedouble);
+    if (labels != NULL) {
+      const cJSON *label = cJSON_GetArrayItem(labels, r);
+      putchar(',');
+      if (cJSON_IsString(label)) tc_csv_put(stdout, label->valuestring);
+    }
+    putchar('\n');
+    r++;
+  }
 }
 
 /* "ROW  OUTPUTS  [LABEL]" lines, outputs aligned. */
@@ -166,9 +186,11 @@ static void print_outputs(const cJSON *outputs, const cJSON *labels) {
 }
 
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
-  const char *model = NULL, *input = NULL, *csv = NULL, *version_text = NULL;
+  const char *model = NULL, *input = NULL, *csv_path = NULL, *version_text = NULL,
+             *id_name = NULL;
   const tc_option opts[] = {{"--input", &input, NULL},
-                            {"--csv", &csv, NULL},
+                            {"--csv", &csv_path, NULL},
+                            {"--id", &id_name, NULL},
                             {"--version", &version_text, NULL},
                             {NULL, NULL, NULL}};
   int n_pos, rc = tc_parse(argc, argv, opts, &model, 1, &n_pos, "predict");
@@ -180,12 +202,17 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
       (version_text != NULL &&
        (rc = tc_parse_count("predict ", "--version", version_text, &version)) != TC_OK))
     return rc;
-  if ((input == NULL) == (csv == NULL))
+  if ((input == NULL) == (csv_path == NULL))
     return tc_usage_error("predict ", "predict needs exactly one of --input and --csv");
+  if (id_name != NULL && csv_path == NULL)
+    return tc_usage_error("predict ", "--id names a column of the --csv file");
 
   cJSON *inputs = NULL, *body = NULL;
   char *text = NULL;
-  int records = 0;
+  const char *key = "inputs";
+  tc_csv csv = {0};
+  size_t first = 0;
+  long id_col = -1;
   tc_reply reply = {0};
   if (input != NULL) {
     inputs = cJSON_ParseWithOpts(input, NULL, 1);
@@ -193,11 +220,12 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
       cJSON_Delete(inputs);
       return tc_usage_error("predict ", "--input must be a JSON array of rows, like [[0,1]]");
     }
-  } else if ((inputs = read_csv(csv, &records)) == NULL) {
-    return TC_FAIL;
+  } else if ((rc = read_csv(csv_path, id_name, &csv, &first, &id_col, &inputs, &key)) !=
+             TC_OK) {
+    goto exit;
   }
   body = cJSON_CreateObject();
-  if (body == NULL || !cJSON_AddItemToObject(body, records ? "records" : "inputs", inputs)) {
+  if (body == NULL || !cJSON_AddItemToObject(body, key, inputs)) {
     cJSON_Delete(inputs);
     rc = TC_FAIL;
     goto exit;
@@ -212,14 +240,18 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
   else
     snprintf(path, sizeof path, "/v1/models/%lld/predict", id);
   if ((rc = tc_request(ctx, "POST", path, text, &reply)) != TC_OK) goto exit;
+  const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(reply.json, "outputs"),
+              *labels = cJSON_GetObjectItemCaseSensitive(reply.json, "labels");
   if (ctx->json)
     tc_print_raw(&reply);
+  else if (csv_path != NULL)
+    print_csv(&csv, first, id_col, outputs, labels);
   else
-    print_outputs(cJSON_GetObjectItemCaseSensitive(reply.json, "outputs"),
-                  cJSON_GetObjectItemCaseSensitive(reply.json, "labels"));
+    print_outputs(outputs, labels);
 
 exit:
   tc_reply_free(&reply);
+  tc_csv_free(&csv);
   free(text);
   cJSON_Delete(body);
   return rc;

@@ -78,6 +78,8 @@ int tc_parse_number(const char *cmd, const char *what, const char *text, double 
 /* Reads a whole file as a NUL-terminated string; prints why and returns NULL
  * on failure. The caller frees it. */
 char *tc_read_file(const char *path);
+/* The same, its length (the file may hold NUL bytes) in *len. */
+char *tc_read_file_len(const char *path, size_t *len);
 /* Reads and parses a JSON file; prints why and returns NULL on failure. */
 cJSON *tc_read_json_file(const char *path);
 
@@ -100,6 +102,25 @@ void tc_print_object(const cJSON *obj);
 void tc_print_raw(const tc_reply *reply);
 /* Prints reply as JSON (--json) or as key: value lines. */
 void tc_print_show(const tc_ctx *ctx, const tc_reply *reply);
+
+/* ---- csv.c: RFC 4180 files in and out ------------------------------------------ */
+
+/* A CSV file read whole: rows of cells, every row as wide as the first. */
+typedef struct tc_csv {
+  char *text;     /* the file's bytes; the cells point into it, unquoted in place */
+  char **cells;   /* (rows * cols) NUL-terminated cells, row by row */
+  size_t *lines;  /* (rows,) the file line each row starts on, for messages */
+  size_t rows, cols;
+  char delim;     /* the separator: , ; tab or |, the first line's most frequent */
+} tc_csv;
+
+/* Reads path into *csv; prints what is wrong with it (and where) and returns
+ * TC_FAIL, or TC_OK (then tc_csv_free it). */
+int tc_csv_read(const char *path, tc_csv *csv);
+void tc_csv_free(tc_csv *csv);
+/* Writes cell to f as a CSV cell: quoted, quotes doubled, when it holds a
+ * comma, a quote, CR or LF, or has spaces at either end; else as it is. */
+void tc_csv_put(FILE *f, const char *cell);
 
 /* ---- resource.c: what the groups share ---------------------------------------- */
 

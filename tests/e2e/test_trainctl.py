@@ -1,15 +1,19 @@
 """trainctl, the command line client, driven against a real daemon: the
 binary is $TRAINCTL_BIN (the Makefile passes its build's), else build/trainctl."""
+import csv as csvlib
+import io
 import json
 import os
 import pty
 import re
 import select
 import socket
+import struct
 import subprocess
 import time
 
 import onnx
+import pytest
 
 from conftest import ROOT
 from datasets import IRIS_CLASSES, SLOW_SPEC, XOR_INPUTS, XOR_SPEC, XOR_TARGETS, iris_csv, \
@@ -33,6 +37,14 @@ def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
     return str(path)
+
+
+def read_csv_text(text):
+    return list(csvlib.reader(io.StringIO(text)))
+
+
+def f32(v):
+    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def upload_iris(url, tmp_path):
@@ -79,11 +91,30 @@ def test_upload_train_follow_predict(daemon, tmp_path):
                 "a,b,c,d\n" + "".join(",".join(map(str, x)) + "\n" for x, _ in rows[:6]))
     r = trainctl(url, "predict", str(model), "--csv", csv)
     assert r.returncode == 0, r.stderr
-    expected = daemon.client.predict(model, [x for x, _ in rows[:6]])["labels"]
-    assert [ln.split()[-1] for ln in r.stdout.splitlines()[1:]] == expected
+    expected = daemon.client.predict(model, [x for x, _ in rows[:6]])
+    out = read_csv_text(r.stdout)
+    assert out[0] == ["row", "output_0", "output_1", "output_2", "label"]
+    assert [o[0] for o in out[1:]] == ["1", "2", "3", "4", "5", "6"]
+    assert [o[-1] for o in out[1:]] == expected["labels"]
+    assert [[f32(float(v)) for v in o[1:4]] for o in out[1:]] == \
+        [[f32(v) for v in o] for o in expected["outputs"]]
+
+    # an id column (here the second) is echoed, not sent as an input
+    with_id = write(tmp_path, "with_id.csv", "a,ID,b,c,d\n" + "".join(
+        f"{x[0]},flower {i}" + "".join(f",{v}" for v in x[1:]) + "\n"
+        for i, (x, _) in enumerate(rows[:6])))
+    r = trainctl(url, "predict", str(model), "--csv", with_id)
+    assert r.returncode == 0, r.stderr
+    out = read_csv_text(r.stdout)
+    assert out[0][0] == "ID" and [o[0] for o in out[1:]] == [f"flower {i}" for i in range(6)]
+    assert [o[-1] for o in out[1:]] == expected["labels"]
+    r = trainctl(url, "--json", "predict", str(model), "--csv", csv, "--id", "b")  # 3 inputs left
+    assert r.returncode == 1 and r.stdout == "" and "(field inputs" in r.stderr, r.stderr
+    r = trainctl(url, "predict", str(model), "--csv", csv, "--id", "nope")
+    assert r.returncode == 2 and "no header column nope" in r.stderr and r.stdout == ""
 
     r = trainctl(url, "--json", "predict", str(model), "--csv", csv)
-    assert r.returncode == 0 and json.loads(r.stdout)["labels"] == expected
+    assert r.returncode == 0 and json.loads(r.stdout) == expected
 
 
 def test_list_show_remove(daemon, tmp_path):
@@ -368,3 +399,80 @@ def test_models_export_and_import(daemon, tmp_path):
     assert r.returncode == 1 and "truncated" in r.stderr and "(field body)" in r.stderr
     r = trainctl(url, "models", "import", str(tmp_path / "missing"))
     assert r.returncode == 1 and "cannot open" in r.stderr
+
+
+# ---- predict --csv on a table model: RFC 4180 in, CSV out --------------------------------------
+
+@pytest.fixture(scope="module")
+def table_model(shared):
+    """A model trained on test_tables' raw penguins (id, island, flipper with
+    blanks, sex with NA, seen, mass; species the target), and its rows."""
+    from test_tables import SPEC_CLASSES, as_csv, penguins, train
+    rows = penguins()
+    ds = shared.client.upload_csv("penguins-trainctl", "species", as_csv(rows), ignore="id,mass")
+    return shared.client, rows, train(shared.client, SPEC_CLASSES, ds["id"])
+
+
+def quote(cell):
+    return '"' + cell.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_predict_csv_reads_rfc_4180_and_prints_csv(table_model, tmp_path, sep):
+    """Quoted cells holding the separator, doubled quotes and CRLF line breaks,
+    a BOM, CRLF records, blank lines and blank cells: the records sent are the
+    cells as written, and the answer is CSV with the input's id column."""
+    client, rows, model = table_model
+    picked = rows[:9]
+    notes = ['one, two', 'say "hi"', 'two\r\nlines', '', 'x', 'a;b', '"', ' ', 'z']
+    ids = [f"p{sep}{i}" if i % 2 else f"p{i}" for i in range(9)]  # some hold the separator
+    head = sep.join(["id", quote("island"), "flipper", "sex", "note", "seen"])
+    lines = [head, ""]  # and a blank line
+    for i, r in enumerate(picked):
+        cells = [quote(ids[i]), quote(r["island"]) if i % 3 == 0 else r["island"], r["flipper"],
+                 "" if r["sex"] == "NA" else r["sex"], quote(notes[i]), r["seen"]]
+        lines.append(sep.join(cells))
+    path = tmp_path / "rows.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode())
+    r = trainctl(client.url, "predict", str(model["id"]), "--csv", str(path))
+    assert r.returncode == 0, r.stderr
+
+    records = [{"id": ids[i], "island": p["island"], "flipper": p["flipper"] or None,
+                "sex": None if p["sex"] == "NA" else p["sex"], "note": notes[i] or None,
+                "seen": p["seen"]} for i, p in enumerate(picked)]
+    expected = client.predict_records(model["id"], records)
+    out = read_csv_text(r.stdout)
+    assert out[0] == ["id", "output_0", "output_1", "label"]
+    assert [o[0] for o in out[1:]] == ids  # quoted back where they hold a comma
+    assert all((sep == "," and i % 2) == ('"p,' in line)
+               for i, line in enumerate(r.stdout.splitlines()[1:]))
+    assert [o[3] for o in out[1:]] == expected["labels"]
+    assert [[f32(float(v)) for v in o[1:3]] for o in out[1:]] == \
+        [[f32(v) for v in o] for o in expected["outputs"]]
+
+
+def test_predict_csv_a_wrong_type_is_the_servers_400(table_model, tmp_path):
+    client, rows, model = table_model
+    text = "id,island,flipper\n1,Biscoe,201.5\n2,\"Dream,\nand more\",\n3,Biscoe,long\n"
+    r = trainctl(client.url, "predict", str(model["id"]), "--csv",
+                 write(tmp_path, "bad.csv", text))
+    assert r.returncode == 1 and r.stdout == ""
+    assert "record 3: column flipper must be a number (field records[2].flipper)" in r.stderr
+
+
+@pytest.mark.parametrize("text, line, why", [
+    ('a,b\n1,"2\n3,4\n', 2, "a quoted cell is never closed"),
+    ('a,b\n1,"2"x\n', 2, "a cell has text after a closing quote"),
+    ('a,b\n1,2"\n', 2, "a cell has a quote inside an unquoted cell"),
+    ('a,b\n"1\n2",3\n4,5,6\n', 4, "3 cells where the first row has 2"),
+    ('a,b\n1,2\x00\n', 2, "a cell holds a NUL byte"),
+    ('1,2\n3,x\n', 2, "every cell must be a number, or a header row must name the columns"),
+    ('a,b\n\r\n', None, "holds no rows to predict"),
+])
+def test_predict_csv_says_what_is_wrong_and_where(shared, tmp_path, text, line, why):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(text.encode())
+    r = trainctl(shared.url, "predict", "1", "--csv", str(path))
+    assert r.returncode == 1 and r.stdout == ""
+    where = f"{path} line {line}: " if line else f"{path} "
+    assert r.stderr == f"trainctl: {where}{why}\n"
