@@ -151,6 +151,12 @@ describe('tables and evaluations', () => {
       .getAttribute('aria-label');
     assert.ok(label.startsWith(`${num(flipper.min)} – `), label);
     assert.ok(label.includes(` – ${num(flipper.max)}: ${flipper.histogram[19]}`), label);
+    // a date column's bins read as dates, from its first day to its last
+    const seen = d.columns.find((c) => c.name === 'seen');
+    const dates = await page.locator('#dataset-profile tr[data-column="seen"] canvas')
+      .getAttribute('aria-label');
+    assert.ok(dates.startsWith(`${seen.min.slice(0, 10)} – `), dates);
+    assert.ok(dates.includes(` – ${seen.max.slice(0, 10)}: `), dates);
     // the island column's bars are its three islands' counts
     const island = page.locator('#dataset-profile tr[data-column="island"] canvas');
     assert.equal(await island.getAttribute('data-bars'), '3');
@@ -204,6 +210,20 @@ describe('tables and evaluations', () => {
     assert.deepEqual(await page.locator('#predict-table thead th').allTextContents(),
       ['Input', 'Adelie', 'Chinstrap', 'Gentoo', 'Label']);
     await screenshot(page, 'model-table');
+  });
+
+  step('an untrained model of a table says its fields come with its first table', async () => {
+    const fresh = await s.daemon.api('POST', '/v1/models', {name: 'fresh-net',
+      loss: 'cross_entropy', layers: [{type: 'dense', units: 3, activation: 'softmax'}]});
+    await page.goto(`${s.daemon.url}/#/models/${fresh.id}`);
+    await page.locator('#predict-columns-later').waitFor();
+    assert.equal(await page.locator('#predict-inputs, #predict-record').count(), 0);
+    assert.equal(await page.locator('#predict-submit').isDisabled(), true);
+    assert.equal(await page.locator('#evaluate-submit').isDisabled(), true);
+    assert.match(await page.locator('#evaluations-table').innerText(), /Train the model first/);
+    assert.match(await page.locator('.props').innerText(),
+      /Inputs\s+the columns of its first table/);
+    await s.daemon.api('DELETE', `/v1/models/${fresh.id}`);
   });
 
   step('a dataset the model cannot take is refused under the form', async () => {

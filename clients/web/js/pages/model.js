@@ -82,8 +82,11 @@ export function mount(main, [idText]) {
     const form = h('form', {class: 'form', id: 'predict-form'},
       record ? h('div', {class: 'field'},
         h('span', {}, 'A record: one field per column, blank for missing'), record.element)
-        : h('label', {class: 'field'},
-          h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
+        : inputWidth === null ? h('p', {class: 'hint', id: 'predict-columns-later'},
+          'This model takes the columns of the table it is first trained on: ' +
+          'a field for each appears here then.')
+          : h('label', {class: 'field'},
+            h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
       versions.length > 1 ? h('label', {class: 'field'}, h('span', {}, 'Weights'), version) : null,
       m.trained ? null : h('p', {class: 'hint warn'},
         'This model has no trained weights yet: train it first.'),
@@ -201,7 +204,7 @@ export function mount(main, [idText]) {
 
     const facts = [
       ['Inputs', m.encoding ? `${inputWidth} (${m.encoding.columns.length} columns encoded)`
-        : inputWidth], ['Outputs', width], ['Loss', m.spec.loss],
+        : inputWidth ?? 'the columns of its first table'], ['Outputs', width], ['Loss', m.spec.loss],
       ['Parameters', int(m.parameters)], ['Normalize inputs', m.spec.normalize ? 'yes' : 'no'],
       ['Seed', m.spec.seed], ['Weights version', m.trained ? m.version : 'untrained'],
       ['Classes', m.classes ? m.classes.join(', ') : '—'], ['Created', when(m.created_at)],
