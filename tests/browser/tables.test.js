@@ -165,6 +165,20 @@ describe('tables and evaluations', () => {
     await screenshot(page, 'dataset-table');
   });
 
+  step('a table uploaded from the form links to its columns', async () => {
+    await page.goto(`${s.daemon.url}/#/datasets`);
+    await page.setInputFiles('#dataset-file', {name: 'birds.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('island,mass,species\nBiscoe,4200,Gentoo\nDream,,Adelie\n' +
+        'Dream,3300,Adelie\nBiscoe,5000,Gentoo\n')});
+    await page.click('#dataset-submit');
+    await page.locator('#dataset-columns').click();
+    await page.locator('#dataset-profile').waitFor();
+    assert.match(page.url(), /#\/datasets\?dataset=\d+$/);
+    const mass = page.locator('#dataset-profile tr[data-column="mass"]');
+    assert.deepEqual((await mass.locator('td').allInnerTexts()).slice(1, 4), ['integer', '1', '3']);
+    assert.deepEqual(await counts(mass.locator('canvas')), [1, 1, 1]);
+  });
+
   step('a numeric dataset\'s page has no column profile; an unknown one says so', async () => {
     await page.goto(`${s.daemon.url}/#/datasets?dataset=${numeric.id}`);
     await page.locator('#dataset-detail-shape').waitFor();
