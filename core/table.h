@@ -253,7 +253,8 @@ int nn_table_load(uint64_t size, nn_table_io_fn read, void *ud, const uint8_t ke
 
 /* ---- profile ------------------------------------------------------------------ */
 
-#define NN_PROFILE_TOP 10 /* categories listed in a profile */
+#define NN_PROFILE_TOP 10  /* categories listed in a profile */
+#define NN_PROFILE_BINS 20 /* most bins of a histogram in a profile */
 
 /* What a dashboard shows of a column. Numbers that do not apply are NAN. */
 typedef struct {
@@ -267,11 +268,16 @@ typedef struct {
   } top[NN_PROFILE_TOP]; /* by count, most first; ties by code */
   double min, max;     /* numbers, integers, booleans, datetimes (seconds) */
   double mean, std;    /* std with n - 1 as pandas' describe (0 for one value) */
+  /* numbers, integers, datetimes: min(NN_PROFILE_BINS, distinct) equal-width
+   * bins from min to max, each half-open but the last; 0 without a value */
+  int n_bins;
+  uint64_t bins[NN_PROFILE_BINS];
 } nn_column_profile;
 
 /**
  * Profile a column. Cost: one pass, plus for numbers a sorted copy of the
- * values (8 bytes a row, freed before returning) to count distinct ones.
+ * values (8 bytes a row, freed before returning) to count distinct ones,
+ * and a second pass over it for the histogram.
  * @return NN_OK, NN_EINVAL (no such column) or NN_ENOMEM
  */
 int nn_table_profile(const nn_table *t, int column, nn_column_profile *out);

@@ -7,7 +7,10 @@
  * squares minus the squared sum would cancel); distinct numbers are counted
  * on a sorted copy, the one allocation (8 bytes a row, freed at once). The
  * top categories come from the dictionary's counts, kept while building,
- * by a partial selection of NN_PROFILE_TOP.
+ * by a partial selection of NN_PROFILE_TOP. The histogram's bins are
+ * equal-width from min to max, as many as there are distinct values up to
+ * NN_PROFILE_BINS (an integer column of three values gets three bars, not
+ * seventeen empty ones between them).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +21,20 @@
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* Count the n values into p->n_bins equal-width bins over [min, max]; the
+ * last bin holds max. Halved differences keep max - min finite for any pair
+ * of finite doubles. */
+static void histogram(const double *v, size_t n, nn_column_profile *p) {
+  double span = p->max / 2 - p->min / 2;
+  p->n_bins = p->distinct < NN_PROFILE_BINS ? (int)p->distinct : NN_PROFILE_BINS;
+  for (size_t i = 0; i < n; i++) {
+    double at = span > 0 ? (v[i] / 2 - p->min / 2) / span * p->n_bins : 0; /* in [0, bins] */
+    int k = at >= 1 ? (int)at : 0;
+    if (k >= p->n_bins) k = p->n_bins - 1;
+    p->bins[k]++;
+  }
 }
 
 /* Insert (code, count) into the top list, most first, ties by lower code. */
@@ -70,6 +87,7 @@ int nn_table_profile(const nn_table *t, int column, nn_column_profile *out) {
     out->max = hi;
     out->mean = mean;
     out->std = n > 1 ? sqrt(m2 / (double)(n - 1)) : 0.0;
+    if (c->type != NN_COL_BOOLEAN) histogram(sorted, n, out);
   }
   if (c->type == NN_COL_BOOLEAN) {
     uint64_t trues = 0;

@@ -41,6 +41,17 @@ static cJSON *column_profile(const nn_table *t, int i) {
               : cJSON_AddBoolToObject(item, "value", code != 0) != NULL) &&
          cJSON_AddNumberToObject(item, "count", (double)p.top[k].count) != NULL;
   }
+  if (ok && p.n_bins == 0) {
+    ok = cJSON_AddNullToObject(o, "histogram") != NULL;
+  } else if (ok) {
+    cJSON *bins = cJSON_AddArrayToObject(o, "histogram");
+    ok = bins != NULL;
+    for (int k = 0; ok && k < p.n_bins; k++) {
+      cJSON *n = cJSON_CreateNumber((double)p.bins[k]);
+      ok = n != NULL;
+      if (ok) cJSON_AddItemToArray(bins, n);
+    }
+  }
   if (ok && c->type == NN_COL_DATETIME)
     ok = add_time(o, "min", p.min) && add_time(o, "max", p.max) && add_number(o, "mean", NAN) &&
          add_number(o, "std", NAN);

@@ -12,8 +12,11 @@
 #include "../core/encode.h"
 #include "../core/table.h"
 
-/** [{"name","type","missing","distinct","top":[{"value","count"}],"min","max","mean","std"}]
- *  — a datetime's min and max are ISO 8601 texts, its mean and std null. */
+/** [{"name","type","missing","distinct","top":[{"value","count"}],"histogram",
+ *   "min","max","mean","std"}]
+ *  — a datetime's min and max are ISO 8601 texts, its mean and std null;
+ *  "histogram" the counts of equal-width bins from min to max (numbers,
+ *  integers, datetimes with a value), else null. */
 cJSON *json_table_profile(const nn_table *t);
 
 /**

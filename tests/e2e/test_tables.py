@@ -115,6 +115,14 @@ def test_a_table_goes_up_raw_with_a_profile(table):
     assert cols["sex"]["missing"] == sum(r["sex"] == "NA" for r in rows)
     assert sum(t["count"] for t in cols["island"]["top"]) == len(rows)
     assert cols["seen"]["min"].startswith("2021-")
+    # flipper's histogram: equal-width bins from min to max, max in the last
+    flipper = [float(r["flipper"]) for r in rows if r["flipper"] != ""]
+    lo, hi, n_bins = min(flipper), max(flipper), min(20, len(set(flipper)))
+    want = [0] * n_bins
+    for v in flipper:
+        want[min(int((v / 2 - lo / 2) / (hi / 2 - lo / 2) * n_bins), n_bins - 1)] += 1
+    assert cols["flipper"]["histogram"] == want and sum(want) == len(flipper)
+    assert cols["island"]["histogram"] is None and len(cols["seen"]["histogram"]) >= 1
     assert client.get_dataset(ds["id"]) == ds
     summary = [d for d in client.list_datasets() if d["id"] == ds["id"]][0]
     assert "columns" not in summary and summary["kind"] == "table"

@@ -465,6 +465,51 @@ Test(table, profile_by_hand) {
   nn_table_free(t);
 }
 
+/* Bins: as many as distinct values up to NN_PROFILE_BINS, equal-width from
+ * min to max, max in the last; blanks and booleans and categories have none. */
+Test(table, profile_histogram) {
+  nn_table *t = table_ok("x,c,b,d\n2,a,true,2024-01-01\n4,b,false,\n4,a,true,2024-01-03\n"
+                         ",a,,\n10,c,true,\n");
+  nn_column_profile p;
+  cr_assert_eq(nn_table_profile(t, 0, &p), NN_OK);
+  /* 3 distinct values, 3 bins of width 8/3 from 2: 2 and 4 in the first, 10 the last */
+  cr_assert_eq(p.n_bins, 3);
+  cr_assert(p.bins[0] == 3 && p.bins[1] == 0 && p.bins[2] == 1);
+  cr_assert_eq(nn_table_profile(t, 1, &p), NN_OK);
+  cr_assert_eq(p.n_bins, 0);
+  cr_assert_eq(nn_table_profile(t, 2, &p), NN_OK);
+  cr_assert_eq(p.n_bins, 0);
+  cr_assert_eq(nn_table_profile(t, 3, &p), NN_OK);
+  cr_assert(p.n_bins == 2 && p.bins[0] == 1 && p.bins[1] == 1);
+  nn_table_free(t);
+
+  /* 0 to 99, a blank, and -0.5 and 99.5 making the span 100: 20 bins of 5,
+   * the ends in the first and the last */
+  char csv[1024] = "v\n-0.5\n\n99.5\n";
+  size_t len = strlen(csv);
+  for (int i = 0; i < 100; i++) len += (size_t)snprintf(csv + len, sizeof csv - len, "%d\n", i);
+  t = table_ok(csv);
+  cr_assert_eq(nn_table_profile(t, 0, &p), NN_OK);
+  cr_assert_eq(p.n_bins, NN_PROFILE_BINS);
+  uint64_t total = 0;
+  for (int k = 0; k < p.n_bins; k++) {
+    uint64_t want = k == 0 || k == NN_PROFILE_BINS - 1 ? 6 : 5;
+    cr_assert_eq(p.bins[k], want, "bin %d: %llu", k, (unsigned long long)p.bins[k]);
+    total += p.bins[k];
+  }
+  cr_assert_eq(total, 102, "the blank is no value");
+  nn_table_free(t);
+
+  t = table_ok("v\n7\n7\n\n"); /* one value: one bin holding it */
+  cr_assert_eq(nn_table_profile(t, 0, &p), NN_OK);
+  cr_assert(p.n_bins == 1 && p.bins[0] == 2);
+  nn_table_free(t);
+  t = table_ok("v,w\n,a\n,b\n"); /* no value: no bin */
+  cr_assert_eq(nn_table_profile(t, 0, &p), NN_OK);
+  cr_assert_eq(p.n_bins, 0);
+  nn_table_free(t);
+}
+
 /* Found by fuzz_table: a last row without end_row was counted in the
  * dictionary but left out of the table. */
 Test(table, finish_ends_a_started_row) {

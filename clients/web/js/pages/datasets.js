@@ -1,9 +1,11 @@
 // pages/datasets.js — the datasets and their shape, and a CSV upload
-// (POST /v1/datasets?name=&target= with Content-Type text/csv, streamed).
+// (POST /v1/datasets?name=&target= with Content-Type text/csv, streamed);
+// #/datasets?dataset=ID shows one dataset, a typed table with its columns.
 
 import {ApiError, call, get} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
 import {ago, int, when} from '../format.js';
+import {profileTable} from './dataset_profile.js';
 
 const HEADER_BYTES = 65536; // enough of the file to read its header row
 
@@ -51,23 +53,30 @@ function classesCell(d) {
   return h('span', {}, `${int(d.class_count)} class${d.class_count === 1 ? '' : 'es'}`);
 }
 
-// A typed table's columns (issue 14): type, blanks, distinct values, and the
-// most frequent categories or the range of numbers and dates.
-function profile(d) {
-  const range = (c) => c.top.length > 0
-    ? c.top.slice(0, 3).map((t) => `${t.value} (${int(t.count)})`).join(', ')
-    : c.min === null ? '' : `${c.min} … ${c.max}`;
-  return h('table', {class: 'table', id: 'dataset-profile'},
-    h('thead', {}, h('tr', {}, h('th', {}, 'Column'), h('th', {}, 'Type'),
-      h('th', {class: 'num'}, 'Missing'), h('th', {class: 'num'}, 'Distinct'),
-      h('th', {}, 'Top or range'))),
-    h('tbody', {}, d.columns.map((c) => h('tr', {},
-      h('td', {}, c.name, c.name === d.target ? h('span', {class: 'muted small'}, ' target') : null),
-      h('td', {}, c.type), h('td', {class: 'num'}, int(c.missing)),
-      h('td', {class: 'num'}, int(c.distinct)), h('td', {class: 'small'}, range(c))))));
+/** "150 rows × 4 features, 3 classes: a, b, c" */
+function shape(d) {
+  return `${int(d.rows)} rows × ${d.features} features, ` + (d.task === 'classification'
+    ? `${d.classes.length} classes: ${d.classes.join(', ')}`
+    : `${d.outputs} output${d.outputs === 1 ? '' : 's'} (regression)`);
 }
 
-export function mount(main) {
+/** The card of one dataset (GET /v1/datasets/{id}): its shape, a table's columns. */
+async function detail(id) {
+  try {
+    const d = await get(`/v1/datasets/${id}`);
+    return card(h('span', {}, d.name, h('span', {class: 'muted mono small'}, ` #${d.id}`)),
+      h('p', {class: 'muted', id: 'dataset-detail-shape'}, shape(d),
+        d.kind === 'table' && d.rows_without_target > 0
+          ? `; ${int(d.rows_without_target)} rows without a target are not trained on` : ''),
+      d.kind === 'table' ? profileTable(d)
+        : h('p', {class: 'muted small'}, 'A numeric dataset: every column is a number.'));
+  } catch (err) {
+    return card(null, empty(err.message, h('a', {class: 'button', href: '#/datasets'},
+      'All datasets')));
+  }
+}
+
+export function mount(main, params, query) {
   const tbody = h('tbody');
   const file = h('input', {type: 'file', name: 'file', id: 'dataset-file', accept: '.csv,text/csv',
     required: true});
@@ -88,8 +97,9 @@ export function mount(main) {
         'Text labels make a classification dataset; numbers make a regression one.')),
     error, h('div', {class: 'actions'}, submit), result);
 
+  const shown = h('div', {id: 'dataset-detail'});
   replace(main,
-    pageHeader('Datasets', 'Training data stored by the daemon.'),
+    pageHeader('Datasets', 'Training data stored by the daemon.'), shown,
     h('div', {class: 'grid-main-side'},
       card(null, h('div', {class: 'table-wrap'}, h('table', {class: 'table', id: 'datasets-table'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Dataset'), h('th', {}, 'Task'),
@@ -105,8 +115,8 @@ export function mount(main) {
         ? h('tr', {}, h('td', {colspan: 7}, empty('No datasets yet: upload a CSV on the right.')))
         : datasets.slice().reverse().map((d) => h('tr', {dataset: {dataset: d.id},
           class: d.id === highlight ? 'highlight' : null},
-        h('td', {}, h('span', {class: 'strong'}, d.name), h('span', {class: 'muted mono small'},
-          ` #${d.id}`)),
+        h('td', {}, h('a', {class: 'strong', href: `#/datasets?dataset=${d.id}`}, d.name),
+          h('span', {class: 'muted mono small'}, ` #${d.id}`)),
         h('td', {}, badge(d.task, d.task)),
         h('td', {class: 'num'}, int(d.rows)), h('td', {class: 'num'}, int(d.features)),
         h('td', {class: 'num'}, int(d.outputs)), h('td', {}, classesCell(d)),
@@ -140,11 +150,9 @@ export function mount(main) {
       const d = await call('POST', `/v1/datasets?${query}`, {body: f, type: 'text/csv'});
       toast(`Dataset ${d.name} uploaded`);
       replace(result, h('div', {class: 'success', id: 'dataset-shape'},
-        h('strong', {}, d.name), ` — ${int(d.rows)} rows × ${d.features} features, `,
-        d.task === 'classification'
-          ? `${d.classes.length} classes: ${d.classes.join(', ')}`
-          : `${d.outputs} output${d.outputs === 1 ? '' : 's'} (regression)`),
-      d.kind === 'table' ? profile(d) : null);
+        h('strong', {}, d.name), ` — ${shape(d)}`),
+      d.kind === 'table' ? h('a', {class: 'button small', id: 'dataset-columns',
+        href: `#/datasets?dataset=${d.id}`}, 'See its columns') : null);
       form.reset();
       replace(target, h('option', {value: ''}, 'choose a file first'));
       target.disabled = true;
@@ -157,4 +165,6 @@ export function mount(main) {
   });
 
   load();
+  const id = Number(query.get('dataset'));
+  if (id > 0) detail(id).then((el) => replace(shown, el));
 }

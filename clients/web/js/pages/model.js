@@ -1,12 +1,16 @@
 // pages/model.js — one model: its layers, its weights versions and the jobs
 // that trained it, a form to predict with it (POST /v1/models/{id}/predict),
-// with the newest weights or a version kept, and its downloads (the model
-// file of a version, the ONNX model).
+// with the newest weights or a version kept — rows of numbers, or for a
+// model of a table a record of its columns (model_records.js) —, its
+// evaluations (model_evaluations.js) and its downloads (the model file of a
+// version, the ONNX model).
 
 import {ApiError, download, get, post} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
 import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
 import {loadNames, nameOf} from '../resources.js';
+import {evaluations} from './model_evaluations.js';
+import {recordFields, recordText} from './model_records.js';
 
 /** Rows of numbers from text: one row a line, values split by commas or blanks. */
 export function parseRows(text) {
@@ -29,6 +33,7 @@ function layerParams(inputs, l) {
 
 export function mount(main, [idText]) {
   const id = Number(idText);
+  let stopEvaluations = () => {};
 
   (async () => {
     let m;
@@ -46,9 +51,12 @@ export function mount(main, [idText]) {
     }
     render(m, history.jobs, versions.versions, names);
   })();
+  return () => stopEvaluations();
 
   function render(m, jobs, versions, names) {
-    let width = m.spec.inputs;
+    // a model of a table takes its encoding's width
+    const inputWidth = m.spec.inputs ?? (m.encoding ? m.encoding.width : null);
+    let width = inputWidth;
     const layers = m.spec.layers.map((l, i) => {
       const row = h('tr', {},
         h('td', {class: 'mono'}, i), h('td', {}, l.type),
@@ -60,6 +68,7 @@ export function mount(main, [idText]) {
       return row;
     });
 
+    const record = m.encoding ? recordFields(m.encoding) : null;
     const inputs = h('textarea', {id: 'predict-inputs', rows: 5, class: 'mono', spellcheck: 'false',
       placeholder: Array.from({length: m.spec.inputs}, (_, i) => (i + 1) / 10).join(', ')});
     const error = h('div', {class: 'alert', hidden: true, id: 'predict-error'});
@@ -71,8 +80,13 @@ export function mount(main, [idText]) {
       versions.slice(1).map((v) => h('option', {value: String(v.version)},
         `v${v.version}` + (v.epoch ? ` (job #${v.job}, epoch ${v.epoch})` : ''))));
     const form = h('form', {class: 'form', id: 'predict-form'},
-      h('label', {class: 'field'},
-        h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
+      record ? h('div', {class: 'field'},
+        h('span', {}, 'A record: one field per column, blank for missing'), record.element)
+        : inputWidth === null ? h('p', {class: 'hint', id: 'predict-columns-later'},
+          'This model takes the columns of the table it is first trained on: ' +
+          'a field for each appears here then.')
+          : h('label', {class: 'field'},
+            h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
       versions.length > 1 ? h('label', {class: 'field'}, h('span', {}, 'Weights'), version) : null,
       m.trained ? null : h('p', {class: 'hint warn'},
         'This model has no trained weights yet: train it first.'),
@@ -82,20 +96,28 @@ export function mount(main, [idText]) {
       event.preventDefault();
       formError(error, null);
       let rows;
-      try {
-        rows = parseRows(inputs.value);
-      } catch (err) {
-        formError(error, {field: 'inputs', message: err.message});
-        return;
-      }
-      if (rows.length === 0) {
-        formError(error, {field: 'inputs', message: 'enter at least one row'});
-        return;
+      let body;
+      if (record) {
+        const r = record.read();
+        rows = [[recordText(r)]];
+        body = {records: [r]};
+      } else {
+        try {
+          rows = parseRows(inputs.value);
+        } catch (err) {
+          formError(error, {field: 'inputs', message: err.message});
+          return;
+        }
+        if (rows.length === 0) {
+          formError(error, {field: 'inputs', message: 'enter at least one row'});
+          return;
+        }
+        body = {inputs: rows};
       }
       submit.disabled = true;
       try {
         const pinned = version.value ? `?version=${version.value}` : '';
-        const out = await post(`/v1/models/${id}/predict${pinned}`, {inputs: rows});
+        const out = await post(`/v1/models/${id}/predict${pinned}`, body);
         showResult(rows, out);
       } catch (err) {
         formError(error, err instanceof ApiError ? err : {message: String(err)});
@@ -125,6 +147,10 @@ export function mount(main, [idText]) {
       h('p', {class: 'muted small', id: 'predict-version-used'},
         `From weights version ${out.version}.`));
     }
+
+    const shown = evaluations(m, names.datasets);
+    stopEvaluations = shown.stop;
+    const evaluationsCard = card('Evaluations', shown.element);
 
     /** A button that saves path as name, saying why in a toast when it cannot. */
     const saver = (label, id, path, name) => {
@@ -177,7 +203,8 @@ export function mount(main, [idText]) {
             j.finished_at ? ago(j.finished_at) : '—'))))));
 
     const facts = [
-      ['Inputs', m.spec.inputs], ['Outputs', width], ['Loss', m.spec.loss],
+      ['Inputs', m.encoding ? `${inputWidth} (${m.encoding.columns.length} columns encoded)`
+        : inputWidth ?? 'the columns of its first table'], ['Outputs', width], ['Loss', m.spec.loss],
       ['Parameters', int(m.parameters)], ['Normalize inputs', m.spec.normalize ? 'yes' : 'no'],
       ['Seed', m.spec.seed], ['Weights version', m.trained ? m.version : 'untrained'],
       ['Classes', m.classes ? m.classes.join(', ') : '—'], ['Created', when(m.created_at)],
@@ -197,6 +224,7 @@ export function mount(main, [idText]) {
               h('th', {class: 'num'}, 'Parameters'))),
             h('tbody', {}, layers)))),
           card('Predict', form),
+          evaluationsCard,
           card('Versions', h('p', {class: 'muted small'}, m.trained
             ? `The weights are at version ${m.version}, ` +
               (m.last_job ? `published by job #${m.last_job}. ` : 'imported from a model file. ') +
