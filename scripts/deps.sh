@@ -7,7 +7,8 @@
 #   scripts/deps.sh fuzz     also clang with libFuzzer and the sanitizer runtimes
 set -eu
 
-# r-cran-palmerpenguins is for its data only: examples/penguins reads its raw CSV.
+# r-cran-palmerpenguins is for its data only: examples/penguins reads its raw CSV;
+# python3-torch is the outside implementation the trace is tested against.
 pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libyajl-dev libsodium-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
