@@ -31,10 +31,10 @@ Test(store_searches, a_search_runs_then_ends_once) {
   int64_t id = s.id;
   store_search_clear(&s);
   cr_assert_eq(store_search_insert(st, NULL, NULL), STORE_EINVAL);
-  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_RUNNING), STORE_EINVAL);
-  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_CANCELLED), STORE_OK);
-  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_SUCCEEDED), STORE_ECONFLICT);
-  cr_assert_eq(store_search_finish(st, id + 1, STORE_SEARCH_SUCCEEDED), STORE_ENOTFOUND);
+  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_RUNNING, NULL, 0, NULL), STORE_EINVAL);
+  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_CANCELLED, NULL, 0, NULL), STORE_OK);
+  cr_assert_eq(store_search_finish(st, id, STORE_SEARCH_SUCCEEDED, NULL, 0, NULL), STORE_ECONFLICT);
+  cr_assert_eq(store_search_finish(st, id + 1, STORE_SEARCH_SUCCEEDED, NULL, 0, NULL), STORE_ENOTFOUND);
   cr_assert_eq(store_search_get(st, id, &s), STORE_OK);
   cr_assert_eq(s.state, STORE_SEARCH_CANCELLED); /* the first end stays */
   cr_assert_neq(s.finished_at[0], '\0');
@@ -52,7 +52,7 @@ Test(store_searches, a_search_runs_then_ends_once) {
   cr_assert(n == 1 && list[0].id > id);
   store_search_list_free(list, n);
   store_search_rung r = {.trial = 0, .rung = 0, .job_id = 1, .state = STORE_RUNG_RUNNING};
-  cr_assert_eq(store_search_rung_put(st, id, &r), STORE_OK);
+  cr_assert_eq(store_search_rung_put(st, id, &r, STORE_SEARCH_EVENT_COUNT), STORE_OK);
   cr_assert_eq(store_search_list_active(st, &list, &n), STORE_OK);
   cr_assert(n == 2 && list[0].id == id);
   store_search_list_free(list, n);
@@ -76,14 +76,14 @@ Test(store_searches, trials_and_rungs_come_back_in_order) {
 
   store_search_rung r = {.trial = 0, .rung = 0, .job_id = 3, .state = STORE_RUNG_RUNNING,
                          .metric = 0.5};
-  cr_assert_eq(store_search_rung_put(st, s.id, &r), STORE_OK);
+  cr_assert_eq(store_search_rung_put(st, s.id, &r, STORE_SEARCH_EVENT_COUNT), STORE_OK);
   r.state = STORE_RUNG_DONE;
-  cr_assert_eq(store_search_rung_put(st, s.id, &r), STORE_OK); /* replaced in place */
+  cr_assert_eq(store_search_rung_put(st, s.id, &r, STORE_SEARCH_EVENT_COUNT), STORE_OK); /* replaced in place */
   store_search_rung f = {.trial = 1, .rung = 0, .job_id = 4, .state = STORE_RUNG_FAILED,
                          .metric = 9};
-  cr_assert_eq(store_search_rung_put(st, s.id, &f), STORE_OK);
+  cr_assert_eq(store_search_rung_put(st, s.id, &f, STORE_SEARCH_EVENT_COUNT), STORE_OK);
   f.state = (store_rung_state)7;
-  cr_assert_eq(store_search_rung_put(st, s.id, &f), STORE_EINVAL);
+  cr_assert_eq(store_search_rung_put(st, s.id, &f, STORE_SEARCH_EVENT_COUNT), STORE_EINVAL);
   store_search_rung *rungs;
   cr_assert_eq(store_search_rungs(st, s.id, &rungs, &n), STORE_OK);
   cr_assert_eq(n, 2);
