@@ -1,5 +1,6 @@
 /* test_store_searches.c — searches in the store: a search's life (insert,
- * finish once), its trials in index order, its rungs replaced in place. */
+ * finish once), its trials in index order, its rungs replaced in place, and
+ * the events each change logs with it. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -96,6 +97,63 @@ Test(store_searches, trials_and_rungs_come_back_in_order) {
   cr_assert_eq(store_search_rungs(st, other.id, &rungs, &n), STORE_OK);
   cr_assert_eq(n, 0);
   free(rungs);
+  store_search_clear(&other);
+  store_search_clear(&s);
+}
+
+/* Each change logs its event in its transaction, on the search's stream
+ * and the stream of everything, and never on a job's. */
+Test(store_searches, changes_log_their_events) {
+  store_search s;
+  cr_assert_eq(store_search_insert(st, "{}", &s), STORE_OK);
+  store_search_rung r = {.trial = 2, .rung = 1, .job_id = 7, .state = STORE_RUNG_DONE,
+                         .metric = 0.25};
+  cr_assert_eq(store_search_rung_put(st, s.id, &r, STORE_SEARCH_TRIAL_PAUSED), STORE_OK);
+  cr_assert_eq(store_search_rung_put(st, s.id, &r, STORE_SEARCH_EVENT_COUNT), STORE_OK);
+  r.state = STORE_RUNG_FAILED;
+  cr_assert_eq(store_search_rung_put(st, s.id, &r, STORE_SEARCH_TRIAL_FAILED), STORE_OK);
+  int64_t stopped[] = {4, 5};
+  cr_assert_eq(store_search_finish(st, s.id, STORE_SEARCH_SUCCEEDED, stopped, 2, "{\"best\":null}"),
+               STORE_OK);
+  /* a second end logs nothing */
+  cr_assert_eq(store_search_finish(st, s.id, STORE_SEARCH_CANCELLED, stopped, 2, NULL),
+               STORE_ECONFLICT);
+  store_event *ev;
+  size_t n;
+  cr_assert_eq(store_search_events_after(st, s.id, 0, 100, &ev, &n), STORE_OK);
+  cr_assert_eq(n, 6);
+  store_search_event want[] = {STORE_SEARCH_CREATED, STORE_SEARCH_TRIAL_PAUSED,
+                               STORE_SEARCH_TRIAL_FAILED, STORE_SEARCH_TRIAL_STOPPED,
+                               STORE_SEARCH_TRIAL_STOPPED, STORE_SEARCH_FINISHED};
+  for (size_t i = 0; i < n; i++) {
+    cr_expect_eq(ev[i].kind, STORE_EVENT_SEARCH);
+    cr_expect_eq(ev[i].search_id, s.id);
+    cr_expect_eq(ev[i].type, want[i], "event %zu", i);
+    cr_expect(i == 0 || ev[i].id > ev[i - 1].id);
+  }
+  cr_expect_str_eq(ev[0].detail, "{}");
+  cr_expect_str_eq(ev[1].detail, "{\"trial\":2,\"rung\":1,\"job\":7,\"metric\":0.25}");
+  cr_expect_str_eq(ev[2].detail, "{\"trial\":2,\"rung\":1,\"job\":7}"); /* no metric */
+  cr_expect_str_eq(ev[3].detail, "{\"trial\":4}");
+  cr_expect_str_eq(ev[5].detail, "{\"best\":null}");
+  cr_expect_str_eq(store_search_event_name(STORE_SEARCH_TRIAL_PROMOTED), "trial_promoted");
+  cr_expect_null(store_search_event_name(STORE_SEARCH_EVENT_COUNT));
+  int64_t last = ev[n - 1].id;
+  store_event_list_free(ev, n);
+  /* the stream of everything has them; a job's has none */
+  cr_assert_eq(store_events_after(st, 0, 0, 100, &ev, &n), STORE_OK);
+  cr_expect_eq(n, 6);
+  store_event_list_free(ev, n);
+  cr_assert_eq(store_events_after(st, 7, 0, 100, &ev, &n), STORE_OK);
+  cr_expect_eq(n, 0);
+  store_event_list_free(ev, n);
+  /* another search's stream is its own */
+  store_search other;
+  cr_assert_eq(store_search_insert(st, "{}", &other), STORE_OK);
+  cr_assert_eq(store_search_events_after(st, other.id, 0, 100, &ev, &n), STORE_OK);
+  cr_expect(n == 1 && ev[0].id > last && ev[0].type == STORE_SEARCH_CREATED);
+  store_event_list_free(ev, n);
+  cr_expect_eq(store_search_events_after(st, 0, 0, 100, &ev, &n), STORE_EINVAL);
   store_search_clear(&other);
   store_search_clear(&s);
 }
