@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import {before, describe, test} from 'node:test';
 
 import {byMetric} from '../../clients/web/js/pages/search.js';
-import {flatten, parseJobs} from '../../clients/web/js/pages/compare.js';
+import {flatten, parseJobs, smooth} from '../../clients/web/js/pages/compare.js';
+import {num} from '../../clients/web/js/format.js';
 import {checkRouteShots, screenshot, watch} from './browser.js';
 import {session} from './session.js';
 
@@ -49,6 +50,11 @@ test('the pages\' helpers: metric order, job lists, flattened configs', () => {
   assert.deepEqual(parseJobs('3,1,x,3,,0,-2,7'), [3, 1, 7]);
   assert.deepEqual(parseJobs(null), []);
   assert.deepEqual(flatten({a: 1, b: {c: [1, 2], d: {e: null}}}), {a: 1, 'b.c': [1, 2], 'b.d.e': null});
+  assert.deepEqual(smooth([1, null, 3, 5], 0), [1, null, 3, 5]);
+  const [a, gap, b] = smooth([1, null, 3], 0.5);
+  assert.equal(a, 1, 'debiased: the first point is its value');
+  assert.equal(gap, null);
+  assert.ok(Math.abs(b - 7 / 3) < 1e-12, `${b}: (0.25 * 1 + 0.5 * 3) / 0.75`);
 });
 
 describe('searches', () => {
@@ -146,11 +152,16 @@ describe('searches', () => {
     const metrics = async () => (await page.locator('#trials-table tbody td[data-metric]')
       .evaluateAll((tds) => tds.map((td) => td.dataset.metric)))
       .filter((m) => m !== '').map(Number);
+    // the header's arrow is drawn with the rows
+    const sorted = (arrow) => page.locator('#trials-table th button[data-sort="metric"]',
+      {hasText: arrow}).waitFor();
     await page.locator('#trials-table th button[data-sort="metric"]').click();
+    await sorted('▲');
     const asc = await metrics();
     assert.deepEqual(asc, [...asc].sort((a, b) => a - b));
     assert.equal(await page.locator('#trials-table tbody tr').first().getAttribute('data-best'), 'true');
     await page.locator('#trials-table th button[data-sort="metric"]').click();
+    await sorted('▼');
     const desc = await metrics();
     assert.deepEqual(desc, [...asc].reverse());
   });
@@ -182,6 +193,21 @@ describe('searches', () => {
     assert.ok(differs.includes('epochs') && differs.includes('batch_size'), differs.join());
     assert.equal(await page.locator('#compare-config tr[data-key="dataset"]').getAttribute('data-differs'),
       'false');
+    // smoothing: the legend's newest loss of each job is the moving average's
+    const lossChart = page.locator('#charts .chart').nth(0);
+    const legendOf = async () => (await lossChart.locator('.u-legend .u-series .u-value')
+      .allInnerTexts()).slice(1); // the first is the epoch's
+    const raw = await Promise.all(ids.map((id) => s.daemon.api('GET', `/v1/jobs/${id}/metrics`)
+      .then((r) => r.metrics.map((m) => m.loss))));
+    assert.deepEqual(await legendOf(), raw.map((v) => num(v[v.length - 1])));
+    await page.locator('#smoothing').fill('0.9');
+    await page.waitForFunction(() => document.querySelector('#smoothing + span, label span.mono')
+      .textContent === '0.9');
+    assert.deepEqual(await legendOf(), raw.map((v) => num(smooth(v, 0.9).pop())));
+    // the log scale, asked for
+    await page.locator('#log-scale').check();
+    assert.equal(await page.locator('#charts .chart').nth(1).getAttribute('data-log'), 'true');
+    await page.locator('#log-scale').uncheck();
     await screenshot(page, 'compare');
   });
 

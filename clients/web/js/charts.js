@@ -42,11 +42,13 @@ export class Chart {
    * @param log    'auto': a log-scale y axis once the values span two decades
    *               (a loss falling from 1 to 1e-6), else linear
    * @param format how y values read on the axis and in the legend
+   * @param points mark each point (series of a few epochs show at all)
    */
-  constructor(el, {log = false, format = num} = {}) {
+  constructor(el, {log = false, format = num, points = false} = {}) {
     this.el = el;
     this.autoLog = log === 'auto';
-    this.log = false;
+    this.log = log === true;
+    this.points = points;
     this.format = format;
     this.plot = null;
     this.key = '';
@@ -74,6 +76,7 @@ export class Chart {
     this.plot.setData([x, ...data]);
     // What is drawn, for tests too: how many epochs, and each series' points.
     this.el.dataset.points = String(x.length);
+    this.el.dataset.log = String(this.log);
     this.el.dataset.series = JSON.stringify(series.map((s, i) =>
       [s.label, data[i].filter((v) => v !== null).length]));
   }
@@ -107,7 +110,7 @@ export class Chart {
           stroke: s.color || COLORS[i % COLORS.length],
           width: 2,
           dash: s.dash,
-          points: {show: false},
+          points: {show: this.points},
           spanGaps: true,
           value: (u, v, si, idx) => format(latest(u, v, si, idx)),
         })),
@@ -116,6 +119,12 @@ export class Chart {
       legend: {live: true},
     };
     this.plot = new uPlot(opts, [[], ...series.map(() => [])], this.el);
+  }
+
+  /** A log-scale y axis (true), a linear one (false), or either as the values span ('auto'). */
+  setLog(log) {
+    this.autoLog = log === 'auto';
+    this.log = log === true;
   }
 
   destroy() {

@@ -1,5 +1,7 @@
 // pages/compare.js — several jobs side by side (#/compare?jobs=1,2,3): their
-// loss and validation loss overlaid, one chart per metric, and their
+// loss and validation loss overlaid, one chart per metric (smoothed by an
+// exponential moving average as TensorBoard's slider does, on a log scale
+// when asked), and their
 // configurations in one table, a row per setting, the rows where they
 // differ highlighted. Read once: the jobs' pages follow them live.
 
@@ -20,6 +22,22 @@ export function flatten(obj, prefix = '', out = {}) {
     }
   }
   return out;
+}
+
+/**
+ * values smoothed by an exponential moving average of weight w (0: none),
+ * debiased as TensorBoard's is, so the first points are not pulled to 0;
+ * nulls (no value that epoch) stay null and do not move the average.
+ */
+export function smooth(values, w) {
+  let sum = 0;
+  let norm = 0;
+  return values.map((v) => {
+    if (v === null || v === undefined) return null;
+    sum = w * sum + (1 - w) * v; // the running average of the values so far
+    norm = w * norm + (1 - w); // the weight that average has had: 1 - w^k
+    return sum / norm;
+  });
 }
 
 /** The job ids of ?jobs=1,2,3: positive integers, each once, in the order given. */
@@ -43,6 +61,19 @@ export function mount(main, params, query) {
   const lossCard = chartCard('Loss');
   const valCard = chartCard('Validation loss');
   const configs = h('div', {class: 'table-wrap'});
+  let loaded = null; // {jobs, metrics}
+  const weight = h('input', {type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01,
+    value: 0, oninput: () => redraw()});
+  const weightText = h('span', {class: 'mono'}, '0');
+  const log = h('input', {type: 'checkbox', id: 'log-scale', onchange: () => redraw()});
+  const controls = h('div', {class: 'card-toolbar'},
+    h('label', {}, 'Smoothing ', weight, ' ', weightText),
+    h('label', {}, log, ' Log scale'));
+  const redraw = () => {
+    weightText.textContent = weight.value;
+    for (const c of charts) c.setLog(log.checked ? true : 'auto');
+    if (loaded) draw(loaded.jobs, loaded.metrics);
+  };
   replace(main,
     h('nav', {class: 'crumbs'}, h('a', {href: '#/jobs'}, 'Jobs'), h('span', {}, 'Compare')),
     pageHeader('Compare runs', ids.length > 0 ? `Jobs ${ids.map((i) => `#${i}`).join(', ')}`
@@ -51,7 +82,7 @@ export function mount(main, params, query) {
     main.append(empty('No jobs to compare.', h('a', {class: 'button', href: '#/jobs'}, 'Jobs')));
     return () => {};
   }
-  main.append(h('div', {class: 'grid-2', id: 'charts'}, lossCard, valCard),
+  main.append(controls, h('div', {class: 'grid-2', id: 'charts'}, lossCard, valCard),
     card('Configuration', configs));
 
   function draw(jobs, metrics) {
@@ -60,7 +91,7 @@ export function mount(main, params, query) {
     const series = (key) => jobs.map((j, i) => {
       const values = x.map(() => null);
       for (const m of metrics[i]) values[m.epoch - 1] = m[key];
-      return {label: `#${j.id}`, values};
+      return {label: `#${j.id}`, values: smooth(values, Number(weight.value))};
     });
     charts[0].set(x, series('loss'));
     charts[1].set(x, series('val_loss'));
@@ -88,6 +119,7 @@ export function mount(main, params, query) {
       const jobs = await Promise.all(ids.map((i) => get(`/v1/jobs/${i}`)));
       const metrics = await Promise.all(ids.map((i) => get(`/v1/jobs/${i}/metrics`)
         .then((r) => r.metrics)));
+      loaded = {jobs, metrics};
       draw(jobs, metrics);
       table(jobs);
     } catch (err) {

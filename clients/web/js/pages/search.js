@@ -40,7 +40,7 @@ export function mount(main, [idText]) {
   const stats = h('div', {class: 'stats'});
   const area = h('div', {class: 'chart', id: 'trials-chart'});
   const placeholder = h('p', {class: 'muted chart-empty'}, 'The curves appear with the first epochs.');
-  const chart = new Chart(area, {log: 'auto'});
+  const chart = new Chart(area, {log: 'auto', points: true});
   const thead = h('thead');
   const tbody = h('tbody');
   const compare = h('a', {class: 'button', id: 'compare-link', href: '#/compare'}, 'Compare selected');
