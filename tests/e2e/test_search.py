@@ -231,7 +231,9 @@ def test_trainctl_creates_lists_shows_and_cancels_searches(daemon, xor, tmp_path
     out = run("searches", "show", "1")
     assert out.returncode == 0, out
     lines = out.stdout.splitlines()
-    assert lines[0] == f"search 1: succeeded, best trial {s['best']['trial']}", out.stdout
+    head = f"search 1: succeeded, best trial {s['best']['trial']} metric "
+    assert lines[0].startswith(head), out.stdout
+    assert float(lines[0][len(head):]) == pytest.approx(s["best"]["metric"], rel=1e-5)
     assert lines[1].split()[:4] == ["TRIAL", "STATE", "RUNG", "EPOCHS"], out.stdout
     assert len(lines) == 4 and lines[2].split()[:4] == ["0", "done", "0", "9"], out.stdout
     out = run("searches", "ls")
