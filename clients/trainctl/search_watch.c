@@ -12,8 +12,7 @@ typedef struct {
   tc_ctx *fetch; /* a second handle: the stream holds the first */
   long long id;
   bool tty;
-  bool ended;
-  char state[32]; /* the finished event's */
+  bool ended; /* 'finished' came: the board is printed once more, at the end */
 } watch;
 
 /* "trial 2 paused at rung 1: metric 0.41": one event, for a log. */
@@ -60,10 +59,7 @@ static int on_event(void *ud, long long id, const char *event, const char *data)
   if (strcmp(event, "search") != 0) return 0;
   cJSON *d = cJSON_Parse(data);
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(d, "type");
-  if (cJSON_IsString(type) && strcmp(type->valuestring, "finished") == 0) {
-    w->ended = true;
-    tc_format(cJSON_GetObjectItemCaseSensitive(d, "state"), w->state, sizeof w->state);
-  }
+  if (cJSON_IsString(type) && strcmp(type->valuestring, "finished") == 0) w->ended = true;
   int rc = 0;
   if (w->tty)
     rc = w->ended ? 0 : redraw(w); /* the end prints the final board */
@@ -90,19 +86,23 @@ int tc_search_watch(tc_ctx *ctx, const tc_resource *res, const char *sub, int ar
   char path[96];
   snprintf(path, sizeof path, "/v1/searches/%lld/events", id);
   rc = tc_stream(ctx, path, on_event, &w);
-  if (rc == TC_OK && !w.ended) {
-    fprintf(stderr, "trainctl: the stream of search %lld ended before the search\n", id);
-    rc = TC_FAIL;
-  }
+  /* The search as it ended: a search that ended before its events were
+   * logged (an older daemon's) has a stream without 'finished'. */
   tc_reply reply;
   snprintf(path, sizeof path, "/v1/searches/%lld", id);
   if (rc == TC_OK && (rc = tc_request(&fetch, "GET", path, NULL, &reply)) == TC_OK) {
-    if (ctx->json)
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(reply.json, "state");
+    bool running = !cJSON_IsString(state) || strcmp(state->valuestring, "running") == 0;
+    if (running) {
+      fprintf(stderr, "trainctl: the stream of search %lld ended before the search\n", id);
+      rc = TC_FAIL;
+    } else if (ctx->json) {
       tc_print_raw(&reply);
-    else
+    } else {
       rc = tc_print_search(id, reply.json);
+    }
+    if (rc == TC_OK && strcmp(state->valuestring, "succeeded") != 0) rc = TC_FAIL;
     tc_reply_free(&reply);
-    if (rc == TC_OK && strcmp(w.state, "succeeded") != 0) rc = TC_FAIL;
   }
   curl_easy_cleanup(fetch.curl);
   return rc;
