@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from tools import node_tool
 
 SPEC = {
     "name": "xor-search", "inputs": 2, "loss": "mse", "seed": 1,
@@ -209,9 +210,13 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
         for t in s["trials"]:
             jobs = d.client.list_jobs(model=t["model"])
             assert [j["epochs"] for j in jobs] == [t["epochs"]], (t, jobs)
+        # its events were logged with its rows: the crash neither lost nor doubled one
+        events = [d for _, _, d in d.client.events(search=sid)]
+        s["events"] = sorted((e["type"], e.get("trial", -1), e.get("rung", -1)) for e in events)
         results.append(s)
     key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
     assert key(results[0]) == key(results[1])
+    assert results[0]["events"] == results[1]["events"]
     assert results[0]["best"]["trial"] == results[1]["best"]["trial"]
 
 
@@ -336,3 +341,23 @@ def test_search_events_of_a_cancelled_search_and_of_none(client, xor):
     status, _, body = client.request("GET", f"/v1/searches/{sid}/events",
                                      headers={"Last-Event-ID": "x"})
     assert status == 400 and body["error"]["field"] == "Last-Event-ID", body
+
+
+def test_a_standard_eventsource_stops_once_the_search_has_ended(client, xor):
+    """The npm eventsource package (tests/tools), as browsers implement
+    EventSource, follows a finished search's stream: every event, then a
+    reconnect with Last-Event-ID answered 204, and it stops for good."""
+    script = node_tool("eventsource_follow.mjs")
+    status, _, created = post(client, "/v1/searches", dict(asha_body(xor), trials=3))
+    assert status == 202, created
+    sid = created["id"]
+    assert wait_search(client, sid)["state"] == "succeeded"
+    want = [str(i) for i, _, _ in client.events(search=sid)]
+    run = subprocess.run(["node", script, f"{client.url}/v1/searches/{sid}/events", "15"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    seen = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["id"] for e in seen if e["type"] == "search"] == want, seen
+    assert [e["type"] for e in seen if e["type"] in ("open", "error", "closed", "timeout")] == [
+        "open", "error", "error", "closed"], seen
+    errors = [e for e in seen if e["type"] == "error"]
+    assert errors[1] == dict(errors[1], code=204, readyState=2)
