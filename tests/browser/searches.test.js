@@ -11,6 +11,7 @@ import {before, describe, test} from 'node:test';
 import {byMetric} from '../../clients/web/js/pages/search.js';
 import {flatten, parseJobs, smooth} from '../../clients/web/js/pages/compare.js';
 import {num} from '../../clients/web/js/format.js';
+import {scale} from '../../clients/web/js/scatter.js';
 import {checkRouteShots, screenshot, watch} from './browser.js';
 import {session} from './session.js';
 
@@ -50,6 +51,9 @@ test('the pages\' helpers: metric order, job lists, flattened configs', () => {
   assert.deepEqual(parseJobs('3,1,x,3,,0,-2,7'), [3, 1, 7]);
   assert.deepEqual(parseJobs(null), []);
   assert.deepEqual(flatten({a: 1, b: {c: [1, 2], d: {e: null}}}), {a: 1, 'b.c': [1, 2], 'b.d.e': null});
+  assert.equal(scale(0, 10, 100, 200)(5), 150);
+  assert.equal(scale(1, 100, 0, 2, true)(10), 1, 'log: 10 halfway from 1 to 100');
+  assert.equal(scale(3, 3, 0, 10)(3), 5, 'one value: the middle');
   assert.deepEqual(smooth([1, null, 3, 5], 0), [1, null, 3, 5]);
   const [a, gap, b] = smooth([1, null, 3], 0.5);
   assert.equal(a, 1, 'debiased: the first point is its value');
@@ -145,6 +149,20 @@ describe('searches', () => {
     }
     assert.equal(Number(await chart.getAttribute('data-points')),
       Math.max(...api.trials.map((t) => t.epochs)));
+    // a scatter per parameter, a point per trial with a metric, at its value
+    const measured = api.trials.filter((t) => t.metric !== null);
+    for (const param of Object.keys(api.config.space)) {
+      const points = await page.locator(`#scatters svg[data-param="${param}"] circle`)
+        .evaluateAll((cs) => cs.map((c) => ({trial: Number(c.dataset.trial), x: Number(c.dataset.x),
+          y: Number(c.dataset.y), cx: Number(c.getAttribute('cx')), best: c.classList.contains('best')})));
+      assert.deepEqual(points.map((p) => [p.trial, p.x, p.y]),
+        measured.map((t) => [t.trial, t.params[param], t.metric]), param);
+      assert.deepEqual(points.filter((p) => p.best).map((p) => p.trial), [api.best.trial]);
+      const byX = [...points].sort((a, b) => a.x - b.x);
+      for (let i = 1; i < byX.length; i++) {
+        assert.ok(byX[i].cx >= byX[i - 1].cx, `${param}: a larger value is further right`);
+      }
+    }
     await screenshot(page, 'search');
   });
 

@@ -1,7 +1,8 @@
 // pages/search.js — one search: its trials as a leaderboard (the drawn
 // values, state, rung, epochs, metric; the best trial highlighted, sortable
 // by metric) and each trial's validation metric per epoch overlaid in one
-// chart, live. Trials can be picked for the compare page.
+// chart, live; and the metric against each parameter, a scatter each.
+// Trials can be picked for the compare page.
 //
 // The global stream (/v1/events) carries the search's `search` events and
 // its trials' `epoch` events: an epoch of a trial's job adds its point; a
@@ -13,6 +14,7 @@ import {Chart} from '../charts.js';
 import {badge, card, h, live, pageHeader, replace, toast} from '../dom.js';
 import {follow} from '../events.js';
 import {num} from '../format.js';
+import {scatter} from '../scatter.js';
 
 const RELOAD_MS = 200;
 
@@ -41,6 +43,7 @@ export function mount(main, [idText]) {
   const area = h('div', {class: 'chart', id: 'trials-chart'});
   const placeholder = h('p', {class: 'muted chart-empty'}, 'The curves appear with the first epochs.');
   const chart = new Chart(area, {log: 'auto', points: true});
+  const scatters = h('div', {class: 'scatters', id: 'scatters'});
   const thead = h('thead');
   const tbody = h('tbody');
   const compare = h('a', {class: 'button', id: 'compare-link', href: '#/compare'}, 'Compare selected');
@@ -48,6 +51,7 @@ export function mount(main, [idText]) {
     h('nav', {class: 'crumbs'}, h('a', {href: '#/searches'}, 'Searches'), h('span', {}, `#${id}`)),
     title, stats,
     h('div', {id: 'charts'}, card('Validation metric per trial', placeholder, area)),
+    card('Metric by parameter', scatters),
     card('Trials', h('div', {class: 'card-toolbar'}, h('span', {class: 'muted'},
       'Pick trials to compare their curves and configurations.'), compare),
     h('div', {class: 'table-wrap'}, h('table', {class: 'table compact', id: 'trials-table'},
@@ -120,6 +124,11 @@ export function mount(main, [idText]) {
     }));
     updateCompare();
     draw();
+    // a scatter per parameter: each trial's metric against the value it drew
+    const measured = s.trials.filter((t) => t.metric !== null);
+    replace(scatters, paths.map((p) => scatter({label: p, best: s.best ? s.best.trial : null,
+      logX: 'loguniform' in s.config.space[p],
+      points: measured.map((t) => ({trial: t.trial, x: t.params[p], y: t.metric}))})));
   }
 
   // One series per trial that has a job: its metric at each epoch.
