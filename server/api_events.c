@@ -46,7 +46,8 @@ static int queue_event(stream *s, const store_event *e) {
   if (rc < 0) return -1;
   s->after = e->id;
   if (s->job_id != 0 && e->kind == STORE_EVENT_STATE && finished(e->state)) s->done = true;
-  if (s->search_id != 0 && e->type == STORE_SEARCH_FINISHED) s->done = true;
+  if (s->search_id != 0 && e->kind == STORE_EVENT_SEARCH && e->type == STORE_SEARCH_FINISHED)
+    s->done = true;
   return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * api_events.h — event streams (text/event-stream): jobs' state changes,
- * committed epochs and checkpoints, from the event log in the store.
+ * committed epochs and checkpoints, and searches' progress, from the event
+ * log in the store.
  *
  * Each event is "id: N", "event: state|epoch|checkpoint|search" and one "data:"
  * line of JSON (json_out_event). A stream first replays the events after the
