@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import {before, describe, test} from 'node:test';
 
-import {byMetric} from '../../clients/web/js/pages/search.js';
+import {byMetric, rungEpochs} from '../../clients/web/js/pages/search.js';
 import {flatten, parseJobs, smooth} from '../../clients/web/js/pages/compare.js';
 import {num} from '../../clients/web/js/format.js';
 import {scale} from '../../clients/web/js/scatter.js';
@@ -51,6 +51,10 @@ test('the pages\' helpers: metric order, job lists, flattened configs', () => {
   assert.deepEqual(parseJobs('3,1,x,3,,0,-2,7'), [3, 1, 7]);
   assert.deepEqual(parseJobs(null), []);
   assert.deepEqual(flatten({a: 1, b: {c: [1, 2], d: {e: null}}}), {a: 1, 'b.c': [1, 2], 'b.d.e': null});
+  const asha = {method: 'asha', job: {epochs: 27}, asha: {min_epochs: 2, reduction_factor: 3}};
+  assert.deepEqual(rungEpochs(asha), [2, 6, 18, 27]);
+  assert.deepEqual(rungEpochs({...asha, asha: {min_epochs: 3, reduction_factor: 3}}), [3, 9, 27]);
+  assert.deepEqual(rungEpochs({...asha, method: 'grid'}), [27]);
   assert.equal(scale(0, 10, 100, 200)(5), 150);
   assert.equal(scale(1, 100, 0, 2, true)(10), 1, 'log: 10 halfway from 1 to 100');
   assert.equal(scale(3, 3, 0, 10)(3), 5, 'one value: the middle');
@@ -147,6 +151,7 @@ describe('searches', () => {
         [`trial ${t.trial}`, metrics.filter((m) => m.val_loss !== null).length]);
       assert.equal(metrics.length, t.epochs);
     }
+    assert.deepEqual(JSON.parse(await chart.getAttribute('data-marks')), [1, 3, 9], 'the rungs');
     assert.equal(Number(await chart.getAttribute('data-points')),
       Math.max(...api.trials.map((t) => t.epochs)));
     // a scatter per parameter, a point per trial with a metric, at its value

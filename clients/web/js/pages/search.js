@@ -1,7 +1,7 @@
 // pages/search.js — one search: its trials as a leaderboard (the drawn
 // values, state, rung, epochs, metric; the best trial highlighted, sortable
 // by metric) and each trial's validation metric per epoch overlaid in one
-// chart, live; and the metric against each parameter, a scatter each.
+// chart (points at the rungs, where ASHA ranks them), live; and the metric against each parameter, a scatter each.
 // Trials can be picked for the compare page.
 //
 // The global stream (/v1/events) carries the search's `search` events and
@@ -17,6 +17,16 @@ import {num} from '../format.js';
 import {scatter} from '../scatter.js';
 
 const RELOAD_MS = 200;
+
+/** The epochs a search's trials stop at to be ranked: ASHA's rungs (as asha.c computes them), else job.epochs. */
+export function rungEpochs(config) {
+  const max = config.job.epochs;
+  if (config.method !== 'asha') return [max];
+  const out = [];
+  for (let e = config.asha.min_epochs; e < max; e *= config.asha.reduction_factor) out.push(e);
+  out.push(max);
+  return out;
+}
 
 /** A trial's metric compared for the leaderboard: nulls (none yet) last. */
 export function byMetric(mode, dir) {
@@ -42,7 +52,7 @@ export function mount(main, [idText]) {
   const stats = h('div', {class: 'stats'});
   const area = h('div', {class: 'chart', id: 'trials-chart'});
   const placeholder = h('p', {class: 'muted chart-empty'}, 'The curves appear with the first epochs.');
-  const chart = new Chart(area, {log: 'auto', points: true});
+  const chart = new Chart(area, {log: 'auto'});
   const scatters = h('div', {class: 'scatters', id: 'scatters'});
   const thead = h('thead');
   const tbody = h('tbody');
@@ -137,6 +147,7 @@ export function mount(main, [idText]) {
     let last = 0;
     for (const t of trials) for (const r of rows.get(t.job) || []) last = Math.max(last, r.epoch);
     placeholder.hidden = last > 0;
+    chart.setMarks(rungEpochs(search.config)); // a trial's points where it was ranked
     const x = Array.from({length: last}, (_, i) => i + 1);
     chart.set(x, trials.map((t) => {
       const values = x.map(() => null);
