@@ -12,16 +12,18 @@
 #include "reply.h"
 #include "sse.h"
 #include "store.h"
+#include "store_searches.h"
 
 /* One open stream; lives on its connection's thread until stream_free. */
 typedef struct {
   app *a;
   int64_t job_id;   /* the job followed, 0 for every job */
+  int64_t search_id; /* or the search followed (then job_id is 0) */
   int64_t after;    /* the newest event id queued for the client */
   int64_t seen;     /* posted ids up to this one have been read from the store */
   bool caught_up;   /* false: events up to `seen` may still wait in the store */
-  bool job_ended;   /* the job had ended when the stream opened: nothing new will come */
-  bool done;        /* the job's final state is queued: end once it is sent */
+  bool job_ended;   /* the job (search) had ended when the stream opened: nothing new will come */
+  bool done;        /* the job's final state (search's end) is queued: end once it is sent */
   bool watched;     /* the client's hangup is watched for (hangup.h) under `watch` */
   hangup_watch_id watch;
   atomic_bool gone; /* the client hung up: end now */
@@ -44,6 +46,8 @@ static int queue_event(stream *s, const store_event *e) {
   if (rc < 0) return -1;
   s->after = e->id;
   if (s->job_id != 0 && e->kind == STORE_EVENT_STATE && finished(e->state)) s->done = true;
+  if (s->search_id != 0 && e->kind == STORE_EVENT_SEARCH && e->type == STORE_SEARCH_FINISHED)
+    s->done = true;
   return 0;
 }
 
@@ -56,7 +60,9 @@ static int fill(stream *s) {
   if (st == NULL) return -1;
   store_event *list;
   size_t n;
-  int rc = store_events_after(st, s->job_id, s->after, API_EVENTS_BATCH, &list, &n);
+  int rc = s->search_id != 0
+               ? store_search_events_after(st, s->search_id, s->after, API_EVENTS_BATCH, &list, &n)
+               : store_events_after(st, s->job_id, s->after, API_EVENTS_BATCH, &list, &n);
   if (rc != STORE_OK) {
     log_write(LOG_WARN, "event stream: cannot read the events: %s", store_strerror(rc));
     return -1;
@@ -142,19 +148,21 @@ static int queue_snapshot(stream *s, store *st) {
   return rc;
 }
 
-/* Whether a finished job's stream resumed after `after` has events left to
- * send. @return STORE_OK (*more set) or a store error */
-static int has_more(store *st, int64_t job_id, int64_t after, bool *more) {
+/* Whether a finished job's (search's) stream resumed after `after` has
+ * events left to send. @return STORE_OK (*more set) or a store error */
+static int has_more(store *st, int64_t job_id, int64_t search_id, int64_t after, bool *more) {
   store_event *list;
   size_t n;
-  int rc = store_events_after(st, job_id, after, 1, &list, &n);
+  int rc = search_id != 0 ? store_search_events_after(st, search_id, after, 1, &list, &n)
+                          : store_events_after(st, job_id, after, 1, &list, &n);
   store_event_list_free(list, n);
   *more = n > 0;
   return rc;
 }
 
-/* Open a stream of job_id's events (0: every job's). */
-static void open_stream(app *a, const http_request *req, http_response *res, int64_t job_id) {
+/* Open a stream of job_id's events, or search_id's, or (both 0) every one. */
+static void open_stream(app *a, const http_request *req, http_response *res, int64_t job_id,
+                        int64_t search_id) {
   api_error err;
   int64_t after;
   bool given = false;
@@ -170,9 +178,20 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
     int rc = store_job_get(st, job_id, &j);
     ended = rc == STORE_OK && finished(j.state);
     store_job_clear(&j);
-    if (rc == STORE_OK && ended && given) rc = has_more(st, job_id, after, &more);
+    if (rc == STORE_OK && ended && given) rc = has_more(st, job_id, 0, after, &more);
     if (rc != STORE_OK) {
       reply_store_error(res, rc, "job", job_id);
+      return;
+    }
+  }
+  if (search_id != 0) {
+    store_search row;
+    int rc = store_search_get(st, search_id, &row);
+    ended = rc == STORE_OK && row.state != STORE_SEARCH_RUNNING;
+    store_search_clear(&row);
+    if (rc == STORE_OK && ended && given) rc = has_more(st, 0, search_id, after, &more);
+    if (rc != STORE_OK) {
+      reply_store_error(res, rc, "search", search_id);
       return;
     }
   }
@@ -198,6 +217,7 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   }
   s->a = a;
   s->job_id = job_id;
+  s->search_id = search_id;
   s->after = after;
   s->job_ended = ended;
   s->seen = notify_latest(a->events); /* before any read: later commits wake it */
@@ -211,16 +231,20 @@ static void open_stream(app *a, const http_request *req, http_response *res, int
   }
   /* From here on stream_free releases s, also when the answer is an error. */
   http_stream(res, 200, "text/event-stream", stream_read, stream_free, s);
-  if (job_id == 0 && !given) {
+  if (job_id == 0 && search_id == 0 && !given) {
     int rc = queue_snapshot(s, st);
     if (rc != STORE_OK) reply_store_error(res, rc, NULL, 0);
   }
 }
 
 void api_events_job(app *a, const http_request *req, http_response *res) {
-  open_stream(a, req, res, (int64_t)req->ids[0]);
+  open_stream(a, req, res, (int64_t)req->ids[0], 0);
+}
+
+void api_events_search(app *a, const http_request *req, http_response *res) {
+  open_stream(a, req, res, 0, (int64_t)req->ids[0]);
 }
 
 void api_events_all(app *a, const http_request *req, http_response *res) {
-  open_stream(a, req, res, 0);
+  open_stream(a, req, res, 0, 0);
 }

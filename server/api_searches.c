@@ -9,6 +9,7 @@
 #include "app.h"
 #include "reply.h"
 #include "search_config.h"
+#include "search_end.h"
 #include "search_run.h"
 #include "store_searches.h"
 
@@ -107,13 +108,6 @@ static cJSON *report_trial(store *st, const store_search *s,
   return o;
 }
 
-/* a's (metric, rung) beats b's for the best trial: the better metric, then
- * the higher rung (trials come in index order: a tie keeps the lower) */
-static int better(const search_config *c, int64_t ra, double ma, int64_t rb, double mb) {
-  if (ma != mb) return c->asha.maximize ? ma > mb : ma < mb;
-  return ra > rb;
-}
-
 static cJSON *report(store *st, const store_search *s) {
   search_config c;
   api_error err;
@@ -149,7 +143,7 @@ static cJSON *report(store *st, const store_search *s) {
     cJSON *t = report_trial(st, s, &tl[i], rl, nr, rung_epochs, n_rungs, &m, &r);
     if (!t) goto fail;
     cJSON_AddItemToArray(trials, t);
-    if (r >= 0 && (best_r < 0 || better(&c, r, m, best_r, best_m))) {
+    if (r >= 0 && (best_r < 0 || search_end_better(&c, r, m, best_r, best_m))) {
       best = t;
       best_m = m;
       best_r = r;
@@ -212,7 +206,11 @@ void api_searches_cancel(app *a, const http_request *req, http_response *res) {
   store *st = app_store_or_answer(a, res);
   if (st == NULL) return;
   int64_t id = (int64_t)req->ids[0];
-  int rc = store_search_finish(st, id, STORE_SEARCH_CANCELLED);
+  store_search s;
+  int rc = store_search_get(st, id, &s);
+  if (rc == STORE_OK) rc = s.state == STORE_SEARCH_RUNNING ? search_end(st, &s, STORE_SEARCH_CANCELLED)
+                                                           : STORE_ECONFLICT;
+  store_search_clear(&s);
   if (rc == STORE_ECONFLICT) {
     http_fail(res, API_CONFLICT, "id", "search %lld has ended", (long long)id);
     return;

@@ -203,6 +203,19 @@ cJSON *json_out_event(const store_event *e) {
                 add_int(o, "version", e->version) && add_int(o, "bytes", e->bytes);
       return finish(o, ok);
     }
+    case STORE_EVENT_SEARCH: {
+      /* {"search": id, "type": .., then the detail's members} */
+      cJSON *o = cJSON_CreateObject(), *d = e->detail != NULL ? cJSON_Parse(e->detail) : NULL;
+      bool ok = o != NULL && cJSON_IsObject(d) && add_int(o, "search", e->search_id) &&
+                cJSON_AddStringToObject(o, "type", store_search_event_name(e->type));
+      while (ok && d->child != NULL) {
+        cJSON *member = cJSON_DetachItemViaPointer(d, d->child);
+        ok = cJSON_AddItemToObject(o, member->string, member);
+        if (!ok) cJSON_Delete(member);
+      }
+      cJSON_Delete(d);
+      return finish(o, ok);
+    }
     default:
       return NULL;
   }

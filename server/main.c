@@ -124,7 +124,9 @@ static int serve(app *a) {
                     (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept};
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
-  if (search_run_start(a->cfg.db_path, a->cfg.memory_budget, a->jobs, &a->searches) < 0) goto out;
+  if (search_run_start(a->cfg.db_path, a->cfg.memory_budget, a->jobs, a->events,
+                       a->cfg.events_kept, &a->searches) < 0)
+    goto out;
   if ((rc = uv_loop_init(&loop)) < 0) {
     log_write(LOG_ERROR, "event loop: %s", uv_strerror(rc));
     goto out;

@@ -86,6 +86,8 @@ static const route routes[] = {
 
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/searches/{id}/events", .handler = api_events_search,
+     .access = ROUTE_READ},
     {.method = "GET", .pattern = "/v1/events", .handler = api_events_all, .access = ROUTE_READ},
 
     /* The Open Inference Protocol (api_v2.h). Every /v2 route needs a token

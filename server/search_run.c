@@ -27,7 +27,9 @@
 #include <uv.h>
 
 #include "log.h"
+#include "notify.h"
 #include "search_config.h"
+#include "search_end.h"
 #include "store_searches.h"
 
 #define PASS_MS 250
@@ -35,6 +37,8 @@
 struct search_run {
   char db_path[1024];
   jobs *jobs;
+  notifier *events;    /* told of the search events this thread commits */
+  int64_t events_kept; /* the event log's retention (store_keep_events) */
   size_t memory_budget; /* what each trial's job must fit */
   uv_thread_t thread;
   uv_mutex_t lock;
@@ -123,14 +127,15 @@ static int start_rung(pass *p, const store_search_trial *t, int rung) {
     if (rc == STORE_ENOTFOUND || rc == STORE_ECONFLICT) {
       store_search_rung failed = {.trial = t->trial, .rung = rung, .job_id = extend,
                                   .state = STORE_RUNG_FAILED, .metric = NAN};
-      return store_search_rung_put(p->st, p->s->id, &failed);
+      return store_search_rung_put(p->st, p->s->id, &failed, STORE_SEARCH_TRIAL_FAILED);
     }
     if (rc != STORE_OK) return rc;
     jobs_notify(p->r->jobs);
   }
   store_search_rung row = {.trial = t->trial, .rung = rung, .job_id = job_id,
                            .state = STORE_RUNG_RUNNING, .metric = NAN};
-  return store_search_rung_put(p->st, p->s->id, &row);
+  return store_search_rung_put(p->st, p->s->id, &row,
+                               rung == 0 ? STORE_SEARCH_TRIAL_STARTED : STORE_SEARCH_TRIAL_PROMOTED);
 }
 
 /* Start trial k: its model (or the one a crash left), its row, its rung 0. */
@@ -196,7 +201,10 @@ static int settle(pass *p, store_search_rung *g, int *active) {
     g->state = j.state == STORE_JOB_SUCCEEDED && isfinite(m) ? STORE_RUNG_DONE : STORE_RUNG_FAILED;
   }
   store_job_clear(&j);
-  return store_search_rung_put(p->st, p->s->id, g);
+  store_search_event type = g->state == STORE_RUNG_FAILED      ? STORE_SEARCH_TRIAL_FAILED
+                            : g->rung < p->n_rungs - 1 ? STORE_SEARCH_TRIAL_PAUSED
+                                                       : STORE_SEARCH_TRIAL_DONE;
+  return store_search_rung_put(p->st, p->s->id, g, type);
 }
 
 /* The row of (trial, rung), or NULL. */
@@ -311,7 +319,7 @@ static int drive(search_run *r, store *st, const store_search *s) {
     active++;
   }
   if (rc == STORE_OK && active == 0 && s->state == STORE_SEARCH_RUNNING)
-    rc = store_search_finish(st, s->id, STORE_SEARCH_SUCCEEDED);
+    rc = search_end(st, s, STORE_SEARCH_SUCCEEDED);
 out:
   store_search_trials_free(p.trials, p.n_trials);
   free(p.rungs);
@@ -338,6 +346,8 @@ static void run(void *arg) {
   while (!r->stopping) {
     uv_mutex_unlock(&r->lock);
     if (st == NULL && store_open(r->db_path, &st) != STORE_OK) st = NULL;
+    if (st != NULL && r->events != NULL) store_on_event(st, notify_store_hook, r->events);
+    if (st != NULL) store_keep_events(st, r->events_kept);
     if (st != NULL) drive_all(r, st);
     uv_mutex_lock(&r->lock);
     if (!r->pending && !r->stopping)
@@ -348,7 +358,8 @@ static void run(void *arg) {
   store_close(st);
 }
 
-int search_run_start(const char *db_path, size_t memory_budget, jobs *j, search_run **out) {
+int search_run_start(const char *db_path, size_t memory_budget, jobs *j, notifier *events,
+                     int64_t events_kept, search_run **out) {
   *out = NULL;
   search_run *r = calloc(1, sizeof *r);
   if (!r || strlen(db_path) >= sizeof r->db_path) {
@@ -358,6 +369,8 @@ int search_run_start(const char *db_path, size_t memory_budget, jobs *j, search_
   }
   snprintf(r->db_path, sizeof r->db_path, "%s", db_path);
   r->jobs = j;
+  r->events = events;
+  r->events_kept = events_kept;
   r->memory_budget = memory_budget;
   if (uv_mutex_init(&r->lock) < 0) goto fail_mutex;
   if (uv_cond_init(&r->wake) < 0) goto fail_cond;

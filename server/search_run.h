@@ -20,15 +20,19 @@
 #include <stddef.h>
 
 #include "jobs.h"
+#include "notify.h"
 
 typedef struct search_run search_run;
 
 /**
  * Start the scheduler thread (it opens its own store handle).
  * @param memory_budget the bytes each trial's job is estimated against (budget.h)
+ * @param events told of each search event committed (may be NULL)
+ * @param events_kept the event log's retention (store_keep_events)
  * @return 0 or -1 (logged)
  */
-int search_run_start(const char *db_path, size_t memory_budget, jobs *j, search_run **out);
+int search_run_start(const char *db_path, size_t memory_budget, jobs *j, notifier *events,
+                     int64_t events_kept, search_run **out);
 
 /** Something changed (a search created or cancelled): run a pass now. Thread-safe. */
 void search_run_notify(search_run *r);

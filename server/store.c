@@ -316,6 +316,45 @@ static const char *const migrations[] = {
     "DROP TABLE datasets;"
     "ALTER TABLE datasets_new RENAME TO datasets;"
     "ALTER TABLE model_versions ADD COLUMN encoding BLOB;",
+
+    /* 11: searches' events in the log (issue 16), so the event streams tell
+     * a search's progress as they tell a job's, durably and resumably.
+     *   kind 'search'  a search changed; job_id is NULL (a job's stream does
+     *                  not carry it), search_id says which, type what
+     *                  (store_search_event_name) and detail holds the rest as
+     *                  a JSON object (trial, rung, job, metric; the best
+     *                  trial of 'finished').
+     * The table is rebuilt (SQLite cannot relax NOT NULL nor a CHECK in
+     * place); its AUTOINCREMENT counter is carried over, so ids pruned or
+     * gone with their jobs are still never reused. */
+    "CREATE TABLE events_new ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint', 'search')),"
+    "  state TEXT CHECK (state IN"
+    "    ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    "  epoch INTEGER NOT NULL,"
+    "  version INTEGER,"
+    "  bytes INTEGER,"
+    "  search_id INTEGER REFERENCES searches(id) ON DELETE CASCADE,"
+    "  type TEXT CHECK (type IN ('created', 'trial_started', 'trial_paused', 'trial_promoted',"
+    "    'trial_done', 'trial_stopped', 'trial_failed', 'finished')),"
+    "  detail TEXT,"
+    "  CHECK ((kind = 'state') = (state IS NOT NULL)),"
+    "  CHECK ((kind = 'checkpoint') = (version IS NOT NULL AND bytes IS NOT NULL)),"
+    "  CHECK ((kind = 'search') = (job_id IS NULL)),"
+    "  CHECK ((kind = 'search') = (search_id IS NOT NULL AND type IS NOT NULL"
+    "    AND detail IS NOT NULL))"
+    ");"
+    "INSERT INTO events_new (id, job_id, kind, state, epoch, version, bytes)"
+    "  SELECT id, job_id, kind, state, epoch, version, bytes FROM events;"
+    "DELETE FROM sqlite_sequence WHERE name = 'events_new';"
+    "INSERT INTO sqlite_sequence (name, seq)"
+    "  SELECT 'events_new', seq FROM sqlite_sequence WHERE name = 'events';"
+    "DROP TABLE events;"
+    "ALTER TABLE events_new RENAME TO events;"
+    "CREATE INDEX events_by_job ON events (job_id, id);"
+    "CREATE INDEX events_by_search ON events (search_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -336,6 +375,7 @@ const char *const store__event_kind_names[STORE_EVENT_KIND_COUNT] = {
     [STORE_EVENT_STATE] = "state",
     [STORE_EVENT_EPOCH] = "epoch",
     [STORE_EVENT_CHECKPOINT] = "checkpoint",
+    [STORE_EVENT_SEARCH] = "search",
 };
 
 const char *store_event_kind_name(store_event_kind kind) {

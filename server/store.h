@@ -511,10 +511,27 @@ typedef enum {
   STORE_EVENT_STATE,      /* the job entered a state */
   STORE_EVENT_EPOCH,      /* an epoch's metrics were committed */
   STORE_EVENT_CHECKPOINT, /* a checkpoint was written */
+  STORE_EVENT_SEARCH,     /* a search changed (store_searches.h logs them) */
   STORE_EVENT_KIND_COUNT
 } store_event_kind;
 
-/** @return "state", "epoch" or "checkpoint" (NULL when out of range). */
+/* What a search event says (its type). */
+typedef enum {
+  STORE_SEARCH_CREATED,         /* the search was created */
+  STORE_SEARCH_TRIAL_STARTED,   /* a trial's job was queued for its first rung */
+  STORE_SEARCH_TRIAL_PAUSED,    /* a trial reached a rung below the last: it waits there */
+  STORE_SEARCH_TRIAL_PROMOTED,  /* a paused trial goes on to the next rung */
+  STORE_SEARCH_TRIAL_DONE,      /* a trial trained to the last rung */
+  STORE_SEARCH_TRIAL_STOPPED,   /* the search ended with the trial paused */
+  STORE_SEARCH_TRIAL_FAILED,    /* a trial's job failed or went away */
+  STORE_SEARCH_FINISHED,        /* the search ended (succeeded or cancelled): its last event */
+  STORE_SEARCH_EVENT_COUNT
+} store_search_event;
+
+/** @return "created", "trial_started", ... (NULL when out of range). */
+const char *store_search_event_name(store_search_event type);
+
+/** @return "state", "epoch", "checkpoint" or "search" (NULL when out of range). */
 const char *store_event_kind_name(store_event_kind kind);
 
 /**
@@ -544,6 +561,9 @@ typedef struct {
   int64_t bytes;         /* CHECKPOINT: its size */
   store_job job;         /* STATE: the job as it is when read (zeroed otherwise) */
   store_metric metric;   /* EPOCH: the epoch's metrics row as it is when read */
+  int64_t search_id;     /* SEARCH: the search */
+  store_search_event type; /* SEARCH: what changed */
+  char *detail;          /* SEARCH: a JSON object, the rest of what it says */
 } store_event;
 
 /**
@@ -555,6 +575,10 @@ typedef struct {
  */
 int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
                        store_event **out, size_t *n);
+
+/** As store_events_after, of one search's events only. */
+int store_search_events_after(store *st, int64_t search_id, int64_t after, size_t limit,
+                              store_event **out, size_t *n);
 
 /**
  * Where a stream of every job starts without a Last-Event-ID: each queued or

@@ -46,11 +46,47 @@ int store__event(store *st, const store_event *e) {
   return status;
 }
 
+static const char *const search_event_names[STORE_SEARCH_EVENT_COUNT] = {
+    [STORE_SEARCH_CREATED] = "created",
+    [STORE_SEARCH_TRIAL_STARTED] = "trial_started",
+    [STORE_SEARCH_TRIAL_PAUSED] = "trial_paused",
+    [STORE_SEARCH_TRIAL_PROMOTED] = "trial_promoted",
+    [STORE_SEARCH_TRIAL_DONE] = "trial_done",
+    [STORE_SEARCH_TRIAL_STOPPED] = "trial_stopped",
+    [STORE_SEARCH_TRIAL_FAILED] = "trial_failed",
+    [STORE_SEARCH_FINISHED] = "finished",
+};
+
+const char *store_search_event_name(store_search_event type) {
+  return (unsigned)type < STORE_SEARCH_EVENT_COUNT ? search_event_names[type] : NULL;
+}
+
+/* epoch is NOT NULL in the schema; a search event has none. */
+static const store__sql search_event_insert = {
+    Q_SEARCH_EVENT_INSERT,
+    "INSERT INTO events (kind, epoch, search_id, type, detail)"
+    " VALUES ('search', 0, CASE WHEN :search_id > 0 THEN :search_id ELSE last_insert_rowid() END,"
+    " :type, :detail)"};
+
+int store__search_event(store *st, int64_t search_id, store_search_event type,
+                        const char *detail) {
+  assert(st->writing && st->in_transaction);
+  assert((unsigned)type < STORE_SEARCH_EVENT_COUNT);
+  store__query q = store__prepare(st, &search_event_insert);
+  store__bind_int64(&q, ":search_id", search_id);
+  store__bind_text(&q, ":type", search_event_names[type]);
+  store__bind_text(&q, ":detail", detail != NULL ? detail : "{}");
+  int status = store__run(&q);
+  if (status == STORE_OK) status = store__events_inserted(st);
+  return status;
+}
+
 /* ---- reading --------------------------------------------------------------------------- */
 
 void store_event_clear(store_event *e) {
   store_job_clear(&e->job);
   free(e->metric.layers);
+  free(e->detail);
   memset(e, 0, sizeof *e);
 }
 
@@ -71,10 +107,10 @@ static int parse_kind(const char *s, store_event_kind *out) {
   return STORE_EIO; /* the schema's CHECK allows no other */
 }
 
-#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes"
+#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes, search_id, type, detail"
 enum {
   EVENT_ID, EVENT_JOB_ID, EVENT_KIND, EVENT_STATE, EVENT_EPOCH, EVENT_VERSION, EVENT_BYTES,
-  EVENT_NCOLS
+  EVENT_SEARCH_ID, EVENT_TYPE, EVENT_DETAIL, EVENT_NCOLS
 };
 
 /* A row of EVENT_COLS. */
@@ -92,7 +128,15 @@ static int read_event(sqlite3_stmt *s, void *row) {
   e->epoch = sqlite3_column_int64(s, EVENT_EPOCH);
   e->version = sqlite3_column_int64(s, EVENT_VERSION);
   e->bytes = sqlite3_column_int64(s, EVENT_BYTES);
-  return status;
+  if (status != STORE_OK || e->kind != STORE_EVENT_SEARCH) return status;
+  e->search_id = sqlite3_column_int64(s, EVENT_SEARCH_ID);
+  int type = 0;
+  const char *name = (const char *)sqlite3_column_text(s, EVENT_TYPE);
+  while (name != NULL && type < STORE_SEARCH_EVENT_COUNT && strcmp(name, search_event_names[type]))
+    type++;
+  if (name == NULL || type == STORE_SEARCH_EVENT_COUNT) return STORE_EIO; /* the CHECK's */
+  e->type = (store_search_event)type;
+  return store__column_text(s, EVENT_DETAIL, &e->detail);
 }
 
 /* Read what an event describes: the job of a state event, the metrics row of
@@ -124,18 +168,39 @@ static const store__sql job_events_after = {
     Q_JOB_EVENTS_AFTER, "SELECT " EVENT_COLS " FROM events WHERE job_id = :job_id AND id > :after"
                         " ORDER BY id LIMIT :limit"};
 
+static const store__sql search_events_after = {
+    Q_SEARCH_EVENTS_AFTER, "SELECT " EVENT_COLS " FROM events WHERE search_id = :search_id"
+                           " AND id > :after ORDER BY id LIMIT :limit"};
+
+/* Events after `after` read by sql (binding :id to id when it is > 0). */
+static int read_events_after(store *st, const store__sql *sql, int64_t id, int64_t after,
+                        size_t limit, store_event **out, size_t *n);
+
 int store_events_after(store *st, int64_t job_id, int64_t after, size_t limit,
                        store_event **out, size_t *n) {
+  return read_events_after(st, job_id > 0 ? &job_events_after : &events_after, job_id, after, limit,
+                      out, n);
+}
+
+int store_search_events_after(store *st, int64_t search_id, int64_t after, size_t limit,
+                              store_event **out, size_t *n) {
+  if (search_id <= 0) return STORE_EINVAL;
+  return read_events_after(st, &search_events_after, search_id, after, limit, out, n);
+}
+
+static int read_events_after(store *st, const store__sql *sql, int64_t id, int64_t after,
+                        size_t limit, store_event **out, size_t *n) {
   void *rows = NULL;
   *out = NULL;
   *n = 0;
   if (limit == 0 || limit > INT_MAX) return STORE_EINVAL;
   int status = store__begin(st, Q_BEGIN_READ);
   if (status != STORE_OK) return status;
-  store__query q = store__prepare(st, job_id > 0 ? &job_events_after : &events_after);
+  store__query q = store__prepare(st, sql);
   store__bind_int64(&q, ":after", after);
   store__bind_int64(&q, ":limit", (int64_t)limit);
-  if (job_id > 0) store__bind_int64(&q, ":job_id", job_id);
+  if (sql == &job_events_after) store__bind_int64(&q, ":job_id", id);
+  if (sql == &search_events_after) store__bind_int64(&q, ":search_id", id);
   status = store__run_list(&q, sizeof **out, read_event, clear_event, &rows, n);
   store_event *list = rows;
   for (size_t i = 0; status == STORE_OK && i < *n; i++) status = read_subject(st, &list[i]);

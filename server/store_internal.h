@@ -90,6 +90,8 @@ enum store__slot {
   /* store_events.c */
   Q_EVENT_INSERT,
   Q_EVENTS_AFTER,
+  Q_SEARCH_EVENTS_AFTER,
+  Q_SEARCH_EVENT_INSERT,
   Q_JOB_EVENTS_AFTER,
   Q_EVENTS_LATEST,
   Q_EVENTS_ACTIVE,
@@ -249,6 +251,11 @@ int store__metric_get(store *st, int64_t job_id, int64_t epoch, store_metric *ou
  * bytes of e) in the open write transaction; store__end reports it to the
  * hook once committed. */
 int store__event(store *st, const store_event *e);
+/* store_events.c: record search search_id's event of type with its detail
+ * (a JSON object's text) in the open write transaction; search_id 0 is the
+ * row the last INSERT made. */
+int store__search_event(store *st, int64_t search_id, store_search_event type,
+                        const char *detail);
 /* After a statement that inserted events: remember the newest, if any, and
  * prune the events past the newest st->events_kept, in the same transaction. */
 int store__events_inserted(store *st);

@@ -1,11 +1,13 @@
 /* store_searches.c — hyperparameter searches, their trials and their rungs
- * (schema 7). Each call is one statement, so one implicit transaction: the
+ * (schema 7), and their events in the log (schema 11). Each call is one
+ * statement, with the event it logs if any, in one transaction: the
  * scheduler (search_run.c) orders its writes so that a crash between two of
  * them leaves a state it can re-drive — a trial row after its model, a rung
  * row after its job — and finds the rows a crash orphaned by name and by
  * model. */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,14 +57,23 @@ static int read_search(sqlite3_stmt *s, void *row) {
   return store__column_text(s, S_CONFIG, &r->config);
 }
 
-static int run_search(store *st, store__query *q, store_search *out, int write) {
+/* Run q, which yields the search row, in its own transaction; a write also
+ * logs the search's event of type with detail. */
+static int run_search(store *st, store__query *q, store_search *out, int write,
+                      store_search_event type, const char *detail) {
   store_search tmp;
   store_search *row = out ? out : &tmp;
   memset(row, 0, sizeof *row);
-  if (write) store__write_lock(st);
-  int status = store__run_one(q, read_search, clear_search, row);
-  if (write) store__write_unlock(st);
-  if (out == NULL && status == STORE_OK) store_search_clear(&tmp);
+  int status = write ? store__begin(st, Q_BEGIN_WRITE) : STORE_OK;
+  assert(!write || type == STORE_SEARCH_CREATED);
+  if (status != STORE_OK) {
+    store__done(q);
+    return status;
+  }
+  status = store__run_one(q, read_search, clear_search, row);
+  if (write && status == STORE_OK) status = store__search_event(st, row->id, type, detail);
+  if (write) status = store__end(st, status);
+  if ((out == NULL || status != STORE_OK) && row->id != 0) store_search_clear(row);
   return status;
 }
 
@@ -77,7 +88,7 @@ int store_search_insert(store *st, const char *config, store_search *out) {
   store__query q = store__prepare(st, &search_insert);
   store__bind_text(&q, ":config", config);
   store__bind_text(&q, ":created_at", created);
-  return run_search(st, &q, out, 1);
+  return run_search(st, &q, out, 1, STORE_SEARCH_CREATED, NULL);
 }
 
 static const store__sql search_get = {Q_SEARCH_GET,
@@ -86,7 +97,7 @@ static const store__sql search_get = {Q_SEARCH_GET,
 int store_search_get(store *st, int64_t id, store_search *out) {
   store__query q = store__prepare(st, &search_get);
   store__bind_int64(&q, ":id", id);
-  return run_search(st, &q, out, 0);
+  return run_search(st, &q, out, 0, STORE_SEARCH_CREATED, NULL);
 }
 
 static const store__sql search_list = {Q_SEARCH_LIST,
@@ -114,16 +125,28 @@ static const store__sql search_finish = {
     Q_SEARCH_FINISH, "UPDATE searches SET state = :state, finished_at = :finished_at"
                      " WHERE id = :id AND state = 'running' RETURNING " SEARCH_COLS};
 
-int store_search_finish(store *st, int64_t id, store_search_state state) {
+int store_search_finish(store *st, int64_t id, store_search_state state, const int64_t *stopped,
+                        size_t n_stopped, const char *detail) {
   if (state == STORE_SEARCH_RUNNING || store_search_state_name(state) == NULL)
     return STORE_EINVAL;
   char now[STORE_TIME_LEN];
   store__now(now);
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) return status;
   store__query q = store__prepare(st, &search_finish);
   store__bind_text(&q, ":state", search_state_names[state]);
   store__bind_text(&q, ":finished_at", now);
   store__bind_int64(&q, ":id", id);
-  int status = run_search(st, &q, NULL, 1);
+  store_search row;
+  status = store__run_one(&q, read_search, clear_search, &row);
+  if (status == STORE_OK) store_search_clear(&row);
+  for (size_t i = 0; status == STORE_OK && i < n_stopped; i++) {
+    char text[48];
+    snprintf(text, sizeof text, "{\"trial\":%lld}", (long long)stopped[i]);
+    status = store__search_event(st, id, STORE_SEARCH_TRIAL_STOPPED, text);
+  }
+  if (status == STORE_OK) status = store__search_event(st, id, STORE_SEARCH_FINISHED, detail);
+  status = store__end(st, status);
   if (status == STORE_ENOTFOUND) /* missing, or not running */
     status = store_search_get(st, id, NULL) == STORE_OK ? STORE_ECONFLICT : STORE_ENOTFOUND;
   return status;
@@ -201,8 +224,10 @@ static const store__sql rung_put = {
     "INSERT OR REPLACE INTO search_rungs (search_id, trial, rung, job_id, state, metric)"
     " VALUES (:search_id, :trial, :rung, :job_id, :state, :metric)"};
 
-int store_search_rung_put(store *st, int64_t search_id, const store_search_rung *r) {
-  if ((unsigned)r->state > STORE_RUNG_FAILED) return STORE_EINVAL;
+int store_search_rung_put(store *st, int64_t search_id, const store_search_rung *r,
+                          store_search_event type) {
+  if ((unsigned)r->state > STORE_RUNG_FAILED || (unsigned)type > STORE_SEARCH_EVENT_COUNT)
+    return STORE_EINVAL;
   store__query q = store__prepare(st, &rung_put);
   store__bind_int64(&q, ":search_id", search_id);
   store__bind_int64(&q, ":trial", r->trial);
@@ -210,10 +235,22 @@ int store_search_rung_put(store *st, int64_t search_id, const store_search_rung 
   store__bind_int64(&q, ":job_id", r->job_id);
   store__bind_text(&q, ":state", rung_state_names[r->state]);
   store__bind_double(&q, ":metric", r->state == STORE_RUNG_DONE ? r->metric : NAN);
-  store__write_lock(st);
-  int status = store__run(&q);
-  store__write_unlock(st);
-  return status;
+  int status = store__begin(st, Q_BEGIN_WRITE);
+  if (status != STORE_OK) {
+    store__done(&q);
+    return status;
+  }
+  status = store__run(&q);
+  if (status == STORE_OK && type != STORE_SEARCH_EVENT_COUNT) {
+    char detail[160];
+    int len = snprintf(detail, sizeof detail, "{\"trial\":%lld,\"rung\":%lld,\"job\":%lld",
+                       (long long)r->trial, (long long)r->rung, (long long)r->job_id);
+    if (r->state == STORE_RUNG_DONE && isfinite(r->metric))
+      len += snprintf(detail + len, sizeof detail - (size_t)len, ",\"metric\":%.17g", r->metric);
+    snprintf(detail + len, sizeof detail - (size_t)len, "}");
+    status = store__search_event(st, search_id, type, detail);
+  }
+  return store__end(st, status);
 }
 
 static const store__sql rungs_list = {

@@ -38,7 +38,7 @@ typedef struct {
   double metric; /* when done; NAN otherwise */
 } store_search_rung;
 
-/** Insert a running search. @param out receives the row; may be NULL */
+/** Insert a running search and log its 'created' event. @param out receives the row; may be NULL */
 int store_search_insert(store *st, const char *config, store_search *out);
 
 int store_search_get(store *st, int64_t id, store_search *out);
@@ -50,10 +50,13 @@ int store_search_list(store *st, store_search **out, size_t *n);
 int store_search_list_active(store *st, store_search **out, size_t *n);
 
 /**
- * End a running search.
+ * End a running search, logging with it a trial_stopped event for each trial
+ * in stopped (detail {"trial": k}) and then its 'finished' event.
+ * @param detail the finished event's detail, a JSON object's text (NULL: {})
  * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT when it is not running
  */
-int store_search_finish(store *st, int64_t id, store_search_state state);
+int store_search_finish(store *st, int64_t id, store_search_state state, const int64_t *stopped,
+                        size_t n_stopped, const char *detail);
 
 /** Record a trial. @return STORE_OK, or STORE_ECONFLICT when it exists */
 int store_search_trial_insert(store *st, int64_t search_id, const store_search_trial *t);
@@ -61,8 +64,13 @@ int store_search_trial_insert(store *st, int64_t search_id, const store_search_t
 /** A search's trials by index; release with store_search_trials_free. */
 int store_search_trials(store *st, int64_t search_id, store_search_trial **out, size_t *n);
 
-/** Insert or replace the row of (trial, rung). */
-int store_search_rung_put(store *st, int64_t search_id, const store_search_rung *r);
+/**
+ * Insert or replace the row of (trial, rung), logging with it the search's
+ * event of type (detail: the trial, rung, job and a done rung's metric);
+ * STORE_SEARCH_EVENT_COUNT logs none.
+ */
+int store_search_rung_put(store *st, int64_t search_id, const store_search_rung *r,
+                          store_search_event type);
 
 /** A search's rung rows by trial then rung; free the array. */
 int store_search_rungs(store *st, int64_t search_id, store_search_rung **out, size_t *n);

@@ -40,9 +40,10 @@ static void print_server_error(const tc_reply *reply) {
 }
 
 /* Runs the request prepared on ctx->curl (method, body) against path; a 2xx
- * answer must be JSON unless binary (a file downloaded). */
-static int perform(tc_ctx *ctx, const char *path, const char *content_type, bool binary,
-                   tc_reply *reply) {
+ * answer must be JSON unless binary (a file downloaded). write, when not
+ * NULL, takes the body (with wdata) instead of reply. */
+static int perform_to(tc_ctx *ctx, const char *path, const char *content_type, bool binary,
+                      tc_reply *reply, curl_write_callback write, void *wdata) {
   char url[4096], auth[1024];
   struct curl_slist *headers = NULL;
   char errbuf[CURL_ERROR_SIZE] = "";
@@ -68,8 +69,8 @@ static int perform(tc_ctx *ctx, const char *path, const char *content_type, bool
   }
   curl_easy_setopt(ctx->curl, CURLOPT_URL, url);
   curl_easy_setopt(ctx->curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(ctx->curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(ctx->curl, CURLOPT_WRITEDATA, reply);
+  curl_easy_setopt(ctx->curl, CURLOPT_WRITEFUNCTION, write != NULL ? write : collect);
+  curl_easy_setopt(ctx->curl, CURLOPT_WRITEDATA, write != NULL ? wdata : reply);
   curl_easy_setopt(ctx->curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(ctx->curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(ctx->curl, CURLOPT_NOSIGNAL, 1L);
@@ -97,6 +98,90 @@ exit:
   curl_slist_free_all(headers);
   curl_easy_reset(ctx->curl);
   if (rc != TC_OK) tc_reply_free(reply);
+  return rc;
+}
+
+static int perform(tc_ctx *ctx, const char *path, const char *content_type, bool binary,
+                   tc_reply *reply) {
+  return perform_to(ctx, path, content_type, binary, reply, NULL, NULL);
+}
+
+/* ---- event streams ---------------------------------------------------------- */
+
+typedef struct {
+  tc_ctx *ctx;
+  tc_reply *reply; /* an error answer's body */
+  tc_event_fn fn;
+  void *ud;
+  char line[65536]; /* the line being read; a longer one is cut (its event is skipped) */
+  size_t len;
+  bool cut;
+  long long id;
+  char event[64];
+  char *data; /* the event's data line, until the blank line that ends it */
+} sse_state;
+
+/* One complete line of the stream (text/event-stream framing). */
+static int sse_line(sse_state *s) {
+  const char *l = s->line;
+  int rc = 0;
+  if (s->cut) {
+    free(s->data);
+    s->data = NULL; /* an event with a cut line is not handed out */
+  } else if (l[0] == '\0') {
+    if (s->data != NULL) rc = s->fn(s->ud, s->id, s->event, s->data);
+    free(s->data);
+    s->data = NULL;
+    s->event[0] = '\0';
+  } else if (strncmp(l, "id: ", 4) == 0) {
+    s->id = strtoll(l + 4, NULL, 10);
+  } else if (strncmp(l, "event: ", 7) == 0) {
+    snprintf(s->event, sizeof s->event, "%s", l + 7);
+  } else if (strncmp(l, "data: ", 6) == 0) {
+    free(s->data);
+    s->data = strdup(l + 6);
+    if (s->data == NULL) rc = -1;
+  } /* comments (": keepalive") and other fields: nothing */
+  s->len = 0;
+  s->cut = false;
+  return rc;
+}
+
+static size_t sse_write(char *data, size_t size, size_t n, void *userdata) {
+  sse_state *s = userdata;
+  size_t add = size * n;
+  long status = 0;
+  curl_easy_getinfo(s->ctx->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return collect(data, size, n, s->reply);
+  for (size_t i = 0; i < add; i++) {
+    if (data[i] == '\n') {
+      s->line[s->len] = '\0';
+      if (sse_line(s) != 0) return 0; /* libcurl then ends the transfer */
+    } else if (data[i] != '\r') {
+      if (s->len + 1 < sizeof s->line)
+        s->line[s->len++] = data[i];
+      else
+        s->cut = true;
+    }
+  }
+  return add;
+}
+
+int tc_stream(tc_ctx *ctx, const char *path, tc_event_fn fn, void *ud) {
+  tc_reply reply;
+  sse_state *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    fprintf(stderr, "trainctl: out of memory\n");
+    return TC_FAIL;
+  }
+  s->ctx = ctx;
+  s->reply = &reply;
+  s->fn = fn;
+  s->ud = ud;
+  int rc = perform_to(ctx, path, NULL, true, &reply, sse_write, s);
+  if (rc == TC_OK) tc_reply_free(&reply);
+  free(s->data);
+  free(s);
   return rc;
 }
 

@@ -16,7 +16,7 @@ static const char usage[] =
     "  models create|ls|show|rm|... model specs (also versions, gradcheck, evaluate, export, import)\n"
     "  train                        start a training job (--follow to watch it)\n"
     "  jobs ls|show|cancel|metrics  training jobs\n"
-    "  searches create|ls|show|cancel  hyperparameter searches (show: a leaderboard)\n"
+    "  searches create|ls|show|cancel|watch  hyperparameter searches (show: a leaderboard)\n"
     "  watch JOB                    follow a job until it ends\n"
     "  predict MODEL                outputs (and labels) for some inputs\n"
     "\n"

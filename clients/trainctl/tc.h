@@ -46,6 +46,12 @@ int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
  * whole answer arrived with a 2xx status (an error leaves file untouched). */
 int tc_download(tc_ctx *ctx, const char *path, const char *file);
 void tc_reply_free(tc_reply *reply);
+/* Called with each event of a stream; a nonzero answer ends the stream. */
+typedef int (*tc_event_fn)(void *ud, long long id, const char *event, const char *data);
+/* GETs the event stream at path (text/event-stream) and calls fn with each
+ * event until the server ends it. @return TC_OK, or TC_FAIL after printing
+ * the server's error or the connection's failure (fn ending it included). */
+int tc_stream(tc_ctx *ctx, const char *path, tc_event_fn fn, void *ud);
 /* Appends "&key=value" (or "?key=value" for the first) to path, value escaped.
  * @return 0, or -1 when path_size is too small. */
 int tc_query_add(tc_ctx *ctx, char *path, size_t path_size, const char *key, const char *value);
@@ -167,6 +173,13 @@ int tc_cmd_searches(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_train(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_watch(tc_ctx *ctx, int argc, char **argv);
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv);
+
+/* Prints a search (GET /v1/searches/{id}) as its state and best trial, then
+ * a row per trial (searches.c). @return tc_print_table's answer */
+int tc_print_search(long long id, const cJSON *search);
+/* searches watch ID (search_watch.c). */
+int tc_search_watch(tc_ctx *ctx, const tc_resource *res, const char *sub, int argc,
+                    char **argv);
 
 /* Follows job_id until it ends (watch.c), printing progress.
  * @return TC_OK only when the job succeeded. */

@@ -102,3 +102,33 @@ export async function screenshot(page, name) {
   checkPng(file);
   shots.push({name, file, hash: new URL(page.url()).hash});
 }
+
+/**
+ * The test file that screenshots each page of the dashboard (app.js's route
+ * `page` names): a new route needs its entry here, and that file's shot.
+ */
+export const SHOT_OWNERS = {
+  jobs: 'dashboard', newJob: 'dashboard', job: 'dashboard', models: 'dashboard',
+  model: 'dashboard', datasets: 'dashboard', searches: 'searches', search: 'searches',
+  compare: 'searches',
+};
+
+/**
+ * Every route of app.js has an owner in SHOT_OWNERS, and each route owner
+ * (this test file) owns has a screenshot of at least 1000 × 600 among the
+ * shots this process saved.
+ */
+export function checkRouteShots(owner) {
+  const app = fs.readFileSync(path.join(ROOT, 'clients/web/js/app.js'), 'utf8');
+  const routes = [...app.matchAll(/\{path: \/(.+?)\/, page: (\w+)/g)]
+    .map(([, re, name]) => ({re: new RegExp(re), name}));
+  if (routes.length === 0) throw new Error('no routes found in app.js');
+  for (const {re, name} of routes) {
+    if (!SHOT_OWNERS[name]) throw new Error(`the ${name} page (${re}) has no SHOT_OWNERS entry`);
+    if (SHOT_OWNERS[name] !== owner) continue;
+    const shot = shots.find((x) => re.test(x.hash.slice(1).split('?')[0] || '/jobs'));
+    if (!shot) throw new Error(`no screenshot of the ${name} page (${re})`);
+    const {width, height} = checkPng(shot.file);
+    if (width < 1000 || height < 600) throw new Error(`${shot.file}: ${width} × ${height}`);
+  }
+}

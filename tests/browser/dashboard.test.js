@@ -7,11 +7,10 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import {before, describe, test} from 'node:test';
 
 import {num} from '../../clients/web/js/format.js';
-import {checkPng, screenshot, shots, watch} from './browser.js';
+import {checkRouteShots, screenshot, watch} from './browser.js';
 import {session} from './session.js';
 import {irisCsv} from './data.js';
 
@@ -332,15 +331,6 @@ describe('dashboard', () => {
   });
 
   test('every page of the dashboard has a screenshot', () => {
-    const app = fs.readFileSync(path.join(import.meta.dirname, '../../clients/web/js/app.js'), 'utf8');
-    const routes = [...app.matchAll(/\{path: \/(.+?)\/, page: (\w+)/g)]
-      .map(([, re, name]) => ({re: new RegExp(re), name}));
-    assert.equal(routes.length, 6, 'jobs, new job, job, models, model, datasets');
-    for (const {re, name} of routes) {
-      const shot = shots.find((x) => re.test(x.hash.slice(1) || '/jobs'));
-      assert.ok(shot, `no screenshot of the ${name} page (${re})`);
-      const {width, height} = checkPng(shot.file);
-      assert.ok(width >= 1000 && height >= 600, `${shot.file}: ${width} × ${height}`);
-    }
+    checkRouteShots('dashboard'); // searches.test.js has the searches' pages
   });
 });

@@ -284,6 +284,10 @@ def test_operations_and_their_errors_fit_the_document(proxied):
         time.sleep(0.1)
     ok(via("GET", "/v1/searches"), 200)
     refused(via("GET", "/v1/searches/999"), 404)
+    sevents = ok(via("GET", f"/v1/searches/{search['id']}/events"), 200)
+    last = [line for line in sevents.body.decode().split("\n") if line.startswith("id: ")][-1]
+    ok(via("GET", f"/v1/searches/{search['id']}/events", headers={"Last-Event-ID": last[4:]}), 204)
+    refused(via("GET", "/v1/searches/999/events"), 404)
     long_search = ok(via("POST", "/v1/searches", dict(search_body, job=dict(
         search_body["job"], epochs=1_000_000))), 202).json()
     ok(via("POST", f"/v1/searches/{long_search['id']}/cancel", content_type="application/json"),

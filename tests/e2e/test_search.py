@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from tools import node_tool
 
 SPEC = {
     "name": "xor-search", "inputs": 2, "loss": "mse", "seed": 1,
@@ -209,9 +210,13 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
         for t in s["trials"]:
             jobs = d.client.list_jobs(model=t["model"])
             assert [j["epochs"] for j in jobs] == [t["epochs"]], (t, jobs)
+        # its events were logged with its rows: the crash neither lost nor doubled one
+        events = [d for _, _, d in d.client.events(search=sid)]
+        s["events"] = sorted((e["type"], e.get("trial", -1), e.get("rung", -1)) for e in events)
         results.append(s)
     key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
     assert key(results[0]) == key(results[1])
+    assert results[0]["events"] == results[1]["events"]
     assert results[0]["best"]["trial"] == results[1]["best"]["trial"]
 
 
@@ -231,7 +236,9 @@ def test_trainctl_creates_lists_shows_and_cancels_searches(daemon, xor, tmp_path
     out = run("searches", "show", "1")
     assert out.returncode == 0, out
     lines = out.stdout.splitlines()
-    assert lines[0] == f"search 1: succeeded, best trial {s['best']['trial']}", out.stdout
+    head = f"search 1: succeeded, best trial {s['best']['trial']} metric "
+    assert lines[0].startswith(head), out.stdout
+    assert float(lines[0][len(head):]) == pytest.approx(s["best"]["metric"], rel=1e-5)
     assert lines[1].split()[:4] == ["TRIAL", "STATE", "RUNG", "EPOCHS"], out.stdout
     assert len(lines) == 4 and lines[2].split()[:4] == ["0", "done", "0", "9"], out.stdout
     out = run("searches", "ls")
@@ -262,3 +269,95 @@ def test_asha_trains_far_less_than_full_runs_and_finds_their_best(client, xor):
     best = full["best"]["metric"]
     assert asha["best"]["metric"] <= best * 1.02 or asha["best"]["trial"] == full["best"]["trial"], \
         (asha["best"], full["best"])
+
+
+# ---- the search's events ----------------------------------------------------------
+
+def test_search_events_tell_its_progress_and_resume(client, xor):
+    """The search's stream (and the stream of everything) says it was
+    created, each trial's start, pauses at rungs, promotions, stops and end,
+    in the order the rows changed, and ends with 'finished' naming the same
+    best trial as GET /v1/searches/{id}; resumed with Last-Event-ID it
+    replays the rest, and after its end it answers 204."""
+    status, _, created = post(client, "/v1/searches", dict(asha_body(xor), trials=5))
+    assert status == 202, created
+    sid = created["id"]
+    events = list(client.events(search=sid))
+    s = client.get_search(sid)
+    ids = [i for i, _, _ in events]
+    assert ids == sorted(set(ids)), ids
+    assert {e for _, e, _ in events} == {"search"}
+    assert all(d["search"] == sid for _, _, d in events)
+    types = [d["type"] for _, _, d in events]
+    assert types[0] == "created" and types[-1] == "finished" and types.count("finished") == 1
+    started = [d for _, _, d in events if d["type"] == "trial_started"]
+    assert sorted(d["trial"] for d in started) == list(range(5))
+    assert all(d["rung"] == 0 for d in started)
+    by_trial = {t["trial"]: t for t in s["trials"]}
+    for d in started:
+        assert d["job"] == by_trial[d["trial"]]["job"]
+    promoted = [d for _, _, d in events if d["type"] == "trial_promoted"]
+    assert promoted, "the best trials are promoted"
+    for d in promoted:  # a promotion follows the pause at the rung below
+        pause = [i for i, _, e in events
+                 if e["type"] == "trial_paused" and (e["trial"], e["rung"]) == (d["trial"], d["rung"] - 1)]
+        assert pause and pause[0] < ids[[e for _, _, e in events].index(d)]
+    stopped = {d["trial"] for _, _, d in events if d["type"] == "trial_stopped"}
+    assert stopped == {t["trial"] for t in s["trials"] if t["state"] == "stopped"}
+    done = [d for _, _, d in events if d["type"] in ("trial_paused", "trial_done")]
+    assert all(isinstance(d["metric"], float) for d in done)
+    end = events[-1][2]
+    assert end["state"] == "succeeded" == s["state"]
+    assert end["best"]["trial"] == s["best"]["trial"] and end["best"]["job"] == s["best"]["job"]
+    assert end["best"]["metric"] == pytest.approx(s["best"]["metric"])
+    # resumed mid-way it replays the rest; after the end there is no more
+    mid = ids[len(ids) // 2]
+    assert list(client.events(search=sid, last_event_id=mid)) == [e for e in events if e[0] > mid]
+    status, _, _ = client.request("GET", f"/v1/searches/{sid}/events",
+                                  headers={"Last-Event-ID": str(ids[-1])})
+    assert status == 204
+    # the stream of everything carries the same events, among the jobs'
+    everything = client.events(last_event_id=ids[0] - 1)
+    seen = []
+    for i, e, d in everything:
+        if e == "search" and d["search"] == sid:
+            seen.append((i, e, d))
+        if i >= ids[-1]:
+            break
+    everything.close()
+    assert seen == events
+
+
+def test_search_events_of_a_cancelled_search_and_of_none(client, xor):
+    status, _, created = post(client, "/v1/searches", dict(asha_body(xor), trials=4))
+    sid = created["id"]
+    status, _, _ = post(client, f"/v1/searches/{sid}/cancel", {})
+    assert status == 200
+    events = list(client.events(search=sid))
+    assert events[0][2]["type"] == "created"
+    assert events[-1][2]["type"] == "finished" and events[-1][2]["state"] == "cancelled"
+    status, _, body = client.request("GET", "/v1/searches/999999/events")
+    assert status == 404 and body["error"]["code"] == "not_found", body
+    status, _, body = client.request("GET", f"/v1/searches/{sid}/events",
+                                     headers={"Last-Event-ID": "x"})
+    assert status == 400 and body["error"]["field"] == "Last-Event-ID", body
+
+
+def test_a_standard_eventsource_stops_once_the_search_has_ended(client, xor):
+    """The npm eventsource package (tests/tools), as browsers implement
+    EventSource, follows a finished search's stream: every event, then a
+    reconnect with Last-Event-ID answered 204, and it stops for good."""
+    script = node_tool("eventsource_follow.mjs")
+    status, _, created = post(client, "/v1/searches", dict(asha_body(xor), trials=3))
+    assert status == 202, created
+    sid = created["id"]
+    assert wait_search(client, sid)["state"] == "succeeded"
+    want = [str(i) for i, _, _ in client.events(search=sid)]
+    run = subprocess.run(["node", script, f"{client.url}/v1/searches/{sid}/events", "15"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    seen = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["id"] for e in seen if e["type"] == "search"] == want, seen
+    assert [e["type"] for e in seen if e["type"] in ("open", "error", "closed", "timeout")] == [
+        "open", "error", "error", "closed"], seen
+    errors = [e for e in seen if e["type"] == "error"]
+    assert errors[1] == dict(errors[1], code=204, readyState=2)

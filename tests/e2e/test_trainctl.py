@@ -476,3 +476,68 @@ def test_predict_csv_says_what_is_wrong_and_where(shared, tmp_path, text, line, 
     assert r.returncode == 1 and r.stdout == ""
     where = f"{path} line {line}: " if line else f"{path} "
     assert r.stderr == f"trainctl: {where}{why}\n"
+
+
+def xor_search(daemon, tmp_path, **extra):
+    """A small ASHA search request file on XOR-like data (64 points, none random)."""
+    x = [[i % 2 + ((i * 37) % 11 - 5) / 50.0, (i // 2) % 2 - ((i * 37) % 11 - 5) / 50.0]
+         for i in range(64)]
+    y = [[float((i % 2) ^ ((i // 2) % 2))] for i in range(64)]
+    ds = daemon.client.create_dataset("xor-like", x, targets=y)["id"]
+    body = {"model": XOR_SPEC, "dataset": ds,
+            "job": {"epochs": 9, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.05},
+                    "validation_split": 0.25, "seed": 3},
+            "method": "asha", "asha": {"reduction_factor": 3, "min_epochs": 1},
+            "space": {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]}},
+            "trials": 4, "max_concurrent": 1, "seed": 5, **extra}
+    return write(tmp_path, "search.json", json.dumps(body))
+
+
+def test_searches_watch_follows_a_search_to_its_best_trial(daemon, tmp_path):
+    """searches watch reads the search's event stream: a line per trial
+    change, then the leaderboard and the best trial GET /v1/searches/{id}
+    names; on a terminal the board is redrawn; exit 0 only on success."""
+    r = trainctl(daemon.url, "--json", "searches", "create", xor_search(daemon, tmp_path))
+    assert r.returncode == 0, r.stderr
+    sid = json.loads(r.stdout)["id"]
+    r = trainctl(daemon.url, "searches", "watch", str(sid))
+    assert r.returncode == 0, r.stderr
+    s = daemon.client.get_search(sid)
+    assert s["state"] == "succeeded"
+    lines = r.stdout.splitlines()
+    by_trial = {t["trial"]: t for t in s["trials"]}
+    started = [re.fullmatch(r"trial (\d+) started \(job (\d+)\)", line) for line in lines]
+    assert sorted(int(m.group(1)) for m in started if m) == [0, 1, 2, 3], r.stdout
+    assert all(by_trial[int(m.group(1))]["job"] == int(m.group(2)) for m in started if m)
+    assert any(re.fullmatch(r"trial \d+ paused at rung 0: metric [-+.e\d]+", line)
+               for line in lines), r.stdout
+    assert any(re.fullmatch(r"trial \d+ promoted to rung 1", line) for line in lines), r.stdout
+    stopped = {int(m.group(1)) for m in (re.fullmatch(r"trial (\d+) stopped", line)
+                                          for line in lines) if m}
+    assert stopped == {t["trial"] for t in s["trials"] if t["state"] == "stopped"}
+    head = [line for line in lines if line.startswith(f"search {sid}: ")]
+    assert head == [f"search {sid}: succeeded, best trial {s['best']['trial']} metric "
+                    f"{head[0].split(' metric ')[1]}"], r.stdout
+    assert float(head[0].split(" metric ")[1]) == pytest.approx(s["best"]["metric"], rel=1e-5)
+    table = lines[lines.index(head[0]) + 1:]
+    assert table[0].split()[0] == "TRIAL" and len(table) == 1 + len(s["trials"])
+    # --json: only the finished search, as the API has it
+    r = trainctl(daemon.url, "--json", "searches", "watch", str(sid))
+    assert r.returncode == 0 and json.loads(r.stdout) == daemon.client.get_search(sid)
+    # on a terminal the board is redrawn at each event, then printed once more
+    rc, out = run_in_pty([TRAINCTL, "--server", daemon.url, "searches", "watch", str(sid)])
+    assert rc == 0, out
+    assert out.count(b"\033[H\033[J") >= 4 and out.count(f"search {sid}: ".encode()) >= 5
+
+
+def test_searches_watch_of_a_cancelled_or_unknown_search_exits_1(daemon, tmp_path):
+    r = trainctl(daemon.url, "--json", "searches", "create",
+                 xor_search(daemon, tmp_path, trials=3))
+    sid = json.loads(r.stdout)["id"]
+    assert trainctl(daemon.url, "searches", "cancel", str(sid)).returncode == 0
+    r = trainctl(daemon.url, "searches", "watch", str(sid))
+    assert r.returncode == 1 and f"search {sid}: cancelled" in r.stdout, (r.stdout, r.stderr)
+    r = trainctl(daemon.url, "searches", "watch", "999")
+    assert r.returncode == 1 and r.stderr.startswith("trainctl: ") and "999" in r.stderr
+    r = trainctl(daemon.url, "searches", "watch")
+    assert r.returncode == 2

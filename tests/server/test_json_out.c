@@ -62,3 +62,26 @@ Test(json_out, summaries_carry_the_class_count_and_tell_damage) {
   cr_assert_null(json_out_model_summary(&m));
   cr_assert(json_out_model_damaged(&m));
 }
+
+/* A search event: its search and type first, then the stored detail's
+ * members; a detail that is not a JSON object makes no event. */
+Test(json_out, search_events_are_their_search_type_and_detail) {
+  store_event e = {.id = 9, .kind = STORE_EVENT_SEARCH, .search_id = 4,
+                   .type = STORE_SEARCH_TRIAL_PAUSED,
+                   .detail = "{\"trial\":2,\"rung\":1,\"job\":7,\"metric\":0.25}"};
+  cJSON *o = json_out_event(&e);
+  cr_assert_not_null(o);
+  char *text = cJSON_PrintUnformatted(o);
+  cr_expect_str_eq(text,
+                   "{\"search\":4,\"type\":\"trial_paused\",\"trial\":2,\"rung\":1,\"job\":7,"
+                   "\"metric\":0.25}");
+  free(text);
+  cJSON_Delete(o);
+  char *bad[] = {"[1]", "3", "{", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    e.detail = bad[i];
+    cr_expect_null(json_out_event(&e), "%s", bad[i]);
+  }
+  e.detail = NULL;
+  cr_expect_null(json_out_event(&e));
+}

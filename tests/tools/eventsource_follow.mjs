@@ -2,10 +2,10 @@
 // `eventsource` package, the WHATWG EventSource that browsers implement
 // (reconnects with Last-Event-ID after the server ends a stream, stops for
 // good on any answer but 200 text/event-stream), and print what it sees as
-// JSON lines: {"type":"open"}, {"type":"state"|"epoch"|"checkpoint","id"},
+// JSON lines: {"type":"open"}, {"type":"state"|"epoch"|"checkpoint"|"search","id"},
 // {"type":"error","code","readyState"}, then {"type":"closed"} once the
 // EventSource gave up reconnecting, or {"type":"timeout"} after SECONDS.
-// Driven by tests/e2e/test_events.py.
+// Driven by tests/e2e/test_events.py and test_search.py.
 import {EventSource} from 'eventsource';
 
 const [url, seconds] = process.argv.slice(2);
@@ -14,7 +14,7 @@ const print = (o) => process.stdout.write(`${JSON.stringify({...o, ms: Date.now(
 const es = new EventSource(url);
 
 es.onopen = () => print({type: 'open'});
-for (const name of ['state', 'epoch', 'checkpoint'])
+for (const name of ['state', 'epoch', 'checkpoint', 'search'])
   es.addEventListener(name, (e) => print({type: name, id: e.lastEventId}));
 es.onerror = (e) => {
   print({type: 'error', code: e.code ?? null, readyState: es.readyState});

@@ -261,18 +261,21 @@ class Client:
         """GET /v1/jobs/{id}/checkpoints: epoch, bytes, created_at of each kept one."""
         return self.call("GET", f"/v1/jobs/{job_id}/checkpoints")["checkpoints"]
 
-    def events(self, job: Optional[int] = None,
-               last_event_id: Optional[int] = None) -> Iterator[tuple[int, str, JSON]]:
+    def events(self, job: Optional[int] = None, last_event_id: Optional[int] = None,
+               search: Optional[int] = None) -> Iterator[tuple[int, str, JSON]]:
         """Open GET /v1/jobs/{job}/events (or GET /v1/events for every job)
         and return an iterator of (id, event, data) with data decoded: event
         is "state" (data: the job), "epoch" (its metrics row, with "job") or
-        "checkpoint". Events after last_event_id come first (without it, a
+        "checkpoint", or "search" (data: {"search", "type", ...}); with search,
+        GET /v1/searches/{search}/events, which ends after the search's
+        "finished" event. Events after last_event_id come first (without it, a
         job's stream starts at the job's creation and the stream of every
         job with the unfinished jobs' states). A job's stream ends after its
         final state; the other one when the server stops. Closing the
         iterator hangs up. Raises TraindError for an error answer (503 when
         the server has as many streams open as it allows)."""
-        path = "/v1/events" if job is None else f"/v1/jobs/{job}/events"
+        path = ("/v1/events" if job is None else f"/v1/jobs/{job}/events") if search is None \
+            else f"/v1/searches/{search}/events"
         headers = {"Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)

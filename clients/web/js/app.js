@@ -4,12 +4,15 @@
 // that stops whatever the page started (event streams, timers, charts).
 
 import {h, live, replace} from './dom.js';
+import * as compare from './pages/compare.js';
 import * as datasets from './pages/datasets.js';
 import * as job from './pages/job.js';
 import * as jobs from './pages/jobs.js';
 import * as model from './pages/model.js';
 import * as models from './pages/models.js';
 import * as newJob from './pages/new_job.js';
+import * as search from './pages/search.js';
+import * as searches from './pages/searches.js';
 
 const ROUTES = [
   {path: /^\/jobs$/, page: jobs, section: 'jobs'},
@@ -18,6 +21,9 @@ const ROUTES = [
   {path: /^\/models$/, page: models, section: 'models'},
   {path: /^\/models\/(\d+)$/, page: model, section: 'models'},
   {path: /^\/datasets$/, page: datasets, section: 'datasets'},
+  {path: /^\/searches$/, page: searches, section: 'searches'},
+  {path: /^\/searches\/(\d+)$/, page: search, section: 'searches'},
+  {path: /^\/compare$/, page: compare, section: 'jobs'},
 ];
 
 let stop = null;

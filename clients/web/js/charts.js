@@ -42,11 +42,14 @@ export class Chart {
    * @param log    'auto': a log-scale y axis once the values span two decades
    *               (a loss falling from 1 to 1e-6), else linear
    * @param format how y values read on the axis and in the legend
+   * @param points mark each point (series of a few epochs show at all)
    */
-  constructor(el, {log = false, format = num} = {}) {
+  constructor(el, {log = false, format = num, points = false} = {}) {
     this.el = el;
     this.autoLog = log === 'auto';
-    this.log = false;
+    this.log = log === true;
+    this.points = points;
+    this.marks = null; // x values whose points are marked on every series (setMarks)
     this.format = format;
     this.plot = null;
     this.key = '';
@@ -67,13 +70,15 @@ export class Chart {
    */
   set(x, series) {
     if (this.autoLog) this.log = spansDecades(series);
-    const key = `${this.log}\n${series.map((s) => s.label).join('\n')}`;
+    const key = `${this.log}\n${this.marks}\n${series.map((s) => s.label).join('\n')}`;
     if (!this.plot || key !== this.key) this.build(series, key);
     const clean = (v) => (v === null || v === undefined || (this.log && v <= 0) ? null : v);
     const data = series.map((s) => s.values.map(clean));
     this.plot.setData([x, ...data]);
     // What is drawn, for tests too: how many epochs, and each series' points.
     this.el.dataset.points = String(x.length);
+    this.el.dataset.log = String(this.log);
+    if (this.marks) this.el.dataset.marks = JSON.stringify(this.marks);
     this.el.dataset.series = JSON.stringify(series.map((s, i) =>
       [s.label, data[i].filter((v) => v !== null).length]));
   }
@@ -89,6 +94,14 @@ export class Chart {
       for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i];
       return null;
     };
+    // The indices of the marked x values where the series has a point.
+    const marks = this.marks && ((u, si) => {
+      const idx = [];
+      u.data[0].forEach((x, i) => {
+        if (this.marks.includes(x) && u.data[si][i] !== null) idx.push(i);
+      });
+      return idx;
+    });
     const opts = {
       width: this.width(),
       height: HEIGHT,
@@ -107,7 +120,7 @@ export class Chart {
           stroke: s.color || COLORS[i % COLORS.length],
           width: 2,
           dash: s.dash,
-          points: {show: false},
+          points: {show: this.points, ...(marks ? {filter: marks} : {})},
           spanGaps: true,
           value: (u, v, si, idx) => format(latest(u, v, si, idx)),
         })),
@@ -116,6 +129,17 @@ export class Chart {
       legend: {live: true},
     };
     this.plot = new uPlot(opts, [[], ...series.map(() => [])], this.el);
+  }
+
+  /** Mark each series' point at these x values (rung epochs), or none (null). */
+  setMarks(xs) {
+    this.marks = xs;
+  }
+
+  /** A log-scale y axis (true), a linear one (false), or either as the values span ('auto'). */
+  setLog(log) {
+    this.autoLog = log === 'auto';
+    this.log = log === true;
   }
 
   destroy() {

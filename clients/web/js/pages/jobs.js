@@ -1,4 +1,5 @@
-// pages/jobs.js — every job, live: state, progress, latest metrics, cancel.
+// pages/jobs.js — every job, live: state, progress, latest metrics, cancel;
+// jobs picked with their boxes open the compare page.
 //
 // The global stream (/v1/events) starts with the state of every unfinished
 // job, then sends each change. It is opened before the list is read, so no
@@ -29,13 +30,16 @@ export function mount(main) {
 
   const counts = h('div', {class: 'stats'});
   const tbody = h('tbody');
-  const emptyCell = h('td', {colspan: 10});
+  const emptyCell = h('td', {colspan: 11});
+  const picked = new Set(); // job ids to compare
+  const compare = h('a', {class: 'button small disabled', id: 'compare-link', href: '#/compare'},
+    'Compare selected');
   const emptyRow = h('tr', {class: 'empty-row'}, emptyCell);
   const tabs = h('div', {class: 'tabs', role: 'tablist'}, FILTERS.map((f) =>
     h('button', {type: 'button', class: f.id === filter ? 'tab active' : 'tab', role: 'tab',
       dataset: {filter: f.id}, onclick: () => setFilter(f.id)}, f.label)));
   const table = h('table', {class: 'table', id: 'jobs-table'},
-    h('thead', {}, h('tr', {},
+    h('thead', {}, h('tr', {}, h('th', {}, ''),
       h('th', {}, 'Job'), h('th', {}, 'Model'), h('th', {}, 'Dataset'), h('th', {}, 'State'),
       h('th', {class: 'col-progress'}, 'Progress'), h('th', {class: 'num'}, 'Loss'),
       h('th', {class: 'num'}, 'Val loss'), h('th', {class: 'num'}, 'Accuracy'),
@@ -45,7 +49,16 @@ export function mount(main) {
   replace(main,
     pageHeader('Jobs', 'Training runs, updated live as they progress.'),
     counts,
-    card(null, h('div', {class: 'card-toolbar'}, tabs), h('div', {class: 'table-wrap'}, table)));
+    card(null, h('div', {class: 'card-toolbar'}, tabs, compare),
+      h('div', {class: 'table-wrap'}, table)));
+
+  function pick(id, on) {
+    if (on) picked.add(id);
+    else picked.delete(id);
+    const ids = [...picked].sort((a, b) => a - b);
+    compare.setAttribute('href', `#/compare?jobs=${ids.join(',')}`);
+    compare.classList.toggle('disabled', ids.length < 2);
+  }
 
   function setFilter(id) {
     filter = id;
@@ -66,7 +79,9 @@ export function mount(main) {
       loss: h('td', {class: 'num'}), val: h('td', {class: 'num'}), acc: h('td', {class: 'num'}),
       started: h('td', {class: 'muted'}), actions: h('td', {class: 'actions-cell'}), cancel,
     };
-    const tr = h('tr', {dataset: {job: job.id}},
+    const box = h('input', {type: 'checkbox', 'aria-label': `Pick job ${job.id}`,
+      onchange: () => pick(job.id, box.checked)});
+    const tr = h('tr', {dataset: {job: job.id}}, h('td', {}, box),
       h('td', {}, h('a', {class: 'mono strong', href: `#/jobs/${job.id}`}, `#${job.id}`)),
       cells.model, cells.dataset, cells.state, cells.progress, cells.loss, cells.val, cells.acc,
       cells.started, cells.actions);
