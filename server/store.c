@@ -316,6 +316,13 @@ static const char *const migrations[] = {
     "DROP TABLE datasets;"
     "ALTER TABLE datasets_new RENAME TO datasets;"
     "ALTER TABLE model_versions ADD COLUMN encoding BLOB;",
+
+    /* 11: the job whose test_dataset an evaluation is (issue 15), NULL for
+     * one asked for by POST evaluate; at most one per job. Like dataset_id
+     * it records an id, without a foreign key: a job goes with its model,
+     * and so does the evaluation. */
+    "ALTER TABLE evaluations ADD COLUMN job_id INTEGER;"
+    "CREATE UNIQUE INDEX evaluations_by_job ON evaluations (job_id) WHERE job_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -123,7 +123,7 @@ static int64_t model_version(int64_t id) {
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
  * searches (9), typed tables (10). */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
