@@ -444,7 +444,8 @@ int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out);
 /**
  * Validate on the rows of v instead of a split of the training data: every
  * epoch's val_loss and val_accuracy (and early stopping) come from all of
- * v's rows, evaluated as a split's rows are. Call before the first epoch.
+ * v's rows, evaluated as a split's rows are. Call once, before the first
+ * epoch (of this trainer: a resumed one takes the same rows again).
  * @param v borrowed, must outlive the trainer; the same kind (labels or
  *          targets) and width as the training data
  * @return NN_OK, NN_EINVAL (a validation_split is set too, or v is of

@@ -406,8 +406,8 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
 }
 
 int nn_trainer_set_validation(nn_trainer *t, const nn_data *v, nn_error *err) {
-  if (t->epoch != 0 || t->batch != 0 || t->v != NULL)
-    return nn__fail(err, NN_EINVAL, "validation", "the validation rows are set before training");
+  if (t->v != NULL)
+    return nn__fail(err, NN_EINVAL, "validation", "the validation rows are set once");
   if (t->n_val != 0)
     return nn__fail(err, NN_EINVAL, "validation_split",
                     "validation rows apart from the training data replace a validation_split");
