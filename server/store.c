@@ -322,7 +322,8 @@ static const char *const migrations[] = {
      * it records an id, without a foreign key: a job goes with its model,
      * and so does the evaluation. */
     "ALTER TABLE evaluations ADD COLUMN job_id INTEGER;"
-    "CREATE UNIQUE INDEX evaluations_by_job ON evaluations (job_id) WHERE job_id IS NOT NULL;",
+    "CREATE UNIQUE INDEX evaluations_by_job ON evaluations (job_id)"
+    "  WHERE job_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
