@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 
 from datasets import SLOW_SPEC, slow_data
 from test_evaluate import check_regression, near, plane
-from test_tables import SPEC_MASS, as_csv, penguins
+from test_tables import SPEC_CLASSES, SPEC_MASS, as_csv, penguins
 from test_crash import wait_for_epoch
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -75,6 +75,37 @@ def test_validation_dataset_of_a_classifier_scores_its_accuracy(shared):
     ev = client.evaluate(model, vds["id"])["metrics"]
     assert last["val_accuracy"] == pytest.approx(ev["accuracy"], rel=1e-9)
     assert last["val_loss"] == pytest.approx(ev["log_loss"], rel=1e-5)
+
+
+def test_a_validation_table_is_encoded_as_the_training_rows(shared):
+    client = shared.client
+    train = client.upload_csv("penguins-train", "species", as_csv(penguins(160, seed=1)),
+                              ignore="id,mass")
+    # other rows, other statistics: an encoding refitted on them would score otherwise
+    val = client.upload_csv("penguins-val", "species", as_csv(penguins(70, seed=9)),
+                            ignore="id,mass")
+    test = client.upload_csv("penguins-test", "species", as_csv(penguins(50, seed=10)),
+                             ignore="id,mass")
+    model, done = run(client, train["id"], 5, spec=SPEC_CLASSES, validation_dataset=val["id"],
+                      test_dataset=test["id"])
+    last = client.metrics(done["id"])[-1]
+    ev = client.evaluate(model, val["id"])  # with the weights' own encoding
+    assert ev["rows"] == val["rows"] - val["rows_without_target"]
+    assert last["val_accuracy"] == pytest.approx(ev["metrics"]["accuracy"], rel=1e-9)
+    assert last["val_loss"] == pytest.approx(ev["metrics"]["log_loss"], rel=1e-5)
+    te = done["test_evaluation"]
+    assert te["dataset"] == test["id"] and te["job"] == done["id"]
+    again = client.evaluate(model, test["id"])["metrics"]
+    assert te["summary"]["accuracy"] == again["accuracy"]
+    # a table needs a table of the same target
+    numbers = client.create_dataset("numbers", [[1, 2]] * 3, labels=[0, 1, 0])
+    mass = client.upload_csv("penguins-mass", "mass", as_csv(penguins(30, seed=11)),
+                             ignore="id,species")
+    m = client.create_model(SPEC_CLASSES)
+    for field, other in (("validation_dataset", numbers["id"]), ("test_dataset", mass["id"])):
+        got, _, doc = client.request("POST", "/v1/jobs", {"model": m["id"], "dataset": train["id"],
+                                                          field: other})
+        assert got == 422 and doc["error"]["field"] == field, doc
 
 
 def test_test_dataset_is_evaluated_with_the_final_weights(planes):
