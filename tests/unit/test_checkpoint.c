@@ -271,6 +271,24 @@ Test(checkpoint, trainer_of_another_model_is_refused) {
 
 /* ---- resuming --------------------------------------------------------------------- */
 
+/* A resumed run ends where the uninterrupted one did: the same weights, and
+ * the same optimizer moments, generator and early-stopping state (their
+ * checkpoints are the same bytes). */
+static void assert_same_run(const nn_model *full, const nn_trainer *t_full,
+                            const nn_model *resumed, const nn_trainer *t_resumed) {
+  size_t n = nn_model_param_count(full);
+  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(resumed),
+                      n * sizeof(float)),
+               0, "resumed weights differ from the uninterrupted run");
+  uint8_t *a, *b;
+  size_t na, nb;
+  cr_assert_eq(nn_checkpoint_save(full, t_full, &a, &na), NN_OK);
+  cr_assert_eq(nn_checkpoint_save(resumed, t_resumed, &b, &nb), NN_OK);
+  assert_same_bytes(a, na, b, nb);
+  free(a);
+  free(b);
+}
+
 Test(checkpoint, resumed_run_equals_uninterrupted_run) {
   enum { ROWS = 60, FIRST = 3, SECOND = 2 };
   float x[ROWS * 2];
@@ -316,19 +334,7 @@ Test(checkpoint, resumed_run_equals_uninterrupted_run) {
   run_epochs(t_resumed, SECOND);
   cr_assert(nn_trainer_done(t_resumed));
 
-  size_t n = nn_model_param_count(full);
-  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(resumed),
-                      n * sizeof(float)),
-               0, "resumed weights differ from the uninterrupted run");
-  /* optimizer moments, generator and early-stopping state must agree too */
-  uint8_t *a, *b;
-  size_t na, nb;
-  cr_assert_eq(nn_checkpoint_save(full, t_full, &a, &na), NN_OK);
-  cr_assert_eq(nn_checkpoint_save(resumed, t_resumed, &b, &nb), NN_OK);
-  assert_same_bytes(a, na, b, nb);
-
-  free(a);
-  free(b);
+  assert_same_run(full, t_full, resumed, t_resumed);
   free(buf);
   nn_train_state_free(&st);
   nn_trainer_free(t_full);
@@ -405,15 +411,7 @@ Test(checkpoint, restore_best_survives_a_resume) {
   cr_assert_eq(nn_trainer_set_validation(t_resumed, &v, &err), NN_OK, "%s", err.message);
   run_epochs(t_resumed, EPOCHS - FIRST);
   cr_assert(nn_trainer_done(t_resumed));
-  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(resumed),
-                      n * sizeof(float)), 0, "resumed weights differ from the uninterrupted run");
-  uint8_t *a, *b;
-  size_t na, nb;
-  cr_assert_eq(nn_checkpoint_save(full, t_full, &a, &na), NN_OK);
-  cr_assert_eq(nn_checkpoint_save(resumed, t_resumed, &b, &nb), NN_OK);
-  assert_same_bytes(a, na, b, nb);
-  free(a);
-  free(b);
+  assert_same_run(full, t_full, resumed, t_resumed);
   free(buf);
   nn_train_state_free(&st);
   nn_trainer_free(t_full);
