@@ -143,6 +143,11 @@ def test_restore_best_publishes_the_best_epochs_weights(planes):
     # without restore_best the job ends on its last epoch's weights
     plain, _ = run(client, train, 12, validation_dataset=far)
     assert client.predict(plain, fx)["outputs"] != want
+    # early stopping ends patience epochs past the best, on the best
+    patient, stopped = run(client, train, 12, validation_dataset=far,
+                           early_stopping={"patience": 2, "restore_best": True})
+    assert stopped["epoch"] == min(best + 2, 12), stopped
+    assert client.predict(patient, fx)["outputs"] == want
 
 
 @pytest.mark.parametrize("config,status,field", [
@@ -210,7 +215,11 @@ def start_crash_job(client, data):
     return model["id"], job["id"]
 
 
-def test_kill9_with_restore_best_resumes_to_identical_weights(spawn, tmp_path):
+@pytest.mark.parametrize("how", ["kill9", "sigterm"])
+def test_restore_best_resumes_to_identical_weights(spawn, tmp_path, how):
+    """Killed (resumed from its last periodic checkpoint) or stopped (paused
+    mid-epoch, resumed from the pause's checkpoint): either checkpoint must
+    carry the best epoch's weights."""
     data = slow_data()
     probe = data[0][:32]
     ref = spawn(db=tmp_path / "ref.sqlite").client
@@ -224,11 +233,15 @@ def test_kill9_with_restore_best_resumes_to_identical_weights(spawn, tmp_path):
     d = spawn(db=db)
     model_id, job_id = start_crash_job(d.client, data)
     job = wait_for_epoch(d.client, job_id, KILL_AFTER)
-    d.kill9()
+    if how == "kill9":
+        d.kill9()
+    else:
+        assert d.stop() == 0
     assert job["state"] == "running" and job["epoch"] < CRASH_JOB["epochs"], \
         "the job ended before the kill: make it longer"
     client = spawn(db=db).client
     done = client.wait(job_id, timeout=120)
-    assert done["state"] == "succeeded" and done["restarts"] == 1, done
+    assert done["state"] == "succeeded", done
+    assert done["restarts"] == (1 if how == "kill9" else 0), done
     assert [m["val_loss"] for m in client.metrics(job_id)] == losses
     assert client.predict(model_id, probe)["outputs"] == expected
