@@ -168,12 +168,15 @@ def test_bad_holdouts_are_refused_naming_the_field(planes, config, status, field
     wide = client.create_dataset("wide", [[1, 2, 3, 4]] * 3, targets=[[1]] * 3)["id"]
     labels = client.create_dataset("labels", [[1, 2, 3]] * 4, labels=[0, 1, 0, 1])["id"]
     names = {"VAL": val, "WIDE": wide, "LABELS": labels}
+    raw = config
     config = {k: names.get(v, v) if isinstance(v, str) else v for k, v in config.items()}
     model = client.create_model(SPEC)
     got, _, doc = client.request("POST", "/v1/jobs",
                                  {"model": model["id"], "dataset": train, **config})
     assert got == status, doc
     assert doc["error"]["field"] == field, doc
+    if "LABELS" in raw.values():  # says what is wrong with it
+        assert "is a classification dataset but dataset" in doc["error"]["message"], doc
 
 
 def test_a_table_regression_is_evaluated_in_its_targets_units(shared):
