@@ -9,10 +9,12 @@
  * returning a float by value can quiet a signaling NaN (x87), and the round
  * trip must be bit-exact.
  *
- * Checkpoints are written in NN_FORMAT_VERSION (2). Version 2 appended the
+ * Checkpoints are written in NN_FORMAT_VERSION (3). Version 2 appended the
  * trainer's diagnostics sums to the trainer state; version 1 checkpoints,
  * which end before them, still load (a paused epoch resumed from one
- * reports diagnostics for the batches after the resume).
+ * reports diagnostics for the batches after the resume). Version 3 appended
+ * the best epoch's weights that restore_best ends on; versions 1 and 2 end
+ * before them, and no trainer of theirs kept any.
  */
 #include <limits.h>
 #include <math.h>
@@ -133,6 +135,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
     if (rc != NN_OK) goto exit;
     /* a trainer of another model would write a checkpoint that cannot load */
     if (s.n_state != nn__optim_state_floats(s.opt, n_params) ||
+        (s.n_best != 0 && s.n_best != n_params) ||
         (s.has_diag && s.n_units != nn__relu_units(&m->spec))) {
       rc = NN_EINVAL;
       goto exit;
@@ -142,7 +145,8 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   total = HEADER_BYTES + SPEC_BYTES + (uint64_t)m->spec.n_layers * LAYER_BYTES +
           8 + 4 * (uint64_t)n_params + 4 + (m->has_norm ? 8 * (uint64_t)inputs : 0) + 4 +
           (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) +
-          (s.has_diag ? diag_bytes(&m->spec) : 0) + CRC_BYTES;
+          (s.has_diag ? diag_bytes(&m->spec) : 0) +
+          (t != NULL ? 4 + 4 * (uint64_t)s.n_best : 0) + CRC_BYTES;
   if (total > SIZE_MAX) {
     rc = NN_ERANGE;
     goto exit;
@@ -165,6 +169,10 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   p = put_int(p, t != NULL);
   if (t != NULL) p = put_train_state(p, &s);
   if (s.has_diag) p = put_diag(p, &m->spec, &s);
+  if (t != NULL) { /* the best weights' flag, then the P floats */
+    p = put_int(p, s.n_best != 0);
+    p = put_f32s(p, s.best_params, s.n_best);
+  }
   nn__put_u32(p, nn_crc32(0, out, (size_t)(p - out)));
   *buf = out;
   *len = (size_t)total;
@@ -405,9 +413,19 @@ static int get_train_state(reader *r, const nn_spec *spec, size_t n_params, uint
   if (s->batch < 0)
     return nn__fail(r->err, NN_EFORMAT, "batch", "batch must not be negative");
   if (version < 2) return NN_OK; /* version 1 ends here, without diagnostics */
-  int has_diag;
+  int has_diag, has_best;
   if ((rc = get_flag(r, "diagnostics flag", &has_diag)) != NN_OK) return rc;
-  return has_diag ? get_diag(r, spec, s) : NN_OK;
+  if (has_diag && (rc = get_diag(r, spec, s)) != NN_OK) return rc;
+  if (version < 3) return NN_OK; /* version 2 ends here, without best weights */
+  if ((rc = get_flag(r, "best weights flag", &has_best)) != NN_OK) return rc;
+  if (!has_best) return NN_OK;
+  if ((b = take(r, n_params, 4, "best weights")) == NULL) return NN_EFORMAT;
+  s->best_params = malloc((n_params ? n_params : 1) * sizeof(float)); /* (P,) */
+  if (s->best_params == NULL)
+    return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu best weights", n_params);
+  s->n_best = n_params;
+  copy_f32s(s->best_params, b, n_params);
+  return NN_OK;
 }
 
 int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_state *st,
@@ -483,6 +501,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
     *st = s;
     s.state = NULL;
     s.alive = NULL;
+    s.best_params = NULL;
   }
 exit:
   nn_model_free(m);
@@ -499,4 +518,7 @@ void nn_train_state_free(nn_train_state *s) {
   s->alive = NULL;
   s->n_units = 0;
   s->has_diag = 0;
+  free(s->best_params);
+  s->best_params = NULL;
+  s->n_best = 0;
 }

@@ -43,6 +43,8 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
   /* nn__model_alloc: P parameters, then the mean and std of each input */
   out->model = nn__alloc_big_size((P + 2 * (size_t)s.inputs) * sizeof(float));
   out->gradients = nn__alloc_big_size(P * sizeof(float));
+  if (c->restore_best) /* the best epoch's weights, beside the gradients */
+    out->gradients += nn__alloc_big_size(P * sizeof(float));
   out->optimizer = nn__alloc_big_size(nn__optim_state_floats(c->optim.type, P) * sizeof(float));
   out->activations = nn__alloc_big_size(nn__ws_floats(&s, &a, batch, 1) * sizeof(float));
   out->rows = 2 * rows * sizeof(uint32_t); /* split and order */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_FORMAT_VERSION 2         /* of checkpoints written; version 1 is still read */
+#define NN_FORMAT_VERSION 3         /* of checkpoints written; versions 1 and 2 are still read */
 #define NN_MAX_LAYERS 64            /* layers in one model */
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
@@ -243,6 +243,7 @@ typedef struct {
   float clip_norm;        /* clip gradients to this global L2 norm; 0 = off */
   int patience;           /* early stopping: epochs without improvement; 0 = off */
   float min_delta;        /* early stopping: improvement that counts */
+  int restore_best;       /* end on the weights of the best monitored epoch */
   int diagnostics;        /* gather per-layer diagnostics (nn_trainer_diagnostics) */
 } nn_train_config;
 
@@ -312,6 +313,9 @@ typedef struct {
   double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
   size_t n_units;    /* relu units of the model, over all its relu layers */
   uint8_t *alive;    /* (n_units,) 1 when the unit output > 0 for one of their rows */
+  /* restore_best: the weights of the best epoch so far (format version 3) */
+  size_t n_best;     /* P, or 0 when not kept */
+  float *best_params; /* (n_best,) */
 } nn_train_state;
 
 void nn_train_state_free(nn_train_state *s);
@@ -437,7 +441,20 @@ typedef struct {
  */
 int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out);
 
-/** Copy the trainer's resumable state (allocates s->state and s->alive). */
+/**
+ * Validate on the rows of v instead of a split of the training data: every
+ * epoch's val_loss and val_accuracy (and early stopping) come from all of
+ * v's rows, evaluated as a split's rows are. Call once, before the first
+ * epoch (of this trainer: a resumed one takes the same rows again).
+ * @param v borrowed, must outlive the trainer; the same kind (labels or
+ *          targets) and width as the training data
+ * @return NN_OK, NN_EINVAL (a validation_split is set too, or v is of
+ *         another kind), NN_ESHAPE, NN_ERANGE or NN_ENOMEM
+ */
+int nn_trainer_set_validation(nn_trainer *t, const nn_data *v, nn_error *err);
+
+/** Copy the trainer's resumable state (allocates s->state, s->alive and
+ * s->best_params). */
 int nn_trainer_state(const nn_trainer *t, nn_train_state *s);
 
 void nn_trainer_free(nn_trainer *t);
@@ -459,7 +476,7 @@ int nn_train(nn_model *m, const nn_data *d, const nn_train_config *c,
  * (nn_trainer_set_threads) and the caller's data set are not included. */
 typedef struct {
   size_t model;       /* the model: parameters (P,), standardization (2, inputs) */
-  size_t gradients;   /* (P,) */
+  size_t gradients;   /* (P,); and restore_best's (P,) best weights */
   size_t optimizer;   /* moments: (P,) for sgd, (2, P) for adam, adamw, rmsprop */
   size_t activations; /* for the largest batch: its standardized inputs, every
                        * layer's outputs, dropout masks, a fused output's logits,
@@ -476,7 +493,8 @@ typedef struct {
  * on rows rows, counted buffer by buffer as core allocates them (a large
  * buffer in whole 2 MiB pages). Pure: allocates nothing.
  * @param spec   validated here (on a copy)
- * @param c      batch_size, validation_split, optim.type and diagnostics are read
+ * @param c      batch_size, validation_split, optim.type, diagnostics and
+ *               restore_best are read
  * @param rows   rows of the data set, >= 1
  * @param labels the data set has class labels (else float targets)
  * @return NN_OK, or NN_EINVAL naming the field at fault

@@ -26,6 +26,8 @@
 struct nn_trainer {
   nn_model *m;
   const nn_data *d;
+  const nn_data *v;  /* validation rows apart from d (nn_trainer_set_validation), or NULL */
+  uint32_t *v_rows;  /* (v->rows,) 0, 1, 2...: v's rows in order */
   nn_train_config c;
   nn_shard shard;    /* ranks 1 and no reduces when not sharded */
   size_t bs;         /* rows of a batch (the last one may have fewer) */
@@ -46,6 +48,7 @@ struct nn_trainer {
   nn__loss_sum part; /* the current epoch's training sums so far */
   uint64_t step;     /* optimizer steps taken */
   double best;       /* early stopping: best monitored loss */
+  float *best_params; /* (P,) weights of that epoch, when restore_best */
   int bad_epochs;
   int stopped;
   nn__diag *diag;    /* per-layer diagnostics, NULL when off */
@@ -115,6 +118,12 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
   t->part.correct = s->partial_correct;
   t->step = s->step;
   t->best = s->best;
+  if (t->best_params != NULL && s->n_best != 0) {
+    if (s->n_best != t->m->arch.n_params)
+      return nn__fail(err, NN_EINVAL, "early_stopping.restore_best",
+                      "the checkpoint's best weights do not match the model");
+    memcpy(t->best_params, s->best_params, s->n_best * sizeof(float));
+  }
   t->bad_epochs = s->bad_epochs;
   t->stopped = s->stopped;
   /* without the checkpoint's sums (version 1, or saved without diagnostics)
@@ -170,8 +179,11 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   t->state = nn__alloc_big(t->n_state * sizeof(float));
   t->split = malloc(d->rows * sizeof(uint32_t));
   t->order = malloc(d->rows * sizeof(uint32_t));
+  if (c->restore_best) t->best_params = nn__alloc_big(P * sizeof(float));
   rc = NN_ENOMEM;
-  if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL) goto fail;
+  if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL ||
+      (c->restore_best && t->best_params == NULL))
+    goto fail;
   if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
   make_split(t);
   t->bs = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
@@ -225,6 +237,8 @@ void nn_trainer_free(nn_trainer *t) {
   nn__diag_free(t->diag);
   free(t->grad);
   free(t->state);
+  free(t->best_params);
+  free(t->v_rows);
   free(t->split);
   free(t->order);
   free(t->t);
@@ -232,9 +246,8 @@ void nn_trainer_free(nn_trainer *t) {
   free(t);
 }
 
-/* Copy rows idx (n,) into the workspace: standardized features, targets. */
-static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
-  const nn_data *d = t->d;
+/* Copy rows idx (n,) of d into the workspace: standardized features, targets. */
+static void gather_from(nn_trainer *t, const nn_data *d, const uint32_t *idx, size_t n) {
   const nn_model *m = t->m;
   int f = d->features, k = d->outputs;
   nn__standardize(t->ws.pool, d->x, idx, n, f, m->mean, m->std, t->ws.x);
@@ -247,6 +260,9 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) {
     for (int j = 0; j < k; j++) t->t[i * k + j] = y[j];
   }
 }
+
+/* Copy training rows idx (n,) into the workspace. */
+static void gather(nn_trainer *t, const uint32_t *idx, size_t n) { gather_from(t, t->d, idx, n); }
 
 /* Loss of n rows already in the workspace; the gradient too when train, of
  * the mean over mean_rows rows. */
@@ -314,10 +330,11 @@ static int train_shard(nn_trainer *t, const uint32_t *idx, size_t n, float lr) {
 /* Loss and correct count over the validation rows, in evaluation mode. */
 static void validate(nn_trainer *t, nn__loss_sum *s) {
   nn_model *m = t->m;
-  const uint32_t *val = t->split + t->n_train;
+  const nn_data *d = t->v != NULL ? t->v : t->d;
+  const uint32_t *val = t->v != NULL ? t->v_rows : t->split + t->n_train;
   for (size_t i = 0; i < t->n_val; i += t->ws.max_rows) {
     size_t n = t->n_val - i < t->ws.max_rows ? t->n_val - i : t->ws.max_rows;
-    gather(t, val + i, n);
+    gather_from(t, d, val + i, n);
     nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, NULL);
     batch_loss(t, n, n, 0, s);
   }
@@ -327,6 +344,8 @@ static void early_stopping(nn_trainer *t, double monitored) {
   if (monitored < t->best - t->c.min_delta) {
     t->best = monitored;
     t->bad_epochs = 0;
+    if (t->best_params != NULL)
+      memcpy(t->best_params, t->m->params, t->m->arch.n_params * sizeof(float));
   } else {
     t->bad_epochs++;
   }
@@ -378,7 +397,34 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   out->samples = t->n_train;
   if (t->n_val > 0 && !isfinite(out->val_loss)) return NN_ENUMERIC;
   early_stopping(t, t->n_val > 0 ? out->val_loss : out->loss);
+  /* Keras' restore_best_weights: the run ends on its best epoch's weights
+   * (best is finite once an epoch was monitored, as this one just was) */
+  if (t->best_params != NULL && nn_trainer_done(t))
+    memcpy(t->m->params, t->best_params, t->m->arch.n_params * sizeof(float));
   out->seconds = now_seconds() - t0;
+  return NN_OK;
+}
+
+int nn_trainer_set_validation(nn_trainer *t, const nn_data *v, nn_error *err) {
+  if (t->v != NULL)
+    return nn__fail(err, NN_EINVAL, "validation", "the validation rows are set once");
+  if (t->n_val != 0)
+    return nn__fail(err, NN_EINVAL, "validation_split",
+                    "validation rows apart from the training data replace a validation_split");
+  int rc = nn_data_check(v, &t->m->spec, err);
+  if (rc != NN_OK) return rc;
+  if ((v->labels != NULL) != (t->d->labels != NULL) || v->features != t->d->features ||
+      v->outputs != t->d->outputs)
+    return nn__fail(err, NN_ESHAPE, "validation",
+                    "the validation rows are not of the training data's kind and width");
+  if (v->rows > UINT32_MAX)
+    return nn__fail(err, NN_ERANGE, "validation", "a data set may hold at most %u rows",
+                    UINT32_MAX);
+  t->v_rows = malloc((v->rows ? v->rows : 1) * sizeof(uint32_t));
+  if (t->v_rows == NULL) return nn__fail(err, NN_ENOMEM, "", "out of memory");
+  for (size_t i = 0; i < v->rows; i++) t->v_rows[i] = (uint32_t)i;
+  t->v = v;
+  t->n_val = v->rows;
   return NN_OK;
 }
 
@@ -405,6 +451,15 @@ int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
   s->best = t->best;
   s->bad_epochs = t->bad_epochs;
   s->stopped = t->stopped;
+  if (t->best_params != NULL) {
+    size_t P = t->m->arch.n_params;
+    if ((s->best_params = malloc((P ? P : 1) * sizeof(float))) == NULL) {
+      nn_train_state_free(s);
+      return NN_ENOMEM;
+    }
+    memcpy(s->best_params, t->best_params, P * sizeof(float));
+    s->n_best = P;
+  }
   if (t->diag != NULL && nn__diag_save(t->diag, s) != NN_OK) {
     nn_train_state_free(s);
     return NN_ENOMEM;

@@ -19,6 +19,7 @@ void nn_train_config_defaults(nn_train_config *c) {
   c->clip_norm = 0.0f;
   c->patience = 0;
   c->min_delta = 0.0f;
+  c->restore_best = 0;
   c->diagnostics = 0;
 }
 

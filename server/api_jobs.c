@@ -2,16 +2,55 @@
 #include "api_jobs.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "budget.h"
+#include "evaluation.h"
 #include "fit.h"
 #include "jobs.h"
+#include "json_eval.h"
 #include "json_out.h"
 #include "notify.h"
 #include "parse_job.h"
 #include "reply.h"
 #include "store.h"
+
+/* Check a held-out dataset (id, named by field) of a job training on d: it
+ * must fit the model as d does, be of d's kind (numbers, or a table with
+ * d's target, encoded with the encoding fitted on d) and, as the test
+ * dataset, be one an evaluation reads. */
+static int check_holdout(store *st, int64_t id, const char *field, const store_dataset *d,
+                         const nn_spec *spec, int64_t model_id, api_error *err) {
+  store_dataset h = {0};
+  int rc = store_dataset_get(st, id, &h);
+  if (rc != STORE_OK) rc = api_store_fail(err, rc, "dataset", field, id);
+  else if (h.table != d->table || (h.table && strcmp(h.target, d->target) != 0))
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld is %s but dataset %lld, which the job trains on, is %s%s%s", field,
+                  (long long)id, h.table ? "a table" : "numbers", (long long)d->id,
+                  d->table ? "a table of target " : "numbers", d->table ? d->target : "",
+                  h.table && d->table ? "; both must name the same target" : "");
+  else if (h.task != d->task)
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld is a %s dataset but dataset %lld, which the job trains on, is a %s one",
+                  field, (long long)id, store_task_name(h.task), (long long)d->id,
+                  store_task_name(d->task));
+  else if (!d->table && /* a table's classes are matched by name through the encoding */
+           ((h.classes != NULL) != (d->classes != NULL) ||
+            (h.classes != NULL && strcmp(h.classes, d->classes) != 0)))
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld does not name the classes of dataset %lld, which the job trains on",
+                  field, (long long)id, (long long)d->id);
+  else
+    rc = strcmp(field, "test_dataset") == 0 ? evaluation_check(&h, spec, model_id, field, err)
+                                            : fit_check(&h, spec, model_id, err);
+  if (rc != 0 && strcmp(err->field, "dataset") == 0)
+    snprintf(err->field, sizeof err->field, "%s", field);
+  store_dataset_clear(&h);
+  return rc;
+}
 
 /* Load and check what a job names; 404 naming the missing one, 422 on a
  * misfit, 422 too_large when it cannot fit the memory budget (limit bytes);
@@ -23,6 +62,10 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
   nn_spec spec;
   int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
   if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
+  if (rc == 0 && job->validation_dataset != 0)
+    rc = check_holdout(st, job->validation_dataset, "validation_dataset", &d, &spec, m.id, err);
+  if (rc == 0 && job->test_dataset != 0)
+    rc = check_holdout(st, job->test_dataset, "test_dataset", &d, &spec, m.id, err);
   if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
@@ -130,6 +173,24 @@ static int wait_for_change(app *a, store *st, int64_t wait_s, int64_t after_epoc
   return STORE_OK;
 }
 
+/* The job's test_evaluation member: its test_dataset's evaluation as an
+ * evaluation list shows it (id and headline numbers), or null (none asked,
+ * not evaluated yet, or unreadable: the job itself still answers). */
+static cJSON *with_test_evaluation(store *st, cJSON *job, int64_t id) {
+  store_evaluation e;
+  cJSON *v = NULL;
+  if (job == NULL) return NULL;
+  if (store_evaluation_of_job(st, id, &e) == STORE_OK) v = json_eval_evaluation(&e, false);
+  store_evaluation_clear(&e);
+  if (v == NULL) v = cJSON_CreateNull();
+  if (v == NULL || !cJSON_AddItemToObject(job, "test_evaluation", v)) {
+    cJSON_Delete(v);
+    cJSON_Delete(job);
+    return NULL;
+  }
+  return job;
+}
+
 void api_jobs_get(app *a, const http_request *req, http_response *res) {
   api_error err;
   int64_t id = (int64_t)req->ids[0], wait_s = 0, after_epoch = -1;
@@ -149,7 +210,7 @@ void api_jobs_get(app *a, const http_request *req, http_response *res) {
   if (rc != STORE_OK)
     reply_store_error(res, rc, "job", id);
   else
-    http_json(res, 200, json_out_job(&j));
+    http_json(res, 200, with_test_evaluation(st, json_out_job(&j), id));
   store_job_clear(&j);
 }
 

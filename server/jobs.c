@@ -34,6 +34,7 @@
 #include <uv.h>
 
 #include "budget.h"
+#include "evaluation.h"
 #include "fit.h"
 #include "json_out.h"
 #include "log.h"
@@ -77,11 +78,13 @@ typedef struct {
   parse_job cfg;
   nn_spec spec;
   fit_data data; /* checked to fit spec */
+  fit_data val;  /* the validation_dataset's rows, encoded as data's; else empty */
   nn_model *m;
   nn_train_state resume;
   nn_trainer *t;
   bool stopped;     /* cancelled or stopping, mid-epoch or waiting for disk space */
   bool uncommitted; /* the trainer is past the last epoch recorded (the disk was full) */
+  int64_t version;  /* the weights version this run published last, or 0 */
   char error[256];  /* why the job failed */
 } run;
 
@@ -89,6 +92,7 @@ static void run_clear(run *r) {
   nn_trainer_free(r->t);
   nn_train_state_free(&r->resume);
   nn_model_free(r->m);
+  fit_data_clear(&r->val);
   fit_data_clear(&r->data);
 }
 
@@ -130,6 +134,12 @@ static int load_data(store *st, const store_job *job, run *r) {
   if (fit_data_load(st, job->dataset_id, 0, &r->spec, job->model_id, &how, &r->data, &err) != 0)
     return fail(r, "%s", err.message);
   if (r->spec.inputs == 0) r->spec.inputs = r->data.d.features; /* a table's columns, encoded */
+  if (r->cfg.validation_dataset == 0) return 0;
+  /* a table: encoded as the training rows were, never refitted on these */
+  fit_table_how val = {.encoder = r->data.encoder};
+  if (fit_data_load(st, r->cfg.validation_dataset, 0, &r->spec, job->model_id, &val, &r->val,
+                    &err) != 0)
+    return fail(r, "validation_dataset: %s", err.message);
   return 0;
 }
 
@@ -170,9 +180,31 @@ static int prepare(store *st, const store_job *job, run *r) {
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
   /* every epoch's metrics row carries its per-layer diagnostics */
   r->cfg.config.diagnostics = 1;
-  if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK)
+  if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK ||
+      (r->cfg.validation_dataset != 0 &&
+       nn_trainer_set_validation(r->t, &r->val.d, &ne) != NN_OK))
     return fail(r, "%s%s%s", ne.field, ne.field[0] ? ": " : "", ne.message);
   return 0;
+}
+
+/* The job succeeded: evaluate its test_dataset with the weights it published
+ * last (the newest, when a resumed run had no epoch left to publish), once. */
+static int test_evaluation(store *st, const store_job *job, run *r) {
+  store_evaluation e;
+  fit_weights w = {0};
+  api_error err;
+  int rc = store_evaluation_of_job(st, job->id, &e); /* made before a crash */
+  store_evaluation_clear(&e);
+  if (rc == STORE_OK) return 0;
+  if (rc != STORE_ENOTFOUND)
+    return fail(r, "cannot read its test evaluation: %s", store_strerror(rc));
+  rc = fit_weights_load(st, job->model_id, r->version, &w, &err);
+  if (rc == 0)
+    rc = evaluation_run(st, job->model_id, r->cfg.test_dataset, &w, job->id, "test_dataset", &e,
+                        &err);
+  store_evaluation_clear(&e);
+  fit_weights_clear(&w);
+  return rc == 0 ? 0 : fail(r, "test_dataset: %s", err.message);
 }
 
 /* Whether a worker waiting for disk space should give up (under owner->lock). */
@@ -289,6 +321,7 @@ static int commit_epoch(worker *w, store *st, const store_job *job, run *r,
               em->epoch);
   prometheus_epoch(em->samples);
   nn_weights *snap;
+  if (checkpoint) r->version = version;
   if (checkpoint && nn_weights_new(r->m, &snap) == NN_OK)
     predict_cache_publish(w->owner->cache, job->model_id, version, snap, r->data.meta.classes,
                           r->data.encoding, r->data.encoding_len);
@@ -367,6 +400,7 @@ static void run_job(worker *w, store *st, const store_job *job) {
     atomic_fetch_sub(&w->owner->training, 1);
     w->t = NULL;
   }
+  if (!r.stopped && rc == 0 && r.cfg.test_dataset != 0) rc = test_evaluation(st, job, &r);
   if (r.stopped)
     end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
   else if (rc == 0)

@@ -195,6 +195,8 @@ cJSON *json_eval_evaluation(const store_evaluation *e, bool whole) {
             cJSON_AddNumberToObject(o, "model", (double)e->model_id) &&
             cJSON_AddNumberToObject(o, "version", (double)e->version) &&
             cJSON_AddNumberToObject(o, "dataset", (double)e->dataset_id) &&
+            (e->job_id != 0 ? cJSON_AddNumberToObject(o, "job", (double)e->job_id) != NULL
+                            : cJSON_AddNullToObject(o, "job") != NULL) &&
             cJSON_AddStringToObject(o, "task", store_task_name(e->task)) &&
             cJSON_AddNumberToObject(o, "rows", (double)e->rows) &&
             cJSON_AddStringToObject(o, "created_at", e->created_at);

@@ -42,7 +42,8 @@ cJSON *json_eval_regression(const nn_eval_regress *e, const float *pred, const f
 cJSON *json_eval_summary(store_task task, const cJSON *metrics);
 
 /**
- * {"id","model","version","dataset","task","rows","created_at"} then
+ * {"id","model","version","dataset","job","task","rows","created_at"} then
+ * ("job": the job whose test_dataset it is, or null)
  * "metrics" (e->result parsed) or, in a list, "summary" (e->summary parsed).
  */
 cJSON *json_eval_evaluation(const store_evaluation *e, bool whole);

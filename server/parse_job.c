@@ -11,8 +11,9 @@
 
 static const char *const job_keys[] = {
     "model", "dataset", "epochs", "batch_size", "optimizer", "lr_schedule", "validation_split",
-    "shuffle", "seed", "checkpoint_every", "clip_norm", "early_stopping", "reset", NULL};
-static const char *const stopping_keys[] = {"patience", "min_delta", NULL};
+    "shuffle", "seed", "checkpoint_every", "clip_norm", "early_stopping", "reset",
+    "validation_dataset", "test_dataset", NULL};
+static const char *const stopping_keys[] = {"patience", "min_delta", "restore_best", NULL};
 
 /* Optimizer members, all of them and by type; each list drives parsing,
  * the "does not apply" check and printing. */
@@ -139,7 +140,31 @@ static int parse_early_stopping(const cJSON *root, nn_train_config *c, api_error
   if (rc == 0)
     rc = parse_json_float(v, "early_stopping", "min_delta", PARSE_OPTIONAL, -FLT_MAX, FLT_MAX,
                           &c->min_delta, err);
+  if (rc == 0)
+    rc = parse_json_bool(v, "early_stopping", "restore_best", PARSE_OPTIONAL, &c->restore_best,
+                         err);
   return rc;
+}
+
+/* The held-out datasets: validation_dataset instead of a validation_split,
+ * and restore_best only with something to validate on. */
+static int parse_holdout(const cJSON *root, parse_job *job, api_error *err) {
+  int rc = parse_json_int(root, NULL, "validation_dataset", PARSE_OPTIONAL, 1,
+                          PARSE_MAX_SAFE_INT, &job->validation_dataset, err);
+  if (rc == 0)
+    rc = parse_json_int(root, NULL, "test_dataset", PARSE_OPTIONAL, 1, PARSE_MAX_SAFE_INT,
+                        &job->test_dataset, err);
+  if (rc != 0) return rc;
+  if (job->validation_dataset != 0 &&
+      cJSON_GetObjectItemCaseSensitive(root, "validation_split") != NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "validation_dataset",
+                    "validation_dataset replaces validation_split: give one of them");
+  if (job->config.restore_best && job->validation_dataset == 0 &&
+      job->config.validation_split == 0.0f)
+    return api_fail(err, API_INVALID_ARGUMENT, "early_stopping.restore_best",
+                    "early_stopping.restore_best needs a validation_split or a "
+                    "validation_dataset to pick the best epoch by");
+  return 0;
 }
 
 int parse_job_config(const cJSON *root, parse_job *job, api_error *err) {
@@ -178,6 +203,7 @@ int parse_job_config(const cJSON *root, parse_job *job, api_error *err) {
                           &c->clip_norm, err);
   if (rc == 0) rc = parse_early_stopping(root, c, err);
   if (rc == 0) rc = parse_json_bool(root, NULL, "reset", PARSE_OPTIONAL, &job->reset, err);
+  if (rc == 0) rc = parse_holdout(root, job, err);
   if (rc != 0) return rc;
   c->seed = (uint64_t)seed;
   nn_error e = {{0}, {0}};
@@ -232,7 +258,11 @@ cJSON *parse_job_to_json(const parse_job *job) {
            cJSON_AddNumberToObject(o, "batch_size", c->batch_size) != NULL &&
            add_child(o, "optimizer", optimizer_to_json(&c->optim)) &&
            add_child(o, "lr_schedule", schedule_to_json(&c->sched)) &&
-           parse_json_add_float(o, "validation_split", c->validation_split) == 0 &&
+           (job->validation_dataset != 0
+                ? parse_json_add_int(o, "validation_dataset", job->validation_dataset) == 0
+                : parse_json_add_float(o, "validation_split", c->validation_split) == 0) &&
+           (job->test_dataset == 0 ||
+            parse_json_add_int(o, "test_dataset", job->test_dataset) == 0) &&
            cJSON_AddBoolToObject(o, "shuffle", c->shuffle) != NULL &&
            parse_json_add_int(o, "seed", (int64_t)c->seed) == 0 &&
            cJSON_AddNumberToObject(o, "checkpoint_every", job->checkpoint_every) != NULL &&
@@ -240,6 +270,7 @@ cJSON *parse_job_to_json(const parse_job *job) {
            (stopping = cJSON_AddObjectToObject(o, "early_stopping")) != NULL &&
            cJSON_AddNumberToObject(stopping, "patience", c->patience) != NULL &&
            parse_json_add_float(stopping, "min_delta", c->min_delta) == 0 &&
+           cJSON_AddBoolToObject(stopping, "restore_best", c->restore_best) != NULL &&
            cJSON_AddBoolToObject(o, "reset", job->reset) != NULL;
   if (ok) return o;
   cJSON_Delete(o);

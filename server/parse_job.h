@@ -6,7 +6,13 @@
  *  "optimizer":{"type":"adam","lr":0.01},"validation_split":0.0,
  *  "shuffle":true,"seed":7,"checkpoint_every":1,"clip_norm":0,
  *  "lr_schedule":{"type":"step","step_size":10,"gamma":0.5},
- *  "early_stopping":{"patience":20,"min_delta":0.0},"reset":false}
+ *  "early_stopping":{"patience":20,"min_delta":0.0,"restore_best":false},
+ *  "reset":false,"validation_dataset":2,"test_dataset":3}
+ *
+ * validation_dataset replaces validation_split (both given: refused, naming
+ * validation_dataset); restore_best needs one of them. The two datasets are
+ * written out by parse_job_to_json only when given, and validation_split
+ * only without a validation_dataset.
  *
  * model and dataset are required; everything else defaults to
  * nn_train_config_defaults, nn_optim_defaults(optimizer.type) and
@@ -33,6 +39,8 @@ typedef struct {
   nn_train_config config;
   int reset;            /* start from fresh weights instead of the model's current ones */
   int checkpoint_every; /* epochs between checkpoints, >= 1 */
+  int64_t validation_dataset; /* dataset id validated on every epoch, or 0 */
+  int64_t test_dataset;       /* dataset id evaluated with the final weights, or 0 */
 } parse_job;
 
 /**

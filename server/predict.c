@@ -70,9 +70,7 @@ int predict_input_reserve(predict_input *in, size_t floats) {
   return 0;
 }
 
-/* A regression trained on a table answers in its target's units: y (rows,)
- * unstandardized in place, through doubles. */
-static int unscale(const nn_encoder *e, float *y, size_t rows) {
+int predict_unscale(const nn_encoder *e, float *y, size_t rows) {
   nn_target_kind kind;
   if (e == NULL || nn_encoder_target(e, &kind, NULL, NULL, NULL) == NULL ||
       kind != NN_TARGET_REGRESSION)
@@ -125,7 +123,7 @@ int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fi
     rc = api_fail(err, API_INTERNAL, NULL, "prediction failed");
     goto exit;
   }
-  if (outputs == 1 && unscale(b->in.encoder, b->y, rows) != 0) {
+  if (outputs == 1 && predict_unscale(b->in.encoder, b->y, rows) != 0) {
     rc = api_fail(err, API_INTERNAL, NULL, "out of memory for %zu rows", rows);
     goto exit;
   }

@@ -64,6 +64,14 @@ typedef struct {
 int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fill fill,
                 void *ctx, predict_result *out, api_error *err);
 
+/**
+ * A regression trained on a table answers in its target's units: y (rows,),
+ * its one output, unstandardized in place through doubles. Weights of
+ * another kind (e NULL, a classification) are left as they are.
+ * @return 0, or -1 when out of memory
+ */
+int predict_unscale(const struct nn_encoder *e, float *y, size_t rows);
+
 /** Release a result (and give back oversized thread buffers); a zeroed
  * result is a no-op. Call it on failure too. */
 void predict_result_clear(predict_result *r);

@@ -355,6 +355,14 @@ static const char *const migrations[] = {
     "ALTER TABLE events_new RENAME TO events;"
     "CREATE INDEX events_by_job ON events (job_id, id);"
     "CREATE INDEX events_by_search ON events (search_id, id);",
+
+    /* 12: the job whose test_dataset an evaluation is (issue 15), NULL for
+     * one asked for by POST evaluate; at most one per job. Like dataset_id
+     * it records an id, without a foreign key: a job goes with its model,
+     * and so does the evaluation. */
+    "ALTER TABLE evaluations ADD COLUMN job_id INTEGER;"
+    "CREATE UNIQUE INDEX evaluations_by_job ON evaluations (job_id)"
+    "  WHERE job_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -600,6 +600,7 @@ typedef struct {
   int64_t model_id;
   int64_t version;    /* the weights version evaluated */
   int64_t dataset_id; /* the dataset's id then (it may be deleted since) */
+  int64_t job_id;     /* the job whose test_dataset this is, or 0 */
   store_task task;
   int64_t rows;
   char *summary; /* JSON object text: the headline numbers */
@@ -609,8 +610,8 @@ typedef struct {
 
 /**
  * Store an evaluation.
- * @param e    model_id, version, dataset_id, task, rows, summary, result
- *             (id, created_at ignored)
+ * @param e    model_id, version, dataset_id, job_id, task, rows, summary,
+ *             result (id, created_at ignored)
  * @param out  receives the stored row's id and created_at (strings not
  *             copied: summary and result stay NULL); may be NULL
  * @return STORE_OK, STORE_EINVAL, STORE_ENOTFOUND (the model is gone), ...
@@ -625,6 +626,10 @@ int store_evaluation_get(store *st, int64_t model_id, int64_t id, store_evaluati
  * store_evaluation_list_free. @return STORE_OK (none is not an error) or an error
  */
 int store_evaluation_list(store *st, int64_t model_id, store_evaluation **out, size_t *n);
+
+/** The test evaluation of job job_id (without its result). @return STORE_OK
+ * or STORE_ENOTFOUND (none: no test_dataset, or not evaluated yet) */
+int store_evaluation_of_job(store *st, int64_t job_id, store_evaluation *out);
 
 void store_evaluation_clear(store_evaluation *e);
 void store_evaluation_list_free(store_evaluation *list, size_t n);

@@ -22,10 +22,11 @@ void store_evaluation_list_free(store_evaluation *list, size_t n) {
 static void clear_evaluation(void *row) { store_evaluation_clear(row); }
 
 /* The columns every statement reads; a list reads NULL for result. */
-#define EVALUATION_COLS "id, model_id, version, dataset_id, task, rows, summary, created_at"
+#define EVALUATION_COLS \
+  "id, model_id, version, dataset_id, task, rows, summary, created_at, job_id"
 enum {
   EVAL_ID, EVAL_MODEL_ID, EVAL_VERSION, EVAL_DATASET_ID, EVAL_TASK, EVAL_ROWS, EVAL_SUMMARY,
-  EVAL_CREATED_AT, EVAL_RESULT,
+  EVAL_CREATED_AT, EVAL_JOB_ID, EVAL_RESULT,
   EVAL_NCOLS
 };
 
@@ -37,6 +38,7 @@ static int read_evaluation(sqlite3_stmt *s, void *row) {
   e->model_id = sqlite3_column_int64(s, EVAL_MODEL_ID);
   e->version = sqlite3_column_int64(s, EVAL_VERSION);
   e->dataset_id = sqlite3_column_int64(s, EVAL_DATASET_ID);
+  e->job_id = sqlite3_column_int64(s, EVAL_JOB_ID); /* NULL reads 0 */
   e->rows = sqlite3_column_int64(s, EVAL_ROWS);
   const char *task = (const char *)sqlite3_column_text(s, EVAL_TASK);
   e->task = task != NULL && strcmp(task, store__task_names[STORE_TASK_CLASSIFICATION]) == 0
@@ -51,9 +53,9 @@ static int read_evaluation(sqlite3_stmt *s, void *row) {
 
 static const store__sql evaluation_insert = {
     Q_EVALUATION_INSERT,
-    "INSERT INTO evaluations (model_id, version, dataset_id, task, rows, summary, result,"
-    " created_at) VALUES (:model_id, :version, :dataset_id, :task, :rows, :summary, :result,"
-    " :created_at) RETURNING " EVALUATION_COLS ", NULL"};
+    "INSERT INTO evaluations (model_id, version, dataset_id, job_id, task, rows, summary,"
+    " result, created_at) VALUES (:model_id, :version, :dataset_id, nullif(:job_id, 0), :task,"
+    " :rows, :summary, :result, :created_at) RETURNING " EVALUATION_COLS ", NULL"};
 
 int store_evaluation_insert(store *st, const store_evaluation *e, store_evaluation *out) {
   store_evaluation tmp;
@@ -68,6 +70,7 @@ int store_evaluation_insert(store *st, const store_evaluation *e, store_evaluati
   store__bind_int64(&q, ":model_id", e->model_id);
   store__bind_int64(&q, ":version", e->version);
   store__bind_int64(&q, ":dataset_id", e->dataset_id);
+  store__bind_int64(&q, ":job_id", e->job_id);
   store__bind_text(&q, ":task", store__task_names[e->task]);
   store__bind_int64(&q, ":rows", e->rows);
   store__bind_text(&q, ":summary", e->summary);
@@ -111,4 +114,15 @@ int store_evaluation_list(store *st, int64_t model_id, store_evaluation **out, s
   int status = store__run_list(&q, sizeof **out, read_evaluation, clear_evaluation, &rows, n);
   *out = rows;
   return status;
+}
+
+static const store__sql evaluation_of_job = {
+    Q_EVALUATION_OF_JOB, "SELECT " EVALUATION_COLS ", NULL FROM evaluations"
+                         " WHERE job_id = :job_id"};
+
+int store_evaluation_of_job(store *st, int64_t job_id, store_evaluation *out) {
+  memset(out, 0, sizeof *out);
+  store__query q = store__prepare(st, &evaluation_of_job);
+  store__bind_int64(&q, ":job_id", job_id);
+  return store__run_one(&q, read_evaluation, clear_evaluation, out);
 }

@@ -100,6 +100,7 @@ enum store__slot {
   Q_EVALUATION_INSERT,
   Q_EVALUATION_GET,
   Q_EVALUATION_LIST,
+  Q_EVALUATION_OF_JOB,
   /* store_searches.c */
   Q_SEARCH_INSERT,
   Q_SEARCH_GET,

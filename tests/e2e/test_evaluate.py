@@ -403,7 +403,7 @@ def test_missing_things_are_404_and_untrained_409(shared, trained):
 
 def test_a_dataset_over_the_row_cap_is_422(shared, trained):
     client = shared.client
-    n = 1_000_001  # API_EVALUATE_MAX_ROWS + 1
+    n = 1_000_001  # EVALUATION_MAX_ROWS + 1
     big = client.create_dataset("big", [[0.0, 1.0, 2.0]] * n, targets=[[0.0]] * n)
     status, doc = evaluate_raw(client, trained["model"], {"dataset": big["id"]})
     assert status == 422 and doc["error"]["field"] == "dataset", doc
@@ -414,7 +414,7 @@ def test_a_dataset_over_the_row_cap_is_422(shared, trained):
 
 def test_more_predictions_than_the_cap_is_422(shared):
     client = shared.client
-    n = (1 << 24) // 256 + 1  # API_EVALUATE_MAX_VALUES / 256 classes, and one row more
+    n = (1 << 24) // 256 + 1  # EVALUATION_MAX_VALUES / 256 classes, and one row more
     ds = client.create_dataset("wide", [[float(i % 256)] for i in range(n)],
                                labels=[i % 256 for i in range(n)])
     small = client.create_dataset("wide-small", [[0.0], [1.0]], labels=[0, 255])

@@ -24,11 +24,13 @@ static size_t spec_bytes(const nn_spec *s) { return 24 + 24 * (size_t)s->n_layer
 
 /* Bytes of a trainer section past its has_train flag, as the given format
  * version lays it out: format 2 adds the has_diag flag and the sums it
- * announces (docs/checkpoint-format.md). */
+ * announces, format 3 the has_best flag and the weights it announces
+ * (docs/checkpoint-format.md). */
 static size_t train_bytes(uint32_t version, const nn_spec *s, const nn_train_state *st) {
   size_t n = 92 + 4 * st->n_state;
   if (version < 2) return n;
   n += 4;
+  if (version >= 3) n += 4 + 4 * st->n_best;
   if (!st->has_diag) return n;
   n += 4 + 64 * (size_t)s->n_layers;
   for (int i = 0; i < s->n_layers; i++)
@@ -57,6 +59,9 @@ static void check_loaded(const nn_model *m, const nn_train_state *st) {
                    (st->stopped == 0 || st->stopped == 1),
                "counters: epoch %d, batch %d, bad_epochs %d, stopped %d", st->epoch, st->batch,
                st->bad_epochs, st->stopped);
+    FUZZ_CHECK(st->n_best == 0 || st->n_best == p, "%zu best weights for %zu parameters",
+               st->n_best, p);
+    FUZZ_CHECK((st->n_best != 0) == (st->best_params != NULL), "best weights without floats");
   } else {
     FUZZ_CHECK(st->n_state == 0, "%zu floats of state without state", st->n_state);
   }
@@ -129,6 +134,7 @@ static void check_resume(nn_model *m, const nn_train_state *st) {
   nn_optim_defaults(st->opt, &c.optim);
   c.epochs = st->epoch < 1000000 ? st->epoch + 1 : st->epoch;
   c.batch_size = 2;
+  c.restore_best = st->n_best != 0; /* as the job that saved them */
   nn_trainer *t = NULL, *t2 = NULL;
   nn_model *m2 = NULL;
   nn_train_state st2;

@@ -2,8 +2,9 @@
  * gen_checkpoints.c — writes the checkpoint seeds of fuzz_checkpoint: real
  * checkpoints saved by core from small trained models, one per feature of
  * the format (statistics, each optimizer's state, a run paused mid-epoch,
- * dropout, diagnostics, weights only). The files named v1_* are the same
- * seeds in format 1, kept so that its reader stays fuzzed. `make fuzz-seeds` runs it; the output is committed
+ * dropout, diagnostics, the best weights of restore_best, weights only). The
+ * files named v1_* and v2_* are the same seeds in formats 1 and 2, kept so
+ * that their readers stay fuzzed. `make fuzz-seeds` runs it; the output is committed
  * in tests/fuzz/corpus/checkpoint.
  *
  *   gen_checkpoints DIR
@@ -34,6 +35,7 @@ typedef struct {
   int pause_after;  /* > 0: stop that many batches into the last epoch */
   int diagnostics;  /* gather per-layer diagnostics (their sums are saved) */
   const nn_data *data;
+  int restore_best; /* keep the best epoch's weights (saved too), on a validation split */
 } seed;
 
 /* A batch callback that stops after *ud batches. */
@@ -78,6 +80,8 @@ static int make_seed(const seed *s, const char *dir) {
     c.seed = 3;
     c.patience = 5;
     c.diagnostics = s->diagnostics;
+    c.restore_best = s->restore_best;
+    if (s->restore_best) c.validation_split = 0.25f;
     nn_optim_defaults(s->opt, &c.optim);
     if (s->opt == NN_OPT_SGD) c.optim.momentum = 0.9f;
     if ((rc = nn_trainer_new(m, s->data, &c, NULL, &t, &err)) != NN_OK) goto exit;
@@ -117,15 +121,17 @@ int main(int argc, char **argv) {
                                 .slope = 0.2f, .init = NN_INIT_XAVIER};
   const nn_layer_spec linear2 = {.type = NN_LAYER_DENSE, .units = 2, .act = NN_ACT_LINEAR};
   const seed seeds[] = {
-      {"xor_adam_norm.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_MSE, 1, NN_OPT_ADAM, 3, 0, 0, &xor},
-      {"xor_sgd_paused.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 0, NN_OPT_SGD, 1, 1, 0, &xor},
-      {"xor_adamw.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 1, NN_OPT_ADAMW, 2, 0, 0, &xor},
+      {"xor_adam_norm.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_MSE, 1, NN_OPT_ADAM, 3, 0, 0, &xor, 0},
+      {"xor_sgd_paused.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 0, NN_OPT_SGD, 1, 1, 0, &xor, 0},
+      {"xor_adamw.ckpt", 2, 2, {tanh8, sigmoid1}, NN_LOSS_BCE, 1, NN_OPT_ADAMW, 2, 0, 0, &xor, 0},
       {"blobs_rmsprop_dropout.ckpt", 2, 3, {relu16, dropout, softmax3}, NN_LOSS_CROSS_ENTROPY,
-       1, NN_OPT_RMSPROP, 2, 0, 0, &blobs},
+       1, NN_OPT_RMSPROP, 2, 0, 0, &blobs, 0},
       {"blobs_diag_paused.ckpt", 2, 3, {relu16, dropout, softmax3}, NN_LOSS_CROSS_ENTROPY, 1,
-       NN_OPT_ADAM, 1, 2, 1, &blobs},
+       NN_OPT_ADAM, 1, 2, 1, &blobs, 0},
+      {"blobs_restore_best.ckpt", 2, 3, {relu16, dropout, softmax3}, NN_LOSS_CROSS_ENTROPY, 1,
+       NN_OPT_ADAM, 3, 0, 0, &blobs, 1},
       {"leaky_weights_only.ckpt", 3, 2, {leaky4, linear2}, NN_LOSS_MSE, 0, NN_OPT_ADAM, 0, 0, 0,
-       NULL},
+       NULL, 0},
   };
   for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
     if (make_seed(&seeds[i], argv[1]) != 0) return 1;

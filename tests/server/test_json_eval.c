@@ -71,12 +71,16 @@ Test(json_eval, summary_and_resource) {
                         .task = STORE_TASK_REGRESSION, .rows = 10, .summary = summary,
                         .result = "{\"mse\":2.25}", .created_at = "2026-12-07T18:00:00Z"};
   char *whole = print(json_eval_evaluation(&e, true));
-  cr_expect_str_eq(whole, "{\"id\":4,\"model\":2,\"version\":7,\"dataset\":9,"
+  cr_expect_str_eq(whole, "{\"id\":4,\"model\":2,\"version\":7,\"dataset\":9,\"job\":null,"
                           "\"task\":\"regression\",\"rows\":10,"
                           "\"created_at\":\"2026-12-07T18:00:00Z\",\"metrics\":{\"mse\":2.25}}");
   char *listed = print(json_eval_evaluation(&e, false));
   cr_expect(strstr(listed, "\"summary\":{\"rmse\":1.5,\"mae\":1,\"r2\":null}}") != NULL, "%s",
             listed);
+  e.job_id = 12; /* a job's test_dataset */
+  char *of_job = print(json_eval_evaluation(&e, false));
+  cr_expect(strstr(of_job, "\"dataset\":9,\"job\":12,") != NULL, "%s", of_job);
+  free(of_job);
   e.result = "{\"mse\":"; /* damaged */
   cr_expect_null(json_eval_evaluation(&e, true));
   free(whole);

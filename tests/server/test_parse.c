@@ -731,7 +731,8 @@ Test(parse_job, defaults_are_filled_and_printed) {
                          "\"beta2\":0.999,\"eps\":1e-08,\"weight_decay\":0},"
                          "\"lr_schedule\":{\"type\":\"constant\"},\"validation_split\":0,"
                          "\"shuffle\":true,\"seed\":0,\"checkpoint_every\":1,\"clip_norm\":0,"
-                         "\"early_stopping\":{\"patience\":0,\"min_delta\":0},\"reset\":false}");
+                         "\"early_stopping\":{\"patience\":0,\"min_delta\":0,"
+                         "\"restore_best\":false},\"reset\":false}");
   free(text);
   cJSON_Delete(j);
   assert_round_trip(&job);
@@ -739,6 +740,40 @@ Test(parse_job, defaults_are_filled_and_printed) {
 
 /* Found by fuzz_job: ids and seeds near 2^53 printed rounded (as in
  * parse_spec.seeds_of_sixteen_digits_print_exactly). */
+Test(parse_job, holdout_datasets_and_restore_best) {
+  parse_job job = accepted(JOB, NULL,
+                           "{\"model\":1,\"dataset\":2,\"validation_dataset\":3,"
+                           "\"test_dataset\":4,\"early_stopping\":{\"restore_best\":true}}")
+                      .job;
+  cr_assert_eq(job.validation_dataset, 3);
+  cr_assert_eq(job.test_dataset, 4);
+  cr_assert_eq(job.config.restore_best, 1);
+  cr_assert_eq(job.config.validation_split, 0.0f);
+  cJSON *j = parse_job_to_json(&job);
+  char *text = cJSON_PrintUnformatted(j);
+  cr_assert(strstr(text, "\"validation_dataset\":3,\"test_dataset\":4,") != NULL, "%s", text);
+  cr_assert(strstr(text, "validation_split") == NULL, "replaced: %s", text);
+  cr_assert(strstr(text, "\"restore_best\":true") != NULL, "%s", text);
+  free(text);
+  cJSON_Delete(j);
+  assert_round_trip(&job);
+
+  job = accepted(JOB, NULL,
+                 "{\"model\":1,\"dataset\":2,\"validation_split\":0.2,"
+                 "\"early_stopping\":{\"restore_best\":true,\"patience\":3}}")
+            .job;
+  cr_assert_eq(job.config.restore_best, 1, "a split is something to validate on");
+  cr_assert_eq(job.validation_dataset, 0);
+  cr_assert_eq(job.test_dataset, 0);
+  j = parse_job_to_json(&job);
+  text = cJSON_PrintUnformatted(j);
+  cr_assert(strstr(text, "test_dataset") == NULL && strstr(text, "validation_dataset") == NULL,
+            "not given, not printed: %s", text);
+  free(text);
+  cJSON_Delete(j);
+  assert_round_trip(&job);
+}
+
 Test(parse_job, ids_and_seeds_of_sixteen_digits_print_exactly) {
   const char *s = "{\"model\":9007199254740991,\"dataset\":9007199254740990,"
                   "\"seed\":4503599627370497}";
@@ -853,6 +888,24 @@ Test(parse_job, rejects_bad_configs) {
       {.text = JOB("\"early_stopping\":{\"wait\":3}"), .field = "early_stopping.wait",
        .says = "unknown field"},
       {.text = JOB("\"reset\":null"), .field = "reset", .says = "true or false"},
+      {.text = JOB("\"validation_dataset\":0"), .field = "validation_dataset",
+       .says = "positive integer"},
+      {.text = JOB("\"validation_dataset\":\"2\""), .field = "validation_dataset",
+       .says = "positive integer"},
+      {.text = JOB("\"test_dataset\":-1"), .field = "test_dataset", .says = "positive integer"},
+      {.text = JOB("\"test_dataset\":9007199254740993"), .field = "test_dataset",
+       .says = "at most 9007199254740991"},
+      /* both given, even a split of 0: one of them says where validation comes from */
+      {.text = JOB("\"validation_split\":0,\"validation_dataset\":2"),
+       .field = "validation_dataset", .says = "replaces validation_split"},
+      {.text = JOB("\"validation_dataset\":2,\"validation_split\":0.1"),
+       .field = "validation_dataset", .says = "replaces validation_split"},
+      {.text = JOB("\"early_stopping\":{\"restore_best\":true}"),
+       .field = "early_stopping.restore_best", .says = "needs a validation_split"},
+      {.text = JOB("\"validation_split\":0,\"early_stopping\":{\"restore_best\":true}"),
+       .field = "early_stopping.restore_best", .says = "validation_dataset"},
+      {.text = JOB("\"early_stopping\":{\"restore_best\":\"yes\"}"),
+       .field = "early_stopping.restore_best", .says = "true or false"},
       {.text = "[]", .field = "", .says = "object"},
   };
   refuses(JOB, rows, N_CASES(rows));

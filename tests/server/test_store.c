@@ -122,8 +122,8 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
- * searches (9), typed tables (10), search events (11). */
-#define STORE_SCHEMA_VERSION 11
+ * searches (9), typed tables (10), search events (11), an evaluation's job (12). */
+#define STORE_SCHEMA_VERSION 12
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1873,6 +1873,32 @@ Test(store, evaluations_are_kept_per_model_and_go_with_it) {
   cr_assert_eq(store_evaluation_list(st, model, &list, &n), STORE_OK);
   cr_expect_eq(n, 0);
   store_evaluation_list_free(list, n);
+}
+
+Test(store, a_jobs_test_evaluation_is_found_by_its_job_once) {
+  int64_t model = add_model("m"), job = add_job(model, add_regression(4, 2, 1));
+  store_evaluation e;
+  cr_expect_eq(store_evaluation_of_job(st, job, &e), STORE_ENOTFOUND);
+  int64_t plain = add_evaluation(model, 1, "{}");
+  cr_expect_eq(store_evaluation_of_job(st, job, &e), STORE_ENOTFOUND, "POST evaluate's has none");
+  store_evaluation t = {.model_id = model, .version = 1, .dataset_id = 78, .job_id = job,
+                        .task = STORE_TASK_REGRESSION, .rows = 3, .summary = "{\"rmse\":2}",
+                        .result = "{\"mse\":4}"},
+                   out;
+  cr_assert_eq(store_evaluation_insert(st, &t, &out), STORE_OK);
+  cr_expect_eq(out.job_id, job);
+  cr_assert_eq(store_evaluation_of_job(st, job, &e), STORE_OK);
+  cr_expect_eq(e.id, out.id);
+  cr_expect_eq(e.dataset_id, 78);
+  cr_expect_str_eq(e.summary, "{\"rmse\":2}");
+  cr_expect_null(e.result);
+  store_evaluation_clear(&e);
+  cr_assert_eq(store_evaluation_get(st, model, plain, &e), STORE_OK);
+  cr_expect_eq(e.job_id, 0, "NULL reads 0");
+  store_evaluation_clear(&e);
+  /* one per job */
+  cr_expect_neq(store_evaluation_insert(st, &t, &out), STORE_OK);
+  store_evaluation_clear(&out);
 }
 
 Test(store, evaluation_insert_refuses_what_it_cannot_keep) {

@@ -170,9 +170,9 @@ Test(checkpoint, weights_spec_and_norm_round_trip_bit_exactly) {
   nn_train_state st;
   nn_error err;
   cr_assert_eq(nn_checkpoint_save(m, NULL, &buf, &len), NN_OK);
-  /* little-endian on any host: version 2, 3 inputs, 59 parameters, then the
+  /* little-endian on any host: version 3, 3 inputs, 59 parameters, then the
    * signaling NaN 0x7fa00001 as the first weight */
-  static const uint8_t head[16] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K', 2, 0, 0, 0, 3, 0, 0, 0};
+  static const uint8_t head[16] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K', 3, 0, 0, 0, 3, 0, 0, 0};
   static const uint8_t count_and_first[12] = {59, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0xa0, 0x7f};
   cr_assert_eq(memcmp(buf, head, sizeof head), 0);
   cr_assert_eq(memcmp(buf + OFF_PARAM_COUNT(4), count_and_first, sizeof count_and_first), 0);
@@ -271,6 +271,24 @@ Test(checkpoint, trainer_of_another_model_is_refused) {
 
 /* ---- resuming --------------------------------------------------------------------- */
 
+/* A resumed run ends where the uninterrupted one did: the same weights, and
+ * the same optimizer moments, generator and early-stopping state (their
+ * checkpoints are the same bytes). */
+static void assert_same_run(const nn_model *full, const nn_trainer *t_full,
+                            const nn_model *resumed, const nn_trainer *t_resumed) {
+  size_t n = nn_model_param_count(full);
+  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(resumed),
+                      n * sizeof(float)),
+               0, "resumed weights differ from the uninterrupted run");
+  uint8_t *a, *b;
+  size_t na, nb;
+  cr_assert_eq(nn_checkpoint_save(full, t_full, &a, &na), NN_OK);
+  cr_assert_eq(nn_checkpoint_save(resumed, t_resumed, &b, &nb), NN_OK);
+  assert_same_bytes(a, na, b, nb);
+  free(a);
+  free(b);
+}
+
 Test(checkpoint, resumed_run_equals_uninterrupted_run) {
   enum { ROWS = 60, FIRST = 3, SECOND = 2 };
   float x[ROWS * 2];
@@ -316,25 +334,117 @@ Test(checkpoint, resumed_run_equals_uninterrupted_run) {
   run_epochs(t_resumed, SECOND);
   cr_assert(nn_trainer_done(t_resumed));
 
-  size_t n = nn_model_param_count(full);
-  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(resumed),
-                      n * sizeof(float)),
-               0, "resumed weights differ from the uninterrupted run");
-  /* optimizer moments, generator and early-stopping state must agree too */
-  uint8_t *a, *b;
-  size_t na, nb;
-  cr_assert_eq(nn_checkpoint_save(full, t_full, &a, &na), NN_OK);
-  cr_assert_eq(nn_checkpoint_save(resumed, t_resumed, &b, &nb), NN_OK);
-  assert_same_bytes(a, na, b, nb);
-
-  free(a);
-  free(b);
+  assert_same_run(full, t_full, resumed, t_resumed);
   free(buf);
   nn_train_state_free(&st);
   nn_trainer_free(t_full);
   nn_trainer_free(t_resumed);
   nn_model_free(full);
   nn_model_free(resumed);
+}
+
+/* restore_best: the run ends on its best epoch's weights, and a run resumed
+ * from a checkpoint taken after that epoch ends on the same bits. */
+Test(checkpoint, restore_best_survives_a_resume) {
+  enum { ROWS = 40, EPOCHS = 8, FIRST = 5 };
+  float x[ROWS * 2], vx[ROWS * 2], y[ROWS], vy[ROWS];
+  for (int i = 0; i < ROWS; i++) {
+    x[2 * i] = vx[2 * i] = (float)(i % 7) / 7.0f - 0.5f;
+    x[2 * i + 1] = vx[2 * i + 1] = (float)(i % 5) / 5.0f - 0.4f;
+    y[i] = x[2 * i] + 2 * x[2 * i + 1];
+    vy[i] = -y[i]; /* the better the fit, the worse on these */
+  }
+  nn_data d = {.rows = ROWS, .features = 2, .outputs = 1, .x = x, .y = y};
+  nn_data v = {.rows = ROWS, .features = 2, .outputs = 1, .x = vx, .y = vy};
+  static const int widths[] = {6, 1};
+  static const nn_act acts[] = {NN_ACT_TANH, NN_ACT_LINEAR};
+  nn_spec s = nets_mlp(2, 2, widths, acts, NN_LOSS_MSE, 3);
+  nn_train_config c;
+  nn_train_config_defaults(&c);
+  c.optim.lr = 0.05f;
+  c.epochs = EPOCHS;
+  c.batch_size = 8;
+  c.seed = 4;
+  c.restore_best = 1;
+  nn_error err;
+  nn_model *full, *part, *resumed, *best;
+  nn_trainer *t_full, *t_part, *t_resumed, *t_best;
+  double losses[EPOCHS];
+  cr_assert_eq(nn_model_new(&s, &full, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(nn_trainer_new(full, &d, &c, NULL, &t_full, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(nn_trainer_set_validation(t_full, &v, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(nn_trainer_set_validation(t_full, &v, &err), NN_EINVAL, "set once");
+  int at = 0;
+  for (int e = 0; e < EPOCHS; e++) {
+    nn_epoch_metrics em;
+    cr_assert_eq(nn_trainer_epoch(t_full, NULL, NULL, &em), NN_OK);
+    losses[e] = em.val_loss;
+    if (losses[e] < losses[at]) at = e;
+  }
+  cr_assert_lt(at + 1, FIRST, "the best epoch (%d) must come before the checkpoint", at + 1);
+  cr_assert_gt(losses[EPOCHS - 1], losses[at]);
+
+  /* the weights of the best epoch: the same run stopped there */
+  nn_train_config short_c = c;
+  short_c.epochs = at + 1;
+  short_c.restore_best = 0;
+  cr_assert_eq(nn_model_new(&s, &best, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_new(best, &d, &short_c, NULL, &t_best, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_set_validation(t_best, &v, NULL), NN_OK);
+  run_epochs(t_best, at + 1);
+  size_t n = nn_model_param_count(full);
+  cr_assert_eq(memcmp(nn_model_params_const(full), nn_model_params_const(best),
+                      n * sizeof(float)), 0, "the run did not end on its best epoch");
+
+  cr_assert_eq(nn_model_new(&s, &part, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_new(part, &d, &c, NULL, &t_part, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_set_validation(t_part, &v, NULL), NN_OK);
+  run_epochs(t_part, FIRST);
+  uint8_t *buf;
+  size_t len;
+  cr_assert_eq(nn_checkpoint_save(part, t_part, &buf, &len), NN_OK);
+  nn_train_state st;
+  cr_assert_eq(nn_checkpoint_load(buf, len, &resumed, &st, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(st.n_best, n);
+  cr_assert_eq(nn_trainer_new(resumed, &d, &c, &st, &t_resumed, &err), NN_OK, "%s",
+               err.message);
+  cr_assert_eq(nn_trainer_set_validation(t_resumed, &v, &err), NN_OK, "%s", err.message);
+  run_epochs(t_resumed, EPOCHS - FIRST);
+  cr_assert(nn_trainer_done(t_resumed));
+  assert_same_run(full, t_full, resumed, t_resumed);
+  free(buf);
+  nn_train_state_free(&st);
+  nn_trainer_free(t_full);
+  nn_trainer_free(t_part);
+  nn_trainer_free(t_resumed);
+  nn_trainer_free(t_best);
+  nn_model_free(full);
+  nn_model_free(part);
+  nn_model_free(resumed);
+  nn_model_free(best);
+}
+
+Test(checkpoint, validation_rows_must_be_of_the_training_kind) {
+  nn_data d = nets_xor_data();
+  nn_spec s = nets_xor_spec(5);
+  nn_model *m;
+  nn_trainer *t;
+  nn_train_config c;
+  nn_train_config_defaults(&c);
+  c.batch_size = 2;
+  nn_error err;
+  cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_new(m, &d, &c, NULL, &t, NULL), NN_OK);
+  int32_t labels[4] = {0, 1, 1, 0};
+  nn_data lab = {.rows = 4, .features = 2, .x = d.x, .labels = labels, .classes = 2};
+  cr_assert_neq(nn_trainer_set_validation(t, &lab, &err), NN_OK);
+  nn_trainer_free(t);
+  c.validation_split = 0.5f;
+  cr_assert_eq(nn_trainer_new(m, &d, &c, NULL, &t, NULL), NN_OK);
+  cr_assert_eq(nn_trainer_set_validation(t, &d, &err), NN_EINVAL);
+  cr_assert_str_eq(err.field, "validation_split");
+  nn_trainer_free(t);
+  nn_model_free(m);
 }
 
 /* ---- corruption ------------------------------------------------------------------- */
@@ -350,7 +460,12 @@ Test(checkpoint, every_single_byte_corruption_is_rejected) {
       char why[64];
       snprintf(why, sizeof why, "byte %zu ^ 0x%02x", i, mask);
       buf[i] ^= mask;
-      int want = i >= OFF_VERSION && i < OFF_VERSION + 4 ? NN_EVERSION : NN_EFORMAT;
+      /* a version flipped to another that is read (3 to 1 or 2) fails the CRC */
+      uint32_t v = (uint32_t)buf[OFF_VERSION] | (uint32_t)buf[OFF_VERSION + 1] << 8 |
+                   (uint32_t)buf[OFF_VERSION + 2] << 16 | (uint32_t)buf[OFF_VERSION + 3] << 24;
+      int want = i >= OFF_VERSION && i < OFF_VERSION + 4 && (v < 1 || v > NN_FORMAT_VERSION)
+                     ? NN_EVERSION
+                     : NN_EFORMAT;
       expect_rejected(buf, len, want, why);
       buf[i] ^= mask;
     }
@@ -533,8 +648,10 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   size_t off_bad_epochs = off_epoch + 4 + 8 + 4 + 8 + 66 * 4 + 16 + 8;
   size_t off_batch = off_bad_epochs + 8; /* after bad_epochs and stopped */
   size_t off_diag_flag = off_batch + 4 + 16 + 16; /* after 2 x u64 epoch_rng, 2 x f64 sums */
-  /* the diagnostics flag (0: the trainer gathered none), then the CRC */
-  cr_assert_eq(off_diag_flag + 4 + 4, len, "layout of the trainer section");
+  size_t off_best_flag = off_diag_flag + 4;
+  /* the diagnostics flag (0: the trainer gathered none), the best weights'
+   * flag (0: not restore_best), then the CRC */
+  cr_assert_eq(off_best_flag + 4 + 4, len, "layout of the trainer section");
   /* zero, -0, -1, inf, NaN */
   static const uint32_t bad_std[] = {0x00000000u, 0x80000000u, 0xbf800000u, 0x7f800000u,
                                      0x7fc00000u};
@@ -547,6 +664,27 @@ Test(checkpoint, invalid_norm_trainer_fields_and_flags_are_rejected) {
   expect_bad_u32(orig, len, off_bad_epochs + 4, 2, "stopped");
   expect_bad_u32(orig, len, off_batch, 0xffffffffu, "batch");
   expect_bad_u32(orig, len, off_diag_flag, 2, "diagnostics flag");
+  expect_bad_u32(orig, len, off_best_flag, 2, "best weights flag");
+  /* a best weights flag of 1 with no weights after it */
+  nn_error trunc = {{0}, {0}};
+  uint8_t *b1 = malloc(len);
+  memcpy(b1, orig, len);
+  put_le32(b1 + off_best_flag, 1);
+  reseal(b1, len);
+  trunc = expect_rejected(b1, len, NN_EFORMAT, "best weights missing");
+  cr_assert(strstr(trunc.message, "best weights") != NULL, "%s", trunc.message);
+  /* the same bytes as version 2, without the best weights' flag, still load */
+  put_le32(b1 + OFF_VERSION, 2);
+  memmove(b1 + off_best_flag, b1 + off_best_flag + 4, 4);
+  reseal(b1, len - 4);
+  nn_model *m2;
+  nn_train_state st2;
+  cr_assert_eq(nn_checkpoint_load(b1, len - 4, &m2, &st2, &trunc), NN_OK, "%s", trunc.message);
+  cr_assert_eq(st2.n_best, 0);
+  cr_assert_null(st2.best_params);
+  nn_train_state_free(&st2);
+  nn_model_free(m2);
+  free(b1);
 
   uint8_t *buf = malloc(len);
   memcpy(buf, orig, len);

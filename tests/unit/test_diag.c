@@ -400,19 +400,19 @@ Test(diag, sums_round_trip_and_resave_identically) {
   nn_model_free(m);
 }
 
-Test(diag, a_version_1_checkpoint_loads_and_saves_as_version_2) {
+Test(diag, a_version_1_checkpoint_loads_and_saves_as_version_3) {
   uint8_t *v2;
   size_t len;
-  paused_checkpoint(0, &v2, &len);
-  /* version 1: the same without the diagnostics flag */
-  uint8_t *v1 = malloc(len - 4);
-  memcpy(v1, v2, len - 8);
+  paused_checkpoint(0, &v2, &len); /* (version 3, of the newest format) */
+  /* version 1: the same without the diagnostics flag and the best weights' flag */
+  uint8_t *v1 = malloc(len - 8);
+  memcpy(v1, v2, len - 12);
   put_le32(v1 + 8, 1);
-  reseal(v1, len - 4);
+  reseal(v1, len - 8);
   nn_model *m;
   nn_train_state st;
   nn_error err;
-  cr_assert_eq(nn_checkpoint_load(v1, len - 4, &m, &st, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(nn_checkpoint_load(v1, len - 8, &m, &st, &err), NN_OK, "%s", err.message);
   cr_assert_eq(st.has_diag, 0);
   cr_assert_eq(st.batch, 2);
   problem p;
@@ -423,8 +423,8 @@ Test(diag, a_version_1_checkpoint_loads_and_saves_as_version_2) {
   cr_assert_eq(nn_trainer_new(m, &p.d, &p.c, &st, &t, &err), NN_OK, "%s", err.message);
   cr_assert_eq(nn_checkpoint_save(m, t, &again, &again_len), NN_OK);
   cr_assert_eq(again_len, len);
-  cr_assert_eq(memcmp(again, v2, len), 0, "not the version 2 checkpoint");
-  /* read as version 1, the flag is a trailing byte */
+  cr_assert_eq(memcmp(again, v2, len), 0, "not the version 3 checkpoint");
+  /* read as version 1, the flags are trailing bytes */
   nn_model *none;
   put_le32(v2 + 8, 1);
   reseal(v2, len);
@@ -454,7 +454,8 @@ Test(diag, corrupt_sums_are_rejected) {
   size_t len;
   paused_checkpoint(1, &orig, &len);
   buf = malloc(len);
-  size_t off_batches = len - 4 - DIAG_BYTES + 4; /* after the flag */
+  size_t off_batches = len - 8 - DIAG_BYTES + 4; /* after the flag; the best weights' flag
+                                                  * and the CRC come last */
   static const struct {
     size_t off;
     uint32_t v;
