@@ -161,6 +161,7 @@ void api_export_onnx(app *a, const http_request *req, http_response *res) {
   onnx_export_in in = {.name = m.name, .model_id = id};
   if (fit_weights_load(st, id, version, &w, &err) != 0 ||
       (in.model = w.model, in.version = w.version, in.classes = w.classes,
+       in.encoder = w.encoder,
        onnx_export(&in, &buf, &len, &err)) != 0) {
     http_error(res, &err);
     goto out;

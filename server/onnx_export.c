@@ -6,24 +6,39 @@
  * freed at once, so building the graph has one failure check (out of
  * memory) at its end instead of one per allocation: each builder returns
  * NULL once anything failed, and add_node refuses NULL parts. The graph's
- * size is bounded by the spec (at most NN_MAX_LAYERS dense layers), so the
- * node and initializer arrays are fixed.
+ * size is bounded by the spec (at most NN_MAX_LAYERS dense layers) and a
+ * table model's columns (a few nodes each), so the node and initializer
+ * arrays are sized once, before the graph is built.
+ *
+ * A table model's columns are encoded in the graph as core/encode_apply.c
+ * encodes a record: numbers in double, rounded once to float, so the
+ * features ONNX Runtime computes are traind's bit for bit (docs/onnx.md says
+ * why this takes Sub and Div in double rather than ai.onnx.ml's float
+ * Imputer and Scaler).
  */
 #include "onnx_export.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "../core/encode.h"
 #include "config.h"
 #include "onnx.pb-c.h"
 
-/* standardization 2, a Gemm and an activation per layer, 4 for the label */
-#define MAX_NODES (2 + 2 * NN_MAX_LAYERS + 4)
-#define MAX_INITS (2 + 2 * NN_MAX_LAYERS + 2)
-#define MAX_PROPS 8
+/* standardization 2, a Gemm and an activation per layer, 4 for the label,
+ * 3 to unscale a regression, 1 Concat; and at most 6 nodes, 3 initializers
+ * a table column */
+#define NET_NODES (2 + 2 * NN_MAX_LAYERS + 4 + 3 + 1)
+#define NET_INITS (2 + 2 * NN_MAX_LAYERS + 2 + 2 + 1)
+#define COLUMN_NODES 6
+#define COLUMN_INITS 3
+#define MAX_PROPS 10
+#define ONNX_FLOAT 1 /* TensorProto.DataType, Cast's "to" */
+#define ONNX_DOUBLE 11
 
 typedef struct {
   void **blocks;
@@ -89,6 +104,26 @@ static Onnx__TensorProto *tensor_f32(arena *a, const char *name, const float *da
   return t;
 }
 
+/* A double tensor of dims (1) holding v. */
+static Onnx__TensorProto *tensor_f64(arena *a, const char *name, double v) {
+  Onnx__TensorProto *t = alloc(a, sizeof *t);
+  int64_t *dims = alloc(a, sizeof *dims);
+  double *data = alloc(a, sizeof *data);
+  char *n = str(a, name);
+  if (t == NULL || dims == NULL || data == NULL || n == NULL) return NULL;
+  onnx__tensor_proto__init(t);
+  dims[0] = 1;
+  *data = v;
+  t->n_dims = 1;
+  t->dims = dims;
+  t->has_data_type = 1;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+  t->n_double_data = 1;
+  t->double_data = data;
+  t->name = n;
+  return t;
+}
+
 /* A 1-D int64 tensor of n values (copied). */
 static Onnx__TensorProto *tensor_i64(arena *a, const char *name, const int64_t *v, size_t n) {
   Onnx__TensorProto *t = alloc(a, sizeof *t);
@@ -136,17 +171,31 @@ static Onnx__AttributeProto *attr_float(arena *a, const char *name, float v) {
   return at;
 }
 
-/* A value's type: a tensor of elem_type with dims ("N", d1) or ("N"). */
-static Onnx__ValueInfoProto *value(arena *a, const char *name, int32_t elem_type, int64_t d1) {
+/* An attribute of n ints (copied). */
+static Onnx__AttributeProto *attr_ints(arena *a, const char *name, const int64_t *v, size_t n) {
+  Onnx__AttributeProto *at = attr(a, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+  int64_t *copy = alloc(a, (n > 0 ? n : 1) * sizeof *copy);
+  if (at == NULL || copy == NULL) return NULL;
+  memcpy(copy, v, n * sizeof *copy);
+  at->n_ints = n;
+  at->ints = copy;
+  return at;
+}
+
+/* A value's type: a tensor of elem_type with dims ("N", d1, d2), ("N", d1)
+ * (d2 0) or ("N") (d1 0 too). */
+static Onnx__ValueInfoProto *value3(arena *a, const char *name, int32_t elem_type, int64_t d1,
+                                    int64_t d2) {
   Onnx__ValueInfoProto *v = alloc(a, sizeof *v);
   Onnx__TypeProto *tp = alloc(a, sizeof *tp);
   Onnx__TypeProto__Tensor *tt = alloc(a, sizeof *tt);
   Onnx__TensorShapeProto *sh = alloc(a, sizeof *sh);
-  Onnx__TensorShapeProto__Dimension **dims = alloc(a, 2 * sizeof *dims);
+  Onnx__TensorShapeProto__Dimension **dims = alloc(a, 3 * sizeof *dims);
   Onnx__TensorShapeProto__Dimension *d0 = alloc(a, sizeof *d0), *d1p = alloc(a, sizeof *d1p);
+  Onnx__TensorShapeProto__Dimension *d2p = alloc(a, sizeof *d2p);
   char *n = str(a, name), *rows = str(a, "N");
   if (v == NULL || tp == NULL || tt == NULL || sh == NULL || dims == NULL || d0 == NULL ||
-      d1p == NULL || n == NULL || rows == NULL)
+      d1p == NULL || d2p == NULL || n == NULL || rows == NULL)
     return NULL;
   onnx__tensor_shape_proto__dimension__init(d0);
   d0->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
@@ -154,10 +203,14 @@ static Onnx__ValueInfoProto *value(arena *a, const char *name, int32_t elem_type
   onnx__tensor_shape_proto__dimension__init(d1p);
   d1p->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
   d1p->dim_value = d1;
+  onnx__tensor_shape_proto__dimension__init(d2p);
+  d2p->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+  d2p->dim_value = d2;
   dims[0] = d0;
   dims[1] = d1p;
+  dims[2] = d2p;
   onnx__tensor_shape_proto__init(sh);
-  sh->n_dim = d1 > 0 ? 2 : 1;
+  sh->n_dim = d2 > 0 ? 3 : d1 > 0 ? 2 : 1;
   sh->dim = dims;
   onnx__type_proto__tensor__init(tt);
   tt->has_elem_type = 1;
@@ -172,18 +225,26 @@ static Onnx__ValueInfoProto *value(arena *a, const char *name, int32_t elem_type
   return v;
 }
 
+static Onnx__ValueInfoProto *value(arena *a, const char *name, int32_t elem_type, int64_t d1) {
+  return value3(a, name, elem_type, d1, 0);
+}
+
 /* ---- the graph ---------------------------------------------------------------------- */
 
 typedef struct {
   arena *a;
-  Onnx__NodeProto *nodes[MAX_NODES];
-  size_t n_nodes;
-  Onnx__TensorProto *inits[MAX_INITS];
-  size_t n_inits;
+  Onnx__NodeProto **nodes; /* (cap_nodes,) */
+  size_t n_nodes, cap_nodes;
+  Onnx__TensorProto **inits; /* (cap_inits,) */
+  size_t n_inits, cap_inits;
+  Onnx__ValueInfoProto **infos; /* (cap_infos,): types shape inference cannot */
+  size_t n_infos, cap_infos;    /* find (OneHotEncoder's outputs) */
+  int uses_ml;       /* a node of ai.onnx.ml: the opset is imported */
+  const char *axis1; /* the int64 [1] initializer, once made */
 } graph;
 
 static const char *init(graph *g, Onnx__TensorProto *t) {
-  if (t == NULL || g->n_inits == MAX_INITS) {
+  if (t == NULL || g->n_inits == g->cap_inits) {
     g->a->failed = 1;
     return NULL;
   }
@@ -191,37 +252,53 @@ static const char *init(graph *g, Onnx__TensorProto *t) {
   return t->name;
 }
 
-/* A node op(in...) -> out with up to two attributes (NULL: none). */
-static void node(graph *g, const char *op, const char *domain, const char *in0, const char *in1,
-                 const char *in2, const char *out, Onnx__AttributeProto *at0,
-                 Onnx__AttributeProto *at1) {
+/* A node op(in[0..n_in)) -> out with n_at attributes (a NULL one: failed). */
+static void node_v(graph *g, const char *op, const char *domain, const char *const *in,
+                   size_t n_in, const char *out, Onnx__AttributeProto *const *at, size_t n_at) {
   arena *a = g->a;
   Onnx__NodeProto *nd = alloc(a, sizeof *nd);
-  char **ins = alloc(a, 3 * sizeof *ins), **outs = alloc(a, sizeof *outs);
-  Onnx__AttributeProto **ats = alloc(a, 2 * sizeof *ats);
-  const char *in[3] = {in0, in1, in2};
-  if (nd == NULL || ins == NULL || outs == NULL || ats == NULL || out == NULL ||
-      g->n_nodes == MAX_NODES) {
-    a->failed = 1;
+  char **ins = alloc(a, (n_in > 0 ? n_in : 1) * sizeof *ins), **outs = alloc(a, sizeof *outs);
+  Onnx__AttributeProto **ats = alloc(a, (n_at > 0 ? n_at : 1) * sizeof *ats);
+  if (nd == NULL || ins == NULL || outs == NULL || ats == NULL || out == NULL || n_in == 0 ||
+      g->n_nodes == g->cap_nodes) {
+    a->failed = 1; /* every node here has an input */
     return;
   }
   onnx__node_proto__init(nd);
-  for (int i = 0; i < 3 && in[i] != NULL; i++) {
-    if ((ins[i] = str(a, in[i])) == NULL) return;
-    nd->n_input++;
-  }
-  if (in0 == NULL) a->failed = 1; /* every node here has an input */
+  for (size_t i = 0; i < n_in; i++)
+    if (in[i] == NULL || (ins[nd->n_input++] = str(a, in[i])) == NULL) {
+      a->failed = 1;
+      return;
+    }
   nd->input = ins;
   if ((outs[0] = str(a, out)) == NULL) return;
   nd->n_output = 1;
   nd->output = outs;
   if ((nd->op_type = str(a, op)) == NULL) return;
   if (domain != NULL && (nd->domain = str(a, domain)) == NULL) return;
-  if (at0 != NULL) ats[nd->n_attribute++] = at0;
-  if (at1 != NULL) ats[nd->n_attribute++] = at1;
+  if (domain != NULL) g->uses_ml = 1;
+  for (size_t i = 0; i < n_at; i++)
+    if ((ats[nd->n_attribute++] = at[i]) == NULL) a->failed = 1;
   nd->attribute = ats;
   nd->name = fmt(a, "%s_%lld", op, (long long)g->n_nodes);
   g->nodes[g->n_nodes++] = nd;
+}
+
+/* A node op(in0[, in1[, in2]]) -> out with up to two attributes (NULL: none). */
+static void node(graph *g, const char *op, const char *domain, const char *in0, const char *in1,
+                 const char *in2, const char *out, Onnx__AttributeProto *at0,
+                 Onnx__AttributeProto *at1) {
+  const char *in[3] = {in0, in1, in2};
+  Onnx__AttributeProto *at[2] = {at0, at1};
+  size_t n_in = in2 != NULL ? 3 : in1 != NULL ? 2 : 1;
+  node_v(g, op, domain, in, n_in, out, at, at1 != NULL ? 2 : at0 != NULL ? 1 : 0);
+}
+
+/* The int64 [1] tensor {1}: Squeeze's axes. */
+static const char *axis1(graph *g) {
+  static const int64_t one[1] = {1};
+  if (g->axis1 == NULL) g->axis1 = init(g, tensor_i64(g->a, "axis1", one, 1));
+  return g->axis1;
 }
 
 /* Standardization, as core's: x' = (x - mean) / std. @return the value name */
@@ -236,9 +313,10 @@ static const char *standardize(graph *g, const nn_model *m, const char *x) {
   return "standardized";
 }
 
-/* Dense layer l: Gemm(x, W (out, in) transposed, b), then its activation.
+/* Dense layer l: Gemm(x, W (out, in) transposed, b), then its activation;
+ * the last one's output is named final.
  * @return the name of the layer's output */
-static const char *dense(graph *g, const nn_model *m, int l, const char *x, int last) {
+static const char *dense(graph *g, const nn_model *m, int l, const char *x, const char *final) {
   arena *a = g->a;
   const nn_layer_spec *ls = &nn_model_spec(m)->layers[l];
   const float *p = nn_model_params_const(m);
@@ -253,8 +331,8 @@ static const char *dense(graph *g, const nn_model *m, int l, const char *x, int 
                                      ls->units, in));
   const char *b = init(g, tensor_f32(a, fmt(a, "%s%lld.bias", "dense", l), p + b_off,
                                      ls->units, 0));
-  const char *z = last && ls->act == NN_ACT_LINEAR ? "output" : fmt(a, "%s%lld", "dense", l);
-  const char *y = last ? "output" : fmt(a, "%s%lld", "act", l);
+  const char *z = final != NULL && ls->act == NN_ACT_LINEAR ? final : fmt(a, "%s%lld", "dense", l);
+  const char *y = final != NULL ? final : fmt(a, "%s%lld", "act", l);
   /* z = x W^T + b (traind's W is (out, in), PyTorch's layout) */
   node(g, "Gemm", NULL, x, w, b, z, attr_int(a, "transB", 1), NULL);
   switch (ls->act) {
@@ -311,9 +389,8 @@ static int label(graph *g, const nn_spec *spec, const char *classes) {
   if (n < 0 || !(n == outputs || (outputs == 1 && n == 2))) return -1;
   if (outputs == 1) { /* one sigmoid unit: class 1 when output >= 0.5, as predict */
     static const float half = 0.5f;
-    static const int64_t axis1[1] = {1};
     const char *h = init(g, tensor_f32(a, "half", &half, -1, 0));
-    const char *ax = init(g, tensor_i64(a, "axis1", axis1, 1));
+    const char *ax = axis1(g);
     node(g, "GreaterOrEqual", NULL, "output", h, NULL, "positive", NULL, NULL);
     node(g, "Cast", NULL, "positive", NULL, NULL, "positive_index", attr_int(a, "to", 7), NULL);
     node(g, "Squeeze", NULL, "positive_index", ax, NULL, "index", NULL, NULL);
@@ -333,6 +410,177 @@ static int label(graph *g, const nn_spec *spec, const char *classes) {
   vals->strings = names;
   node(g, "LabelEncoder", "ai.onnx.ml", "index", NULL, NULL, "label", keys, vals);
   return 0;
+}
+
+/* ---- a table model's columns ------------------------------------------------------- */
+
+/* "col<i>.<what>": the values of input column i. */
+static char *col_value(arena *a, int i, const char *what) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "col%d.%s", i, what);
+  return str(a, buf);
+}
+
+/* A number, integer or boolean column: (N, 1) double, NaN where missing;
+ * z = (isnan(x) ? fill : x - mean) / scale in double, then Cast to float,
+ * as core's put_number; the indicator is isnan(x) as 0/1.
+ * @return the number of pieces (float (N, 1) values) written to piece */
+static int number_column(graph *g, int i, const nn_encoder_column_info *c, const char **piece) {
+  arena *a = g->a;
+  const char *x = c->name, *missing = col_value(a, i, "missing");
+  const char *fill = init(g, tensor_f64(a, col_value(a, i, "fill"), c->fill[0]));
+  const char *mean = init(g, tensor_f64(a, col_value(a, i, "mean"), c->mean[0]));
+  const char *scale = init(g, tensor_f64(a, col_value(a, i, "scale"), c->scale[0]));
+  const char *imputed = col_value(a, i, "imputed"), *centered = col_value(a, i, "centered");
+  const char *scaled = col_value(a, i, "scaled");
+  node(g, "IsNaN", NULL, x, NULL, NULL, missing, NULL, NULL);
+  node(g, "Where", NULL, missing, fill, x, imputed, NULL, NULL);
+  node(g, "Sub", NULL, imputed, mean, NULL, centered, NULL, NULL);   /* x - mean */
+  node(g, "Div", NULL, centered, scale, NULL, scaled, NULL, NULL);   /* (x - mean) / scale */
+  piece[0] = col_value(a, i, "value");
+  node(g, "Cast", NULL, scaled, NULL, NULL, piece[0], attr_int(a, "to", ONNX_FLOAT), NULL);
+  if (!c->missing_indicator) return 1;
+  piece[1] = col_value(a, i, "indicator");
+  node(g, "Cast", NULL, missing, NULL, NULL, piece[1], attr_int(a, "to", ONNX_FLOAT), NULL);
+  return 2;
+}
+
+/* A category column: (N, 1) string. LabelEncoder maps kept category k to
+ * k, the table's missing markers and "" to -1 (missing), any other text to
+ * the other slot n; OneHotEncoder over 0..n (zeros = 1: -1 sets nothing)
+ * then gives core's put_category, Squeezed from (N, 1, n + 1) to (N, n + 1).
+ * @return the number of pieces written to piece */
+static int category_column(graph *g, const nn_encoder *e, int i,
+                           const nn_encoder_column_info *c, const char **piece) {
+  arena *a = g->a;
+  int n = c->n_categories, n_keys = 0, markers = 0;
+  while (nn_encoder_missing_marker(e, markers) != NULL) markers++;
+  size_t cap = (size_t)n + (size_t)markers + 1;
+  ProtobufCBinaryData *keys = alloc(a, cap * sizeof *keys);
+  int64_t *values = alloc(a, cap * sizeof *values);
+  int64_t *slots = alloc(a, ((size_t)n + 1) * sizeof *slots);
+  if (keys == NULL || values == NULL || slots == NULL) return 0;
+  /* the markers first: a record's cell equal to one is missing before it is
+   * looked up, so a category of the same text could never be set */
+  for (int k = -1; k < markers + n; k++) {
+    const char *text = k < 0 ? "" : k < markers ? nn_encoder_missing_marker(e, k)
+                                                : nn_encoder_category(e, i, k - markers);
+    int dup = 0;
+    for (int j = 0; j < n_keys && !dup; j++)
+      dup = keys[j].len == strlen(text) && memcmp(keys[j].data, text, keys[j].len) == 0;
+    if (dup) continue;
+    keys[n_keys].data = (uint8_t *)text; /* the encoder outlives the export */
+    keys[n_keys].len = strlen(text);
+    values[n_keys++] = k < markers ? -1 : k - markers;
+  }
+  for (int k = 0; k <= n; k++) slots[k] = k;
+  Onnx__AttributeProto *ks = attr(a, "keys_strings", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+  if (ks == NULL) return 0;
+  ks->n_strings = (size_t)n_keys;
+  ks->strings = keys;
+  Onnx__AttributeProto *le[3] = {ks, attr_ints(a, "values_int64s", values, (size_t)n_keys),
+                                 attr_int(a, "default_int64", n)};
+  Onnx__AttributeProto *oh[2] = {attr_ints(a, "cats_int64s", slots, (size_t)n + 1),
+                                 attr_int(a, "zeros", 1)};
+  const char *x = c->name, *index = col_value(a, i, "index"), *hot = col_value(a, i, "onehot");
+  node_v(g, "LabelEncoder", "ai.onnx.ml", &x, 1, index, le, 3);
+  node_v(g, "OneHotEncoder", "ai.onnx.ml", &index, 1, hot, oh, 2);
+  /* onnx's shape inference has no rule for OneHotEncoder: its type is told */
+  Onnx__ValueInfoProto *info = value3(a, hot, ONNX_FLOAT, 1, (int64_t)n + 1);
+  if (info == NULL || g->n_infos == g->cap_infos) a->failed = 1;
+  else g->infos[g->n_infos++] = info;
+  piece[0] = col_value(a, i, "value");
+  node(g, "Squeeze", NULL, hot, axis1(g), NULL, piece[0], NULL, NULL);
+  if (!c->missing_indicator) return 1;
+  static const int64_t minus_one[1] = {-1};
+  const char *missing = col_value(a, i, "missing");
+  const char *m1 = init(g, tensor_i64(a, col_value(a, i, "missing_code"), minus_one, 1));
+  piece[1] = col_value(a, i, "indicator");
+  node(g, "Equal", NULL, index, m1, NULL, missing, NULL, NULL);
+  node(g, "Cast", NULL, missing, NULL, NULL, piece[1], attr_int(a, "to", ONNX_FLOAT), NULL);
+  return 2;
+}
+
+/* Every column encoded, then Concat along axis 1 into "features" (N, width).
+ * @return "features" */
+static const char *table_features(graph *g, const nn_encoder *e) {
+  arena *a = g->a;
+  int cols = nn_encoder_columns(e), n = 0;
+  const char **pieces = alloc(a, 2 * (size_t)cols * sizeof *pieces);
+  if (pieces == NULL) return NULL;
+  for (int i = 0; i < cols; i++) {
+    nn_encoder_column_info c;
+    if (nn_encoder_column(e, i, &c) != NN_OK) {
+      a->failed = 1;
+      return NULL;
+    }
+    n += c.type == NN_COL_CATEGORY ? category_column(g, e, i, &c, pieces + n)
+                                   : number_column(g, i, &c, pieces + n);
+  }
+  Onnx__AttributeProto *axis = attr_int(a, "axis", 1);
+  node_v(g, "Concat", NULL, pieces, (size_t)n, "features", &axis, 1);
+  return "features";
+}
+
+/* A regression on a table answers in the target's units: the network's
+ * (N, outputs) float as double, times scale plus mean, as
+ * nn_encoder_unscale; "output" is double. */
+static void unscale(graph *g, const char *scaled, double mean, double scale) {
+  const char *m = init(g, tensor_f64(g->a, "target_mean", mean));
+  const char *sc = init(g, tensor_f64(g->a, "target_scale", scale));
+  node(g, "Cast", NULL, scaled, NULL, NULL, "scaled_output_f64",
+       attr_int(g->a, "to", ONNX_DOUBLE), NULL);
+  node(g, "Mul", NULL, "scaled_output_f64", sc, NULL, "unscaled_output", NULL, NULL);
+  node(g, "Add", NULL, "unscaled_output", m, NULL, "output", NULL, NULL); /* z scale + mean */
+}
+
+/* What ONNX cannot compute as traind does: a datetime column (its calendar
+ * parts). @return 0 or -API_UNPROCESSABLE naming the column */
+static int table_exportable(const onnx_export_in *in, api_error *err) {
+  for (int i = 0; i < nn_encoder_columns(in->encoder); i++) {
+    nn_encoder_column_info c;
+    if (nn_encoder_column(in->encoder, i, &c) == NN_OK && c.type == NN_COL_DATETIME)
+      return api_fail(err, API_UNPROCESSABLE, "id",
+                      "model %lld cannot be exported to ONNX: column %s is a datetime, and "
+                      "neither ONNX nor ai.onnx.ml has an operator for its calendar parts "
+                      "(year, month, day of week, day of year, hour); train without it "
+                      "(preprocess {\"columns\":{\"%s\":{\"skip\":true}}}) to export",
+                      (long long)in->model_id, c.name, c.name);
+  }
+  return 0;
+}
+
+/* A value of the graph named as an input column would be two values of one
+ * name. @return 0 or -API_UNPROCESSABLE naming the column */
+static int names_distinct(const graph *g, const onnx_export_in *in, api_error *err) {
+  for (size_t i = 0; i < g->n_nodes + g->n_inits; i++) {
+    const char *v = i < g->n_nodes ? g->nodes[i]->output[0] : g->inits[i - g->n_nodes]->name;
+    if (nn_encoder_find(in->encoder, v, strlen(v)) >= 0)
+      return api_fail(err, API_UNPROCESSABLE, "id",
+                      "model %lld cannot be exported to ONNX: its input column %s has the name "
+                      "of a value of the graph; rename the column", (long long)in->model_id, v);
+  }
+  return 0;
+}
+
+/* Metadata "columns": [{"name","type","input"}] in the graph's input order. */
+static char *columns_json(const nn_encoder *e) {
+  cJSON *arr = cJSON_CreateArray();
+  for (int i = 0; arr != NULL && i < nn_encoder_columns(e); i++) {
+    nn_encoder_column_info c;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || nn_encoder_column(e, i, &c) != NN_OK ||
+        !cJSON_AddItemToArray(arr, o) || cJSON_AddStringToObject(o, "name", c.name) == NULL ||
+        cJSON_AddStringToObject(o, "type", nn_name(NN_NAMES_COLUMN_TYPE, c.type)) == NULL ||
+        cJSON_AddStringToObject(o, "input", c.type == NN_COL_CATEGORY ? "string" : "double") ==
+            NULL) {
+      cJSON_Delete(arr);
+      return NULL;
+    }
+  }
+  char *text = arr != NULL ? cJSON_PrintUnformatted(arr) : NULL;
+  cJSON_Delete(arr);
+  return text;
 }
 
 static Onnx__StringStringEntryProto *prop(arena *a, const char *key, const char *v) {
@@ -360,8 +608,14 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   arena a = {0};
   graph g = {.a = &a};
   const nn_spec *spec = nn_model_spec(in->model);
+  const nn_encoder *e = in->encoder;
   int rc = 0, outputs = nn_spec_outputs(spec), last = spec->n_layers - 1;
-  char num[32];
+  int cols = e != NULL ? nn_encoder_columns(e) : 0;
+  nn_target_kind kind = NN_TARGET_AUTO;
+  double t_mean = 0, t_scale = 1;
+  const char *target = e != NULL ? nn_encoder_target(e, &kind, &t_mean, &t_scale, NULL) : NULL;
+  int regression = target != NULL && kind == NN_TARGET_REGRESSION;
+  char num[32], *columns = NULL;
   *out = NULL;
   *len = 0;
   /* the weights, and room for the rest of a graph of at most NN_MAX_LAYERS layers */
@@ -369,24 +623,49 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
     return api_fail(err, API_UNPROCESSABLE, "id",
                     "model %lld has %zu parameters, more than an ONNX file holds (2 GiB)",
                     (long long)in->model_id, nn_model_param_count(in->model));
+  if (e != NULL && (rc = table_exportable(in, err)) != 0) return rc;
+  g.cap_nodes = NET_NODES + COLUMN_NODES * (size_t)cols;
+  g.cap_inits = NET_INITS + COLUMN_INITS * (size_t)cols;
+  g.nodes = alloc(&a, g.cap_nodes * sizeof *g.nodes);
+  g.inits = alloc(&a, g.cap_inits * sizeof *g.inits);
+  g.cap_infos = (size_t)cols;
+  g.infos = cols > 0 ? alloc(&a, g.cap_infos * sizeof *g.infos) : NULL;
 
-  const char *x = standardize(&g, in->model, "input");
+  const char *x = e != NULL ? table_features(&g, e) : "input";
+  x = standardize(&g, in->model, x);
   for (int l = 0; l <= last; l++)
-    if (spec->layers[l].type == NN_LAYER_DENSE) x = dense(&g, in->model, l, x, l == last);
+    if (spec->layers[l].type == NN_LAYER_DENSE)
+      x = dense(&g, in->model, l, x, l != last ? NULL : regression ? "scaled_output" : "output");
+  if (regression) unscale(&g, "scaled_output", t_mean, t_scale);
   if (in->classes != NULL && label(&g, spec, in->classes) != 0) {
     arena_free(&a);
     return api_fail(err, API_INTERNAL, NULL, "the class names of model %lld do not fit it",
                     (long long)in->model_id);
   }
+  if (e != NULL && !a.failed && (rc = names_distinct(&g, in, err)) != 0) {
+    arena_free(&a);
+    return rc;
+  }
 
-  Onnx__ValueInfoProto *ins[1] = {value(&a, "input", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
-                                        spec->inputs)};
+  /* inputs: "input" (N, inputs) float, or one (N, 1) per table column */
+  size_t n_ins = e != NULL ? (size_t)cols : 1;
+  Onnx__ValueInfoProto **ins = alloc(&a, n_ins * sizeof *ins);
+  for (size_t i = 0; ins != NULL && i < n_ins; i++) {
+    nn_encoder_column_info c = {.name = "input", .type = NN_COL_NUMBER};
+    if (e != NULL && nn_encoder_column(e, (int)i, &c) != NN_OK) a.failed = 1;
+    ins[i] = e == NULL ? value(&a, "input", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, spec->inputs)
+             : value(&a, c.name, c.type == NN_COL_CATEGORY ? ONNX__TENSOR_PROTO__DATA_TYPE__STRING
+                                                           : ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE,
+                     1);
+    a.failed |= ins[i] == NULL;
+  }
   Onnx__ValueInfoProto *outs[2] = {
-      value(&a, "output", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, outputs),
+      value(&a, "output", regression ? ONNX_DOUBLE : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
+            outputs),
       in->classes != NULL ? value(&a, "label", ONNX__TENSOR_PROTO__DATA_TYPE__STRING, 0) : NULL};
+  int ml = g.uses_ml || in->classes != NULL;
   Onnx__OperatorSetIdProto *ops[2] = {opset(&a, "", ONNX_OPSET),
-                                      in->classes != NULL ? opset(&a, "ai.onnx.ml", ONNX_ML_OPSET)
-                                                          : NULL};
+                                      ml ? opset(&a, "ai.onnx.ml", ONNX_ML_OPSET) : NULL};
   Onnx__StringStringEntryProto *props[MAX_PROPS];
   size_t n_props = 0;
   props[n_props++] = prop(&a, "traind_version", TRAIND_VERSION);
@@ -401,6 +680,11 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   props[n_props++] = prop(&a, "outputs", num);
   props[n_props++] = prop(&a, "loss", nn_name(NN_NAMES_LOSS, spec->loss));
   if (in->classes != NULL) props[n_props++] = prop(&a, "classes", in->classes);
+  if (e != NULL) {
+    props[n_props++] = prop(&a, "columns", columns = columns_json(e));
+    if (target != NULL) props[n_props++] = prop(&a, "target", target);
+  }
+  assert(n_props <= MAX_PROPS);
 
   Onnx__GraphProto gp;
   onnx__graph_proto__init(&gp);
@@ -409,16 +693,18 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   gp.node = g.nodes;
   gp.n_initializer = g.n_inits;
   gp.initializer = g.inits;
-  gp.n_input = 1;
+  gp.n_input = n_ins;
   gp.input = ins;
   gp.n_output = in->classes != NULL ? 2 : 1;
   gp.output = outs;
+  gp.n_value_info = g.n_infos;
+  gp.value_info = g.infos;
 
   Onnx__ModelProto mp;
   onnx__model_proto__init(&mp);
   mp.has_ir_version = 1;
   mp.ir_version = ONNX_IR_VERSION;
-  mp.n_opset_import = in->classes != NULL ? 2 : 1;
+  mp.n_opset_import = ml ? 2 : 1;
   mp.opset_import = ops;
   mp.producer_name = str(&a, "traind");
   mp.producer_version = str(&a, TRAIND_VERSION);
@@ -430,7 +716,7 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   for (size_t i = 0; i < n_props; i++) a.failed |= props[i] == NULL;
   for (size_t i = 0; i < mp.n_opset_import; i++) a.failed |= ops[i] == NULL;
   for (size_t i = 0; i < gp.n_output; i++) a.failed |= outs[i] == NULL;
-  a.failed |= ins[0] == NULL || gp.name == NULL || mp.producer_name == NULL ||
+  a.failed |= ins == NULL || gp.name == NULL || mp.producer_name == NULL ||
               mp.producer_version == NULL || x == NULL;
 
   if (a.failed) {
@@ -444,6 +730,7 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   }
   *len = onnx__model_proto__pack(&mp, *out);
 exit:
+  free(columns);
   arena_free(&a);
   return rc;
 }

@@ -42,6 +42,7 @@ typedef struct {
   int64_t model_id;
   int64_t version;     /* the weights version */
   const char *classes; /* JSON array text of the class names, or NULL */
+  const struct nn_encoder *encoder; /* a table model's encoding, or NULL */
 } onnx_export_in;
 
 /**
