@@ -36,6 +36,9 @@
 #define NET_INITS (2 + 2 * NN_MAX_LAYERS + 2 + 2 + 1)
 #define COLUMN_NODES 6
 #define COLUMN_INITS 3
+#define DATETIME_NODES 128 /* the calendar in arithmetic: about 100 */
+#define DATETIME_INITS 64
+#define DATETIME_PIECES 10 /* 9 cyclic outputs and the indicator */
 #define MAX_PROPS 10
 #define ONNX_FLOAT 1 /* TensorProto.DataType, Cast's "to" */
 #define ONNX_DOUBLE 11
@@ -501,12 +504,116 @@ static int category_column(graph *g, const nn_encoder *e, int i,
   return 2;
 }
 
+/* Arithmetic on the (N, 1) doubles of datetime column col: each result a
+ * new value "col<i>.t<k>", each constant a new double initializer. */
+typedef struct {
+  graph *g;
+  int col, k;
+} calc;
+
+static const char *calc_name(calc *c, const char *kind) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "col%d.%s%d", c->col, kind, c->k++);
+  return str(c->g->a, buf);
+}
+
+static const char *constant(calc *c, double v) {
+  return init(c->g, tensor_f64(c->g->a, calc_name(c, "k"), v));
+}
+
+/* op(x[, y]) */
+static const char *op2(calc *c, const char *op, const char *x, const char *y) {
+  const char *out = calc_name(c, "t");
+  node(c->g, op, NULL, x, y, NULL, out, NULL, NULL);
+  return out;
+}
+
+static const char *opk(calc *c, const char *op, const char *x, double v) {
+  return op2(c, op, x, constant(c, v));
+}
+
+/* floor(x / d): core's integer division of non-negative values, and its
+ * floor division of the others; exact on the integers of the years 0-9999 */
+static const char *fdiv(calc *c, const char *x, double d) {
+  return op2(c, "Floor", opk(c, "Div", x, d), NULL);
+}
+
+static const char *to_float(calc *c, const char *x) {
+  const char *out = calc_name(c, "f");
+  node(c->g, "Cast", NULL, x, NULL, NULL, out, attr_int(c->g->a, "to", ONNX_FLOAT), NULL);
+  return out;
+}
+
+/* A datetime column: (N, 1) double seconds since 1970-01-01 UTC, NaN where
+ * missing. Its parts as core's nn__datetime_parts computes them (Howard
+ * Hinnant's civil_from_days and days_from_civil, core/cell.c, in doubles
+ * that hold every integer they meet exactly), imputed with the fill of
+ * each part where missing, then standardized, or for the cyclic parts sin
+ * and cos of 2 pi v / period, as core's put_datetime.
+ * @return the number of pieces written to piece */
+static int datetime_column(graph *g, int i, const nn_encoder_column_info *c, const char **piece) {
+  static const double period[5] = {0, 12, 7, 366, 24};
+  calc k = {g, i, 0};
+  const char *s = c->name, *missing = col_value(g->a, i, "missing");
+  int n = 0;
+  node(g, "IsNaN", NULL, s, NULL, NULL, missing, NULL, NULL);
+  const char *day = fdiv(&k, s, 86400); /* floor(seconds / 86400) */
+  /* civil_from_days(day) */
+  const char *z = opk(&k, "Add", day, 719468);
+  const char *era = fdiv(&k, z, 146097);
+  const char *doe = op2(&k, "Sub", z, opk(&k, "Mul", era, 146097));
+  const char *yoe = fdiv(&k, op2(&k, "Sub", op2(&k, "Add", op2(&k, "Sub", doe, fdiv(&k, doe, 1460)),
+                                               fdiv(&k, doe, 36524)),
+                                 fdiv(&k, doe, 146096)),
+                         365);
+  const char *doy = op2(&k, "Sub", doe,
+                        op2(&k, "Sub", op2(&k, "Add", opk(&k, "Mul", yoe, 365), fdiv(&k, yoe, 4)),
+                            fdiv(&k, yoe, 100)));
+  const char *mp = fdiv(&k, opk(&k, "Add", opk(&k, "Mul", doy, 5), 2), 153);
+  /* m = mp < 10 ? mp + 3 : mp - 9 */
+  const char *month = op2(&k, "Sub", opk(&k, "Add", mp, 3), opk(&k, "Mul", fdiv(&k, mp, 10), 12));
+  /* y = yoe + era 400 + (m <= 2), m <= 2 being floor((14 - m) / 12) */
+  const char *year = op2(&k, "Add", op2(&k, "Add", yoe, opk(&k, "Mul", era, 400)),
+                         fdiv(&k, op2(&k, "Sub", constant(&k, 14), month), 12));
+  /* day of week: (day + 3) mod 7, 1970-01-01 a Thursday */
+  const char *d3 = opk(&k, "Add", day, 3);
+  const char *dow = op2(&k, "Sub", d3, opk(&k, "Mul", fdiv(&k, d3, 7), 7));
+  /* day of year: day - days_from_civil(y, 1, 1) + 1; January 1 is day 306 of
+   * the March-based year y - 1 */
+  const char *yb = opk(&k, "Sub", year, 1);
+  const char *era1 = fdiv(&k, yb, 400);
+  const char *yoe1 = op2(&k, "Sub", yb, opk(&k, "Mul", era1, 400));
+  const char *doe1 =
+      opk(&k, "Add",
+          op2(&k, "Sub", op2(&k, "Add", opk(&k, "Mul", yoe1, 365), fdiv(&k, yoe1, 4)),
+              fdiv(&k, yoe1, 100)),
+          306);
+  const char *jan1 = opk(&k, "Sub", op2(&k, "Add", opk(&k, "Mul", era1, 146097), doe1), 719468);
+  const char *yday = opk(&k, "Add", op2(&k, "Sub", day, jan1), 1);
+  /* hour: floor((seconds - day 86400) / 3600) */
+  const char *hour = fdiv(&k, op2(&k, "Sub", s, opk(&k, "Mul", day, 86400)), 3600);
+  const char *parts[5] = {year, month, dow, yday, hour};
+  for (int p = 0; p < 5; p++) {
+    const char *v = calc_name(&k, "t");
+    node(g, "Where", NULL, missing, constant(&k, c->fill[p]), parts[p], v, NULL, NULL);
+    if (c->cyclic && p > 0) { /* (sin, cos) of the angle 2 pi v / period */
+      const char *angle = opk(&k, "Div", opk(&k, "Mul", v, 6.283185307179586), period[p]);
+      piece[n++] = to_float(&k, op2(&k, "Sin", angle, NULL));
+      piece[n++] = to_float(&k, op2(&k, "Cos", angle, NULL));
+    } else { /* (v - mean) / scale */
+      piece[n++] = to_float(&k, opk(&k, "Div", opk(&k, "Sub", v, c->mean[p]), c->scale[p]));
+    }
+  }
+  if (c->missing_indicator) piece[n++] = to_float(&k, missing);
+  return n;
+}
+
 /* Every column encoded, then Concat along axis 1 into "features" (N, width).
  * @return "features" */
 static const char *table_features(graph *g, const nn_encoder *e) {
   arena *a = g->a;
   int cols = nn_encoder_columns(e), n = 0;
-  const char **pieces = alloc(a, 2 * (size_t)cols * sizeof *pieces);
+  const char **pieces = alloc(a, DATETIME_PIECES * (size_t)cols * sizeof *pieces);
   if (pieces == NULL) return NULL;
   for (int i = 0; i < cols; i++) {
     nn_encoder_column_info c;
@@ -514,8 +621,9 @@ static const char *table_features(graph *g, const nn_encoder *e) {
       a->failed = 1;
       return NULL;
     }
-    n += c.type == NN_COL_CATEGORY ? category_column(g, e, i, &c, pieces + n)
-                                   : number_column(g, i, &c, pieces + n);
+    n += c.type == NN_COL_CATEGORY   ? category_column(g, e, i, &c, pieces + n)
+         : c.type == NN_COL_DATETIME ? datetime_column(g, i, &c, pieces + n)
+                                     : number_column(g, i, &c, pieces + n);
   }
   Onnx__AttributeProto *axis = attr_int(a, "axis", 1);
   node_v(g, "Concat", NULL, pieces, (size_t)n, "features", &axis, 1);
@@ -532,22 +640,6 @@ static void unscale(graph *g, const char *scaled, double mean, double scale) {
        attr_int(g->a, "to", ONNX_DOUBLE), NULL);
   node(g, "Mul", NULL, "scaled_output_f64", sc, NULL, "unscaled_output", NULL, NULL);
   node(g, "Add", NULL, "unscaled_output", m, NULL, "output", NULL, NULL); /* z scale + mean */
-}
-
-/* What ONNX cannot compute as traind does: a datetime column (its calendar
- * parts). @return 0 or -API_UNPROCESSABLE naming the column */
-static int table_exportable(const onnx_export_in *in, api_error *err) {
-  for (int i = 0; i < nn_encoder_columns(in->encoder); i++) {
-    nn_encoder_column_info c;
-    if (nn_encoder_column(in->encoder, i, &c) == NN_OK && c.type == NN_COL_DATETIME)
-      return api_fail(err, API_UNPROCESSABLE, "id",
-                      "model %lld cannot be exported to ONNX: column %s is a datetime, and "
-                      "neither ONNX nor ai.onnx.ml has an operator for its calendar parts "
-                      "(year, month, day of week, day of year, hour); train without it "
-                      "(preprocess {\"columns\":{\"%s\":{\"skip\":true}}}) to export",
-                      (long long)in->model_id, c.name, c.name);
-  }
-  return 0;
 }
 
 /* A value of the graph named as an input column would be two values of one
@@ -623,9 +715,14 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
     return api_fail(err, API_UNPROCESSABLE, "id",
                     "model %lld has %zu parameters, more than an ONNX file holds (2 GiB)",
                     (long long)in->model_id, nn_model_param_count(in->model));
-  if (e != NULL && (rc = table_exportable(in, err)) != 0) return rc;
-  g.cap_nodes = NET_NODES + COLUMN_NODES * (size_t)cols;
-  g.cap_inits = NET_INITS + COLUMN_INITS * (size_t)cols;
+  g.cap_nodes = NET_NODES;
+  g.cap_inits = NET_INITS;
+  for (int i = 0; i < cols; i++) {
+    nn_encoder_column_info c;
+    int dt = nn_encoder_column(e, i, &c) == NN_OK && c.type == NN_COL_DATETIME;
+    g.cap_nodes += dt ? DATETIME_NODES : COLUMN_NODES;
+    g.cap_inits += dt ? DATETIME_INITS : COLUMN_INITS;
+  }
   g.nodes = alloc(&a, g.cap_nodes * sizeof *g.nodes);
   g.inits = alloc(&a, g.cap_inits * sizeof *g.inits);
   g.cap_infos = (size_t)cols;

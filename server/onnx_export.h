@@ -24,7 +24,8 @@
  * LabelEncoder and OneHotEncoder with the other slot, missing indicators,
  * then Concat into the network; a regression's "output" is double, in the
  * target's units. Metadata adds "columns" and "target". A datetime column
- * (no ONNX operator takes calendar parts) is refused: docs/onnx.md.
+ * takes double seconds since 1970 UTC, and the graph computes its calendar
+ * parts with core's integer arithmetic in doubles (docs/onnx.md).
  *
  * The protobuf is written by protobuf-c from ONNX's own schema
  * (server/onnx/onnx.proto, compiled at build time); this header keeps its
@@ -59,8 +60,8 @@ typedef struct {
  * Write the ModelProto of a model.
  * @param out receives a malloc'd buffer (free it)
  * @return 0, -API_UNPROCESSABLE when the model is over ONNX_MAX_BYTES or
- *         its encoding has a datetime column or a column named as a value of
- *         the graph (the message names it), or -API_INTERNAL (out of memory,
+ *         its encoding has a column named as a value of the graph (the
+ *         message names it), or -API_INTERNAL (out of memory,
  *         class names that do not fit)
  */
 int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error *err);

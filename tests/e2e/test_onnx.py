@@ -9,9 +9,10 @@ differently), and its labels equal predict's labels exactly.
 
 Models trained on typed tables export with one input per column and the
 encoding in the graph: ONNX Runtime, fed the raw columns (blanks, missing
-markers, unseen categories), answers what predict answers on the same raw
-records; a datetime column, or a column named as a value of the graph, is a
-422 that names it."""
+markers, unseen categories, dates as seconds since 1970 UTC), answers what
+predict answers on the same raw records; a column named as a value of the
+graph is a 422 that names it."""
+import datetime
 import json
 import math
 import os
@@ -207,7 +208,13 @@ def test_imported_model_exports_the_same_onnx(client, exported):
 
 # ---- models trained on typed tables --------------------------------------------------
 
-TABLE_COLUMNS = ["id", "island", "flipper", "eggs", "tagged", "sex", "species", "mass"]
+TABLE_COLUMNS = ["id", "island", "flipper", "eggs", "tagged", "sex", "seen", "species", "mass"]
+UTC = datetime.timezone.utc
+# dates whose calendar parts are easy to get wrong: before 1970 (negative
+# seconds), a leap day, day 366, the last second of a year, a century that
+# is not leap, and one that is
+DATES = ["1969-12-31T23:59:59", "2020-02-29T12:00:00", "2020-12-31T06:30:00",
+         "2021-12-31T23:59:59", "1900-03-01", "2000-02-29T01:02:03", "1812-06-15T18:00:00"]
 
 
 def table_rows(n, seed):
@@ -223,7 +230,11 @@ def table_rows(n, seed):
         tagged = rng.random() < 0.4
         mass = round(3000 + 10 * flipper - 300 * (island == "Dream") + 90 * eggs +
                      rng.gauss(0, 100))
-        rows.append({"id": str(i), "island": island,
+        when = datetime.datetime(1950, 1, 1) + datetime.timedelta(
+            seconds=rng.randrange(0, 100 * 365 * 86400))
+        seen = "" if rng.random() < 0.1 else (
+            DATES[i % len(DATES)] if i % 5 == 0 else when.isoformat())
+        rows.append({"id": str(i), "island": island, "seen": seen,
                      "flipper": "" if rng.random() < 0.1 else str(flipper),
                      "eggs": "" if rng.random() < 0.1 else str(eggs),
                      "tagged": "" if rng.random() < 0.1 else ("true" if tagged else "false"),
@@ -241,21 +252,25 @@ def as_record(r):
     """A raw record as predict takes it: numbers as numbers, blanks as null."""
     num = lambda v: float(v) if v else None  # noqa: E731
     return {"island": r["island"], "flipper": num(r["flipper"]), "eggs": num(r["eggs"]),
-            "tagged": {"true": True, "false": False}.get(r["tagged"]), "sex": r["sex"]}
+            "tagged": {"true": True, "false": False}.get(r["tagged"]), "sex": r["sex"],
+            "seen": r["seen"] or None}
 
 
 # the held-out records: blanks, missing markers, unseen and dropped categories
 EDGE_RECORDS = [{"island": "Atlantis", "flipper": None, "eggs": None, "tagged": None,
-                 "sex": "NA"},
-                {"island": "", "flipper": 230.5, "eggs": 9, "tagged": True, "sex": None},
+                 "sex": "NA", "seen": None},
+                {"island": "", "flipper": 230.5, "eggs": 9, "tagged": True, "sex": None,
+                 "seen": "2024-02-29T23:00:00"},
                 {"island": "Anvers", "flipper": 150, "eggs": 0, "tagged": False,
-                 "sex": "unknown"}]
+                 "sex": "unknown", "seen": "0001-01-01"}] + [
+                {"island": "Dream", "seen": d} for d in DATES]
 
 TABLE_MODELS = {
     "table-classifier": ("species", dict(
         loss="cross_entropy", normalize=False,
         preprocess={"types": {"number": {"missing_indicator": True},
-                              "category": {"max_categories": 2}},
+                              "category": {"max_categories": 2},
+                              "datetime": {"cyclic": True, "missing_indicator": True}},
                     "columns": {"sex": {"missing_indicator": True},
                                 "eggs": {"impute": "median"}}},
         layers=[dense(8, "tanh"), dense(2, "softmax")])),
@@ -272,13 +287,19 @@ TABLE_MODELS = {
 
 def columns_feed(records, model):
     """The records as ONNX Runtime's inputs: one column each, as the
-    metadata's "columns" say: strings ("" when missing) or float64 (null)."""
+    metadata's "columns" say: strings ("" when missing) or float64 (null);
+    dates as seconds since 1970 UTC."""
     feed = {}
     for col in model["encoding"]["columns"]:
         values = [r.get(col["name"]) for r in records]
         if col["type"] == "category":
             feed[col["name"]] = {"type": "string",
                                  "data": ["" if v is None else v for v in values]}
+        elif col["type"] == "datetime":
+            feed[col["name"]] = {"type": "float64", "data": [
+                None if v is None else
+                datetime.datetime.fromisoformat(v).replace(tzinfo=UTC).timestamp()
+                for v in values]}
         else:
             feed[col["name"]] = {"type": "float64",
                                  "data": [None if v is None else float(v) for v in values]}
@@ -359,14 +380,16 @@ def test_onnx_runtime_predicts_raw_records_as_traind(table_exported):
             kinds.add(("indicator", c["type"]) if c["missing_indicator"] else "plain")
             if c["type"] == "category" and len(c["categories"]) < 4:
                 kinds.add("other slot")
+            if c["type"] == "datetime":
+                kinds.add(("cyclic", c["cyclic"]))
             if c.get("impute") not in (None, "mean"):
                 kinds.add(c["impute"])
-    assert {"number", "integer", "boolean", "category", ("indicator", "number"),
-            ("indicator", "category"), ("indicator", "boolean"), "other slot", "median",
-            "constant"} <= kinds
+    assert {"number", "integer", "boolean", "category", "datetime", ("indicator", "number"),
+            ("indicator", "category"), ("indicator", "boolean"), ("indicator", "datetime"),
+            "other slot", "median", "constant", ("cyclic", True), ("cyclic", False)} <= kinds
 
 
-def test_what_onnx_cannot_compute_is_a_422_naming_the_column(client):
+def test_a_column_named_as_a_graph_value_is_a_422_naming_it(client):
     csv = "when,name,features,y\n" + "".join(
         f"2021-0{1 + i % 9}-1{i % 10},n{i % 3},{i},{i % 2}\n" for i in range(30))
 
@@ -384,11 +407,9 @@ def test_what_onnx_cannot_compute_is_a_422_naming_the_column(client):
         assert got == 422 and doc["error"]["code"] == "unprocessable", doc
         return doc["error"]["message"]
 
-    msg = error(trained("features", "dates"))
-    assert "column when is a datetime" in msg and "calendar parts" in msg
     # "features" is the name of the encoded row inside the graph
     msg = error(trained("when", "clash"))
     assert "input column features has the name of a value of the graph" in msg
-    # without either it exports
-    mid = trained("when,features", "plain")
+    # without it, it exports
+    mid = trained("features", "plain")
     onnx.checker.check_model(onnx.load_from_string(client.export_onnx(mid)), full_check=True)

@@ -8,8 +8,8 @@
  * a name traind accepts, a version of 1 to 2^53 and a model whose spec
  * validates, and an encoding (a table model's) that loads and is as wide as
  * the model's inputs; written again it reads back the same; and its ONNX
- * export succeeds (or refuses a table model with a 422: a datetime column, a
- * column named as a value of the graph) and unpacks with protobuf-c into a
+ * export succeeds (or refuses a table model with a 422: a column named as a
+ * value of the graph) and unpacks with protobuf-c into a
  * graph whose last value is "output" or "label".
  */
 #include "../../core/encode.h"

@@ -10,6 +10,7 @@
 
 #include "../../core/encode.h"
 #include "../../server/model_file.h"
+#include "table_fixture.h"
 
 static nn_model *model;   /* 3 inputs -> 4 relu -> dropout -> 2 softmax, cross_entropy */
 static uint8_t *ckpt;     /* its weights-only checkpoint */
@@ -149,39 +150,6 @@ Test(model_file, a_spec_that_does_not_validate_names_its_field) {
 
 /* ---- a table model's encoding ------------------------------------------------------ */
 
-/* The encoding of "c,x,y": c a category (red, blue: 3 outputs with the other
- * slot), x a number with a blank, y the regression target: 4 inputs. */
-static uint8_t *table_encoding(size_t *len) {
-  static const char *const cells[] = {"c", "x", "y", "red", "1", "2.5", "blue", "", "3",
-                                      "red", "4", "1"};
-  nn_table_options to;
-  nn_table_builder *b;
-  nn_table *t;
-  nn_error ne;
-  nn_table_options_defaults(&to);
-  cr_assert_eq(nn_table_builder_new(&to, &b, &ne), NN_OK);
-  for (int i = 0; i < 3; i++)
-    cr_assert_eq(nn_table_builder_column(b, cells[i], 1, NN_COL_AUTO, &ne), NN_OK);
-  for (int i = 3; i < 12; i++) {
-    cr_assert_eq(nn_table_builder_cell(b, cells[i], strlen(cells[i]), &ne), NN_OK);
-    if (i % 3 == 2) cr_assert_eq(nn_table_builder_end_row(b, &ne), NN_OK);
-  }
-  cr_assert_eq(nn_table_builder_finish(b, &t, NULL, &ne), NN_OK, "%s", ne.message);
-  nn_table_builder_free(b);
-  nn_encode_options o;
-  nn_encoder *e;
-  uint8_t *buf;
-  uint32_t rows[] = {0, 1, 2};
-  nn_encode_options_defaults(&o);
-  o.target = 2;
-  cr_assert_eq(nn_encoder_fit(t, rows, 3, &o, &e, &ne), NN_OK, "%s", ne.message);
-  cr_assert_eq(nn_encoder_width(e), 4);
-  cr_assert_eq(nn_encoder_save(e, &buf, len), NN_OK);
-  nn_encoder_free(e);
-  nn_table_free(t);
-  return buf;
-}
-
 /* A 4-input regression's weights-only checkpoint (mse, or 2 softmax units). */
 static uint8_t *table_checkpoint(nn_loss loss, size_t *len) {
   nn_spec s = {.inputs = 4, .n_layers = 1, .loss = loss, .seed = 3};
@@ -198,7 +166,8 @@ static uint8_t *table_checkpoint(nn_loss loss, size_t *len) {
 
 Test(model_file, a_table_models_encoding_round_trips) {
   size_t enc_len, c_len, len;
-  uint8_t *enc = table_encoding(&enc_len), *c = table_checkpoint(NN_LOSS_MSE, &c_len), *b, *again;
+  uint8_t *enc = table_fixture_encoding("c", &enc_len), *b, *again;
+  uint8_t *c = table_checkpoint(NN_LOSS_MSE, &c_len);
   model_file f;
   api_error err;
   cr_assert_eq(model_file_write("t", 2, NULL, c, c_len, enc, enc_len, &b, &len, &err), 0);
@@ -255,7 +224,7 @@ Test(model_file, a_format_1_file_without_an_encoding_still_reads) {
 
 Test(model_file, an_encoding_that_is_not_the_models_says_what_is_wrong) {
   size_t enc_len, c_len, ce_len, len;
-  uint8_t *enc = table_encoding(&enc_len), *c = table_checkpoint(NN_LOSS_MSE, &c_len);
+  uint8_t *enc = table_fixture_encoding("c", &enc_len), *c = table_checkpoint(NN_LOSS_MSE, &c_len);
   uint8_t *ce = table_checkpoint(NN_LOSS_CROSS_ENTROPY, &ce_len), *b;
   api_error err;
   /* unreadable: core's message is passed on (the file's own CRC sealed again) */
