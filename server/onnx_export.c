@@ -477,7 +477,8 @@ static int category_column(graph *g, const nn_encoder *e, int i,
     values[n_keys++] = k < markers ? -1 : k - markers;
   }
   for (int k = 0; k <= n; k++) slots[k] = k;
-  Onnx__AttributeProto *ks = attr(a, "keys_strings", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+  Onnx__AttributeProto *ks =
+      attr(a, "keys_strings", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
   if (ks == NULL) return 0;
   ks->n_strings = (size_t)n_keys;
   ks->strings = keys;

@@ -222,34 +222,36 @@ Test(model_file, a_format_1_file_without_an_encoding_still_reads) {
   free(b);
 }
 
-Test(model_file, an_encoding_that_is_not_the_models_says_what_is_wrong) {
-  size_t enc_len, c_len, ce_len, len;
-  uint8_t *enc = table_fixture_encoding("c", &enc_len), *c = table_checkpoint(NN_LOSS_MSE, &c_len);
-  uint8_t *ce = table_checkpoint(NN_LOSS_CROSS_ENTROPY, &ce_len), *b;
+/* A file of these parts, refused naming its encoding. */
+static api_error refused_encoding(const char *classes, const uint8_t *c, size_t c_len,
+                                  const uint8_t *enc, size_t enc_len) {
+  uint8_t *b;
+  size_t len;
   api_error err;
+  cr_assert_eq(model_file_write("t", 1, classes, c, c_len, enc, enc_len, &b, &len, &err), 0);
+  err = refused(b, len);
+  cr_assert_str_eq(err.field, "encoding", "%s", err.message);
+  free(b);
+  return err;
+}
+
+Test(model_file, an_encoding_that_is_not_the_models_says_what_is_wrong) {
+  size_t enc_len, c_len, ce_len;
+  uint8_t *enc = table_fixture_encoding("c", &enc_len);
+  uint8_t *c = table_checkpoint(NN_LOSS_MSE, &c_len);
+  uint8_t *ce = table_checkpoint(NN_LOSS_CROSS_ENTROPY, &ce_len);
   /* unreadable: core's message is passed on (the file's own CRC sealed again) */
   enc[enc_len - 1] ^= 1;
-  cr_assert_eq(model_file_write("t", 1, NULL, c, c_len, enc, enc_len, &b, &len, &err), 0);
-  err = refused(b, len);
-  cr_assert_str_eq(err.field, "encoding");
-  cr_assert_str_eq(err.message, "model file's encoding: checksum mismatch: the encoding is "
-                                "corrupt");
-  free(b);
+  cr_assert_str_eq(refused_encoding(NULL, c, c_len, enc, enc_len).message,
+                   "model file's encoding: checksum mismatch: the encoding is corrupt");
   enc[enc_len - 1] ^= 1;
   /* 4 inputs encoded for a model of 3 */
-  cr_assert_eq(model_file_write("t", 1, CLASSES, ckpt, ckpt_len, enc, enc_len, &b, &len, &err),
-               0);
-  err = refused(b, len);
-  cr_assert_str_eq(err.field, "encoding");
-  cr_assert_str_eq(err.message, "model file's encoding makes 4 inputs but its model takes 3");
-  free(b);
+  cr_assert_str_eq(refused_encoding(CLASSES, ckpt, ckpt_len, enc, enc_len).message,
+                   "model file's encoding makes 4 inputs but its model takes 3");
   /* a regression's encoding with a classifier */
-  cr_assert_eq(model_file_write("t", 1, CLASSES, ce, ce_len, enc, enc_len, &b, &len, &err), 0);
-  err = refused(b, len);
-  cr_assert_str_eq(err.field, "encoding");
-  cr_assert_str_eq(err.message, "model file's encoding is for a regression of y but the model "
-                                "has class names");
-  free(b);
+  cr_assert_str_eq(refused_encoding(CLASSES, ce, ce_len, enc, enc_len).message,
+                   "model file's encoding is for a regression of y but the model has class "
+                   "names");
   free(ce);
   free(c);
   free(enc);
