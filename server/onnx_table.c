@@ -89,16 +89,20 @@ static int category_column(onnx_graph *g, const nn_encoder *e, int i,
   int64_t *values = onnx_alloc(a, cap * sizeof *values);
   int64_t *slots = onnx_alloc(a, ((size_t)n + 1) * sizeof *slots);
   if (keys == NULL || values == NULL || slots == NULL) return 0;
-  /* the markers first: a record's cell equal to one is missing before it is
-   * looked up, so a category of the same text could never be set */
+  /* "" and the markers first: a record's cell equal to one is missing
+   * before it is looked up, so a category of the same text is never set.
+   * The kept categories are distinct (a dictionary): a text is compared
+   * with those keys alone */
+  int missing_keys = 0;
   for (int k = -1; k < markers + n; k++) {
     const char *text = k < 0         ? ""
                        : k < markers ? nn_encoder_missing_marker(e, k)
                                      : nn_encoder_category(e, i, k - markers);
     int dup = 0;
-    for (int j = 0; j < n_keys && !dup; j++)
+    for (int j = 0; j < missing_keys && !dup; j++)
       dup = keys[j].len == strlen(text) && memcmp(keys[j].data, text, keys[j].len) == 0;
     if (dup) continue;
+    if (k < markers) missing_keys++;
     keys[n_keys].data = (uint8_t *)text; /* the encoder outlives the export */
     keys[n_keys].len = strlen(text);
     values[n_keys++] = k < markers ? -1 : k - markers;
