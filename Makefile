@@ -83,8 +83,11 @@ $(ONNX_PB).c $(ONNX_PB).h &: server/onnx/onnx.proto
 $(ONNX_PB).o: $(ONNX_PB).c
 	$(CC) $(CFLAGS) -I$(dir $@) -c $< -o $@
 
-$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: CFLAGS += -I$(BUILD)/onnx
-$(BUILD)/server/onnx_export.o $(BUILD)/tests/server/test_onnx_export.o: $(ONNX_PB).h
+# the exporter's files, and the tests that read its messages back
+ONNX_USERS := server/onnx_export.o server/onnx_graph.o server/onnx_table.o \
+  tests/server/test_onnx_export.o
+$(ONNX_USERS:%=$(BUILD)/%): CFLAGS += -I$(BUILD)/onnx
+$(ONNX_USERS:%=$(BUILD)/%): $(ONNX_PB).h
 
 $(LIBNN): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -298,9 +301,9 @@ $(FUZZ_BUILD)/onnx.pb-c.o: $(ONNX_PB).c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(dir $<) -c $< -o $@
 
-$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: \
-  FUZZ_CFLAGS += -I$(BUILD)/onnx
-$(FUZZ_BUILD)/server/onnx_export.o $(FUZZ_BUILD)/tests/fuzz/fuzz_model_file.o: $(ONNX_PB).h
+FUZZ_ONNX_USERS := $(filter server/%,$(ONNX_USERS)) tests/fuzz/fuzz_model_file.o
+$(FUZZ_ONNX_USERS:%=$(FUZZ_BUILD)/%): FUZZ_CFLAGS += -I$(BUILD)/onnx
+$(FUZZ_ONNX_USERS:%=$(FUZZ_BUILD)/%): $(ONNX_PB).h
 
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	ar rcs $@ $^

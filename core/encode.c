@@ -406,6 +406,10 @@ const char *nn_encoder_category(const nn_encoder *e, int i, int k) {
   return nn__dict_entry(&e->cols[i].cats, k, &len);
 }
 
+const char *nn_encoder_missing_marker(const nn_encoder *e, int k) {
+  return k >= 0 && k < e->n_na ? e->na[k] : NULL;
+}
+
 int nn_encoder_find(const nn_encoder *e, const char *name, size_t len) {
   return nn__dict_find(&e->names, name, len);
 }

@@ -114,6 +114,10 @@ int nn_encoder_column(const nn_encoder *e, int i, nn_encoder_column_info *out);
 /** Kept category k of column i (NUL-terminated), or NULL. */
 const char *nn_encoder_category(const nn_encoder *e, int i, int k);
 
+/** Missing marker k of the table fitted on (NUL-terminated; a trimmed cell
+ * equal to one, or empty, is missing), or NULL past the last. */
+const char *nn_encoder_missing_marker(const nn_encoder *e, int k);
+
 /** @return the index of the input column called name, or -1. */
 int nn_encoder_find(const nn_encoder *e, const char *name, size_t len);
 

@@ -44,7 +44,8 @@ void api_export_weights(app *a, const http_request *req, http_response *res) {
     http_fail(res, API_NOT_FOUND, "version",
               "model %lld has no version %lld (see GET /v1/models/%lld/versions for the "
               "versions kept)", (long long)id, (long long)version, (long long)id);
-  } else if (model_file_write(m.name, version, w.classes, w.buf, w.len, &buf, &len, &err) != 0) {
+  } else if (model_file_write(m.name, version, w.classes, w.buf, w.len, w.encoding,
+                              w.encoding_len, &buf, &len, &err) != 0) {
     http_error(res, &err);
   } else {
     answer_file(res, buf, len);
@@ -111,7 +112,8 @@ static void import_end(app *a, const http_request *req, void *ctx, http_response
   store *st = app_store_or_answer(a, res);
   if (st == NULL) goto out;
   int rc = store_model_import(st, f.name, spec_text, (int64_t)nn_spec_param_count(s), f.version,
-                              f.ckpt, f.ckpt_len, f.classes, &row);
+                              f.ckpt, f.ckpt_len, f.classes, f.encoding, f.encoding_len,
+                              &row);
   if (rc != STORE_OK) {
     reply_store_error(res, rc, NULL, 0);
     goto out;
@@ -159,6 +161,7 @@ void api_export_onnx(app *a, const http_request *req, http_response *res) {
   onnx_export_in in = {.name = m.name, .model_id = id};
   if (fit_weights_load(st, id, version, &w, &err) != 0 ||
       (in.model = w.model, in.version = w.version, in.classes = w.classes,
+       in.encoder = w.encoder,
        onnx_export(&in, &buf, &len, &err)) != 0) {
     http_error(res, &err);
     goto out;

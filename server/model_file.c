@@ -1,15 +1,20 @@
 /*
  * model_file.c — the model file (model_file.h): a core checkpoint with the
- * model's name, weights version and class names, in the little-endian,
- * field-by-field manner of core/checkpoint.c (docs/checkpoint-format.md).
+ * model's name, weights version and class names, and a table model's
+ * encoding, in the little-endian, field-by-field manner of core/checkpoint.c
+ * (docs/checkpoint-format.md).
  *
  * Reading trusts nothing: the checks run in the documented order (length,
  * magic, version, CRC, then each field against the bytes that remain before
  * anything is allocated for it), and the checkpoint inside is checked by
  * core's own loader, whose message (naming the spec field that does not
- * validate) is passed on.
+ * validate) is passed on; the encoding likewise by nn_encoder_load, then
+ * against the model it came with (its width is the model's inputs, its
+ * target the model's task).
  */
 #include "model_file.h"
+
+#include "../core/encode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,15 +44,17 @@ static uint32_t le32(const uint8_t *b) {
 static uint64_t le64(const uint8_t *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
 
 int model_file_write(const char *name, int64_t version, const char *classes,
-                     const uint8_t *ckpt, size_t ckpt_len, uint8_t **out, size_t *out_len,
-                     api_error *err) {
+                     const uint8_t *ckpt, size_t ckpt_len, const uint8_t *encoding,
+                     size_t encoding_len, uint8_t **out, size_t *out_len, api_error *err) {
   size_t name_len = strlen(name), classes_len = classes != NULL ? strlen(classes) : 0;
   *out = NULL;
   *out_len = 0;
   if (name_len > PARSE_NAME_MAX || classes_len > MAX_CLASSES_TEXT || version < 1)
     return api_fail(err, API_INTERNAL, NULL, "the stored model cannot be written as a file");
-  /* name, classes and the checkpoint are already in memory: no overflow */
-  size_t total = HEADER_BYTES + 8 + 4 + name_len + 4 + classes_len + 8 + ckpt_len + CRC_BYTES;
+  if (encoding == NULL) encoding_len = 0;
+  /* name, classes, checkpoint and encoding are already in memory: no overflow */
+  size_t total = HEADER_BYTES + 8 + 4 + name_len + 4 + classes_len + 8 + ckpt_len + 8 +
+                 encoding_len + CRC_BYTES;
   uint8_t *buf = malloc(total), *p;
   if (buf == NULL) return api_fail(err, API_INTERNAL, NULL, "out of memory");
   memcpy(buf, MAGIC, sizeof MAGIC);
@@ -59,7 +66,9 @@ int model_file_write(const char *name, int64_t version, const char *classes,
   if (classes_len > 0) memcpy(p, classes, classes_len);
   p = put_u64(p + classes_len, ckpt_len);
   memcpy(p, ckpt, ckpt_len);
-  p += ckpt_len;
+  p = put_u64(p + ckpt_len, encoding_len);
+  if (encoding_len > 0) memcpy(p, encoding, encoding_len);
+  p += encoding_len;
   put_u32(p, nn_crc32(0, buf, (size_t)(p - buf)));
   *out = buf;
   *out_len = total;
@@ -128,7 +137,40 @@ static int read_checkpoint(const uint8_t *b, size_t n, model_file *f, api_error 
   return 0;
 }
 
-static int read_wrapped(const uint8_t *buf, size_t len, model_file *f, api_error *err) {
+/* The encoding: readable by core (its own checks, passed on), and the
+ * model's own: as wide as its inputs, and a classifier's exactly when the
+ * model has class names. Loaded to be checked, then dropped: the bytes are
+ * what is stored (saving a loaded encoding gives them back), and the key
+ * is never used, as nothing is looked up. */
+static int check_encoding(const model_file *f, api_error *err) {
+  static const uint8_t unused_key[16];
+  nn_encoder *e = NULL;
+  nn_error ne = {{0}, {0}};
+  nn_target_kind kind = NN_TARGET_AUTO;
+  const nn_spec *spec = nn_model_spec(f->model);
+  int rc = nn_encoder_load(f->encoding, f->encoding_len, unused_key, &e, &ne);
+  if (rc == NN_ENOMEM) return api_fail(err, API_INTERNAL, NULL, "out of memory");
+  if (rc != NN_OK)
+    return api_fail(err, API_INVALID_ARGUMENT, "encoding", "model file's encoding: %s",
+                    ne.message);
+  int width = nn_encoder_width(e), classes = 0;
+  const char *target = nn_encoder_target(e, &kind, NULL, NULL, &classes);
+  if (width != spec->inputs) {
+    rc = api_fail(err, API_INVALID_ARGUMENT, "encoding",
+                  "model file's encoding makes %d inputs but its model takes %d", width,
+                  spec->inputs);
+  } else if (target != NULL && (kind == NN_TARGET_CLASSIFICATION) != (f->classes != NULL)) {
+    rc = api_fail(err, API_INVALID_ARGUMENT, "encoding",
+                  "model file's encoding is for a %s of %s but the model %s class names",
+                  kind == NN_TARGET_CLASSIFICATION ? "classification" : "regression", target,
+                  f->classes != NULL ? "has" : "has no");
+  }
+  nn_encoder_free(e);
+  return rc;
+}
+
+static int read_wrapped(const uint8_t *buf, size_t len, uint32_t format, model_file *f,
+                        api_error *err) {
   reader r = {buf + HEADER_BYTES, len - HEADER_BYTES - CRC_BYTES, err};
   const uint8_t *b;
   uint64_t n;
@@ -166,26 +208,43 @@ static int read_wrapped(const uint8_t *buf, size_t len, model_file *f, api_error
   }
   if ((b = take(&r, 8, "checkpoint length")) == NULL) return -API_INVALID_ARGUMENT;
   n = le64(b);
-  if ((b = take(&r, n, "checkpoint")) == NULL) return -API_INVALID_ARGUMENT;
+  const uint8_t *ckpt = take(&r, n, "checkpoint");
+  size_t ckpt_len = (size_t)n;
+  if (ckpt == NULL) return -API_INVALID_ARGUMENT;
+  if (format >= 2) { /* the encoding section; empty for a model trained on numbers */
+    if ((b = take(&r, 8, "encoding length")) == NULL) return -API_INVALID_ARGUMENT;
+    n = le64(b);
+    if ((b = take(&r, n, "encoding")) == NULL) return -API_INVALID_ARGUMENT;
+    if (n > 0) {
+      if ((f->encoding = malloc((size_t)n)) == NULL)
+        return api_fail(err, API_INTERNAL, NULL, "out of memory");
+      memcpy(f->encoding, b, (size_t)n);
+      f->encoding_len = (size_t)n;
+    }
+  }
   if (r.left != 0)
     return api_fail(err, API_INVALID_ARGUMENT, "body",
-                    "model file has %zu unexpected bytes after its checkpoint", r.left);
-  if ((rc = read_checkpoint(b, (size_t)n, f, err)) != 0) return rc;
-  if (f->classes != NULL) return check_classes(f->classes, nn_model_spec(f->model), err);
-  return 0;
+                    "model file has %zu unexpected bytes after its last section", r.left);
+  if ((rc = read_checkpoint(ckpt, ckpt_len, f, err)) != 0) return rc;
+  if (f->classes != NULL && (rc = check_classes(f->classes, nn_model_spec(f->model), err)) != 0)
+    return rc;
+  return f->encoding != NULL ? check_encoding(f, err) : 0;
 }
 
 /* The length a file's own size fields add up to (through the CRC), read as
  * far as len allows: a shorter file is truncated, whatever its CRC says.
- * Saturates instead of overflowing, so a crafted size reads as too long. */
-static uint64_t sections_bytes(const uint8_t *buf, size_t len) {
-  static const uint8_t after[3] = {4, 8, CRC_BYTES}; /* the field after each section */
-  uint64_t need = HEADER_BYTES + 8 + 4;               /* header, version, name length */
-  for (int i = 0; i < 3; i++) {
+ * Saturates instead of overflowing, so a crafted size reads as too long.
+ * Sections: name, classes, checkpoint and (format 2) encoding. */
+static uint64_t sections_bytes(const uint8_t *buf, size_t len, uint32_t format) {
+  /* the size field after each section (the next one's length, or the CRC) */
+  static const uint8_t after[2][4] = {{4, 8, CRC_BYTES, 0}, {4, 8, 8, CRC_BYTES}};
+  int sections = format >= 2 ? 4 : 3;
+  uint64_t need = HEADER_BYTES + 8 + 4; /* header, version, name length */
+  for (int i = 0; i < sections; i++) {
     if (need > len) return need;
     uint64_t n = i < 2 ? le32(buf + need - 4) : le64(buf + need - 8);
-    if (n > UINT64_MAX - need - after[i]) return UINT64_MAX;
-    need += n + after[i];
+    if (n > UINT64_MAX - need - after[format >= 2][i]) return UINT64_MAX;
+    need += n + after[format >= 2][i];
   }
   return need;
 }
@@ -211,19 +270,19 @@ int model_file_read(const uint8_t *buf, size_t len, model_file *f, api_error *er
     goto out;
   }
   uint32_t version = le32(buf + sizeof MAGIC);
-  if (version != MODEL_FILE_VERSION) {
+  if (version < 1 || version > MODEL_FILE_VERSION) {
     rc = api_fail(err, API_INVALID_ARGUMENT, "body",
-                  "model file format version %lu is not supported (this build reads version %d)",
-                  (unsigned long)version, MODEL_FILE_VERSION);
+                  "model file format version %lu is not supported (this build reads versions "
+                  "1 to %d)", (unsigned long)version, MODEL_FILE_VERSION);
     goto out;
   }
-  uint64_t need = sections_bytes(buf, len);
+  uint64_t need = sections_bytes(buf, len, version);
   if (need != len) {
     rc = need > len ? api_fail(err, API_INVALID_ARGUMENT, "body",
                                "model file is truncated: its sections need %llu bytes but it "
                                "has %zu", (unsigned long long)need, len)
                     : api_fail(err, API_INVALID_ARGUMENT, "body",
-                               "model file has %llu unexpected bytes after its checkpoint",
+                               "model file has %llu unexpected bytes after its last section",
                                (unsigned long long)(len - need));
     goto out;
   }
@@ -232,7 +291,7 @@ int model_file_read(const uint8_t *buf, size_t len, model_file *f, api_error *er
                   "checksum mismatch: the model file is corrupt");
     goto out;
   }
-  rc = read_wrapped(buf, len, f, err);
+  rc = read_wrapped(buf, len, version, f, err);
 out:
   if (rc != 0) model_file_clear(f);
   return rc;
@@ -242,5 +301,6 @@ void model_file_clear(model_file *f) {
   free(f->classes);
   nn_model_free(f->model);
   free(f->ckpt);
+  free(f->encoding);
   memset(f, 0, sizeof *f);
 }

@@ -3,9 +3,11 @@
  * GET /v1/models/{id}/versions/{v}/weights writes it, POST /v1/models/import
  * reads it. The file wraps a weights-only core checkpoint (which holds the
  * spec, weights and standardization) with what only the daemon knows: the
- * model's name, the weights version it was, and the class names it predicts.
- * Its layout is documented in docs/checkpoint-format.md ("Model files"),
- * versioned on its own (MODEL_FILE_VERSION) and sealed with a CRC-32.
+ * model's name, the weights version it was, the class names it predicts and,
+ * for a model trained on a typed table, the table encoding the weights were
+ * trained with (core/encode.h: without it, raw records could not be
+ * predicted). Its layout is documented in docs/checkpoint-format.md ("Model
+ * files"), versioned on its own (MODEL_FILE_VERSION) and sealed with a CRC-32.
  *
  * A bare core checkpoint (versions 1 and 2, what a program using core/
  * saves) is read as a model file too: it imports as a model named "imported",
@@ -26,7 +28,7 @@
 #include "errors.h"
 #include "parse_json.h"
 
-#define MODEL_FILE_VERSION 1 /* of the files written; the only one read */
+#define MODEL_FILE_VERSION 2 /* of the files written; 1 (no encoding) is still read */
 
 /* What a model file holds. */
 typedef struct {
@@ -36,18 +38,21 @@ typedef struct {
   nn_model *model;   /* spec, weights, standardization; checked by nn_checkpoint_load */
   uint8_t *ckpt;     /* the checkpoint bytes as stored by traind (a weights-only */
   size_t ckpt_len;   /* checkpoint in NN_FORMAT_VERSION) */
+  uint8_t *encoding; /* the table encoding (nn_encoder_save's bytes, checked by */
+  size_t encoding_len; /* nn_encoder_load and against the model), or NULL */
 } model_file;
 
 /**
  * Write a model file.
  * @param ckpt    a weights-only checkpoint (stored weights: already checked)
  * @param classes JSON array text, or NULL
+ * @param encoding the table encoding stored with the weights, or NULL
  * @param out     receives a malloc'd buffer (free it)
  * @return 0 or -API_INTERNAL (out of memory, a name or field too long)
  */
 int model_file_write(const char *name, int64_t version, const char *classes,
-                     const uint8_t *ckpt, size_t ckpt_len, uint8_t **out, size_t *out_len,
-                     api_error *err);
+                     const uint8_t *ckpt, size_t ckpt_len, const uint8_t *encoding,
+                     size_t encoding_len, uint8_t **out, size_t *out_len, api_error *err);
 
 /**
  * Read and check a model file, or a bare core checkpoint.

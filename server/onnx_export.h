@@ -16,6 +16,17 @@
  * model's id, name and weights version, its input and output widths and
  * class names.
  *
+ * A model trained on a typed table (issue 14) takes one (N, 1) input per
+ * column instead, named as the column — double for numbers, integers and
+ * booleans (NaN: missing), string for categories — and encodes them in the
+ * graph as predict encodes raw records: imputation and standardization in
+ * double (IsNaN, Where, Sub, Div, then Cast), categories through ai.onnx.ml's
+ * LabelEncoder and OneHotEncoder with the other slot, missing indicators,
+ * then Concat into the network; a regression's "output" is double, in the
+ * target's units. Metadata adds "columns" and "target". A datetime column
+ * takes double seconds since 1970 UTC, and the graph computes its calendar
+ * parts with core's integer arithmetic in doubles (docs/onnx.md).
+ *
  * The protobuf is written by protobuf-c from ONNX's own schema
  * (server/onnx/onnx.proto, compiled at build time); this header keeps its
  * types to onnx_export.c. The weights are not copied into the message: the
@@ -42,13 +53,16 @@ typedef struct {
   int64_t model_id;
   int64_t version;     /* the weights version */
   const char *classes; /* JSON array text of the class names, or NULL */
+  const struct nn_encoder *encoder; /* a table model's encoding, or NULL */
 } onnx_export_in;
 
 /**
  * Write the ModelProto of a model.
  * @param out receives a malloc'd buffer (free it)
- * @return 0, -API_UNPROCESSABLE when the model is over ONNX_MAX_BYTES, or
- *         -API_INTERNAL (out of memory, class names that do not fit)
+ * @return 0, -API_UNPROCESSABLE when the model is over ONNX_MAX_BYTES or
+ *         its encoding has a column named as a value of the graph (the
+ *         message names it), or -API_INTERNAL (out of memory,
+ *         class names that do not fit)
  */
 int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error *err);
 

@@ -214,11 +214,13 @@ int store_model_get(store *st, int64_t id, store_model *out);
  * one weights version, kept with no job, in one transaction.
  * @param version the weights version it gets, >= 1
  * @param classes JSON array text, or NULL
+ * @param encoding its table encoding (nn_encoder_save), or NULL
  * @param out     receives the stored row; may be NULL
  */
 int store_model_import(store *st, const char *name, const char *spec, int64_t parameters,
                        int64_t version, const uint8_t *weights, size_t len,
-                       const char *classes, store_model *out);
+                       const char *classes, const uint8_t *encoding, size_t encoding_len,
+                       store_model *out);
 
 /**
  * The model named name; names need not be unique, and the newest model (the

@@ -89,12 +89,13 @@ static const store__sql model_import = {
     " RETURNING " MODEL_COLS};
 static const store__sql version_import = {
     Q_VERSION_IMPORT,
-    "INSERT INTO model_versions (model_id, version, weights, classes, published_at)"
-    " VALUES (:model_id, :version, :weights, :classes, :published_at)"};
+    "INSERT INTO model_versions (model_id, version, weights, classes, published_at, encoding)"
+    " VALUES (:model_id, :version, :weights, :classes, :published_at, :encoding)"};
 
 int store_model_import(store *st, const char *name, const char *spec, int64_t parameters,
                        int64_t version, const uint8_t *weights, size_t len,
-                       const char *classes, store_model *out) {
+                       const char *classes, const uint8_t *encoding, size_t encoding_len,
+                       store_model *out) {
   store_model tmp;
   store_model *row = out ? out : &tmp;
   memset(row, 0, sizeof *row);
@@ -119,6 +120,7 @@ int store_model_import(store *st, const char *name, const char *spec, int64_t pa
     store__bind_blob(&q, ":weights", weights, len);
     store__bind_text(&q, ":classes", classes);
     store__bind_text(&q, ":published_at", now);
+    if (encoding != NULL) store__bind_blob(&q, ":encoding", encoding, encoding_len);
     status = store__run(&q);
   }
   status = store__end(st, status);

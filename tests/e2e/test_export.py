@@ -1,8 +1,9 @@
 """Models leave traind and come back: a weights version downloaded as a model
 file (docs/checkpoint-format.md, "Model files"), imported as a new model
-whose predictions — /v1 predict and /v2 infer — are bit-identical to the
-original's; and every kind of damaged file refused with a 400 that says what
-is wrong.
+whose predictions — /v1 predict and /v2 infer, and for a model trained on a
+typed table predictions from raw records through the encoding the file
+carries — are bit-identical to the original's; and every kind of damaged
+file refused with a 400 that says what is wrong.
 
 The file is taken apart here by this module's own reader of the documented
 layout, so a test that damages one field names the offset it changes."""
@@ -38,8 +39,8 @@ def iris(client):
 
 
 def parse(blob):
-    """The model file's sections: {"version", "name", "classes", "ckpt"} plus
-    the offsets of each, as the format documents them."""
+    """The model file's sections: {"version", "name", "classes", "ckpt",
+    "encoding"} plus the offsets of each, as the format documents them."""
     assert blob[:8] == b"TRAINDMF"
     fmt, = struct.unpack_from("<I", blob, 8)
     version, = struct.unpack_from("<Q", blob, 12)
@@ -51,10 +52,14 @@ def parse(blob):
     off += 4 + c
     k, = struct.unpack_from("<Q", blob, off)
     ckpt = blob[off + 8:off + 8 + k]
-    assert len(blob) == off + 8 + k + 4
+    ckpt_at = off + 8
+    off += 8 + k
+    e, = struct.unpack_from("<Q", blob, off) if fmt >= 2 else (0,)
+    encoding = blob[off + 8:off + 8 + e] if fmt >= 2 else b""
+    assert len(blob) == off + (8 + e if fmt >= 2 else 0) + 4
     assert struct.unpack_from("<I", blob, len(blob) - 4)[0] == zlib.crc32(blob[:-4])
     return {"format": fmt, "version": version, "name": name, "classes": classes,
-            "ckpt": ckpt, "ckpt_at": off + 8}
+            "ckpt": ckpt, "ckpt_at": ckpt_at, "encoding": encoding, "encoding_at": off + 8}
 
 
 def seal(body):
@@ -74,7 +79,8 @@ def test_export_delete_import_predicts_the_same(client, iris):
     version = model["version"]
     blob = client.export_weights(model["id"], version)
     f = parse(blob)
-    assert f["format"] == 1 and f["version"] == version and f["name"] == "export-iris"
+    assert f["format"] == 2 and f["version"] == version and f["name"] == "export-iris"
+    assert f["encoding"] == b""  # trained on numbers: an empty encoding section
     assert json.loads(f["classes"]) == IRIS_CLASSES
     assert f["ckpt"][:8] == b"TRAINDCK"
 
@@ -119,6 +125,12 @@ def test_regression_model_and_bare_checkpoints_import(client):
     v1 = seal(f["ckpt"][:8] + struct.pack("<I", 1) + f["ckpt"][12:-4])
     old = client.import_model(v1)
     assert client.predict(old["id"], XOR_INPUTS)["outputs"] == before
+    # a model file of format 1 (before the encoding section) still imports
+    fmt1 = seal(blob[:8] + struct.pack("<I", 1) + blob[12:f["encoding_at"] - 8])
+    assert parse(fmt1)["format"] == 1
+    older = client.import_model(fmt1)
+    assert older["name"] == "export-xor"
+    assert client.predict(older["id"], XOR_INPUTS)["outputs"] == before
 
 
 def test_damaged_files_are_refused(client, iris):
@@ -142,9 +154,9 @@ def test_damaged_files_are_refused(client, iris):
     assert "checksum mismatch" in e.message
     e = import_error(client, blob + b"\0")
     assert "unexpected bytes" in e.message
-    future = seal(blob[:8] + struct.pack("<I", 2) + blob[12:-4])
+    future = seal(blob[:8] + struct.pack("<I", 3) + blob[12:-4])
     e = import_error(client, future)
-    assert "format version 2 is not supported" in e.message
+    assert "format version 3 is not supported" in e.message
     e = import_error(client, b"PK\3\4" + blob[4:])
     assert "bad magic" in e.message
 
@@ -153,7 +165,8 @@ def test_damaged_files_are_refused(client, iris):
     at = f["ckpt_at"]
 
     def with_ckpt(new_ckpt):
-        body = blob[:at - 8] + struct.pack("<Q", len(new_ckpt)) + new_ckpt
+        body = (blob[:at - 8] + struct.pack("<Q", len(new_ckpt)) + new_ckpt +
+                blob[f["encoding_at"] - 8:-4])
         return seal(body)
 
     bad_act = seal(ck[:20 + 8] + struct.pack("<I", 99) + ck[20 + 12:-4])  # layers[0].act
@@ -217,3 +230,83 @@ def test_import_needs_the_full_token_and_fits_the_body_limit(spawn):
     status, _, _ = Client(d.url).request("GET", f"/v1/models/{model['id']}/onnx")
     assert status == 401
     assert full.import_model(blob)["version"] == model["version"]
+
+
+# ---- a model trained on a typed table: its encoding travels with it ---------------------
+
+TABLE_CSV = "id,island,flipper,sex,when,mass\n" + "".join(
+    f"{i},{['Biscoe', 'Dream', 'Torgersen'][i % 3]},{'' if i % 7 == 0 else 180 + (i * 37) % 40},"
+    f"{['male', 'female', 'NA'][i % 4 % 3]},2021-0{1 + i % 9}-1{i % 10},{3000 + (i * 53) % 2000}\n"
+    for i in range(60))
+RECORDS = [{"island": "Biscoe", "flipper": 190, "sex": "male", "when": "2021-03-04"},
+           {"island": "Atlantis", "flipper": None, "sex": "NA"},  # unseen, blanks
+           {"island": "Dream", "sex": None, "when": "2021-08-19", "flipper": "201.5"},
+           {}]
+
+
+@pytest.fixture(scope="module")
+def table_model(client):
+    ds = client.upload_csv("export-penguins", "mass", TABLE_CSV, ignore="id")
+    spec = {"loss": "mse", "seed": 2, "preprocess": {"types": {"number": {
+        "missing_indicator": True}}}, "layers": [{"type": "dense", "units": 6,
+                                                   "activation": "tanh"},
+                                                  {"type": "dense", "units": 1}]}
+    return train(client, "export-penguins", spec, ds["id"], epochs=10)
+
+
+def test_a_table_model_leaves_and_comes_back_with_its_encoding(client, table_model):
+    model = table_model
+    blob = client.export_weights(model["id"], model["version"])
+    f = parse(blob)
+    assert f["encoding"][:8] == b"TRAINDEN"
+    before = client.predict_records(model["id"], RECORDS)
+    v2_body = {"inputs": [{"name": "island", "shape": [2], "datatype": "BYTES",
+                           "data": ["Biscoe", "Atlantis"]},
+                          {"name": "flipper", "shape": [2], "datatype": "FP64",
+                           "data": [190, 201.5]}]}
+    v2_before = client.request("POST", "/v2/models/export-penguins/infer", v2_body)
+    assert v2_before[0] == 200, v2_before
+    client.delete_model(model["id"])
+
+    new = client.import_model(blob)
+    shown = client.get_model(new["id"])
+    assert shown["encoding"] == model["encoding"]  # the same fitted encoding, shown
+    assert shown["parameters"] == model["parameters"]
+    after = client.predict_records(new["id"], RECORDS)
+    # bit for bit: the same float64 answers in the target's units, printed the same
+    assert after["outputs"] == before["outputs"] and after["version"] == before["version"]
+    assert client.request("POST", "/v2/models/export-penguins/infer", v2_body)[::2] == \
+        v2_before[::2]
+    assert client.export_weights(new["id"], new["version"]) == blob
+
+
+def test_a_bad_encoding_section_says_what_is_wrong(client, table_model):
+    m = [m for m in client.list_models() if m["name"] == "export-penguins"][-1]
+    blob = client.export_weights(m["id"], m["version"])
+    f = parse(blob)
+    at, enc = f["encoding_at"], f["encoding"]
+
+    def with_encoding(new):
+        return seal(blob[:at - 8] + struct.pack("<Q", len(new)) + new)
+
+    models_before = len(client.list_models())
+    e = import_error(client, with_encoding(enc[:-1] + bytes([enc[-1] ^ 1])))
+    assert e.field == "encoding" and "encoding's" not in e.message
+    assert e.message == "model file's encoding: checksum mismatch: the encoding is corrupt"
+    e = import_error(client, with_encoding(enc[:8] + struct.pack("<I", 7) + enc[12:]))
+    assert e.field == "encoding" and "encoding format version 7 is not supported" in e.message
+    e = import_error(client, with_encoding(enc[:10]))
+    assert e.field == "encoding" and "truncated" in e.message
+    # an encoding of another width than the model's inputs (a numeric model's file)
+    xor = client.create_dataset("export-xor-enc", XOR_INPUTS, targets=XOR_TARGETS)
+    other = train(client, "export-xor-enc", XOR_SPEC, xor["id"], epochs=2)
+    ob = client.export_weights(other["id"], other["version"])
+    o = parse(ob)
+    e = import_error(client, seal(ob[:o["encoding_at"] - 8] + struct.pack("<Q", len(enc)) + enc))
+    assert e.field == "encoding"
+    assert e.message == (f"model file's encoding makes {m['spec']['inputs']} inputs but its "
+                         "model takes 2")
+    # the section's length running past the file
+    e = import_error(client, seal(blob[:at - 8] + struct.pack("<Q", len(enc) + 5) + enc))
+    assert e.field == "body" and "truncated" in e.message
+    assert len(client.list_models()) == models_before + 1  # the xor model alone

@@ -5,7 +5,14 @@ schema, every operator's rules and shape inference) and ONNX Runtime
 loss head, with and without standardization and dropout, ONNX Runtime's
 outputs on held-out rows equal traind's predict within 1e-5 relative (plus
 1e-6 absolute, for outputs near 0 where float32 sums in another order cancel
-differently), and its labels equal predict's labels exactly."""
+differently), and its labels equal predict's labels exactly.
+
+Models trained on typed tables export with one input per column and the
+encoding in the graph: ONNX Runtime, fed the raw columns (blanks, missing
+markers, unseen categories, dates as seconds since 1970 UTC), answers what
+predict answers on the same raw records; a column named as a value of the
+graph is a 422 that names it."""
+import datetime
 import json
 import math
 import os
@@ -197,3 +204,212 @@ def test_imported_model_exports_the_same_onnx(client, exported):
     a = onnx.load_from_string(client.export_onnx(model["id"]))
     b = onnx.load_from_string(client.export_onnx(copy["id"]))
     assert a.graph == b.graph
+
+
+# ---- models trained on typed tables --------------------------------------------------
+
+TABLE_COLUMNS = ["id", "island", "flipper", "eggs", "tagged", "sex", "seen", "species", "mass"]
+UTC = datetime.timezone.utc
+# dates whose calendar parts are easy to get wrong: before 1970 (negative
+# seconds), a leap day, day 366, the last second of a year, a century that
+# is not leap, and one that is
+DATES = ["1969-12-31T23:59:59", "2020-02-29T12:00:00", "2020-12-31T06:30:00",
+         "2021-12-31T23:59:59", "1900-03-01", "2000-02-29T01:02:03", "1812-06-15T18:00:00"]
+
+
+def table_rows(n, seed):
+    """Penguin-like rows: a category of 4 islands (2 kept: the others go to the
+    other slot), a number with blanks, an integer with blanks, a boolean with
+    blanks, a category with NA; a class and a number target."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        island = rng.choice(["Biscoe", "Dream", "Torgersen", "Biscoe", "Dream", "Anvers"])
+        flipper = round(rng.gauss(200, 12), 1)
+        eggs = rng.randint(1, 4)
+        tagged = rng.random() < 0.4
+        mass = round(3000 + 10 * flipper - 300 * (island == "Dream") + 90 * eggs +
+                     rng.gauss(0, 100))
+        when = datetime.datetime(1950, 1, 1) + datetime.timedelta(
+            seconds=rng.randrange(0, 100 * 365 * 86400))
+        seen = "" if rng.random() < 0.1 else (
+            DATES[i % len(DATES)] if i % 5 == 0 else when.isoformat())
+        rows.append({"id": str(i), "island": island, "seen": seen,
+                     "flipper": "" if rng.random() < 0.1 else str(flipper),
+                     "eggs": "" if rng.random() < 0.1 else str(eggs),
+                     "tagged": "" if rng.random() < 0.1 else ("true" if tagged else "false"),
+                     "sex": rng.choice(["male", "female", "NA"]),
+                     "species": "Gentoo" if mass > 5000 else "Adelie", "mass": str(mass)})
+    return rows
+
+
+def table_csv(rows):
+    return ",".join(TABLE_COLUMNS) + "\n" + "".join(
+        ",".join(r[c] for c in TABLE_COLUMNS) + "\n" for r in rows)
+
+
+def as_record(r):
+    """A raw record as predict takes it: numbers as numbers, blanks as null."""
+    num = lambda v: float(v) if v else None  # noqa: E731
+    return {"island": r["island"], "flipper": num(r["flipper"]), "eggs": num(r["eggs"]),
+            "tagged": {"true": True, "false": False}.get(r["tagged"]), "sex": r["sex"],
+            "seen": r["seen"] or None}
+
+
+# the held-out records: blanks, missing markers, unseen and dropped categories
+EDGE_RECORDS = [{"island": "Atlantis", "flipper": None, "eggs": None, "tagged": None,
+                 "sex": "NA", "seen": None},
+                {"island": "", "flipper": 230.5, "eggs": 9, "tagged": True, "sex": None,
+                 "seen": "2024-02-29T23:00:00"},
+                {"island": "Anvers", "flipper": 150, "eggs": 0, "tagged": False,
+                 "sex": "unknown", "seen": "0001-01-01"}] + [
+                {"island": "Dream", "seen": d} for d in DATES]
+
+TABLE_MODELS = {
+    "table-classifier": ("species", dict(
+        loss="cross_entropy", normalize=False,
+        preprocess={"types": {"number": {"missing_indicator": True},
+                              "category": {"max_categories": 2},
+                              "datetime": {"cyclic": True, "missing_indicator": True}},
+                    "columns": {"sex": {"missing_indicator": True},
+                                "eggs": {"impute": "median"}}},
+        layers=[dense(8, "tanh"), dense(2, "softmax")])),
+    "table-regression": ("mass", dict(
+        loss="mse", normalize=True,
+        preprocess={"types": {"boolean": {"missing_indicator": True, "standardize": True}},
+                    "columns": {"flipper": {"impute": "constant", "fill_value": 190}}},
+        layers=[dense(8, "relu"), dense(1)])),
+    "table-bce": ("species", dict(
+        loss="binary_cross_entropy", normalize=False,
+        layers=[dense(6, "sigmoid"), dense(1, "sigmoid")])),
+}
+
+
+def columns_feed(records, model):
+    """The records as ONNX Runtime's inputs: one column each, as the
+    metadata's "columns" say: strings ("" when missing) or float64 (null);
+    dates as seconds since 1970 UTC."""
+    feed = {}
+    for col in model["encoding"]["columns"]:
+        values = [r.get(col["name"]) for r in records]
+        if col["type"] == "category":
+            feed[col["name"]] = {"type": "string",
+                                 "data": ["" if v is None else v for v in values]}
+        elif col["type"] == "datetime":
+            feed[col["name"]] = {"type": "float64", "data": [
+                None if v is None else
+                datetime.datetime.fromisoformat(v).replace(tzinfo=UTC).timestamp()
+                for v in values]}
+        else:
+            feed[col["name"]] = {"type": "float64",
+                                 "data": [None if v is None else float(v) for v in values]}
+    return feed
+
+
+@pytest.fixture(scope="module")
+def table_exported(client, tmp_path_factory):
+    """{name: (model, records, predict's answer, ONNX file)}"""
+    tmp = tmp_path_factory.mktemp("onnx-table")
+    rows = table_rows(200, seed=21)
+    out = {}
+    for name, (target, fields) in TABLE_MODELS.items():
+        ignore = "id,mass" if target == "species" else "id,species"
+        ds = client.upload_csv(f"onnx-{name}", target, table_csv(rows[:150]), ignore=ignore)
+        model = client.create_model(dict(fields, name=f"onnx-{name}", seed=4))
+        job = client.create_job(model["id"], ds["id"], epochs=15, batch_size=16,
+                                optimizer={"type": "adam", "lr": 0.02}, seed=5)
+        assert client.wait(job["id"], timeout=60)["state"] == "succeeded"
+        path = tmp / f"{name}.onnx"
+        path.write_bytes(client.export_onnx(model["id"]))
+        records = [as_record(r) for r in rows[150:]] + EDGE_RECORDS
+        out[name] = (client.get_model(model["id"]), records,
+                     client.predict_records(model["id"], records), str(path))
+    return out
+
+
+def test_table_models_pass_the_checker_with_one_input_per_column(table_exported):
+    for name, (model, _, _, path) in table_exported.items():
+        m = onnx.load(path)
+        onnx.checker.check_model(m, full_check=True)
+        enc = model["encoding"]
+        inputs = {i.name: i.type.tensor_type for i in m.graph.input}
+        assert list(inputs) == [c["name"] for c in enc["columns"]], name
+        for c in enc["columns"]:
+            t = inputs[c["name"]]
+            want = onnx.TensorProto.STRING if c["type"] == "category" else onnx.TensorProto.DOUBLE
+            assert t.elem_type == want and [d.dim_value for d in t.shape.dim] == [0, 1]
+        props = {p.key: p.value for p in m.metadata_props}
+        assert [c["name"] for c in json.loads(props["columns"])] == list(inputs)
+        assert props["target"] == enc["target"]["name"] and props["inputs"] == str(enc["width"])
+        ops = {(n.domain, n.op_type) for n in m.graph.node}
+        assert ("ai.onnx.ml", "LabelEncoder") in ops and ("ai.onnx.ml", "OneHotEncoder") in ops
+        assert ("", "Concat") in ops and ("", "Where") in ops
+        out = {o.name: o.type.tensor_type.elem_type for o in m.graph.output}
+        if model["classes"]:
+            assert out == {"output": onnx.TensorProto.FLOAT, "label": onnx.TensorProto.STRING}
+        else:  # de-standardized: the target's units, in double as predict computes them
+            assert out == {"output": onnx.TensorProto.DOUBLE}
+
+
+def test_onnx_runtime_predicts_raw_records_as_traind(table_exported):
+    names = list(table_exported)
+    body = [{"model": table_exported[n][3], "columns": columns_feed(table_exported[n][1],
+                                                                   table_exported[n][0])}
+            for n in names]
+    done = subprocess.run(["node", RUN_JS], input=json.dumps(body).encode(),
+                          capture_output=True, timeout=120, cwd=os.path.dirname(RUN_JS))
+    assert done.returncode == 0, done.stderr.decode()
+    for name, ans in zip(names, json.loads(done.stdout)):
+        model, records, want, _ = table_exported[name]
+        outs = ans["outputs"]
+        rows, width = outs["output"]["dims"]
+        assert rows == len(records)
+        got = [outs["output"]["data"][i * width:(i + 1) * width] for i in range(rows)]
+        for i, (a, b) in enumerate(zip(got, want["outputs"])):
+            for k, (u, v) in enumerate(zip(a, b)):
+                assert math.isclose(u, v, rel_tol=REL, abs_tol=ABS), (name, i, k, u, v)
+        if model["classes"]:
+            assert outs["label"]["data"] == want["labels"], name
+        else:
+            assert 3000 < sum(o[0] for o in want["outputs"]) / rows < 7000  # grams
+    # every kind of column and transform was exported
+    kinds = set()
+    for model, *_ in table_exported.values():
+        for c in model["encoding"]["columns"]:
+            kinds.add(c["type"])
+            kinds.add(("indicator", c["type"]) if c["missing_indicator"] else "plain")
+            if c["type"] == "category" and len(c["categories"]) < 4:
+                kinds.add("other slot")
+            if c["type"] == "datetime":
+                kinds.add(("cyclic", c["cyclic"]))
+            if c.get("impute") not in (None, "mean"):
+                kinds.add(c["impute"])
+    assert {"number", "integer", "boolean", "category", "datetime", ("indicator", "number"),
+            ("indicator", "category"), ("indicator", "boolean"), ("indicator", "datetime"),
+            "other slot", "median", "constant", ("cyclic", True), ("cyclic", False)} <= kinds
+
+
+def test_a_column_named_as_a_graph_value_is_a_422_naming_it(client):
+    csv = "when,name,features,y\n" + "".join(
+        f"2021-0{1 + i % 9}-1{i % 10},n{i % 3},{i},{i % 2}\n" for i in range(30))
+
+    def trained(ignore, name):
+        ds = client.upload_csv(f"onnx-{name}", "y", csv, ignore=ignore,
+                               types="y:category")
+        model = client.create_model(dict(name=f"onnx-{name}", loss="cross_entropy", seed=1,
+                                         layers=[dense(2, "softmax")]))
+        job = client.create_job(model["id"], ds["id"], epochs=2, batch_size=8)
+        assert client.wait(job["id"], timeout=60)["state"] == "succeeded"
+        return model["id"]
+
+    def error(mid):
+        got, _, doc = client.request("GET", f"/v1/models/{mid}/onnx")
+        assert got == 422 and doc["error"]["code"] == "unprocessable", doc
+        return doc["error"]["message"]
+
+    # "features" is the name of the encoded row inside the graph
+    msg = error(trained("when", "clash"))
+    assert "input column features has the name of a value of the graph" in msg
+    # without it, it exports
+    mid = trained("features", "plain")
+    onnx.checker.check_model(onnx.load_from_string(client.export_onnx(mid)), full_check=True)

@@ -1,12 +1,16 @@
 /* test_model_file.c — the model file (server/model_file.c): a round trip
- * keeps name, version, class names and every weight bit; every truncation,
- * every flipped byte, a future format version and class names that do not
- * fit are refused with 400 naming what is wrong, never a crash. */
+ * keeps name, version, class names, a table model's encoding and every
+ * weight bit; a format 1 file (before encodings) still reads; every
+ * truncation, every flipped byte, a future format version, class names and
+ * encodings that do not fit are refused with 400 naming what is wrong,
+ * never a crash. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/encode.h"
 #include "../../server/model_file.h"
+#include "table_fixture.h"
 
 static nn_model *model;   /* 3 inputs -> 4 relu -> dropout -> 2 softmax, cross_entropy */
 static uint8_t *ckpt;     /* its weights-only checkpoint */
@@ -30,7 +34,8 @@ static void setup(void) {
   cr_assert_eq(nn_model_set_norm(model, mean, std), NN_OK);
   cr_assert_eq(nn_checkpoint_save(model, NULL, &ckpt, &ckpt_len), NN_OK);
   api_error err;
-  cr_assert_eq(model_file_write("m-1", 7, CLASSES, ckpt, ckpt_len, &file, &file_len, &err), 0);
+  cr_assert_eq(model_file_write("m-1", 7, CLASSES, ckpt, ckpt_len, NULL, 0, &file, &file_len,
+                                &err), 0);
 }
 
 static void teardown(void) {
@@ -104,11 +109,12 @@ Test(model_file, a_future_format_version_says_so) {
   uint8_t *b = malloc(file_len);
   cr_assert_not_null(b);
   memcpy(b, file, file_len);
-  b[8] = 2;
+  b[8] = 3;
   reseal(b, file_len);
   api_error err = refused(b, file_len);
   cr_assert_str_eq(err.message,
-                   "model file format version 2 is not supported (this build reads version 1)");
+                   "model file format version 3 is not supported (this build reads versions 1 "
+                   "to 2)");
   free(b);
 }
 
@@ -118,7 +124,7 @@ Test(model_file, class_names_must_fit_the_model) {
     uint8_t *b;
     size_t len;
     api_error err;
-    cr_assert_eq(model_file_write("m", 1, bad[i], ckpt, ckpt_len, &b, &len, &err), 0);
+    cr_assert_eq(model_file_write("m", 1, bad[i], ckpt, ckpt_len, NULL, 0, &b, &len, &err), 0);
     err = refused(b, len);
     cr_assert_str_eq(err.field, "classes", "%s: %s", bad[i], err.message);
     free(b);
@@ -134,10 +140,119 @@ Test(model_file, a_spec_that_does_not_validate_names_its_field) {
   memcpy(c, ckpt, ckpt_len);
   c[20 + 2 * 24 + 8] = NN_ACT_RELU;
   reseal(c, ckpt_len);
-  cr_assert_eq(model_file_write("m", 1, NULL, c, ckpt_len, &b, &len, &err), 0);
+  cr_assert_eq(model_file_write("m", 1, NULL, c, ckpt_len, NULL, 0, &b, &len, &err), 0);
   err = refused(b, len);
   cr_assert(strstr(err.field, "layers[2]") != NULL || strcmp(err.field, "loss") == 0, "%s: %s",
             err.field, err.message);
   free(b);
   free(c);
+}
+
+/* ---- a table model's encoding ------------------------------------------------------ */
+
+/* A 4-input regression's weights-only checkpoint (mse, or 2 softmax units). */
+static uint8_t *table_checkpoint(nn_loss loss, size_t *len) {
+  nn_spec s = {.inputs = 4, .n_layers = 1, .loss = loss, .seed = 3};
+  nn_model *m;
+  uint8_t *buf;
+  nn_layer_spec_defaults(&s.layers[0]);
+  s.layers[0].units = loss == NN_LOSS_MSE ? 1 : 2;
+  s.layers[0].act = loss == NN_LOSS_MSE ? NN_ACT_LINEAR : NN_ACT_SOFTMAX;
+  cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
+  cr_assert_eq(nn_checkpoint_save(m, NULL, &buf, len), NN_OK);
+  nn_model_free(m);
+  return buf;
+}
+
+Test(model_file, a_table_models_encoding_round_trips) {
+  size_t enc_len, c_len, len;
+  uint8_t *enc = table_fixture_encoding("c", &enc_len), *b, *again;
+  uint8_t *c = table_checkpoint(NN_LOSS_MSE, &c_len);
+  model_file f;
+  api_error err;
+  cr_assert_eq(model_file_write("t", 2, NULL, c, c_len, enc, enc_len, &b, &len, &err), 0);
+  cr_assert_eq(model_file_read(b, len, &f, &err), 0, "%s", err.message);
+  cr_assert_eq(f.encoding_len, enc_len);
+  cr_assert_eq(memcmp(f.encoding, enc, enc_len), 0);
+  /* written again from what was read: the same file */
+  size_t again_len;
+  cr_assert_eq(model_file_write(f.name, f.version, f.classes, f.ckpt, f.ckpt_len, f.encoding,
+                                f.encoding_len, &again, &again_len, &err), 0);
+  cr_assert_eq(again_len, len);
+  cr_assert_eq(memcmp(again, b, len), 0);
+  model_file_clear(&f);
+  /* every truncation and flipped byte of the encoding section is refused too */
+  for (size_t n = len - enc_len - 12; n < len; n++) refused(b, n);
+  for (size_t i = len - enc_len - 12; i < len; i++) {
+    b[i] ^= 0x10;
+    refused(b, len);
+    b[i] ^= 0x10;
+  }
+  free(again);
+  free(b);
+  free(c);
+  free(enc);
+}
+
+Test(model_file, a_format_1_file_without_an_encoding_still_reads) {
+  /* format 1 is format 2 without the encoding length (8 zero bytes) */
+  size_t len = file_len - 8;
+  uint8_t *b = malloc(len);
+  model_file f;
+  api_error err;
+  cr_assert_not_null(b);
+  memcpy(b, file, len - 4);
+  b[8] = 1;
+  reseal(b, len);
+  cr_assert_eq(model_file_read(b, len, &f, &err), 0, "%s", err.message);
+  cr_assert_str_eq(f.name, "m-1");
+  cr_assert_str_eq(f.classes, CLASSES);
+  cr_assert_null(f.encoding);
+  model_file_clear(&f);
+  /* a format 2 file called format 1: its encoding length is bytes too many */
+  api_error e2;
+  uint8_t *c = malloc(file_len);
+  cr_assert_not_null(c);
+  memcpy(c, file, file_len);
+  c[8] = 1;
+  reseal(c, file_len);
+  e2 = refused(c, file_len);
+  cr_assert(strstr(e2.message, "unexpected bytes") != NULL, "%s", e2.message);
+  free(c);
+  free(b);
+}
+
+/* A file of these parts, refused naming its encoding. */
+static api_error refused_encoding(const char *classes, const uint8_t *c, size_t c_len,
+                                  const uint8_t *enc, size_t enc_len) {
+  uint8_t *b;
+  size_t len;
+  api_error err;
+  cr_assert_eq(model_file_write("t", 1, classes, c, c_len, enc, enc_len, &b, &len, &err), 0);
+  err = refused(b, len);
+  cr_assert_str_eq(err.field, "encoding", "%s", err.message);
+  free(b);
+  return err;
+}
+
+Test(model_file, an_encoding_that_is_not_the_models_says_what_is_wrong) {
+  size_t enc_len, c_len, ce_len;
+  uint8_t *enc = table_fixture_encoding("c", &enc_len);
+  uint8_t *c = table_checkpoint(NN_LOSS_MSE, &c_len);
+  uint8_t *ce = table_checkpoint(NN_LOSS_CROSS_ENTROPY, &ce_len);
+  /* unreadable: core's message is passed on (the file's own CRC sealed again) */
+  enc[enc_len - 1] ^= 1;
+  cr_assert_str_eq(refused_encoding(NULL, c, c_len, enc, enc_len).message,
+                   "model file's encoding: checksum mismatch: the encoding is corrupt");
+  enc[enc_len - 1] ^= 1;
+  /* 4 inputs encoded for a model of 3 */
+  cr_assert_str_eq(refused_encoding(CLASSES, ckpt, ckpt_len, enc, enc_len).message,
+                   "model file's encoding makes 4 inputs but its model takes 3");
+  /* a regression's encoding with a classifier */
+  cr_assert_str_eq(refused_encoding(CLASSES, ce, ce_len, enc, enc_len).message,
+                   "model file's encoding is for a regression of y but the model has class "
+                   "names");
+  free(ce);
+  free(c);
+  free(enc);
 }

@@ -2,14 +2,17 @@
  * with protobuf-c: the graph has one operator per activation as docs/onnx.md
  * maps them, no dropout, standardization only when the model has
  * statistics, the weights bit for bit, and a label output only with class
- * names. (ONNX Runtime and onnx.checker judge the files in
- * tests/e2e/test_onnx.py.) */
+ * names; a table model takes its columns and encodes them in the graph, and
+ * a column named as a value of the graph is refused. (ONNX Runtime and
+ * onnx.checker judge the files in tests/e2e/test_onnx.py.) */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/encode.h"
 #include "../../server/onnx_export.h"
 #include "onnx.pb-c.h"
+#include "table_fixture.h"
 
 /* inputs 2 -> leaky_relu 3 -> dropout -> sigmoid 3 -> tanh 3 -> relu 3 ->
  * linear 3 -> softmax 3, cross_entropy */
@@ -34,9 +37,10 @@ static nn_model *new_model(int norm) {
   return m;
 }
 
-static Onnx__ModelProto *export(nn_model *m, const char *classes) {
+static Onnx__ModelProto *export_table(nn_model *m, const char *classes,
+                                      const struct nn_encoder *e) {
   onnx_export_in in = {.model = m, .name = "net", .model_id = 5, .version = 9,
-                       .classes = classes};
+                       .classes = classes, .encoder = e};
   uint8_t *buf;
   size_t len;
   api_error err;
@@ -45,6 +49,10 @@ static Onnx__ModelProto *export(nn_model *m, const char *classes) {
   cr_assert_not_null(mp);
   free(buf);
   return mp;
+}
+
+static Onnx__ModelProto *export(nn_model *m, const char *classes) {
+  return export_table(m, classes, NULL);
 }
 
 static const char *op(const Onnx__ModelProto *mp, size_t i) { return mp->graph->node[i]->op_type; }
@@ -99,5 +107,99 @@ Test(onnx_export, class_names_that_do_not_fit_are_an_internal_error) {
   api_error err;
   cr_assert_eq(onnx_export(&in, &buf, &len, &err), -API_INTERNAL);
   cr_assert_null(buf);
+  nn_model_free(m);
+}
+
+/* ---- table models ---------------------------------------------------------------- */
+
+static nn_encoder *fixture_encoder(const char *category) {
+  static const uint8_t key[16];
+  size_t len;
+  uint8_t *buf = table_fixture_encoding(category, &len);
+  nn_encoder *e;
+  nn_error ne;
+  cr_assert_eq(nn_encoder_load(buf, len, key, &e, &ne), NN_OK, "%s", ne.message);
+  free(buf);
+  return e;
+}
+
+/* 4 inputs -> 1 linear unit, mse: the fixture's regression */
+static nn_model *table_model(void) {
+  nn_spec s = {.inputs = 4, .n_layers = 1, .loss = NN_LOSS_MSE, .seed = 2};
+  nn_model *m;
+  nn_layer_spec_defaults(&s.layers[0]);
+  s.layers[0].units = 1;
+  cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
+  return m;
+}
+
+static const char *prop_of(const Onnx__ModelProto *mp, const char *key) {
+  for (size_t i = 0; i < mp->n_metadata_props; i++)
+    if (strcmp(mp->metadata_props[i]->key, key) == 0) return mp->metadata_props[i]->value;
+  return NULL;
+}
+
+Test(onnx_export, a_table_model_takes_its_columns_and_encodes_them) {
+  nn_model *m = table_model();
+  nn_encoder *e = fixture_encoder("c");
+  Onnx__ModelProto *mp = export_table(m, NULL, e);
+  const Onnx__GraphProto *g = mp->graph;
+  cr_assert_eq(g->n_input, 2);
+  cr_assert_str_eq(g->input[0]->name, "c");
+  cr_assert_eq(g->input[0]->type->tensor_type->elem_type, ONNX__TENSOR_PROTO__DATA_TYPE__STRING);
+  cr_assert_str_eq(g->input[1]->name, "x");
+  cr_assert_eq(g->input[1]->type->tensor_type->elem_type, ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE);
+  cr_assert_eq(g->input[1]->type->tensor_type->shape->n_dim, 2);
+  cr_assert_eq(g->input[1]->type->tensor_type->shape->dim[1]->dim_value, 1);
+  static const char *const want[] = {"LabelEncoder", "OneHotEncoder", "Squeeze", "IsNaN",
+                                     "Where", "Sub", "Div", "Cast", "Concat", "Gemm", "Cast",
+                                     "Mul", "Add"};
+  cr_assert_eq(g->n_node, sizeof want / sizeof want[0]);
+  for (size_t i = 0; i < g->n_node; i++) cr_assert_str_eq(op(mp, i), want[i], "node %zu", i);
+  /* blanks and the missing markers to -1, kept categories in text order,
+   * anything else to the other slot (2) */
+  const Onnx__NodeProto *le = g->node[0];
+  cr_assert_str_eq(le->domain, "ai.onnx.ml");
+  cr_assert_eq(le->n_attribute, 3);
+  const Onnx__AttributeProto *keys = le->attribute[0], *vals = le->attribute[1];
+  cr_assert_eq(keys->n_strings, vals->n_ints);
+  int seen = 0;
+  for (size_t k = 0; k < keys->n_strings; k++) {
+    char text[32] = {0};
+    size_t n = keys->strings[k].len < 31 ? keys->strings[k].len : 31;
+    if (n > 0) memcpy(text, keys->strings[k].data, n); /* "" unpacks as NULL */
+    long long v = (long long)vals->ints[k];
+    long long want_v = strcmp(text, "blue") == 0 ? 0 : strcmp(text, "red") == 0 ? 1 : -1;
+    cr_assert_eq(v, want_v, "%s -> %lld", text, v);
+    seen |= want_v == 0 ? 1 : want_v == 1 ? 2 : text[0] == '\0' ? 4 : 0;
+  }
+  cr_assert_eq(seen, 7);
+  cr_assert_eq(le->attribute[2]->i, 2);
+  cr_assert_str_eq(g->output[0]->name, "output");
+  cr_assert_eq(g->output[0]->type->tensor_type->elem_type, ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE);
+  cr_assert_eq(mp->n_opset_import, 2);
+  cr_assert_str_eq(prop_of(mp, "target"), "y");
+  cr_assert(strstr(prop_of(mp, "columns"), "{\"name\":\"c\",\"type\":\"category\","
+                                           "\"input\":\"string\"}") != NULL);
+  cr_assert(strstr(prop_of(mp, "columns"), "{\"name\":\"x\",") != NULL);
+  onnx__model_proto__free_unpacked(mp, NULL);
+  nn_encoder_free(e);
+  nn_model_free(m);
+}
+
+Test(onnx_export, a_column_named_as_a_graph_value_is_unprocessable) {
+  static const char *const names[] = {"features", "output", "col1.value"};
+  nn_model *m = table_model();
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    nn_encoder *e = fixture_encoder(names[i]);
+    onnx_export_in in = {.model = m, .name = "t", .model_id = 3, .version = 1, .encoder = e};
+    uint8_t *buf = NULL;
+    size_t len;
+    api_error err;
+    cr_assert_eq(onnx_export(&in, &buf, &len, &err), -API_UNPROCESSABLE, "%s", names[i]);
+    cr_assert_null(buf);
+    cr_assert(strstr(err.message, names[i]) != NULL, "%s", err.message);
+    nn_encoder_free(e);
+  }
   nn_model_free(m);
 }

@@ -382,6 +382,15 @@ Test(encode_format, round_trip_is_exact) {
   nn_encoder_target(l, NULL, NULL, NULL, &classes);
   cr_assert_eq(classes, 2);
   cr_assert_eq(nn_encoder_find(l, "mass", 4), 1);
+  /* the table's missing markers, in order (the defaults hold NA) */
+  int k = 0, na = 0;
+  for (; nn_encoder_missing_marker(e, k) != NULL; k++) {
+    cr_assert_str_eq(nn_encoder_missing_marker(l, k), nn_encoder_missing_marker(e, k));
+    na |= strcmp(nn_encoder_missing_marker(e, k), "NA") == 0;
+  }
+  cr_assert(k > 0 && na);
+  cr_assert_null(nn_encoder_missing_marker(l, k));
+  cr_assert_null(nn_encoder_missing_marker(l, -1));
   free(x);
   free(y);
   nn_table_free(t);
