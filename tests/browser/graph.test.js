@@ -245,7 +245,7 @@ test('the graph, its epoch colours and a trace opened node by node', async () =>
   await page.close();
 });
 
-test('a regression model takes a number as its target; untrained, no trace', async () => {
+test('a regression model: untrained, no trace; trained, a number as its target', async () => {
   const model = await s.daemon.api('POST', '/v1/models', {name: 'fresh', inputs: 2, loss: 'mse',
     layers: [{type: 'dense', units: 3, activation: 'sigmoid'}, {type: 'dense', units: 1}]});
   const page = await s.browser.context.newPage();
@@ -259,6 +259,80 @@ test('a regression model takes a number as its target; untrained, no trace', asy
   assert.equal(await page.locator('#trace-target').evaluate((el) => el.tagName), 'INPUT');
   assert.equal(await page.locator('#trace-submit').isDisabled(), true);
   assert.equal(await page.locator('#graph-job').count(), 0, 'no job: no epoch slider');
+
+  // trained, it traces against the number given
+  const data = await s.daemon.api('POST', '/v1/datasets', {name: 'line',
+    inputs: [[0, 0], [0, 1], [1, 0], [1, 1]], targets: [[0], [1], [1], [2]]});
+  let job = await s.daemon.api('POST', '/v1/jobs', {model: model.id, dataset: data.id, epochs: 3});
+  while (job.state !== 'succeeded') {
+    assert.ok(['queued', 'running'].includes(job.state), JSON.stringify(job));
+    await new Promise((r) => setTimeout(r, 100));
+    job = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
+  }
+  const trace = await s.daemon.api('POST', `/v1/models/${model.id}/trace`,
+    {input: [1, 0], target: 0.5});
+  await page.reload();
+  await page.fill('#trace-input', '1 0');
+  await page.fill('#trace-target', '0.5');
+  await page.click('#trace-submit');
+  await page.locator('#graph-panel [data-node="loss"]').waitFor();
+  assert.equal(Number(await page.locator('#graph-panel [data-stat="loss"]')
+    .getAttribute('data-value')), trace.loss.value);
+  assert.deepEqual(watcher.problems(), []);
+  await page.close();
+});
+
+test('a model of a table traces a record from one field per column', async () => {
+  const records = Array.from({length: 30}, (_, i) => ({island: ['Biscoe', 'Dream'][i % 2],
+    mass: 3500 + 40 * i + 300 * (i % 2), species: ['Adelie', 'Gentoo'][i % 2]}));
+  const table = await s.daemon.api('POST', '/v1/datasets', {name: 'birds', target: 'species',
+    records});
+  const model = await s.daemon.api('POST', '/v1/models', {name: 'bird-net', loss: 'cross_entropy',
+    layers: [{type: 'dense', units: 4, activation: 'relu'},
+      {type: 'dense', units: 2, activation: 'softmax'}]});
+  let job = await s.daemon.api('POST', '/v1/jobs', {model: model.id, dataset: table.id, epochs: 5});
+  while (job.state !== 'succeeded') {
+    assert.ok(['queued', 'running'].includes(job.state), JSON.stringify(job));
+    await new Promise((r) => setTimeout(r, 100));
+    job = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
+  }
+  const record = {island: 'Dream', mass: 4100};
+  const trace = await s.daemon.api('POST', `/v1/models/${model.id}/trace`,
+    {record, target: 'Gentoo'});
+
+  const page = await s.browser.context.newPage();
+  const watcher = watch(page);
+  await page.goto(`${s.daemon.url}/#/models/${model.id}`);
+  await page.locator('#trace-record').waitFor();
+  assert.equal(await page.locator('#trace-input').count(), 0, 'fields, not numbers');
+  assert.deepEqual(await page.locator('#trace-record [data-column]').evaluateAll((els) =>
+    els.map((e) => e.dataset.column)), ['island', 'mass']);
+  const ids = await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id));
+  assert.equal(new Set(ids).size, ids.length, 'the trace form and predict form share no id');
+  assert.deepEqual(await page.locator('#trace-target option').allInnerTexts(), ['Adelie', 'Gentoo']);
+  await page.selectOption('#trace-record [data-column="island"]', 'Dream');
+  await page.fill('#trace-record [data-column="mass"]', '4100');
+  await page.selectOption('#trace-target', 'Gentoo');
+  await page.click('#trace-submit');
+  await page.locator('#graph-panel [data-node="loss"]').waitFor();
+  const panel = page.locator('#graph-panel');
+  assert.equal(Number(await panel.locator('[data-stat="loss"]').getAttribute('data-value')),
+    trace.loss.value);
+  await page.click('#graph .graph-node[data-node="x"]');
+  await panel.locator('[data-node="x"]').waitFor();
+  const x = trace.nodes.find((n) => n.name === 'x');
+  assert.deepEqual(await shown(panel, 'raw'), summary(x.raw));
+  assert.deepEqual(await shown(panel, 'value'), summary(x.value));
+
+  // before its first table, a model of one has no fields yet: its graph's input has no shape
+  const fresh = await s.daemon.api('POST', '/v1/models', {name: 'fresh-bird', loss: 'mse',
+    layers: [{type: 'dense', units: 1}]});
+  await page.goto(`${s.daemon.url}/#/models/${fresh.id}`);
+  await page.locator('#graph .graph-node[data-node="loss"]').waitFor();
+  assert.equal(await page.locator('#trace-input, #trace-record').count(), 0);
+  assert.match(await page.locator('#trace-form').innerText(), /fields come with its first table/);
+  assert.equal(await page.locator('#graph .graph-node[data-node="x"] .graph-op').textContent(),
+    'input');
   assert.deepEqual(watcher.problems(), []);
   await page.close();
 });

@@ -46,7 +46,7 @@ export function traceForm(m, outputs, onTrace) {
   }
   const width = m.spec.inputs ?? (m.encoding ? m.encoding.width : null);
   const input = h('input', {type: 'text', id: 'trace-input', class: 'mono', spellcheck: 'false',
-    placeholder: Array.from({length: width || 0}, (_, i) => (i + 1) / 10).join(', ')});
+    placeholder: Array.from({length: width ?? 0}, (_, i) => (i + 1) / 10).join(', ')});
   const target = m.classes
     ? h('select', {id: 'trace-target'}, m.classes.map((c) => h('option', {value: c}, c)))
     : h('input', {type: 'text', id: 'trace-target', class: 'mono',
@@ -57,7 +57,8 @@ export function traceForm(m, outputs, onTrace) {
   const form = h('form', {class: 'form', id: 'trace-form'},
     record ? h('div', {class: 'field'}, h('span', {}, 'The example: one field per column'),
       record.element)
-      : h('label', {class: 'field'}, h('span', {}, `The example: ${width ?? 'its'} numbers`), input),
+      : width === null ? h('p', {class: 'hint'}, 'The example\'s fields come with its first table.')
+        : h('label', {class: 'field'}, h('span', {}, `The example: ${width} numbers`), input),
     h('label', {class: 'field'}, h('span', {}, m.classes ? 'Target class' : 'Target'), target),
     m.trained ? null : h('p', {class: 'hint warn'}, 'Train the model first: a trace needs weights.'),
     error, h('div', {class: 'actions'}, submit));
