@@ -97,6 +97,17 @@ function summary(t) {
   return {stats: {min: t.min, max: t.max, mean: t.mean, norm: t.norm}, values: t.values ?? null};
 }
 
+/** Train model on dataset to the end through the API (setup, not under test). */
+async function train(model, dataset, epochs, extra = {}) {
+  let job = await s.daemon.api('POST', '/v1/jobs', {model, dataset, epochs, ...extra});
+  while (job.state !== 'succeeded') {
+    assert.ok(['queued', 'running'].includes(job.state), JSON.stringify(job));
+    await new Promise((r) => setTimeout(r, 100));
+    job = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
+  }
+  return job;
+}
+
 test('the graph, its epoch colours and a trace opened node by node', async () => {
   const res = await fetch(`${s.daemon.url}/v1/datasets?name=iris&target=species`,
     {method: 'POST', headers: {'Content-Type': 'text/csv'}, body: irisCsv()});
@@ -106,14 +117,7 @@ test('the graph, its epoch colours and a trace opened node by node', async () =>
     loss: 'cross_entropy', layers: [{type: 'dense', units: 6, activation: 'relu'},
       {type: 'dropout', rate: 0.1}, {type: 'dense', units: 5, activation: 'tanh'},
       {type: 'dense', units: 3, activation: 'softmax'}]});
-  const job = await s.daemon.api('POST', '/v1/jobs', {model: model.id, dataset: dataset.id,
-    epochs: EPOCHS, optimizer: {type: 'sgd', lr: 0.05}});
-  let done = job;
-  while (done.state !== 'succeeded') {
-    assert.ok(['queued', 'running'].includes(done.state), JSON.stringify(done));
-    await new Promise((r) => setTimeout(r, 100));
-    done = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
-  }
+  const job = await train(model.id, dataset.id, EPOCHS, {optimizer: {type: 'sgd', lr: 0.05}});
   const {metrics} = await s.daemon.api('GET', `/v1/jobs/${job.id}/metrics`);
   const trace = await s.daemon.api('POST', `/v1/models/${model.id}/trace`,
     {input: EXAMPLE, target: 'virginica'});
@@ -263,12 +267,7 @@ test('a regression model: untrained, no trace; trained, a number as its target',
   // trained, it traces against the number given
   const data = await s.daemon.api('POST', '/v1/datasets', {name: 'line',
     inputs: [[0, 0], [0, 1], [1, 0], [1, 1]], targets: [[0], [1], [1], [2]]});
-  let job = await s.daemon.api('POST', '/v1/jobs', {model: model.id, dataset: data.id, epochs: 3});
-  while (job.state !== 'succeeded') {
-    assert.ok(['queued', 'running'].includes(job.state), JSON.stringify(job));
-    await new Promise((r) => setTimeout(r, 100));
-    job = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
-  }
+  await train(model.id, data.id, 3);
   const trace = await s.daemon.api('POST', `/v1/models/${model.id}/trace`,
     {input: [1, 0], target: 0.5});
   await page.reload();
@@ -290,12 +289,7 @@ test('a model of a table traces a record from one field per column', async () =>
   const model = await s.daemon.api('POST', '/v1/models', {name: 'bird-net', loss: 'cross_entropy',
     layers: [{type: 'dense', units: 4, activation: 'relu'},
       {type: 'dense', units: 2, activation: 'softmax'}]});
-  let job = await s.daemon.api('POST', '/v1/jobs', {model: model.id, dataset: table.id, epochs: 5});
-  while (job.state !== 'succeeded') {
-    assert.ok(['queued', 'running'].includes(job.state), JSON.stringify(job));
-    await new Promise((r) => setTimeout(r, 100));
-    job = await s.daemon.api('GET', `/v1/jobs/${job.id}`);
-  }
+  await train(model.id, table.id, 5);
   const record = {island: 'Dream', mass: 4100};
   const trace = await s.daemon.api('POST', `/v1/models/${model.id}/trace`,
     {record, target: 'Gentoo'});
