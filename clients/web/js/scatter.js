@@ -9,7 +9,7 @@ const W = 320;
 const H = 190;
 const PAD = {left: 52, right: 12, top: 10, bottom: 30};
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   for (const c of children) node.append(c);

@@ -10,6 +10,7 @@ import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../d
 import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
 import {loadNames, nameOf} from '../resources.js';
 import {evaluations} from './model_evaluations.js';
+import {graphView} from './model_graph.js';
 import {recordFields, recordText} from './model_records.js';
 
 /** Rows of numbers from text: one row a line, values split by commas or blanks. */
@@ -216,6 +217,7 @@ export function mount(main, [idText]) {
         m.trained ? badge(`v${m.version}`, 'succeeded') : badge('untrained', 'queued')),
       `Model #${m.id}`,
       h('a', {class: 'button primary', href: `#/jobs/new?model=${m.id}`}, 'Train')),
+      card('Graph', graphView(m, jobs)),
       h('div', {class: 'grid-main-side'},
         h('div', {class: 'stack'},
           card('Layers', h('div', {class: 'table-wrap'}, h('table', {class: 'table compact'},
