@@ -96,9 +96,11 @@ $(TRAIND): $(SERVER_OBJ) $(LIBNN)
 
 $(RANK_OBJ): CFLAGS += $(MPI_CFLAGS)
 
-$(TRAIND_RANK): $(RANK_OBJ) $(LIBNN)
+# The wire format to the daemon's workers (server/rank_proto.c) is shared.
+$(TRAIND_RANK): $(RANK_OBJ) $(BUILD)/server/rank_proto.o $(LIBNN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(LIBNN) $(MPI_LIBS) $(CORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(BUILD)/server/rank_proto.o $(LIBNN) $(MPI_LIBS) \
+	  $(CORE_LIBS)
 
 $(TRAINCTL): $(TRAINCTL_OBJ)
 	@mkdir -p $(dir $@)

@@ -10,7 +10,7 @@
  *
  * model and dataset are required; everything else defaults to
  * nn_train_config_defaults, nn_optim_defaults(optimizer.type) and
- * checkpoint_every 1, reset false. Optimizer members by type: sgd lr,
+ * checkpoint_every 1, reset false, ranks 1 (written out only when larger). Optimizer members by type: sgd lr,
  * momentum, nesterov, weight_decay; adam/adamw lr, beta1, beta2, eps,
  * weight_decay; rmsprop lr, alpha, eps, momentum, weight_decay. Schedule
  * members (type required) by type: constant none; step step_size, gamma;
@@ -26,6 +26,8 @@
  * and every epoch is a row of metrics and events on disk (thinned past
  * STORE_METRICS_DENSE, pruned past --events-keep, but written first). */
 #define PARSE_MAX_EPOCHS 1000000
+/* Processes of one data-parallel job ("ranks", docs/distributed.md). */
+#define PARSE_MAX_RANKS 256
 
 typedef struct {
   int64_t model;        /* model id, 1..2^53 - 1 */
@@ -33,6 +35,7 @@ typedef struct {
   nn_train_config config;
   int reset;            /* start from fresh weights instead of the model's current ones */
   int checkpoint_every; /* epochs between checkpoints, >= 1 */
+  int ranks;            /* data-parallel processes, 1..PARSE_MAX_RANKS; 1: in the worker */
 } parse_job;
 
 /**
