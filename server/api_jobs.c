@@ -37,7 +37,7 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
  * each batch per rank is allowed but warned about in the answer. */
 static int check_ranks(const app *a, const parse_job *job, cJSON *answer, api_error *err) {
   if (job->ranks > 1 && !a->cfg.mpi)
-    return api_fail(err, API_INVALID_ARGUMENT, "ranks",
+    return api_fail(err, API_UNPROCESSABLE, "ranks",
                     "ranks %d needs a daemon started with --mpi or --mpi-hostfile", job->ranks);
   if (answer == NULL || job->ranks == 1) return 0;
   cJSON *mpi = cJSON_AddObjectToObject(answer, "mpi");

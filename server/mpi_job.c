@@ -24,6 +24,7 @@
 #define _GNU_SOURCE /* close_range */
 #include "mpi_job.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -48,6 +49,7 @@ extern char **environ;
 #define MAX_ARGS 48
 #define POLL_MS 200
 #define EXIT_GRACE_S 10.0 /* after the last message, for mpirun to exit */
+#define TERM_GRACE_S 3.0  /* after SIGTERM, for mpirun to end its ranks */
 
 typedef struct {
   const mpi_launch *l;
@@ -168,7 +170,8 @@ static int start_mpirun(launch *x) {
 static int mpirun_ended(launch *x) {
   if (x->pid == 0) return 1;
   int status;
-  if (waitpid(x->pid, &status, WNOHANG) != x->pid) return 0;
+  pid_t got = waitpid(x->pid, &status, WNOHANG);
+  if (got == 0 || (got < 0 && errno != ECHILD)) return 0;
   x->exit_status = status;
   x->pid = 0;
   return 1;
@@ -358,20 +361,57 @@ static int supervise(launch *x) {
   }
 }
 
-/* Let mpirun end by itself after a last message, then kill the whole group
- * (ranks left behind, an mpirun that hangs) and reap it. */
+/* Ranks whose mpirun died before them were re-parented to the daemon (the
+ * subreaper of its descendants, main.c): kill and reap those. Another
+ * worker's ranks are children of their live mpirun, never the daemon's. */
+static void reap_orphans(const char *rank_bin) {
+  const char *base = strrchr(rank_bin, '/');
+  char want[16];
+  snprintf(want, sizeof want, "%s", base != NULL ? base + 1 : rank_bin); /* comm: 15 bytes */
+  char path[64], pids[4096], comm[32];
+  /* orphans go to one of the daemon's threads: each lists its children */
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/self/task/%.16s/children", e->d_name);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(pids, 1, sizeof pids - 1, f) : 0;
+    if (f != NULL) fclose(f);
+    pids[n] = '\0';
+    char *save = NULL;
+    for (char *tok = strtok_r(pids, " \n", &save); tok != NULL;
+         tok = strtok_r(NULL, " \n", &save)) {
+      pid_t pid = (pid_t)atoi(tok);
+      snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+      FILE *c = fopen(path, "r");
+      if (c == NULL) continue;
+      size_t k = fread(comm, 1, sizeof comm - 1, c);
+      fclose(c);
+      comm[k] = '\0';
+      comm[strcspn(comm, "\n")] = '\0';
+      if (strcmp(comm, want) != 0) continue;
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+    }
+  }
+  if (d != NULL) closedir(d);
+}
+
+/* Let mpirun end by itself after a last message, else ask it to end its
+ * ranks (SIGTERM); then kill its group, reap it and any orphaned rank. */
 static void reap(launch *x, int ended) {
-  if (x->pid == 0) return;
-  pid_t group = x->pid;
-  double deadline = now() + (ended ? EXIT_GRACE_S : 0);
-  while (!mpirun_ended(x) && now() < deadline) usleep(20000);
-  kill(-group, SIGKILL);
   if (x->pid != 0) {
-    waitpid(x->pid, &x->exit_status, 0);
-    x->pid = 0;
+    pid_t group = x->pid;
+    double deadline = now() + (ended ? EXIT_GRACE_S : 0);
+    while (!mpirun_ended(x) && now() < deadline) usleep(20000);
+    if (x->pid != 0) kill(x->pid, SIGTERM);
+    deadline = now() + TERM_GRACE_S;
+    while (!mpirun_ended(x) && now() < deadline) usleep(20000);
+    kill(-group, SIGKILL);
+    if (x->pid != 0 && waitpid(x->pid, &x->exit_status, 0) == x->pid) x->pid = 0;
   }
-  while (waitpid(-group, NULL, WNOHANG) > 0) {
-  }
+  reap_orphans(x->l->rank_bin);
 }
 
 mpi_job_end mpi_job_run(const mpi_launch *l, const mpi_job *j, char *error, size_t error_len) {

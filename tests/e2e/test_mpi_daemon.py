@@ -1,0 +1,230 @@
+"""Data-parallel jobs through the daemon (issue #19): a job with "ranks": 2
+runs as traind-rank processes under a real mpirun on loopback, launched by
+the worker (server/mpi_job.c) and reporting over a unix socket.
+
+What a local job promises holds: the run repeats bit for bit, equals
+traind-rank's own run of the same job (the allreduce pinned to basic linear,
+whose order of additions the in-process shards of --local use), and a
+cancel, a SIGTERM pause and a kill -9 of one rank each end where an
+uninterrupted run with the same number of ranks ends.
+"""
+import os
+import random
+import signal
+import struct
+import subprocess
+import time
+
+import pytest
+
+from traind_client import TraindError
+
+RANK = os.environ.get(
+    "TRAIND_RANK_BIN",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "traind-rank"))
+# A sanitized traind-rank leaks Open MPI's allocations past MPI_Finalize
+# (test_mpi.py): leak checking is off in these daemons and their ranks.
+ENV = {"ASAN_OPTIONS": "detect_leaks=0"}
+MPI = ["--mpi", "--mpi-rank-bin", RANK]
+
+# Epochs of a few tens of milliseconds over 2 ranks: long enough to stop a
+# job mid-way.
+SPEC = {"name": "mpi-net", "inputs": 8, "loss": "mse", "seed": 2,
+        "layers": [{"type": "dense", "units": 32, "activation": "tanh"},
+                   {"type": "dropout", "rate": 0.1},
+                   {"type": "dense", "units": 1}]}
+JOB = {"epochs": 16, "batch_size": 64, "optimizer": {"type": "adam", "lr": 0.002},
+       "validation_split": 0.1, "seed": 11, "checkpoint_every": 3, "clip_norm": 1.0,
+       "ranks": 2}
+
+
+def data(rows=1536, seed=8):
+    rng = random.Random(seed)
+    x = [[round(rng.uniform(-1, 1), 3) for _ in range(8)] for _ in range(rows)]
+    return x, [[sum(r) / 8] for r in x]
+
+
+@pytest.fixture
+def mpi_daemon(spawn):
+    return spawn(extra=MPI, env=ENV)
+
+
+def start(client, x, y, **over):
+    ds = client.create_dataset("sums", x, targets=y)
+    model = client.create_model(SPEC)
+    job = client.create_job(model["id"], ds["id"], **dict(JOB, **over))
+    return model["id"], job
+
+
+def reference(client, x, y, probe):
+    """An uninterrupted 2-rank run: its predictions and metrics."""
+    model_id, job = start(client, x, y)
+    done = client.wait(job["id"], timeout=120)
+    assert done["state"] == "succeeded", done
+    return client.predict(model_id, probe)["outputs"], client.metrics(job["id"])
+
+
+def losses(metrics):
+    return [(m["epoch"], m["loss"], m["val_loss"]) for m in metrics]
+
+
+def wait_for_epoch(client, job_id, epoch):
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get_job(job_id)
+        if job["epoch"] >= epoch:
+            return job
+        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.01)
+
+
+def descendants(pid):
+    """The processes under pid, by walking /proc's parent links."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+                parent[int(d)] = (int(stat.rsplit(")", 1)[1].split()[1]),
+                                  stat[stat.index("(") + 1:stat.rindex(")")])
+            except OSError:
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for child, (pp, comm) in parent.items():
+            if pp == p:
+                out.append((child, comm))
+                todo.append(child)
+    return out
+
+
+def ranks_of(daemon):
+    return [p for p, comm in descendants(daemon.proc.pid) if comm == "traind-rank"]
+
+
+def wait_no_children(daemon):
+    deadline = time.monotonic() + 20
+    while descendants(daemon.proc.pid):
+        assert time.monotonic() < deadline, descendants(daemon.proc.pid)
+        time.sleep(0.05)
+
+
+def test_ranks_are_refused_without_mpi_and_out_of_range(spawn):
+    plain = spawn().client
+    x, y = data(rows=64)
+    ds = plain.create_dataset("sums", x, targets=y)
+    model = plain.create_model(SPEC)
+    with pytest.raises(TraindError) as e:
+        plain.create_job(model["id"], ds["id"], ranks=2)
+    assert e.value.status == 422 and e.value.field == "ranks", e.value
+    assert "--mpi" in e.value.message
+    one = plain.create_job(model["id"], ds["id"], epochs=1, ranks=1)
+    assert "ranks" not in one["config"] and "mpi" not in one and "warnings" not in one
+    mpi = spawn(extra=MPI, env=ENV).client
+    ds = mpi.create_dataset("sums", x, targets=y)
+    model = mpi.create_model(SPEC)
+    for bad in (0, 257, -1, 1.5, "2", True, None):
+        with pytest.raises(TraindError) as e:
+            mpi.create_job(model["id"], ds["id"], ranks=bad)
+        assert e.value.status == 400 and e.value.field == "ranks", (bad, e.value)
+
+
+def test_small_batches_per_rank_are_warned_about(mpi_daemon):
+    c = mpi_daemon.client
+    x, y = data(rows=64)
+    ds = c.create_dataset("sums", x, targets=y)
+    model = c.create_model(SPEC)
+    small = c.create_job(model["id"], ds["id"], epochs=1, batch_size=16, ranks=2)
+    assert small["mpi"] == {"ranks": 2, "algorithm": 1}
+    assert small["config"]["ranks"] == 2
+    assert len(small["warnings"]) == 1 and "8 rows per rank" in small["warnings"][0]
+    big = c.create_job(model["id"], ds["id"], epochs=1, batch_size=64, ranks=2)
+    assert "warnings" not in big
+    for j in (small, big):
+        assert c.wait(j["id"], timeout=60)["state"] == "succeeded"
+
+
+def write_trds(path, x, y):
+    rows, features = len(x), len(x[0])
+    with open(path, "wb") as f:
+        f.write(b"TRDS" + struct.pack("<IQIIII", 1, rows, features, 1, 0, 0))
+        f.write(struct.pack("<%df" % (rows * features), *[v for r in x for v in r]))
+        f.write(struct.pack("<%df" % rows, *[r[0] for r in y]))
+
+
+def test_a_job_repeats_bit_for_bit_and_equals_traind_ranks_own_run(mpi_daemon, tmp_path):
+    c = mpi_daemon.client
+    x, y = data()
+    probe = x[:16]
+    outputs, metrics = reference(c, x, y, probe)
+    again, metrics2 = reference(c, x, y, probe)
+    assert again == outputs and losses(metrics2) == losses(metrics)
+    assert [m["epoch"] for m in metrics] == list(range(1, JOB["epochs"] + 1))
+    wait_no_children(mpi_daemon)
+    # the same job from files, its 2 ranks threads of one process
+    write_trds(tmp_path / "sums.trds", x, y)
+    spec = "inputs=8;dense:32:tanh;dropout:0.1;dense:1:linear;loss=mse;seed=2"
+    p = subprocess.run(
+        [RANK, "--local", "2", "--spec", spec, "--data", str(tmp_path / "sums.trds"),
+         "--epochs", "16", "--batch-size", "64", "--optimizer", "adam", "--lr", "0.002",
+         "--validation-split", "0.1", "--seed", "11", "--clip-norm", "1"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    assert p.returncode == 0, p.stderr
+    own = []
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if f[0] == "epoch":
+            own.append((int(f[1]), float(f[3]), float(f[7])))
+    # cJSON prints a double with 15 digits when they read back within an ulp
+    api = losses(metrics)
+    assert [e for e, _, _ in own] == [e for e, _, _ in api]
+    for (_, *a), (_, *b) in zip(own, api):
+        for u, v in zip(a, b):
+            assert abs(u - v) <= 2.3e-16 * abs(u), (own, api)
+
+
+def test_cancel_stops_every_rank_after_the_same_batch(mpi_daemon):
+    c = mpi_daemon.client
+    x, y = data()
+    _, job = start(c, x, y, epochs=2000)
+    wait_for_epoch(c, job["id"], 2)
+    assert len(ranks_of(mpi_daemon)) == 2
+    c.cancel_job(job["id"])
+    done = c.wait(job["id"], timeout=60)
+    assert done["state"] == "cancelled" and done["epoch"] < 2000, done
+    wait_no_children(mpi_daemon)
+
+
+def test_sigterm_pauses_and_the_job_resumes_bit_for_bit(spawn, tmp_path):
+    x, y = data()
+    probe = x[:16]
+    db = tmp_path / "pause.sqlite"
+    d = spawn(db=db, extra=MPI, env=ENV)
+    expected, expected_metrics = reference(d.client, x, y, probe)
+    model_id, job = start(d.client, x, y)
+    wait_for_epoch(d.client, job["id"], 4)
+    assert d.stop() == 0  # PAUSE to rank 0, a mid-epoch checkpoint, mpirun gone
+    c = spawn(db=db, extra=MPI, env=ENV).client
+    done = c.wait(job["id"], timeout=120)
+    assert done["state"] == "succeeded" and done["restarts"] == 0, done
+    assert c.predict(model_id, probe)["outputs"] == expected
+    assert losses(c.metrics(job["id"])) == losses(expected_metrics)
+
+
+def test_kill9_of_one_rank_requeues_and_resumes_bit_for_bit(mpi_daemon):
+    c = mpi_daemon.client
+    x, y = data()
+    probe = x[:16]
+    expected, expected_metrics = reference(c, x, y, probe)
+    model_id, job = start(c, x, y)
+    wait_for_epoch(c, job["id"], 4)
+    victims = ranks_of(mpi_daemon)
+    assert len(victims) == 2
+    os.kill(victims[-1], signal.SIGKILL)
+    done = c.wait(job["id"], timeout=120)
+    assert done["state"] == "succeeded" and done["restarts"] == 1, done
+    assert c.predict(model_id, probe)["outputs"] == expected
+    assert losses(c.metrics(job["id"])) == losses(expected_metrics)
+    wait_no_children(mpi_daemon)
