@@ -228,3 +228,33 @@ def test_kill9_of_one_rank_requeues_and_resumes_bit_for_bit(mpi_daemon):
     assert c.predict(model_id, probe)["outputs"] == expected
     assert losses(c.metrics(job["id"])) == losses(expected_metrics)
     wait_no_children(mpi_daemon)
+
+
+def test_a_silent_rank_0_is_killed_by_the_watchdog_and_the_job_resumes(spawn):
+    d = spawn(extra=MPI + ["--mpi-heartbeat-timeout", "2"], env=ENV)
+    c = d.client
+    x, y = data()
+    probe = x[:16]
+    expected, _ = reference(c, x, y, probe)
+    model_id, job = start(c, x, y)
+    wait_for_epoch(c, job["id"], 2)
+    frozen = min(ranks_of(d))  # rank 0 is forked first
+    os.kill(frozen, signal.SIGSTOP)
+    done = c.wait(job["id"], timeout=120)
+    assert done["state"] == "succeeded" and done["restarts"] == 1, done
+    assert c.predict(model_id, probe)["outputs"] == expected
+    assert "silent" in open(d.log_path).read()
+    wait_no_children(d)
+
+
+def test_ranks_that_never_start_fail_the_job_after_the_crash_limit(spawn):
+    """mpirun ending before rank 0 connects counts as a crash; the fourth
+    in a row without a new checkpoint fails the job, as after daemon crashes."""
+    c = spawn(extra=["--mpi", "--mpi-rank-bin", "/bin/false"], env=ENV).client
+    x, y = data(rows=64)
+    ds = c.create_dataset("sums", x, targets=y)
+    model = c.create_model(SPEC)
+    job = c.create_job(model["id"], ds["id"], epochs=2, ranks=2)
+    done = c.wait(job["id"], timeout=120)
+    assert done["state"] == "failed" and done["restarts"] == 4, done
+    assert "mpirun ended before rank 0 connected" in done["error"], done
