@@ -173,7 +173,7 @@ static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
   for (size_t i = 0; i < len; i++) {
     if (s[i] < '0' || s[i] > '9') return -1;
     unsigned d = (unsigned)(s[i] - '0');
-    if (v > (max - d) / 10) return -1;
+    if (d > max || v > (max - d) / 10) return -1; /* d > max: max - d would wrap */
     v = v * 10 + d;
   }
   *out = v;
