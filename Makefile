@@ -129,11 +129,13 @@ server-unit: $(SERVER_TEST_BIN)
 test: deps
 	$(MAKE) unit server-unit e2e test-browser
 
-# Real mpirun runs of traind-rank with 2 and 3 ranks on loopback
-# (tests/e2e/test_mpi.py, which e2e runs too), alone.
-mpi-test: $(TRAIND_RANK)
-	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) PYTHONDONTWRITEBYTECODE=1 \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_mpi.py
+# Real mpirun runs of traind-rank on loopback, from files and launched by the
+# daemon's workers (tests/e2e/test_mpi.py, test_mpi_daemon.py; e2e runs them
+# too), alone.
+mpi-test: $(TRAIND_RANK) $(TRAIND)
+	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) TRAIND_BIN=$(abspath $(TRAIND)) \
+	  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	  tests/e2e/test_mpi.py tests/e2e/test_mpi_daemon.py
 
 # The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
 # a test daemon, never linked, so it is built without sanitizers.
@@ -254,9 +256,11 @@ install:
 	  install -m 755 $(TRAINCTL) $(DESTDIR)$(BINDIR)/trainctl && \
 	  install -m 644 docs/man/trainctl.1 $(DESTDIR)$(MANDIR)/man1/trainctl.1; \
 	fi
+	if [ -x $(TRAIND_RANK) ]; then install -m 755 $(TRAIND_RANK) $(DESTDIR)$(BINDIR)/traind-rank; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
+	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(BINDIR)/traind-rank \
+	  $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
 
 # Fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers, the
 # checkpoint loader and the router, built with clang into build-fuzz/ (the

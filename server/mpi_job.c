@@ -17,9 +17,10 @@
  * of the socket or of mpirun without one, or rank 0 silent for
  * heartbeat_timeout seconds, kills the process group and requeues the job
  * from its last checkpoint (store_job_requeue_crashed counts it as a
- * crash). At the end the group is killed and reaped whatever happened:
- * traind is the subreaper of its descendants (main.c), so ranks orphaned by
- * a dead mpirun come back to it.
+ * crash). At the end mpirun gets time to exit, then SIGTERM, then its
+ * group SIGKILL. Open MPI puts each rank in a group of its own, so ranks
+ * that outlive mpirun are re-parented to traind, the subreaper of its
+ * descendants (main.c): the worker kills and reaps those.
  */
 #define _GNU_SOURCE /* close_range */
 #include "mpi_job.h"
