@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from test_crash import wait_for_epoch
 from traind_client import TraindError
 
 RANK = os.environ.get(
@@ -68,14 +69,24 @@ def losses(metrics):
     return [(m["epoch"], m["loss"], m["val_loss"]) for m in metrics]
 
 
-def wait_for_epoch(client, job_id, epoch):
-    deadline = time.monotonic() + 60
-    while True:
-        job = client.get_job(job_id)
-        if job["epoch"] >= epoch:
-            return job
-        assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
-        time.sleep(0.01)
+class Interrupted:
+    """A reference 2-rank run, then the same job started and left running
+    past epoch `at`, for the caller to interrupt."""
+
+    def __init__(self, client, at):
+        self.client = client
+        x, y = data()
+        self.probe = x[:16]
+        self.outputs, self.metrics = reference(client, x, y, self.probe)
+        self.model_id, self.job = start(client, x, y)
+        wait_for_epoch(client, self.job["id"], at)
+
+    def ends_like_the_reference(self, client=None, restarts=0):
+        c = client or self.client
+        done = c.wait(self.job["id"], timeout=120)
+        assert done["state"] == "succeeded" and done["restarts"] == restarts, done
+        assert c.predict(self.model_id, self.probe)["outputs"] == self.outputs
+        assert losses(c.metrics(self.job["id"])) == losses(self.metrics)
 
 
 def descendants(pid):
@@ -198,51 +209,28 @@ def test_cancel_stops_every_rank_after_the_same_batch(mpi_daemon):
 
 
 def test_sigterm_pauses_and_the_job_resumes_bit_for_bit(spawn, tmp_path):
-    x, y = data()
-    probe = x[:16]
     db = tmp_path / "pause.sqlite"
     d = spawn(db=db, extra=MPI, env=ENV)
-    expected, expected_metrics = reference(d.client, x, y, probe)
-    model_id, job = start(d.client, x, y)
-    wait_for_epoch(d.client, job["id"], 4)
+    run = Interrupted(d.client, 4)
     assert d.stop() == 0  # PAUSE to rank 0, a mid-epoch checkpoint, mpirun gone
-    c = spawn(db=db, extra=MPI, env=ENV).client
-    done = c.wait(job["id"], timeout=120)
-    assert done["state"] == "succeeded" and done["restarts"] == 0, done
-    assert c.predict(model_id, probe)["outputs"] == expected
-    assert losses(c.metrics(job["id"])) == losses(expected_metrics)
+    run.ends_like_the_reference(spawn(db=db, extra=MPI, env=ENV).client)
 
 
 def test_kill9_of_one_rank_requeues_and_resumes_bit_for_bit(mpi_daemon):
-    c = mpi_daemon.client
-    x, y = data()
-    probe = x[:16]
-    expected, expected_metrics = reference(c, x, y, probe)
-    model_id, job = start(c, x, y)
-    wait_for_epoch(c, job["id"], 4)
+    run = Interrupted(mpi_daemon.client, 4)
     victims = ranks_of(mpi_daemon)
     assert len(victims) == 2
     os.kill(victims[-1], signal.SIGKILL)
-    done = c.wait(job["id"], timeout=120)
-    assert done["state"] == "succeeded" and done["restarts"] == 1, done
-    assert c.predict(model_id, probe)["outputs"] == expected
-    assert losses(c.metrics(job["id"])) == losses(expected_metrics)
+    run.ends_like_the_reference(restarts=1)
     wait_no_children(mpi_daemon)
 
 
 def test_a_silent_rank_0_is_killed_by_the_watchdog_and_the_job_resumes(spawn):
     d = spawn(extra=MPI + ["--mpi-heartbeat-timeout", "2"], env=ENV)
-    c = d.client
-    x, y = data()
-    probe = x[:16]
-    expected, _ = reference(c, x, y, probe)
-    model_id, job = start(c, x, y)
-    wait_for_epoch(c, job["id"], 2)
+    run = Interrupted(d.client, 2)
     frozen = min(ranks_of(d))  # rank 0 is forked first
     os.kill(frozen, signal.SIGSTOP)
-    done = c.wait(job["id"], timeout=120)
-    assert done["state"] == "succeeded" and done["restarts"] == 1, done
-    assert c.predict(model_id, probe)["outputs"] == expected
+    run.ends_like_the_reference(restarts=1)
     assert "silent" in open(d.log_path).read()
     wait_no_children(d)
 
