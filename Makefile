@@ -276,7 +276,7 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
   $(FUZZ_BUILD)/web_assets.o $(FUZZ_BUILD)/onnx.pb-c.o
-FUZZ_TARGETS := spec job dataset_json csv checkpoint router table model_file
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router table model_file rank_proto
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
 # enough that a run explores structure rather than bulk.
@@ -288,6 +288,7 @@ FUZZ_MAX_LEN_checkpoint := 8192
 FUZZ_MAX_LEN_router := 1024
 FUZZ_MAX_LEN_table := 4096
 FUZZ_MAX_LEN_model_file := 8192
+FUZZ_MAX_LEN_rank_proto := 4096
 FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
   UBSAN_OPTIONS=print_stacktrace=1
 
