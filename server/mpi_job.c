@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,6 +62,7 @@ typedef struct {
   pid_t pid;        /* mpirun, its process group's id; 0 once reaped */
   int exit_status;  /* mpirun's wait status once reaped */
   char version[64]; /* rank 0's MPI */
+  int final;        /* rank 0 sent its last message */
   char *error;
   size_t error_len;
 } launch;
@@ -178,14 +180,22 @@ static int mpirun_ended(launch *x) {
   return 1;
 }
 
-/* Rank 0's connection, while mpirun lives and within the timeout. */
+/* Rank 0's connection, while mpirun lives and within the timeout; its
+ * reads and writes time out alike, so a rank 0 that hangs mid-message
+ * cannot hold the worker. @return 0, 1 when the job was cancelled or the
+ * daemon stops meanwhile, or -1 */
 static int accept_rank0(launch *x) {
   double deadline = now() + x->l->heartbeat_timeout;
   while (now() < deadline) {
+    if (atomic_load(x->j->cancel) || atomic_load(x->j->stopping)) return 1;
     struct pollfd p = {.fd = x->listen_fd, .events = POLLIN};
     if (poll(&p, 1, POLL_MS) > 0) {
       x->fd = accept4(x->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      return x->fd >= 0 ? 0 : failf(x, "accept: %s", strerror(errno));
+      if (x->fd < 0) return failf(x, "accept: %s", strerror(errno));
+      struct timeval tv = {.tv_sec = x->l->heartbeat_timeout};
+      setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      return 0;
     }
     if (mpirun_ended(x)) return failf(x, "mpirun ended before rank 0 connected");
   }
@@ -282,6 +292,8 @@ static int handle(launch *x, double *beat) {
   uint8_t *payload = NULL;
   int end = RUNNING, rc = rp_recv(x->fd, &h, &payload);
   *beat = now();
+  x->final = rc == RP_OK && (h.type == RP_PAUSED || h.type == RP_STOPPED || h.type == RP_DONE ||
+                             h.type == RP_ERROR);
   if (rc != RP_OK) {
     failf(x, "rank 0's connection ended (%s)", rc == RP_EBAD ? "a malformed message" : "closed");
     free(payload);
@@ -420,12 +432,15 @@ mpi_job_end mpi_job_run(const mpi_launch *l, const mpi_job *j, char *error, size
   int end = MPI_JOB_FAILED;
   if (listen_socket(&x) != 0 || start_mpirun(&x) != 0) goto out;
   end = MPI_JOB_REQUEUED; /* from here on, a failure is the ranks' */
-  if (accept_rank0(&x) != 0 || send_job(&x) != 0) goto out;
+  int rc = accept_rank0(&x);
+  if (rc > 0) /* nothing ran: cancelled, or queued again as it was */
+    end = atomic_load(j->cancel) ? MPI_JOB_CANCELLED : MPI_JOB_UNRECORDED;
+  if (rc != 0 || send_job(&x) != 0) goto out;
   log_write(LOG_INFO, "job %lld: %d ranks on %s (mpirun pid %d, allreduce algorithm %d)",
             (long long)j->job->id, j->cfg->ranks, x.version, (int)x.pid, l->allreduce);
   end = supervise(&x);
 out:
-  reap(&x, end != MPI_JOB_REQUEUED && end != MPI_JOB_UNRECORDED);
+  reap(&x, x.final);
   if (x.fd >= 0) close(x.fd);
   if (x.listen_fd >= 0) close(x.listen_fd);
   if (x.sock[0] != '\0') unlink(x.sock);
@@ -434,9 +449,9 @@ out:
     log_write(LOG_WARN, "job %lld: %s; requeued from its last checkpoint", (long long)j->job->id,
               error);
     store_job row = {0};
-    int rc = store_job_crashed(j->st, j->job->id, error, &row);
-    if (rc != STORE_OK) log_write(LOG_ERROR, "job %lld: cannot requeue it: %s",
-                                  (long long)j->job->id, store_strerror(rc));
+    int src = store_job_crashed(j->st, j->job->id, error, &row);
+    if (src != STORE_OK) log_write(LOG_ERROR, "job %lld: cannot requeue it: %s",
+                                   (long long)j->job->id, store_strerror(src));
     else if (row.state == STORE_JOB_FAILED)
       log_write(LOG_WARN, "job %lld failed: %s", (long long)j->job->id, row.error);
     store_job_clear(&row);

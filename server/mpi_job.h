@@ -51,7 +51,9 @@ typedef enum {
   MPI_JOB_REQUEUED,  /* the ranks died or went silent: queued from its last
                       * checkpoint (recorded) */
   MPI_JOB_FAILED,    /* error says why */
-  MPI_JOB_UNRECORDED /* an epoch waits for disk space still: queued by the caller */
+  MPI_JOB_UNRECORDED /* stopped with an epoch waiting for disk space, or before
+                      * the ranks started: the caller queues it from its last
+                      * checkpoint */
 } mpi_job_end;
 
 /**

@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <mpi.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,7 @@ int rank_serve(const char *path, int *argc, char ***argv) {
   int rank, ranks, status = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  signal(SIGPIPE, SIG_IGN); /* a worker gone is a failed write, not a death */
   serve_ctx c = {.rank = rank, .fd = -1, .last_beat = now()};
   uint8_t *payload = NULL;
   size_t len = 0;

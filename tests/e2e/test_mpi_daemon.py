@@ -249,3 +249,38 @@ def test_ranks_that_never_start_fail_the_job_after_the_crash_limit(spawn):
     done = c.wait(job["id"], timeout=120)
     assert done["state"] == "failed" and done["restarts"] == 4, done
     assert "mpirun ended before rank 0 connected" in done["error"], done
+
+
+def test_a_job_waiting_for_rank_0_stops_at_once(spawn, tmp_path):
+    """Ranks that never connect: a cancel, then a daemon stop, each end the
+    wait within a poll; the stopped job is queued as it was, and a daemon
+    without --mpi fails it saying why."""
+    script = tmp_path / "silent-rank"
+    script.write_text("#!/bin/sh\nexec sleep 60\n")
+    script.chmod(0o755)
+    db = tmp_path / "wait.sqlite"
+    d = spawn(db=db, extra=["--mpi", "--mpi-rank-bin", str(script)], env=ENV)
+    c = d.client
+    x, y = data(rows=64)
+    ds = c.create_dataset("sums", x, targets=y)
+    model = c.create_model(SPEC)
+
+    def running(job):
+        deadline = time.monotonic() + 20
+        while c.get_job(job["id"])["state"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.5)
+
+    job = c.create_job(model["id"], ds["id"], epochs=2, ranks=2)
+    running(job)
+    c.cancel_job(job["id"])
+    assert c.wait(job["id"], timeout=10)["state"] == "cancelled"
+    job = c.create_job(model["id"], ds["id"], epochs=2, ranks=2)
+    running(job)
+    t0 = time.monotonic()
+    assert d.stop() == 0 and time.monotonic() - t0 < 10
+    plain = spawn(db=db).client
+    done = plain.wait(job["id"], timeout=30)
+    assert done["state"] == "failed" and done["restarts"] == 0, done
+    assert "--mpi" in done["error"], done
