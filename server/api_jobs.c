@@ -44,6 +44,7 @@ static int check_ranks(const app *a, const parse_job *job, cJSON *answer, api_er
   if (mpi != NULL) {
     cJSON_AddNumberToObject(mpi, "ranks", job->ranks);
     cJSON_AddNumberToObject(mpi, "algorithm", a->cfg.mpi_allreduce);
+    cJSON_AddStringToObject(mpi, "open_mpi_version", a->cfg.mpi_version);
   }
   int rows = job->config.batch_size / job->ranks;
   if (rows >= RANK_ROWS_WORTH) return 0;

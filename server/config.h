@@ -112,6 +112,8 @@ typedef struct {
                                                    * without a hostfile, else Open MPI's */
   unsigned mpi_allreduce;         /* coll_tuned_allreduce_algorithm, 0..6 */
   unsigned mpi_heartbeat_timeout; /* seconds of silence before a run is killed */
+  char mpi_version[32];           /* not a setting: main fills it from
+                                   * `mpirun --version` when mpi is set */
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

@@ -127,6 +127,23 @@ static int mpi_rank_bin(const char *flag, char *out, size_t size) {
   return 0;
 }
 
+/* Open MPI's version from "mpirun (Open MPI) 4.1.4", before any thread
+ * starts; no mpirun is a startup error with --mpi. */
+static int mpi_version(char *out, size_t size) {
+  char line[256] = "";
+  FILE *p = popen("mpirun --version 2>/dev/null", "r");
+  int ok = p != NULL && fgets(line, sizeof line, p) != NULL;
+  if (p != NULL) ok = pclose(p) == 0 && ok;
+  const char *v = strrchr(line, ' ');
+  if (!ok || strstr(line, "Open MPI") == NULL || v == NULL) {
+    log_write(LOG_ERROR, "--mpi: mpirun --version does not name Open MPI: is openmpi-bin "
+              "installed?");
+    return -1;
+  }
+  snprintf(out, size, "%.*s", (int)strcspn(v + 1, "\n"), v + 1);
+  return 0;
+}
+
 static int serve(app *a) {
   int status = 1;
   uv_loop_t loop;
@@ -153,7 +170,9 @@ static int serve(app *a) {
   mpi_launch mpi = {rank_bin, a->cfg.mpi_hostfile, a->cfg.mpi_interfaces,
                     (int)a->cfg.mpi_allreduce, (int)a->cfg.mpi_heartbeat_timeout};
   if (a->cfg.mpi) {
-    if (mpi_rank_bin(a->cfg.mpi_rank_bin, rank_bin, sizeof rank_bin) < 0) goto out;
+    if (mpi_rank_bin(a->cfg.mpi_rank_bin, rank_bin, sizeof rank_bin) < 0 ||
+        mpi_version(a->cfg.mpi_version, sizeof a->cfg.mpi_version) < 0)
+      goto out;
     jc.mpi = &mpi;
   }
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
