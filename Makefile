@@ -99,9 +99,11 @@ $(TRAIND): $(SERVER_OBJ) $(LIBNN)
 
 $(RANK_OBJ): CFLAGS += $(MPI_CFLAGS)
 
-$(TRAIND_RANK): $(RANK_OBJ) $(LIBNN)
+# The wire format to the daemon's workers (server/rank_proto.c) is shared.
+$(TRAIND_RANK): $(RANK_OBJ) $(BUILD)/server/rank_proto.o $(LIBNN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(LIBNN) $(MPI_LIBS) $(CORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(RANK_OBJ) $(BUILD)/server/rank_proto.o $(LIBNN) $(MPI_LIBS) \
+	  $(CORE_LIBS)
 
 $(TRAINCTL): $(TRAINCTL_OBJ)
 	@mkdir -p $(dir $@)
@@ -130,11 +132,13 @@ server-unit: $(SERVER_TEST_BIN)
 test: deps
 	$(MAKE) unit server-unit e2e test-browser
 
-# Real mpirun runs of traind-rank with 2 and 3 ranks on loopback
-# (tests/e2e/test_mpi.py, which e2e runs too), alone.
-mpi-test: $(TRAIND_RANK)
-	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) PYTHONDONTWRITEBYTECODE=1 \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_mpi.py
+# Real mpirun runs of traind-rank on loopback, from files and launched by the
+# daemon's workers (tests/e2e/test_mpi.py, test_mpi_daemon.py; e2e runs them
+# too), alone.
+mpi-test: $(TRAIND_RANK) $(TRAIND)
+	TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) TRAIND_BIN=$(abspath $(TRAIND)) \
+	  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	  tests/e2e/test_mpi.py tests/e2e/test_mpi_daemon.py
 
 # The disk-full tests' fault injector (tests/fault/enospc.c): preloaded into
 # a test daemon, never linked, so it is built without sanitizers.
@@ -255,9 +259,11 @@ install:
 	  install -m 755 $(TRAINCTL) $(DESTDIR)$(BINDIR)/trainctl && \
 	  install -m 644 docs/man/trainctl.1 $(DESTDIR)$(MANDIR)/man1/trainctl.1; \
 	fi
+	if [ -x $(TRAIND_RANK) ]; then install -m 755 $(TRAIND_RANK) $(DESTDIR)$(BINDIR)/traind-rank; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
+	rm -f $(DESTDIR)$(BINDIR)/traind $(DESTDIR)$(BINDIR)/trainctl $(DESTDIR)$(BINDIR)/traind-rank \
+	  $(DESTDIR)$(MANDIR)/man8/traind.8 $(DESTDIR)$(MANDIR)/man1/trainctl.1
 
 # Fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers, the
 # checkpoint loader and the router, built with clang into build-fuzz/ (the
@@ -273,7 +279,7 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -fno-
 FUZZ_LIB := $(FUZZ_BUILD)/libtraind.a
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(CORE_SRC) $(filter-out server/main.c,$(SERVER_SRC))) \
   $(FUZZ_BUILD)/web_assets.o $(FUZZ_BUILD)/onnx.pb-c.o
-FUZZ_TARGETS := spec job dataset_json csv checkpoint router table model_file
+FUZZ_TARGETS := spec job dataset_json csv checkpoint router table model_file rank_proto
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Longest input per target: room for realistic bodies and checkpoints, small
 # enough that a run explores structure rather than bulk.
@@ -285,6 +291,7 @@ FUZZ_MAX_LEN_checkpoint := 8192
 FUZZ_MAX_LEN_router := 1024
 FUZZ_MAX_LEN_table := 4096
 FUZZ_MAX_LEN_model_file := 8192
+FUZZ_MAX_LEN_rank_proto := 4096
 FUZZ_ENV := OPENBLAS_NUM_THREADS=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
   UBSAN_OPTIONS=print_stacktrace=1
 

@@ -72,6 +72,43 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
   return rc;
 }
 
+/* Rows per rank and batch below which the gradient allreduce outweighs the
+ * compute of a step (docs/performance.md). */
+#define RANK_ROWS_WORTH 32
+
+/* A data-parallel job needs a daemon started with --mpi; a small share of
+ * each batch per rank is allowed but warned about in the answer. */
+static int check_ranks(const app *a, const parse_job *job, cJSON *answer, api_error *err) {
+  if (job->ranks > 1 && !a->cfg.mpi)
+    return api_fail(err, API_UNPROCESSABLE, "ranks",
+                    "ranks %d needs a daemon started with --mpi or --mpi-hostfile", job->ranks);
+  /* the rank protocol carries neither a second dataset nor the best weights yet */
+  if (job->ranks > 1 && job->validation_dataset != 0)
+    return api_fail(err, API_UNPROCESSABLE, "validation_dataset",
+                    "a data-parallel job (ranks %d) validates on validation_split only",
+                    job->ranks);
+  if (job->ranks > 1 && job->config.restore_best)
+    return api_fail(err, API_UNPROCESSABLE, "early_stopping.restore_best",
+                    "a data-parallel job (ranks %d) cannot restore its best weights yet",
+                    job->ranks);
+  if (answer == NULL || job->ranks == 1) return 0;
+  cJSON *mpi = cJSON_AddObjectToObject(answer, "mpi");
+  if (mpi != NULL) {
+    cJSON_AddNumberToObject(mpi, "ranks", job->ranks);
+    cJSON_AddNumberToObject(mpi, "algorithm", a->cfg.mpi_allreduce);
+    cJSON_AddStringToObject(mpi, "open_mpi_version", a->cfg.mpi_version);
+  }
+  int rows = job->config.batch_size / job->ranks;
+  if (rows >= RANK_ROWS_WORTH) return 0;
+  char text[256];
+  snprintf(text, sizeof text, "batch_size %d over %d ranks is %d rows per rank and step: the "
+           "gradient allreduce will likely cost more than it saves (docs/performance.md)",
+           job->config.batch_size, job->ranks, rows);
+  cJSON *w = cJSON_AddArrayToObject(answer, "warnings");
+  if (w != NULL) cJSON_AddItemToArray(w, cJSON_CreateString(text));
+  return 0;
+}
+
 void api_jobs_create(app *a, const http_request *req, http_response *res) {
   cJSON *root = NULL, *normalized = NULL;
   char *config_text = NULL;
@@ -79,7 +116,7 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
   api_error err;
   store_job row = {0};
   if (parse_json_body(req->body, req->body_len, &root, &err) != 0 ||
-      parse_job_config(root, &job, &err) != 0) {
+      parse_job_config(root, &job, &err) != 0 || check_ranks(a, &job, NULL, &err) != 0) {
     http_error(res, &err);
     goto out;
   }
@@ -108,7 +145,9 @@ void api_jobs_create(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   jobs_notify(a->jobs);
-  http_json(res, 202, json_out_job(&row));
+  cJSON *answer = json_out_job(&row);
+  check_ranks(a, &job, answer, &err);
+  http_json(res, 202, answer);
 out:
   store_job_clear(&row);
   free(config_text);

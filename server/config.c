@@ -41,6 +41,13 @@ static int set_memory_budget(config *cfg, const char *value, char *err, size_t e
 static int set_events_keep(config *cfg, const char *value, char *err, size_t err_size);
 static int set_allowed_hosts(config *cfg, const char *value, char *err, size_t err_size);
 static int set_tls_priorities(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi_hostfile(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi_rank_bin(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi_interfaces(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi_allreduce(config *cfg, const char *value, char *err, size_t err_size);
+static int set_mpi_heartbeat_timeout(config *cfg, const char *value, char *err,
+                                     size_t err_size);
 
 /* Every setting, once: its flag, its variable, and how to parse it. A switch
  * takes no value on the command line (its variable holds 0 or 1). */
@@ -73,6 +80,12 @@ static const struct {
     {"--events-keep", "TRAIND_EVENTS_KEEP", set_events_keep, 0},
     {"--allowed-hosts", "TRAIND_ALLOWED_HOSTS", set_allowed_hosts, 0},
     {"--tls-priorities", "TRAIND_TLS_PRIORITIES", set_tls_priorities, 0},
+    {"--mpi", "TRAIND_MPI", set_mpi, 1},
+    {"--mpi-hostfile", "TRAIND_MPI_HOSTFILE", set_mpi_hostfile, 0},
+    {"--mpi-rank-bin", "TRAIND_MPI_RANK_BIN", set_mpi_rank_bin, 0},
+    {"--mpi-interfaces", "TRAIND_MPI_INTERFACES", set_mpi_interfaces, 0},
+    {"--mpi-allreduce", "TRAIND_MPI_ALLREDUCE", set_mpi_allreduce, 0},
+    {"--mpi-heartbeat-timeout", "TRAIND_MPI_HEARTBEAT_TIMEOUT", set_mpi_heartbeat_timeout, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -132,6 +145,20 @@ const char *config_usage(void) {
          "  --tls-priorities P        GnuTLS priority string (TRAIND_TLS_PRIORITIES;\n"
          "                            default " CONFIG_DEFAULT_TLS_PRIORITIES ",\n"
          "                            TLS 1.2 and 1.3)\n"
+         "  --mpi                     allow jobs with \"ranks\" > 1, run data-parallel\n"
+         "                            by mpirun on this machine (TRAIND_MPI=1)\n"
+         "  --mpi-hostfile FILE       mpirun's hostfile for them; implies --mpi\n"
+         "                            (TRAIND_MPI_HOSTFILE)\n"
+         "  --mpi-rank-bin PATH       the rank program (TRAIND_MPI_RANK_BIN; default\n"
+         "                            traind-rank beside traind)\n"
+         "  --mpi-interfaces LIST     TCP interfaces of the ranks, e.g. eth0 or\n"
+         "                            10.0.0.0/24 (TRAIND_MPI_INTERFACES; default lo\n"
+         "                            without a hostfile, else Open MPI's choice)\n"
+         "  --mpi-allreduce K         Open MPI's allreduce algorithm, 0 to 6, pinned so\n"
+         "                            runs repeat bit for bit (TRAIND_MPI_ALLREDUCE;\n"
+         "                            default 1, basic linear)\n"
+         "  --mpi-heartbeat-timeout SECONDS  kill a run whose rank 0 is silent that\n"
+         "                            long (TRAIND_MPI_HEARTBEAT_TIMEOUT; default 60)\n"
          "  --help                    print this help and exit\n"
          "  --version                 print the version and exit\n"
          "\n"
@@ -146,7 +173,7 @@ static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
   for (size_t i = 0; i < len; i++) {
     if (s[i] < '0' || s[i] > '9') return -1;
     unsigned d = (unsigned)(s[i] - '0');
-    if (v > (max - d) / 10) return -1;
+    if (d > max || v > (max - d) / 10) return -1; /* d > max: max - d would wrap */
     v = v * 10 + d;
   }
   *out = v;
@@ -436,6 +463,42 @@ static int set_keepalive(config *cfg, const char *s, char *err, size_t err_size)
   return set_range(&cfg->keepalive, s, 1, CONFIG_MAX_KEEPALIVE, err, err_size);
 }
 
+static int set_mpi(config *cfg, const char *s, char *err, size_t err_size) {
+  unsigned v;
+  if (set_range(&v, s, 0, 1, err, err_size) != 0) return -1;
+  cfg->mpi = (int)v;
+  return 0;
+}
+
+static int set_mpi_hostfile(config *cfg, const char *s, char *err, size_t err_size) {
+  cfg->mpi = 1;
+  return set_path(cfg->mpi_hostfile, s, err, err_size);
+}
+
+static int set_mpi_rank_bin(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_path(cfg->mpi_rank_bin, s, err, err_size);
+}
+
+/* Passed to mpirun as one argument: no spaces, a list Open MPI reads. */
+static int set_mpi_interfaces(config *cfg, const char *s, char *err, size_t err_size) {
+  size_t n = strlen(s);
+  if (n >= sizeof cfg->mpi_interfaces || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                                                   "QRSTUVWXYZ0123456789.,/:_-") != n) {
+    snprintf(err, err_size, "'%s' is not a list of interfaces or subnets", s);
+    return -1;
+  }
+  memcpy(cfg->mpi_interfaces, s, n + 1);
+  return 0;
+}
+
+static int set_mpi_allreduce(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_range(&cfg->mpi_allreduce, s, 0, CONFIG_MAX_MPI_ALLREDUCE, err, err_size);
+}
+
+static int set_mpi_heartbeat_timeout(config *cfg, const char *s, char *err, size_t err_size) {
+  return set_range(&cfg->mpi_heartbeat_timeout, s, 2, 3600, err, err_size);
+}
+
 static void set_defaults(config *cfg) {
   char ignored[ERR_MAX];
   memset(cfg, 0, sizeof *cfg);
@@ -453,6 +516,8 @@ static void set_defaults(config *cfg) {
   cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
   cfg->max_connections_per_ip = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_IP;
   cfg->client_timeout = CONFIG_DEFAULT_CLIENT_TIMEOUT;
+  cfg->mpi_allreduce = 1;
+  cfg->mpi_heartbeat_timeout = CONFIG_DEFAULT_MPI_HEARTBEAT_TIMEOUT;
   set_tls_priorities(cfg, CONFIG_DEFAULT_TLS_PRIORITIES, ignored, sizeof ignored);
 }
 

@@ -8,7 +8,9 @@
  *          [--max-connections N] [--max-connections-per-ip N]
  *          [--client-timeout SECONDS] [--keep-versions N]
  *          [--memory-budget BYTES] [--events-keep N] [--allowed-hosts H1,H2]
- *          [--tls-priorities P] [--help] [--version]
+ *          [--tls-priorities P] [--mpi] [--mpi-hostfile FILE] [--mpi-rank-bin PATH]
+ *          [--mpi-interfaces LIST] [--mpi-allreduce K] [--mpi-heartbeat-timeout SECONDS]
+ *          [--help] [--version]
  *
  * Each flag has an environment variable (TRAIND_LISTEN, TRAIND_DB,
  * TRAIND_WORKERS, TRAIND_THREADS, TRAIND_MAX_BODY, TRAIND_MAX_DATASET_BODY, TRAIND_TOKEN,
@@ -16,7 +18,9 @@
  * TRAIND_INSECURE, TRAIND_MAX_STREAMS, TRAIND_STREAM_KEEPALIVE, TRAIND_TLS_CERT,
  * TRAIND_TLS_KEY, TRAIND_MAX_CONNECTIONS, TRAIND_MAX_CONNECTIONS_PER_IP,
  * TRAIND_CLIENT_TIMEOUT, TRAIND_KEEP_VERSIONS, TRAIND_MEMORY_BUDGET,
- * TRAIND_EVENTS_KEEP, TRAIND_ALLOWED_HOSTS, TRAIND_TLS_PRIORITIES); a flag
+ * TRAIND_EVENTS_KEEP, TRAIND_ALLOWED_HOSTS, TRAIND_TLS_PRIORITIES, TRAIND_MPI,
+ * TRAIND_MPI_HOSTFILE, TRAIND_MPI_RANK_BIN, TRAIND_MPI_INTERFACES,
+ * TRAIND_MPI_ALLREDUCE, TRAIND_MPI_HEARTBEAT_TIMEOUT); a flag
  * beats its variable, a variable beats the default, and an empty variable
  * counts as unset. Values are parsed strictly: a bad one is an error, never a
  * fallback.
@@ -66,6 +70,9 @@
 /* TLS 1.2 and 1.3 only: 1.0 and 1.1 are deprecated (RFC 8996). */
 #define CONFIG_DEFAULT_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define CONFIG_TLS_PRIORITIES_MAX 512
+#define CONFIG_MPI_INTERFACES_MAX 256
+#define CONFIG_MAX_MPI_ALLREDUCE 6u /* Open MPI 4.1's tuned allreduce algorithms */
+#define CONFIG_DEFAULT_MPI_HEARTBEAT_TIMEOUT 60u /* seconds */
 
 typedef struct {
   /* The address to bind: only this one (numeric IPv4 or IPv6, never a name). */
@@ -96,6 +103,17 @@ typedef struct {
   /* Host names answered besides the loopback ones, lower-case, comma-separated;
    * "" : none (http_guard.h) */
   char allowed_hosts[CONFIG_ALLOWED_HOSTS_MAX];
+  /* Data-parallel jobs ("ranks" > 1) on Open MPI (docs/distributed.md):
+   * refused unless mpi is set, which --mpi-hostfile implies too. */
+  int mpi;
+  char mpi_hostfile[CONFIG_PATH_MAX];  /* mpirun --hostfile; "" : this machine */
+  char mpi_rank_bin[CONFIG_PATH_MAX];  /* traind-rank; "" : beside traind */
+  char mpi_interfaces[CONFIG_MPI_INTERFACES_MAX]; /* btl/oob_tcp_if_include; "" : lo
+                                                   * without a hostfile, else Open MPI's */
+  unsigned mpi_allreduce;         /* coll_tuned_allreduce_algorithm, 0..6 */
+  unsigned mpi_heartbeat_timeout; /* seconds of silence before a run is killed */
+  char mpi_version[32];           /* not a setting: main fills it from
+                                   * `mpirun --version` when mpi is set */
 } config;
 
 typedef enum { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION } config_action;

@@ -69,6 +69,8 @@ struct jobs {
   int64_t events_kept; /* jobs_config.events_kept */
   atomic_int training; /* jobs with a trainer now */
   budget memory;       /* the running jobs' share of --memory-budget */
+  mpi_launch mpi;      /* jobs_config.mpi */
+  bool has_mpi;
   int n_workers;
   worker *workers; /* (n_workers,) */
 };
@@ -178,8 +180,9 @@ static int prepare(store *st, const store_job *job, run *r) {
     return -1;
   nn_error ne;
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
-  /* every epoch's metrics row carries its per-layer diagnostics */
-  r->cfg.config.diagnostics = 1;
+  /* every epoch's metrics row carries its per-layer diagnostics (not
+   * gathered across ranks) */
+  r->cfg.config.diagnostics = r->cfg.ranks == 1;
   if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK ||
       (r->cfg.validation_dataset != 0 &&
        nn_trainer_set_validation(r->t, &r->val.d, &ne) != NN_OK))
@@ -350,6 +353,29 @@ static int pause_job(store *st, const store_job *job, run *r) {
   return rc;
 }
 
+static int wait_for_space_cancellable(void *ud, unsigned *delay_ms) {
+  return wait_for_space(ud, delay_ms, true);
+}
+
+/* A data-parallel job: its ranks train it from where r->m and r->t stand
+ * (mpi_job.c); *recorded says whether its end is in the store already. */
+static int train_ranks(worker *w, store *st, const store_job *job, run *r, bool *recorded) {
+  jobs *j = w->owner;
+  uint8_t *start;
+  size_t len;
+  if (!j->has_mpi) return fail(r, "ranks %d needs a daemon started with --mpi", r->cfg.ranks);
+  if (nn_checkpoint_save(r->m, r->resume.state != NULL ? r->t : NULL, &start, &len) != NN_OK)
+    return fail(r, "out of memory for the starting checkpoint");
+  mpi_job mj = {st, job, &r->cfg, &r->data, start, len, j->cache, j->versions_kept,
+                &w->cancel, &j->stopping, wait_for_space_cancellable, w};
+  mpi_job_end end = mpi_job_run(&j->mpi, &mj, r->error, sizeof r->error);
+  free(start);
+  *recorded = end == MPI_JOB_PAUSED || end == MPI_JOB_REQUEUED;
+  r->stopped = end != MPI_JOB_SUCCEEDED && end != MPI_JOB_FAILED;
+  r->uncommitted = end == MPI_JOB_UNRECORDED;
+  return end == MPI_JOB_FAILED ? -1 : 0;
+}
+
 /* Record a job's end, waiting for disk space when the disk is full (the
  * end is owed even to a cancelled job) unless the daemon stops meanwhile. */
 static int finish_job(worker *w, store *st, const store_job *job, store_job_state end,
@@ -381,7 +407,9 @@ static void run_job(worker *w, store *st, const store_job *job) {
     w->share = w->epoch_threads = 1;
     follow_share(w);
   }
-  while (rc == 0 && !nn_trainer_done(r.t)) {
+  bool ranks = rc == 0 && r.cfg.ranks > 1, recorded = false;
+  if (ranks) rc = train_ranks(w, st, job, &r, &recorded);
+  while (!ranks && rc == 0 && !nn_trainer_done(r.t)) {
     nn_epoch_metrics em;
     int nrc = nn_trainer_epoch(r.t, between_batches, w, &em);
     if (nrc == NN_ESTOPPED) {
@@ -405,8 +433,8 @@ static void run_job(worker *w, store *st, const store_job *job) {
     end = atomic_load(&w->cancel) ? STORE_JOB_CANCELLED : STORE_JOB_QUEUED;
   else if (rc == 0)
     end = STORE_JOB_SUCCEEDED;
-  int src = end == STORE_JOB_QUEUED
-                ? pause_job(st, job, &r)
+  int src = recorded                  ? STORE_OK
+            : end == STORE_JOB_QUEUED ? pause_job(st, job, &r)
                 : finish_job(w, st, job, end, end == STORE_JOB_FAILED ? r.error : NULL);
   if (end == STORE_JOB_FAILED)
     log_write(LOG_WARN, "job %lld failed: %s", (long long)job->id, r.error);
@@ -506,6 +534,8 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   j->versions_kept = c->versions_kept;
   j->events_kept = c->events_kept;
   j->events = events;
+  j->has_mpi = c->mpi != NULL;
+  if (j->has_mpi) j->mpi = *c->mpi;
   j->workers = calloc((size_t)workers, sizeof *j->workers);
   if (j->workers == NULL || uv_mutex_init(&j->lock) != 0) goto fail_lock;
   if (uv_cond_init(&j->wake) != 0) goto fail_wake;

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "mpi_job.h"
 #include "predict_cache.h"
 #include "notify.h"
 
@@ -29,6 +30,8 @@ typedef struct {
                         * job's last (store_epoch.versions_kept), >= 1 */
   size_t memory_budget; /* bytes the running jobs may take together (budget.h) */
   int64_t events_kept;  /* newest events kept in the log (store_keep_events) */
+  const mpi_launch *mpi; /* how jobs with "ranks" > 1 run (copied, its strings
+                          * borrowed); NULL: they fail */
 } jobs_config;
 
 /**

@@ -3,7 +3,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "app.h"
@@ -100,6 +104,46 @@ static void raise_open_files(const config *cfg) {
  * jobs posted to, and the store last.
  * @return the exit status: 0 after a clean stop, 1 when startup failed
  */
+/* The rank program of data-parallel jobs: --mpi-rank-bin, else traind-rank
+ * beside this executable. Ranks orphaned by a dead mpirun are re-parented
+ * to the daemon (PR_SET_CHILD_SUBREAPER), whose workers reap them. */
+static int mpi_rank_bin(const char *flag, char *out, size_t size) {
+  char self[CONFIG_PATH_MAX];
+  ssize_t n = flag[0] == '\0' ? readlink("/proc/self/exe", self, sizeof self - 1) : 0;
+  if (n < 0) {
+    log_write(LOG_ERROR, "--mpi: cannot find this executable: %s", strerror(errno));
+    return -1;
+  }
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash != NULL) *slash = '\0';
+  if (flag[0] != '\0') snprintf(out, size, "%s", flag);
+  else snprintf(out, size, "%s/traind-rank", self);
+  if (access(out, X_OK) != 0) {
+    log_write(LOG_ERROR, "--mpi: %s is not an executable: %s", out, strerror(errno));
+    return -1;
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return 0;
+}
+
+/* Open MPI's version from "mpirun (Open MPI) 4.1.4", before any thread
+ * starts; no mpirun is a startup error with --mpi. */
+static int mpi_version(char *out, size_t size) {
+  char line[256] = "";
+  FILE *p = popen("mpirun --version 2>/dev/null", "r");
+  int ok = p != NULL && fgets(line, sizeof line, p) != NULL;
+  if (p != NULL) ok = pclose(p) == 0 && ok;
+  const char *v = strrchr(line, ' ');
+  if (!ok || strstr(line, "Open MPI") == NULL || v == NULL) {
+    log_write(LOG_ERROR, "--mpi: mpirun --version does not name Open MPI: is openmpi-bin "
+              "installed?");
+    return -1;
+  }
+  snprintf(out, size, "%.*s", (int)strcspn(v + 1, "\n"), v + 1);
+  return 0;
+}
+
 static int serve(app *a) {
   int status = 1;
   uv_loop_t loop;
@@ -121,7 +165,16 @@ static int serve(app *a) {
     goto out;
   }
   jobs_config jc = {a->cfg.db_path, (int)a->cfg.workers, (int)a->cfg.threads,
-                    (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept};
+                    (int)a->cfg.versions_kept, a->cfg.memory_budget, a->cfg.events_kept, NULL};
+  char rank_bin[CONFIG_PATH_MAX + 16];
+  mpi_launch mpi = {rank_bin, a->cfg.mpi_hostfile, a->cfg.mpi_interfaces,
+                    (int)a->cfg.mpi_allreduce, (int)a->cfg.mpi_heartbeat_timeout};
+  if (a->cfg.mpi) {
+    if (mpi_rank_bin(a->cfg.mpi_rank_bin, rank_bin, sizeof rank_bin) < 0 ||
+        mpi_version(a->cfg.mpi_version, sizeof a->cfg.mpi_version) < 0)
+      goto out;
+    jc.mpi = &mpi;
+  }
   if (jobs_start(&jc, a->predict_cache, a->events, &a->jobs) < 0)
     goto out;
   if (search_run_start(a->cfg.db_path, a->cfg.memory_budget, a->jobs, a->events,

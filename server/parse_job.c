@@ -12,7 +12,7 @@
 static const char *const job_keys[] = {
     "model", "dataset", "epochs", "batch_size", "optimizer", "lr_schedule", "validation_split",
     "shuffle", "seed", "checkpoint_every", "clip_norm", "early_stopping", "reset",
-    "validation_dataset", "test_dataset", NULL};
+    "validation_dataset", "test_dataset", "ranks", NULL};
 static const char *const stopping_keys[] = {"patience", "min_delta", "restore_best", NULL};
 
 /* Optimizer members, all of them and by type; each list drives parsing,
@@ -172,6 +172,7 @@ int parse_job_config(const cJSON *root, parse_job *job, api_error *err) {
   nn_train_config *c = &job->config;
   nn_train_config_defaults(c);
   job->checkpoint_every = 1;
+  job->ranks = 1;
   int64_t seed = (int64_t)c->seed;
   int rc = parse_json_object(root, NULL, err);
   if (rc == 0) rc = parse_json_known_keys(root, NULL, job_keys, err);
@@ -204,6 +205,9 @@ int parse_job_config(const cJSON *root, parse_job *job, api_error *err) {
   if (rc == 0) rc = parse_early_stopping(root, c, err);
   if (rc == 0) rc = parse_json_bool(root, NULL, "reset", PARSE_OPTIONAL, &job->reset, err);
   if (rc == 0) rc = parse_holdout(root, job, err);
+  if (rc == 0)
+    rc = parse_json_int32(root, NULL, "ranks", PARSE_OPTIONAL, 1, PARSE_MAX_RANKS, &job->ranks,
+                          err);
   if (rc != 0) return rc;
   c->seed = (uint64_t)seed;
   nn_error e = {{0}, {0}};
@@ -271,7 +275,8 @@ cJSON *parse_job_to_json(const parse_job *job) {
            cJSON_AddNumberToObject(stopping, "patience", c->patience) != NULL &&
            parse_json_add_float(stopping, "min_delta", c->min_delta) == 0 &&
            cJSON_AddBoolToObject(stopping, "restore_best", c->restore_best) != NULL &&
-           cJSON_AddBoolToObject(o, "reset", job->reset) != NULL;
+           cJSON_AddBoolToObject(o, "reset", job->reset) != NULL &&
+           (job->ranks == 1 || cJSON_AddNumberToObject(o, "ranks", job->ranks) != NULL);
   if (ok) return o;
   cJSON_Delete(o);
   return NULL;

@@ -16,7 +16,7 @@
  *
  * model and dataset are required; everything else defaults to
  * nn_train_config_defaults, nn_optim_defaults(optimizer.type) and
- * checkpoint_every 1, reset false. Optimizer members by type: sgd lr,
+ * checkpoint_every 1, reset false, ranks 1 (written out only when larger). Optimizer members by type: sgd lr,
  * momentum, nesterov, weight_decay; adam/adamw lr, beta1, beta2, eps,
  * weight_decay; rmsprop lr, alpha, eps, momentum, weight_decay. Schedule
  * members (type required) by type: constant none; step step_size, gamma;
@@ -32,6 +32,8 @@
  * and every epoch is a row of metrics and events on disk (thinned past
  * STORE_METRICS_DENSE, pruned past --events-keep, but written first). */
 #define PARSE_MAX_EPOCHS 1000000
+/* Processes of one data-parallel job ("ranks", docs/distributed.md). */
+#define PARSE_MAX_RANKS 256
 
 typedef struct {
   int64_t model;        /* model id, 1..2^53 - 1 */
@@ -41,6 +43,7 @@ typedef struct {
   int checkpoint_every; /* epochs between checkpoints, >= 1 */
   int64_t validation_dataset; /* dataset id validated on every epoch, or 0 */
   int64_t test_dataset;       /* dataset id evaluated with the final weights, or 0 */
+  int ranks;            /* data-parallel processes, 1..PARSE_MAX_RANKS; 1: in the worker */
 } parse_job;
 
 /**

@@ -404,6 +404,17 @@ int store_job_extend(store *st, int64_t id, int64_t epochs, const char *config, 
 int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpoint,
                     size_t len);
 
+/**
+ * A running job's processes died under it (a data-parallel job's ranks,
+ * mpi_job.h): counted like a crash of the daemon (store_jobs_recover), it is
+ * queued again to resume from its newest checkpoint, or fails with error
+ * once it crashed more than STORE_MAX_RESTARTS times in a row without a new
+ * checkpoint in between. Logs the state event.
+ * @param out receives the job (its state says which); may be NULL
+ * @return STORE_OK, STORE_ENOTFOUND, or STORE_ECONFLICT when it is not running
+ */
+int store_job_crashed(store *st, int64_t id, const char *error, store_job *out);
+
 /* One epoch's metrics row; NAN fields are stored as NULL. */
 typedef struct {
   int64_t epoch; /* 1-based */

@@ -309,6 +309,31 @@ int store_job_pause(store *st, int64_t id, int64_t epoch, const uint8_t *checkpo
   return store__end(st, status);
 }
 
+/* SET expressions all see the row as it was before the update. */
+static const store__sql job_crashed = {
+    Q_JOB_CRASHED,
+    "UPDATE jobs SET restarts = restarts + 1, stalled_restarts = stalled_restarts + 1,"
+    " state = CASE WHEN stalled_restarts >= :max_restarts THEN 'failed' ELSE 'queued' END,"
+    " error = CASE WHEN stalled_restarts >= :max_restarts THEN :error ELSE error END,"
+    " finished_at = CASE WHEN stalled_restarts >= :max_restarts THEN :finished_at"
+    " ELSE finished_at END"
+    " WHERE id = :id AND state = 'running' RETURNING " JOB_COLS};
+
+int store_job_crashed(store *st, int64_t id, const char *error, store_job *out) {
+  char finished[STORE_TIME_LEN], why[512];
+  store__now(finished);
+  snprintf(why, sizeof why, "%s; more than %d times in a row without a new checkpoint in "
+           "between: not restarted again", error, STORE_MAX_RESTARTS);
+  store__query q = store__prepare(st, &job_crashed);
+  store__bind_int64(&q, ":id", id);
+  store__bind_int64(&q, ":max_restarts", STORE_MAX_RESTARTS);
+  store__bind_text(&q, ":error", why);
+  store__bind_text(&q, ":finished_at", finished);
+  int status = write_job(st, &q, out);
+  if (status == STORE_ENOTFOUND) status = store__job_missing_or_conflict(st, id);
+  return status;
+}
+
 /* ---- recovery after a crash ---------------------------------------------------------- */
 
 /* Which running jobs each recovery step takes: the event insert and the

@@ -14,6 +14,9 @@
  *   traind-rank --local R ...   the same run, its R ranks threads of one
  *                               process summing in Open MPI's basic linear
  *                               order (nn_replicas); no MPI at all
+ *   mpirun ... traind-rank --connect SOCKET
+ *                               a daemon's job (serve.c): rank 0 receives it
+ *                               over the unix socket and reports back
  *
  * stdout (rank 0), one line per epoch then one at the end:
  *   epoch E loss L accuracy A val_loss V val_accuracy W lr R samples S
@@ -36,6 +39,7 @@
 #include <time.h>
 
 #include "job.h"
+#include "serve.h"
 
 /* One rank's run: its inputs, and what it leaves. */
 typedef struct {
@@ -57,14 +61,14 @@ typedef struct {
 
 /* ---- the reduces, timed ------------------------------------------------------- */
 
-static int mpi_floats(void *ud, float *buf, size_t n) {
+int rank_mpi_floats(void *ud, float *buf, size_t n) {
   (void)ud;
   assert(n <= INT_MAX); /* n <= NN_MAX_PARAMS */
   return MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
          MPI_SUCCESS;
 }
 
-static int mpi_doubles(void *ud, double *buf, size_t n) {
+int rank_mpi_doubles(void *ud, double *buf, size_t n) {
   (void)ud;
   assert(n <= INT_MAX);
   return MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) !=
@@ -169,7 +173,7 @@ static int read_job(const job_args *a, uint8_t **model, size_t *model_len, uint8
 
 /* Rank 0's buffer to every rank: its length, then the bytes in pieces an
  * int can count. A length of 0 says rank 0 failed. */
-static int bcast_bytes(int rank, uint8_t **buf, size_t *len) {
+int rank_bcast_bytes(int rank, uint8_t **buf, size_t *len) {
   uint64_t n = rank == 0 ? (uint64_t)*len : 0;
   if (MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS || n == 0) return -1;
   if (rank != 0) {
@@ -253,11 +257,12 @@ static int run_mpi(const job_args *a, int *argc, char ***argv) {
   size_t model_len = 0, data_len = 0;
   if (rank == 0 && read_job(a, &model, &model_len, &data, &data_len) != 0)
     model_len = data_len = 0; /* the broadcast lengths tell the others */
-  if (bcast_bytes(rank, &model, &model_len) != 0 || bcast_bytes(rank, &data, &data_len) != 0)
+  if (rank_bcast_bytes(rank, &model, &model_len) != 0 ||
+      rank_bcast_bytes(rank, &data, &data_len) != 0)
     goto out;
   nn_data d;
   rank_run run = {.a = a, .model = model, .model_len = model_len, .d = &d,
-                  .inner = {rank, ranks, mpi_floats, mpi_doubles, NULL},
+                  .inner = {rank, ranks, rank_mpi_floats, rank_mpi_doubles, NULL},
                   .out = rank == 0 ? stdout : NULL};
   run.rc = job_data_decode(data, data_len, &d, &run.err);
   if (run.rc == NN_OK) train_rank(&run);
@@ -290,6 +295,7 @@ out:
 int main(int argc, char **argv) {
   job_args a;
   char msg[256];
+  if (argc == 3 && strcmp(argv[1], "--connect") == 0) return rank_serve(argv[2], &argc, &argv);
   if (job_args_parse(argc - 1, argv + 1, &a, msg, sizeof msg) != 0) {
     fprintf(stderr, "traind-rank: %s\n(see docs/distributed.md)\n", msg);
     return 2;

@@ -16,7 +16,7 @@ static void check_same_job(const parse_job *a, const parse_job *b) {
   const nn_train_config *x = &a->config, *y = &b->config;
   const nn_optim_spec *o = &x->optim, *p = &y->optim;
   FUZZ_CHECK(a->model == b->model && a->dataset == b->dataset && a->reset == b->reset &&
-                 a->checkpoint_every == b->checkpoint_every,
+                 a->checkpoint_every == b->checkpoint_every && a->ranks == b->ranks,
              "job fields differ");
   FUZZ_CHECK(x->epochs == y->epochs && x->batch_size == y->batch_size &&
                  x->shuffle == y->shuffle && x->seed == y->seed && x->patience == y->patience &&

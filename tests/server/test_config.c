@@ -335,3 +335,26 @@ Test(config, allowed_hosts_and_tls_priorities) {
   expect_bad(NO_ENV, ARGS("--allowed-hosts", long_list), "--allowed-hosts");
   expect_bad(NO_ENV, ARGS("--tls-priorities", ""), "--tls-priorities");
 }
+
+Test(config, mpi_settings) {
+  config cfg;
+  cr_assert_eq(parse_env(&cfg, NO_ENV, NO_ARGS), CONFIG_RUN, "%s", err);
+  cr_expect(!cfg.mpi && cfg.mpi_hostfile[0] == '\0' && cfg.mpi_rank_bin[0] == '\0');
+  cr_expect(cfg.mpi_allreduce == 1 && cfg.mpi_heartbeat_timeout == 60);
+  cr_assert_eq(parse_env(&cfg, NO_ENV, ARGS("--mpi")), CONFIG_RUN, "%s", err);
+  cr_expect(cfg.mpi);
+  cr_assert_eq(parse_env(&cfg, ENV("TRAIND_MPI_HOSTFILE=/etc/hosts.mpi"),
+                         ARGS("--mpi-allreduce", "4", "--mpi-interfaces", "eth0,10.0.0.0/24",
+                              "--mpi-rank-bin", "/opt/traind-rank",
+                              "--mpi-heartbeat-timeout", "5")),
+               CONFIG_RUN, "%s", err);
+  cr_expect(cfg.mpi, "a hostfile implies --mpi");
+  cr_expect_str_eq(cfg.mpi_hostfile, "/etc/hosts.mpi");
+  cr_expect_str_eq(cfg.mpi_interfaces, "eth0,10.0.0.0/24");
+  cr_expect_str_eq(cfg.mpi_rank_bin, "/opt/traind-rank");
+  cr_expect(cfg.mpi_allreduce == 4 && cfg.mpi_heartbeat_timeout == 5);
+  expect_bad(NO_ENV, ARGS("--mpi-allreduce", "7"), "--mpi-allreduce");
+  expect_bad(NO_ENV, ARGS("--mpi-heartbeat-timeout", "1"), "--mpi-heartbeat-timeout");
+  expect_bad(NO_ENV, ARGS("--mpi-interfaces", "eth0 --mca x"), "--mpi-interfaces");
+  expect_bad(ENV("TRAIND_MPI=yes"), NO_ARGS, "TRAIND_MPI");
+}

@@ -1394,3 +1394,23 @@ Test(parse_csv, many_rows_grow_the_arrays) {
   parse_dataset_out_free(&d);
   free(text);
 }
+
+/* "ranks" (issue #19): 1 by default and then not printed, so a job without
+ * it reads back as before; larger counts print and round-trip. */
+Test(parse_job, ranks) {
+  parse_job job = accepted(JOB, NULL, "{\"model\":2,\"dataset\":5}").job;
+  cr_assert_eq(job.ranks, 1);
+  job = accepted(JOB, NULL, "{\"model\":2,\"dataset\":5,\"ranks\":256}").job;
+  cr_assert_eq(job.ranks, PARSE_MAX_RANKS);
+  cJSON *j = parse_job_to_json(&job);
+  cr_assert_eq(cJSON_GetObjectItemCaseSensitive(j, "ranks")->valuedouble, 256);
+  cJSON_Delete(j);
+  assert_round_trip(&job);
+  static const refusal rows[] = {
+      {.text = "{\"model\":1,\"dataset\":1,\"ranks\":0}", .field = "ranks"},
+      {.text = "{\"model\":1,\"dataset\":1,\"ranks\":257}", .field = "ranks"},
+      {.text = "{\"model\":1,\"dataset\":1,\"ranks\":2.5}", .field = "ranks"},
+      {.text = "{\"model\":1,\"dataset\":1,\"ranks\":\"2\"}", .field = "ranks"},
+  };
+  refuses(JOB, rows, N_CASES(rows));
+}

@@ -1425,6 +1425,38 @@ Test(store, recovery_forgives_crashes_past_a_new_checkpoint) {
   store_job_clear(&j);
 }
 
+/* A data-parallel job's ranks dying counts as the daemon crashing does:
+ * both add to the same count, a checkpoint in between resets it, and the
+ * fourth in a row fails the job with the reason given. */
+Test(store, crashed_ranks_count_with_daemon_crashes) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  uint8_t ckpt[4] = {1, 2, 3, 4};
+  store_job j;
+  int requeued, failed;
+  cr_assert_eq(store_job_crashed(st, job, "ranks died", NULL), STORE_ECONFLICT); /* queued */
+  claim(st, job);
+  cr_assert_eq(store_job_crashed(st, job, "ranks died", &j), STORE_OK);
+  cr_assert(j.state == STORE_JOB_QUEUED && j.restarts == 1 && j.error == NULL);
+  store_job_clear(&j);
+  claim(st, job);
+  commit_epoch(job, 1, ckpt, sizeof ckpt, NULL); /* progress: the count starts again */
+  cr_assert_eq(store_job_crashed(st, job, "ranks died", NULL), STORE_OK);
+  claim(st, job);
+  cr_assert_eq(store_jobs_recover(st, &requeued, &failed, NULL), STORE_OK); /* the daemon's */
+  cr_assert_eq(requeued, 1);
+  claim(st, job);
+  cr_assert_eq(store_job_crashed(st, job, "ranks died", NULL), STORE_OK);
+  claim(st, job);
+  cr_assert_eq(store_job_crashed(st, job, "rank 0 was silent", &j), STORE_OK);
+  cr_assert_eq(j.state, STORE_JOB_FAILED);
+  cr_assert_eq(j.restarts, 5);
+  cr_assert_not_null(strstr(j.error, "rank 0 was silent; more than 3 times"), "%s", j.error);
+  cr_assert_eq(strlen(j.finished_at), 20);
+  store_job_clear(&j);
+  cr_assert_eq(store_job_crashed(st, 999, "x", NULL), STORE_ENOTFOUND);
+}
+
 Test(store, recovery_honours_cancel_requests) {
   int64_t ds = add_regression(4, 2, 1), model = add_model("m");
   int64_t job = add_job(model, ds);
