@@ -292,3 +292,37 @@ int nn_table_builder_end_row(nn_table_builder *b, nn_error *err) {
   b->next = 0;
   return NN_OK;
 }
+
+int nn_table_builder_number(const nn_table_builder *b, int column, double *v) {
+  if (column < 0 || column >= b->n_cols) return 0;
+  const nn__bcol *c = &b->cols[column];
+  if (c->n != b->rows + 1 || c->kind[b->rows] != K_NUMBER) return 0;
+  *v = c->v[b->rows];
+  return 1;
+}
+
+int nn_table_builder_take_floats(nn_table_builder *b, int column, float **out, nn_error *err) {
+  *out = NULL;
+  if (column < 0 || column >= b->n_cols || b->cols[column].v == NULL)
+    return nn__fail(err, NN_EINVAL, "", "no column %d to take", column);
+  nn__bcol *c = &b->cols[column];
+  if (c->n != b->rows || c->n_kind[K_NUMBER] != b->rows)
+    return nn__fail(err, NN_EINVAL, c->name, "column %s is not numbers only", c->name);
+  /* float r lands in bytes [4r, 4r + 4) of the block, inside double r/2,
+   * which was read before: ascending r converts in place (through memcpy,
+   * which the compiler must take as touching the same bytes) */
+  unsigned char *block = (unsigned char *)c->v;
+  for (size_t r = 0; r < b->rows; r++) {
+    double d;
+    memcpy(&d, block + r * sizeof d, sizeof d);
+    float x = (float)d;
+    memcpy(block + r * sizeof x, &x, sizeof x);
+  }
+  float *shrunk = realloc(block, (b->rows ? b->rows : 1) * sizeof *shrunk);
+  if (shrunk == NULL) shrunk = (float *)(void *)block; /* realloc would not shrink: keep it */
+  c->v = NULL;
+  free(c->kind);
+  c->kind = NULL;
+  *out = shrunk;
+  return NN_OK;
+}

@@ -131,6 +131,12 @@ typedef struct {
   int32_t *labels; /* (rows,), classification: indices in [0, outputs) */
   uint8_t *table;  /* (table_len,) */
   size_t table_len;
+  /* On insert, in place of table: the caller writes the table_len bytes
+   * itself, in pieces through put, straight into the stored blob (inside
+   * the insert's transaction), so no second copy of a large table is held.
+   * Returns 0, or nonzero to abort the insert (STORE_EIO). */
+  int (*write_table)(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx);
+  void *write_table_ud;
 } store_dataset_data;
 
 /**

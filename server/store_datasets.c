@@ -1,6 +1,7 @@
 /* store_datasets.c — datasets in the store: one row each, written once with
  * all its numbers; the arrays are read back by incremental blob I/O. */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +87,13 @@ static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
   int regression = m->task == STORE_TASK_REGRESSION;
   if (m->name == NULL || store_task_name(m->task) == NULL) return STORE_EINVAL;
   if (m->table) /* its cells were checked by nn_table_builder_finish */
-    return d->table == NULL || d->table_len == 0 || m->target == NULL || m->columns == NULL ||
+    return (d->table == NULL) == (d->write_table == NULL) || d->table_len == 0 || m->target == NULL || m->columns == NULL ||
                    m->rows <= 0 || m->features <= 0 || m->outputs <= 0 ||
                    m->rows_without_target < 0 || m->rows_without_target >= m->rows ||
                    d->x != NULL
                ? STORE_EINVAL
                : STORE_OK;
-  if (d->x == NULL || d->table != NULL) return STORE_EINVAL;
+  if (d->x == NULL || d->table != NULL || d->write_table != NULL) return STORE_EINVAL;
   if (array_bytes(m->rows, m->features) == 0 || array_bytes(m->rows, m->outputs) == 0)
     return STORE_EINVAL;
   if (regression ? d->y == NULL || d->labels != NULL || m->classes != NULL
@@ -111,6 +112,35 @@ static const store__sql dataset_insert = {
     " VALUES (:name, :rows, :features, :outputs, :task, :classes, :x, :y, :labels, :created_at,"
     " :kind, :target, :rows_without_target, :columns, :data)"
     " RETURNING " DATASET_COLS};
+
+/* Incremental blob writes at an advancing offset (a blob is < 2^31 bytes). */
+typedef struct {
+  sqlite3_blob *b;
+  size_t at;
+  int status;
+} blob_writer;
+
+static int blob_put(void *ctx, const void *buf, size_t len) {
+  blob_writer *w = ctx;
+  if (w->status == STORE_OK && (len > INT_MAX || w->at > (size_t)INT_MAX - len))
+    w->status = STORE_EINVAL;
+  if (w->status == STORE_OK)
+    w->status = store__status_of(sqlite3_blob_write(w->b, buf, (int)len, (int)w->at));
+  w->at += len;
+  return w->status == STORE_OK ? 0 : -1;
+}
+
+/* The caller's table into the zeroblob of the row just inserted. */
+static int write_table(store *st, int64_t id, const store_dataset_data *data) {
+  blob_writer w = {NULL, 0, STORE_OK};
+  int rc = sqlite3_blob_open(st->db, "main", "datasets", "data", id, 1, &w.b);
+  if (rc != SQLITE_OK) return store__status_of(rc);
+  if (data->write_table(data->write_table_ud, blob_put, &w) != 0 && w.status == STORE_OK)
+    w.status = STORE_EIO;
+  if (w.status == STORE_OK && w.at != data->table_len) w.status = STORE_EIO;
+  rc = sqlite3_blob_close(w.b);
+  return w.status != STORE_OK ? w.status : store__status_of(rc);
+}
 
 int store_dataset_insert(store *st, const store_dataset *meta, const store_dataset_data *data,
                          store_dataset *out) {
@@ -134,7 +164,10 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
     store__bind_text(&q, ":target", meta->target);
     store__bind_int64(&q, ":rows_without_target", meta->rows_without_target);
     store__bind_text(&q, ":columns", meta->columns);
-    store__bind_blob(&q, ":data", data->table, data->table_len);
+    if (data->write_table != NULL) /* written after the row, in its transaction */
+      store__bind_zeroblob(&q, ":data", data->table_len);
+    else
+      store__bind_blob(&q, ":data", data->table, data->table_len);
   }
   /* Blobs are bound in place: a 256 MiB dataset is not copied again. */
   if (data->x != NULL) store__bind_blob(&q, ":x", data->x, array_bytes(meta->rows, meta->features));
@@ -145,9 +178,18 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
     store__done(&q);
     return q.status;
   }
-  store__write_lock(st);
-  status = store__run_one(&q, read_dataset, clear_dataset, row);
-  store__write_unlock(st);
+  if (data->write_table == NULL) {
+    store__write_lock(st);
+    status = store__run_one(&q, read_dataset, clear_dataset, row);
+    store__write_unlock(st);
+  } else if ((status = store__begin(st, Q_BEGIN_WRITE)) != STORE_OK) {
+    store__done(&q);
+  } else {
+    status = store__run_one(&q, read_dataset, clear_dataset, row);
+    if (status == STORE_OK) status = write_table(st, row->id, data);
+    status = store__end(st, status);
+    if (status != STORE_OK) store_dataset_clear(row);
+  }
   if (out == NULL && status == STORE_OK) store_dataset_clear(&tmp);
   return status;
 }
