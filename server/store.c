@@ -317,41 +317,21 @@ static const char *const migrations[] = {
     "ALTER TABLE datasets_new RENAME TO datasets;"
     "ALTER TABLE model_versions ADD COLUMN encoding BLOB;",
 
-    /* 11: a table's data becomes the last column. An INSERT binds it as a
-     * zeroblob and the table is then written into it by incremental blob
-     * I/O, piece by piece (store_dataset_insert): SQLite leaves a trailing
-     * zeroblob out of the record it builds, while one in any other column
-     * is expanded in memory, twice (the value and the record), which cost
-     * a large upload twice its table in RSS. Same columns and checks. */
-    "CREATE TABLE datasets_new ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL,"
-    "  kind TEXT NOT NULL DEFAULT 'numeric' CHECK (kind IN ('numeric', 'table')),"
-    "  rows INTEGER NOT NULL CHECK (rows > 0),"
-    "  features INTEGER NOT NULL CHECK (features > 0),"
-    "  outputs INTEGER NOT NULL CHECK (outputs > 0),"
-    "  task TEXT NOT NULL CHECK (task IN ('regression', 'classification')),"
-    "  classes TEXT,"
-    "  x BLOB CHECK (x IS NULL OR length(x) = rows * features * 4),"
-    "  y BLOB CHECK (y IS NULL OR length(y) = rows * outputs * 4),"
-    "  labels BLOB CHECK (labels IS NULL OR length(labels) = rows * 4),"
-    "  target TEXT,"
-    "  rows_without_target INTEGER,"
-    "  columns TEXT,"
-    "  created_at TEXT NOT NULL,"
-    "  data BLOB,"
-    "  CHECK ((kind = 'numeric') = (x IS NOT NULL)),"
-    "  CHECK ((kind = 'table') = (data IS NOT NULL AND target IS NOT NULL"
-    "    AND rows_without_target IS NOT NULL AND columns IS NOT NULL)),"
-    "  CHECK (kind = 'table' OR (task = 'regression') = (y IS NOT NULL)),"
-    "  CHECK (kind = 'table' OR (task = 'classification') = (labels IS NOT NULL))"
+    /* 11: a table's stored form in pieces of at most 1 MiB, in order
+     * (store_dataset_insert): SQLite builds a record holding all of a
+     * value's bytes, so one blob of the whole table cost a large upload its
+     * table twice more in memory (the buffer and the record; as a zeroblob
+     * written in place, its expansion and the record). A table's data
+     * column now holds an empty blob; the tables stored before move here. */
+    "CREATE TABLE dataset_pieces ("
+    "  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+    "  piece INTEGER NOT NULL CHECK (piece >= 0),"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE (dataset_id, piece)"
     ");"
-    "INSERT INTO datasets_new (id, name, kind, rows, features, outputs, task, classes, x, y,"
-    "  labels, target, rows_without_target, columns, created_at, data)"
-    "  SELECT id, name, kind, rows, features, outputs, task, classes, x, y, labels, target,"
-    "  rows_without_target, columns, created_at, data FROM datasets;"
-    "DROP TABLE datasets;"
-    "ALTER TABLE datasets_new RENAME TO datasets;",
+    "INSERT INTO dataset_pieces (dataset_id, piece, bytes)"
+    "  SELECT id, 0, data FROM datasets WHERE kind = 'table';"
+    "UPDATE datasets SET data = x'' WHERE kind = 'table';",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -535,10 +515,6 @@ void store__bind_text(store__query *q, const char *name, const char *t) {
 void store__bind_blob(store__query *q, const char *name, const void *b, size_t n) {
   if (q->status == STORE_OK)
     bound(q, sqlite3_bind_blob64(q->s, param(q, name), b, n, SQLITE_STATIC));
-}
-
-void store__bind_zeroblob(store__query *q, const char *name, size_t n) {
-  if (q->status == STORE_OK) bound(q, sqlite3_bind_zeroblob64(q->s, param(q, name), n));
 }
 
 /* ---- running statements ------------------------------------------------------- */

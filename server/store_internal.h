@@ -40,6 +40,9 @@ enum store__slot {
   Q_DATASET_LIST,
   Q_DATASET_IN_USE,
   Q_DATASET_DELETE,
+  Q_DATASET_PIECE_INSERT,
+  Q_DATASET_PIECES_SIZE,
+  Q_DATASET_PIECES,
   /* store_models.c */
   Q_MODEL_INSERT,
   Q_MODEL_GET,
@@ -193,8 +196,6 @@ void store__bind_double(store__query *q, const char *name, double v);
 /* t, or NULL for a NULL t. */
 void store__bind_text(store__query *q, const char *name, const char *t);
 void store__bind_blob(store__query *q, const char *name, const void *b, size_t n);
-/* A blob of n zero bytes, to be written by incremental blob I/O. */
-void store__bind_zeroblob(store__query *q, const char *name, size_t n);
 
 /* A column as a double; NAN for NULL. */
 double store__column_double(sqlite3_stmt *s, int col);

@@ -122,8 +122,8 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
- * searches (9), typed tables (10). */
-#define STORE_SCHEMA_VERSION 10
+ * searches (9), typed tables (10), tables in pieces (11). */
+#define STORE_SCHEMA_VERSION 11
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1770,6 +1770,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " ALTER TABLE jobs DROP COLUMN memory;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1802,6 +1803,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           "   WHERE name = 'm';"
           " ALTER TABLE metrics DROP COLUMN threads; ALTER TABLE jobs DROP COLUMN memory;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1897,6 +1899,7 @@ Test(store, upgrading_adds_the_evaluations_table) {
   raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
           " ALTER TABLE model_versions DROP COLUMN encoding;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 6");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
