@@ -30,6 +30,7 @@ struct parse_csv {
   int quoted;         /* the current cell opened with a quote */
   int col;            /* column of the current cell */
   size_t cell_len;
+  unsigned char high;  /* the cell's bytes or'ed: bit 7 clear, it is ASCII */
   char cell[PARSE_CSV_MAX_CELL + 1];
   size_t rows;        /* complete data rows */
   size_t cap;         /* rows the arrays below can hold */
@@ -234,7 +235,8 @@ static void numbers_end(parse_csv *p) {
 /* A cell of a data row into the typed table, and whether the body can still
  * end as numbers (what numeric_cell would say, from the table's reading). */
 static int typed_cell(parse_csv *p, api_error *err) {
-  if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
+  if ((p->high & 0x80) && utf8_check(p->cell, p->cell_len, NULL) != 0)
+    return fail_at(p, 1, err, "is not UTF-8");
   int rc = parse_table_cell(p->typed, p->col, p->cell, p->cell_len, NULL, err);
   if (rc == -API_INVALID_ARGUMENT) { /* named here: formatted only on a refusal */
     char message[sizeof err->message], field[PARSE_PATH_MAX];
@@ -282,6 +284,7 @@ static int end_cell(parse_csv *p, api_error *err) {
     rc = data_cell(p, err);
   }
   p->cell_len = 0;
+  p->high = 0;
   p->quoted = 0;
   return rc;
 }
@@ -313,6 +316,7 @@ static int append(parse_csv *p, char c, api_error *err) {
     return fail_at(p, 1, err, what);
   }
   p->cell[p->cell_len++] = c;
+  p->high |= (unsigned char)c;
   return 0;
 }
 
@@ -421,9 +425,12 @@ static int sniff(parse_csv *p, char c, api_error *err) {
 static size_t plain_run(parse_csv *p, const char *s, size_t n) {
   size_t k = 0, room = PARSE_CSV_MAX_CELL - p->cell_len;
   const char d = p->delim;
+  unsigned char high = 0;
   if (n > room) n = room;
-  while (k < n && s[k] != d && s[k] != '"' && s[k] != '\n' && s[k] != '\r' && s[k] != '\0') k++;
+  while (k < n && s[k] != d && s[k] != '"' && s[k] != '\n' && s[k] != '\r' && s[k] != '\0')
+    high |= (unsigned char)s[k++];
   if (k == 0) return 0;
+  p->high |= high;
   memcpy(p->cell + p->cell_len, s, k);
   p->cell_len += k;
   p->state = CELL_PLAIN;
