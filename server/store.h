@@ -141,7 +141,9 @@ typedef struct {
 
 /**
  * Insert a dataset with all its numbers in one statement. The blobs are
- * written straight from the caller's buffers (no copy is made).
+ * written straight from the caller's buffers (no copy is made). A table's
+ * stored form goes into dataset_pieces, 1 MiB a row, in the transaction
+ * of the dataset's row: from data->table, or as data->write_table gives it.
  * @param meta name, rows, features, outputs, task, classes (id, created_at ignored)
  * @param data borrowed; sizes follow meta's shape
  * @param out  receives the stored row (id, created_at set); may be NULL
