@@ -30,13 +30,11 @@ import http.client
 import os
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIND = os.environ.get("TRAIND_BIN", os.path.join(ROOT, "build", "traind"))
+from bench_http import start_daemon  # build/traind or $TRAIND_BIN on a free port
 
 CITIES = ["Lisbon", "Oslo", "Quito", "Hanoi", "Lagos", "Perth", "Lima", "Riga", "Cusco",
           "Dakar", "Turin", "Kyoto", "Porto", "Bergen", "Malmo", "Ghent"]
@@ -82,17 +80,6 @@ def peak_rss(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def start_daemon(db, log):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.Popen([TRAIND, "--listen", "127.0.0.1:0", "--db", db, "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=log, env=env)
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise RuntimeError(f"traind did not start: {line!r}")
-    return proc, line.split()[-1]
 
 
 def upload(address, path, name):

@@ -49,6 +49,10 @@ struct parse_csv {
    * the table's columns as floats (parse_table_take_numbers). */
   parse_table *typed;
   int numeric_dead;        /* a cell was no number: the body ends as a table */
+  int table_lost;          /* the header was more than a table takes (columns,
+                              name length): numbers or nothing, and the first
+                              cell that is no number fails with table_error */
+  api_error table_error;
   int over_cap;            /* the target passed PARSE_MAX_CLASSES: fatal either way */
   char delim;              /* the cell separator; 0 while sniffed */
   char *head;              /* the header line held back to sniff it */
@@ -180,7 +184,16 @@ static int header_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
     return fail_at(p, 0, err, what);
   }
-  return p->typed != NULL ? parse_table_column(p->typed, name, len, "header", err) : 0;
+  if (p->typed == NULL) return 0;
+  int rc = parse_table_column(p->typed, name, len, "header", err);
+  if (rc == -API_INVALID_ARGUMENT && !p->numeric_dead) { /* numbers may still do */
+    p->table_error = *err;
+    p->table_lost = 1;
+    parse_table_free(p->typed);
+    p->typed = NULL;
+    return 0;
+  }
+  return rc;
 }
 
 /* The cell of the one target column: interned until the end decides between
@@ -268,7 +281,10 @@ static int typed_cell(parse_csv *p, api_error *err) {
 static int data_cell(parse_csv *p, api_error *err) {
   if (p->typed != NULL) return typed_cell(p, err);
   int rc = p->col == 0 ? reserve_row(p, err) : 0;
-  return rc == 0 ? numeric_cell(p, err) : rc;
+  if (rc == 0) rc = numeric_cell(p, err);
+  if (rc == -API_INVALID_ARGUMENT && p->table_lost && !p->over_cap)
+    *err = p->table_error; /* a table would have been refused at its header */
+  return rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {

@@ -76,37 +76,32 @@ def table_bytes(answer):
     return total
 
 
+def upload(daemon, query, body):
+    """POST a CSV body: the answer and how much the daemon's peak RSS grew."""
+    before = peak_rss(daemon.proc.pid)
+    status, answer = post_csv(daemon.url, query, body)
+    grown = peak_rss(daemon.proc.pid) - before
+    assert status == 201, answer
+    print(f"\n{query}: a {len(body) / 1e6:.1f} MB body, {answer['rows']} rows; peak RSS "
+          f"{before / 1e6:.1f} MB grew {grown / 1e6:.1f} MB = {grown / len(body):.2f}x the body")
+    return answer, grown
+
+
 def test_a_typed_upload_peaks_within_1_5x_its_table(daemon):
     body, rows = mixed_csv(BODY_MB << 20)
-    pid = daemon.proc.pid
-    before = peak_rss(pid)
-    status, answer = post_csv(daemon.url, "name=mixed&target=species", body)
-    after = peak_rss(pid)
-    assert status == 201, answer
+    answer, grown = upload(daemon, "name=mixed&target=species", body)
     assert answer["rows"] == rows and len(answer["columns"]) == 10, answer
     stored = table_bytes(answer)
-    growth = after - before
-    print(f"\ntyped CSV of {len(body) / 1e6:.1f} MB ({rows} rows, typed columns "
-          f"{stored / 1e6:.1f} MB): peak RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB, grew "
-          f"{growth / 1e6:.1f} MB = {growth / stored:.2f}x the table, {growth / len(body):.2f}x "
-          "the body")
-    assert sanitized(pid) or growth < TABLE_BOUND * stored, \
-        f"peak RSS grew {growth} bytes for a table of {stored}"
+    print(f"typed columns {stored / 1e6:.1f} MB: grew {grown / stored:.2f}x the table")
+    assert sanitized(daemon.proc.pid) or grown < TABLE_BOUND * stored, \
+        f"peak RSS grew {grown} bytes for a table of {stored}"
 
 
 def test_a_numeric_upload_peaks_within_2_5x_its_floats(daemon):
     body, rows = numeric_csv(BODY_MB << 20)
-    pid = daemon.proc.pid
-    before = peak_rss(pid)
-    status, answer = post_csv(daemon.url, "name=numbers&target=y", body)
-    after = peak_rss(pid)
-    assert status == 201, answer
+    answer, grown = upload(daemon, "name=numbers&target=y", body)
     assert answer["rows"] == rows and answer["features"] == 9 and "columns" not in answer, answer
     stored = rows * 10 * 4
-    growth = after - before
-    print(f"\nnumeric CSV of {len(body) / 1e6:.1f} MB ({rows} rows, {stored / 1e6:.1f} MB of "
-          f"floats): peak RSS {before / 1e6:.1f} -> {after / 1e6:.1f} MB, grew "
-          f"{growth / 1e6:.1f} MB = {growth / stored:.2f}x the floats, {growth / len(body):.2f}x "
-          "the body")
-    assert sanitized(pid) or growth < NUMERIC_BOUND * stored, \
-        f"peak RSS grew {growth} bytes for {stored} bytes of floats"
+    print(f"{stored / 1e6:.1f} MB of floats: grew {grown / stored:.2f}x the floats")
+    assert sanitized(daemon.proc.pid) or grown < NUMERIC_BOUND * stored, \
+        f"peak RSS grew {grown} bytes for {stored} bytes of floats"
