@@ -7,6 +7,9 @@
 
 #include "table_internal.h"
 
+/* Recent texts remembered per column (a power of two). */
+#define NN__RECENT 32
+
 /* What a stored cell was read as. After the finish, kind != K_MISSING is
  * the missing mask's 0. */
 enum { K_NUMBER, K_MISSING, K_TEXT, K_DATE, K_DATETIME, K_KINDS };
@@ -22,6 +25,7 @@ typedef struct {
   size_t n_kind[K_KINDS];
   int non_integral;    /* a number had a point or exponent, or exceeded 2^53 */
   nn__dict dict;       /* the text cells */
+  int32_t recent[NN__RECENT]; /* 1 + the code of a recent text, by recent_slot */
 } nn__bcol;
 
 struct nn_table_builder {
