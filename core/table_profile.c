@@ -27,11 +27,15 @@ static uint64_t sort_key(double v) {
   return k >> 63 ? ~k : k | (uint64_t)1 << 63;
 }
 
-static double key_value(uint64_t k) {
-  double v;
-  k = k >> 63 ? k & ~((uint64_t)1 << 63) : ~k;
-  memcpy(&v, &k, sizeof v);
-  return v;
+/* The keys back to their values, in place: the sorted numbers. */
+static double *key_values(uint64_t *keys, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k = keys[i] >> 63 ? keys[i] & ~((uint64_t)1 << 63) : ~keys[i];
+    double v;
+    memcpy(&v, &k, sizeof v);
+    memcpy(&keys[i], &v, sizeof v);
+  }
+  return (double *)(void *)keys;
 }
 
 /* Sort n keys ascending: least significant digit first, RADIX_BITS a pass,
@@ -106,9 +110,9 @@ int nn_table_profile(const nn_table *t, int column, nn_column_profile *out) {
     if (v > hi) hi = v;
   }
   if (n > 0) {
-    const uint64_t *sorted = radix_sort(keys, keys + present, n);
-    out->distinct = 1; /* compared as numbers: -0 and 0 are one value, and adjacent */
-    for (size_t i = 1; i < n; i++) out->distinct += key_value(sorted[i]) != key_value(sorted[i - 1]);
+    const double *sorted = key_values(radix_sort(keys, keys + present, n), n);
+    out->distinct = 1; /* -0 and 0 are one value, and adjacent */
+    for (size_t i = 1; i < n; i++) out->distinct += sorted[i] != sorted[i - 1];
     out->min = lo;
     out->max = hi;
     out->mean = mean;
