@@ -20,6 +20,7 @@ import random
 import urllib.parse
 
 from test_dataset_stream import peak_rss
+from test_disk_full import check_full, full  # noqa: F401 (a fixture)
 from test_load import sanitized
 
 BODY_MB = 20
@@ -105,3 +106,19 @@ def test_a_numeric_upload_peaks_within_2_5x_its_floats(daemon):
     print(f"{stored / 1e6:.1f} MB of floats: grew {grown / stored:.2f}x the floats")
     assert sanitized(daemon.proc.pid) or grown < NUMERIC_BOUND * stored, \
         f"peak RSS grew {grown} bytes for {stored} bytes of floats"
+
+
+def test_a_table_on_a_full_disk_answers_507_and_leaves_nothing(full):
+    """A table of several 1 MiB pieces: the disk fills while they are
+    written; nothing of it stays, and the same upload succeeds once space
+    returns."""
+    d, disk = full()
+    body, rows = mixed_csv(3 << 20)
+    disk.fill()
+    check_full(d.client.request("POST", "/v1/datasets?name=mixed&target=species", body,
+                                "text/csv"))
+    disk.free()
+    assert d.client.list_datasets() == []
+    answer, _ = upload(d, "name=mixed&target=species", body)
+    assert answer["rows"] == rows
+    assert [x["name"] for x in d.client.list_datasets()] == ["mixed"]
