@@ -88,7 +88,8 @@ static double datetime_part(double seconds, int p) {
   double day = floor(seconds / 86400.0);
   int64_t days = (int64_t)day, y;
   int m, d;
-  if (p == 2) return (double)(((days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday: 3, Monday 0 */
+  /* 1970-01-01 was a Thursday: 3, Monday 0 */
+  if (p == 2) return (double)(((days % 7) + 7 + 3) % 7);
   if (p == 4) return floor((seconds - day * 86400.0) / 3600.0);
   nn__civil_from_days(days, &y, &m, &d);
   return p == 0 ? (double)y : p == 1 ? m : (double)(days - nn__days_from_civil(y, 1, 1) + 1);

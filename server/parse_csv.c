@@ -462,7 +462,8 @@ static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
         continue;
       }
       rc = end_bom(p, err);
-    } else if (p->delim != 0 && !p->after_cr && (p->state == CELL_START || p->state == CELL_PLAIN)) {
+    } else if (p->delim != 0 && !p->after_cr &&
+               (p->state == CELL_START || p->state == CELL_PLAIN)) {
       i += plain_run(p, data + i, len - i);
       if (i == len) break;
     }

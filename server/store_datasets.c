@@ -1,5 +1,7 @@
 /* store_datasets.c — datasets in the store: one row each, written once with
- * all its numbers; the arrays are read back by incremental blob I/O. */
+ * all its numbers (a typed table's stored form in 1 MiB rows of
+ * dataset_pieces beside it); the arrays are read back by incremental blob
+ * I/O, a table's pieces whole. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -86,8 +88,9 @@ static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
   int regression = m->task == STORE_TASK_REGRESSION;
   if (m->name == NULL || store_task_name(m->task) == NULL) return STORE_EINVAL;
   if (m->table) /* its cells were checked by nn_table_builder_finish */
-    return (d->table == NULL) == (d->write_table == NULL) || d->table_len == 0 || m->target == NULL || m->columns == NULL ||
-                   m->rows <= 0 || m->features <= 0 || m->outputs <= 0 ||
+    return (d->table == NULL) == (d->write_table == NULL) || d->table_len == 0 ||
+                   m->target == NULL || m->columns == NULL || m->rows <= 0 || m->features <= 0 ||
+                   m->outputs <= 0 ||
                    m->rows_without_target < 0 || m->rows_without_target >= m->rows ||
                    d->x != NULL
                ? STORE_EINVAL
