@@ -231,14 +231,14 @@ $(BUILD)/bench/bench_data: $(BUILD)/bench/bench_data.o $(BENCH_WORKLOAD)
 # the daemon (needs wrk), `bench-peers` installs every peer and runs both.
 # Each writes bench/RESULTS.md.
 bench: deps
-	bench/run.sh -b $(BUILD) train
+	bench/run.sh -b $(BUILD) train ingest
 
 bench-http: deps
 	bench/run.sh -b $(BUILD) http
 
 bench-peers:
 	@scripts/deps.sh bench
-	bench/run.sh -b $(BUILD) train http
+	bench/run.sh -b $(BUILD) train ingest http
 
 -include $(BENCH_OBJ:.o=.d)
 

@@ -18,6 +18,7 @@ its rows "not run"):
     sklearn-{1,2}.txt  scikit-learn over 1 and 2 OpenBLAS threads
     fann.txt           FANN, each algorithm and the fastest
     http.txt           bench_http.py: predict, memory, daemon overhead
+    ingest.txt         bench_ingest.py: typed CSV upload against pandas.read_csv
     failed.txt, skipped.txt  pieces that failed, peers not installed
 
 Prints one table: a row per target of the performance issue, with our
@@ -275,6 +276,33 @@ class Report:
             t.add(target, f"{num(stored[0])} B", f"the row as float32 {num(stored[1])} B",
                   ratio_text(stored[0] / stored[1]), "reported", "—")
 
+    def ingest_rows(self):
+        """Typed ingest of a mixed CSV end to end against pandas.read_csv of
+        the same file, and the daemon's peak RSS against the stored table."""
+        t = self.table
+        facts = {f[1]: f[2:] for f in read_lines(self.res, "ingest") if f[0] == "ingest"}
+        target = "Typed CSV ingest, end to end (HTTP body, parse, durable store)"
+        if "traind" not in facts or "pandas" not in facts or "file" not in facts:
+            t.not_run(target, "≥ 1× pandas.read_csv")
+            t.not_run("Memory: peak RSS during a typed ingest", "grown ≤ 1.5× the typed columns")
+            return
+        size, rows, columns = (int(x) for x in facts["file"])
+        ours, pandas = float(facts["traind"][1]), float(facts["pandas"][1])
+        ratio = ours / pandas
+        t.add(f"{target}: {size / 1e6:.0f} MB mixed CSV, {num(rows)} rows × {columns} columns",
+              f"{ours:.1f} MB/s ({float(facts['traind'][0]):.2f} s)",
+              f"pandas {facts['pandas'][2]} read_csv (parse only, in memory) {pandas:.1f} MB/s "
+              f"({float(facts['pandas'][0]):.2f} s)", ratio_text(ratio),
+              "≥ 1× pandas.read_csv", met(ratio, 1.0))
+        before, after, stored = (int(x) for x in facts["rss"])
+        peak, growth = after / stored, (after - before) / stored
+        t.add("Memory: peak RSS during that typed ingest",
+              f"peak {after / 2**20:.0f} MiB (grew {(after - before) / 2**20:.0f} MiB)",
+              f"the typed columns as stored {stored / 2**20:.0f} MiB; before the upload "
+              f"{before / 2**20:.0f} MiB", f"{ratio_text(growth)} grown ({ratio_text(peak)} "
+              "the whole peak)", "grown ≤ 1.5× the typed columns",
+              "yes" if growth <= 1.5 else "**no**")
+
     def build(self):
         peers1, peers2 = PEERS_1, PEERS_2
         self.training_row(self.core1, "a", "sgd", 1, peers1, "fann")
@@ -293,6 +321,7 @@ class Report:
                 self.training_row(self.detected, config, "sgd", 1, peers1, 1.1, suffix)
             self.gflops_row(self.facts_detected, "sgd", 0.9, suffix)
         self.daemon_rows()
+        self.ingest_rows()
         for config in ("a", "b", "c", "d"):
             self.training_row(self.core1, config, "adam", 1, peers1, 0)
         for config in ("c", "d"):

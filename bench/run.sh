@@ -4,7 +4,8 @@
 #   bench/run.sh [-b BUILD_DIR] PART...
 #
 # PART is `train` (our core and every training peer that is installed, at 1
-# and 2 threads) or `http` (the daemon: predict, memory, overhead; needs wrk).
+# and 2 threads), `ingest` (typed CSV upload through the daemon against
+# pandas.read_csv) or `http` (the daemon: predict, memory, overhead; needs wrk).
 # Each run of a program writes its raw lines to BUILD_DIR/bench/results/
 # NAME.txt; the directory is emptied first, so the report holds one run's
 # figures only. bench/report.py then makes RESULTS.md from whichever files
@@ -13,7 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 usage() {
-  echo "usage: bench/run.sh [-b BUILD_DIR] train|http..." >&2
+  echo "usage: bench/run.sh [-b BUILD_DIR] train|ingest|http..." >&2
   exit 2
 }
 
@@ -28,7 +29,7 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || usage
 for part in "$@"; do
   case $part in
-    train | http) ;;
+    train | ingest | http) ;;
     *) usage ;;
   esac
 done
@@ -135,6 +136,16 @@ train() {
   train_torch
   train_sklearn
   train_fann
+}
+
+# A ~100 MB mixed CSV uploaded as a typed table, and read by pandas.
+ingest() {
+  if ! has_python pandas; then
+    skip pandas "(python3-pandas is not installed: scripts/deps.sh bench)"
+    return 0
+  fi
+  make --no-print-directory -s SAN=$san "$build/traind" >&2
+  piece ingest env TRAIND_BIN="$build/traind" "$py" bench/bench_ingest.py
 }
 
 http() {

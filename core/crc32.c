@@ -53,10 +53,33 @@ static const uint32_t crc_table[256] = {
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du
 };
 
+/* Slicing by 8: table k holds the CRC of byte n followed by k zero bytes,
+ * so eight bytes take eight lookups and no serial dependency per byte
+ * (~5x the byte table's speed). Built on the stack from crc_table when the
+ * buffer is long enough to repay it (~2 us), to keep core free of globals. */
+#define SLICE_MIN 4096
+
+static uint32_t crc_sliced(uint32_t crc, const unsigned char *p, size_t len) {
+  uint32_t t[8][256];
+  for (int n = 0; n < 256; n++) t[0][n] = crc_table[n];
+  for (int k = 1; k < 8; k++)
+    for (int n = 0; n < 256; n++) t[k][n] = (t[k - 1][n] >> 8) ^ crc_table[t[k - 1][n] & 0xffu];
+  for (; len >= 8; p += 8, len -= 8) {
+    /* the register meets the first four bytes, little-endian */
+    uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                         (uint32_t)p[3] << 24);
+    crc = t[7][lo & 0xffu] ^ t[6][lo >> 8 & 0xffu] ^ t[5][lo >> 16 & 0xffu] ^ t[4][lo >> 24] ^
+          t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+  }
+  for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
+  return crc;
+}
+
 uint32_t nn_crc32(uint32_t crc, const void *buf, size_t len) {
   const unsigned char *p = buf;
   /* the register is kept inverted so that continuing from a returned CRC works */
   crc = ~crc;
+  if (len >= SLICE_MIN) return ~crc_sliced(crc, p, len);
   for (size_t i = 0; i < len; i++) crc = crc_table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
   return ~crc;
 }

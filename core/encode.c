@@ -82,16 +82,21 @@ int nn__encoder_layout(nn_encoder *e, nn_error *err) {
   return NN_OK;
 }
 
-void nn__datetime_parts(double seconds, double parts[NN__DT_PARTS]) {
+/* Part p of a datetime, working out the calendar only for the parts that
+ * need it: a fit asks every row for one part at a time. */
+static double datetime_part(double seconds, int p) {
   double day = floor(seconds / 86400.0);
   int64_t days = (int64_t)day, y;
   int m, d;
+  /* 1970-01-01 was a Thursday: 3, Monday 0 */
+  if (p == 2) return (double)(((days % 7) + 7 + 3) % 7);
+  if (p == 4) return floor((seconds - day * 86400.0) / 3600.0);
   nn__civil_from_days(days, &y, &m, &d);
-  parts[0] = (double)y;
-  parts[1] = m;
-  parts[2] = (double)(((days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday: 3, Monday 0 */
-  parts[3] = (double)(days - nn__days_from_civil(y, 1, 1) + 1);
-  parts[4] = floor((seconds - day * 86400.0) / 3600.0);
+  return p == 0 ? (double)y : p == 1 ? m : (double)(days - nn__days_from_civil(y, 1, 1) + 1);
+}
+
+void nn__datetime_parts(double seconds, double parts[NN__DT_PARTS]) {
+  for (int p = 0; p < NN__DT_PARTS; p++) parts[p] = datetime_part(seconds, p);
 }
 
 /* ---- fitting a column ------------------------------------------------------- */
@@ -103,10 +108,7 @@ static int cmp_double(const void *a, const void *b) {
 
 /* The value of part p of row r of a column of numbers or datetimes. */
 static double part_of(const nn_table_column *tc, size_t r, int p) {
-  if (tc->type != NN_COL_DATETIME) return tc->values[r];
-  double parts[NN__DT_PARTS];
-  nn__datetime_parts(tc->values[r], parts);
-  return parts[p];
+  return tc->type != NN_COL_DATETIME ? tc->values[r] : datetime_part(tc->values[r], p);
 }
 
 /* Fill, mean and scale of part p over the rows. vals: (n,) scratch.

@@ -157,6 +157,25 @@ int nn_table_builder_end_row(nn_table_builder *b, nn_error *err);
 size_t nn_table_builder_rows(const nn_table_builder *b);
 
 /**
+ * Whether the current row's cell of a column was read as a number (not
+ * missing, text or a date), and its value: for a reader that also keeps a
+ * table of numbers only (server/parse_csv.c), at no second parse.
+ * @return 1 and *v, or 0
+ */
+int nn_table_builder_number(const nn_table_builder *b, int column, double *v);
+
+/**
+ * Hand over a column that holds numbers only as rows floats, (float)v each,
+ * converted in the column's own storage (shrunk to half: no second copy of
+ * the column is ever held). Every row ended; the column is left empty and
+ * the builder can only be freed after.
+ * @param out receives the floats (free() them)
+ * @return NN_OK, NN_EINVAL (no such column, a row not ended, a cell that
+ *         is no number) or NN_ENOMEM
+ */
+int nn_table_builder_take_floats(nn_table_builder *b, int column, float **out, nn_error *err);
+
+/**
  * Resolve every column's type from all its cells and hand over the table.
  * A row with cells but not yet ended is ended first.
  * A column without override is, by its non-missing cells:

@@ -5,7 +5,9 @@
  * One pass is enough to infer each column's type from all of its cells:
  * every cell is classified as it arrives and stored compactly, 9 bytes a
  * cell: a double (the number, the date-time's seconds, or the dictionary
- * code of a text) and a byte saying which. Per column the counts of each
+ * code of a text) and a byte saying which; 8 while a column's cells are
+ * all of one kind (numbers without blanks), its kind bytes made only when
+ * a cell of another kind comes. Per column the counts of each
  * kind are kept, and the finish (table_infer.c) resolves the type from
  * them, converting the column in place. A number or a date therefore never
  * goes through the dictionary, and a text costs one keyed hash.
@@ -165,6 +167,7 @@ static int grow_rows(nn_table_builder *b, nn_error *err) {
     double *v = realloc(c->v, cap * sizeof *v);
     if (v == NULL) return nn__fail(err, NN_ENOMEM, "", "out of memory");
     c->v = v;
+    if (c->kind == NULL) continue;
     uint8_t *kind = realloc(c->kind, cap);
     if (kind == NULL) return nn__fail(err, NN_ENOMEM, "", "out of memory");
     c->kind = kind;
@@ -189,11 +192,34 @@ static int slot(nn_table_builder *b, int column, nn_error *err) {
   return NN_OK;
 }
 
-static void put(nn__bcol *c, size_t row, int kind, double v) {
+int nn__bcol_kinds(nn__bcol *c, size_t cap) {
+  if (c->kind != NULL) return NN_OK;
+  if ((c->kind = malloc(cap ? cap : 1)) == NULL) return NN_ENOMEM;
+  memset(c->kind, c->same, c->n < cap ? c->n : cap);
+  return NN_OK;
+}
+
+/* Store the cell at row; the column's kind bytes made when it is the first
+ * of another kind. @return NN_OK or NN_ENOMEM */
+static int put(const nn_table_builder *b, nn__bcol *c, size_t row, int kind, double v,
+               nn_error *err) {
+  if (c->kind == NULL && c->n == 0) c->same = (uint8_t)kind;
+  if (c->kind == NULL && c->same != kind && nn__bcol_kinds(c, b->cap) != NN_OK)
+    return nn__fail(err, NN_ENOMEM, "", "out of memory");
   c->v[row] = v;
-  c->kind[row] = (uint8_t)kind;
+  if (c->kind != NULL) c->kind[row] = (uint8_t)kind;
   c->n_kind[kind]++;
   c->n = row + 1;
+  return NN_OK;
+}
+
+/* Where a text is remembered among a column's recent ones: a cheap mix of
+ * its length and ends. A category's few values mostly land apart, so their
+ * repeats cost a comparison instead of a SipHash and a probe; texts chosen
+ * to collide here only miss, and cost what they would without it. */
+static size_t recent_slot(const char *s, size_t len) {
+  return (len * 31u + (unsigned char)s[0] * 7u + (unsigned char)s[len - 1] * 3u +
+          (unsigned char)s[len / 2]) & (NN__RECENT - 1);
 }
 
 static int is_missing(const nn_table_builder *b, const char *s, size_t len) {
@@ -218,8 +244,7 @@ int nn_table_builder_cell_at(nn_table_builder *b, int column, const char *s, siz
                     row + 1, c->name, b->o.max_cell);
   t = nn__trim(s, &tlen);
   if (is_missing(b, t, tlen)) {
-    put(c, row, K_MISSING, NAN);
-    return NN_OK;
+    return put(b, c, row, K_MISSING, NAN, err);
   }
   if (c->forced != NN_COL_CATEGORY) {
     /* a number starts with a digit, a sign or a point; a date with 4 digits */
@@ -228,18 +253,24 @@ int nn_table_builder_cell_at(nn_table_builder *b, int column, const char *s, siz
       rc = nn_parse_number(t, tlen, &v, &integral);
       if (rc == NN_OK) {
         if (!integral) c->non_integral = 1;
-        put(c, row, K_NUMBER, v);
-        return NN_OK;
+        return put(b, c, row, K_NUMBER, v, err);
       }
       if (rc == NN_ENOMEM) return nn__fail(err, rc, "", "out of memory");
       int has_time;
       if (tlen >= 10 && t[4] == '-' && nn_parse_datetime(t, tlen, &v, &has_time) == NN_OK) {
-        put(c, row, has_time ? K_DATETIME : K_DATE, v);
-        return NN_OK;
+        return put(b, c, row, has_time ? K_DATETIME : K_DATE, v, err);
       }
     }
   }
-  int32_t code;
+  int32_t code, *recent = &c->recent[recent_slot(s, len)];
+  if (*recent > 0) { /* a repeat of a recent text skips the keyed hash */
+    size_t klen;
+    const char *k = nn__dict_entry(&c->dict, *recent - 1, &klen);
+    if (klen == len && memcmp(k, s, len) == 0) {
+      c->dict.count[*recent - 1]++;
+      return put(b, c, row, K_TEXT, (double)(*recent - 1), err);
+    }
+  }
   size_t before = nn__dict_bytes(&c->dict), used = b->col_bytes + b->dict_bytes;
   rc = nn__dict_add(&c->dict, s, len, used > b->o.max_bytes ? 0 : b->o.max_bytes - used + before,
                     &code);
@@ -248,8 +279,8 @@ int nn_table_builder_cell_at(nn_table_builder *b, int column, const char *s, siz
     return nn__fail(err, rc, c->name, "row %zu, column %s: the table would take more than %zu "
                     "bytes", row + 1, c->name, b->o.max_bytes);
   if (rc != NN_OK) return nn__fail(err, rc, "", "out of memory");
-  put(c, row, K_TEXT, (double)code);
-  return NN_OK;
+  *recent = code + 1;
+  return put(b, c, row, K_TEXT, (double)code, err);
 }
 
 int nn_table_builder_cell(nn_table_builder *b, const char *s, size_t len, nn_error *err) {
@@ -265,16 +296,14 @@ int nn_table_builder_number_at(nn_table_builder *b, int column, double v, nn_err
     return nn__fail(err, NN_EINVAL, c->name, "row %zu, column %s: a number must be finite",
                     b->rows + 1, c->name);
   if (!(v == trunc(v) && fabs(v) <= 9007199254740992.0)) c->non_integral = 1;
-  put(c, b->rows, K_NUMBER, v);
-  return NN_OK;
+  return put(b, c, b->rows, K_NUMBER, v, err);
 }
 
 int nn_table_builder_missing_at(nn_table_builder *b, int column, nn_error *err) {
   int rc = slot(b, column, err);
   if (rc != NN_OK) return rc;
   b->next = column + 1;
-  put(&b->cols[column], b->rows, K_MISSING, NAN);
-  return NN_OK;
+  return put(b, &b->cols[column], b->rows, K_MISSING, NAN, err);
 }
 
 int nn_table_builder_end_row(nn_table_builder *b, nn_error *err) {
@@ -285,10 +314,44 @@ int nn_table_builder_end_row(nn_table_builder *b, nn_error *err) {
   }
   for (int i = 0; i < b->n_cols; i++) {
     nn__bcol *c = &b->cols[i];
-    if (c->n == b->rows) put(c, b->rows, K_MISSING, NAN);
+    if (c->n == b->rows && put(b, c, b->rows, K_MISSING, NAN, err) != NN_OK) return NN_ENOMEM;
     assert(c->n == b->rows + 1);
   }
   b->rows++;
   b->next = 0;
+  return NN_OK;
+}
+
+int nn_table_builder_number(const nn_table_builder *b, int column, double *v) {
+  if (column < 0 || column >= b->n_cols) return 0;
+  const nn__bcol *c = &b->cols[column];
+  if (c->n != b->rows + 1 || nn__kind_at(c, b->rows) != K_NUMBER) return 0;
+  *v = c->v[b->rows];
+  return 1;
+}
+
+int nn_table_builder_take_floats(nn_table_builder *b, int column, float **out, nn_error *err) {
+  *out = NULL;
+  if (column < 0 || column >= b->n_cols || b->cols[column].v == NULL)
+    return nn__fail(err, NN_EINVAL, "", "no column %d to take", column);
+  nn__bcol *c = &b->cols[column];
+  if (c->n != b->rows || c->n_kind[K_NUMBER] != b->rows)
+    return nn__fail(err, NN_EINVAL, c->name, "column %s is not numbers only", c->name);
+  /* float r lands in bytes [4r, 4r + 4) of the block, inside double r/2,
+   * which was read before: ascending r converts in place (through memcpy,
+   * which the compiler must take as touching the same bytes) */
+  unsigned char *block = (unsigned char *)c->v;
+  for (size_t r = 0; r < b->rows; r++) {
+    double d;
+    memcpy(&d, block + r * sizeof d, sizeof d);
+    float x = (float)d;
+    memcpy(block + r * sizeof x, &x, sizeof x);
+  }
+  float *shrunk = realloc(block, (b->rows ? b->rows : 1) * sizeof *shrunk);
+  if (shrunk == NULL) shrunk = (float *)(void *)block; /* realloc would not shrink: keep it */
+  c->v = NULL;
+  free(c->kind);
+  c->kind = NULL;
+  *out = shrunk;
   return NN_OK;
 }

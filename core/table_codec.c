@@ -55,10 +55,13 @@ typedef struct {
   int rc;       /* the first failure; later writes do nothing */
 } writer;
 
+/* Pass the stage on. After a failure it is emptied all the same: room()
+ * goes on handing out its bytes until the save ends. */
 static void flush(writer *o) {
-  if (o->rc != NN_OK || o->n == 0) return;
-  o->crc = nn_crc32(o->crc, o->buf, o->n);
-  o->rc = o->fn(o->ud, o->buf, o->n);
+  if (o->rc == NN_OK && o->n > 0) {
+    o->crc = nn_crc32(o->crc, o->buf, o->n);
+    o->rc = o->fn(o->ud, o->buf, o->n);
+  }
   o->n = 0;
 }
 

@@ -225,6 +225,7 @@ int nn_table_builder_finish(nn_table_builder *b, nn_table **out, nn_table_report
   for (int i = 0; i < b->n_cols; i++) {
     nn__bcol *c = &b->cols[i];
     int type = c->forced;
+    if (nn__bcol_kinds(c, rows) != NN_OK) goto nomem; /* the mask to be */
     if (type == NN_COL_AUTO) {
       type = infer(c);
       if (type < 0) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages traind needs to build and test. Idempotent:
 # apt-get runs only when a package is missing. Uses sudo when not root.
-#   scripts/deps.sh          build + test dependencies
+#   scripts/deps.sh          build + test dependencies, and pandas (make bench's
+#                            ingest part reads its CSV with pandas.read_csv)
 #   scripts/deps.sh bench    also the benchmark peers (PyTorch, scikit-learn,
 #                            FANN) and wrk
 #   scripts/deps.sh fuzz     also clang with libFuzzer and the sanitizer runtimes
@@ -13,7 +14,7 @@ pkgs="build-essential pkg-config libopenblas-dev libcriterion-dev libuv1-dev
 libmicrohttpd-dev libcjson-dev libyajl-dev libsodium-dev libsqlite3-dev libcurl4-openssl-dev
 python3 python3-pytest python3-yaml python3-jsonschema python3-setuptools groff-base valgrind
 python3-sklearn chromium libgnutls28-dev openssl openmpi-bin libopenmpi-dev
-libprotobuf-c-dev protobuf-c-compiler python3-onnx python3-torch r-cran-palmerpenguins"
+libprotobuf-c-dev protobuf-c-compiler python3-onnx python3-torch r-cran-palmerpenguins python3-pandas"
 if [ "${1:-}" = bench ]; then
   pkgs="$pkgs python3-torch python3-numpy python3-sklearn libfann-dev wrk"
 fi

@@ -21,37 +21,37 @@ static char *classes_text(const parse_dataset_out *d) {
   return text;
 }
 
-/* nn_table_save's pieces, appended to a buffer of the right size. */
+/* nn_table_save's pieces, handed to the store's writer as they come. */
 typedef struct {
-  uint8_t *buf;
-  size_t at, cap;
-} table_bytes;
+  int (*put)(void *ctx, const void *buf, size_t len);
+  void *ctx;
+} table_sink;
 
 static int table_write(void *ud, void *buf, size_t len) {
-  table_bytes *b = ud;
-  if (len > b->cap - b->at) return NN_ERANGE;
-  memcpy(b->buf + b->at, buf, len);
-  b->at += len;
-  return NN_OK;
+  table_sink *k = ud;
+  return k->put(k->ctx, buf, len) == 0 ? NN_OK : NN_ERANGE;
 }
 
-/* A table's stored form and its columns' profile, into meta and data. */
+/* store_dataset_data.write_table: the table saved straight into its blob,
+ * 64 KiB at a time (no copy of the stored form is held). */
+static int save_table(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx) {
+  table_sink k = {put, ctx};
+  return nn_table_save(ud, table_write, &k) == NN_OK ? 0 : -1;
+}
+
+/* A table's stored size, its writer and its columns' profile, into meta and data. */
 static int table_parts(const parse_dataset_out *d, store_dataset *meta, store_dataset_data *data) {
   uint64_t bytes = nn_table_saved_bytes(d->table);
-  table_bytes b = {NULL, 0, (size_t)bytes};
   cJSON *columns = json_table_profile(d->table);
-  if (bytes == 0 || bytes > SIZE_MAX || columns == NULL) goto fail;
-  if ((b.buf = malloc(b.cap)) == NULL || nn_table_save(d->table, table_write, &b) != NN_OK ||
-      b.at != b.cap || (meta->columns = cJSON_PrintUnformatted(columns)) == NULL)
-    goto fail;
+  int rc = bytes == 0 || bytes > SIZE_MAX || columns == NULL ||
+                   (meta->columns = cJSON_PrintUnformatted(columns)) == NULL
+               ? -1
+               : 0;
   cJSON_Delete(columns);
-  data->table = b.buf;
-  data->table_len = b.at;
-  return 0;
-fail:
-  cJSON_Delete(columns);
-  free(b.buf);
-  return -1;
+  data->table_len = (size_t)bytes;
+  data->write_table = save_table;
+  data->write_table_ud = d->table;
+  return rc;
 }
 
 /* Store a parsed data set and answer 201 with it. */
@@ -81,7 +81,6 @@ static void insert(app *a, const char *name, const parse_dataset_out *d, http_re
   int rc = store_dataset_insert(st, &meta, &data, &row);
   free(meta.classes);
   free(meta.columns);
-  free(data.table);
   if (rc == STORE_ETOOBIG) {
     http_fail(res, API_PAYLOAD_TOO_LARGE, NULL, "the dataset is larger than the store accepts");
     return;

@@ -2,6 +2,8 @@
 #include "parse_csv.h"
 
 #include <assert.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@ struct parse_csv {
   int quoted;         /* the current cell opened with a quote */
   int col;            /* column of the current cell */
   size_t cell_len;
+  unsigned char high;  /* the cell's bytes or'ed: bit 7 clear, it is ASCII */
   char cell[PARSE_CSV_MAX_CELL + 1];
   size_t rows;        /* complete data rows */
   size_t cap;         /* rows the arrays below can hold */
@@ -39,18 +42,17 @@ struct parse_csv {
   int failed;         /* status of the first error (or of a finished parse),
                          repeated by later calls */
   api_error error;
-  /* A typed table (parse_csv_typed). The body is read as numbers, its bytes
-   * held; the first cell that is no number hands the body over to a reader
-   * of the table alone (table_only), which reads the held bytes again and
-   * every later one. A body of numbers all through thus costs one parse and
-   * a copy, not two parses. */
-  parse_table_options topts;
-  int holding;             /* the bytes are held: the body may still go over */
-  char *held;              /* (held_len,) the body so far */
-  size_t held_len, held_cap;
-  parse_csv *table_only;   /* the reader the body went over to */
-  parse_table *typed;      /* a table-only reader's table */
-  int numeric_dead;        /* a table-only reader: no numbers at all */
+  /* A typed table (parse_csv_typed): every cell goes into it as it comes
+   * (columns of doubles or dictionary codes, never the body's text). While
+   * every feature cell is a number the body may still end as numbers: the
+   * target's cells are interned as above (ids, text), and the end gathers
+   * the table's columns as floats (parse_table_take_numbers). */
+  parse_table *typed;
+  int numeric_dead;        /* a cell was no number: the body ends as a table */
+  int table_lost;          /* the header was more than a table takes (columns,
+                              name length): numbers or nothing, and the first
+                              cell that is no number fails with table_error */
+  api_error table_error;
   int over_cap;            /* the target passed PARSE_MAX_CLASSES: fatal either way */
   char delim;              /* the cell separator; 0 while sniffed */
   char *head;              /* the header line held back to sniff it */
@@ -126,7 +128,8 @@ static int finish_header(parse_csv *p, api_error *err) {
   return p->typed != NULL ? parse_table_header(p->typed, err) : 0;
 }
 
-/* Room for one more data row. */
+/* Room for one more data row (a typed table's numbers keep the target's
+ * ids only: its features are the table's columns). */
 static int reserve_row(parse_csv *p, api_error *err) {
   if (p->rows < p->cap) return 0;
   size_t width = (size_t)(p->features > p->targets.n ? p->features : p->targets.n);
@@ -138,9 +141,11 @@ static int reserve_row(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "exceeds the limit of %zu values", PARSE_DATASET_MAX_VALUES);
     return fail_at(p, 0, err, what);
   }
-  float *x = realloc(p->x, parse_matrix_bytes(cap, (size_t)p->features));
-  if (x == NULL) return parse_out_of_memory(err);
-  p->x = x;
+  if (p->typed == NULL) {
+    float *x = realloc(p->x, parse_matrix_bytes(cap, (size_t)p->features));
+    if (x == NULL) return parse_out_of_memory(err);
+    p->x = x;
+  }
   if (p->targets.n > 1) {
     float *y = realloc(p->y, parse_matrix_bytes(cap, (size_t)p->targets.n));
     if (y == NULL) return parse_out_of_memory(err);
@@ -153,10 +158,6 @@ static int reserve_row(parse_csv *p, api_error *err) {
   p->cap = cap;
   return 0;
 }
-
-/* A cell that is no number, with a typed table possible: the body goes
- * over to a table-only reader (parse_csv_feed). Positive: no api code. */
-#define GO_TABLE 1
 
 static int header_cell(parse_csv *p, api_error *err) {
   const char *name = p->cell;
@@ -183,7 +184,16 @@ static int header_cell(parse_csv *p, api_error *err) {
     snprintf(what, sizeof what, "names column %s twice", p->columns.names[id]);
     return fail_at(p, 0, err, what);
   }
-  return p->typed != NULL ? parse_table_column(p->typed, name, len, "header", err) : 0;
+  if (p->typed == NULL) return 0;
+  int rc = parse_table_column(p->typed, name, len, "header", err);
+  if (rc == -API_INVALID_ARGUMENT && !p->numeric_dead) { /* numbers may still do */
+    p->table_error = *err;
+    p->table_lost = 1;
+    parse_table_free(p->typed);
+    p->typed = NULL;
+    return 0;
+  }
+  return rc;
 }
 
 /* The cell of the one target column: interned until the end decides between
@@ -227,19 +237,54 @@ static int numeric_cell(parse_csv *p, api_error *err) {
   return fail_at(p, 1, err, "must be a number (with several target columns all are numeric)");
 }
 
-/* A cell of a data row, to the table and (while they last) the numbers. */
-static int data_cell(parse_csv *p, api_error *err) {
-  int rc = 0;
-  if (p->typed != NULL) {
-    if (utf8_check(p->cell, p->cell_len, NULL) != 0) return fail_at(p, 1, err, "is not UTF-8");
-    char field[PARSE_PATH_MAX];
+/* The body cannot end as numbers: it ends as the typed table. */
+static void numbers_end(parse_csv *p) {
+  p->numeric_dead = 1;
+  free(p->ids);
+  p->ids = NULL;
+  intern_free(&p->text);
+}
+
+/* A cell of a data row into the typed table, and whether the body can still
+ * end as numbers (what numeric_cell would say, from the table's reading). */
+static int typed_cell(parse_csv *p, api_error *err) {
+  if ((p->high & 0x80) && utf8_check(p->cell, p->cell_len, NULL) != 0)
+    return fail_at(p, 1, err, "is not UTF-8");
+  int rc = parse_table_cell(p->typed, p->col, p->cell, p->cell_len, NULL, err);
+  if (rc == -API_INVALID_ARGUMENT) { /* named here: formatted only on a refusal */
+    char message[sizeof err->message], field[PARSE_PATH_MAX];
+    memcpy(message, err->message, sizeof message);
     where(p, 1, field, sizeof field);
-    rc = parse_table_cell(p->typed, p->col, p->cell, p->cell_len, field, err);
+    return api_fail(err, API_INVALID_ARGUMENT, field, "%s: %s", field, message);
   }
   if (rc != 0 || p->numeric_dead) return rc;
-  rc = p->col == 0 ? reserve_row(p, err) : 0;
+  if (p->col == 0 && (rc = reserve_row(p, err)) != 0) {
+    if (rc != -API_INVALID_ARGUMENT) return rc;
+    numbers_end(p); /* past the values a numeric set may hold */
+    return 0;
+  }
+  double v;
+  if (p->slot[p->col] >= 0) {
+    /* a decimal within float range, as parse_text_to_float reads it */
+    if (!parse_table_cell_number(p->typed, p->col, &v) || fabs(v) > FLT_MAX) numbers_end(p);
+    return 0;
+  }
+  rc = target_cell(p, err);
+  if (rc == -API_INVALID_ARGUMENT && !p->over_cap) {
+    numbers_end(p);
+    return 0;
+  }
+  return rc;
+}
+
+/* A cell of a data row: to the typed table, or to the numbers alone. */
+static int data_cell(parse_csv *p, api_error *err) {
+  if (p->typed != NULL) return typed_cell(p, err);
+  int rc = p->col == 0 ? reserve_row(p, err) : 0;
   if (rc == 0) rc = numeric_cell(p, err);
-  return rc == -API_INVALID_ARGUMENT && p->holding && !p->over_cap ? GO_TABLE : rc;
+  if (rc == -API_INVALID_ARGUMENT && p->table_lost && !p->over_cap)
+    *err = p->table_error; /* a table would have been refused at its header */
+  return rc;
 }
 
 static int end_cell(parse_csv *p, api_error *err) {
@@ -255,6 +300,7 @@ static int end_cell(parse_csv *p, api_error *err) {
     rc = data_cell(p, err);
   }
   p->cell_len = 0;
+  p->high = 0;
   p->quoted = 0;
   return rc;
 }
@@ -286,6 +332,7 @@ static int append(parse_csv *p, char c, api_error *err) {
     return fail_at(p, 1, err, what);
   }
   p->cell[p->cell_len++] = c;
+  p->high |= (unsigned char)c;
   return 0;
 }
 
@@ -387,6 +434,25 @@ static int sniff(parse_csv *p, char c, api_error *err) {
   return !p->head_quoted && (c == '\n' || c == '\r') ? sniff_end(p, err) : 0;
 }
 
+/* The bytes of an unquoted cell up to the next one lex must see (a
+ * separator, a quote, a line end, NUL), appended at once: what lex would do
+ * byte by byte, a third of the parse's time. A run that would pass the cell
+ * limit is left to lex, which refuses it. @return the bytes taken */
+static size_t plain_run(parse_csv *p, const char *s, size_t n) {
+  size_t k = 0, room = PARSE_CSV_MAX_CELL - p->cell_len;
+  const char d = p->delim;
+  unsigned char high = 0;
+  if (n > room) n = room;
+  while (k < n && s[k] != d && s[k] != '"' && s[k] != '\n' && s[k] != '\r' && s[k] != '\0')
+    high |= (unsigned char)s[k++];
+  if (k == 0) return 0;
+  p->high |= high;
+  memcpy(p->cell + p->cell_len, s, k);
+  p->cell_len += k;
+  p->state = CELL_PLAIN;
+  return k;
+}
+
 static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
   int rc = 0;
   for (size_t i = 0; i < len && rc == 0; i++) {
@@ -396,6 +462,10 @@ static int feed(parse_csv *p, const char *data, size_t len, api_error *err) {
         continue;
       }
       rc = end_bom(p, err);
+    } else if (p->delim != 0 && !p->after_cr &&
+               (p->state == CELL_START || p->state == CELL_PLAIN)) {
+      i += plain_run(p, data + i, len - i);
+      if (i == len) break;
     }
     if (rc == 0) rc = p->delim == 0 ? sniff(p, data[i], err) : lex(p, data[i], err);
   }
@@ -448,95 +518,44 @@ static int finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   if (rc == 0 && p->rows == 0)
     rc = api_fail(err, API_INVALID_ARGUMENT, NULL, "the CSV has a header but no data rows");
   if (rc != 0) return rc;
+  if (p->typed != NULL && p->numeric_dead) return parse_table_finish(p->typed, out, err);
   /* numbers all through stay a numeric dataset, as before tables were */
-  return p->typed != NULL ? parse_table_finish(p->typed, out, err) : hand_over(p, out, err);
-}
-
-/* A reader of the typed table alone (no numbers), for p's body. */
-static int table_reader(const parse_csv *p, parse_csv **out, api_error *err) {
-  parse_csv *q;
-  int rc = parse_csv_new(p->targets.names[0], &q, err);
-  if (rc == 0) rc = parse_table_new(&p->topts, p->targets.names[0], &q->typed, err);
-  if (rc != 0) {
-    parse_csv_free(q);
-    return rc;
+  if (p->typed != NULL) {
+    int target = intern_find(&p->columns, p->targets.names[0], strlen(p->targets.names[0]));
+    rc = parse_table_take_numbers(p->typed, target, &p->x, err);
+    parse_table_free(p->typed); /* its columns are p->x now */
+    p->typed = NULL;
+    if (rc != 0) return rc;
   }
-  q->numeric_dead = 1;
-  q->delim = p->topts.delimiter;
-  *out = q;
-  return 0;
+  return hand_over(p, out, err);
 }
 
 int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err) {
-  assert(!p->holding && p->table_only == NULL && !p->header_done && p->rows == 0);
+  assert(p->typed == NULL && !p->header_done && p->rows == 0);
   if (p->targets.n != 1) { /* a table has one target column */
     if (parse_table_options_given(o))
       return api_fail(err, API_INVALID_ARGUMENT, "target",
                       "ignore, types, na_values and delimiter need a single target column");
     return 0;
   }
-  p->topts = *o;
+  int rc = parse_table_new(o, p->targets.names[0], &p->typed, err);
+  if (rc != 0) return rc;
   p->delim = o->delimiter;
   /* asked for what only a table does: a table from the first byte */
-  if (parse_table_options_given(o)) return table_reader(p, &p->table_only, err);
-  p->holding = 1;
+  if (parse_table_options_given(o)) numbers_end(p);
   return 0;
-}
-
-/* Keep a copy of the body's bytes while it may still go over to a table. */
-static int hold(parse_csv *p, const char *data, size_t len, api_error *err) {
-  if (len > p->held_cap - p->held_len) {
-    size_t cap = p->held_cap ? p->held_cap : 65536;
-    while (cap - p->held_len < len) {
-      if (cap > SIZE_MAX / 2) return parse_out_of_memory(err);
-      cap *= 2;
-    }
-    char *held = realloc(p->held, cap);
-    if (held == NULL) return parse_out_of_memory(err);
-    p->held = held;
-    p->held_cap = cap;
-  }
-  memcpy(p->held + p->held_len, data, len);
-  p->held_len += len;
-  return 0;
-}
-
-/* The body goes over to a table: its bytes so far, read again as one. */
-static int go_table(parse_csv *p, api_error *err) {
-  int rc = table_reader(p, &p->table_only, &p->error);
-  if (rc != 0) { /* p is mid-way: it cannot go on as numbers either */
-    p->failed = rc;
-    if (err != NULL) *err = p->error;
-  } else {
-    rc = parse_csv_feed(p->table_only, p->held, p->held_len, err);
-  }
-  free(p->held);
-  p->held = NULL;
-  p->holding = 0;
-  return rc;
 }
 
 int parse_csv_feed(parse_csv *p, const char *data, size_t len, api_error *err) {
-  if (p->table_only != NULL) return parse_csv_feed(p->table_only, data, len, err);
-  if (p->failed == 0 && p->holding) p->failed = hold(p, data, len, &p->error);
-  if (p->failed == 0) {
-    int rc = feed(p, data, len, &p->error);
-    if (rc == GO_TABLE) return go_table(p, err);
-    p->failed = rc;
-  }
+  if (p->failed == 0) p->failed = feed(p, data, len, &p->error);
   if (p->failed != 0 && err != NULL) *err = p->error;
   return p->failed;
 }
 
 int parse_csv_finish(parse_csv *p, parse_dataset_out *out, api_error *err) {
   memset(out, 0, sizeof *out);
-  if (p->table_only != NULL) return parse_csv_finish(p->table_only, out, err);
   if (p->failed == 0) {
     p->failed = finish(p, out, &p->error);
-    if (p->failed == GO_TABLE) { /* the last record, without its line end */
-      int rc = go_table(p, err);
-      return rc != 0 ? rc : parse_csv_finish(p->table_only, out, err);
-    }
     if (p->failed == 0) { /* the data now belongs to out: no second hand-over */
       p->failed = api_fail(&p->error, API_INTERNAL, NULL, "the CSV parse has finished");
       return 0;
@@ -557,8 +576,6 @@ void parse_csv_free(parse_csv *p) {
   free(p->y);
   free(p->ids);
   free(p->head);
-  free(p->held);
   parse_table_free(p->typed);
-  parse_csv_free(p->table_only);
   free(p);
 }

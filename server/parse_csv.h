@@ -46,15 +46,18 @@ void parse_csv_free(parse_csv *p);
 
 /**
  * Allow a typed table (issue 14), before the first feed: the separator is
- * sniffed from the header (o->delimiter 0). The body is read as numbers and
- * its bytes held; a body of numbers all through ends as numbers, as before
- * tables were, while the first cell that is no number hands the body over
- * to a reader of the typed table alone (parse_table.h), which reads the held
- * bytes again and every later one (out->table). Options only a table
- * honours make a table from the first byte. With several target columns
- * nothing changes (a table has one), and table options are refused.
- * Costs: a copy of the body while it may still go over; a body that goes
- * over is tokenized twice up to where it did.
+ * sniffed from the header (o->delimiter 0). Every data cell then goes into
+ * the table as it arrives (parse_table.h: 8 bytes a number, a dictionary
+ * code for a text, never the body's text), while the target's cells are
+ * also interned as a numeric set's are. A body whose feature cells are all
+ * numbers within float range (and whose target cells a numeric set takes)
+ * ends as numbers, as before tables were, its floats gathered from the
+ * table's columns in place; any other ends as the table (out->table).
+ * Options only a table honours make a table from the first byte. With
+ * several target columns nothing changes (a table has one), and table
+ * options are refused.
+ * Costs: the table's columns (about what it stores), never a copy of the
+ * body; a numeric set's floats are gathered at the end at 8 bytes a cell.
  * @return 0, -API_INVALID_ARGUMENT naming the option, or -API_INTERNAL
  */
 int parse_csv_typed(parse_csv *p, const parse_table_options *o, api_error *err);

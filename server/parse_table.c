@@ -1,6 +1,7 @@
 /* parse_table.c — a typed table from a data set body (parse_table.h). */
 #include "parse_table.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,9 +214,10 @@ int parse_table_header(parse_table *t, api_error *err) {
   return rc;
 }
 
-/* A builder's refusal of a cell, named where it happened. */
+/* A builder's refusal of a cell, named where it happened (or by the caller). */
 static int cell_failed(int status, const nn_error *ne, const char *where, api_error *err) {
   if (status == NN_ENOMEM) return parse_out_of_memory(err);
+  if (where == NULL) return api_fail(err, API_INVALID_ARGUMENT, NULL, "%s", ne->message);
   return api_fail(err, API_INVALID_ARGUMENT, where, "%s: %s", where, ne->message);
 }
 
@@ -239,6 +241,42 @@ int parse_table_missing(parse_table *t, int column, const char *where, api_error
   if (column < 0 || column >= t->declared || t->map[column] < 0) return 0;
   int rc = nn_table_builder_missing_at(t->b, t->map[column], &ne);
   return rc == NN_OK ? 0 : cell_failed(rc, &ne, where, err);
+}
+
+int parse_table_cell_number(const parse_table *t, int column, double *v) {
+  if (column < 0 || column >= t->declared || t->map[column] < 0) return 0;
+  return nn_table_builder_number(t->b, t->map[column], v);
+}
+
+int parse_table_take_numbers(parse_table *t, int skip, float **x, api_error *err) {
+  size_t rows = nn_table_builder_rows(t->b), width;
+  float **cols = NULL, *m = NULL;
+  nn_error ne;
+  int rc = 0;
+  *x = NULL;
+  assert(t->kept == t->declared && skip >= 0 && skip < t->kept); /* nothing ignored */
+  width = (size_t)t->kept - 1;
+  if (width == 0 || rows == 0 || rows > SIZE_MAX / sizeof *m / width ||
+      (cols = calloc((size_t)t->kept, sizeof *cols)) == NULL)
+    return parse_out_of_memory(err);
+  /* every column to floats in place first (4 bytes a cell, the doubles
+   * gone), then the row-major matrix: at most 8 bytes a cell at once */
+  for (int c = 0; c < t->kept && rc == 0; c++) {
+    if (c == skip) continue;
+    int st = nn_table_builder_take_floats(t->b, c, &cols[c], &ne);
+    if (st == NN_ENOMEM) rc = parse_out_of_memory(err);
+    else if (st != NN_OK) rc = api_fail(err, API_INTERNAL, NULL, "%s", ne.message);
+  }
+  if (rc == 0 && (m = malloc(rows * width * sizeof *m)) == NULL) rc = parse_out_of_memory(err);
+  for (int c = 0, f = 0; rc == 0 && c < t->kept; c++) {
+    if (c == skip) continue;
+    for (size_t r = 0; r < rows; r++) m[r * width + (size_t)f] = cols[c][r]; /* x[r, f] */
+    f++;
+  }
+  for (int c = 0; c < t->kept; c++) free(cols[c]);
+  free(cols);
+  if (rc == 0) *x = m;
+  return rc;
 }
 
 int parse_table_end_row(parse_table *t, api_error *err) {

@@ -64,10 +64,24 @@ int parse_table_header(parse_table *t, api_error *err);
 
 /**
  * A cell of the current row, as text, in column `column` (the order the
- * columns were declared in); where names it in errors ("row 3, column x").
+ * columns were declared in); where names it in errors ("row 3, column x"),
+ * or NULL: the caller names it (the message is the builder's alone, no field).
  */
 int parse_table_cell(parse_table *t, int column, const char *s, size_t len, const char *where,
                      api_error *err);
+
+/** Whether the current row's cell in column `column` was read as a number
+ *  (not missing, text or a date): 1 and its value in *v, or 0. */
+int parse_table_cell_number(const parse_table *t, int column, double *v);
+
+/**
+ * A table of numbers only, as a numeric data set's row-major (rows,
+ * columns - 1) floats without column `skip` (the target): each column is
+ * turned into floats in place, then gathered. Nothing may be ignored; every
+ * row ended. Only parse_table_free may follow.
+ * @return 0 or -API_INTERNAL
+ */
+int parse_table_take_numbers(parse_table *t, int skip, float **x, api_error *err);
 
 /** A JSON number or null (missing) in column `column`. */
 int parse_table_number(parse_table *t, int column, double v, const char *where, api_error *err);

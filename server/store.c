@@ -363,6 +363,22 @@ static const char *const migrations[] = {
     "ALTER TABLE evaluations ADD COLUMN job_id INTEGER;"
     "CREATE UNIQUE INDEX evaluations_by_job ON evaluations (job_id)"
     "  WHERE job_id IS NOT NULL;",
+
+    /* 13: a table's stored form in pieces of at most 1 MiB, in order
+     * (store_dataset_insert): SQLite builds a record holding all of a
+     * value's bytes, so one blob of the whole table cost a large upload its
+     * table twice more in memory (the buffer and the record; as a zeroblob
+     * written in place, its expansion and the record). A table's data
+     * column now holds an empty blob; the tables stored before move here. */
+    "CREATE TABLE dataset_pieces ("
+    "  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+    "  piece INTEGER NOT NULL CHECK (piece >= 0),"
+    "  bytes BLOB NOT NULL,"
+    "  UNIQUE (dataset_id, piece)"
+    ");"
+    "INSERT INTO dataset_pieces (dataset_id, piece, bytes)"
+    "  SELECT id, 0, data FROM datasets WHERE kind = 'table';"
+    "UPDATE datasets SET data = x'' WHERE kind = 'table';",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -131,11 +131,19 @@ typedef struct {
   int32_t *labels; /* (rows,), classification: indices in [0, outputs) */
   uint8_t *table;  /* (table_len,) */
   size_t table_len;
+  /* On insert, in place of table: the caller writes the table_len bytes
+   * itself, in pieces through put, straight into the stored blob (inside
+   * the insert's transaction), so no second copy of a large table is held.
+   * Returns 0, or nonzero to abort the insert (STORE_EIO). */
+  int (*write_table)(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx);
+  void *write_table_ud;
 } store_dataset_data;
 
 /**
  * Insert a dataset with all its numbers in one statement. The blobs are
- * written straight from the caller's buffers (no copy is made).
+ * written straight from the caller's buffers (no copy is made). A table's
+ * stored form goes into dataset_pieces, 1 MiB a row, in the transaction
+ * of the dataset's row: from data->table, or as data->write_table gives it.
  * @param meta name, rows, features, outputs, task, classes (id, created_at ignored)
  * @param data borrowed; sizes follow meta's shape
  * @param out  receives the stored row (id, created_at set); may be NULL

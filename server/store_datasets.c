@@ -1,5 +1,7 @@
 /* store_datasets.c — datasets in the store: one row each, written once with
- * all its numbers; the arrays are read back by incremental blob I/O. */
+ * all its numbers (a typed table's stored form in 1 MiB rows of
+ * dataset_pieces beside it); the arrays are read back by incremental blob
+ * I/O, a table's pieces whole. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -86,13 +88,14 @@ static int check_dataset(const store_dataset *m, const store_dataset_data *d) {
   int regression = m->task == STORE_TASK_REGRESSION;
   if (m->name == NULL || store_task_name(m->task) == NULL) return STORE_EINVAL;
   if (m->table) /* its cells were checked by nn_table_builder_finish */
-    return d->table == NULL || d->table_len == 0 || m->target == NULL || m->columns == NULL ||
-                   m->rows <= 0 || m->features <= 0 || m->outputs <= 0 ||
+    return (d->table == NULL) == (d->write_table == NULL) || d->table_len == 0 ||
+                   m->target == NULL || m->columns == NULL || m->rows <= 0 || m->features <= 0 ||
+                   m->outputs <= 0 ||
                    m->rows_without_target < 0 || m->rows_without_target >= m->rows ||
                    d->x != NULL
                ? STORE_EINVAL
                : STORE_OK;
-  if (d->x == NULL || d->table != NULL) return STORE_EINVAL;
+  if (d->x == NULL || d->table != NULL || d->write_table != NULL) return STORE_EINVAL;
   if (array_bytes(m->rows, m->features) == 0 || array_bytes(m->rows, m->outputs) == 0)
     return STORE_EINVAL;
   if (regression ? d->y == NULL || d->labels != NULL || m->classes != NULL
@@ -111,6 +114,60 @@ static const store__sql dataset_insert = {
     " VALUES (:name, :rows, :features, :outputs, :task, :classes, :x, :y, :labels, :created_at,"
     " :kind, :target, :rows_without_target, :columns, :data)"
     " RETURNING " DATASET_COLS};
+
+/* A table's stored form goes in as rows of dataset_pieces, PIECE_BYTES at
+ * most each, staged here: SQLite copies a value into its record, so the
+ * memory an insert takes beyond the caller's table is one piece. */
+#define PIECE_BYTES ((size_t)1 << 20)
+
+static const store__sql piece_insert = {
+    Q_DATASET_PIECE_INSERT,
+    "INSERT INTO dataset_pieces (dataset_id, piece, bytes) VALUES (:dataset_id, :piece, :bytes)"};
+
+typedef struct {
+  store *st;
+  int64_t id, piece;
+  uint8_t *buf;   /* (PIECE_BYTES,) */
+  size_t len;     /* staged in buf */
+  size_t total;   /* bytes put so far */
+  int status;
+} piece_writer;
+
+static void flush_piece(piece_writer *w) {
+  if (w->status != STORE_OK || w->len == 0) return;
+  store__query q = store__prepare(w->st, &piece_insert);
+  store__bind_int64(&q, ":dataset_id", w->id);
+  store__bind_int64(&q, ":piece", w->piece++);
+  store__bind_blob(&q, ":bytes", w->buf, w->len);
+  w->status = store__run(&q);
+  w->len = 0;
+}
+
+static int put_piece(void *ctx, const void *buf, size_t len) {
+  piece_writer *w = ctx;
+  const uint8_t *p = buf;
+  while (w->status == STORE_OK && len > 0) {
+    size_t n = PIECE_BYTES - w->len < len ? PIECE_BYTES - w->len : len;
+    memcpy(w->buf + w->len, p, n);
+    w->len += n, w->total += n, p += n, len -= n;
+    if (w->len == PIECE_BYTES) flush_piece(w);
+  }
+  return w->status == STORE_OK ? 0 : -1;
+}
+
+/* The table of the row just inserted, from the caller's buffer or writer. */
+static int write_pieces(store *st, int64_t id, const store_dataset_data *data) {
+  piece_writer w = {st, id, 0, malloc(PIECE_BYTES), 0, 0, STORE_OK};
+  if (w.buf == NULL) return STORE_ENOMEM;
+  if (data->write_table == NULL)
+    put_piece(&w, data->table, data->table_len);
+  else if (data->write_table(data->write_table_ud, put_piece, &w) != 0 && w.status == STORE_OK)
+    w.status = STORE_EIO;
+  flush_piece(&w);
+  if (w.status == STORE_OK && w.total != data->table_len) w.status = STORE_EINVAL;
+  free(w.buf);
+  return w.status;
+}
 
 int store_dataset_insert(store *st, const store_dataset *meta, const store_dataset_data *data,
                          store_dataset *out) {
@@ -134,7 +191,7 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
     store__bind_text(&q, ":target", meta->target);
     store__bind_int64(&q, ":rows_without_target", meta->rows_without_target);
     store__bind_text(&q, ":columns", meta->columns);
-    store__bind_blob(&q, ":data", data->table, data->table_len);
+    store__bind_blob(&q, ":data", "", 0); /* the table goes in pieces, after the row */
   }
   /* Blobs are bound in place: a 256 MiB dataset is not copied again. */
   if (data->x != NULL) store__bind_blob(&q, ":x", data->x, array_bytes(meta->rows, meta->features));
@@ -145,9 +202,18 @@ int store_dataset_insert(store *st, const store_dataset *meta, const store_datas
     store__done(&q);
     return q.status;
   }
-  store__write_lock(st);
-  status = store__run_one(&q, read_dataset, clear_dataset, row);
-  store__write_unlock(st);
+  if (!meta->table) {
+    store__write_lock(st);
+    status = store__run_one(&q, read_dataset, clear_dataset, row);
+    store__write_unlock(st);
+  } else if ((status = store__begin(st, Q_BEGIN_WRITE)) != STORE_OK) {
+    store__done(&q);
+  } else { /* the row and its pieces in one transaction */
+    status = store__run_one(&q, read_dataset, clear_dataset, row);
+    if (status == STORE_OK) status = write_pieces(st, row->id, data);
+    status = store__end(st, status);
+    if (status != STORE_OK) store_dataset_clear(row);
+  }
   if (out == NULL && status == STORE_OK) store_dataset_clear(&tmp);
   return status;
 }
@@ -194,17 +260,46 @@ static int read_array(store *st, const char *column, int64_t id, int64_t rows, i
   return status;
 }
 
-/* A table's stored form, read whole by incremental blob I/O. */
+static const store__sql pieces_size = {
+    Q_DATASET_PIECES_SIZE,
+    "SELECT total(length(bytes)) FROM dataset_pieces WHERE dataset_id = :id"};
+static const store__sql pieces_get = {
+    Q_DATASET_PIECES, "SELECT bytes FROM dataset_pieces WHERE dataset_id = :id ORDER BY piece"};
+
+static int read_double(sqlite3_stmt *s, void *row) {
+  *(double *)row = sqlite3_column_double(s, 0);
+  return STORE_OK;
+}
+
+/* A table's stored form, its pieces read into one buffer of their total
+ * size (length() reads no blob's bytes). */
 static int read_table(store *st, int64_t id, store_dataset_data *data) {
-  sqlite3_blob *b;
-  int rc = sqlite3_blob_open(st->db, "main", "datasets", "data", id, 0, &b);
-  if (rc != SQLITE_OK) return store__status_of(rc);
-  int bytes = sqlite3_blob_bytes(b);
-  int status = bytes > 0 ? STORE_OK : STORE_EIO;
-  if (status == STORE_OK && (data->table = malloc((size_t)bytes)) == NULL) status = STORE_ENOMEM;
-  if (status == STORE_OK) status = store__status_of(sqlite3_blob_read(b, data->table, bytes, 0));
-  if (status == STORE_OK) data->table_len = (size_t)bytes;
-  sqlite3_blob_close(b);
+  double total = 0;
+  store__query q = store__prepare(st, &pieces_size);
+  store__bind_int64(&q, ":id", id);
+  int status = store__run_one(&q, read_double, NULL, &total), rc = SQLITE_DONE;
+  if (status == STORE_OK && !(total > 0 && total <= (double)SIZE_MAX / 2)) status = STORE_EIO;
+  size_t bytes = status == STORE_OK ? (size_t)total : 0, at = 0;
+  if (status == STORE_OK && (data->table = malloc(bytes)) == NULL) status = STORE_ENOMEM;
+  if (status != STORE_OK) return status;
+  q = store__prepare(st, &pieces_get);
+  store__bind_int64(&q, ":id", id);
+  while (q.status == STORE_OK && (rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    const void *p = sqlite3_column_blob(q.s, 0);
+    size_t n = (size_t)sqlite3_column_bytes(q.s, 0);
+    if (n > bytes - at || (n > 0 && p == NULL)) {
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    memcpy(data->table + at, p, n);
+    at += n;
+  }
+  status = q.status != STORE_OK ? q.status
+           : rc != SQLITE_DONE  ? store__status_of_db(st->db, rc)
+           : at != bytes        ? STORE_EIO
+                                : STORE_OK;
+  store__done(&q);
+  if (status == STORE_OK) data->table_len = bytes;
   return status;
 }
 

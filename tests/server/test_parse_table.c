@@ -271,3 +271,56 @@ Test(parse_table, the_hand_over_may_come_at_the_last_record) {
                        err.message);
   }
 }
+
+/* A header wider than a table takes (NN_TABLE_MAX_COLUMNS) is still a numeric
+ * data set when its cells are numbers; a cell that is no number then fails
+ * with the table's refusal of the header, as a table reader would. */
+Test(parse_table, a_header_too_wide_for_a_table_may_still_be_numbers) {
+  int cols = NN_TABLE_MAX_COLUMNS + 10;
+  size_t cap = (size_t)cols * 16 + 64, at = 0;
+  char *text = malloc(cap);
+  cr_assert_not_null(text);
+  for (int c = 0; c < cols; c++) at += (size_t)snprintf(text + at, cap - at, "c%d,", c);
+  at += (size_t)snprintf(text + at, cap - at, "y\n");
+  for (int c = 0; c < cols; c++) at += (size_t)snprintf(text + at, cap - at, "%d.5,", c);
+  at += (size_t)snprintf(text + at, cap - at, "1\n");
+  parse_table_options o = {0};
+  parse_dataset_out d;
+  api_error err;
+  cr_assert_eq(typed_csv("y", &o, text, 0, &d, &err), 0, "%s", err.message);
+  cr_expect_null(d.table);
+  cr_assert_not_null(d.x);
+  cr_expect_eq(d.features, cols);
+  cr_expect_eq(d.x[cols - 1], (float)(cols - 1) + 0.5f);
+  parse_dataset_out_free(&d);
+  text[at - 4] = 'x'; /* the last feature cell: "4105.x" */
+  cr_expect_eq(typed_csv("y", &o, text, 0, &d, &err), -API_INVALID_ARGUMENT);
+  cr_expect_str_eq(err.field, "header");
+  cr_expect_not_null(strstr(err.message, "at most 4096 columns"), "%s", err.message);
+  free(text);
+}
+
+/* The numbers a numeric set keeps are the float nearest each decimal, as
+ * parse_text_to_float reads it, though the table read them as doubles; a
+ * number beyond float range makes the body a table, as it did. */
+Test(parse_table, numbers_gathered_from_the_table_are_the_decimals_floats) {
+  static const char *const cells[] = {"0.1", "-1e-40", "3.4028234e38", "16777217", " 7 ",
+                                      "+.5", "1e-50", "123456789.123456789"};
+  char text[512] = "a,y\n";
+  for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+    snprintf(text + strlen(text), sizeof text - strlen(text), "%s,%zu\n", cells[i], i);
+  parse_table_options o = {0};
+  parse_dataset_out d;
+  api_error err;
+  cr_assert_eq(typed_csv("y", &o, text, 1, &d, &err), 0, "%s", err.message);
+  cr_assert_not_null(d.x);
+  for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+    float want;
+    cr_assert_eq(parse_text_to_float(cells[i], &want), 0);
+    cr_expect_eq(memcmp(&d.x[i], &want, sizeof want), 0, "%s", cells[i]);
+  }
+  parse_dataset_out_free(&d);
+  cr_assert_eq(typed_csv("y", &o, "a,y\n1,0\n3.5e38,1\n", 0, &d, &err), 0, "%s", err.message);
+  cr_expect_not_null(d.table);
+  parse_dataset_out_free(&d);
+}

@@ -122,8 +122,9 @@ static int64_t model_version(int64_t id) {
 
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
- * searches (9), typed tables (10), search events (11), an evaluation's job (12). */
-#define STORE_SCHEMA_VERSION 12
+ * searches (9), typed tables (10), search events (11), an evaluation's job (12),
+ * tables in pieces (13). */
+#define STORE_SCHEMA_VERSION 13
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1802,6 +1803,7 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " ALTER TABLE jobs DROP COLUMN memory;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 1");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1834,6 +1836,7 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
           "   WHERE name = 'm';"
           " ALTER TABLE metrics DROP COLUMN threads; ALTER TABLE jobs DROP COLUMN memory;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 4");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1955,6 +1958,7 @@ Test(store, upgrading_adds_the_evaluations_table) {
   raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
           " ALTER TABLE model_versions DROP COLUMN encoding;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
+          " DROP TABLE dataset_pieces;"
           " PRAGMA user_version = 6");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
@@ -1988,41 +1992,7 @@ Test(store, events_past_the_newest_kept_are_pruned) {
   store_event_list_free(ev, n);
 }
 
-/* Migration 11 rebuilds the events table for searches' events: the jobs'
- * events stay with their ids, and ids already handed out (here pruned up to
- * 100) are not handed out again. */
-Test(store, upgrading_to_search_events_keeps_the_ids_growing) {
-  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
-  int64_t job = add_job(model, ds);
-  claim(st, job);
-  commit_epoch(job, 1, NULL, 0, NULL);
-  size_t n;
-  store_event *before = events_of(job, 0, &n);
-  cr_assert_eq(n, 3); /* queued, running, epoch 1 */
-  int64_t first = before[0].id, last = before[n - 1].id;
-  store_event_list_free(before, n);
-  store_close(st);
-  st = NULL;
-  raw_sql("CREATE TABLE events_old ("
-          "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-          "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-          "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint')),"
-          "  state TEXT, epoch INTEGER NOT NULL, version INTEGER, bytes INTEGER);"
-          "INSERT INTO events_old SELECT id, job_id, kind, state, epoch, version, bytes FROM events;"
-          "UPDATE sqlite_sequence SET seq = 100 WHERE name = 'events_old';"
-          "DROP TABLE events; ALTER TABLE events_old RENAME TO events;"
-          /* and undo 12, which comes after */
-          "DROP INDEX evaluations_by_job; ALTER TABLE evaluations DROP COLUMN job_id;"
-          "PRAGMA user_version = 10");
-  cr_assert_eq(store_open(path, &st), STORE_OK);
-  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
-  store_event *after = events_of(job, 0, &n);
-  cr_assert_eq(n, 3);
-  cr_expect(after[0].id == first && after[2].id == last && after[2].kind == STORE_EVENT_EPOCH);
-  store_event_list_free(after, n);
-  commit_epoch(job, 2, NULL, 0, NULL);
-  after = events_of(job, last, &n);
-  cr_assert_eq(n, 1);
-  cr_expect_eq(after[0].id, 101, "the counter went on from 100, not from %lld", (long long)last);
-  store_event_list_free(after, n);
+ * searches (9), typed tables (10), search events (11), an evaluation's job (12),
+ * tables in pieces (13). */
+#define STORE_SCHEMA_VERSION 13
 }

@@ -546,3 +546,65 @@ Test(table, type_and_impute_names) {
   cr_assert_str_eq(nn_name(NN_NAMES_IMPUTE, NN_IMPUTE_MEDIAN), "median");
   cr_assert_null(nn_name(NN_NAMES_IMPUTE, NN_IMPUTE_CONSTANT + 1));
 }
+
+/* A column's kind bytes come only with its first cell of another kind: the
+ * mask is right whichever row that is, the first, a late one or none. */
+Test(table, kinds_made_late_keep_every_cell) {
+  char text[16384] = "late,first,never,text\n";
+  size_t n = strlen(text);
+  for (int r = 0; r < 700; r++)
+    n += (size_t)snprintf(text + n, sizeof text - n, "%s,%s,%d,%s\n", r == 650 ? "" : "1.5",
+                          r == 0 ? "NA" : "2", r, r == 3 ? "7" : r % 2 ? "Dream" : "Biscoe");
+  nn_col_type types[4] = {NN_COL_AUTO, NN_COL_AUTO, NN_COL_AUTO, NN_COL_CATEGORY};
+  nn_table *t = NULL;
+  nn_error err;
+  cr_assert_eq(table_from_text(text, NULL, types, &t, NULL, &err), NN_OK, "%s", err.message);
+  const nn_table_column *late = col(t, "late"), *first = col(t, "first"), *never = col(t, "never");
+  cr_assert_eq(late->missing, 1);
+  for (int r = 0; r < 700; r++) {
+    cr_assert_eq(late->is_missing[r], r == 650, "row %d", r);
+    cr_assert_eq(first->is_missing[r], r == 0, "row %d", r);
+    cr_assert_eq(never->is_missing[r], 0);
+    cr_assert_eq(never->values[r], r);
+  }
+  cr_assert_eq(never->type, NN_COL_INTEGER);
+  const nn_table_column *c = col(t, "text");
+  cr_assert_eq(c->n_categories, 3);
+  cr_assert(c->counts[0] == 350 && c->counts[1] == 349 && c->counts[2] == 1, "%llu %llu %llu",
+            (unsigned long long)c->counts[0], (unsigned long long)c->counts[1],
+            (unsigned long long)c->counts[2]);
+  cr_assert_str_eq(table_category(c, c->codes[3]), "7");
+  cr_assert_str_eq(table_category(c, c->codes[5]), "Dream");
+  nn_table_free(t);
+}
+
+/* A column of numbers handed over as floats, in place; a cell that is no
+ * number refuses it, and the current row's cell is seen as a number or not. */
+Test(table, numbers_taken_as_floats) {
+  nn_table_options o;
+  nn_table_builder *b;
+  nn_error err;
+  nn_table_options_defaults(&o);
+  cr_assert_eq(nn_table_builder_new(&o, &b, &err), NN_OK);
+  cr_assert_eq(nn_table_builder_column(b, "x", 1, NN_COL_AUTO, &err), NN_OK);
+  cr_assert_eq(nn_table_builder_column(b, "s", 1, NN_COL_AUTO, &err), NN_OK);
+  for (int r = 0; r < 1000; r++) {
+    char cell[32];
+    double v;
+    int len = snprintf(cell, sizeof cell, "%d.1", r);
+    cr_assert_eq(nn_table_builder_cell(b, cell, (size_t)len, &err), NN_OK);
+    cr_assert_eq(nn_table_builder_number(b, 0, &v), 1);
+    cr_assert_eq(v, r + 0.1);
+    cr_assert_eq(nn_table_builder_cell(b, r == 9 ? "a" : "1", 1, &err), NN_OK);
+    cr_assert_eq(nn_table_builder_number(b, 1, &v), r != 9);
+    cr_assert_eq(nn_table_builder_end_row(b, &err), NN_OK);
+  }
+  float *f;
+  cr_assert_eq(nn_table_builder_take_floats(b, 1, &f, &err), NN_EINVAL);
+  cr_assert_null(f);
+  cr_assert_eq(nn_table_builder_take_floats(b, 0, &f, &err), NN_OK);
+  for (int r = 0; r < 1000; r++) cr_assert_eq(f[r], (float)(r + 0.1), "row %d", r);
+  free(f);
+  cr_assert_eq(nn_table_builder_take_floats(b, 0, &f, &err), NN_EINVAL, "taken already");
+  nn_table_builder_free(b);
+}

@@ -199,3 +199,34 @@ Test(table_format, missing_values_are_one_nan) {
   free(m.buf);
   nn_table_free(t);
 }
+
+/* A write that fails (a full disk under the store) ends the save with its
+ * status; the staging buffer was overrun by every row after the failure
+ * (the daemon aborted in free()). */
+static int refuse_write(void *ud, void *buf, size_t len) {
+  (void)buf;
+  (void)len;
+  ++*(int *)ud;
+  return NN_ERANGE;
+}
+
+Test(table_format, a_failed_write_past_the_first_stage_ends_the_save) {
+  nn_table_options o;
+  nn_table_options_defaults(&o);
+  nn_table_builder *b = NULL;
+  nn_table *t = NULL;
+  cr_assert_eq(nn_table_builder_new(&o, &b, NULL), NN_OK);
+  nn_table_builder_column(b, "x", 1, NN_COL_AUTO, NULL);
+  nn_table_builder_column(b, "c", 1, NN_COL_AUTO, NULL);
+  for (int r = 0; r < 200000; r++) { /* ~2.6 MB saved: 40 stages */
+    nn_table_builder_number_at(b, 0, r * 0.25, NULL);
+    nn_table_builder_cell_at(b, 1, r % 3 ? "a" : "b", 1, NULL);
+    nn_table_builder_end_row(b, NULL);
+  }
+  cr_assert_eq(nn_table_builder_finish(b, &t, NULL, NULL), NN_OK);
+  nn_table_builder_free(b);
+  int calls = 0;
+  cr_assert_eq(nn_table_save(t, refuse_write, &calls), NN_ERANGE);
+  cr_assert_eq(calls, 1, "nothing is written after the failure");
+  nn_table_free(t);
+}
