@@ -1992,7 +1992,173 @@ Test(store, events_past_the_newest_kept_are_pruned) {
   store_event_list_free(ev, n);
 }
 
- * searches (9), typed tables (10), search events (11), an evaluation's job (12),
- * tables in pieces (13). */
-#define STORE_SCHEMA_VERSION 13
+/* Migration 11 rebuilds the events table for searches' events: the jobs'
+ * events stay with their ids, and ids already handed out (here pruned up to
+ * 100) are not handed out again. */
+Test(store, upgrading_to_search_events_keeps_the_ids_growing) {
+  int64_t ds = add_regression(4, 2, 1), model = add_model("m");
+  int64_t job = add_job(model, ds);
+  claim(st, job);
+  commit_epoch(job, 1, NULL, 0, NULL);
+  size_t n;
+  store_event *before = events_of(job, 0, &n);
+  cr_assert_eq(n, 3); /* queued, running, epoch 1 */
+  int64_t first = before[0].id, last = before[n - 1].id;
+  store_event_list_free(before, n);
+  store_close(st);
+  st = NULL;
+  raw_sql("CREATE TABLE events_old ("
+          "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+          "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint')),"
+          "  state TEXT, epoch INTEGER NOT NULL, version INTEGER, bytes INTEGER);"
+          "INSERT INTO events_old SELECT id, job_id, kind, state, epoch, version, bytes FROM events;"
+          "UPDATE sqlite_sequence SET seq = 100 WHERE name = 'events_old';"
+          "DROP TABLE events; ALTER TABLE events_old RENAME TO events;"
+          /* and undo 12 and 13, which come after */
+          "DROP INDEX evaluations_by_job; ALTER TABLE evaluations DROP COLUMN job_id;"
+          "DROP TABLE dataset_pieces;"
+          "PRAGMA user_version = 10");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  store_event *after = events_of(job, 0, &n);
+  cr_assert_eq(n, 3);
+  cr_expect(after[0].id == first && after[2].id == last && after[2].kind == STORE_EVENT_EPOCH);
+  store_event_list_free(after, n);
+  commit_epoch(job, 2, NULL, 0, NULL);
+  after = events_of(job, last, &n);
+  cr_assert_eq(n, 1);
+  cr_expect_eq(after[0].id, 101, "the counter went on from 100, not from %lld", (long long)last);
+  store_event_list_free(after, n);
+}
+
+/* ---- typed tables in pieces (migration 13) ------------------------------------- */
+
+#define TABLE_BYTES ((size_t)(5 << 19) + 12345) /* 2.5 MiB and some: three pieces */
+
+static uint8_t *table_pattern(void) {
+  uint8_t *b = malloc(TABLE_BYTES);
+  for (size_t i = 0; i < TABLE_BYTES; i++) b[i] = (uint8_t)(i * 7 + i / 4099);
+  return b;
+}
+
+/* write_table: the pattern in uneven pieces, as nn_table_save would give them. */
+static int write_pattern(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx) {
+  const uint8_t *b = ud;
+  for (size_t at = 0, n = 1; at < TABLE_BYTES; at += n, n = n * 3 + 1) {
+    if (n > TABLE_BYTES - at) n = TABLE_BYTES - at;
+    if (put(ctx, b + at, n) != 0) return -1;
+  }
+  return 0;
+}
+
+static int64_t add_table(const uint8_t *bytes, int written) {
+  store_dataset meta = {.name = "t", .rows = 3, .features = 2, .outputs = 1,
+                        .task = STORE_TASK_REGRESSION, .table = 1, .target = "y",
+                        .rows_without_target = 0, .columns = "[]"};
+  store_dataset_data data = {.table_len = TABLE_BYTES};
+  if (written) {
+    data.write_table = write_pattern;
+    data.write_table_ud = (void *)bytes;
+  } else {
+    data.table = (uint8_t *)bytes;
+  }
+  store_dataset out;
+  cr_assert_eq(store_dataset_insert(st, &meta, &data, &out), STORE_OK);
+  int64_t id = out.id;
+  store_dataset_clear(&out);
+  return id;
+}
+
+static void expect_table(int64_t id, const uint8_t *bytes) {
+  store_dataset meta;
+  store_dataset_data data;
+  cr_assert_eq(store_dataset_get_data(st, id, &meta, &data), STORE_OK);
+  cr_expect(meta.table);
+  cr_assert_eq(data.table_len, TABLE_BYTES);
+  cr_expect_eq(memcmp(data.table, bytes, TABLE_BYTES), 0);
+  store_dataset_clear(&meta);
+  store_dataset_data_clear(&data);
+}
+
+Test(store, a_table_is_stored_in_pieces_and_read_back_whole) {
+  uint8_t *b = table_pattern();
+  int64_t from_buffer = add_table(b, 0), written = add_table(b, 1);
+  expect_table(from_buffer, b);
+  expect_table(written, b);
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*), max(length(bytes)) FROM dataset_pieces"
+                                  " WHERE dataset_id = ?", -1, &s, NULL), SQLITE_OK);
+  sqlite3_bind_int64(s, 1, written);
+  cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+  cr_expect_eq(sqlite3_column_int(s, 0), 3);          /* 1 MiB, 1 MiB, the rest */
+  cr_expect_eq(sqlite3_column_int(s, 1), 1 << 20);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  /* deleting the dataset takes its pieces */
+  cr_assert_eq(store_dataset_delete(st, written), STORE_OK);
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM dataset_pieces WHERE dataset_id = ?",
+                                  -1, &s, NULL), SQLITE_OK);
+  sqlite3_bind_int64(s, 1, written);
+  cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+  cr_expect_eq(sqlite3_column_int(s, 0), 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  free(b);
+}
+
+/* A writer that fails, or gives fewer bytes than it promised, stores nothing. */
+static int write_short(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx) {
+  return put(ctx, ud, 10);
+}
+
+static int write_failing(void *ud, int (*put)(void *ctx, const void *buf, size_t len), void *ctx) {
+  (void)put(ctx, ud, 10);
+  return -1;
+}
+
+Test(store, a_table_writer_that_fails_stores_nothing) {
+  uint8_t *b = table_pattern();
+  store_dataset meta = {.name = "t", .rows = 3, .features = 2, .outputs = 1,
+                        .task = STORE_TASK_REGRESSION, .table = 1, .target = "y",
+                        .rows_without_target = 0, .columns = "[]"};
+  store_dataset_data data = {.table_len = TABLE_BYTES, .write_table = write_short,
+                             .write_table_ud = b};
+  cr_expect_eq(store_dataset_insert(st, &meta, &data, NULL), STORE_EINVAL);
+  data.write_table = write_failing;
+  cr_expect_eq(store_dataset_insert(st, &meta, &data, NULL), STORE_EIO);
+  data.table = b; /* both a buffer and a writer */
+  cr_expect_eq(store_dataset_insert(st, &meta, &data, NULL), STORE_EINVAL);
+  store_dataset *list;
+  size_t n;
+  cr_assert_eq(store_dataset_list(st, &list, &n), STORE_OK);
+  cr_expect_eq(n, 0);
+  store_dataset_list_free(list, n);
+  free(b);
+}
+
+/* Tables stored whole in datasets.data before migration 13 move into pieces. */
+Test(store, upgrading_moves_a_whole_table_into_pieces) {
+  uint8_t *b = table_pattern();
+  int64_t id = add_table(b, 1);
+  store_close(st);
+  st = NULL;
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE datasets SET data = ? WHERE id = ?", -1, &s, NULL),
+               SQLITE_OK);
+  sqlite3_bind_blob64(s, 1, b, TABLE_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, id);
+  cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  raw_sql("DROP TABLE dataset_pieces; PRAGMA user_version = 12");
+  cr_assert_eq(store_open(path, &st), STORE_OK);
+  cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
+  expect_table(id, b);
+  free(b);
 }
