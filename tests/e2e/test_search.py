@@ -195,9 +195,10 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
         sid = created["id"]
         if crash:
             deadline = time.monotonic() + 60
-            while True:  # some rungs done, some trials still to run
+            while True:  # some rungs done, one mid-rung, some trials still to run
                 _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
-                if sum(t["state"] != "running" for t in s["trials"]) >= 3:
+                if sum(t["state"] != "running" for t in s["trials"]) >= 3 and \
+                        any(t["state"] == "running" and t["epochs"] > 0 for t in s["trials"]):
                     break
                 assert time.monotonic() < deadline, s
                 time.sleep(0.02)
