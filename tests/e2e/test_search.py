@@ -183,6 +183,21 @@ def test_missing_rows_answer_404(client, xor):
     assert status == 404, err
 
 
+def kill_mid_rung(d, spawn, db, sid, ready):
+    """Once search sid is ready(search) with a trial's rung running, kill -9
+    daemon d and start another on its database: the one returned."""
+    deadline = time.monotonic() + 60
+    while True:
+        _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
+        if ready(s) and any(t["state"] == "running" for t in s["trials"]):
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.02)
+    assert s["state"] == "running", "the search ended before the kill"
+    d.kill9()
+    return spawn(db=db)
+
+
 def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_path):
     x, y = xor_like()
     results = []
@@ -193,18 +208,9 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
         status, _, created = post(d.client, "/v1/searches", asha_body(xor))
         assert status == 202, created
         sid = created["id"]
-        if crash:
-            deadline = time.monotonic() + 60
-            while True:  # some rungs done, one mid-rung, some trials still to run
-                _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
-                if sum(t["state"] != "running" for t in s["trials"]) >= 3 and \
-                        any(t["state"] == "running" and t["epochs"] > 0 for t in s["trials"]):
-                    break
-                assert time.monotonic() < deadline, s
-                time.sleep(0.02)
-            assert s["state"] == "running", "the search ended before the kill"
-            d.kill9()
-            d = spawn(db=db)
+        if crash:  # some rungs done, some trials still to run
+            d = kill_mid_rung(d, spawn, db, sid,
+                              lambda s: sum(t["state"] != "running" for t in s["trials"]) >= 3)
         s = wait_search(d.client, sid)
         assert s["state"] == "succeeded", s
         # nothing ran twice: one job per trial, trained to its rung's epochs
@@ -487,17 +493,8 @@ def test_an_evaluation_metric_search_survives_kill9(spawn, tmp_path):
         assert status == 202, created
         sid = created["id"]
         if crash:
-            deadline = time.monotonic() + 60
-            while True:
-                _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
-                if sum(t["metric"] is not None for t in s["trials"]) >= 2 and \
-                        any(t["state"] == "running" for t in s["trials"]):
-                    break
-                assert time.monotonic() < deadline, s
-                time.sleep(0.02)
-            assert s["state"] == "running", "the search ended before the kill"
-            d.kill9()
-            d = spawn(db=db)
+            d = kill_mid_rung(d, spawn, db, sid,
+                              lambda s: sum(t["metric"] is not None for t in s["trials"]) >= 2)
         s = wait_search(d.client, sid)
         assert s["state"] == "succeeded", s
         for t in s["trials"]:  # one evaluation per finished rung, none twice
