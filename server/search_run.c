@@ -13,7 +13,9 @@
  * Costs: a pass reads each running search's rows and one job per running
  * rung; the config is parsed again each pass (a few kilobytes). ASHA's replay
  * calls asha_next once per replayed step, each O(rows^2): nothing for tens
- * of trials, tens of milliseconds a pass for a few hundred.
+ * of trials, tens of milliseconds a pass for a few hundred. A search ranked
+ * by an evaluation's metric evaluates each finished rung's weights here, on
+ * this thread (search_metric.h): one pass of the validation rows each.
  */
 #include "search_run.h"
 
