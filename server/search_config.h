@@ -20,7 +20,9 @@
  * last rung's resource, which the space cannot vary); the job needs a
  * validation_split > 0 or a validation_dataset (which an evaluation metric
  * requires, and is measured on) to measure the metric, and names no model
- * or dataset (the search's). A stored model (an id) stands for its spec:
+ * or dataset (the search's); its held-out datasets are checked as a job's
+ * are, and an asha search's job takes no test_dataset (a trial's job ends
+ * at every rung, its test evaluation made at the first). A stored model (an id) stands for its spec:
  * every trial is a new model of that spec.
  */
 #ifndef TRAIND_SEARCH_CONFIG_H
