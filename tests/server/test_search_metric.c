@@ -1,7 +1,8 @@
 /* test_search_metric.c — a search's metric: the names it takes, each one's
  * direction and task, the mode a request may give with it, and the
  * validation_dataset an evaluation's metric needs (search_config_parse
- * without a store: the request alone). */
+ * without a store: the request alone), and a rung measured from a stored
+ * evaluation (search_metric_measure on a real store). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "../../server/search_config.h"
 #include "../../server/search_metric.h"
+#include "tmp_db.h"
 
 /* A search request around metric and mode (NULL: left out) and a job with
  * a validation_dataset or a validation_split. */
@@ -143,4 +145,57 @@ Test(search_metric, an_evaluation_metric_needs_a_validation_dataset) {
   api_error err = {0};
   cr_assert_eq(parse("val_loss", NULL, 1, &c, &err), 0, "%s", err.message); /* val_* need none */
   search_config_clear(&c);
+}
+
+/* A rung's metric is read from the stored evaluation of its job's weights
+ * version on the validation dataset when there is one — after a crash
+ * between the evaluation and the rung row, nothing is evaluated twice. The
+ * weights here are not a checkpoint: evaluating them could only fail. */
+Test(search_metric, a_stored_evaluation_of_the_version_is_read_not_made_again) {
+  tmp_db db;
+  tmp_db_make(&db, "search-metric");
+  store *st = NULL;
+  cr_assert_eq(store_open(db.path, &st), STORE_OK);
+  static const uint8_t junk[] = "not a checkpoint";
+  store_model m;
+  /* an imported version: published by no job (job 0) */
+  cr_assert_eq(store_model_import(st, "m", "{}", 1, 3, junk, sizeof junk, NULL, &m), STORE_OK);
+  store_evaluation e = {.model_id = m.id, .version = 3, .dataset_id = 7,
+                        .task = STORE_TASK_CLASSIFICATION, .rows = 4, .summary = "{}",
+                        .result = "{\"balanced_accuracy\": 0.625, \"macro_avg\": {\"f1\": 0.5},"
+                                  " \"roc_auc\": null}"};
+  cr_assert_eq(store_evaluation_insert(st, &e, NULL), STORE_OK);
+  double v = 0;
+  api_error err = {0};
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.balanced_accuracy"), 7,
+                                     m.id, 0, &v, &err), 0, "%s", err.message);
+  cr_expect_eq(v, 0.625);
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.f1_macro"), 7, m.id, 0,
+                                     &v, &err), 0, "%s", err.message);
+  cr_expect_eq(v, 0.5);
+  /* undefined in the evaluation: NAN, which fails the rung */
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.roc_auc"), 7, m.id, 0,
+                                     &v, &err), 0, "%s", err.message);
+  cr_expect(isnan(v));
+  /* absent from it: refused, not read as a number */
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.r2"), 7, m.id, 0, &v,
+                                     &err), -API_UNPROCESSABLE);
+  /* another dataset's evaluation is not this one: the weights are evaluated,
+   * and these cannot be */
+  cr_expect_neq(search_metric_measure(st, search_metric_find("evaluation.balanced_accuracy"), 8,
+                                      m.id, 0, &v, &err), 0);
+  cr_expect(isnan(v));
+  /* a job that published no version of the model, a model that is not */
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.balanced_accuracy"), 7,
+                                     m.id, 99, &v, &err), -API_CONFLICT);
+  cr_expect_eq(search_metric_measure(st, search_metric_find("evaluation.balanced_accuracy"), 7,
+                                     m.id + 1, 0, &v, &err), -API_NOT_FOUND);
+  store_evaluation *list = NULL;
+  size_t n = 0;
+  cr_assert_eq(store_evaluation_list(st, m.id, &list, &n), STORE_OK);
+  cr_expect_eq(n, 1, "no evaluation was added");
+  store_evaluation_list_free(list, n);
+  store_model_clear(&m);
+  store_close(st);
+  tmp_db_remove(&db);
 }
