@@ -17,41 +17,6 @@
 #include "reply.h"
 #include "store.h"
 
-/* Check a held-out dataset (id, named by field) of a job training on d: it
- * must fit the model as d does, be of d's kind (numbers, or a table with
- * d's target, encoded with the encoding fitted on d) and, as the test
- * dataset, be one an evaluation reads. */
-static int check_holdout(store *st, int64_t id, const char *field, const store_dataset *d,
-                         const nn_spec *spec, int64_t model_id, api_error *err) {
-  store_dataset h = {0};
-  int rc = store_dataset_get(st, id, &h);
-  if (rc != STORE_OK) rc = api_store_fail(err, rc, "dataset", field, id);
-  else if (h.table != d->table || (h.table && strcmp(h.target, d->target) != 0))
-    rc = api_fail(err, API_UNPROCESSABLE, field,
-                  "%s %lld is %s but dataset %lld, which the job trains on, is %s%s%s", field,
-                  (long long)id, h.table ? "a table" : "numbers", (long long)d->id,
-                  d->table ? "a table of target " : "numbers", d->table ? d->target : "",
-                  h.table && d->table ? "; both must name the same target" : "");
-  else if (h.task != d->task)
-    rc = api_fail(err, API_UNPROCESSABLE, field,
-                  "%s %lld is a %s dataset but dataset %lld, which the job trains on, is a %s one",
-                  field, (long long)id, store_task_name(h.task), (long long)d->id,
-                  store_task_name(d->task));
-  else if (!d->table && /* a table's classes are matched by name through the encoding */
-           ((h.classes != NULL) != (d->classes != NULL) ||
-            (h.classes != NULL && strcmp(h.classes, d->classes) != 0)))
-    rc = api_fail(err, API_UNPROCESSABLE, field,
-                  "%s %lld does not name the classes of dataset %lld, which the job trains on",
-                  field, (long long)id, (long long)d->id);
-  else
-    rc = strcmp(field, "test_dataset") == 0 ? evaluation_check(&h, spec, model_id, field, err)
-                                            : fit_check(&h, spec, model_id, err);
-  if (rc != 0 && strcmp(err->field, "dataset") == 0)
-    snprintf(err->field, sizeof err->field, "%s", field);
-  store_dataset_clear(&h);
-  return rc;
-}
-
 /* Load and check what a job names; 404 naming the missing one, 422 on a
  * misfit, 422 too_large when it cannot fit the memory budget (limit bytes);
  * *memory receives its estimate. */
@@ -63,9 +28,11 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
   int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
   if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
   if (rc == 0 && job->validation_dataset != 0)
-    rc = check_holdout(st, job->validation_dataset, "validation_dataset", &d, &spec, m.id, err);
+    rc = evaluation_check_holdout(st, job->validation_dataset, "validation_dataset", &d, &spec,
+                                  m.id, false, err);
   if (rc == 0 && job->test_dataset != 0)
-    rc = check_holdout(st, job->test_dataset, "test_dataset", &d, &spec, m.id, err);
+    rc = evaluation_check_holdout(st, job->test_dataset, "test_dataset", &d, &spec, m.id, true,
+                                  err);
   if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);

@@ -38,6 +38,38 @@ int evaluation_check(const store_dataset *meta, const nn_spec *spec, int64_t mod
   return renamed(rc, field, err);
 }
 
+int evaluation_check_holdout(store *st, int64_t id, const char *field, const store_dataset *d,
+                             const nn_spec *spec, int64_t model_id, bool evaluated,
+                             api_error *err) {
+  store_dataset h = {0};
+  int rc = store_dataset_get(st, id, &h);
+  if (rc != STORE_OK) rc = api_store_fail(err, rc, "dataset", field, id);
+  else if (h.table != d->table || (h.table && strcmp(h.target, d->target) != 0))
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld is %s but dataset %lld, which the job trains on, is %s%s%s", field,
+                  (long long)id, h.table ? "a table" : "numbers", (long long)d->id,
+                  d->table ? "a table of target " : "numbers", d->table ? d->target : "",
+                  h.table && d->table ? "; both must name the same target" : "");
+  else if (h.task != d->task)
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld is a %s dataset but dataset %lld, which the job trains on, is a %s one",
+                  field, (long long)id, store_task_name(h.task), (long long)d->id,
+                  store_task_name(d->task));
+  else if (!d->table && /* a table's classes are matched by name through the encoding */
+           ((h.classes != NULL) != (d->classes != NULL) ||
+            (h.classes != NULL && strcmp(h.classes, d->classes) != 0)))
+    rc = api_fail(err, API_UNPROCESSABLE, field,
+                  "%s %lld does not name the classes of dataset %lld, which the job trains on",
+                  field, (long long)id, (long long)d->id);
+  else
+    rc = evaluated ? evaluation_check(&h, spec, model_id, field, err)
+                   : fit_check(&h, spec, model_id, err);
+  if (rc != 0 && strcmp(err->field, "dataset") == 0)
+    snprintf(err->field, sizeof err->field, "%s", field);
+  store_dataset_clear(&h);
+  return rc;
+}
+
 /* The metrics of predictions y (rows, outputs) of d's rows, as JSON; NULL
  * with err filled on failure. */
 static cJSON *metrics(const nn_data *d, const float *y, int outputs, const char *classes,

@@ -21,6 +21,7 @@
 #ifndef TRAIND_EVALUATION_H
 #define TRAIND_EVALUATION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "errors.h"
@@ -40,6 +41,18 @@
  */
 int evaluation_check(const store_dataset *meta, const nn_spec *spec, int64_t model_id,
                      const char *field, api_error *err);
+
+/**
+ * Check a held-out dataset (id, named by field) of a job training on d: it
+ * must fit the model as d does, be of d's kind (numbers, or a table with
+ * d's target, encoded with the encoding fitted on d) and, when it is to be
+ * evaluated (a test_dataset, a search's validation_dataset ranked by an
+ * evaluation), pass evaluation_check.
+ * @return 0, -API_NOT_FOUND naming field, or -API_UNPROCESSABLE naming field
+ */
+int evaluation_check_holdout(store *st, int64_t id, const char *field, const store_dataset *d,
+                             const nn_spec *spec, int64_t model_id, bool evaluated,
+                             api_error *err);
 
 /**
  * Evaluate weights w of model_id on every row of dataset (which

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "evaluation.h"
 #include "fit.h"
 #include "parse_job.h"
 #include "parse_spec.h"
@@ -61,8 +62,10 @@ static int read_model(store *st, const cJSON *v, search_config *c, api_error *er
   return rc;
 }
 
-/* The base job: no model or dataset of its own, a validation split. */
-static int read_job(const cJSON *root, search_config *c, api_error *err) {
+/* The base job: no model or dataset of its own, a validation split or
+ * dataset; *test_dataset receives its test_dataset (or 0). */
+static int read_job(const cJSON *root, search_config *c, int64_t *test_dataset,
+                    api_error *err) {
   const cJSON *job = cJSON_GetObjectItemCaseSensitive(root, "job");
   if (!job) return api_fail(err, API_INVALID_ARGUMENT, "job", "job is required");
   int rc = parse_json_object(job, "job", err);
@@ -86,10 +89,13 @@ static int read_job(const cJSON *root, search_config *c, api_error *err) {
     memcpy(err->field, field, sizeof field);
     return rc;
   }
-  if (!(parsed.config.validation_split > 0))
+  if (!(parsed.config.validation_split > 0) && parsed.validation_dataset == 0)
     return api_fail(err, API_INVALID_ARGUMENT, "job.validation_split",
-                    "job.validation_split must be > 0: trials are ranked on validation rows");
+                    "job.validation_split must be > 0, or job.validation_dataset given: trials "
+                    "are ranked on validation rows");
   c->asha.max_epochs = parsed.config.epochs;
+  c->validation_dataset = parsed.validation_dataset;
+  *test_dataset = parsed.test_dataset;
   return 0;
 }
 
@@ -108,13 +114,56 @@ static int read_choice(const cJSON *root, const char *key, const char *const *na
 }
 
 static const char *const method_names[] = {"random", "grid", "asha"};
-static const char *const metric_names[] = {"val_loss", "val_accuracy"};
 static const char *const mode_names[] = {"min", "max"};
+
+/* The metric (val_loss when left out) and the mode, which must agree with
+ * it: a search maximizing a loss is a mistake. */
+static int read_metric(const cJSON *root, search_config *c, api_error *err) {
+  const char *s = "val_loss";
+  int mode = -1;
+  int rc = parse_json_string(root, NULL, "metric", PARSE_OPTIONAL, 64, &s, err);
+  if (rc < 0) return rc;
+  if ((c->metric = search_metric_find(s)) == NULL)
+    return api_fail(err, API_INVALID_ARGUMENT, "metric", "metric must be one of %s",
+                    search_metric_names());
+  rc = read_choice(root, "mode", mode_names, 2, &mode, err);
+  if (rc < 0) return rc;
+  if (mode >= 0 && mode != c->metric->maximize)
+    return api_fail(err, API_INVALID_ARGUMENT, "metric",
+                    "metric %s is %s: mode must be %s (or left out)", c->metric->name,
+                    c->metric->maximize ? "maximized" : "minimized",
+                    mode_names[c->metric->maximize]);
+  if (search_metric_evaluated(c->metric) && c->validation_dataset == 0)
+    return api_fail(err, API_INVALID_ARGUMENT, "job.validation_dataset",
+                    "metric %s is measured on job.validation_dataset, which is required then",
+                    c->metric->name);
+  c->asha.maximize = c->metric->maximize;
+  return 0;
+}
+
+/* The task the metric is of, and the held-out datasets, checked against
+ * the training dataset d and trial 0's spec. */
+static int check_holdouts(store *st, const search_config *c, int64_t test_dataset,
+                          const store_dataset *d, const nn_spec *spec, api_error *err) {
+  int rc = 0;
+  if (c->metric->task != SEARCH_METRIC_ANY_TASK && (int)d->task != c->metric->task)
+    rc = api_fail(err, API_UNPROCESSABLE, "metric",
+                  "metric %s is a %s metric but dataset %lld is a %s dataset", c->metric->name,
+                  store_task_name((store_task)c->metric->task), (long long)d->id,
+                  store_task_name(d->task));
+  if (rc == 0 && c->validation_dataset != 0)
+    rc = evaluation_check_holdout(st, c->validation_dataset, "job.validation_dataset", d, spec,
+                                  0, search_metric_evaluated(c->metric), err);
+  if (rc == 0 && test_dataset != 0)
+    rc = evaluation_check_holdout(st, test_dataset, "job.test_dataset", d, spec, 0, true, err);
+  return rc;
+}
 
 /* Every trial's values must make a valid spec and config, that the dataset
  * trains (trial 0's spec: a space rarely changes the widths) within the
  * memory budget. */
-static int check_trials(store *st, size_t limit, search_config *c, api_error *err) {
+static int check_trials(store *st, size_t limit, search_config *c, int64_t test_dataset,
+                        api_error *err) {
   store_dataset d = {0};
   int rc = 0;
   for (int64_t k = 0; rc == 0 && k < c->trials; k++) {
@@ -132,6 +181,7 @@ static int check_trials(store *st, size_t limit, search_config *c, api_error *er
       rc = search_space_apply(c->model, c->job, params, &m, &j, err);
       if (rc == 0) rc = parse_spec(m, &s, name, err);
       if (rc == 0) rc = fit_dataset_load(st, c->dataset, &s, 0, &d, err);
+      if (rc == 0) rc = check_holdouts(st, c, test_dataset, &d, &s, err);
       cJSON_Delete(m);
       cJSON_Delete(j);
     }
@@ -149,8 +199,8 @@ static int check_trials(store *st, size_t limit, search_config *c, api_error *er
 int search_config_parse(store *st, size_t limit, const cJSON *root, search_config *c,
                         api_error *err) {
   memset(c, 0, sizeof *c);
-  int method = SEARCH_RANDOM, metric = 0, mode = -1, max_concurrent = 1;
-  int64_t trials = 0;
+  int method = SEARCH_RANDOM, max_concurrent = 1;
+  int64_t trials = 0, test_dataset = 0;
   c->asha.reduction_factor = 3;
   c->asha.min_epochs = 1;
   int rc = parse_json_object(root, NULL, err);
@@ -161,7 +211,7 @@ int search_config_parse(store *st, size_t limit, const cJSON *root, search_confi
     rc = parse_json_int(root, NULL, "dataset", PARSE_REQUIRED, 1, PARSE_MAX_SAFE_INT,
                         &c->dataset, err);
   if (rc == 0) rc = read_model(st, model, c, err);
-  if (rc == 0) rc = read_job(root, c, err);
+  if (rc == 0) rc = read_job(root, c, &test_dataset, err);
   if (rc == 0) {
     c->space_json = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(root, "space"), 1);
     rc = search_space_parse(c->space_json, &c->space, err);
@@ -171,8 +221,13 @@ int search_config_parse(store *st, size_t limit, const cJSON *root, search_confi
       rc = api_fail(err, API_INVALID_ARGUMENT, "space[\"job.epochs\"]",
                     "space[\"job.epochs\"]: the epochs are the search's resource, set in job");
   if (rc == 0) rc = read_choice(root, "method", method_names, 3, &method, err);
-  if (rc == 0) rc = read_choice(root, "metric", metric_names, 2, &metric, err);
-  if (rc == 0) rc = read_choice(root, "mode", mode_names, 2, &mode, err);
+  if (rc == 0) rc = read_metric(root, c, err);
+  /* a trial's one job ends at each rung, and its test evaluation is made
+   * once: it would be of the first rung's weights */
+  if (rc == 0 && method == SEARCH_ASHA && test_dataset != 0)
+    rc = api_fail(err, API_INVALID_ARGUMENT, "job.test_dataset",
+                  "job.test_dataset cannot be evaluated at each rung of an asha search: "
+                  "evaluate the best trial's model (POST /v1/models/{id}/evaluate)");
   if (rc == 0)
     rc = parse_json_int(root, NULL, "trials", PARSE_OPTIONAL, 1, SEARCH_MAX_TRIALS, &trials, err);
   if (rc == 0)
@@ -193,8 +248,6 @@ int search_config_parse(store *st, size_t limit, const cJSON *root, search_confi
                           &c->asha.min_epochs, err);
   if (rc < 0) goto fail;
   c->method = (search_method)method;
-  c->val_accuracy = metric;
-  c->asha.maximize = mode < 0 ? metric : mode;
   c->max_concurrent = max_concurrent;
   if (c->method == SEARCH_GRID) {
     int64_t points;
@@ -207,7 +260,8 @@ int search_config_parse(store *st, size_t limit, const cJSON *root, search_confi
   } else {
     c->trials = trials ? trials : 10;
   }
-  rc = st != NULL ? check_trials(st, limit, c, err) : 0; /* a stored config was checked */
+  /* a stored config was checked */
+  rc = st != NULL ? check_trials(st, limit, c, test_dataset, err) : 0;
   if (rc < 0) goto fail;
   return 0;
 fail:
@@ -228,7 +282,7 @@ cJSON *search_config_to_json(const search_config *c) {
                 !cJSON_AddNumberToObject(asha, "min_epochs", c->asha.min_epochs) ||
                 !cJSON_AddItemToObject(o, "asha", asha))) ||
       parse_json_add_int(o, "trials", c->trials) < 0 ||
-      !cJSON_AddStringToObject(o, "metric", metric_names[c->val_accuracy]) ||
+      !cJSON_AddStringToObject(o, "metric", c->metric->name) ||
       !cJSON_AddStringToObject(o, "mode", mode_names[c->asha.maximize]) ||
       !cJSON_AddNumberToObject(o, "max_concurrent", c->max_concurrent) ||
       parse_json_add_int(o, "seed", c->seed) < 0) {

@@ -12,19 +12,24 @@
  *
  * model, dataset, job and space are required. method: random (default),
  * grid or asha; trials 1..SEARCH_MAX_TRIALS (10 for random and asha; grid:
- * the grid's size, at most); metric val_loss (default) or val_accuracy, mode
- * min for val_loss and max for val_accuracy by default; max_concurrent
+ * the grid's size, at most); metric one of search_metric.h's (val_loss by
+ * default, the dataset's task's), mode its direction (min or max: by
+ * default, and a mode against it is refused naming metric); max_concurrent
  * 1..64 (1); seed 0..2^53 - 1 (0); asha: reduction_factor 2..16 (3),
  * min_epochs 1..job.epochs (1). job.epochs is the most a trial trains (the
  * last rung's resource, which the space cannot vary); the job needs a
- * validation_split > 0 to measure the metric, and names no model or dataset
- * (the search's). A stored model (an id) stands for its spec: every trial is
- * a new model of that spec.
+ * validation_split > 0 or a validation_dataset (which an evaluation metric
+ * requires, and is measured on) to measure the metric, and names no model
+ * or dataset (the search's); its held-out datasets are checked as a job's
+ * are, and an asha search's job takes no test_dataset (a trial's job ends
+ * at every rung, its test evaluation made at the first). A stored model (an id) stands for its spec:
+ * every trial is a new model of that spec.
  */
 #ifndef TRAIND_SEARCH_CONFIG_H
 #define TRAIND_SEARCH_CONFIG_H
 
 #include "asha.h"
+#include "search_metric.h"
 #include "search_space.h"
 #include "store.h"
 
@@ -39,7 +44,8 @@ typedef struct {
   search_method method;
   asha_config asha; /* max_epochs job.epochs; maximize as mode; rf, min 1 unless asha */
   int64_t trials;
-  int val_accuracy; /* the metric: 0 val_loss, 1 val_accuracy */
+  const search_metric *metric; /* what trials are ranked by */
+  int64_t validation_dataset; /* job.validation_dataset, or 0 */
   int max_concurrent;
   int64_t seed;
 } search_config;
@@ -52,7 +58,8 @@ typedef struct {
  *           stored config, checked when it was created)
  * @param limit the memory budget every trial's job must fit (budget.h)
  * @return 0 (release with search_config_clear), -API_INVALID_ARGUMENT naming
- *         the field, -API_NOT_FOUND, -API_UNPROCESSABLE or -API_INTERNAL
+ *         the field, -API_NOT_FOUND, -API_UNPROCESSABLE (naming metric for
+ *         a metric of the other task) or -API_INTERNAL
  */
 int search_config_parse(store *st, size_t limit, const cJSON *root, search_config *c,
                         api_error *err);

@@ -13,7 +13,9 @@
  * Costs: a pass reads each running search's rows and one job per running
  * rung; the config is parsed again each pass (a few kilobytes). ASHA's replay
  * calls asha_next once per replayed step, each O(rows^2): nothing for tens
- * of trials, tens of milliseconds a pass for a few hundred.
+ * of trials, tens of milliseconds a pass for a few hundred. A search ranked
+ * by an evaluation's metric evaluates each finished rung's weights here, on
+ * this thread (search_metric.h): one pass of the validation rows each.
  */
 #include "search_run.h"
 
@@ -178,6 +180,28 @@ out:
   return rc;
 }
 
+/* The evaluation metric of rung g's weights on the validation dataset: NAN
+ * in *m when the trial cannot be measured (the rung fails), STORE_EBUSY
+ * when it is worth trying again (a busy or full store, out of memory), so
+ * that no passing trouble changes a trial's result. */
+static int measure(pass *p, const store_search_rung *g, double *m) {
+  const store_search_trial *t = find_trial(p, g->trial);
+  api_error err;
+  int rc = t ? search_metric_measure(p->st, p->c.metric, p->c.validation_dataset, t->model_id,
+                                     g->job_id, m, &err)
+             : api_fail(&err, API_NOT_FOUND, "trial", "no row of trial %lld", (long long)g->trial);
+  if (rc == -API_NOT_FOUND || rc == -API_UNPROCESSABLE || rc == -API_CONFLICT) {
+    log_write(LOG_WARN, "search %lld: trial %lld cannot be measured at rung %lld: %s",
+              (long long)p->s->id, (long long)g->trial, (long long)g->rung, err.message);
+    *m = NAN;
+    return STORE_OK;
+  }
+  if (rc != 0)
+    log_write(LOG_WARN, "search %lld: trial %lld at rung %lld: %s; measured again next pass",
+              (long long)p->s->id, (long long)g->trial, (long long)g->rung, err.message);
+  return rc == 0 ? STORE_OK : STORE_EBUSY;
+}
+
 /* A running rung whose job ended: done with its metric, or failed. */
 static int settle(pass *p, store_search_rung *g, int *active) {
   store_job j = {0};
@@ -196,7 +220,14 @@ static int settle(pass *p, store_search_rung *g, int *active) {
     (*active)++;
     return STORE_OK;
   } else {
-    double m = p->c.val_accuracy ? j.val_accuracy : j.val_loss;
+    double m = search_metric_of_job(p->c.metric, &j);
+    if (j.state == STORE_JOB_SUCCEEDED && search_metric_evaluated(p->c.metric)) {
+      rc = measure(p, g, &m);
+      if (rc != STORE_OK) {
+        store_job_clear(&j);
+        return rc; /* tried again at the next pass */
+      }
+    }
     g->metric = m;
     g->state = j.state == STORE_JOB_SUCCEEDED && isfinite(m) ? STORE_RUNG_DONE : STORE_RUNG_FAILED;
   }

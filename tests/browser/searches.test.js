@@ -234,6 +234,42 @@ describe('searches', () => {
     await screenshot(page, 'compare');
   });
 
+  step('a search ranked by an evaluation names its metric and plots val_loss', async () => {
+    const inputs = [];
+    const labels = [];
+    for (let i = 0; i < 30; i++) {
+      inputs.push([i % 3 + ((i * 37) % 11) / 20, ((i * 53) % 7) / 10]);
+      labels.push(['a', 'b', 'c'][i % 3]);
+    }
+    const train = await s.daemon.api('POST', '/v1/datasets', {name: 'three', inputs, labels});
+    const val = await s.daemon.api('POST', '/v1/datasets', {name: 'three-val',
+      inputs: inputs.slice(0, 9), labels: labels.slice(0, 9)});
+    const created = await s.daemon.api('POST', '/v1/searches', {
+      model: {name: 'three-search', inputs: 2, loss: 'cross_entropy', seed: 1,
+        layers: [{type: 'dense', units: 4, activation: 'tanh'},
+          {type: 'dense', units: 3, activation: 'softmax'}]},
+      dataset: train.id, job: {epochs: 3, batch_size: 8, validation_dataset: val.id, seed: 1},
+      space: {'model.layers[0].units': {choice: [2, 4]}}, method: 'grid',
+      metric: 'evaluation.balanced_accuracy'});
+    await page.goto(`${s.daemon.url}/#/searches/${created.id}`);
+    await page.locator('main .page-header .badge-succeeded').waitFor();
+    assert.match(await page.locator('main .page-header').innerText(),
+      /evaluation\.balanced_accuracy \(max\)/);
+    assert.match(await page.locator('#trials-table th button[data-sort="metric"]').textContent(),
+      /^evaluation\.balanced_accuracy/);
+    assert.match(await page.locator('#curve-note').innerText(),
+      /^val_loss per epoch; evaluation\.balanced_accuracy is measured/);
+    const api = await s.daemon.api('GET', `/v1/searches/${created.id}`);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('#trials-chart');
+      return el && el.dataset.series && JSON.parse(el.dataset.series).every(([, n]) => n === 3);
+    });
+    const series = JSON.parse(await page.locator('#trials-chart').getAttribute('data-series'));
+    assert.deepEqual(series, api.trials.map((t) => [`trial ${t.trial}`, 3]), 'val_loss each epoch');
+    const best = page.locator('#trials-table tr[data-best="true"] td[data-metric]');
+    assert.equal(Number(await best.getAttribute('data-metric')), api.best.metric);
+  });
+
   /* The compare page of ids: a series per job on each chart, with the epochs
    * it trained, and each config cell the job's JSON. */
   async function checkCompare(ids) {

@@ -295,6 +295,30 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     refused(via("POST", f"/v1/searches/{long_search['id']}/cancel",
                 content_type="application/json"), 409)
     refused(via("POST", "/v1/searches/999/cancel", content_type="application/json"), 404)
+    # ranked by an evaluation of each rung's weights on a validation dataset
+    iris_spec = {"name": "iris-search", "inputs": 4, "loss": "cross_entropy", "seed": 1,
+                 "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+                            {"type": "dense", "units": 3, "activation": "softmax"}]}
+    eval_search = {"model": iris_spec, "dataset": iris["id"],
+                   "job": {"epochs": 3, "batch_size": 8, "validation_dataset": iris["id"],
+                           "optimizer": {"type": "adam", "lr": 0.01}},
+                   "space": {"job.optimizer.lr": {"loguniform": [0.001, 0.1]}}, "trials": 2,
+                   "metric": "evaluation.balanced_accuracy"}
+    ranked = ok(via("POST", "/v1/searches", eval_search), 202).json()
+    assert ranked["config"]["mode"] == "max", ranked
+    refused(via("POST", "/v1/searches", dict(eval_search, metric="evaluation.bogus")), 400,
+            request_invalid=True)
+    refused(via("POST", "/v1/searches", dict(eval_search, mode="min")), 400)
+    refused(via("POST", "/v1/searches", dict(eval_search, metric="evaluation.r2")), 422)
+    split = {k: v for k, v in eval_search["job"].items() if k != "validation_dataset"}
+    refused(via("POST", "/v1/searches", dict(eval_search, job=dict(split, validation_split=0.25))),
+            400)
+    deadline = time.monotonic() + 60
+    while (ranked := ok(via("GET", f"/v1/searches/{ranked['id']}"), 200).json())["state"] == \
+            "running":
+        assert time.monotonic() < deadline, "the search did not end"
+        time.sleep(0.1)
+    assert all(t["metric"] is not None for t in ranked["trials"]), ranked
 
     # ---- predictions and gradient checks -----------------------------------------------------
     versions = ok(via("GET", f"/v1/models/{model['id']}/versions"), 200).json()["versions"]

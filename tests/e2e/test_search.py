@@ -183,6 +183,21 @@ def test_missing_rows_answer_404(client, xor):
     assert status == 404, err
 
 
+def kill_mid_rung(d, spawn, db, sid, ready):
+    """Once search sid is ready(search) with a trial's rung running, kill -9
+    daemon d and start another on its database: the one returned."""
+    deadline = time.monotonic() + 60
+    while True:
+        _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
+        if ready(s) and any(t["state"] == "running" for t in s["trials"]):
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.02)
+    assert s["state"] == "running", "the search ended before the kill"
+    d.kill9()
+    return spawn(db=db)
+
+
 def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_path):
     x, y = xor_like()
     results = []
@@ -193,17 +208,9 @@ def test_a_search_survives_kill9_and_ends_as_an_uninterrupted_one(spawn, tmp_pat
         status, _, created = post(d.client, "/v1/searches", asha_body(xor))
         assert status == 202, created
         sid = created["id"]
-        if crash:
-            deadline = time.monotonic() + 60
-            while True:  # some rungs done, some trials still to run
-                _, _, s = d.client.request("GET", f"/v1/searches/{sid}")
-                if sum(t["state"] != "running" for t in s["trials"]) >= 3:
-                    break
-                assert time.monotonic() < deadline, s
-                time.sleep(0.02)
-            assert s["state"] == "running", "the search ended before the kill"
-            d.kill9()
-            d = spawn(db=db)
+        if crash:  # some rungs done, some trials still to run
+            d = kill_mid_rung(d, spawn, db, sid,
+                              lambda s: sum(t["state"] != "running" for t in s["trials"]) >= 3)
         s = wait_search(d.client, sid)
         assert s["state"] == "succeeded", s
         # nothing ran twice: one job per trial, trained to its rung's epochs
@@ -361,3 +368,175 @@ def test_a_standard_eventsource_stops_once_the_search_has_ended(client, xor):
         "open", "error", "error", "closed"], seen
     errors = [e for e in seen if e["type"] == "error"]
     assert errors[1] == dict(errors[1], code=204, readyState=2)
+
+
+# ---- a metric of an evaluation on a validation dataset --------------------------------
+
+CLS_SPEC = {
+    "name": "blobs-search", "inputs": 2, "loss": "cross_entropy", "seed": 1,
+    "layers": [{"type": "dense", "units": 4, "activation": "tanh"},
+               {"type": "dense", "units": 3, "activation": "softmax"}],
+}
+CLS_JOB = {"epochs": 9, "batch_size": 8, "optimizer": {"type": "adam", "lr": 0.05}, "seed": 3}
+CLASSES = ["a", "b", "c"]
+
+
+def blobs(n, shift):
+    """n points around three centres, spread by a fixed pattern (no
+    randomness); shift moves the pattern, so a validation set differs from
+    the training rows. The classes overlap: no trial scores perfectly."""
+    centres = [(0.0, 0.0), (1.0, 0.2), (0.4, 1.0)]
+    x, labels = [], []
+    for i in range(n):
+        k = (i * 7 + shift) % 3
+        cx, cy = centres[k]
+        x.append([cx + (((i + shift) * 37) % 23 - 11) / 18.0,
+                  cy + (((i + shift) * 53) % 19 - 9) / 15.0])
+        labels.append(CLASSES[k])
+    return x, labels
+
+
+@pytest.fixture
+def blob_sets(client):
+    x, y = blobs(96, 0)
+    vx, vy = blobs(45, 5)
+    train = client.create_dataset("blobs", x, labels=y)["id"]
+    val = client.create_dataset("blobs-val", vx, labels=vy)["id"]
+    return train, val, vx, vy
+
+
+def eval_body(train, val, **change):
+    body = {"model": CLS_SPEC, "dataset": train,
+            "job": dict(CLS_JOB, validation_dataset=val), "method": "asha",
+            "asha": {"reduction_factor": 3, "min_epochs": 1},
+            "space": {"job.optimizer.lr": {"loguniform": [1e-3, 0.3]},
+                      "model.layers[0].units": {"int": [2, 8]}},
+            "trials": 9, "metric": "evaluation.balanced_accuracy", "seed": 2}
+    body.update(change)
+    return body
+
+
+def promotions(client, sid):
+    return [(d["trial"], d["rung"]) for _, _, d in client.events(search=sid)
+            if d["type"] == "trial_promoted"]
+
+
+def test_an_evaluation_metric_is_post_evaluate_of_the_trials_weights(client, blob_sets):
+    """Each trial's metric is the balanced accuracy of its weights at its last
+    finished rung on the validation dataset: what POST evaluate answers for
+    those weights, and what sklearn computes from predict's labels; each
+    rung's evaluation is stored with the trial's model."""
+    skm = pytest.importorskip("sklearn.metrics")
+    train, val, vx, vy = blob_sets
+    status, _, created = post(client, "/v1/searches", eval_body(train, val))
+    assert status == 202, created
+    cfg = created["config"]
+    assert cfg["metric"] == "evaluation.balanced_accuracy" and cfg["mode"] == "max", cfg
+    assert cfg["job"]["validation_dataset"] == val
+    s = wait_search(client, created["id"])
+    assert s["state"] == "succeeded", s
+    measured = [t for t in s["trials"] if t["metric"] is not None]
+    assert len(measured) == 9 and {t["epochs"] for t in measured} == {1, 3, 9}, s["trials"]
+    assert len({t["metric"] for t in measured}) > 1, "the trials should differ"
+    for t in measured:
+        job = client.get_job(t["job"])
+        assert job["config"]["validation_dataset"] == val and job["val_accuracy"] is not None
+        e = client.evaluate(t["model"], val)  # the newest weights: those of its last rung
+        assert e["metrics"]["balanced_accuracy"] == t["metric"], (t, e["metrics"])
+        labels = client.predict(t["model"], vx)["labels"]
+        assert t["metric"] == pytest.approx(skm.balanced_accuracy_score(vy, labels), abs=1e-12)
+        # the search's own evaluations: one per finished rung, of the job's weights
+        stored = [x for x in client.evaluations(t["model"]) if x["id"] != e["id"]]
+        assert len(stored) == t["rung"] + 1 and {x["dataset"] for x in stored} == {val}
+        assert all(x["job"] is None for x in stored)
+        assert stored[-1]["version"] == e["version"]
+        whole = client.get_evaluation(t["model"], stored[-1]["id"])
+        assert whole["metrics"] == e["metrics"]
+    assert s["best"] == max(s["trials"], key=lambda t: (t["metric"] if t["metric"] is not None
+                                                        else -1, t["rung"], -t["trial"]))
+
+
+def test_an_evaluation_metric_search_twice_gives_identical_results(client, blob_sets):
+    train, val, _, _ = blob_sets
+    runs = []
+    for concurrent in (1, 3):
+        status, _, created = post(client, "/v1/searches",
+                                  eval_body(train, val, metric="evaluation.log_loss",
+                                            max_concurrent=concurrent))
+        assert status == 202, created
+        assert created["config"]["mode"] == "min"
+        s = wait_search(client, created["id"])
+        assert s["state"] == "succeeded", s
+        runs.append((s, promotions(client, s["id"])))
+    (a, pa), (b, pb) = runs
+    key = lambda s: [(t["params"], t["epochs"], t["rung"], t["metric"], t["state"])
+                     for t in s["trials"]]
+    assert key(a) == key(b)
+    assert pa == pb and pa, pa
+    assert a["best"]["trial"] == b["best"]["trial"] and a["best"]["metric"] == b["best"]["metric"]
+    assert a["best"]["metric"] == min(t["metric"] for t in a["trials"] if t["metric"] is not None)
+
+
+def test_an_evaluation_metric_search_survives_kill9(spawn, tmp_path):
+    """Killed while trials train and rungs are measured, the search ends with
+    the metrics and promotions of an uninterrupted run."""
+    x, y = blobs(96, 0)
+    vx, vy = blobs(45, 5)
+    results = []
+    for crash in (False, True):
+        db = tmp_path / f"eval-search-{crash}.sqlite"
+        d = spawn(db=db)
+        train = d.client.create_dataset("blobs", x, labels=y)["id"]
+        val = d.client.create_dataset("blobs-val", vx, labels=vy)["id"]
+        status, _, created = post(d.client, "/v1/searches",
+                                  eval_body(train, val, metric="evaluation.f1_macro"))
+        assert status == 202, created
+        sid = created["id"]
+        if crash:
+            d = kill_mid_rung(d, spawn, db, sid,
+                              lambda s: sum(t["metric"] is not None for t in s["trials"]) >= 2)
+        s = wait_search(d.client, sid)
+        assert s["state"] == "succeeded", s
+        for t in s["trials"]:  # one evaluation per finished rung, none twice
+            stored = d.client.evaluations(t["model"])
+            assert len(stored) == t["rung"] + 1, (t, stored)
+        results.append((s, promotions(d.client, sid)))
+    key = lambda s: [(t["params"], t["epochs"], t["metric"], t["state"]) for t in s["trials"]]
+    assert key(results[0][0]) == key(results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+@pytest.mark.parametrize("change,status,field,words", [
+    ({"metric": "evaluation.nope"}, 400, "metric", "evaluation.NAME, NAME one of accuracy"),
+    ({"metric": "accuracy"}, 400, "metric", "one of"),
+    ({"metric": "evaluation.balanced_accuracy", "mode": "min"}, 400, "metric", "mode must be max"),
+    ({"metric": "evaluation.log_loss", "mode": "max"}, 400, "metric", "mode must be min"),
+    ({"metric": "val_loss", "mode": "max"}, 400, "metric", "minimized"),
+    ({"metric": "evaluation.r2"}, 422, "metric", "regression metric"),
+    ({"metric": "evaluation.rmse"}, 422, "metric", "regression metric"),
+    ({"job": dict(CLS_JOB, validation_split=0.25)}, 400, "job.validation_dataset", "required"),
+    ({"job": dict(CLS_JOB, validation_dataset=999)}, 404, "job.validation_dataset", "999"),
+    ({"job": "VAL_AND_TEST"}, 400, "job.test_dataset", "asha"),
+    ({"job": "XOR_VAL"}, 422, "job.validation_dataset", ""),
+])
+def test_bad_evaluation_metrics_name_their_field(client, blob_sets, change, status, field, words):
+    train, val, _, _ = blob_sets
+    if change.get("job") == "VAL_AND_TEST":
+        change = {"job": dict(CLS_JOB, validation_dataset=val, test_dataset=val)}
+    elif change.get("job") == "XOR_VAL":  # of another task
+        x, y = xor_like(8)
+        change = {"job": dict(CLS_JOB, validation_dataset=client.create_dataset(
+            "xor-val", x, targets=y)["id"])}
+    body = eval_body(train, val)  # evaluation.balanced_accuracy unless changed
+    body.update(change)
+    got, _, err = post(client, "/v1/searches", body)
+    assert got == status, err
+    assert err["error"]["field"] == field and words in err["error"]["message"], err
+
+
+def test_val_accuracy_of_a_regression_is_refused(client, xor):
+    body = {"model": SPEC, "dataset": xor, "job": JOB, "metric": "val_accuracy",
+            "space": {"job.optimizer.lr": {"uniform": [0.01, 0.1]}}}
+    status, _, err = post(client, "/v1/searches", body)
+    assert status == 422 and err["error"]["field"] == "metric", err
+    assert "classification metric" in err["error"]["message"], err

@@ -52,6 +52,7 @@ export function mount(main, [idText]) {
   const stats = h('div', {class: 'stats'});
   const area = h('div', {class: 'chart', id: 'trials-chart'});
   const placeholder = h('p', {class: 'muted chart-empty'}, 'The curves appear with the first epochs.');
+  const curveNote = h('p', {class: 'muted', id: 'curve-note'});
   const chart = new Chart(area, {log: 'auto'});
   const scatters = h('div', {class: 'scatters', id: 'scatters'});
   const thead = h('thead');
@@ -60,14 +61,17 @@ export function mount(main, [idText]) {
   replace(main,
     h('nav', {class: 'crumbs'}, h('a', {href: '#/searches'}, 'Searches'), h('span', {}, `#${id}`)),
     title, stats,
-    h('div', {id: 'charts'}, card('Validation metric per trial', placeholder, area)),
+    h('div', {id: 'charts'}, card('Validation metric per trial', curveNote, placeholder, area)),
     card('Metric by parameter', scatters),
     card('Trials', h('div', {class: 'card-toolbar'}, h('span', {class: 'muted'},
       'Pick trials to compare their curves and configurations.'), compare),
     h('div', {class: 'table-wrap'}, h('table', {class: 'table compact', id: 'trials-table'},
       thead, tbody))));
 
-  const metricKey = () => (search && search.config.metric) || 'val_loss';
+  const metricName = () => (search && search.config.metric) || 'val_loss';
+  // the curves plot the metric where each epoch reports it; an evaluation's
+  // (evaluation.NAME) is measured at the rungs only, so they plot val_loss
+  const metricKey = () => (metricName().startsWith('evaluation.') ? 'val_loss' : metricName());
 
   function schedule() {
     if (!frame) frame = requestAnimationFrame(render);
@@ -102,6 +106,9 @@ export function mount(main, [idText]) {
       `${s.config.metric} (${s.config.mode})`, badge(s.state),
       s.state === 'running' ? h('button', {type: 'button', class: 'button danger',
         'data-action': 'cancel', onclick: cancel}, 'Cancel') : null));
+    curveNote.textContent = metricKey() === s.config.metric
+      ? `${s.config.metric} per epoch`
+      : `${metricKey()} per epoch; ${s.config.metric} is measured on the validation dataset at the rungs`;
     const done = s.trials.filter((t) => t.metric !== null).length;
     replace(stats,
       stat('Trials', `${s.trials.length} / ${s.config.trials}`),
