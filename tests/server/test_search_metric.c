@@ -159,7 +159,7 @@ Test(search_metric, a_stored_evaluation_of_the_version_is_read_not_made_again) {
   static const uint8_t junk[] = "not a checkpoint";
   store_model m;
   /* an imported version: published by no job (job 0) */
-  cr_assert_eq(store_model_import(st, "m", "{}", 1, 3, junk, sizeof junk, NULL, &m), STORE_OK);
+  cr_assert_eq(store_model_import(st, "m", "{}", 1, 3, junk, sizeof junk, NULL, NULL, 0, &m), STORE_OK);
   store_evaluation e = {.model_id = m.id, .version = 3, .dataset_id = 7,
                         .task = STORE_TASK_CLASSIFICATION, .rows = 4, .summary = "{}",
                         .result = "{\"balanced_accuracy\": 0.625, \"macro_avg\": {\"f1\": 0.5},"
