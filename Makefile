@@ -189,20 +189,22 @@ test-browser: $(TRAIND) $(BROWSER_DEPS)
 
 # Data races: the daemon under ThreadSanitizer through the end-to-end tests
 # that run workers, predictions, cancels, stops, waits for disk space, crash
-# loops, pinned-version predictions and gradient checks concurrently. A
-# report makes the daemon exit non-zero at its stop, which fails the test.
+# loops, pinned-version predictions, gradient checks, the search scheduler and
+# data-parallel jobs' supervision concurrently. A report makes the daemon exit
+# non-zero at its stop, which fails the test.
 # (Criterion 2.4's runner does not start under ThreadSanitizer: it cannot
 # map its sandbox's shared arena, or with -j1 crashes inside libcriterion.)
 race: export TRAIND_LOAD_SECONDS = 30
-race: deps
+race: deps $(TRAIND_RANK) $(TRAINCTL)
 	$(MAKE) SAN=thread build-tsan/traind build-tsan/tests/fault/libenospc.so tools-deps
 	TSAN_OPTIONS=halt_on_error=1 TRAIND_BIN=$(abspath build-tsan/traind) PYTHONDONTWRITEBYTECODE=1 \
+	  TRAIND_RANK_BIN=$(abspath $(TRAIND_RANK)) TRAINCTL_BIN=$(abspath $(TRAINCTL)) \
 	  ENOSPC_LIB=$(abspath build-tsan/tests/fault/libenospc.so) \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_training.py \
 	  tests/e2e/test_crash.py tests/e2e/test_metrics.py tests/e2e/test_threads.py \
 	  tests/e2e/test_events.py tests/e2e/test_disk_full.py tests/e2e/test_load.py \
 	  tests/e2e/test_slow_clients.py tests/e2e/test_crash_loop.py tests/e2e/test_v2.py \
-	  tests/e2e/test_diagnostics.py
+	  tests/e2e/test_diagnostics.py tests/e2e/test_search.py tests/e2e/test_mpi_daemon.py
 
 # Leak check of the core and server unit tests. Criterion runs each test in a
 # child process, so children are traced; a leak or memory error there makes
