@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_FORMAT_VERSION 3         /* of checkpoints written; versions 1 and 2 are still read */
+#define NN_FORMAT_VERSION 4         /* of checkpoints written; versions 1 to 3 are still read */
 #define NN_MAX_LAYERS 64            /* layers in one model */
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
@@ -105,13 +105,28 @@ typedef struct {
   float rate;   /* dropout: probability of dropping a unit, in [0, 1) */
 } nn_layer_spec;
 
+struct nn_graph_spec; /* core/graph.h */
+
 typedef struct {
-  int inputs;   /* input width, 1..NN_MAX_UNITS */
-  int n_layers; /* 1..NN_MAX_LAYERS; the last layer must be dense */
+  int inputs;   /* input width, 1..NN_MAX_UNITS; a graph's: set by validation */
+  int n_layers; /* 1..NN_MAX_LAYERS; the last layer must be dense; 0 for a graph */
   nn_layer_spec layers[NN_MAX_LAYERS];
   nn_loss loss;
   uint64_t seed;  /* weight initialisation */
   int normalize;  /* standardize features with train-set mean/std */
+  /* A graph model (core/graph.h, docs/graph.md) instead of the layer list,
+   * or NULL. Its output feeds the loss: with cross_entropy it is a softmax
+   * (a softmax node, or a dense or conv node with activation softmax) of
+   * shape [k], k >= 2, with binary_cross_entropy a sigmoid, and the loss
+   * fuses it as the layer list's. A data row of inputs columns feeds the
+   * graph's inputs in order, each taking as many columns as its shape holds
+   * (reshaped, row-major); standardization leaves the columns of an input
+   * that an embedding reads alone. The graph spec's own seed is ignored:
+   * seed initialises it. Borrowed: whoever made the spec owns it (a copy of
+   * an nn_spec shares it); a model keeps its own copy. */
+  const struct nn_graph_spec *graph;
+  int graph_outputs;   /* a graph's output size, set by nn_spec_validate */
+  size_t graph_params; /* a graph's parameters, set by nn_spec_validate */
 } nn_spec;
 
 /**
