@@ -20,6 +20,7 @@
  * per nn_weights and per nn_model_predict call; none per pass.
  */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@
 
 #define PREDICT_FLOATS (1u << 22) /* a predict chunk's workspace, about (16 MiB) */
 #define PREDICT_ROWS 256          /* and its rows at most */
+/* The workspace of one row (values, gradients, scratch) a graph model may
+ * take, 256 MiB: a bound on what predicting one row touches, whatever a
+ * loaded checkpoint's graph says. */
+#define NN_GRAPH_MAX_ROW (1 << 26)
 
 struct nn__gnet {
   nn_graph *g;
@@ -107,6 +112,11 @@ int nn__spec_validate_graph(nn_spec *spec, nn_error *err) {
   }
   if (outputs > NN_MAX_UNITS) {
     nn__fail(err, rc, "output", "output: it holds more than %d values", NN_MAX_UNITS);
+    goto out;
+  }
+  if (z.ws_floats > NN_GRAPH_MAX_ROW) {
+    nn__fail(err, rc, "nodes", "nodes: the values of one row take more than %d floats",
+             NN_GRAPH_MAX_ROW);
     goto out;
   }
   rc = NN_EINVAL;
@@ -230,6 +240,25 @@ int nn__gnet_forward(nn__gnet *r, const float *x, size_t n, int train, nn__rng *
 float *nn__gnet_dout(nn__gnet *r) { return r->dout; }
 int nn__gnet_backward(nn__gnet *r) { return nn_graph_backward(r->g, r->dout, 0); }
 float *nn__gnet_grads(nn__gnet *r) { return r->g->grads; }
+
+int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field,
+                         nn_error *err) {
+  for (int k = 0; k < r->g->spec.n_nodes; k++) {
+    const nn__gnode *n = &r->g->nodes[k];
+    int i = n->arg[0];
+    if (n->s.op != NN_OP_EMBEDDING || i >= r->n_in) continue; /* codes computed in the graph */
+    for (size_t row = 0; row < d->rows; row++)
+      for (size_t j = r->col[i]; j < r->col[i] + r->width[i]; j++) {
+        float v = d->x[row * (size_t)d->features + j];
+        if (!(v >= 0.0f && v < (float)n->s.categories) || v != floorf(v))
+          return nn__fail(err, NN_EINVAL, field,
+                          "%s: row %zu column %zu holds %g, not a code of embedding \"%s\" "
+                          "(an integer in 0..%d)", field, row, j, (double)v, n->s.name,
+                          n->s.categories - 1);
+      }
+  }
+  return NN_OK;
+}
 
 void nn__gnet_keep_codes(const nn__gnet *r, float *mean, float *std) {
   for (int i = 0; i < r->n_in; i++)

@@ -440,6 +440,9 @@ int nn__gnet_forward(nn__gnet *r, const float *x, size_t n, int train, nn__rng *
 float *nn__gnet_dout(nn__gnet *r);
 int nn__gnet_backward(nn__gnet *r);
 float *nn__gnet_grads(nn__gnet *r);
+/* Every code an embedding reads from d's rows is an integer in range, or
+ * NN_EINVAL naming field. */
+int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field, nn_error *err);
 /* Leave the columns of inputs that embeddings read alone unstandardized:
  * mean 0, std 1 over theirs. */
 void nn__gnet_keep_codes(const nn__gnet *r, float *mean, float *std);

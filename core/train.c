@@ -205,7 +205,9 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
     t->labels = malloc(batch * sizeof(int32_t));
   if (t->t == NULL && t->labels == NULL) goto fail;
   if (m->graph != NULL) { /* the graph's buffers; the workspace holds the inputs */
-    if ((rc = nn__gnet_new(m, batch, 0, &t->gn, err)) != NN_OK) goto out;
+    if ((rc = nn__gnet_new(m, batch, 0, &t->gn, err)) != NN_OK ||
+        (rc = nn__gnet_check_codes(t->gn, d, "x", err)) != NN_OK)
+      goto out;
     t->grad = nn__gnet_grads(t->gn);
     t->ws.max_rows = batch;
     t->ws.mem = t->ws.x = nn__alloc_big(batch * (size_t)m->spec.inputs * sizeof(float));
@@ -466,6 +468,7 @@ int nn_trainer_set_validation(nn_trainer *t, const nn_data *v, nn_error *err) {
     return nn__fail(err, NN_EINVAL, "validation_split",
                     "validation rows apart from the training data replace a validation_split");
   int rc = nn_data_check(v, &t->m->spec, err);
+  if (rc == NN_OK && t->gn != NULL) rc = nn__gnet_check_codes(t->gn, v, "validation", err);
   if (rc != NN_OK) return rc;
   if ((v->labels != NULL) != (t->d->labels != NULL) || v->features != t->d->features ||
       v->outputs != t->d->outputs)

@@ -209,6 +209,30 @@ Test(graph_model, conv_net_on_8x8_learns) {
   free(p);
 }
 
+Test(graph_model, codes_out_of_range_are_refused_before_training) {
+  problem *p = calloc(1, sizeof *p);
+  embedding_problem(p);
+  nn_model *m;
+  cr_assert_eq(nn_model_new(&p->spec, &m, NULL), NN_OK);
+  nn_train_config c = config(1);
+  nn_trainer *t = NULL;
+  nn_error err = {{0}, {0}};
+  static const float bad[] = {5.0f, -1.0f, 0.5f, 1e9f};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p->x[4 * 7 + 3] = bad[i];
+    cr_assert_eq(nn_trainer_new(m, &p->d, &c, NULL, &t, &err), NN_EINVAL, "%g", (double)bad[i]);
+    cr_assert_null(t);
+    cr_assert_str_eq(err.field, "x");
+    cr_assert_not_null(strstr(err.message, "row 7 column 3"), "%s", err.message);
+  }
+  p->x[4 * 7 + 3] = 4.0f;
+  cr_assert_eq(nn_trainer_new(m, &p->d, &c, NULL, &t, &err), NN_OK, "%s", err.message);
+  nn_trainer_free(t);
+  nn_model_free(m);
+  free_problem(p);
+  free(p);
+}
+
 /* ---- resume: a checkpoint mid-epoch resumes to the bits of a whole run ---- */
 
 static int stop_at(void *ud, int epoch, size_t batch, size_t n_batches) {
