@@ -419,6 +419,19 @@ int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn_
   return rc;
 }
 
+int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *err) {
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->infer = 1;
+  int rc = plan(g, spec, 1, err);
+  if (rc == NN_OK) {
+    *out = *spec;
+    for (int i = 0; i < spec->n_nodes; i++) out->nodes[i] = g->nodes[i].s;
+  }
+  free(g);
+  return rc;
+}
+
 void nn_graph_free(nn_graph *g) {
   if (g == NULL) return;
   if (!g->bound) {

@@ -138,6 +138,14 @@ int nn_graph_compile(const nn_graph_spec *spec, size_t max_rows, nn_graph **out,
 
 void nn_graph_free(nn_graph *g);
 
+/**
+ * The spec as nn_graph_compile would run it, every default resolved
+ * (stride, dilation, pool strides, square pairs), without compiling it:
+ * what a spec written back out should say.
+ * @return NN_OK, or nn_graph_compile's errors for a spec it would refuse
+ */
+int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *err);
+
 /* Values are numbered: graph inputs 0 .. n_inputs - 1, then node i of the
  * spec is value n_inputs + i. */
 

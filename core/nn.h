@@ -341,7 +341,12 @@ typedef struct nn_trainer nn_trainer;
  * Prepare to train m on d: allocates gradients, optimizer state and the
  * activations for the largest batch, so nn_trainer_epoch allocates nothing.
  * When m->normalize is set and m has no statistics yet, they are computed
- * here from the training rows.
+ * here from the training rows. A graph model (nn_spec.graph) trains its
+ * graph: batchnorm updates its running statistics in training mode and
+ * uses them in evaluation (validation, predict), dropout draws from the
+ * trainer's generator; its embeddings' codes in d must be integers in
+ * range (NN_EINVAL naming the row and column); per-node diagnostics are not
+ * gathered yet (diagnostics: NN_EINVAL).
  * @param m      trained in place; must outlive the trainer
  * @param d      borrowed; must outlive the trainer
  * @param c      copied
@@ -382,7 +387,8 @@ typedef struct {
  * position it has in one process. The ranks' parameters then stay identical
  * bit for bit, and equal one process's up to the order of float additions;
  * with one rank, bit for bit. A checkpoint of any rank resumes the run.
- * Per-layer diagnostics need ranks == 1.
+ * Per-layer diagnostics need ranks == 1. Graph models are not sharded yet
+ * (NN_EINVAL naming "ranks").
  * @param shard NULL: nn_trainer_new; copied
  * @return as nn_trainer_new; nn_trainer_epoch may also return NN_ESHARD
  */
@@ -528,6 +534,8 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
  * @param grad   (P,) receives dLoss/dParams; may be NULL
  * @param dx     (n, inputs) receives dLoss/dx (standardized input); may be NULL
  * @param loss   receives the mean loss
+ * @return NN_OK, NN_ENOMEM, or NN_EINVAL (also for a graph model, whose
+ *         gradients nn_graph_check checks on the engine itself)
  */
 int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
                        const int32_t *labels, size_t n, float *grad, float *dx,
@@ -578,7 +586,7 @@ void nn_gradcheck_defaults(nn_gradcheck_config *c);
  * that, two forward and backward passes over d's rows in float32 and one
  * forward pass in double.
  * @param d   the rows (checked with nn_data_check)
- * @param out filled on NN_OK
+ * @param out filled on NN_OK; a graph model is refused (NN_EINVAL, "model")
  * @return NN_OK, NN_EINVAL, NN_ESHAPE, NN_ERANGE or NN_ENOMEM
  */
 int nn_gradcheck(const nn_model *m, const nn_data *d, const nn_gradcheck_config *c,

@@ -14,6 +14,7 @@
 #include "json_out.h"
 #include "notify.h"
 #include "parse_job.h"
+#include "parse_spec.h"
 #include "reply.h"
 #include "store.h"
 
@@ -59,7 +60,7 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
                      api_error *err) {
   store_model m = {0};
   store_dataset d = {0};
-  nn_spec spec;
+  nn_spec spec = {0};
   int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
   if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
   if (rc == 0 && job->validation_dataset != 0)
@@ -69,6 +70,7 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
   if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
+  parse_spec_free(&spec);
   return rc;
 }
 

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "prometheus.h"
 #include "parse_job.h"
+#include "parse_spec.h"
 #include "parse_json.h"
 
 typedef struct worker {
@@ -94,6 +95,7 @@ static void run_clear(run *r) {
   nn_model_free(r->m);
   fit_data_clear(&r->val);
   fit_data_clear(&r->data);
+  parse_spec_free(&r->spec);
 }
 
 static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -178,8 +180,9 @@ static int prepare(store *st, const store_job *job, run *r) {
     return -1;
   nn_error ne;
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
-  /* every epoch's metrics row carries its per-layer diagnostics */
-  r->cfg.config.diagnostics = 1;
+  /* every epoch's metrics row carries its per-layer diagnostics (a graph
+   * model's per-node ones are to come) */
+  r->cfg.config.diagnostics = nn_model_spec(r->m)->graph == NULL;
   if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK ||
       (r->cfg.validation_dataset != 0 &&
        nn_trainer_set_validation(r->t, &r->val.d, &ne) != NN_OK))
