@@ -126,7 +126,8 @@ static int parse_node(const cJSON *v, const char *path, nn_node_spec *n, api_err
   int act = NN_ACT_LINEAR, init = NN_INIT_AUTO;
   nn_node_spec_defaults(n);
   int rc = parse_json_object(v, path, err);
-  if (rc == 0) rc = parse_json_string(v, path, "name", PARSE_REQUIRED, NN_GRAPH_NAME, &s, err);
+  if (rc == 0)
+    rc = parse_json_string(v, path, "name", PARSE_REQUIRED, NN_GRAPH_NAME - 1, &s, err);
   if (rc == 0) {
     parse_json_path(field, sizeof field, path, "name");
     rc = check_name(s, field, n->name, err);
@@ -232,7 +233,7 @@ int parse_graph(const cJSON *root, nn_graph_spec **out, api_error *err) {
   int rc = parse_inputs(root, g, err);
   if (rc == 0) rc = parse_nodes(root, g, err);
   if (rc == 0)
-    rc = parse_json_string(root, NULL, "output", PARSE_REQUIRED, NN_GRAPH_NAME, &s, err);
+    rc = parse_json_string(root, NULL, "output", PARSE_REQUIRED, NN_GRAPH_NAME - 1, &s, err);
   if (rc == 0) rc = check_name(s, "output", g->output, err);
   if (rc == 0) return 0;
   free(g);
