@@ -661,6 +661,18 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
   }
   if ((rc = get_flag(&r, "normalization flag", &has_norm)) != NN_OK) goto exit;
   if (has_norm && (rc = get_norm(&r, m)) != NN_OK) goto exit;
+  if (has_norm && m->graph != NULL) { /* an embedding's codes are never standardized */
+    size_t begin[NN_GRAPH_MAX_INPUTS], end[NN_GRAPH_MAX_INPUTS];
+    int n = nn__graph_codes(m->graph, begin, end);
+    for (int i = 0; i < n; i++)
+      for (size_t j = begin[i]; j < end[i]; j++)
+        if (m->mean[j] != 0.0f || m->std[j] != 1.0f) {
+          rc = nn__fail(err, NN_EFORMAT, "mean", "feature %zu holds an embedding's codes but "
+                        "has mean %g and std %g, not 0 and 1", j, (double)m->mean[j],
+                        (double)m->std[j]);
+          goto exit;
+        }
+  }
   if ((rc = get_flag(&r, "trainer flag", &has_train)) != NN_OK) goto exit;
   if (has_train &&
       (rc = get_train_state(&r, &m->spec, (size_t)n_params, nn__model_kept(m), version, &s)) !=

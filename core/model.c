@@ -133,6 +133,7 @@ int nn_model_set_norm(nn_model *m, const float *mean, const float *std) {
     if (!isfinite(mean[i]) || !(std[i] > 0.0f) || !isfinite(std[i])) return NN_EINVAL;
   memcpy(m->mean, mean, (size_t)m->spec.inputs * sizeof(float));
   memcpy(m->std, std, (size_t)m->spec.inputs * sizeof(float));
+  if (m->graph != NULL) nn__graph_keep_codes(m->graph, m->mean, m->std);
   m->has_norm = 1;
   return NN_OK;
 }

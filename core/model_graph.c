@@ -39,7 +39,6 @@ struct nn__gnet {
   nn_act head;     /* applied to the graph's output: softmax, sigmoid or linear */
   int n_in;        /* the graph's inputs */
   size_t col[NN_GRAPH_MAX_INPUTS], width[NN_GRAPH_MAX_INPUTS]; /* their columns in a row */
-  int codes[NN_GRAPH_MAX_INPUTS]; /* read by embeddings alone */
   int inputs, outputs;
   size_t max_rows;
   float *split;    /* (max_rows, inputs): input i at max_rows * col[i]; several inputs */
@@ -126,6 +125,19 @@ int nn__spec_validate_graph(nn_spec *spec, nn_error *err) {
     nn__fail(err, rc, "output", "output: loss cross_entropy needs a shape [k], k >= 2, not %s", b);
     goto out;
   }
+  for (int k = 0; k < g->n_nodes; k++) { /* codes come from the data, checked there */
+    const nn_node_spec *n = &g->nodes[k];
+    int from_input = 0;
+    for (int i = 0; i < g->n_inputs && n->op == NN_OP_EMBEDDING; i++)
+      from_input |= strncmp(n->inputs[0], g->input_names[i], NN_GRAPH_NAME) == 0;
+    if (n->op == NN_OP_EMBEDDING && !from_input) {
+      char field[48];
+      snprintf(field, sizeof field, "nodes[%d].inputs[0]", k);
+      nn__fail(err, rc, field, "%s: an embedding reads its codes from one of the graph's "
+               "inputs, not from \"%s\"", field, n->inputs[0]);
+      goto out;
+    }
+  }
   spec->inputs = (int)inputs;
   spec->graph_outputs = (int)outputs;
   spec->graph_params = z.n_params;
@@ -133,6 +145,21 @@ int nn__spec_validate_graph(nn_spec *spec, nn_error *err) {
 out:
   free(g);
   return rc;
+}
+
+int nn__graph_codes(const nn_graph_spec *g, size_t *begin, size_t *end) {
+  int n = 0;
+  size_t col = 0;
+  for (int i = 0; i < g->n_inputs; i++) {
+    size_t width = nn_shape_size(&g->input_shapes[i]);
+    int coded = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+      coded |= g->nodes[k].op == NN_OP_EMBEDDING &&
+               strncmp(g->nodes[k].inputs[0], g->input_names[i], NN_GRAPH_NAME) == 0;
+    if (coded) begin[n] = col, end[n++] = col + width;
+    col += width;
+  }
+  return n;
 }
 
 int nn__graph_state_count(const nn_spec *spec, size_t *n_state) {
@@ -162,14 +189,6 @@ int nn__gnet_new(nn_model *m, size_t max_rows, int infer, nn__gnet **out, nn_err
     r->col[i] = col;
     r->width[i] = nn_shape_size(&gs->input_shapes[i]);
     col += r->width[i];
-    /* codes: every reader takes them without a gradient (an embedding) */
-    int readers = 0, coded = 0;
-    for (int k = 0; k < gs->n_nodes; k++) {
-      const nn__gnode *n = &r->g->nodes[k];
-      for (int j = 0; j < n->n_args; j++)
-        if (n->arg[j] == i) readers++, coded += n->op->no_grad_args >> j & 1;
-    }
-    r->codes[i] = readers > 0 && coded == readers;
   }
   assert(col == (size_t)r->inputs);
   size_t k = (size_t)r->outputs;
@@ -260,9 +279,11 @@ int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field,
   return NN_OK;
 }
 
-void nn__gnet_keep_codes(const nn__gnet *r, float *mean, float *std) {
-  for (int i = 0; i < r->n_in; i++)
-    for (size_t j = r->col[i]; r->codes[i] && j < r->col[i] + r->width[i]; j++) {
+void nn__graph_keep_codes(const nn_graph_spec *g, float *mean, float *std) {
+  size_t begin[NN_GRAPH_MAX_INPUTS], end[NN_GRAPH_MAX_INPUTS];
+  int n = nn__graph_codes(g, begin, end);
+  for (int i = 0; i < n; i++)
+    for (size_t j = begin[i]; j < end[i]; j++) {
       mean[j] = 0.0f;
       std[j] = 1.0f;
     }

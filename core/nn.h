@@ -120,8 +120,9 @@ typedef struct {
    * shape [k], k >= 2, with binary_cross_entropy a sigmoid, and the loss
    * fuses it as the layer list's. A data row of inputs columns feeds the
    * graph's inputs in order, each taking as many columns as its shape holds
-   * (reshaped, row-major); standardization leaves the columns of an input
-   * that an embedding reads alone. The graph spec's own seed is ignored:
+   * (reshaped, row-major); an embedding reads its codes from a graph input,
+   * whose columns standardization leaves as they are. The graph spec's own
+   * seed is ignored:
    * seed initialises it. Borrowed: whoever made the spec owns it (a copy of
    * an nn_spec shares it); a model keeps its own copy. */
   const struct nn_graph_spec *graph;
@@ -194,7 +195,8 @@ int nn_model_layer_offsets(const nn_model *m, int layer, size_t *w_off, size_t *
  */
 int nn_model_norm(const nn_model *m, const float **mean, const float **std);
 
-/** Set the standardization statistics (copied). std values must be > 0. */
+/** Set the standardization statistics (copied). std values must be > 0. The
+ * columns of a graph model's embedding codes keep mean 0 and std 1. */
 int nn_model_set_norm(nn_model *m, const float *mean, const float *std);
 
 /* ---- data ----------------------------------------------------------------- */

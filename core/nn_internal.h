@@ -443,9 +443,12 @@ float *nn__gnet_grads(nn__gnet *r);
 /* Every code an embedding reads from d's rows is an integer in range, or
  * NN_EINVAL naming field. */
 int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field, nn_error *err);
-/* Leave the columns of inputs that embeddings read alone unstandardized:
- * mean 0, std 1 over theirs. */
-void nn__gnet_keep_codes(const nn__gnet *r, float *mean, float *std);
+/* The column ranges [begin[i], end[i]) of a row that hold the codes of the
+ * graph inputs an embedding reads (NN_GRAPH_MAX_INPUTS at most). @return
+ * how many */
+int nn__graph_codes(const struct nn_graph_spec *g, size_t *begin, size_t *end);
+/* Leave those columns unstandardized: mean 0, std 1 over theirs. */
+void nn__graph_keep_codes(const struct nn_graph_spec *g, float *mean, float *std);
 /* Inference: n raw rows x (n, inputs) into y (n, outputs); scratch is
  * nn__gnet_scratch_floats floats; r only read (any threads). */
 size_t nn__gnet_scratch_floats(const nn__gnet *r);

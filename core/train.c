@@ -97,7 +97,7 @@ static int fit_norm(nn_trainer *t) {
   double *acc = malloc(2 * (size_t)m->spec.inputs * sizeof(double));
   if (acc == NULL) return NN_ENOMEM;
   nn__data_norm(t->d, t->split, t->n_train, m->mean, m->std, acc);
-  if (t->gn != NULL) nn__gnet_keep_codes(t->gn, m->mean, m->std);
+  if (m->graph != NULL) nn__graph_keep_codes(m->graph, m->mean, m->std);
   m->has_norm = 1;
   free(acc);
   return NN_OK;

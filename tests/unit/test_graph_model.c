@@ -195,6 +195,28 @@ Test(graph_model, embedding_beside_numbers_learns_and_keeps_codes_raw) {
   float bad[4] = {10, 0, 0, 5};
   float y;
   cr_assert_eq(nn_model_predict(m, bad, 1, &y), NN_EINVAL);
+  /* statistics that would standardize the codes are kept off them */
+  float mu[4] = {1, 1, 1, 1}, sd[4] = {2, 2, 2, 2};
+  cr_assert_eq(nn_model_set_norm(m, mu, sd), NN_OK);
+  cr_assert_eq(nn_model_norm(m, &mean, &std), NN_OK);
+  cr_assert_eq(mean[2], 1.0f);
+  cr_assert_eq(mean[3], 0.0f);
+  cr_assert_eq(std[3], 1.0f);
+  /* and a checkpoint that holds such statistics does not load */
+  uint8_t *buf;
+  size_t len;
+  cr_assert_eq(nn_checkpoint_save(m, NULL, &buf, &len), NN_OK);
+  size_t at = len - 4 - 4 - 2 * 4 * 4 + 3 * 4; /* mean[3]: before std, the flag, the CRC */
+  cr_assert_eq(memcmp(buf + at, &mean[3], 4), 0);
+  memcpy(buf + at, &mu[0], 4);
+  uint32_t crc = nn_crc32(0, buf, len - 4);
+  for (int k = 0; k < 4; k++) buf[len - 4 + k] = (uint8_t)(crc >> (8 * k));
+  nn_model *back = NULL;
+  nn_error err = {{0}, {0}};
+  cr_assert_eq(nn_checkpoint_load(buf, len, &back, NULL, &err), NN_EFORMAT);
+  cr_assert_str_eq(err.field, "mean");
+  cr_assert_null(back);
+  free(buf);
   nn_model_free(m);
   free_problem(p);
   free(p);
@@ -450,6 +472,15 @@ Test(graph_model, specs_are_refused_naming_the_field) {
   nn_model *m;
   cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
   nn_model_free(m);
+  free(g);
+  /* an embedding's codes come from the data, not from a node */
+  g = residual_mlp();
+  nn_spec e = {.graph = g, .loss = NN_LOSS_CROSS_ENTROPY};
+  nn_node_spec *emb = gu_node(g, "emb", NN_OP_EMBEDDING, "h1", NULL);
+  emb->categories = 3;
+  emb->dim = 2;
+  strcpy(g->output, "y");
+  refused(&e, NN_EINVAL, "nodes[6].inputs[0]", "from one of the graph's inputs");
   free(g);
 }
 
