@@ -33,7 +33,7 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
   if (rows < 1 || rows > UINT32_MAX)
     return nn__fail(err, NN_EINVAL, "rows", "rows must be in 1..%u", UINT32_MAX);
   nn__arch a;
-  size_t P, kept;
+  size_t P = 0, kept = 0;
   if (s.graph == NULL) {
     nn__arch_init(&s, &a);
     P = kept = a.n_params;
