@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,8 @@ static int check_name(const char *s, const char *field, char *out, api_error *er
 /* An integer in [lo, hi] at v, named field. */
 static int int_at(const cJSON *v, const char *field, int lo, int hi, int *out, api_error *err) {
   double d = cJSON_IsNumber(v) ? v->valuedouble : 0.0;
-  if (!cJSON_IsNumber(v) || d != (double)(long long)d || d < lo || d > hi)
+  /* in range before any cast: a double past long long's is undefined there */
+  if (!cJSON_IsNumber(v) || !(d >= lo && d <= hi) || d != floor(d))
     return api_fail(err, API_INVALID_ARGUMENT, field, "%s must be an integer in %d..%d", field,
                     lo, hi);
   *out = (int)d;

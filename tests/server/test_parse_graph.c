@@ -121,6 +121,9 @@ Test(parse_graph, refusals_name_the_field) {
       {"\"name\":\"r\"", "\"name\":\"abcdefghijabcdefghijabcdefghijabc\"", "nodes[2].name",
        "1 to 31"},
       {"\"x\":[4]", "\"x\":[0]", "inputs.x", "1..16777216"},
+      {"\"x\":[4]", "\"x\":[4e104]", "inputs.x", "1..16777216"}, /* no cast of it */
+      {"\"units\":16}", "\"units\":16,\"axis\":1}", "nodes[1].axis", "does not apply"},
+      {"\"op\":\"add\",", "\"op\":\"concat\",\"axis\":-1e300,", "nodes[2].axis", NULL},
       {"\"x\":[4]", "\"x\":4", "inputs.x", "must be a shape"},
       {"\"x\":[4]", "\"x\":[4096,4096,2]", "inputs.x", "at most"},
       {"{\"x\":[4]}", "{}", "inputs", "1 to 8 named shapes"},
