@@ -71,22 +71,27 @@ static int parse_layers(const cJSON *root, nn_spec *spec, api_error *err) {
   return 0;
 }
 
-/* The graph form: inputs, nodes and output instead of inputs and layers. */
-static int parse_graph_spec(const cJSON *root, nn_spec *spec, api_error *err) {
-  nn_graph_spec *g;
+/* loss, seed and normalize, which both forms share. */
+static int parse_training(const cJSON *root, nn_spec *spec, api_error *err) {
   int loss = 0;
   int64_t seed = 0;
-  int rc = parse_graph(root, &g, err);
-  if (rc != 0) return rc;
-  spec->graph = g;
-  rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
+  int rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
   if (rc == 0)
     rc = parse_json_int(root, NULL, "seed", PARSE_OPTIONAL, 0, PARSE_MAX_SAFE_INT, &seed, err);
   if (rc == 0)
     rc = parse_json_bool(root, NULL, "normalize", PARSE_OPTIONAL, &spec->normalize, err);
-  if (rc != 0) return rc;
   spec->loss = (nn_loss)loss;
   spec->seed = (uint64_t)seed;
+  return rc;
+}
+
+/* The graph form: inputs, nodes and output instead of inputs and layers. */
+static int parse_graph_spec(const cJSON *root, nn_spec *spec, api_error *err) {
+  nn_graph_spec *g;
+  int rc = parse_graph(root, &g, err);
+  if (rc != 0) return rc;
+  spec->graph = g;
+  if ((rc = parse_training(root, spec, err)) != 0) return rc;
   nn_error e = {{0}, {0}};
   int st = nn_spec_validate(spec, &e);
   if (st == NN_OK) return 0;
@@ -102,8 +107,6 @@ void parse_spec_free(nn_spec *spec) {
 int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], api_error *err) {
   memset(spec, 0, sizeof *spec);
   const char *s = NULL;
-  int loss = 0;
-  int64_t seed = 0;
   int rc = parse_json_object(root, NULL, err);
   int graph = rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "nodes") != NULL;
   if (rc == 0) rc = parse_json_known_keys(root, NULL, graph ? graph_keys : spec_keys, err);
@@ -125,14 +128,8 @@ int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], 
   if (rc == 0)
     rc = parse_preprocess_check(cJSON_GetObjectItemCaseSensitive(root, "preprocess"), err);
   if (rc == 0) rc = parse_layers(root, spec, err);
-  if (rc == 0) rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
-  if (rc == 0)
-    rc = parse_json_int(root, NULL, "seed", PARSE_OPTIONAL, 0, PARSE_MAX_SAFE_INT, &seed, err);
-  if (rc == 0)
-    rc = parse_json_bool(root, NULL, "normalize", PARSE_OPTIONAL, &spec->normalize, err);
+  if (rc == 0) rc = parse_training(root, spec, err);
   if (rc != 0) return rc;
-  spec->loss = (nn_loss)loss;
-  spec->seed = (uint64_t)seed;
   nn_error e = {{0}, {0}};
   if (from_table) spec->inputs = 1; /* the layers are checked as for one input */
   int st = nn_spec_validate(spec, &e);
