@@ -103,10 +103,20 @@ def test_residual_graph_trains_predicts_and_answers_v2(client):
     assert doc["outputs"][0]["shape"] == [2, 3]
     got = doc["outputs"][0]["data"]
     assert all(abs(a - b) < 1e-6 for a, b in zip(got, [v for r in out[:2] for v in r])), got
-    # ONNX export and the trace are not available for graphs yet: refused cleanly
+    # an evaluation reads the same predictions
+    ev = client.evaluate(model["id"], job["dataset"])
+    assert ev["rows"] == len(data[0]) and ev["metrics"]["accuracy"] > 0.8, ev
+    # ONNX export, the gradient check and the trace are not available for
+    # graphs yet: refused cleanly
     with pytest.raises(TraindError) as e:
         client.export_onnx(model["id"])
     assert e.value.status == 422 and "graph model" in str(e.value)
+    with pytest.raises(TraindError) as e:
+        client.gradcheck(model["id"], job["dataset"])
+    assert e.value.status == 422 and "graph model" in str(e.value)
+    status, _, doc = client.request("POST", f"/v1/models/{model['id']}/trace",
+                                    {"input": data[0][0], "target": 0})
+    assert status == 422 and "graph model" in doc["error"]["message"], doc
 
 
 def test_embedding_beside_numbers(client):
