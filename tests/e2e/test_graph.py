@@ -103,6 +103,13 @@ def test_residual_graph_trains_predicts_and_answers_v2(client):
     assert doc["outputs"][0]["shape"] == [2, 3]
     got = doc["outputs"][0]["data"]
     assert all(abs(a - b) < 1e-6 for a, b in zip(got, [v for r in out[:2] for v in r])), got
+    # its weights file imports as a graph model that predicts the same
+    version = client.get_model(model["id"])["version"]
+    blob = client.export_weights(model["id"], version)
+    imported = client.import_model(blob)
+    assert imported["spec"] == shown["spec"] and imported["parameters"] == shown["parameters"]
+    assert client.predict(imported["id"], data[0][:20])["outputs"] == out
+    assert client.export_weights(imported["id"], version) == blob
     # an evaluation reads the same predictions
     ev = client.evaluate(model["id"], job["dataset"])
     assert ev["rows"] == len(data[0]) and ev["metrics"]["accuracy"] > 0.8, ev
