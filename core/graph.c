@@ -371,6 +371,27 @@ static int plan(nn_graph *g, const nn_graph_spec *spec, size_t max_rows, nn_erro
   return layout(g, err);
 }
 
+/* Initial parameters and state of a planned graph, from its spec's seed. */
+static void init(const nn_graph *g, float *params, float *state) {
+  nn__rng r;
+  nn__rng_seed(&r, g->spec.seed, INIT_STREAM);
+  for (int i = 0; i < g->spec.n_nodes; i++) {
+    const nn__gnode *n = &g->nodes[i];
+    if (n->op->init != NULL) n->op->init(n, params + n->p_off, state + n->s_off, &r);
+  }
+}
+
+int nn__graph_init_params(const nn_graph_spec *spec, float *params, float *state,
+                          nn_error *err) {
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->infer = 1;
+  int rc = plan(g, spec, 1, err);
+  if (rc == NN_OK) init(g, params, state);
+  free(g);
+  return rc;
+}
+
 int nn__graph_compile_with(const nn_graph_spec *spec, size_t max_rows, float *params,
                            float *state, int infer, nn_graph **out, nn_error *err) {
   *out = NULL;
@@ -384,14 +405,7 @@ int nn__graph_compile_with(const nn_graph_spec *spec, size_t max_rows, float *pa
   int rc = plan(g, spec, max_rows, err);
   if (rc == NN_OK) rc = allocate(g, err);
   if (rc != NN_OK) goto fail;
-  if (!g->bound) {
-    nn__rng r;
-    nn__rng_seed(&r, spec->seed, INIT_STREAM);
-    for (int i = 0; i < spec->n_nodes; i++) {
-      const nn__gnode *n = &g->nodes[i];
-      if (n->op->init != NULL) n->op->init(n, g->params + n->p_off, g->state + n->s_off, &r);
-    }
-  }
+  if (!g->bound) init(g, g->params, g->state);
   *out = g;
   return NN_OK;
 fail:

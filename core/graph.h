@@ -340,6 +340,11 @@ struct nn_graph {
 int nn__graph_compile_with(const nn_graph_spec *spec, size_t max_rows, float *params,
                            float *state, int infer, nn_graph **out, nn_error *err);
 
+/* The parameters (P,) and state (S,) nn_graph_compile would initialise,
+ * written into the caller's buffers without compiling the graph's. */
+int nn__graph_init_params(const nn_graph_spec *spec, float *params, float *state,
+                          nn_error *err);
+
 /* What a compile for max_rows rows would hold, without allocating its buffers. */
 typedef struct {
   size_t n_params, n_state, ws_floats;

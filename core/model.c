@@ -64,19 +64,15 @@ int nn_model_new(const nn_spec *spec, nn_model **out, nn_error *err) {
   rc = nn__model_alloc(&s, &m);
   if (rc != NN_OK) return nn__fail(err, rc, "", "cannot allocate the model's parameters");
   if (s.graph != NULL) { /* the graph's own initialisation, into the model's buffers */
-    nn_graph *g;
     nn_graph_spec *gs = m->graph;
     uint64_t seed = gs->seed;
     gs->seed = s.seed;
-    rc = nn_graph_compile(gs, 1, &g, err);
+    rc = nn__graph_init_params(gs, m->params, m->gstate, err);
     gs->seed = seed;
     if (rc != NN_OK) {
       nn_model_free(m);
       return rc;
     }
-    memcpy(m->params, nn_graph_params(g), m->arch.n_params * sizeof(float));
-    memcpy(m->gstate, nn_graph_state(g), m->n_gstate * sizeof(float));
-    nn_graph_free(g);
     *out = m;
     return NN_OK;
   }

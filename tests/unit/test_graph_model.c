@@ -570,3 +570,23 @@ Test(graph_model, memory_estimate_covers_the_graph) {
   free_problem(p);
   free(p);
 }
+
+/* A model starts from the weights and statistics nn_graph_compile gives its
+ * graph with the model's seed (the graph spec's own is ignored). */
+Test(graph_model, initial_weights_are_the_graphs_under_the_models_seed) {
+  nn_graph_spec *g = conv_net();
+  g->seed = 999;
+  nn_spec s = {.graph = g, .loss = NN_LOSS_CROSS_ENTROPY, .seed = 13};
+  nn_model *m;
+  cr_assert_eq(nn_model_new(&s, &m, NULL), NN_OK);
+  g->seed = 13;
+  nn_graph *c;
+  cr_assert_eq(nn_graph_compile(g, 1, &c, NULL), NN_OK);
+  size_t P = nn_graph_param_count(c);
+  cr_assert_eq(P, nn_model_param_count(m));
+  cr_assert_eq(memcmp(nn_graph_params(c), nn_model_params(m), P * sizeof(float)), 0);
+  cr_assert_eq(nn_model_spec(m)->graph->seed, 999, "the model keeps the spec as given");
+  nn_graph_free(c);
+  nn_model_free(m);
+  free(g);
+}
