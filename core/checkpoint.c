@@ -14,7 +14,10 @@
  * which end before them, still load (a paused epoch resumed from one
  * reports diagnostics for the batches after the resume). Version 3 appended
  * the best epoch's weights that restore_best ends on; versions 1 and 2 end
- * before them, and no trainer of theirs kept any.
+ * before them, and no trainer of theirs kept any. Version 4 writes a graph
+ * model (nn_spec.graph) as a spec of 0 layers followed by its graph spec,
+ * and its running statistics after the parameters; a layer list's bytes are
+ * version 3's. Versions 1 to 3 hold layer lists alone.
  */
 #include <limits.h>
 #include <math.h>
@@ -22,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_internal.h"
+#include "graph.h"
 
 static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
 
@@ -30,6 +33,8 @@ static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
 #define CRC_BYTES 4
 #define SPEC_BYTES 24  /* inputs, n_layers, loss, u64 seed, normalize */
 #define LAYER_BYTES 24 /* type, units, act, slope, init, rate */
+#define INPUT_BYTES (NN_GRAPH_NAME + 20)  /* name, rank, 4 dims */
+#define NODE_BYTES (NN_GRAPH_NAME + 120)  /* name, op, n_inputs, 28 attributes; names extra */
 #define TRAIN_BYTES 96 /* epoch, u64 step, opt, u64 n_state, 2 x u64 rng, f64 best,
                           bad_epochs, stopped, batch, 2 x u64 epoch_rng, 2 x f64
                           partial sums, diagnostics flag; the n_state floats and
@@ -65,9 +70,63 @@ static uint8_t *put_f32s(uint8_t *p, const float *f, size_t n) {
   return p;
 }
 
+/* Bytes of a graph spec after the spec's 0 layers. */
+static uint64_t graph_bytes(const nn_graph_spec *g) {
+  uint64_t b = 4 + (uint64_t)g->n_inputs * INPUT_BYTES + 4 + NN_GRAPH_NAME;
+  for (int i = 0; i < g->n_nodes; i++)
+    b += NODE_BYTES + (uint64_t)g->nodes[i].n_inputs * NN_GRAPH_NAME;
+  return b;
+}
+
+/* A name up to its NUL, zero-padded to NN_GRAPH_NAME bytes. */
+static uint8_t *put_name(uint8_t *p, const char *name) {
+  memset(p, 0, NN_GRAPH_NAME);
+  memcpy(p, name, strnlen(name, NN_GRAPH_NAME - 1));
+  return p + NN_GRAPH_NAME;
+}
+
+static uint8_t *put_shape(uint8_t *p, const nn_shape *s) {
+  p = put_int(p, s->rank);
+  for (int d = 0; d < NN_GRAPH_MAX_RANK; d++) p = put_int(p, s->dim[d]);
+  return p;
+}
+
+static uint8_t *put_node(uint8_t *p, const nn_node_spec *n) {
+  p = put_name(p, n->name);
+  p = put_int(p, (int)n->op);
+  p = put_int(p, n->n_inputs);
+  for (int j = 0; j < n->n_inputs; j++) p = put_name(p, n->inputs[j]);
+  p = put_int(p, n->units);
+  p = put_int(p, (int)n->activation);
+  p = put_f32s(p, &n->slope, 1);
+  p = put_int(p, (int)n->init);
+  p = put_f32s(p, &n->rate, 1);
+  p = put_int(p, n->filters);
+  const int *pairs[5] = {n->kernel, n->stride, n->padding, n->dilation, n->size};
+  for (int k = 0; k < 5; k++) p = put_int(put_int(p, pairs[k][0]), pairs[k][1]);
+  p = put_int(p, n->categories);
+  p = put_int(p, n->dim);
+  p = put_int(p, n->axis);
+  p = put_int(p, n->start);
+  p = put_int(p, n->end);
+  p = put_shape(p, &n->shape);
+  p = put_f32s(p, &n->eps, 1);
+  return put_f32s(p, &n->momentum, 1);
+}
+
+static uint8_t *put_graph(uint8_t *p, const nn_graph_spec *g) {
+  p = put_int(p, g->n_inputs);
+  for (int i = 0; i < g->n_inputs; i++)
+    p = put_shape(put_name(p, g->input_names[i]), &g->input_shapes[i]);
+  p = put_int(p, g->n_nodes);
+  for (int i = 0; i < g->n_nodes; i++) p = put_node(p, &g->nodes[i]);
+  return put_name(p, g->output);
+}
+
 static uint8_t *put_spec(uint8_t *p, const nn_spec *s) {
   p = put_int(p, s->inputs);
   p = put_int(p, s->n_layers);
+  if (s->graph != NULL) p = put_graph(p, s->graph);
   for (int i = 0; i < s->n_layers; i++) {
     const nn_layer_spec *l = &s->layers[i];
     p = put_int(p, (int)l->type);
@@ -135,7 +194,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
     if (rc != NN_OK) goto exit;
     /* a trainer of another model would write a checkpoint that cannot load */
     if (s.n_state != nn__optim_state_floats(s.opt, n_params) ||
-        (s.n_best != 0 && s.n_best != n_params) ||
+        (s.n_best != 0 && s.n_best != nn__model_kept(m)) ||
         (s.has_diag && s.n_units != nn__relu_units(&m->spec))) {
       rc = NN_EINVAL;
       goto exit;
@@ -143,6 +202,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   }
   /* in 64 bits: at most NN_MAX_PARAMS floats, a few times over, cannot overflow */
   total = HEADER_BYTES + SPEC_BYTES + (uint64_t)m->spec.n_layers * LAYER_BYTES +
+          (m->graph != NULL ? graph_bytes(m->graph) + 8 + 4 * (uint64_t)m->n_gstate : 0) +
           8 + 4 * (uint64_t)n_params + 4 + (m->has_norm ? 8 * (uint64_t)inputs : 0) + 4 +
           (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) +
           (s.has_diag ? diag_bytes(&m->spec) : 0) +
@@ -161,6 +221,10 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   p = put_spec(p, &m->spec);
   p = nn__put_u64(p, n_params);
   p = put_f32s(p, m->params, n_params);
+  if (m->graph != NULL) { /* its running statistics */
+    p = nn__put_u64(p, m->n_gstate);
+    p = put_f32s(p, m->gstate, m->n_gstate);
+  }
   p = put_int(p, m->has_norm != 0);
   if (m->has_norm) {
     p = put_f32s(p, m->mean, inputs);
@@ -293,13 +357,109 @@ static int get_layer(reader *r, int i, nn_layer_spec *l) {
   return NN_OK;
 }
 
-static int get_spec(reader *r, nn_spec *s) {
+/* A name: NUL-terminated, zeros after its NUL. */
+static int get_name(reader *r, const char *what, char *name) {
+  const uint8_t *b = take(r, 1, NN_GRAPH_NAME, what);
+  if (b == NULL) return NN_EFORMAT;
+  memcpy(name, b, NN_GRAPH_NAME);
+  size_t len = strnlen(name, NN_GRAPH_NAME);
+  for (size_t i = len; i < NN_GRAPH_NAME; i++)
+    if (name[i] != '\0' || len == NN_GRAPH_NAME)
+      return nn__fail(r->err, NN_EFORMAT, what, "%s is not a NUL-padded name", what);
+  return len == NN_GRAPH_NAME ? nn__fail(r->err, NN_EFORMAT, what, "%s has no NUL", what)
+                              : NN_OK;
+}
+
+static int get_shape(reader *r, const char *what, nn_shape *s) {
+  int rc = get_int(r, what, &s->rank);
+  for (int d = 0; rc == NN_OK && d < NN_GRAPH_MAX_RANK; d++) rc = get_int(r, what, &s->dim[d]);
+  if (rc == NN_OK && (s->rank < 0 || s->rank > NN_GRAPH_MAX_RANK))
+    return nn__fail(r->err, NN_EFORMAT, what, "%s has rank %d", what, s->rank);
+  return rc;
+}
+
+static int get_node(reader *r, int i, nn_node_spec *n) {
+  char f[64];
+  int op, act, init, rc;
+  snprintf(f, sizeof f, "nodes[%d]", i);
+  if ((rc = get_name(r, f, n->name)) != NN_OK || (rc = get_int(r, f, &op)) != NN_OK ||
+      (rc = get_int(r, f, &n->n_inputs)) != NN_OK)
+    return rc;
+  if (nn_op_name((nn_op)op) == NULL || op < 0)
+    return nn__fail(r->err, NN_EINVAL, f, "%s.op holds %d, which names no op", f, op);
+  n->op = (nn_op)op;
+  if (n->n_inputs < 0 || n->n_inputs > NN_GRAPH_MAX_ARGS)
+    return nn__fail(r->err, NN_EFORMAT, f, "%s has %d inputs", f, n->n_inputs);
+  for (int j = 0; j < n->n_inputs; j++)
+    if ((rc = get_name(r, f, n->inputs[j])) != NN_OK) return rc;
+  if ((rc = get_int(r, f, &n->units)) != NN_OK ||
+      (rc = get_enum(r, NN_NAMES_ACT, f, &act)) != NN_OK ||
+      (rc = get_f32(r, f, &n->slope)) != NN_OK ||
+      (rc = get_enum(r, NN_NAMES_INIT, f, &init)) != NN_OK ||
+      (rc = get_f32(r, f, &n->rate)) != NN_OK || (rc = get_int(r, f, &n->filters)) != NN_OK)
+    return rc;
+  n->activation = (nn_act)act;
+  n->init = (nn_init)init;
+  int *pairs[5] = {n->kernel, n->stride, n->padding, n->dilation, n->size};
+  for (int k = 0; k < 5; k++)
+    if ((rc = get_int(r, f, &pairs[k][0])) != NN_OK || (rc = get_int(r, f, &pairs[k][1])) != NN_OK)
+      return rc;
+  if ((rc = get_int(r, f, &n->categories)) != NN_OK || (rc = get_int(r, f, &n->dim)) != NN_OK ||
+      (rc = get_int(r, f, &n->axis)) != NN_OK || (rc = get_int(r, f, &n->start)) != NN_OK ||
+      (rc = get_int(r, f, &n->end)) != NN_OK || (rc = get_shape(r, f, &n->shape)) != NN_OK ||
+      (rc = get_f32(r, f, &n->eps)) != NN_OK)
+    return rc;
+  return get_f32(r, f, &n->momentum);
+}
+
+/* A graph spec (version 4), into g (zeroed). */
+static int get_graph(reader *r, nn_graph_spec *g) {
+  char f[32];
+  int rc;
+  if ((rc = get_int(r, "inputs", &g->n_inputs)) != NN_OK) return rc;
+  if (g->n_inputs < 1 || g->n_inputs > NN_GRAPH_MAX_INPUTS)
+    return nn__fail(r->err, NN_EINVAL, "inputs", "a graph has 1 to %d inputs, not %d",
+                    NN_GRAPH_MAX_INPUTS, g->n_inputs);
+  for (int i = 0; i < g->n_inputs; i++) {
+    snprintf(f, sizeof f, "inputs[%d]", i);
+    if ((rc = get_name(r, f, g->input_names[i])) != NN_OK ||
+        (rc = get_shape(r, f, &g->input_shapes[i])) != NN_OK)
+      return rc;
+  }
+  if ((rc = get_int(r, "nodes", &g->n_nodes)) != NN_OK) return rc;
+  if (g->n_nodes < 1 || g->n_nodes > NN_GRAPH_MAX_NODES)
+    return nn__fail(r->err, NN_EINVAL, "nodes", "a graph has 1 to %d nodes, not %d",
+                    NN_GRAPH_MAX_NODES, g->n_nodes);
+  for (int i = 0; i < g->n_nodes; i++)
+    if ((rc = get_node(r, i, &g->nodes[i])) != NN_OK) return rc;
+  return get_name(r, "output", g->output);
+}
+
+/* The spec; a graph's spec into *graph (allocated; the caller frees it). */
+static int get_spec(reader *r, uint32_t version, nn_spec *s, nn_graph_spec **graph) {
   uint32_t n_layers;
   int loss, rc;
   memset(s, 0, sizeof *s);
   if ((rc = get_int(r, "inputs", &s->inputs)) != NN_OK ||
       (rc = get_u32(r, "layers", &n_layers)) != NN_OK)
     return rc;
+  if (n_layers == 0 && version >= 4) { /* a graph */
+    if ((*graph = calloc(1, sizeof **graph)) == NULL)
+      return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate a graph spec");
+    if ((rc = get_graph(r, *graph)) != NN_OK) return rc;
+    s->graph = *graph;
+    int inputs = s->inputs;
+    if ((rc = get_enum(r, NN_NAMES_LOSS, "loss", &loss)) != NN_OK ||
+        (rc = get_u64(r, "seed", &s->seed)) != NN_OK ||
+        (rc = get_int(r, "normalize", &s->normalize)) != NN_OK)
+      return rc;
+    s->loss = (nn_loss)loss;
+    if (nn_spec_validate(s, r->err) != NN_OK) return NN_EINVAL;
+    if (s->inputs != inputs)
+      return nn__fail(r->err, NN_EFORMAT, "inputs", "inputs holds %d, but the graph's "
+                      "inputs hold %d values", inputs, s->inputs);
+    return NN_OK;
+  }
   /* bounded before the loop: layers[] has NN_MAX_LAYERS slots */
   if (n_layers < 1 || n_layers > NN_MAX_LAYERS)
     return nn__fail(r->err, NN_EINVAL, "layers", "layers holds %lu layers, not 1 to %d",
@@ -372,8 +532,8 @@ static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
   return NN_OK;
 }
 
-static int get_train_state(reader *r, const nn_spec *spec, size_t n_params, uint32_t version,
-                           nn_train_state *s) {
+static int get_train_state(reader *r, const nn_spec *spec, size_t n_params, size_t n_kept,
+                           uint32_t version, nn_train_state *s) {
   const uint8_t *b;
   uint64_t n_state;
   size_t need;
@@ -419,12 +579,12 @@ static int get_train_state(reader *r, const nn_spec *spec, size_t n_params, uint
   if (version < 3) return NN_OK; /* version 2 ends here, without best weights */
   if ((rc = get_flag(r, "best weights flag", &has_best)) != NN_OK) return rc;
   if (!has_best) return NN_OK;
-  if ((b = take(r, n_params, 4, "best weights")) == NULL) return NN_EFORMAT;
-  s->best_params = malloc((n_params ? n_params : 1) * sizeof(float)); /* (P,) */
+  if ((b = take(r, n_kept, 4, "best weights")) == NULL) return NN_EFORMAT;
+  s->best_params = malloc((n_kept ? n_kept : 1) * sizeof(float)); /* (P + S,) */
   if (s->best_params == NULL)
-    return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu best weights", n_params);
-  s->n_best = n_params;
-  copy_f32s(s->best_params, b, n_params);
+    return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu best weights", n_kept);
+  s->n_best = n_kept;
+  copy_f32s(s->best_params, b, n_kept);
   return NN_OK;
 }
 
@@ -432,6 +592,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
                        nn_error *err) {
   nn_model *m = NULL;
   nn_train_state s = {0};
+  nn_graph_spec *graph = NULL;
   nn_spec spec;
   reader r = {NULL, 0, err};
   const uint8_t *weights;
@@ -465,7 +626,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
   }
   r.p = buf + HEADER_BYTES;
   r.left = body - HEADER_BYTES;
-  if ((rc = get_spec(&r, &spec)) != NN_OK ||
+  if ((rc = get_spec(&r, version, &spec, &graph)) != NN_OK ||
       (rc = get_u64(&r, "parameter count", &n_params)) != NN_OK)
     goto exit;
   if (n_params != nn_spec_param_count(&spec)) {
@@ -484,11 +645,38 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
     goto exit;
   }
   copy_f32s(m->params, weights, (size_t)n_params);
+  if (m->graph != NULL) { /* its running statistics */
+    uint64_t n_state;
+    if ((rc = get_u64(&r, "state count", &n_state)) != NN_OK) goto exit;
+    if (n_state != m->n_gstate) {
+      rc = nn__fail(err, NN_EFORMAT, "state count", "checkpoint holds %llu statistics but its "
+                    "graph has %zu", (unsigned long long)n_state, m->n_gstate);
+      goto exit;
+    }
+    if ((weights = take(&r, n_state, 4, "statistics")) == NULL) {
+      rc = NN_EFORMAT;
+      goto exit;
+    }
+    copy_f32s(m->gstate, weights, m->n_gstate);
+  }
   if ((rc = get_flag(&r, "normalization flag", &has_norm)) != NN_OK) goto exit;
   if (has_norm && (rc = get_norm(&r, m)) != NN_OK) goto exit;
+  if (has_norm && m->graph != NULL) { /* an embedding's codes are never standardized */
+    size_t begin[NN_GRAPH_MAX_INPUTS], end[NN_GRAPH_MAX_INPUTS];
+    int n = nn__graph_codes(m->graph, begin, end);
+    for (int i = 0; i < n; i++)
+      for (size_t j = begin[i]; j < end[i]; j++)
+        if (m->mean[j] != 0.0f || m->std[j] != 1.0f) {
+          rc = nn__fail(err, NN_EFORMAT, "mean", "feature %zu holds an embedding's codes but "
+                        "has mean %g and std %g, not 0 and 1", j, (double)m->mean[j],
+                        (double)m->std[j]);
+          goto exit;
+        }
+  }
   if ((rc = get_flag(&r, "trainer flag", &has_train)) != NN_OK) goto exit;
   if (has_train &&
-      (rc = get_train_state(&r, &m->spec, (size_t)n_params, version, &s)) != NN_OK)
+      (rc = get_train_state(&r, &m->spec, (size_t)n_params, nn__model_kept(m), version, &s)) !=
+          NN_OK)
     goto exit;
   if (r.left != 0) {
     rc = nn__fail(err, NN_EFORMAT, "", "checkpoint has %zu unexpected bytes after its "
@@ -506,6 +694,7 @@ int nn_checkpoint_load(const uint8_t *buf, size_t len, nn_model **out, nn_train_
 exit:
   nn_model_free(m);
   nn_train_state_free(&s);
+  free(graph);
   return rc;
 }
 

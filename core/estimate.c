@@ -33,26 +33,37 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
   if (rows < 1 || rows > UINT32_MAX)
     return nn__fail(err, NN_EINVAL, "rows", "rows must be in 1..%u", UINT32_MAX);
   nn__arch a;
-  nn__arch_init(&s, &a);
-  size_t P = a.n_params;
+  size_t P = 0, kept = 0;
+  if (s.graph == NULL) {
+    nn__arch_init(&s, &a);
+    P = kept = a.n_params;
+  }
   /* the rows nn_trainer_new trains on (make_split), and so its largest batch */
   size_t n_val = (size_t)((double)rows * c->validation_split);
   if (n_val >= rows) n_val = rows - 1;
   size_t n_train = rows - n_val;
   size_t batch = (size_t)c->batch_size < n_train ? (size_t)c->batch_size : n_train;
-  /* nn__model_alloc: P parameters, then the mean and std of each input */
-  out->model = nn__alloc_big_size((P + 2 * (size_t)s.inputs) * sizeof(float));
-  out->gradients = nn__alloc_big_size(P * sizeof(float));
-  if (c->restore_best) /* the best epoch's weights, beside the gradients */
-    out->gradients += nn__alloc_big_size(P * sizeof(float));
+  if (s.graph != NULL) { /* a graph model: its compiled graph's buffers */
+    size_t n_state;
+    if (nn__gnet_memory(&s, batch, out) != NN_OK || nn__graph_state_count(&s, &n_state) != NN_OK)
+      return nn__fail(err, NN_ENOMEM, "", "out of memory");
+    P = s.graph_params;
+    kept = P + n_state;
+  } else {
+    /* nn__model_alloc: P parameters, then the mean and std of each input */
+    out->model = nn__alloc_big_size((P + 2 * (size_t)s.inputs) * sizeof(float));
+    out->gradients = nn__alloc_big_size(P * sizeof(float));
+    out->activations = nn__alloc_big_size(nn__ws_floats(&s, &a, batch, 1) * sizeof(float));
+  }
+  if (c->restore_best) /* the best epoch's weights (and statistics), beside the gradients */
+    out->gradients += nn__alloc_big_size(kept * sizeof(float));
   out->optimizer = nn__alloc_big_size(nn__optim_state_floats(c->optim.type, P) * sizeof(float));
-  out->activations = nn__alloc_big_size(nn__ws_floats(&s, &a, batch, 1) * sizeof(float));
   out->rows = 2 * rows * sizeof(uint32_t); /* split and order */
-  out->other = sizeof(nn_model) + nn__trainer_size();
+  out->other += sizeof(nn_model) + nn__trainer_size();
   /* a batch's targets: (batch, outputs) floats or (batch,) labels */
   out->other += labels ? batch * sizeof(int32_t)
                        : batch * (size_t)nn_spec_outputs(&s) * sizeof(float);
-  if (c->diagnostics) {
+  if (c->diagnostics && s.graph == NULL) {
     size_t units = nn__relu_units(&s);
     out->other += sizeof(nn__diag) + (units > 0 ? units : 1);
   }

@@ -9,7 +9,7 @@
 int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
                        const int32_t *labels, size_t n, float *grad, float *dx,
                        double *loss) {
-  if ((y == NULL) == (labels == NULL) || n == 0) return NN_EINVAL;
+  if ((y == NULL) == (labels == NULL) || n == 0 || m->graph != NULL) return NN_EINVAL;
   const nn__arch *a = &m->arch;
   nn__ws ws;
   int rc = nn__ws_init(&ws, &m->spec, a, n, 1);

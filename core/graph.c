@@ -291,7 +291,7 @@ static int layout(nn_graph *g, nn_error *err) {
       W = add(W, mul(rows, z, &bad), &bad);
     }
     g->grad_off[v] = W;
-    W = add(W, mul(rows, z, &bad), &bad);
+    if (!g->infer) W = add(W, mul(rows, z, &bad), &bad);
   }
   for (int i = 0; i < g->spec.n_nodes; i++) {
     nn__gnode *n = &g->nodes[i];
@@ -304,6 +304,7 @@ static int layout(nn_graph *g, nn_error *err) {
   }
   g->tmp_off = W;
   g->tmp_size = mul(rows, widest, &bad);
+  if (g->infer) g->n_tmp = 0;
   W = add(W, mul((size_t)g->n_tmp, g->tmp_size, &bad), &bad);
   if (bad || P > NN_MAX_PARAMS || W > SIZE_MAX / sizeof(float) / 2)
     return nn__fail(err, NN_ERANGE, "nodes", "nodes: the graph is too large");
@@ -316,7 +317,7 @@ static int layout(nn_graph *g, nn_error *err) {
     const nn__gnode *n = &g->nodes[i];
     size_t end = n->scratch_off + n->scratch_fixed + rows * n->scratch_row;
     assert(n->scratch_off >= g->grad_off[g->n_values - 1] +
-                                 rows * nn_shape_size(&g->shape[g->n_values - 1]));
+                                 (g->infer ? 0 : rows * nn_shape_size(&g->shape[g->n_values - 1])));
     assert(end <= (i + 1 < g->spec.n_nodes ? g->nodes[i + 1].scratch_off : g->tmp_off));
     assert(n->p_off + n->n_params <= P && n->s_off + n->n_state <= S);
   }
@@ -325,61 +326,86 @@ static int layout(nn_graph *g, nn_error *err) {
 }
 
 static int allocate(nn_graph *g, nn_error *err) {
-  g->params = nn__alloc_big((g->n_params + 1) * sizeof(float));
-  g->grads = nn__alloc_big((g->n_params + 1) * sizeof(float));
-  g->state = nn__alloc_big((g->n_state + 1) * sizeof(float));
+  if (!g->bound) {
+    g->params = nn__alloc_big((g->n_params + 1) * sizeof(float));
+    g->state = nn__alloc_big((g->n_state + 1) * sizeof(float));
+  }
+  if (!g->infer) g->grads = nn__alloc_big((g->n_params + 1) * sizeof(float));
   g->ws = nn__alloc_big((g->ws_floats + 1) * sizeof(float));
-  if (g->params == NULL || g->grads == NULL || g->state == NULL || g->ws == NULL)
+  if (g->params == NULL || (!g->infer && g->grads == NULL) || g->state == NULL || g->ws == NULL)
     return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph's buffers");
   return NN_OK;
 }
 
-int nn_graph_compile(const nn_graph_spec *spec, size_t max_rows, nn_graph **out, nn_error *err) {
-  *out = NULL;
+/* Check, order, infer and lay out spec into g (allocated, zeroed). */
+static int plan(nn_graph *g, const nn_graph_spec *spec, size_t max_rows, nn_error *err) {
   if (max_rows < 1 || max_rows > NN_MAX_BATCH)
     return nn__fail(err, NN_ERANGE, "", "a batch has 1 to %d rows", NN_MAX_BATCH);
-  nn_graph *g = calloc(1, sizeof *g);
-  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
   g->spec = *spec;
   g->max_rows = max_rows;
   int rc = check_inputs(spec, err);
   if (rc == NN_OK) rc = check_nodes(spec, g->nodes, err);
   if (rc == NN_OK) rc = sort(spec, g->nodes, g->order, err);
-  if (rc != NN_OK) goto fail;
+  if (rc != NN_OK) return rc;
   int ni = spec->n_inputs;
   g->n_values = ni + spec->n_nodes;
   g->output = name_ok(spec->output) ? lookup(spec, spec->output) : -1;
-  if (g->output < 0) {
-    rc = nn__fail(err, NN_EINVAL, "output", "output: unknown name \"%.*s\"", NN_GRAPH_NAME - 1,
-                  spec->output);
-    goto fail;
-  }
+  if (g->output < 0)
+    return nn__fail(err, NN_EINVAL, "output", "output: unknown name \"%.*s\"",
+                    NN_GRAPH_NAME - 1, spec->output);
   for (int i = 0; i < ni; i++) g->shape[i] = spec->input_shapes[i];
   for (int k = 0; k < spec->n_nodes; k++) {
     nn__gnode *n = &g->nodes[g->order[k]];
     n->op = nn__op_get(n->s.op);
     for (int j = 0; j < n->n_args; j++) n->in[j] = g->shape[n->arg[j]];
     rc = n->op->infer(n, err);
-    if (rc != NN_OK) goto fail;
+    if (rc != NN_OK) return rc;
     /* infer leaves a valid shape of a bounded size */
     assert(n->y.rank >= 1 && n->y.rank <= NN_GRAPH_MAX_RANK);
-    if (nn_shape_size(&n->y) > NN_GRAPH_MAX_VALUE) {
-      rc = nn__graph_fail(err, NN_ERANGE, n, NULL, "its output holds more than %d values",
-                          NN_GRAPH_MAX_VALUE);
-      goto fail;
-    }
+    if (nn_shape_size(&n->y) > NN_GRAPH_MAX_VALUE)
+      return nn__graph_fail(err, NN_ERANGE, n, NULL, "its output holds more than %d values",
+                            NN_GRAPH_MAX_VALUE);
     g->shape[ni + n->index] = n->y;
   }
   plan_backward(g);
-  rc = layout(g, err);
+  return layout(g, err);
+}
+
+/* Initial parameters and state of a planned graph, from its spec's seed. */
+static void init(const nn_graph *g, float *params, float *state) {
+  nn__rng r;
+  nn__rng_seed(&r, g->spec.seed, INIT_STREAM);
+  for (int i = 0; i < g->spec.n_nodes; i++) {
+    const nn__gnode *n = &g->nodes[i];
+    if (n->op->init != NULL) n->op->init(n, params + n->p_off, state + n->s_off, &r);
+  }
+}
+
+int nn__graph_init_params(const nn_graph_spec *spec, float *params, float *state,
+                          nn_error *err) {
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->infer = 1;
+  int rc = plan(g, spec, 1, err);
+  if (rc == NN_OK) init(g, params, state);
+  free(g);
+  return rc;
+}
+
+int nn__graph_compile_with(const nn_graph_spec *spec, size_t max_rows, float *params,
+                           float *state, int infer, nn_graph **out, nn_error *err) {
+  *out = NULL;
+  assert((params == NULL) == (state == NULL));
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->bound = params != NULL;
+  g->params = params;
+  g->state = state;
+  g->infer = infer;
+  int rc = plan(g, spec, max_rows, err);
   if (rc == NN_OK) rc = allocate(g, err);
   if (rc != NN_OK) goto fail;
-  nn__rng r;
-  nn__rng_seed(&r, spec->seed, INIT_STREAM);
-  for (int i = 0; i < spec->n_nodes; i++) {
-    const nn__gnode *n = &g->nodes[i];
-    if (n->op->init != NULL) n->op->init(n, g->params + n->p_off, g->state + n->s_off, &r);
-  }
+  if (!g->bound) init(g, g->params, g->state);
   *out = g;
   return NN_OK;
 fail:
@@ -387,11 +413,46 @@ fail:
   return rc;
 }
 
+int nn_graph_compile(const nn_graph_spec *spec, size_t max_rows, nn_graph **out, nn_error *err) {
+  return nn__graph_compile_with(spec, max_rows, NULL, NULL, 0, out, err);
+}
+
+int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn__graph_size *out,
+                      nn_error *err) {
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->infer = infer;
+  int rc = plan(g, spec, max_rows, err);
+  if (rc == NN_OK) {
+    out->n_params = g->n_params;
+    out->n_state = g->n_state;
+    out->ws_floats = g->ws_floats;
+    out->output = g->shape[g->output];
+  }
+  free(g);
+  return rc;
+}
+
+int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *err) {
+  nn_graph *g = calloc(1, sizeof *g);
+  if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
+  g->infer = 1;
+  int rc = plan(g, spec, 1, err);
+  if (rc == NN_OK) {
+    *out = *spec;
+    for (int i = 0; i < spec->n_nodes; i++) out->nodes[i] = g->nodes[i].s;
+  }
+  free(g);
+  return rc;
+}
+
 void nn_graph_free(nn_graph *g) {
   if (g == NULL) return;
-  free(g->params);
+  if (!g->bound) {
+    free(g->params);
+    free(g->state);
+  }
   free(g->grads);
-  free(g->state);
   free(g->ws);
   free(g);
 }

@@ -112,7 +112,7 @@ typedef struct {
 /** Zero every attribute; slope 0.01, eps 1e-5, momentum 0.1 (PyTorch's). */
 void nn_node_spec_defaults(nn_node_spec *n);
 
-typedef struct {
+typedef struct nn_graph_spec {
   int n_inputs;
   char input_names[NN_GRAPH_MAX_INPUTS][NN_GRAPH_NAME];
   nn_shape input_shapes[NN_GRAPH_MAX_INPUTS];
@@ -137,6 +137,14 @@ typedef struct nn_graph nn_graph;
 int nn_graph_compile(const nn_graph_spec *spec, size_t max_rows, nn_graph **out, nn_error *err);
 
 void nn_graph_free(nn_graph *g);
+
+/**
+ * The spec as nn_graph_compile would run it, every default resolved
+ * (stride, dilation, pool strides, square pairs), without compiling it:
+ * what a spec written back out should say.
+ * @return NN_OK, or nn_graph_compile's errors for a spec it would refuse
+ */
+int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *err);
 
 /* Values are numbered: graph inputs 0 .. n_inputs - 1, then node i of the
  * spec is value n_inputs + i. */
@@ -322,7 +330,35 @@ struct nn_graph {
   int train;                           /* the last forward's mode */
   int masks;                           /* ... drew dropout masks */
   nn__pool *pool;                      /* threads of the products; NULL: the caller */
+  int bound;                           /* params and state are the caller's */
+  int infer;                           /* inference only: no gradients, no backward */
 };
+
+/* nn_graph_compile for a model (core/model_graph.c): params (P,) and state
+ * (S,) are the caller's, borrowed and left as they are, when not NULL (both
+ * or neither); infer: no gradient buffers, and nn_graph_backward refuses. */
+int nn__graph_compile_with(const nn_graph_spec *spec, size_t max_rows, float *params,
+                           float *state, int infer, nn_graph **out, nn_error *err);
+
+/* The parameters (P,) and state (S,) nn_graph_compile would initialise,
+ * written into the caller's buffers without compiling the graph's. */
+int nn__graph_init_params(const nn_graph_spec *spec, float *params, float *state,
+                          nn_error *err);
+
+/* What a compile for max_rows rows would hold, without allocating its buffers. */
+typedef struct {
+  size_t n_params, n_state, ws_floats;
+  nn_shape output;
+} nn__graph_size;
+int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn__graph_size *out,
+                      nn_error *err);
+
+/* An evaluation-mode forward pass of an inference graph into the caller's
+ * workspace ws (g->ws_floats floats): g is only read, so threads may share
+ * it, each with its own ws. @return the output (n, size), or NULL with a
+ * forward pass's error in *rc */
+const float *nn__graph_infer(const nn_graph *g, float *ws, const float *const *inputs, size_t n,
+                             int *rc);
 
 /* Spread the large products of later passes over pool (NULL: none). The
  * bits do not depend on it (core/gemm.c). */

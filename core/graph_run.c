@@ -38,6 +38,34 @@ static void context(nn_graph *g, const nn__gnode *n, nn__opctx *c) {
 
 void nn__graph_set_pool(nn_graph *g, nn__pool *pool) { g->pool = pool; }
 
+/* The nodes in order over the workspace ws, inputs in: what a context needs
+ * from g is read-only in evaluation mode, so nn__graph_infer shares g. */
+static int run_forward(const nn_graph *g, float *ws, const float *const *in, size_t n,
+                       int train, int masks, nn__rng *rng, nn__pool *pool) {
+  for (int k = 0; k < g->spec.n_nodes; k++) {
+    const nn__gnode *node = &g->nodes[g->order[k]];
+    nn__opctx c;
+    memset(&c, 0, sizeof c);
+    c.node = node;
+    c.n = n;
+    for (int j = 0; j < node->n_args; j++) {
+      int v = node->arg[j];
+      c.x[j] = v < g->spec.n_inputs ? in[v] : ws + g->val_off[v];
+    }
+    c.y = ws + g->val_off[g->spec.n_inputs + node->index];
+    c.w = g->params + node->p_off;
+    c.state = g->state + node->s_off; /* written in training mode only */
+    c.scratch = ws + node->scratch_off;
+    c.train = train;
+    c.masks = masks;
+    c.pool = pool;
+    c.rng = masks ? rng : NULL;
+    int rc = node->op->forward(&c);
+    if (rc != NN_OK) return rc;
+  }
+  return NN_OK;
+}
+
 int nn_graph_forward(nn_graph *g, const float *const *inputs, size_t n, int train,
                      nn__rng *rng) {
   if (n < 1 || n > g->max_rows) return NN_ERANGE;
@@ -45,18 +73,18 @@ int nn_graph_forward(nn_graph *g, const float *const *inputs, size_t n, int trai
   g->n = n;
   g->train = train;
   g->masks = train && rng != NULL;
-  for (int k = 0; k < g->spec.n_nodes; k++) {
-    const nn__gnode *node = &g->nodes[g->order[k]];
-    nn__opctx c;
-    context(g, node, &c);
-    c.rng = g->masks ? rng : NULL;
-    int rc = node->op->forward(&c);
-    if (rc != NN_OK) {
-      g->n = 0; /* no backward of a pass that did not finish */
-      return rc;
-    }
-  }
-  return NN_OK;
+  int rc = run_forward(g, g->ws, g->in, n, train, g->masks, rng, g->pool);
+  if (rc != NN_OK) g->n = 0; /* no backward of a pass that did not finish */
+  return rc;
+}
+
+const float *nn__graph_infer(const nn_graph *g, float *ws, const float *const *inputs, size_t n,
+                             int *rc) {
+  assert(n >= 1 && n <= g->max_rows);
+  *rc = run_forward(g, ws, inputs, n, 0, 0, NULL, NULL);
+  if (*rc != NN_OK) return NULL;
+  int v = g->output;
+  return v < g->spec.n_inputs ? inputs[v] : ws + g->val_off[v];
 }
 
 const float *nn_graph_value(const nn_graph *g, int v) {
@@ -65,7 +93,7 @@ const float *nn_graph_value(const nn_graph *g, int v) {
 }
 
 int nn_graph_backward(nn_graph *g, const float *dout, int input_grads) {
-  if (g->n == 0) return NN_EINVAL;
+  if (g->n == 0 || g->infer) return NN_EINVAL;
   size_t n = g->n, ni = (size_t)g->spec.n_inputs;
   size_t out_floats = n * nn_shape_size(&g->shape[g->output]);
   memcpy(g->ws + g->grad_off[g->output], dout, out_floats * sizeof(float));

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NN_FORMAT_VERSION 3         /* of checkpoints written; versions 1 and 2 are still read */
+#define NN_FORMAT_VERSION 4         /* of checkpoints written; versions 1 to 3 are still read */
 #define NN_MAX_LAYERS 64            /* layers in one model */
 #define NN_MAX_UNITS (1 << 20)      /* width of one layer, and of the input */
 #define NN_MAX_PARAMS (1ull << 30)  /* floats in one model (4 GiB) */
@@ -105,13 +105,29 @@ typedef struct {
   float rate;   /* dropout: probability of dropping a unit, in [0, 1) */
 } nn_layer_spec;
 
+struct nn_graph_spec; /* core/graph.h */
+
 typedef struct {
-  int inputs;   /* input width, 1..NN_MAX_UNITS */
-  int n_layers; /* 1..NN_MAX_LAYERS; the last layer must be dense */
+  int inputs;   /* input width, 1..NN_MAX_UNITS; a graph's: set by validation */
+  int n_layers; /* 1..NN_MAX_LAYERS; the last layer must be dense; 0 for a graph */
   nn_layer_spec layers[NN_MAX_LAYERS];
   nn_loss loss;
   uint64_t seed;  /* weight initialisation */
   int normalize;  /* standardize features with train-set mean/std */
+  /* A graph model (core/graph.h, docs/graph.md) instead of the layer list,
+   * or NULL. Its output feeds the loss: with cross_entropy it is a softmax
+   * (a softmax node, or a dense or conv node with activation softmax) of
+   * shape [k], k >= 2, with binary_cross_entropy a sigmoid, and the loss
+   * fuses it as the layer list's. A data row of inputs columns feeds the
+   * graph's inputs in order, each taking as many columns as its shape holds
+   * (reshaped, row-major); an embedding reads its codes from a graph input,
+   * whose columns standardization leaves as they are. The graph spec's own
+   * seed is ignored:
+   * seed initialises it. Borrowed: whoever made the spec owns it (a copy of
+   * an nn_spec shares it); a model keeps its own copy. */
+  const struct nn_graph_spec *graph;
+  int graph_outputs;   /* a graph's output size, set by nn_spec_validate */
+  size_t graph_params; /* a graph's parameters, set by nn_spec_validate */
 } nn_spec;
 
 /**
@@ -179,7 +195,8 @@ int nn_model_layer_offsets(const nn_model *m, int layer, size_t *w_off, size_t *
  */
 int nn_model_norm(const nn_model *m, const float **mean, const float **std);
 
-/** Set the standardization statistics (copied). std values must be > 0. */
+/** Set the standardization statistics (copied). std values must be > 0. The
+ * columns of a graph model's embedding codes keep mean 0 and std 1. */
 int nn_model_set_norm(nn_model *m, const float *mean, const float *std);
 
 /* ---- data ----------------------------------------------------------------- */
@@ -326,7 +343,12 @@ typedef struct nn_trainer nn_trainer;
  * Prepare to train m on d: allocates gradients, optimizer state and the
  * activations for the largest batch, so nn_trainer_epoch allocates nothing.
  * When m->normalize is set and m has no statistics yet, they are computed
- * here from the training rows.
+ * here from the training rows. A graph model (nn_spec.graph) trains its
+ * graph: batchnorm updates its running statistics in training mode and
+ * uses them in evaluation (validation, predict), dropout draws from the
+ * trainer's generator; its embeddings' codes in d must be integers in
+ * range (NN_EINVAL naming the row and column); per-node diagnostics are not
+ * gathered yet (diagnostics: NN_EINVAL).
  * @param m      trained in place; must outlive the trainer
  * @param d      borrowed; must outlive the trainer
  * @param c      copied
@@ -367,7 +389,8 @@ typedef struct {
  * position it has in one process. The ranks' parameters then stay identical
  * bit for bit, and equal one process's up to the order of float additions;
  * with one rank, bit for bit. A checkpoint of any rank resumes the run.
- * Per-layer diagnostics need ranks == 1.
+ * Per-layer diagnostics need ranks == 1. Graph models are not sharded yet
+ * (NN_EINVAL naming "ranks").
  * @param shard NULL: nn_trainer_new; copied
  * @return as nn_trainer_new; nn_trainer_epoch may also return NN_ESHARD
  */
@@ -513,6 +536,8 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
  * @param grad   (P,) receives dLoss/dParams; may be NULL
  * @param dx     (n, inputs) receives dLoss/dx (standardized input); may be NULL
  * @param loss   receives the mean loss
+ * @return NN_OK, NN_ENOMEM, or NN_EINVAL (also for a graph model, whose
+ *         gradients nn_graph_check checks on the engine itself)
  */
 int nn_model_loss_grad(const nn_model *m, const float *x, const float *y,
                        const int32_t *labels, size_t n, float *grad, float *dx,
@@ -563,7 +588,7 @@ void nn_gradcheck_defaults(nn_gradcheck_config *c);
  * that, two forward and backward passes over d's rows in float32 and one
  * forward pass in double.
  * @param d   the rows (checked with nn_data_check)
- * @param out filled on NN_OK
+ * @param out filled on NN_OK; a graph model is refused (NN_EINVAL, "model")
  * @return NN_OK, NN_EINVAL, NN_ESHAPE, NN_ERANGE or NN_ENOMEM
  */
 int nn_gradcheck(const nn_model *m, const nn_data *d, const nn_gradcheck_config *c,

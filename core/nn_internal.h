@@ -110,15 +110,20 @@ void nn__arch_init(const nn_spec *spec, nn__arch *a);
 
 struct nn_model {
   nn_spec spec;
-  nn__arch arch;
+  nn__arch arch;  /* a graph's: n_params alone */
   float *params; /* (P,) */
   float *mean;   /* (inputs,), 0 until statistics are fitted */
   float *std;    /* (inputs,), 1 until statistics are fitted */
   int has_norm;  /* mean and std hold fitted statistics */
+  struct nn_graph_spec *graph; /* a graph model's spec, owned; spec.graph is it */
+  float *gstate;  /* (n_gstate,) a graph's running statistics, right after params */
+  size_t n_gstate;
 };
 
-/* Allocate a model for a validated spec; parameters zeroed, no init. */
-int nn__model_alloc(const nn_spec *spec, nn_model **out);
+/* Floats a graph model keeps besides its parameters: the running
+ * statistics (0 for a layer list). Params and they are one run of
+ * P + n_gstate floats, which restore_best keeps. */
+static inline size_t nn__model_kept(const nn_model *m) { return m->arch.n_params + m->n_gstate; }
 
 /* ---- compute threads (pool.c) ------------------------------------------------ */
 
@@ -412,5 +417,51 @@ void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n);
 /* The epoch is over: fill g->last from the sums and the weights params (P,)
  * of a model with n_layers layers. */
 void nn__diag_finish(nn__diag *g, int n_layers, const float *params);
+
+/* ---- graph models (model_graph.c) ---------------------------------------------- */
+
+/* nn_spec_validate of a graph spec (spec->graph != NULL). */
+int nn__spec_validate_graph(nn_spec *spec, nn_error *err);
+/* The running statistics a validated graph spec's model keeps. @return
+ * NN_OK or NN_ENOMEM */
+int nn__graph_state_count(const nn_spec *spec, size_t *n_state);
+
+typedef struct nn__gnet nn__gnet;
+/* A graph model's compiled graph for batches of max_rows rows, bound to its
+ * parameters and statistics; infer: evaluation passes only. */
+int nn__gnet_new(nn_model *m, size_t max_rows, int infer, nn__gnet **out, nn_error *err);
+void nn__gnet_free(nn__gnet *r);
+/* Forward n standardized rows x (n, inputs). *out is the model's output
+ * (the head applied), *logits the graph's (the same when no head). */
+int nn__gnet_forward(nn__gnet *r, const float *x, size_t n, int train, nn__rng *rng,
+                     nn__pool *pool, const float **out, const float **logits);
+/* Backward from dLoss/dlogits in nn__gnet_dout (n, outputs); the gradient
+ * (P,) is nn__gnet_grads. */
+float *nn__gnet_dout(nn__gnet *r);
+int nn__gnet_backward(nn__gnet *r);
+float *nn__gnet_grads(nn__gnet *r);
+/* Every code an embedding reads from d's rows is an integer in range, or
+ * NN_EINVAL naming field. */
+int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field, nn_error *err);
+/* The column ranges [begin[i], end[i]) of a row that hold the codes of the
+ * graph inputs an embedding reads (NN_GRAPH_MAX_INPUTS at most). @return
+ * how many */
+int nn__graph_codes(const struct nn_graph_spec *g, size_t *begin, size_t *end);
+/* Leave those columns unstandardized: mean 0, std 1 over theirs. */
+void nn__graph_keep_codes(const struct nn_graph_spec *g, float *mean, float *std);
+/* Inference: n raw rows x (n, inputs) into y (n, outputs); scratch is
+ * nn__gnet_scratch_floats floats; r only read (any threads). */
+size_t nn__gnet_scratch_floats(const nn__gnet *r);
+/* What nn__model_alloc and a trainer's graph allocate for a validated graph
+ * spec and batches of batch rows: model, gradients, activations and other
+ * (the structs) of out. @return NN_OK or NN_ENOMEM */
+int nn__gnet_memory(const nn_spec *spec, size_t batch, nn_memory *out);
+/* An inference graph for predict, of as many rows as fit a few MiB. */
+int nn__gnet_new_predict(nn_model *m, nn__gnet **out);
+int nn__gnet_predict(const nn__gnet *r, const nn_model *m, const float *x, size_t n, float *y,
+                     float *scratch);
+
+/* Allocate a model for a validated spec; parameters zeroed, no init. */
+int nn__model_alloc(const nn_spec *spec, nn_model **out);
 
 #endif /* NN_INTERNAL_H */

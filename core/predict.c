@@ -14,6 +14,7 @@
 struct nn_weights {
   atomic_int refs;
   nn_model *m; /* never modified after nn_weights_new */
+  nn__gnet *gn; /* a graph model's inference graph over m, or NULL */
 };
 
 struct nn_slot {
@@ -37,14 +38,37 @@ static int predict(const nn_model *m, const float *x, size_t n, float *y, float 
   return NN_OK;
 }
 
+/* A graph model: its inference graph, and scratch unless given. */
+static int predict_graph(const nn__gnet *gn, const nn_model *m, const float *x, size_t n,
+                         float *y, float *scratch) {
+  if (n == 0) return NN_OK;
+  float *buf = scratch;
+  if (buf == NULL && (buf = malloc(nn__gnet_scratch_floats(gn) * sizeof(float))) == NULL)
+    return NN_ENOMEM;
+  int rc = nn__gnet_predict(gn, m, x, n, y, buf);
+  if (buf != scratch) free(buf);
+  return rc;
+}
+
 int nn_model_predict(const nn_model *m, const float *x, size_t n, float *y) {
-  return predict(m, x, n, y, NULL);
+  if (m->graph == NULL) return predict(m, x, n, y, NULL);
+  if (n == 0) return NN_OK;
+  nn__gnet *gn;
+  /* the graph only reads the model's buffers in evaluation mode */
+  int rc = nn__gnet_new_predict((nn_model *)m, &gn);
+  if (rc != NN_OK) return rc;
+  rc = predict_graph(gn, m, x, n, y, NULL);
+  nn__gnet_free(gn);
+  return rc;
 }
 
 int nn_weights_new(const nn_model *m, nn_weights **out) {
   nn_weights *w = malloc(sizeof *w);
   if (w == NULL) return NN_ENOMEM;
+  w->gn = NULL;
   int rc = nn_model_clone(m, &w->m);
+  if (rc == NN_OK && m->graph != NULL && (rc = nn__gnet_new_predict(w->m, &w->gn)) != NN_OK)
+    nn_model_free(w->m);
   if (rc != NN_OK) {
     free(w);
     return rc;
@@ -63,6 +87,7 @@ void nn_weights_unref(nn_weights *w) {
   if (w == NULL) return;
   /* acq_rel: the last owner must see every other owner's reads finished */
   if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1) return;
+  nn__gnet_free(w->gn);
   nn_model_free(w->m);
   free(w);
 }
@@ -70,10 +95,12 @@ void nn_weights_unref(nn_weights *w) {
 const nn_spec *nn_weights_spec(const nn_weights *w) { return &w->m->spec; }
 
 size_t nn_weights_scratch_bytes(const nn_weights *w, size_t n) {
+  if (w->gn != NULL) return nn__gnet_scratch_floats(w->gn) * sizeof(float);
   return scratch_floats(w->m, n) * sizeof(float);
 }
 
 int nn_weights_predict(const nn_weights *w, const float *x, size_t n, float *y, void *scratch) {
+  if (w->gn != NULL) return predict_graph(w->gn, w->m, x, n, y, scratch);
   return predict(w->m, x, n, y, scratch);
 }
 

@@ -60,6 +60,7 @@ static int validate_layer(nn_layer_spec *l, int i, int in, size_t *params, nn_er
 }
 
 int nn_spec_validate(nn_spec *spec, nn_error *err) {
+  if (spec->graph != NULL) return nn__spec_validate_graph(spec, err);
   if (spec->inputs <= 0)
     return nn__fail(err, NN_EINVAL, "inputs", "inputs must be a positive integer");
   if (spec->inputs > NN_MAX_UNITS)
@@ -102,9 +103,13 @@ int nn_spec_validate(nn_spec *spec, nn_error *err) {
   return NN_OK;
 }
 
-int nn_spec_outputs(const nn_spec *spec) { return spec->layers[spec->n_layers - 1].units; }
+int nn_spec_outputs(const nn_spec *spec) {
+  if (spec->graph != NULL) return spec->graph_outputs;
+  return spec->layers[spec->n_layers - 1].units;
+}
 
 size_t nn_spec_param_count(const nn_spec *spec) {
+  if (spec->graph != NULL) return spec->graph_params;
   nn__arch a;
   nn__arch_init(spec, &a);
   return a.n_params;

@@ -99,6 +99,8 @@ int nn_trace_run(const nn_model *m, const float *x, const float *y, int32_t labe
   const float *mean, *std;
   float *p = NULL;
   *out = NULL;
+  if (s->graph != NULL)
+    return nn__fail(err, NN_EINVAL, "model", "the trace of a graph model is not available yet");
   if (!all_finite(x, inputs)) return nn__fail(err, NN_EINVAL, "input", "features must be finite");
   if (y != NULL && !all_finite(y, outputs))
     return nn__fail(err, NN_EINVAL, "target", "the target must be finite");

@@ -52,6 +52,8 @@ struct nn_trainer {
   int bad_epochs;
   int stopped;
   nn__diag *diag;    /* per-layer diagnostics, NULL when off */
+  nn__gnet *gn;      /* a graph model's graph for the largest batch, or NULL */
+  const float *out, *logits; /* a graph's output and logits of the last forward pass */
 };
 
 size_t nn__trainer_size(void) { return sizeof(nn_trainer); }
@@ -95,6 +97,7 @@ static int fit_norm(nn_trainer *t) {
   double *acc = malloc(2 * (size_t)m->spec.inputs * sizeof(double));
   if (acc == NULL) return NN_ENOMEM;
   nn__data_norm(t->d, t->split, t->n_train, m->mean, m->std, acc);
+  if (m->graph != NULL) nn__graph_keep_codes(m->graph, m->mean, m->std);
   m->has_norm = 1;
   free(acc);
   return NN_OK;
@@ -119,7 +122,7 @@ static int resume_from(nn_trainer *t, const nn_train_state *s, nn_error *err) {
   t->step = s->step;
   t->best = s->best;
   if (t->best_params != NULL && s->n_best != 0) {
-    if (s->n_best != t->m->arch.n_params)
+    if (s->n_best != nn__model_kept(t->m))
       return nn__fail(err, NN_EINVAL, "early_stopping.restore_best",
                       "the checkpoint's best weights do not match the model");
     memcpy(t->best_params, s->best_params, s->n_best * sizeof(float));
@@ -161,6 +164,12 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   if (shard != NULL && (rc = check_shard(shard, c, err)) != NN_OK) return rc;
   rc = nn_data_check(d, &m->spec, err);
   if (rc != NN_OK) return rc;
+  if (m->graph != NULL && c->diagnostics)
+    return nn__fail(err, NN_EINVAL, "diagnostics",
+                    "per-node diagnostics of graph models are not gathered yet");
+  if (m->graph != NULL && shard != NULL)
+    return nn__fail(err, NN_EINVAL, "ranks",
+                    "data-parallel training of graph models is not supported yet");
   if (d->rows > UINT32_MAX)
     return nn__fail(err, NN_ERANGE, "rows", "a data set may hold at most %u rows", UINT32_MAX);
   nn_trainer *t = calloc(1, sizeof *t);
@@ -175,13 +184,13 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   size_t P = m->arch.n_params;
   int outputs = nn_spec_outputs(&m->spec);
   t->n_state = nn__optim_state_floats(c->optim.type, P);
-  t->grad = nn__alloc_big(P * sizeof(float));
+  if (m->graph == NULL) t->grad = nn__alloc_big(P * sizeof(float));
   t->state = nn__alloc_big(t->n_state * sizeof(float));
   t->split = malloc(d->rows * sizeof(uint32_t));
   t->order = malloc(d->rows * sizeof(uint32_t));
-  if (c->restore_best) t->best_params = nn__alloc_big(P * sizeof(float));
+  if (c->restore_best) t->best_params = nn__alloc_big(nn__model_kept(m) * sizeof(float));
   rc = NN_ENOMEM;
-  if (t->grad == NULL || t->state == NULL || t->split == NULL || t->order == NULL ||
+  if ((m->graph == NULL && t->grad == NULL) || t->state == NULL || t->split == NULL || t->order == NULL ||
       (c->restore_best && t->best_params == NULL))
     goto fail;
   if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
@@ -195,7 +204,17 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   else
     t->labels = malloc(batch * sizeof(int32_t));
   if (t->t == NULL && t->labels == NULL) goto fail;
-  rc = nn__ws_init(&t->ws, &m->spec, &m->arch, batch, 1);
+  if (m->graph != NULL) { /* the graph's buffers; the workspace holds the inputs */
+    if ((rc = nn__gnet_new(m, batch, 0, &t->gn, err)) != NN_OK ||
+        (rc = nn__gnet_check_codes(t->gn, d, "x", err)) != NN_OK)
+      goto out;
+    t->grad = nn__gnet_grads(t->gn);
+    t->ws.max_rows = batch;
+    t->ws.mem = t->ws.x = nn__alloc_big(batch * (size_t)m->spec.inputs * sizeof(float));
+    rc = t->ws.mem == NULL ? NN_ENOMEM : NN_OK;
+  } else {
+    rc = nn__ws_init(&t->ws, &m->spec, &m->arch, batch, 1);
+  }
   if (rc != NN_OK) goto fail;
   if (resume != NULL && resume->state != NULL) {
     rc = resume_from(t, resume, err);
@@ -235,7 +254,8 @@ void nn_trainer_free(nn_trainer *t) {
   nn__pool_free(t->ws.pool);
   nn__ws_free(&t->ws);
   nn__diag_free(t->diag);
-  free(t->grad);
+  if (t->gn == NULL) free(t->grad);
+  nn__gnet_free(t->gn);
   free(t->state);
   free(t->best_params);
   free(t->v_rows);
@@ -268,15 +288,44 @@ static void gather(nn_trainer *t, const uint32_t *idx, size_t n) { gather_from(t
  * the mean over mean_rows rows. */
 static void batch_loss(nn_trainer *t, size_t n, size_t mean_rows, int train, nn__loss_sum *s) {
   const nn__arch *a = &t->m->arch;
+  if (t->gn != NULL) {
+    nn__loss(t->m->spec.loss, t->out, t->logits, t->d->y != NULL ? t->t : NULL,
+             t->d->y != NULL ? NULL : t->labels, n, mean_rows, t->m->spec.graph_outputs,
+             train ? nn__gnet_dout(t->gn) : NULL, s);
+    return;
+  }
   nn__loss(t->m->spec.loss, t->ws.acts[a->n_layers - 1], t->ws.logits,
            t->d->y != NULL ? t->t : NULL, t->d->y != NULL ? NULL : t->labels, n, mean_rows,
            a->out[a->n_layers - 1], train ? t->ws.g0 : NULL, s);
+}
+
+/* A graph model's forward pass over the n rows in the workspace. */
+static int graph_forward(nn_trainer *t, size_t n, int train) {
+  return nn__gnet_forward(t->gn, t->ws.x, n, train, train ? &t->rng : NULL, t->ws.pool, &t->out,
+                          &t->logits);
+}
+
+/* train_batch of a graph model: the same step over its graph. */
+static int train_graph(nn_trainer *t, const uint32_t *idx, size_t n, float lr, nn__loss_sum *s) {
+  nn_model *m = t->m;
+  double before = s->loss;
+  gather(t, idx, n);
+  int rc = graph_forward(t, n, 1);
+  if (rc != NN_OK) return rc;
+  batch_loss(t, n, n, 1, s);
+  if (!isfinite(s->loss - before)) return NN_ENUMERIC;
+  if ((rc = nn__gnet_backward(t->gn)) != NN_OK) return rc;
+  if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
+  t->step++;
+  nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
+  return NN_OK;
 }
 
 /* One optimizer step on the rows idx (n,). */
 static int train_batch(nn_trainer *t, const uint32_t *idx, size_t n, float lr, nn__loss_sum *s) {
   nn_model *m = t->m;
   double before = s->loss;
+  if (t->gn != NULL) return train_graph(t, idx, n, lr, s);
   gather(t, idx, n);
   nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, &t->rng);
   batch_loss(t, n, n, 1, s);
@@ -328,16 +377,22 @@ static int train_shard(nn_trainer *t, const uint32_t *idx, size_t n, float lr) {
 }
 
 /* Loss and correct count over the validation rows, in evaluation mode. */
-static void validate(nn_trainer *t, nn__loss_sum *s) {
+static int validate(nn_trainer *t, nn__loss_sum *s) {
   nn_model *m = t->m;
   const nn_data *d = t->v != NULL ? t->v : t->d;
   const uint32_t *val = t->v != NULL ? t->v_rows : t->split + t->n_train;
   for (size_t i = 0; i < t->n_val; i += t->ws.max_rows) {
     size_t n = t->n_val - i < t->ws.max_rows ? t->n_val - i : t->ws.max_rows;
     gather_from(t, d, val + i, n);
-    nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, NULL);
+    if (t->gn != NULL) {
+      int rc = graph_forward(t, n, 0);
+      if (rc != NN_OK) return rc;
+    } else {
+      nn__net_forward(&m->spec, &m->arch, m->params, &t->ws, n, NULL);
+    }
     batch_loss(t, n, n, 0, s);
   }
+  return NN_OK;
 }
 
 static void early_stopping(nn_trainer *t, double monitored) {
@@ -345,7 +400,7 @@ static void early_stopping(nn_trainer *t, double monitored) {
     t->best = monitored;
     t->bad_epochs = 0;
     if (t->best_params != NULL)
-      memcpy(t->best_params, t->m->params, t->m->arch.n_params * sizeof(float));
+      memcpy(t->best_params, t->m->params, nn__model_kept(t->m) * sizeof(float));
   } else {
     t->bad_epochs++;
   }
@@ -386,7 +441,8 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
     nn__diag_start(t->diag); /* a checkpoint between epochs holds no sums */
   }
   nn__loss_sum val = {0, 0};
-  validate(t, &val);
+  int vrc = validate(t, &val);
+  if (vrc != NN_OK) return vrc;
   t->epoch++;
   out->epoch = t->epoch;
   out->loss = train.loss / (double)t->n_train;
@@ -400,7 +456,7 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   /* Keras' restore_best_weights: the run ends on its best epoch's weights
    * (best is finite once an epoch was monitored, as this one just was) */
   if (t->best_params != NULL && nn_trainer_done(t))
-    memcpy(t->m->params, t->best_params, t->m->arch.n_params * sizeof(float));
+    memcpy(t->m->params, t->best_params, nn__model_kept(t->m) * sizeof(float));
   out->seconds = now_seconds() - t0;
   return NN_OK;
 }
@@ -412,6 +468,7 @@ int nn_trainer_set_validation(nn_trainer *t, const nn_data *v, nn_error *err) {
     return nn__fail(err, NN_EINVAL, "validation_split",
                     "validation rows apart from the training data replace a validation_split");
   int rc = nn_data_check(v, &t->m->spec, err);
+  if (rc == NN_OK && t->gn != NULL) rc = nn__gnet_check_codes(t->gn, v, "validation", err);
   if (rc != NN_OK) return rc;
   if ((v->labels != NULL) != (t->d->labels != NULL) || v->features != t->d->features ||
       v->outputs != t->d->outputs)
@@ -452,7 +509,7 @@ int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
   s->bad_epochs = t->bad_epochs;
   s->stopped = t->stopped;
   if (t->best_params != NULL) {
-    size_t P = t->m->arch.n_params;
+    size_t P = nn__model_kept(t->m);
     if ((s->best_params = malloc((P ? P : 1) * sizeof(float))) == NULL) {
       nn_train_state_free(s);
       return NN_ENOMEM;

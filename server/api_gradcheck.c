@@ -98,7 +98,10 @@ void api_gradcheck(app *a, const http_request *req, http_response *res) {
     goto out;
   }
   int rc = nn_gradcheck(w.model, &rows.d, &r.config, &g, &ne);
-  if (rc == NN_ENOMEM) {
+  if (nn_model_spec(w.model)->graph != NULL) {
+    http_fail(res, API_UNPROCESSABLE, "id", "model %lld is a graph model: %s", (long long)id,
+              ne.message);
+  } else if (rc == NN_ENOMEM) {
     http_fail(res, API_INTERNAL, NULL, "out of memory for a gradient check of %zu rows",
               rows.d.rows);
   } else if (rc != NN_OK) { /* rows the dataset's checks let through but core refuses */

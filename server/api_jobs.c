@@ -14,6 +14,7 @@
 #include "json_out.h"
 #include "notify.h"
 #include "parse_job.h"
+#include "parse_spec.h"
 #include "reply.h"
 #include "store.h"
 
@@ -24,7 +25,7 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
                      api_error *err) {
   store_model m = {0};
   store_dataset d = {0};
-  nn_spec spec;
+  nn_spec spec = {0};
   int rc = fit_model_load(st, job->model, "model", &m, &spec, err);
   if (rc == 0) rc = fit_dataset_load(st, job->dataset, &spec, m.id, &d, err);
   if (rc == 0 && job->validation_dataset != 0)
@@ -33,9 +34,14 @@ static int check_job(store *st, const parse_job *job, size_t limit, size_t *memo
   if (rc == 0 && job->test_dataset != 0)
     rc = evaluation_check_holdout(st, job->test_dataset, "test_dataset", &d, &spec, m.id, true,
                                   err);
+  if (rc == 0 && job->ranks > 1 && spec.graph != NULL) /* core shards layer lists only */
+    rc = api_fail(err, API_UNPROCESSABLE, "ranks",
+                  "model %lld is a graph: a data-parallel job (ranks %d) trains layer lists only",
+                  (long long)job->model, job->ranks);
   if (rc == 0) rc = budget_check_job(limit, &spec, &job->config, &d, memory, err);
   store_dataset_clear(&d);
   store_model_clear(&m);
+  parse_spec_free(&spec);
   return rc;
 }
 

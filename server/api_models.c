@@ -14,7 +14,7 @@
 void api_models_create(app *a, const http_request *req, http_response *res) {
   cJSON *root = NULL, *normalized = NULL;
   char *spec_text = NULL;
-  nn_spec spec;
+  nn_spec spec = {0};
   char name[PARSE_NAME_MAX + 1];
   api_error err;
   store_model row = {0};
@@ -47,6 +47,7 @@ out:
   free(spec_text);
   cJSON_Delete(normalized);
   cJSON_Delete(root);
+  parse_spec_free(&spec);
 }
 
 void api_models_list(app *a, const http_request *req, http_response *res) {

@@ -321,6 +321,11 @@ void api_trace(app *a, const http_request *req, http_response *res) {
     goto fail;
   nn_error ne = {0};
   int rc = nn_trace_run(w.model, x, has_y ? y : NULL, label, &t, &ne);
+  if (rc != NN_OK && nn_model_spec(w.model)->graph != NULL) {
+    api_fail(&err, API_UNPROCESSABLE, "id", "model %lld is a graph model: %s", (long long)id,
+             ne.message);
+    goto fail;
+  }
   if (rc != NN_OK) {
     parse_from_nn_error(rc, &ne, &err);
     goto fail;

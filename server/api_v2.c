@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fit.h"
+#include "parse_spec.h"
 #include "infer_columns.h"
 #include "json_buf.h"
 #include "prometheus.h"
@@ -62,6 +63,7 @@ static int widths(app *a, store *st, const store_model *m, int *inputs, int *out
   if (rc != 0) return rc;
   *inputs = spec.inputs;
   *outputs = nn_spec_outputs(&spec);
+  parse_spec_free(&spec);
   if (spec.inputs != 0) return 0;
   *inputs = -1;
   nn_weights *w = NULL;

@@ -14,6 +14,8 @@
  */
 #include "budget.h"
 
+#include "../core/graph.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +69,10 @@ int budget_job_bytes(const nn_spec *spec, const nn_train_config *c, const store_
    * resumed job keeps its checkpoint's optimizer state besides */
   size_t units = 0;
   for (int l = 0; l < spec->n_layers; l++) units += (size_t)spec->layers[l].units;
-  size_t commit = 2 * (e.model + CHECKPOINT_EXTRA) + e.optimizer + units + e.model;
+  /* a graph's checkpoint carries its spec too, and its snapshot an
+   * inference graph (its workspace is the predictions' scratch) */
+  size_t graph = spec->graph != NULL ? 3 * sizeof(nn_graph_spec) + sizeof(nn_graph) : 0;
+  size_t commit = 2 * (e.model + CHECKPOINT_EXTRA) + e.optimizer + units + e.model + graph;
   *out = e.total + data + commit + e.optimizer;
   return 0;
 }
@@ -115,7 +120,8 @@ int budget_check_model(size_t limit, const nn_spec *spec, api_error *err) {
   cheapest(spec, &c, &meta);
   int rc = budget_job_bytes(spec, &c, &meta, &bytes, err);
   if (rc != 0) return rc;
-  return bytes > limit ? too_large(bytes, limit, "layers", "this model (batch 1, sgd)", err)
+  return bytes > limit ? too_large(bytes, limit, spec->graph != NULL ? "nodes" : "layers",
+                                   "this model (batch 1, sgd)", err)
                         : 0;
 }
 

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "prometheus.h"
 #include "parse_job.h"
+#include "parse_spec.h"
 #include "parse_json.h"
 
 typedef struct worker {
@@ -96,6 +97,7 @@ static void run_clear(run *r) {
   nn_model_free(r->m);
   fit_data_clear(&r->val);
   fit_data_clear(&r->data);
+  parse_spec_free(&r->spec);
 }
 
 static int fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -181,8 +183,8 @@ static int prepare(store *st, const store_job *job, run *r) {
   nn_error ne;
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
   /* every epoch's metrics row carries its per-layer diagnostics (not
-   * gathered across ranks) */
-  r->cfg.config.diagnostics = r->cfg.ranks == 1;
+   * gathered across ranks; a graph model's per-node ones are to come) */
+  r->cfg.config.diagnostics = r->cfg.ranks == 1 && nn_model_spec(r->m)->graph == NULL;
   if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK ||
       (r->cfg.validation_dataset != 0 &&
        nn_trainer_set_validation(r->t, &r->val.d, &ne) != NN_OK))

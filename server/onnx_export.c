@@ -175,6 +175,10 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   char num[32], *columns = NULL;
   *out = NULL;
   *len = 0;
+  if (spec->graph != NULL)
+    return api_fail(err, API_UNPROCESSABLE, "id",
+                    "model %lld is a graph model; its export to ONNX is not available yet",
+                    (long long)in->model_id);
   /* the weights, and room for the rest of a graph of at most NN_MAX_LAYERS layers */
   if (nn_model_param_count(in->model) > (ONNX_MAX_BYTES - ((size_t)1 << 20)) / sizeof(float))
     return api_fail(err, API_UNPROCESSABLE, "id",

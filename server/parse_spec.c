@@ -1,14 +1,18 @@
 /* parse_spec.c — model spec JSON <-> nn_spec. */
 #include "parse_spec.h"
 
+#include "parse_graph.h"
 #include "parse_preprocess.h"
 
 #include <float.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const spec_keys[] = {"name", "inputs", "layers", "loss",
                                         "seed", "normalize", "preprocess", NULL};
+static const char *const graph_keys[] = {"name", "inputs", "nodes", "output", "loss",
+                                         "seed", "normalize", NULL};
 static const char *const layer_keys[] = {"type", "units", "activation", "slope",
                                          "init", "rate", NULL};
 static const char *const dense_keys[] = {"type", "units", "activation", "slope", "init", NULL};
@@ -67,15 +71,55 @@ static int parse_layers(const cJSON *root, nn_spec *spec, api_error *err) {
   return 0;
 }
 
+/* loss, seed and normalize, which both forms share. */
+static int parse_training(const cJSON *root, nn_spec *spec, api_error *err) {
+  int loss = 0;
+  int64_t seed = 0;
+  int rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
+  if (rc == 0)
+    rc = parse_json_int(root, NULL, "seed", PARSE_OPTIONAL, 0, PARSE_MAX_SAFE_INT, &seed, err);
+  if (rc == 0)
+    rc = parse_json_bool(root, NULL, "normalize", PARSE_OPTIONAL, &spec->normalize, err);
+  spec->loss = (nn_loss)loss;
+  spec->seed = (uint64_t)seed;
+  return rc;
+}
+
+/* The graph form: inputs, nodes and output instead of inputs and layers. */
+static int parse_graph_spec(const cJSON *root, nn_spec *spec, api_error *err) {
+  nn_graph_spec *g;
+  int rc = parse_graph(root, &g, err);
+  if (rc != 0) return rc;
+  spec->graph = g;
+  if ((rc = parse_training(root, spec, err)) != 0) return rc;
+  nn_error e = {{0}, {0}};
+  int st = nn_spec_validate(spec, &e);
+  if (st == NN_OK) return 0;
+  parse_graph_field(g, e.field, sizeof e.field);
+  return parse_from_nn_error(st, &e, err);
+}
+
+void parse_spec_free(nn_spec *spec) {
+  free((void *)spec->graph);
+  spec->graph = NULL;
+}
+
 int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], api_error *err) {
   memset(spec, 0, sizeof *spec);
   const char *s = NULL;
-  int loss = 0;
-  int64_t seed = 0;
   int rc = parse_json_object(root, NULL, err);
-  if (rc == 0) rc = parse_json_known_keys(root, NULL, spec_keys, err);
+  int graph = rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "nodes") != NULL;
+  if (rc == 0) rc = parse_json_known_keys(root, NULL, graph ? graph_keys : spec_keys, err);
   if (rc == 0) rc = parse_json_string(root, NULL, "name", PARSE_REQUIRED, PARSE_NAME_MAX, &s, err);
   if (rc == 0) rc = parse_check_name(s, "name", err);
+  if (rc == 0 && graph) {
+    if ((rc = parse_graph_spec(root, spec, err)) != 0) {
+      parse_spec_free(spec);
+      return rc;
+    }
+    snprintf(name, PARSE_NAME_MAX + 1, "%s", s);
+    return 0;
+  }
   /* without inputs, a model takes the columns of the table it first trains on */
   int from_table = rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "inputs") == NULL;
   if (rc == 0 && !from_table)
@@ -84,14 +128,8 @@ int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], 
   if (rc == 0)
     rc = parse_preprocess_check(cJSON_GetObjectItemCaseSensitive(root, "preprocess"), err);
   if (rc == 0) rc = parse_layers(root, spec, err);
-  if (rc == 0) rc = parse_json_enum(root, NULL, "loss", PARSE_REQUIRED, NN_NAMES_LOSS, &loss, err);
-  if (rc == 0)
-    rc = parse_json_int(root, NULL, "seed", PARSE_OPTIONAL, 0, PARSE_MAX_SAFE_INT, &seed, err);
-  if (rc == 0)
-    rc = parse_json_bool(root, NULL, "normalize", PARSE_OPTIONAL, &spec->normalize, err);
+  if (rc == 0) rc = parse_training(root, spec, err);
   if (rc != 0) return rc;
-  spec->loss = (nn_loss)loss;
-  spec->seed = (uint64_t)seed;
   nn_error e = {{0}, {0}};
   if (from_table) spec->inputs = 1; /* the layers are checked as for one input */
   int st = nn_spec_validate(spec, &e);
@@ -133,11 +171,15 @@ static cJSON *layers_to_json(const nn_spec *spec) {
 
 cJSON *parse_spec_to_json(const nn_spec *spec, const char *name) {
   cJSON *o = cJSON_CreateObject();
-  int ok = o != NULL && (name == NULL || cJSON_AddStringToObject(o, "name", name) != NULL) &&
-           (spec->inputs == 0 || cJSON_AddNumberToObject(o, "inputs", spec->inputs) != NULL);
-  cJSON *layers = ok ? layers_to_json(spec) : NULL;
-  ok = layers != NULL && cJSON_AddItemToObject(o, "layers", layers);
-  if (!ok) cJSON_Delete(layers);
+  int ok = o != NULL && (name == NULL || cJSON_AddStringToObject(o, "name", name) != NULL);
+  if (spec->graph != NULL) {
+    ok = ok && parse_graph_to_json(o, spec->graph) == 0;
+  } else {
+    ok = ok && (spec->inputs == 0 || cJSON_AddNumberToObject(o, "inputs", spec->inputs) != NULL);
+    cJSON *layers = ok ? layers_to_json(spec) : NULL;
+    ok = layers != NULL && cJSON_AddItemToObject(o, "layers", layers);
+    if (!ok) cJSON_Delete(layers);
+  }
   ok = ok && cJSON_AddStringToObject(o, "loss", nn_name(NN_NAMES_LOSS, spec->loss)) != NULL &&
        parse_json_add_int(o, "seed", (int64_t)spec->seed) == 0 &&
        cJSON_AddBoolToObject(o, "normalize", spec->normalize) != NULL;

@@ -15,6 +15,11 @@
  * typed table it is first trained on, encoded as its optional "preprocess"
  * member says (parse_preprocess.h; parse_spec_to_json leaves it out: the
  * caller copies it).
+ *
+ * A spec with "nodes" is a graph model (parse_graph.h): "inputs" is then an
+ * object of named shapes, "nodes" and "output" replace "layers", and
+ * "preprocess" does not apply. Its nn_spec owns the graph spec parse_spec
+ * allocates: parse_spec_free releases it.
  */
 #ifndef TRAIND_PARSE_SPEC_H
 #define TRAIND_PARSE_SPEC_H
@@ -29,6 +34,10 @@
  * @return 0, -API_INVALID_ARGUMENT naming the field, or -API_INTERNAL
  */
 int parse_spec(const cJSON *root, nn_spec *spec, char name[PARSE_NAME_MAX + 1], api_error *err);
+
+/** Release what parse_spec allocated for spec (its graph); spec must have
+ * been through parse_spec (or be zeroed). */
+void parse_spec_free(nn_spec *spec);
 
 /**
  * The normalized JSON of a validated spec, every default written out; it

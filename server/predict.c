@@ -119,7 +119,14 @@ int predict_run(app *a, store *st, int64_t model_id, int64_t version, predict_fi
     goto exit;
   }
   b->y_cap = y_bytes / sizeof(float);
-  if (nn_weights_predict(w, b->in.x, rows, b->y, b->work) != NN_OK) {
+  int prc = nn_weights_predict(w, b->in.x, rows, b->y, b->work);
+  if (prc == NN_EINVAL) { /* a graph model's embedding read a code out of its range */
+    rc = api_fail(err, API_INVALID_ARGUMENT, "inputs",
+                  "a feature an embedding reads is not a category code in its range "
+                  "(an integer from 0)");
+    goto exit;
+  }
+  if (prc != NN_OK) {
     rc = api_fail(err, API_INTERNAL, NULL, "prediction failed");
     goto exit;
   }

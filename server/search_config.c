@@ -52,13 +52,14 @@ static int read_model(store *st, const cJSON *v, search_config *c, api_error *er
     return api_fail(err, API_INVALID_ARGUMENT, "model", "model must be a model spec or a model id");
   if (st == NULL) return api_fail(err, API_INTERNAL, NULL, "a stored search names a model id");
   store_model m = {0};
-  nn_spec spec;
+  nn_spec spec = {0};
   rc = fit_model_load(st, id, "model", &m, &spec, err);
   if (rc == 0) {
     c->model = parse_spec_to_json(&spec, m.name);
     if (!c->model) rc = api_fail(err, API_INTERNAL, NULL, "out of memory");
   }
   store_model_clear(&m);
+  parse_spec_free(&spec);
   return rc;
 }
 
@@ -176,12 +177,13 @@ static int check_trials(store *st, size_t limit, search_config *c, int64_t test_
     }
     if (k == 0) {
       cJSON *m = NULL, *j = NULL;
-      nn_spec s;
+      nn_spec s = {0};
       char name[PARSE_NAME_MAX + 1];
       rc = search_space_apply(c->model, c->job, params, &m, &j, err);
       if (rc == 0) rc = parse_spec(m, &s, name, err);
       if (rc == 0) rc = fit_dataset_load(st, c->dataset, &s, 0, &d, err);
       if (rc == 0) rc = check_holdouts(st, c, test_dataset, &d, &s, err);
+      parse_spec_free(&s);
       cJSON_Delete(m);
       cJSON_Delete(j);
     }
@@ -306,7 +308,7 @@ int search_config_trial(const search_config *c, const cJSON *params, const char 
   *spec_text = *job_text = NULL;
   int rc = search_space_apply(c->model, c->job, params, &m, &j, err);
   if (rc < 0) return rc;
-  nn_spec spec;
+  nn_spec spec = {0};
   char base_name[PARSE_NAME_MAX + 1];
   parse_job job;
   if (!cJSON_AddItemToObject(j, "model", cJSON_CreateNumber((double)model_id)) ||
@@ -339,5 +341,6 @@ out:
   cJSON_Delete(j);
   cJSON_Delete(norm_spec);
   cJSON_Delete(norm_job);
+  parse_spec_free(&spec);
   return rc;
 }

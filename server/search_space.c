@@ -310,6 +310,7 @@ static int validate(const cJSON *model, const cJSON *job, api_error *err) {
     nn_spec spec;
     char name[PARSE_NAME_MAX + 1];
     if (parse_spec(model, &spec, name, err) < 0) return prefix_field(err, "model");
+    parse_spec_free(&spec);
   }
   /* a search's job config leaves model and dataset to the search: fill both
    * in a copy so the parser checks everything else */

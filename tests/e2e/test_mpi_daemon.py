@@ -143,6 +143,13 @@ def test_ranks_are_refused_without_mpi_and_out_of_range(spawn):
         with pytest.raises(TraindError) as e:
             mpi.create_job(model["id"], ds["id"], ranks=bad)
         assert e.value.status == 400 and e.value.field == "ranks", (bad, e.value)
+    # a graph model is refused: core shards layer lists only
+    graph = mpi.create_model({"name": "g", "loss": "mse", "inputs": {"x": [8]}, "nodes": [
+        {"name": "h", "op": "dense", "inputs": ["x"], "units": 4, "activation": "tanh"},
+        {"name": "y", "op": "dense", "inputs": ["h"], "units": 1}], "output": "y"})
+    with pytest.raises(TraindError) as e:
+        mpi.create_job(graph["id"], ds["id"], ranks=2)
+    assert e.value.status == 422 and e.value.field == "ranks" and "graph" in e.value.message
     # what the rank protocol does not carry yet is refused, not ignored
     held = mpi.create_dataset("held", x[:16], targets=y[:16])
     for extra, field in [({"validation_dataset": held["id"]}, "validation_dataset"),

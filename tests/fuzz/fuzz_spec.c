@@ -5,9 +5,12 @@
  * normalized (validating it again changes nothing), counts the parameters
  * its layers define, builds a model of exactly that size with finite
  * weights, and prints back to JSON that parses into the same spec and name.
+ * A graph spec (parse_graph.h) counts what its compiled graph holds, and
+ * prints back to the same text once normalized.
  */
 #include <math.h>
 
+#include "../../core/graph.h"
 #include "../../server/parse_spec.h"
 #include "fuzz.h"
 
@@ -43,12 +46,26 @@ static void check_same_spec(const nn_spec *a, const nn_spec *b) {
   }
 }
 
+/* A graph's parameters: what it compiles to. */
+static size_t graph_params(const nn_spec *s) {
+  nn_graph *g;
+  nn_error e = {{0}, {0}};
+  FUZZ_CHECK(nn_graph_compile(s->graph, 1, &g, &e) == NN_OK, "a parsed graph does not compile: "
+             "%s", e.message);
+  size_t n = nn_graph_param_count(g);
+  nn_graph_free(g);
+  return n;
+}
+
 static void check_model(const nn_spec *spec) {
-  size_t p = params_by_definition(spec);
-  FUZZ_CHECK(p >= 1 && p <= NN_MAX_PARAMS, "%zu parameters", p);
+  size_t p = spec->graph != NULL ? nn_spec_param_count(spec) : params_by_definition(spec);
+  FUZZ_CHECK(p <= NN_MAX_PARAMS && (p >= 1 || spec->graph != NULL), "%zu parameters", p);
   FUZZ_CHECK(nn_spec_param_count(spec) == p, "nn_spec_param_count %zu, by definition %zu",
              nn_spec_param_count(spec), p);
   if (p > MAX_BUILT_PARAMS) return;
+  if (spec->graph != NULL)
+    FUZZ_CHECK(graph_params(spec) == p, "the graph compiles to %zu parameters, not %zu",
+               graph_params(spec), p);
   nn_model *m = NULL;
   nn_error e = {{0}, {0}};
   int rc = nn_model_new(spec, &m, &e);
@@ -77,6 +94,16 @@ static void check_round_trip(const nn_spec *spec, const char *name) {
   FUZZ_CHECK(rc == 0, "printed spec %s is refused: %s: %s", text, err.field, err.message);
   check_same_spec(spec, &again);
   FUZZ_CHECK(strcmp(name, name2) == 0, "name %s came back as %s", name, name2);
+  FUZZ_CHECK((again.graph != NULL) == (spec->graph != NULL), "a graph came back as layers");
+  if (again.graph != NULL) { /* printed again: the same text */
+    cJSON *o2 = parse_spec_to_json(&again, name2);
+    char *text2 = o2 != NULL ? cJSON_PrintUnformatted(o2) : NULL;
+    FUZZ_CHECK(text2 != NULL && strcmp(text, text2) == 0, "%s printed again as %s", text,
+               text2 != NULL ? text2 : "nothing");
+    cJSON_free(text2);
+    cJSON_Delete(o2);
+  }
+  parse_spec_free(&again);
   cJSON_Delete(root);
   cJSON_free(text);
   cJSON_Delete(o);
@@ -103,8 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nn_spec again = built;
   FUZZ_CHECK(nn_spec_validate(&again, NULL) == NN_OK, "a parsed spec does not validate");
   check_same_spec(&built, &again);
-  FUZZ_CHECK(nn_spec_outputs(&spec) == spec.layers[spec.n_layers - 1].units, "outputs");
+  FUZZ_CHECK(spec.graph != NULL ? nn_spec_outputs(&spec) >= 1
+                                : nn_spec_outputs(&spec) == spec.layers[spec.n_layers - 1].units,
+             "outputs");
   check_model(&built);
   check_round_trip(&spec, name);
+  parse_spec_free(&spec);
   return 0;
 }

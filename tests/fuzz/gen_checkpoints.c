@@ -2,7 +2,9 @@
  * gen_checkpoints.c — writes the checkpoint seeds of fuzz_checkpoint: real
  * checkpoints saved by core from small trained models, one per feature of
  * the format (statistics, each optimizer's state, a run paused mid-epoch,
- * dropout, diagnostics, the best weights of restore_best, weights only). The
+ * dropout, diagnostics, the best weights of restore_best, weights only), and
+ * two graph models (format 4: a conv net with batchnorm, paused mid-epoch
+ * with restore_best; an embedding beside numbers, two inputs). The
  * files named v1_* and v2_* are the same seeds in formats 1 and 2, kept so
  * that their readers stay fuzzed. `make fuzz-seeds` runs it; the output is committed
  * in tests/fuzz/corpus/checkpoint.
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/nn.h"
+#include "../../core/graph.h"
 
 static const float xor_x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
 static const float xor_y[4] = {0, 1, 1, 0};
@@ -104,6 +106,92 @@ exit:
   return rc;
 }
 
+static nn_node_spec *node(nn_graph_spec *g, const char *name, nn_op op, const char *in0,
+                           const char *in1) {
+  nn_node_spec *n = &g->nodes[g->n_nodes++];
+  nn_node_spec_defaults(n);
+  snprintf(n->name, sizeof n->name, "%s", name);
+  n->op = op;
+  snprintf(n->inputs[n->n_inputs++], NN_GRAPH_NAME, "%s", in0);
+  if (in1 != NULL) snprintf(n->inputs[n->n_inputs++], NN_GRAPH_NAME, "%s", in1);
+  snprintf(g->output, sizeof g->output, "%s", name);
+  return n;
+}
+
+/* A graph model trained on rows of 16 columns, checkpointed. */
+static int graph_seed(const char *dir, const char *file, int conv) {
+  static float x[12 * 16], y[12];
+  static int32_t labels[12];
+  for (int i = 0; i < 12 * 16; i++) x[i] = (float)((i * 7) % 11) / 11.0f - 0.5f;
+  for (int i = 0; i < 12; i++) {
+    labels[i] = i % 3;
+    y[i] = (float)(i % 3) - 1.0f;
+    x[16 * i + 15] = (float)(i % 3); /* the embedding's code */
+  }
+  nn_graph_spec *g = calloc(1, sizeof *g);
+  if (g == NULL) return 1;
+  nn_spec spec;
+  memset(&spec, 0, sizeof spec);
+  spec.graph = g;
+  spec.seed = 7;
+  nn_train_config c;
+  nn_train_config_defaults(&c);
+  c.batch_size = 4;
+  c.seed = 3;
+  g->n_inputs = conv ? 1 : 2;
+  snprintf(g->input_names[0], NN_GRAPH_NAME, "x");
+  nn_data d = {.rows = 12, .features = 16, .x = x};
+  if (conv) { /* x [1, 4, 4] -> conv 2@3x3 pad 1 -> batchnorm -> relu -> pool -> softmax */
+    g->input_shapes[0] = (nn_shape){3, {1, 4, 4}};
+    nn_node_spec *n = node(g, "c", NN_OP_CONV2D, "x", NULL);
+    n->filters = 2, n->kernel[0] = 3, n->padding[0] = n->padding[1] = 1;
+    node(g, "bn", NN_OP_BATCHNORM, "c", NULL);
+    node(g, "r", NN_OP_RELU, "bn", NULL);
+    node(g, "p", NN_OP_MAXPOOL, "r", NULL)->size[0] = 2;
+    node(g, "f", NN_OP_FLATTEN, "p", NULL);
+    node(g, "drop", NN_OP_DROPOUT, "f", NULL)->rate = 0.25f;
+    node(g, "z", NN_OP_DENSE, "drop", NULL)->units = 3;
+    node(g, "y", NN_OP_SOFTMAX, "z", NULL);
+    spec.loss = NN_LOSS_CROSS_ENTROPY;
+    d.labels = labels, d.classes = 3;
+    c.restore_best = 1, c.validation_split = 0.25f;
+  } else { /* x [15] and code [1]: embedding 3x2 beside the numbers -> dense 1 */
+    g->input_shapes[0] = (nn_shape){1, {15}};
+    snprintf(g->input_names[1], NN_GRAPH_NAME, "code");
+    g->input_shapes[1] = (nn_shape){1, {1}};
+    nn_node_spec *e = node(g, "e", NN_OP_EMBEDDING, "code", NULL);
+    e->categories = 3, e->dim = 2;
+    node(g, "ef", NN_OP_FLATTEN, "e", NULL);
+    node(g, "cat", NN_OP_CONCAT, "x", "ef");
+    node(g, "h", NN_OP_DENSE, "cat", NULL)->units = 4;
+    g->nodes[3].activation = NN_ACT_TANH;
+    node(g, "y", NN_OP_DENSE, "h", NULL)->units = 1;
+    spec.loss = NN_LOSS_MSE;
+    spec.normalize = 1;
+    d.y = y, d.outputs = 1;
+    nn_optim_defaults(NN_OPT_SGD, &c.optim);
+  }
+  nn_model *m = NULL;
+  nn_trainer *t = NULL;
+  nn_epoch_metrics em;
+  nn_error err = {{0}, {0}};
+  uint8_t *buf = NULL;
+  size_t len = 0, after = 1;
+  int rc = nn_model_new(&spec, &m, &err);
+  if (rc == NN_OK) rc = nn_trainer_new(m, &d, &c, NULL, &t, &err);
+  if (rc == NN_OK) rc = nn_trainer_epoch(t, NULL, NULL, &em);
+  if (rc == NN_OK && conv && nn_trainer_epoch(t, stop_after, &after, &em) != NN_ESTOPPED)
+    rc = NN_EINVAL;
+  if (rc == NN_OK) rc = nn_checkpoint_save(m, t, &buf, &len);
+  if (rc == NN_OK) rc = write_file(dir, file, buf, len);
+  if (rc != 0) fprintf(stderr, "gen_checkpoints: %s: %s %s\n", file, nn_strerror(rc), err.message);
+  nn_trainer_free(t);
+  nn_model_free(m);
+  free(buf);
+  free(g);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: gen_checkpoints DIR\n");
@@ -135,5 +223,8 @@ int main(int argc, char **argv) {
   };
   for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
     if (make_seed(&seeds[i], argv[1]) != 0) return 1;
+  if (graph_seed(argv[1], "graph_conv_paused.ckpt", 1) != 0 ||
+      graph_seed(argv[1], "graph_embedding.ckpt", 0) != 0)
+    return 1;
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nets.h"
+#include "test_graph_util.h"
 
 /* Bytes glibc has handed out and not taken back: the heap's blocks (with
  * their headers) and the mmapped ones. */
@@ -199,4 +200,31 @@ Test(estimate, refuses_bad_arguments) {
   s.layers[0].units = 0;
   cr_assert_eq(nn_memory_estimate(&s, &c, 4, 0, &e, &err), NN_EINVAL);
   cr_assert_eq(e.total, 0);
+}
+
+/* A graph model: the model's copy of its spec, the compiled graph (its
+ * struct, gradients and workspace, bound to the model's parameters and
+ * statistics), the trainer's standardized batch and the graph net's
+ * buffers. The graph struct is mmapped (page-rounded); a few heap blocks
+ * besides. Leaving the graph's workspace out is 1.5 MB off. */
+Test(estimate, matches_a_graph_models_allocations) {
+  nn_graph_spec *g = gu_spec();
+  gu_input(g, "x", 1, 12, 12, 0);
+  gu_input(g, "n", 5, 0, 0, 0);
+  nn_node_spec *c = gu_node(g, "c", NN_OP_CONV2D, "x", NULL);
+  c->filters = 8;
+  c->kernel[0] = 3;
+  gu_node(g, "bn", NN_OP_BATCHNORM, "c", NULL);
+  gu_node(g, "p", NN_OP_GLOBAL_AVGPOOL, "bn", NULL);
+  gu_node(g, "cat", NN_OP_CONCAT, "p", "n");
+  nn_node_spec *y = gu_node(g, "y", NN_OP_DENSE, "cat", NULL);
+  y->units = 3;
+  y->activation = NN_ACT_SOFTMAX;
+  nn_spec s = {.graph = g, .loss = NN_LOSS_CROSS_ENTROPY, .normalize = 1};
+  cr_assert_eq(nn_spec_validate(&s, NULL), NN_OK);
+  nn_train_config cfg = config(NN_OPT_ADAM, 64, 0.1f);
+  cfg.diagnostics = 0;
+  cfg.restore_best = 1;
+  holds(s, &cfg, 300, 1, 16 * 24 + 2 * 4096);
+  free(g);
 }

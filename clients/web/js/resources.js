@@ -18,8 +18,15 @@ export function nameOf(map, id) {
   return x ? x.name : `#${id}`;
 }
 
-/** "4 → 16 relu → 3 softmax" for a model spec. */
+/** A row's width: a layer list's inputs, or the sum of a graph's input shapes. */
+export function inputWidth(spec) {
+  if (!spec.nodes) return spec.inputs;
+  return Object.values(spec.inputs).reduce((w, dims) => w + dims.reduce((a, b) => a * b, 1), 0);
+}
+
+/** "4 → 16 relu → 3 softmax" for a model spec; "4 → graph of 5 nodes → y" for a graph. */
 export function architecture(spec) {
+  if (spec.nodes) return `${inputWidth(spec)} → graph of ${spec.nodes.length} nodes → ${spec.output}`;
   const parts = [String(spec.inputs)];
   for (const l of spec.layers) {
     parts.push(l.type === 'dense' ? `${l.units} ${l.activation}` : `dropout ${l.rate}`);

@@ -8,7 +8,7 @@
 import {ApiError, download, get, post} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
 import {ago, bytes, duration, elapsed, int, num, pct, when} from '../format.js';
-import {loadNames, nameOf} from '../resources.js';
+import {inputWidth as rowWidth, loadNames, nameOf} from '../resources.js';
 import {evaluations} from './model_evaluations.js';
 import {graphView} from './model_graph.js';
 import {recordFields, recordText} from './model_records.js';
@@ -56,9 +56,10 @@ export function mount(main, [idText]) {
 
   function render(m, jobs, versions, names) {
     // a model of a table takes its encoding's width
-    const inputWidth = m.spec.inputs ?? (m.encoding ? m.encoding.width : null);
+    const inputWidth = rowWidth(m.spec) ?? (m.encoding ? m.encoding.width : null);
     let width = inputWidth;
-    const layers = m.spec.layers.map((l, i) => {
+    // a graph's nodes are not layers: its table waits for the graph view
+    const layers = (m.spec.layers ?? []).map((l, i) => {
       const row = h('tr', {},
         h('td', {class: 'mono'}, i), h('td', {}, l.type),
         h('td', {class: 'num'}, l.type === 'dense' ? l.units : '—'),
@@ -71,7 +72,7 @@ export function mount(main, [idText]) {
 
     const record = m.encoding ? recordFields(m.encoding) : null;
     const inputs = h('textarea', {id: 'predict-inputs', rows: 5, class: 'mono', spellcheck: 'false',
-      placeholder: Array.from({length: m.spec.inputs}, (_, i) => (i + 1) / 10).join(', ')});
+      placeholder: Array.from({length: inputWidth ?? 0}, (_, i) => (i + 1) / 10).join(', ')});
     const error = h('div', {class: 'alert', hidden: true, id: 'predict-error'});
     const result = h('div', {id: 'predict-result'});
     const submit = h('button', {type: 'submit', class: 'button primary', id: 'predict-submit',
@@ -87,7 +88,7 @@ export function mount(main, [idText]) {
           'This model takes the columns of the table it is first trained on: ' +
           'a field for each appears here then.')
           : h('label', {class: 'field'},
-            h('span', {}, `Inputs: one row a line, ${m.spec.inputs} numbers each`), inputs),
+            h('span', {}, `Inputs: one row a line, ${inputWidth} numbers each`), inputs),
       versions.length > 1 ? h('label', {class: 'field'}, h('span', {}, 'Weights'), version) : null,
       m.trained ? null : h('p', {class: 'hint warn'},
         'This model has no trained weights yet: train it first.'),

@@ -6,7 +6,7 @@
 
 import {ApiError, get, post} from '../api.js';
 import {card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
-import {architecture} from '../resources.js';
+import {architecture, inputWidth} from '../resources.js';
 
 const OPTIMIZERS = [
   {type: 'adam', lr: 0.001}, {type: 'adamw', lr: 0.001}, {type: 'sgd', lr: 0.01},
@@ -135,11 +135,11 @@ export function mount(main, params, query) {
     const checkFit = () => {
       const m = byId(models, modelSelect.value);
       const d = byId(datasets, datasetSelect.value);
-      const ok = m.spec.inputs === d.features;
+      const ok = inputWidth(m.spec) === d.features;
       fit.className = ok ? 'hint' : 'hint warn';
       fit.textContent = ok
-        ? `${d.name}: ${d.rows} rows, ${d.features} features → ${m.name} takes ${m.spec.inputs} inputs.`
-        : `${m.name} takes ${m.spec.inputs} inputs but ${d.name} has ${d.features} features.`;
+        ? `${d.name}: ${d.rows} rows, ${d.features} features → ${m.name} takes ${inputWidth(m.spec)} inputs.`
+        : `${m.name} takes ${inputWidth(m.spec)} inputs but ${d.name} has ${d.features} features.`;
     };
     const optimizerChanged = () => {
       lr.placeholder = String(OPTIMIZERS.find((o) => o.type === optimizer.value).lr);
