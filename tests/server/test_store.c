@@ -123,7 +123,7 @@ static int64_t model_version(int64_t id) {
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
  * searches (9), typed tables (10), search events (11), an evaluation's job (12). */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
