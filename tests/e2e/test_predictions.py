@@ -1,0 +1,257 @@
+"""Batch predictions (POST /v1/predictions): a run over a stored dataset on
+the workers whose output equals POST predict on the same rows, followed by
+state and progress, cancelled, resumed after kill -9, in csv and jsonl, on
+the event stream; and each refusal names its field."""
+import csv
+import hashlib
+import http.client
+import io
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from datasets import IRIS_CLASSES, iris_csv, iris_rows, iris_spec
+from traind_client import TraindError
+
+FEATURES = 4
+BIG_ROWS = 1_000_000
+PAGE = 65536  # predict's most rows a request
+
+
+def train(client, spec, ds_id, epochs=5):
+    model = client.create_model(spec)
+    job = client.create_job(model["id"], ds_id, epochs=epochs, batch_size=16, seed=1,
+                            optimizer={"type": "adam", "lr": 0.01})
+    assert client.wait(job["id"], timeout=120)["state"] == "succeeded"
+    return model["id"]
+
+
+def output(client, pid, fmt="csv"):
+    buf = io.BytesIO()
+    client.prediction_output(pid, buf, fmt)
+    return buf.getvalue().decode()
+
+
+def predict_lines(answer, first):
+    """predict's answer as the csv lines a batch prediction writes."""
+    lines = []
+    labels = answer.get("labels")
+    for i, row in enumerate(answer["outputs"]):
+        cells = [str(first + i)] + [repr_float(v) for v in row]
+        if labels is not None:
+            cells.append('"' + labels[i] + '"')
+        lines.append(",".join(cells))
+    return lines
+
+
+def repr_float(v):
+    return "%.9g" % v  # as json_buf_float writes it; v parsed from the same text
+
+
+@pytest.fixture
+def iris(client):
+    rows = iris_rows()
+    ds = client.create_dataset("iris", [x for x, _ in rows], labels=[n for _, n in rows])
+    return ds["id"], train(client, iris_spec(), ds["id"]), rows
+
+
+def test_csv_and_jsonl_equal_predict(client, iris):
+    ds, model, rows = iris
+    p = client.create_prediction(model, ds)
+    assert p["state"] == "queued" and p["rows"] == len(rows) and p["output"] is None
+    done = client.wait_prediction(p["id"])
+    assert done["state"] == "succeeded" and done["rows_done"] == len(rows), done
+    assert done["progress"] == 1 and done["output"] == f"/v1/predictions/{p['id']}/output"
+    want = client.predict(model, [x for x, _ in rows])
+    text = output(client, p["id"])
+    lines = text.splitlines()
+    assert lines[0] == "row,output_0,output_1,output_2,label"
+    assert lines[1:] == predict_lines(json.loads(json.dumps(want)), 0)
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert [r["label"] for r in parsed] == want["labels"]
+    objs = [json.loads(line) for line in output(client, p["id"], "jsonl").splitlines()]
+    assert [o["row"] for o in objs] == list(range(len(rows)))
+    assert [o["outputs"] for o in objs] == want["outputs"]
+    assert [o["label"] for o in objs] == want["labels"]
+    assert client.list_predictions()[0]["id"] == p["id"]
+    assert client.get_prediction(p["id"]) == done
+
+
+def test_regression_on_a_table_is_in_the_targets_units(client):
+    rows = iris_rows()
+    # petal_width from the others: a regression on a typed table
+    ds = client.upload_csv("iris-t", "petal_width", iris_csv(rows))
+    spec = {"name": "t", "loss": "mse", "seed": 2,
+            "layers": [{"type": "dense", "units": 8, "activation": "relu"},
+                       {"type": "dense", "units": 1}]}
+    model = train(client, spec, ds["id"])
+    p = client.wait_prediction(client.create_prediction(model, ds["id"])["id"])
+    assert p["state"] == "succeeded", p
+    records = [{"sepal_length": x[0], "sepal_width": x[1], "petal_length": x[2],
+                "species": n} for x, n in rows]
+    want = client.predict_records(model, records)
+    lines = output(client, p["id"]).splitlines()
+    assert lines[0] == "row,output_0"
+    assert lines[1:] == predict_lines(want, 0)
+    assert 0 < sum(float(l.split(",")[1]) for l in lines[1:]) / len(rows) < 3  # cm, not z-scores
+
+
+def test_refusals_name_their_field(client, iris):
+    ds, model, _ = iris
+
+    def refused(body, status, field):
+        code, _, doc = client.request("POST", "/v1/predictions", body)
+        assert code == status and doc["error"]["field"] == field, (body, code, doc)
+
+    refused({"model": 999, "dataset": ds}, 404, "model")
+    refused({"model": model, "dataset": 999}, 404, "dataset")
+    refused({"model": model, "dataset": ds, "version": 999}, 404, "version")
+    refused({"dataset": ds}, 400, "model")
+    refused({"model": model}, 400, "dataset")
+    refused({"model": model, "dataset": ds, "rows": 1}, 400, "rows")
+    untrained = client.create_model(iris_spec())
+    refused({"model": untrained["id"], "dataset": ds}, 409, "model")
+    narrow = client.create_dataset("narrow", [[1, 2], [3, 4]], targets=[[1], [2]])
+    refused({"model": model, "dataset": narrow["id"]}, 422, "dataset")
+    for path, status in [("/v1/predictions/999", 404), ("/v1/predictions/999/output", 404)]:
+        code, _, doc = client.request("GET", path)
+        assert code == status, (path, doc)
+    code, _, doc = client.request("POST", "/v1/predictions/999/cancel", {})
+    assert code == 404 and doc["error"]["field"] == "id"
+    p = client.wait_prediction(client.create_prediction(model, ds)["id"])
+    code, _, doc = client.request("GET", f"/v1/predictions/{p['id']}/output?format=xml")
+    assert code == 400 and doc["error"]["field"] == "format"
+    code, _, doc = client.request("POST", f"/v1/predictions/{p['id']}/cancel", {})
+    assert code == 409 and doc["error"]["field"] == "id"
+
+
+def test_events_on_the_stream(client, iris):
+    ds, model, rows = iris
+    p = client.create_prediction(model, ds)
+    seen = []
+    for _, event, data in client.events(last_event_id=0):
+        if event == "prediction" and data["prediction"] == p["id"]:
+            seen.append(data)
+            if data["state"] == "succeeded":
+                break
+    assert [e["state"] for e in seen][:2] == ["queued", "running"]
+    assert seen[-1] == {"prediction": p["id"], "state": "succeeded", "rows": len(rows),
+                        "rows_done": len(rows)}
+    # durable and resumable: the stream replays from any id
+    first = next(i for i, e, d in client.events(last_event_id=0) if e == "prediction")
+    again = next((e, d) for _, e, d in client.events(last_event_id=first - 1))
+    assert again == ("prediction", seen[0])
+
+
+# ---- a million rows --------------------------------------------------------------------
+
+
+def big_x(i):
+    """Row i's features: a fixed function of i, recomputed for predict."""
+    return [((i * 7919) % 1000) / 250.0 + 4, ((i * 104729) % 997) / 500.0 + 2,
+            ((i * 31) % 991) / 165.0 + 1, ((i * 17) % 983) / 400.0]
+
+
+def big_csv_chunks(rows):
+    yield ",".join(f"f{k}" for k in range(FEATURES)).encode() + b",species\n"
+    for start in range(0, rows, 50000):
+        yield "".join(",".join("%g" % v for v in big_x(i)) + "," + IRIS_CLASSES[i % 3] + "\n"
+                      for i in range(start, min(rows, start + 50000))).encode()
+
+
+def upload_big(url, rows):
+    """A classification dataset of `rows` rows streamed as CSV (chunked)."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+    conn.request("POST", f"/v1/datasets?name=big&target=species", big_csv_chunks(rows),
+                 {"Content-Type": "text/csv"}, encode_chunked=True)
+    r = conn.getresponse()
+    doc = json.loads(r.read())
+    conn.close()
+    assert r.status == 201, doc
+    return doc["id"]
+
+
+def vm_hwm(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def wait_rows_done(client, pid, at_least):
+    deadline = time.monotonic() + 120
+    while True:
+        p = client.get_prediction(pid)
+        if p["rows_done"] >= at_least or p["state"] not in ("queued", "running"):
+            return p
+        assert time.monotonic() < deadline, p
+        time.sleep(0.001)
+
+
+def check_against_predict(client, model, text, rows):
+    """The csv's every row equals predict on the same rows, in pages."""
+    digest = hashlib.sha256()
+    want = hashlib.sha256()
+    lines = text.split("\n")
+    assert lines[0] == "row,output_0,output_1,output_2,label" and lines[-1] == ""
+    assert len(lines) - 2 == rows
+    for line in lines[1:-1]:
+        digest.update(line.encode() + b"\n")
+    for first in range(0, rows, PAGE):
+        n = min(PAGE, rows - first)
+        answer = client.predict(model, [big_x(i) for i in range(first, first + n)])
+        for line in predict_lines(answer, first):
+            want.update(line.encode() + b"\n")
+    assert digest.hexdigest() == want.hexdigest()
+
+
+def test_a_million_rows_cancelled_then_run_equal_predict(spawn, tmp_path):
+    d = spawn(db=tmp_path / "big.sqlite")
+    client = d.client
+    rows = iris_rows()
+    small = client.create_dataset("iris", [x for x, _ in rows], labels=[n for _, n in rows])
+    model = train(client, iris_spec(), small["id"], epochs=2)
+    ds = upload_big(d.url, BIG_ROWS)
+    base = vm_hwm(d.proc.pid)
+
+    p = client.create_prediction(model, ds)
+    assert p["rows"] == BIG_ROWS
+    wait_rows_done(client, p["id"], 1)
+    client.cancel_prediction(p["id"])
+    cancelled = client.wait_prediction(p["id"])
+    assert cancelled["state"] == "cancelled" and cancelled["rows_done"] < BIG_ROWS, cancelled
+    code, _, doc = client.request("GET", f"/v1/predictions/{p['id']}/output")
+    assert code == 409 and doc["error"]["field"] == "id"
+
+    p = client.create_prediction(model, ds)
+    done = client.wait_prediction(p["id"])
+    assert done["state"] == "succeeded" and done["rows_done"] == BIG_ROWS, done
+    text = output(client, p["id"])
+    # the dataset (16 MB of floats) and one 192 KB block at a time, not the
+    # 12 MB of outputs nor the ~60 MB of csv
+    grown = vm_hwm(d.proc.pid) - base
+    print(f"daemon VmHWM grew {grown / 2**20:.1f} MiB over a {BIG_ROWS}-row batch prediction")
+    assert grown < 48 * 2**20, grown
+    check_against_predict(client, model, text, BIG_ROWS)
+
+
+def test_kill9_mid_run_resumes_after_its_last_block(spawn, tmp_path):
+    db = tmp_path / "crash.sqlite"
+    d = spawn(db=db)
+    rows = iris_rows()
+    small = d.client.create_dataset("iris", [x for x, _ in rows], labels=[n for _, n in rows])
+    model = train(d.client, iris_spec(), small["id"], epochs=2)
+    n = 300_000
+    ds = upload_big(d.url, n)
+    p = d.client.create_prediction(model, ds)
+    at = wait_rows_done(d.client, p["id"], 1)
+    d.kill9()
+    assert at["state"] == "running" and 0 < at["rows_done"] < n, "killed too late: " + str(at)
+    client = spawn(db=db).client
+    done = client.wait_prediction(p["id"])
+    assert done["state"] == "succeeded" and done["rows_done"] == n, done
+    check_against_predict(client, model, output(client, p["id"]), n)
