@@ -1765,7 +1765,8 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   /* back to the schema before the log, as an older daemon left it */
   store_close(st);
   st = NULL;
-  raw_sql("DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 13 */ "
+          "DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " ALTER TABLE jobs DROP COLUMN memory;"
@@ -1795,7 +1796,8 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   store_close(st);
   st = NULL;
   /* schema 4: the model row holds its one published version */
-  raw_sql("DROP TABLE evaluations; DROP TABLE model_versions;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 13 */ "
+          "DROP TABLE evaluations; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB;"
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
@@ -1920,7 +1922,8 @@ Test(store, upgrading_adds_the_evaluations_table) {
   int64_t model = add_model("m");
   store_close(st);
   st = NULL;
-  raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 13 */ "
+          "ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
           " ALTER TABLE model_versions DROP COLUMN encoding;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " PRAGMA user_version = 6");
@@ -1971,7 +1974,8 @@ Test(store, upgrading_to_search_events_keeps_the_ids_growing) {
   store_event_list_free(before, n);
   store_close(st);
   st = NULL;
-  raw_sql("CREATE TABLE events_old ("
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 13 */ "
+          "CREATE TABLE events_old ("
           "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
           "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
           "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint')),"
