@@ -185,4 +185,10 @@ int tc_search_watch(tc_ctx *ctx, const tc_resource *res, const char *sub, int ar
  * @return TC_OK only when the job succeeded. */
 int tc_follow(tc_ctx *ctx, long long job_id);
 
+/* predict MODEL --dataset D -o FILE (batch.c): a batch prediction of version
+ * (0: the newest) followed to its end, its output (format csv or jsonl)
+ * written to out. @return TC_OK only when it succeeded and was written */
+int tc_batch_predict(tc_ctx *ctx, long long model, long long version, const char *dataset,
+                     const char *out, const char *format);
+
 #endif

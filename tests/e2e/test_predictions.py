@@ -7,6 +7,9 @@ import hashlib
 import http.client
 import io
 import json
+import os
+import pty
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -14,7 +17,7 @@ import urllib.parse
 import pytest
 
 from datasets import IRIS_CLASSES, iris_csv, iris_rows, iris_spec
-from traind_client import TraindError
+from test_trainctl import TRAINCTL
 
 FEATURES = 4
 BIG_ROWS = 1_000_000
@@ -283,3 +286,52 @@ def test_kill9_mid_run_resumes_after_its_last_block(spawn, tmp_path):
     done = client.wait_prediction(p["id"])
     assert done["state"] == "succeeded" and done["rows_done"] == n, done
     check_against_predict(client, model, output(client, p["id"]), n)
+
+
+# ---- trainctl ----------------------------------------------------------------------------
+
+
+def run_trainctl(url, *args):
+    return subprocess.run([TRAINCTL, "--server", url, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_trainctl_predict_dataset_writes_the_output(daemon, iris, tmp_path):
+    ds, model, rows = iris
+    out = tmp_path / "out.csv"
+    r = run_trainctl(daemon.url, "predict", str(model), "--dataset", str(ds), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "\r" not in r.stderr  # no progress bar off a terminal
+    p = daemon.client.list_predictions()[0]
+    assert out.read_text() == output(daemon.client, p["id"])
+    r = run_trainctl(daemon.url, "predict", str(model), "--dataset", str(ds), "--format",
+                     "jsonl", "-o", "-")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(rows) and json.loads(r.stdout.splitlines()[0])["row"] == 0
+    r = run_trainctl(daemon.url, "predict", str(model), "--dataset", "999", "-o", str(out))
+    assert r.returncode == 1 and "dataset" in r.stderr
+    r = run_trainctl(daemon.url, "predict", str(model), "--dataset", str(ds))
+    assert r.returncode == 2 and "-o" in r.stderr
+
+
+def test_trainctl_draws_a_progress_bar_on_a_terminal(daemon, iris, tmp_path):
+    ds, model, _ = iris
+    out = tmp_path / "out.csv"
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([TRAINCTL, "--server", daemon.url, "predict", str(model),
+                             "--dataset", str(ds), "-o", str(out)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    assert proc.wait(timeout=60) == 0
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert b"\rprediction " in seen and b"[" + b"#" * 30 + b"] 150/150 rows" in seen, seen
+    assert out.stat().st_size > 0
