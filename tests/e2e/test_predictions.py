@@ -17,6 +17,7 @@ import urllib.parse
 import pytest
 
 from datasets import IRIS_CLASSES, iris_csv, iris_rows, iris_spec
+from test_load import sanitized
 from test_trainctl import TRAINCTL
 
 FEATURES = 4
@@ -266,7 +267,7 @@ def test_a_million_rows_cancelled_then_run_equal_predict(spawn, tmp_path):
     grown = rss.peak - base
     print(f"\nbatch prediction of {BIG_ROWS} rows: daemon RSS {base / 2**20:.1f} MiB before, "
           f"peak {rss.peak / 2**20:.1f} MiB (+{grown / 2**20:.1f} MiB)")
-    assert grown < 40 * 2**20, grown
+    assert sanitized(d.proc.pid) or grown < 40 * 2**20, grown  # ASan keeps what is freed
     check_against_predict(client, model, text, BIG_ROWS)
 
 
