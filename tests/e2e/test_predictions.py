@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import threading
 import time
@@ -271,7 +272,10 @@ def test_a_million_rows_cancelled_then_run_equal_predict(spawn, tmp_path):
     check_against_predict(client, model, text, BIG_ROWS)
 
 
-def test_kill9_mid_run_resumes_after_its_last_block(spawn, tmp_path):
+@pytest.mark.parametrize("how", ["kill9", "sigterm"])
+def test_a_run_cut_short_resumes_after_its_last_block(spawn, tmp_path, how):
+    """kill -9 (a crash) or SIGTERM (a stop) mid-run: the next start queues
+    it again and it goes on from its last stored block, to predict's output."""
     db = tmp_path / "crash.sqlite"
     d = spawn(db=db)
     rows = iris_rows()
@@ -281,11 +285,20 @@ def test_kill9_mid_run_resumes_after_its_last_block(spawn, tmp_path):
     ds = upload_big(d.url, n)
     p = d.client.create_prediction(model, ds)
     at = wait_rows_done(d.client, p["id"], 1)
-    d.kill9()
-    assert at["state"] == "running" and 0 < at["rows_done"] < n, "killed too late: " + str(at)
-    client = spawn(db=db).client
+    if how == "kill9":
+        d.kill9()
+    else:
+        assert d.stop() == 0
+    assert at["state"] == "running" and 0 < at["rows_done"] < n, "stopped too late: " + str(at)
+    again = spawn(db=db)
+    client = again.client
     done = client.wait_prediction(p["id"])
     assert done["state"] == "succeeded" and done["rows_done"] == n, done
+    with open(again.log_path) as f:
+        log = f.read()
+    assert "recovered interrupted predictions: 1 queued to resume" in log, log
+    resumed = re.search(rf"prediction {p['id']} running .* from row (\d+) of {n}", log)
+    assert resumed and 0 < int(resumed.group(1)) < n, log
     check_against_predict(client, model, output(client, p["id"]), n)
 
 
