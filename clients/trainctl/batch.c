@@ -71,7 +71,7 @@ int tc_batch_predict(tc_ctx *ctx, long long model, long long version, const char
     return TC_FAIL;
   }
   snprintf(path, sizeof path, "/v1/predictions/%lld/output?format=%s", id, format);
-  rc = tc_download(ctx, path, out);
+  rc = tc_download_to(ctx, path, out);
   if (rc == TC_OK && ctx->json) tc_print_raw(&p);
   else if (rc == TC_OK)
     fprintf(stderr, "prediction %lld: %.0f rows written to %s\n", id, number(p.json, "rows"),
