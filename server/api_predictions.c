@@ -65,6 +65,7 @@ static cJSON *prediction_json(const store_prediction *p) {
                  : cJSON_AddStringToObject(o, "finished_at", p->finished_at)) &&
             (p->error == NULL ? cJSON_AddNullToObject(o, "error")
                               : cJSON_AddStringToObject(o, "error", p->error)) &&
+            cJSON_AddBoolToObject(o, "cancel_requested", p->cancel_requested) &&
             (p->state != STORE_JOB_SUCCEEDED ? cJSON_AddNullToObject(o, "output")
                                              : cJSON_AddStringToObject(o, "output", output));
   if (!ok) {

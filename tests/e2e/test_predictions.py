@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from datasets import IRIS_CLASSES, iris_csv, iris_rows, iris_spec
+from datasets import IRIS_CLASSES, SLOW_SPEC, iris_csv, iris_rows, iris_spec, slow_data
 from test_load import sanitized
 from test_trainctl import TRAINCTL
 
@@ -131,6 +131,35 @@ def test_refusals_name_their_field(client, iris):
     assert code == 400 and doc["error"]["field"] == "format"
     code, _, doc = client.request("POST", f"/v1/predictions/{p['id']}/cancel", {})
     assert code == 409 and doc["error"]["field"] == "id"
+
+
+def test_a_queued_prediction_waits_for_a_free_worker_and_cancels_at_once(spawn):
+    """Workers take jobs first: with the one worker training, a prediction
+    stays queued; its cancel ends it at once, and a later one runs once the
+    worker is free."""
+    client = spawn(workers=1).client
+    x, y = slow_data()
+    ds = client.create_dataset("slow", x, targets=y)
+    model = train(client, SLOW_SPEC, ds["id"], epochs=1)
+    # another model's job: this one's would publish versions, pruning the pinned one
+    other = client.create_model(SLOW_SPEC)
+    busy = client.create_job(other["id"], ds["id"], epochs=100000, batch_size=8)
+    deadline = time.monotonic() + 30
+    while client.get_job(busy["id"])["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    waiting = client.create_prediction(model, ds["id"])
+    later = client.create_prediction(model, ds["id"], version=waiting["version"])
+    assert later["version"] == waiting["version"] == 1
+    time.sleep(0.3)
+    assert client.get_prediction(waiting["id"])["state"] == "queued"
+    cancelled = client.cancel_prediction(waiting["id"])
+    assert cancelled["state"] == "cancelled" and cancelled["cancel_requested"], cancelled
+    assert cancelled["finished_at"] is not None and cancelled["output"] is None
+    client.cancel_job(busy["id"])
+    done = client.wait_prediction(later["id"])
+    assert done["state"] == "succeeded" and done["rows_done"] == len(x), done
+    assert client.get_prediction(waiting["id"]) == cancelled
 
 
 def test_events_on_the_stream(client, iris):
@@ -251,7 +280,8 @@ def test_a_million_rows_cancelled_then_run_equal_predict(spawn, tmp_path):
     p = client.create_prediction(model, ds)
     assert p["rows"] == BIG_ROWS
     wait_rows_done(client, p["id"], 1)
-    client.cancel_prediction(p["id"])
+    asked = client.cancel_prediction(p["id"])
+    assert asked["cancel_requested"] and asked["state"] in ("running", "cancelled"), asked
     cancelled = client.wait_prediction(p["id"])
     assert cancelled["state"] == "cancelled" and cancelled["rows_done"] < BIG_ROWS, cancelled
     code, _, doc = client.request("GET", f"/v1/predictions/{p['id']}/output")
