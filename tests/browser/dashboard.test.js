@@ -323,6 +323,7 @@ describe('dashboard', () => {
       p = await s.daemon.api('GET', `/v1/predictions/${queued.id}`);
     }
     assert.equal(p.state, 'succeeded');
+    await page.goto(`${s.daemon.url}/#/models`); // the page is #/models/1 already: away and back
     await page.goto(`${s.daemon.url}/#/models/1`);
     const button = `#download-prediction-${p.id}`;
     await page.locator(button).waitFor();

@@ -318,7 +318,8 @@ class Client:
         """Open GET /v1/jobs/{job}/events (or GET /v1/events for every job)
         and return an iterator of (id, event, data) with data decoded: event
         is "state" (data: the job), "epoch" (its metrics row, with "job") or
-        "checkpoint", or "search" (data: {"search", "type", ...}); with search,
+        "checkpoint", "search" (data: {"search", "type", ...}) or "prediction"
+        (data: {"prediction", "state", "rows", "rows_done"}); with search,
         GET /v1/searches/{search}/events, which ends after the search's
         "finished" event. Events after last_event_id come first (without it, a
         job's stream starts at the job's creation and the stream of every
