@@ -258,7 +258,7 @@ static void clear_block(void *row) {
 static const store__sql block_read = {
     Q_PREDICTION_BLOCK_READ,
     "SELECT first_row, rows, outputs, y FROM prediction_blocks WHERE prediction_id = :id"
-    " AND first_row + rows > :row ORDER BY first_row LIMIT 1"};
+    " AND first_row >= :row ORDER BY first_row LIMIT 1"}; /* a seek in the primary key */
 
 int store_prediction_block_read(store *st, int64_t id, int64_t row, int64_t *first,
                                 int64_t *rows, int *outputs, float **y) {

@@ -76,9 +76,10 @@ int store_prediction_finish(store *st, int64_t id, store_job_state end, const ch
 int store_prediction_cancel(store *st, int64_t id, store_prediction *out);
 
 /**
- * The block of prediction id holding row `row`, or the first after it.
+ * The first block of prediction id that starts at or after row `row` (the
+ * output reads them in order, each from the row the last one ended at).
  * @param y receives (rows, outputs) floats, malloc'ed; *first its first row
- * @return STORE_OK, STORE_ENOTFOUND when no block is at or after row, or a failure
+ * @return STORE_OK, STORE_ENOTFOUND when no block starts at or after row, or a failure
  */
 int store_prediction_block_read(store *st, int64_t id, int64_t row, int64_t *first,
                                 int64_t *rows, int *outputs, float **y);

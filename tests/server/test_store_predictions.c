@@ -82,7 +82,7 @@ Test(store_predictions, a_run_stores_its_blocks_in_order_then_ends_once) {
   int64_t first, rows;
   int outputs;
   float *y;
-  cr_assert_eq(store_prediction_block_read(st, id, 4, &first, &rows, &outputs, &y), STORE_OK);
+  cr_assert_eq(store_prediction_block_read(st, id, 1, &first, &rows, &outputs, &y), STORE_OK);
   cr_assert_eq(first, 3);
   cr_assert_eq(rows, 2);
   cr_assert_eq(outputs, 2);
@@ -92,7 +92,7 @@ Test(store_predictions, a_run_stores_its_blocks_in_order_then_ends_once) {
   cr_assert_eq(first, 0);
   cr_assert_arr_eq(y, a, sizeof a);
   free(y);
-  cr_assert_eq(store_prediction_block_read(st, id, 5, &first, &rows, &outputs, &y),
+  cr_assert_eq(store_prediction_block_read(st, id, 4, &first, &rows, &outputs, &y),
                STORE_ENOTFOUND);
   cr_assert_null(y);
 
