@@ -15,13 +15,17 @@ database and prints one fact per line (bench/report.py reads them):
     memory training_rss_kib <peak> <median> <before> <dataset>
         RSS while training (c) on ROWS rows: its peak and median (sampled
         every 50 ms), the RSS just before the job, and the rows as float32
+    memory batch_predict_rss_kib <peak> <before> <dataset> <output> <rows>
+        RSS while a batch prediction of the xor net runs over BATCH_ROWS
+        stored rows and its CSV output is downloaded: its peak (sampled
+        every 5 ms), the RSS just before, the rows as float32 and the CSV's size
     overhead c <wall samples/s> <in-trainer samples/s> <epochs> <rows>
         the (c) job's rows x epochs over its wall time from "running" (its
         rows and weights loaded) to "succeeded" in the log (each epoch's
         metrics commit and checkpoint included), and the trainer's own
         figure (the sum of its epochs' seconds)
 
-usage: bench_http.py [--rows N] [--seconds S] [--connections C]
+usage: bench_http.py [--rows N] [--seconds S] [--connections C] [--batch-rows N]
 """
 import argparse
 import calendar
@@ -134,6 +138,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch-rows", type=int, default=1000000)
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_http: wrk is missing (scripts/deps.sh bench installs it)")
@@ -151,6 +156,8 @@ def main():
         xm = c.create_model({"name": "xor", "inputs": 2, "loss": "mse",
                              "layers": [dense(16, "tanh"), dense(1, "sigmoid")]})
         train(c, xm["id"], xd["id"], epochs=5, batch_size=4)
+
+        batch_predict(c, proc.pid, xm["id"], args.batch_rows)
 
         # (c) on rows rows: memory, overhead, then 64-row predicts
         before = db_bytes(db)
@@ -202,6 +209,42 @@ def main():
         proc.wait(timeout=30)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def batch_predict(c, pid, model, rows):
+    """A batch prediction of model over `rows` stored rows of 2 features, and
+    its csv downloaded, with the daemon's RSS sampled meanwhile."""
+    xs = np.random.default_rng(3).random((rows, 2), dtype=np.float32)
+    lines = "\n".join(f"{a:.4f},{b:.4f},0" for a, b in xs)
+    ds = c.upload_csv("batch", "y", "a,b,y\n" + lines + "\n")
+    del lines, xs
+    base = rss_kib(pid)
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.005):
+            peak[0] = max(peak[0], rss_kib(pid))
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        p = c.wait_prediction(c.create_prediction(model, ds["id"])["id"], timeout=600)
+        if p["state"] != "succeeded":
+            raise RuntimeError(f"the batch prediction ended {p['state']}: {p.get('error')}")
+
+        class Count:
+            n = 0
+
+            def write(self, b):
+                self.n += len(b)
+        out = Count()
+        c.prediction_output(p["id"], out)
+    finally:
+        done.set()
+        sampler.join()
+    c.delete_dataset(ds["id"])
+    print(f"memory batch_predict_rss_kib {peak[0]} {base} {rows * 12 // 1024} "
+          f"{out.n // 1024} {rows}", flush=True)
 
 
 def wall_seconds(log_path, job_id):

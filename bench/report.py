@@ -268,6 +268,18 @@ class Report:
                   f"{floats / 1024:.0f} MiB", f"{ratio_text(held)} the rows",
                   "rows held once (median − before < 1.5× the rows)",
                   "yes" if held < 1.5 else "**no**")
+        batch = facts.get(("memory", "batch_predict_rss_kib"))
+        target = "Memory: RSS during a batch prediction (xor net) and its CSV download"
+        if batch is None:
+            t.not_run(target, "the output never held whole")
+        else:
+            peak, before, floats, csv_kib, rows = batch
+            grown = peak - before
+            t.add(f"{target} of {num(rows)} rows", f"+{grown / 1024:.1f} MiB (peak "
+                  f"{peak / 1024:.0f} MiB)", f"the rows as float32 {floats / 1024:.0f} MiB; "
+                  f"the CSV {csv_kib / 1024:.0f} MiB", ratio_text(grown / csv_kib),
+                  "the output never held whole (growth < 1.5× the rows, < the CSV)",
+                  "yes" if grown < 1.5 * floats and grown < csv_kib else "**no**")
         stored = facts.get(("memory", "dataset_bytes_per_row"))
         target = "Memory: database bytes per stored (c) row"
         if stored is None:

@@ -38,6 +38,7 @@
 #include "fit.h"
 #include "json_out.h"
 #include "log.h"
+#include "prediction_run.h"
 #include "prometheus.h"
 #include "parse_job.h"
 #include "parse_spec.h"
@@ -498,6 +499,8 @@ static void worker_main(void *arg) {
     }
     if (rc != STORE_ENOTFOUND)
       log_write(LOG_ERROR, "cannot claim a job: %s", store_strerror(rc));
+    /* no job waits: a batch prediction may (prediction_run.h) */
+    if (rc == STORE_ENOTFOUND && prediction_run_next(st, &j->stopping) > 0) continue;
     uv_mutex_lock(&j->lock);
     while (j->pending == 0 && !atomic_load(&j->stopping)) uv_cond_wait(&j->wake, &j->lock);
     if (j->pending > 0) j->pending--;
@@ -517,6 +520,8 @@ int jobs_start(const jobs_config *c, predict_cache *cache, notifier *events, job
   else if ((rc = store_jobs_recover(st, &requeued, &failed, &cancelled)) != STORE_OK)
     log_write(LOG_ERROR, "cannot recover interrupted jobs in %s: %s", db_path,
               store_strerror(rc));
+  else
+    rc = prediction_run_recover(st);
   store_close(st);
   if (rc != STORE_OK) {
     return -1;

@@ -183,6 +183,19 @@ static cJSON *of_job(int64_t job_id, cJSON *row) {
   return finish(o, ok);
 }
 
+/* Move the members of detail (a JSON object's text) into o. @return success */
+static bool add_detail(cJSON *o, const char *detail) {
+  cJSON *d = detail != NULL ? cJSON_Parse(detail) : NULL;
+  bool ok = cJSON_IsObject(d);
+  while (ok && d->child != NULL) {
+    cJSON *member = cJSON_DetachItemViaPointer(d, d->child);
+    ok = cJSON_AddItemToObject(o, member->string, member);
+    if (!ok) cJSON_Delete(member);
+  }
+  cJSON_Delete(d);
+  return ok;
+}
+
 cJSON *json_out_event(const store_event *e) {
   switch (e->kind) {
     case STORE_EVENT_STATE: {
@@ -205,15 +218,18 @@ cJSON *json_out_event(const store_event *e) {
     }
     case STORE_EVENT_SEARCH: {
       /* {"search": id, "type": .., then the detail's members} */
-      cJSON *o = cJSON_CreateObject(), *d = e->detail != NULL ? cJSON_Parse(e->detail) : NULL;
-      bool ok = o != NULL && cJSON_IsObject(d) && add_int(o, "search", e->search_id) &&
-                cJSON_AddStringToObject(o, "type", store_search_event_name(e->type));
-      while (ok && d->child != NULL) {
-        cJSON *member = cJSON_DetachItemViaPointer(d, d->child);
-        ok = cJSON_AddItemToObject(o, member->string, member);
-        if (!ok) cJSON_Delete(member);
-      }
-      cJSON_Delete(d);
+      cJSON *o = cJSON_CreateObject();
+      bool ok = o != NULL && add_int(o, "search", e->search_id) &&
+                cJSON_AddStringToObject(o, "type", store_search_event_name(e->type)) &&
+                add_detail(o, e->detail);
+      return finish(o, ok);
+    }
+    case STORE_EVENT_PREDICTION: {
+      /* {"prediction": id, "state": .., then the detail's (rows, rows_done) */
+      cJSON *o = cJSON_CreateObject();
+      bool ok = o != NULL && add_int(o, "prediction", e->prediction_id) &&
+                cJSON_AddStringToObject(o, "state", store_job_state_name(e->state)) &&
+                add_detail(o, e->detail);
       return finish(o, ok);
     }
     default:

@@ -9,6 +9,7 @@
 #include "api_models.h"
 #include "api_ops.h"
 #include "api_predict.h"
+#include "api_predictions.h"
 #include "api_searches.h"
 #include "api_trace.h"
 #include "api_v2.h"
@@ -83,6 +84,17 @@ static const route routes[] = {
      .access = ROUTE_READ},
     {.method = "POST", .pattern = "/v1/searches/{id}/cancel", .body = ROUTE_BODY_JSON,
      .handler = api_searches_cancel},
+
+    {.method = "POST", .pattern = "/v1/predictions", .body = ROUTE_BODY_JSON,
+     .handler = api_predictions_create},
+    {.method = "GET", .pattern = "/v1/predictions", .handler = api_predictions_list,
+     .access = ROUTE_READ},
+    {.method = "GET", .pattern = "/v1/predictions/{id}", .handler = api_predictions_get,
+     .access = ROUTE_READ},
+    {.method = "POST", .pattern = "/v1/predictions/{id}/cancel", .body = ROUTE_BODY_JSON,
+     .handler = api_predictions_cancel},
+    {.method = "GET", .pattern = "/v1/predictions/{id}/output", .handler = api_predictions_output,
+     .access = ROUTE_READ},
 
     {.method = "GET", .pattern = "/v1/jobs/{id}/events", .handler = api_events_job,
      .access = ROUTE_READ},

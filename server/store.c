@@ -379,6 +379,74 @@ static const char *const migrations[] = {
     "INSERT INTO dataset_pieces (dataset_id, piece, bytes)"
     "  SELECT id, 0, data FROM datasets WHERE kind = 'table';"
     "UPDATE datasets SET data = x'' WHERE kind = 'table';",
+
+    /* 14: batch predictions over a stored dataset (issue 15), run by the
+     * workers like jobs: one row each, in the jobs' states, with its
+     * progress (rows_done of rows) and the output written as it is made,
+     * as blocks of consecutive rows (the float32 outputs of rows rows,
+     * row-major). A run interrupted by a crash resumes after its last
+     * block. A prediction goes with its model; its dataset is an id
+     * (deleting the dataset fails a queued run, as it fails a job).
+     * The event log takes kind 'prediction' (prediction_id, state, detail
+     * {"rows":..,"rows_done":..}); the table is rebuilt as in 11. */
+    "CREATE TABLE predictions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,"
+    "  version INTEGER NOT NULL CHECK (version > 0),"
+    "  dataset_id INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN"
+    "    ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    "  rows INTEGER NOT NULL CHECK (rows >= 0),"
+    "  rows_done INTEGER NOT NULL DEFAULT 0 CHECK (rows_done BETWEEN 0 AND rows),"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  started_at TEXT,"
+    "  finished_at TEXT"
+    ");"
+    "CREATE INDEX predictions_by_state ON predictions (state, id);"
+    "CREATE TABLE prediction_blocks ("
+    "  prediction_id INTEGER NOT NULL REFERENCES predictions(id) ON DELETE CASCADE,"
+    "  first_row INTEGER NOT NULL CHECK (first_row >= 0),"
+    "  rows INTEGER NOT NULL CHECK (rows > 0),"
+    "  outputs INTEGER NOT NULL CHECK (outputs > 0),"
+    "  y BLOB NOT NULL CHECK (length(y) = rows * outputs * 4),"
+    "  PRIMARY KEY (prediction_id, first_row)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE events_new ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN"
+    "    ('state', 'epoch', 'checkpoint', 'search', 'prediction')),"
+    "  state TEXT CHECK (state IN"
+    "    ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    "  epoch INTEGER NOT NULL,"
+    "  version INTEGER,"
+    "  bytes INTEGER,"
+    "  search_id INTEGER REFERENCES searches(id) ON DELETE CASCADE,"
+    "  type TEXT CHECK (type IN ('created', 'trial_started', 'trial_paused', 'trial_promoted',"
+    "    'trial_done', 'trial_stopped', 'trial_failed', 'finished')),"
+    "  detail TEXT,"
+    "  prediction_id INTEGER REFERENCES predictions(id) ON DELETE CASCADE,"
+    "  CHECK ((kind IN ('state', 'prediction')) = (state IS NOT NULL)),"
+    "  CHECK ((kind = 'checkpoint') = (version IS NOT NULL AND bytes IS NOT NULL)),"
+    "  CHECK ((kind IN ('search', 'prediction')) = (job_id IS NULL)),"
+    "  CHECK ((kind = 'search') = (search_id IS NOT NULL AND type IS NOT NULL)),"
+    "  CHECK ((kind = 'prediction') = (prediction_id IS NOT NULL)),"
+    "  CHECK ((kind IN ('search', 'prediction')) = (detail IS NOT NULL))"
+    ");"
+    "INSERT INTO events_new (id, job_id, kind, state, epoch, version, bytes, search_id, type,"
+    "  detail)"
+    "  SELECT id, job_id, kind, state, epoch, version, bytes, search_id, type, detail"
+    "  FROM events;"
+    "DELETE FROM sqlite_sequence WHERE name = 'events_new';"
+    "INSERT INTO sqlite_sequence (name, seq)"
+    "  SELECT 'events_new', seq FROM sqlite_sequence WHERE name = 'events';"
+    "DROP TABLE events;"
+    "ALTER TABLE events_new RENAME TO events;"
+    "CREATE INDEX events_by_job ON events (job_id, id);"
+    "CREATE INDEX events_by_search ON events (search_id, id);"
+    "CREATE INDEX events_by_prediction ON events (prediction_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -400,6 +468,7 @@ const char *const store__event_kind_names[STORE_EVENT_KIND_COUNT] = {
     [STORE_EVENT_EPOCH] = "epoch",
     [STORE_EVENT_CHECKPOINT] = "checkpoint",
     [STORE_EVENT_SEARCH] = "search",
+    [STORE_EVENT_PREDICTION] = "prediction",
 };
 
 const char *store_event_kind_name(store_event_kind kind) {

@@ -533,6 +533,7 @@ typedef enum {
   STORE_EVENT_EPOCH,      /* an epoch's metrics were committed */
   STORE_EVENT_CHECKPOINT, /* a checkpoint was written */
   STORE_EVENT_SEARCH,     /* a search changed (store_searches.h logs them) */
+  STORE_EVENT_PREDICTION, /* a batch prediction changed (store_predictions.h logs them) */
   STORE_EVENT_KIND_COUNT
 } store_event_kind;
 
@@ -552,7 +553,7 @@ typedef enum {
 /** @return "created", "trial_started", ... (NULL when out of range). */
 const char *store_search_event_name(store_search_event type);
 
-/** @return "state", "epoch", "checkpoint" or "search" (NULL when out of range). */
+/** @return "state", "epoch", "checkpoint", "search" or "prediction" (NULL when out of range). */
 const char *store_event_kind_name(store_event_kind kind);
 
 /**
@@ -576,7 +577,7 @@ typedef struct {
   int64_t id;
   int64_t job_id;
   store_event_kind kind;
-  store_job_state state; /* STATE: the state it entered */
+  store_job_state state; /* STATE, PREDICTION: the state it entered (or is in) */
   int64_t epoch;         /* STATE: epochs completed then; EPOCH, CHECKPOINT: its epoch */
   int64_t version;       /* CHECKPOINT: the model's weights version */
   int64_t bytes;         /* CHECKPOINT: its size */
@@ -584,7 +585,8 @@ typedef struct {
   store_metric metric;   /* EPOCH: the epoch's metrics row as it is when read */
   int64_t search_id;     /* SEARCH: the search */
   store_search_event type; /* SEARCH: what changed */
-  char *detail;          /* SEARCH: a JSON object, the rest of what it says */
+  char *detail;          /* SEARCH, PREDICTION: a JSON object, the rest of what it says */
+  int64_t prediction_id; /* PREDICTION: the batch prediction */
 } store_event;
 
 /**

@@ -107,10 +107,11 @@ static int parse_kind(const char *s, store_event_kind *out) {
   return STORE_EIO; /* the schema's CHECK allows no other */
 }
 
-#define EVENT_COLS "id, job_id, kind, state, epoch, version, bytes, search_id, type, detail"
+#define EVENT_COLS \
+  "id, job_id, kind, state, epoch, version, bytes, search_id, type, detail, prediction_id"
 enum {
   EVENT_ID, EVENT_JOB_ID, EVENT_KIND, EVENT_STATE, EVENT_EPOCH, EVENT_VERSION, EVENT_BYTES,
-  EVENT_SEARCH_ID, EVENT_TYPE, EVENT_DETAIL, EVENT_NCOLS
+  EVENT_SEARCH_ID, EVENT_TYPE, EVENT_DETAIL, EVENT_PREDICTION_ID, EVENT_NCOLS
 };
 
 /* A row of EVENT_COLS. */
@@ -121,13 +122,17 @@ static int read_event(sqlite3_stmt *s, void *row) {
   e->id = sqlite3_column_int64(s, EVENT_ID);
   e->job_id = sqlite3_column_int64(s, EVENT_JOB_ID);
   int status = parse_kind((const char *)sqlite3_column_text(s, EVENT_KIND), &e->kind);
-  if (status == STORE_OK && e->kind == STORE_EVENT_STATE &&
+  if (status == STORE_OK && (e->kind == STORE_EVENT_STATE || e->kind == STORE_EVENT_PREDICTION) &&
       store_job_state_parse((const char *)sqlite3_column_text(s, EVENT_STATE), &e->state) !=
           STORE_OK)
     status = STORE_EIO;
   e->epoch = sqlite3_column_int64(s, EVENT_EPOCH);
   e->version = sqlite3_column_int64(s, EVENT_VERSION);
   e->bytes = sqlite3_column_int64(s, EVENT_BYTES);
+  if (status == STORE_OK && e->kind == STORE_EVENT_PREDICTION) {
+    e->prediction_id = sqlite3_column_int64(s, EVENT_PREDICTION_ID);
+    return store__column_text(s, EVENT_DETAIL, &e->detail);
+  }
   if (status != STORE_OK || e->kind != STORE_EVENT_SEARCH) return status;
   e->search_id = sqlite3_column_int64(s, EVENT_SEARCH_ID);
   int type = 0;

@@ -230,6 +230,41 @@ int tc_download(tc_ctx *ctx, const char *path, const char *file) {
   return rc;
 }
 
+/* A download written to its file as it arrives (tc_download_to). */
+typedef struct {
+  tc_ctx *ctx;
+  tc_reply *reply; /* an error answer's body */
+  const char *file;
+  FILE *f; /* opened at the first byte of a 2xx answer */
+  bool failed;
+} file_state;
+
+static size_t file_write(char *data, size_t size, size_t n, void *userdata) {
+  file_state *s = userdata;
+  long status = 0;
+  curl_easy_getinfo(s->ctx->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return collect(data, size, n, s->reply);
+  if (s->f == NULL && (s->f = fopen(s->file, "wb")) == NULL) s->failed = true;
+  if (s->failed || fwrite(data, size, n, s->f) != n) {
+    s->failed = true;
+    return 0; /* libcurl then ends the transfer */
+  }
+  return size * n;
+}
+
+int tc_download_to(tc_ctx *ctx, const char *path, const char *file) {
+  tc_reply reply;
+  file_state s = {.ctx = ctx, .reply = &reply, .file = file};
+  int rc = perform_to(ctx, path, NULL, true, &reply, file_write, &s);
+  if (s.f == NULL && rc == TC_OK && !s.failed) s.f = fopen(file, "wb"); /* an empty answer */
+  if (s.f == NULL || fclose(s.f) != 0 || s.failed) {
+    if (rc == TC_OK || s.failed) fprintf(stderr, "trainctl: cannot write %s\n", file);
+    rc = TC_FAIL;
+  }
+  if (rc == TC_OK) tc_reply_free(&reply);
+  return rc;
+}
+
 void tc_reply_free(tc_reply *reply) {
   cJSON_Delete(reply->json);
   free(reply->body);

@@ -18,7 +18,7 @@ static const char usage[] =
     "  jobs ls|show|cancel|metrics  training jobs\n"
     "  searches create|ls|show|cancel|watch  hyperparameter searches (show: a leaderboard)\n"
     "  watch JOB                    follow a job until it ends\n"
-    "  predict MODEL                outputs (and labels) for some inputs\n"
+    "  predict MODEL                outputs (and labels) for some inputs, or a stored dataset\n"
     "\n"
     "options:\n"
     "  --server URL   the server (TRAIND_URL; default " DEFAULT_SERVER ")\n"

@@ -1,4 +1,5 @@
-/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE [--id COLUMN] [--version N]. */
+/* predict.c — trainctl predict MODEL --input '[[...]]' | --csv FILE [--id COLUMN] [--version N]
+ * (and --dataset D -o FILE, a batch prediction: batch.c). */
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 static const char help[] =
     "usage: trainctl predict MODEL --input '[[x1,x2,...],...]' [--version N]\n"
     "       trainctl predict MODEL --csv FILE [--id COLUMN] [--version N]\n"
+    "       trainctl predict MODEL --dataset D -o FILE [--format csv|jsonl] [--version N]\n"
     "\n"
     "Prints each row's outputs from the model's newest weights (or version N of\n"
     "those `trainctl models versions MODEL` lists) and, for a classification\n"
@@ -23,7 +25,12 @@ static const char help[] =
     "raw records named by the header, a blank cell missing. It prints a header\n"
     "and a line a row: the id column (--id COLUMN, else a header column named\n"
     "id, left out of numeric inputs) or the row's number, output_0, output_1,\n"
-    "..., and label.\n";
+    "..., and label.\n"
+    "\n"
+    "--dataset runs a batch prediction over every row of stored dataset D on the\n"
+    "server (POST /v1/predictions), with a progress bar on a terminal, and writes\n"
+    "its output to FILE (-o, --output; - for stdout): a header, then the row's\n"
+    "number, output_0, ..., and label (csv), or one JSON object a row (jsonl).\n";
 
 /* A cell that is a decimal number, into *v. */
 static int is_number(const char *cell, double *v) {
@@ -187,8 +194,12 @@ static void print_outputs(const cJSON *outputs, const cJSON *labels) {
 
 int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
   const char *model = NULL, *input = NULL, *csv_path = NULL, *version_text = NULL,
-             *id_name = NULL;
+             *id_name = NULL, *dataset = NULL, *out = NULL, *format = NULL;
   const tc_option opts[] = {{"--input", &input, NULL},
+                            {"--dataset", &dataset, NULL},
+                            {"-o", &out, NULL},
+                            {"--output", &out, NULL},
+                            {"--format", &format, NULL},
                             {"--csv", &csv_path, NULL},
                             {"--id", &id_name, NULL},
                             {"--version", &version_text, NULL},
@@ -202,8 +213,15 @@ int tc_cmd_predict(tc_ctx *ctx, int argc, char **argv) {
       (version_text != NULL &&
        (rc = tc_parse_count("predict ", "--version", version_text, &version)) != TC_OK))
     return rc;
-  if ((input == NULL) == (csv_path == NULL))
-    return tc_usage_error("predict ", "predict needs exactly one of --input and --csv");
+  if ((input != NULL) + (csv_path != NULL) + (dataset != NULL) != 1)
+    return tc_usage_error("predict ", "predict needs exactly one of --input, --csv and --dataset");
+  if ((out != NULL || format != NULL) && dataset == NULL)
+    return tc_usage_error("predict ", "-o and --format go with --dataset");
+  if (dataset != NULL && out == NULL)
+    return tc_usage_error("predict ", "--dataset needs -o FILE (- for stdout)");
+  if (dataset != NULL)
+    return tc_batch_predict(ctx, id, version, dataset, strcmp(out, "-") == 0 ? "/dev/stdout" : out,
+                            format != NULL ? format : "csv");
   if (id_name != NULL && csv_path == NULL)
     return tc_usage_error("predict ", "--id names a column of the --csv file");
 

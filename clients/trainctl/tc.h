@@ -45,6 +45,10 @@ int tc_upload(tc_ctx *ctx, const char *path, FILE *f, const char *content_type,
 /* GETs path and writes the answer's bytes to file, opened only once the
  * whole answer arrived with a 2xx status (an error leaves file untouched). */
 int tc_download(tc_ctx *ctx, const char *path, const char *file);
+/* GETs path and writes the answer's bytes to file as they arrive, never
+ * whole in memory (file is opened at the first byte of a 2xx answer; an
+ * answer cut short leaves it partial, and TC_FAIL). */
+int tc_download_to(tc_ctx *ctx, const char *path, const char *file);
 void tc_reply_free(tc_reply *reply);
 /* Called with each event of a stream; a nonzero answer ends the stream. */
 typedef int (*tc_event_fn)(void *ud, long long id, const char *event, const char *data);
@@ -184,5 +188,11 @@ int tc_search_watch(tc_ctx *ctx, const tc_resource *res, const char *sub, int ar
 /* Follows job_id until it ends (watch.c), printing progress.
  * @return TC_OK only when the job succeeded. */
 int tc_follow(tc_ctx *ctx, long long job_id);
+
+/* predict MODEL --dataset D -o FILE (batch.c): a batch prediction of version
+ * (0: the newest) followed to its end, its output (format csv or jsonl)
+ * written to out. @return TC_OK only when it succeeded and was written */
+int tc_batch_predict(tc_ctx *ctx, long long model, long long version, const char *dataset,
+                     const char *out, const char *format);
 
 #endif

@@ -315,6 +315,26 @@ describe('dashboard', () => {
     }
   });
 
+  step('the model page downloads the output of its batch predictions', async () => {
+    const queued = await s.daemon.api('POST', '/v1/predictions', {model: 1, dataset: 1});
+    let p = queued;
+    while (p.state === 'queued' || p.state === 'running') {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      p = await s.daemon.api('GET', `/v1/predictions/${queued.id}`);
+    }
+    assert.equal(p.state, 'succeeded');
+    await page.goto(`${s.daemon.url}/#/models`); // the page is #/models/1 already: away and back
+    await page.goto(`${s.daemon.url}/#/models/1`);
+    const button = `#download-prediction-${p.id}`;
+    await page.locator(button).waitFor();
+    const m = await s.daemon.api('GET', '/v1/models/1');
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+    assert.equal(file.suggestedFilename(), `${m.name}-prediction-${p.id}.csv`);
+    const lines = fs.readFileSync(await file.path(), 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'row,output_0,output_1,output_2,label');
+    assert.equal(lines.length, p.rows + 1);
+  });
+
   step('the models page lists each model with its parameters and weights', async () => {
     await nav('models');
     await page.locator('#models-table tr[data-model="2"]').waitFor();

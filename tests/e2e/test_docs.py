@@ -12,7 +12,7 @@ lengths, integers, strings, null) must be equal. Text bodies (/metrics)
 are excerpts: each line must appear, sample values aside. An event stream
 (text/event-stream) is read until it has sent as many events as documented;
 each event's id and name must be equal and its data match as JSON does. A line
-<!-- test: wait for job N --> (or search N) waits for that job (search) to
+<!-- test: wait for job N --> (or search N, prediction N) waits for that job (search) to
 finish before the next example. Requests without an Authorization header are sent with the full
 token. A binary answer (application/octet-stream: a model file, an ONNX
 model) is documented as <binary, starting "PREFIX">, PREFIX in Python
@@ -51,7 +51,7 @@ FINAL_STATES = ("succeeded", "failed", "cancelled")
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FENCE = re.compile(r"^```http\n(.*?)^```$", re.M | re.S)
-WAIT = re.compile(r"^<!-- test: wait for (job|search) (\d+) -->$", re.M)
+WAIT = re.compile(r"^<!-- test: wait for (job|search|prediction) (\d+) -->$", re.M)
 BINARY = re.compile(r'^<binary, starting "(.*)">$')
 FROM_ANSWER = re.compile(r"^<the answer of (GET /\S+)>$")
 ROUTE_ROW = re.compile(r'\{\.method = "([A-Z]+)", \.pattern = "([^"]+)"(.*?)\},', re.S)
@@ -248,10 +248,10 @@ def route_of(method, path, table):
 
 
 def wait_for(url, kind, id):
-    """Until job or search id has ended."""
+    """Until job, search or prediction id has ended."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        path = {"job": "jobs", "search": "searches"}[kind]
+        path = {"job": "jobs", "search": "searches", "prediction": "predictions"}[kind]
         status, _, body = send(url, Message(f"GET /v1/{path}/{id} HTTP/1.1\n\n"))
         assert status == 200, body
         if json.loads(body)["state"] in FINAL_STATES:

@@ -388,6 +388,28 @@ def test_operations_and_their_errors_fit_the_document(proxied):
     ok(via("GET", f"/v1/models/{model['id']}/evaluations/{ev['id']}"), 200)
     refused(via("GET", f"/v1/models/{model['id']}/evaluations/999"), 404)
 
+    # ---- batch predictions -------------------------------------------------------------------
+    pred = ok(via("POST", "/v1/predictions", {"model": model["id"], "dataset": xor["id"]}),
+              202).json()
+    refused(via("POST", "/v1/predictions", {"model": 999, "dataset": xor["id"]}), 404)
+    refused(via("POST", "/v1/predictions", {"model": fresh["id"], "dataset": xor["id"]}), 409)
+    refused(via("POST", "/v1/predictions", {"model": model["id"], "dataset": iris["id"]}), 422)
+    refused(via("POST", "/v1/predictions", {"model": model["id"]}), 400, request_invalid=True)
+    deadline = time.monotonic() + 60
+    while ok(via("GET", f"/v1/predictions/{pred['id']}"), 200).json()["state"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    ok(via("GET", "/v1/predictions", token=READ_TOKEN), 200)
+    refused(via("GET", "/v1/predictions/999"), 404)
+    ok(via("GET", f"/v1/predictions/{pred['id']}/output"), 200)
+    ok(via("GET", f"/v1/predictions/{pred['id']}/output?format=jsonl"), 200)
+    refused(via("GET", f"/v1/predictions/{pred['id']}/output?format=xml"), 400,
+            request_invalid=True)
+    refused(via("GET", "/v1/predictions/999/output"), 404)
+    refused(via("POST", f"/v1/predictions/{pred['id']}/cancel",
+                content_type="application/json"), 409)
+    refused(via("POST", "/v1/predictions/999/cancel", content_type="application/json"), 404)
+
     # ---- models leave traind: model files and ONNX ---------------------------------------------
     weights = f"/v1/models/{model['id']}/versions/{versions[0]['version']}/weights"
     ok(via("GET", weights), 200)

@@ -123,8 +123,8 @@ static int64_t model_version(int64_t id) {
 /* The migrations in server/store.c: events (2), stalled restarts (3), layers
  * (4), weights versions (5), threads (6), evaluations (7), job memory (8),
  * searches (9), typed tables (10), search events (11), an evaluation's job (12),
- * tables in pieces (13). */
-#define STORE_SCHEMA_VERSION 13
+ * tables in pieces (13), batch predictions (14). */
+#define STORE_SCHEMA_VERSION 14
 
 /* ---- handle, names, time -------------------------------------------------------- */
 
@@ -1798,7 +1798,8 @@ Test(store, upgrading_logs_the_history_of_existing_jobs) {
   /* back to the schema before the log, as an older daemon left it */
   store_close(st);
   st = NULL;
-  raw_sql("DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 14 */ "
+          "DROP TABLE evaluations; DROP TABLE events; ALTER TABLE jobs DROP COLUMN stalled_restarts;"
           " ALTER TABLE metrics DROP COLUMN layers; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB; ALTER TABLE metrics DROP COLUMN threads;"
           " ALTER TABLE jobs DROP COLUMN memory;"
@@ -1829,7 +1830,8 @@ Test(store, upgrading_moves_the_published_weights_into_versions) {
   store_close(st);
   st = NULL;
   /* schema 4: the model row holds its one published version */
-  raw_sql("DROP TABLE evaluations; DROP TABLE model_versions;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 14 */ "
+          "DROP TABLE evaluations; DROP TABLE model_versions;"
           " ALTER TABLE models ADD COLUMN weights BLOB;"
           " UPDATE models SET weights = x'0102030405', version = 7, trained = 1,"
           "   classes = '[\"x\",\"y\"]', last_job = (SELECT max(id) FROM jobs)"
@@ -1955,7 +1957,8 @@ Test(store, upgrading_adds_the_evaluations_table) {
   int64_t model = add_model("m");
   store_close(st);
   st = NULL;
-  raw_sql("ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 14 */ "
+          "ALTER TABLE jobs DROP COLUMN memory; DROP TABLE evaluations;"
           " ALTER TABLE model_versions DROP COLUMN encoding;"
           " DROP TABLE search_rungs; DROP TABLE search_trials; DROP TABLE searches;"
           " DROP TABLE dataset_pieces;"
@@ -2007,7 +2010,8 @@ Test(store, upgrading_to_search_events_keeps_the_ids_growing) {
   store_event_list_free(before, n);
   store_close(st);
   st = NULL;
-  raw_sql("CREATE TABLE events_old ("
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; /* 14 */ "
+          "CREATE TABLE events_old ("
           "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
           "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
           "  kind TEXT NOT NULL CHECK (kind IN ('state', 'epoch', 'checkpoint')),"
@@ -2156,7 +2160,8 @@ Test(store, upgrading_moves_a_whole_table_into_pieces) {
   cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
   sqlite3_finalize(s);
   sqlite3_close(db);
-  raw_sql("DROP TABLE dataset_pieces; PRAGMA user_version = 12");
+  raw_sql("DROP TABLE prediction_blocks; DROP TABLE predictions; DROP TABLE dataset_pieces;"
+          " PRAGMA user_version = 12");
   cr_assert_eq(store_open(path, &st), STORE_OK);
   cr_expect_eq(store_schema_version(st), STORE_SCHEMA_VERSION);
   expect_table(id, b);

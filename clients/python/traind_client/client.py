@@ -230,6 +230,58 @@ class Client:
         """GET /v1/models/{id}/evaluations/{eid}: as evaluate() answered it."""
         return self.call("GET", f"/v1/models/{model_id}/evaluations/{evaluation_id}")
 
+    # ---- batch predictions ---------------------------------------------------------
+
+    def create_prediction(self, model: int, dataset: int, version: Optional[int] = None) -> dict:
+        """POST /v1/predictions: queue a batch prediction of a weights version
+        (default: the newest) over every row of a stored dataset → the
+        prediction {"id","state","rows","rows_done","progress",...} (queued)."""
+        body: dict = {"model": model, "dataset": dataset}
+        if version is not None:
+            body["version"] = version
+        return self.call("POST", "/v1/predictions", body)
+
+    def list_predictions(self) -> list[dict]:
+        """GET /v1/predictions: newest first."""
+        return self.call("GET", "/v1/predictions")["predictions"]
+
+    def get_prediction(self, prediction_id: int) -> dict:
+        """GET /v1/predictions/{id}."""
+        return self.call("GET", f"/v1/predictions/{prediction_id}")
+
+    def cancel_prediction(self, prediction_id: int) -> dict:
+        """POST /v1/predictions/{id}/cancel → the prediction (a running one
+        stops at its next block: wait for "cancelled")."""
+        return self.call("POST", f"/v1/predictions/{prediction_id}/cancel", {})
+
+    def wait_prediction(self, prediction_id: int, timeout: float = 600.0,
+                        interval: float = 0.05) -> dict:
+        """Poll until the prediction has ended; @return it then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            p = self.get_prediction(prediction_id)
+            if p["state"] not in ("queued", "running"):
+                return p
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"prediction {prediction_id} still {p['state']}")
+            time.sleep(interval)
+
+    def prediction_output(self, prediction_id: int, out: Any, fmt: str = "csv") -> int:
+        """GET /v1/predictions/{id}/output?format=csv|jsonl, copied to the
+        binary file object out in chunks (never whole in memory) → bytes written."""
+        req = self._prepare("GET", f"/v1/predictions/{prediction_id}/output",
+                            query={"format": fmt})
+        total = 0
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout,
+                                        context=self.ssl_context) as resp:
+                while chunk := resp.read(1 << 16):
+                    out.write(chunk)
+                    total += len(chunk)
+        except urllib.error.HTTPError as e:
+            raise _error(e.code, _json_or_none(e.read())) from None
+        return total
+
     # ---- jobs ----------------------------------------------------------------------
 
     def create_job(self, model: int, dataset: int, **config: Any) -> dict:
@@ -266,7 +318,8 @@ class Client:
         """Open GET /v1/jobs/{job}/events (or GET /v1/events for every job)
         and return an iterator of (id, event, data) with data decoded: event
         is "state" (data: the job), "epoch" (its metrics row, with "job") or
-        "checkpoint", or "search" (data: {"search", "type", ...}); with search,
+        "checkpoint", "search" (data: {"search", "type", ...}) or "prediction"
+        (data: {"prediction", "state", "rows", "rows_done"}); with search,
         GET /v1/searches/{search}/events, which ends after the search's
         "finished" event. Events after last_event_id come first (without it, a
         job's stream starts at the job's creation and the stream of every

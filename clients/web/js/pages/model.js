@@ -3,7 +3,7 @@
 // with the newest weights or a version kept — rows of numbers, or for a
 // model of a table a record of its columns (model_records.js) —, its
 // evaluations (model_evaluations.js) and its downloads (the model file of a
-// version, the ONNX model).
+// version, the ONNX model, the output of its batch predictions).
 
 import {ApiError, download, get, post} from '../api.js';
 import {badge, card, empty, formError, h, pageHeader, replace, toast} from '../dom.js';
@@ -175,6 +175,14 @@ export function mount(main, [idText]) {
       saver('Download ONNX', 'download-onnx', `/v1/models/${id}/onnx?version=${m.version}`,
         `${m.name}-v${m.version}.onnx`));
 
+    // its batch predictions that succeeded (POST /v1/predictions), newest first
+    const batches = h('div', {class: 'actions', id: 'model-predictions'});
+    get('/v1/predictions').then((r) => replace(batches, ...r.predictions
+      .filter((p) => p.model === m.id && p.state === 'succeeded').slice(0, 5)
+      .map((p) => saver(`Download batch prediction #${p.id} (${nameOf(names.datasets, p.dataset)})`,
+        `download-prediction-${p.id}`, p.output, `${m.name}-prediction-${p.id}.csv`))))
+      .catch(() => {});
+
     const kept = versions.length === 0 ? null : h('div', {class: 'table-wrap'},
       h('table', {class: 'table compact', id: 'versions-table'},
         h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Job'),
@@ -233,7 +241,7 @@ export function mount(main, [idText]) {
               (m.last_job ? `published by job #${m.last_job}. ` : 'imported from a model file. ') +
               'Each checkpoint a job writes publishes a new version; the server keeps the ' +
               'newest few and the last of each job, and predictions can use any of them.'
-            : 'No weights yet.'), downloads, kept,
+            : 'No weights yet.'), downloads, batches, kept,
           h('p', {class: 'muted small'}, 'The jobs that trained it:'), history)),
         card('Summary', h('dl', {class: 'props'},
           facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])))));
