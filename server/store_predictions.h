@@ -1,7 +1,7 @@
 /*
  * store_predictions.h — batch predictions in the store: one row each, in the
  * jobs' states, and its output as blocks of consecutive rows written as the
- * run makes them (migration 13).
+ * run makes them (migration 14).
  *
  * Every change a follower sees logs a 'prediction' event in its transaction
  * (state and {"rows","rows_done"}): created, claimed, each block, the end.
