@@ -152,6 +152,9 @@ int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *er
 /** @return the value named name, or NN_EINVAL. */
 int nn_graph_find(const nn_graph *g, const char *name);
 
+/** @return the name of graph input i (0 .. n_inputs - 1). */
+const char *nn_graph_input_name(const nn_graph *g, int i);
+
 /** @return the number of values (inputs and nodes). */
 int nn_graph_values(const nn_graph *g);
 
@@ -174,6 +177,10 @@ const float *nn_graph_grads(const nn_graph *g);
 
 /** Node i's parameters: offset and count in the buffer (0 for none). */
 void nn_graph_node_params(const nn_graph *g, int node, size_t *off, size_t *count);
+
+/** Node i's state (batchnorm: running mean (C,) then variance (C,)):
+ * offset and count in nn_graph_state (0 for none). */
+void nn_graph_node_state(const nn_graph *g, int node, size_t *off, size_t *count);
 
 /** @return the number of nodes. */
 int nn_graph_nodes(const nn_graph *g);
@@ -332,6 +339,7 @@ struct nn_graph {
   nn__pool *pool;                      /* threads of the products; NULL: the caller */
   int bound;                           /* params and state are the caller's */
   int infer;                           /* inference only: no gradients, no backward */
+  float *keep;                         /* not NULL: ops' backward gets a copy of dy here */
 };
 
 /* nn_graph_compile for a model (core/model_graph.c): params (P,) and state
@@ -363,6 +371,12 @@ const float *nn__graph_infer(const nn_graph *g, float *ws, const float *const *i
 /* Spread the large products of later passes over pool (NULL: none). The
  * bits do not depend on it (core/gemm.c). */
 void nn__graph_set_pool(nn_graph *g, nn__pool *pool);
+
+/* Keep every value's gradient as it arrived: backward hands each op a copy
+ * of its dy in keep (the caller's, the floats of the largest value of
+ * max_rows rows) to overwrite (a dense node writes dL/dz over dL/dy). The
+ * trace reads them; training does not pay the copy. */
+void nn__graph_keep_grads(nn_graph *g, float *keep);
 
 /* The table, indexed by nn_op. */
 const nn__op *nn__op_get(nn_op op);

@@ -38,6 +38,8 @@ static void context(nn_graph *g, const nn__gnode *n, nn__opctx *c) {
 
 void nn__graph_set_pool(nn_graph *g, nn__pool *pool) { g->pool = pool; }
 
+void nn__graph_keep_grads(nn_graph *g, float *keep) { g->keep = keep; }
+
 /* The nodes in order over the workspace ws, inputs in: what a context needs
  * from g is read-only in evaluation mode, so nn__graph_infer shares g. */
 static int run_forward(const nn_graph *g, float *ws, const float *const *in, size_t n,
@@ -110,6 +112,10 @@ int nn_graph_backward(nn_graph *g, const float *dout, int input_grads) {
     nn__opctx c;
     context(g, node, &c);
     c.dy = g->ws + g->grad_off[ni + (size_t)node->index];
+    if (g->keep != NULL) { /* the op overwrites a copy, the gradient stays */
+      memcpy(g->keep, c.dy, n * nn_shape_size(&node->y) * sizeof(float));
+      c.dy = g->keep;
+    }
     for (int j = 0; j < node->n_args; j++) {
       int v = node->arg[j];
       if ((node->op->no_grad_args >> j & 1) || ((size_t)v < ni && !input_grads))
@@ -151,6 +157,11 @@ int nn_graph_find(const nn_graph *g, const char *name) {
   return NN_EINVAL;
 }
 
+const char *nn_graph_input_name(const nn_graph *g, int i) {
+  assert(i >= 0 && i < g->spec.n_inputs);
+  return g->spec.input_names[i];
+}
+
 int nn_graph_values(const nn_graph *g) { return g->n_values; }
 
 const nn_shape *nn_graph_shape(const nn_graph *g, int v) {
@@ -172,6 +183,12 @@ void nn_graph_node_params(const nn_graph *g, int node, size_t *off, size_t *coun
   assert(node >= 0 && node < g->spec.n_nodes);
   *off = g->nodes[node].p_off;
   *count = g->nodes[node].n_params;
+}
+
+void nn_graph_node_state(const nn_graph *g, int node, size_t *off, size_t *count) {
+  assert(node >= 0 && node < g->spec.n_nodes);
+  *off = g->nodes[node].s_off;
+  *count = g->nodes[node].n_state;
 }
 
 const nn_node_spec *nn_graph_node(const nn_graph *g, int node) {

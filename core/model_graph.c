@@ -89,6 +89,10 @@ static int train_spec(const nn_spec *spec, nn_graph_spec *out, nn_act *head, nn_
   return NN_OK;
 }
 
+int nn__graph_train_spec(const nn_spec *spec, nn_graph_spec *out, nn_act *head, nn_error *err) {
+  return train_spec(spec, out, head, err);
+}
+
 int nn__spec_validate_graph(nn_spec *spec, nn_error *err) {
   if (spec->n_layers != 0)
     return nn__fail(err, NN_EINVAL, "layers", "a graph model has nodes, not layers");

@@ -426,6 +426,11 @@ int nn__spec_validate_graph(nn_spec *spec, nn_error *err);
  * NN_OK or NN_ENOMEM */
 int nn__graph_state_count(const nn_spec *spec, size_t *n_state);
 
+/* The graph a graph model compiles: its spec with the output activation the
+ * loss fuses taken off (*head: softmax, sigmoid or linear). */
+int nn__graph_train_spec(const nn_spec *spec, struct nn_graph_spec *out, nn_act *head,
+                         nn_error *err);
+
 typedef struct nn__gnet nn__gnet;
 /* A graph model's compiled graph for batches of max_rows rows, bound to its
  * parameters and statistics; infer: evaluation passes only. */

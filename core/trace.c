@@ -1,10 +1,13 @@
 /*
  * trace.c — one example forward and backward through a model's layer list
- * compiled to a graph of one node per step of the chain rule (trace.h).
+ * compiled to a graph of one node per step of the chain rule, or through a
+ * graph model's own graph (trace.h).
  *
  * The graph's parameters are the model's, copied: a dense node holds W
  * (units, in) then b, the layer list's layout, and activation and dropout
  * nodes hold none, so the two buffers line up entry for entry (asserted).
+ * A graph model's graph is the one training compiles (its head taken off),
+ * so its parameters and running statistics are the model's as they are.
  * The loss and its gradient are core/loss.c's, applied to the graph's
  * output exactly as the trainer applies them to the last layer's.
  */
@@ -25,6 +28,7 @@ struct nn_trace {
   float *x;      /* (inputs,) standardized */
   float *output; /* (outputs,) after the head */
   float *dout;   /* (outputs,) dLoss/d(graph output) */
+  float *keep;   /* (largest value,) what backward's ops overwrite */
   double loss;
 };
 
@@ -86,6 +90,12 @@ static void chain(nn_trace *t, const nn_spec *s) {
   memcpy(g->output, g->nodes[g->n_nodes - 1].name, NN_GRAPH_NAME);
 }
 
+/* A graph model: the graph training runs, the head left to the loss. */
+static int own_graph(nn_trace *t, const nn_spec *s, nn_error *err) {
+  for (int i = 0; i < NN_GRAPH_MAX_NODES; i++) t->layer[i] = -1;
+  return nn__graph_train_spec(s, &t->spec, &t->head, err);
+}
+
 static int all_finite(const float *v, int n) {
   for (int i = 0; i < n; i++)
     if (!isfinite(v[i])) return 0;
@@ -99,8 +109,6 @@ int nn_trace_run(const nn_model *m, const float *x, const float *y, int32_t labe
   const float *mean, *std;
   float *p = NULL;
   *out = NULL;
-  if (s->graph != NULL)
-    return nn__fail(err, NN_EINVAL, "model", "the trace of a graph model is not available yet");
   if (!all_finite(x, inputs)) return nn__fail(err, NN_EINVAL, "input", "features must be finite");
   if (y != NULL && !all_finite(y, outputs))
     return nn__fail(err, NN_EINVAL, "target", "the target must be finite");
@@ -117,17 +125,41 @@ int nn_trace_run(const nn_model *m, const float *x, const float *y, int32_t labe
   p = calloc(2 * (size_t)outputs, sizeof(float)); /* p, then a zero bias for the head */
   rc = NN_ENOMEM;
   if (t->x == NULL || t->output == NULL || t->dout == NULL || p == NULL) goto fail;
-  chain(t, s);
+  if (s->graph == NULL)
+    chain(t, s);
+  else if ((rc = own_graph(t, s, err)) != NN_OK)
+    goto fail;
   if ((rc = nn_graph_compile(&t->spec, 1, &t->g, err)) != NN_OK) goto fail;
   assert(nn_graph_param_count(t->g) == nn_model_param_count(m));
+  size_t largest = 0;
+  for (int v = 0; v < nn_graph_values(t->g); v++)
+    if (nn_shape_size(nn_graph_shape(t->g, v)) > largest)
+      largest = nn_shape_size(nn_graph_shape(t->g, v));
+  rc = NN_ENOMEM;
+  if ((t->keep = malloc(largest * sizeof(float))) == NULL) goto fail;
+  nn__graph_keep_grads(t->g, t->keep);
   memcpy(nn_graph_params(t->g), nn_model_params_const(m),
          nn_model_param_count(m) * sizeof(float));
+  assert(nn_graph_state_count(t->g) == m->n_gstate);
+  if (m->n_gstate > 0) /* batchnorm's running statistics, which evaluation reads */
+    memcpy(nn_graph_state(t->g), m->gstate, m->n_gstate * sizeof(float));
 
   /* x' = (x - mean) / std, predict's standardization */
   rc = nn_model_norm(m, &mean, &std);
   for (int j = 0; j < inputs; j++) t->x[j] = rc == NN_OK ? (x[j] - mean[j]) / std[j] : x[j];
-  const float *in[] = {t->x};
-  if ((rc = nn_graph_forward(t->g, in, 1, 0, NULL)) != NN_OK) goto fail;
+  /* one row: input i is the next nn_shape_size(its shape) columns */
+  const float *in[NN_GRAPH_MAX_INPUTS];
+  size_t col = 0;
+  for (int i = 0; i < t->spec.n_inputs; i++) {
+    in[i] = t->x + col;
+    col += nn_shape_size(&t->spec.input_shapes[i]);
+  }
+  assert(col == (size_t)inputs);
+  if ((rc = nn_graph_forward(t->g, in, 1, 0, NULL)) != NN_OK) {
+    if (rc == NN_EINVAL) /* the only forward refusal: an embedding's code */
+      nn__fail(err, rc, "input", "an embedding's code is not an integer in 0..categories - 1");
+    goto fail;
+  }
   const float *z = nn_graph_value(t->g, nn_graph_output(t->g));
 
   /* the head, then the training loss and dLoss/d(graph output) */
@@ -156,6 +188,7 @@ void nn_trace_free(nn_trace *t) {
   free(t->x);
   free(t->output);
   free(t->dout);
+  free(t->keep);
   free(t);
 }
 

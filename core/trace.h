@@ -11,8 +11,14 @@
  * ends at the logits and the loss's gradient is (p - t) there. The loss and
  * its gradient come from core/loss.c, the training loss itself.
  *
- * Evaluation mode (dropout is the identity); the input is standardized with
- * the model's statistics as predict does. Costs: one compile of the chain
+ * A graph model is traced through its own graph: its nodes as the user
+ * named them, its several inputs (the row's columns in order), the head
+ * taken off as training takes it (core/model_graph.c); a softmax or sigmoid
+ * node the head replaces is still computed but takes no gradient.
+ *
+ * Evaluation mode (dropout is the identity, batchnorm reads its running
+ * statistics); the input is standardized with the model's statistics as
+ * predict does. Costs: one compile of the chain
  * for one row, a forward and a backward pass; nothing is shared with other
  * callers, so traces may run concurrently on one model.
  */
@@ -31,7 +37,8 @@ typedef struct nn_trace nn_trace;
  * @param label class index in [0, outputs) (a single sigmoid output: 0 or 1)
  * @param out   the trace; free with nn_trace_free
  * @return NN_OK, NN_EINVAL (label out of range, a non-finite feature or
- *         target, err names "input" or "target") or NN_ENOMEM
+ *         target, an embedding's code out of range; err names "input" or
+ *         "target") or NN_ENOMEM
  */
 int nn_trace_run(const nn_model *m, const float *x, const float *y, int32_t label,
                  nn_trace **out, nn_error *err);
@@ -57,7 +64,8 @@ const float *nn_trace_output(const nn_trace *t);
  */
 nn_act nn_trace_head(const nn_trace *t);
 
-/** @return the layer of the spec node i (spec order) comes from. */
+/** @return the layer of the spec node i (spec order) comes from; -1 for
+ * a graph model's nodes. */
 int nn_trace_layer(const nn_trace *t, int node);
 
 /**

@@ -23,18 +23,61 @@
 #include "predict_records.h"
 
 /* What the backward pass of each op does with the gradient that arrives. */
-static const char *rule(nn_op op) {
-  switch (op) {
+static const char *rule(const nn_node_spec *n) {
+  int act = n->activation != NN_ACT_LINEAR;
+  switch (n->op) {
   case NN_OP_DENSE:
-    return "z = x W^T + b; dL/dx = dL/dz W, dL/dW = (dL/dz)^T x, dL/db = dL/dz";
+    return act ? "y = act(z), z = x W^T + b; dL/dz = dL/dy * act'(z), dL/dx = dL/dz W, "
+                 "dL/dW = (dL/dz)^T x, dL/db = dL/dz"
+               : "z = x W^T + b; dL/dx = dL/dz W, dL/dW = (dL/dz)^T x, dL/db = dL/dz";
+  case NN_OP_CONV1D:
+  case NN_OP_CONV2D:
+    return act ? "y = act(z), z = W (*) x + b (cross-correlation); dL/dz = dL/dy * act'(z), "
+                 "dL/dx = dL/dz correlated with W flipped (a transposed conv), "
+                 "dL/dW = x (*) dL/dz, dL/db = sum of dL/dz over positions"
+               : "z = W (*) x + b (cross-correlation); dL/dx = dL/dz correlated with W flipped "
+                 "(a transposed conv), dL/dW = x (*) dL/dz, dL/db = sum of dL/dz over positions";
   case NN_OP_RELU: return "y = max(x, 0); dL/dx = dL/dy * (x > 0)";
   case NN_OP_LEAKY_RELU: return "y = x > 0 ? x : slope x; dL/dx = dL/dy * (x > 0 ? 1 : slope)";
   case NN_OP_SIGMOID: return "y = 1 / (1 + e^-x); dL/dx = dL/dy * y (1 - y)";
   case NN_OP_TANH: return "y = tanh x; dL/dx = dL/dy * (1 - y^2)";
   case NN_OP_SOFTMAX: return "y = softmax(x); dL/dx = y * (dL/dy - sum(y * dL/dy))";
   case NN_OP_DROPOUT: return "the identity at inference; dL/dx = dL/dy";
-  default: return "";
+  case NN_OP_ADD:
+    return "y = a + b; dL/da = dL/dy, dL/db = dL/dy (each summed over the axes it was "
+           "broadcast along)";
+  case NN_OP_SUB:
+    return "y = a - b; dL/da = dL/dy, dL/db = -dL/dy (each summed over the axes it was "
+           "broadcast along)";
+  case NN_OP_MUL:
+    return "y = a * b; the product rule: dL/da = dL/dy * b, dL/db = dL/dy * a (each summed "
+           "over the axes it was broadcast along)";
+  case NN_OP_CONCAT:
+    return "y = the inputs side by side along axis; each input's dL/dx is its part of dL/dy";
+  case NN_OP_SLICE:
+    return "y = x[start:end] along axis; dL/dx = dL/dy inside [start, end), 0 outside";
+  case NN_OP_RESHAPE: return "y = x in a new shape; dL/dx = dL/dy in x's shape";
+  case NN_OP_FLATTEN: return "y = x as a vector; dL/dx = dL/dy in x's shape";
+  case NN_OP_EMBEDDING:
+    return "y = E[code]; dL/dE[code] += dL/dy (a scatter-add: a code read twice sums both); "
+           "codes take no gradient";
+  case NN_OP_LAYERNORM:
+    return "h = (x - mean) / sqrt(var + eps) over the last axis, y = gain h + bias; "
+           "dL/dgain = dL/dy h, dL/dbias = dL/dy, dL/dx = (d - mean(d) - h mean(d h)) / "
+           "sqrt(var + eps) with d = gain dL/dy";
+  case NN_OP_BATCHNORM:
+    return "at inference h = (x - running mean) / sqrt(running var + eps) per channel, "
+           "y = gain h + bias; dL/dx = dL/dy gain / sqrt(running var + eps), "
+           "dL/dgain = sum dL/dy h, dL/dbias = sum dL/dy (over positions)";
+  case NN_OP_MAXPOOL:
+    return "y = the largest x of each window; dL/dx = dL/dy at that entry, 0 at the others";
+  case NN_OP_AVGPOOL:
+    return "y = the mean of each window; dL/dx = dL/dy / (window size) at each of its entries";
+  case NN_OP_GLOBAL_AVGPOOL:
+    return "y_c = the mean of channel c over its positions; dL/dx_c = dL/dy_c / positions";
+  case NN_OP_COUNT: break;
   }
+  return "";
 }
 
 /* The loss with its head, as training fuses them. */
@@ -74,39 +117,95 @@ static cJSON *value_tensor(const nn_graph *g, int v, const float *data) {
   return tensor(data, nn_shape_size(s), s->dim, s->rank);
 }
 
-/* A dense node's params: weight (units, in) then bias (units,). */
-static cJSON *dense_params(const nn_graph *g, int node, const nn_node_spec *n) {
+/* {"value": tensor, "grad": tensor} of a parameter tensor at w, dw. */
+static void param(cJSON *p, const char *name, const float *w, const float *dw, const int *dims,
+                  int rank) {
+  size_t k = 1;
+  for (int i = 0; i < rank; i++) k *= (size_t)dims[i];
+  cJSON *o = cJSON_AddObjectToObject(p, name);
+  cJSON_AddItemToObject(o, "value", tensor(w, k, dims, rank));
+  cJSON_AddItemToObject(o, "grad", tensor(dw, k, dims, rank));
+}
+
+/* A node's parameters in PyTorch's layouts (graph.h): dense and conv weight
+ * then bias, an embedding's table, a norm's gain then bias; NULL for none. */
+static cJSON *params_json(const nn_graph *g, int node, const nn_node_spec *n) {
   size_t off, count;
   nn_graph_node_params(g, node, &off, &count);
-  int units = n->units, in = (int)(count / (size_t)units) - 1;
+  if (count == 0) return NULL;
   const float *w = nn_graph_params((nn_graph *)g) + off, *dw = nn_graph_grads(g) + off;
-  size_t k = (size_t)units * (size_t)in;
-  cJSON *p = cJSON_CreateObject(), *wt = cJSON_AddObjectToObject(p, "weight");
-  cJSON *bt = cJSON_AddObjectToObject(p, "bias");
-  cJSON_AddItemToObject(wt, "value", tensor(w, k, (int[]){units, in}, 2));
-  cJSON_AddItemToObject(wt, "grad", tensor(dw, k, (int[]){units, in}, 2));
-  cJSON_AddItemToObject(bt, "value", tensor(w + k, (size_t)units, &units, 1));
-  cJSON_AddItemToObject(bt, "grad", tensor(dw + k, (size_t)units, &units, 1));
+  const nn_shape *in = nn_graph_shape(g, nn_graph_find(g, n->inputs[0]));
+  cJSON *p = cJSON_CreateObject();
+  int half = (int)(count / 2);
+  switch (n->op) {
+  case NN_OP_DENSE: {
+    int units = n->units, k = (int)(count / (size_t)units) - 1;
+    param(p, "weight", w, dw, (int[]){units, k}, 2);
+    param(p, "bias", w + count - (size_t)units, dw + count - (size_t)units, &units, 1);
+    break;
+  }
+  case NN_OP_CONV1D:
+  case NN_OP_CONV2D: {
+    int f = n->filters, two = n->op == NN_OP_CONV2D;
+    int dims[4] = {f, in->dim[0], n->kernel[0], n->kernel[1]};
+    param(p, "weight", w, dw, dims, two ? 4 : 3);
+    param(p, "bias", w + count - (size_t)f, dw + count - (size_t)f, &f, 1);
+    break;
+  }
+  case NN_OP_EMBEDDING:
+    param(p, "table", w, dw, (int[]){n->categories, n->dim}, 2);
+    break;
+  default: /* layernorm, batchnorm: gain then bias */
+    param(p, "gain", w, dw, &half, 1);
+    param(p, "bias", w + half, dw + half, &half, 1);
+    break;
+  }
   return p;
+}
+
+/* A batchnorm node's running statistics, which inference normalizes with:
+ * {"running_mean", "running_var"}; NULL for a node without state. */
+static cJSON *state_json(const nn_graph *g, int node) {
+  size_t off, count;
+  nn_graph_node_state(g, node, &off, &count);
+  if (count == 0) return NULL;
+  const float *st = nn_graph_state((nn_graph *)g) + off;
+  int c = (int)(count / 2);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddItemToObject(o, "running_mean", tensor(st, (size_t)c, &c, 1));
+  cJSON_AddItemToObject(o, "running_var", tensor(st + c, (size_t)c, &c, 1));
+  return o;
+}
+
+/* The graph's inputs: the raw example's columns in order, their values and
+ * gradients (null for codes, which take none). */
+static void inputs_json(const nn_graph *g, const float *raw, cJSON *nodes) {
+  size_t col = 0;
+  for (int v = 0; v < nn_graph_values(g) - nn_graph_nodes(g); v++) {
+    const nn_shape *s = nn_graph_shape(g, v);
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "name", nn_graph_input_name(g, v));
+    cJSON_AddStringToObject(x, "op", "input");
+    cJSON_AddItemToObject(x, "raw", tensor(raw + col, nn_shape_size(s), s->dim, s->rank));
+    cJSON_AddItemToObject(x, "value", value_tensor(g, v, nn_graph_value(g, v)));
+    cJSON_AddItemToObject(x, "grad", value_tensor(g, v, nn_graph_value_grad(g, v)));
+    cJSON_AddItemToArray(nodes, x);
+    col += nn_shape_size(s);
+  }
 }
 
 static cJSON *nodes_json(const nn_trace *t, const float *raw) {
   const nn_graph *g = nn_trace_graph(t);
-  cJSON *nodes = cJSON_CreateArray(), *x = cJSON_CreateObject();
-  cJSON_AddStringToObject(x, "name", "x");
-  cJSON_AddStringToObject(x, "op", "input");
-  const nn_shape *xs = nn_graph_shape(g, 0);
-  cJSON_AddItemToObject(x, "raw", tensor(raw, nn_shape_size(xs), xs->dim, xs->rank));
-  cJSON_AddItemToObject(x, "value", value_tensor(g, 0, nn_graph_value(g, 0)));
-  cJSON_AddItemToObject(x, "grad", value_tensor(g, 0, nn_graph_value_grad(g, 0)));
-  cJSON_AddItemToArray(nodes, x);
+  cJSON *nodes = cJSON_CreateArray();
+  int ni = nn_graph_values(g) - nn_graph_nodes(g);
+  inputs_json(g, raw, nodes);
   for (int i = 0; i < nn_graph_nodes(g); i++) {
     const nn_node_spec *n = nn_graph_node(g, i);
-    int v = 1 + i; /* one input, then the nodes */
-    cJSON *o = cJSON_CreateObject(), *inputs;
+    int v = ni + i, layer = nn_trace_layer(t, i);
+    cJSON *o = cJSON_CreateObject(), *inputs, *p;
     cJSON_AddStringToObject(o, "name", n->name);
     cJSON_AddStringToObject(o, "op", nn_op_name(n->op));
-    cJSON_AddNumberToObject(o, "layer", nn_trace_layer(t, i));
+    if (layer >= 0) cJSON_AddNumberToObject(o, "layer", layer);
     inputs = cJSON_AddArrayToObject(o, "inputs");
     for (int j = 0; j < n->n_inputs; j++)
       cJSON_AddItemToArray(inputs, cJSON_CreateString(n->inputs[j]));
@@ -115,12 +214,13 @@ static cJSON *nodes_json(const nn_trace *t, const float *raw) {
     for (int j = 0; j < s->rank; j++) cJSON_AddItemToArray(shape, cJSON_CreateNumber(s->dim[j]));
     cJSON_AddItemToObject(o, "value", value_tensor(g, v, nn_graph_value(g, v)));
     cJSON_AddItemToObject(o, "grad", value_tensor(g, v, nn_graph_value_grad(g, v)));
-    if (n->op == NN_OP_DENSE) cJSON_AddItemToObject(o, "params", dense_params(g, i, n));
+    if ((p = params_json(g, i, n)) != NULL) cJSON_AddItemToObject(o, "params", p);
+    if ((p = state_json(g, i)) != NULL) cJSON_AddItemToObject(o, "state", p);
     float *local = malloc(nn_shape_size(s) * sizeof *local);
     if (local != NULL && nn_trace_local(t, i, local) == NN_OK)
       cJSON_AddItemToObject(o, "local", value_tensor(g, v, local));
     free(local);
-    cJSON_AddStringToObject(o, "rule", rule(n->op));
+    cJSON_AddStringToObject(o, "rule", rule(n));
     cJSON_AddItemToArray(nodes, o);
   }
   return nodes;
@@ -321,11 +421,6 @@ void api_trace(app *a, const http_request *req, http_response *res) {
     goto fail;
   nn_error ne = {0};
   int rc = nn_trace_run(w.model, x, has_y ? y : NULL, label, &t, &ne);
-  if (rc != NN_OK && nn_model_spec(w.model)->graph != NULL) {
-    api_fail(&err, API_UNPROCESSABLE, "id", "model %lld is a graph model: %s", (long long)id,
-             ne.message);
-    goto fail;
-  }
   if (rc != NN_OK) {
     parse_from_nn_error(rc, &ne, &err);
     goto fail;

@@ -199,3 +199,144 @@ def test_missing_models_versions_and_untrained_ones(iris):
                                              "activation": "softmax"}]})
     status, doc = trace(client, fresh["id"], {"input": [1, 2, 3, 4], "target": 0})
     assert status == 409 and doc["error"]["field"] == "id"
+
+
+# ---- graph models: the model's own graph, node by node ----------------------------
+
+def graph_model(client, spec, data):
+    ds = client.create_dataset(spec["name"], data[0], labels=data[1])
+    return train(client, spec, ds["id"], epochs=3)
+
+
+def tensor_of(t):
+    return torch.tensor(t["values"]).reshape(t["shape"])
+
+
+def param(node, name):
+    t = tensor_of(node["params"][name]["value"]).clone()
+    return t.requires_grad_()
+
+
+def check_nodes(n, values, what):
+    """Every named value and its arriving gradient against PyTorch's."""
+    for name, t in values.items():
+        close(n[name]["value"]["values"], t, f"{what} {name} value")
+        close(n[name]["grad"]["values"], t.grad, f"{what} {name} grad")
+
+
+def test_a_residual_graph_traced_equals_pytorch_autograd(shared):
+    from test_graph import classes, residual_spec
+    client = shared.client
+    data = classes(rows=120)
+    model = graph_model(client, residual_spec("res-trace"), data)
+    x, cls = data[0][4], data[1][4]
+    status, doc = trace(client, model, {"input": x, "target": cls})
+    assert status == 200, doc
+    assert doc["head"] == "softmax" and [m["name"] for m in doc["nodes"]] == \
+        ["x", "h1", "h2", "r", "ln", "y"]
+    n = by_name(doc)
+    assert "layer" not in n["h1"] and n["r"]["inputs"] == ["h1", "h2"]
+    x0 = torch.tensor(n["x"]["value"]["values"], requires_grad=True)
+    w1, b1, w2, b2 = (param(n["h1"], "weight"), param(n["h1"], "bias"),
+                      param(n["h2"], "weight"), param(n["h2"], "bias"))
+    g, be = param(n["ln"], "gain"), param(n["ln"], "bias")
+    w3, b3 = param(n["y"], "weight"), param(n["y"], "bias")
+    h1 = torch.relu(x0 @ w1.T + b1)
+    h2 = torch.relu(h1 @ w2.T + b2)
+    r = h1 + h2
+    ln = torch.nn.functional.layer_norm(r, (16,), g, be, eps=1e-5)
+    z = ln @ w3.T + b3  # the softmax is the loss's head
+    values = {"h1": h1, "h2": h2, "r": r, "ln": ln, "y": z}
+    for t in values.values():
+        t.retain_grad()
+    loss = torch.nn.functional.cross_entropy(z.unsqueeze(0), torch.tensor([cls]))
+    loss.backward()
+    assert math.isclose(doc["loss"]["value"], loss.item(), rel_tol=TOL, abs_tol=TOL)
+    check_nodes(n, values, "residual")
+    # h1 feeds h2 and r: its gradient is the sum along both paths
+    close(n["x"]["grad"]["values"], x0.grad, "dL/dx")
+    for node, name, t in [("h1", "weight", w1), ("h1", "bias", b1), ("h2", "weight", w2),
+                          ("h2", "bias", b2), ("ln", "gain", g), ("ln", "bias", be),
+                          ("y", "weight", w3), ("y", "bias", b3)]:
+        close(n[node]["params"][name]["grad"]["values"], t.grad, f"{node}.{name} grad")
+    close(doc["output"]["values"], torch.softmax(z, 0), "output")
+    assert n["r"]["rule"].startswith("y = a + b") and "product rule" not in n["r"]["rule"]
+    assert n["ln"]["rule"].startswith("h = (x - mean)")
+
+
+def test_a_conv_graph_traced_equals_pytorch_autograd(shared):
+    from test_graph import conv_spec, images
+    client = shared.client
+    data = images(rows=90)
+    spec = conv_spec("conv-trace")
+    spec["nodes"].insert(3, {"name": "s", "op": "mul", "inputs": ["a", "a"]})
+    spec["nodes"][4]["inputs"] = ["s"]  # the pool reads a * a: the product rule
+    model = graph_model(client, spec, data)
+    x, cls = data[0][2], data[1][2]
+    status, doc = trace(client, model, {"input": x, "target": cls})
+    assert status == 200, doc
+    assert [m["name"] for m in doc["nodes"]] == \
+        ["img", "c1", "bn", "a", "s", "p", "f", "d", "z", "y"]
+    n = by_name(doc)
+    assert n["img"]["value"]["shape"] == [1, 8, 8]
+    img = tensor_of(n["img"]["value"]).unsqueeze(0).requires_grad_()
+    wc, bc = param(n["c1"], "weight"), param(n["c1"], "bias")
+    assert list(wc.shape) == [4, 1, 3, 3]
+    g, be = param(n["bn"], "gain"), param(n["bn"], "bias")
+    rm = tensor_of(n["bn"]["state"]["running_mean"])
+    rv = tensor_of(n["bn"]["state"]["running_var"])
+    wz, bz = param(n["z"], "weight"), param(n["z"], "bias")
+    c1 = torch.nn.functional.conv2d(img, wc, bc, padding=1)
+    bn = torch.nn.functional.batch_norm(c1, rm, rv, g, be, training=False, eps=1e-5)
+    a = torch.relu(bn)
+    s = a * a
+    p = torch.nn.functional.max_pool2d(s, 2)
+    f = p.flatten(1)
+    z = f @ wz.T + bz
+    values = {"c1": c1, "bn": bn, "a": a, "s": s, "p": p, "f": f, "d": f, "z": z}
+    for t in (c1, bn, a, s, p, f, z):
+        t.retain_grad()
+    loss = torch.nn.functional.cross_entropy(z, torch.tensor([cls]))
+    loss.backward()
+    assert math.isclose(doc["loss"]["value"], loss.item(), rel_tol=TOL, abs_tol=TOL)
+    check_nodes(n, values, "conv")
+    close(n["img"]["grad"]["values"], img.grad, "dL/dimg")
+    for node, name, t in [("c1", "weight", wc), ("c1", "bias", bc), ("bn", "gain", g),
+                          ("bn", "bias", be), ("z", "weight", wz), ("z", "bias", bz)]:
+        close(n[node]["params"][name]["grad"]["values"], t.grad, f"{node}.{name} grad")
+    close(n["a"]["local"]["values"], (bn > 0).float(), "relu'")
+    # the softmax node the loss's head replaces is computed, and takes no gradient
+    close(n["y"]["value"]["values"], torch.softmax(z[0], 0), "y value")
+    assert n["y"]["grad"] is None
+    assert "product rule" in n["s"]["rule"] and n["p"]["rule"].startswith("y = the largest")
+    for m in doc["nodes"][1:]:
+        assert m["rule"], m["name"]
+
+
+def test_an_embedding_graph_traced_names_its_inputs(shared):
+    client = shared.client
+    rows = [[c % 3, 0.1 * c, -0.2 * c] for c in range(30)]
+    labels = [r[0] % 2 for r in rows]
+    spec = {"name": "emb-trace", "loss": "cross_entropy", "seed": 2,
+            "inputs": {"code": [1], "num": [2]},
+            "nodes": [{"name": "e", "op": "embedding", "inputs": ["code"], "categories": 3,
+                       "dim": 2},
+                      {"name": "ef", "op": "flatten", "inputs": ["e"]},
+                      {"name": "c", "op": "concat", "inputs": ["ef", "num"]},
+                      {"name": "y", "op": "dense", "inputs": ["c"], "units": 2,
+                       "activation": "softmax"}],
+            "output": "y"}
+    model = graph_model(client, spec, (rows, labels))
+    status, doc = trace(client, model, {"input": [2, 0.5, 1.0], "target": 1})
+    assert status == 200, doc
+    n = by_name(doc)
+    assert n["code"]["raw"]["values"] == [2] and n["code"]["grad"] is None
+    assert n["num"]["raw"]["values"] == [0.5, 1.0] and n["num"]["grad"] is not None
+    table = n["e"]["params"]["table"]
+    assert table["value"]["shape"] == [3, 2]
+    # the scatter-add: only code 2's row takes a gradient, the arriving one
+    grad = table["grad"]["values"]
+    assert grad[:4] == [0, 0, 0, 0] and grad[4:] == n["e"]["grad"]["values"]
+    assert "scatter-add" in n["e"]["rule"]
+    status, doc = trace(client, model, {"input": [3, 0.5, 1.0], "target": 1})
+    assert status == 400 and doc["error"]["field"] == "input", doc
