@@ -164,9 +164,9 @@ static void check_tensor(nn__exact *e, const tensor *t, const float *grad, doubl
 
 static int check_args(const nn_model *m, const nn_data *d, const nn_gradcheck_config *c,
                       nn_error *err) {
-  if (m->graph != NULL) /* nn_graph_check checks the engine itself */
+  if (m->graph != NULL) /* no double-precision twin: gradcheck_graph.c */
     return nn__fail(err, NN_EINVAL, "model",
-                    "the gradient check of a graph model is not available yet");
+                    "a graph model is checked by nn_gradcheck_graph");
   if (!(c->epsilon > 0.0 && c->epsilon <= 0.1))
     return nn__fail(err, NN_EINVAL, "epsilon", "epsilon must be in (0, 0.1]");
   if (d->rows > NN_MAX_BATCH)

@@ -261,6 +261,50 @@ int nn__graph_check_with(nn_graph *g, const float *const *inputs, size_t n,
                          const nn_graph_check_config *c, const float *grad,
                          nn_graph_check_result *out);
 
+/* ---- gradient check of a graph model (gradcheck_graph.c) -------------------- */
+
+#define NN_GRAPH_GRADCHECK_EPSILON 1e-3 /* default relative step: float32 passes */
+
+/* What was found in one node's parameters; NAN error where nothing was
+ * checked (a node without parameters, or the budget spent). */
+typedef struct {
+  double error;           /* largest relative error over the checked entries */
+  size_t checked;         /* at most NN_GRADCHECK_PER_TENSOR */
+  size_t skipped;         /* picked but not checked: the step straddled a kink */
+} nn_gradcheck_node;
+
+typedef struct {
+  nn_gradcheck_node nodes[NN_GRAPH_MAX_NODES]; /* the spec's nodes, in its order */
+  double loss;      /* mean loss of the rows */
+  double max_error; /* over every checked parameter; NAN for none */
+  double threshold; /* NN_GRADCHECK_THRESHOLD */
+  size_t checked;
+  int pass;         /* something was checked and max_error < threshold */
+} nn_gradcheck_graph_result;
+
+/**
+ * nn_gradcheck for a graph model: its backward pass against central
+ * differences of its mean training loss on d's rows, evaluation mode,
+ * float32 passes (c->epsilon: NN_GRAPH_GRADCHECK_EPSILON suits them; see
+ * core/gradcheck_graph.c for the error measure and the costs), up to
+ * NN_GRADCHECK_PER_TENSOR entries of each parameter node.
+ * @return NN_OK, NN_EINVAL (a layer-list model, bad epsilon, rows that do
+ *         not fit, codes out of range), NN_ERANGE or NN_ENOMEM
+ */
+int nn_gradcheck_graph(const nn_model *m, const nn_data *d, const nn_gradcheck_config *c,
+                       nn_gradcheck_graph_result *out, nn_error *err);
+
+/* The same against the gradient grad (P,) instead of backward's (so tests
+ * can show a wrong gradient is caught). */
+int nn__gradcheck_graph_with(const nn_model *m, const nn_data *d, const float *grad,
+                             const nn_gradcheck_config *c, nn_gradcheck_graph_result *out,
+                             nn_error *err);
+
+/* A graph model's compiled graph (model_graph.c), and the floats of its
+ * workspace per row (about a pass's work besides the products). */
+const nn_graph *nn__gnet_graph(const nn__gnet *r);
+size_t nn__gnet_row_floats(const nn__gnet *r);
+
 /* ---- internal: the op table (core/op_*.c) ----------------------------------- */
 
 /* A node as compiled: its spec with the defaults resolved, its values and

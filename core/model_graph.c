@@ -263,6 +263,8 @@ int nn__gnet_forward(nn__gnet *r, const float *x, size_t n, int train, nn__rng *
 float *nn__gnet_dout(nn__gnet *r) { return r->dout; }
 int nn__gnet_backward(nn__gnet *r) { return nn_graph_backward(r->g, r->dout, 0); }
 float *nn__gnet_grads(nn__gnet *r) { return r->g->grads; }
+const nn_graph *nn__gnet_graph(const nn__gnet *r) { return r->g; }
+size_t nn__gnet_row_floats(const nn__gnet *r) { return r->g->ws_floats / r->max_rows; }
 
 int nn__gnet_check_codes(const nn__gnet *r, const nn_data *d, const char *field,
                          nn_error *err) {

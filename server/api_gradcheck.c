@@ -1,6 +1,12 @@
 /* api_gradcheck.c — a finite-difference check of backprop on a model's
- * published weights and a few rows of a dataset (core's nn_gradcheck). */
+ * published weights and a few rows of a dataset (core's nn_gradcheck; a
+ * graph model's nn_gradcheck_graph, answered per parameter node). */
 #include "api_gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "../core/graph.h"
 
 #include "fit.h"
 #include "json_out.h"
@@ -17,6 +23,7 @@ static int parse_request(const http_request *req, request *r, api_error *err) {
   cJSON *root = NULL;
   int64_t seed = 0;
   nn_gradcheck_defaults(&r->config);
+  r->config.epsilon = NAN; /* the default depends on the model */
   r->samples = API_GRADCHECK_DEFAULT_SAMPLES;
   int rc = parse_json_body(req->body, req->body_len, &root, err);
   if (rc == 0) rc = parse_json_object(root, NULL, err);
@@ -49,6 +56,41 @@ static cJSON *layer_json(const nn_spec *spec, int l, const nn_gradcheck_layer *g
            cJSON_AddNumberToObject(o, "skipped", (double)g->skipped);
   if (ok) return o;
   cJSON_Delete(o);
+  return NULL;
+}
+
+/* A graph model's answer: the same head, then its parameter nodes. */
+static cJSON *graph_answer(int64_t model_id, int64_t version, const request *r, size_t rows,
+                           const nn_spec *spec, const nn_gradcheck_graph_result *g) {
+  cJSON *root = cJSON_CreateObject(), *nodes = NULL;
+  int ok = root != NULL && cJSON_AddNumberToObject(root, "model", (double)model_id) &&
+           cJSON_AddNumberToObject(root, "version", (double)version) &&
+           cJSON_AddNumberToObject(root, "dataset", (double)r->dataset) &&
+           cJSON_AddNumberToObject(root, "samples", (double)rows) &&
+           cJSON_AddNumberToObject(root, "epsilon", r->config.epsilon) &&
+           cJSON_AddNumberToObject(root, "seed", (double)r->config.seed) &&
+           cJSON_AddNumberToObject(root, "loss", g->loss) &&
+           cJSON_AddNumberToObject(root, "threshold", g->threshold) &&
+           (g->checked ? cJSON_AddNumberToObject(root, "max_error", g->max_error)
+                       : cJSON_AddNullToObject(root, "max_error")) &&
+           cJSON_AddNumberToObject(root, "checked", (double)g->checked) &&
+           cJSON_AddBoolToObject(root, "pass", g->pass) &&
+           (nodes = cJSON_AddArrayToObject(root, "nodes")) != NULL;
+  for (int i = 0; ok && i < spec->graph->n_nodes; i++) {
+    const nn_node_spec *n = &spec->graph->nodes[i];
+    const nn_gradcheck_node *c = &g->nodes[i];
+    if (c->checked == 0 && c->skipped == 0) continue; /* no parameters, or none checked */
+    cJSON *o = cJSON_CreateObject();
+    ok = o != NULL && cJSON_AddItemToArray(nodes, o) &&
+         cJSON_AddStringToObject(o, "name", n->name) &&
+         cJSON_AddStringToObject(o, "op", nn_op_name(n->op)) &&
+         (c->checked ? cJSON_AddNumberToObject(o, "error", c->error)
+                     : cJSON_AddNullToObject(o, "error")) &&
+         cJSON_AddNumberToObject(o, "checked", (double)c->checked) &&
+         cJSON_AddNumberToObject(o, "skipped", (double)c->skipped);
+  }
+  if (ok) return root;
+  cJSON_Delete(root);
   return NULL;
 }
 
@@ -97,19 +139,29 @@ void api_gradcheck(app *a, const http_request *req, http_response *res) {
     http_error(res, &err);
     goto out;
   }
-  int rc = nn_gradcheck(w.model, &rows.d, &r.config, &g, &ne);
-  if (nn_model_spec(w.model)->graph != NULL) {
-    http_fail(res, API_UNPROCESSABLE, "id", "model %lld is a graph model: %s", (long long)id,
-              ne.message);
-  } else if (rc == NN_ENOMEM) {
+  const nn_spec *spec = nn_model_spec(w.model);
+  nn_gradcheck_graph_result *gg = NULL;
+  int rc;
+  if (isnan(r.config.epsilon))
+    r.config.epsilon = spec->graph != NULL ? NN_GRAPH_GRADCHECK_EPSILON : NN_GRADCHECK_EPSILON;
+  if (spec->graph == NULL)
+    rc = nn_gradcheck(w.model, &rows.d, &r.config, &g, &ne);
+  else
+    rc = (gg = malloc(sizeof *gg)) == NULL
+             ? NN_ENOMEM
+             : nn_gradcheck_graph(w.model, &rows.d, &r.config, gg, &ne);
+  if (rc == NN_ENOMEM) {
     http_fail(res, API_INTERNAL, NULL, "out of memory for a gradient check of %zu rows",
               rows.d.rows);
   } else if (rc != NN_OK) { /* rows the dataset's checks let through but core refuses */
     http_fail(res, API_UNPROCESSABLE, "dataset", "dataset %lld cannot be checked: %s",
               (long long)r.dataset, ne.message);
+  } else if (gg != NULL) {
+    http_json(res, 200, graph_answer(id, w.version, &r, rows.d.rows, spec, gg));
   } else {
-    http_json(res, 200, answer(id, w.version, &r, rows.d.rows, nn_model_spec(w.model), &g));
+    http_json(res, 200, answer(id, w.version, &r, rows.d.rows, spec, &g));
   }
+  free(gg);
 out:
   fit_weights_clear(&w);
   fit_data_clear(&rows);

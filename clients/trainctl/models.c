@@ -88,11 +88,25 @@ static const tc_column gradcheck_columns[] = {
     {"SKIPPED", "skipped"},
 };
 
-/* The per-layer table, then the verdict. @return TC_OK when the check passed */
+/* A graph model's check: one row per parameter node. */
+static const tc_column gradcheck_node_columns[] = {
+    {"NODE", "name"},
+    {"OP", "op"},
+    {"ERROR", "error"},
+    {"CHECKED", "checked"},
+    {"SKIPPED", "skipped"},
+};
+
+/* The per-layer (or per-node) table, then the verdict. @return TC_OK when
+ * the check passed */
 static int print_gradcheck(const cJSON *g) {
   char max_error[32], threshold[32], checked[32], samples[32];
-  int rc = tc_print_table(cJSON_GetObjectItemCaseSensitive(g, "layers"), gradcheck_columns,
-                          sizeof gradcheck_columns / sizeof gradcheck_columns[0]);
+  const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(g, "nodes");
+  int rc = nodes != NULL
+               ? tc_print_table(nodes, gradcheck_node_columns,
+                                sizeof gradcheck_node_columns / sizeof gradcheck_node_columns[0])
+               : tc_print_table(cJSON_GetObjectItemCaseSensitive(g, "layers"), gradcheck_columns,
+                                sizeof gradcheck_columns / sizeof gradcheck_columns[0]);
   if (rc != TC_OK) return rc;
   tc_format(cJSON_GetObjectItemCaseSensitive(g, "max_error"), max_error, sizeof max_error);
   tc_format(cJSON_GetObjectItemCaseSensitive(g, "threshold"), threshold, sizeof threshold);

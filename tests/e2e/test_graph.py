@@ -8,6 +8,7 @@ import random
 import pytest
 
 from test_crash import wait_for_epoch
+from test_trainctl import trainctl
 from traind_client import TraindError
 
 
@@ -78,7 +79,22 @@ def train(client, spec, data, **config):
     return model, client.wait(job["id"], timeout=120)
 
 
-def test_residual_graph_trains_predicts_and_answers_v2(client):
+def check_graph_gradcheck(g, names, samples):
+    """A graph model's check: its parameter nodes by name, each within the
+    threshold, the totals theirs."""
+    assert g["pass"] is True and "layers" not in g, g
+    assert g["samples"] == samples and g["epsilon"] == 1e-3, g
+    assert [n["name"] for n in g["nodes"]] == names, g
+    for n in g["nodes"]:
+        assert set(n) == {"name", "op", "error", "checked", "skipped"}, n
+        assert n["checked"] > 0 and 0 <= n["error"] < g["threshold"], n
+    assert g["checked"] == sum(n["checked"] for n in g["nodes"])
+    assert g["max_error"] == max(n["error"] for n in g["nodes"])
+    assert g["loss"] > 0
+
+
+def test_residual_graph_trains_predicts_and_answers_v2(daemon):
+    client = daemon.client
     spec = residual_spec()
     data = classes()
     model, job = train(client, spec, data, epochs=30, batch_size=16, seed=2,
@@ -113,14 +129,21 @@ def test_residual_graph_trains_predicts_and_answers_v2(client):
     # an evaluation reads the same predictions
     ev = client.evaluate(model["id"], job["dataset"])
     assert ev["rows"] == len(data[0]) and ev["metrics"]["accuracy"] > 0.8, ev
-    # ONNX export and the gradient check are not available for graphs yet:
-    # refused cleanly; the trace runs the model's own graph
+    # ONNX export is not available for graphs yet: refused cleanly; the
+    # trace runs the model's own graph, the gradient check its loss
     with pytest.raises(TraindError) as e:
         client.export_onnx(model["id"])
     assert e.value.status == 422 and "graph model" in str(e.value)
-    with pytest.raises(TraindError) as e:
-        client.gradcheck(model["id"], job["dataset"])
-    assert e.value.status == 422 and "graph model" in str(e.value)
+    check_graph_gradcheck(client.gradcheck(model["id"], job["dataset"]),
+                          ["h1", "h2", "ln", "y"], 8)
+    r = trainctl(daemon.url, "models", "gradcheck", str(model["id"]), "--dataset",
+                 str(job["dataset"]))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NODE", "OP", "ERROR", "CHECKED", "SKIPPED"]
+    assert [line.split()[:2] for line in lines[1:5]] == \
+        [["h1", "dense"], ["h2", "dense"], ["ln", "layernorm"], ["y", "dense"]]
+    assert lines[5].startswith("pass: largest relative error ")
     status, _, doc = client.request("POST", f"/v1/models/{model['id']}/trace",
                                     {"input": data[0][0], "target": 0})
     assert status == 200 and [n["name"] for n in doc["nodes"]] == \
@@ -194,6 +217,8 @@ def test_conv_net_killed_mid_training_resumes_to_identical_weights(spawn, tmp_pa
     expected = ref.predict(model["id"], probe)["outputs"]
     rows = ref.metrics(job["id"])
     assert rows[-1]["val_accuracy"] > 0.9, rows[-1]
+    check_graph_gradcheck(ref.gradcheck(model["id"], job["dataset"], samples=16),
+                          ["c1", "bn", "z"], 16)
 
     db = tmp_path / "crash.sqlite"
     d = spawn(db=db)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../core/graph.h"
+#include "nets.h"
 #include "test_graph_util.h"
 
 /* ---- the three models, with data that they can learn ---------------------- */
@@ -510,6 +511,130 @@ Test(graph_model, diagnostics_shards_traces_and_gradchecks_are_refused_cleanly) 
   double loss;
   cr_assert_eq(nn_model_loss_grad(m, p->x, NULL, p->labels, 4, NULL, NULL, &loss), NN_EINVAL);
   nn_model_free(m);
+  free_problem(p);
+  free(p);
+}
+
+/* ---- the gradient check of a graph model ------------------------------------------ */
+
+/* dLoss/dparams (P,) of m on d's rows, evaluation mode, as the check's backward. */
+static float *graph_grad(nn_model *m, const nn_data *d) {
+  nn__gnet *r;
+  cr_assert_eq(nn__gnet_new(m, d->rows, 0, &r, NULL), NN_OK);
+  size_t n = d->rows, inputs = (size_t)nn_model_spec(m)->inputs, P = nn_model_param_count(m);
+  float *x = malloc(n * inputs * sizeof *x), *grad = malloc(P * sizeof *grad);
+  const float *out, *logits;
+  nn__standardize(NULL, d->x, NULL, n, (int)inputs, m->mean, m->std, x);
+  cr_assert_eq(nn__gnet_forward(r, x, n, 0, NULL, NULL, &out, &logits), NN_OK);
+  nn__loss_sum s = {0};
+  nn__loss(m->spec.loss, out, logits, d->y, d->y != NULL ? NULL : d->labels, n, n,
+           m->spec.graph_outputs, nn__gnet_dout(r), &s);
+  cr_assert_eq(nn__gnet_backward(r), NN_OK);
+  memcpy(grad, nn__gnet_grads(r), P * sizeof *grad);
+  nn__gnet_free(r);
+  free(x);
+  return grad;
+}
+
+/* Trained a little, the check passes on every parameter node; with one
+ * node's gradient 10 % off (a lost factor), or a term dropped, it fails
+ * there and nowhere else. */
+static void gradcheck_catches(void (*make)(problem *), const char *wrong) {
+  problem *p = calloc(1, sizeof *p);
+  make(p);
+  nn_train_config c = config(2);
+  nn_model *m = run(p, &c, NULL);
+  nn_data d = p->d;
+  d.rows = 24;
+  nn_gradcheck_config gc;
+  nn_gradcheck_defaults(&gc);
+  gc.epsilon = NN_GRAPH_GRADCHECK_EPSILON;
+  nn_gradcheck_graph_result *r = calloc(1, sizeof *r);
+  nn_error err = {{0}, {0}};
+  cr_assert_eq(nn_gradcheck_graph(m, &d, &gc, r, &err), NN_OK, "%s", err.message);
+  cr_assert(r->pass, "max error %g", r->max_error);
+  cr_assert(isfinite(r->loss) && r->loss > 0.0);
+  const nn_graph_spec *g = nn_model_spec(m)->graph;
+  int k = -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    nn_node_spec *node = &p->g->nodes[i];
+    int params = node->op == NN_OP_DENSE || node->op == NN_OP_CONV2D ||
+                 node->op == NN_OP_EMBEDDING || node->op == NN_OP_LAYERNORM ||
+                 node->op == NN_OP_BATCHNORM;
+    cr_expect_eq(r->nodes[i].checked > 0, params, "%s: %zu checked", node->name,
+                 r->nodes[i].checked);
+    if (!params) cr_expect(isnan(r->nodes[i].error), "%s", node->name);
+    if (strcmp(node->name, wrong) == 0) k = i;
+  }
+  cr_assert_geq(k, 0);
+  /* the same gradient, one node's 10 % off */
+  float *grad = graph_grad(m, &d);
+  nn_gradcheck_graph_result *again = calloc(1, sizeof *again);
+  cr_assert_eq(nn__gradcheck_graph_with(m, &d, grad, &gc, again, &err), NN_OK);
+  cr_assert(again->pass && again->max_error == r->max_error, "the check's own gradient");
+  size_t off, count;
+  nn_model *probe;
+  nn__gnet *gn;
+  cr_assert_eq(nn_model_clone(m, &probe), NN_OK);
+  cr_assert_eq(nn__gnet_new(probe, 1, 0, &gn, NULL), NN_OK);
+  nn_graph_node_params(nn__gnet_graph(gn), k, &off, &count);
+  nn__gnet_free(gn);
+  nn_model_free(probe);
+  for (size_t i = off; i < off + count; i++) grad[i] *= 1.1f;
+  cr_assert_eq(nn__gradcheck_graph_with(m, &d, grad, &gc, again, &err), NN_OK);
+  cr_expect_not(again->pass, "a gradient 10 %% off passes");
+  cr_expect_gt(again->nodes[k].error, again->threshold, "%s: %g", wrong, again->nodes[k].error);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (i != k && again->nodes[i].checked)
+      cr_expect_lt(again->nodes[i].error, again->threshold, "%s", p->g->nodes[i].name);
+  /* a term dropped: the node's gradient zero */
+  for (size_t i = off; i < off + count; i++) grad[i] = 0.0f;
+  cr_assert_eq(nn__gradcheck_graph_with(m, &d, grad, &gc, again, &err), NN_OK);
+  cr_expect_not(again->pass);
+  free(again);
+  free(grad);
+  free(r);
+  nn_model_free(m);
+  free_problem(p);
+  free(p);
+}
+
+Test(graph_model, gradcheck_passes_and_catches_a_wrong_residual_gradient) {
+  gradcheck_catches(residual_problem, "h1");
+}
+Test(graph_model, gradcheck_passes_and_catches_a_wrong_embedding_gradient) {
+  gradcheck_catches(embedding_problem, "e");
+}
+Test(graph_model, gradcheck_passes_and_catches_a_wrong_conv_gradient) {
+  gradcheck_catches(conv_problem, "c1");
+}
+
+Test(graph_model, gradcheck_refuses_what_it_cannot_check) {
+  problem *p = calloc(1, sizeof *p);
+  residual_problem(p);
+  nn_model *m;
+  cr_assert_eq(nn_model_new(&p->spec, &m, NULL), NN_OK);
+  nn_gradcheck_config gc;
+  nn_gradcheck_defaults(&gc);
+  nn_gradcheck_graph_result *r = calloc(1, sizeof *r);
+  nn_error err = {{0}, {0}};
+  gc.epsilon = 0.5;
+  cr_assert_eq(nn_gradcheck_graph(m, &p->d, &gc, r, &err), NN_EINVAL);
+  cr_assert_str_eq(err.field, "epsilon");
+  gc.epsilon = NN_GRAPH_GRADCHECK_EPSILON;
+  nn_data d = p->d;
+  d.features = 5;
+  cr_assert_neq(nn_gradcheck_graph(m, &d, &gc, r, &err), NN_OK);
+  int w[] = {3};
+  nn_act a[] = {NN_ACT_SOFTMAX};
+  nn_spec ls = nets_mlp(6, 1, w, a, NN_LOSS_CROSS_ENTROPY, 1);
+  nn_model *layers;
+  cr_assert_eq(nn_model_new(&ls, &layers, NULL), NN_OK);
+  cr_assert_eq(nn_gradcheck_graph(layers, &p->d, &gc, r, &err), NN_EINVAL);
+  cr_assert_str_eq(err.field, "model");
+  nn_model_free(layers);
+  nn_model_free(m);
+  free(r);
   free_problem(p);
   free(p);
 }
