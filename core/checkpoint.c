@@ -17,7 +17,10 @@
  * before them, and no trainer of theirs kept any. Version 4 writes a graph
  * model (nn_spec.graph) as a spec of 0 layers followed by its graph spec,
  * and its running statistics after the parameters; a layer list's bytes are
- * version 3's. Versions 1 to 3 hold layer lists alone.
+ * version 3's. Versions 1 to 3 hold layer lists alone. A graph's
+ * diagnostics sums are a layer list's with a slot per node where a layer
+ * list has one per layer, and alive bits for each relu node (no reader
+ * ever saw one before: version 4 still).
  */
 #include <limits.h>
 #include <math.h>
@@ -41,19 +44,18 @@ static const uint8_t MAGIC[8] = {'T', 'R', 'A', 'I', 'N', 'D', 'C', 'K'};
                           the diagnostics come extra */
 
 /* Words of the diagnostics' alive bits: one u32 per started 32 units of
- * each relu layer, so every layer starts on a word of its own. */
-static size_t alive_words(const nn_spec *s) {
+ * each relu layer (or node; units (slots,) as nn__diag_slots gives them),
+ * so every layer starts on a word of its own. */
+static size_t alive_words(const int *units, int slots) {
   size_t w = 0;
-  for (int l = 0; l < s->n_layers; l++)
-    if (s->layers[l].type == NN_LAYER_DENSE && s->layers[l].act == NN_ACT_RELU)
-      w += ((size_t)s->layers[l].units + 31) / 32;
+  for (int l = 0; l < slots; l++) w += ((size_t)units[l] + 31) / 32;
   return w;
 }
 
-/* Bytes of the diagnostics after their flag: batches, L x NN_DIAG_LANES sums,
- * alive bits. */
-static uint64_t diag_bytes(const nn_spec *s) {
-  return 4 + 8 * NN_DIAG_LANES * (uint64_t)s->n_layers + 4 * (uint64_t)alive_words(s);
+/* Bytes of the diagnostics after their flag: batches, slots x NN_DIAG_LANES
+ * sums (a layer list's layers, a graph's nodes), alive bits. */
+static uint64_t diag_bytes(const int *units, int slots) {
+  return 4 + 8 * NN_DIAG_LANES * (uint64_t)slots + 4 * (uint64_t)alive_words(units, slots);
 }
 
 /* ---- writing: the buffer is sized up front, so no put needs a check ------ */
@@ -160,23 +162,21 @@ static uint8_t *put_train_state(uint8_t *p, const nn_train_state *s) {
   return put_int(p, s->has_diag != 0);
 }
 
-/* The alive flags of each relu layer as bits, bit j % 32 of word j / 32 for
- * unit j; the unused high bits of a layer's last word are 0. */
-static uint8_t *put_diag(uint8_t *p, const nn_spec *spec, const nn_train_state *s) {
+/* The alive flags of each relu layer (node) as bits, bit j % 32 of word
+ * j / 32 for unit j; the unused high bits of a layer's last word are 0. */
+static uint8_t *put_diag(uint8_t *p, const int *units, int slots, const nn_train_state *s) {
   size_t unit = 0;
   p = put_int(p, s->diag_batches);
-  for (int l = 0; l < spec->n_layers; l++)
+  for (int l = 0; l < slots; l++)
     for (int k = 0; k < NN_DIAG_LANES; k++) p = nn__put_f64(p, &s->grad_sq[l][k]);
-  for (int l = 0; l < spec->n_layers; l++) {
-    const nn_layer_spec *ls = &spec->layers[l];
-    if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
-    for (int j0 = 0; j0 < ls->units; j0 += 32) {
+  for (int l = 0; l < slots; l++) {
+    for (int j0 = 0; j0 < units[l]; j0 += 32) {
       uint32_t word = 0;
-      for (int j = j0; j < ls->units && j < j0 + 32; j++)
+      for (int j = j0; j < units[l] && j < j0 + 32; j++)
         word |= (uint32_t)(s->alive[unit + (size_t)j] != 0) << (j - j0);
       p = nn__put_u32(p, word);
     }
-    unit += (size_t)ls->units;
+    unit += (size_t)units[l];
   }
   return p;
 }
@@ -186,16 +186,22 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   uint8_t *out = NULL, *p;
   size_t n_params = m->arch.n_params, inputs = (size_t)m->spec.inputs;
   uint64_t total;
-  int rc = NN_OK;
+  int rc = NN_OK, units[NN_DIAG_SLOTS], slots = 0;
+  size_t n_units = 0;
   *buf = NULL;
   *len = 0;
   if (t != NULL) {
     rc = nn_trainer_state(t, &s);
     if (rc != NN_OK) goto exit;
+    if (s.has_diag && (slots = nn__diag_slots(&m->spec, units)) < 0) {
+      rc = slots;
+      goto exit;
+    }
+    for (int l = 0; l < slots; l++) n_units += (size_t)units[l];
     /* a trainer of another model would write a checkpoint that cannot load */
     if (s.n_state != nn__optim_state_floats(s.opt, n_params) ||
         (s.n_best != 0 && s.n_best != nn__model_kept(m)) ||
-        (s.has_diag && s.n_units != nn__relu_units(&m->spec))) {
+        (s.has_diag && s.n_units != n_units)) {
       rc = NN_EINVAL;
       goto exit;
     }
@@ -205,7 +211,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
           (m->graph != NULL ? graph_bytes(m->graph) + 8 + 4 * (uint64_t)m->n_gstate : 0) +
           8 + 4 * (uint64_t)n_params + 4 + (m->has_norm ? 8 * (uint64_t)inputs : 0) + 4 +
           (t != NULL ? TRAIN_BYTES + 4 * (uint64_t)s.n_state : 0) +
-          (s.has_diag ? diag_bytes(&m->spec) : 0) +
+          (s.has_diag ? diag_bytes(units, slots) : 0) +
           (t != NULL ? 4 + 4 * (uint64_t)s.n_best : 0) + CRC_BYTES;
   if (total > SIZE_MAX) {
     rc = NN_ERANGE;
@@ -232,7 +238,7 @@ int nn_checkpoint_save(const nn_model *m, const nn_trainer *t, uint8_t **buf, si
   }
   p = put_int(p, t != NULL);
   if (t != NULL) p = put_train_state(p, &s);
-  if (s.has_diag) p = put_diag(p, &m->spec, &s);
+  if (s.has_diag) p = put_diag(p, units, slots, &s);
   if (t != NULL) { /* the best weights' flag, then the P floats */
     p = put_int(p, s.n_best != 0);
     p = put_f32s(p, s.best_params, s.n_best);
@@ -497,12 +503,15 @@ static int get_norm(reader *r, nn_model *m) {
  * bits must be 0, so a loaded checkpoint saves back to the same bytes. */
 static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
   const uint8_t *b;
-  size_t unit = 0, n_units = nn__relu_units(spec);
+  int units[NN_DIAG_SLOTS], slots = nn__diag_slots(spec, units);
+  if (slots < 0) return nn__fail(r->err, slots, "", "cannot measure the model's diagnostics");
+  size_t unit = 0, n_units = 0;
+  for (int l = 0; l < slots; l++) n_units += (size_t)units[l];
   int rc = get_int(r, "diag_batches", &s->diag_batches);
   if (rc != NN_OK) return rc;
   if (s->diag_batches < 0)
     return nn__fail(r->err, NN_EFORMAT, "diag_batches", "diag_batches must not be negative");
-  for (int l = 0; l < spec->n_layers; l++)
+  for (int l = 0; l < slots; l++)
     for (int k = 0; k < NN_DIAG_LANES; k++) {
       double *v = &s->grad_sq[l][k];
       if ((rc = get_f64(r, "grad_sq", v)) != NN_OK) return rc;
@@ -511,22 +520,20 @@ static int get_diag(reader *r, const nn_spec *spec, nn_train_state *s) {
                         "grad_sq of layer %d must be finite and >= 0", l);
     }
   /* the words are there before their units are allocated */
-  if ((b = take(r, alive_words(spec), 4, "alive")) == NULL) return NN_EFORMAT;
+  if ((b = take(r, alive_words(units, slots), 4, "alive")) == NULL) return NN_EFORMAT;
   if ((s->alive = malloc(n_units ? n_units : 1)) == NULL)
     return nn__fail(r->err, NN_ENOMEM, "", "cannot allocate %zu diagnostics flags", n_units);
   s->n_units = n_units;
-  for (int l = 0; l < spec->n_layers; l++) {
-    const nn_layer_spec *ls = &spec->layers[l];
-    if (ls->type != NN_LAYER_DENSE || ls->act != NN_ACT_RELU) continue;
-    for (int j0 = 0; j0 < ls->units; j0 += 32, b += 4) {
+  for (int l = 0; l < slots; l++) {
+    for (int j0 = 0; j0 < units[l]; j0 += 32, b += 4) {
       uint32_t word = nn__le32(b);
-      int bits = ls->units - j0 < 32 ? ls->units - j0 : 32;
+      int bits = units[l] - j0 < 32 ? units[l] - j0 : 32;
       if (bits < 32 && (word >> bits) != 0)
         return nn__fail(r->err, NN_EFORMAT, "alive",
-                        "alive has bits set past the %d units of layer %d", ls->units, l);
+                        "alive has bits set past the %d units of layer %d", units[l], l);
       for (int k = 0; k < bits; k++) s->alive[unit + (size_t)(j0 + k)] = (word >> k) & 1u;
     }
-    unit += (size_t)ls->units;
+    unit += (size_t)units[l];
   }
   s->has_diag = 1;
   return NN_OK;

@@ -23,12 +23,20 @@
  *   healthy network pays for this in its first batches only. Checking every
  *   row, not a sample, means a unit that fires for a few rows is not called
  *   dead; a unit that dies during the epoch counts as alive until the next.
+ *
+ * A graph model's are per node, the same measures: grad_norm and
+ * weight_norm over all of a parameter node's parameters (a dense or conv
+ * node's weight and bias, an embedding's table, a norm's gain and bias), all
+ * squared here after the backward pass, and dead_fraction over the entries
+ * of a row of a relu node's value (a relu op, or a dense or conv node with
+ * activation relu: for a conv, each filter at each position), which stays
+ * in the graph's workspace after the forward pass.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_internal.h"
+#include "graph.h"
 
 #define LANES NN_DIAG_LANES
 #define WIDE 32        /* float lanes of the block path */
@@ -86,16 +94,73 @@ static int is_relu(const nn_layer_spec *l) {
   return l->type == NN_LAYER_DENSE && l->act == NN_ACT_RELU;
 }
 
+/* A relu node: a relu op, or a dense or conv node with activation relu. */
+static int is_relu_node(const nn_node_spec *n) {
+  int product = n->op == NN_OP_DENSE || n->op == NN_OP_CONV1D || n->op == NN_OP_CONV2D;
+  return n->op == NN_OP_RELU || (product && n->activation == NN_ACT_RELU);
+}
+
+int nn__diag_slots(const nn_spec *spec, int *units) {
+  if (spec->graph == NULL) {
+    for (int l = 0; l < spec->n_layers; l++)
+      units[l] = is_relu(&spec->layers[l]) ? spec->layers[l].units : 0;
+    return spec->n_layers;
+  }
+  const nn_graph_spec *gs = spec->graph;
+  nn__graph_size *z = malloc(sizeof *z);
+  int rc = z == NULL ? NN_ENOMEM : nn__graph_measure(gs, 1, 1, z, NULL);
+  for (int i = 0; rc == NN_OK && i < gs->n_nodes; i++)
+    units[i] = is_relu_node(&gs->nodes[i]) ? (int)z->node_size[i] : 0;
+  free(z);
+  return rc == NN_OK ? gs->n_nodes : rc;
+}
+
 size_t nn__relu_units(const nn_spec *spec) {
+  int units[NN_DIAG_SLOTS], slots = nn__diag_slots(spec, units);
   size_t n = 0;
-  for (int l = 0; l < spec->n_layers; l++)
-    if (is_relu(&spec->layers[l])) n += (size_t)spec->layers[l].units;
+  for (int i = 0; i < slots; i++) n += (size_t)units[i];
   return n;
+}
+
+/* The alive flags of the relu units found, and the start. */
+static int alive_new(nn__diag *g, nn__diag **out) {
+  if ((g->alive = calloc(g->n_units ? g->n_units : 1, 1)) == NULL) {
+    free(g);
+    return NN_ENOMEM;
+  }
+  g->pending = g->n_relu;
+  *out = g;
+  return NN_OK;
+}
+
+int nn__diag_new_graph(const nn_graph *gr, nn__diag **out) {
+  nn__diag *g = calloc(1, sizeof *g);
+  if (g == NULL) return NN_ENOMEM;
+  g->n_slots = nn_graph_nodes(gr);
+  for (int i = 0; i < g->n_slots; i++) {
+    size_t off, count;
+    nn_graph_node_params(gr, i, &off, &count);
+    if (count > 0) {
+      g->w_off[g->n_dense] = off;
+      g->w_size[g->n_dense] = count;
+      g->dense[g->n_dense++] = i;
+    }
+    if (!is_relu_node(nn_graph_node(gr, i))) continue;
+    int v = nn_graph_values(gr) - g->n_slots + i; /* inputs come first */
+    g->units[i] = (int)nn_shape_size(nn_graph_shape(gr, v));
+    g->act[i] = nn_graph_value(gr, v); /* its place in the workspace: fixed */
+    g->relu[g->n_relu++] = i;
+    g->unit_off[i] = g->n_units;
+    g->n_units += (size_t)g->units[i];
+  }
+  return alive_new(g, out);
 }
 
 int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out) {
   nn__diag *g = calloc(1, sizeof *g);
   if (g == NULL) return NN_ENOMEM;
+  g->n_slots = spec->n_layers;
+  g->hot = 1;
   for (int l = 0; l < spec->n_layers; l++) {
     const nn_layer_spec *ls = &spec->layers[l];
     g->units[l] = a->out[l];
@@ -108,13 +173,7 @@ int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out) {
     g->unit_off[l] = g->n_units;
     g->n_units += (size_t)ls->units;
   }
-  if ((g->alive = calloc(g->n_units ? g->n_units : 1, 1)) == NULL) {
-    free(g);
-    return NN_ENOMEM;
-  }
-  g->pending = g->n_relu;
-  *out = g;
-  return NN_OK;
+  return alive_new(g, out);
 }
 
 void nn__diag_free(nn__diag *g) {
@@ -180,19 +239,20 @@ NN__INLINE int mark_alive(uint8_t *alive, const float *y, size_t n, int cols) {
 NN__VECTORIZE
 void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n) {
   for (int k = 0; k < g->n_dense; k++)
-    if (g->w_size[k] < NN__HOT_SQUARES)
+    if (!g->hot || g->w_size[k] < NN__HOT_SQUARES)
       add_squares(grad + g->w_off[k], g->w_size[k], g->grad_sq[g->dense[k]]);
   for (int k = 0; g->pending > 0 && k < g->n_relu; k++) {
     int l = g->relu[k];
     if (g->n_alive[l] == g->units[l]) continue;
-    g->n_alive[l] = mark_alive(g->alive + g->unit_off[l], ws->acts[l], n, g->units[l]);
+    const float *y = ws != NULL ? ws->acts[l] : g->act[l];
+    g->n_alive[l] = mark_alive(g->alive + g->unit_off[l], y, n, g->units[l]);
     g->pending -= g->n_alive[l] == g->units[l];
   }
   g->batches++;
 }
 
-void nn__diag_finish(nn__diag *g, int n_layers, const float *params) {
-  for (int l = 0; l < n_layers; l++) g->last[l].grad_norm = g->last[l].weight_norm =
+void nn__diag_finish(nn__diag *g, const float *params) {
+  for (int l = 0; l < g->n_slots; l++) g->last[l].grad_norm = g->last[l].weight_norm =
                                           g->last[l].dead_fraction = NAN;
   for (int k = 0; k < g->n_dense; k++) {
     nn_layer_diag *d = &g->last[g->dense[k]];

@@ -63,7 +63,7 @@ int nn_memory_estimate(const nn_spec *spec, const nn_train_config *c, size_t row
   /* a batch's targets: (batch, outputs) floats or (batch,) labels */
   out->other += labels ? batch * sizeof(int32_t)
                        : batch * (size_t)nn_spec_outputs(&s) * sizeof(float);
-  if (c->diagnostics && s.graph == NULL) {
+  if (c->diagnostics) {
     size_t units = nn__relu_units(&s);
     out->other += sizeof(nn__diag) + (units > 0 ? units : 1);
   }

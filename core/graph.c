@@ -428,6 +428,7 @@ int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn_
     out->n_state = g->n_state;
     out->ws_floats = g->ws_floats;
     out->output = g->shape[g->output];
+    for (int i = 0; i < spec->n_nodes; i++) out->node_size[i] = nn_shape_size(&g->nodes[i].y);
   }
   free(g);
   return rc;

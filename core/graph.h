@@ -300,6 +300,12 @@ int nn__gradcheck_graph_with(const nn_model *m, const nn_data *d, const float *g
                              const nn_gradcheck_config *c, nn_gradcheck_graph_result *out,
                              nn_error *err);
 
+/* Diagnostics per node of a graph model's compiled graph g (diag.c): its
+ * parameter nodes' gradients and relu nodes' values are read there.
+ * @return NN_OK or NN_ENOMEM */
+_Static_assert(NN_DIAG_SLOTS >= NN_GRAPH_MAX_NODES, "a slot for every node");
+int nn__diag_new_graph(const nn_graph *g, nn__diag **out);
+
 /* A graph model's compiled graph (model_graph.c), and the floats of its
  * workspace per row (about a pass's work besides the products). */
 const nn_graph *nn__gnet_graph(const nn__gnet *r);
@@ -401,6 +407,7 @@ int nn__graph_init_params(const nn_graph_spec *spec, float *params, float *state
 typedef struct {
   size_t n_params, n_state, ws_floats;
   nn_shape output;
+  size_t node_size[NN_GRAPH_MAX_NODES]; /* floats of a row of each node's value */
 } nn__graph_size;
 int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn__graph_size *out,
                       nn_error *err);

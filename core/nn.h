@@ -21,6 +21,7 @@
 #define NN_MAX_BATCH (1 << 20)      /* rows in one training batch */
 #define NN_MAX_THREADS 256          /* compute threads of one trainer */
 #define NN_DIAG_LANES 8             /* partial sums of a layer's squared gradient norms */
+#define NN_DIAG_SLOTS 128           /* layers, or a graph's nodes, with diagnostics */
 #define NN_MAX_RANKS 4096           /* replicas of one data-parallel training run */
 
 /* ---- status codes and names --------------------------------------------- */
@@ -327,8 +328,8 @@ typedef struct {
   int diag_batches;  /* batches the sums cover */
   /* per layer: the sum over them of ||dW||^2, as the trainer's partial
    * sums, so a resumed epoch goes on adding in the same order */
-  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
-  size_t n_units;    /* relu units of the model, over all its relu layers */
+  double grad_sq[NN_DIAG_SLOTS][NN_DIAG_LANES]; /* per layer, or graph node */
+  size_t n_units;    /* relu units of the model, over all its relu layers (nodes) */
   uint8_t *alive;    /* (n_units,) 1 when the unit output > 0 for one of their rows */
   /* restore_best: the weights of the best epoch so far (format version 3) */
   size_t n_best;     /* P, or 0 when not kept */
@@ -347,8 +348,7 @@ typedef struct nn_trainer nn_trainer;
  * graph: batchnorm updates its running statistics in training mode and
  * uses them in evaluation (validation, predict), dropout draws from the
  * trainer's generator; its embeddings' codes in d must be integers in
- * range (NN_EINVAL naming the row and column); per-node diagnostics are not
- * gathered yet (diagnostics: NN_EINVAL).
+ * range (NN_EINVAL naming the row and column); diagnostics are per node.
  * @param m      trained in place; must outlive the trainer
  * @param d      borrowed; must outlive the trainer
  * @param c      copied
@@ -444,7 +444,11 @@ int nn_trainer_epochs_done(const nn_trainer *t);
 int nn_trainer_stopped_early(const nn_trainer *t);
 
 /* One layer's training diagnostics for an epoch (see core/diag.c for how
- * they are gathered). A number that does not apply is NAN. */
+ * they are gathered). A number that does not apply is NAN. A graph model's
+ * are per node: grad_norm and weight_norm over all of a node's parameters
+ * (dense and conv weight and bias, an embedding's table, a norm's gain and
+ * bias), dead_fraction of a relu node (a relu op, or a dense or conv node
+ * with activation relu) over the entries of one row of its output. */
 typedef struct {
   double grad_norm;     /* dense: root mean square over the epoch's batches of
                          * ||dW||_2, the weight gradient as backprop computed it
@@ -455,11 +459,12 @@ typedef struct {
 } nn_layer_diag;
 
 /**
- * Diagnostics of the last completed epoch, one per layer of the spec.
+ * Diagnostics of the last completed epoch, one per layer of the spec (per
+ * node of a graph model's, in its order).
  * Needs nn_train_config.diagnostics; the cost is one pass over each batch's
  * weight gradient (already in cache) and a scan of relu outputs until every
  * unit has fired once in the epoch.
- * @param out (n_layers,)
+ * @param out (n_layers,) or (n_nodes,): NN_DIAG_SLOTS always suffice
  * @return NN_OK, or NN_EINVAL when diagnostics are off or no epoch completed yet
  */
 int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out);

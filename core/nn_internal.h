@@ -373,26 +373,36 @@ typedef struct {
   /* this epoch's sum over batches of ||dW||^2, in NN_DIAG_LANES partial
    * sums: a batch adds into them without reducing them to one (a chain of
    * dependent additions that costs a small net more than the squares) */
-  double grad_sq[NN_MAX_LAYERS][NN_DIAG_LANES];
+  double grad_sq[NN_DIAG_SLOTS][NN_DIAG_LANES];
   int batches;                    /* batches in those sums */
+  int n_slots;                    /* the model's layers, or its graph's nodes */
+  int hot;                        /* backward squares the tensors of NN__HOT_SQUARES
+                                   * and more itself (the layer list) */
   uint8_t *alive;                 /* (n_units,) relu units: output > 0 for a row this epoch */
   size_t n_units;                 /* relu units of the model */
-  size_t unit_off[NN_MAX_LAYERS]; /* relu layer l's units: alive + unit_off[l] */
-  int n_alive[NN_MAX_LAYERS];     /* units of relu layer l marked alive */
+  size_t unit_off[NN_DIAG_SLOTS]; /* relu layer l's units: alive + unit_off[l] */
+  int n_alive[NN_DIAG_SLOTS];     /* units of relu layer l marked alive */
   int pending;                    /* relu layers with units not marked alive yet */
   /* the layers, looked up once rather than at every batch */
   int n_dense, n_relu;
-  int dense[NN_MAX_LAYERS];       /* the dense layers' indices */
-  int relu[NN_MAX_LAYERS];        /* the relu layers' indices */
-  size_t w_off[NN_MAX_LAYERS];    /* dense[k]'s W in the parameters, */
-  size_t w_size[NN_MAX_LAYERS];   /* and its size */
-  int units[NN_MAX_LAYERS];       /* outputs of layer l */
-  nn_layer_diag last[NN_MAX_LAYERS]; /* the last completed epoch */
+  int dense[NN_DIAG_SLOTS];       /* the dense layers' (parameter nodes') indices */
+  int relu[NN_DIAG_SLOTS];        /* the relu layers' (nodes') indices */
+  size_t w_off[NN_DIAG_SLOTS];    /* dense[k]'s W (a node's parameters) in the parameters, */
+  size_t w_size[NN_DIAG_SLOTS];   /* and its size */
+  int units[NN_DIAG_SLOTS];       /* outputs of layer l; a relu node's entries per row */
+  const float *act[NN_DIAG_SLOTS]; /* a graph's relu node l's value (max_rows, units[l]) */
+  nn_layer_diag last[NN_DIAG_SLOTS]; /* the last completed epoch */
   int has_last;
 } nn__diag;
 
 /* @return the number of units in the relu layers of a validated spec. */
 size_t nn__relu_units(const nn_spec *spec);
+
+/* The diagnostics' slots of a validated spec: its layers, or its graph's
+ * nodes; units (NN_DIAG_SLOTS,) gets each slot's relu units (a relu
+ * layer's width, a relu node's entries per row; 0 for the others).
+ * @return the number of slots, or NN_ENOMEM */
+int nn__diag_slots(const nn_spec *spec, int *units);
 
 /* Allocate for a model; the sums start at zero. @return NN_OK or NN_ENOMEM */
 int nn__diag_new(const nn_spec *spec, const nn__arch *a, nn__diag **out);
@@ -410,13 +420,14 @@ int nn__diag_resume(nn__diag *g, const nn_train_state *s);
 int nn__diag_save(const nn__diag *g, nn_train_state *s);
 
 /* Add a trained batch of n rows: the weight gradients in grad (P,) of fewer
- * than NN__HOT_SQUARES weights (the backward pass added the others), and
- * the relu outputs the forward pass left in ws. */
+ * than NN__HOT_SQUARES weights (the backward pass added the others; a
+ * graph's: all), and the relu outputs the forward pass left in ws (a
+ * graph's: in its values; ws NULL). */
 void nn__diag_batch(nn__diag *g, const float *grad, const nn__ws *ws, size_t n);
 
-/* The epoch is over: fill g->last from the sums and the weights params (P,)
- * of a model with n_layers layers. */
-void nn__diag_finish(nn__diag *g, int n_layers, const float *params);
+/* The epoch is over: fill g->last (n_slots,) from the sums and the
+ * weights params (P,). */
+void nn__diag_finish(nn__diag *g, const float *params);
 
 /* ---- graph models (model_graph.c) ---------------------------------------------- */
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "nn_internal.h"
+#include "graph.h"
 
 #define SPLIT_STREAM 0x73706c6974ull /* generator stream for the validation split */
 #define TRAIN_STREAM 0x747261696eull /* generator stream for shuffling and dropout */
@@ -164,9 +164,6 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   if (shard != NULL && (rc = check_shard(shard, c, err)) != NN_OK) return rc;
   rc = nn_data_check(d, &m->spec, err);
   if (rc != NN_OK) return rc;
-  if (m->graph != NULL && c->diagnostics)
-    return nn__fail(err, NN_EINVAL, "diagnostics",
-                    "per-node diagnostics of graph models are not gathered yet");
   if (m->graph != NULL && shard != NULL)
     return nn__fail(err, NN_EINVAL, "ranks",
                     "data-parallel training of graph models is not supported yet");
@@ -193,7 +190,8 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
   if ((m->graph == NULL && t->grad == NULL) || t->state == NULL || t->split == NULL || t->order == NULL ||
       (c->restore_best && t->best_params == NULL))
     goto fail;
-  if (c->diagnostics && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK) goto fail;
+  if (c->diagnostics && m->graph == NULL && nn__diag_new(&m->spec, &m->arch, &t->diag) != NN_OK)
+    goto fail;
   make_split(t);
   t->bs = (size_t)c->batch_size < t->n_train ? (size_t)c->batch_size : t->n_train;
   /* the largest share of a batch: ceil(bs / ranks) rows */
@@ -209,6 +207,8 @@ int nn_trainer_new_shard(nn_model *m, const nn_data *d, const nn_train_config *c
         (rc = nn__gnet_check_codes(t->gn, d, "x", err)) != NN_OK)
       goto out;
     t->grad = nn__gnet_grads(t->gn);
+    if (c->diagnostics && (rc = nn__diag_new_graph(nn__gnet_graph(t->gn), &t->diag)) != NN_OK)
+      goto fail;
     t->ws.max_rows = batch;
     t->ws.mem = t->ws.x = nn__alloc_big(batch * (size_t)m->spec.inputs * sizeof(float));
     rc = t->ws.mem == NULL ? NN_ENOMEM : NN_OK;
@@ -315,6 +315,7 @@ static int train_graph(nn_trainer *t, const uint32_t *idx, size_t n, float lr, n
   batch_loss(t, n, n, 1, s);
   if (!isfinite(s->loss - before)) return NN_ENUMERIC;
   if ((rc = nn__gnet_backward(t->gn)) != NN_OK) return rc;
+  if (t->diag != NULL) nn__diag_batch(t->diag, t->grad, NULL, n);
   if (t->c.clip_norm > 0.0f) nn__clip_grad(t->grad, m->arch.n_params, t->c.clip_norm);
   t->step++;
   nn__optim_step(t->ws.pool, &t->c.optim, lr, t->step, m->params, t->grad, t->state, m->arch.n_params);
@@ -437,7 +438,7 @@ int nn_trainer_epoch(nn_trainer *t, nn_batch_fn fn, void *ud, nn_epoch_metrics *
   nn__loss_sum train = t->part;
   t->batch = 0;
   if (t->diag != NULL) {
-    nn__diag_finish(t->diag, t->m->spec.n_layers, t->m->params);
+    nn__diag_finish(t->diag, t->m->params);
     nn__diag_start(t->diag); /* a checkpoint between epochs holds no sums */
   }
   nn__loss_sum val = {0, 0};
@@ -526,7 +527,7 @@ int nn_trainer_state(const nn_trainer *t, nn_train_state *s) {
 
 int nn_trainer_diagnostics(const nn_trainer *t, nn_layer_diag *out) {
   if (t->diag == NULL || !t->diag->has_last) return NN_EINVAL;
-  memcpy(out, t->diag->last, (size_t)t->m->spec.n_layers * sizeof *out);
+  memcpy(out, t->diag->last, (size_t)t->diag->n_slots * sizeof *out);
   return NN_OK;
 }
 

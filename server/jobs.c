@@ -183,9 +183,9 @@ static int prepare(store *st, const store_job *job, run *r) {
     return -1;
   nn_error ne;
   const nn_train_state *resume = r->resume.state != NULL ? &r->resume : NULL;
-  /* every epoch's metrics row carries its per-layer diagnostics (not
-   * gathered across ranks; a graph model's per-node ones are to come) */
-  r->cfg.config.diagnostics = r->cfg.ranks == 1 && nn_model_spec(r->m)->graph == NULL;
+  /* every epoch's metrics row carries its per-layer (per-node)
+   * diagnostics (not gathered across ranks) */
+  r->cfg.config.diagnostics = r->cfg.ranks == 1;
   if (nn_trainer_new(r->m, &r->data.d, &r->cfg.config, resume, &r->t, &ne) != NN_OK ||
       (r->cfg.validation_dataset != 0 &&
        nn_trainer_set_validation(r->t, &r->val.d, &ne) != NN_OK))
@@ -265,7 +265,7 @@ static int between_batches(void *ud, int epoch, size_t batch, size_t n_batches) 
 /* The epoch's diagnostics as JSON text for its metrics row, or NULL when
  * out of memory: they are worth a warning, not the job. */
 static char *layers_text(const store_job *job, const run *r) {
-  nn_layer_diag diag[NN_MAX_LAYERS];
+  nn_layer_diag diag[NN_DIAG_SLOTS];
   char *text = NULL;
   if (nn_trainer_diagnostics(r->t, diag) == NN_OK) {
     cJSON *layers = json_out_layers(nn_model_spec(r->m), diag);

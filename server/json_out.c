@@ -1,6 +1,8 @@
 /* json_out.c — resources to JSON. */
 #include "json_out.h"
 
+#include "../core/graph.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -143,11 +145,24 @@ cJSON *json_out_layer_head(const nn_spec *spec, int l) {
   return finish(o, ok);
 }
 
+/* {"node","op","activation"} of a graph's node i; activation null but for
+ * dense and conv nodes. */
+static cJSON *node_head(const nn_graph_spec *g, int i) {
+  const nn_node_spec *n = &g->nodes[i];
+  int product = n->op == NN_OP_DENSE || n->op == NN_OP_CONV1D || n->op == NN_OP_CONV2D;
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL && add_text(o, "node", n->name) && add_text(o, "op", nn_op_name(n->op)) &&
+            add_text(o, "activation", product ? nn_name(NN_NAMES_ACT, (int)n->activation)
+                                              : NULL);
+  return finish(o, ok);
+}
+
 cJSON *json_out_layers(const nn_spec *spec, const nn_layer_diag *diag) {
   cJSON *arr = cJSON_CreateArray();
   bool ok = arr != NULL;
-  for (int l = 0; ok && l < spec->n_layers; l++) {
-    cJSON *o = json_out_layer_head(spec, l);
+  int n = spec->graph != NULL ? spec->graph->n_nodes : spec->n_layers;
+  for (int l = 0; ok && l < n; l++) {
+    cJSON *o = spec->graph != NULL ? node_head(spec->graph, l) : json_out_layer_head(spec, l);
     ok = cJSON_AddItemToArray(arr, o) && add_number(o, "grad_norm", diag[l].grad_norm) &&
          add_number(o, "weight_norm", diag[l].weight_norm) &&
          add_number(o, "dead_fraction", diag[l].dead_fraction);

@@ -59,8 +59,11 @@ cJSON *json_out_layer_head(const nn_spec *spec, int l);
  * batches of the L2 norm of the weight gradient), "weight_norm" (L2 norm of
  * the weights at the epoch's end) and "dead_fraction" (relu layers: share of
  * units that output 0 for every training row of the epoch); null where they
- * do not apply (dropout layers; dead_fraction but for relu).
- * @param diag (spec->n_layers,)
+ * do not apply (dropout layers; dead_fraction but for relu). A graph
+ * model's: one per node, {"node","op","activation"} (activation null but
+ * for dense and conv nodes) then the same three, over all of a node's
+ * parameters, dead_fraction for relu nodes.
+ * @param diag (spec->n_layers,), or (n_nodes,) of a graph
  */
 cJSON *json_out_layers(const nn_spec *spec, const nn_layer_diag *diag);
 

@@ -3,6 +3,7 @@ stored, shown, trained, predicted through /v1 and /v2, refused by field
 when it does not compile, and a job killed mid-training resumes to the very
 weights of an uninterrupted run."""
 import json
+import math
 import random
 
 import pytest
@@ -79,6 +80,35 @@ def train(client, spec, data, **config):
     return model, client.wait(job["id"], timeout=120)
 
 
+def check_node_diagnostics(client, model_id, rows, spec):
+    """Every epoch's row has a graph's per-node diagnostics: parameter
+    nodes' gradient and weight norms, relu nodes' dead fractions; the last
+    weight norms are those of the published weights (as the trace shows them)."""
+    for row in rows:
+        nodes = row["layers"]
+        assert [n["node"] for n in nodes] == [n["name"] for n in spec["nodes"]], row
+        for n, s in zip(nodes, spec["nodes"]):
+            assert n["op"] == s["op"] and set(n) == {"node", "op", "activation", "grad_norm",
+                                                     "weight_norm", "dead_fraction"}, n
+            has_params = s["op"] in ("dense", "conv2d", "layernorm", "batchnorm", "embedding")
+            assert (n["grad_norm"] is not None and n["grad_norm"] > 0) == has_params, n
+            assert (n["weight_norm"] is not None) == has_params, n
+            relu = s["op"] == "relu" or s.get("activation") == "relu"
+            assert (n["dead_fraction"] is not None) == relu, n
+            if relu:
+                assert 0 <= n["dead_fraction"] <= 1, n
+    status, _, doc = client.request("POST", f"/v1/models/{model_id}/trace",
+                                    {"input": [0.0] * 8, "target": 0})
+    assert status == 200, doc
+    traced = {n["name"]: n for n in doc["nodes"]}
+    for n in rows[-1]["layers"]:
+        if n["weight_norm"] is None:
+            continue
+        params = traced[n["node"]]["params"].values()
+        want = math.sqrt(sum(p["value"]["norm"] ** 2 for p in params))
+        assert math.isclose(n["weight_norm"], want, rel_tol=1e-5), (n, want)
+
+
 def check_graph_gradcheck(g, names, samples):
     """A graph model's check: its parameter nodes by name, each within the
     threshold, the totals theirs."""
@@ -107,6 +137,7 @@ def test_residual_graph_trains_predicts_and_answers_v2(daemon):
     assert job["state"] == "succeeded", job
     rows = client.metrics(job["id"])
     assert len(rows) == 30 and rows[-1]["loss"] < rows[0]["loss"] / 2, rows
+    check_node_diagnostics(client, model["id"], rows, spec)
     out = client.predict(model["id"], data[0][:20])["outputs"]
     assert all(abs(sum(p) - 1) < 1e-5 for p in out)
     right = sum(p.index(max(p)) == c for p, c in zip(out, data[1][:20]))
@@ -217,6 +248,7 @@ def test_conv_net_killed_mid_training_resumes_to_identical_weights(spawn, tmp_pa
     expected = ref.predict(model["id"], probe)["outputs"]
     rows = ref.metrics(job["id"])
     assert rows[-1]["val_accuracy"] > 0.9, rows[-1]
+    assert rows[-1]["layers"][0]["node"] == "c1" and rows[-1]["layers"][0]["grad_norm"] > 0
     check_graph_gradcheck(ref.gradcheck(model["id"], job["dataset"], samples=16),
                           ["c1", "bn", "z"], 16)
 
@@ -232,3 +264,5 @@ def test_conv_net_killed_mid_training_resumes_to_identical_weights(spawn, tmp_pa
     done = client.wait(job["id"], timeout=120)
     assert done["state"] == "succeeded" and done["restarts"] == 1, done
     assert client.predict(model["id"], probe)["outputs"] == expected
+    # the epochs run again after the restart report what the first run did
+    assert [r["layers"] for r in client.metrics(job["id"])] == [r["layers"] for r in rows]

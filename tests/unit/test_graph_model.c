@@ -485,18 +485,14 @@ Test(graph_model, specs_are_refused_naming_the_field) {
   free(g);
 }
 
-Test(graph_model, diagnostics_shards_traces_and_gradchecks_are_refused_cleanly) {
+Test(graph_model, shards_and_layer_gradchecks_are_refused_cleanly) {
   problem *p = calloc(1, sizeof *p);
   residual_problem(p);
   nn_model *m;
   cr_assert_eq(nn_model_new(&p->spec, &m, NULL), NN_OK);
   nn_train_config c = config(1);
-  c.diagnostics = 1;
   nn_trainer *t = NULL;
   nn_error err = {{0}, {0}};
-  cr_assert_eq(nn_trainer_new(m, &p->d, &c, NULL, &t, &err), NN_EINVAL);
-  cr_assert_str_eq(err.field, "diagnostics");
-  c.diagnostics = 0;
   nn_replicas *rep;
   nn_shard sh;
   cr_assert_eq(nn_replicas_new(1, nn_model_param_count(m), &rep), NN_OK);
@@ -637,6 +633,149 @@ Test(graph_model, gradcheck_refuses_what_it_cannot_check) {
   free(r);
   free_problem(p);
   free(p);
+}
+
+/* ---- per-node diagnostics ------------------------------------------------------- */
+
+/* x [2] -> h dense 2 relu -> a relu -> y dense 1 (mse), the weights set by
+ * hand: h = relu(x W1^T), W1 = [[1, 0], [0, -1]], so h's second unit is 0
+ * for positive inputs; y = h0 + h1. Rows (1, 1) and (2, 1) with targets 0,
+ * one batch: dL/dy = 2 (y - t) / 2 = (1, 2), dW2 = sum dy h = (5, 0), db2
+ * = 3; dz1 = dy * W2 * relu'(z) = ((1, 0), (2, 0)), dW1 = ((5, 3), (0, 0)),
+ * db1 = (3, 0). */
+Test(graph_model, diagnostics_per_node_by_hand) {
+  nn_graph_spec *g = gu_spec();
+  gu_input(g, "x", 2, 0, 0, 0);
+  nn_node_spec *h = gu_node(g, "h", NN_OP_DENSE, "x", NULL);
+  h->units = 2;
+  h->activation = NN_ACT_RELU;
+  gu_node(g, "a", NN_OP_RELU, "h", NULL);
+  gu_node(g, "y", NN_OP_DENSE, "a", NULL)->units = 1;
+  nn_spec spec = {0};
+  spec.graph = g;
+  spec.loss = NN_LOSS_MSE;
+  spec.seed = 1;
+  nn_model *m;
+  nn_error err = {{0}, {0}};
+  cr_assert_eq(nn_model_new(&spec, &m, &err), NN_OK, "%s", err.message);
+  float *w = nn_model_params(m);
+  const float set[] = {1, 0, 0, -1, 0, 0, /* h: W1, b1 */ 1, 1, 0 /* y: W2, b2 */};
+  cr_assert_eq(nn_model_param_count(m), 9);
+  memcpy(w, set, sizeof set);
+  float x[] = {1, 1, 2, 1}, y[] = {0, 0};
+  nn_data d = {.rows = 2, .features = 2, .x = x, .outputs = 1, .y = y};
+  nn_train_config c;
+  nn_train_config_defaults(&c);
+  c.epochs = 1;
+  c.batch_size = 2;
+  c.validation_split = 0.0f;
+  c.optim.type = NN_OPT_SGD;
+  c.optim.lr = 0.01f;
+  c.optim.momentum = 0.0f;
+  c.diagnostics = 1;
+  nn_trainer *t;
+  cr_assert_eq(nn_trainer_new(m, &d, &c, NULL, &t, &err), NN_OK, "%s", err.message);
+  nn_layer_diag diag[NN_DIAG_SLOTS];
+  cr_assert_eq(nn_trainer_diagnostics(t, diag), NN_EINVAL, "no epoch yet");
+  nn_epoch_metrics em;
+  cr_assert_eq(nn_trainer_epoch(t, NULL, NULL, &em), NN_OK);
+  cr_assert_eq(nn_trainer_diagnostics(t, diag), NN_OK);
+  cr_expect_float_eq(diag[0].grad_norm, sqrt(43.0), 1e-5, "h: |(5, 3, 0, 0, 3, 0)| = %g",
+                     diag[0].grad_norm);
+  cr_expect_float_eq(diag[2].grad_norm, sqrt(34.0), 1e-5, "y: |(5, 0, 3)| = %g",
+                     diag[2].grad_norm);
+  cr_expect(isnan(diag[1].grad_norm) && isnan(diag[1].weight_norm), "a has no parameters");
+  /* the weights after the step: w - lr grad */
+  double wh = 0, wy = 0;
+  const float gh[] = {5, 3, 0, 0, 3, 0}, gy[] = {5, 0, 3};
+  for (int i = 0; i < 6; i++) wh += pow(set[i] - 0.01 * gh[i], 2);
+  for (int i = 0; i < 3; i++) wy += pow(set[6 + i] - 0.01 * gy[i], 2);
+  cr_expect_float_eq(diag[0].weight_norm, sqrt(wh), 1e-5, "%g", diag[0].weight_norm);
+  cr_expect_float_eq(diag[2].weight_norm, sqrt(wy), 1e-5, "%g", diag[2].weight_norm);
+  /* h's second unit never fired; a reads h, all >= 0: its second entry too */
+  cr_expect_eq(diag[0].dead_fraction, 0.5);
+  cr_expect_eq(diag[1].dead_fraction, 0.5);
+  cr_expect(isnan(diag[2].dead_fraction), "y is not a relu");
+  nn_trainer_free(t);
+  nn_model_free(m);
+  free(g);
+}
+
+/* Each epoch's diagnostics of a run with diagnostics on; with pause, the
+ * run stops there, is checkpointed, freed, loaded and resumed. */
+static void diag_run(problem *p, const int *pause, int epochs,
+                     nn_layer_diag (*out)[NN_DIAG_SLOTS]) {
+  nn_model *m;
+  nn_trainer *t;
+  nn_error err = {{0}, {0}};
+  nn_train_config c = config(epochs);
+  c.diagnostics = 1;
+  cr_assert_eq(nn_model_new(&p->spec, &m, &err), NN_OK, "%s", err.message);
+  cr_assert_eq(nn_trainer_new(m, &p->d, &c, NULL, &t, &err), NN_OK, "%s", err.message);
+  nn_epoch_metrics em;
+  while (!nn_trainer_done(t)) {
+    int rc = nn_trainer_epoch(t, pause ? stop_at : NULL, (void *)pause, &em);
+    if (rc == NN_OK) {
+      cr_assert_eq(nn_trainer_diagnostics(t, out[em.epoch - 1]), NN_OK);
+      continue;
+    }
+    cr_assert_eq(rc, NN_ESTOPPED);
+    uint8_t *buf, *again;
+    size_t len, len2;
+    cr_assert_eq(nn_checkpoint_save(m, t, &buf, &len), NN_OK);
+    nn_trainer_free(t);
+    nn_model_free(m);
+    nn_train_state st;
+    cr_assert_eq(nn_checkpoint_load(buf, len, &m, &st, &err), NN_OK, "%s", err.message);
+    cr_assert(st.has_diag && st.diag_batches > 0, "the epoch's sums so far: %d", st.diag_batches);
+    cr_assert_eq(nn_trainer_new(m, &p->d, &c, &st, &t, &err), NN_OK, "%s", err.message);
+    cr_assert_eq(nn_checkpoint_save(m, t, &again, &len2), NN_OK);
+    cr_assert(len2 == len && memcmp(again, buf, len) == 0, "resaves to its own bytes");
+    free(again);
+    free(buf);
+    nn_train_state_free(&st);
+    pause = NULL;
+  }
+  nn_trainer_free(t);
+  nn_model_free(m);
+}
+
+static void diagnostics_resume_exactly(void (*make)(problem *), int relu_node) {
+  problem *p = calloc(1, sizeof *p);
+  make(p);
+  enum { EPOCHS = 3 };
+  nn_layer_diag (*whole)[NN_DIAG_SLOTS] = calloc(EPOCHS, sizeof *whole);
+  nn_layer_diag (*resumed)[NN_DIAG_SLOTS] = calloc(EPOCHS, sizeof *resumed);
+  const int pause[2] = {2, 2};
+  diag_run(p, NULL, EPOCHS, whole);
+  diag_run(p, pause, EPOCHS, resumed);
+  int n = p->g->n_nodes;
+  for (int e = 0; e < EPOCHS; e++)
+    cr_expect_eq(memcmp(whole[e], resumed[e], (size_t)n * sizeof whole[e][0]), 0,
+                 "epoch %d: the resumed run's diagnostics are the whole run's", e + 1);
+  for (int i = 0; i < n; i++) {
+    size_t off, count;
+    (void)off;
+    const nn_node_spec *s = &p->g->nodes[i];
+    count = s->op == NN_OP_DENSE || s->op == NN_OP_CONV2D || s->op == NN_OP_EMBEDDING ||
+            s->op == NN_OP_LAYERNORM || s->op == NN_OP_BATCHNORM;
+    cr_expect_eq(isfinite(whole[EPOCHS - 1][i].grad_norm) && whole[EPOCHS - 1][i].grad_norm > 0,
+                 count != 0, "%s: grad_norm %g", s->name, whole[EPOCHS - 1][i].grad_norm);
+    cr_expect_eq(!isnan(whole[EPOCHS - 1][i].dead_fraction), i == relu_node, "%s", s->name);
+  }
+  double dead = whole[EPOCHS - 1][relu_node].dead_fraction;
+  cr_expect(dead >= 0.0 && dead <= 1.0, "%g", dead);
+  free(whole);
+  free(resumed);
+  free_problem(p);
+  free(p);
+}
+
+Test(graph_model, residual_diagnostics_resume_exactly) {
+  diagnostics_resume_exactly(residual_problem, 0); /* h1: dense relu */
+}
+Test(graph_model, conv_diagnostics_resume_exactly) {
+  diagnostics_resume_exactly(conv_problem, 2); /* act: a relu op */
 }
 
 /* ---- checkpoints ----------------------------------------------------------------- */

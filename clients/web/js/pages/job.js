@@ -14,8 +14,14 @@ import {FINAL_STATES, behind, isActive, loadNames, nameOf} from '../resources.js
 
 const CHECKPOINT_REFRESH_MS = 1000;
 
+// A layer-list model's rows name their layer; a graph model's their node.
 function layerLabel(l) {
+  if (l.node !== undefined) return `${l.node} ${l.op}${l.activation ? ` ${l.activation}` : ''}`;
   return `L${l.layer} ${l.type}${l.activation ? ` ${l.activation}` : ''}`;
+}
+
+function sameRow(a, b) {
+  return a.node !== undefined ? a.node === b.node : a.layer === b.layer;
 }
 
 export function mount(main, [idText]) {
@@ -148,7 +154,7 @@ export function mount(main, [idText]) {
       gradChart.set(layered.map((r) => r.epoch), last.map((l) => ({
         label: layerLabel(l),
         values: layered.map((r) => {
-          const m = r.layers.find((k) => k.layer === l.layer);
+          const m = r.layers.find((k) => sameRow(k, l));
           return m ? m.grad_norm : null;
         }),
       })));

@@ -84,8 +84,9 @@ export function graphView(m, jobs) {
     }
     const row = rows[Number(epoch.value)];
     if (!row) return {out, lo: null, hi: null, what: 'no per-layer gradients recorded'};
-    for (const l of row.layers) {
-      const n = graph.nodes.find((x) => x.op === 'dense' && x.layer === l.layer);
+    for (const l of row.layers) { // a graph model's rows name their node
+      const n = graph.nodes.find((x) => (l.node !== undefined ? x.name === l.node
+        : x.op === 'dense' && x.layer === l.layer));
       if (n && l.grad_norm !== null) out.set(n.name, l.grad_norm);
     }
     return {out, lo: domain[0], hi: domain[1],
