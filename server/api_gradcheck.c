@@ -59,23 +59,36 @@ static cJSON *layer_json(const nn_spec *spec, int l, const nn_gradcheck_layer *g
   return NULL;
 }
 
-/* A graph model's answer: the same head, then its parameter nodes. */
-static cJSON *graph_answer(int64_t model_id, int64_t version, const request *r, size_t rows,
-                           const nn_spec *spec, const nn_gradcheck_graph_result *g) {
-  cJSON *root = cJSON_CreateObject(), *nodes = NULL;
+/* What every answer says: the request, the totals, and the array list
+ * (*items) that the layers or nodes go in; NULL when out of memory. */
+static cJSON *head(int64_t model_id, int64_t version, const request *r, size_t rows,
+                   double loss, double threshold, double max_error, size_t checked, int pass,
+                   const char *list, cJSON **items) {
+  cJSON *root = cJSON_CreateObject();
   int ok = root != NULL && cJSON_AddNumberToObject(root, "model", (double)model_id) &&
            cJSON_AddNumberToObject(root, "version", (double)version) &&
            cJSON_AddNumberToObject(root, "dataset", (double)r->dataset) &&
            cJSON_AddNumberToObject(root, "samples", (double)rows) &&
            cJSON_AddNumberToObject(root, "epsilon", r->config.epsilon) &&
            cJSON_AddNumberToObject(root, "seed", (double)r->config.seed) &&
-           cJSON_AddNumberToObject(root, "loss", g->loss) &&
-           cJSON_AddNumberToObject(root, "threshold", g->threshold) &&
-           (g->checked ? cJSON_AddNumberToObject(root, "max_error", g->max_error)
-                       : cJSON_AddNullToObject(root, "max_error")) &&
-           cJSON_AddNumberToObject(root, "checked", (double)g->checked) &&
-           cJSON_AddBoolToObject(root, "pass", g->pass) &&
-           (nodes = cJSON_AddArrayToObject(root, "nodes")) != NULL;
+           cJSON_AddNumberToObject(root, "loss", loss) &&
+           cJSON_AddNumberToObject(root, "threshold", threshold) &&
+           (checked ? cJSON_AddNumberToObject(root, "max_error", max_error)
+                    : cJSON_AddNullToObject(root, "max_error")) &&
+           cJSON_AddNumberToObject(root, "checked", (double)checked) &&
+           cJSON_AddBoolToObject(root, "pass", pass) &&
+           (*items = cJSON_AddArrayToObject(root, list)) != NULL;
+  if (ok) return root;
+  cJSON_Delete(root);
+  return NULL;
+}
+
+/* A graph model's answer: the head, then its parameter nodes. */
+static cJSON *graph_answer(int64_t model_id, int64_t version, const request *r, size_t rows,
+                           const nn_spec *spec, const nn_gradcheck_graph_result *g) {
+  cJSON *nodes = NULL, *root = head(model_id, version, r, rows, g->loss, g->threshold,
+                                    g->max_error, g->checked, g->pass, "nodes", &nodes);
+  int ok = root != NULL;
   for (int i = 0; ok && i < spec->graph->n_nodes; i++) {
     const nn_node_spec *n = &spec->graph->nodes[i];
     const nn_gradcheck_node *c = &g->nodes[i];
@@ -96,20 +109,9 @@ static cJSON *graph_answer(int64_t model_id, int64_t version, const request *r, 
 
 static cJSON *answer(int64_t model_id, int64_t version, const request *r, size_t rows,
                      const nn_spec *spec, const nn_gradcheck_result *g) {
-  cJSON *root = cJSON_CreateObject(), *layers = NULL;
-  int ok = root != NULL && cJSON_AddNumberToObject(root, "model", (double)model_id) &&
-           cJSON_AddNumberToObject(root, "version", (double)version) &&
-           cJSON_AddNumberToObject(root, "dataset", (double)r->dataset) &&
-           cJSON_AddNumberToObject(root, "samples", (double)rows) &&
-           cJSON_AddNumberToObject(root, "epsilon", r->config.epsilon) &&
-           cJSON_AddNumberToObject(root, "seed", (double)r->config.seed) &&
-           cJSON_AddNumberToObject(root, "loss", g->loss) &&
-           cJSON_AddNumberToObject(root, "threshold", g->threshold) &&
-           (g->checked ? cJSON_AddNumberToObject(root, "max_error", g->max_error)
-                       : cJSON_AddNullToObject(root, "max_error")) &&
-           cJSON_AddNumberToObject(root, "checked", (double)g->checked) &&
-           cJSON_AddBoolToObject(root, "pass", g->pass) &&
-           (layers = cJSON_AddArrayToObject(root, "layers")) != NULL;
+  cJSON *layers = NULL, *root = head(model_id, version, r, rows, g->loss, g->threshold,
+                                     g->max_error, g->checked, g->pass, "layers", &layers);
+  int ok = root != NULL;
   for (int l = 0; ok && l < spec->n_layers; l++)
     ok = cJSON_AddItemToArray(layers, layer_json(spec, l, &g->layers[l]));
   if (ok) return root;

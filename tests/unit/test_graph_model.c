@@ -264,8 +264,10 @@ static int stop_at(void *ud, int epoch, size_t batch, size_t n_batches) {
   return epoch == at[0] && (int)batch == at[1];
 }
 
-/* Train; with pause, stop there, checkpoint, free everything, load and go on. */
-static nn_model *run(problem *p, const nn_train_config *c, const int *pause) {
+/* Train; with pause, stop there, checkpoint, free everything, load and go
+ * on; with diag, each epoch's diagnostics into diag[epoch - 1]. */
+static nn_model *run_diag(problem *p, const nn_train_config *c, const int *pause,
+                          nn_layer_diag (*diag)[NN_DIAG_SLOTS]) {
   nn_model *m;
   nn_trainer *t;
   nn_error err = {{0}, {0}};
@@ -274,6 +276,8 @@ static nn_model *run(problem *p, const nn_train_config *c, const int *pause) {
   nn_epoch_metrics em;
   while (!nn_trainer_done(t)) {
     int rc = nn_trainer_epoch(t, pause ? stop_at : NULL, (void *)pause, &em);
+    if (rc == NN_OK && diag != NULL)
+      cr_assert_eq(nn_trainer_diagnostics(t, diag[em.epoch - 1]), NN_OK);
     if (rc == NN_OK) continue;
     cr_assert_eq(rc, NN_ESTOPPED);
     uint8_t *buf, *again;
@@ -284,6 +288,7 @@ static nn_model *run(problem *p, const nn_train_config *c, const int *pause) {
     nn_train_state st;
     cr_assert_eq(nn_checkpoint_load(buf, len, &m, &st, &err), NN_OK, "%s", err.message);
     cr_assert_not_null(nn_model_spec(m)->graph);
+    cr_assert_eq(st.has_diag, c->diagnostics, "the epoch's sums so far go with it");
     cr_assert_eq(nn_checkpoint_save(m, NULL, &again, &len2), NN_OK);
     free(again);
     cr_assert_eq(nn_trainer_new(m, &p->d, c, &st, &t, &err), NN_OK, "%s", err.message);
@@ -298,6 +303,10 @@ static nn_model *run(problem *p, const nn_train_config *c, const int *pause) {
   }
   nn_trainer_free(t);
   return m;
+}
+
+static nn_model *run(problem *p, const nn_train_config *c, const int *pause) {
+  return run_diag(p, c, pause, NULL);
 }
 
 /* Parameters and running statistics: P + S floats from nn_model_params. */
@@ -705,39 +714,9 @@ Test(graph_model, diagnostics_per_node_by_hand) {
  * run stops there, is checkpointed, freed, loaded and resumed. */
 static void diag_run(problem *p, const int *pause, int epochs,
                      nn_layer_diag (*out)[NN_DIAG_SLOTS]) {
-  nn_model *m;
-  nn_trainer *t;
-  nn_error err = {{0}, {0}};
   nn_train_config c = config(epochs);
   c.diagnostics = 1;
-  cr_assert_eq(nn_model_new(&p->spec, &m, &err), NN_OK, "%s", err.message);
-  cr_assert_eq(nn_trainer_new(m, &p->d, &c, NULL, &t, &err), NN_OK, "%s", err.message);
-  nn_epoch_metrics em;
-  while (!nn_trainer_done(t)) {
-    int rc = nn_trainer_epoch(t, pause ? stop_at : NULL, (void *)pause, &em);
-    if (rc == NN_OK) {
-      cr_assert_eq(nn_trainer_diagnostics(t, out[em.epoch - 1]), NN_OK);
-      continue;
-    }
-    cr_assert_eq(rc, NN_ESTOPPED);
-    uint8_t *buf, *again;
-    size_t len, len2;
-    cr_assert_eq(nn_checkpoint_save(m, t, &buf, &len), NN_OK);
-    nn_trainer_free(t);
-    nn_model_free(m);
-    nn_train_state st;
-    cr_assert_eq(nn_checkpoint_load(buf, len, &m, &st, &err), NN_OK, "%s", err.message);
-    cr_assert(st.has_diag && st.diag_batches > 0, "the epoch's sums so far: %d", st.diag_batches);
-    cr_assert_eq(nn_trainer_new(m, &p->d, &c, &st, &t, &err), NN_OK, "%s", err.message);
-    cr_assert_eq(nn_checkpoint_save(m, t, &again, &len2), NN_OK);
-    cr_assert(len2 == len && memcmp(again, buf, len) == 0, "resaves to its own bytes");
-    free(again);
-    free(buf);
-    nn_train_state_free(&st);
-    pause = NULL;
-  }
-  nn_trainer_free(t);
-  nn_model_free(m);
+  nn_model_free(run_diag(p, &c, pause, out));
 }
 
 static void diagnostics_resume_exactly(void (*make)(problem *), int relu_node) {
@@ -754,10 +733,8 @@ static void diagnostics_resume_exactly(void (*make)(problem *), int relu_node) {
     cr_expect_eq(memcmp(whole[e], resumed[e], (size_t)n * sizeof whole[e][0]), 0,
                  "epoch %d: the resumed run's diagnostics are the whole run's", e + 1);
   for (int i = 0; i < n; i++) {
-    size_t off, count;
-    (void)off;
     const nn_node_spec *s = &p->g->nodes[i];
-    count = s->op == NN_OP_DENSE || s->op == NN_OP_CONV2D || s->op == NN_OP_EMBEDDING ||
+    int count = s->op == NN_OP_DENSE || s->op == NN_OP_CONV2D || s->op == NN_OP_EMBEDDING ||
             s->op == NN_OP_LAYERNORM || s->op == NN_OP_BATCHNORM;
     cr_expect_eq(isfinite(whole[EPOCHS - 1][i].grad_norm) && whole[EPOCHS - 1][i].grad_norm > 0,
                  count != 0, "%s: grad_norm %g", s->name, whole[EPOCHS - 1][i].grad_norm);
