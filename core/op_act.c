@@ -3,7 +3,9 @@
  * each of its rows): relu, leaky_relu, sigmoid, tanh, softmax. They run
  * core/act.c's passes with a zero bias, so y = act(x) to the bit, and the
  * backward works from the outputs as there. Scratch: the zero bias and the
- * bias gradient act.c's backward also produces, (last axis,) each.
+ * bias gradient act.c's backward also produces, (last axis,) each. The bias
+ * is zeroed by every forward pass: an inference's workspace is the caller's
+ * (nn__graph_infer), and holds whatever its last use left.
  */
 #include <string.h>
 
@@ -31,7 +33,8 @@ static int infer(nn__gnode *n, nn_error *err) {
 static int forward(nn__opctx *c) {
   const nn__gnode *n = c->node;
   size_t cols = (size_t)n->geo[0], rows = c->n * nn_shape_size(&n->y) / cols;
-  /* y = act(x + 0); the first half of scratch stays zero */
+  /* y = act(x + 0) */
+  memset(c->scratch, 0, cols * sizeof(float));
   nn__act_forward(c->pool, act_of(n->s.op), n->s.slope, c->x[0], c->scratch, c->y, rows,
                   (int)cols);
   return NN_OK;

@@ -831,3 +831,33 @@ Test(graph_model, initial_weights_are_the_graphs_under_the_models_seed) {
   nn_model_free(m);
   free(g);
 }
+
+/* Predictions do not read the scratch they are given before writing it:
+ * scratch full of NaNs answers what the model does, for every kind of graph
+ * (several inputs, a fused head). */
+Test(graph_model, weights_predict_ignores_what_scratch_held) {
+  void (*problems[])(problem *) = {residual_problem, embedding_problem, conv_problem};
+  for (size_t k = 0; k < sizeof problems / sizeof problems[0]; k++) {
+    problem *p = calloc(1, sizeof *p);
+    problems[k](p);
+    nn_train_config c = config(2);
+    nn_model *m = run(p, &c, NULL);
+    int outputs = nn_spec_outputs(nn_model_spec(m));
+    float *a = malloc(ROWS * 3 * sizeof(float)), *b = malloc(ROWS * 3 * sizeof(float));
+    cr_assert_eq(nn_model_predict(m, p->x, ROWS, a), NN_OK);
+    nn_weights *w;
+    cr_assert_eq(nn_weights_new(m, &w), NN_OK);
+    size_t bytes = nn_weights_scratch_bytes(w, ROWS);
+    void *scratch = malloc(bytes);
+    memset(scratch, 0xff, bytes);
+    cr_assert_eq(nn_weights_predict(w, p->x, ROWS, b, scratch), NN_OK);
+    cr_expect_eq(memcmp(a, b, ROWS * (size_t)outputs * sizeof(float)), 0, "problem %zu", k);
+    free(scratch);
+    nn_weights_unref(w);
+    free(a);
+    free(b);
+    nn_model_free(m);
+    free_problem(p);
+    free(p);
+  }
+}
