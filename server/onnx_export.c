@@ -1,11 +1,13 @@
 /*
  * onnx_export.c — a model's graph as protobuf-c messages, packed once
  * (onnx_export.h): the network's layers, standardization and label here,
- * a table model's columns in onnx_table.c, the builders in onnx_graph.c.
+ * a graph model's ops in onnx_nodes.c, a table model's columns in
+ * onnx_table.c, the builders in onnx_graph.c.
  *
  * The graph's size is bounded by the spec (at most NN_MAX_LAYERS dense
- * layers) and a table model's columns, so its arrays are sized before it is
- * built, and one failure check (out of memory) at the end covers it all.
+ * layers, or a graph model's nodes and inputs) and a table model's columns,
+ * so its arrays are sized before it is built, and one failure check (out of
+ * memory) at the end covers it all.
  */
 #include "onnx_export.h"
 

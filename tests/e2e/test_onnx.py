@@ -11,7 +11,11 @@ Models trained on typed tables export with one input per column and the
 encoding in the graph: ONNX Runtime, fed the raw columns (blanks, missing
 markers, unseen categories, dates as seconds since 1970 UTC), answers what
 predict answers on the same raw records; a column named as a value of the
-graph is a 422 that names it."""
+graph is a 422 that names it.
+
+Graph models (a residual MLP, an embedding beside numbers, a conv net with
+batchnorm and pools; between them every op) export too, taking the rows
+predict takes, and answer as predict within the same bounds."""
 import datetime
 import json
 import math
