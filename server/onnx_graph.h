@@ -1,7 +1,8 @@
 /*
  * onnx_graph.h — an ONNX graph under construction, as protobuf-c messages:
  * what onnx_export.c (the network, the model), onnx_nodes.c (a graph
- * model's ops) and onnx_table.c (a table model's columns) build it with. Only the ONNX exporter includes it.
+ * model's ops) and onnx_table.c (a table model's columns) build it with.
+ * Only the ONNX exporter includes it.
  *
  * Every message, string and small array of one export lives in an arena
  * freed at once, so building the graph has one failure check (out of

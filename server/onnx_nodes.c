@@ -114,11 +114,12 @@ static void split(onnx_graph *g, const nn_graph_spec *gs, const char *x, const c
     const nn_shape *s = &gs->input_shapes[i];
     const char *name = gs->input_names[i];
     int64_t width = (int64_t)nn_shape_size(s);
-    const char *cols = x;
-    val[i] = named(a, name, NULL);
-    if (gs->n_inputs == 1 && s->rank == 1) val[i] = x;
-    if (gs->n_inputs > 1)
-      slice(g, name, col, col + width, 1, x, cols = s->rank == 1 ? val[i] : named(a, name, "cols"));
+    const char *cols = x; /* its columns: x itself when it is the only input */
+    val[i] = gs->n_inputs == 1 && s->rank == 1 ? x : named(a, name, NULL);
+    if (gs->n_inputs > 1) {
+      cols = s->rank == 1 ? val[i] : named(a, name, "cols");
+      slice(g, name, col, col + width, 1, x, cols);
+    }
     if (s->rank > 1) reshape(g, name, s, 0, cols, val[i]);
     col += width;
   }
@@ -208,7 +209,8 @@ static void op(onnx_graph *g, const nn_graph *cg, int k, const float *params, co
   size_t p_off, p_count;
   nn_graph_node_params(cg, k, &p_off, &p_count);
   const float *w = params + p_off;
-  int64_t c = n->in[0].dim[n->in[0].rank - 1], axis = s->axis < 0 ? n->in[0].rank + s->axis : s->axis;
+  int rank = n->in[0].rank;
+  int64_t c = n->in[0].dim[rank - 1], axis = s->axis < 0 ? rank + s->axis : s->axis;
   val[cg->spec.n_inputs + k] = y;
   switch (s->op) {
   case NN_OP_DENSE:
