@@ -27,6 +27,7 @@ import onnx
 import pytest
 
 from datasets import IRIS_CLASSES, XOR_SPEC, iris_csv, iris_rows
+from test_graph import classes, images
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN_JS = os.path.join(ROOT, "tests", "onnx", "run.js")
@@ -426,26 +427,16 @@ def node(name, op, inputs, **attrs):
 
 
 def graph_data(kind, rows, seed):
-    """(rows, labels or targets): 8 features and 3 classes, numbers and a
-    code, or 8x8 images of 3 classes, flattened."""
-    rng = random.Random(seed)
+    """(rows, labels or targets): test_graph.py's 8 features of 3 classes or
+    8x8 images of 3 classes (flattened), or numbers beside a code."""
     if kind == "classes":
-        x = [[round(rng.uniform(-1, 1), 3) for _ in range(8)] for _ in range(rows)]
-        sums = [[r[0] + r[1] + r[2], r[3] + r[4] + r[5], r[6] + r[7]] for r in x]
-        return x, [s.index(max(s)) for s in sums]
-    if kind == "codes":
-        x = [[round(rng.uniform(-2, 2) * (1 + j), 3) for j in range(3)] + [i % 5]
-             for i in range(rows)]
-        return x, [[(-1.5, -0.5, 0.5, 1.5, 2.5)[r[3]] + r[0] / 3] for r in x]
-    x, y = [], []
-    for i in range(rows):
-        k, at = i % 3, rng.randrange(8)
-        img = [round(rng.uniform(-0.3, 0.3), 3) for _ in range(64)]
-        for j in range(8):
-            img[at * 8 + j if k == 0 else j * 8 + at if k == 1 else j * 9] += 2
-        x.append(img)
-        y.append(k)
-    return x, y
+        return classes(rows, seed)
+    if kind == "images":
+        return images(rows, seed)
+    rng = random.Random(seed)
+    x = [[round(rng.uniform(-2, 2) * (1 + j), 3) for j in range(3)] + [i % 5]
+         for i in range(rows)]
+    return x, [[(-1.5, -0.5, 0.5, 1.5, 2.5)[r[3]] + r[0] / 3] for r in x]
 
 
 # name: (graph spec fields, data kind); between them every op, axes that
