@@ -84,7 +84,7 @@ $(ONNX_PB).o: $(ONNX_PB).c
 	$(CC) $(CFLAGS) -I$(dir $@) -c $< -o $@
 
 # the exporter's files, and the tests that read its messages back
-ONNX_USERS := server/onnx_export.o server/onnx_graph.o server/onnx_table.o \
+ONNX_USERS := server/onnx_export.o server/onnx_graph.o server/onnx_nodes.o server/onnx_table.o \
   tests/server/test_onnx_export.o
 $(ONNX_USERS:%=$(BUILD)/%): CFLAGS += -I$(BUILD)/onnx
 $(ONNX_USERS:%=$(BUILD)/%): $(ONNX_PB).h

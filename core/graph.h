@@ -219,6 +219,10 @@ int nn_graph_backward(nn_graph *g, const float *dout, int input_grads);
  * only with input_grads; NULL for a value that takes no gradient (codes). */
 const float *nn_graph_value_grad(const nn_graph *g, int v);
 
+/** A graph model's running statistics (S,) in nn_graph_state's layout (what
+ * an exporter reads beside nn_model_params_const), or NULL for a layer list. */
+const float *nn_model_graph_state(const nn_model *m);
+
 /* ---- gradient check over the engine (graph_check.c) ------------------------- */
 
 typedef struct {

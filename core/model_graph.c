@@ -151,6 +151,10 @@ out:
   return rc;
 }
 
+const float *nn_model_graph_state(const nn_model *m) {
+  return m->graph != NULL ? m->gstate : NULL;
+}
+
 int nn__graph_codes(const nn_graph_spec *g, size_t *begin, size_t *end) {
   int n = 0;
   size_t col = 0;

@@ -1,11 +1,13 @@
 /*
  * onnx_export.c — a model's graph as protobuf-c messages, packed once
  * (onnx_export.h): the network's layers, standardization and label here,
- * a table model's columns in onnx_table.c, the builders in onnx_graph.c.
+ * a graph model's ops in onnx_nodes.c, a table model's columns in
+ * onnx_table.c, the builders in onnx_graph.c.
  *
  * The graph's size is bounded by the spec (at most NN_MAX_LAYERS dense
- * layers) and a table model's columns, so its arrays are sized before it is
- * built, and one failure check (out of memory) at the end covers it all.
+ * layers, or a graph model's nodes and inputs) and a table model's columns,
+ * so its arrays are sized before it is built, and one failure check (out of
+ * memory) at the end covers it all.
  */
 #include "onnx_export.h"
 
@@ -61,26 +63,7 @@ static const char *dense(onnx_graph *g, const nn_model *m, int l, const char *x,
   const char *y = final != NULL ? final : onnx_fmt(a, "%s%lld", "act", l);
   /* z = x W^T + b (traind's W is (out, in), PyTorch's layout) */
   onnx_node(g, "Gemm", NULL, x, w, b, z, onnx_attr_int(a, "transB", 1), NULL);
-  switch (ls->act) {
-  case NN_ACT_LINEAR:
-    return z;
-  case NN_ACT_RELU:
-    onnx_node(g, "Relu", NULL, z, NULL, NULL, y, NULL, NULL);
-    break;
-  case NN_ACT_LEAKY_RELU: /* y = z < 0 ? alpha z : z, traind's v > 0 ? v : slope v */
-    onnx_node(g, "LeakyRelu", NULL, z, NULL, NULL, y, onnx_attr_float(a, "alpha", ls->slope), NULL);
-    break;
-  case NN_ACT_SIGMOID:
-    onnx_node(g, "Sigmoid", NULL, z, NULL, NULL, y, NULL, NULL);
-    break;
-  case NN_ACT_TANH:
-    onnx_node(g, "Tanh", NULL, z, NULL, NULL, y, NULL, NULL);
-    break;
-  case NN_ACT_SOFTMAX: /* over each row, as core's */
-    onnx_node(g, "Softmax", NULL, z, NULL, NULL, y, onnx_attr_int(a, "axis", -1), NULL);
-    break;
-  }
-  return y;
+  return onnx_activation(g, ls->act, ls->slope, z, y);
 }
 
 /* The class names as strings: @return their count, or -1 when they are
@@ -175,10 +158,6 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   char num[32], *columns = NULL;
   *out = NULL;
   *len = 0;
-  if (spec->graph != NULL)
-    return api_fail(err, API_UNPROCESSABLE, "id",
-                    "model %lld is a graph model; its export to ONNX is not available yet",
-                    (long long)in->model_id);
   /* the weights, and room for the rest of a graph of at most NN_MAX_LAYERS layers */
   if (nn_model_param_count(in->model) > (ONNX_MAX_BYTES - ((size_t)1 << 20)) / sizeof(float))
     return api_fail(err, API_UNPROCESSABLE, "id",
@@ -187,12 +166,15 @@ int onnx_export(const onnx_export_in *in, uint8_t **out, size_t *len, api_error 
   if (e != NULL) onnx_table_capacity(e, &g.cap_nodes, &g.cap_inits, &g.cap_infos);
   g.cap_nodes += NET_NODES;
   g.cap_inits += NET_INITS;
+  if (spec->graph != NULL) onnx_nodes_capacity(in->model, &g.cap_nodes, &g.cap_inits);
   g.nodes = onnx_alloc(&a, g.cap_nodes * sizeof *g.nodes);
   g.inits = onnx_alloc(&a, g.cap_inits * sizeof *g.inits);
   g.infos = g.cap_infos > 0 ? onnx_alloc(&a, g.cap_infos * sizeof *g.infos) : NULL;
 
   const char *x = e != NULL ? onnx_table_features(&g, e) : "input";
   x = standardize(&g, in->model, x);
+  if (spec->graph != NULL)
+    x = onnx_nodes(&g, in->model, x, regression ? "scaled_output" : "output");
   for (int l = 0; l <= last; l++)
     if (spec->layers[l].type == NN_LAYER_DENSE)
       x = dense(&g, in->model, l, x, l != last ? NULL : regression ? "scaled_output" : "output");

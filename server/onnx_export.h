@@ -16,6 +16,12 @@
  * model's id, name and weights version, its input and output widths and
  * class names.
  *
+ * A graph model (issue 18) exports each op as ONNX's operator (dense over
+ * leading axes as MatMul and Add, embeddings as Gather, batchnorm with its
+ * running statistics, convs and pools), every axis moved by one for the
+ * batch; its one input "input" is sliced into the graph's inputs as predict
+ * splits a row, and "output" is the output value flattened (onnx_nodes.c).
+ *
  * A model trained on a typed table (issue 14) takes one (N, 1) input per
  * column instead, named as the column — double for numbers, integers and
  * booleans (NaN: missing), string for categories — and encodes them in the

@@ -46,24 +46,30 @@ char *onnx_fmt(onnx_arena *a, const char *f, const char *s, long long i) {
 
 /* ---- tensors, attributes, types ------------------------------------------------- */
 
+/* A float tensor of dims[0..n) (n 0: a scalar) over data, which is not copied. */
+Onnx__TensorProto *onnx_tensor_f32n(onnx_arena *a, const char *name, const float *data,
+                                    const int64_t *dims, size_t n) {
+  Onnx__TensorProto *t = onnx_alloc(a, sizeof *t);
+  int64_t *d = onnx_alloc(a, (n > 0 ? n : 1) * sizeof *d);
+  char *nm = onnx_str(a, name);
+  if (t == NULL || d == NULL || nm == NULL) return NULL;
+  onnx__tensor_proto__init(t);
+  t->n_float_data = 1;
+  for (size_t i = 0; i < n; i++) t->n_float_data *= (size_t)(d[i] = dims[i]);
+  t->n_dims = n;
+  t->dims = d;
+  t->has_data_type = 1;
+  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  t->float_data = (float *)data; /* packed, never written */
+  t->name = nm;
+  return t;
+}
+
 /* A float tensor of dims (d0) or (d0, d1) over data, which is not copied. */
 Onnx__TensorProto *onnx_tensor_f32(onnx_arena *a, const char *name, const float *data, int64_t d0,
                                    int64_t d1) {
-  Onnx__TensorProto *t = onnx_alloc(a, sizeof *t);
-  int64_t *dims = onnx_alloc(a, 2 * sizeof *dims);
-  char *n = onnx_str(a, name);
-  if (t == NULL || dims == NULL || n == NULL) return NULL;
-  onnx__tensor_proto__init(t);
-  dims[0] = d0;
-  dims[1] = d1;
-  t->n_dims = d1 > 0 ? 2 : d0 >= 0 ? 1 : 0; /* d0 < 0: a scalar */
-  t->dims = dims;
-  t->has_data_type = 1;
-  t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-  t->n_float_data = (size_t)(d0 < 0 ? 1 : d0) * (size_t)(d1 > 0 ? d1 : 1);
-  t->float_data = (float *)data; /* packed, never written */
-  t->name = n;
-  return t;
+  const int64_t dims[2] = {d0, d1};
+  return onnx_tensor_f32n(a, name, data, dims, d1 > 0 ? 2 : d0 >= 0 ? 1 : 0); /* d0 < 0: a scalar */
 }
 
 /* A double tensor of dims (1) holding v. */

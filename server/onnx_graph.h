@@ -1,7 +1,8 @@
 /*
  * onnx_graph.h — an ONNX graph under construction, as protobuf-c messages:
- * what onnx_export.c (the network, the model) and onnx_table.c (a table
- * model's columns) build it with. Only the ONNX exporter includes it.
+ * what onnx_export.c (the network, the model), onnx_nodes.c (a graph
+ * model's ops) and onnx_table.c (a table model's columns) build it with.
+ * Only the ONNX exporter includes it.
  *
  * Every message, string and small array of one export lives in an arena
  * freed at once, so building the graph has one failure check (out of
@@ -39,6 +40,9 @@ char *onnx_fmt(onnx_arena *a, const char *f, const char *s, long long i);
  * double (1) holding v; int64 (n) of v (copied). */
 Onnx__TensorProto *onnx_tensor_f32(onnx_arena *a, const char *name, const float *data, int64_t d0,
                                    int64_t d1);
+/* A float tensor of dims[0..n) (n 0: a scalar) over data (not copied). */
+Onnx__TensorProto *onnx_tensor_f32n(onnx_arena *a, const char *name, const float *data,
+                                    const int64_t *dims, size_t n);
 Onnx__TensorProto *onnx_tensor_f64(onnx_arena *a, const char *name, double v);
 Onnx__TensorProto *onnx_tensor_i64(onnx_arena *a, const char *name, const int64_t *v, size_t n);
 
@@ -80,6 +84,21 @@ void onnx_node(onnx_graph *g, const char *op, const char *domain, const char *in
 
 /* The int64 [1] tensor {1}: Squeeze's axes. */
 const char *onnx_axis1(onnx_graph *g);
+
+/* act(z) into y (the same node's names); linear adds nothing.
+ * @return the activation's output: y, or z when linear */
+const char *onnx_activation(onnx_graph *g, nn_act act, float slope, const char *z, const char *y);
+
+/* ---- a graph model's ops (onnx_nodes.c) ----------------------------------------- */
+
+/* The nodes and initializers a graph model's ops add to a graph. */
+void onnx_nodes_capacity(const nn_model *m, size_t *nodes, size_t *inits);
+
+/* The graph model m over x (N, inputs), standardized rows of predict's
+ * columns: split into the graph's inputs, every op, then Flatten into out
+ * (N, outputs) float with the head the loss fuses (softmax, sigmoid)
+ * applied, as predict answers. @return out, or NULL when it failed */
+const char *onnx_nodes(onnx_graph *g, const nn_model *m, const char *x, const char *out);
 
 /* ---- a table model's columns (onnx_table.c) ------------------------------------- */
 

@@ -11,7 +11,11 @@ Models trained on typed tables export with one input per column and the
 encoding in the graph: ONNX Runtime, fed the raw columns (blanks, missing
 markers, unseen categories, dates as seconds since 1970 UTC), answers what
 predict answers on the same raw records; a column named as a value of the
-graph is a 422 that names it."""
+graph is a 422 that names it.
+
+Graph models (a residual MLP, an embedding beside numbers, a conv net with
+batchnorm and pools; between them every op) export too, taking the rows
+predict takes, and answer as predict within the same bounds."""
 import datetime
 import json
 import math
@@ -23,6 +27,7 @@ import onnx
 import pytest
 
 from datasets import IRIS_CLASSES, XOR_SPEC, iris_csv, iris_rows
+from test_graph import classes, images
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN_JS = os.path.join(ROOT, "tests", "onnx", "run.js")
@@ -413,3 +418,141 @@ def test_a_column_named_as_a_graph_value_is_a_422_naming_it(client):
     # without it, it exports
     mid = trained("features", "plain")
     onnx.checker.check_model(onnx.load_from_string(client.export_onnx(mid)), full_check=True)
+
+
+# ---- graph models (docs/graph.md) ------------------------------------------------------
+
+def node(name, op, inputs, **attrs):
+    return dict(name=name, op=op, inputs=inputs, **attrs)
+
+
+def graph_data(kind, rows, seed):
+    """(rows, labels or targets): test_graph.py's 8 features of 3 classes or
+    8x8 images of 3 classes (flattened), or numbers beside a code."""
+    if kind == "classes":
+        return classes(rows, seed)
+    if kind == "images":
+        return images(rows, seed)
+    rng = random.Random(seed)
+    x = [[round(rng.uniform(-2, 2) * (1 + j), 3) for j in range(3)] + [i % 5]
+         for i in range(rows)]
+    return x, [[(-1.5, -0.5, 0.5, 1.5, 2.5)[r[3]] + r[0] / 3] for r in x]
+
+
+# name: (graph spec fields, data kind); between them every op, axes that
+# move by one for the batch, broadcasting of a lower-rank operand, a dense
+# node over leading axes, several graph inputs, and each way a head is fused
+GRAPHS = {
+    "residual-mlp": (dict(
+        inputs={"x": [8]}, loss="cross_entropy", normalize=True,
+        nodes=[node("h1", "dense", ["x"], units=16, activation="relu"),
+               node("h2", "dense", ["h1"], units=16, activation="tanh"),
+               node("r", "add", ["h1", "h2"]),
+               node("ln", "layernorm", ["r"]),
+               node("s", "slice", ["ln"], axis=0, start=2, end=10),
+               node("g", "sigmoid", ["s"]),
+               node("m", "mul", ["s", "g"]),
+               node("rs", "reshape", ["ln"], shape=[4, 4]),
+               node("lead", "dense", ["rs"], units=2, activation="leaky_relu", slope=0.1),
+               node("b", "dense", ["x"], units=2),
+               node("d", "sub", ["lead", "b"]),
+               node("fl", "flatten", ["d"]),
+               node("lk", "leaky_relu", ["fl"], slope=0.2),
+               node("th", "tanh", ["lk"]),
+               node("c", "concat", ["m", "th", "x"], axis=-1),
+               node("drop", "dropout", ["c"], rate=0.2),
+               node("y", "dense", ["drop"], units=3, activation="softmax")],
+        output="y"), "classes"),
+    "embedding-numbers": (dict(
+        inputs={"num": [3], "code": [1]}, loss="mse", normalize=True,
+        nodes=[node("e", "embedding", ["code"], categories=5, dim=2),
+               node("ef", "flatten", ["e"]),
+               node("cat", "concat", ["num", "ef"]),
+               node("h", "dense", ["cat"], units=8, activation="tanh"),
+               node("hr", "relu", ["h"]),
+               node("y", "dense", ["hr"], units=1)],
+        output="y"), "codes"),
+    "conv-net": (dict(
+        inputs={"img": [1, 8, 8]}, loss="cross_entropy", normalize=False,
+        nodes=[node("c1", "conv2d", ["img"], filters=4, kernel=3, padding=1, activation="relu"),
+               node("bn", "batchnorm", ["c1"]),
+               node("p", "maxpool", ["bn"], size=2),
+               node("c2", "conv2d", ["bn"], filters=3, kernel=3, stride=2, dilation=1,
+                    activation="tanh"),
+               node("ap", "avgpool", ["c2"], size=2, stride=1),
+               node("gp", "global_avgpool", ["ap"]),
+               node("rows", "reshape", ["img"], shape=[8, 8]),
+               node("c3", "conv1d", ["rows"], filters=2, kernel=3, dilation=2, padding=1,
+                    activation="sigmoid"),
+               node("bn1", "batchnorm", ["c3"]),
+               node("mp", "maxpool", ["bn1"], size=2),
+               node("mf", "flatten", ["mp"]),
+               node("pf", "flatten", ["p"]),
+               node("bn0", "batchnorm", ["gp"]),
+               node("cat", "concat", ["bn0", "pf", "mf"]),
+               node("z", "dense", ["cat"], units=3),
+               node("y", "softmax", ["z"])],
+        output="y"), "images"),
+}
+
+
+@pytest.fixture(scope="module")
+def graphs(client, tmp_path_factory):
+    """{name: (model, held-out rows, predict's answer, ONNX file path)}: every
+    graph of GRAPHS trained a few epochs and exported: its newest version,
+    which predict answers from the snapshot the worker published."""
+    tmp = tmp_path_factory.mktemp("onnx-graphs")
+    out = {}
+    for i, (name, (fields, kind)) in enumerate(GRAPHS.items()):
+        x, y = graph_data(kind, 150, seed=20 + i)
+        if kind == "codes":
+            ds = client.create_dataset(f"onnx-{name}", x[:120], targets=y[:120])
+        else:
+            ds = client.create_dataset(f"onnx-{name}", x[:120], labels=y[:120])
+        model = client.create_model(dict(fields, name=f"onnx-{name}", seed=6))
+        job = client.create_job(model["id"], ds["id"], epochs=6, batch_size=16,
+                                optimizer={"type": "adam", "lr": 0.02}, seed=5)
+        assert client.wait(job["id"], timeout=120)["state"] == "succeeded"
+        shown = client.get_model(model["id"])
+        want = client.predict(model["id"], x[120:])
+        path = tmp / f"{name}.onnx"
+        path.write_bytes(client.export_onnx(model["id"], version=want["version"]))
+        assert want["version"] == shown["version"]
+        out[name] = (shown, x[120:], want, str(path))
+    return out
+
+
+def test_graph_models_pass_the_onnx_checker(graphs):
+    ops = set()
+    for name, (model, _, _, path) in graphs.items():
+        m = onnx.load(path)
+        onnx.checker.check_model(m, full_check=True)
+        assert [(i.name, [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim])
+                for i in m.graph.input] == [("input", ["N", len(graphs[name][1][0])])], name
+        assert m.model_version == model["version"]
+        names = [n.op_type for n in m.graph.node]
+        assert "Dropout" not in names
+        assert ("Sub" in names and "Div" in names) == model["spec"]["normalize"], name
+        assert [o.name for o in m.graph.output] == (["output", "label"] if model["classes"]
+                                                    else ["output"])
+        ops |= set(names)
+    assert {"Gemm", "MatMul", "Transpose", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Sigmoid",
+            "Tanh", "Softmax", "Concat", "Slice", "Reshape", "Flatten", "Gather", "Cast",
+            "LayerNormalization", "BatchNormalization", "Conv", "MaxPool", "AveragePool",
+            "GlobalAveragePool", "ArgMax", "LabelEncoder"} <= ops, ops
+    covered = {n["op"] for fields, _ in GRAPHS.values() for n in fields["nodes"]}
+    assert len(covered) == 22, covered  # every op of core/graph.h
+
+
+def test_onnx_runtime_predicts_graph_models_as_traind(graphs):
+    names = list(graphs)
+    answers = run_ort([(graphs[n][3], graphs[n][1]) for n in names])
+    for name, got in zip(names, answers):
+        model, held_out, want, _ = graphs[name]
+        assert len(got["output"]) == len(held_out) == len(want["outputs"])
+        for i, (a, b) in enumerate(zip(got["output"], want["outputs"])):
+            assert len(a) == len(b)
+            for k, (u, v) in enumerate(zip(a, b)):
+                assert math.isclose(u, v, rel_tol=REL, abs_tol=ABS), (name, i, k, u, v)
+        if model["classes"]:
+            assert got["label"] == want["labels"], name

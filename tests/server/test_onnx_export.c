@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../core/encode.h"
+#include "../../core/graph.h"
 #include "../../server/onnx_export.h"
 #include "onnx.pb-c.h"
 #include "table_fixture.h"
@@ -201,5 +202,110 @@ Test(onnx_export, a_column_named_as_a_graph_value_is_unprocessable) {
     cr_assert(strstr(err.message, names[i]) != NULL, "%s", err.message);
     nn_encoder_free(e);
   }
+  nn_model_free(m);
+}
+
+/* ---- graph models ---------------------------------------------------------------- */
+
+static nn_node_spec *add_node(nn_graph_spec *g, const char *name, nn_op op, const char *in0,
+                              const char *in1) {
+  nn_node_spec *n = &g->nodes[g->n_nodes++];
+  nn_node_spec_defaults(n);
+  strcpy(n->name, name);
+  n->op = op;
+  strcpy(n->inputs[n->n_inputs++], in0);
+  if (in1 != NULL) strcpy(n->inputs[n->n_inputs++], in1);
+  return n;
+}
+
+Test(onnx_export, a_graph_model_exports_each_op_over_the_sliced_row) {
+  /* a [2] and codes c [1]: e = embedding(c) [1, 2], h = relu dense over the
+   * leading axis [1, 2], s = h + a (a broadcast), batchnorm, dropout,
+   * flatten, y = softmax dense 3, cross_entropy */
+  nn_graph_spec *g = calloc(1, sizeof *g);
+  cr_assert_not_null(g);
+  g->n_inputs = 2;
+  strcpy(g->input_names[0], "a");
+  g->input_shapes[0] = (nn_shape){1, {2}};
+  strcpy(g->input_names[1], "c");
+  g->input_shapes[1] = (nn_shape){1, {1}};
+  nn_node_spec *e = add_node(g, "e", NN_OP_EMBEDDING, "c", NULL);
+  e->categories = 3, e->dim = 2;
+  nn_node_spec *h = add_node(g, "h", NN_OP_DENSE, "e", NULL);
+  h->units = 2, h->activation = NN_ACT_RELU;
+  add_node(g, "s", NN_OP_ADD, "h", "a");
+  add_node(g, "bn", NN_OP_BATCHNORM, "s", NULL);
+  add_node(g, "d", NN_OP_DROPOUT, "bn", NULL)->rate = 0.5f;
+  add_node(g, "f", NN_OP_FLATTEN, "d", NULL);
+  nn_node_spec *y = add_node(g, "y", NN_OP_DENSE, "f", NULL);
+  y->units = 3, y->activation = NN_ACT_SOFTMAX;
+  strcpy(g->output, "y");
+  nn_spec s = {.loss = NN_LOSS_CROSS_ENTROPY, .seed = 3, .graph = g};
+  nn_model *m;
+  nn_error ne;
+  cr_assert_eq(nn_model_new(&s, &m, &ne), NN_OK, "%s", ne.message);
+  free(g);
+  const float mean[3] = {1, 2, 0}, std[3] = {3, 4, 1};
+  cr_assert_eq(nn_model_set_norm(m, mean, std), NN_OK);
+  float *state = (float *)nn_model_graph_state(m); /* running mean 0.5, variance 2 */
+  state[0] = 0.5f, state[1] = 2.0f;
+
+  Onnx__ModelProto *mp = export(m, "[\"p\",\"q\",\"r\"]");
+  const Onnx__GraphProto *gp = mp->graph;
+  static const char *const want[] = {
+      "Sub", "Div", "Slice", "Slice", "Cast", "Gather", "Transpose", "MatMul", "Add", "Relu",
+      "Reshape", "Add", "BatchNormalization", "Flatten", "Gemm", "Softmax", "Flatten", "ArgMax",
+      "LabelEncoder"};
+  cr_assert_eq(gp->n_node, sizeof want / sizeof want[0]);
+  for (size_t i = 0; i < gp->n_node; i++) cr_assert_str_eq(op(mp, i), want[i], "node %zu", i);
+  /* one float input of the row's width, as predict takes it */
+  cr_assert_eq(gp->n_input, 1);
+  cr_assert_str_eq(gp->input[0]->name, "input");
+  cr_assert_eq(gp->input[0]->type->tensor_type->shape->dim[1]->dim_value, 3);
+  cr_assert_str_eq(gp->node[2]->output[0], "g/a");
+  cr_assert_str_eq(gp->node[3]->output[0], "g/c");
+  cr_assert_eq(gp->node[4]->attribute[0]->i, 7); /* codes cast to int64 */
+  cr_assert_str_eq(gp->node[11]->input[1], "g/s/broadcast");
+  const Onnx__NodeProto *bn = gp->node[12];
+  cr_assert_eq(bn->n_input, 5);
+  cr_assert_str_eq(bn->input[0], "g/s");
+  cr_assert_str_eq(gp->node[13]->input[0], "g/bn"); /* dropout left out */
+  int found = 0;
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    const Onnx__TensorProto *t = gp->initializer[i];
+    if (strcmp(t->name, "g/a/starts") == 0) {
+      found |= 1;
+      cr_assert_eq(t->int64_data[0], 0);
+    }
+    if (strcmp(t->name, "g/a/ends") == 0) {
+      found |= 2;
+      cr_assert_eq(t->int64_data[0], 2);
+    }
+    if (strcmp(t->name, "g/c/starts") == 0) {
+      found |= 4;
+      cr_assert_eq(t->int64_data[0], 2);
+    }
+    if (strcmp(t->name, "g/s/shape") == 0) { /* (N, 1, 2): the batch copied */
+      found |= 8;
+      cr_assert_eq(t->n_int64_data, 3);
+      cr_assert(t->int64_data[0] == 0 && t->int64_data[1] == 1 && t->int64_data[2] == 2);
+    }
+    if (strcmp(t->name, bn->input[3]) == 0) {
+      found |= 16;
+      cr_assert_eq(t->float_data[0], 0.5f);
+    }
+    if (strcmp(t->name, bn->input[4]) == 0) {
+      found |= 32;
+      cr_assert_eq(t->float_data[0], 2.0f);
+    }
+    if (strcmp(t->name, "g/e/table") == 0) { /* the model's parameters, bit for bit */
+      found |= 64;
+      cr_assert(t->n_dims == 2 && t->dims[0] == 3 && t->dims[1] == 2);
+      cr_assert_eq(memcmp(t->float_data, nn_model_params_const(m), 6 * sizeof(float)), 0);
+    }
+  }
+  cr_assert_eq(found, 127);
+  cr_assert_str_eq(gp->output[1]->name, "label");
+  onnx__model_proto__free_unpacked(mp, NULL);
   nn_model_free(m);
 }
