@@ -434,6 +434,21 @@ int nn__graph_measure(const nn_graph_spec *spec, size_t max_rows, int infer, nn_
   return rc;
 }
 
+/* A conv1d, or a pool over [C, L] rows: infer keeps its pairs as a 2-D op
+ * of height 1 ({1, k}), where a spec gives the 1-D value first. */
+static int one_dim(const nn__gnode *n) {
+  nn_op op = n->s.op;
+  return op == NN_OP_CONV1D ||
+         ((op == NN_OP_MAXPOOL || op == NN_OP_AVGPOOL) && n->in[0].rank == 2);
+}
+
+/* A 1-D node's pairs as a spec writes them ({k, k}), so that resolving the
+ * resolved spec again gives it back. */
+static void spec_form(nn_node_spec *n) {
+  int *pairs[] = {n->kernel, n->stride, n->padding, n->dilation, n->size};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) pairs[i][0] = pairs[i][1];
+}
+
 int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *err) {
   nn_graph *g = calloc(1, sizeof *g);
   if (g == NULL) return nn__fail(err, NN_ENOMEM, "", "cannot allocate the graph");
@@ -441,7 +456,11 @@ int nn_graph_resolve(const nn_graph_spec *spec, nn_graph_spec *out, nn_error *er
   int rc = plan(g, spec, 1, err);
   if (rc == NN_OK) {
     *out = *spec;
-    for (int i = 0; i < spec->n_nodes; i++) out->nodes[i] = g->nodes[i].s;
+    for (int i = 0; i < spec->n_nodes; i++) {
+      nn_node_spec *n = &out->nodes[i];
+      *n = g->nodes[i].s;
+      if (one_dim(&g->nodes[i])) spec_form(n);
+    }
   }
   free(g);
   return rc;
