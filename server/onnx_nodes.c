@@ -168,16 +168,16 @@ static void conv(onnx_graph *g, const nn__gnode *n, const float *w, const char *
                  const char *y) {
   onnx_arena *a = g->a;
   const nn_node_spec *s = &n->s;
-  size_t k = s->op == NN_OP_CONV2D ? 2 : 1;
-  int64_t wd[4] = {s->filters, n->in[0].dim[0], s->kernel[0], s->kernel[1]}, f = s->filters;
+  size_t k = s->op == NN_OP_CONV2D ? 2 : 1, at0 = 2 - k; /* a conv1d is a conv2d of height 1 */
+  int64_t wd[4] = {s->filters, n->in[0].dim[0], s->kernel[at0], s->kernel[1]}, f = s->filters;
   int64_t kernel[2], stride[2], dilation[2], pads[4];
   size_t wsize = (size_t)wd[0] * (size_t)wd[1];
   for (size_t d = 0; d < k; d++) {
-    kernel[d] = s->kernel[d];
-    stride[d] = s->stride[d];
-    dilation[d] = s->dilation[d];
-    pads[d] = pads[d + k] = s->padding[d]; /* begin then end of each axis */
-    wsize *= (size_t)s->kernel[d];
+    kernel[d] = s->kernel[at0 + d];
+    stride[d] = s->stride[at0 + d];
+    dilation[d] = s->dilation[at0 + d];
+    pads[d] = pads[d + k] = s->padding[at0 + d]; /* begin then end of each axis */
+    wsize *= (size_t)s->kernel[at0 + d];
   }
   const char *in[3] = {x, floats(g, s->name, "weight", w, wd, 2 + k),
                        floats(g, s->name, "bias", w + wsize, &f, 1)};
@@ -192,8 +192,9 @@ static void conv(onnx_graph *g, const nn__gnode *n, const float *w, const char *
 /* maxpool, avgpool: no padding, windows that fit (floor) as core's */
 static void pool(onnx_graph *g, const nn__gnode *n, const char *x, const char *y) {
   onnx_arena *a = g->a;
-  size_t k = (size_t)n->in[0].rank - 1;
-  int64_t size[2] = {n->s.size[0], n->s.size[1]}, stride[2] = {n->s.stride[0], n->s.stride[1]};
+  size_t k = (size_t)n->in[0].rank - 1, at0 = 2 - k; /* [C, L]: a window of height 1 */
+  int64_t size[2] = {n->s.size[at0], n->s.size[1]};
+  int64_t stride[2] = {n->s.stride[at0], n->s.stride[1]};
   onnx_node(g, n->s.op == NN_OP_MAXPOOL ? "MaxPool" : "AveragePool", NULL, x, NULL, NULL, y,
             onnx_attr_ints(a, "kernel_shape", size, k), onnx_attr_ints(a, "strides", stride, k));
 }

@@ -172,3 +172,34 @@ Test(parse_graph, conv_attributes_are_checked) {
     cr_assert_null(spec.graph);
   }
 }
+
+/* A 1-D node (conv1d, a pool over [C, L]) is written back as a spec gives
+ * it and reads back the same: its kernel, stride, padding and window are
+ * the width's, never the trivial height's (written as [1, k], they read
+ * back as a kernel of 1). */
+Test(parse_graph, one_dimensional_nodes_read_back_the_same) {
+  const char *spec =
+      "{\"name\":\"s\",\"inputs\":{\"x\":[2,20]},\"nodes\":["
+      "{\"name\":\"c\",\"op\":\"conv1d\",\"inputs\":[\"x\"],\"filters\":3,\"kernel\":5,"
+      "\"stride\":2,\"padding\":1,\"dilation\":2},"
+      "{\"name\":\"p\",\"op\":\"maxpool\",\"inputs\":[\"c\"],\"size\":2},"
+      "{\"name\":\"f\",\"op\":\"flatten\",\"inputs\":[\"p\"]},"
+      "{\"name\":\"y\",\"op\":\"dense\",\"inputs\":[\"f\"],\"units\":1}],"
+      "\"output\":\"y\",\"loss\":\"mse\"}";
+  char *once = round_trip(spec);
+  cr_assert_not_null(strstr(once, "\"kernel\":5,\"stride\":2,\"padding\":1,\"dilation\":2"), "%s",
+                     once);
+  cr_assert_not_null(strstr(once, "\"size\":2,\"stride\":2"), "%s", once);
+  char *twice = round_trip(once);
+  cr_expect_str_eq(twice, once);
+  nn_spec a, b;
+  api_error err = {0};
+  cr_assert_eq(parse_text(spec, &a, &err), 0, "%s", err.message);
+  cr_assert_eq(parse_text(once, &b, &err), 0, "%s", err.message);
+  cr_expect_eq(nn_spec_param_count(&b), nn_spec_param_count(&a));
+  cr_expect_eq(nn_spec_param_count(&a), 3 * 2 * 5 + 3 + 3 * 3 + 1); /* L' 7, pooled 3 */
+  parse_spec_free(&a);
+  parse_spec_free(&b);
+  free(once);
+  free(twice);
+}
